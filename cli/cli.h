@@ -1,0 +1,107 @@
+/* berth, the command line client.  Mirrors the docker CLI's commands,
+ * flags and output; talks to berthd over the Engine API. */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "../core/util/util.h"
+
+#define CLI_API_PREFIX "/v1.43"
+
+/* ---- client.c ---- */
+struct http_resp {
+  long status;
+  char *body;
+  size_t len;
+  char *content_type;
+};
+
+/* Called with each chunk of a streamed body; return 0 to go on. */
+typedef int (*body_sink)(const char *data, size_t len, void *ctx);
+
+struct http_req {
+  const char *method;
+  const char *path;       /* with query string, without the version prefix */
+  const char *body;       /* NULL: none */
+  size_t body_len;
+  const char *content_type;
+  int upload_fd;          /* >= 0: send this fd as a chunked body */
+  body_sink sink;         /* NULL: buffer the body in resp */
+  void *sink_ctx;
+  const char *const *headers; /* NULL-terminated "Name: value" */
+};
+
+void client_init(const char *host);
+const char *client_host(void);
+/* Returns 0 with resp filled (any HTTP status), or -1 after printing a
+ * connection error. */
+int http_do(const struct http_req *req, struct http_resp *resp);
+void http_resp_free(struct http_resp *r);
+/* GET/POST/DELETE with an optional JSON body; prints "Error response from
+ * daemon: ..." and returns -1 on a status >= 400 (NULL out = ignore body). */
+int api_call(const char *method, const char *path, json_t *body, json_t **out, long *status);
+/* The daemon's message from an error response. */
+char *resp_error_message(const struct http_resp *r);
+char *url_escape(const char *s);
+int write_all_fd(int fd, const void *buf, size_t len); /* 0 or -1 */
+
+/* ---- format.c ---- */
+/* Render a Go-template subset: {{.A}}, {{.A.B}}, {{json .}}, {{json .A}},
+ * {{upper .A}}, {{lower .A}}, "\t" and "\n" escapes.  out is malloc'd. */
+char *template_render(const char *tmpl, json_t *row);
+/* A table printed like Go's tabwriter (padding 3). */
+struct table;
+struct table *table_new(void);
+void table_add(struct table *t, const char *row_tab_separated);
+void table_print(struct table *t, FILE *f);
+/* Print rows with --format (table prefix supported) or the default table
+ * format; headers maps field names to column titles. */
+void print_rows(json_t *rows, const char *format, const char *default_format,
+                const char *const headers[][2], bool quiet_field_only);
+void human_size(double n, char *out, size_t len);
+void human_duration(int64_t seconds, char *out, size_t len);
+void print_json_indented(json_t *j);
+
+/* ---- commands ---- */
+struct command {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *help;
+};
+int cmd_version(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_plugin(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+
+/* A small flag parser: a table of flags per command. */
+enum flag_type { F_BOOL, F_STRING, F_LIST, F_INT };
+struct flag {
+  const char *long_name;
+  char short_name;
+  enum flag_type type;
+  void *dst; /* bool*, const char**, struct strlist*, long* */
+  const char *help;
+};
+struct strlist {
+  const char **v;
+  size_t n;
+};
+/* Parse argv[1..]; leaves positional args in *pos (argv is permuted).
+ * Prints docker-style errors and returns -1 on bad flags; 1 for --help. */
+int parse_flags(int argc, char **argv, const struct flag *flags, const char *usage, int *npos,
+                char ***pos);
+void die_usage(const char *usage, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,278 @@
+#include <ctype.h>
+
+#include "cli.h"
+
+void human_size(double n, char *out, size_t len) {
+  static const char *units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (n >= 1000 && u < 5) {
+    n /= 1000;
+    u++;
+  }
+  snprintf(out, len, "%.3g%s", n, units[u]);
+}
+
+/* go-units HumanDuration */
+void human_duration(int64_t s, char *out, size_t len) {
+  int64_t minutes = s / 60, hours = (s + 1800) / 3600;
+  if (s < 1) snprintf(out, len, "Less than a second");
+  else if (s == 1) snprintf(out, len, "1 second");
+  else if (s < 60) snprintf(out, len, "%lld seconds", (long long)s);
+  else if (minutes == 1) snprintf(out, len, "About a minute");
+  else if (minutes < 60) snprintf(out, len, "%lld minutes", (long long)minutes);
+  else if (hours == 1) snprintf(out, len, "About an hour");
+  else if (hours < 48) snprintf(out, len, "%lld hours", (long long)hours);
+  else if (hours < 24 * 7 * 2) snprintf(out, len, "%lld days", (long long)(hours / 24));
+  else if (hours < 24 * 30 * 2) snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
+  else if (hours < 24 * 365 * 2) snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
+  else snprintf(out, len, "%lld years", (long long)(s / 3600 / 24 / 365));
+}
+
+struct sbuf {
+  char *s;
+  size_t len, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    b->cap = (b->len + n + 1) * 2;
+    b->s = xrealloc(b->s, b->cap);
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static json_t *resolve(json_t *row, const char *path) {
+  if (!strcmp(path, ".")) return row;
+  json_t *cur = row;
+  cleanup_free char *copy = xstrdup(path);
+  char *save = NULL;
+  for (char *t = strtok_r(copy, ".", &save); t && cur; t = strtok_r(NULL, ".", &save))
+    cur = json_object_get(cur, t);
+  return cur;
+}
+
+/* Go's fmt of a value: strings bare, arrays as [a b], maps as map[k:v]. */
+static void fmt_value(struct sbuf *b, json_t *v) {
+  if (!v || json_is_null(v)) {
+    sb_str(b, "<no value>");
+  } else if (json_is_string(v)) {
+    sb_str(b, json_string_value(v));
+  } else if (json_is_integer(v)) {
+    char n[32];
+    snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
+    sb_str(b, n);
+  } else if (json_is_real(v)) {
+    char n[64];
+    snprintf(n, sizeof n, "%g", json_real_value(v));
+    sb_str(b, n);
+  } else if (json_is_boolean(v)) {
+    sb_str(b, json_is_true(v) ? "true" : "false");
+  } else if (json_is_array(v)) {
+    sb_str(b, "[");
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+      if (i) sb_str(b, " ");
+      fmt_value(b, e);
+    }
+    sb_str(b, "]");
+  } else {
+    sb_str(b, "map[");
+    const char *k;
+    json_t *e;
+    bool first = true;
+    json_object_foreach(v, k, e) {
+      if (!first) sb_str(b, " ");
+      first = false;
+      sb_str(b, k);
+      sb_str(b, ":");
+      fmt_value(b, e);
+    }
+    sb_str(b, "]");
+  }
+}
+
+static void eval(struct sbuf *b, const char *expr, json_t *row) {
+  while (isspace((unsigned char)*expr)) expr++;
+  char fn[16] = "";
+  const char *arg = expr;
+  if (*expr != '.') {
+    size_t n = strcspn(expr, " \t");
+    snprintf(fn, sizeof fn, "%.*s", (int)(n < 15 ? n : 15), expr);
+    arg = expr + n;
+    while (isspace((unsigned char)*arg)) arg++;
+  }
+  cleanup_free char *path = xstrdup(arg);
+  size_t pl = strlen(path);
+  while (pl && isspace((unsigned char)path[pl - 1])) path[--pl] = 0;
+  json_t *v = resolve(row, path);
+  if (!strcmp(fn, "json")) {
+    char *s = json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    sb_str(b, s);
+    free(s);
+    return;
+  }
+  struct sbuf tmp = {0};
+  fmt_value(&tmp, v);
+  if (tmp.s) {
+    if (!strcmp(fn, "upper") || !strcmp(fn, "lower"))
+      for (char *c = tmp.s; *c; c++) *c = (char)(fn[0] == 'u' ? toupper(*c) : tolower(*c));
+    sb_str(b, tmp.s);
+  }
+  free(tmp.s);
+}
+
+char *template_render(const char *tmpl, json_t *row) {
+  struct sbuf b = {0};
+  sb_add(&b, "", 0);
+  for (const char *p = tmpl; *p;) {
+    if (p[0] == '{' && p[1] == '{') {
+      const char *end = strstr(p + 2, "}}");
+      if (!end) {
+        sb_str(&b, p);
+        break;
+      }
+      cleanup_free char *expr = strndup(p + 2, (size_t)(end - p - 2));
+      eval(&b, expr, row);
+      p = end + 2;
+    } else if (p[0] == '\\' && p[1] == 't') {
+      sb_add(&b, "\t", 1);
+      p += 2;
+    } else if (p[0] == '\\' && p[1] == 'n') {
+      sb_add(&b, "\n", 1);
+      p += 2;
+    } else {
+      sb_add(&b, p, 1);
+      p++;
+    }
+  }
+  return b.s;
+}
+
+struct table {
+  char ***rows;
+  size_t *ncols;
+  size_t n;
+};
+
+struct table *table_new(void) { return xcalloc(1, sizeof(struct table)); }
+
+void table_add(struct table *t, const char *line) {
+  t->rows = xrealloc(t->rows, (t->n + 1) * sizeof *t->rows);
+  t->ncols = xrealloc(t->ncols, (t->n + 1) * sizeof *t->ncols);
+  char **cells = NULL;
+  size_t nc = 0;
+  const char *p = line;
+  for (;;) {
+    const char *tab = strchr(p, '\t');
+    cells = xrealloc(cells, (nc + 1) * sizeof *cells);
+    cells[nc++] = tab ? strndup(p, (size_t)(tab - p)) : xstrdup(p);
+    if (!tab) break;
+    p = tab + 1;
+  }
+  t->rows[t->n] = cells;
+  t->ncols[t->n++] = nc;
+}
+
+static size_t display_width(const char *s) {
+  size_t w = 0;
+  for (; *s; s++)
+    if (((unsigned char)*s & 0xc0) != 0x80) w++;
+  return w;
+}
+
+void table_print(struct table *t, FILE *f) {
+  size_t maxc = 0;
+  for (size_t i = 0; i < t->n; i++)
+    if (t->ncols[i] > maxc) maxc = t->ncols[i];
+  size_t *w = xcalloc(maxc + 1, sizeof *w);
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t c = 0; c + 1 < t->ncols[i]; c++)
+      if (display_width(t->rows[i][c]) > w[c]) w[c] = display_width(t->rows[i][c]);
+  for (size_t i = 0; i < t->n; i++) {
+    for (size_t c = 0; c < t->ncols[i]; c++) {
+      fputs(t->rows[i][c], f);
+      if (c + 1 < t->ncols[i])
+        for (size_t k = display_width(t->rows[i][c]); k < w[c] + 3; k++) fputc(' ', f);
+      free(t->rows[i][c]);
+    }
+    fputc('\n', f);
+    free(t->rows[i]);
+  }
+  free(w);
+  free(t->rows);
+  free(t->ncols);
+  free(t);
+}
+
+/* "table {{.A}}\t{{.B}}" -> header "TITLE_A\tTITLE_B" */
+static char *header_of(const char *tmpl, const char *const headers[][2]) {
+  struct sbuf b = {0};
+  sb_add(&b, "", 0);
+  for (const char *p = tmpl; *p;) {
+    if (p[0] == '{' && p[1] == '{') {
+      const char *end = strstr(p + 2, "}}");
+      if (!end) break;
+      cleanup_free char *expr = strndup(p + 2, (size_t)(end - p - 2));
+      char *field = strchr(expr, '.');
+      const char *title = NULL;
+      if (field) {
+        field++;
+        size_t n = strcspn(field, " }");
+        field[n] = 0;
+        for (size_t i = 0; headers && headers[i][0]; i++)
+          if (!strcmp(headers[i][0], field)) title = headers[i][1];
+        if (!title) {
+          for (char *c = field; *c; c++) *c = (char)toupper(*c);
+          title = field;
+        }
+      }
+      sb_str(&b, title ? title : "");
+      p = end + 2;
+    } else if (p[0] == '\\' && p[1] == 't') {
+      sb_add(&b, "\t", 1);
+      p += 2;
+    } else {
+      sb_add(&b, p, 1);
+      p++;
+    }
+  }
+  return b.s;
+}
+
+void print_rows(json_t *rows, const char *format, const char *default_format,
+                const char *const headers[][2], bool quiet) {
+  const char *fmt = format && *format ? format : default_format;
+  if (!strcmp(fmt, "json")) fmt = "{{json .}}";
+  bool is_table = str_has_prefix(fmt, "table");
+  if (is_table) {
+    fmt += 5;
+    while (*fmt == ' ') fmt++;
+    if (!*fmt) fmt = default_format + 6;
+  }
+  struct table *t = is_table ? table_new() : NULL;
+  if (t && !quiet) {
+    char *h = header_of(fmt, headers);
+    table_add(t, h);
+    free(h);
+  }
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    char *line = template_render(fmt, row);
+    if (t) table_add(t, line);
+    else printf("%s\n", line);
+    free(line);
+  }
+  if (t) table_print(t, stdout);
+}
+
+void print_json_indented(json_t *j) {
+  char *s = json_dumps(j, JSON_INDENT(4) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+  printf("%s\n", s);
+  free(s);
+}

@@ -1,0 +1,351 @@
+/* /images/...: list, inspect, history, tag, delete, prune */
+#include <fnmatch.h>
+
+#include "../daemon.h"
+#include "../image/imageconf.h"
+#include "images.h"
+
+static json_t *tags_json(struct image_store *s, const char *id, bool digests) {
+  size_t n;
+  char **refs = store_refs_of_locked(s, id, &n);
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) {
+    bool is_digest = strchr(refs[i], '@') != NULL;
+    if (is_digest != digests) continue;
+    char *fam = ref_familiarize(refs[i]);
+    json_array_append_new(a, json_string(fam));
+    free(fam);
+  }
+  free_strv(refs, n);
+  return a;
+}
+
+static json_t *image_labels(struct image *im) {
+  json_t *l = json_object_get(json_object_get(im->config, "config"), "Labels");
+  return json_is_object(l) ? json_incref(l) : json_null();
+}
+
+static char *created_string(struct image *im) {
+  const char *c = json_string_value(json_object_get(im->config, "created"));
+  return xstrdup(c ? c : "0001-01-01T00:00:00Z");
+}
+
+json_t *image_inspect_json(struct daemon *d, struct image *im) {
+  struct image_store *s = &d->images;
+  json_t *cfg = im->config;
+  json_t *layers = json_array();
+  for (size_t i = 0; i < im->n_layers; i++) json_array_append_new(layers, json_string(im->diff_ids[i]));
+  json_t *gd = json_object();
+  struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
+  const struct berth_storage_ops *ops = &d->storage->ops.storage;
+  if (top && ops->metadata) {
+    struct berth_buf b = {sizeof b, NULL, 0, 0};
+    struct berth_err e = {0};
+    if (ops->metadata(d->storage->drv, top->storage_id, &b, &e) == 0 && b.data) {
+      char *save = NULL;
+      for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t');
+        if (tab) {
+          *tab = 0;
+          json_object_set_new(gd, line, json_string(tab + 1));
+        }
+      }
+    }
+    host_buf_free(&b);
+  }
+  char last_tag[64];
+  if (im->last_tag_ns) format_rfc3339(im->last_tag_ns, last_tag, sizeof last_tag);
+  else snprintf(last_tag, sizeof last_tag, "0001-01-01T00:00:00Z");
+  const char *str;
+  cleanup_free char *created = created_string(im);
+  json_t *j = json_object();
+  json_object_set_new(j, "Id", json_string(im->id));
+  json_object_set_new(j, "RepoTags", tags_json(s, im->id, false));
+  json_object_set_new(j, "RepoDigests", tags_json(s, im->id, true));
+  json_object_set_new(j, "Parent", json_string(im->parent));
+  json_object_set_new(j, "Comment", json_string((str = json_string_value(json_object_get(cfg, "comment"))) ? str : ""));
+  json_object_set_new(j, "Created", json_string(created));
+  json_object_set_new(j, "Container", json_string((str = json_string_value(json_object_get(cfg, "container"))) ? str : ""));
+  json_object_set_new(j, "ContainerConfig", imageconf_container_config(json_object_get(cfg, "container_config")));
+  json_object_set_new(j, "DockerVersion", json_string((str = json_string_value(json_object_get(cfg, "docker_version"))) ? str : ""));
+  json_object_set_new(j, "Author", json_string((str = json_string_value(json_object_get(cfg, "author"))) ? str : ""));
+  json_object_set_new(j, "Config", imageconf_container_config(json_object_get(cfg, "config")));
+  json_object_set_new(j, "Architecture", json_string((str = json_string_value(json_object_get(cfg, "architecture"))) ? str : "amd64"));
+  if ((str = json_string_value(json_object_get(cfg, "variant")))) json_object_set_new(j, "Variant", json_string(str));
+  json_object_set_new(j, "Os", json_string((str = json_string_value(json_object_get(cfg, "os"))) ? str : "linux"));
+  json_object_set_new(j, "Size", json_integer((json_int_t)im->size));
+  json_object_set_new(j, "VirtualSize", json_integer((json_int_t)im->size));
+  json_object_set_new(j, "GraphDriver", json_pack("{s:s,s:o}", "Name", d->storage->name, "Data", gd));
+  json_object_set_new(j, "RootFS", json_pack("{s:s,s:o}", "Type", "layers", "Layers", layers));
+  json_object_set_new(j, "Metadata", json_pack("{s:s}", "LastTagTime", last_tag));
+  return j;
+}
+
+static int inspect(struct api_request *req) {
+  struct daemon *d = req->d;
+  const char *name = api_param(req, 0);
+  pthread_mutex_lock(&d->images.lock);
+  struct image *im = store_lookup_locked(&d->images, name);
+  json_t *j = im ? image_inspect_json(d, im) : NULL;
+  pthread_mutex_unlock(&d->images.lock);
+  if (!j) return api_reply_error(req, 404, "No such image: %s", name);
+  return api_reply_json(req, 200, j);
+}
+
+static int history(struct api_request *req) {
+  struct daemon *d = req->d;
+  const char *name = api_param(req, 0);
+  struct image_store *s = &d->images;
+  pthread_mutex_lock(&s->lock);
+  struct image *im = store_lookup_locked(s, name);
+  if (!im) {
+    pthread_mutex_unlock(&s->lock);
+    return api_reply_error(req, 404, "No such image: %s", name);
+  }
+  /* sizes of the layers, bottom up, matched to non-empty history entries */
+  uint64_t *sizes = xcalloc(im->n_layers + 1, sizeof *sizes);
+  struct layer *l = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
+  for (size_t i = im->n_layers; l && i > 0; i--) {
+    sizes[i - 1] = l->size;
+    l = *l->parent ? store_layer_locked(s, l->parent) : NULL;
+  }
+  json_t *hist = json_object_get(im->config, "history");
+  json_t *out = json_array();
+  size_t layer_i = 0, i;
+  json_t *h;
+  json_array_foreach(hist, i, h) {
+    bool empty = json_is_true(json_object_get(h, "empty_layer"));
+    const char *c = json_string_value(json_object_get(h, "created"));
+    int64_t ns = c ? parse_rfc3339(c) : INT64_MIN;
+    const char *by = json_string_value(json_object_get(h, "created_by"));
+    const char *comment = json_string_value(json_object_get(h, "comment"));
+    uint64_t size = 0;
+    if (!empty && layer_i < im->n_layers) size = sizes[layer_i++];
+    json_array_insert_new(out, 0,
+                          json_pack("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
+                                    (json_int_t)(ns == INT64_MIN ? 0 : ns / 1000000000LL),
+                                    "CreatedBy", by ? by : "", "Tags", "Size", (json_int_t)size,
+                                    "Comment", comment ? comment : ""));
+  }
+  if (json_array_size(out) == 0)
+    json_array_append_new(out, json_pack("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
+                                         (json_int_t)im->created, "CreatedBy", "", "Tags", "Size",
+                                         (json_int_t)im->size, "Comment", ""));
+  json_t *first = json_array_get(out, 0);
+  json_object_set_new(first, "Id", json_string(im->id));
+  json_t *tags = tags_json(s, im->id, false);
+  json_object_set_new(first, "Tags", json_array_size(tags) ? tags : (json_decref(tags), json_null()));
+  pthread_mutex_unlock(&s->lock);
+  free(sizes);
+  return api_reply_json(req, 200, out);
+}
+
+static bool match_reference(struct image_store *s, const char *id, json_t *patterns) {
+  size_t n;
+  char **refs = store_refs_of_locked(s, id, &n);
+  bool ok = false;
+  for (size_t i = 0; i < n && !ok; i++) {
+    cleanup_free char *fam = ref_familiarize(refs[i]);
+    struct image_ref r;
+    if (ref_parse(refs[i], false, &r, NULL) < 0) continue;
+    cleanup_free char *repo = ref_repo_familiar(&r);
+    ref_free(&r);
+    size_t k;
+    json_t *p;
+    json_array_foreach(patterns, k, p) {
+      const char *pat = json_string_value(p);
+      if (!fnmatch(pat, fam, FNM_PATHNAME) || !fnmatch(pat, repo, FNM_PATHNAME)) ok = true;
+    }
+  }
+  free_strv(refs, n);
+  return ok;
+}
+
+static bool match_labels(json_t *labels, json_t *wanted) {
+  size_t k;
+  json_t *p;
+  json_array_foreach(wanted, k, p) {
+    const char *w = json_string_value(p);
+    const char *eq = strchr(w, '=');
+    cleanup_free char *key = eq ? strndup(w, (size_t)(eq - w)) : xstrdup(w);
+    json_t *v = json_object_get(labels, key);
+    if (!v) return false;
+    if (eq && strcmp(json_string_value(v) ? json_string_value(v) : "", eq + 1)) return false;
+  }
+  return true;
+}
+
+static const char *valid_image_filters[] = {"dangling", "reference", "label", "before", "since"};
+
+static int list(struct api_request *req) {
+  struct daemon *d = req->d;
+  struct image_store *s = &d->images;
+  struct berth_err err = {0};
+  json_t *f = api_filters(req, &err);
+  if (!f) return api_reply_err(req, &err);
+  const char *key;
+  json_t *v;
+  json_object_foreach(f, key, v) {
+    bool known = false;
+    for (size_t i = 0; i < ARRAY_SIZE(valid_image_filters); i++)
+      if (!strcmp(key, valid_image_filters[i])) known = true;
+    if (!known) {
+      json_decref(f);
+      return api_reply_error(req, 400, "invalid filter '%s'", key);
+    }
+  }
+  bool all = api_query_bool(req, "all", false);
+  json_t *dangling = json_object_get(f, "dangling");
+  int want_dangling = -1;
+  if (json_array_size(dangling)) {
+    const char *dv = json_string_value(json_array_get(dangling, 0));
+    if (strcmp(dv, "true") && strcmp(dv, "false") && strcmp(dv, "1") && strcmp(dv, "0")) {
+      json_decref(f);
+      return api_reply_error(req, 400, "invalid filter 'dangling=%s'", dv);
+    }
+    want_dangling = parse_bool_value(dv);
+  }
+  json_t *out = json_array();
+  pthread_mutex_lock(&s->lock);
+  int64_t before = INT64_MAX, since = INT64_MIN;
+  json_t *b = json_object_get(f, "before"), *sn = json_object_get(f, "since");
+  if (json_array_size(b)) {
+    struct image *bi = store_lookup_locked(s, json_string_value(json_array_get(b, 0)));
+    if (bi) before = bi->created;
+  }
+  if (json_array_size(sn)) {
+    struct image *si = store_lookup_locked(s, json_string_value(json_array_get(sn, 0)));
+    if (si) since = si->created;
+  }
+  for (size_t i = 0; i < s->n_images; i++) {
+    struct image *im = s->images[i];
+    size_t nrefs;
+    char **refs = store_refs_of_locked(s, im->id, &nrefs);
+    free_strv(refs, nrefs);
+    bool has_child = false;
+    for (size_t j = 0; j < s->n_images; j++)
+      if (!strcmp(s->images[j]->parent, im->id)) has_child = true;
+    if (!all && nrefs == 0 && has_child) continue;
+    if (want_dangling >= 0 && (nrefs == 0) != (bool)want_dangling) continue;
+    if (json_object_get(f, "reference") && !match_reference(s, im->id, json_object_get(f, "reference")))
+      continue;
+    json_t *labels = json_object_get(json_object_get(im->config, "config"), "Labels");
+    if (json_object_get(f, "label") && !match_labels(labels, json_object_get(f, "label"))) continue;
+    if (im->created >= before || im->created <= since) continue;
+    json_t *j = json_object();
+    json_object_set_new(j, "Id", json_string(im->id));
+    json_object_set_new(j, "ParentId", json_string(im->parent));
+    json_object_set_new(j, "RepoTags", tags_json(s, im->id, false));
+    json_object_set_new(j, "RepoDigests", tags_json(s, im->id, true));
+    json_object_set_new(j, "Created", json_integer(im->created));
+    json_object_set_new(j, "Size", json_integer((json_int_t)im->size));
+    json_object_set_new(j, "SharedSize", json_integer(-1));
+    json_object_set_new(j, "VirtualSize", json_integer((json_int_t)im->size));
+    json_object_set_new(j, "Labels", image_labels(im));
+    json_object_set_new(j, "Containers", json_integer(-1));
+    json_array_append_new(out, j);
+  }
+  pthread_mutex_unlock(&s->lock);
+  json_decref(f);
+  /* newest first */
+  size_t n = json_array_size(out);
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0; j--) {
+      json_t *a = json_array_get(out, j - 1), *c = json_array_get(out, j);
+      if (json_integer_value(json_object_get(a, "Created")) >= json_integer_value(json_object_get(c, "Created")))
+        break;
+      json_incref(a);
+      json_array_set(out, j - 1, c);
+      json_array_set_new(out, j, a);
+    }
+  return api_reply_json(req, 200, out);
+}
+
+static int tag(struct api_request *req) {
+  struct daemon *d = req->d;
+  const char *name = api_param(req, 0);
+  const char *repo = api_query(req, "repo");
+  const char *tagq = api_query(req, "tag");
+  if (!repo || !*repo) return api_reply_error(req, 400, "repository name must have at least one component");
+  cleanup_free char *full = tagq && *tagq ? xasprintf("%s:%s", repo, tagq) : xstrdup(repo);
+  struct image_ref r;
+  struct berth_err err = {0};
+  if (ref_parse(full, true, &r, &err) < 0) return api_reply_err(req, &err);
+  if (r.digest) {
+    ref_free(&r);
+    return api_reply_error(req, 400, "refusing to create a tag with a digest reference");
+  }
+  pthread_mutex_lock(&d->images.lock);
+  struct image *im = store_lookup_locked(&d->images, name);
+  char id[DIGEST_LEN + 1] = "";
+  if (im) memcpy(id, im->id, sizeof id);
+  pthread_mutex_unlock(&d->images.lock);
+  if (!*id) {
+    ref_free(&r);
+    return api_reply_error(req, 404, "No such image: %s", name);
+  }
+  int rc = store_tag(&d->images, id, &r, &err);
+  ref_free(&r);
+  if (rc < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 201);
+}
+
+static int delete(struct api_request *req) {
+  struct daemon *d = req->d;
+  json_t *result = json_array();
+  struct berth_err err = {0};
+  int r = store_delete(&d->images, api_param(req, 0), api_query_bool(req, "force", false),
+                       api_query_bool(req, "noprune", false), result, &err);
+  if (r < 0) {
+    json_decref(result);
+    return api_reply_err(req, &err);
+  }
+  return api_reply_json(req, 200, result);
+}
+
+static int prune(struct api_request *req) {
+  struct daemon *d = req->d;
+  struct image_store *s = &d->images;
+  struct berth_err err = {0};
+  json_t *f = api_filters(req, &err);
+  if (!f) return api_reply_err(req, &err);
+  json_t *dv = json_object_get(f, "dangling");
+  bool only_dangling = !json_array_size(dv) || parse_bool_value(json_string_value(json_array_get(dv, 0)));
+  json_decref(f);
+  /* collect candidates first, delete without holding the lock */
+  pthread_mutex_lock(&s->lock);
+  char (*ids)[DIGEST_LEN + 1] = xcalloc(s->n_images + 1, sizeof *ids);
+  size_t n = 0;
+  uint64_t reclaimed = 0;
+  for (size_t i = 0; i < s->n_images; i++) {
+    size_t nrefs;
+    char **refs = store_refs_of_locked(s, s->images[i]->id, &nrefs);
+    free_strv(refs, nrefs);
+    if (only_dangling && nrefs) continue;
+    memcpy(ids[n++], s->images[i]->id, DIGEST_LEN + 1);
+    reclaimed += s->images[i]->size;
+  }
+  pthread_mutex_unlock(&s->lock);
+  json_t *deleted = json_array();
+  for (size_t i = 0; i < n; i++) {
+    struct berth_err e = {0};
+    store_delete(s, ids[i], !only_dangling, false, deleted, &e);
+  }
+  free(ids);
+  return api_reply_json(req, 200, json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed",
+                                            (json_int_t)reclaimed));
+}
+
+const struct api_route image_routes[] = {
+    {"GET", "/images/json", list, BODY_BUFFER, NULL},
+    {"GET", "/images/get", image_save, BODY_BUFFER, NULL},
+    {"POST", "/images/load", image_load, BODY_STREAM, image_load_consume},
+    {"POST", "/images/create", image_create, BODY_STREAM, image_create_consume},
+    {"POST", "/images/prune", prune, BODY_BUFFER, NULL},
+    {"GET", "/images/{name*}/json", inspect, BODY_BUFFER, NULL},
+    {"GET", "/images/{name*}/history", history, BODY_BUFFER, NULL},
+    {"GET", "/images/{name*}/get", image_save, BODY_BUFFER, NULL},
+    {"POST", "/images/{name*}/tag", tag, BODY_BUFFER, NULL},
+    {"DELETE", "/images/{name*}", delete, BODY_BUFFER, NULL},
+};
+const size_t n_image_routes = ARRAY_SIZE(image_routes);

@@ -1,0 +1,16 @@
+/* Handlers shared between the image API files. */
+#ifndef BERTH_API_IMAGES_H
+#define BERTH_API_IMAGES_H
+
+#include "../daemon.h"
+
+json_t *image_inspect_json(struct daemon *d, struct image *im); /* caller holds images.lock */
+
+/* transfer.c: save, load, import */
+int image_save(struct api_request *req);
+int image_load(struct api_request *req);
+int image_load_consume(struct api_request *req, int fd);
+int image_create(struct api_request *req);
+int image_create_consume(struct api_request *req, int fd);
+
+#endif

@@ -1,0 +1,479 @@
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+
+#include "api.h"
+
+#define BODY_LIMIT (16u << 20)
+
+struct api_server {
+  struct MHD_Daemon *mhd;
+  const struct api_route *routes;
+  size_t n_routes;
+  struct daemon *d;
+};
+
+int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int stream_json(int fd, json_t *obj) {
+  char *s = json_dumps(obj, JSON_COMPACT);
+  json_decref(obj);
+  if (!s) return -1;
+  size_t n = strlen(s);
+  s[n] = '\n';
+  int r = write_all(fd, s, n + 1);
+  free(s);
+  return r;
+}
+
+/* ---- routing ---- */
+
+static bool match_from(const char *pat, const char *path, struct api_request *req) {
+  while (*pat && *path) {
+    if (*pat == '{') {
+      const char *close = strchr(pat, '}');
+      bool greedy = close[-1] == '*';
+      const char *after = close + 1; /* rest of the pattern */
+      if (!greedy) {
+        const char *end = strchrnul(path, '/');
+        if (end == path) return false;
+        req->params[req->n_params++] = strndup(path, (size_t)(end - path));
+        if (match_from(after, end, req)) return true;
+        free(req->params[--req->n_params]);
+        return false;
+      }
+      /* greedy: try the longest capture first */
+      for (const char *end = path + strlen(path); end > path; end--) {
+        if (*end != '/' && *end != 0) continue;
+        req->params[req->n_params++] = strndup(path, (size_t)(end - path));
+        if (match_from(after, end, req)) return true;
+        free(req->params[--req->n_params]);
+      }
+      return false;
+    }
+    if (*pat != *path) return false;
+    pat++;
+    path++;
+  }
+  return !*pat && !*path;
+}
+
+static const struct api_route *route_find(struct api_server *s, struct api_request *req) {
+  for (size_t i = 0; i < s->n_routes; i++) {
+    const struct api_route *r = &s->routes[i];
+    bool method_ok = !strcmp(r->method, req->method) ||
+                     (!strcmp(req->method, "HEAD") && !strcmp(r->method, "GET"));
+    if (!method_ok) continue;
+    req->n_params = 0;
+    if (match_from(r->pattern, req->path, req)) return r;
+  }
+  return NULL;
+}
+
+/* "/v1.43/x" -> version 143, path "/x"; unversioned -> our maximum */
+static int split_version(const char *url, int *version, const char **rest) {
+  *version = API_VERSION_NUM;
+  *rest = url;
+  if (url[0] != '/' || url[1] != 'v') return 0;
+  int maj, min, n = 0;
+  if (sscanf(url + 2, "%d.%d%n", &maj, &min, &n) != 2) return 0;
+  if (url[2 + n] != '/' && url[2 + n] != 0) return 0;
+  *version = maj * 100 + min;
+  *rest = url + 2 + n;
+  if (!**rest) *rest = "/";
+  return 1;
+}
+
+/* ---- responses ---- */
+
+static void add_common_headers(struct MHD_Response *resp) {
+  MHD_add_response_header(resp, "Api-Version", API_VERSION);
+  MHD_add_response_header(resp, "Ostype", "linux");
+  MHD_add_response_header(resp, "Docker-Experimental", "false");
+  MHD_add_response_header(resp, "Server", "Berth/" PACKAGE_VERSION " (linux)");
+}
+
+static int queue(struct api_request *req, unsigned status, struct MHD_Response *resp) {
+  add_common_headers(resp);
+  enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
+  MHD_destroy_response(resp);
+  req->responded = true;
+  return r == MHD_YES ? 0 : -1;
+}
+
+int api_reply_text(struct api_request *req, unsigned status, const char *content_type,
+                   const char *text) {
+  size_t len = text ? strlen(text) : 0;
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, (void *)(text ? text : ""), MHD_RESPMEM_MUST_COPY);
+  if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+  return queue(req, status, resp);
+}
+
+int api_reply_json(struct api_request *req, unsigned status, json_t *body) {
+  char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+  json_decref(body);
+  size_t len = strlen(s);
+  s = xrealloc(s, len + 2);
+  s[len] = '\n';
+  s[len + 1] = 0;
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len + 1, s, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  return queue(req, status, resp);
+}
+
+int api_reply_error(struct api_request *req, unsigned status, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return api_reply_json(req, status, json_pack("{s:s}", "message", msg));
+}
+
+int api_reply_err(struct api_request *req, const struct berth_err *err) {
+  return api_reply_error(req, (unsigned)err_http_status(err->code), "%s", err->msg);
+}
+
+int api_reply_empty(struct api_request *req, unsigned status) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  return queue(req, status, resp);
+}
+
+struct producer {
+  api_producer_fn fn;
+  void *ctx;
+  int fd;
+};
+
+static void *producer_thread(void *p) {
+  struct producer *pr = p;
+  pr->fn(pr->fd, pr->ctx);
+  close(pr->fd);
+  free(pr);
+  return NULL;
+}
+
+int api_reply_stream(struct api_request *req, unsigned status, const char *content_type,
+                     api_producer_fn fn, void *ctx) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return api_reply_error(req, 500, "pipe: %s", strerror(errno));
+  struct producer *pr = xmalloc(sizeof *pr);
+  *pr = (struct producer){fn, ctx, fds[1]};
+  pthread_t t;
+  if (pthread_create(&t, NULL, producer_thread, pr) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    free(pr);
+    return api_reply_error(req, 500, "cannot start stream thread");
+  }
+  pthread_detach(t);
+  struct MHD_Response *resp = MHD_create_response_from_pipe(fds[0]);
+  if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+  return queue(req, status, resp);
+}
+
+struct hijack {
+  api_hijack_fn fn;
+  void *ctx;
+  void (*ctx_free)(void *);
+  char *extra;
+  size_t extra_len;
+  int sock;
+  struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void *hijack_thread(void *p) {
+  struct hijack *h = p;
+  int fl = fcntl(h->sock, F_GETFL);
+  if (fl >= 0) fcntl(h->sock, F_SETFL, fl & ~O_NONBLOCK);
+  h->fn(h->sock, h->extra, h->extra_len, h->ctx);
+  MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+  if (h->ctx_free) h->ctx_free(h->ctx);
+  free(h->extra);
+  free(h);
+  return NULL;
+}
+
+static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock,
+                       struct MHD_UpgradeResponseHandle *urh) {
+  struct hijack *h = cls;
+  h->sock = sock;
+  h->urh = urh;
+  if (extra_in_size) {
+    h->extra = xmalloc(extra_in_size);
+    memcpy(h->extra, extra_in, extra_in_size);
+    h->extra_len = extra_in_size;
+  }
+  pthread_t t;
+  if (pthread_create(&t, NULL, hijack_thread, h) != 0) {
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    if (h->ctx_free) h->ctx_free(h->ctx);
+    free(h->extra);
+    free(h);
+    return;
+  }
+  pthread_detach(t);
+}
+
+int api_reply_hijack(struct api_request *req, const char *content_type, api_hijack_fn fn,
+                     void *ctx, void (*ctx_free)(void *)) {
+  struct hijack *h = xcalloc(1, sizeof *h);
+  h->fn = fn;
+  h->ctx = ctx;
+  h->ctx_free = ctx_free;
+  struct MHD_Response *resp = MHD_create_response_for_upgrade(upgrade_cb, h);
+  if (!resp) {
+    free(h);
+    return api_reply_error(req, 500, "cannot create upgrade response");
+  }
+  MHD_add_response_header(resp, "Upgrade", "tcp");
+  if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+  return queue(req, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+}
+
+/* ---- accessors ---- */
+
+const char *api_query(struct api_request *req, const char *key) {
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool api_query_bool(struct api_request *req, const char *key, bool def) {
+  const char *v = api_query(req, key);
+  return v ? parse_bool_value(v) : def;
+}
+
+int64_t api_query_int(struct api_request *req, const char *key, int64_t def) {
+  const char *v = api_query(req, key);
+  if (!v || !*v) return def;
+  char *end;
+  long long n = strtoll(v, &end, 10);
+  return *end ? def : n;
+}
+
+struct collect {
+  const char *key;
+  const char **vals;
+  size_t n;
+};
+
+static enum MHD_Result collect_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
+  struct collect *c = cls;
+  if (key && !strcmp(key, c->key) && value) {
+    c->vals = xrealloc(c->vals, (c->n + 1) * sizeof *c->vals);
+    c->vals[c->n++] = value;
+  }
+  return MHD_YES;
+}
+
+const char **api_query_all(struct api_request *req, const char *key, size_t *n) {
+  struct collect c = {key, NULL, 0};
+  MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_cb, &c);
+  *n = c.n;
+  return c.vals;
+}
+
+const char *api_header(struct api_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *api_param(struct api_request *req, size_t i) {
+  return i < req->n_params ? req->params[i] : "";
+}
+
+json_t *api_body_json(struct api_request *req) {
+  if (!req->body_len) return json_object();
+  json_error_t je;
+  json_t *j = json_loadb(req->body, req->body_len, 0, &je);
+  if (!j) api_reply_error(req, 400, "invalid JSON: %s", je.text);
+  return j;
+}
+
+json_t *api_filters(struct api_request *req, struct berth_err *err) {
+  json_t *out = json_object();
+  const char *f = api_query(req, "filters");
+  if (!f || !*f) return out;
+  json_error_t je;
+  json_t *in = json_loads(f, 0, &je);
+  if (!in || !json_is_object(in)) {
+    json_decref(in);
+    json_decref(out);
+    berth_err_set(err, BERTH_EINVAL, 0, "invalid filter: %s", f);
+    return NULL;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(in, key, v) {
+    json_t *list = json_array();
+    if (json_is_array(v)) {
+      size_t i;
+      json_t *e;
+      json_array_foreach(v, i, e) if (json_is_string(e)) json_array_append(list, e);
+    } else if (json_is_object(v)) {
+      const char *k2;
+      json_t *b;
+      json_object_foreach(v, k2, b) if (json_is_true(b)) json_array_append_new(list, json_string(k2));
+    } else {
+      json_decref(list);
+      json_decref(in);
+      json_decref(out);
+      berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
+      return NULL;
+    }
+    json_object_set_new(out, key, list);
+  }
+  json_decref(in);
+  return out;
+}
+
+/* ---- the MHD callbacks ---- */
+
+static void *consumer_thread(void *p) {
+  struct api_request *req = p;
+  req->consume_ret = req->route->consume(req, req->body_pipe[0]);
+  /* drain whatever the consumer left so the uploader never blocks */
+  char buf[8192];
+  while (read(req->body_pipe[0], buf, sizeof buf) > 0) {
+  }
+  close(req->body_pipe[0]);
+  req->body_pipe[0] = -1;
+  return NULL;
+}
+
+static void request_free(struct api_request *req) {
+  if (!req) return;
+  if (req->consumer_started) {
+    if (req->body_pipe[1] >= 0) close(req->body_pipe[1]);
+    pthread_join(req->consumer, NULL);
+  }
+  for (size_t i = 0; i < req->n_params; i++) free(req->params[i]);
+  if (req->ctx_free) req->ctx_free(req->ctx);
+  free(req->path);
+  free(req->body);
+  free(req);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  request_free(*con_cls);
+  *con_cls = NULL;
+}
+
+static enum MHD_Result dispatch(struct api_server *s, struct api_request *req) {
+  if (req->version > API_VERSION_NUM) {
+    api_reply_error(req, 400, "client version %d.%d is too new. Maximum supported API version is %s",
+                    req->version / 100, req->version % 100, API_VERSION);
+  } else if (req->version < API_MIN_VERSION_NUM) {
+    api_reply_error(req, 400,
+                    "client version %d.%d is too old. Minimum supported API version is %s, please "
+                    "upgrade your client to a newer version",
+                    req->version / 100, req->version % 100, API_MIN_VERSION);
+  } else if (!req->route) {
+    api_reply_error(req, 404, "page not found");
+  } else if (req->body_too_big) {
+    api_reply_error(req, 413, "request body too large");
+  } else {
+    req->route->handler(req);
+    if (!req->responded) api_reply_error(req, 500, "internal error: no response");
+  }
+  return MHD_YES;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+  struct api_server *s = cls;
+  struct api_request *req = *con_cls;
+  if (!req) {
+    req = xcalloc(1, sizeof *req);
+    req->conn = conn;
+    req->d = s->d;
+    req->method = method;
+    req->body_pipe[0] = req->body_pipe[1] = -1;
+    const char *rest;
+    split_version(url, &req->version, &rest);
+    req->path = xstrdup(rest);
+    size_t n = strlen(req->path);
+    while (n > 1 && req->path[n - 1] == '/') req->path[--n] = 0;
+    const char *connhdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Connection");
+    req->upgrade = connhdr && strcasestr(connhdr, "upgrade");
+    req->route = route_find(s, req);
+    if (req->route && req->route->body == BODY_STREAM) {
+      if (pipe2(req->body_pipe, O_CLOEXEC) == 0 &&
+          pthread_create(&req->consumer, NULL, consumer_thread, req) == 0)
+        req->consumer_started = true;
+    }
+    *con_cls = req;
+    log_debug("%s %s", method, url);
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    if (req->consumer_started) {
+      if (req->body_pipe[1] >= 0 && write_all(req->body_pipe[1], upload_data, *upload_data_size) < 0) {
+        close(req->body_pipe[1]);
+        req->body_pipe[1] = -1;
+      }
+    } else if (req->body_len + *upload_data_size > BODY_LIMIT) {
+      req->body_too_big = true;
+    } else {
+      req->body = xrealloc(req->body, req->body_len + *upload_data_size + 1);
+      memcpy(req->body + req->body_len, upload_data, *upload_data_size);
+      req->body_len += *upload_data_size;
+      req->body[req->body_len] = 0;
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (req->consumer_started) {
+    if (req->body_pipe[1] >= 0) close(req->body_pipe[1]);
+    req->body_pipe[1] = -1;
+    pthread_join(req->consumer, NULL);
+    req->consumer_started = false;
+  }
+  return dispatch(s, req);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) { berth_vlog(BERTH_LOG_DEBUG, "http", fmt, ap); }
+
+struct api_server *api_start(int listen_fd, const struct api_route *routes, size_t n_routes,
+                             struct daemon *d, struct berth_err *err) {
+  signal(SIGPIPE, SIG_IGN);
+  struct api_server *s = xcalloc(1, sizeof *s);
+  s->routes = routes;
+  s->n_routes = n_routes;
+  s->d = d;
+  s->mhd = MHD_start_daemon(
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE |
+          MHD_USE_ERROR_LOG,
+      0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+      MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)0, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  if (!s->mhd) {
+    free(s);
+    berth_err_set(err, BERTH_EINTERNAL, 0, "cannot start the HTTP server");
+    return NULL;
+  }
+  return s;
+}
+
+void api_stop(struct api_server *s) {
+  if (!s) return;
+  MHD_stop_daemon(s->mhd);
+  free(s);
+}

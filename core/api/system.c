@@ -1,0 +1,190 @@
+/* /_ping, /version, /info */
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../daemon.h"
+
+static int ping(struct api_request *req) {
+  struct MHD_Response *resp;
+  bool head = !strcmp(req->method, "HEAD");
+  resp = MHD_create_response_from_buffer(head ? 0 : 2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+  MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+  MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
+  MHD_add_response_header(resp, "Pragma", "no-cache");
+  MHD_add_response_header(resp, "Builder-Version", "1");
+  MHD_add_response_header(resp, "Swarm", "inactive");
+  MHD_add_response_header(resp, "Api-Version", API_VERSION);
+  MHD_add_response_header(resp, "Ostype", "linux");
+  MHD_add_response_header(resp, "Docker-Experimental", "false");
+  MHD_add_response_header(resp, "Server", "Berth/" PACKAGE_VERSION " (linux)");
+  MHD_queue_response(req->conn, 200, resp);
+  MHD_destroy_response(resp);
+  req->responded = true;
+  return 0;
+}
+
+static const char *arch_name(const char *machine) {
+  if (!strcmp(machine, "x86_64")) return "amd64";
+  if (!strcmp(machine, "aarch64")) return "arm64";
+  return machine;
+}
+
+static int version(struct api_request *req) {
+  struct utsname u;
+  uname(&u);
+  const char *arch = arch_name(u.machine);
+  char abi[16];
+  snprintf(abi, sizeof abi, "%u.%u", BERTH_ABI_MAJOR, BERTH_ABI_MINOR);
+  json_t *details = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION,
+                              "MinAPIVersion", API_MIN_VERSION, "GitCommit", "", "GoVersion",
+                              "none (C)", "Os", "linux", "Arch", arch, "KernelVersion", u.release,
+                              "BuildTime", "", "Experimental", "false", "PluginABI", abi);
+  json_t *v = json_pack(
+      "{s:{s:s},s:[{s:s,s:s,s:o}],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "Platform", "Name",
+      "Berth Engine", "Components", "Name", "Engine", "Version", PACKAGE_VERSION, "Details",
+      details, "Version", PACKAGE_VERSION, "ApiVersion", API_VERSION, "MinAPIVersion",
+      API_MIN_VERSION, "GitCommit", "", "GoVersion", "none (C)", "Os", "linux", "Arch", arch,
+      "KernelVersion", u.release, "BuildTime", "", "Experimental", 0);
+  return api_reply_json(req, 200, v);
+}
+
+static json_t *status_rows(struct loaded_plugin *p) {
+  json_t *rows = json_array();
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct berth_err e = {0};
+  plugin_lock(p);
+  int r = p->ops.storage.status(p->drv, &b, &e);
+  plugin_unlock(p);
+  if (r == 0 && b.data) {
+    char *save = NULL;
+    for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      char *tab = strchr(line, '\t');
+      if (!tab) continue;
+      *tab = 0;
+      json_array_append_new(rows, json_pack("[s,s]", line, tab + 1));
+    }
+  }
+  host_buf_free(&b);
+  return rows;
+}
+
+static const char *os_name(char *buf, size_t len) {
+  cleanup_free char *s = read_file("/etc/os-release", NULL);
+  const char *key = "PRETTY_NAME=";
+  char *p = s ? strstr(s, key) : NULL;
+  if (!p) return "Linux";
+  p += strlen(key);
+  if (*p == '"') p++;
+  size_t n = strcspn(p, "\"\n");
+  snprintf(buf, len, "%.*s", (int)n, p);
+  return buf;
+}
+
+static json_t *plugin_list(struct daemon *d, int kind) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < d->plugins.n; i++)
+    if ((int)d->plugins.items[i]->desc.kind == kind && d->plugins.items[i]->state == PLUGIN_ACTIVE)
+      json_array_append_new(a, json_string(d->plugins.items[i]->name));
+  return a;
+}
+
+static const char *state_name(enum plugin_state s) {
+  switch (s) {
+  case PLUGIN_ACTIVE: return "active";
+  case PLUGIN_SKIPPED: return "skipped";
+  case PLUGIN_FAILED: return "failed";
+  default: return "loaded";
+  }
+}
+
+static int info(struct api_request *req) {
+  struct daemon *d = req->d;
+  struct utsname u;
+  uname(&u);
+  struct sysinfo si;
+  sysinfo(&si);
+  char hostname[256] = "";
+  gethostname(hostname, sizeof hostname - 1);
+  char osbuf[256];
+  pthread_mutex_lock(&d->images.lock);
+  size_t n_images = d->images.n_images;
+  pthread_mutex_unlock(&d->images.lock);
+
+  json_t *drivers = json_array();
+  for (size_t i = 0; i < d->plugins.n; i++) {
+    struct loaded_plugin *p = d->plugins.items[i];
+    char abi[16];
+    snprintf(abi, sizeof abi, "%u.%u", p->desc.abi_major, p->desc.abi_minor);
+    json_array_append_new(
+        drivers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Kind", plugin_kind_name((int)p->desc.kind),
+                           "Name", p->name, "Version", p->desc.version ? p->desc.version : "",
+                           "ABI", abi, "Origin", p->origin, "Status",
+                           p->state == PLUGIN_ACTIVE ? state_name(p->state) : p->status));
+  }
+  json_t *plugins = json_pack("{s:[s],s:o,s:o,s:n,s:o,s:o}", "Volume", "local", "Network",
+                              plugin_list(d, BERTH_KIND_NETWORK), "Log",
+                              plugin_list(d, BERTH_KIND_LOGGER), "Authorization", "Storage",
+                              plugin_list(d, BERTH_KIND_STORAGE), "Drivers", drivers);
+  json_t *warnings = json_array();
+  for (size_t i = 0; i < d->n_warnings; i++) json_array_append_new(warnings, json_string(d->warnings[i]));
+  char abi[16];
+  snprintf(abi, sizeof abi, "%u.%u", BERTH_ABI_MAJOR, BERTH_ABI_MINOR);
+
+  json_t *j = json_object();
+  json_object_set_new(j, "ID", json_string(d->id));
+  json_object_set_new(j, "Containers", json_integer(0));
+  json_object_set_new(j, "ContainersRunning", json_integer(0));
+  json_object_set_new(j, "ContainersPaused", json_integer(0));
+  json_object_set_new(j, "ContainersStopped", json_integer(0));
+  json_object_set_new(j, "Images", json_integer((json_int_t)n_images));
+  json_object_set_new(j, "Driver", json_string(d->storage->name));
+  json_object_set_new(j, "DriverStatus", status_rows(d->storage));
+  json_object_set_new(j, "Plugins", plugins);
+  json_object_set_new(j, "MemoryLimit", json_true());
+  json_object_set_new(j, "SwapLimit", json_true());
+  json_object_set_new(j, "CpuCfsPeriod", json_true());
+  json_object_set_new(j, "CpuCfsQuota", json_true());
+  json_object_set_new(j, "CPUShares", json_true());
+  json_object_set_new(j, "CPUSet", json_true());
+  json_object_set_new(j, "PidsLimit", json_true());
+  json_object_set_new(j, "IPv4Forwarding", json_true());
+  json_object_set_new(j, "OomKillDisable", json_false());
+  json_object_set_new(j, "Debug", json_boolean(berth_log_threshold >= BERTH_LOG_DEBUG));
+  json_object_set_new(j, "LoggingDriver", json_string(d->logger->name));
+  json_object_set_new(j, "CgroupDriver", json_string("cgroupfs"));
+  json_object_set_new(j, "CgroupVersion",
+                      json_string(path_exists("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1"));
+  json_object_set_new(j, "KernelVersion", json_string(u.release));
+  json_object_set_new(j, "OperatingSystem", json_string(os_name(osbuf, sizeof osbuf)));
+  json_object_set_new(j, "OSType", json_string("linux"));
+  json_object_set_new(j, "Architecture", json_string(u.machine));
+  json_object_set_new(j, "NCPU", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+  json_object_set_new(j, "MemTotal", json_integer((json_int_t)si.totalram * si.mem_unit));
+  json_object_set_new(j, "Name", json_string(hostname));
+  json_object_set_new(j, "ServerVersion", json_string(PACKAGE_VERSION));
+  json_object_set_new(j, "DockerRootDir", json_string(d->cfg.data_root));
+  json_object_set_new(j, "IndexServerAddress", json_string("https://index.docker.io/v1/"));
+  json_object_set_new(j, "RegistryConfig",
+                      json_pack("{s:[s,s],s:{},s:[]}", "InsecureRegistryCIDRs", "127.0.0.0/8",
+                                "::1/128", "IndexConfigs", "Mirrors"));
+  json_object_set_new(j, "Swarm", json_pack("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr",
+                                            "", "LocalNodeState", "inactive", "ControlAvailable",
+                                            0, "Error", "", "RemoteManagers"));
+  json_object_set_new(j, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berth-shim"));
+  json_object_set_new(j, "DefaultRuntime", json_string("berth"));
+  json_object_set_new(j, "SecurityOptions", json_pack("[s]", "name=seccomp,profile=builtin"));
+  json_object_set_new(j, "ExperimentalBuild", json_false());
+  json_object_set_new(j, "LiveRestoreEnabled", json_true());
+  json_object_set_new(j, "Warnings", warnings);
+  json_object_set_new(j, "PluginABI", json_string(abi));
+  json_object_set_new(j, "DefaultNetwork", json_string(d->cfg.default_network));
+  return api_reply_json(req, 200, j);
+}
+
+const struct api_route system_routes[] = {
+    {"GET", "/_ping", ping, BODY_BUFFER, NULL},
+    {"GET", "/version", version, BODY_BUFFER, NULL},
+    {"GET", "/info", info, BODY_BUFFER, NULL},
+};
+const size_t n_system_routes = ARRAY_SIZE(system_routes);

@@ -1,0 +1,38 @@
+/* daemon.conf: parsed with libconfig into struct berth_config.  Every error
+ * names the file and line: "daemon.conf:12: unknown key 'foo'". */
+#ifndef BERTH_CONFIG_H
+#define BERTH_CONFIG_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+
+#include "util/util.h"
+
+struct berth_config {
+  char *file;      /* path as given */
+  char *file_name; /* base name, used in messages */
+  char *data_root;
+  char *exec_root;
+  char *socket_path;
+  char *socket_group; /* NULL: keep root's group */
+  char *plugin_dir;
+  bool debug;
+  char *storage_driver;
+  bool storage_driver_explicit; /* false: overlay with fallback to vfs */
+  char **network_drivers;
+  size_t n_network_drivers;
+  char *default_network;
+  char *log_driver;
+  char *registry_driver; /* NULL: none configured */
+  config_t cfg;
+  bool cfg_loaded;
+};
+
+/* Load path (NULL: built-in defaults only).  Returns 0 or -code with err
+ * holding "FILE:LINE: what". */
+int config_load(struct berth_config *c, const char *path, struct berth_err *err);
+void config_free(struct berth_config *c);
+/* The group "<kind>.<name>" for a driver, or NULL. */
+config_setting_t *config_driver_group(struct berth_config *c, const char *kind, const char *name);
+
+#endif

@@ -1,0 +1,23 @@
+/* Layer tar extraction with the host's safety rules. */
+#ifndef BERTH_LAYER_H
+#define BERTH_LAYER_H
+
+#include "../util/util.h"
+
+struct untar_stats {
+  uint64_t bytes;   /* regular file bytes written */
+  uint64_t entries;
+};
+
+/* Extract the tar (any compression libarchive knows) read from in into dir,
+ * which must exist.  Refuses absolute paths, "..", paths that pass through
+ * a symlink, hard links whose target is outside the layer, and device nodes
+ * outside /dev.  flags: BERTH_UNTAR_WHITEOUT_DELETE or _OVERLAY.  Does not
+ * roll back: on failure the caller removes dir. */
+int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct untar_stats *stats,
+                struct berth_err *err);
+
+/* A reader over an fd. */
+ssize_t fd_reader_read(void *ctx, void *buf, size_t len); /* ctx = (int *) */
+
+#endif

@@ -1,0 +1,763 @@
+#include "store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "blobio.h"
+#include "layer.h"
+
+/* ---- small helpers ---- */
+
+void free_strv(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++) free(v[i]);
+  free(v);
+}
+
+char *store_blob_path(struct image_store *s, const char *digest) {
+  return xasprintf("%s/blobs/sha256/%s", s->root, digest + 7);
+}
+
+static void chain_of(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]) {
+  if (!*parent_chain) {
+    snprintf(out, DIGEST_LEN + 1, "%s", diff_id);
+    return;
+  }
+  char buf[2 * DIGEST_LEN + 2], hex[65];
+  int n = snprintf(buf, sizeof buf, "%s %s", parent_chain, diff_id);
+  sha256_hex(buf, (size_t)n, hex);
+  snprintf(out, DIGEST_LEN + 1, "sha256:%s", hex);
+}
+
+static bool valid_digest(const char *d) {
+  return d && strlen(d) == DIGEST_LEN && str_has_prefix(d, "sha256:") && is_hex(d + 7, 64);
+}
+
+struct layer *store_layer_locked(struct image_store *s, const char *chain_id) {
+  for (size_t i = 0; i < s->n_layers; i++)
+    if (!strcmp(s->layers[i]->chain_id, chain_id)) return s->layers[i];
+  return NULL;
+}
+
+static struct image *image_by_id(struct image_store *s, const char *id) {
+  for (size_t i = 0; i < s->n_images; i++)
+    if (!strcmp(s->images[i]->id, id)) return s->images[i];
+  return NULL;
+}
+
+/* ---- persistence ---- */
+
+static int save_json(const char *path, json_t *j) {
+  char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!text) return -ENOMEM;
+  int r = write_file_atomic(path, text, strlen(text), 0600);
+  free(text);
+  return r;
+}
+
+static int save_layer(struct image_store *s, const struct layer *l) {
+  cleanup_free char *dir = xasprintf("%s/layers/%s", s->root, l->chain_id + 7);
+  int r = mkdir_p(dir, 0700);
+  if (r < 0) return r;
+  cleanup_free char *path = xasprintf("%s/layer.json", dir);
+  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "chain_id", l->chain_id, "diff_id",
+                        l->diff_id, "parent", l->parent, "storage_id", l->storage_id, "blob",
+                        l->blob, "blob_size", (json_int_t)l->blob_size, "tar_size",
+                        (json_int_t)l->tar_size, "size", (json_int_t)l->size);
+  r = save_json(path, j);
+  json_decref(j);
+  return r;
+}
+
+static int save_image_meta(struct image_store *s, const struct image *im) {
+  cleanup_free char *path = xasprintf("%s/images/%s.json", s->root, im->id + 7);
+  json_t *j = json_pack("{s:s,s:s,s:I}", "id", im->id, "parent", im->parent, "last_tag_ns",
+                        (json_int_t)im->last_tag_ns);
+  int r = save_json(path, j);
+  json_decref(j);
+  return r;
+}
+
+static int save_tags(struct image_store *s) {
+  json_t *repos = json_object();
+  for (size_t i = 0; i < s->n_tags; i++) {
+    struct image_ref r;
+    if (ref_parse(s->tags[i].ref, false, &r, NULL) < 0) continue;
+    cleanup_free char *repo = ref_repo_familiar(&r);
+    cleanup_free char *fam = ref_familiar(&r);
+    ref_free(&r);
+    json_t *m = json_object_get(repos, repo);
+    if (!m) json_object_set_new(repos, repo, m = json_object());
+    json_object_set_new(m, fam, json_string(s->tags[i].id));
+  }
+  json_t *root = json_pack("{s:o}", "Repositories", repos);
+  cleanup_free char *path = xasprintf("%s/repositories.json", s->root);
+  int r = save_json(path, root);
+  json_decref(root);
+  return r;
+}
+
+static int parse_config(struct image *im, struct berth_err *err) {
+  json_error_t je;
+  im->config = json_loadb(im->config_raw, im->config_len, 0, &je);
+  if (!im->config || !json_is_object(im->config))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid image config: %s", je.text);
+  json_t *ids = json_object_get(json_object_get(im->config, "rootfs"), "diff_ids");
+  if (ids && !json_is_array(ids))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid image config: rootfs.diff_ids");
+  im->n_layers = json_array_size(ids);
+  im->diff_ids = xcalloc(im->n_layers + 1, sizeof(char *));
+  char chain[DIGEST_LEN + 1] = "";
+  for (size_t i = 0; i < im->n_layers; i++) {
+    const char *d = json_string_value(json_array_get(ids, i));
+    if (!valid_digest(d))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid image config: bad diff id %s",
+                           d ? d : "(null)");
+    im->diff_ids[i] = xstrdup(d);
+    char next[DIGEST_LEN + 1];
+    chain_of(chain, d, next);
+    memcpy(chain, next, sizeof chain);
+  }
+  memcpy(im->top_chain, chain, sizeof chain);
+  const char *created = json_string_value(json_object_get(im->config, "created"));
+  int64_t ns = created ? parse_rfc3339(created) : INT64_MIN;
+  im->created = ns == INT64_MIN ? 0 : ns / 1000000000LL;
+  return 0;
+}
+
+static void image_free(struct image *im) {
+  if (!im) return;
+  free(im->config_raw);
+  json_decref(im->config);
+  free_strv(im->diff_ids, im->n_layers);
+  free(im);
+}
+
+/* Walk the chain under an image's top layer; fn gets each layer. */
+static void for_chain(struct image_store *s, const char *top, void (*fn)(struct layer *, void *),
+                      void *arg) {
+  struct layer *l = *top ? store_layer_locked(s, top) : NULL;
+  while (l) {
+    struct layer *parent = *l->parent ? store_layer_locked(s, l->parent) : NULL;
+    fn(l, arg);
+    l = parent;
+  }
+}
+
+static void add_ref(struct layer *l, void *arg) { l->refs++; }
+static void add_size(struct layer *l, void *arg) { *(uint64_t *)arg += l->size; }
+
+static bool chain_complete(struct image_store *s, const char *top, size_t n) {
+  size_t count = 0;
+  struct layer *l = *top ? store_layer_locked(s, top) : NULL;
+  while (l) {
+    count++;
+    l = *l->parent ? store_layer_locked(s, l->parent) : NULL;
+  }
+  return count == n;
+}
+
+static void index_image(struct image_store *s, struct image *im) {
+  for_chain(s, im->top_chain, add_ref, NULL);
+  im->size = 0;
+  for_chain(s, im->top_chain, add_size, &im->size);
+  s->images = xrealloc(s->images, (s->n_images + 1) * sizeof *s->images);
+  s->images[s->n_images++] = im;
+}
+
+static void load_layers(struct image_store *s) {
+  cleanup_free char *dir = xasprintf("%s/layers", s->root);
+  cleanup_dir DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    cleanup_free char *path = xasprintf("%s/%s/layer.json", dir, de->d_name);
+    json_t *j = json_load_file(path, 0, NULL);
+    const char *chain = json_string_value(json_object_get(j, "chain_id"));
+    const char *sid = json_string_value(json_object_get(j, "storage_id"));
+    if (!j || !valid_digest(chain) || !sid) {
+      log_warn("image store: ignoring unreadable layer record %s", path);
+      json_decref(j);
+      continue;
+    }
+    struct layer *l = xcalloc(1, sizeof *l);
+    snprintf(l->chain_id, sizeof l->chain_id, "%s", chain);
+    snprintf(l->diff_id, sizeof l->diff_id, "%s", json_string_value(json_object_get(j, "diff_id")));
+    snprintf(l->parent, sizeof l->parent, "%s", json_string_value(json_object_get(j, "parent")) ?: "");
+    snprintf(l->storage_id, sizeof l->storage_id, "%s", sid);
+    snprintf(l->blob, sizeof l->blob, "%s", json_string_value(json_object_get(j, "blob")) ?: "");
+    l->blob_size = (uint64_t)json_integer_value(json_object_get(j, "blob_size"));
+    l->tar_size = (uint64_t)json_integer_value(json_object_get(j, "tar_size"));
+    l->size = (uint64_t)json_integer_value(json_object_get(j, "size"));
+    json_decref(j);
+    s->layers = xrealloc(s->layers, (s->n_layers + 1) * sizeof *s->layers);
+    s->layers[s->n_layers++] = l;
+  }
+}
+
+static void load_images(struct image_store *s) {
+  cleanup_free char *dir = xasprintf("%s/images", s->root);
+  cleanup_dir DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (!str_has_suffix(de->d_name, ".json") || strlen(de->d_name) != 64 + 5) continue;
+    cleanup_free char *path = xasprintf("%s/%s", dir, de->d_name);
+    json_t *j = json_load_file(path, 0, NULL);
+    struct image *im = xcalloc(1, sizeof *im);
+    snprintf(im->id, sizeof im->id, "sha256:%.64s", de->d_name);
+    snprintf(im->parent, sizeof im->parent, "%s", json_string_value(json_object_get(j, "parent")) ?: "");
+    im->last_tag_ns = json_integer_value(json_object_get(j, "last_tag_ns"));
+    json_decref(j);
+    cleanup_free char *blob = store_blob_path(s, im->id);
+    im->config_raw = read_file(blob, &im->config_len);
+    struct berth_err e = {0};
+    char hex[65];
+    if (!im->config_raw || (sha256_hex(im->config_raw, im->config_len, hex), strcmp(hex, im->id + 7)) ||
+        parse_config(im, &e) < 0 || !chain_complete(s, im->top_chain, im->n_layers)) {
+      log_warn("image store: dropping image %s: config or layers missing or corrupt", im->id);
+      image_free(im);
+      continue;
+    }
+    index_image(s, im);
+  }
+}
+
+static void load_tags(struct image_store *s) {
+  cleanup_free char *path = xasprintf("%s/repositories.json", s->root);
+  json_t *root = json_load_file(path, 0, NULL);
+  json_t *repos = json_object_get(root, "Repositories");
+  const char *repo, *key;
+  json_t *m, *v;
+  json_object_foreach(repos, repo, m) {
+    json_object_foreach(m, key, v) {
+      struct image_ref r;
+      const char *id = json_string_value(v);
+      if (!id || ref_parse(key, false, &r, NULL) < 0 || !image_by_id(s, id)) continue;
+      s->tags = xrealloc(s->tags, (s->n_tags + 1) * sizeof *s->tags);
+      s->tags[s->n_tags].ref = ref_canonical(&r);
+      snprintf(s->tags[s->n_tags].id, sizeof s->tags[0].id, "%s", id);
+      s->n_tags++;
+      ref_free(&r);
+    }
+  }
+  json_decref(root);
+}
+
+static int storage_remove(struct image_store *s, const char *sid) {
+  struct berth_err e = {0};
+  plugin_lock(s->storage);
+  int r = s->storage->ops.storage.remove(s->storage->drv, sid, &e);
+  plugin_unlock(s->storage);
+  if (r < 0) log_warn("image store: removing storage layer %s: %s", sid, e.msg);
+  return r;
+}
+
+static void drop_layer_files(struct image_store *s, struct layer *l) {
+  storage_remove(s, l->storage_id);
+  if (*l->blob) {
+    cleanup_free char *b = store_blob_path(s, l->blob);
+    unlink(b);
+  }
+  cleanup_free char *dir = xasprintf("%s/layers/%s", s->root, l->chain_id + 7);
+  rm_rf(dir);
+}
+
+/* Layers no image references (left by a crash between layer and image
+ * creation) are removed at start-up, children first. */
+static void gc_layers(struct image_store *s) {
+  bool again = true;
+  while (again) {
+    again = false;
+    for (size_t i = 0; i < s->n_layers; i++) {
+      struct layer *l = s->layers[i];
+      bool has_child = false;
+      for (size_t j = 0; j < s->n_layers; j++)
+        if (!strcmp(s->layers[j]->parent, l->chain_id)) has_child = true;
+      if (l->refs || has_child) continue;
+      log_info("image store: removing unreferenced layer %s", l->chain_id);
+      drop_layer_files(s, l);
+      free(l);
+      s->layers[i] = s->layers[--s->n_layers];
+      again = true;
+      break;
+    }
+  }
+}
+
+int store_open(struct image_store *s, const char *data_root, struct loaded_plugin *storage,
+               struct berth_err *err) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->lock, NULL);
+  s->root = xasprintf("%s/image", data_root);
+  s->storage = storage;
+  const char *subdirs[] = {"blobs/sha256", "layers", "images", "tmp"};
+  for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
+    cleanup_free char *d = xasprintf("%s/%s", s->root, subdirs[i]);
+    int r = mkdir_p(d, 0700);
+    if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "image store: mkdir %s", d);
+  }
+  cleanup_free char *tmp = xasprintf("%s/tmp", s->root);
+  rm_rf(tmp);
+  mkdir_p(tmp, 0700);
+  load_layers(s);
+  /* Layers whose storage is gone are dropped with their images. */
+  for (size_t i = 0; i < s->n_layers;) {
+    if (!storage->ops.storage.exists(storage->drv, s->layers[i]->storage_id)) {
+      log_warn("image store: layer %s has no storage (driver %s); dropping it",
+               s->layers[i]->chain_id, storage->name);
+      cleanup_free char *dir = xasprintf("%s/layers/%s", s->root, s->layers[i]->chain_id + 7);
+      rm_rf(dir);
+      free(s->layers[i]);
+      s->layers[i] = s->layers[--s->n_layers];
+      continue;
+    }
+    i++;
+  }
+  load_images(s);
+  load_tags(s);
+  gc_layers(s);
+  log_info("image store: %zu images, %zu layers, %zu tags", s->n_images, s->n_layers, s->n_tags);
+  return 0;
+}
+
+void store_close(struct image_store *s) {
+  for (size_t i = 0; i < s->n_images; i++) image_free(s->images[i]);
+  for (size_t i = 0; i < s->n_layers; i++) free(s->layers[i]);
+  for (size_t i = 0; i < s->n_tags; i++) free(s->tags[i].ref);
+  free(s->images);
+  free(s->layers);
+  free(s->tags);
+  free(s->root);
+  pthread_mutex_destroy(&s->lock);
+  memset(s, 0, sizeof *s);
+}
+
+/* ---- lookups ---- */
+
+static struct tag *tag_find(struct image_store *s, const char *canonical) {
+  for (size_t i = 0; i < s->n_tags; i++)
+    if (!strcmp(s->tags[i].ref, canonical)) return &s->tags[i];
+  return NULL;
+}
+
+struct image *store_lookup_locked(struct image_store *s, const char *name) {
+  if (!name || !*name) return NULL;
+  const char *hex = str_has_prefix(name, "sha256:") ? name + 7 : name;
+  size_t n = strlen(hex);
+  if (n >= 1 && n <= 64 && is_hex(hex, n) && (hex != name || n >= 12 || n == 64)) {
+    struct image *found = NULL;
+    int matches = 0;
+    for (size_t i = 0; i < s->n_images; i++)
+      if (!strncmp(s->images[i]->id + 7, hex, n)) {
+        found = s->images[i];
+        matches++;
+      }
+    if (matches == 1) return found;
+    if (hex != name) return NULL;
+  }
+  struct image_ref r;
+  if (ref_parse(name, true, &r, NULL) < 0) {
+    /* a short id prefix (<12 hex) that is not a valid name */
+    return NULL;
+  }
+  struct image *im = NULL;
+  cleanup_free char *canon = ref_canonical(&r);
+  struct tag *t = tag_find(s, canon);
+  if (t) im = image_by_id(s, t->id);
+  if (!im && r.digest) {
+    /* name@sha256:... with the digest being the image id itself */
+    struct image *byid = image_by_id(s, r.digest);
+    if (byid) im = byid;
+  }
+  ref_free(&r);
+  if (im) return im;
+  /* short id prefixes shorter than 12 */
+  if (is_hex(name, n) && n >= 1 && n <= 64) {
+    struct image *found = NULL;
+    int matches = 0;
+    for (size_t i = 0; i < s->n_images; i++)
+      if (!strncmp(s->images[i]->id + 7, name, n)) {
+        found = s->images[i];
+        matches++;
+      }
+    if (matches == 1) return found;
+  }
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n) {
+  char **v = NULL;
+  *n = 0;
+  for (size_t i = 0; i < s->n_tags; i++) {
+    if (strcmp(s->tags[i].id, id)) continue;
+    v = xrealloc(v, (*n + 1) * sizeof *v);
+    v[(*n)++] = xstrdup(s->tags[i].ref);
+  }
+  if (*n) qsort(v, *n, sizeof *v, cmp_str);
+  return v;
+}
+
+/* ---- layers ---- */
+
+static int apply_fallback(struct image_store *s, const char *sid, struct berth_reader *in,
+                          struct berth_err *err) {
+  char path[BERTH_STORAGE_PATH_MAX];
+  int r = store_mount_layer(s, sid, path, err);
+  if (r < 0) return r;
+  r = layer_untar(in, path, BERTH_UNTAR_WHITEOUT_DELETE, NULL, err);
+  struct berth_err e2 = {0};
+  store_unmount_layer(s, sid, &e2);
+  return r;
+}
+
+int store_add_layer(struct image_store *s, const char *parent_chain, struct berth_reader *in,
+                    const char *expect_diff_id, char out_chain[DIGEST_LEN + 1],
+                    struct berth_err *err) {
+  char parent_sid[65] = "";
+  pthread_mutex_lock(&s->lock);
+  if (expect_diff_id) {
+    chain_of(parent_chain, expect_diff_id, out_chain);
+    if (store_layer_locked(s, out_chain)) {
+      pthread_mutex_unlock(&s->lock);
+      return 0;
+    }
+  }
+  if (*parent_chain) {
+    struct layer *p = store_layer_locked(s, parent_chain);
+    if (!p) {
+      pthread_mutex_unlock(&s->lock);
+      return berth_err_set(err, BERTH_ENOTFOUND, 0, "parent layer %s not found", parent_chain);
+    }
+    memcpy(parent_sid, p->storage_id, sizeof parent_sid);
+  }
+  pthread_mutex_unlock(&s->lock);
+
+  char sid[65];
+  random_hex(sid, 32);
+  struct berth_storage_create_req req = {sizeof req, sid, *parent_sid ? parent_sid : NULL, NULL, 0};
+  const struct berth_storage_ops *ops = &s->storage->ops.storage;
+  plugin_lock(s->storage);
+  int r = ops->create(s->storage->drv, &req, err);
+  plugin_unlock(s->storage);
+  if (r < 0) return err_wrap(err, "create layer");
+
+  cleanup_free char *tmp = xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    storage_remove(s, sid);
+    return err_sys(err, BERTH_EINTERNAL, "create %s", tmp);
+  }
+  struct layer_pipe *pipe = layer_pipe_new(in, fd);
+  uint64_t size = 0;
+  if (ops->apply_diff) {
+    plugin_lock(s->storage);
+    r = ops->apply_diff(s->storage->drv, sid, *parent_sid ? parent_sid : NULL,
+                        layer_pipe_reader(pipe), &size, err);
+    plugin_unlock(s->storage);
+  } else {
+    r = apply_fallback(s, sid, layer_pipe_reader(pipe), err);
+  }
+  struct layer l = {0};
+  if (r == 0)
+    r = layer_pipe_finish(pipe, l.diff_id, l.blob, &l.tar_size, &l.blob_size, err);
+  layer_pipe_free(pipe);
+  close(fd);
+  if (r == 0 && expect_diff_id && strcmp(expect_diff_id, l.diff_id))
+    r = berth_err_set(err, BERTH_EINVAL, 0,
+                      "layer content does not match its digest: expected %s, got %s",
+                      expect_diff_id, l.diff_id);
+  if (r == 0 && ops->diff_size) {
+    plugin_lock(s->storage);
+    if (ops->diff_size(s->storage->drv, sid, *parent_sid ? parent_sid : NULL, &size, err) < 0)
+      size = 0;
+    plugin_unlock(s->storage);
+  }
+  if (r < 0) {
+    unlink(tmp);
+    storage_remove(s, sid);
+    return r;
+  }
+  l.size = size ? size : l.tar_size;
+  memcpy(l.storage_id, sid, sizeof sid);
+  snprintf(l.parent, sizeof l.parent, "%s", parent_chain);
+  chain_of(parent_chain, l.diff_id, l.chain_id);
+
+  pthread_mutex_lock(&s->lock);
+  if (store_layer_locked(s, l.chain_id)) {
+    /* someone else applied the same layer meanwhile */
+    pthread_mutex_unlock(&s->lock);
+    unlink(tmp);
+    storage_remove(s, sid);
+    memcpy(out_chain, l.chain_id, DIGEST_LEN + 1);
+    return 0;
+  }
+  cleanup_free char *blob = store_blob_path(s, l.blob);
+  if (rename(tmp, blob) < 0 || (r = save_layer(s, &l)) < 0) {
+    int e = r < 0 ? -r : errno;
+    pthread_mutex_unlock(&s->lock);
+    unlink(tmp);
+    storage_remove(s, sid);
+    return err_sys_(err, BERTH_EINTERNAL, e, "record layer %s", l.chain_id);
+  }
+  struct layer *nl = xmalloc(sizeof *nl);
+  *nl = l;
+  s->layers = xrealloc(s->layers, (s->n_layers + 1) * sizeof *s->layers);
+  s->layers[s->n_layers++] = nl;
+  pthread_mutex_unlock(&s->lock);
+  memcpy(out_chain, l.chain_id, DIGEST_LEN + 1);
+  return 0;
+}
+
+/* ---- images and tags ---- */
+
+int store_add_image(struct image_store *s, const char *config, size_t len, const char *parent,
+                    char out_id[DIGEST_LEN + 1], struct berth_err *err) {
+  struct image *im = xcalloc(1, sizeof *im);
+  im->config_raw = xmalloc(len + 1);
+  memcpy(im->config_raw, config, len);
+  im->config_raw[len] = 0;
+  im->config_len = len;
+  char hex[65];
+  sha256_hex(config, len, hex);
+  snprintf(im->id, sizeof im->id, "sha256:%s", hex);
+  snprintf(im->parent, sizeof im->parent, "%s", parent ? parent : "");
+  int r = parse_config(im, err);
+  if (r < 0) {
+    image_free(im);
+    return r;
+  }
+  memcpy(out_id, im->id, DIGEST_LEN + 1);
+  pthread_mutex_lock(&s->lock);
+  if (image_by_id(s, im->id)) {
+    pthread_mutex_unlock(&s->lock);
+    image_free(im);
+    return 0;
+  }
+  if (!chain_complete(s, im->top_chain, im->n_layers)) {
+    pthread_mutex_unlock(&s->lock);
+    image_free(im);
+    return berth_err_set(err, BERTH_EINVAL, 0, "image config refers to layers that are not present");
+  }
+  cleanup_free char *blob = store_blob_path(s, im->id);
+  if ((r = write_file_atomic(blob, config, len, 0600)) < 0 || (r = save_image_meta(s, im)) < 0) {
+    pthread_mutex_unlock(&s->lock);
+    image_free(im);
+    return err_sys_(err, BERTH_EINTERNAL, -r, "record image");
+  }
+  index_image(s, im);
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+int store_tag(struct image_store *s, const char *id, const struct image_ref *ref,
+              struct berth_err *err) {
+  cleanup_free char *canon = ref_canonical(ref);
+  pthread_mutex_lock(&s->lock);
+  struct image *im = image_by_id(s, id);
+  if (!im) {
+    pthread_mutex_unlock(&s->lock);
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", id);
+  }
+  struct tag *t = tag_find(s, canon);
+  char old[DIGEST_LEN + 1] = "";
+  if (t) {
+    memcpy(old, t->id, sizeof old);
+    snprintf(t->id, sizeof t->id, "%s", id);
+  } else {
+    s->tags = xrealloc(s->tags, (s->n_tags + 1) * sizeof *s->tags);
+    s->tags[s->n_tags].ref = xstrdup(canon);
+    snprintf(s->tags[s->n_tags].id, sizeof s->tags[0].id, "%s", id);
+    s->n_tags++;
+  }
+  im->last_tag_ns = now_ns();
+  save_image_meta(s, im);
+  int r = save_tags(s);
+  if (r < 0) {
+    /* roll back the in-memory change so memory and disk agree */
+    if (t) snprintf(t->id, sizeof t->id, "%s", old);
+    else free(s->tags[--s->n_tags].ref);
+    pthread_mutex_unlock(&s->lock);
+    return err_sys_(err, BERTH_EINTERNAL, -r, "write repositories.json");
+  }
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
+  cleanup_free char *fam = ref_familiarize(t->ref);
+  json_array_append_new(result, json_pack("{s:s}", "Untagged", fam));
+  free(t->ref);
+  *t = s->tags[--s->n_tags];
+}
+
+static void unref_layer(struct layer *l, void *arg) { l->refs--; }
+
+static void delete_image_locked(struct image_store *s, struct image *im, bool noprune,
+                                json_t *result) {
+  for_chain(s, im->top_chain, unref_layer, NULL);
+  cleanup_free char *meta = xasprintf("%s/images/%s.json", s->root, im->id + 7);
+  unlink(meta);
+  cleanup_free char *blob = store_blob_path(s, im->id);
+  unlink(blob);
+  json_array_append_new(result, json_pack("{s:s}", "Deleted", im->id));
+  for (size_t i = 0; i < s->n_images; i++)
+    if (s->images[i] == im) s->images[i] = s->images[--s->n_images];
+  /* remove now-unreferenced layers from the top down */
+  char cur[DIGEST_LEN + 1];
+  snprintf(cur, sizeof cur, "%s", im->top_chain);
+  while (!noprune && *cur) {
+    struct layer *l = store_layer_locked(s, cur);
+    if (!l || l->refs > 0) break;
+    bool has_child = false;
+    for (size_t j = 0; j < s->n_layers; j++)
+      if (!strcmp(s->layers[j]->parent, l->chain_id)) has_child = true;
+    if (has_child) break;
+    snprintf(cur, sizeof cur, "%s", l->parent);
+    drop_layer_files(s, l);
+    json_array_append_new(result, json_pack("{s:s}", "Deleted", l->chain_id));
+    for (size_t j = 0; j < s->n_layers; j++)
+      if (s->layers[j] == l) s->layers[j] = s->layers[--s->n_layers];
+    free(l);
+  }
+  image_free(im);
+}
+
+int store_delete(struct image_store *s, const char *name, bool force, bool noprune, json_t *result,
+                 struct berth_err *err) {
+  pthread_mutex_lock(&s->lock);
+  struct image *im = store_lookup_locked(s, name);
+  if (!im) {
+    pthread_mutex_unlock(&s->lock);
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", name);
+  }
+  for (size_t i = 0; i < s->n_images; i++)
+    if (!strcmp(s->images[i]->parent, im->id)) {
+      pthread_mutex_unlock(&s->lock);
+      return berth_err_set(err, BERTH_ECONFLICT, 0,
+                           "conflict: unable to delete %.12s (cannot be forced) - image has "
+                           "dependent child images",
+                           im->id + 7);
+    }
+  struct image_ref r;
+  struct tag *t = NULL;
+  if (!str_has_prefix(name, "sha256:") && ref_parse(name, true, &r, NULL) == 0) {
+    cleanup_free char *canon = ref_canonical(&r);
+    ref_free(&r);
+    t = tag_find(s, canon);
+  }
+  if (t) {
+    {
+      untag_locked(s, t, result);
+      size_t n;
+      char **left = store_refs_of_locked(s, im->id, &n);
+      free_strv(left, n);
+      if (n > 0) {
+        save_tags(s);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+      }
+    }
+  } else {
+    size_t n;
+    char **refs = store_refs_of_locked(s, im->id, &n);
+    size_t repos = 0;
+    char *last_repo = NULL;
+    for (size_t i = 0; i < n; i++) {
+      struct image_ref rr;
+      if (ref_parse(refs[i], false, &rr, NULL) < 0) continue;
+      char *repo = ref_repo_canonical(&rr);
+      ref_free(&rr);
+      if (!last_repo || strcmp(last_repo, repo)) repos++;
+      free(last_repo);
+      last_repo = repo;
+    }
+    free(last_repo);
+    free_strv(refs, n);
+    if (repos > 1 && !force) {
+      pthread_mutex_unlock(&s->lock);
+      return berth_err_set(err, BERTH_ECONFLICT, 0,
+                           "conflict: unable to delete %.12s (must be forced) - image is "
+                           "referenced in multiple repositories",
+                           im->id + 7);
+    }
+    for (size_t i = 0; i < s->n_tags;)
+      if (!strcmp(s->tags[i].id, im->id)) untag_locked(s, &s->tags[i], result);
+      else i++;
+  }
+  int rr = save_tags(s);
+  delete_image_locked(s, im, noprune, result);
+  pthread_mutex_unlock(&s->lock);
+  if (rr < 0) return err_sys_(err, BERTH_EINTERNAL, -rr, "write repositories.json");
+  return 0;
+}
+
+/* ---- layer data and mounts ---- */
+
+struct mount_ref {
+  char sid[65];
+  char path[BERTH_STORAGE_PATH_MAX];
+  int count;
+};
+static struct mount_ref *mounts;
+static size_t n_mounts;
+static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int store_mount_layer(struct image_store *s, const char *sid, char *path, struct berth_err *err) {
+  pthread_mutex_lock(&mounts_lock);
+  struct mount_ref *m = NULL;
+  for (size_t i = 0; i < n_mounts; i++)
+    if (!strcmp(mounts[i].sid, sid)) m = &mounts[i];
+  if (m) {
+    m->count++;
+    memcpy(path, m->path, BERTH_STORAGE_PATH_MAX);
+    pthread_mutex_unlock(&mounts_lock);
+    return 0;
+  }
+  plugin_lock(s->storage);
+  int r = s->storage->ops.storage.mount(s->storage->drv, sid, "", path, err);
+  plugin_unlock(s->storage);
+  if (r == 0) {
+    mounts = xrealloc(mounts, (n_mounts + 1) * sizeof *mounts);
+    m = &mounts[n_mounts++];
+    snprintf(m->sid, sizeof m->sid, "%s", sid);
+    memcpy(m->path, path, BERTH_STORAGE_PATH_MAX);
+    m->count = 1;
+  }
+  pthread_mutex_unlock(&mounts_lock);
+  return r;
+}
+
+int store_unmount_layer(struct image_store *s, const char *sid, struct berth_err *err) {
+  pthread_mutex_lock(&mounts_lock);
+  int r = 0;
+  for (size_t i = 0; i < n_mounts; i++) {
+    if (strcmp(mounts[i].sid, sid)) continue;
+    if (--mounts[i].count == 0) {
+      plugin_lock(s->storage);
+      r = s->storage->ops.storage.unmount(s->storage->drv, sid, err);
+      plugin_unlock(s->storage);
+      mounts[i] = mounts[--n_mounts];
+    }
+    break;
+  }
+  pthread_mutex_unlock(&mounts_lock);
+  return r;
+}
+
+void store_drop_unused_layer(struct image_store *s, const char *chain_id) {
+  pthread_mutex_lock(&s->lock);
+  struct layer *l = store_layer_locked(s, chain_id);
+  bool has_child = false;
+  for (size_t j = 0; l && j < s->n_layers; j++)
+    if (!strcmp(s->layers[j]->parent, l->chain_id)) has_child = true;
+  if (l && l->refs == 0 && !has_child) {
+    drop_layer_files(s, l);
+    for (size_t j = 0; j < s->n_layers; j++)
+      if (s->layers[j] == l) s->layers[j] = s->layers[--s->n_layers];
+    free(l);
+  }
+  pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,98 @@
+/* The image store: content-addressed blobs, layers by chain id on top of
+ * the storage driver, images by config digest, and tags.  All state lives
+ * under <data-root>/image and every file is written atomically.  One mutex
+ * guards the in-memory indexes; long work (applying layers) runs outside
+ * it and publishes its result under it. */
+#ifndef BERTH_IMAGE_STORE_H
+#define BERTH_IMAGE_STORE_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "../plugin.h"
+#include "reference.h"
+
+struct layer {
+  char chain_id[DIGEST_LEN + 1];
+  char diff_id[DIGEST_LEN + 1];
+  char parent[DIGEST_LEN + 1]; /* chain id of the parent, "" for a base layer */
+  char storage_id[65];
+  char blob[DIGEST_LEN + 1]; /* gzip-compressed tar in blobs/ */
+  uint64_t blob_size;
+  uint64_t tar_size; /* uncompressed tar bytes */
+  uint64_t size;     /* bytes the layer adds on disk */
+  int refs;          /* images whose top chain includes this layer */
+};
+
+struct image {
+  char id[DIGEST_LEN + 1]; /* sha256:<config digest> */
+  char *config_raw;
+  size_t config_len;
+  json_t *config;
+  size_t n_layers;
+  char **diff_ids;
+  char top_chain[DIGEST_LEN + 1]; /* "" for an image without layers */
+  char parent[DIGEST_LEN + 1];    /* local parent image, "" if none */
+  int64_t created;                /* unix seconds from config.created */
+  int64_t last_tag_ns;
+  uint64_t size;
+};
+
+struct tag {
+  char *ref; /* canonical: docker.io/library/busybox:latest or ...@sha256: */
+  char id[DIGEST_LEN + 1];
+};
+
+struct image_store {
+  pthread_mutex_t lock;
+  char *root; /* <data-root>/image */
+  struct loaded_plugin *storage;
+  struct image **images;
+  size_t n_images;
+  struct layer **layers;
+  size_t n_layers;
+  struct tag *tags;
+  size_t n_tags;
+};
+
+int store_open(struct image_store *s, const char *data_root, struct loaded_plugin *storage,
+               struct berth_err *err);
+void store_close(struct image_store *s);
+
+/* Lookup by reference, full or short id (with or without sha256:), or
+ * name@digest.  Caller holds s->lock.  NULL if absent. */
+struct image *store_lookup_locked(struct image_store *s, const char *name);
+struct layer *store_layer_locked(struct image_store *s, const char *chain_id);
+
+/* Apply a layer tar (plain or gzip) on top of parent_chain ("" for none)
+ * and record it; *out receives its chain id.  expect_diff_id, when given,
+ * lets an existing layer be reused without reading and is verified.
+ * Nothing is left behind on failure. */
+int store_add_layer(struct image_store *s, const char *parent_chain, struct berth_reader *in,
+                    const char *expect_diff_id, char out_chain[DIGEST_LEN + 1],
+                    struct berth_err *err);
+/* Remove a layer no image uses (after a failed import). */
+void store_drop_unused_layer(struct image_store *s, const char *chain_id);
+/* Record an image for a config whose rootfs.diff_ids chain exists. */
+int store_add_image(struct image_store *s, const char *config, size_t len, const char *parent,
+                    char out_id[DIGEST_LEN + 1], struct berth_err *err);
+/* Tag id with a canonical reference (replacing an older target). */
+int store_tag(struct image_store *s, const char *id, const struct image_ref *ref,
+              struct berth_err *err);
+/* docker rmi semantics; fills result with [{"Untagged"}|{"Deleted"}]. */
+int store_delete(struct image_store *s, const char *name, bool force, bool noprune, json_t *result,
+                 struct berth_err *err);
+
+/* Canonical references (sorted) that point to id; caller frees with free_strv. */
+char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n);
+void free_strv(char **v, size_t n);
+
+char *store_blob_path(struct image_store *s, const char *digest);
+
+/* Mount reference counting around the storage driver (used by export,
+ * containers later). */
+int store_mount_layer(struct image_store *s, const char *storage_id, char *path,
+                      struct berth_err *err);
+int store_unmount_layer(struct image_store *s, const char *storage_id, struct berth_err *err);
+
+#endif

@@ -1,0 +1,235 @@
+/* berthd: flags, daemon.conf, plugins, image store, the API socket. */
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "daemon.h"
+
+void daemon_warn(struct daemon *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s;
+  if (vasprintf(&s, fmt, ap) < 0) abort();
+  va_end(ap);
+  log_warn("%s", s);
+  d->warnings = xrealloc(d->warnings, (d->n_warnings + 1) * sizeof *d->warnings);
+  d->warnings[d->n_warnings++] = s;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: berthd [OPTIONS]\n\n"
+          "A container engine that speaks the Docker Engine API.\n\n"
+          "Options:\n"
+          "      --config-file FILE   daemon.conf to read (default " SYSCONFDIR "/berth/daemon.conf)\n"
+          "      --data-root DIR      root of persistent state (default /var/lib/berth)\n"
+          "      --exec-root DIR      root of runtime state (default /run/berth)\n"
+          "  -H, --host unix:///PATH  API socket (default unix:///run/berth.sock)\n"
+          "  -D, --debug              debug logging\n"
+          "  -v, --version            print the version and exit\n"
+          "  -h, --help               this help\n");
+}
+
+struct flags {
+  const char *config_file;
+  const char *data_root;
+  const char *exec_root;
+  const char *host;
+  bool debug;
+};
+
+static int parse_flags(int argc, char **argv, struct flags *f) {
+  static const struct option opts[] = {
+      {"config-file", required_argument, NULL, 'c'}, {"data-root", required_argument, NULL, 'd'},
+      {"exec-root", required_argument, NULL, 'e'},   {"host", required_argument, NULL, 'H'},
+      {"debug", no_argument, NULL, 'D'},             {"version", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "H:Dvh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': f->config_file = optarg; break;
+    case 'd': f->data_root = optarg; break;
+    case 'e': f->exec_root = optarg; break;
+    case 'H': f->host = optarg; break;
+    case 'D': f->debug = true; break;
+    case 'v': printf("berthd version %s, plugin ABI %u.%u\n", PACKAGE_VERSION, BERTH_ABI_MAJOR, BERTH_ABI_MINOR); exit(0);
+    case 'h': usage(stdout); exit(0);
+    default: usage(stderr); return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "berthd: unexpected argument '%s'\n", argv[optind]);
+    return -1;
+  }
+  return 0;
+}
+
+static void override(char **dst, const char *v) {
+  if (!v) return;
+  free(*dst);
+  *dst = xstrdup(v);
+}
+
+static int load_driver(struct daemon *d, int kind, const char *name, struct loaded_plugin **out,
+                       struct berth_err *err) {
+  struct loaded_plugin *p = NULL;
+  int r = plugin_load(&d->plugins, d->cfg.plugin_dir, kind, name, &p, err);
+  if (r < 0) return r;
+  r = plugin_init(p, &d->cfg, err);
+  if (r < 0) return r;
+  log_info("loaded %s driver %s %s (ABI %u.%u) from %s", plugin_kind_name(kind), p->name,
+           p->desc.version ? p->desc.version : "", p->desc.abi_major, p->desc.abi_minor, p->origin);
+  if (out) *out = p;
+  return 0;
+}
+
+static int load_drivers(struct daemon *d, struct berth_err *err) {
+  int r = load_driver(d, BERTH_KIND_STORAGE, d->cfg.storage_driver, &d->storage, err);
+  if (r < 0 && !d->cfg.storage_driver_explicit && strcmp(d->cfg.storage_driver, "vfs")) {
+    daemon_warn(d, "storage driver %s is not usable (%s); falling back to vfs",
+                d->cfg.storage_driver, err->msg);
+    r = load_driver(d, BERTH_KIND_STORAGE, "vfs", &d->storage, err);
+  }
+  if (r < 0) return r;
+  for (size_t i = 0; i < d->cfg.n_network_drivers; i++)
+    if ((r = load_driver(d, BERTH_KIND_NETWORK, d->cfg.network_drivers[i], NULL, err)) < 0)
+      return r;
+  if (!plugin_find(&d->plugins, BERTH_KIND_NETWORK, d->cfg.default_network))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "%s: network.default is '%s', but no such network driver is loaded",
+                         d->cfg.file_name, d->cfg.default_network);
+  if ((r = load_driver(d, BERTH_KIND_LOGGER, d->cfg.log_driver, &d->logger, err)) < 0) return r;
+  if (d->cfg.registry_driver &&
+      (r = load_driver(d, BERTH_KIND_REGISTRY, d->cfg.registry_driver, &d->registry, err)) < 0)
+    return r;
+  return 0;
+}
+
+static int listen_unix(struct daemon *d, struct berth_err *err) {
+  const char *path = d->cfg.socket_path;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path)
+    return berth_err_set(err, BERTH_EINVAL, 0, "socket path too long: %s", path);
+  strcpy(sa.sun_path, path);
+  cleanup_free char *dir = xstrdup(path);
+  *strrchr(dir, '/') = 0;
+  if (*dir) mkdir_p(dir, 0755);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "socket");
+  /* A live daemon on the socket is an error; a stale socket file is not. */
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    close(fd);
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "another daemon is listening on %s", path);
+  }
+  unlink(path);
+  mode_t old = umask(0117);
+  int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+  umask(old);
+  if (r < 0 || listen(fd, 128) < 0) {
+    int e = errno;
+    close(fd);
+    return err_sys_(err, BERTH_EINTERNAL, e, "listen on %s", path);
+  }
+  chmod(path, 0660);
+  if (d->cfg.socket_group) {
+    struct group *g = getgrnam(d->cfg.socket_group);
+    if (g) {
+      if (chown(path, 0, g->gr_gid) < 0) log_warn("chown %s: %s", path, strerror(errno));
+    } else {
+      log_warn("socket group '%s' does not exist; %s stays root-only", d->cfg.socket_group, path);
+    }
+  }
+  return fd;
+}
+
+static void engine_id(struct daemon *d) {
+  cleanup_free char *path = xasprintf("%s/engine-id", d->cfg.data_root);
+  cleanup_free char *s = read_file(path, NULL);
+  if (s && strlen(s) >= 64 && is_hex(s, 64)) {
+    memcpy(d->id, s, 64);
+    d->id[64] = 0;
+    return;
+  }
+  random_hex(d->id, 32);
+  write_file_atomic(path, d->id, 64, 0600);
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+int main(int argc, char **argv) {
+  struct flags f = {0};
+  if (parse_flags(argc, argv, &f) < 0) return 2;
+  static struct daemon d;
+  struct berth_err err = {0};
+  const char *conf = f.config_file;
+  if (!conf && path_exists(SYSCONFDIR "/berth/daemon.conf")) conf = SYSCONFDIR "/berth/daemon.conf";
+  if (config_load(&d.cfg, conf, &err) < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
+  override(&d.cfg.data_root, f.data_root);
+  override(&d.cfg.exec_root, f.exec_root);
+  if (f.host) {
+    if (!str_has_prefix(f.host, "unix:///")) {
+      fprintf(stderr, "berthd: -H %s: only unix:///PATH is supported\n", f.host);
+      return 1;
+    }
+    override(&d.cfg.socket_path, f.host + strlen("unix://"));
+  }
+  if (f.debug || d.cfg.debug) berth_log_threshold = BERTH_LOG_DEBUG;
+  int r;
+  if ((r = mkdir_p(d.cfg.data_root, 0711)) < 0 || (r = mkdir_p(d.cfg.exec_root, 0700)) < 0) {
+    fprintf(stderr, "berthd: cannot create %s or %s: %s\n", d.cfg.data_root, d.cfg.exec_root,
+            strerror(-r));
+    return 1;
+  }
+  d.started_ns = now_ns();
+  engine_id(&d);
+  if (load_drivers(&d, &err) < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    plugin_set_free(&d.plugins);
+    return 1;
+  }
+  if (d.cfg.default_network && !strcmp(d.cfg.default_network, "none"))
+    daemon_warn(&d, "default network is 'none': no bridge driver is configured yet");
+  if (store_open(&d.images, d.cfg.data_root, d.storage, &err) < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
+  int fd = listen_unix(&d, &err);
+  if (fd < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
+  size_t n = n_system_routes + n_image_routes;
+  struct api_route *routes = xcalloc(n, sizeof *routes);
+  memcpy(routes, system_routes, n_system_routes * sizeof *routes);
+  memcpy(routes + n_system_routes, image_routes, n_image_routes * sizeof *routes);
+  struct api_server *srv = api_start(fd, routes, n, &d, &err);
+  if (!srv) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  log_info("berthd %s serving API %s on unix://%s (storage %s, data root %s)", PACKAGE_VERSION,
+           API_VERSION, d.cfg.socket_path, d.storage->name, d.cfg.data_root);
+  while (!stop_signal) pause();
+  log_info("received signal %d, shutting down", (int)stop_signal);
+  api_stop(srv);
+  close(fd);
+  unlink(d.cfg.socket_path);
+  store_close(&d.images);
+  plugin_set_free(&d.plugins);
+  for (size_t i = 0; i < d.n_warnings; i++) free(d.warnings[i]);
+  free(d.warnings);
+  free(routes);
+  config_free(&d.cfg);
+  return 0;
+}

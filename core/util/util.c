@@ -1,0 +1,422 @@
+#include "util.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <time.h>
+
+int berth_log_threshold = BERTH_LOG_INFO;
+
+void berth_vlog(int level, const char *prefix, const char *fmt, va_list ap) {
+  static const char *names[] = {"error", "warning", "info", "debug"};
+  if (level > berth_log_threshold) return;
+  char ts[40];
+  format_rfc3339(now_ns(), ts, sizeof ts);
+  char line[2048];
+  vsnprintf(line, sizeof line, fmt, ap);
+  fprintf(stderr, "time=\"%s\" level=%s msg=\"%s%s%s\"\n", ts,
+          names[level < 0 ? 0 : level > 3 ? 3 : level], prefix ? prefix : "", prefix ? ": " : "",
+          line);
+}
+
+void berth_log(int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  berth_vlog(level, NULL, fmt, ap);
+  va_end(ap);
+}
+
+int err_sys_(struct berth_err *err, int code, int sys_errno, const char *fmt, ...) {
+  if (!err) return -code;
+  char what[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return berth_err_set(err, code, sys_errno, "%s: %s", what, strerror(sys_errno));
+}
+
+int err_wrap(struct berth_err *err, const char *fmt, ...) {
+  if (!err) return -BERTH_EINTERNAL;
+  char ctx[256], old[sizeof err->msg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx, sizeof ctx, fmt, ap);
+  va_end(ap);
+  memcpy(old, err->msg, sizeof old);
+  char joined[sizeof ctx + sizeof old + 2];
+  snprintf(joined, sizeof joined, "%s: %s", ctx, old);
+  size_t n = strlen(joined);
+  if (n >= sizeof err->msg) n = sizeof err->msg - 1;
+  memcpy(err->msg, joined, n);
+  err->msg[n] = 0;
+  if (!err->code) err->code = BERTH_EINTERNAL;
+  return -err->code;
+}
+
+int err_http_status(int code) {
+  switch (code) {
+  case BERTH_EINVAL: return 400;
+  case BERTH_EUNAUTHORIZED: return 401;
+  case BERTH_EFORBIDDEN: return 403;
+  case BERTH_ENOTFOUND: return 404;
+  case BERTH_ECONFLICT: return 409;
+  case BERTH_ENOTSUP: return 501;
+  case BERTH_EUNAVAILABLE: return 503;
+  default: return 500;
+  }
+}
+
+void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) abort();
+  return p;
+}
+void *xcalloc(size_t n, size_t m) {
+  void *p = calloc(n ? n : 1, m ? m : 1);
+  if (!p) abort();
+  return p;
+}
+void *xrealloc(void *p, size_t n) {
+  p = realloc(p, n ? n : 1);
+  if (!p) abort();
+  return p;
+}
+char *xstrdup(const char *s) {
+  char *p = strdup(s ? s : "");
+  if (!p) abort();
+  return p;
+}
+char *xasprintf(const char *fmt, ...) {
+  char *s;
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(&s, fmt, ap) < 0) abort();
+  va_end(ap);
+  return s;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -ENAMETOOLONG;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -errno;
+    *p = '/';
+  }
+  if (mkdir(buf, mode) < 0 && errno != EEXIST) return -errno;
+  return 0;
+}
+
+static int rm_rf_at(int dirfd, const char *name) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -errno;
+  if (S_ISDIR(st.st_mode)) {
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+      close(fd);
+      return -errno;
+    }
+    struct dirent *de;
+    int ret = 0;
+    while ((de = readdir(d))) {
+      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+      int r = rm_rf_at(fd, de->d_name);
+      if (r < 0) ret = r;
+    }
+    closedir(d);
+    if (ret < 0) return ret;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return -errno;
+    return 0;
+  }
+  if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) return -errno;
+  return 0;
+}
+
+int rm_rf(const char *path) { return rm_rf_at(AT_FDCWD, path); }
+
+int fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int r = fsync(fd) < 0 ? -errno : 0;
+  close(fd);
+  return r;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp-%d-%lx", path, (int)getpid(), (unsigned long)random());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return -errno;
+  const char *p = data;
+  size_t left = len;
+  while (left) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp);
+      return -e;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  if (fsync(fd) < 0 || close(fd) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return -e;
+  }
+  if (rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return -e;
+  }
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) {
+    *slash = 0;
+    fsync_dir(*dir ? dir : "/");
+  }
+  return 0;
+}
+
+char *read_file(const char *path, size_t *lenp) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t cap = 4096, len = 0;
+  char *buf = xmalloc(cap + 1);
+  for (;;) {
+    if (len == cap) buf = xrealloc(buf, (cap *= 2) + 1);
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      free(buf);
+      close(fd);
+      errno = e;
+      return NULL;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = 0;
+  if (lenp) *lenp = len;
+  return buf;
+}
+
+bool path_exists(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+static int copy_file_fd(int src, int dst) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(src, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (n == 0) return 0;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = write(dst, buf + off, (size_t)(n - off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return -errno;
+      }
+      off += w;
+    }
+  }
+}
+
+static void copy_xattrs(const char *src, const char *dst);
+
+int copy_tree(const char *src, const char *dst) {
+  struct stat st;
+  if (lstat(src, &st) < 0) return -errno;
+  int r = 0;
+  if (S_ISDIR(st.st_mode)) {
+    if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST) return -errno;
+    DIR *d = opendir(src);
+    if (!d) return -errno;
+    struct dirent *de;
+    while ((de = readdir(d)) && r == 0) {
+      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+      cleanup_free char *s = xasprintf("%s/%s", src, de->d_name);
+      cleanup_free char *t = xasprintf("%s/%s", dst, de->d_name);
+      r = copy_tree(s, t);
+    }
+    closedir(d);
+    if (r < 0) return r;
+    chmod(dst, st.st_mode & 07777);
+  } else if (S_ISREG(st.st_mode)) {
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return -errno;
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
+    if (out < 0) {
+      r = -errno;
+      close(in);
+      return r;
+    }
+    r = copy_file_fd(in, out);
+    close(in);
+    close(out);
+    if (r < 0) return r;
+    chmod(dst, st.st_mode & 07777);
+  } else if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = readlink(src, target, sizeof target - 1);
+    if (n < 0) return -errno;
+    target[n] = 0;
+    if (symlink(target, dst) < 0) return -errno;
+  } else {
+    if (mknod(dst, st.st_mode, st.st_rdev) < 0) return -errno;
+  }
+  if (lchown(dst, st.st_uid, st.st_gid) < 0 && errno != EPERM) return -errno;
+  if (!S_ISLNK(st.st_mode)) {
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW);
+    if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) chmod(dst, st.st_mode & 07777);
+  }
+  copy_xattrs(src, dst);
+  return 0;
+}
+
+#include <sys/xattr.h>
+static void copy_xattrs(const char *src, const char *dst) {
+  char names[4096];
+  ssize_t n = llistxattr(src, names, sizeof names);
+  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+    char val[4096];
+    ssize_t vl = lgetxattr(src, names + off, val, sizeof val);
+    if (vl >= 0) lsetxattr(dst, names + off, val, (size_t)vl, 0);
+  }
+}
+
+uint64_t dir_size(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return 0;
+  if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+  uint64_t total = 0;
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    cleanup_free char *p = xasprintf("%s/%s", path, de->d_name);
+    total += dir_size(p);
+  }
+  closedir(d);
+  return total;
+}
+
+struct sha256_ctx {
+  EVP_MD_CTX *md;
+};
+
+struct sha256_ctx *sha256_new(void) {
+  struct sha256_ctx *c = xmalloc(sizeof *c);
+  c->md = EVP_MD_CTX_new();
+  if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) abort();
+  return c;
+}
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len) {
+  EVP_DigestUpdate(c->md, data, len);
+}
+void sha256_final_hex(struct sha256_ctx *c, char out[65]) {
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(c->md, md, &n);
+  for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
+  out[64] = 0;
+  sha256_free(c);
+}
+void sha256_free(struct sha256_ctx *c) {
+  if (!c) return;
+  EVP_MD_CTX_free(c->md);
+  free(c);
+}
+void sha256_hex(const void *data, size_t len, char out[65]) {
+  struct sha256_ctx *c = sha256_new();
+  sha256_update(c, data, len);
+  sha256_final_hex(c, out);
+}
+
+bool is_hex(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+  return true;
+}
+
+void random_hex(char *out, size_t nbytes) {
+  unsigned char buf[64];
+  if (nbytes > sizeof buf) nbytes = sizeof buf;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, buf, nbytes) != (ssize_t)nbytes) abort();
+  close(fd);
+  for (size_t i = 0; i < nbytes; i++) sprintf(out + 2 * i, "%02x", buf[i]);
+  out[2 * nbytes] = 0;
+}
+
+int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void format_rfc3339(int64_t ns, char *out, size_t len) {
+  time_t s = (time_t)(ns / 1000000000LL);
+  long frac = (long)(ns % 1000000000LL);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  char base[32];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, len, "%s.%09ldZ", base, frac);
+}
+
+int64_t parse_rfc3339(const char *s) {
+  struct tm tm = {0};
+  const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!p) return INT64_MIN;
+  int64_t frac = 0;
+  if (*p == '.') {
+    int digits = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+      if (digits < 9) frac = frac * 10 + (*p - '0');
+    for (; digits < 9; digits++) frac *= 10;
+  }
+  int64_t off = 0;
+  if (*p == '+' || *p == '-') {
+    int hh = 0, mm = 0;
+    if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) return INT64_MIN;
+    off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+  } else if (*p != 'Z') {
+    return INT64_MIN;
+  }
+  return ((int64_t)timegm(&tm) - off) * 1000000000LL + frac;
+}
+
+bool str_has_prefix(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+bool str_has_suffix(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && !strcmp(s + a - b, suffix);
+}
+bool parse_bool_value(const char *s) {
+  if (!s) return false;
+  static const char *falsy[] = {"", "0", "no", "false", "none"};
+  for (size_t i = 0; i < ARRAY_SIZE(falsy); i++)
+    if (!strcasecmp(s, falsy[i])) return false;
+  return true;
+}

@@ -1,0 +1,106 @@
+/* Shared helpers for berthd, berth-shim and the CLI: cleanup attributes,
+ * ownership moves, logging, files written atomically, digests. */
+#ifndef BERTH_UTIL_H
+#define BERTH_UTIL_H
+
+#include <berth/plugin.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define cleanup_free __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close __attribute__((cleanup(cleanup_closep)))
+#define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
+#define cleanup_dir __attribute__((cleanup(cleanup_dirp)))
+
+static inline void cleanup_freep(void *p) { free(*(void **)p); }
+static inline void cleanup_closep(int *fd) {
+  if (*fd >= 0) close(*fd);
+}
+static inline void cleanup_fclosep(FILE **f) {
+  if (*f) fclose(*f);
+}
+static inline void cleanup_dirp(DIR **d) {
+  if (*d) closedir(*d);
+}
+
+/* Hand a pointer / fd on and leave the local empty, so its cleanup is a no-op. */
+#define move_ptr(p)                                                                                \
+  ({                                                                                               \
+    __typeof__(p) move_ptr_tmp_ = (p);                                                             \
+    (p) = NULL;                                                                                    \
+    move_ptr_tmp_;                                                                                 \
+  })
+#define move_fd(fd)                                                                                \
+  ({                                                                                               \
+    int move_fd_tmp_ = (fd);                                                                       \
+    (fd) = -1;                                                                                     \
+    move_fd_tmp_;                                                                                  \
+  })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Logging to stderr with a level; berth_log_level is set from --debug. */
+extern int berth_log_threshold;
+void berth_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void berth_vlog(int level, const char *prefix, const char *fmt, va_list ap);
+#define log_error(...) berth_log(BERTH_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) berth_log(BERTH_LOG_WARN, __VA_ARGS__)
+#define log_info(...) berth_log(BERTH_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) berth_log(BERTH_LOG_DEBUG, __VA_ARGS__)
+
+/* Errors with errno: "<what>: strerror" */
+#define err_sys(err, code, ...) err_sys_(err, code, errno, __VA_ARGS__)
+int err_sys_(struct berth_err *err, int code, int sys_errno, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Prefix an existing error message with context: "ctx: old". Returns -code. */
+int err_wrap(struct berth_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* HTTP status for an error code. */
+int err_http_status(int code);
+
+/* Memory that never fails silently: abort on OOM (a daemon cannot recover
+ * from it meaningfully in the middle of an operation anyway). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Files */
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path); /* 0 or -errno; a missing path is fine */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Read a whole file; returns NULL with errno set.  *len optional. */
+char *read_file(const char *path, size_t *len);
+int fsync_dir(const char *dir);
+bool path_exists(const char *path);
+int copy_tree(const char *src, const char *dst); /* cp -a, 0 or -errno */
+uint64_t dir_size(const char *path);
+
+/* Digests: "sha256:<64 hex>" strings are 71 chars + NUL. */
+#define DIGEST_LEN 71
+struct sha256_ctx;
+struct sha256_ctx *sha256_new(void);
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
+void sha256_final_hex(struct sha256_ctx *c, char out[65]); /* frees c */
+void sha256_free(struct sha256_ctx *c);
+void sha256_hex(const void *data, size_t len, char out[65]);
+bool is_hex(const char *s, size_t n);
+void random_hex(char *out, size_t nbytes); /* writes 2*nbytes hex + NUL */
+
+/* Time */
+int64_t now_ns(void);
+void format_rfc3339(int64_t ns, char *out, size_t len); /* 2006-01-02T15:04:05.000000000Z */
+int64_t parse_rfc3339(const char *s); /* ns, or INT64_MIN on error */
+
+/* Strings */
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
+bool parse_bool_value(const char *s); /* moby's BoolValue */
+
+#endif

@@ -1,0 +1,332 @@
+/* overlay: layers as overlayfs lower directories, the layout of moby's
+ * overlay2.  <root>/<id>/diff holds a layer's own files (whiteouts as 0/0
+ * character devices, opaque directories marked trusted.overlay.opaque=y),
+ * <root>/<id>/lower lists its ancestors as short links "l/XXXX:l/YYYY" so
+ * that long chains fit in one page of mount data.  Built as overlay.so and
+ * linked against nothing of berth: it uses only the host table. */
+#include <berth/storage.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct ovl {
+  const struct berth_host *host;
+  char root[4096];
+};
+
+#define LINK_LEN 26
+
+static void path_of(struct ovl *o, char *out, size_t len, const char *id, const char *leaf) {
+  snprintf(out, len, "%s/%s%s%s", o->root, id, leaf ? "/" : "", leaf ? leaf : "");
+}
+
+static int rm_tree(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -errno;
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+      char child[4096];
+      snprintf(child, sizeof child, "%s/%s", path, de->d_name);
+      rm_tree(child);
+    }
+    closedir(d);
+    return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
+  }
+  return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int read_small(const char *path, char *out, size_t len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, out, len - 1);
+  int e = errno;
+  close(fd);
+  if (n < 0) return -e;
+  out[n] = 0;
+  return (int)n;
+}
+
+static int write_small(const char *path, const char *data) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -errno;
+  size_t len = strlen(data);
+  ssize_t n = write(fd, data, len);
+  int r = (n == (ssize_t)len && fsync(fd) == 0) ? 0 : -(errno ? errno : EIO);
+  close(fd);
+  return r;
+}
+
+/* Mount in a child that chdirs to the driver root, so the lowerdir list
+ * can use short relative paths without changing berthd's own cwd. */
+static int mount_overlay(struct ovl *o, const char *target, const char *data) {
+  pid_t pid = fork();
+  if (pid < 0) return -errno;
+  if (pid == 0) {
+    if (chdir(o->root) < 0) _exit(errno);
+    if (mount("overlay", target, "overlay", 0, data) < 0) _exit(errno);
+    _exit(0);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -errno;
+  if (!WIFEXITED(status)) return -EIO;
+  return -WEXITSTATUS(status);
+}
+
+static int probe(struct ovl *o, struct berth_err *err) {
+  char base[4200], l[4300], u[4300], w[4300], m[4300];
+  snprintf(base, sizeof base, "%s/.probe", o->root);
+  rm_tree(base);
+  snprintf(l, sizeof l, "%s/l", base);
+  snprintf(u, sizeof u, "%s/u", base);
+  snprintf(w, sizeof w, "%s/w", base);
+  snprintf(m, sizeof m, "%s/m", base);
+  if (mkdir(base, 0700) < 0 || mkdir(l, 0700) < 0 || mkdir(u, 0700) < 0 || mkdir(w, 0700) < 0 ||
+      mkdir(m, 0700) < 0) {
+    int e = errno;
+    rm_tree(base);
+    return berth_err_set(err, BERTH_ESKIP, e, "cannot create probe directories: %s", strerror(e));
+  }
+  char data[600];
+  snprintf(data, sizeof data, "lowerdir=.probe/l,upperdir=.probe/u,workdir=.probe/w");
+  int r = mount_overlay(o, m, data);
+  if (r == 0) umount2(m, MNT_DETACH);
+  rm_tree(base);
+  if (r < 0)
+    return berth_err_set(err, BERTH_ESKIP, -r, "overlayfs is not usable on %s: %s", o->root,
+                         strerror(-r));
+  return 0;
+}
+
+static int ovl_init(const struct berth_host *host, void **drv, struct berth_err *err) {
+  struct ovl *o = calloc(1, sizeof *o);
+  if (!o) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  o->host = host;
+  snprintf(o->root, sizeof o->root, "%s", host->root_dir);
+  char l[4200];
+  snprintf(l, sizeof l, "%s/l", o->root);
+  if (mkdir(l, 0700) < 0 && errno != EEXIST) {
+    free(o);
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "mkdir %s: %s", l, strerror(errno));
+  }
+  int r = probe(o, err);
+  if (r < 0) {
+    free(o);
+    return r;
+  }
+  *drv = o;
+  return 0;
+}
+
+static void ovl_fini(void *drv) { free(drv); }
+
+static bool valid_id(const char *id) {
+  return id && *id && strlen(id) < 200 && !strchr(id, '/') && id[0] != '.' && strcmp(id, "l");
+}
+
+static void new_link(char out[LINK_LEN + 1]) {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  unsigned char rnd[LINK_LEN];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
+    for (int i = 0; i < LINK_LEN; i++) rnd[i] = (unsigned char)random();
+  }
+  if (fd >= 0) close(fd);
+  for (int i = 0; i < LINK_LEN; i++) out[i] = alphabet[rnd[i] % 32];
+  out[LINK_LEN] = 0;
+}
+
+static int ovl_create(void *drv, const struct berth_storage_create_req *req, struct berth_err *err) {
+  struct ovl *o = drv;
+  if (!valid_id(req->id) || (req->parent && !valid_id(req->parent)))
+    return berth_err_set(err, BERTH_EINVAL, 0, "overlay: bad layer id");
+  char dir[4300], p[4400];
+  path_of(o, dir, sizeof dir, req->id, NULL);
+  if (mkdir(dir, 0700) < 0) {
+    if (errno == EEXIST)
+      return berth_err_set(err, BERTH_ECONFLICT, EEXIST, "overlay: layer %s already exists", req->id);
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: mkdir %s: %s", dir, strerror(errno));
+  }
+  char lower[4096] = "";
+  if (req->parent) {
+    char plink[64], plower[4096] = "";
+    path_of(o, p, sizeof p, req->parent, "link");
+    if (read_small(p, plink, sizeof plink) < 0) {
+      rm_tree(dir);
+      return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: parent layer %s not found",
+                           req->parent);
+    }
+    path_of(o, p, sizeof p, req->parent, "lower");
+    read_small(p, plower, sizeof plower);
+    int n = snprintf(lower, sizeof lower, "l/%s%s%s", plink, *plower ? ":" : "", plower);
+    if (n >= (int)sizeof lower - 1 || strlen(lower) > 3800) {
+      rm_tree(dir);
+      return berth_err_set(err, BERTH_EINVAL, 0, "overlay: too many layers under %s", req->id);
+    }
+  }
+  char link[LINK_LEN + 1];
+  new_link(link);
+  const char *leaves[] = {"diff", "work", "merged"};
+  for (size_t i = 0; i < 3; i++) {
+    path_of(o, p, sizeof p, req->id, leaves[i]);
+    if (mkdir(p, i == 0 ? 0755 : 0700) < 0) goto fail;
+  }
+  char target[300], lpath[4300];
+  snprintf(target, sizeof target, "../%s/diff", req->id);
+  snprintf(lpath, sizeof lpath, "%s/l/%s", o->root, link);
+  if (symlink(target, lpath) < 0) goto fail;
+  path_of(o, p, sizeof p, req->id, "link");
+  if (write_small(p, link) < 0) goto fail;
+  if (*lower) {
+    path_of(o, p, sizeof p, req->id, "lower");
+    if (write_small(p, lower) < 0) goto fail;
+  }
+  return 0;
+fail:;
+  int e = errno;
+  unlink(lpath);
+  rm_tree(dir);
+  return berth_err_set(err, BERTH_EINTERNAL, e, "overlay: create %s: %s", req->id, strerror(e));
+}
+
+static int ovl_unmount(void *drv, const char *id, struct berth_err *err) {
+  struct ovl *o = drv;
+  if (!valid_id(id)) return berth_err_set(err, BERTH_EINVAL, 0, "overlay: bad layer id");
+  char m[4400];
+  path_of(o, m, sizeof m, id, "merged");
+  if (umount2(m, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: unmount %s: %s", m, strerror(errno));
+  return 0;
+}
+
+static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
+  struct ovl *o = drv;
+  int r = ovl_unmount(drv, id, err);
+  if (r < 0) return r;
+  char p[4400], link[64];
+  path_of(o, p, sizeof p, id, "link");
+  if (read_small(p, link, sizeof link) > 0 && !strchr(link, '/')) {
+    char lpath[4400];
+    snprintf(lpath, sizeof lpath, "%s/l/%s", o->root, link);
+    unlink(lpath);
+  }
+  path_of(o, p, sizeof p, id, NULL);
+  r = rm_tree(p);
+  if (r < 0) return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: remove %s: %s", id, strerror(-r));
+  return 0;
+}
+
+static int ovl_exists(void *drv, const char *id) {
+  struct ovl *o = drv;
+  if (!valid_id(id)) return 0;
+  char p[4400];
+  path_of(o, p, sizeof p, id, "diff");
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+static int ovl_mount(void *drv, const char *id, const char *label, char *out, struct berth_err *err) {
+  struct ovl *o = drv;
+  if (!ovl_exists(drv, id)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  char p[4400], lower[4096];
+  path_of(o, p, sizeof p, id, "lower");
+  if (read_small(p, lower, sizeof lower) <= 0) {
+    /* A base layer is its diff directory. */
+    path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "diff");
+    return 0;
+  }
+  char data[4096];
+  int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, id, id);
+  if (n >= (int)sizeof data)
+    return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount data too long for %s", id);
+  path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
+  int r = mount_overlay(o, out, data);
+  if (r < 0) return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: mount %s: %s", id, strerror(-r));
+  return 0;
+}
+
+static int ovl_status(void *drv, struct berth_buf *out, struct berth_err *err) {
+  struct ovl *o = drv;
+  static const char rows[] = "Backing Filesystem\textfs\nSupports d_type\ttrue\nUsing metacopy\tfalse\n";
+  return o->host->buf_append(out, rows, sizeof rows - 1);
+}
+
+static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct berth_err *err) {
+  struct ovl *o = drv;
+  char row[9000], lower[4096] = "", p[4400];
+  path_of(o, p, sizeof p, id, "lower");
+  read_small(p, lower, sizeof lower);
+  int n = snprintf(row, sizeof row, "UpperDir\t%s/%s/diff\nWorkDir\t%s/%s/work\nMergedDir\t%s/%s/merged\n",
+                   o->root, id, o->root, id, o->root, id);
+  int r = o->host->buf_append(out, row, (size_t)n);
+  if (r == 0 && *lower) {
+    n = snprintf(row, sizeof row, "LowerDir\t%s\n", lower);
+    r = o->host->buf_append(out, row, (size_t)n);
+  }
+  return r;
+}
+
+static int ovl_apply_diff(void *drv, const char *id, const char *parent, struct berth_reader *tar,
+                          uint64_t *size, struct berth_err *err) {
+  struct ovl *o = drv;
+  if (!ovl_exists(drv, id)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  char p[4400];
+  path_of(o, p, sizeof p, id, "diff");
+  return o->host->untar(o->host, tar, p, BERTH_UNTAR_WHITEOUT_OVERLAY, err);
+}
+
+static uint64_t tree_size(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return 0;
+  if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+  uint64_t total = 0;
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char child[4096];
+    snprintf(child, sizeof child, "%s/%s", path, de->d_name);
+    total += tree_size(child);
+  }
+  closedir(d);
+  return total;
+}
+
+static int ovl_diff_size(void *drv, const char *id, const char *parent, uint64_t *size,
+                         struct berth_err *err) {
+  struct ovl *o = drv;
+  char p[4400];
+  path_of(o, p, sizeof p, id, "diff");
+  *size = tree_size(p);
+  return 0;
+}
+
+static const struct berth_storage_ops ovl_ops = {
+    .struct_size = sizeof(struct berth_storage_ops),
+    .features = 0,
+    .create = ovl_create,
+    .remove = ovl_remove,
+    .exists = ovl_exists,
+    .mount = ovl_mount,
+    .unmount = ovl_unmount,
+    .status = ovl_status,
+    .metadata = ovl_metadata,
+    .apply_diff = ovl_apply_diff,
+    .diff_size = ovl_diff_size,
+};
+
+BERTH_PLUGIN_DEFINE(overlay, BERTH_KIND_STORAGE, "overlay", "1.0.0",
+                    "overlayfs layers with short lower links (overlay2 layout)", 0, ovl_init,
+                    ovl_fini, &ovl_ops)

@@ -1,0 +1,116 @@
+/* vfs: every layer is a full copy of its parent plus its own diff.  Slow
+ * and big, but works on any filesystem; the fallback when overlayfs is not
+ * usable.  Built into berthd. */
+#include <berth/storage.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../core/util/util.h"
+
+struct vfs {
+  const struct berth_host *host;
+  char *dir; /* <root>/dir */
+};
+
+static int vfs_init(const struct berth_host *host, void **drv, struct berth_err *err) {
+  struct vfs *v = xcalloc(1, sizeof *v);
+  v->host = host;
+  v->dir = xasprintf("%s/dir", host->root_dir);
+  int r = mkdir_p(v->dir, 0700);
+  if (r < 0) {
+    free(v->dir);
+    free(v);
+    return err_sys_(err, BERTH_EINTERNAL, -r, "vfs: mkdir %s", host->root_dir);
+  }
+  *drv = v;
+  return 0;
+}
+
+static void vfs_fini(void *drv) {
+  struct vfs *v = drv;
+  free(v->dir);
+  free(v);
+}
+
+static bool valid_id(const char *id) {
+  return id && *id && strlen(id) < 200 && !strchr(id, '/') && strcmp(id, ".") && strcmp(id, "..");
+}
+
+static int vfs_create(void *drv, const struct berth_storage_create_req *req, struct berth_err *err) {
+  struct vfs *v = drv;
+  if (!valid_id(req->id)) return berth_err_set(err, BERTH_EINVAL, 0, "vfs: bad layer id");
+  cleanup_free char *path = xasprintf("%s/%s", v->dir, req->id);
+  if (path_exists(path))
+    return berth_err_set(err, BERTH_ECONFLICT, EEXIST, "vfs: layer %s already exists", req->id);
+  if (req->parent) {
+    if (!valid_id(req->parent)) return berth_err_set(err, BERTH_EINVAL, 0, "vfs: bad parent id");
+    cleanup_free char *ppath = xasprintf("%s/%s", v->dir, req->parent);
+    if (!path_exists(ppath))
+      return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: parent layer %s not found",
+                           req->parent);
+    int r = copy_tree(ppath, path);
+    if (r < 0) {
+      rm_rf(path);
+      return err_sys_(err, BERTH_EINTERNAL, -r, "vfs: copy %s to %s", req->parent, req->id);
+    }
+    return 0;
+  }
+  if (mkdir(path, 0755) < 0) return err_sys(err, BERTH_EINTERNAL, "vfs: mkdir %s", path);
+  return 0;
+}
+
+static int vfs_remove(void *drv, const char *id, struct berth_err *err) {
+  struct vfs *v = drv;
+  if (!valid_id(id)) return berth_err_set(err, BERTH_EINVAL, 0, "vfs: bad layer id");
+  cleanup_free char *path = xasprintf("%s/%s", v->dir, id);
+  int r = rm_rf(path);
+  return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "vfs: remove %s", id) : 0;
+}
+
+static int vfs_exists(void *drv, const char *id) {
+  struct vfs *v = drv;
+  if (!valid_id(id)) return 0;
+  cleanup_free char *path = xasprintf("%s/%s", v->dir, id);
+  return path_exists(path);
+}
+
+static int vfs_mount(void *drv, const char *id, const char *label, char *out, struct berth_err *err) {
+  struct vfs *v = drv;
+  if (!vfs_exists(drv, id)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
+  snprintf(out, BERTH_STORAGE_PATH_MAX, "%s/%s", v->dir, id);
+  return 0;
+}
+
+static int vfs_unmount(void *drv, const char *id, struct berth_err *err) { return 0; }
+
+static int vfs_status(void *drv, struct berth_buf *out, struct berth_err *err) {
+  struct vfs *v = drv;
+  static const char row[] = "Backing Filesystem\textfs\n";
+  return v->host->buf_append(out, row, sizeof row - 1);
+}
+
+static int vfs_apply_diff(void *drv, const char *id, const char *parent, struct berth_reader *tar,
+                          uint64_t *size, struct berth_err *err) {
+  struct vfs *v = drv;
+  cleanup_free char *path = xasprintf("%s/%s", v->dir, id);
+  if (!path_exists(path)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
+  return v->host->untar(v->host, tar, path, BERTH_UNTAR_WHITEOUT_DELETE, err);
+}
+
+static const struct berth_storage_ops vfs_ops = {
+    .struct_size = sizeof(struct berth_storage_ops),
+    .create = vfs_create,
+    .remove = vfs_remove,
+    .exists = vfs_exists,
+    .mount = vfs_mount,
+    .unmount = vfs_unmount,
+    .status = vfs_status,
+    .apply_diff = vfs_apply_diff,
+};
+
+BERTH_PLUGIN_DEFINE(vfs, BERTH_KIND_STORAGE, "vfs", "1.0.0", "full copies of every layer", 0,
+                    vfs_init, vfs_fini, &vfs_ops)
