@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# berthd start-up: daemon.conf errors, flags, driver selection and fallback.
+. "$(dirname "$0")/lib.sh"
+
+printf 'data-root = "%s/data";\nbogus-key = 1;\n' "$T" >"$T/bad.conf"
+out=$("$BERTHD" --config-file "$T/bad.conf" 2>&1); rc=$?
+expect "unknown key stops berthd" 1 "$rc"
+expect "unknown key message" "berthd: bad.conf:2: unknown key 'bogus-key'" "$out"
+printf 'storage: {\n  driver = 7;\n};\n' >"$T/bad2.conf"
+out=$("$BERTHD" --config-file "$T/bad2.conf" 2>&1)
+expect "bad value message" "berthd: bad2.conf:2: 'storage.driver' must be a string" "$out"
+out=$("$BERTHD" --config-file "$T/none.conf" 2>&1)
+expect_match "missing config file" "none.conf: no such file" "$out"
+out=$("$BERTHD" --bogus 2>&1); rc=$?
+expect "bad flag exits 2" 2 "$rc"
+
+# an explicit driver that cannot load: refuse to start, say why
+printf 'data-root = "%s/d1";\nexec-root = "%s/r1";\nplugin-dir = "%s";\napi: { socket = "%s/x.sock"; };\nstorage: { driver = "nosuch"; };\n' "$T" "$T" "$PLUGIN_DIR" "$T" >"$T/c1.conf"
+out=$("$BERTHD" --config-file "$T/c1.conf" 2>&1); rc=$?
+expect "explicit unknown storage driver stops berthd" 1 "$rc"
+expect_match "and says which" "storage driver 'nosuch' not found" "$out"
+
+# default storage without overlay.so: falls back to vfs with a warning
+write_conf "$T/empty-plugins"
+mkdir -p "$T/empty-plugins"
+start_daemon || fail "berthd starts without overlay.so"
+expect "vfs fallback" "vfs" "$(docker info --format '{{.Driver}}')"
+expect_match "fallback is explained in info" "falling back to vfs" "$(docker info --format '{{json .Warnings}}')"
+expect_match "and in the log" "falling back to vfs" "$(cat "$T/berthd.log")"
+make_busybox_tar "$T/bb.tar"
+check "vfs imports" berth import "$T/bb.tar" bb:vfs
+check "vfs layer holds the files" test -x "$(ls -d "$T"/data/storage/vfs/dir/*/bin/busybox | head -1)"
+out=$("$BERTHD" --config-file "$T/daemon.conf" 2>&1); rc=$?
+expect "a second berthd on the same socket is refused" 1 "$rc"
+expect_match "with a reason" "another daemon is listening" "$out"
+stop_daemon
+
+# -H and --data-root override daemon.conf
+rm -f "$SOCK"
+"$BERTHD" --config-file "$T/daemon.conf" -H "unix://$T/other.sock" --data-root "$T/other" >>"$T/berthd.log" 2>&1 &
+DPID=$!
+for _ in $(seq 1 100); do [ -S "$T/other.sock" ] && break; sleep 0.05; done
+expect "-H overrides the socket" "OK" "$(curl -s --unix-socket "$T/other.sock" http://x/_ping)"
+expect "--data-root overrides data-root" "$T/other" "$(docker -H "unix://$T/other.sock" info --format '{{.DockerRootDir}}')"
+expect "socket mode 0660" "660" "$(stat -c %a "$T/other.sock")"
+stop_daemon
+check_fails "socket removed on shutdown" test -e "$T/other.sock"
+finish

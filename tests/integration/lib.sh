@@ -1,0 +1,81 @@
+# Helpers for berth's black-box tests: a private berthd per script, TAP
+# output ("ok N - name" / "not ok N - name"), cleanup of every mount and
+# process the script made, even when it fails.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BERTHD="$TOP/berthd"
+BERTH_BIN="$TOP/berth"
+PLUGIN_DIR="$TOP/plugins/.libs"
+T=$(mktemp -d /tmp/berth-it-XXXXXX)
+SOCK="$T/berth.sock"
+export DOCKER_HOST="unix://$SOCK"
+export BERTH_HOST="unix://$SOCK"
+unset DOCKER_API_VERSION
+N=0
+FAILED=0
+DPID=
+
+ok() { N=$((N + 1)); echo "ok $N - $*"; }
+fail() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+# check NAME CMD...: passes when CMD exits 0
+check() { local name=$1; shift; if "$@" >"$T/last.out" 2>&1; then ok "$name"; else fail "$name"; sed 's/^/#   /' "$T/last.out" | head -20; fi; }
+# check_fails NAME CMD...: passes when CMD exits non-zero
+check_fails() { local name=$1; shift; if "$@" >"$T/last.out" 2>&1; then fail "$name (succeeded)"; sed 's/^/#   /' "$T/last.out" | head -10; else ok "$name"; fi; }
+# expect NAME WANT GOT
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1"; echo "#   want: $2"; echo "#   got:  $3"; fi; }
+# expect_match NAME REGEX TEXT
+expect_match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail "$1"; echo "#   /$2/ not in:"; printf '%s\n' "$3" | head -15 | sed 's/^/#   /'; fi; }
+
+berth() { "$BERTH_BIN" "$@"; }
+
+write_conf() {
+  cat >"$T/daemon.conf" <<CONF
+data-root = "$T/data";
+exec-root = "$T/run";
+plugin-dir = "${1:-$PLUGIN_DIR}";
+api: { socket = "$SOCK"; };
+CONF
+}
+
+start_daemon() {
+  [ -f "$T/daemon.conf" ] || write_conf
+  "$BERTHD" --config-file "$T/daemon.conf" "$@" >>"$T/berthd.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 1 100); do
+    [ -S "$SOCK" ] && curl -sf --unix-socket "$SOCK" http://x/_ping >/dev/null 2>&1 && return 0
+    kill -0 "$DPID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "# berthd did not start:"; sed 's/^/#   /' "$T/berthd.log" | tail -20
+  return 1
+}
+
+stop_daemon() {
+  local sig=${1:-TERM}
+  [ -n "$DPID" ] || return 0
+  kill -"$sig" "$DPID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+  kill -9 "$DPID" 2>/dev/null
+  wait "$DPID" 2>/dev/null
+  DPID=
+}
+
+cleanup() {
+  stop_daemon KILL
+  grep -o " $T[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# A busybox rootfs tar from Debian's busybox-static.
+make_busybox_tar() {
+  local out=$1 root="$T/bbroot"
+  rm -rf "$root"; mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
+  cp /bin/busybox "$root/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  echo 'root:x:0:' >"$root/etc/group"
+  tar --numeric-owner -C "$root" -cf "$out" .
+}
+
+finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; }
