@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs (Debian packages by name),
+# builds with -Werror, runs the C unit tests, the storage conformance tests
+# for every driver, and the black-box tests against a real berthd with the
+# berth and docker CLIs.  Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+
+PKGS="build-essential autoconf automake libtool pkg-config libltdl-dev libconfig-dev
+  libjansson-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libssl-dev zlib1g-dev busybox-static
+  curl jq skopeo umoci python3 tar"
+missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
+if [ -n "$missing" ]; then
+  echo "== installing: $(echo $missing)"
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing) >/tmp/berth-apt.log 2>&1 ||
+    { echo "apt-get failed; see /tmp/berth-apt.log"; tail -5 /tmp/berth-apt.log; echo "0 passed, 1 failed"; exit 1; }
+fi
+command -v docker >/dev/null || echo "# note: no docker CLI on PATH; docker-client checks will fail"
+
+echo "== build"
+{ [ -x configure ] || ./autogen.sh; } >/tmp/berth-build.log 2>&1 &&
+  ./configure --enable-werror >>/tmp/berth-build.log 2>&1 &&
+  make -j"$(nproc)" >>/tmp/berth-build.log 2>&1 &&
+  make -j"$(nproc)" check TESTS= >>/tmp/berth-build.log 2>&1
+if [ $? -ne 0 ]; then
+  grep -E "error|Error" /tmp/berth-build.log | head -30
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+pass=0
+fail=0
+failed_names=()
+# run NAME CMD...: counts the TAP lines a test program prints
+run() {
+  local name=$1; shift
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  local p f
+  p=$(grep -c '^ok ' <<<"$out")
+  f=$(grep -c '^not ok ' <<<"$out")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  pass=$((pass + p)); fail=$((fail + f))
+  printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f"
+  if [ "$f" -ne 0 ]; then
+    failed_names+=("$name")
+    grep -E -A4 '^not ok' <<<"$out" | head -40 | sed 's/^/    /'
+    [ "$rc" -ne 0 ] && tail -5 <<<"$out" | sed 's/^/    | /'
+  fi
+}
+
+echo "== unit tests"
+for t in tests/unit/test_reference tests/unit/test_util tests/unit/test_config \
+         tests/unit/test_plugin_loader tests/unit/test_api tests/unit/test_untar; do
+  run "$t" "$t"
+done
+
+echo "== storage conformance"
+run "conformance: vfs (built-in)" tests/plugin/storage-conformance vfs
+run "conformance: overlay (overlay.so)" tests/plugin/storage-conformance overlay "$TOP/plugins/.libs"
+
+echo "== integration (real berthd, berth and docker CLIs)"
+for s in tests/integration/*.sh; do
+  [ "$(basename "$s")" = lib.sh ] && continue
+  run "$s" timeout 600 bash "$s"
+done
+
+if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
+  echo "== unit tests under AddressSanitizer + UBSan"
+  # a separate copy of the tracked sources, built with the sanitizers
+  san="$TOP/build-asan"
+  rm -rf "$san" && mkdir -p "$san"
+  git ls-files | tar -T - -cf - | tar -C "$san" -xf -
+  if (cd "$san" && ./autogen.sh >/tmp/berth-asan.log 2>&1 &&
+      ./configure --enable-werror --enable-sanitizers >>/tmp/berth-asan.log 2>&1 &&
+      make -j"$(nproc)" check TESTS= >>/tmp/berth-asan.log 2>&1); then
+    for t in test_reference test_util test_config test_plugin_loader test_api test_untar; do
+      run "asan: $t" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/tests/unit/$t"
+    done
+    run "asan: conformance vfs" "$san/tests/plugin/storage-conformance" vfs
+    run "asan: conformance overlay" "$san/tests/plugin/storage-conformance" overlay "$san/plugins/.libs"
+  else
+    tail -20 /tmp/berth-asan.log
+    fail=$((fail + 1)); failed_names+=("asan build")
+  fi
+fi
+
+leaked=$(grep -c '/tmp/berth-' /proc/self/mounts)
+if [ "$leaked" -ne 0 ]; then
+  echo "mounts leaked by the tests:"; grep '/tmp/berth-' /proc/self/mounts
+  fail=$((fail + 1)); failed_names+=("leaked mounts")
+else
+  pass=$((pass + 1))
+fi
+
+[ ${#failed_names[@]} -gt 0 ] && printf 'failed: %s\n' "${failed_names[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
