@@ -17,7 +17,7 @@ fi
 
 echo "==> building"
 [ -x configure ] || ./autogen.sh
-[ -f Makefile ] || ./configure --prefix=/usr/local --sysconfdir=/etc
+./configure --prefix=/usr/local --sysconfdir=/etc >/dev/null
 make -j"$(nproc)"
 echo "==> installing into /usr/local"
 make install >/dev/null
@@ -35,7 +35,11 @@ mkdir -p /run/berth
 nohup /usr/local/bin/berthd --config-file /etc/berth/daemon.conf >>/var/log/berthd.log 2>&1 &
 echo $! >"$PIDFILE"
 for _ in $(seq 1 100); do curl -sf --unix-socket "$SOCK" http://berth/_ping >/dev/null 2>&1 && break; sleep 0.1; done
-berth version
+if ! berth version; then
+  echo "berthd did not come up; the end of /var/log/berthd.log:" >&2
+  tail -20 /var/log/berthd.log >&2
+  exit 1
+fi
 
 if ! berth image inspect busybox:latest >/dev/null 2>&1; then
   echo "==> making busybox:latest from Debian's busybox-static"

@@ -21,7 +21,7 @@ command -v docker >/dev/null || echo "# note: no docker CLI on PATH; docker-clie
 
 echo "== build"
 { [ -x configure ] || ./autogen.sh; } >/tmp/berth-build.log 2>&1 &&
-  ./configure --enable-werror >>/tmp/berth-build.log 2>&1 &&
+  ./configure --enable-werror --prefix=/usr/local --sysconfdir=/etc >>/tmp/berth-build.log 2>&1 &&
   make -j"$(nproc)" >>/tmp/berth-build.log 2>&1 &&
   make -j"$(nproc)" check TESTS= >>/tmp/berth-build.log 2>&1
 if [ $? -ne 0 ]; then
