@@ -80,6 +80,9 @@ if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
     for t in test_reference test_util test_config test_plugin_loader test_api test_untar; do
       run "asan: $t" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/tests/unit/$t"
     done
+    for s in images hostile daemon; do
+      run "asan: berthd in $s.sh" env BERTH_BUILD="$san" ASAN_OPTIONS=detect_leaks=1 timeout 600 bash "tests/integration/$s.sh"
+    done
     run "asan: conformance vfs" "$san/tests/plugin/storage-conformance" vfs
     run "asan: conformance overlay" "$san/tests/plugin/storage-conformance" overlay "$san/plugins/.libs"
   else

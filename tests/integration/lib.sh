@@ -3,9 +3,11 @@
 # process the script made, even when it fails.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BERTHD="$TOP/berthd"
-BERTH_BIN="$TOP/berth"
-PLUGIN_DIR="$TOP/plugins/.libs"
+# BERTH_BUILD points at another build of the tree (the sanitizer build).
+BUILD=${BERTH_BUILD:-$TOP}
+BERTHD="$BUILD/berthd"
+BERTH_BIN="$BUILD/berth"
+PLUGIN_DIR="$BUILD/plugins/.libs"
 T=$(mktemp -d /tmp/berth-it-XXXXXX)
 SOCK="$T/berth.sock"
 export DOCKER_HOST="unix://$SOCK"
@@ -78,4 +80,14 @@ make_busybox_tar() {
   tar --numeric-owner -C "$root" -cf "$out" .
 }
 
-finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; }
+finish() {
+  stop_daemon TERM
+  if grep -q "Sanitizer" "$T/berthd.log" 2>/dev/null; then
+    fail "berthd ran clean under the sanitizers"
+    grep -A30 "Sanitizer" "$T/berthd.log" | head -60 | sed 's/^/#   /'
+  elif [ -n "${BERTH_BUILD:-}" ]; then
+    ok "berthd ran clean under the sanitizers"
+  fi
+  echo "1..$N"
+  [ "$FAILED" -eq 0 ]
+}
