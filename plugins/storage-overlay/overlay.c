@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -256,10 +257,28 @@ static int ovl_mount(void *drv, const char *id, const char *label, char *out, st
   return 0;
 }
 
+
+/* The name Docker shows for the filesystem under a path. */
+static const char *backing_fs(const char *path) {
+  struct statfs sf;
+  if (statfs(path, &sf) < 0) return "unknown";
+  switch ((unsigned long)sf.f_type) {
+  case 0xEF53: return "extfs";
+  case 0x58465342: return "xfs";
+  case 0x9123683E: return "btrfs";
+  case 0x01021994: return "tmpfs";
+  case 0x794c7630: return "overlayfs";
+  case 0x2FC12FC1: return "zfs";
+  default: return "unknown";
+  }
+}
+
 static int ovl_status(void *drv, struct berth_buf *out, struct berth_err *err) {
   struct ovl *o = drv;
-  static const char rows[] = "Backing Filesystem\textfs\nSupports d_type\ttrue\nUsing metacopy\tfalse\n";
-  return o->host->buf_append(out, rows, sizeof rows - 1);
+  char rows[256];
+  int n = snprintf(rows, sizeof rows, "Backing Filesystem\t%s\nSupports d_type\ttrue\nUsing metacopy\tfalse\n",
+                   backing_fs(o->root));
+  return o->host->buf_append(out, rows, (size_t)n);
 }
 
 static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct berth_err *err) {

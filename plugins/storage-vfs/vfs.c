@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "../../core/util/util.h"
@@ -87,10 +88,27 @@ static int vfs_mount(void *drv, const char *id, const char *label, char *out, st
 
 static int vfs_unmount(void *drv, const char *id, struct berth_err *err) { return 0; }
 
+
+/* The name Docker shows for the filesystem under a path. */
+static const char *backing_fs(const char *path) {
+  struct statfs sf;
+  if (statfs(path, &sf) < 0) return "unknown";
+  switch ((unsigned long)sf.f_type) {
+  case 0xEF53: return "extfs";
+  case 0x58465342: return "xfs";
+  case 0x9123683E: return "btrfs";
+  case 0x01021994: return "tmpfs";
+  case 0x794c7630: return "overlayfs";
+  case 0x2FC12FC1: return "zfs";
+  default: return "unknown";
+  }
+}
+
 static int vfs_status(void *drv, struct berth_buf *out, struct berth_err *err) {
   struct vfs *v = drv;
-  static const char row[] = "Backing Filesystem\textfs\n";
-  return v->host->buf_append(out, row, sizeof row - 1);
+  char row[128];
+  int n = snprintf(row, sizeof row, "Backing Filesystem\t%s\n", backing_fs(v->dir));
+  return v->host->buf_append(out, row, (size_t)n);
 }
 
 static int vfs_apply_diff(void *drv, const char *id, const char *parent, struct berth_reader *tar,
