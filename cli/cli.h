@@ -45,7 +45,6 @@ int api_call(const char *method, const char *path, json_t *body, json_t **out, l
 /* The daemon's message from an error response. */
 char *resp_error_message(const struct http_resp *r);
 char *url_escape(const char *s);
-int write_all_fd(int fd, const void *buf, size_t len); /* 0 or -1 */
 
 /* ---- format.c ---- */
 /* Render a Go-template subset: {{.A}}, {{.A.B}}, {{json .}}, {{json .A}},
@@ -84,6 +83,27 @@ int cmd_save(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_container(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_unpause(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+const char *client_socket_path(void);
 
 /* A small flag parser: a table of flags per command. */
 enum flag_type { F_BOOL, F_STRING, F_LIST, F_INT };
@@ -103,5 +123,32 @@ struct strlist {
 int parse_flags(int argc, char **argv, const struct flag *flags, const char *usage, int *npos,
                 char ***pos);
 void die_usage(const char *usage, const char *fmt, ...);
+/* Set before parse_flags: everything after the first positional argument
+ * is positional (run IMAGE CMD..., exec CONTAINER CMD...). */
+extern bool flags_stop_at_positional;
+
+/* ---- shared helpers (image.c) ---- */
+char *short_id(const char *id, bool no_trunc);
+void add_filter(json_t *filters, const char *name_eq_value);
+char *query_filters(json_t *filters); /* "&filters=..." or "" */
+
+/* ---- hijack.c: raw HTTP on the daemon socket ---- */
+int raw_connect(void);
+/* Sends a request; reads the status line and headers.  Returns the status
+ * or -1.  The connection stays open for the body or the hijacked stream. */
+int raw_request(int fd, const char *method, const char *path, json_t *body, bool upgrade);
+/* Reads the rest of a response body (chunked or not) until EOF. */
+char *raw_read_body(int fd, size_t *len);
+struct stream_opts {
+  bool tty;           /* raw stream; otherwise 8-byte multiplexed frames */
+  bool send_stdin;    /* forward our stdin; half-close on EOF */
+  const char *detach_keys;
+  const char *resize_path; /* "/containers/ID/resize" or "/exec/ID/resize" */
+  const char *kill_path;   /* sig-proxy: "/containers/ID/kill" */
+};
+/* Pumps a hijacked connection until the daemon closes it.  Returns 0,
+ * 1 when the user detached, -1 on an error. */
+int stream_hijacked(int fd, const struct stream_opts *o);
+void send_resize(const char *resize_path);
 
 #endif

@@ -18,6 +18,7 @@ void client_init(const char *host) {
 }
 
 const char *client_host(void) { return host_str; }
+const char *client_socket_path(void) { return sock_path; }
 
 char *url_escape(const char *s) {
   char *e = curl_easy_escape(NULL, s, 0);
@@ -169,16 +170,3 @@ int api_call(const char *method, const char *path, json_t *body, json_t **out, l
   return 0;
 }
 
-int write_all_fd(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}

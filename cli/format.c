@@ -193,11 +193,13 @@ void table_print(struct table *t, FILE *f) {
   for (size_t i = 0; i < t->n; i++)
     for (size_t c = 0; c + 1 < t->ncols[i]; c++)
       if (display_width(t->rows[i][c]) > w[c]) w[c] = display_width(t->rows[i][c]);
+  /* Go's tabwriter as docker sets it up: minwidth 10, padding 3 */
+  for (size_t c = 0; c < maxc; c++) w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
   for (size_t i = 0; i < t->n; i++) {
     for (size_t c = 0; c < t->ncols[i]; c++) {
       fputs(t->rows[i][c], f);
       if (c + 1 < t->ncols[i])
-        for (size_t k = display_width(t->rows[i][c]); k < w[c] + 3; k++) fputc(' ', f);
+        for (size_t k = display_width(t->rows[i][c]); k < w[c]; k++) fputc(' ', f);
       free(t->rows[i][c]);
     }
     fputc('\n', f);

@@ -13,13 +13,13 @@
     if (pr_) return pr_ < 0 ? 125 : 0;                                                             \
   }
 
-static char *short_id(const char *id, bool no_trunc) {
+char *short_id(const char *id, bool no_trunc) {
   if (no_trunc) return xstrdup(id);
   const char *hex = str_has_prefix(id, "sha256:") ? id + 7 : id;
   return xasprintf("%.12s", hex);
 }
 
-static void add_filter(json_t *filters, const char *f) {
+void add_filter(json_t *filters, const char *f) {
   const char *eq = strchr(f, '=');
   cleanup_free char *k = eq ? strndup(f, (size_t)(eq - f)) : xstrdup(f);
   json_t *m = json_object_get(filters, k);
@@ -27,7 +27,7 @@ static void add_filter(json_t *filters, const char *f) {
   json_object_set_new(m, eq ? eq + 1 : "", json_true());
 }
 
-static char *query_filters(json_t *filters) {
+char *query_filters(json_t *filters) {
   if (!json_object_size(filters)) return xstrdup("");
   char *s = json_dumps(filters, JSON_COMPACT | JSON_SORT_KEYS);
   char *e = url_escape(s);
@@ -185,7 +185,6 @@ int cmd_image_inspect(int argc, char **argv) {
   return rc;
 }
 
-int cmd_inspect(int argc, char **argv) { return cmd_image_inspect(argc, argv); }
 
 int cmd_history(int argc, char **argv) {
   bool human = true, quiet = false, no_trunc = false;

@@ -15,6 +15,26 @@ static const struct command commands[] = {
     {"import", cmd_import, "Import the contents from a tarball to create a filesystem image"},
     {"inspect", cmd_inspect, "Return low-level information on berth objects"},
     {"pull", cmd_pull, "Download an image from a registry"},
+    {"run", cmd_run, "Create and run a new container from an image"},
+    {"create", cmd_create, "Create a new container"},
+    {"start", cmd_start, "Start one or more stopped containers"},
+    {"ps", cmd_ps, "List containers"},
+    {"stop", cmd_stop, "Stop one or more running containers"},
+    {"kill", cmd_kill, "Kill one or more running containers"},
+    {"restart", cmd_restart, "Restart one or more containers"},
+    {"pause", cmd_pause, "Pause all processes within one or more containers"},
+    {"unpause", cmd_unpause, "Unpause all processes within one or more containers"},
+    {"rm", cmd_rm, "Remove one or more containers"},
+    {"rename", cmd_rename, "Rename a container"},
+    {"wait", cmd_wait, "Block until one or more containers stop, then print their exit codes"},
+    {"top", cmd_top, "Display the running processes of a container"},
+    {"stats", cmd_stats, "Display a live stream of container(s) resource usage statistics"},
+    {"update", cmd_update, "Update configuration of one or more containers"},
+    {"port", cmd_port, "List port mappings or a specific mapping for the container"},
+    {"logs", cmd_logs, "Fetch the logs of a container"},
+    {"attach", cmd_attach, "Attach local standard input, output, and error streams to a running container"},
+    {"exec", cmd_exec, "Execute a command in a running container"},
+    {"container", cmd_container, "Manage containers"},
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
 };
 
@@ -82,6 +102,8 @@ static void print_help(const char *usage_line, const struct flag *flags) {
   }
 }
 
+bool flags_stop_at_positional;
+
 int parse_flags(int argc, char **argv, const struct flag *flags, const char *usage_line, int *npos,
                 char ***pos) {
   char **out = xcalloc((size_t)argc + 1, sizeof *out);
@@ -91,13 +113,15 @@ int parse_flags(int argc, char **argv, const struct flag *flags, const char *usa
     char *a = argv[i];
     if (only_pos || a[0] != '-' || !a[1]) {
       out[n++] = a;
+      /* run IMAGE CMD ARGS: flags after the image belong to the command */
+      if (flags_stop_at_positional) only_pos = true;
       continue;
     }
     if (!strcmp(a, "--")) {
       only_pos = true;
       continue;
     }
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    if (!strcmp(a, "--help") || (!strcmp(a, "-h") && !find_short(flags, 'h'))) {
       print_help(usage_line, flags);
       free(out);
       return 1;

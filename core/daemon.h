@@ -27,5 +27,9 @@ extern const struct api_route system_routes[];
 extern const size_t n_system_routes;
 extern const struct api_route image_routes[];
 extern const size_t n_image_routes;
+extern const struct api_route container_routes[];
+extern const size_t n_container_routes;
+extern const struct api_route exec_routes[];
+extern const size_t n_exec_routes;
 
 #endif

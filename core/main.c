@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "container/container.h"
 #include "daemon.h"
 
 void daemon_warn(struct daemon *d, const char *fmt, ...) {
@@ -158,7 +159,35 @@ static void engine_id(struct daemon *d) {
   write_file_atomic(path, d->id, 64, 0600);
 }
 
+/* The image store asks before deleting an image: 2 running, 1 stopped. */
+static int image_in_use(const char *image_id, char cid[65]) {
+  size_t n;
+  struct container **all = ctr_list(&n);
+  int use = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!strcmp(all[i]->image_id, image_id)) {
+      ctr_lock();
+      int u = all[i]->status == CTR_RUNNING || all[i]->status == CTR_PAUSED ? 2 : 1;
+      ctr_unlock();
+      if (u > use) {
+        use = u;
+        memcpy(cid, all[i]->id, 65);
+      }
+    }
+    ctr_put(all[i]);
+  }
+  free(all);
+  return use;
+}
+
 static volatile sig_atomic_t stop_signal;
+
+static void *shutdown_watchdog(void *sock) {
+  sleep(5);
+  log_warn("shutdown: streams still open after 5 s; exiting anyway");
+  unlink(sock);
+  _exit(0);
+}
 static void on_signal(int sig) { stop_signal = sig; }
 
 int main(int argc, char **argv) {
@@ -206,10 +235,24 @@ int main(int argc, char **argv) {
     fprintf(stderr, "berthd: %s\n", err.msg);
     return 1;
   }
-  size_t n = n_system_routes + n_image_routes;
+  ctr_init(&d);
+  d.images.in_use = image_in_use;
+  ctr_restore(&d);
+  const struct {
+    const struct api_route *r;
+    size_t n;
+  } tables[] = {{system_routes, n_system_routes},
+                {image_routes, n_image_routes},
+                {container_routes, n_container_routes},
+                {exec_routes, n_exec_routes}};
+  size_t n = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(tables); i++) n += tables[i].n;
   struct api_route *routes = xcalloc(n, sizeof *routes);
-  memcpy(routes, system_routes, n_system_routes * sizeof *routes);
-  memcpy(routes + n_system_routes, image_routes, n_image_routes * sizeof *routes);
+  n = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+    memcpy(routes + n, tables[i].r, tables[i].n * sizeof *routes);
+    n += tables[i].n;
+  }
   struct api_server *srv = api_start(fd, routes, n, &d, &err);
   if (!srv) {
     fprintf(stderr, "berthd: %s\n", err.msg);
@@ -222,6 +265,12 @@ int main(int argc, char **argv) {
            API_VERSION, d.cfg.socket_path, d.storage->name, d.cfg.data_root);
   while (!stop_signal) pause();
   log_info("received signal %d, shutting down", (int)stop_signal);
+  /* Streams that wait on containers (logs -f, wait, stats) end when their
+   * client goes; a client that never goes must not keep berthd up.  All
+   * state is on disk and the shims live on, so leaving is safe. */
+  pthread_t wd;
+  if (pthread_create(&wd, NULL, shutdown_watchdog, d.cfg.socket_path) == 0) pthread_detach(wd);
+  ctr_shutdown();
   api_stop(srv);
   close(fd);
   unlink(d.cfg.socket_path);

@@ -15,19 +15,7 @@ struct api_server {
   struct daemon *d;
 };
 
-int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
+int write_all(int fd, const void *buf, size_t len) { return write_all_fd(fd, buf, len); }
 
 int stream_json(int fd, json_t *obj) {
   char *s = json_dumps(obj, JSON_COMPACT);
@@ -197,11 +185,30 @@ struct hijack {
   struct MHD_UpgradeResponseHandle *urh;
 };
 
+/* Open hijacked sockets, so a shutdown can end their sessions. */
+static pthread_mutex_t hj_lock = PTHREAD_MUTEX_INITIALIZER;
+static int hj_socks[1024];
+static size_t hj_n;
+
+static void hj_track(int sock, bool add) {
+  pthread_mutex_lock(&hj_lock);
+  if (add && hj_n < ARRAY_SIZE(hj_socks)) hj_socks[hj_n++] = sock;
+  else if (!add)
+    for (size_t i = 0; i < hj_n; i++)
+      if (hj_socks[i] == sock) {
+        hj_socks[i] = hj_socks[--hj_n];
+        break;
+      }
+  pthread_mutex_unlock(&hj_lock);
+}
+
 static void *hijack_thread(void *p) {
   struct hijack *h = p;
+  hj_track(h->sock, true);
   int fl = fcntl(h->sock, F_GETFL);
   if (fl >= 0) fcntl(h->sock, F_SETFL, fl & ~O_NONBLOCK);
   h->fn(h->sock, h->extra, h->extra_len, h->ctx);
+  hj_track(h->sock, false);
   MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
   if (h->ctx_free) h->ctx_free(h->ctx);
   free(h->extra);
@@ -474,6 +481,11 @@ struct api_server *api_start(int listen_fd, const struct api_route *routes, size
 
 void api_stop(struct api_server *s) {
   if (!s) return;
+  MHD_quiesce_daemon(s->mhd);
+  /* attach and exec sessions end; the containers and shims go on */
+  pthread_mutex_lock(&hj_lock);
+  for (size_t i = 0; i < hj_n; i++) shutdown(hj_socks[i], SHUT_RDWR);
+  pthread_mutex_unlock(&hj_lock);
   MHD_stop_daemon(s->mhd);
   free(s);
 }

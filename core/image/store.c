@@ -625,8 +625,36 @@ static void delete_image_locked(struct image_store *s, struct image *im, bool no
   image_free(im);
 }
 
+static size_t repo_count(struct image_store *s, const char *id) {
+  size_t n, repos = 0;
+  char **refs = store_refs_of_locked(s, id, &n);
+  char *last = NULL;
+  for (size_t i = 0; i < n; i++) {
+    struct image_ref rr;
+    if (ref_parse(refs[i], false, &rr, NULL) < 0) continue;
+    char *repo = ref_repo_canonical(&rr);
+    ref_free(&rr);
+    if (!last || strcmp(last, repo)) repos++;
+    free(last);
+    last = repo;
+  }
+  free(last);
+  free_strv(refs, n);
+  return repos;
+}
+
 int store_delete(struct image_store *s, const char *name, bool force, bool noprune, json_t *result,
                  struct berth_err *err) {
+  char cid[65] = "";
+  int use = 0;
+  if (s->in_use) {
+    pthread_mutex_lock(&s->lock);
+    struct image *probe = store_lookup_locked(s, name);
+    char id[DIGEST_LEN + 1] = "";
+    if (probe) memcpy(id, probe->id, sizeof id);
+    pthread_mutex_unlock(&s->lock);
+    if (*id) use = s->in_use(id, cid);
+  }
   pthread_mutex_lock(&s->lock);
   struct image *im = store_lookup_locked(s, name);
   if (!im) {
@@ -655,47 +683,41 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
     ref_free(&r);
     t = tag_find(s, canon);
   }
-  if (t) {
-    {
-      untag_locked(s, t, result);
-      size_t n;
-      char **left = store_refs_of_locked(s, im->id, &n);
-      free_strv(left, n);
-      if (n > 0) {
-        save_tags(s);
-        pthread_mutex_unlock(&s->lock);
-        return 0;
-      }
-    }
-  } else {
-    size_t n;
-    char **refs = store_refs_of_locked(s, im->id, &n);
-    size_t repos = 0;
-    char *last_repo = NULL;
-    for (size_t i = 0; i < n; i++) {
-      struct image_ref rr;
-      if (ref_parse(refs[i], false, &rr, NULL) < 0) continue;
-      char *repo = ref_repo_canonical(&rr);
-      ref_free(&rr);
-      if (!last_repo || strcmp(last_repo, repo)) repos++;
-      free(last_repo);
-      last_repo = repo;
-    }
-    free(last_repo);
-    free_strv(refs, n);
-    if (repos > 1 && !force) {
-      pthread_mutex_unlock(&s->lock);
-      return berth_err_set(err, BERTH_ECONFLICT, 0,
-                           "conflict: unable to delete %.12s (must be forced) - image is "
-                           "referenced in multiple repositories",
-                           im->id + 7);
-    }
-    for (size_t i = 0; i < s->n_tags;)
-      if (!strcmp(s->tags[i].id, im->id)) untag_locked(s, &s->tags[i], result);
-      else i++;
+  size_t nrefs;
+  char **refs = store_refs_of_locked(s, im->id, &nrefs);
+  free_strv(refs, nrefs);
+  if (t && nrefs > 1) {
+    /* other tags remain: untag only */
+    untag_locked(s, t, result);
+    int rr = save_tags(s);
+    pthread_mutex_unlock(&s->lock);
+    return rr < 0 ? err_sys_(err, BERTH_EINTERNAL, -rr, "write repositories.json") : 0;
   }
+  if (!t && repo_count(s, im->id) > 1 && !force) {
+    pthread_mutex_unlock(&s->lock);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "conflict: unable to delete %.12s (must be forced) - image is "
+                         "referenced in multiple repositories",
+                         im->id + 7);
+  }
+  if (use == 2 || (use == 1 && !force)) {
+    pthread_mutex_unlock(&s->lock);
+    if (t)
+      return berth_err_set(err, BERTH_ECONFLICT, 0,
+                           "conflict: unable to remove repository reference \"%s\" (must force) - "
+                           "container %.12s is using its referenced image %.12s",
+                           name, cid, im->id + 7);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "conflict: unable to delete %.12s (%s) - image is being used by %s container %.12s",
+                         im->id + 7, use == 2 ? "cannot be forced" : "must be forced",
+                         use == 2 ? "running" : "stopped", cid);
+  }
+  for (size_t i = 0; i < s->n_tags;)
+    if (!strcmp(s->tags[i].id, im->id)) untag_locked(s, &s->tags[i], result);
+    else i++;
   int rr = save_tags(s);
-  delete_image_locked(s, im, noprune, result);
+  /* forced past a stopped container: the image stays, untagged */
+  if (use == 0) delete_image_locked(s, im, noprune, result);
   pthread_mutex_unlock(&s->lock);
   if (rr < 0) return err_sys_(err, BERTH_EINTERNAL, -rr, "write repositories.json");
   return 0;

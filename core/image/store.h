@@ -53,6 +53,8 @@ struct image_store {
   size_t n_layers;
   struct tag *tags;
   size_t n_tags;
+  /* set by berthd: 0 unused, 1 used by a stopped container, 2 by a running one */
+  int (*in_use)(const char *image_id, char container_id[65]);
 };
 
 int store_open(struct image_store *s, const char *data_root, struct loaded_plugin *storage,

@@ -420,3 +420,42 @@ bool parse_bool_value(const char *s) {
     if (!strcasecmp(s, falsy[i])) return false;
   return true;
 }
+
+int write_all_fd(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* "ctrl-p,ctrl-q" -> the bytes 0x10 0x11 (docker's detach-keys syntax) */
+bool parse_detach_keys(const char *s, unsigned char *out, size_t *n) {
+  *n = 0;
+  cleanup_free char *copy = xstrdup(s);
+  char *save = NULL;
+  for (char *t = strtok_r(copy, ",", &save); t && *n < 16; t = strtok_r(NULL, ",", &save)) {
+    if (str_has_prefix(t, "ctrl-") && strlen(t) == 6) {
+      char ch = t[5];
+      if (ch >= 'a' && ch <= 'z') out[(*n)++] = (unsigned char)(ch - 'a' + 1);
+      else if (ch == '@') out[(*n)++] = 0;
+      else if (ch == '[') out[(*n)++] = 27;
+      else if (ch == '\\') out[(*n)++] = 28;
+      else if (ch == ']') out[(*n)++] = 29;
+      else if (ch == '^') out[(*n)++] = 30;
+      else if (ch == '_') out[(*n)++] = 31;
+      else return false;
+    } else if (strlen(t) == 1) {
+      out[(*n)++] = (unsigned char)t[0];
+    } else {
+      return false;
+    }
+  }
+  return *n > 0;
+}

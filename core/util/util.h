@@ -82,6 +82,9 @@ bool path_exists(const char *path);
 int copy_tree(const char *src, const char *dst); /* cp -a, 0 or -errno */
 uint64_t dir_size(const char *path);
 
+/* Write all of buf to fd (EINTR and short writes handled); 0 or -1. */
+int write_all_fd(int fd, const void *buf, size_t len);
+
 /* Digests: "sha256:<64 hex>" strings are 71 chars + NUL. */
 #define DIGEST_LEN 71
 struct sha256_ctx;
@@ -102,5 +105,9 @@ int64_t parse_rfc3339(const char *s); /* ns, or INT64_MIN on error */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 bool parse_bool_value(const char *s); /* moby's BoolValue */
+
+/* docker's --detach-keys syntax ("ctrl-p,ctrl-q", "a,ctrl-@") to bytes;
+ * out holds up to 16.  false for bad syntax. */
+bool parse_detach_keys(const char *s, unsigned char *out, size_t *n);
 
 #endif

@@ -1,0 +1,765 @@
+/* /containers/...: create, list, inspect, start, stop, restart, kill,
+ * wait, remove, pause, rename, attach, logs, resize, top, stats, update. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "../container/container.h"
+#include "../daemon.h"
+#include "../runtime/cgroup.h"
+#include "../shim/protocol.h"
+
+#define WITH_CONTAINER(req, c)                                                                     \
+  struct container *c = ctr_get(api_param(req, 0));                                               \
+  if (!c) return api_reply_error(req, 404, "No such container: %s", api_param(req, 0));
+
+static int create(struct api_request *req) {
+  json_t *body = api_body_json(req);
+  if (!body) return 0;
+  char id[65];
+  struct berth_err err = {0};
+  json_t *warnings = json_array();
+  int r = ctr_create(req->d, api_query(req, "name"), body, id, warnings, &err);
+  json_decref(body);
+  if (r < 0) {
+    json_decref(warnings);
+    return api_reply_err(req, &err);
+  }
+  return api_reply_json(req, 201, json_pack("{s:s,s:o}", "Id", id, "Warnings", warnings));
+}
+
+static bool match_filters(struct container *c, json_t *f, json_t *summary) {
+  const char *key;
+  json_t *vals;
+  json_object_foreach(f, key, vals) {
+    if (!json_array_size(vals)) continue;
+    size_t i;
+    json_t *v;
+    if (!strcmp(key, "label")) {
+      json_t *labels = json_object_get(c->config, "Labels");
+      json_array_foreach(vals, i, v) {
+        const char *w = json_string_value(v);
+        const char *eq = strchr(w, '=');
+        cleanup_free char *k = eq ? strndup(w, (size_t)(eq - w)) : xstrdup(w);
+        json_t *lv = json_object_get(labels, k);
+        if (!lv || (eq && strcmp(json_string_value(lv) ?: "", eq + 1))) return false;
+      }
+      continue;
+    }
+    bool any = false;
+    json_array_foreach(vals, i, v) {
+      const char *w = json_string_value(v);
+      if (!strcmp(key, "status")) any |= !strcmp(w, json_string_value(json_object_get(summary, "State")));
+      else if (!strcmp(key, "name")) any |= strstr(c->name, w) != NULL;
+      else if (!strcmp(key, "id")) any |= str_has_prefix(c->id, w);
+      else if (!strcmp(key, "ancestor")) {
+        const char *img = json_string_value(json_object_get(c->config, "Image"));
+        any |= (img && (!strcmp(img, w) || (str_has_prefix(w, img) && !strcmp(w + strlen(img), ":latest")) ||
+                        (str_has_prefix(img, w) && !strcmp(img + strlen(w), ":latest")))) ||
+               str_has_prefix(c->image_id + 7, w) || !strcmp(c->image_id, w);
+      } else if (!strcmp(key, "exited")) any |= c->status == CTR_EXITED && c->exit_code == atoi(w);
+      else any = true;
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+static int cmp_created(const void *a, const void *b) {
+  const struct container *x = *(struct container *const *)a, *y = *(struct container *const *)b;
+  return x->created_ns < y->created_ns ? 1 : x->created_ns > y->created_ns ? -1 : 0;
+}
+
+static int list(struct api_request *req) {
+  struct berth_err err = {0};
+  json_t *f = api_filters(req, &err);
+  if (!f) return api_reply_err(req, &err);
+  static const char *const known[] = {"label", "status", "name", "id", "ancestor", "exited", "before", "since",
+                                      "volume", "network", "health", "isolation", "publish", "expose"};
+  const char *key;
+  json_t *v;
+  json_object_foreach(f, key, v) {
+    bool ok = false;
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++) ok |= !strcmp(key, known[i]);
+    if (!ok) {
+      json_decref(f);
+      return api_reply_error(req, 400, "invalid filter '%s'", key);
+    }
+  }
+  bool all = api_query_bool(req, "all", false);
+  int64_t limit = api_query_int(req, "limit", -1);
+  bool size = api_query_bool(req, "size", false);
+  if (limit > 0) all = true;
+  size_t n;
+  struct container **cs = ctr_list(&n);
+  qsort(cs, n, sizeof *cs, cmp_created);
+  json_t *out = json_array();
+  for (size_t i = 0; i < n; i++) {
+    struct container *c = cs[i];
+    json_t *s = ctr_summary_json(req->d, c, size);
+    const char *st = json_string_value(json_object_get(s, "State"));
+    bool running = !strcmp(st, "running") || !strcmp(st, "paused") || !strcmp(st, "restarting");
+    if ((all || running) && match_filters(c, f, s) && (limit <= 0 || (int64_t)json_array_size(out) < limit))
+      json_array_append_new(out, s);
+    else
+      json_decref(s);
+    ctr_put(c);
+  }
+  free(cs);
+  json_decref(f);
+  return api_reply_json(req, 200, out);
+}
+
+static int inspect(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  json_t *j = ctr_inspect_json(req->d, c, api_query_bool(req, "size", false));
+  ctr_put(c);
+  return api_reply_json(req, 200, j);
+}
+
+static int start(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_start(req->d, c, &err);
+  if (r < 0 && json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
+    struct berth_err e2 = {0};
+    ctr_remove(req->d, c, true, true, &e2);
+  }
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, r == 1 ? 304 : 204);
+}
+
+static int stop(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_stop(req->d, c, (int)api_query_int(req, "t", -1), api_query(req, "signal"), &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, r == 1 ? 304 : 204);
+}
+
+static int restart(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_stop(req->d, c, (int)api_query_int(req, "t", -1), api_query(req, "signal"), &err);
+  if (r >= 0) r = ctr_start(req->d, c, &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 204);
+}
+
+static int kill_h(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_kill(req->d, c, api_query(req, "signal"), &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 204);
+}
+
+static int remove_h(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_remove(req->d, c, api_query_bool(req, "force", false), api_query_bool(req, "v", false), &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 204);
+}
+
+static int pause_h(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_pause(req->d, c, strstr(req->path, "/unpause") == NULL, &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 204);
+}
+
+static int rename_h(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  int r = ctr_rename(req->d, c, api_query(req, "name"), &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 204);
+}
+
+/* ---------------- wait ---------------- */
+
+struct wait_ctx {
+  struct container *c;
+  int condition; /* 0 not-running, 1 next-exit, 2 removed */
+  uint64_t exits;
+};
+
+static void wait_producer(int fd, void *p) {
+  struct wait_ctx *w = p;
+  struct container *c = w->c;
+  ctr_lock();
+  for (;;) {
+    bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING || c->start_in_progress;
+    if (w->condition == 2 && c->removed) break;
+    if (w->condition == 1 && (c->exits != w->exits || c->removed)) break;
+    if (w->condition == 0 && (!running || c->removed)) break;
+    if (ctr_stopping) break;
+    ctr_wait(1000);
+    /* client gone? */
+    struct pollfd pf = {fd, 0, 0};
+    if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) break;
+  }
+  if (ctr_stopping) {
+    /* no status to give: the connection just ends, as with dockerd */
+    ctr_unlock();
+    ctr_put(c);
+    free(w);
+    return;
+  }
+  int code = c->exit_code;
+  char error[512];
+  snprintf(error, sizeof error, "%s", c->error);
+  ctr_unlock();
+  json_t *j = json_pack("{s:i}", "StatusCode", code);
+  json_object_set_new(j, "Error", *error ? json_pack("{s:s}", "Message", error) : json_null());
+  stream_json(fd, j);
+  ctr_put(c);
+  free(w);
+}
+
+static int wait_h(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  const char *cond = api_query(req, "condition");
+  struct wait_ctx *w = xcalloc(1, sizeof *w);
+  w->c = c;
+  w->condition = !cond || !*cond || !strcmp(cond, "not-running") ? 0 : !strcmp(cond, "next-exit") ? 1
+                 : !strcmp(cond, "removed") ? 2 : -1;
+  if (w->condition < 0) {
+    free(w);
+    ctr_put(c);
+    return api_reply_error(req, 400, "invalid condition: \"%s\"", cond);
+  }
+  ctr_lock();
+  w->exits = c->exits;
+  ctr_unlock();
+  return api_reply_stream(req, 200, "application/json", wait_producer, w);
+}
+
+/* ---------------- attach ---------------- */
+
+struct attach_ctx {
+  struct daemon *d;
+  struct container *c;
+  int mask;
+  bool tty;
+  unsigned char keys[16];
+  size_t n_keys;
+};
+
+static void attach_ctx_free(void *p) {
+  struct attach_ctx *a = p;
+  ctr_put(a->c);
+  free(a);
+}
+
+/* "ctrl-p,ctrl-q" -> bytes; false if invalid */
+struct stdin_pump {
+  int sock, shim;
+  const unsigned char *keys;
+  size_t n_keys;
+  bool detached;
+  const char *extra;
+  size_t extra_len;
+};
+
+static bool flush_stdin(struct stdin_pump *p, const unsigned char *out, size_t o) {
+  if (!o) return true;
+  unsigned char h[8];
+  shim_frame_header(h, SHIM_F_STDIN, (uint32_t)o);
+  return write_all_fd(p->shim, h, 8) == 0 && write_all_fd(p->shim, out, o) == 0;
+}
+
+/* Forward stdin to the shim; detach keys are held back until they can no
+ * longer match.  false: stop reading (detached or shim gone). */
+static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n, size_t *matched) {
+  unsigned char out[32768 + 32];
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = buf[i];
+    if (p->n_keys) {
+      if (ch == p->keys[*matched]) {
+        if (++*matched == p->n_keys) {
+          flush_stdin(p, out, o);
+          p->detached = true;
+          return false;
+        }
+        continue;
+      }
+      if (*matched) {
+        memcpy(out + o, p->keys, *matched);
+        o += *matched;
+        *matched = 0;
+        if (ch == p->keys[0]) {
+          *matched = 1;
+          continue;
+        }
+      }
+    }
+    out[o++] = ch;
+    if (o >= 32768 && !flush_stdin(p, out, o)) return false;
+    if (o >= 32768) o = 0;
+  }
+  return flush_stdin(p, out, o);
+}
+
+static void *stdin_thread(void *arg) {
+  struct stdin_pump *p = arg;
+  size_t matched = 0;
+  bool ok = true;
+  if (p->extra_len) ok = forward_stdin(p, (const unsigned char *)p->extra, p->extra_len, &matched);
+  unsigned char buf[32768];
+  while (ok) {
+    ssize_t n = read(p->sock, buf, sizeof buf);
+    if (n <= 0) break;
+    ok = forward_stdin(p, buf, (size_t)n, &matched);
+  }
+  if (!p->detached) {
+    unsigned char h[8];
+    shim_frame_header(h, SHIM_F_STDIN_CLOSE, 0);
+    write_all_fd(p->shim, h, 8);
+  } else {
+    shutdown(p->shim, SHUT_RDWR); /* ends the output loop too */
+  }
+  return NULL;
+}
+
+/* Connect to the container's shim, waiting for start if need be. -1: the
+ * container is not going to run. */
+static int connect_shim(struct attach_ctx *a) {
+  struct container *c = a->c;
+  char cmd[32];
+  snprintf(cmd, sizeof cmd, "ATTACH %d\n", a->mask);
+  ctr_lock();
+  if (c->shim_ready && (c->status == CTR_RUNNING || c->status == CTR_PAUSED)) {
+    ctr_unlock();
+    return shim_connect(a->d, c->id, cmd);
+  }
+  if (c->status != CTR_CREATED && c->status != CTR_EXITED && c->status != CTR_RESTARTING) {
+    ctr_unlock();
+    return -1;
+  }
+  uint64_t gen = c->shim_gen;
+  c->pending_attach++;
+  while (c->shim_gen == gen && !c->removed && !ctr_stopping) ctr_wait(1000);
+  int fd = c->removed ? -1 : shim_connect(a->d, c->id, cmd);
+  c->pending_attach--;
+  ctr_broadcast();
+  ctr_unlock();
+  return fd;
+}
+
+static void attach_session(int sock, const char *extra, size_t extra_len, void *p) {
+  struct attach_ctx *a = p;
+  int shim = connect_shim(a);
+  if (shim < 0) {
+    shutdown(sock, SHUT_WR);
+    return;
+  }
+  struct stdin_pump pump = {sock, shim, a->keys, a->n_keys, false, extra, extra_len};
+  pthread_t t;
+  bool have_stdin = a->mask & SHIM_ATTACH_STDIN;
+  if (have_stdin) pthread_create(&t, NULL, stdin_thread, &pump);
+  unsigned char h[8];
+  char *buf = xmalloc(65536);
+  for (;;) {
+    ssize_t n = read(shim, h, 8);
+    if (n != 8) break;
+    uint32_t len = shim_frame_len(h);
+    if (len > 65536) break;
+    size_t got = 0;
+    while (got < len) {
+      ssize_t m = read(shim, buf + got, len - got);
+      if (m <= 0) break;
+      got += (size_t)m;
+    }
+    if (got < len || h[0] == SHIM_F_EXIT) break;
+    if (a->tty) {
+      if (write_all_fd(sock, buf, len) < 0) break;
+    } else if (write_all_fd(sock, h, 8) < 0 || write_all_fd(sock, buf, len) < 0) {
+      break;
+    }
+  }
+  free(buf);
+  shutdown(sock, SHUT_WR);
+  if (have_stdin) {
+    shutdown(sock, SHUT_RD);
+    pthread_join(t, NULL);
+  }
+  close(shim);
+}
+
+static int attach(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct attach_ctx *a = xcalloc(1, sizeof *a);
+  a->d = req->d;
+  a->c = c;
+  json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+  bool in = api_query_bool(req, "stdin", json_is_true(json_object_get(body, "stdin")));
+  bool out = api_query_bool(req, "stdout", json_is_true(json_object_get(body, "stdout")));
+  bool err = api_query_bool(req, "stderr", json_is_true(json_object_get(body, "stderr")));
+  json_decref(body);
+  ctr_lock();
+  a->tty = json_is_true(json_object_get(c->config, "Tty"));
+  bool open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
+  ctr_unlock();
+  a->mask = (in && open_stdin ? SHIM_ATTACH_STDIN : 0) | (out ? SHIM_ATTACH_STDOUT : 0) | (err ? SHIM_ATTACH_STDERR : 0);
+  const char *keys = api_query(req, "detachKeys");
+  if (!parse_detach_keys(keys && *keys ? keys : "ctrl-p,ctrl-q", a->keys, &a->n_keys)) {
+    attach_ctx_free(a);
+    return api_reply_error(req, 400, "Invalid detach keys (%s) provided", keys);
+  }
+  const char *ct = a->tty || req->version < 142 ? "application/vnd.docker.raw-stream"
+                                                 : "application/vnd.docker.multiplexed-stream";
+  if (!req->upgrade) {
+    attach_ctx_free(a);
+    return api_reply_error(req, 400, "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)");
+  }
+  return api_reply_hijack(req, ct, attach_session, a, attach_ctx_free);
+}
+
+static int resize(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "RESIZE %d %d\n", (int)api_query_int(req, "h", 0), (int)api_query_int(req, "w", 0));
+  int fd = shim_connect(req->d, c->id, cmd);
+  if (fd >= 0) {
+    char b[16];
+    if (read(fd, b, sizeof b) < 0) {
+    }
+    close(fd);
+  }
+  ctr_put(c);
+  return api_reply_empty(req, 200);
+}
+
+/* ---------------- logs ---------------- */
+
+struct logs_ctx {
+  struct daemon *d;
+  struct container *c;
+  bool follow, out, err, timestamps, tty;
+  int64_t since, until, tail;
+};
+
+static int64_t parse_time_arg(const char *s) {
+  if (!s || !*s) return 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (!*end) return (int64_t)(v * 1e9);
+  int64_t t = parse_rfc3339(s);
+  return t == INT64_MIN ? 0 : t;
+}
+
+static void logs_producer(int fd, void *p) {
+  struct logs_ctx *l = p;
+  struct loaded_plugin *lg = l->d->logger;
+  cleanup_free char *path = ctr_log_path(l->d, l->c->id);
+  struct berth_log_info info = {sizeof info, l->c->id, l->c->name + 1, l->c->image_id, "", l->c->created_ns, path, NULL, 0};
+  struct berth_log_read_cfg cfg = {sizeof cfg, l->since, l->until, l->tail, l->follow};
+  void *rd = NULL;
+  struct berth_err err = {0};
+  if (lg->ops.logger.read_open(lg->drv, &info, &cfg, &rd, &err) < 0) goto out;
+  bool stopped_seen = false;
+  for (;;) {
+    struct berth_log_msg m = {0};
+    int r = lg->ops.logger.read_next(rd, &m, 300, &err);
+    if (r < 0 || r == BERTH_LOG_EOF) break;
+    if (r == BERTH_LOG_AGAIN) {
+      ctr_lock();
+      bool running = l->c->status == CTR_RUNNING || l->c->status == CTR_PAUSED ||
+                     l->c->status == CTR_RESTARTING || l->c->start_in_progress;
+      ctr_unlock();
+      if (!running) {
+        if (stopped_seen) break;
+        stopped_seen = true; /* one more pass to drain */
+      }
+      struct pollfd pf = {fd, 0, 0};
+      if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) break;
+      continue;
+    }
+    if ((m.stream == 1 && !l->out) || (m.stream == 2 && !l->err)) continue;
+    char ts[64] = "";
+    if (l->timestamps) {
+      format_rfc3339(m.time_ns, ts, sizeof ts - 1);
+      strcat(ts, " ");
+    }
+    size_t tl = strlen(ts);
+    size_t len = tl + m.len + (m.partial ? 0 : 1);
+    char *payload = xmalloc(len + 8);
+    memcpy(payload + 8, ts, tl);
+    memcpy(payload + 8 + tl, m.line, m.len);
+    if (!m.partial) payload[8 + tl + m.len] = '\n';
+    int w;
+    if (l->tty) {
+      w = write_all_fd(fd, payload + 8, len);
+    } else {
+      shim_frame_header((unsigned char *)payload, (int)m.stream, (uint32_t)len);
+      w = write_all_fd(fd, payload, len + 8);
+    }
+    free(payload);
+    if (w < 0) break;
+  }
+  lg->ops.logger.read_close(rd);
+out:
+  ctr_put(l->c);
+  free(l);
+}
+
+static int logs(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct loaded_plugin *lg = req->d->logger;
+  const char *lt = json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
+  if ((lt && !strcmp(lt, "none")) || !(lg->ops.logger.features & BERTH_LOG_F_READ) || !lg->ops.logger.read_open) {
+    ctr_put(c);
+    return api_reply_error(req, 501, "configured logging driver does not support reading");
+  }
+  struct logs_ctx *l = xcalloc(1, sizeof *l);
+  l->d = req->d;
+  l->c = c;
+  l->follow = api_query_bool(req, "follow", false);
+  l->out = api_query_bool(req, "stdout", false);
+  l->err = api_query_bool(req, "stderr", false);
+  if (!l->out && !l->err) {
+    ctr_put(c);
+    free(l);
+    return api_reply_error(req, 400, "You must choose at least one stream");
+  }
+  l->timestamps = api_query_bool(req, "timestamps", false);
+  l->since = parse_time_arg(api_query(req, "since"));
+  l->until = parse_time_arg(api_query(req, "until"));
+  const char *tail = api_query(req, "tail");
+  l->tail = !tail || !*tail || !strcmp(tail, "all") ? -1 : atoll(tail);
+  l->tty = json_is_true(json_object_get(c->config, "Tty"));
+  return api_reply_stream(req, 200, l->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+                          logs_producer, l);
+}
+
+/* ---------------- top, stats, update, prune ---------------- */
+
+static int top(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  ctr_lock();
+  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  ctr_unlock();
+  if (!running) {
+    ctr_put(c);
+    return api_reply_error(req, 409, "container %s is not running", c->id);
+  }
+  size_t n;
+  pid_t *pids = cgroup_ops()->pids(c->id, &n);
+  const char *args = api_query(req, "ps_args");
+  cleanup_free char *cmd = xasprintf("ps %s", args && *args ? args : "-ef");
+  for (const char *x = cmd; *x; x++)
+    if (!isalnum((unsigned char)*x) && !strchr(" -,=_", *x)) {
+      free(pids);
+      ctr_put(c);
+      return api_reply_error(req, 400, "invalid ps arguments: %s", args);
+    }
+  FILE *f = popen(cmd, "r");
+  json_t *titles = json_array(), *procs = json_array();
+  char line[4096];
+  int pid_col = -1, ncols = 0;
+  if (f && fgets(line, sizeof line, f)) {
+    char *save = NULL;
+    for (char *t = strtok_r(line, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), ncols++) {
+      if (!strcmp(t, "PID")) pid_col = ncols;
+      json_array_append_new(titles, json_string(t));
+    }
+  }
+  while (f && pid_col >= 0 && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = 0;
+    json_t *row = json_array();
+    char *p = line;
+    for (int col = 0; col < ncols; col++) {
+      while (*p == ' ') p++;
+      if (col == ncols - 1) {
+        json_array_append_new(row, json_string(p));
+        break;
+      }
+      char *sp = strchr(p, ' ');
+      json_array_append_new(row, json_stringn(p, sp ? (size_t)(sp - p) : strlen(p)));
+      p = sp ? sp : p + strlen(p);
+    }
+    pid_t pid = (pid_t)atoi(json_string_value(json_array_get(row, (size_t)pid_col)) ?: "0");
+    bool mine = false;
+    for (size_t i = 0; i < n; i++) mine |= pids[i] == pid;
+    if (mine) json_array_append(procs, row);
+    json_decref(row);
+  }
+  if (f) pclose(f);
+  free(pids);
+  ctr_put(c);
+  if (pid_col < 0) {
+    json_decref(titles);
+    json_decref(procs);
+    return api_reply_error(req, 500, "Couldn't find PID field in ps output");
+  }
+  return api_reply_json(req, 200, json_pack("{s:o,s:o}", "Titles", titles, "Processes", procs));
+}
+
+struct stats_ctx {
+  struct daemon *d;
+  struct container *c;
+  bool stream;
+};
+
+static json_t *sample(struct container *c, json_t *prev) {
+  json_t *s = cgroup_ops()->stats(c->id);
+  char now[64];
+  format_rfc3339(now_ns(), now, sizeof now);
+  json_t *cpu = json_object_get(s, "cpu_stats");
+  json_object_set_new(cpu, "system_cpu_usage", json_integer((json_int_t)cgroup_system_cpu_ns()));
+  json_object_set_new(cpu, "online_cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+  json_object_set_new(cpu, "throttling_data", json_pack("{s:i,s:i,s:i}", "periods", 0, "throttled_periods", 0, "throttled_time", 0));
+  json_object_set_new(s, "read", json_string(now));
+  json_object_set_new(s, "name", json_string(c->name));
+  json_object_set_new(s, "id", json_string(c->id));
+  json_object_set_new(s, "num_procs", json_integer(0));
+  json_object_set_new(s, "blkio_stats", json_pack("{s:[],s:n,s:n,s:n,s:n,s:n,s:n,s:n}", "io_service_bytes_recursive",
+                                                  "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive",
+                                                  "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive",
+                                                  "sectors_recursive"));
+  json_object_set_new(s, "storage_stats", json_object());
+  json_object_set_new(s, "networks", json_object());
+  if (prev) {
+    json_object_set(s, "precpu_stats", json_object_get(prev, "cpu_stats"));
+    json_object_set(s, "preread", json_object_get(prev, "read"));
+  } else {
+    json_object_set_new(s, "precpu_stats", json_pack("{s:{s:i},s:i,s:i,s:{s:i,s:i,s:i}}", "cpu_usage", "total_usage", 0,
+                                                     "system_cpu_usage", 0, "online_cpus", 0, "throttling_data",
+                                                     "periods", 0, "throttled_periods", 0, "throttled_time", 0));
+    json_object_set_new(s, "preread", json_string("0001-01-01T00:00:00Z"));
+  }
+  return s;
+}
+
+static void stats_producer(int fd, void *p) {
+  struct stats_ctx *st = p;
+  json_t *prev = NULL;
+  for (int i = 0;; i++) {
+    ctr_lock();
+    bool running = st->c->status == CTR_RUNNING || st->c->status == CTR_PAUSED;
+    ctr_unlock();
+    json_t *s;
+    if (!running) {
+      char now[64];
+      format_rfc3339(now_ns(), now, sizeof now);
+      s = json_pack("{s:s,s:s,s:s,s:{},s:{},s:{},s:{},s:{}}", "read", now, "name", st->c->name, "id", st->c->id,
+                    "cpu_stats", "precpu_stats", "memory_stats", "pids_stats", "blkio_stats");
+    } else {
+      s = sample(st->c, prev);
+    }
+    if (!st->stream && running && !prev) {
+      prev = s;
+      usleep(1000000);
+      continue;
+    }
+    json_decref(prev);
+    prev = json_incref(s);
+    if (stream_json(fd, s) < 0 || !st->stream || !running) break;
+    (void)i;
+    usleep(1000000);
+  }
+  json_decref(prev);
+  ctr_put(st->c);
+  free(st);
+}
+
+static int stats(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct stats_ctx *s = xcalloc(1, sizeof *s);
+  s->d = req->d;
+  s->c = c;
+  s->stream = api_query_bool(req, "stream", true) && !api_query_bool(req, "one-shot", false);
+  return api_reply_stream(req, 200, "application/json", stats_producer, s);
+}
+
+static int update(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  json_t *body = api_body_json(req);
+  if (!body) {
+    ctr_put(c);
+    return 0;
+  }
+  static const char *const keys[] = {"Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit",
+                                     "RestartPolicy", "CpuQuota", "CpuPeriod"};
+  ctr_lock();
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+    json_t *v = json_object_get(body, keys[i]);
+    if (!v) continue;
+    if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy")) continue;
+    if (json_is_string(v) && !*json_string_value(v)) continue;
+    json_object_set(c->host_config, keys[i], v);
+  }
+  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  json_t *hc = json_deep_copy(c->host_config);
+  ctr_unlock();
+  json_decref(body);
+  struct berth_err err = {0};
+  int r = 0;
+  if (running) {
+    struct cg_limits l = {json_integer_value(json_object_get(hc, "Memory")),
+                          json_integer_value(json_object_get(hc, "MemorySwap")),
+                          json_integer_value(json_object_get(hc, "NanoCpus")),
+                          json_integer_value(json_object_get(hc, "CpuShares")),
+                          json_string_value(json_object_get(hc, "CpusetCpus")),
+                          json_integer_value(json_object_get(hc, "PidsLimit"))};
+    r = cgroup_ops()->update(c->id, &l, &err);
+  }
+  json_decref(hc);
+  ctr_save(req->d, c);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_json(req, 200, json_pack("{s:[]}", "Warnings"));
+}
+
+static int prune(struct api_request *req) {
+  size_t n;
+  struct container **cs = ctr_list(&n);
+  json_t *deleted = json_array();
+  for (size_t i = 0; i < n; i++) {
+    ctr_lock();
+    bool stopped = cs[i]->status == CTR_EXITED || cs[i]->status == CTR_CREATED || cs[i]->status == CTR_DEAD;
+    ctr_unlock();
+    struct berth_err err = {0};
+    if (stopped && ctr_remove(req->d, cs[i], false, false, &err) == 0) json_array_append_new(deleted, json_string(cs[i]->id));
+    ctr_put(cs[i]);
+  }
+  free(cs);
+  return api_reply_json(req, 200, json_pack("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
+}
+
+const struct api_route container_routes[] = {
+    {"POST", "/containers/create", create, BODY_BUFFER, NULL},
+    {"GET", "/containers/json", list, BODY_BUFFER, NULL},
+    {"POST", "/containers/prune", prune, BODY_BUFFER, NULL},
+    {"GET", "/containers/{id}/json", inspect, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/start", start, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/stop", stop, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/restart", restart, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/kill", kill_h, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/wait", wait_h, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/pause", pause_h, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/unpause", pause_h, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/rename", rename_h, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/attach", attach, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/resize", resize, BODY_BUFFER, NULL},
+    {"GET", "/containers/{id}/logs", logs, BODY_BUFFER, NULL},
+    {"GET", "/containers/{id}/top", top, BODY_BUFFER, NULL},
+    {"GET", "/containers/{id}/stats", stats, BODY_BUFFER, NULL},
+    {"POST", "/containers/{id}/update", update, BODY_BUFFER, NULL},
+    {"DELETE", "/containers/{id}", remove_h, BODY_BUFFER, NULL},
+};
+const size_t n_container_routes = ARRAY_SIZE(container_routes);

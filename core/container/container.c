@@ -1,0 +1,450 @@
+/* The container table, records on disk, names, lookups and JSON views. */
+#include "container.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "../daemon.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond;
+static struct container **table;
+static size_t n_table;
+
+void ctr_lock(void) { pthread_mutex_lock(&lock); }
+void ctr_unlock(void) { pthread_mutex_unlock(&lock); }
+void ctr_broadcast(void) { pthread_cond_broadcast(&cond); }
+
+volatile bool ctr_stopping;
+
+void ctr_shutdown(void) {
+  ctr_lock();
+  ctr_stopping = true;
+  ctr_broadcast();
+  ctr_unlock();
+}
+
+bool ctr_wait(int timeout_ms) {
+  if (timeout_ms < 0) {
+    pthread_cond_wait(&cond, &lock);
+    return true;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += timeout_ms / 1000;
+  ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return pthread_cond_timedwait(&cond, &lock, &ts) == 0;
+}
+
+char *ctr_dir(struct daemon *d, const char *id) { return xasprintf("%s/containers/%s", d->cfg.data_root, id); }
+char *ctr_socket(struct daemon *d, const char *id) { return xasprintf("%s/c/%.32s.sock", d->cfg.exec_root, id); }
+char *ctr_log_path(struct daemon *d, const char *id) {
+  return xasprintf("%s/containers/%s/%s-json.log", d->cfg.data_root, id, id);
+}
+
+static void ctr_free(struct container *c) {
+  free(c->name);
+  json_decref(c->config);
+  json_decref(c->host_config);
+  json_decref(c->net_config);
+  free(c->parent_sid);
+  free(c);
+}
+
+void ctr_put(struct container *c) {
+  if (!c) return;
+  ctr_lock();
+  bool gone = --c->refs == 0 && c->removed;
+  ctr_unlock();
+  if (gone) ctr_free(c);
+}
+
+static struct container *find_locked(const char *ref) {
+  if (!ref || !*ref) return NULL;
+  const char *name = ref[0] == '/' ? ref + 1 : ref;
+  for (size_t i = 0; i < n_table; i++)
+    if (!strcmp(table[i]->id, ref) || !strcmp(table[i]->name + 1, name)) return table[i];
+  size_t n = strlen(ref);
+  struct container *found = NULL;
+  int matches = 0;
+  if (is_hex(ref, n))
+    for (size_t i = 0; i < n_table; i++)
+      if (!strncmp(table[i]->id, ref, n)) {
+        found = table[i];
+        matches++;
+      }
+  return matches == 1 ? found : NULL;
+}
+
+struct container *ctr_get(const char *ref) {
+  ctr_lock();
+  struct container *c = find_locked(ref);
+  if (c) c->refs++;
+  ctr_unlock();
+  return c;
+}
+
+struct container **ctr_list(size_t *n) {
+  ctr_lock();
+  struct container **v = xcalloc(n_table + 1, sizeof *v);
+  for (size_t i = 0; i < n_table; i++) {
+    v[i] = table[i];
+    v[i]->refs++;
+  }
+  *n = n_table;
+  ctr_unlock();
+  return v;
+}
+
+void ctr_table_add(struct container *c) {
+  ctr_lock();
+  table = xrealloc(table, (n_table + 1) * sizeof *table);
+  table[n_table++] = c;
+  c->refs++;
+  ctr_unlock();
+}
+
+/* with ctr_lock held */
+void ctr_table_remove_locked(struct container *c) {
+  for (size_t i = 0; i < n_table; i++)
+    if (table[i] == c) {
+      table[i] = table[--n_table];
+      c->removed = true;
+      c->refs--;
+      break;
+    }
+}
+
+bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]) {
+  for (size_t i = 0; i < n_table; i++)
+    if (table[i] != except && !strcmp(table[i]->name, name)) {
+      if (id_out) memcpy(id_out, table[i]->id, 65);
+      return true;
+    }
+  return false;
+}
+
+const char *ctr_status_name(enum ctr_status s) {
+  static const char *names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
+  return names[s];
+}
+
+static void duration(int64_t secs, char *out, size_t len) {
+  int64_t minutes = secs / 60, hours = (secs + 1800) / 3600;
+  if (secs < 1) snprintf(out, len, "Less than a second");
+  else if (secs == 1) snprintf(out, len, "1 second");
+  else if (secs < 60) snprintf(out, len, "%lld seconds", (long long)secs);
+  else if (minutes == 1) snprintf(out, len, "About a minute");
+  else if (minutes < 60) snprintf(out, len, "%lld minutes", (long long)minutes);
+  else if (hours == 1) snprintf(out, len, "About an hour");
+  else if (hours < 48) snprintf(out, len, "%lld hours", (long long)hours);
+  else if (hours < 24 * 7 * 2) snprintf(out, len, "%lld days", (long long)(hours / 24));
+  else if (hours < 24 * 30 * 2) snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
+  else if (hours < 24 * 365 * 2) snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
+  else snprintf(out, len, "%lld years", (long long)(secs / 3600 / 24 / 365));
+}
+
+char *ctr_status_text(const struct container *c) {
+  char d[64];
+  int64_t now = now_ns();
+  switch (c->status) {
+  case CTR_RUNNING:
+    duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
+    return xasprintf("Up %s", d);
+  case CTR_PAUSED:
+    duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
+    return xasprintf("Up %s (Paused)", d);
+  case CTR_RESTARTING:
+    duration((now - c->finished_ns) / 1000000000LL, d, sizeof d);
+    return xasprintf("Restarting (%d) %s ago", c->exit_code, d);
+  case CTR_EXITED:
+    duration((now - c->finished_ns) / 1000000000LL, d, sizeof d);
+    return xasprintf("Exited (%d) %s ago", c->exit_code, d);
+  case CTR_REMOVING: return xstrdup("Removal In Progress");
+  case CTR_DEAD: return xstrdup("Dead");
+  default: return xstrdup("Created");
+  }
+}
+
+/* ---------------- persistence ---------------- */
+
+static json_t *state_json(const struct container *c) {
+  char started[64] = "0001-01-01T00:00:00Z", finished[64] = "0001-01-01T00:00:00Z";
+  if (c->started_ns) format_rfc3339(c->started_ns, started, sizeof started);
+  if (c->finished_ns) format_rfc3339(c->finished_ns, finished, sizeof finished);
+  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING;
+  return json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", ctr_status_name(c->status),
+                   "Running", running, "Paused", c->status == CTR_PAUSED, "Restarting",
+                   c->status == CTR_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
+                   c->status == CTR_DEAD, "Pid", running ? (int)c->pid : 0, "ExitCode", c->exit_code,
+                   "Error", c->error, "StartedAt", started, "FinishedAt", finished);
+}
+
+int ctr_save(struct daemon *d, struct container *c) {
+  ctr_lock();
+  json_t *j = json_pack("{s:s,s:s,s:O,s:O,s:O,s:s,s:I,s:s,s:s?,s:o,s:i,s:b,s:s}", "Id", c->id, "Name",
+                        c->name, "Config", c->config, "HostConfig", c->host_config, "NetworkingConfig",
+                        c->net_config ? c->net_config : json_null(), "Image", c->image_id, "CreatedNs",
+                        (json_int_t)c->created_ns, "RWLayer", c->rw_id, "ParentLayer", c->parent_sid,
+                        "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
+                        c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
+  bool removed = c->removed;
+  ctr_unlock();
+  if (removed) {
+    json_decref(j);
+    return 0;
+  }
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  cleanup_free char *path = xasprintf("%s/config.v2.json", dir);
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  int r = write_file_atomic(path, text, strlen(text), 0600);
+  free(text);
+  if (r < 0) log_error("container %.12s: cannot save its record: %s", c->id, strerror(-r));
+  return r;
+}
+
+static enum ctr_status status_from(const char *s) {
+  static const char *names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
+  for (int i = 0; i < 7; i++)
+    if (s && !strcmp(s, names[i])) return (enum ctr_status)i;
+  return CTR_DEAD;
+}
+
+static struct container *load_one(const char *path) {
+  json_t *j = json_load_file(path, 0, NULL);
+  const char *id = json_string_value(json_object_get(j, "Id"));
+  const char *name = json_string_value(json_object_get(j, "Name"));
+  if (!j || !id || strlen(id) != 64 || !name) {
+    json_decref(j);
+    return NULL;
+  }
+  struct container *c = xcalloc(1, sizeof *c);
+  memcpy(c->id, id, 65);
+  c->name = xstrdup(name);
+  c->config = json_incref(json_object_get(j, "Config"));
+  c->host_config = json_incref(json_object_get(j, "HostConfig"));
+  json_t *nc = json_object_get(j, "NetworkingConfig");
+  c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
+  snprintf(c->image_id, sizeof c->image_id, "%s", json_string_value(json_object_get(j, "Image")) ?: "");
+  c->created_ns = json_integer_value(json_object_get(j, "CreatedNs"));
+  snprintf(c->rw_id, sizeof c->rw_id, "%s", json_string_value(json_object_get(j, "RWLayer")) ?: "");
+  const char *ps = json_string_value(json_object_get(j, "ParentLayer"));
+  c->parent_sid = ps ? xstrdup(ps) : NULL;
+  json_t *st = json_object_get(j, "State");
+  c->status = status_from(json_string_value(json_object_get(st, "Status")));
+  c->pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
+  c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+  c->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
+  snprintf(c->error, sizeof c->error, "%s", json_string_value(json_object_get(st, "Error")) ?: "");
+  const char *sa = json_string_value(json_object_get(st, "StartedAt"));
+  const char *fa = json_string_value(json_object_get(st, "FinishedAt"));
+  int64_t t;
+  if (sa && (t = parse_rfc3339(sa)) != INT64_MIN && t > 0) c->started_ns = t;
+  if (fa && (t = parse_rfc3339(fa)) != INT64_MIN && t > 0) c->finished_ns = t;
+  c->restart_count = (int)json_integer_value(json_object_get(j, "RestartCount"));
+  c->stopped_by_user = json_is_true(json_object_get(j, "StoppedByUser"));
+  const char *rootfs = json_string_value(json_object_get(j, "Rootfs"));
+  if (rootfs && *rootfs) {
+    snprintf(c->rootfs, sizeof c->rootfs, "%s", rootfs);
+    c->mounted = true;
+  }
+  json_decref(j);
+  return c;
+}
+
+void ctr_init(struct daemon *d) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  pthread_cond_init(&cond, &a);
+  cleanup_free char *dir = xasprintf("%s/containers", d->cfg.data_root);
+  mkdir_p(dir, 0700);
+  cleanup_free char *sdir = xasprintf("%s/c", d->cfg.exec_root);
+  mkdir_p(sdir, 0700);
+  cleanup_dir DIR *dp = opendir(dir);
+  struct dirent *de;
+  while (dp && (de = readdir(dp))) {
+    if (strlen(de->d_name) != 64) continue;
+    cleanup_free char *path = xasprintf("%s/%s/config.v2.json", dir, de->d_name);
+    struct container *c = load_one(path);
+    if (!c) {
+      log_warn("containers: ignoring unreadable record %s", path);
+      continue;
+    }
+    ctr_table_add(c);
+  }
+  log_info("containers: %zu loaded", n_table);
+}
+
+/* ---------------- JSON views ---------------- */
+
+static const char *hc_string(json_t *hc, const char *k, const char *def) {
+  const char *s = json_string_value(json_object_get(hc, k));
+  return s && *s ? s : def;
+}
+
+json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
+  ctr_lock();
+  char created[64];
+  format_rfc3339(c->created_ns, created, sizeof created);
+  json_t *cfg = json_deep_copy(c->config);
+  json_t *hc = json_deep_copy(c->host_config);
+  json_t *ep = json_array_get(json_object_get(cfg, "Entrypoint"), 0);
+  json_t *cmd = json_object_get(cfg, "Cmd");
+  json_t *args = json_array();
+  const char *path = "";
+  if (json_array_size(json_object_get(cfg, "Entrypoint"))) {
+    path = json_string_value(ep);
+    json_t *e = json_object_get(cfg, "Entrypoint");
+    for (size_t i = 1; i < json_array_size(e); i++) json_array_append(args, json_array_get(e, i));
+    size_t i;
+    json_t *x;
+    json_array_foreach(cmd, i, x) json_array_append(args, x);
+  } else if (json_array_size(cmd)) {
+    path = json_string_value(json_array_get(cmd, 0));
+    for (size_t i = 1; i < json_array_size(cmd); i++) json_array_append(args, json_array_get(cmd, i));
+  }
+  const char *mode = hc_string(hc, "NetworkMode", "default");
+  const char *net_name = !strcmp(mode, "default") ? d->cfg.default_network : mode;
+  json_t *networks = json_object();
+  json_t *ep_obj = json_pack("{s:n,s:n,s:[s],s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig",
+                             "Links", "Aliases", c->name + 1, "NetworkID", net_name, "EndpointID", "",
+                             "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+                             "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts", "DNSNames");
+  json_array_insert_new(json_object_get(ep_obj, "Aliases"), 0, json_sprintf("%.12s", c->id));
+  json_object_set_new(networks, net_name, ep_obj);
+  json_t *hc_log = json_object_get(hc, "LogConfig");
+  if (!json_is_object(hc_log)) json_object_set_new(hc, "LogConfig", hc_log = json_object());
+  if (!hc_string(hc_log, "Type", NULL)) json_object_set_new(hc_log, "Type", json_string(d->logger->name));
+  if (!json_object_get(hc_log, "Config")) json_object_set_new(hc_log, "Config", json_object());
+  if (!json_object_get(hc, "RestartPolicy"))
+    json_object_set_new(hc, "RestartPolicy", json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+  if (!json_object_get(hc, "NetworkMode")) json_object_set_new(hc, "NetworkMode", json_string("default"));
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  cleanup_free char *logp = ctr_log_path(d, c->id);
+  json_t *mounts = json_array();
+  size_t bi;
+  json_t *b;
+  json_array_foreach(json_object_get(hc, "Binds"), bi, b) {
+    const char *s = json_string_value(b);
+    if (!s) continue;
+    cleanup_free char *copy = xstrdup(s);
+    char *dst = strchr(copy, ':');
+    if (!dst) continue;
+    *dst++ = 0;
+    char *opt = strchr(dst, ':');
+    if (opt) *opt++ = 0;
+    bool ro = opt && strstr(opt, "ro");
+    json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", copy,
+                                            "Destination", dst, "Mode", opt ? opt : "", "RW", !ro,
+                                            "Propagation", "rprivate"));
+  }
+  json_t *j = json_object();
+  json_object_set_new(j, "Id", json_string(c->id));
+  json_object_set_new(j, "Created", json_string(created));
+  json_object_set_new(j, "Path", json_string(path ? path : ""));
+  json_object_set_new(j, "Args", args);
+  json_object_set_new(j, "State", state_json(c));
+  json_object_set_new(j, "Image", json_string(c->image_id));
+  json_object_set_new(j, "ResolvConfPath", json_sprintf("%s/resolv.conf", dir));
+  json_object_set_new(j, "HostnamePath", json_sprintf("%s/hostname", dir));
+  json_object_set_new(j, "HostsPath", json_sprintf("%s/hosts", dir));
+  json_object_set_new(j, "LogPath", json_string(logp));
+  json_object_set_new(j, "Name", json_string(c->name));
+  json_object_set_new(j, "RestartCount", json_integer(c->restart_count));
+  json_object_set_new(j, "Driver", json_string(d->storage->name));
+  json_object_set_new(j, "Platform", json_string("linux"));
+  json_object_set_new(j, "MountLabel", json_string(""));
+  json_object_set_new(j, "ProcessLabel", json_string(""));
+  json_object_set_new(j, "AppArmorProfile", json_string(""));
+  json_object_set_new(j, "ExecIDs", json_null());
+  json_object_set_new(j, "HostConfig", hc);
+  json_object_set_new(j, "GraphDriver", json_pack("{s:s,s:{}}", "Name", d->storage->name, "Data"));
+  json_object_set_new(j, "Mounts", mounts);
+  json_object_set_new(j, "Config", cfg);
+  json_object_set_new(j, "NetworkSettings",
+                      json_pack("{s:s,s:b,s:{},s:s,s:o,s:s,s:s,s:i,s:s,s:s}", "Bridge", "", "HairpinMode", 0,
+                                "Ports", "SandboxKey", "", "Networks", networks, "Gateway", "",
+                                "IPAddress", "", "IPPrefixLen", 0, "MacAddress", "", "EndpointID", ""));
+  json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
+  const char *pk;
+  json_t *pv;
+  json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv) json_object_set_new(ports, pk, json_null());
+  if (size) {
+    json_object_set_new(j, "SizeRw", json_integer(0));
+    json_object_set_new(j, "SizeRootFs", json_integer(0));
+  }
+  ctr_unlock();
+  return j;
+}
+
+static char *command_string(json_t *cfg) {
+  size_t cap = 256, len = 0;
+  char *s = xmalloc(cap);
+  s[0] = 0;
+  const char *keys[] = {"Entrypoint", "Cmd"};
+  for (int k = 0; k < 2; k++) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(cfg, keys[k]), i, e) {
+      const char *a = json_string_value(e);
+      size_t al = strlen(a ? a : "");
+      if (len + al + 2 > cap) s = xrealloc(s, cap = (len + al + 2) * 2);
+      if (len) s[len++] = ' ';
+      memcpy(s + len, a ? a : "", al);
+      len += al;
+      s[len] = 0;
+    }
+  }
+  return s;
+}
+
+json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
+  ctr_lock();
+  cleanup_free char *status = ctr_status_text(c);
+  cleanup_free char *cmd = command_string(c->config);
+  const char *image = json_string_value(json_object_get(c->config, "Image"));
+  json_t *labels = json_object_get(c->config, "Labels");
+  const char *mode = hc_string(c->host_config, "NetworkMode", "default");
+  const char *net_name = !strcmp(mode, "default") ? d->cfg.default_network : mode;
+  json_t *label_obj = json_is_object(labels) ? json_incref(labels) : json_object();
+  json_t *j = json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s,s:s,s:s}}},s:[]}",
+                        "Id", c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID",
+                        c->image_id, "Command", cmd, "Created", (json_int_t)(c->created_ns / 1000000000LL),
+                        "Ports", "Labels", label_obj, "State",
+                        ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode", mode,
+                        "NetworkSettings", "Networks", net_name, "NetworkID", net_name, "IPAddress", "",
+                        "Gateway", "", "MacAddress", "", "Mounts");
+  if (size) {
+    json_object_set_new(j, "SizeRw", json_integer(0));
+    json_object_set_new(j, "SizeRootFs", json_integer(0));
+  }
+  ctr_unlock();
+  return j;
+}
+
+int parse_signal(const char *s) {
+  static const struct {
+    const char *name;
+    int sig;
+  } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+              {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+              {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+              {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+              {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
+              {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},   {"PWR", SIGPWR},   {"SYS", SIGSYS}};
+  if (!s || !*s) return -1;
+  char *end;
+  long n = strtol(s, &end, 10);
+  if (!*end) return n > 0 && n < 65 ? (int)n : -1;
+  const char *name = strncasecmp(s, "SIG", 3) ? s : s + 3;
+  for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+    if (!strcasecmp(sigs[i].name, name)) return sigs[i].sig;
+  return -1;
+}

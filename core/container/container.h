@@ -1,0 +1,114 @@
+/* Containers: records, persistence, names, the state machine, and the
+ * lifecycle driven through berth-shim.  One lock guards the table; one
+ * condition variable announces every state change. */
+#ifndef BERTH_CONTAINER_H
+#define BERTH_CONTAINER_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "../util/util.h"
+
+struct daemon;
+
+enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_RESTARTING, CTR_REMOVING, CTR_EXITED, CTR_DEAD };
+
+struct container {
+  char id[65];
+  char *name; /* with the leading '/' */
+  json_t *config;      /* Config */
+  json_t *host_config; /* HostConfig */
+  json_t *net_config;  /* NetworkingConfig */
+  char image_id[72];
+  int64_t created_ns;
+  char rw_id[65]; /* storage id of the read-write layer */
+  char *parent_sid; /* storage id of the image's top layer, NULL if none */
+
+  enum ctr_status status;
+  pid_t pid;
+  int exit_code;
+  bool oom_killed;
+  char error[512];
+  int64_t started_ns, finished_ns;
+  int restart_count;
+  bool stopped_by_user; /* for unless-stopped and on-failure */
+  uint64_t exits; /* increments at every exit, for wait next-exit */
+  bool removed;
+
+  char rootfs[4096];
+  bool mounted;
+  int pending_attach; /* attach clients waiting for the shim */
+  uint64_t shim_gen;  /* increments when a new shim is ready */
+  bool shim_ready;
+  bool start_in_progress;
+  int refs;
+};
+
+struct exec_proc {
+  char id[65];
+  struct container *c;
+  json_t *cmd, *env;
+  char *user, *workdir;
+  bool tty, attach_stdin, attach_stdout, attach_stderr, privileged, detach_keys_set;
+  bool running, done;
+  int exit_code;
+  pid_t pid;
+  int pty;
+  int64_t created_ns;
+};
+
+/* table */
+void ctr_init(struct daemon *d);
+void ctr_lock(void);
+void ctr_unlock(void);
+void ctr_broadcast(void);
+/* wait on the state condition with ctr_lock held; timeout_ms < 0: forever.
+ * Returns false on timeout. */
+bool ctr_wait(int timeout_ms);
+/* berthd is going down: waits and pending attaches give up. */
+extern volatile bool ctr_stopping;
+void ctr_shutdown(void);
+/* lookup by full id, unique id prefix, name or /name; takes a reference */
+struct container *ctr_get(const char *ref);
+void ctr_put(struct container *c);
+struct container **ctr_list(size_t *n); /* references; free with ctr_put each + free */
+
+const char *ctr_status_name(enum ctr_status s);
+char *ctr_status_text(const struct container *c); /* "Up 2 seconds" ... */
+
+/* lifecycle: each returns 0 or -code with err; caller holds no lock */
+int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
+               struct berth_err *err);
+/* 0 started, 1 already running (304) */
+int ctr_start(struct daemon *d, struct container *c, struct berth_err *err);
+/* 0 stopped, 1 was not running (304) */
+int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal, struct berth_err *err);
+int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err);
+int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, struct berth_err *err);
+int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err);
+int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err);
+int ctr_save(struct daemon *d, struct container *c);
+
+/* paths */
+char *ctr_dir(struct daemon *d, const char *id);
+char *ctr_socket(struct daemon *d, const char *id);
+char *ctr_log_path(struct daemon *d, const char *id);
+
+/* JSON */
+json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
+json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);
+
+/* Connect to the shim and send a command line; returns the fd or -1. */
+int shim_connect(struct daemon *d, const char *id, const char *cmd);
+
+/* parse a signal name/number ("TERM", "SIGKILL", "9"); -1 if unknown */
+int parse_signal(const char *s);
+
+/* Restore at start-up: reconnect running containers' shims, record exits
+ * that happened while berthd was down, apply restart policies. */
+void ctr_restore(struct daemon *d);
+
+/* exec */
+struct exec_proc *exec_get(const char *id);
+
+#endif

@@ -1,0 +1,984 @@
+/* Create, start (through berth-shim), stop, kill, remove, pause, rename,
+ * the exit monitor and restart policies. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "../daemon.h"
+#include "../image/imageconf.h"
+#include "../runtime/cgroup.h"
+#include "../runtime/runtime.h"
+#include "../shim/protocol.h"
+#include "container.h"
+
+void ctr_table_add(struct container *c);
+void ctr_table_remove_locked(struct container *c);
+bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
+
+static void start_monitor(struct daemon *d, struct container *c);
+
+/* ---------------- create ---------------- */
+
+static bool valid_name(const char *n) {
+  if (*n == '/') n++;
+  if (!isalnum((unsigned char)n[0]) || strlen(n) < 2) return false;
+  for (const char *p = n + 1; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-') return false;
+  return true;
+}
+
+static char *random_name(void) {
+  static const char *const adj[] = {"agile", "bold", "brave", "calm", "clever", "eager", "fervent",
+                                    "gallant", "happy", "jolly", "keen", "lucid", "nifty", "quirky",
+                                    "serene", "stoic", "tender", "upbeat", "vigilant", "zealous"};
+  static const char *const noun[] = {"babbage", "curie", "darwin", "euler", "feynman", "galois",
+                                     "hopper", "kepler", "lovelace", "meitner", "newton", "noether",
+                                     "pascal", "ritchie", "shannon", "thompson", "turing", "volta"};
+  unsigned char r[2];
+  char hex[5];
+  random_hex(hex, 2);
+  r[0] = (unsigned char)strtol((char[]){hex[0], hex[1], 0}, NULL, 16);
+  r[1] = (unsigned char)strtol((char[]){hex[2], hex[3], 0}, NULL, 16);
+  return xasprintf("/%s_%s", adj[r[0] % ARRAY_SIZE(adj)], noun[r[1] % ARRAY_SIZE(noun)]);
+}
+
+/* Docker's merge of the image config into the container's. */
+static void merge_image_config(json_t *cfg, json_t *img) {
+  json_t *ienv = json_object_get(img, "Env");
+  json_t *cenv = json_object_get(cfg, "Env");
+  json_t *env = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(ienv, i, e) json_array_append(env, e);
+  json_array_foreach(cenv, i, e) {
+    const char *s = json_string_value(e);
+    if (!s) continue;
+    size_t kl = strcspn(s, "=");
+    bool replaced = false;
+    size_t k;
+    json_t *x;
+    json_array_foreach(env, k, x) {
+      const char *t = json_string_value(x);
+      if (t && !strncmp(t, s, kl) && (t[kl] == '=' || t[kl] == 0)) {
+        json_array_set(env, k, e);
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) json_array_append(env, e);
+  }
+  json_object_set_new(cfg, "Env", env);
+  bool has_ep = json_array_size(json_object_get(cfg, "Entrypoint")) > 0;
+  if (!has_ep) json_object_set(cfg, "Entrypoint", json_object_get(img, "Entrypoint") ?: json_null());
+  if (!json_array_size(json_object_get(cfg, "Cmd")) && !has_ep)
+    json_object_set(cfg, "Cmd", json_object_get(img, "Cmd") ?: json_null());
+  static const char *const strs[] = {"WorkingDir", "User", "StopSignal"};
+  for (size_t k = 0; k < ARRAY_SIZE(strs); k++) {
+    const char *v = json_string_value(json_object_get(cfg, strs[k]));
+    json_t *iv = json_object_get(img, strs[k]);
+    if ((!v || !*v) && json_is_string(iv)) json_object_set(cfg, strs[k], iv);
+  }
+  static const char *const maps[] = {"Labels", "ExposedPorts", "Volumes"};
+  for (size_t k = 0; k < ARRAY_SIZE(maps); k++) {
+    json_t *im = json_object_get(img, maps[k]);
+    if (!json_is_object(im)) continue;
+    json_t *cm = json_object_get(cfg, maps[k]);
+    if (!json_is_object(cm)) json_object_set_new(cfg, maps[k], cm = json_object());
+    const char *key;
+    json_t *v;
+    json_object_foreach(im, key, v) if (!json_object_get(cm, key)) json_object_set(cm, key, v);
+  }
+}
+
+static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err) {
+  json_t *log = json_object_get(hc, "LogConfig");
+  const char *lt = json_string_value(json_object_get(log, "Type"));
+  if (lt && *lt && strcmp(lt, "none") && strcmp(lt, d->logger->name))
+    return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered", lt);
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (mode && *mode && strcmp(mode, "default") && strcmp(mode, "none") && strcmp(mode, "host") && strcmp(mode, "bridge")) {
+    if (str_has_prefix(mode, "container:"))
+      return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
+  }
+  const char *keys[] = {"CapAdd", "CapDrop"};
+  for (int k = 0; k < 2; k++) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(hc, keys[k]), i, c) {
+      const char *n = json_string_value(c);
+      if (n && strcasecmp(n, "ALL") && rt_cap_from_name(n) < 0)
+        return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s: unknown capability: \"%s\"", keys[k], n);
+    }
+  }
+  json_t *rp = json_object_get(hc, "RestartPolicy");
+  const char *pn = json_string_value(json_object_get(rp, "Name"));
+  if (pn && *pn && strcmp(pn, "no") && strcmp(pn, "always") && strcmp(pn, "unless-stopped") && strcmp(pn, "on-failure"))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid restart policy '%s'", pn);
+  if (json_is_true(json_object_get(hc, "AutoRemove")) && pn && *pn && strcmp(pn, "no"))
+    return berth_err_set(err, BERTH_EINVAL, 0, "can't create 'AutoRemove' container with restart policy");
+  size_t i;
+  json_t *b;
+  json_array_foreach(json_object_get(hc, "Binds"), i, b) {
+    const char *s = json_string_value(b);
+    if (!s || s[0] != '/')
+      return berth_err_set(err, BERTH_ENOTSUP, 0, "invalid bind %s: only absolute host paths are supported (volumes are not implemented yet)", s ? s : "");
+    const char *colon = strchr(s, ':');
+    if (!colon || colon[1] != '/')
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid volume specification: '%s'", s);
+  }
+  json_t *so;
+  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, so) {
+    const char *s = json_string_value(so);
+    if (s && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") && strcmp(s, "no-new-privileges") &&
+        strcmp(s, "no-new-privileges:true") && strcmp(s, "no-new-privileges=true") && !str_has_prefix(s, "seccomp="))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
+  }
+  if (json_is_true(json_object_get(hc, "Init")))
+    return berth_err_set(err, BERTH_ENOTSUP, 0, "--init is not supported yet: berth has no init binary");
+  return 0;
+}
+
+int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
+               struct berth_err *err) {
+  cleanup_free char *dir = NULL;
+  const char *image = json_string_value(json_object_get(body, "Image"));
+  if (!image || !*image) return berth_err_set(err, BERTH_EINVAL, 0, "Config cannot be empty in order to create a container");
+  json_t *hc = json_object_get(body, "HostConfig");
+  hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+  int r = check_host_config(d, hc, err);
+  if (r < 0) {
+    json_decref(hc);
+    return r;
+  }
+  struct image_store *s = &d->images;
+  pthread_mutex_lock(&s->lock);
+  struct image *im = store_lookup_locked(s, image);
+  if (!im) {
+    pthread_mutex_unlock(&s->lock);
+    json_decref(hc);
+    struct image_ref ref;
+    if (ref_parse(image, true, &ref, NULL) == 0) {
+      cleanup_free char *fam = ref_familiar(&ref);
+      ref_free(&ref);
+      return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
+    }
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", image);
+  }
+  struct container *c = xcalloc(1, sizeof *c);
+  memcpy(c->image_id, im->id, sizeof c->image_id);
+  struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
+  c->parent_sid = top ? xstrdup(top->storage_id) : NULL;
+  json_t *cfg = json_deep_copy(body);
+  json_object_del(cfg, "HostConfig");
+  json_object_del(cfg, "NetworkingConfig");
+  json_object_del(cfg, "name");
+  merge_image_config(cfg, json_object_get(im->config, "config"));
+  pthread_mutex_unlock(&s->lock);
+  json_t *full = imageconf_container_config(cfg);
+  json_decref(cfg);
+  cfg = full;
+  if (!json_array_size(json_object_get(cfg, "Cmd")) && !json_array_size(json_object_get(cfg, "Entrypoint"))) {
+    json_decref(cfg);
+    json_decref(hc);
+    free(c->parent_sid);
+    free(c);
+    return berth_err_set(err, BERTH_EINVAL, 0, "No command specified");
+  }
+  random_hex(c->id, 32);
+  const char *hn = json_string_value(json_object_get(cfg, "Hostname"));
+  if (!hn || !*hn) json_object_set_new(cfg, "Hostname", json_sprintf("%.12s", c->id));
+  c->config = cfg;
+  c->host_config = hc;
+  json_t *nc = json_object_get(body, "NetworkingConfig");
+  c->net_config = json_is_object(nc) ? json_incref(nc) : NULL;
+  c->created_ns = now_ns();
+  c->status = CTR_CREATED;
+  if (name && *name) {
+    if (!valid_name(name)) {
+      r = berth_err_set(err, BERTH_EINVAL, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+      goto fail;
+    }
+    c->name = name[0] == '/' ? xstrdup(name) : xasprintf("/%s", name);
+  }
+  ctr_lock();
+  char other[65];
+  if (c->name && ctr_name_taken_locked(c->name, NULL, other)) {
+    ctr_unlock();
+    r = berth_err_set(err, BERTH_ECONFLICT, 0,
+                      "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
+                      "have to remove (or rename) that container to be able to reuse that name.",
+                      c->name, other);
+    goto fail;
+  }
+  for (int tries = 0; !c->name || ctr_name_taken_locked(c->name, NULL, NULL); tries++) {
+    free(c->name);
+    c->name = random_name();
+    if (tries > 20) {
+      char *n = xasprintf("%s_%.6s", c->name, c->id);
+      free(c->name);
+      c->name = n;
+    }
+  }
+  /* reserve the name before the slow part */
+  ctr_unlock();
+  random_hex(c->rw_id, 32);
+  struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
+  const struct berth_storage_ops *ops = &d->storage->ops.storage;
+  plugin_lock(d->storage);
+  r = ops->create_rw ? ops->create_rw(d->storage->drv, &req, err) : ops->create(d->storage->drv, &req, err);
+  plugin_unlock(d->storage);
+  if (r < 0) {
+    err_wrap(err, "create read-write layer");
+    goto fail;
+  }
+  dir = ctr_dir(d, c->id);
+  if ((r = mkdir_p(dir, 0700)) < 0) {
+    r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
+    goto fail_layer;
+  }
+  ctr_lock();
+  if (ctr_name_taken_locked(c->name, NULL, other)) {
+    ctr_unlock();
+    r = berth_err_set(err, BERTH_ECONFLICT, 0,
+                      "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
+                      "have to remove (or rename) that container to be able to reuse that name.",
+                      c->name, other);
+    rm_rf(dir);
+    goto fail_layer;
+  }
+  ctr_unlock();
+  ctr_table_add(c);
+  if (ctr_save(d, c) < 0) {
+    ctr_lock();
+    ctr_table_remove_locked(c);
+    ctr_unlock();
+    rm_rf(dir);
+    plugin_lock(d->storage);
+    ops->remove(d->storage->drv, c->rw_id, err);
+    plugin_unlock(d->storage);
+    return berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
+  }
+  memcpy(out_id, c->id, 65);
+  (void)warnings;
+  return 0;
+fail_layer:
+  plugin_lock(d->storage);
+  {
+    struct berth_err e2 = {0};
+    ops->remove(d->storage->drv, c->rw_id, &e2);
+  }
+  plugin_unlock(d->storage);
+fail:
+  json_decref(c->config);
+  json_decref(c->host_config);
+  json_decref(c->net_config);
+  free(c->parent_sid);
+  free(c->name);
+  free(c);
+  return r;
+}
+
+/* ---------------- start ---------------- */
+
+static void write_etc_files(struct daemon *d, struct container *c, bool host_net) {
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  const char *hn = json_string_value(json_object_get(c->config, "Hostname"));
+  char hostbuf[256] = "";
+  if (host_net) gethostname(hostbuf, sizeof hostbuf - 1);
+  const char *hostname = host_net ? hostbuf : hn;
+  cleanup_free char *hnp = xasprintf("%s/hostname", dir);
+  cleanup_free char *hntext = xasprintf("%s\n", hostname);
+  write_file_atomic(hnp, hntext, strlen(hntext), 0644);
+  cleanup_free char *hosts = host_net ? read_file("/etc/hosts", NULL)
+                                      : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                                  "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+                                                  "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+  cleanup_free char *hp = xasprintf("%s/hosts", dir);
+  if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
+  cleanup_free char *resolv = read_file("/etc/resolv.conf", NULL);
+  cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
+  if (!resolv) resolv = xstrdup("");
+  write_file_atomic(rp, resolv, strlen(resolv), 0644);
+}
+
+static uint64_t compute_caps(json_t *hc) {
+  uint64_t caps = rt_default_caps();
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(hc, "CapAdd"), i, c) {
+    const char *n = json_string_value(c);
+    if (n && !strcasecmp(n, "ALL")) caps = rt_all_caps();
+    else if (n && rt_cap_from_name(n) >= 0) caps |= 1ull << rt_cap_from_name(n);
+  }
+  json_array_foreach(json_object_get(hc, "CapDrop"), i, c) {
+    const char *n = json_string_value(c);
+    if (n && !strcasecmp(n, "ALL")) caps = 0;
+    else if (n && rt_cap_from_name(n) >= 0) caps &= ~(1ull << rt_cap_from_name(n));
+  }
+  return caps;
+}
+
+static json_t *build_spec(struct daemon *d, struct container *c, struct berth_err *err) {
+  json_t *cfg = c->config, *hc = c->host_config;
+  struct rt_spec s = {0};
+  s.id = c->id;
+  s.rootfs = c->rootfs;
+  cleanup_free char *bundle = ctr_dir(d, c->id);
+  s.bundle = bundle;
+  json_t *args = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(cfg, "Entrypoint"), i, e) json_array_append(args, e);
+  json_array_foreach(json_object_get(cfg, "Cmd"), i, e) json_array_append(args, e);
+  size_t na = json_array_size(args);
+  s.args = xcalloc(na + 1, sizeof(char *));
+  for (i = 0; i < na; i++) s.args[i] = (char *)json_string_value(json_array_get(args, i));
+  const char *user = json_string_value(json_object_get(cfg, "User"));
+  char *home = NULL;
+  if (rt_resolve_user(c->rootfs, user, &s.uid, &s.gid, &s.groups, &s.n_groups, &home, err) < 0) {
+    free(s.args);
+    json_decref(args);
+    return NULL;
+  }
+  json_t *env = json_array();
+  bool has_path = false, has_home = false, has_host = false;
+  json_array_foreach(json_object_get(cfg, "Env"), i, e) {
+    const char *v = json_string_value(e);
+    if (!v || !strchr(v, '=')) continue; /* "FOO" without a value is dropped, as docker does */
+    has_path |= str_has_prefix(v, "PATH=");
+    has_home |= str_has_prefix(v, "HOME=");
+    has_host |= str_has_prefix(v, "HOSTNAME=");
+    json_array_append(env, e);
+  }
+  if (!has_path) json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  if (!has_host) json_array_append_new(env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
+  if (!has_home) json_array_append_new(env, json_sprintf("HOME=%s", home ? home : "/root"));
+  bool tty = json_is_true(json_object_get(cfg, "Tty"));
+  if (tty) json_array_append_new(env, json_string("TERM=xterm"));
+  free(home);
+  size_t ne = json_array_size(env);
+  s.env = xcalloc(ne + 1, sizeof(char *));
+  for (i = 0; i < ne; i++) s.env[i] = (char *)json_string_value(json_array_get(env, i));
+  const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
+  s.cwd = (char *)(wd && *wd ? wd : "/");
+  s.hostname = (char *)json_string_value(json_object_get(cfg, "Hostname"));
+  s.tty = tty;
+  s.open_stdin = json_is_true(json_object_get(cfg, "OpenStdin"));
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge")) mode = d->cfg.default_network;
+  s.host_network = !strcmp(mode, "host");
+  s.privileged = json_is_true(json_object_get(hc, "Privileged"));
+  s.readonly_rootfs = json_is_true(json_object_get(hc, "ReadonlyRootfs"));
+  s.seccomp = true;
+  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, e) {
+    const char *so = json_string_value(e);
+    if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))) s.seccomp = false;
+    if (so && str_has_prefix(so, "no-new-privileges")) s.no_new_privs = true;
+  }
+  s.caps = compute_caps(hc);
+  json_t *binds = json_object_get(hc, "Binds");
+  json_t *tmpfs = json_object_get(hc, "Tmpfs");
+  s.mounts = xcalloc(json_array_size(binds) + json_object_size(tmpfs) + 1, sizeof *s.mounts);
+  char **owned = xcalloc(2 * json_array_size(binds) + 1, sizeof(char *));
+  size_t no = 0;
+  json_array_foreach(binds, i, e) {
+    char *copy = xstrdup(json_string_value(e));
+    owned[no++] = copy;
+    char *dst = strchr(copy, ':');
+    *dst++ = 0;
+    char *opt = strchr(dst, ':');
+    if (opt) *opt++ = 0;
+    struct rt_mount *m = &s.mounts[s.n_mounts++];
+    m->source = copy;
+    m->target = dst;
+    m->readonly = opt && (strstr(opt, "ro") == opt || strstr(opt, ",ro"));
+  }
+  const char *tk;
+  json_t *tv;
+  json_object_foreach(tmpfs, tk, tv) {
+    struct rt_mount *m = &s.mounts[s.n_mounts++];
+    m->source = "tmpfs";
+    m->target = (char *)tk;
+    m->type = "tmpfs";
+    m->options = (char *)(json_string_value(tv) && *json_string_value(tv) ? json_string_value(tv) : "mode=1777");
+  }
+  json_t *spec = rt_spec_to_json(&s);
+  free(s.args);
+  free(s.env);
+  free(s.groups);
+  free(s.mounts);
+  for (size_t k = 0; k < no; k++) free(owned[k]);
+  free(owned);
+  json_decref(args);
+  json_decref(env);
+  /* what only the shim needs */
+  json_t *log = json_object_get(hc, "LogConfig");
+  const char *lt = json_string_value(json_object_get(log, "Type"));
+  const char *driver = lt && *lt ? lt : d->logger->name;
+  json_t *opts = json_object();
+  config_setting_t *g = config_driver_group(&d->cfg, "log", driver);
+  for (int k = 0; g && k < config_setting_length(g); k++) {
+    config_setting_t *st = config_setting_get_elem(g, (unsigned)k);
+    const char *sv = config_setting_get_string(st);
+    if (sv) json_object_set_new(opts, config_setting_name(st), json_string(sv));
+    else if (config_setting_type(st) == CONFIG_TYPE_INT)
+      json_object_set_new(opts, config_setting_name(st), json_sprintf("%d", config_setting_get_int(st)));
+  }
+  const char *ok;
+  json_t *ov;
+  json_object_foreach(json_object_get(log, "Config"), ok, ov) json_object_set(opts, ok, ov);
+  cleanup_free char *logp = ctr_log_path(d, c->id);
+  const char *image_name = json_string_value(json_object_get(cfg, "Image"));
+  json_object_set_new(spec, "log", json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "path", logp,
+                                             "opts", opts, "container_name", c->name + 1, "image_id",
+                                             c->image_id, "image_name", image_name ? image_name : "",
+                                             "root_dir", d->logger->host.root_dir ? d->logger->host.root_dir : "",
+                                             "run_dir", d->logger->host.run_dir ? d->logger->host.run_dir : ""));
+  int64_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
+  int64_t quota = json_integer_value(json_object_get(hc, "CpuQuota"));
+  int64_t period = json_integer_value(json_object_get(hc, "CpuPeriod"));
+  if (!cpus && quota > 0) cpus = quota * 1000000000LL / (period > 0 ? period : 100000);
+  json_object_set_new(spec, "cgroup", json_pack("{s:I,s:I,s:I,s:I,s:s,s:I}", "memory",
+                                                json_integer_value(json_object_get(hc, "Memory")), "memory_swap",
+                                                json_integer_value(json_object_get(hc, "MemorySwap")), "nano_cpus",
+                                                cpus, "cpu_shares", json_integer_value(json_object_get(hc, "CpuShares")),
+                                                "cpuset_cpus",
+                                                json_string_value(json_object_get(hc, "CpusetCpus")) ?: "",
+                                                "pids_limit", json_integer_value(json_object_get(hc, "PidsLimit"))));
+  json_object_set_new(spec, "stdin_once", json_boolean(json_is_true(json_object_get(cfg, "StdinOnce"))));
+  return spec;
+}
+
+static char *shim_path(void) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return xstrdup("berth-shim");
+  self[n] = 0;
+  *strrchr(self, '/') = 0;
+  return xasprintf("%s/berth-shim", self);
+}
+
+/* Double fork so the shim's parent is init; it reports on ready_fd. */
+static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
+  cleanup_free char *bundle = ctr_dir(d, c->id);
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  cleanup_free char *shim = shim_path();
+  cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
+  int rp[2];
+  if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
+  char fdnum[16];
+  snprintf(fdnum, sizeof fdnum, "%d", rp[1]);
+  char *argv[] = {shim, "--bundle", bundle, "--socket", sock, "--ready-fd", fdnum, "--plugin-dir", d->cfg.plugin_dir, NULL};
+  pid_t p = fork();
+  if (p < 0) {
+    close(rp[0]);
+    close(rp[1]);
+    return err_sys(err, BERTH_EINTERNAL, "fork");
+  }
+  if (p == 0) {
+    setsid();
+    pid_t q = fork();
+    if (q != 0) _exit(q < 0 ? 1 : 0);
+    /* only the ready pipe and stdio go to the shim */
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    fcntl(rp[1], F_SETFD, 0);
+    int lf = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int nul = open("/dev/null", O_RDWR);
+    if (nul >= 0) dup2(nul, 0);
+    if (lf >= 0) {
+      dup2(lf, 1);
+      dup2(lf, 2);
+    }
+    execv(shim, argv);
+    dprintf(rp[1], "ERR cannot run %s: %s\n", shim, strerror(errno));
+    _exit(127);
+  }
+  close(rp[1]);
+  waitpid(p, NULL, 0);
+  char buf[1200];
+  size_t got = 0;
+  ssize_t n;
+  /* one line; EOF without one means the shim died */
+  while (got < sizeof buf - 1 && !memchr(buf, '\n', got) && (n = read(rp[0], buf + got, sizeof buf - 1 - got)) > 0)
+    got += (size_t)n;
+  close(rp[0]);
+  buf[got] = 0;
+  char *nl = strchr(buf, '\n');
+  if (nl) *nl = 0;
+  if (str_has_prefix(buf, "OK ")) {
+    *pid = (pid_t)atoi(buf + 3);
+    return 0;
+  }
+  return berth_err_set(err, BERTH_EINTERNAL, 0, "%s", str_has_prefix(buf, "ERR ") ? buf + 4 : "berth-shim failed to start");
+}
+
+int shim_connect(struct daemon *d, const char *id, const char *cmd) {
+  cleanup_free char *path = ctr_socket(d, id);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || write_all_fd(fd, cmd, strlen(cmd)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static ssize_t read_line(int fd, char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len - 1) {
+    ssize_t n = read(fd, buf + got, 1);
+    if (n <= 0) break;
+    if (buf[got] == '\n') break;
+    got++;
+  }
+  buf[got] = 0;
+  return (ssize_t)got;
+}
+
+static void unmount_rootfs(struct daemon *d, struct container *c) {
+  if (!c->mounted) return;
+  struct berth_err e = {0};
+  store_unmount_layer(&d->images, c->rw_id, &e);
+  /* a mount made by an earlier berthd is not in the refcount table */
+  plugin_lock(d->storage);
+  d->storage->ops.storage.unmount(d->storage->drv, c->rw_id, &e);
+  plugin_unlock(d->storage);
+  c->mounted = false;
+  c->rootfs[0] = 0;
+}
+
+static void mark_exited(struct daemon *d, struct container *c, int code, bool oom, const char *error) {
+  ctr_lock();
+  c->status = CTR_EXITED;
+  c->exit_code = code;
+  c->oom_killed = oom;
+  snprintf(c->error, sizeof c->error, "%s", error ? error : "");
+  c->finished_ns = now_ns();
+  c->pid = 0;
+  c->exits++;
+  c->shim_ready = false;
+  ctr_broadcast();
+  ctr_unlock();
+  unmount_rootfs(d, c);
+  ctr_save(d, c);
+}
+
+int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
+  ctr_lock();
+  if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->start_in_progress) {
+    ctr_unlock();
+    return 1;
+  }
+  if (c->removed || c->status == CTR_REMOVING) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is marked for removal and cannot be started", c->id);
+  }
+  c->start_in_progress = true;
+  ctr_unlock();
+  int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
+  if (r < 0) {
+    ctr_lock();
+    c->start_in_progress = false;
+    ctr_unlock();
+    return err_wrap(err, "mount rootfs");
+  }
+  c->mounted = true;
+  const char *mode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge")) mode = d->cfg.default_network;
+  write_etc_files(d, c, !strcmp(mode, "host"));
+  json_t *spec = build_spec(d, c, err);
+  pid_t pid = 0;
+  if (!spec) r = -err->code;
+  if (r == 0) {
+    cleanup_free char *dir = ctr_dir(d, c->id);
+    cleanup_free char *sp = xasprintf("%s/spec.json", dir);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    r = write_file_atomic(sp, text, strlen(text), 0600);
+    free(text);
+    if (r < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "write spec");
+  }
+  json_decref(spec);
+  if (r == 0) r = spawn_shim(d, c, &pid, err);
+  if (r < 0) {
+    unmount_rootfs(d, c);
+    ctr_lock();
+    c->start_in_progress = false;
+    snprintf(c->error, sizeof c->error, "%s", err->msg);
+    ctr_unlock();
+    ctr_save(d, c);
+    return r;
+  }
+  /* let attach clients that came before start connect, then release init */
+  ctr_lock();
+  c->shim_ready = true;
+  c->shim_gen++;
+  ctr_broadcast();
+  for (int i = 0; c->pending_attach > 0 && i < 50; i++) ctr_wait(100);
+  ctr_unlock();
+  int fd = shim_connect(d, c->id, "START\n");
+  char line[1200] = "";
+  if (fd >= 0) {
+    read_line(fd, line, sizeof line);
+    close(fd);
+  }
+  if (!str_has_prefix(line, "OK")) {
+    const char *msg = str_has_prefix(line, "ERR ") ? line + 4 : "berth-shim did not answer START";
+    int code = strstr(msg, "executable file not found") || strstr(msg, "no such file") ? 127
+               : strstr(msg, "permission denied") ? 126 : 125;
+    r = berth_err_set(err, BERTH_EINVAL, 0,
+                      "failed to create task for container: failed to create shim task: OCI runtime "
+                      "create failed: runc create failed: unable to start container process: %s: unknown",
+                      msg);
+    /* the shim records the exit and goes away; wait for it so state is settled */
+    for (int i = 0; i < 100; i++) {
+      int t = shim_connect(d, c->id, "STATUS\n");
+      if (t < 0) break;
+      close(t);
+      usleep(20000);
+    }
+    ctr_lock();
+    c->start_in_progress = false;
+    c->started_ns = now_ns();
+    ctr_unlock();
+    mark_exited(d, c, code, false, err->msg);
+    return r;
+  }
+  ctr_lock();
+  c->pid = pid;
+  c->status = CTR_RUNNING;
+  c->started_ns = now_ns();
+  c->finished_ns = 0;
+  c->exit_code = 0;
+  c->oom_killed = false;
+  c->error[0] = 0;
+  c->stopped_by_user = false;
+  c->start_in_progress = false;
+  ctr_broadcast();
+  ctr_unlock();
+  ctr_save(d, c);
+  start_monitor(d, c);
+  return 0;
+}
+
+/* ---------------- exit monitor and restart policy ---------------- */
+
+struct monitor_arg {
+  struct daemon *d;
+  struct container *c;
+};
+
+static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error, size_t elen) {
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  cleanup_free char *p = xasprintf("%s/exit.json", dir);
+  json_t *j = json_load_file(p, 0, NULL);
+  *code = j ? (int)json_integer_value(json_object_get(j, "exit_code")) : 255;
+  *oom = json_is_true(json_object_get(j, "oom_killed"));
+  snprintf(error, elen, "%s", j ? json_string_value(json_object_get(j, "error")) ?: "" : "the shim exited without recording a status");
+  json_decref(j);
+}
+
+static bool should_restart(struct container *c, int code) {
+  json_t *rp = json_object_get(c->host_config, "RestartPolicy");
+  const char *name = json_string_value(json_object_get(rp, "Name"));
+  if (!name || !*name || !strcmp(name, "no") || c->removed) return false;
+  if (c->stopped_by_user) return false;
+  if (!strcmp(name, "always") || !strcmp(name, "unless-stopped")) return true;
+  if (!strcmp(name, "on-failure")) {
+    int max = (int)json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+    return code != 0 && (max <= 0 || c->restart_count < max);
+  }
+  return false;
+}
+
+static void *monitor_thread(void *p) {
+  struct monitor_arg *a = p;
+  struct daemon *d = a->d;
+  struct container *c = a->c;
+  free(a);
+  int fd = shim_connect(d, c->id, "WATCH\n");
+  if (fd >= 0) {
+    unsigned char h[8];
+    char payload[64];
+    for (;;) {
+      ssize_t n = read(fd, h, 8);
+      if (n != 8) break;
+      uint32_t len = shim_frame_len(h);
+      if (len >= sizeof payload) break;
+      if (len && read(fd, payload, len) != (ssize_t)len) break;
+      if (h[0] == SHIM_F_EXIT) break;
+    }
+    close(fd);
+  }
+  /* the shim is gone or said exit: wait until it has written exit.json */
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  for (int i = 0; i < 200 && path_exists(sock); i++) usleep(10000);
+  int code;
+  bool oom;
+  char error[512];
+  read_exit_file(d, c, &code, &oom, error, sizeof error);
+  mark_exited(d, c, code, oom, error);
+  log_debug("container %.12s exited with %d", c->id, code);
+  ctr_lock();
+  bool restart = should_restart(c, code);
+  bool autoremove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
+  if (restart) {
+    c->status = CTR_RESTARTING;
+    c->restart_count++;
+    ctr_broadcast();
+  }
+  ctr_unlock();
+  if (restart) {
+    int delay = 100 << (c->restart_count > 8 ? 8 : c->restart_count - 1);
+    usleep((useconds_t)delay * 1000);
+    struct berth_err e = {0};
+    ctr_lock();
+    bool still = c->status == CTR_RESTARTING && !c->removed;
+    if (still) c->status = CTR_EXITED;
+    ctr_unlock();
+    if (still && ctr_start(d, c, &e) < 0) log_warn("container %.12s: restart failed: %s", c->id, e.msg);
+  } else if (autoremove) {
+    struct berth_err e = {0};
+    ctr_remove(d, c, true, true, &e);
+  }
+  ctr_put(c);
+  return NULL;
+}
+
+static void start_monitor(struct daemon *d, struct container *c) {
+  struct monitor_arg *a = xmalloc(sizeof *a);
+  a->d = d;
+  a->c = c;
+  ctr_lock();
+  c->refs++;
+  ctr_unlock();
+  pthread_t t;
+  if (pthread_create(&t, NULL, monitor_thread, a) == 0) pthread_detach(t);
+  else {
+    ctr_put(c);
+    free(a);
+  }
+}
+
+/* ---------------- stop, kill, pause ---------------- */
+
+static int default_stop_signal(struct container *c) {
+  int s = parse_signal(json_string_value(json_object_get(c->config, "StopSignal")));
+  return s > 0 ? s : SIGTERM;
+}
+
+int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err) {
+  int sig = signal && *signal ? parse_signal(signal) : SIGKILL;
+  if (sig < 0) return berth_err_set(err, BERTH_EINVAL, 0, "Invalid signal: %s", signal);
+  ctr_lock();
+  if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "Cannot kill container: %s: container %s is not running", c->id, c->id);
+  }
+  pid_t pid = c->pid;
+  if (sig == SIGKILL) c->stopped_by_user = true;
+  bool paused = c->status == CTR_PAUSED;
+  ctr_unlock();
+  if (kill(pid, sig) < 0 && errno != ESRCH) return err_sys(err, BERTH_EINTERNAL, "kill %d", (int)pid);
+  if (paused && sig == SIGKILL) {
+    struct berth_err e = {0};
+    cgroup_ops()->freeze(c->id, false, &e);
+  }
+  return 0;
+}
+
+static bool wait_exit_locked(struct container *c, uint64_t exits, int timeout_ms) {
+  int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000LL;
+  while (c->exits == exits && c->status != CTR_EXITED && c->status != CTR_CREATED) {
+    int64_t left = (deadline - now_ns()) / 1000000LL;
+    if (timeout_ms >= 0 && left <= 0) return false;
+    ctr_wait(timeout_ms < 0 ? 1000 : (int)(left > 1000 ? 1000 : left));
+  }
+  return true;
+}
+
+int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal, struct berth_err *err) {
+  ctr_lock();
+  if (c->status == CTR_RESTARTING) {
+    c->stopped_by_user = true;
+    c->status = CTR_EXITED;
+    ctr_broadcast();
+    ctr_unlock();
+    ctr_save(d, c);
+    return 0;
+  }
+  if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
+    ctr_unlock();
+    return 1;
+  }
+  c->stopped_by_user = true;
+  uint64_t exits = c->exits;
+  pid_t pid = c->pid;
+  bool paused = c->status == CTR_PAUSED;
+  if (timeout < 0) {
+    json_t *st = json_object_get(c->config, "StopTimeout");
+    timeout = json_is_integer(st) ? (int)json_integer_value(st) : 10;
+  }
+  int sig = signal && *signal ? parse_signal(signal) : default_stop_signal(c);
+  ctr_unlock();
+  if (sig < 0) return berth_err_set(err, BERTH_EINVAL, 0, "Invalid signal: %s", signal);
+  if (paused) {
+    struct berth_err e = {0};
+    cgroup_ops()->freeze(c->id, false, &e);
+  }
+  kill(pid, sig);
+  ctr_lock();
+  bool done = wait_exit_locked(c, exits, timeout * 1000);
+  ctr_unlock();
+  if (!done) {
+    kill(pid, SIGKILL);
+    ctr_lock();
+    done = wait_exit_locked(c, exits, 10000);
+    ctr_unlock();
+    if (!done) return berth_err_set(err, BERTH_EINTERNAL, 0, "container %s did not stop after SIGKILL", c->id);
+  }
+  return 0;
+}
+
+int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err) {
+  ctr_lock();
+  enum ctr_status st = c->status;
+  ctr_unlock();
+  if (pause && st != CTR_RUNNING)
+    return berth_err_set(err, BERTH_ECONFLICT, 0, st == CTR_PAUSED ? "container %s is already paused" : "container %s is not running", c->id);
+  if (!pause && st != CTR_PAUSED) return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not paused", c->id);
+  int r = cgroup_ops()->freeze(c->id, pause, err);
+  if (r < 0) return r;
+  ctr_lock();
+  if (c->status == CTR_RUNNING || c->status == CTR_PAUSED) c->status = pause ? CTR_PAUSED : CTR_RUNNING;
+  ctr_broadcast();
+  ctr_unlock();
+  ctr_save(d, c);
+  return 0;
+}
+
+/* ---------------- remove, rename ---------------- */
+
+int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, struct berth_err *err) {
+  ctr_lock();
+  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  if (c->removed || c->status == CTR_REMOVING) {
+    ctr_unlock();
+    return 0;
+  }
+  if (running && !force) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+                         c->id);
+  }
+  if (c->status == CTR_RESTARTING && !force) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "You cannot remove a restarting container %s. Stop the container before attempting removal or force remove",
+                         c->id);
+  }
+  c->stopped_by_user = true;
+  ctr_unlock();
+  if (running) {
+    struct berth_err e = {0};
+    ctr_kill(d, c, "KILL", &e);
+    ctr_lock();
+    wait_exit_locked(c, c->exits, 10000);
+    ctr_unlock();
+  }
+  ctr_lock();
+  c->status = CTR_REMOVING;
+  ctr_unlock();
+  unmount_rootfs(d, c);
+  struct berth_err e = {0};
+  plugin_lock(d->storage);
+  d->storage->ops.storage.remove(d->storage->drv, c->rw_id, &e);
+  plugin_unlock(d->storage);
+  cgroup_ops()->destroy(c->id);
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  rm_rf(dir);
+  ctr_lock();
+  ctr_table_remove_locked(c);
+  ctr_broadcast();
+  ctr_unlock();
+  (void)volumes;
+  return 0;
+}
+
+int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err) {
+  if (!name || !*name || !valid_name(name))
+    return berth_err_set(err, BERTH_EINVAL, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name ? name : "");
+  cleanup_free char *full = name[0] == '/' ? xstrdup(name) : xasprintf("/%s", name);
+  ctr_lock();
+  if (!strcmp(full, c->name)) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_EINVAL, 0, "Renaming a container with the same name as its current name");
+  }
+  char other[65];
+  if (ctr_name_taken_locked(full, c, other)) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+                         full, other);
+  }
+  free(c->name);
+  c->name = xstrdup(full);
+  ctr_unlock();
+  ctr_save(d, c);
+  return 0;
+}
+
+/* ---------------- restore after a berthd restart ---------------- */
+
+void ctr_restore(struct daemon *d) {
+  size_t n;
+  struct container **all = ctr_list(&n);
+  for (size_t i = 0; i < n; i++) {
+    struct container *c = all[i];
+    if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING) {
+      int fd = shim_connect(d, c->id, "STATUS\n");
+      char line[128] = "";
+      if (fd >= 0) {
+        read_line(fd, line, sizeof line);
+        close(fd);
+      }
+      if (str_has_prefix(line, "RUNNING")) {
+        log_info("container %.12s: shim found, still running", c->id);
+        c->shim_ready = true;
+        start_monitor(d, c);
+      } else {
+        int code;
+        bool oom;
+        char error[512];
+        read_exit_file(d, c, &code, &oom, error, sizeof error);
+        log_info("container %.12s exited with %d while berthd was away", c->id, code);
+        mark_exited(d, c, code, oom, error);
+        if (should_restart(c, code)) {
+          struct berth_err e = {0};
+          if (ctr_start(d, c, &e) < 0) log_warn("container %.12s: restart failed: %s", c->id, e.msg);
+        }
+      }
+    } else if (c->mounted) {
+      unmount_rootfs(d, c);
+      ctr_save(d, c);
+    }
+    /* restart policy "always" also covers containers stopped by a daemon restart */
+    json_t *rp = json_object_get(c->host_config, "RestartPolicy");
+    const char *pn = json_string_value(json_object_get(rp, "Name"));
+    if (c->status == CTR_EXITED && pn && !strcmp(pn, "always") && !c->stopped_by_user) {
+      struct berth_err e = {0};
+      ctr_start(d, c, &e);
+    }
+    ctr_put(c);
+  }
+  free(all);
+}

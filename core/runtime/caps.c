@@ -1,0 +1,59 @@
+/* Capabilities: Docker's default set, names, and applying a set. */
+#include <linux/capability.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "runtime.h"
+
+static const char *const cap_names[] = {
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"};
+
+int rt_cap_from_name(const char *name) {
+  if (!strncasecmp(name, "CAP_", 4)) name += 4;
+  for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
+    if (!strcasecmp(cap_names[i], name)) return (int)i;
+  return -1;
+}
+
+static int last_cap(void) {
+  cleanup_free char *s = read_file("/proc/sys/kernel/cap_last_cap", NULL);
+  int n = s ? atoi(s) : (int)ARRAY_SIZE(cap_names) - 1;
+  return n > 63 ? 63 : n;
+}
+
+uint64_t rt_all_caps(void) {
+  int last = last_cap();
+  return last >= 63 ? ~0ull : (1ull << (last + 1)) - 1;
+}
+
+uint64_t rt_default_caps(void) {
+  static const int def[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD,
+                            CAP_NET_RAW, CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP,
+                            CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE};
+  uint64_t m = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(def); i++) m |= 1ull << def[i];
+  return m;
+}
+
+/* Drop everything outside caps from the bounding set. */
+int rt_caps_bound(uint64_t caps) {
+  int last = last_cap();
+  for (int c = 0; c <= last; c++)
+    if (!(caps & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) return -errno;
+  return 0;
+}
+
+/* Set effective, permitted and inheritable to caps. */
+int rt_caps_set(uint64_t caps) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2] = {{0}};
+  d[0].effective = d[0].permitted = d[0].inheritable = (uint32_t)caps;
+  d[1].effective = d[1].permitted = d[1].inheritable = (uint32_t)(caps >> 32);
+  return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}

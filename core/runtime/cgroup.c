@@ -1,0 +1,385 @@
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_PARENT "berth"
+
+static int write_str(const char *path, const char *val) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = write(fd, val, strlen(val));
+  int e = errno;
+  close(fd);
+  return n < 0 ? -e : 0;
+}
+
+static int write_i64(const char *path, int64_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "%lld", (long long)v);
+  return write_str(path, b);
+}
+
+static int64_t read_i64(const char *path) {
+  cleanup_free char *s = read_file(path, NULL);
+  return s ? strtoll(s, NULL, 10) : -1;
+}
+
+static int64_t stat_field(const char *path, const char *key) {
+  cleanup_free char *s = read_file(path, NULL);
+  size_t kl = strlen(key);
+  for (char *line = s; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (!strncmp(line, key, kl) && line[kl] == ' ') return strtoll(line + kl + 1, NULL, 10);
+    line = nl ? nl + 1 : NULL;
+  }
+  return -1;
+}
+
+static json_t *stat_object(const char *path) {
+  json_t *o = json_object();
+  cleanup_free char *s = read_file(path, NULL);
+  char *save = NULL;
+  for (char *line = s ? strtok_r(s, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    char *sp = strchr(line, ' ');
+    if (!sp) continue;
+    *sp = 0;
+    json_object_set_new(o, line, json_integer(strtoll(sp + 1, NULL, 10)));
+  }
+  return o;
+}
+
+uint64_t cgroup_system_cpu_ns(void) {
+  cleanup_free char *s = read_file("/proc/stat", NULL);
+  if (!s || strncmp(s, "cpu ", 4)) return 0;
+  uint64_t total = 0;
+  char *p = s + 4;
+  for (int i = 0; i < 8; i++) {
+    char *end;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p) break;
+    total += v;
+    p = end;
+  }
+  long hz = sysconf(_SC_CLK_TCK);
+  return total * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+}
+
+static pid_t *read_pids(const char *procs, size_t *n) {
+  cleanup_free char *s = read_file(procs, NULL);
+  pid_t *v = NULL;
+  *n = 0;
+  char *save = NULL;
+  for (char *t = s ? strtok_r(s, "\n", &save) : NULL; t; t = strtok_r(NULL, "\n", &save)) {
+    v = xrealloc(v, (*n + 1) * sizeof *v);
+    v[(*n)++] = (pid_t)atoi(t);
+  }
+  return v;
+}
+
+static void kill_all(const char *procs) {
+  for (int round = 0; round < 50; round++) {
+    size_t n;
+    pid_t *p = read_pids(procs, &n);
+    for (size_t i = 0; i < n; i++) kill(p[i], SIGKILL);
+    free(p);
+    if (!n) return;
+    usleep(20000);
+  }
+}
+
+/* ---------------- v1 ---------------- */
+
+static const char *const v1_ctrls[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio", "devices"};
+
+static char *v1_path(const char *ctrl, const char *id, const char *file) {
+  return xasprintf(CG_ROOT "/%s/" CG_PARENT "%s%s%s%s", ctrl, id ? "/" : "", id ? id : "",
+                   file ? "/" : "", file ? file : "");
+}
+
+static void v1_cpuset_inherit(const char *dir) {
+  /* an empty cpuset cannot take tasks: copy the parent's */
+  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+    cleanup_free char *mine = xasprintf("%s/%s", dir, files[i]);
+    cleanup_free char *cur = read_file(mine, NULL);
+    if (cur && *cur && *cur != '\n') continue;
+    cleanup_free char *pdir = xstrdup(dir);
+    *strrchr(pdir, '/') = 0;
+    cleanup_free char *ppath = xasprintf("%s/%s", pdir, files[i]);
+    cleanup_free char *val = read_file(ppath, NULL);
+    if (val) write_str(mine, val);
+  }
+}
+
+static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  int r = 0;
+  if (l->memory > 0) {
+    cleanup_free char *p = v1_path("memory", id, "memory.limit_in_bytes");
+    if ((r = write_i64(p, l->memory)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "memory limit");
+    int64_t sw = l->memory_swap == 0 ? 2 * l->memory : l->memory_swap;
+    cleanup_free char *ps = v1_path("memory", id, "memory.memsw.limit_in_bytes");
+    if (path_exists(ps)) write_i64(ps, sw);
+  }
+  if (l->nano_cpus > 0) {
+    cleanup_free char *pp = v1_path("cpu", id, "cpu.cfs_period_us");
+    cleanup_free char *pq = v1_path("cpu", id, "cpu.cfs_quota_us");
+    write_i64(pp, 100000);
+    if ((r = write_i64(pq, l->nano_cpus / 10000)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu quota");
+  }
+  if (l->cpu_shares > 0) {
+    cleanup_free char *p = v1_path("cpu", id, "cpu.shares");
+    if ((r = write_i64(p, l->cpu_shares)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu shares");
+  }
+  if (l->cpuset_cpus && *l->cpuset_cpus) {
+    cleanup_free char *p = v1_path("cpuset", id, "cpuset.cpus");
+    if ((r = write_str(p, l->cpuset_cpus)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "invalid --cpuset-cpus %s", l->cpuset_cpus);
+  }
+  if (l->pids_limit > 0) {
+    cleanup_free char *p = v1_path("pids", id, "pids.max");
+    if ((r = write_i64(p, l->pids_limit)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "pids limit");
+  }
+  return 0;
+}
+
+static int v1_create(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
+    cleanup_free char *parent = v1_path(v1_ctrls[i], NULL, NULL);
+    cleanup_free char *dir = v1_path(v1_ctrls[i], id, NULL);
+    cleanup_free char *root = xasprintf(CG_ROOT "/%s", v1_ctrls[i]);
+    if (!path_exists(root)) continue;
+    mkdir(parent, 0755);
+    if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(parent);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
+    if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(dir);
+  }
+  /* devices: docker's default allowlist */
+  cleanup_free char *deny = v1_path("devices", id, "devices.deny");
+  cleanup_free char *allow = v1_path("devices", id, "devices.allow");
+  if (path_exists(deny)) {
+    static const char *const rules[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
+                                        "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm",
+                                        "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
+    write_str(deny, "a");
+    for (size_t i = 0; i < ARRAY_SIZE(rules); i++) write_str(allow, rules[i]);
+  }
+  return v1_limits(id, l, err);
+}
+
+static int v1_add_pid(const char *id, pid_t pid, struct berth_err *err) {
+  char b[32];
+  snprintf(b, sizeof b, "%d", (int)pid);
+  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
+    cleanup_free char *p = v1_path(v1_ctrls[i], id, "cgroup.procs");
+    if (!path_exists(p)) continue;
+    int r = write_str(p, b);
+    if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "join cgroup %s", p);
+  }
+  return 0;
+}
+
+static int v1_freeze(const char *id, bool frozen, struct berth_err *err) {
+  cleanup_free char *p = v1_path("freezer", id, "freezer.state");
+  int r = write_str(p, frozen ? "FROZEN" : "THAWED");
+  if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "freezer");
+  for (int i = 0; i < 200; i++) {
+    cleanup_free char *s = read_file(p, NULL);
+    if (s && str_has_prefix(s, frozen ? "FROZEN" : "THAWED")) return 0;
+    usleep(5000);
+  }
+  return berth_err_set(err, BERTH_EINTERNAL, 0, "freezer did not reach %s", frozen ? "FROZEN" : "THAWED");
+}
+
+static int64_t v1_oom(const char *id) {
+  cleanup_free char *p = v1_path("memory", id, "memory.oom_control");
+  return stat_field(p, "oom_kill");
+}
+
+/* "no limit" is reported as the host's memory, as docker does */
+static int64_t clamp_to_host(int64_t limit) {
+  int64_t phys = (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+  return limit <= 0 || limit > phys ? phys : limit;
+}
+
+static json_t *v1_stats(const char *id) {
+  cleanup_free char *usage = v1_path("cpuacct", id, "cpuacct.usage");
+  cleanup_free char *mu = v1_path("memory", id, "memory.usage_in_bytes");
+  cleanup_free char *ml = v1_path("memory", id, "memory.limit_in_bytes");
+  cleanup_free char *ms = v1_path("memory", id, "memory.stat");
+  cleanup_free char *pc = v1_path("pids", id, "pids.current");
+  cleanup_free char *pm = v1_path("pids", id, "pids.max");
+  cleanup_free char *pcpu = v1_path("cpuacct", id, "cpuacct.usage_percpu");
+  json_t *percpu = json_array();
+  cleanup_free char *s = read_file(pcpu, NULL);
+  char *save = NULL;
+  for (char *t = s ? strtok_r(s, " \n", &save) : NULL; t; t = strtok_r(NULL, " \n", &save))
+    json_array_append_new(percpu, json_integer(strtoll(t, NULL, 10)));
+  int64_t limit = clamp_to_host(read_i64(ml));
+  int64_t pmax = read_i64(pm);
+  /* cpuacct.stat counts USER_HZ ticks */
+  cleanup_free char *cst = v1_path("cpuacct", id, "cpuacct.stat");
+  int64_t tick_ns = 1000000000LL / sysconf(_SC_CLK_TCK);
+  int64_t ut = stat_field(cst, "user"), st = stat_field(cst, "system");
+  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats", "cpu_usage",
+                   "total_usage", (json_int_t)read_i64(usage), "percpu_usage", percpu,
+                   "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns), "usage_in_usermode",
+                   (json_int_t)(ut < 0 ? 0 : ut * tick_ns),
+                   "memory_stats", "usage", (json_int_t)read_i64(mu), "limit", (json_int_t)limit,
+                   "stats", stat_object(ms), "pids_stats", "current", (json_int_t)read_i64(pc),
+                   "limit", (json_int_t)(pmax < 0 ? 0 : pmax));
+}
+
+static pid_t *v1_pids(const char *id, size_t *n) {
+  cleanup_free char *p = v1_path("pids", id, "cgroup.procs");
+  if (!path_exists(p)) {
+    free(p);
+    p = v1_path("memory", id, "cgroup.procs");
+  }
+  return read_pids(p, n);
+}
+
+static int v1_destroy(const char *id) {
+  cleanup_free char *fz = v1_path("freezer", id, "freezer.state");
+  if (path_exists(fz)) write_str(fz, "THAWED");
+  cleanup_free char *procs = v1_path("memory", id, "cgroup.procs");
+  kill_all(procs);
+  int ret = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
+    cleanup_free char *dir = v1_path(v1_ctrls[i], id, NULL);
+    for (int t = 0; t < 50 && rmdir(dir) < 0 && errno == EBUSY; t++) usleep(10000);
+    if (path_exists(dir)) ret = -EBUSY;
+  }
+  return ret;
+}
+
+static const struct cgroup_ops v1_ops = {"1", v1_create, v1_limits, v1_add_pid, v1_freeze,
+                                         v1_oom, v1_stats, v1_pids, v1_destroy};
+
+/* ---------------- v2 ---------------- */
+
+static char *v2_path(const char *id, const char *file) {
+  return xasprintf(CG_ROOT "/" CG_PARENT "%s%s%s%s", id ? "/" : "", id ? id : "", file ? "/" : "",
+                   file ? file : "");
+}
+
+static int v2_limits(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  int r;
+  if (l->memory > 0) {
+    cleanup_free char *p = v2_path(id, "memory.max");
+    if ((r = write_i64(p, l->memory)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "memory limit");
+    cleanup_free char *ps = v2_path(id, "memory.swap.max");
+    if (path_exists(ps)) {
+      if (l->memory_swap < 0) write_str(ps, "max");
+      else write_i64(ps, l->memory_swap == 0 ? l->memory : l->memory_swap - l->memory);
+    }
+  }
+  if (l->nano_cpus > 0) {
+    char b[64];
+    snprintf(b, sizeof b, "%lld 100000", (long long)(l->nano_cpus / 10000));
+    cleanup_free char *p = v2_path(id, "cpu.max");
+    if ((r = write_str(p, b)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu quota");
+  }
+  if (l->cpu_shares > 0) {
+    cleanup_free char *p = v2_path(id, "cpu.weight");
+    int64_t w = 1 + ((l->cpu_shares - 2) * 9999) / 262142;
+    if ((r = write_i64(p, w < 1 ? 1 : w)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu weight");
+  }
+  if (l->cpuset_cpus && *l->cpuset_cpus) {
+    cleanup_free char *p = v2_path(id, "cpuset.cpus");
+    if ((r = write_str(p, l->cpuset_cpus)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "invalid --cpuset-cpus %s", l->cpuset_cpus);
+  }
+  if (l->pids_limit > 0) {
+    cleanup_free char *p = v2_path(id, "pids.max");
+    if ((r = write_i64(p, l->pids_limit)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "pids limit");
+  }
+  return 0;
+}
+
+static int v2_create(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  cleanup_free char *parent = v2_path(NULL, NULL);
+  mkdir(parent, 0755);
+  cleanup_free char *rootctl = xstrdup(CG_ROOT "/cgroup.subtree_control");
+  cleanup_free char *ctl = v2_path(NULL, "cgroup.subtree_control");
+  static const char *const ctrls[] = {"+cpu", "+cpuset", "+memory", "+pids", "+io"};
+  for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++) {
+    write_str(rootctl, ctrls[i]);
+    write_str(ctl, ctrls[i]);
+  }
+  cleanup_free char *dir = v2_path(id, NULL);
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
+  return v2_limits(id, l, err);
+}
+
+static int v2_add_pid(const char *id, pid_t pid, struct berth_err *err) {
+  cleanup_free char *p = v2_path(id, "cgroup.procs");
+  int r = write_i64(p, pid);
+  return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "join cgroup %s", p) : 0;
+}
+
+static int v2_freeze(const char *id, bool frozen, struct berth_err *err) {
+  cleanup_free char *p = v2_path(id, "cgroup.freeze");
+  int r = write_str(p, frozen ? "1" : "0");
+  if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "cgroup.freeze");
+  cleanup_free char *ev = v2_path(id, "cgroup.events");
+  for (int i = 0; i < 200; i++) {
+    if (stat_field(ev, "frozen") == (frozen ? 1 : 0)) return 0;
+    usleep(5000);
+  }
+  return berth_err_set(err, BERTH_EINTERNAL, 0, "cgroup did not %s", frozen ? "freeze" : "thaw");
+}
+
+static int64_t v2_oom(const char *id) {
+  cleanup_free char *p = v2_path(id, "memory.events");
+  return stat_field(p, "oom_kill");
+}
+
+static json_t *v2_stats(const char *id) {
+  cleanup_free char *cs = v2_path(id, "cpu.stat");
+  cleanup_free char *mc = v2_path(id, "memory.current");
+  cleanup_free char *mm = v2_path(id, "memory.max");
+  cleanup_free char *ms = v2_path(id, "memory.stat");
+  cleanup_free char *pc = v2_path(id, "pids.current");
+  cleanup_free char *pm = v2_path(id, "pids.max");
+  int64_t usec = stat_field(cs, "usage_usec");
+  int64_t limit = clamp_to_host(read_i64(mm));
+  int64_t pmax = read_i64(pm);
+  return json_pack("{s:{s:{s:I,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats", "cpu_usage",
+                   "total_usage", (json_int_t)(usec < 0 ? 0 : usec * 1000), "usage_in_kernelmode",
+                   (json_int_t)(stat_field(cs, "system_usec") * 1000), "usage_in_usermode",
+                   (json_int_t)(stat_field(cs, "user_usec") * 1000), "memory_stats", "usage",
+                   (json_int_t)read_i64(mc), "limit", (json_int_t)limit, "stats", stat_object(ms),
+                   "pids_stats", "current", (json_int_t)read_i64(pc), "limit",
+                   (json_int_t)(pmax < 0 ? 0 : pmax));
+}
+
+static pid_t *v2_pids(const char *id, size_t *n) {
+  cleanup_free char *p = v2_path(id, "cgroup.procs");
+  return read_pids(p, n);
+}
+
+static int v2_destroy(const char *id) {
+  cleanup_free char *kill_file = v2_path(id, "cgroup.kill");
+  cleanup_free char *dir = v2_path(id, NULL);
+  if (!path_exists(dir)) return 0;
+  if (write_str(kill_file, "1") < 0) {
+    cleanup_free char *procs = v2_path(id, "cgroup.procs");
+    kill_all(procs);
+  }
+  for (int t = 0; t < 100 && rmdir(dir) < 0 && errno == EBUSY; t++) usleep(10000);
+  return path_exists(dir) ? -EBUSY : 0;
+}
+
+static const struct cgroup_ops v2_ops = {"2", v2_create, v2_limits, v2_add_pid, v2_freeze,
+                                         v2_oom, v2_stats, v2_pids, v2_destroy};
+
+const struct cgroup_ops *cgroup_ops(void) {
+  /* unified only when the root itself is cgroup2 with controllers */
+  struct statfs sf;
+  if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */) return &v2_ops;
+  return &v1_ops;
+}

@@ -1,0 +1,41 @@
+/* cgroups behind one ops table: v1 (one hierarchy per controller) and v2
+ * (unified).  A host whose only cgroup2 mount holds no controllers (the
+ * hybrid layout: v1 controllers + /sys/fs/cgroup/unified) is treated as v1. */
+#ifndef BERTH_CGROUP_H
+#define BERTH_CGROUP_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "../util/util.h"
+
+struct cg_limits {
+  int64_t memory;      /* bytes, 0 = unlimited */
+  int64_t memory_swap; /* memory+swap bytes, 0 = default (2x memory), -1 = unlimited */
+  int64_t nano_cpus;   /* 1e9 = one CPU */
+  int64_t cpu_shares;  /* 0 = default */
+  const char *cpuset_cpus;
+  int64_t pids_limit;  /* 0 or -1 = unlimited */
+};
+
+struct cgroup_ops {
+  const char *version; /* "1" or "2" */
+  int (*create)(const char *id, const struct cg_limits *l, struct berth_err *err);
+  int (*update)(const char *id, const struct cg_limits *l, struct berth_err *err);
+  int (*add_pid)(const char *id, pid_t pid, struct berth_err *err);
+  int (*freeze)(const char *id, bool frozen, struct berth_err *err);
+  /* OOM kills since creation */
+  int64_t (*oom_kills)(const char *id);
+  /* cpu_stats, memory_stats, pids_stats in docker's stats shape */
+  json_t *(*stats)(const char *id);
+  /* pids of every process in the cgroup; caller frees */
+  pid_t *(*pids)(const char *id, size_t *n);
+  /* kill what is left and remove the cgroup; safe to repeat */
+  int (*destroy)(const char *id);
+};
+
+const struct cgroup_ops *cgroup_ops(void);
+/* system_cpu_usage in ns, from /proc/stat */
+uint64_t cgroup_system_cpu_ns(void);
+
+#endif

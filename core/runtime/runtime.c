@@ -1,0 +1,533 @@
+#include "runtime.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+
+int rt_caps_bound(uint64_t caps);
+int rt_caps_set(uint64_t caps);
+int rt_seccomp_load(struct berth_err *err);
+
+/* ---------------- spec (de)serialisation ---------------- */
+
+static char **strv_from_json(json_t *a) {
+  size_t n = json_array_size(a);
+  char **v = xcalloc(n + 1, sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = xstrdup(json_string_value(json_array_get(a, i)));
+  return v;
+}
+
+static json_t *strv_to_json(char **v) {
+  json_t *a = json_array();
+  for (; v && *v; v++) json_array_append_new(a, json_string(*v));
+  return a;
+}
+
+static void strv_free(char **v) {
+  for (char **p = v; p && *p; p++) free(*p);
+  free(v);
+}
+
+static char *jdup(json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? xstrdup(s) : NULL;
+}
+
+int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err) {
+  memset(s, 0, sizeof *s);
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  if (!j) return berth_err_set(err, BERTH_EINVAL, 0, "%s: %s", path, je.text);
+  s->id = jdup(j, "id");
+  s->rootfs = jdup(j, "rootfs");
+  s->bundle = jdup(j, "bundle");
+  s->args = strv_from_json(json_object_get(j, "args"));
+  s->env = strv_from_json(json_object_get(j, "env"));
+  s->cwd = jdup(j, "cwd");
+  s->uid = (uid_t)json_integer_value(json_object_get(j, "uid"));
+  s->gid = (gid_t)json_integer_value(json_object_get(j, "gid"));
+  json_t *g = json_object_get(j, "groups");
+  s->n_groups = json_array_size(g);
+  s->groups = xcalloc(s->n_groups + 1, sizeof *s->groups);
+  for (size_t i = 0; i < s->n_groups; i++) s->groups[i] = (gid_t)json_integer_value(json_array_get(g, i));
+  s->hostname = jdup(j, "hostname");
+  s->tty = json_is_true(json_object_get(j, "tty"));
+  s->open_stdin = json_is_true(json_object_get(j, "open_stdin"));
+  s->host_network = json_is_true(json_object_get(j, "host_network"));
+  s->privileged = json_is_true(json_object_get(j, "privileged"));
+  s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
+  s->no_new_privs = json_is_true(json_object_get(j, "no_new_privs"));
+  s->seccomp = json_is_true(json_object_get(j, "seccomp"));
+  s->caps = (uint64_t)json_integer_value(json_object_get(j, "caps"));
+  json_t *m = json_object_get(j, "mounts");
+  s->n_mounts = json_array_size(m);
+  s->mounts = xcalloc(s->n_mounts + 1, sizeof *s->mounts);
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    json_t *e = json_array_get(m, i);
+    s->mounts[i].source = jdup(e, "source");
+    s->mounts[i].target = jdup(e, "target");
+    s->mounts[i].type = jdup(e, "type");
+    s->mounts[i].options = jdup(e, "options");
+    s->mounts[i].readonly = json_is_true(json_object_get(e, "readonly"));
+  }
+  json_decref(j);
+  if (!s->rootfs || !s->args || !s->args[0]) {
+    rt_spec_free(s);
+    return berth_err_set(err, BERTH_EINVAL, 0, "%s: rootfs and args are required", path);
+  }
+  return 0;
+}
+
+json_t *rt_spec_to_json(const struct rt_spec *s) {
+  json_t *groups = json_array();
+  for (size_t i = 0; i < s->n_groups; i++) json_array_append_new(groups, json_integer(s->groups[i]));
+  json_t *mounts = json_array();
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    const struct rt_mount *m = &s->mounts[i];
+    json_t *e = json_pack("{s:s,s:s,s:b}", "source", m->source, "target", m->target, "readonly", m->readonly);
+    if (m->type) json_object_set_new(e, "type", json_string(m->type));
+    if (m->options) json_object_set_new(e, "options", json_string(m->options));
+    json_array_append_new(mounts, e);
+  }
+  return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:o,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I,s:o}",
+                   "id", s->id ? s->id : "", "rootfs", s->rootfs, "bundle", s->bundle ? s->bundle : "",
+                   "args", strv_to_json(s->args), "env", strv_to_json(s->env), "cwd",
+                   s->cwd ? s->cwd : "/", "uid", (json_int_t)s->uid, "gid", (json_int_t)s->gid,
+                   "groups", groups, "hostname", s->hostname ? s->hostname : "", "tty", s->tty,
+                   "open_stdin", s->open_stdin, "host_network", s->host_network, "privileged",
+                   s->privileged, "readonly_rootfs", s->readonly_rootfs, "no_new_privs",
+                   s->no_new_privs, "seccomp", s->seccomp, "caps", (json_int_t)s->caps, "mounts", mounts);
+}
+
+void rt_spec_free(struct rt_spec *s) {
+  free(s->id);
+  free(s->rootfs);
+  free(s->bundle);
+  strv_free(s->args);
+  strv_free(s->env);
+  free(s->cwd);
+  free(s->groups);
+  free(s->hostname);
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    free(s->mounts[i].source);
+    free(s->mounts[i].target);
+    free(s->mounts[i].type);
+    free(s->mounts[i].options);
+  }
+  free(s->mounts);
+  memset(s, 0, sizeof *s);
+}
+
+int rt_clone_flags(const struct rt_spec *s) {
+  int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  if (!s->host_network) f |= CLONE_NEWNET;
+  return f;
+}
+
+/* ---------------- fd passing ---------------- */
+
+int send_fd(int sock, int fd) {
+  char c = 'F';
+  struct iovec iov = {&c, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
+int recv_fd(int sock) {
+  char c;
+  struct iovec iov = {&c, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
+/* ---------------- container init ---------------- */
+
+__attribute__((noreturn, format(printf, 3, 4))) static void die(int err_fd, int code, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
+  if (write(err_fd, msg, (size_t)n) < 0) {
+  }
+  _exit(code);
+}
+
+static void mkdirs_in(const char *root, const char *rel, mode_t mode) {
+  cleanup_free char *p = xasprintf("%s%s", root, rel);
+  mkdir_p(p, mode);
+}
+
+static int do_mount(const char *src, const char *root, const char *target, const char *type,
+                    unsigned long flags, const char *data) {
+  cleanup_free char *t = xasprintf("%s%s", root, target);
+  mkdir_p(t, 0755);
+  return mount(src, t, type, flags, data);
+}
+
+/* The file a bind mount lands on must exist with the source's type. */
+static int ensure_target(const char *path, bool dir) {
+  struct stat st;
+  if (lstat(path, &st) == 0) return 0;
+  cleanup_free char *parent = xstrdup(path);
+  char *slash = strrchr(parent, '/');
+  if (slash) {
+    *slash = 0;
+    mkdir_p(parent, 0755);
+  }
+  if (dir) return mkdir(path, 0755);
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  close(fd);
+  return 0;
+}
+
+static void setup_dev(const char *root, int err_fd) {
+  if (do_mount("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+    die(err_fd, 125, "mount /dev: %s", strerror(errno));
+  static const struct {
+    const char *name;
+    unsigned maj, min;
+  } nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+    cleanup_free char *p = xasprintf("%s/dev/%s", root, nodes[i].name);
+    if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+      die(err_fd, 125, "mknod %s: %s", p, strerror(errno));
+    chmod(p, 0666);
+  }
+  static const char *const links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                                         {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"}};
+  for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+    cleanup_free char *p = xasprintf("%s/dev/%s", root, links[i][1]);
+    if (symlink(links[i][0], p) < 0) die(err_fd, 125, "symlink %s: %s", p, strerror(errno));
+  }
+  if (do_mount("devpts", root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+               "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+    die(err_fd, 125, "mount /dev/pts: %s", strerror(errno));
+  if (do_mount("shm", root, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    die(err_fd, 125, "mount /dev/shm: %s", strerror(errno));
+  if (do_mount("mqueue", root, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    die(err_fd, 125, "mount /dev/mqueue: %s", strerror(errno));
+}
+
+static void bind_in(const char *root, const char *src, const char *target, bool ro, int err_fd) {
+  struct stat st;
+  if (stat(src, &st) < 0) die(err_fd, 125, "bind source %s: %s", src, strerror(errno));
+  cleanup_free char *t = xasprintf("%s%s", root, target);
+  if (ensure_target(t, S_ISDIR(st.st_mode)) < 0 && errno != EEXIST)
+    die(err_fd, 125, "mount target %s: %s", target, strerror(errno));
+  if (mount(src, t, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die(err_fd, 125, "bind %s on %s: %s", src, target, strerror(errno));
+  if (ro && mount(NULL, t, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+    die(err_fd, 125, "remount %s read-only: %s", target, strerror(errno));
+}
+
+static void mask_paths(int err_fd) {
+  static const char *const masked[] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                                       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                       "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                                       "/sys/devices/virtual/powercap"};
+  static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                         "/proc/sysrq-trigger"};
+  for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
+    struct stat st;
+    if (stat(masked[i], &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, NULL);
+    else mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(readonly); i++) {
+    if (!path_exists(readonly[i])) continue;
+    if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+      die(err_fd, 125, "read-only %s: %s", readonly[i], strerror(errno));
+  }
+}
+
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  struct ifreq ifr = {0};
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  close(s);
+}
+
+static void setup_tty(const struct rt_spec *s, int pty_sock, int err_fd) {
+  int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die(err_fd, 125, "open /dev/pts/ptmx: %s", strerror(errno));
+  int unlock = 0, n;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+    die(err_fd, 125, "pty: %s", strerror(errno));
+  char name[64];
+  snprintf(name, sizeof name, "/dev/pts/%d", n);
+  int slave = open(name, O_RDWR | O_NOCTTY);
+  if (slave < 0) die(err_fd, 125, "open %s: %s", name, strerror(errno));
+  if (send_fd(pty_sock, master) < 0) die(err_fd, 125, "send pty master: %s", strerror(errno));
+  close(master);
+  close(pty_sock);
+  setsid();
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die(err_fd, 125, "TIOCSCTTY: %s", strerror(errno));
+  for (int fd = 0; fd < 3; fd++) dup2(slave, fd);
+  if (slave > 2) close(slave);
+  /* /dev/console is the container's terminal, as with docker */
+  if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) {
+    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+    mount(name, "/dev/console", NULL, MS_BIND, NULL);
+  }
+}
+
+static void set_identity(const struct rt_spec *s, int err_fd) {
+  uint64_t caps = s->privileged ? rt_all_caps() : s->caps;
+  if (rt_caps_bound(caps) < 0) die(err_fd, 125, "capability bounding set: %s", strerror(errno));
+  if (setgroups(s->n_groups, s->groups) < 0) die(err_fd, 125, "setgroups: %s", strerror(errno));
+  if (setgid(s->gid) < 0) die(err_fd, 125, "setgid %u: %s", s->gid, strerror(errno));
+  if (setuid(s->uid) < 0) die(err_fd, 125, "setuid %u: %s", s->uid, strerror(errno));
+  /* root keeps the configured set; other users get none, as with docker */
+  if (s->uid == 0 && rt_caps_set(caps) < 0) die(err_fd, 125, "capset: %s", strerror(errno));
+  if ((s->no_new_privs || !s->privileged) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    die(err_fd, 125, "no_new_privs: %s", strerror(errno));
+}
+
+static const char *env_get(char **env, const char *key) {
+  size_t n = strlen(key);
+  for (; env && *env; env++)
+    if (!strncmp(*env, key, n) && (*env)[n] == '=') return *env + n + 1;
+  return NULL;
+}
+
+/* execvpe with the container's PATH; the error text matches runc's so the
+ * docker CLI maps it to 126/127. */
+__attribute__((noreturn)) static void exec_args(const struct rt_spec *s, int err_fd) {
+  const char *file = s->args[0];
+  if (s->cwd && *s->cwd && chdir(s->cwd) < 0)
+    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, strerror(errno));
+  if (!strchr(file, '/')) {
+    const char *path = env_get(s->env, "PATH");
+    if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    cleanup_free char *copy = xstrdup(path);
+    char *save = NULL;
+    bool found_noexec = false;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+      cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", file);
+      struct stat st;
+      if (stat(cand, &st) < 0 || S_ISDIR(st.st_mode)) continue;
+      if (access(cand, X_OK) < 0) {
+        found_noexec = true;
+        continue;
+      }
+      execve(cand, s->args, s->env);
+      die(err_fd, errno == EACCES ? 126 : 127, "exec: \"%s\": %s", file, strerror(errno));
+    }
+    if (found_noexec) die(err_fd, 126, "exec: \"%s\": permission denied", file);
+    die(err_fd, 127, "exec: \"%s\": executable file not found in $PATH", file);
+  }
+  execve(file, s->args, s->env);
+  int e = errno;
+  if (e == ENOENT) die(err_fd, 127, "exec: \"%s\": stat %s: no such file or directory", file, file);
+  if (e == EACCES || e == EISDIR) die(err_fd, 126, "exec: \"%s\": permission denied", file);
+  die(err_fd, 126, "exec: \"%s\": %s", file, strerror(e));
+}
+
+void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
+  int err_fd = io->err_fd;
+  const char *root = s->rootfs;
+  if (s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die(err_fd, 125, "make / rslave: %s", strerror(errno));
+  if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) die(err_fd, 125, "bind rootfs %s: %s", root, strerror(errno));
+  if (do_mount("proc", root, "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+    die(err_fd, 125, "mount /proc: %s", strerror(errno));
+  if (do_mount("sysfs", root, "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL) < 0)
+    die(err_fd, 125, "mount /sys: %s", strerror(errno));
+  cleanup_free char *cg = xasprintf("%s/sys/fs/cgroup", root);
+  if (path_exists(cg)) mount("cgroup", cg, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
+  setup_dev(root, err_fd);
+  mkdirs_in(root, "/etc", 0755);
+  static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+  for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {
+    cleanup_free char *src = xasprintf("%s/%s", s->bundle, files[i]);
+    cleanup_free char *dst = xasprintf("/etc/%s", files[i]);
+    if (path_exists(src)) bind_in(root, src, dst, false, err_fd);
+  }
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    const struct rt_mount *m = &s->mounts[i];
+    if (!m->type) {
+      bind_in(root, m->source, m->target, m->readonly, err_fd);
+    } else if (do_mount(m->source, root, m->target, m->type, MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
+                        m->options) < 0) {
+      die(err_fd, 125, "mount %s on %s: %s", m->type, m->target, strerror(errno));
+    }
+  }
+  if (!s->host_network) loopback_up();
+  if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+    die(err_fd, 125, "pivot_root %s: %s", root, strerror(errno));
+  if (!s->privileged) mask_paths(err_fd);
+  if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    die(err_fd, 125, "read-only rootfs: %s", strerror(errno));
+  if (s->tty) {
+    setup_tty(s, io->pty_sock, err_fd);
+  } else {
+    for (int fd = 0; fd < 3; fd++)
+      if (io->stdio[fd] != fd && dup2(io->stdio[fd], fd) < 0) die(err_fd, 125, "dup2: %s", strerror(errno));
+    for (int fd = 0; fd < 3; fd++)
+      if (io->stdio[fd] > 2) close(io->stdio[fd]);
+    setsid();
+  }
+  /* wait for START: everything is in place, attach clients are connected */
+  char go;
+  if (read(io->start_fd, &go, 1) != 1) _exit(125);
+  close(io->start_fd);
+  rt_exec_process(s, err_fd);
+}
+
+void rt_exec_process(const struct rt_spec *s, int err_fd) {
+  set_identity(s, err_fd);
+  struct berth_err e = {0};
+  if (s->seccomp && !s->privileged && rt_seccomp_load(&e) < 0) die(err_fd, 125, "%s", e.msg);
+  exec_args(s, err_fd);
+}
+
+int rt_join(pid_t pid, struct berth_err *err) {
+  static const struct {
+    const char *name;
+    int flag;
+  } ns[] = {{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+            {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+  int fds[ARRAY_SIZE(ns)];
+  for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/ns/%s", (int)pid, ns[i].name);
+    fds[i] = open(p, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) {
+      int e = errno;
+      for (size_t k = 0; k < i; k++) close(fds[k]);
+      return err_sys_(err, BERTH_ECONFLICT, e, "open %s", p);
+    }
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+    /* a shared namespace (host network) is the same one: setns is a no-op */
+    if (setns(fds[i], ns[i].flag) < 0 && errno != EINVAL) {
+      int e = errno;
+      for (size_t k = i; k < ARRAY_SIZE(ns); k++) close(fds[k]);
+      return err_sys_(err, BERTH_EINTERNAL, e, "setns %s", ns[i].name);
+    }
+    close(fds[i]);
+  }
+  if (chdir("/") < 0) return err_sys(err, BERTH_EINTERNAL, "chdir /");
+  return 0;
+}
+
+int rt_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid, gid_t **groups,
+                    size_t *n_groups, char **home, struct berth_err *err) {
+  *uid = 0;
+  *gid = 0;
+  *groups = NULL;
+  *n_groups = 0;
+  if (home) *home = xstrdup("/root");
+  if (!user || !*user) user = "0";
+  cleanup_free char *u = xstrdup(user);
+  char *g = strchr(u, ':');
+  if (g) *g++ = 0;
+  cleanup_free char *pw_path = xasprintf("%s/etc/passwd", rootfs);
+  cleanup_free char *gr_path = xasprintf("%s/etc/group", rootfs);
+  char *end;
+  long num = strtol(u, &end, 10);
+  bool numeric = *u && !*end;
+  bool found = false;
+  FILE *f = fopen(pw_path, "re");
+  struct passwd *pw;
+  while (f && (pw = fgetpwent(f))) {
+    if ((numeric && pw->pw_uid == (uid_t)num) || (!numeric && !strcmp(pw->pw_name, u))) {
+      *uid = pw->pw_uid;
+      *gid = pw->pw_gid;
+      if (home) {
+        free(*home);
+        *home = xstrdup(pw->pw_dir);
+      }
+      found = true;
+      break;
+    }
+  }
+  if (f) fclose(f);
+  if (!found) {
+    if (!numeric)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "unable to find user %s: no matching entries in passwd file", u);
+    *uid = (uid_t)num;
+    *gid = (gid_t)num;
+    if (num != 0) *gid = 0;
+  }
+  if (g) {
+    long gn = strtol(g, &end, 10);
+    if (*g && !*end) {
+      *gid = (gid_t)gn;
+    } else {
+      bool gf = false;
+      FILE *gfp = fopen(gr_path, "re");
+      struct group *gr;
+      while (gfp && (gr = fgetgrent(gfp)))
+        if (!strcmp(gr->gr_name, g)) {
+          *gid = gr->gr_gid;
+          gf = true;
+          break;
+        }
+      if (gfp) fclose(gfp);
+      if (!gf) return berth_err_set(err, BERTH_EINVAL, 0, "unable to find group %s: no matching entries in group file", g);
+    }
+  }
+  /* supplementary groups of a named user */
+  FILE *gfp = fopen(gr_path, "re");
+  struct group *gr;
+  cleanup_free char *uname = NULL;
+  if (found) {
+    FILE *pf = fopen(pw_path, "re");
+    while (pf && (pw = fgetpwent(pf)))
+      if (pw->pw_uid == *uid) {
+        uname = xstrdup(pw->pw_name);
+        break;
+      }
+    if (pf) fclose(pf);
+  }
+  while (gfp && uname && (gr = fgetgrent(gfp))) {
+    for (char **m = gr->gr_mem; m && *m; m++)
+      if (!strcmp(*m, uname)) {
+        *groups = xrealloc(*groups, (*n_groups + 1) * sizeof **groups);
+        (*groups)[(*n_groups)++] = gr->gr_gid;
+      }
+  }
+  if (gfp) fclose(gfp);
+  return 0;
+}

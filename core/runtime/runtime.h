@@ -1,0 +1,88 @@
+/* The isolation code: namespaces, mounts, pivot_root, /dev, identity,
+ * capabilities, no_new_privs, seccomp.  Used by berth-shim to create a
+ * container's init and by berthd to exec into a running container. */
+#ifndef BERTH_RUNTIME_H
+#define BERTH_RUNTIME_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "../util/util.h"
+
+struct rt_mount {
+  char *source;
+  char *target; /* inside the container */
+  char *type;   /* NULL: bind */
+  char *options;
+  bool readonly;
+};
+
+struct rt_spec {
+  char *id;
+  char *rootfs;   /* mounted rootfs on the host */
+  char *bundle;   /* container dir: hosts, hostname, resolv.conf */
+  char **args;    /* argv, NULL-terminated */
+  char **env;     /* NULL-terminated */
+  char *cwd;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t n_groups;
+  char *hostname;
+  bool tty;
+  bool open_stdin;
+  bool host_network; /* share the host's netns */
+  bool privileged;
+  bool readonly_rootfs;
+  bool no_new_privs;
+  bool seccomp; /* Docker's default profile */
+  uint64_t caps; /* effective/permitted/bounding set (bits) */
+  struct rt_mount *mounts;
+  size_t n_mounts;
+  bool init; /* --init: not supported without an init binary; refused earlier */
+};
+
+/* Parse the spec berthd writes (spec.json). */
+int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err);
+json_t *rt_spec_to_json(const struct rt_spec *s);
+void rt_spec_free(struct rt_spec *s);
+
+/* Docker's default capability set, and name <-> bit. */
+uint64_t rt_default_caps(void);
+int rt_cap_from_name(const char *name); /* "NET_ADMIN" or "CAP_NET_ADMIN"; -1 if unknown */
+uint64_t rt_all_caps(void);
+
+/* The container side of a create: everything from mounts to execve.  Runs
+ * in the cloned child (pid 1 of the new pid namespace).  start_fd is read
+ * once before exec (the START from berthd); err_fd receives a message if
+ * anything fails, and is close-on-exec, so EOF on it means exec worked.
+ * pty_sock, when the container has a tty, receives the pty master.
+ * Never returns. */
+struct rt_child_io {
+  int start_fd;
+  int err_fd;
+  int pty_sock;  /* -1 without a tty */
+  int stdio[3];  /* without a tty: fds for 0,1,2 */
+};
+__attribute__((noreturn)) void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io);
+
+/* clone() flags for a new container. */
+int rt_clone_flags(const struct rt_spec *s);
+
+/* Join the namespaces of pid (mnt, uts, ipc, net, pid, cgroup) in the
+ * calling process (which must be single-threaded: a fresh fork).  The pid
+ * namespace applies to children forked afterwards. */
+int rt_join(pid_t pid, struct berth_err *err);
+/* Identity, caps, no_new_privs, seccomp, then exec; for exec processes. */
+__attribute__((noreturn)) void rt_exec_process(const struct rt_spec *s, int err_fd);
+
+/* Look a user up in the container's /etc/passwd and /etc/group ("name",
+ * "uid", "uid:gid", "name:group"). */
+int rt_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid, gid_t **groups,
+                    size_t *n_groups, char **home, struct berth_err *err);
+
+/* Send / receive one fd over a unix socket. */
+int send_fd(int sock, int fd);
+int recv_fd(int sock);
+
+#endif

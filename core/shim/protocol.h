@@ -1,0 +1,44 @@
+/* berthd <-> berth-shim protocol, on <exec-root>/containers/<id>/shim.sock.
+ *
+ * A client sends one command line:
+ *   "START\n"          release the container's init; reply "OK <pid>\n" or
+ *                      "ERR <message>\n" (exec failed: the exit is recorded)
+ *   "ATTACH <mask>\n"  mask bits: 1 stdin, 2 stdout, 4 stderr.  Then frames
+ *                      both ways until the container exits.
+ *   "WATCH\n"          only the exit frame
+ *   "RESIZE <h> <w>\n" reply "OK\n"
+ *   "STATUS\n"         reply "RUNNING <pid>\n" or "EXITED <code>\n"
+ * Frames have docker's multiplexed header: byte 0 the type, bytes 4-7 the
+ * payload length (big-endian).  shim -> client: 1 stdout, 2 stderr, 4 exit
+ * (payload "<code> <oomkilled 0|1>").  client -> shim: 0 stdin data,
+ * 5 stdin closed, 6 resize ("<h> <w>"). */
+#ifndef BERTH_SHIM_PROTOCOL_H
+#define BERTH_SHIM_PROTOCOL_H
+
+#include <stdint.h>
+
+#define SHIM_F_STDOUT 1
+#define SHIM_F_STDERR 2
+#define SHIM_F_EXIT 4
+#define SHIM_F_STDIN 0
+#define SHIM_F_STDIN_CLOSE 5
+#define SHIM_F_RESIZE 6
+
+#define SHIM_ATTACH_STDIN 1
+#define SHIM_ATTACH_STDOUT 2
+#define SHIM_ATTACH_STDERR 4
+
+static inline void shim_frame_header(unsigned char h[8], int type, uint32_t len) {
+  h[0] = (unsigned char)type;
+  h[1] = h[2] = h[3] = 0;
+  h[4] = (unsigned char)(len >> 24);
+  h[5] = (unsigned char)(len >> 16);
+  h[6] = (unsigned char)(len >> 8);
+  h[7] = (unsigned char)len;
+}
+
+static inline uint32_t shim_frame_len(const unsigned char h[8]) {
+  return ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) | ((uint32_t)h[6] << 8) | h[7];
+}
+
+#endif

@@ -1,0 +1,576 @@
+/* berth-shim: one per container.  Creates the container through the
+ * runtime, owns its stdio (pipes, or the pty master), writes every line to
+ * the log driver, serves attach clients, records the exit status
+ * atomically.  It is started by berthd with a double fork and outlives it:
+ * berthd finds it again through its socket. */
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <linux/close_range.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "../plugin.h"
+#include "../runtime/cgroup.h"
+#include "../runtime/runtime.h"
+#include "protocol.h"
+
+#define MAX_CLIENTS 64
+#define LINE_MAX_LEN 16384
+
+struct client {
+  int fd;
+  int mask; /* SHIM_ATTACH_* for attach clients, 0 until the command */
+  bool watch;
+  bool attached;
+  char cmd[128];
+  size_t cmd_len;
+  unsigned char hdr[8];
+  size_t hdr_len;
+  char *payload;
+  size_t payload_len, payload_want;
+};
+
+struct stream {
+  int fd;
+  int type; /* 1 stdout, 2 stderr */
+  char line[LINE_MAX_LEN];
+  size_t len;
+};
+
+static struct {
+  struct rt_spec spec;
+  json_t *extra;
+  const char *socket_path;
+  char *exit_path;
+  int listen_fd;
+  pid_t pid;
+  int start_w, err_r;
+  int stdin_w; /* -1 when closed */
+  int pty;     /* master, -1 without tty */
+  struct stream out, err;
+  struct client clients[MAX_CLIENTS];
+  size_t n_clients;
+  bool started, exited, stdin_once;
+  int exit_code;
+  char error[1024];
+  struct loaded_plugin *logger;
+  void *sink;
+  const struct cgroup_ops *cg;
+  int ready_fd;
+} S;
+
+/* ---------------- logging ---------------- */
+
+static void log_line(int type, const char *data, size_t len, bool partial) {
+  if (!S.sink) return;
+  struct berth_log_msg m = {sizeof m, (uint32_t)type, now_ns(), data, len, partial};
+  struct berth_err e = {0};
+  S.logger->ops.logger.log(S.sink, &m, &e);
+}
+
+static void feed_log(struct stream *st, const char *buf, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = buf[i];
+    if (c == '\n') {
+      size_t l = st->len;
+      if (S.spec.tty && l && st->line[l - 1] == '\r') l--;
+      log_line(st->type, st->line, l, false);
+      st->len = 0;
+      continue;
+    }
+    st->line[st->len++] = c;
+    if (st->len == sizeof st->line) {
+      log_line(st->type, st->line, st->len, true);
+      st->len = 0;
+    }
+  }
+}
+
+static void flush_log(struct stream *st) {
+  if (st->len) log_line(st->type, st->line, st->len, false);
+  st->len = 0;
+}
+
+/* ---------------- clients ---------------- */
+
+static void drop_client(size_t i) {
+  close(S.clients[i].fd);
+  free(S.clients[i].payload);
+  S.clients[i] = S.clients[--S.n_clients];
+}
+
+static int send_frame(int fd, int type, const void *data, size_t len) {
+  unsigned char h[8];
+  shim_frame_header(h, type, (uint32_t)len);
+  if (write_all_fd(fd, h, 8) < 0) return -1;
+  return len ? write_all_fd(fd, data, len) : 0;
+}
+
+static void broadcast(int type, const char *data, size_t len) {
+  int bit = type == SHIM_F_STDOUT ? SHIM_ATTACH_STDOUT : SHIM_ATTACH_STDERR;
+  for (size_t i = 0; i < S.n_clients;) {
+    struct client *c = &S.clients[i];
+    if (c->attached && (c->mask & bit) && send_frame(c->fd, type, data, len) < 0) {
+      drop_client(i);
+      continue;
+    }
+    i++;
+  }
+}
+
+static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(int fd, const char *fmt, ...) {
+  char b[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(b, sizeof b, fmt, ap);
+  va_end(ap);
+  write_all_fd(fd, b, (size_t)(n < (int)sizeof b ? n : (int)sizeof b - 1));
+}
+
+/* Stdin EOF for the container.  With a tty there is nothing to close (the
+ * master is also the output), and docker keeps it open so a later attach
+ * can type again. */
+static void close_stdin(void) {
+  if (S.pty >= 0) return;
+  if (S.stdin_w >= 0) close(S.stdin_w);
+  S.stdin_w = -1;
+}
+
+static void do_start(int fd) {
+  if (S.started) {
+    reply(fd, "ERR container already started\n");
+    return;
+  }
+  S.started = true;
+  char go = 'G';
+  if (!S.error[0] && write(S.start_w, &go, 1) == 1) {
+    /* EOF on the close-on-exec pipe: exec worked */
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(S.err_r, S.error + got, sizeof S.error - 1 - got)) > 0) got += (size_t)n;
+    S.error[got] = 0;
+  } else if (!S.error[0]) {
+    snprintf(S.error, sizeof S.error, "container init exited before start");
+  }
+  close(S.start_w);
+  S.start_w = -1;
+  if (S.error[0]) reply(fd, "ERR %s\n", S.error);
+  else reply(fd, "OK %d\n", (int)S.pid);
+}
+
+static void handle_command(size_t i) {
+  struct client *c = &S.clients[i];
+  c->cmd[c->cmd_len] = 0;
+  int mask, h, w;
+  if (!strcmp(c->cmd, "START")) {
+    do_start(c->fd);
+  } else if (sscanf(c->cmd, "ATTACH %d", &mask) == 1) {
+    c->mask = mask;
+    c->attached = true;
+    if (S.exited) {
+      char p[32];
+      snprintf(p, sizeof p, "%d 0", S.exit_code);
+      send_frame(c->fd, SHIM_F_EXIT, p, strlen(p));
+    }
+    return;
+  } else if (!strcmp(c->cmd, "WATCH")) {
+    c->watch = true;
+    return;
+  } else if (sscanf(c->cmd, "RESIZE %d %d", &h, &w) == 2) {
+    struct winsize ws = {(unsigned short)h, (unsigned short)w, 0, 0};
+    if (S.pty >= 0) ioctl(S.pty, TIOCSWINSZ, &ws);
+    reply(c->fd, "OK\n");
+  } else if (!strcmp(c->cmd, "STATUS")) {
+    if (S.exited) reply(c->fd, "EXITED %d\n", S.exit_code);
+    else reply(c->fd, "RUNNING %d\n", (int)S.pid);
+  } else {
+    reply(c->fd, "ERR unknown command\n");
+  }
+  drop_client(i);
+}
+
+static void handle_frame(struct client *c, int type) {
+  if (type == SHIM_F_STDIN && (c->mask & SHIM_ATTACH_STDIN) && S.stdin_w >= 0) {
+    if (write_all_fd(S.stdin_w, c->payload, c->payload_len) < 0) close_stdin();
+  } else if (type == SHIM_F_STDIN_CLOSE && (c->mask & SHIM_ATTACH_STDIN)) {
+    if (S.stdin_once) close_stdin();
+  } else if (type == SHIM_F_RESIZE && S.pty >= 0) {
+    int h, w;
+    char b[64];
+    snprintf(b, sizeof b, "%.*s", (int)c->payload_len, c->payload);
+    if (sscanf(b, "%d %d", &h, &w) == 2) {
+      struct winsize ws = {(unsigned short)h, (unsigned short)w, 0, 0};
+      ioctl(S.pty, TIOCSWINSZ, &ws);
+    }
+  }
+}
+
+/* Returns false when the client is gone. */
+static bool client_read(size_t i) {
+  struct client *c = &S.clients[i];
+  char buf[65536];
+  ssize_t n = read(c->fd, buf, sizeof buf);
+  if (n <= 0) {
+    /* an attach client that leaves closes stdin once, like docker */
+    if (c->attached && (c->mask & SHIM_ATTACH_STDIN) && S.stdin_once) close_stdin();
+    drop_client(i);
+    return false;
+  }
+  size_t off = 0;
+  while (off < (size_t)n) {
+    if (!c->attached && !c->watch) {
+      char ch = buf[off++];
+      if (ch == '\n') {
+        size_t before = S.n_clients;
+        handle_command(i);
+        if (S.n_clients < before) return false;
+        continue;
+      }
+      if (c->cmd_len < sizeof c->cmd - 1) c->cmd[c->cmd_len++] = ch;
+      continue;
+    }
+    if (c->watch) return true;
+    if (c->hdr_len < 8) {
+      c->hdr[c->hdr_len++] = (unsigned char)buf[off++];
+      if (c->hdr_len == 8) {
+        c->payload_want = shim_frame_len(c->hdr);
+        c->payload_len = 0;
+        c->payload = xrealloc(c->payload, c->payload_want + 1);
+        if (c->payload_want == 0) {
+          handle_frame(c, c->hdr[0]);
+          c->hdr_len = 0;
+        }
+      }
+      continue;
+    }
+    size_t take = c->payload_want - c->payload_len;
+    if (take > (size_t)n - off) take = (size_t)n - off;
+    memcpy(c->payload + c->payload_len, buf + off, take);
+    c->payload_len += take;
+    off += take;
+    if (c->payload_len == c->payload_want) {
+      handle_frame(c, c->hdr[0]);
+      c->hdr_len = 0;
+    }
+  }
+  return true;
+}
+
+/* ---------------- output ---------------- */
+
+/* Returns false at EOF. */
+static bool pump(struct stream *st) {
+  char buf[65536];
+  ssize_t n = read(st->fd, buf, sizeof buf);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+  if (n <= 0) return false;
+  feed_log(st, buf, (size_t)n);
+  broadcast(st->type, buf, (size_t)n);
+  return true;
+}
+
+static void record_exit(int status) {
+  S.exited = true;
+  S.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int64_t oom = S.cg->oom_kills(S.spec.id);
+  char ts[64];
+  format_rfc3339(now_ns(), ts, sizeof ts);
+  json_t *j = json_pack("{s:i,s:b,s:s,s:s}", "exit_code", S.exit_code, "oom_killed", oom > 0,
+                        "finished_at", ts, "error", S.started ? "" : S.error);
+  char *text = json_dumps(j, JSON_COMPACT);
+  write_file_atomic(S.exit_path, text, strlen(text), 0600);
+  free(text);
+  json_decref(j);
+}
+
+static void finish(void) {
+  flush_log(&S.out);
+  flush_log(&S.err);
+  if (S.sink) {
+    struct berth_err e = {0};
+    S.logger->ops.logger.close(S.sink, &e);
+    S.sink = NULL;
+  }
+  char p[32];
+  snprintf(p, sizeof p, "%d %d", S.exit_code, S.cg->oom_kills(S.spec.id) > 0 ? 1 : 0);
+  for (size_t i = 0; i < S.n_clients; i++) {
+    if (S.clients[i].attached || S.clients[i].watch) send_frame(S.clients[i].fd, SHIM_F_EXIT, p, strlen(p));
+    shutdown(S.clients[i].fd, SHUT_WR);
+  }
+  S.cg->destroy(S.spec.id);
+  unlink(S.socket_path);
+  /* let clients read the exit frame before the sockets go */
+  for (size_t i = 0; i < S.n_clients; i++) {
+    struct pollfd pf = {S.clients[i].fd, POLLIN, 0};
+    char sink[256];
+    for (int k = 0; k < 20 && poll(&pf, 1, 50) > 0 && read(S.clients[i].fd, sink, sizeof sink) > 0; k++) {
+    }
+    close(S.clients[i].fd);
+  }
+}
+
+/* ---------------- set-up ---------------- */
+
+static int open_logger(const char *plugin_dir, struct berth_err *err) {
+  json_t *log = json_object_get(S.extra, "log");
+  const char *driver = json_string_value(json_object_get(log, "driver"));
+  if (!driver || !strcmp(driver, "none")) return 0;
+  static struct plugin_set set;
+  static struct berth_config cfg;
+  int r = plugin_load(&set, plugin_dir, BERTH_KIND_LOGGER, driver, &S.logger, err);
+  if (r < 0) return r;
+  cfg.data_root = (char *)json_string_value(json_object_get(log, "root_dir"));
+  cfg.exec_root = (char *)json_string_value(json_object_get(log, "run_dir"));
+  if ((r = plugin_init(S.logger, &cfg, err)) < 0) return r;
+  json_t *opts = json_object_get(log, "opts");
+  size_t n = json_object_size(opts), k = 0;
+  struct berth_kv *kv = xcalloc(n + 1, sizeof *kv);
+  const char *key;
+  json_t *v;
+  json_object_foreach(opts, key, v) {
+    kv[k].key = key;
+    kv[k].value = json_string_value(v);
+    k++;
+  }
+  struct berth_log_info info = {sizeof info,
+                                S.spec.id,
+                                json_string_value(json_object_get(log, "container_name")),
+                                json_string_value(json_object_get(log, "image_id")),
+                                json_string_value(json_object_get(log, "image_name")),
+                                now_ns(),
+                                json_string_value(json_object_get(log, "path")),
+                                kv,
+                                n};
+  r = S.logger->ops.logger.open(S.logger->drv, &info, &S.sink, err);
+  free(kv);
+  return r;
+}
+
+static int listen_socket(struct berth_err *err) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(S.socket_path) >= sizeof sa.sun_path)
+    return berth_err_set(err, BERTH_EINVAL, 0, "socket path too long: %s", S.socket_path);
+  strcpy(sa.sun_path, S.socket_path);
+  unlink(S.socket_path);
+  S.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (S.listen_fd < 0 || bind(S.listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(S.listen_fd, 16) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "listen on %s", S.socket_path);
+  chmod(S.socket_path, 0600);
+  return 0;
+}
+
+struct child_args {
+  struct rt_child_io io;
+  int close_fds[8];
+  size_t n_close;
+};
+
+static int child_main(void *p) {
+  struct child_args *a = p;
+  for (size_t i = 0; i < a->n_close; i++) close(a->close_fds[i]);
+  /* nothing of the shim's may reach the container's process: berthd waits
+   * for EOF on the ready pipe, and the log file is not the container's */
+  if (S.ready_fd >= 0) close(S.ready_fd);
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  rt_container_init(&S.spec, &a->io);
+}
+
+static struct cg_limits limits_from(json_t *cg) {
+  struct cg_limits l = {0};
+  l.memory = json_integer_value(json_object_get(cg, "memory"));
+  l.memory_swap = json_integer_value(json_object_get(cg, "memory_swap"));
+  l.nano_cpus = json_integer_value(json_object_get(cg, "nano_cpus"));
+  l.cpu_shares = json_integer_value(json_object_get(cg, "cpu_shares"));
+  l.cpuset_cpus = json_string_value(json_object_get(cg, "cpuset_cpus"));
+  l.pids_limit = json_integer_value(json_object_get(cg, "pids_limit"));
+  return l;
+}
+
+static int create_container(struct berth_err *err) {
+  int start[2], errp[2], o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, pty[2] = {-1, -1};
+  if (pipe2(start, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "pipe");
+  struct child_args a = {.io = {start[0], errp[1], -1, {-1, -1, -1}}};
+  a.close_fds[a.n_close++] = start[1];
+  a.close_fds[a.n_close++] = errp[0];
+  a.close_fds[a.n_close++] = S.listen_fd;
+  if (S.spec.tty) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0) return err_sys(err, BERTH_EINTERNAL, "socketpair");
+    a.io.pty_sock = pty[1];
+    a.close_fds[a.n_close++] = pty[0];
+  } else {
+    if (pipe(o) < 0 || pipe(e) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
+    if (S.spec.open_stdin) {
+      if (pipe(in) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
+      a.io.stdio[0] = in[0];
+      a.close_fds[a.n_close++] = in[1];
+    } else {
+      a.io.stdio[0] = open("/dev/null", O_RDONLY);
+    }
+    a.io.stdio[1] = o[1];
+    a.io.stdio[2] = e[1];
+    a.close_fds[a.n_close++] = o[0];
+    a.close_fds[a.n_close++] = e[0];
+  }
+  size_t stack_size = 1 << 20;
+  char *stack = xmalloc(stack_size);
+  S.pid = clone(child_main, stack + stack_size, rt_clone_flags(&S.spec) | SIGCHLD, &a);
+  int clone_errno = errno;
+  free(stack);
+  close(start[0]);
+  close(errp[1]);
+  if (S.pid < 0) return err_sys_(err, BERTH_EINTERNAL, clone_errno, "clone");
+  S.start_w = start[1];
+  S.err_r = errp[0];
+  struct berth_err ce = {0};
+  if (S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
+    kill(S.pid, SIGKILL);
+    return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);
+  }
+  if (S.spec.tty) {
+    close(pty[1]);
+    S.pty = recv_fd(pty[0]);
+    close(pty[0]);
+    if (S.pty < 0) {
+      /* init died during set-up: its message is on the error pipe */
+      ssize_t n = read(S.err_r, S.error, sizeof S.error - 1);
+      S.error[n > 0 ? n : 0] = 0;
+      if (!S.error[0]) snprintf(S.error, sizeof S.error, "container set-up failed");
+      return berth_err_set(err, BERTH_EINTERNAL, 0, "%s", S.error);
+    }
+    S.out.fd = S.pty;
+    S.stdin_w = S.pty;
+    S.err.fd = -1;
+  } else {
+    close(o[1]);
+    close(e[1]);
+    if (in[0] >= 0) close(in[0]);
+    else close(a.io.stdio[0]);
+    S.out.fd = o[0];
+    S.err.fd = e[0];
+    S.stdin_w = in[1];
+  }
+  S.out.type = SHIM_F_STDOUT;
+  S.err.type = SHIM_F_STDERR;
+  return 0;
+}
+
+static void event_loop(int sfd) {
+  bool out_open = S.out.fd >= 0, err_open = S.err.fd >= 0;
+  int status = 0;
+  bool reaped = false;
+  for (;;) {
+    struct pollfd p[4 + MAX_CLIENTS];
+    size_t n = 0;
+    p[n++] = (struct pollfd){sfd, POLLIN, 0};
+    p[n++] = (struct pollfd){S.listen_fd, POLLIN, 0};
+    p[n++] = (struct pollfd){out_open ? S.out.fd : -1, POLLIN, 0};
+    p[n++] = (struct pollfd){err_open ? S.err.fd : -1, POLLIN, 0};
+    size_t nc = S.n_clients;
+    for (size_t i = 0; i < nc; i++) p[n++] = (struct pollfd){S.clients[i].fd, POLLIN, 0};
+    int timeout = reaped ? 200 : -1;
+    int r = poll(p, n, timeout);
+    if (r < 0 && errno != EINTR) break;
+    if (r == 0 && reaped) break; /* output drained after exit */
+    if (p[0].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+      }
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        if (w == S.pid) {
+          status = st;
+          reaped = true;
+        }
+    }
+    if (p[1].revents & POLLIN) {
+      int c = accept4(S.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (c >= 0 && S.n_clients < MAX_CLIENTS) {
+        memset(&S.clients[S.n_clients], 0, sizeof S.clients[0]);
+        S.clients[S.n_clients++].fd = c;
+      } else if (c >= 0) {
+        close(c);
+      }
+    }
+    if (p[2].revents && !pump(&S.out)) out_open = false;
+    if (p[3].revents && !pump(&S.err)) err_open = false;
+    for (size_t i = nc; i-- > 0;)
+      if (p[4 + i].revents) client_read(i);
+    if (reaped && !out_open && !err_open) break;
+  }
+  record_exit(status);
+  finish();
+}
+
+int main(int argc, char **argv) {
+  const char *bundle = NULL, *plugin_dir = "/nowhere";
+  int ready_fd = -1;
+  S.ready_fd = -1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--bundle")) bundle = argv[i + 1];
+    else if (!strcmp(argv[i], "--socket")) S.socket_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--ready-fd")) ready_fd = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--plugin-dir")) plugin_dir = argv[i + 1];
+  }
+  S.ready_fd = ready_fd;
+  if (!bundle || !S.socket_path || ready_fd < 0) {
+    fprintf(stderr, "usage: berth-shim --bundle DIR --socket PATH --ready-fd N [--plugin-dir DIR]\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  struct berth_err err = {0};
+  S.pty = S.stdin_w = S.out.fd = S.err.fd = S.start_w = S.err_r = -1;
+  S.cg = cgroup_ops();
+  cleanup_free char *spec_path = xasprintf("%s/spec.json", bundle);
+  S.exit_path = xasprintf("%s/exit.json", bundle);
+  unlink(S.exit_path);
+  int r = rt_spec_load(spec_path, &S.spec, &err);
+  if (r == 0) {
+    S.extra = json_load_file(spec_path, 0, NULL);
+    S.stdin_once = json_is_true(json_object_get(S.extra, "stdin_once"));
+    json_t *cg = json_object_get(S.extra, "cgroup");
+    struct cg_limits l = limits_from(cg);
+    r = S.cg->create(S.spec.id, &l, &err);
+  }
+  if (r == 0) r = open_logger(plugin_dir, &err);
+  if (r == 0) r = listen_socket(&err);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (r == 0) r = create_container(&err);
+  if (r < 0) {
+    reply(ready_fd, "ERR %s\n", err.msg);
+    if (S.pid > 0) {
+      kill(S.pid, SIGKILL);
+      waitpid(S.pid, NULL, 0);
+    }
+    if (S.sink) S.logger->ops.logger.close(S.sink, &err);
+    S.cg->destroy(S.spec.id ? S.spec.id : "");
+    unlink(S.socket_path);
+    return 1;
+  }
+  reply(ready_fd, "OK %d\n", (int)S.pid);
+  close(ready_fd);
+  S.ready_fd = -1;
+  int devnull = open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    if (devnull > 2) close(devnull);
+  }
+  event_loop(sfd);
+  return 0;
+}
