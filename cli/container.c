@@ -359,7 +359,7 @@ static char *create_container(struct run_opts *o, json_t *body, const char *imag
       if (r != 0) return NULL;
       continue;
     }
-    fprintf(stderr, "berth: Error response from daemon: %s.\nSee 'berth run --help'.\n", m);
+    fprintf(stderr, "berth: Error response from daemon: %s\nSee 'berth run --help'.\n", m);
     free(m);
     return NULL;
   }

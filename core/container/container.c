@@ -101,12 +101,34 @@ struct container **ctr_list(size_t *n) {
   return v;
 }
 
-void ctr_table_add(struct container *c) {
-  ctr_lock();
+void ctr_table_add_locked(struct container *c) {
   table = xrealloc(table, (n_table + 1) * sizeof *table);
   table[n_table++] = c;
   c->refs++;
+}
+
+void ctr_table_add(struct container *c) {
+  ctr_lock();
+  ctr_table_add_locked(c);
   ctr_unlock();
+}
+
+/* Names taken by creates still in progress (not yet in the table). */
+static char **reserved;
+static size_t n_reserved;
+
+void ctr_name_reserve_locked(const char *name) {
+  reserved = xrealloc(reserved, (n_reserved + 1) * sizeof *reserved);
+  reserved[n_reserved++] = xstrdup(name);
+}
+
+void ctr_name_release_locked(const char *name) {
+  for (size_t i = 0; i < n_reserved; i++)
+    if (!strcmp(reserved[i], name)) {
+      free(reserved[i]);
+      reserved[i] = reserved[--n_reserved];
+      return;
+    }
 }
 
 /* with ctr_lock held */
@@ -121,6 +143,11 @@ void ctr_table_remove_locked(struct container *c) {
 }
 
 bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]) {
+  for (size_t i = 0; i < n_reserved; i++)
+    if (!strcmp(reserved[i], name)) {
+      if (id_out) snprintf(id_out, 65, "%s", "(being created)");
+      return true;
+    }
   for (size_t i = 0; i < n_table; i++)
     if (table[i] != except && !strcmp(table[i]->name, name)) {
       if (id_out) memcpy(id_out, table[i]->id, 65);

@@ -1,6 +1,7 @@
 /* Create, start (through berth-shim), stop, kill, remove, pause, rename,
  * the exit monitor and restart policies. */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <linux/close_range.h>
@@ -18,10 +19,23 @@
 #include "container.h"
 
 void ctr_table_add(struct container *c);
+void ctr_table_add_locked(struct container *c);
+void ctr_name_reserve_locked(const char *name);
+void ctr_name_release_locked(const char *name);
 void ctr_table_remove_locked(struct container *c);
 bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
 
 static void start_monitor(struct daemon *d, struct container *c);
+
+/* berth-shim and berth-init live next to berthd */
+static char *helper_path(const char *name) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return xstrdup(name);
+  self[n] = 0;
+  *strrchr(self, '/') = 0;
+  return xasprintf("%s/%s", self, name);
+}
 
 /* ---------------- create ---------------- */
 
@@ -140,8 +154,11 @@ static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err
         strcmp(s, "no-new-privileges:true") && strcmp(s, "no-new-privileges=true") && !str_has_prefix(s, "seccomp="))
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
   }
-  if (json_is_true(json_object_get(hc, "Init")))
-    return berth_err_set(err, BERTH_ENOTSUP, 0, "--init is not supported yet: berth has no init binary");
+  if (json_is_true(json_object_get(hc, "Init"))) {
+    cleanup_free char *init = helper_path("berth-init");
+    if (access(init, X_OK) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0, "exec: \"berth-init\": executable file not found in %s", init);
+  }
   return 0;
 }
 
@@ -227,6 +244,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
     }
   }
   /* reserve the name before the slow part */
+  ctr_name_reserve_locked(c->name);
   ctr_unlock();
   random_hex(c->rw_id, 32);
   struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
@@ -236,7 +254,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   plugin_unlock(d->storage);
   if (r < 0) {
     err_wrap(err, "create read-write layer");
-    goto fail;
+    goto fail_reserved;
   }
   dir = ctr_dir(d, c->id);
   if ((r = mkdir_p(dir, 0700)) < 0) {
@@ -244,17 +262,9 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
     goto fail_layer;
   }
   ctr_lock();
-  if (ctr_name_taken_locked(c->name, NULL, other)) {
-    ctr_unlock();
-    r = berth_err_set(err, BERTH_ECONFLICT, 0,
-                      "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
-                      "have to remove (or rename) that container to be able to reuse that name.",
-                      c->name, other);
-    rm_rf(dir);
-    goto fail_layer;
-  }
+  ctr_name_release_locked(c->name);
+  ctr_table_add_locked(c);
   ctr_unlock();
-  ctr_table_add(c);
   if (ctr_save(d, c) < 0) {
     ctr_lock();
     ctr_table_remove_locked(c);
@@ -275,6 +285,10 @@ fail_layer:
     ops->remove(d->storage->drv, c->rw_id, &e2);
   }
   plugin_unlock(d->storage);
+fail_reserved:
+  ctr_lock();
+  ctr_name_release_locked(c->name);
+  ctr_unlock();
 fail:
   json_decref(c->config);
   json_decref(c->host_config);
@@ -335,6 +349,11 @@ static json_t *build_spec(struct daemon *d, struct container *c, struct berth_er
   json_t *args = json_array();
   size_t i;
   json_t *e;
+  bool init = json_is_true(json_object_get(hc, "Init"));
+  if (init) {
+    json_array_append_new(args, json_string("/dev/init"));
+    json_array_append_new(args, json_string("--"));
+  }
   json_array_foreach(json_object_get(cfg, "Entrypoint"), i, e) json_array_append(args, e);
   json_array_foreach(json_object_get(cfg, "Cmd"), i, e) json_array_append(args, e);
   size_t na = json_array_size(args);
@@ -385,7 +404,9 @@ static json_t *build_spec(struct daemon *d, struct container *c, struct berth_er
   s.caps = compute_caps(hc);
   json_t *binds = json_object_get(hc, "Binds");
   json_t *tmpfs = json_object_get(hc, "Tmpfs");
-  s.mounts = xcalloc(json_array_size(binds) + json_object_size(tmpfs) + 1, sizeof *s.mounts);
+  s.mounts = xcalloc(json_array_size(binds) + json_object_size(tmpfs) + 2, sizeof *s.mounts);
+  cleanup_free char *init_path = init ? helper_path("berth-init") : NULL;
+  if (init) s.mounts[s.n_mounts++] = (struct rt_mount){init_path, "/dev/init", NULL, NULL, true};
   char **owned = xcalloc(2 * json_array_size(binds) + 1, sizeof(char *));
   size_t no = 0;
   json_array_foreach(binds, i, e) {
@@ -456,14 +477,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, struct berth_er
   return spec;
 }
 
-static char *shim_path(void) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return xstrdup("berth-shim");
-  self[n] = 0;
-  *strrchr(self, '/') = 0;
-  return xasprintf("%s/berth-shim", self);
-}
+static char *shim_path(void) { return helper_path("berth-shim"); }
 
 /* Double fork so the shim's parent is init; it reports on ready_fd. */
 static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
@@ -965,6 +979,9 @@ void ctr_restore(struct daemon *d) {
         if (should_restart(c, code)) {
           struct berth_err e = {0};
           if (ctr_start(d, c, &e) < 0) log_warn("container %.12s: restart failed: %s", c->id, e.msg);
+        } else if (json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
+          struct berth_err e = {0};
+          ctr_remove(d, c, true, true, &e);
         }
       }
     } else if (c->mounted) {
@@ -981,4 +998,25 @@ void ctr_restore(struct daemon *d) {
     ctr_put(c);
   }
   free(all);
+  /* sockets of shims that died with no container left to own them */
+  cleanup_free char *sdir = xasprintf("%s/c", d->cfg.exec_root);
+  DIR *dir = opendir(sdir);
+  struct dirent *de;
+  while (dir && (de = readdir(dir))) {
+    size_t l = strlen(de->d_name);
+    if (l != 37 || strcmp(de->d_name + 32, ".sock")) continue;
+    char prefix[33];
+    memcpy(prefix, de->d_name, 32);
+    prefix[32] = 0;
+    struct container *c = ctr_get(prefix);
+    if (c) {
+      ctr_put(c);
+      continue;
+    }
+    cleanup_free char *p = xasprintf("%s/%s", sdir, de->d_name);
+    int fd = shim_connect(d, prefix, "STATUS\n");
+    if (fd >= 0) close(fd); /* a live shim: leave it be */
+    else unlink(p);
+  }
+  if (dir) closedir(dir);
 }
