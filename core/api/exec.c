@@ -175,6 +175,10 @@ static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct
   pid_t p = r == 0 ? fork() : -1;
   if (r == 0 && p < 0) r = err_sys(err, BERTH_EINTERNAL, "fork");
   if (p == 0) {
+    /* nothing of berthd's stays open here: other sessions' sockets, and
+     * the far ends of our pipes (stdin EOF must reach the process) */
+    int keep[] = {ep[1], in[0], out[1], er[1], ptys[1]};
+    close_fds_except(keep, ARRAY_SIZE(keep));
     struct berth_err je = {0};
     setsid();
     cgroup_ops()->add_pid(c->id, getpid(), &je);

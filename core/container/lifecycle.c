@@ -210,7 +210,15 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   }
   random_hex(c->id, 32);
   const char *hn = json_string_value(json_object_get(cfg, "Hostname"));
-  if (!hn || !*hn) json_object_set_new(cfg, "Hostname", json_sprintf("%.12s", c->id));
+  const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
+  if ((!hn || !*hn) && nm && !strcmp(nm, "host")) {
+    /* the host's network, the host's name (as docker does) */
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    json_object_set_new(cfg, "Hostname", json_string(host));
+  } else if (!hn || !*hn) {
+    json_object_set_new(cfg, "Hostname", json_sprintf("%.12s", c->id));
+  }
   c->config = cfg;
   c->host_config = hc;
   json_t *nc = json_object_get(body, "NetworkingConfig");

@@ -27,9 +27,14 @@ static int last_cap(void) {
   return n > 63 ? 63 : n;
 }
 
+/* "all" is what this host lets us have: root here may lack some
+ * (CAP_SYS_RESOURCE on these machines), and asking for them fails. */
 uint64_t rt_all_caps(void) {
   int last = last_cap();
-  return last >= 63 ? ~0ull : (1ull << (last + 1)) - 1;
+  uint64_t m = 0;
+  for (int c = 0; c <= last; c++)
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) m |= 1ull << c;
+  return m;
 }
 
 uint64_t rt_default_caps(void) {
@@ -53,6 +58,9 @@ int rt_caps_bound(uint64_t caps) {
 int rt_caps_set(uint64_t caps) {
   struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct d[2] = {{0}};
+  /* never more than we hold ourselves */
+  if (syscall(SYS_capget, &h, d) == 0) caps &= (uint64_t)d[0].permitted | (uint64_t)d[1].permitted << 32;
+  memset(d, 0, sizeof d);
   d[0].effective = d[0].permitted = d[0].inheritable = (uint32_t)caps;
   d[1].effective = d[1].permitted = d[1].inheritable = (uint32_t)(caps >> 32);
   return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;

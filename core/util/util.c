@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <time.h>
@@ -458,4 +459,21 @@ bool parse_detach_keys(const char *s, unsigned char *out, size_t *n) {
     }
   }
   return *n > 0;
+}
+
+void close_fds_except(int *keep, size_t n) {
+  /* insertion sort: n is tiny, and no allocation after fork */
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned int from = 3;
+  for (size_t i = 0; i < n; i++) {
+    if (keep[i] < (int)from) continue;
+    if ((unsigned int)keep[i] > from) syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0U);
+    from = (unsigned int)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0U);
 }

@@ -110,4 +110,8 @@ bool parse_bool_value(const char *s); /* moby's BoolValue */
  * out holds up to 16.  false for bad syntax. */
 bool parse_detach_keys(const char *s, unsigned char *out, size_t *n);
 
+/* In a forked child: close every fd >= 3 but those in keep (reordered).
+ * Async-signal-safe (close_range, no allocation). */
+void close_fds_except(int *keep, size_t n);
+
 #endif

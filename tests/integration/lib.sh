@@ -28,7 +28,8 @@ expect() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1"; echo "#   want: $2"
 # expect_match NAME REGEX TEXT
 expect_match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail "$1"; echo "#   /$2/ not in:"; printf '%s\n' "$3" | head -15 | sed 's/^/#   /'; fi; }
 
-berth() { "$BERTH_BIN" "$@"; }
+# no client call may hang a test run
+berth() { timeout -s KILL 60 "$BERTH_BIN" "$@"; }
 
 write_conf() {
   cat >"$T/daemon.conf" <<CONF
@@ -62,8 +63,34 @@ stop_daemon() {
   DPID=
 }
 
+# Containers outlive berthd (their shims are not its children): end every
+# shim and container process this script made, and their cgroups.
+kill_containers() {
+  pkill -9 -f "berth-shim --bundle $T/" 2>/dev/null
+  local id d
+  for d in "$T"/data/containers/*/; do
+    [ -d "$d" ] || continue
+    id=$(basename "$d")
+    for cg in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id"; do
+      [ -d "$cg" ] || continue
+      [ -f "$cg/freezer.state" ] && echo THAWED >"$cg/freezer.state" 2>/dev/null
+      [ -f "$cg/cgroup.freeze" ] && echo 0 >"$cg/cgroup.freeze" 2>/dev/null
+      for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    done
+  done
+  sleep 0.2
+  for d in "$T"/data/containers/*/; do
+    [ -d "$d" ] || continue
+    id=$(basename "$d")
+    for cg in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id"; do
+      [ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+    done
+  done
+}
+
 cleanup() {
   stop_daemon KILL
+  kill_containers
   grep -o " $T[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$T"
 }

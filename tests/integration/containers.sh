@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# Containers through berth and the stock docker CLI: run, exit codes, stdin,
+# a real pty (tmux), the lifecycle verbs, logs, exec, isolation, limits,
+# kill -9 of berthd with containers running, parallel --rm, docker-py.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon || { fail "berthd starts"; finish; exit 1; }
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+check "busybox imported" berth image inspect busybox
+
+DOCKER_BIN=$(type -P docker)
+docker() { timeout -s KILL 60 "$DOCKER_BIN" "$@"; }
+# C CLI ARGS...: the same command through either client
+C() { local cli=$1; shift; if [ "$cli" = berth ]; then berth "$@"; else docker "$@"; fi; }
+
+for cli in berth docker; do
+  out=$(C $cli run --rm busybox echo hi 2>&1)
+  expect "$cli: run --rm busybox echo hi" "hi" "$out"
+
+  C $cli run --name exit3-$cli busybox sh -c 'exit 3' >/dev/null 2>&1
+  expect "$cli: run sh -c 'exit 3' exits 3" 3 $?
+  expect "$cli: inspect ExitCode 3" 3 "$(C $cli inspect -f '{{.State.ExitCode}}' exit3-$cli)"
+
+  seq 1 2000 >"$T/in.txt"
+  out=$(C $cli run --rm -i busybox cat <"$T/in.txt" | md5sum)
+  expect "$cli: run --rm -i cat < file echoes the file" "$(md5sum <"$T/in.txt")" "$out"
+
+  out=$(C $cli run --rm busybox nosuchcmd 2>&1)
+  rc=$?
+  expect "$cli: run nosuchcmd exits 127" 127 "$rc"
+  expect_match "$cli: docker's message for a missing command" 'exec: "nosuchcmd": executable file not found in \$PATH' "$out"
+
+  out=$(C $cli run --rm -e FOO=bar -w /tmp -h myhost -u 65534 busybox sh -c 'echo $FOO $(pwd) $(hostname) $(id -u)' 2>&1)
+  expect "$cli: -e -w -h -u" "bar /tmp myhost 65534" "$out"
+  out=$(C $cli run --rm --entrypoint echo busybox a b 2>&1)
+  expect "$cli: --entrypoint" "a b" "$out"
+done
+
+# ---- a real pty, through tmux ----
+if command -v tmux >/dev/null; then
+  for cli in berth docker; do
+    sess="berth-it-$$-$cli"
+    bin=$([ $cli = berth ] && echo "$BERTH_BIN" || echo docker)
+    tmux new-session -d -s "$sess" -x 100 -y 30 "BERTH_HOST=$BERTH_HOST DOCKER_HOST=$DOCKER_HOST $bin run -it --name tty-$cli busybox sh; echo EXIT=\$?; sleep 30"
+    sleep 1.5
+    tmux send-keys -t "$sess" 'tty; stty size; echo $((6*7))' Enter
+    sleep 1
+    tmux send-keys -t "$sess" 'exit 5' Enter
+    sleep 1.5
+    screen=$(tmux capture-pane -t "$sess" -p)
+    tmux kill-session -t "$sess" 2>/dev/null
+    expect_match "$cli: run -it: a pty inside" '/dev/pts/0' "$screen"
+    expect_match "$cli: run -it: the terminal size is passed" '30 100' "$screen"
+    expect_match "$cli: run -it: the shell answers" '^42' "$screen"
+    expect_match "$cli: run -it: exit code of the shell" 'EXIT=5' "$screen"
+  done
+  # detach with ctrl-p ctrl-q, attach again
+  sess="berth-it-$$-detach"
+  tmux new-session -d -s "$sess" -x 100 -y 30 "BERTH_HOST=$BERTH_HOST $BERTH_BIN run -it --name det busybox sh; echo EXIT=\$?; sleep 30"
+  sleep 1.5
+  tmux send-keys -t "$sess" C-p C-q
+  sleep 1
+  expect_match "detach keys leave the client" 'EXIT=0' "$(tmux capture-pane -t "$sess" -p)"
+  tmux kill-session -t "$sess" 2>/dev/null
+  expect "the container runs on after detach" true "$(berth inspect -f '{{.State.Running}}' det)"
+  tmux new-session -d -s "$sess" -x 100 -y 30 "BERTH_HOST=$BERTH_HOST $BERTH_BIN attach det; echo EXIT=\$?; sleep 30"
+  sleep 1
+  tmux send-keys -t "$sess" 'echo again' Enter
+  sleep 0.5
+  tmux send-keys -t "$sess" 'exit 9' Enter
+  sleep 1.5
+  screen=$(tmux capture-pane -t "$sess" -p)
+  tmux kill-session -t "$sess" 2>/dev/null
+  expect_match "attach: typing reaches the shell again" '^again' "$screen"
+  expect_match "attach: exits with the container's code" 'EXIT=9' "$screen"
+  # exec -it gets a pty of the container's own devpts
+  berth run -d --name ex-tty busybox sleep 60 >/dev/null
+  tmux new-session -d -s "$sess" -x 90 -y 20 "BERTH_HOST=$BERTH_HOST $BERTH_BIN exec -it ex-tty sh; echo EXIT=\$?; sleep 30"
+  sleep 1
+  tmux send-keys -t "$sess" 'tty; stty size; exit 4' Enter
+  sleep 1.5
+  screen=$(tmux capture-pane -t "$sess" -p)
+  tmux kill-session -t "$sess" 2>/dev/null
+  expect_match "exec -it: a pty of the container" '^/dev/pts/[0-9]' "$screen"
+  expect_match "exec -it: size" '20 90' "$screen"
+  expect_match "exec -it: exit code" 'EXIT=4' "$screen"
+  berth rm -f ex-tty det >/dev/null
+else
+  fail "tmux is installed (needed for the pty tests)"
+fi
+
+# ---- the lifecycle of a detached container, through both clients ----
+for cli in berth docker; do
+  C $cli run -d --name web busybox sh -c 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done' >/dev/null
+  check "$cli: run -d --name web" test "$(C $cli inspect -f '{{.State.Running}}' web)" = true
+  sleep 1
+  if [ $cli = berth ]; then out=$(timeout 2 "$BERTH_BIN" logs -f web 2>&1); else out=$(timeout 2 docker logs -f web 2>&1); fi
+  expect_match "$cli: logs -f streams" 'tick [0-9]+' "$out"
+  n1=$(grep -c tick <<<"$out")
+  check "$cli: logs -f keeps streaming (got $n1 lines in 2 s)" test "$n1" -ge 8
+  out=$(C $cli exec web ps)
+  expect_match "$cli: exec web ps: PID 1 is the container's sh" '^ +1 root +sh -c i=0' "$out"
+  check "$cli: exec sees no host processes" test "$(wc -l <<<"$out")" -le 5
+  out=$(C $cli top web)
+  expect_match "$cli: top web" 'sh -c i=0' "$out"
+  expect_match "$cli: top web has ps -ef titles" '^UID +PID +PPID +C +STIME +TTY +TIME +CMD' "$out"
+  out=$(C $cli stats --no-stream web)
+  expect_match "$cli: stats --no-stream header" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS' "$out"
+  expect_match "$cli: stats --no-stream row" 'web +[0-9.]+% +[0-9.]+[KMG]i?B / [0-9.]+[KMGT]i?B' "$out"
+  check "$cli: pause" C $cli pause web
+  expect "$cli: paused state" paused "$(C $cli inspect -f '{{.State.Status}}' web)"
+  pid=$(C $cli inspect -f '{{.State.Pid}}' web)
+  st=$(ps -o stat= -p "$pid" | cut -c1)
+  # the freezer stops the tasks: cgroup v1 shows them as D (frozen), a
+  # SIGSTOP'd task shows T; either way no line may be written while paused
+  check "$cli: process frozen while paused (state $st)" test "$st" = D -o "$st" = T
+  l1=$(C $cli logs web | wc -l); sleep 0.7; l2=$(C $cli logs web | wc -l)
+  expect "$cli: nothing runs while paused" "$l1" "$l2"
+  check "$cli: unpause" C $cli unpause web
+  sleep 0.5
+  check "$cli: runs again after unpause" test "$(C $cli logs web | wc -l)" -gt "$l2"
+  s0=$(date +%s%N)
+  check "$cli: stop -t 1" C $cli stop -t 1 web
+  ms=$((($(date +%s%N) - s0) / 1000000))
+  check "$cli: stop -t 1 took ~1 s (${ms} ms)" test "$ms" -ge 900 -a "$ms" -lt 4000
+  expect "$cli: stopped (SIGKILL after the timeout)" "exited 137" "$(C $cli inspect -f '{{.State.Status}} {{.State.ExitCode}}' web)"
+  check "$cli: start" C $cli start web
+  expect "$cli: running after start" running "$(C $cli inspect -f '{{.State.Status}}' web)"
+  out=$(C $cli ps -a)
+  expect_match "$cli: ps -a has docker's columns" '^CONTAINER ID   IMAGE     COMMAND +CREATED +STATUS +PORTS +NAMES$' "$(head -1 <<<"$out")"
+  expect_match "$cli: ps -a row" '^[0-9a-f]{12}   busybox   "sh -c i=0; while tr…" +[0-9]+ seconds ago +Up .* web$' "$out"
+  check "$cli: rm -f" C $cli rm -f web
+  check_fails "$cli: gone after rm -f" C $cli inspect web
+done
+
+# ---- ps filters and formats ----
+berth run -d --name f1 -l team=a busybox sleep 60 >/dev/null
+berth create --name f2 -l team=b busybox true >/dev/null
+expect "ps -q shows running only" 1 "$(berth ps -q | wc -l)"
+expect "ps --filter label" f2 "$(berth ps -a --filter label=team=b --format '{{.Names}}')"
+expect "ps --filter status=created" f2 "$(berth ps -a --filter status=created --format '{{.Names}}')"
+expect "ps --filter name" f1 "$(berth ps --filter name=f1 --format '{{.Names}}')"
+expect "ps -n 1 is the newest" f2 "$(berth ps -n 1 --format '{{.Names}}')"
+expect "docker ps --filter ancestor" "f1" "$(docker ps --filter ancestor=busybox --format '{{.Names}}')"
+expect "ps --no-trunc shows 64-hex ids" 64 "$(berth ps -q --no-trunc | head -1 | tr -d '\n' | wc -c)"
+check "rename" berth rename f2 f3
+expect "renamed" f3 "$(berth ps -a --filter label=team=b --format '{{.Names}}')"
+check "kill -s TERM" berth kill -s KILL f1
+sleep 0.3
+expect "killed with KILL: 137" 137 "$(berth inspect -f '{{.State.ExitCode}}' f1)"
+berth rm -f f1 f3 >/dev/null
+
+# ---- wait, restart policies, logs options ----
+berth run -d --name w1 busybox sh -c 'sleep 0.5; exit 6' >/dev/null
+expect "wait prints the exit code" 6 "$(berth wait w1)"
+expect "docker wait" 6 "$(docker wait w1)"
+berth rm w1 >/dev/null
+berth run -d --name rp --restart on-failure:2 busybox sh -c 'exit 1' >/dev/null
+for _ in $(seq 1 60); do [ "$(berth inspect -f '{{.RestartCount}} {{.State.Status}}' rp)" = "2 exited" ] && break; sleep 0.1; done
+expect "restart on-failure:2 restarts twice" "2 exited" "$(berth inspect -f '{{.RestartCount}} {{.State.Status}}' rp)"
+berth rm -f rp >/dev/null
+# stdout and stderr are separate pipes (as with docker): their relative
+# order is only kept when the writer pauses between them
+berth run -d --name lg busybox sh -c 'for i in 1 2 3 4 5; do echo out$i; sleep 0.05; echo err$i >&2; sleep 0.05; done' >/dev/null
+berth wait lg >/dev/null
+expect "logs --tail 2 (stdout and stderr)" "$(printf 'out5\nerr5')" "$(berth logs --tail 2 lg 2>&1)"
+expect "logs: stderr goes to stderr" "$(printf 'err1\nerr2\nerr3\nerr4\nerr5')" "$(berth logs lg 2>&1 >/dev/null)"
+expect_match "logs -t" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z out1' "$(berth logs -t lg 2>/dev/null | head -1)"
+expect "logs --since in the future shows nothing" "" "$(berth logs --since 2099-01-01T00:00:00Z lg 2>&1)"
+expect "docker logs --tail 2: stdout" out5 "$(docker logs --tail 2 lg 2>/dev/null)"
+expect "docker logs --tail 2: stderr" err5 "$(docker logs --tail 2 lg 2>&1 >/dev/null)"
+berth run -d --name lf busybox sh -c 'echo a; sleep 1; echo b' >/dev/null
+out=$(timeout 10 "$BERTH_BIN" logs -f lf)
+expect "logs -f ends when the container stops" "$(printf 'a\nb')" "$out"
+berth rm lg lf >/dev/null
+
+# ---- exec options, exec inspect ----
+berth run -d --name ex busybox sleep 60 >/dev/null
+expect "exec -e -w -u" "v /etc 65534" "$(berth exec -e X=v -w /etc -u 65534 ex sh -c 'echo $X $(pwd) $(id -u)')"
+berth exec ex sh -c 'exit 7'
+expect "exec exit code" 7 $?
+expect "docker exec exit code" 7 "$(docker exec ex sh -c 'exit 7'; echo $?)"
+printf 'in1\nin2\n' | berth exec -i ex cat >"$T/exec.out"
+expect "exec -i passes stdin and sees EOF" "$(printf 'in1\nin2')" "$(cat "$T/exec.out")"
+check "exec -d" berth exec -d ex sh -c 'echo bg >/tmp/bg'
+sleep 0.3
+expect "exec -d ran" bg "$(berth exec ex cat /tmp/bg)"
+out=$(berth exec ex nosuch 2>&1)
+expect_match "exec of a missing command: 126/127" '^12[67]$' "$(berth exec ex nosuch >/dev/null 2>&1; echo $?)"
+expect_match "exec of a missing command: message" 'executable file not found' "$out"
+berth rm -f ex >/dev/null
+
+# ---- isolation ----
+out=$(berth run --rm busybox sh -c 'echo pid=$$; ps -o pid,args >/tmp/ps; wc -l </tmp/ps; hostname' 2>&1)
+expect_match "inside: PID 1" 'pid=1' "$out"
+expect "inside: no host processes (header, sh, ps)" 3 "$(sed -n 2p <<<"$out")"
+expect_match "inside: own hostname (the short id)" '^[0-9a-f]{12}$' "$(sed -n 3p <<<"$out")"
+out=$(berth run --rm busybox sh -c 'echo x >/proc/sys/kernel/hostname' 2>&1)
+expect_match "inside: /proc/sys read-only" 'Read-only file system' "$out"
+out=$(berth run --rm busybox sh -c 'touch /sys/x' 2>&1)
+expect_match "inside: /sys read-only" 'Read-only file system' "$out"
+out=$(berth run --rm busybox reboot -f 2>&1)
+expect_match "inside: reboot denied" 'Operation not permitted' "$out"
+out=$(berth run --rm busybox sh -c 'mkdir /m; mount -t tmpfs x /m' 2>&1)
+expect_match "inside: mount denied" 'permission denied|Operation not permitted' "$out"
+out=$(berth run --rm busybox grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t' ' ')
+expect "inside: docker's default caps, no_new_privs, seccomp filter" "$(printf 'CapEff: 00000000a80425fb\nNoNewPrivs: 1\nSeccomp: 2')" "$out"
+out=$(berth run --rm --privileged busybox grep -E '^Seccomp:' /proc/self/status | tr -s '\t' ' ')
+expect "--privileged: no seccomp" "Seccomp: 0" "$out"
+out=$(berth run --rm --cap-drop ALL busybox grep CapEff /proc/self/status | tr -s '\t' ' ')
+expect "--cap-drop ALL" "CapEff: 0000000000000000" "$out"
+expect "ls /dev" "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero" \
+  "$(berth run --rm busybox ls /dev | tr '\n' ' ' | sed 's/ $//')"
+expect_match "ls /dev with -t has the console" 'console' "$(berth run --rm -t busybox ls /dev)"
+out=$(berth run --rm --network none busybox ip -o link | awk '{print $2}' | tr -d ':')
+expect "--network none: lo only" lo "$out"
+expect "--network host: the host's interfaces" "$(ip -o link | wc -l)" "$(berth run --rm --network host busybox ip -o link | wc -l)"
+out=$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p')
+expect_match "--init: /dev/init is PID 1" '^ +1 /dev/init -- sh -c' "$out"
+
+# ---- cgroup limits ----
+berth run --name oom -m 32m busybox sh -c 'x=a; while true; do x="$x$x$x$x"; done' >/dev/null 2>&1
+expect "-m 32m: the memory hog is killed" 137 $?
+expect "State.OOMKilled" true "$(berth inspect -f '{{.State.OOMKilled}}' oom)"
+expect "docker sees OOMKilled" true "$(docker inspect -f '{{.State.OOMKilled}}' oom)"
+berth rm oom >/dev/null
+out=$(berth run --rm --pids-limit 10 busybox sh -c 'for i in $(seq 1 40); do sleep 2 & done; wait' 2>&1)
+expect_match "--pids-limit 10 stops a fork bomb" "can't fork" "$out"
+berth run -d --name lim --cpus 0.5 --cpu-shares 512 --memory 64m --pids-limit 50 busybox sleep 60 >/dev/null
+id=$(berth inspect -f '{{.Id}}' lim)
+if [ -d /sys/fs/cgroup/memory/berth ]; then
+  expect "cgroup v1 memory.limit_in_bytes" 67108864 "$(cat /sys/fs/cgroup/memory/berth/$id/memory.limit_in_bytes)"
+  expect "cgroup v1 cpu quota for --cpus 0.5" "50000 100000" "$(cat /sys/fs/cgroup/cpu/berth/$id/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/berth/$id/cpu.cfs_period_us)"
+  expect "cgroup v1 cpu.shares" 512 "$(cat /sys/fs/cgroup/cpu/berth/$id/cpu.shares)"
+  check "update -m 128m" berth update -m 128m lim
+  expect "update applied to the cgroup" 134217728 "$(cat /sys/fs/cgroup/memory/berth/$id/memory.limit_in_bytes)"
+else
+  expect "cgroup v2 memory.max" 67108864 "$(cat /sys/fs/cgroup/berth/$id/memory.max)"
+  expect "cgroup v2 cpu.max" "50000 100000" "$(cat /sys/fs/cgroup/berth/$id/cpu.max)"
+fi
+berth rm -f lim >/dev/null
+check "no cgroup left for a removed container" test ! -e "/sys/fs/cgroup/memory/berth/$id" -a ! -e "/sys/fs/cgroup/berth/$id"
+
+# ---- kill -9 berthd while 10 containers log ----
+for i in $(seq 1 10); do
+  berth run -d --name lg$i busybox sh -c 'i=0; while true; do i=$((i+1)); echo line $i; sleep 0.05; done' >/dev/null
+done
+sleep 1
+stop_daemon KILL
+sleep 2
+start_daemon
+expect "after kill -9 and restart: all 10 still running" 10 "$(berth ps -q --filter name=lg | wc -l)"
+sleep 0.5
+bad=0
+for i in $(seq 1 10); do
+  if ! berth logs lg$i | awk '$2 != NR { exit 1 } END { exit NR < 40 }'; then bad=$((bad + 1)); echo "# lg$i: lines missing or out of order"; fi
+done
+expect "every line of all 10 logs is there, in order" 0 "$bad"
+check "stop works after the restart" berth stop -t 1 lg1 lg2 lg3 lg4 lg5 lg6 lg7 lg8 lg9 lg10
+expect "all stopped" 0 "$(berth ps -q | wc -l)"
+berth run -d --name gone busybox sh -c 'sleep 1; exit 4' >/dev/null
+stop_daemon KILL
+sleep 2
+start_daemon
+expect "an exit while berthd was away is found" "exited 4" "$(berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' gone)"
+berth rm -f $(berth ps -aq) >/dev/null
+
+# ---- 50 parallel run --rm leave nothing behind ----
+pids=()
+for i in $(seq 1 50); do berth run --rm busybox true >/dev/null 2>&1 & pids+=($!); done
+wait "${pids[@]}"
+for _ in $(seq 1 50); do pgrep -f "berth-shim --bundle $T/" >/dev/null || break; sleep 0.1; done
+left=$(berth ps -a)
+expect "50 x run --rm: no container left" 1 "$(wc -l <<<"$left")"
+[ "$(wc -l <<<"$left")" = 1 ] || { echo "$left" | sed 's/^/#   /'; grep -i -E "error|warn" "$T/berthd.log" | tail -5 | sed 's/^/#   /'; }
+expect "50 x run --rm: no state dir left" 0 "$(ls "$T/data/containers" | wc -l)"
+expect "50 x run --rm: no shim left" 0 "$(pgrep -c -f "berth-shim --bundle $T/")"
+expect "50 x run --rm: no mount left" 0 "$(grep -c " $T/" /proc/self/mounts)"
+expect "50 x run --rm: no socket left" 0 "$(ls "$T/run/c" 2>/dev/null | wc -l)"
+expect "50 x run --rm: no cgroup left" 0 "$(find /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth -mindepth 1 -maxdepth 1 -type d -newer "$T/bb.tar" 2>/dev/null | wc -l)"
+
+# ---- docker-py (reference §5.2) ----
+if python3 -c 'import docker' 2>/dev/null; then
+  cat >"$T/dpy.py" <<'PY'
+import os, sys, time, docker
+c = docker.DockerClient(base_url=os.environ["DOCKER_HOST"])
+out = []
+out.append(c.containers.run("busybox", "echo hello", remove=True).decode().strip())
+ct = c.containers.run("busybox", ["sh", "-c", "echo out; echo err >&2; sleep 30"], detach=True, name="dpy")
+time.sleep(0.5)
+out.append(ct.logs().decode().replace("\n", "|"))
+r = ct.exec_run("echo execd")
+out.append("%d %s" % (r.exit_code, r.output.decode().strip()))
+out.append(str(ct.exec_run(["sh", "-c", "exit 7"]).exit_code))
+ct.stop(timeout=1)
+out.append(str(ct.wait()["StatusCode"]))
+ct.reload()
+out.append(ct.status)
+ct.remove()
+out.append(str(len(c.containers.list(all=True))))
+print(";".join(out))
+PY
+  expect "docker-py: run, logs, exec_run, stop, wait, remove" "hello;out|err|;0 execd;7;137;exited;0" "$(timeout 60 python3 "$T/dpy.py" 2>&1)"
+else
+  fail "python3-docker is installed"
+fi
+
+# ---- bad input ----
+out=$(berth run --rm -m 1x busybox true 2>&1)
+expect "bad -m value is refused" 125 "$(berth run --rm -m 1x busybox true >/dev/null 2>&1; echo $?)"
+out=$(docker run --rm --restart always busybox true 2>&1)
+expect_match "--rm with --restart is refused" "AutoRemove|conflicting" "$out"
+out=$(berth start nosuchcontainer 2>&1)
+expect "start of an unknown container" "Error response from daemon: No such container: nosuchcontainer" "$out"
+out=$(curl -s --unix-socket "$SOCK" -XPOST -H 'Content-Type: application/json' -d '{"Image":"busybox","Cmd":"notalist"' http://x/v1.43/containers/create)
+expect_match "malformed JSON body: a clear 400" '"message"' "$out"
+
+finish
