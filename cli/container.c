@@ -781,7 +781,7 @@ int cmd_ps(int argc, char **argv) {
     }
     const char *image = json_string_value(json_object_get(c, "Image")) ?: "";
     cleanup_free char *img = (!no_trunc && str_has_prefix(image, "sha256:")) ? short_id(image, false) : xstrdup(image);
-    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s}", "ID", sid, "Image", img,
+    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "ID", sid, "Image", img,
                             "Command", cmd_q, "CreatedAt", created_at, "RunningFor", since, "Ports", ports,
                             "State", json_string_value(json_object_get(c, "State")) ?: "", "Status",
                             json_string_value(json_object_get(c, "Status")) ?: "", "Size", sz, "Names", names,

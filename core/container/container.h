@@ -34,6 +34,7 @@ struct container {
   bool stopped_by_user; /* for unless-stopped and on-failure */
   uint64_t exits; /* increments at every exit, for wait next-exit */
   bool removed;
+  bool removing; /* a remove owns the container */
 
   char rootfs[4096];
   bool mounted;

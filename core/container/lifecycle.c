@@ -567,7 +567,13 @@ static ssize_t read_line(int fd, char *buf, size_t len) {
 }
 
 static void unmount_rootfs(struct daemon *d, struct container *c) {
-  if (!c->mounted) return;
+  /* the exit monitor and rm -f may both get here */
+  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&mu);
+  if (!c->mounted) {
+    pthread_mutex_unlock(&mu);
+    return;
+  }
   struct berth_err e = {0};
   store_unmount_layer(&d->images, c->rw_id, &e);
   /* a mount made by an earlier berthd is not in the refcount table */
@@ -576,6 +582,7 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   plugin_unlock(d->storage);
   c->mounted = false;
   c->rootfs[0] = 0;
+  pthread_mutex_unlock(&mu);
 }
 
 static void mark_exited(struct daemon *d, struct container *c, int code, bool oom, const char *error) {
@@ -600,7 +607,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
     ctr_unlock();
     return 1;
   }
-  if (c->removed || c->status == CTR_REMOVING) {
+  if (c->removed || c->removing || c->status == CTR_REMOVING) {
     ctr_unlock();
     return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is marked for removal and cannot be started", c->id);
   }
@@ -892,7 +899,7 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
 int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, struct berth_err *err) {
   ctr_lock();
   bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
-  if (c->removed || c->status == CTR_REMOVING) {
+  if (c->removed || c->removing) {
     ctr_unlock();
     return 0;
   }
@@ -909,12 +916,14 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, 
                          c->id);
   }
   c->stopped_by_user = true;
+  c->removing = true;
+  uint64_t exits = c->exits;
   ctr_unlock();
   if (running) {
     struct berth_err e = {0};
     ctr_kill(d, c, "KILL", &e);
     ctr_lock();
-    wait_exit_locked(c, c->exits, 10000);
+    wait_exit_locked(c, exits, 10000);
     ctr_unlock();
   }
   ctr_lock();

@@ -404,7 +404,10 @@ int64_t parse_rfc3339(const char *s) {
   } else if (*p != 'Z') {
     return INT64_MIN;
   }
-  return ((int64_t)timegm(&tm) - off) * 1000000000LL + frac;
+  int64_t secs = (int64_t)timegm(&tm) - off;
+  /* before 1970 (Go's zero time "0001-01-01T00:00:00Z") is 0 */
+  if (secs < 0) return 0;
+  return secs * 1000000000LL + frac;
 }
 
 bool str_has_prefix(const char *s, const char *prefix) {
