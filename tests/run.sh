@@ -80,7 +80,7 @@ if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
     for t in test_reference test_util test_config test_plugin_loader test_api test_untar; do
       run "asan: $t" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/tests/unit/$t"
     done
-    for s in images hostile daemon; do
+    for s in images hostile daemon containers; do
       run "asan: berthd in $s.sh" env BERTH_BUILD="$san" ASAN_OPTIONS=detect_leaks=1 timeout 600 bash "tests/integration/$s.sh"
     done
     run "asan: conformance vfs" "$san/tests/plugin/storage-conformance" vfs
@@ -95,6 +95,15 @@ leaked=$(grep -c '/tmp/berth-' /proc/self/mounts)
 if [ "$leaked" -ne 0 ]; then
   echo "mounts leaked by the tests:"; grep '/tmp/berth-' /proc/self/mounts
   fail=$((fail + 1)); failed_names+=("leaked mounts")
+else
+  pass=$((pass + 1))
+fi
+
+# containers outlive berthd: none of the tests' may be left running
+shims=$(pgrep -f 'berth-shim --bundle /tmp/berth-it-' | wc -l)
+if [ "$shims" -ne 0 ]; then
+  echo "shims left running by the tests: $shims"; pgrep -af 'berth-shim --bundle /tmp/berth-it-' | head
+  fail=$((fail + 1)); failed_names+=("leaked shims")
 else
   pass=$((pass + 1))
 fi
