@@ -281,7 +281,10 @@ expect "50 x run --rm: no socket left" 0 "$(ls "$T/run/c" 2>/dev/null | wc -l)"
 expect "50 x run --rm: no cgroup left" 0 "$(find /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth -mindepth 1 -maxdepth 1 -type d -newer "$T/bb.tar" 2>/dev/null | wc -l)"
 
 # ---- docker-py (reference §5.2) ----
-if python3 -c 'import docker' 2>/dev/null; then
+# Debian's python3-docker is for Debian's python3 (a pyenv one may come first)
+PY=python3
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import docker' 2>/dev/null && PY=/usr/bin/python3
+if $PY -c 'import docker' 2>/dev/null; then
   cat >"$T/dpy.py" <<'PY'
 import os, sys, time, docker
 c = docker.DockerClient(base_url=os.environ["DOCKER_HOST"])
@@ -301,7 +304,7 @@ ct.remove()
 out.append(str(len(c.containers.list(all=True))))
 print(";".join(out))
 PY
-  expect "docker-py: run, logs, exec_run, stop, wait, remove" "hello;out|err|;0 execd;7;137;exited;0" "$(timeout 60 python3 "$T/dpy.py" 2>&1)"
+  expect "docker-py: run, logs, exec_run, stop, wait, remove" "hello;out|err|;0 execd;7;137;exited;0" "$(timeout 60 $PY "$T/dpy.py" 2>&1)"
 else
   fail "python3-docker is installed"
 fi

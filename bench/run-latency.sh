@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Container start-up latency and per-container memory, berth side by side
+# with docker (dockerd 20.10 from Debian's docker.io) and podman (with runc)
+# when they are installed.  Every engine gets its own private data root and
+# socket under one temp dir, runs with --network none, and is stopped (by
+# PID) and cleaned up at the end.
+#
+#   bench/run-latency.sh [N]      N samples per latency figure (default 20)
+#   M=50 bench/run-latency.sh     containers for the run -d / PSS figure
+#
+# Figures printed:
+#   run --rm true   median wall time of `run --rm busybox true`
+#   exec true       median wall time of `exec C true` in a running container
+#   run -d xM       wall time of M sequential `run -d busybox sleep 3600`
+#   PSS/container   proportional set size of the per-container monitor
+#                   (berth-shim / containerd-shim-runc-v2 / conmon), summed
+#                   over the M containers and divided by M
+#   daemon +PSS/c   growth of the daemon's own PSS per container
+set -u
+N=${1:-20}
+M=${M:-50}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
+W=$(mktemp -d /tmp/berth-bench-XXXXXX)
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 1
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
+  pkill -9 -f "conmon.*$W" 2>/dev/null
+  for cg in /sys/fs/cgroup/*/berth/*; do
+    [ -d "$cg" ] || continue
+    grep -q . "$cg/cgroup.procs" 2>/dev/null && [ -d "$W/berth/containers/$(basename "$cg")" ] &&
+      xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
+  done
+  sleep 0.3
+  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+now_ns() { date +%s%N; }
+# median of the numbers on stdin, to one decimal
+median() { sort -n | awk '{a[NR]=$1} END {if (!NR) print "-"; else printf "%.1f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# PSS in KiB of the given pids, summed
+pss_kib() {
+  local sum=0 p v
+  for p in "$@"; do
+    v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+
+# bench_engine NAME MONITOR_PGREP DAEMON_PID CLI...
+declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS
+bench_engine() {
+  local name=$1 mon=$2 dpid=$3; shift 3
+  local cli=("$@") i t0
+  "${cli[@]}" run --rm --network none busybox true >/dev/null 2>&1 # warm caches
+  R_RUN[$name]=$(for i in $(seq 1 "$N"); do
+    t0=$(now_ns); "${cli[@]}" run --rm --network none busybox true >/dev/null 2>&1
+    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  "${cli[@]}" run -d --network none --name bench-exec busybox sleep 3600 >/dev/null
+  R_EXEC[$name]=$(for i in $(seq 1 "$N"); do
+    t0=$(now_ns); "${cli[@]}" exec bench-exec true >/dev/null 2>&1
+    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  "${cli[@]}" rm -f bench-exec >/dev/null 2>&1
+  sleep 1
+  local d0; d0=$(pss_kib "$dpid")
+  t0=$(now_ns)
+  for i in $(seq 1 "$M"); do "${cli[@]}" run -d --network none busybox sleep 3600 >/dev/null 2>&1; done
+  R_RUND[$name]=$(awk -v ns=$(($(now_ns) - t0)) 'BEGIN {printf "%.2f s", ns / 1e9}')
+  sleep 2
+  local mpids; mapfile -t mpids < <(pgrep -f "$mon")
+  local n=${#mpids[@]}
+  if [ "$n" -gt 0 ]; then
+    R_PSS[$name]="$(($(pss_kib "${mpids[@]}") / n)) KiB ($n procs)"
+  else
+    R_PSS[$name]="-"
+  fi
+  R_DPSS[$name]="$((($(pss_kib "$dpid") - d0) / M)) KiB"
+  "${cli[@]}" rm -f $("${cli[@]}" ps -aq) >/dev/null 2>&1
+}
+
+# ---- the busybox image, from Debian's busybox-static ----
+root="$W/bbroot"
+mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
+
+ENGINES=()
+
+# ---- berth ----
+cat >"$W/berth.conf" <<CONF
+data-root = "$W/berth";
+exec-root = "$W/berth-run";
+plugin-dir = "$TOP/plugins/.libs";
+api: { socket = "$W/berth.sock"; };
+CONF
+"$TOP/berthd" --config-file "$W/berth.conf" >"$W/berthd.log" 2>&1 &
+BPID=$!
+PIDS+=("$BPID")
+for _ in $(seq 1 100); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.05; done
+BERTH=("$TOP/berth" -H "unix://$W/berth.sock")
+"${BERTH[@]}" import -c 'CMD ["sh"]' "$W/bb.tar" busybox:latest >/dev/null
+"${BERTH[@]}" save -o "$W/busybox-image.tar" busybox
+echo "berth:  berthd $("${BERTH[@]}" version --format '{{.Server.Version}}' 2>/dev/null)" >&2
+bench_engine berth "berth-shim --bundle $W/" "$BPID" "${BERTH[@]}"
+ENGINES+=(berth)
+
+# ---- docker (dockerd 20.10, its own containerd, no bridge, no iptables) ----
+if command -v dockerd >/dev/null; then
+  dockerd --data-root "$W/docker" --exec-root "$W/docker-run" -H "unix://$W/docker.sock" \
+    --pidfile "$W/docker.pid" --bridge=none --iptables=false --ip6tables=false \
+    --storage-driver overlay2 >"$W/dockerd.log" 2>&1 &
+  DPID=$!
+  PIDS+=("$DPID")
+  for _ in $(seq 1 200); do curl -sf --unix-socket "$W/docker.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+  DOCKER=(docker -H "unix://$W/docker.sock")
+  if "${DOCKER[@]}" load -i "$W/busybox-image.tar" >/dev/null 2>&1; then
+    echo "docker: dockerd $("${DOCKER[@]}" version --format '{{.Server.Version}}')" >&2
+    bench_engine docker "containerd-shim-runc-v2 -namespace moby" "$DPID" "${DOCKER[@]}"
+    ENGINES+=(docker)
+  else
+    echo "docker: could not start dockerd (see $W/dockerd.log)" >&2
+    tail -5 "$W/dockerd.log" >&2
+  fi
+  kill "$DPID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+else
+  echo "docker: not installed (apt-get install docker.io)" >&2
+fi
+
+# ---- podman (runc; crun refuses this host's hybrid cgroup layout) ----
+if command -v podman >/dev/null; then
+  # root here cannot raise rlimits past the hard limits: podman's defaults
+  # ask for more, and its conmon runs with nproc 32768
+  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=32768:32768"]\n' "$(ulimit -Hn)" "$(ulimit -Hn)" \
+    >"$W/containers.conf"
+  export CONTAINERS_CONF="$W/containers.conf"
+  PODMAN=(podman --root "$W/podman/root" --runroot "$W/podman/run" --runtime runc
+    --cgroup-manager cgroupfs --events-backend file --storage-driver overlay)
+  if "${PODMAN[@]}" load -i "$W/busybox-image.tar" >/dev/null 2>&1; then
+    "${PODMAN[@]}" tag localhost/busybox:latest docker.io/library/busybox:latest >/dev/null 2>&1
+    echo "podman: $("${PODMAN[@]}" version --format '{{.Client.Version}}')" >&2
+    # podman has no daemon: its "daemon" figure is left out
+    bench_engine podman "conmon.*$W/podman" "$$" "${PODMAN[@]}"
+    R_DPSS[podman]="(no daemon)"
+    ENGINES+=(podman)
+  else
+    echo "podman: could not load the image" >&2
+  fi
+else
+  echo "podman: not installed (apt-get install podman)" >&2
+fi
+
+# ---- the table ----
+printf '\n%-22s' "N=$N, M=$M"
+for e in "${ENGINES[@]}"; do printf '%-22s' "$e"; done
+printf '\n%-22s' "run --rm true (ms)"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RUN[$e]}"; done
+printf '\n%-22s' "exec true (ms)"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_EXEC[$e]}"; done
+printf '\n%-22s' "run -d x$M"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RUND[$e]}"; done
+printf '\n%-22s' "PSS/container"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_PSS[$e]}"; done
+printf '\n%-22s' "daemon +PSS/container"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_DPSS[$e]}"; done
+printf '\n'
