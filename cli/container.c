@@ -241,12 +241,31 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     return NULL;
   }
   if (!strcmp(rn, "no")) rn[0] = 0;
+  /* seccomp=FILE: the daemon gets the profile's content (docker does this too) */
+  json_t *secopt = json_array();
+  for (size_t i = 0; i < o->security_opt.n; i++) {
+    const char *so = o->security_opt.v[i];
+    if ((str_has_prefix(so, "seccomp=") || str_has_prefix(so, "seccomp:")) && strcmp(so + 8, "unconfined")) {
+      char *text = read_file(so + 8, NULL);
+      if (!text) {
+        fprintf(stderr, "opening seccomp profile (%s) failed: %s\n", so + 8, strerror(errno));
+        json_decref(secopt);
+        json_decref(c);
+        json_decref(bindings);
+        return NULL;
+      }
+      json_array_append_new(secopt, json_sprintf("seccomp=%s", text));
+      free(text);
+    } else {
+      json_array_append_new(secopt, json_string(so));
+    }
+  }
   json_t *hc = json_pack("{s:o,s:s,s:o,s:{s:s,s:I},s:b,s:b,s:o,s:o,s:o,s:b}", "Binds", str_array(&o->volumes),
                          "NetworkMode", o->network ? o->network : "default", "PortBindings", bindings,
                          "RestartPolicy", "Name", !strcmp(rname, "no") ? "no" : rn, "MaximumRetryCount",
                          (json_int_t)retries, "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd",
                          str_array(&o->cap_add), "CapDrop", str_array(&o->cap_drop), "SecurityOpt",
-                         str_array(&o->security_opt), "ReadonlyRootfs", o->read_only);
+                         secopt, "ReadonlyRootfs", o->read_only);
   json_object_set_new(c, "HostConfig", hc);
   if (o->init) json_object_set_new(hc, "Init", json_true());
   if (o->memory) {

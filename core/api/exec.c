@@ -145,6 +145,7 @@ static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct
   json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
     const char *so = json_string_value(v);
     if (so && strstr(so, "seccomp") && strstr(so, "unconfined")) s.seccomp = false;
+    else if (so && str_has_prefix(so, "seccomp=")) s.seccomp_profile = (char *)so + 8;
     if (so && str_has_prefix(so, "no-new-privileges")) s.no_new_privs = true;
   }
   uint64_t caps = rt_default_caps();

@@ -153,6 +153,9 @@ static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err
     if (s && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") && strcmp(s, "no-new-privileges") &&
         strcmp(s, "no-new-privileges:true") && strcmp(s, "no-new-privileges=true") && !str_has_prefix(s, "seccomp="))
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
+    /* the client sends the profile's content, as the docker CLI does */
+    if (s && str_has_prefix(s, "seccomp=") && strcmp(s, "seccomp=unconfined") && rt_seccomp_check_profile(s + 8, err) < 0)
+      return -err->code;
   }
   if (json_is_true(json_object_get(hc, "Init"))) {
     cleanup_free char *init = helper_path("berth-init");
@@ -407,6 +410,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, struct berth_er
   json_array_foreach(json_object_get(hc, "SecurityOpt"), i, e) {
     const char *so = json_string_value(e);
     if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))) s.seccomp = false;
+    else if (so && str_has_prefix(so, "seccomp=")) s.seccomp_profile = (char *)so + 8;
     if (so && str_has_prefix(so, "no-new-privileges")) s.no_new_privs = true;
   }
   s.caps = compute_caps(hc);

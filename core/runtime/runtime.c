@@ -16,7 +16,7 @@
 
 int rt_caps_bound(uint64_t caps);
 int rt_caps_set(uint64_t caps);
-int rt_seccomp_load(struct berth_err *err);
+int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 
 /* ---------------- spec (de)serialisation ---------------- */
 
@@ -68,6 +68,7 @@ int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err) {
   s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
   s->no_new_privs = json_is_true(json_object_get(j, "no_new_privs"));
   s->seccomp = json_is_true(json_object_get(j, "seccomp"));
+  s->seccomp_profile = jdup(j, "seccomp_profile");
   s->caps = (uint64_t)json_integer_value(json_object_get(j, "caps"));
   json_t *m = json_object_get(j, "mounts");
   s->n_mounts = json_array_size(m);
@@ -99,7 +100,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
     if (m->options) json_object_set_new(e, "options", json_string(m->options));
     json_array_append_new(mounts, e);
   }
-  return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:o,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I,s:o}",
+  json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:o,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I,s:o}",
                    "id", s->id ? s->id : "", "rootfs", s->rootfs, "bundle", s->bundle ? s->bundle : "",
                    "args", strv_to_json(s->args), "env", strv_to_json(s->env), "cwd",
                    s->cwd ? s->cwd : "/", "uid", (json_int_t)s->uid, "gid", (json_int_t)s->gid,
@@ -107,6 +108,8 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
                    "open_stdin", s->open_stdin, "host_network", s->host_network, "privileged",
                    s->privileged, "readonly_rootfs", s->readonly_rootfs, "no_new_privs",
                    s->no_new_privs, "seccomp", s->seccomp, "caps", (json_int_t)s->caps, "mounts", mounts);
+  if (s->seccomp_profile) json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
+  return j;
 }
 
 void rt_spec_free(struct rt_spec *s) {
@@ -116,6 +119,7 @@ void rt_spec_free(struct rt_spec *s) {
   strv_free(s->args);
   strv_free(s->env);
   free(s->cwd);
+  free(s->seccomp_profile);
   free(s->groups);
   free(s->hostname);
   for (size_t i = 0; i < s->n_mounts; i++) {
@@ -416,7 +420,8 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
 void rt_exec_process(const struct rt_spec *s, int err_fd) {
   set_identity(s, err_fd);
   struct berth_err e = {0};
-  if (s->seccomp && !s->privileged && rt_seccomp_load(&e) < 0) die(err_fd, 125, "%s", e.msg);
+  uint64_t caps = s->privileged ? rt_all_caps() : s->caps;
+  if (s->seccomp && !s->privileged && rt_seccomp_load(s->seccomp_profile, caps, &e) < 0) die(err_fd, 125, "%s", e.msg);
   exec_args(s, err_fd);
 }
 

@@ -36,6 +36,7 @@ struct rt_spec {
   bool readonly_rootfs;
   bool no_new_privs;
   bool seccomp; /* Docker's default profile */
+  char *seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
   uint64_t caps; /* effective/permitted/bounding set (bits) */
   struct rt_mount *mounts;
   size_t n_mounts;
@@ -83,6 +84,8 @@ int rt_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid
 
 /* Send / receive one fd over a unix socket. */
 int send_fd(int sock, int fd);
+/* Is this a seccomp profile berth can load? (docker's JSON format) */
+int rt_seccomp_check_profile(const char *json_text, struct berth_err *err);
 int recv_fd(int sock);
 
 #endif

@@ -346,12 +346,18 @@ static int jf_read_open(void *drv, const struct berth_log_info *info, const stru
   if (!r) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
   r->path = strdup(info->log_path);
   r->cfg = *cfg;
-  int64_t max_file = d->conf.max_file;
-  uint64_t ms = 0;
-  apply_opts(info->opts, info->n_opts, &ms, &max_file, err);
+  (void)d;
+  /* rotated files are <path>.1 (newest) ... <path>.N, whatever max-file the
+   * container was started with: find how many there are */
   size_t plen = strlen(r->path) + 24;
   char *rot = malloc(plen);
-  for (int64_t i = max_file - 1; rot && i >= 1; i--) {
+  int64_t n_rot = 0;
+  while (rot && n_rot < 100000) {
+    snprintf(rot, plen, "%s.%lld", r->path, (long long)(n_rot + 1));
+    if (access(rot, F_OK) < 0) break;
+    n_rot++;
+  }
+  for (int64_t i = n_rot; rot && i >= 1; i--) {
     snprintf(rot, plen, "%s.%lld", r->path, (long long)i);
     FILE *f = fopen(rot, "re");
     if (!f) continue;

@@ -219,6 +219,34 @@ expect "--network host: the host's interfaces" "$(ip -o link | wc -l)" "$(berth 
 out=$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p')
 expect_match "--init: /dev/init is PID 1" '^ +1 /dev/init -- sh -c' "$out"
 
+cat >"$T/prof.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+JSON
+for cli in berth docker; do
+  out=$(C $cli run --rm --security-opt seccomp="$T/prof.json" busybox sh -c 'mkdir /x || echo refused; touch /y && echo touched' 2>&1)
+  expect "$cli: --security-opt seccomp=profile.json is applied" "$(printf "mkdir: can't create directory '/x': Permission denied\nrefused\ntouched")" "$out"
+done
+echo '{"defaultAction": "BOGUS"}' >"$T/bad.json"
+out=$(docker run --rm --security-opt seccomp="$T/bad.json" busybox true 2>&1)
+expect_match "a bad seccomp profile is refused" 'Decoding seccomp profile failed' "$out"
+out=$(berth run --rm --security-opt seccomp=unconfined busybox grep Seccomp: /proc/self/status | tr -s '\t' ' ')
+expect "seccomp=unconfined" "Seccomp: 0" "$out"
+
+# ---- log drivers ----
+berth run --name ln --log-driver none busybox echo hi >/dev/null
+out=$(docker logs ln 2>&1)
+expect "--log-driver none: logs says so" "Error response from daemon: configured logging driver does not support reading" "$out"
+berth rm ln >/dev/null
+berth run --name rot --log-opt max-size=1k --log-opt max-file=3 busybox sh -c 'for i in $(seq 1 300); do echo line $i; done' >/dev/null
+id=$(berth inspect -f '{{.Id}}' rot)
+expect "json-file max-size/max-file: 3 files" 3 "$(ls "$T/data/containers/$id/" | grep -c -- '-json.log')"
+check "json-file: each file stays near max-size" test "$(stat -c %s "$T/data/containers/$id/$id-json.log.1")" -le 1100
+out=$(berth logs rot)
+expect "logs reads across the rotated files, in order" "$(seq 1 300 | sed 's/^/line /' | tail -n "$(wc -l <<<"$out")")" "$out"
+expect "logs --tail across rotation" "$(printf 'line 299\nline 300')" "$(berth logs --tail 2 rot)"
+berth rm rot >/dev/null
+
 # ---- cgroup limits ----
 berth run --name oom -m 32m busybox sh -c 'x=a; while true; do x="$x$x$x$x"; done' >/dev/null 2>&1
 expect "-m 32m: the memory hog is killed" 137 $?
