@@ -774,10 +774,17 @@ static void *monitor_thread(void *p) {
     usleep((useconds_t)delay * 1000);
     struct berth_err e = {0};
     ctr_lock();
-    bool still = c->status == CTR_RESTARTING && !c->removed;
-    if (still) c->status = CTR_EXITED;
+    bool still = c->status == CTR_RESTARTING && !c->removed && !c->removing;
     ctr_unlock();
-    if (still && ctr_start(d, c, &e) < 0) log_warn("container %.12s: restart failed: %s", c->id, e.msg);
+    /* "restarting" until the start is done: no client sees a false "exited" */
+    if (still && ctr_start(d, c, &e) < 0) {
+      log_warn("container %.12s: restart failed: %s", c->id, e.msg);
+      ctr_lock();
+      if (c->status == CTR_RESTARTING) c->status = CTR_EXITED;
+      ctr_broadcast();
+      ctr_unlock();
+      ctr_save(d, c);
+    }
   } else if (autoremove) {
     struct berth_err e = {0};
     ctr_remove(d, c, true, true, &e);
@@ -999,6 +1006,9 @@ void ctr_restore(struct daemon *d) {
         mark_exited(d, c, code, oom, error);
         if (should_restart(c, code)) {
           struct berth_err e = {0};
+          ctr_lock();
+          c->restart_count++;
+          ctr_unlock();
           if (ctr_start(d, c, &e) < 0) log_warn("container %.12s: restart failed: %s", c->id, e.msg);
         } else if (json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
           struct berth_err e = {0};

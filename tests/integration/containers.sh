@@ -288,10 +288,17 @@ expect "every line of all 10 logs is there, in order" 0 "$bad"
 check "stop works after the restart" berth stop -t 1 lg1 lg2 lg3 lg4 lg5 lg6 lg7 lg8 lg9 lg10
 expect "all stopped" 0 "$(berth ps -q | wc -l)"
 berth run -d --name gone busybox sh -c 'sleep 1; exit 4' >/dev/null
+berth run -d --name again --restart always busybox sh -c 'sleep 1; exit 4' >/dev/null
+berth run -d --name held --restart unless-stopped busybox sleep 60 >/dev/null
+berth stop -t 0 held >/dev/null
 stop_daemon KILL
 sleep 2
 start_daemon
 expect "an exit while berthd was away is found" "exited 4" "$(berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' gone)"
+for _ in $(seq 1 30); do [ "$(berth inspect -f '{{.State.Status}}' again)" = running ] && break; sleep 0.1; done
+expect "--restart always: restarted by the new berthd" running "$(berth inspect -f '{{.State.Status}}' again)"
+check "--restart always: counted" test "$(berth inspect -f '{{.RestartCount}}' again)" -ge 1
+expect "--restart unless-stopped: a stopped one stays stopped" exited "$(berth inspect -f '{{.State.Status}}' held)"
 berth rm -f $(berth ps -aq) >/dev/null
 
 # ---- 50 parallel run --rm leave nothing behind ----
