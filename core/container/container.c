@@ -200,6 +200,26 @@ char *ctr_status_text(const struct container *c) {
 
 /* ---------------- persistence ---------------- */
 
+/* SizeRw: what the container wrote (the storage driver's diff_size of its
+ * read-write layer); SizeRootFs: that plus the image. */
+static void add_sizes(struct daemon *d, struct container *c, json_t *j) {
+  uint64_t rw = 0;
+  struct berth_err e = {0};
+  const struct berth_storage_ops *ops = &d->storage->ops.storage;
+  if (ops->diff_size) {
+    plugin_lock(d->storage);
+    if (ops->diff_size(d->storage->drv, c->rw_id, c->parent_sid, &rw, &e) < 0) rw = 0;
+    plugin_unlock(d->storage);
+  }
+  uint64_t img = 0;
+  pthread_mutex_lock(&d->images.lock);
+  struct image *im = store_lookup_locked(&d->images, c->image_id);
+  if (im) img = im->size;
+  pthread_mutex_unlock(&d->images.lock);
+  json_object_set_new(j, "SizeRw", json_integer((json_int_t)rw));
+  json_object_set_new(j, "SizeRootFs", json_integer((json_int_t)(rw + img)));
+}
+
 static json_t *state_json(const struct container *c) {
   char started[64] = "0001-01-01T00:00:00Z", finished[64] = "0001-01-01T00:00:00Z";
   if (c->started_ns) format_rfc3339(c->started_ns, started, sizeof started);
@@ -403,11 +423,8 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   const char *pk;
   json_t *pv;
   json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv) json_object_set_new(ports, pk, json_null());
-  if (size) {
-    json_object_set_new(j, "SizeRw", json_integer(0));
-    json_object_set_new(j, "SizeRootFs", json_integer(0));
-  }
   ctr_unlock();
+  if (size) add_sizes(d, c, j);
   return j;
 }
 
@@ -448,11 +465,8 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
                         ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode", mode,
                         "NetworkSettings", "Networks", net_name, "NetworkID", net_name, "IPAddress", "",
                         "Gateway", "", "MacAddress", "", "Mounts");
-  if (size) {
-    json_object_set_new(j, "SizeRw", json_integer(0));
-    json_object_set_new(j, "SizeRootFs", json_integer(0));
-  }
   ctr_unlock();
+  if (size) add_sizes(d, c, j);
   return j;
 }
 

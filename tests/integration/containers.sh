@@ -150,6 +150,11 @@ check "kill -s TERM" berth kill -s KILL f1
 sleep 0.3
 expect "killed with KILL: 137" 137 "$(berth inspect -f '{{.State.ExitCode}}' f1)"
 berth rm -f f1 f3 >/dev/null
+berth run -d --name sz busybox sleep 60 >/dev/null
+berth exec sz sh -c 'dd if=/dev/zero of=/f bs=1k count=300 2>/dev/null'
+expect_match "ps -s: what the container wrote, and the image" '307kB \(virtual 2\.[0-9]+MB\)$' "$(berth ps -s --filter name=sz | tail -1)"
+expect "inspect -s: SizeRw" 307200 "$(docker inspect -s -f '{{.SizeRw}}' sz)"
+berth rm -f sz >/dev/null
 
 # ---- wait, restart policies, logs options ----
 berth run -d --name w1 busybox sh -c 'sleep 0.5; exit 6' >/dev/null
