@@ -597,12 +597,15 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   snprintf(c->error, sizeof c->error, "%s", error ? error : "");
   c->finished_ns = now_ns();
   c->pid = 0;
-  c->exits++;
   c->shim_ready = false;
-  ctr_broadcast();
   ctr_unlock();
   unmount_rootfs(d, c);
+  /* on disk before anyone waiting (stop, wait, run) hears of it */
   ctr_save(d, c);
+  ctr_lock();
+  c->exits++;
+  ctr_broadcast();
+  ctr_unlock();
 }
 
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
