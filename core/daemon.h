@@ -25,6 +25,8 @@ void daemon_warn(struct daemon *d, const char *fmt, ...) __attribute__((format(p
 /* Route tables, one per resource file. */
 extern const struct api_route system_routes[];
 extern const size_t n_system_routes;
+extern const struct api_route registry_routes[];
+extern const size_t n_registry_routes;
 extern const struct api_route image_routes[];
 extern const size_t n_image_routes;
 extern const struct api_route container_routes[];

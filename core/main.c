@@ -242,6 +242,7 @@ int main(int argc, char **argv) {
     const struct api_route *r;
     size_t n;
   } tables[] = {{system_routes, n_system_routes},
+                {registry_routes, n_registry_routes},
                 {image_routes, n_image_routes},
                 {container_routes, n_container_routes},
                 {exec_routes, n_exec_routes}};

@@ -12,5 +12,7 @@ int image_load(struct api_request *req);
 int image_load_consume(struct api_request *req, int fd);
 int image_create(struct api_request *req);
 int image_create_consume(struct api_request *req, int fd);
+/* registry.c */
+int image_pull(struct api_request *req, const char *from);
 
 #endif

@@ -606,10 +606,5 @@ int image_create(struct api_request *req) {
     return api_reply_error(req, 501, "importing from a URL (%s) is not supported; send the tar as the body with fromSrc=-", src);
   const char *from = api_query(req, "fromImage");
   if (!from || !*from) return api_reply_error(req, 400, "fromImage or fromSrc is required");
-  if (!req->d->registry)
-    return api_reply_error(req, 501,
-                           "cannot pull %s: no registry driver is configured (set registry.driver "
-                           "in daemon.conf)",
-                           from);
-  return api_reply_error(req, 501, "pulling is not implemented yet");
+  return image_pull(req, from);
 }

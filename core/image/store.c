@@ -17,7 +17,7 @@ char *store_blob_path(struct image_store *s, const char *digest) {
   return xasprintf("%s/blobs/sha256/%s", s->root, digest + 7);
 }
 
-static void chain_of(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]) {
+void store_chain_of(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]) {
   if (!*parent_chain) {
     snprintf(out, DIGEST_LEN + 1, "%s", diff_id);
     return;
@@ -114,7 +114,7 @@ static int parse_config(struct image *im, struct berth_err *err) {
                            d ? d : "(null)");
     im->diff_ids[i] = xstrdup(d);
     char next[DIGEST_LEN + 1];
-    chain_of(chain, d, next);
+    store_chain_of(chain, d, next);
     memcpy(chain, next, sizeof chain);
   }
   memcpy(im->top_chain, chain, sizeof chain);
@@ -419,7 +419,7 @@ int store_add_layer(struct image_store *s, const char *parent_chain, struct bert
   char parent_sid[65] = "";
   pthread_mutex_lock(&s->lock);
   if (expect_diff_id) {
-    chain_of(parent_chain, expect_diff_id, out_chain);
+    store_chain_of(parent_chain, expect_diff_id, out_chain);
     if (store_layer_locked(s, out_chain)) {
       pthread_mutex_unlock(&s->lock);
       return 0;
@@ -483,7 +483,7 @@ int store_add_layer(struct image_store *s, const char *parent_chain, struct bert
   l.size = size ? size : l.tar_size;
   memcpy(l.storage_id, sid, sizeof sid);
   snprintf(l.parent, sizeof l.parent, "%s", parent_chain);
-  chain_of(parent_chain, l.diff_id, l.chain_id);
+  store_chain_of(parent_chain, l.diff_id, l.chain_id);
 
   pthread_mutex_lock(&s->lock);
   if (store_layer_locked(s, l.chain_id)) {

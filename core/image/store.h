@@ -65,6 +65,8 @@ void store_close(struct image_store *s);
  * name@digest.  Caller holds s->lock.  NULL if absent. */
 struct image *store_lookup_locked(struct image_store *s, const char *name);
 struct layer *store_layer_locked(struct image_store *s, const char *chain_id);
+/* chain id of diff_id on top of parent_chain ("" for a base layer) */
+void store_chain_of(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]);
 
 /* Apply a layer tar (plain or gzip) on top of parent_chain ("" for none)
  * and record it; *out receives its chain id.  expect_diff_id, when given,

@@ -1,0 +1,606 @@
+/* distribution: the Docker Registry HTTP API v2 / OCI distribution spec over
+ * libcurl.  Pure transport (registry.h): manifests and blobs in and out,
+ * auth (anonymous, basic, bearer token), TLS with the system CAs and a
+ * per-registry CA dir, plain HTTP for insecure registries (loopback always,
+ * as docker does).  The core verifies every digest.
+ *
+ * daemon.conf:
+ *   registry: { driver = "distribution";
+ *     distribution: { insecure = "myreg:5000,10.0.0.1:5000";  # plain HTTP
+ *                     certs_dir = "/etc/berth/certs.d"; } };     # <dir>/<host>/ca.crt
+ */
+#include <berth/registry.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <strings.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dist_conf {
+  const char *insecure;
+  const char *certs_dir;
+};
+
+struct dist_drv {
+  const struct berth_host *host;
+  struct dist_conf conf;
+};
+
+struct dist_sess {
+  struct dist_drv *d;
+  char *base;  /* "https://host" */
+  char *host;  /* as given */
+  char *repo;
+  char *user, *pass;
+  char *token; /* bearer token, once we have one */
+  char *ca_file;
+  uint32_t flags;
+};
+
+static char *dup_s(const char *s) { return s ? strdup(s) : NULL; }
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  char *s = NULL;
+  if (vasprintf(&s, f, ap) < 0) s = NULL;
+  va_end(ap);
+  return s;
+}
+
+static bool host_insecure(struct dist_drv *d, const char *host) {
+  if (!strncmp(host, "127.", 4) || !strncmp(host, "localhost", 9) || !strncmp(host, "[::1]", 5)) return true;
+  const char *list = d->conf.insecure;
+  size_t hl = strlen(host);
+  while (list && *list) {
+    const char *end = strchr(list, ',');
+    size_t l = end ? (size_t)(end - list) : strlen(list);
+    while (l && isspace((unsigned char)*list)) list++, l--;
+    if (l == hl && !strncmp(list, host, hl)) return true;
+    if (!end) break;
+    list = end + 1;
+  }
+  return false;
+}
+
+/* ---------------- one HTTP exchange ---------------- */
+
+struct xfer {
+  struct berth_buf *body;       /* response body into a host buffer, or */
+  struct berth_writer *out;     /* streamed to a writer (blobs) */
+  const struct berth_host *host;
+  struct berth_reader *in;      /* request body */
+  long status;
+  char *www_auth;
+  char *location;
+  char *digest;
+  char *content_type;
+  uint64_t content_length;
+  bool write_failed;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
+  struct xfer *x = ctx;
+  size_t len = sz * n;
+  /* bodies of redirects and errors are not the payload */
+  if (x->status >= 300 || x->status == 0) {
+    if (x->status >= 400 && x->body && x->host->buf_append(x->body, p, len) < 0) return 0;
+    return len;
+  }
+  if (x->out) {
+    size_t off = 0;
+    while (off < len) {
+      ssize_t w = x->out->write(x->out->ctx, p + off, len - off);
+      if (w <= 0) {
+        x->write_failed = true;
+        return 0;
+      }
+      off += (size_t)w;
+    }
+    return len;
+  }
+  if (x->body && x->host->buf_append(x->body, p, len) < 0) return 0;
+  return len;
+}
+
+static char *header_value(const char *line, size_t len, const char *name) {
+  size_t nl = strlen(name);
+  if (len <= nl + 1 || strncasecmp(line, name, nl) || line[nl] != ':') return NULL;
+  const char *v = line + nl + 1;
+  while (*v == ' ') v++;
+  size_t vl = len - (size_t)(v - line);
+  while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
+  return strndup(v, vl);
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ctx) {
+  struct xfer *x = ctx;
+  size_t len = sz * n;
+  int code;
+  char *v;
+  if (len > 9 && !strncmp(p, "HTTP/", 5) && sscanf(strchr(p, ' ') ? strchr(p, ' ') : p, " %d", &code) == 1) {
+    x->status = code;
+    /* a new response (after a redirect): forget the last one's headers */
+    free(x->www_auth);
+    free(x->digest);
+    free(x->content_type);
+    x->www_auth = x->digest = x->content_type = NULL;
+  } else if ((v = header_value(p, len, "WWW-Authenticate"))) {
+    free(x->www_auth);
+    x->www_auth = v;
+  } else if ((v = header_value(p, len, "Location"))) {
+    free(x->location);
+    x->location = v;
+  } else if ((v = header_value(p, len, "Docker-Content-Digest"))) {
+    free(x->digest);
+    x->digest = v;
+  } else if ((v = header_value(p, len, "Content-Type"))) {
+    free(x->content_type);
+    x->content_type = v;
+  } else if ((v = header_value(p, len, "Content-Length"))) {
+    x->content_length = strtoull(v, NULL, 10);
+    free(v);
+  }
+  return len;
+}
+
+static size_t on_read(char *buf, size_t sz, size_t n, void *ctx) {
+  struct xfer *x = ctx;
+  ssize_t r = x->in->read(x->in->ctx, buf, sz * n);
+  return r < 0 ? CURL_READFUNC_ABORT : (size_t)r;
+}
+
+static void xfer_free(struct xfer *x) {
+  free(x->www_auth);
+  free(x->location);
+  free(x->digest);
+  free(x->content_type);
+}
+
+static int map_status(long st, const char *what, struct berth_err *err, const struct berth_buf *body) {
+  /* the registry's own message when it sent one: {"errors":[{"message":...}]} */
+  char msg[256] = "";
+  if (body && body->len) {
+    const char *m = strstr(body->data, "\"message\":\"");
+    if (m) {
+      m += 11;
+      size_t l = strcspn(m, "\"");
+      snprintf(msg, sizeof msg, ": %.*s", (int)(l > 200 ? 200 : l), m);
+    }
+  }
+  if (st == 401) return berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "%s: unauthorized%s", what, msg);
+  if (st == 403) return berth_err_set(err, BERTH_EFORBIDDEN, 0, "%s: denied%s", what, msg);
+  if (st == 404) return berth_err_set(err, BERTH_ENOTFOUND, 0, "%s: not found%s", what, msg);
+  if (st == 429 || st >= 500) return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s: registry answered %ld%s", what, st, msg);
+  return berth_err_set(err, BERTH_EINVAL, 0, "%s: registry answered %ld%s", what, st, msg);
+}
+
+/* key="value" from a WWW-Authenticate challenge */
+static char *challenge_param(const char *ch, const char *key) {
+  size_t kl = strlen(key);
+  for (const char *p = ch; (p = strstr(p, key)); p += kl) {
+    if ((p == ch || p[-1] == ' ' || p[-1] == ',') && p[kl] == '=') {
+      const char *v = p + kl + 1;
+      if (*v == '"') {
+        v++;
+        return strndup(v, strcspn(v, "\""));
+      }
+      return strndup(v, strcspn(v, ", "));
+    }
+  }
+  return NULL;
+}
+
+static void tls_setup(struct dist_sess *s, CURL *h) {
+  if (s->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+}
+
+/* GET the token endpoint of a Bearer challenge. */
+static int fetch_token(struct dist_sess *s, const char *challenge, struct berth_err *err) {
+  char *realm = challenge_param(challenge, "realm");
+  char *service = challenge_param(challenge, "service");
+  char *scope = challenge_param(challenge, "scope");
+  if (!realm) {
+    free(service);
+    free(scope);
+    return berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "bearer challenge without a realm");
+  }
+  CURL *h = curl_easy_init();
+  char *es = service ? curl_easy_escape(h, service, 0) : NULL;
+  char *def_scope = fmt("repository:%s:%s", s->repo, (s->flags & BERTH_REG_PUSH) ? "pull,push" : "pull");
+  char *esc = curl_easy_escape(h, scope ? scope : def_scope, 0);
+  char *url = fmt("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", es ? es : "", esc);
+  struct berth_buf body = {sizeof body, NULL, 0, 0};
+  struct xfer x = {.body = &body, .host = s->d->host};
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+  tls_setup(s, h);
+  if (s->user) {
+    curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, s->pass ? s->pass : "");
+  }
+  CURLcode rc = curl_easy_perform(h);
+  int r = 0;
+  if (rc != CURLE_OK) r = berth_err_set(err, BERTH_EUNAVAILABLE, 0, "token endpoint %s: %s", realm, curl_easy_strerror(rc));
+  else if (x.status != 200) r = map_status(x.status, "token endpoint", err, &body);
+  else {
+    /* {"token": "..."} or {"access_token": "..."} */
+    const char *t = body.data ? strstr(body.data, "\"token\"") : NULL;
+    if (!t && body.data) t = strstr(body.data, "\"access_token\"");
+    const char *q = t ? strchr(strchr(t, ':') ? strchr(t, ':') : t, '"') : NULL;
+    if (!q) r = berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "token endpoint: no token in the answer");
+    else {
+      free(s->token);
+      s->token = strndup(q + 1, strcspn(q + 1, "\""));
+    }
+  }
+  free(body.data);
+  xfer_free(&x);
+  curl_free(es);
+  curl_free(esc);
+  free(def_scope);
+  free(url);
+  free(realm);
+  free(service);
+  free(scope);
+  curl_easy_cleanup(h);
+  return r;
+}
+
+/* One request with the auth dance: anonymous (or the token we hold),
+ * then on 401 the challenge's scheme, once. */
+static int request(struct dist_sess *s, const char *method, const char *url, const char *const *headers,
+                   struct xfer *x, uint64_t upload_len, struct berth_err *err) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    CURL *h = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    for (const char *const *p = headers; p && *p; p++) hl = curl_slist_append(hl, *p);
+    char *authz = NULL;
+    if (s->token) {
+      authz = fmt("Authorization: Bearer %s", s->token);
+      hl = curl_slist_append(hl, authz);
+    } else if (s->user && attempt > 0) {
+      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
+      curl_easy_setopt(h, CURLOPT_PASSWORD, s->pass ? s->pass : "");
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    /* a stalled transfer is a failure the core retries */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "berth/distribution");
+    tls_setup(s, h);
+    if (x->in) {
+      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(h, CURLOPT_READDATA, x);
+      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)upload_len);
+      hl = curl_slist_append(hl, "Expect:");
+    } else if (!strcmp(method, "PUT") || !strcmp(method, "POST")) {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    x->status = 0;
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hl);
+    free(authz);
+    curl_easy_cleanup(h);
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->status >= 400)) {
+      if (x->write_failed) return berth_err_set(err, BERTH_EINTERNAL, 0, "%s %s: writing the data failed", method, url);
+      return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s %s: %s", method, url, curl_easy_strerror(rc));
+    }
+    if (x->status != 401 || attempt > 0 || x->in) return 0;
+    /* the challenge tells how to authenticate */
+    const char *ch = x->www_auth ? x->www_auth : "";
+    if (!strncasecmp(ch, "Bearer", 6)) {
+      int r = fetch_token(s, ch, err);
+      if (r < 0) return r;
+    } else if (!strncasecmp(ch, "Basic", 5)) {
+      if (!s->user) return 0; /* anonymous: the 401 is the answer */
+    } else {
+      return 0;
+    }
+    if (x->body) x->body->len = 0;
+  }
+  return 0;
+}
+
+/* An upload cannot be replayed, so authenticate first with a cheap call. */
+static int ensure_auth(struct dist_sess *s, struct berth_err *err) {
+  if (s->token) return 0;
+  char *url = fmt("%s/v2/%s/tags/list", s->base, s->repo);
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct xfer x = {.body = &b, .host = s->d->host};
+  int r = request(s, "GET", url, NULL, &x, 0, err);
+  if (r == 0 && x.status == 401) r = map_status(401, s->host, err, &b);
+  free(b.data);
+  xfer_free(&x);
+  free(url);
+  return r;
+}
+
+/* ---------------- ops ---------------- */
+
+static int d_open(void *drv, const struct berth_reg_target *t, void **out, struct berth_err *err) {
+  struct dist_drv *d = drv;
+  struct dist_sess *s = calloc(1, sizeof *s);
+  if (!s) return berth_err_set(err, BERTH_EINTERNAL, 0, "out of memory");
+  s->d = d;
+  const char *host = t->host;
+  /* docker.io's API lives at registry-1.docker.io */
+  const char *api_host = !strcmp(host, "docker.io") ? "registry-1.docker.io" : host;
+  s->base = fmt("%s://%s", host_insecure(d, host) ? "http" : "https", api_host);
+  s->host = strdup(host);
+  s->repo = strdup(t->repo);
+  s->flags = t->flags;
+  if (t->auth) {
+    s->user = dup_s(t->auth->username);
+    s->pass = dup_s(t->auth->password);
+    if (t->auth->registry_token && *t->auth->registry_token) s->token = strdup(t->auth->registry_token);
+  }
+  if (d->conf.certs_dir && *d->conf.certs_dir) {
+    char *ca = fmt("%s/%s/ca.crt", d->conf.certs_dir, host);
+    FILE *f = ca ? fopen(ca, "r") : NULL;
+    if (f) {
+      fclose(f);
+      s->ca_file = ca;
+    } else {
+      free(ca);
+    }
+  }
+  *out = s;
+  return 0;
+}
+
+static void d_close(void *sp) {
+  struct dist_sess *s = sp;
+  if (!s) return;
+  free(s->base);
+  free(s->host);
+  free(s->repo);
+  free(s->user);
+  free(s->pass);
+  free(s->token);
+  free(s->ca_file);
+  free(s);
+}
+
+static void fill_desc(struct berth_descriptor *desc, const struct xfer *x, uint64_t size) {
+  if (!desc) return;
+  memset(desc, 0, sizeof *desc);
+  if (x->content_type) snprintf(desc->media_type, sizeof desc->media_type, "%s", x->content_type);
+  if (x->digest) snprintf(desc->digest, sizeof desc->digest, "%s", x->digest);
+  desc->size = size;
+}
+
+static int d_get_manifest(void *sp, const char *ref, const char *const *accept, struct berth_buf *body,
+                          struct berth_descriptor *desc, struct berth_err *err) {
+  struct dist_sess *s = sp;
+  char *url = fmt("%s/v2/%s/manifests/%s", s->base, s->repo, ref);
+  const char *hdrs[16];
+  char *owned[16];
+  size_t n = 0;
+  for (const char *const *a = accept; a && *a && n < 15; a++) hdrs[n] = owned[n] = fmt("Accept: %s", *a), n++;
+  hdrs[n] = NULL;
+  struct xfer x = {.body = body, .host = s->d->host};
+  int r = request(s, "GET", url, hdrs, &x, 0, err);
+  if (r == 0 && x.status != 200) r = map_status(x.status, "manifest", err, body);
+  if (r == 0) fill_desc(desc, &x, body->len);
+  for (size_t i = 0; i < n; i++) free(owned[i]);
+  xfer_free(&x);
+  free(url);
+  return r;
+}
+
+static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *desc, struct berth_err *err) {
+  struct dist_sess *s = sp;
+  char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
+  struct xfer x = {.host = s->d->host};
+  int r = request(s, "HEAD", url, NULL, &x, 0, err);
+  if (r == 0 && x.status != 200) r = map_status(x.status, digest, err, NULL);
+  if (r == 0) fill_desc(desc, &x, x.content_length);
+  xfer_free(&x);
+  free(url);
+  return r;
+}
+
+static int d_get_blob(void *sp, const char *digest, uint64_t offset, struct berth_writer *out,
+                      struct berth_err *err) {
+  struct dist_sess *s = sp;
+  char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
+  char range[64];
+  snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)offset);
+  const char *hdrs[] = {range, NULL};
+  struct berth_buf eb = {sizeof eb, NULL, 0, 0};
+  struct xfer x = {.out = out, .body = &eb, .host = s->d->host};
+  int r = request(s, "GET", url, offset ? hdrs : NULL, &x, 0, err);
+  if (r == 0 && offset && x.status == 200)
+    r = berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s: the registry cannot resume (no range support)", digest);
+  else if (r == 0 && x.status != 200 && x.status != 206) r = map_status(x.status, digest, err, &eb);
+  free(eb.data);
+  xfer_free(&x);
+  free(url);
+  return r;
+}
+
+static int d_put_blob(void *sp, const struct berth_descriptor *desc, const char *mount_from,
+                      struct berth_reader *in, struct berth_err *err) {
+  struct dist_sess *s = sp;
+  int r = ensure_auth(s, err);
+  if (r < 0) return r;
+  CURL *h = curl_easy_init();
+  char *ed = curl_easy_escape(h, desc->digest, 0);
+  char *url = mount_from ? fmt("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", s->base, s->repo, ed, mount_from)
+                         : fmt("%s/v2/%s/blobs/uploads/", s->base, s->repo);
+  struct berth_buf eb = {sizeof eb, NULL, 0, 0};
+  struct xfer x = {.body = &eb, .host = s->d->host};
+  r = request(s, "POST", url, NULL, &x, 0, err);
+  if (r == 0 && x.status == 201 && mount_from) goto done; /* mounted */
+  if (r == 0 && x.status != 202) r = map_status(x.status, "blob upload", err, &eb);
+  if (r == 0 && !x.location) r = berth_err_set(err, BERTH_EINVAL, 0, "blob upload: no Location");
+  if (r == 0) {
+    /* monolithic PUT to the upload location (absolute or relative) */
+    const char *loc = x.location;
+    char *put = !strncmp(loc, "http", 4) ? fmt("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", ed)
+                                         : fmt("%s%s%sdigest=%s", s->base, loc, strchr(loc, '?') ? "&" : "?", ed);
+    struct xfer px = {.body = &eb, .host = s->d->host, .in = in};
+    eb.len = 0;
+    const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
+    r = request(s, "PUT", put, hdrs, &px, desc->size, err);
+    if (r == 0 && px.status != 201) r = map_status(px.status, "blob upload", err, &eb);
+    xfer_free(&px);
+    free(put);
+  }
+done:
+  free(eb.data);
+  xfer_free(&x);
+  curl_free(ed);
+  curl_easy_cleanup(h);
+  free(url);
+  return r;
+}
+
+struct mem_reader {
+  const char *p;
+  size_t left;
+};
+static ssize_t mem_read(void *ctx, void *buf, size_t len) {
+  struct mem_reader *m = ctx;
+  size_t n = len < m->left ? len : m->left;
+  memcpy(buf, m->p, n);
+  m->p += n;
+  m->left -= n;
+  return (ssize_t)n;
+}
+
+static int d_put_manifest(void *sp, const char *ref, const char *media_type, const void *body, size_t len,
+                          struct berth_descriptor *out, struct berth_err *err) {
+  struct dist_sess *s = sp;
+  int r = ensure_auth(s, err);
+  if (r < 0) return r;
+  char *url = fmt("%s/v2/%s/manifests/%s", s->base, s->repo, ref);
+  char *ct = fmt("Content-Type: %s", media_type);
+  const char *hdrs[] = {ct, NULL};
+  struct mem_reader m = {body, len};
+  struct berth_reader rd = {&m, mem_read};
+  struct berth_buf eb = {sizeof eb, NULL, 0, 0};
+  struct xfer x = {.body = &eb, .host = s->d->host, .in = &rd};
+  r = request(s, "PUT", url, hdrs, &x, len, err);
+  if (r == 0 && x.status != 201) r = map_status(x.status, "manifest upload", err, &eb);
+  if (r == 0) fill_desc(out, &x, len);
+  if (out) snprintf(out->media_type, sizeof out->media_type, "%s", media_type);
+  free(eb.data);
+  xfer_free(&x);
+  free(ct);
+  free(url);
+  return r;
+}
+
+static int d_login(void *drv, const char *host, const struct berth_reg_auth *auth, struct berth_buf *identity_token,
+                   struct berth_err *err) {
+  (void)identity_token;
+  struct berth_reg_target t = {sizeof t, host, "", auth, 0};
+  void *sp;
+  int r = d_open(drv, &t, &sp, err);
+  if (r < 0) return r;
+  struct dist_sess *s = sp;
+  /* GET /v2/: 200 anonymous, 401 with a challenge we answer */
+  char *url = fmt("%s/v2/", s->base);
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct xfer x = {.body = &b, .host = s->d->host};
+  free(s->repo);
+  s->repo = strdup("");
+  r = request(s, "GET", url, NULL, &x, 0, err);
+  if (r == 0 && x.status == 401) r = berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "unauthorized: incorrect username or password");
+  else if (r == 0 && x.status != 200) r = map_status(x.status, host, err, &b);
+  free(b.data);
+  xfer_free(&x);
+  free(url);
+  d_close(s);
+  return r;
+}
+
+static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) {
+  struct dist_sess *s = sp;
+  char *url = fmt("%s/v2/%s/tags/list", s->base, s->repo);
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct xfer x = {.body = &b, .host = s->d->host};
+  int r = request(s, "GET", url, NULL, &x, 0, err);
+  if (r == 0 && x.status != 200) r = map_status(x.status, "tags", err, &b);
+  if (r == 0 && b.data) {
+    /* {"name":"x","tags":["a","b"]} -> "a\nb\n" */
+    const char *p = strstr(b.data, "\"tags\"");
+    p = p ? strchr(p, '[') : NULL;
+    while (p && *p && *p != ']') {
+      const char *q = strchr(p, '"');
+      if (!q) break;
+      const char *e = strchr(q + 1, '"');
+      if (!e) break;
+      s->d->host->buf_append(tags, q + 1, (size_t)(e - q - 1));
+      s->d->host->buf_append(tags, "\n", 1);
+      p = e + 1;
+      while (*p == ',' || *p == ' ') p++;
+    }
+  }
+  free(b.data);
+  xfer_free(&x);
+  free(url);
+  return r;
+}
+
+static const struct berth_conf_key keys[] = {
+    {"insecure", BERTH_CONF_STRING, offsetof(struct dist_conf, insecure), ""},
+    {"certs_dir", BERTH_CONF_STRING, offsetof(struct dist_conf, certs_dir), "/etc/berth/certs.d"},
+};
+
+static int d_init(const struct berth_host *host, void **out, struct berth_err *err) {
+  struct dist_drv *d = calloc(1, sizeof *d);
+  if (!d) return berth_err_set(err, BERTH_EINTERNAL, 0, "out of memory");
+  d->host = host;
+  int r = host->conf_bind(host, keys, sizeof keys / sizeof keys[0], &d->conf, err);
+  if (r < 0) {
+    free(d);
+    return r;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  *out = d;
+  return 0;
+}
+
+static void d_fini(void *drv) { free(drv); }
+
+static const struct berth_registry_ops ops = {
+    .struct_size = sizeof(struct berth_registry_ops),
+    .features = BERTH_REG_F_MOUNT,
+    .open = d_open,
+    .close = d_close,
+    .get_manifest = d_get_manifest,
+    .stat_blob = d_stat_blob,
+    .get_blob = d_get_blob,
+    .put_blob = d_put_blob,
+    .put_manifest = d_put_manifest,
+    .login = d_login,
+    .list_tags = d_list_tags,
+};
+
+BERTH_PLUGIN_DEFINE(distribution, BERTH_KIND_REGISTRY, "distribution", "1.0.0",
+                    "Docker Registry HTTP API v2 / OCI distribution over libcurl", 0, d_init, d_fini, &ops)
