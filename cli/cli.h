@@ -127,6 +127,28 @@ void die_usage(const char *usage, const char *fmt, ...);
  * is positional (run IMAGE CMD..., exec CONTAINER CMD...). */
 extern bool flags_stop_at_positional;
 
+/* ---- the JSON message stream of load/import/pull/push (image.c) ---- */
+/* Rendered like docker's jsonmessage: progress bars redrawn in place on a
+ * terminal, "<id>: <status>" lines otherwise. */
+struct jsonstream {
+  char *buf;
+  size_t len;
+  bool tty;
+  bool quiet;
+  int error;
+  json_t *ids; /* id -> line index, for in-place redraw */
+  size_t lines;
+};
+int js_sink(const char *data, size_t len, void *ctx);
+
+/* ---- registry.c ---- */
+/* "X-Registry-Auth: ..." for host from ~/.berth/config.json (or
+ * ~/.docker/config.json), or NULL. */
+char *registry_auth_header(const char *host);
+int cmd_push(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+
 /* ---- shared helpers (image.c) ---- */
 char *short_id(const char *id, bool no_trunc);
 void add_filter(json_t *filters, const char *name_eq_value);

@@ -299,18 +299,8 @@ int cmd_rmi(int argc, char **argv) {
   return rc;
 }
 
-/* Renders the JSON message stream of load/import/pull like docker's
- * jsonmessage: progress bars redrawn in place on a terminal. */
-struct jsonstream {
-  char *buf;
-  size_t len;
-  bool tty;
-  int error;
-  json_t *ids; /* id -> line index, for in-place redraw */
-  size_t lines;
-};
-
 static void js_line(struct jsonstream *s, json_t *m) {
+  if (s->quiet && !json_object_get(m, "error")) return;
   const char *err = json_string_value(json_object_get(m, "error"));
   if (err) {
     fprintf(stderr, "%s\n", err);
@@ -339,13 +329,14 @@ static void js_line(struct jsonstream *s, json_t *m) {
     }
     json_object_set_new(s->ids, id, json_integer((json_int_t)s->lines));
   }
-  if (id) printf("%s: %s %s\n", id, status, progress ? progress : "");
+  if (id && progress) printf("%s: %s %s\n", id, status, progress);
+  else if (id) printf("%s: %s\n", id, status);
   else printf("%s\n", status);
   s->lines++;
   fflush(stdout);
 }
 
-static int js_sink(const char *data, size_t len, void *ctx) {
+int js_sink(const char *data, size_t len, void *ctx) {
   struct jsonstream *s = ctx;
   s->buf = xrealloc(s->buf, s->len + len + 1);
   memcpy(s->buf + s->len, data, len);
@@ -540,11 +531,16 @@ int cmd_pull(int argc, char **argv) {
   cleanup_free char *repo = ref_repo_canonical(&r);
   cleanup_free char *erepo = url_escape(repo);
   const char *tag = r.digest ? r.digest : r.tag;
-  cleanup_free char *path = tag ? xasprintf("/images/create?fromImage=%s&tag=%s", erepo, tag)
-                                : xasprintf("/images/create?fromImage=%s", erepo);
+  cleanup_free char *eplat = platform ? url_escape(platform) : NULL;
+  cleanup_free char *path = xasprintf("/images/create?fromImage=%s%s%s%s%s", erepo, tag ? "&tag=" : "", tag ? tag : "",
+                                      eplat ? "&platform=" : "", eplat ? eplat : "");
+  cleanup_free char *full = ref_canonical(&r);
+  cleanup_free char *auth = registry_auth_header(r.domain);
+  const char *hdrs[] = {auth, NULL};
   ref_free(&r);
-  struct jsonstream js = {.tty = isatty(1), .ids = json_object()};
-  struct http_req req = {.method = "POST", .path = path, .upload_fd = -1, .sink = js_sink, .sink_ctx = &js};
+  struct jsonstream js = {.tty = isatty(1), .quiet = quiet, .ids = json_object()};
+  struct http_req req = {.method = "POST", .path = path, .upload_fd = -1, .sink = js_sink, .sink_ctx = &js,
+                         .headers = auth ? hdrs : NULL};
   struct http_resp resp;
   if (http_do(&req, &resp) < 0) return 1;
   int rc = js.error;
@@ -557,6 +553,7 @@ int cmd_pull(int argc, char **argv) {
   http_resp_free(&resp);
   free(js.buf);
   json_decref(js.ids);
+  if (rc == 0) printf("%s\n", full); /* as docker pull does */
   return rc;
 }
 

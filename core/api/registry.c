@@ -20,34 +20,6 @@ static const char *const accept_all[] = {MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_
 
 /* ---------------- X-Registry-Auth ---------------- */
 
-/* URL-safe or standard base64, padding optional. */
-static char *b64_decode(const char *in, size_t *out_len) {
-  size_t n = strlen(in);
-  char *out = xmalloc(n * 3 / 4 + 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    int c = (unsigned char)in[i], v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else continue;
-    acc = acc << 6 | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (char)(acc >> bits & 0xff);
-    }
-  }
-  out[o] = 0;
-  if (out_len) *out_len = o;
-  return out;
-}
-
 struct reg_creds {
   char *user, *pass, *token;
   struct berth_reg_auth auth;
@@ -57,7 +29,7 @@ static void creds_from_header(struct api_request *req, struct reg_creds *c) {
   memset(c, 0, sizeof *c);
   const char *h = api_header(req, "X-Registry-Auth");
   if (!h || !*h) return;
-  cleanup_free char *txt = b64_decode(h, NULL);
+  cleanup_free char *txt = base64_decode(h, NULL);
   json_t *j = json_loads(txt, 0, NULL);
   const char *u = json_string_value(json_object_get(j, "username"));
   const char *p = json_string_value(json_object_get(j, "password"));
@@ -258,6 +230,10 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   struct berth_descriptor desc;
   say(fd, want, "Pulling from %s", p->ref.path);
   r = ops->get_manifest(sess, want, accept_all, &mb, &desc, err);
+  if (r < 0 && err->code == BERTH_ENOTFOUND) {
+    cleanup_free char *fam = ref_familiar(&p->ref);
+    r = berth_err_set(err, BERTH_ENOTFOUND, 0, "manifest for %s not found: manifest unknown: manifest unknown", fam);
+  }
   json_t *man = NULL;
   char man_digest[DIGEST_LEN + 1] = "";
   if (r == 0) {

@@ -447,3 +447,54 @@ void close_fds_except(int *keep, size_t n) {
   }
   syscall(SYS_close_range, from, ~0U, 0U);
 }
+
+char *base64_decode(const char *in, size_t *out_len) {
+  size_t n = strlen(in);
+  char *out = xmalloc(n * 3 / 4 + 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)in[i], v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '-') v = 62;
+    else if (c == '/' || c == '_') v = 63;
+    else if (c == '=') break;
+    else continue;
+    acc = acc << 6 | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (char)(acc >> bits & 0xff);
+    }
+  }
+  out[o] = 0;
+  if (out_len) *out_len = o;
+  return out;
+}
+
+char *base64_encode(const void *data, size_t len, bool url) {
+  const char *a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *p = data;
+  char *out = xmalloc((len + 2) / 3 * 4 + 1);
+  size_t o = 0, i = 0;
+  for (; i + 2 < len; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+    out[o++] = a[v >> 18 & 63];
+    out[o++] = a[v >> 12 & 63];
+    out[o++] = a[v >> 6 & 63];
+    out[o++] = a[v & 63];
+  }
+  if (i < len) {
+    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+    out[o++] = a[v >> 18 & 63];
+    out[o++] = a[v >> 12 & 63];
+    out[o++] = i + 1 < len ? a[v >> 6 & 63] : '=';
+    out[o++] = '=';
+  }
+  out[o] = 0;
+  return out;
+}

@@ -114,4 +114,9 @@ bool parse_detach_keys(const char *s, unsigned char *out, size_t *n);
  * Async-signal-safe (close_range, no allocation). */
 void close_fds_except(int *keep, size_t n);
 
+/* base64: decode accepts standard and URL-safe alphabets, padding optional;
+ * encode with url=true uses '-' '_' (padded). Both NUL-terminate. */
+char *base64_decode(const char *in, size_t *out_len);
+char *base64_encode(const void *data, size_t len, bool url);
+
 #endif
