@@ -38,6 +38,7 @@ struct dist_sess {
   char *token; /* bearer token, once we have one */
   char *ca_file;
   uint32_t flags;
+  bool insecure; /* TLS without verification, then plain HTTP (docker's rule) */
 };
 
 static char *dup_s(const char *s) { return s ? strdup(s) : NULL; }
@@ -81,11 +82,13 @@ struct xfer {
   char *content_type;
   uint64_t content_length;
   bool write_failed;
+  bool got_data;
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
   struct xfer *x = ctx;
   size_t len = sz * n;
+  x->got_data = true;
   /* bodies of redirects and errors are not the payload */
   if (x->status >= 300 || x->status == 0) {
     if (x->status >= 400 && x->body && x->host->buf_append(x->body, p, len) < 0) return 0;
@@ -197,6 +200,23 @@ static char *challenge_param(const char *ch, const char *key) {
 
 static void tls_setup(struct dist_sess *s, CURL *h) {
   if (s->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+  if (s->insecure) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+}
+
+/* An insecure registry that does not speak TLS: go on in plain HTTP. */
+static bool fall_back_to_http(struct dist_sess *s, CURLcode rc, const char *url, char **out) {
+  if (!s->insecure || strncmp(s->base, "https://", 8)) return false;
+  if (rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING &&
+      rc != CURLE_COULDNT_CONNECT && rc != CURLE_SEND_ERROR && rc != CURLE_PEER_FAILED_VERIFICATION)
+    return false;
+  char *nb = fmt("http://%s", s->base + 8);
+  free(s->base);
+  s->base = nb;
+  *out = strncmp(url, "https://", 8) ? strdup(url) : fmt("http://%s", url + 8);
+  return true;
 }
 
 /* GET the token endpoint of a Bearer challenge. */
@@ -304,6 +324,13 @@ static int request(struct dist_sess *s, const char *method, const char *url, con
     curl_slist_free_all(hl);
     free(authz);
     curl_easy_cleanup(h);
+    char *http_url = NULL;
+    if (rc != CURLE_OK && !x->got_data && fall_back_to_http(s, rc, url, &http_url)) {
+      /* same request in plain HTTP; an upload body has not been read yet */
+      int r = request(s, method, http_url, headers, x, upload_len, err);
+      free(http_url);
+      return r;
+    }
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->status >= 400)) {
       if (x->write_failed) return berth_err_set(err, BERTH_EINTERNAL, 0, "%s %s: writing the data failed", method, url);
       return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s %s: %s", method, url, curl_easy_strerror(rc));
@@ -348,7 +375,8 @@ static int d_open(void *drv, const struct berth_reg_target *t, void **out, struc
   const char *host = t->host;
   /* docker.io's API lives at registry-1.docker.io */
   const char *api_host = !strcmp(host, "docker.io") ? "registry-1.docker.io" : host;
-  s->base = fmt("%s://%s", host_insecure(d, host) ? "http" : "https", api_host);
+  s->insecure = host_insecure(d, host);
+  s->base = fmt("https://%s", api_host);
   s->host = strdup(host);
   s->repo = strdup(t->repo);
   s->flags = t->flags;
