@@ -623,8 +623,8 @@ static int auth(struct api_request *req) {
   if (!body) return 0;
   const char *user = json_string_value(json_object_get(body, "username"));
   const char *pass = json_string_value(json_object_get(body, "password"));
-  const char *server = json_string_value(json_object_get(body, "serveraddress"));
-  if (!server || !*server || strstr(server, "index.docker.io")) server = "docker.io";
+  const char *sv = json_string_value(json_object_get(body, "serveraddress"));
+  cleanup_free char *server = xstrdup(!sv || !*sv || strstr(sv, "index.docker.io") ? "docker.io" : sv);
   /* "https://host:5000/" -> "host:5000" */
   cleanup_free char *host = xstrdup(str_has_prefix(server, "https://") ? server + 8 : str_has_prefix(server, "http://") ? server + 7 : server);
   host[strcspn(host, "/")] = 0;

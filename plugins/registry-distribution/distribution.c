@@ -39,6 +39,7 @@ struct dist_sess {
   char *ca_file;
   uint32_t flags;
   bool insecure; /* TLS without verification, then plain HTTP (docker's rule) */
+  bool basic;    /* the registry asked for basic auth: send it every time */
 };
 
 static char *dup_s(const char *s) { return s ? strdup(s) : NULL; }
@@ -288,7 +289,7 @@ static int request(struct dist_sess *s, const char *method, const char *url, con
     if (s->token) {
       authz = fmt("Authorization: Bearer %s", s->token);
       hl = curl_slist_append(hl, authz);
-    } else if (s->user && attempt > 0) {
+    } else if (s->user && (attempt > 0 || s->basic)) {
       curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
       curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
       curl_easy_setopt(h, CURLOPT_PASSWORD, s->pass ? s->pass : "");
@@ -342,7 +343,8 @@ static int request(struct dist_sess *s, const char *method, const char *url, con
       int r = fetch_token(s, ch, err);
       if (r < 0) return r;
     } else if (!strncasecmp(ch, "Basic", 5)) {
-      if (!s->user) return 0; /* anonymous: the 401 is the answer */
+      if (!s->user || s->basic) return 0; /* anonymous, or refused: the 401 is the answer */
+      s->basic = true;
     } else {
       return 0;
     }

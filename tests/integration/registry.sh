@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Registries: push and pull against Debian's docker-registry (the reference
+# distribution server) on loopback ports of our own, through berth and the
+# docker CLI, cross-checked with skopeo; a corrupt blob; a manifest list;
+# TLS + htpasswd with docker login.
+. "$(dirname "$0")/lib.sh"
+DOCKER_BIN=$(type -P docker)
+docker() { timeout -s KILL 120 "$DOCKER_BIN" "$@"; }
+REGPIDS=()
+cleanup_registries() { for p in "${REGPIDS[@]}"; do kill "$p" 2>/dev/null; done; }
+trap 'cleanup_registries; cleanup' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_registry NAME PORT [extra yaml]
+start_registry() {
+  local name=$1 port=$2 extra=${3:-}
+  mkdir -p "$T/$name"
+  cat >"$T/$name/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $T/$name/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+$extra
+YML
+  docker-registry serve "$T/$name/config.yml" >"$T/$name/log" 2>&1 &
+  REGPIDS+=($!)
+  for _ in $(seq 1 50); do curl -sk -o /dev/null "http://127.0.0.1:$port/v2/" && return 0; curl -sk -o /dev/null "https://127.0.0.1:$port/v2/" && return 0; sleep 0.1; done
+  echo "# registry $name did not start:"; tail -5 "$T/$name/log" | sed 's/^/#   /'
+  return 1
+}
+
+if ! command -v docker-registry >/dev/null; then
+  fail "docker-registry is installed"
+  finish
+  exit 1
+fi
+
+P1=$(free_port)
+start_registry plain "$P1" || { fail "plain registry starts"; finish; exit 1; }
+R="127.0.0.1:$P1"
+
+cat >"$T/daemon.conf" <<CONF
+data-root = "$T/data";
+exec-root = "$T/run";
+plugin-dir = "$PLUGIN_DIR";
+api: { socket = "$SOCK"; };
+registry: { driver = "distribution"; };
+CONF
+start_daemon || { fail "berthd starts with the distribution driver"; finish; exit 1; }
+expect_match "info lists the registry driver" 'registry +distribution' "$(berth info)"
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+id0=$(berth image inspect -f '{{.Id}}' busybox)
+
+# ---- push and pull back, through both clients ----
+for cli in berth docker; do
+  if [ $cli = berth ]; then C=(berth); else C=(docker); fi
+  "${C[@]}" tag busybox "$R/$cli/bb:v1"
+  out=$("${C[@]}" push "$R/$cli/bb:v1" 2>&1)
+  expect_match "$cli push: docker's lines" "The push refers to repository \[$R/$cli/bb\]" "$out"
+  expect_match "$cli push: digest line" 'v1: digest: sha256:[0-9a-f]{64} size: [0-9]+' "$out"
+  pushed=$(grep -o 'sha256:[0-9a-f]\{64\}' <<<"$out" | tail -1)
+  expect "$cli push: the registry has the tag" "{\"name\":\"$cli/bb\",\"tags\":[\"v1\"]}" "$(curl -s "http://$R/v2/$cli/bb/tags/list")"
+  expect "$cli push: skopeo sees the same manifest digest" "$pushed" \
+    "$(skopeo inspect --tls-verify=false "docker://$R/$cli/bb:v1" | jq -r .Digest)"
+  berth rmi -f "$id0" >/dev/null
+  check_fails "$cli: the image is gone locally" berth image inspect "$R/$cli/bb:v1"
+  out=$("${C[@]}" pull "$R/$cli/bb:v1" 2>&1)
+  expect_match "$cli pull: progress lines" 'Pull complete' "$out"
+  expect_match "$cli pull: status line" "Status: Downloaded newer image for $R/$cli/bb:v1" "$out"
+  expect "$cli pull: same image id as pushed" "$id0" "$(berth image inspect -f '{{.Id}}' "$R/$cli/bb:v1")"
+  expect "$cli pull: RepoDigests recorded" "[$R/$cli/bb@$pushed]" "$(berth image inspect -f '{{.RepoDigests}}' "$R/$cli/bb:v1")"
+  expect "$cli: run the pulled image" hi "$("${C[@]}" run --rm "$R/$cli/bb:v1" echo hi 2>&1)"
+  out=$("${C[@]}" pull "$R/$cli/bb:v1" 2>&1)
+  expect_match "$cli pull again: up to date" "Status: Image is up to date for $R/$cli/bb:v1" "$out"
+  berth tag "$R/$cli/bb:v1" busybox
+done
+out=$(berth pull "$R/berth/bb@$(skopeo inspect --tls-verify=false "docker://$R/berth/bb:v1" | jq -r .Digest)" 2>&1)
+expect_match "pull by digest" 'Status: (Image is up to date|Downloaded newer image)' "$out"
+out=$(berth pull "$R/nosuch/repo:v9" 2>&1)
+expect_match "pull of an unknown tag: docker's message" "manifest for $R/nosuch/repo:v9 not found: manifest unknown" "$out"
+
+# ---- skopeo: pull what berth pushed; push what berth then pulls ----
+check "skopeo copies berth's push to an OCI layout" skopeo copy --src-tls-verify=false "docker://$R/berth/bb:v1" "oci:$T/oci:v1"
+berth save -o "$T/saved.tar" busybox
+check "skopeo pushes a docker-archive to the registry" skopeo copy --dest-tls-verify=false "docker-archive:$T/saved.tar" "docker://$R/fromskopeo/bb:v1"
+berth rmi -f "$id0" >/dev/null
+out=$(berth pull "$R/fromskopeo/bb:v1" 2>&1)
+expect_match "berth pulls what skopeo pushed" 'Downloaded newer image' "$out"
+expect "berth runs what skopeo pushed" hi "$(berth run --rm "$R/fromskopeo/bb:v1" echo hi 2>&1)"
+berth tag "$R/fromskopeo/bb:v1" busybox
+
+# ---- a multi-layer image ----
+mkdir -p "$T/l2" "$T/l3"
+head -c 3000000 /dev/urandom >"$T/l2/blob2"
+head -c 5000000 /dev/urandom >"$T/l3/blob3"
+cat >"$T/Dockerfile.sh" <<'EOF'
+EOF
+berth run --name mk busybox sh -c 'true' >/dev/null
+tar -C "$T/l2" -cf "$T/l2.tar" .
+tar -C "$T/l3" -cf "$T/l3.tar" .
+# three layers: busybox + l2 + l3, made with skopeo-free tools: import then load a
+# docker-save tar assembled here
+python3 - "$T" <<'PY'
+import hashlib, json, os, sys, tarfile, io
+T = sys.argv[1]
+layers = [f"{T}/bb.tar", f"{T}/l2.tar", f"{T}/l3.tar"]
+diff_ids = ["sha256:" + hashlib.sha256(open(p, "rb").read()).hexdigest() for p in layers]
+cfg = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+       "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": [{"created_by": "test"}] * 3}
+cb = json.dumps(cfg).encode()
+cid = hashlib.sha256(cb).hexdigest()
+with tarfile.open(f"{T}/multi.tar", "w") as t:
+    def add(name, data):
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+    add(f"{cid}.json", cb)
+    names = []
+    for i, p in enumerate(layers):
+        n = f"l{i}/layer.tar"; add(n, open(p, "rb").read()); names.append(n)
+    add("manifest.json", json.dumps([{"Config": f"{cid}.json", "RepoTags": ["multi:v1"], "Layers": names}]).encode())
+PY
+berth rm mk >/dev/null
+check "a 3-layer image loads" berth load -i "$T/multi.tar"
+berth tag multi:v1 "$R/multi:v1"
+check "push the 3-layer image" berth push "$R/multi:v1"
+mid=$(berth image inspect -f '{{.Id}}' multi:v1)
+berth rmi -f "$mid" >/dev/null
+out=$(berth pull "$R/multi:v1" 2>&1)
+expect "3-layer pull: the base layer already existed" 1 "$(grep -c 'Already exists' <<<"$out")"
+expect "3-layer pull: two layers downloaded" 2 "$(grep -c 'Pull complete' <<<"$out")"
+expect "3-layer pull: same id" "$mid" "$(berth image inspect -f '{{.Id}}' "$R/multi:v1")"
+expect "3-layer pull: content" "5000000" "$(berth run --rm "$R/multi:v1" sh -c 'wc -c </blob3' | tr -d ' ')"
+
+# ---- a blob whose content does not match its digest ----
+berth rmi -f "$mid" >/dev/null
+l3digest=$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$R/v2/multi/manifests/v1" | jq -r '.layers[2].digest')
+blobfile="$T/plain/data/docker/registry/v2/blobs/sha256/${l3digest:7:2}/${l3digest:7}/data"
+check "found the blob in the registry's storage" test -f "$blobfile"
+printf 'garbage' | dd of="$blobfile" bs=1 seek=1000 conv=notrunc 2>/dev/null
+layers_before=$(ls "$T/data/image/layers" 2>/dev/null | wc -l)
+out=$(berth pull "$R/multi:v1" 2>&1)
+expect_match "a corrupt blob is refused" 'verification failed' "$out"
+check_fails "nothing tagged after the refused pull" berth image inspect "$R/multi:v1"
+expect "no temp download left" 0 "$(ls "$T/data/image/tmp" 2>/dev/null | wc -l)"
+check "no layer of the corrupt blob stored" test "$(ls "$T/data/image/layers" 2>/dev/null | wc -l)" -le "$layers_before"
+
+# ---- a manifest list: linux/amd64 by default, --platform picks another ----
+mkdir -p "$T/armroot"
+cp -a "$T/bbroot/." "$T/armroot/"
+echo arm64 >"$T/armroot/ARCH"
+tar --numeric-owner -C "$T/armroot" -cf "$T/arm.tar" .
+berth import -c 'CMD ["sh"]' "$T/arm.tar" "$R/plat:arm" >/dev/null
+berth tag busybox "$R/plat:amd"
+berth push "$R/plat:arm" >/dev/null
+berth push "$R/plat:amd" >/dev/null
+acc='Accept: application/vnd.docker.distribution.manifest.v2+json'
+mk_entry() { # tag arch
+  local body; body=$(curl -s -H "$acc" "http://$R/v2/plat/manifests/$1")
+  printf '{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":%s,"digest":"sha256:%s","platform":{"architecture":"%s","os":"linux"}}' \
+    "$(printf '%s' "$body" | wc -c)" "$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" "$2"
+}
+list="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\",\"manifests\":[$(mk_entry arm arm64),$(mk_entry amd amd64)]}"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.list.v2+json' \
+  --data-binary "$list" "http://$R/v2/plat/manifests/multi")
+expect "the test manifest list is accepted by the registry" 201 "$code"
+out=$(berth pull "$R/plat:multi" 2>&1)
+expect "manifest list: linux/amd64 by default" "$id0" "$(berth image inspect -f '{{.Id}}' "$R/plat:multi")"
+berth rmi "$R/plat:multi" >/dev/null
+out=$(berth pull --platform linux/arm64 "$R/plat:multi" 2>&1)
+expect "manifest list: --platform linux/arm64" arm64 "$(berth run --rm "$R/plat:multi" cat /ARCH 2>&1)"
+out=$(berth pull --platform linux/s390x "$R/plat:multi" 2>&1)
+expect_match "manifest list: no such platform" 'no matching manifest for linux/s390x' "$out"
+
+# ---- TLS + htpasswd, docker login ----
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext 'subjectAltName=IP:127.0.0.1' \
+  -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1
+htpasswd -Bbn alice s3cret >"$T/htpasswd"
+P2=$(free_port)
+start_registry secure "$P2" "  tls:
+    certificate: $T/cert.pem
+    key: $T/key.pem
+auth:
+  htpasswd:
+    realm: berth-test
+    path: $T/htpasswd" || fail "TLS registry starts"
+S="127.0.0.1:$P2"
+export HOME="$T/home"
+mkdir -p "$HOME"
+out=$(docker login -u alice -p wrong "$S" 2>&1)
+expect_match "docker login with a wrong password fails" 'unauthorized|401' "$out"
+out=$(docker login -u alice -p s3cret "$S" 2>&1)
+expect_match "docker login with the right password" 'Login Succeeded' "$out"
+berth tag busybox "$S/sec/bb:v1"
+out=$(docker push "$S/sec/bb:v1" 2>&1)
+expect_match "push to the TLS+htpasswd registry (docker)" 'v1: digest: sha256:' "$out"
+check_fails "anonymous access is refused by that registry" skopeo inspect --no-creds --tls-verify=false "docker://$S/sec/bb:v1"
+echo s3cret | berth login -u alice --password-stdin "$S" >/dev/null
+check "berth login stores docker's config.json" grep -q "\"$S\"" "$HOME/.berth/config.json"
+berth rmi "$S/sec/bb:v1" >/dev/null
+out=$(berth pull "$S/sec/bb:v1" 2>&1)
+expect_match "pull from the TLS+htpasswd registry (berth, with the stored login)" 'Status: ' "$out"
+berth logout "$S" >/dev/null
+docker logout "$S" >/dev/null
+berth rmi "$S/sec/bb:v1" >/dev/null
+out=$(berth pull "$S/sec/bb:v1" 2>&1)
+expect_match "after logout the pull is refused" 'unauthorized' "$out"
+
+cleanup_registries
+finish
