@@ -142,7 +142,7 @@ static void *dl_thread(void *p) {
     struct berth_err e = {0};
     int r = ops->get_blob(sess, x->digest, x->got, &w, &e);
     if (r == 0) break;
-    if (attempt >= 5 || (r != -BERTH_EUNAVAILABLE && e.code != BERTH_EUNAVAILABLE)) {
+    if (attempt >= 3 || (r != -BERTH_EUNAVAILABLE && e.code != BERTH_EUNAVAILABLE)) {
       x->rc = r;
       x->err = e;
       break;
@@ -646,7 +646,67 @@ static int auth(struct api_request *req) {
   return api_reply_json(req, 200, json_pack("{s:s,s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
 }
 
+/* ---------------- GET /distribution/{name}/json ---------------- */
+
+static int distribution_inspect(struct api_request *req) {
+  const char *name = api_param(req, 0);
+  struct loaded_plugin *reg = req->d->registry;
+  if (!reg) return api_reply_error(req, 501, "no registry driver is configured");
+  struct image_ref ref;
+  struct berth_err err = {0};
+  if (ref_parse(name, true, &ref, &err) < 0) return api_reply_error(req, 400, "%s", err.msg);
+  struct reg_creds creds;
+  creds_from_header(req, &creds);
+  const struct berth_registry_ops *ops = &reg->ops.registry;
+  struct berth_reg_target target = {sizeof target, ref.domain, ref.path, creds.user || creds.token ? &creds.auth : NULL, 0};
+  void *sess = NULL;
+  struct berth_buf mb = {sizeof mb, NULL, 0, 0}, cb = {sizeof cb, NULL, 0, 0};
+  struct berth_descriptor desc;
+  json_t *out = NULL;
+  int r = ops->open(reg->drv, &target, &sess, &err);
+  if (r == 0) r = ops->get_manifest(sess, ref.digest ? ref.digest : ref.tag, accept_all, &mb, &desc, &err);
+  json_t *man = r == 0 ? json_loadb(mb.data, mb.len, 0, NULL) : NULL;
+  if (r == 0 && !man) r = berth_err_set(&err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
+  if (r == 0) {
+    char hex[65];
+    sha256_hex(mb.data, mb.len, hex);
+    const char *mt = json_string_value(json_object_get(man, "mediaType"));
+    json_t *plats = json_array();
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(man, "manifests"), i, m) {
+      json_t *p = json_object_get(m, "platform");
+      if (p) json_array_append(plats, p);
+    }
+    const char *cdig = json_string_value(json_object_get(json_object_get(man, "config"), "digest"));
+    if (cdig) {
+      struct berth_writer w = {&cb, mem_write};
+      if (ops->get_blob(sess, cdig, 0, &w, &err) == 0 && digest_ok(cdig, cb.data, cb.len)) {
+        json_t *cfg = json_loadb(cb.data, cb.len, 0, NULL);
+        json_array_append_new(plats, json_pack("{s:s,s:s}", "architecture",
+                                               json_string_value(json_object_get(cfg, "architecture")) ?: "",
+                                               "os", json_string_value(json_object_get(cfg, "os")) ?: ""));
+        json_decref(cfg);
+      }
+    }
+    out = json_pack("{s:{s:s,s:s,s:I},s:o}", "Descriptor", "mediaType", mt && *mt ? mt : desc.media_type, "digest",
+                    (char[72]){0}, "size", (json_int_t)mb.len, "Platforms", plats);
+    json_object_set_new(json_object_get(out, "Descriptor"), "digest", json_sprintf("sha256:%s", hex));
+  }
+  json_decref(man);
+  free(mb.data);
+  free(cb.data);
+  if (sess) ops->close(sess);
+  creds_free(&creds);
+  ref_free(&ref);
+  if (r < 0) return err.code == BERTH_EUNAUTHORIZED || err.code == BERTH_ENOTFOUND
+                        ? api_reply_error(req, err.code == BERTH_ENOTFOUND ? 404 : 401, "%s", err.msg)
+                        : api_reply_err(req, &err);
+  return api_reply_json(req, 200, out);
+}
+
 const struct api_route registry_routes[] = {
+    {"GET", "/distribution/{name*}/json", distribution_inspect, BODY_BUFFER, NULL},
     {"POST", "/images/{name*}/push", image_push, BODY_BUFFER, NULL},
     {"POST", "/auth", auth, BODY_BUFFER, NULL},
 };

@@ -178,6 +178,91 @@ expect "manifest list: --platform linux/arm64" arm64 "$(berth run --rm "$R/plat:
 out=$(berth pull --platform linux/s390x "$R/plat:multi" 2>&1)
 expect_match "manifest list: no such platform" 'no matching manifest for linux/s390x' "$out"
 
+# ---- a connection dropped in the middle of a layer: the pull resumes ----
+cat >"$T/proxy.py" <<'PY'
+# Relays 127.0.0.1:LISTEN -> 127.0.0.1:UPSTREAM.  Blob GETs are cut after
+# CUT bytes of the response: the first one only (mode "once") or all of
+# them (mode "always").
+import socket, sys, threading
+listen, upstream, cut, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+state = {"cuts": 0}
+def pipe(a, b, limit=None):
+    n = 0
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            if limit is not None and n + len(d) > limit:
+                b.sendall(d[:limit - n]); state["cuts"] += 1; break
+            b.sendall(d); n += len(d)
+    except OSError: pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def handle(c):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = c.recv(65536)
+        if not d: c.close(); return
+        head += d
+        if not head[:1].isalpha(): break  # not HTTP (a TLS hello): relay as is
+    u = socket.create_connection(("127.0.0.1", upstream))
+    u.sendall(head)
+    line = head.split(b"\r\n", 1)[0]
+    limit = None
+    if line.startswith(b"GET ") and b"/blobs/sha256:" in line and (mode == "always" or state["cuts"] == 0):
+        limit = cut
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    pipe(u, c, limit)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", listen)); s.listen(64)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+PY
+mkdir -p "$T/big"
+cp -a "$T/bbroot/." "$T/big/"
+head -c 20000000 /dev/urandom >"$T/big/blob"
+tar --numeric-owner -C "$T/big" -cf "$T/big.tar" .
+berth import -c 'CMD ["sh"]' "$T/big.tar" "$R/big:v1" >/dev/null
+berth push "$R/big:v1" >/dev/null
+bigid=$(berth image inspect -f '{{.Id}}' "$R/big:v1")
+P3=$(free_port)
+python3 "$T/proxy.py" "$P3" "$P1" 3000000 once >"$T/proxy1.log" 2>&1 &
+REGPIDS+=($!)
+for _ in $(seq 1 50); do grep -q ready "$T/proxy1.log" && break; sleep 0.1; done
+berth rmi -f "$bigid" >/dev/null
+out=$(berth pull "127.0.0.1:$P3/big:v1" 2>&1)
+expect_match "a dropped download is retried" 'Retrying in' "$out"
+expect_match "the pull completes after the drop" 'Downloaded newer image' "$out"
+expect "the resumed pull has the right image" "$bigid" "$(berth image inspect -f '{{.Id}}' "127.0.0.1:$P3/big:v1")"
+grep -q "retrying from byte [1-9]" "$T/berthd.log"
+expect "berthd resumed from the byte it had (log)" 0 $?
+berth rmi -f "$bigid" >/dev/null
+P4=$(free_port)
+python3 "$T/proxy.py" "$P4" "$P1" 3000000 always >"$T/proxy2.log" 2>&1 &
+REGPIDS+=($!)
+for _ in $(seq 1 50); do grep -q ready "$T/proxy2.log" && break; sleep 0.1; done
+layers_before=$(ls "$T/data/image/layers" 2>/dev/null | wc -l)
+out=$(berth pull "127.0.0.1:$P4/big:v1" 2>&1)
+expect "a registry that keeps dropping: the pull fails" 1 $?
+expect_match "... with a clear error" 'Retrying in|unavailable|failed|error' "$out"
+check_fails "... and no image is recorded" berth image inspect "127.0.0.1:$P4/big:v1"
+expect "... no temp download left" 0 "$(ls "$T/data/image/tmp" 2>/dev/null | wc -l)"
+expect "... no half-applied layer" "$layers_before" "$(ls "$T/data/image/layers" 2>/dev/null | wc -l)"
+out=$(berth pull "$R/big:v1" 2>&1)
+expect "a second pull (registry healthy) completes" "$bigid" "$(berth image inspect -f '{{.Id}}' "$R/big:v1")"
+
+# ---- run pulls a missing image; /distribution/{name}/json ----
+berth rmi -f "$bigid" >/dev/null
+out=$(docker run --rm "$R/big:v1" sh -c 'wc -c </blob' 2>&1)
+expect_match "docker run pulls a missing image" "Unable to find image '$R/big:v1' locally" "$out"
+expect_match "... and runs it" '20000000' "$out"
+out=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/distribution/$R/big:v1/json")
+expect "distribution/{name}/json: descriptor digest" "$(skopeo inspect --no-creds --tls-verify=false "docker://$R/big:v1" | jq -r .Digest)" "$(jq -r .Descriptor.digest <<<"$out")"
+expect "distribution/{name}/json: platform" "linux/amd64" "$(jq -r '.Platforms[0] | .os + "/" + .architecture' <<<"$out")"
+
 # ---- TLS + htpasswd, docker login ----
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext 'subjectAltName=IP:127.0.0.1' \
   -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1
