@@ -356,11 +356,9 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
     snprintf(sid, sizeof sid, "%.12s", json_string_value(json_object_get(json_array_get(layers, i), "digest")) + 7);
     if (!have[i]) {
       say(fd, sid, "Extracting");
-      struct berth_reader *rd = gz_reader_open(dls[i].path);
       char got[DIGEST_LEN + 1];
-      if (!rd) r = err_sys(err, BERTH_EINTERNAL, "open %s", dls[i].path);
-      else r = store_add_layer(&d->images, parent, rd, json_string_value(json_array_get(diff_ids, i)), got, err);
-      if (rd) gz_reader_free(rd);
+      r = store_add_layer_blob(&d->images, parent, dls[i].path, dls[i].digest, dls[i].got,
+                               json_string_value(json_array_get(diff_ids, i)), got, err);
       if (r == 0) say(fd, sid, "Pull complete");
     }
     snprintf(parent, sizeof parent, "%s", chains[i]);

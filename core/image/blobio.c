@@ -39,6 +39,7 @@ static ssize_t src_read(struct layer_pipe *p, void *buf, size_t len) {
 
 static int blob_write(struct layer_pipe *p, const void *data, size_t len) {
   const char *c = data;
+  if (p->blob_fd < 0) return 0; /* the compressed blob is kept as it came */
   sha256_update(p->blob, data, len);
   p->blob_size += len;
   while (len) {
@@ -135,7 +136,7 @@ static ssize_t pipe_read(void *ctx, void *buf, size_t len) {
   if (n > 0) {
     sha256_update(p->diff, buf, (size_t)n);
     p->tar_size += (uint64_t)n;
-    deflate_feed(p, buf, (size_t)n, Z_NO_FLUSH);
+    if (p->blob_fd >= 0) deflate_feed(p, buf, (size_t)n, Z_NO_FLUSH);
   }
   return n;
 }
@@ -162,8 +163,8 @@ int layer_pipe_finish(struct layer_pipe *p, char diff_id[DIGEST_LEN + 1],
   char buf[CHUNK];
   while (pipe_read(p, buf, sizeof buf) > 0) {
   }
-  if (!p->error) deflate_feed(p, NULL, 0, Z_FINISH);
-  if (!p->error && fsync(p->blob_fd) < 0) fail(p, errno, "fsync layer blob");
+  if (!p->error && p->blob_fd >= 0) deflate_feed(p, NULL, 0, Z_FINISH);
+  if (!p->error && p->blob_fd >= 0 && fsync(p->blob_fd) < 0) fail(p, errno, "fsync layer blob");
   if (p->error)
     return berth_err_set(err, p->error == ENOTSUP ? BERTH_ENOTSUP : BERTH_EINVAL, p->error,
                          "%s: %s", p->errmsg, strerror(p->error));

@@ -7,7 +7,8 @@
 #include "../util/util.h"
 
 struct layer_pipe;
-/* Wrap src; the compressed copy goes to blob_fd. */
+/* Wrap src; the compressed copy goes to blob_fd (-1: none is made, the
+ * caller keeps the blob it has; the blob digest is then not computed). */
 struct layer_pipe *layer_pipe_new(struct berth_reader *src, int blob_fd);
 struct berth_reader *layer_pipe_reader(struct layer_pipe *p);
 /* Drain the rest of src, flush the blob.  Fills the digests and sizes.

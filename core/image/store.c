@@ -413,9 +413,29 @@ static int apply_fallback(struct image_store *s, const char *sid, struct berth_r
   return r;
 }
 
+static int add_layer(struct image_store *s, const char *parent_chain, struct berth_reader *in,
+                     const char *expect_diff_id, const char *have_blob, const char *have_digest,
+                     uint64_t have_size, char out_chain[DIGEST_LEN + 1], struct berth_err *err);
+
 int store_add_layer(struct image_store *s, const char *parent_chain, struct berth_reader *in,
                     const char *expect_diff_id, char out_chain[DIGEST_LEN + 1],
                     struct berth_err *err) {
+  return add_layer(s, parent_chain, in, expect_diff_id, NULL, NULL, 0, out_chain, err);
+}
+
+int store_add_layer_blob(struct image_store *s, const char *parent_chain, const char *blob_path,
+                         const char *blob_digest, uint64_t blob_size, const char *expect_diff_id,
+                         char out_chain[DIGEST_LEN + 1], struct berth_err *err) {
+  struct berth_reader *rd = gz_reader_open(blob_path);
+  if (!rd) return err_sys(err, BERTH_EINTERNAL, "open %s", blob_path);
+  int r = add_layer(s, parent_chain, rd, expect_diff_id, blob_path, blob_digest, blob_size, out_chain, err);
+  gz_reader_free(rd);
+  return r;
+}
+
+static int add_layer(struct image_store *s, const char *parent_chain, struct berth_reader *in,
+                     const char *expect_diff_id, const char *have_blob, const char *have_digest,
+                     uint64_t have_size, char out_chain[DIGEST_LEN + 1], struct berth_err *err) {
   char parent_sid[65] = "";
   pthread_mutex_lock(&s->lock);
   if (expect_diff_id) {
@@ -444,9 +464,9 @@ int store_add_layer(struct image_store *s, const char *parent_chain, struct bert
   plugin_unlock(s->storage);
   if (r < 0) return err_wrap(err, "create layer");
 
-  cleanup_free char *tmp = xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  cleanup_free char *tmp = have_blob ? xstrdup(have_blob) : xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
+  int fd = have_blob ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && !have_blob) {
     storage_remove(s, sid);
     return err_sys(err, BERTH_EINTERNAL, "create %s", tmp);
   }
@@ -464,7 +484,11 @@ int store_add_layer(struct image_store *s, const char *parent_chain, struct bert
   if (r == 0)
     r = layer_pipe_finish(pipe, l.diff_id, l.blob, &l.tar_size, &l.blob_size, err);
   layer_pipe_free(pipe);
-  close(fd);
+  if (fd >= 0) close(fd);
+  if (have_blob) {
+    snprintf(l.blob, sizeof l.blob, "%s", have_digest);
+    l.blob_size = have_size;
+  }
   if (r == 0 && expect_diff_id && strcmp(expect_diff_id, l.diff_id))
     r = berth_err_set(err, BERTH_EINVAL, 0,
                       "layer content does not match its digest: expected %s, got %s",

@@ -75,6 +75,11 @@ void store_chain_of(const char *parent_chain, const char *diff_id, char out[DIGE
 int store_add_layer(struct image_store *s, const char *parent_chain, struct berth_reader *in,
                     const char *expect_diff_id, char out_chain[DIGEST_LEN + 1],
                     struct berth_err *err);
+/* The same for a compressed blob already on disk and verified (a pull):
+ * it becomes the stored blob as it is (renamed, not re-compressed). */
+int store_add_layer_blob(struct image_store *s, const char *parent_chain, const char *blob_path,
+                         const char *blob_digest, uint64_t blob_size, const char *expect_diff_id,
+                         char out_chain[DIGEST_LEN + 1], struct berth_err *err);
 /* Remove a layer no image uses (after a failed import). */
 void store_drop_unused_layer(struct image_store *s, const char *chain_id);
 /* Record an image for a config whose rootfs.diff_ids chain exists. */
