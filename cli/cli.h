@@ -148,6 +148,7 @@ char *registry_auth_header(const char *host);
 int cmd_push(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* ---- shared helpers (image.c) ---- */
 char *short_id(const char *id, bool no_trunc);

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"push", cmd_push, "Upload an image to a registry"},
     {"login", cmd_login, "Log in to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
+    {"search", cmd_search, "Search a registry for images"},
     {"run", cmd_run, "Create and run a new container from an image"},
     {"create", cmd_create, "Create a new container"},
     {"start", cmd_start, "Start one or more stopped containers"},

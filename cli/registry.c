@@ -176,3 +176,50 @@ int cmd_logout(int argc, char **argv) {
   free(pos);
   return r < 0 ? 1 : 0;
 }
+
+int cmd_search(int argc, char **argv) {
+  long limit = 25;
+  bool no_trunc = false;
+  const char *format = NULL;
+  struct strlist filt = {0};
+  const struct flag flags[] = {{"limit", 0, F_INT, &limit, "Max number of search results"},
+                               {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
+                               {"filter", 'f', F_LIST, &filt, "Filter output based on conditions provided"},
+                               {"format", 0, F_STRING, &format, "Pretty-print search using a Go template"},
+                               {0}};
+  PARSE("berth search [OPTIONS] TERM", flags);
+  if (npos != 1) {
+    die_usage("berth search [OPTIONS] TERM", "\"berth search\" requires exactly 1 argument.");
+    free(pos);
+    free(filt.v);
+    return 1;
+  }
+  json_t *filters = json_object();
+  for (size_t i = 0; i < filt.n; i++) add_filter(filters, filt.v[i]);
+  free(filt.v);
+  cleanup_free char *fq = query_filters(filters);
+  json_decref(filters);
+  cleanup_free char *et = url_escape(pos[0]);
+  cleanup_free char *path = xasprintf("/images/search?term=%s&limit=%ld%s", et, limit, fq);
+  free(pos);
+  json_t *list = NULL;
+  if (api_call("GET", path, NULL, &list, NULL) < 0) return 1;
+  json_t *rows = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) {
+    const char *desc = json_string_value(json_object_get(e, "description")) ?: "";
+    char *d = (!no_trunc && strlen(desc) > 45) ? xasprintf("%.44s…", desc) : xstrdup(desc);
+    json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:s,s:s}", "Name", json_string_value(json_object_get(e, "name")) ?: "",
+                                          "Description", d, "StarCount", json_integer_value(json_object_get(e, "star_count")),
+                                          "IsOfficial", json_is_true(json_object_get(e, "is_official")) ? "[OK]" : "",
+                                          "IsAutomated", json_is_true(json_object_get(e, "is_automated")) ? "[OK]" : ""));
+    free(d);
+  }
+  static const char *const headers[][2] = {{"Name", "NAME"}, {"Description", "DESCRIPTION"}, {"StarCount", "STARS"},
+                                           {"IsOfficial", "OFFICIAL"}, {"IsAutomated", "AUTOMATED"}, {NULL, NULL}};
+  print_rows(rows, format, "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}\t{{.IsAutomated}}", headers, false);
+  json_decref(rows);
+  json_decref(list);
+  return 0;
+}

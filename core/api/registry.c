@@ -638,7 +638,7 @@ static int auth(struct api_request *req) {
   json_decref(body);
   if (r < 0) {
     if (err.code == BERTH_EUNAUTHORIZED)
-      return api_reply_error(req, 401, "login attempt to %s failed with status: 401 Unauthorized", server);
+      return api_reply_error(req, 401, "login attempt to https://%s/v2/ failed with status: 401 Unauthorized", host);
     return api_reply_err(req, &err);
   }
   return api_reply_json(req, 200, json_pack("{s:s,s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
@@ -703,7 +703,53 @@ static int distribution_inspect(struct api_request *req) {
   return api_reply_json(req, 200, out);
 }
 
+/* ---------------- GET /images/search ---------------- */
+
+static int search(struct api_request *req) {
+  const char *term = api_query(req, "term");
+  if (!term || !*term) return api_reply_error(req, 400, "term is required");
+  struct loaded_plugin *reg = req->d->registry;
+  if (!reg) return api_reply_error(req, 501, "no registry driver is configured");
+  if (!reg->ops.registry.search) return api_reply_error(req, 501, "the registry driver cannot search");
+  /* "host:5000/name" searches that registry; a bare term searches docker.io */
+  cleanup_free char *host = NULL;
+  const char *q = term, *slash = strchr(term, '/');
+  if (slash && (memchr(term, '.', (size_t)(slash - term)) || memchr(term, ':', (size_t)(slash - term)) ||
+                !strncmp(term, "localhost/", 10))) {
+    host = strndup(term, (size_t)(slash - term));
+    q = slash + 1;
+  }
+  int64_t limit = api_query_int(req, "limit", 25);
+  struct berth_buf out = {sizeof out, NULL, 0, 0};
+  struct berth_err err = {0};
+  int r = reg->ops.registry.search(reg->drv, host ? host : "docker.io", q, (uint32_t)(limit > 0 ? limit : 25), &out, &err);
+  json_t *j = r == 0 ? json_loadb(out.data ? out.data : "[]", out.data ? out.len : 2, 0, NULL) : NULL;
+  free(out.data);
+  if (r < 0) return api_reply_err(req, &err);
+  if (!j) return api_reply_error(req, 500, "the registry driver's search result is not JSON");
+  /* filters: is-official, is-automated, stars */
+  json_t *f = json_loads(api_query(req, "filters") ? api_query(req, "filters") : "{}", 0, NULL);
+  json_t *stars = json_object_get(f, "stars");
+  int64_t min_stars = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(stars, k, v) min_stars = strtoll(k, NULL, 10);
+  bool want_official = json_object_get(json_object_get(f, "is-official"), "true") != NULL;
+  json_t *res = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(j, i, e) {
+    if (json_integer_value(json_object_get(e, "star_count")) < min_stars) continue;
+    if (want_official && !json_is_true(json_object_get(e, "is_official"))) continue;
+    json_array_append(res, e);
+  }
+  json_decref(f);
+  json_decref(j);
+  return api_reply_json(req, 200, res);
+}
+
 const struct api_route registry_routes[] = {
+    {"GET", "/images/search", search, BODY_BUFFER, NULL},
     {"GET", "/distribution/{name*}/json", distribution_inspect, BODY_BUFFER, NULL},
     {"POST", "/images/{name*}/push", image_push, BODY_BUFFER, NULL},
     {"POST", "/auth", auth, BODY_BUFFER, NULL},

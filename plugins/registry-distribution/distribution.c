@@ -597,6 +597,54 @@ static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) 
   return r;
 }
 
+/* The catalog, where the registry offers one (docker-registry does):
+ * repository names containing term. */
+static int d_search(void *drv, const char *host, const char *term, uint32_t limit, struct berth_buf *results,
+                    struct berth_err *err) {
+  struct berth_reg_target t = {sizeof t, host, "", NULL, 0};
+  void *sp;
+  int r = d_open(drv, &t, &sp, err);
+  if (r < 0) return r;
+  struct dist_sess *s = sp;
+  char *url = fmt("%s/v2/_catalog?n=1000", s->base);
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct xfer x = {.body = &b, .host = s->d->host};
+  r = request(s, "GET", url, NULL, &x, 0, err);
+  if (r == 0 && x.status == 404)
+    r = berth_err_set(err, BERTH_ENOTSUP, 0, "%s does not offer a catalog to search", host);
+  else if (r == 0 && x.status != 200) r = map_status(x.status, "catalog", err, &b);
+  const struct berth_host *h = s->d->host;
+  if (r == 0) {
+    h->buf_append(results, "[", 1);
+    uint32_t n = 0;
+    const char *p = b.data ? strstr(b.data, "\"repositories\"") : NULL;
+    p = p ? strchr(p, '[') : NULL;
+    while (p && *p && *p != ']' && n < limit) {
+      const char *q = strchr(p, '"');
+      if (!q) break;
+      const char *e = strchr(q + 1, '"');
+      if (!e) break;
+      char *name = strndup(q + 1, (size_t)(e - q - 1));
+      if (name && strstr(name, term)) {
+        char *row = fmt("%s{\"name\":\"%s/%s\",\"description\":\"\",\"star_count\":0,\"is_official\":false,"
+                        "\"is_automated\":false}", n ? "," : "", host, name);
+        if (row) h->buf_append(results, row, strlen(row));
+        free(row);
+        n++;
+      }
+      free(name);
+      p = e + 1;
+      while (*p == ',' || *p == ' ') p++;
+    }
+    h->buf_append(results, "]", 1);
+  }
+  free(b.data);
+  xfer_free(&x);
+  free(url);
+  d_close(s);
+  return r;
+}
+
 static const struct berth_conf_key keys[] = {
     {"insecure", BERTH_CONF_STRING, offsetof(struct dist_conf, insecure), ""},
     {"certs_dir", BERTH_CONF_STRING, offsetof(struct dist_conf, certs_dir), "/etc/berth/certs.d"},
@@ -620,7 +668,7 @@ static void d_fini(void *drv) { free(drv); }
 
 static const struct berth_registry_ops ops = {
     .struct_size = sizeof(struct berth_registry_ops),
-    .features = BERTH_REG_F_MOUNT,
+    .features = BERTH_REG_F_MOUNT | BERTH_REG_F_SEARCH,
     .open = d_open,
     .close = d_close,
     .get_manifest = d_get_manifest,
@@ -630,6 +678,7 @@ static const struct berth_registry_ops ops = {
     .put_manifest = d_put_manifest,
     .login = d_login,
     .list_tags = d_list_tags,
+    .search = d_search,
 };
 
 BERTH_PLUGIN_DEFINE(distribution, BERTH_KIND_REGISTRY, "distribution", "1.0.0",

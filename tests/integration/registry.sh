@@ -263,6 +263,12 @@ out=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/distribution/$R/big:v1/json"
 expect "distribution/{name}/json: descriptor digest" "$(skopeo inspect --no-creds --tls-verify=false "docker://$R/big:v1" | jq -r .Digest)" "$(jq -r .Descriptor.digest <<<"$out")"
 expect "distribution/{name}/json: platform" "linux/amd64" "$(jq -r '.Platforms[0] | .os + "/" + .architecture' <<<"$out")"
 
+# ---- search (the registry's catalog) ----
+out=$(docker search "$R/bb")
+expect_match "docker search: docker's header" '^NAME +DESCRIPTION +STARS +OFFICIAL' "$(head -1 <<<"$out")"
+expect_match "docker search finds the pushed repositories" "$R/berth/bb" "$out"
+expect "berth search --format" "$R/multi" "$(berth search --format '{{.Name}}' "$R/mult")"
+
 # ---- TLS + htpasswd, docker login ----
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext 'subjectAltName=IP:127.0.0.1' \
   -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1
@@ -279,7 +285,7 @@ S="127.0.0.1:$P2"
 export HOME="$T/home"
 mkdir -p "$HOME"
 out=$(docker login -u alice -p wrong "$S" 2>&1)
-expect_match "docker login with a wrong password fails" 'unauthorized|401' "$out"
+expect_match "docker login with a wrong password: docker's message" "login attempt to https://$S/v2/ failed with status: 401 Unauthorized" "$out"
 out=$(docker login -u alice -p s3cret "$S" 2>&1)
 expect_match "docker login with the right password" 'Login Succeeded' "$out"
 berth tag busybox "$S/sec/bb:v1"
