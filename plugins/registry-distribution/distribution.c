@@ -7,7 +7,8 @@
  * daemon.conf:
  *   registry: { driver = "distribution";
  *     distribution: { insecure = "myreg:5000,10.0.0.1:5000";  # plain HTTP
- *                     certs_dir = "/etc/berth/certs.d"; } };     # <dir>/<host>/ca.crt
+ *                     certs_dir = "/etc/berth/certs.d";          # <dir>/<host>/ca.crt
+ *                     mirrors = "https://mirror.example"; } };    # docker.io, in order
  */
 #include <berth/registry.h>
 #include <ctype.h>
@@ -22,6 +23,7 @@
 struct dist_conf {
   const char *insecure;
   const char *certs_dir;
+  const char *mirrors; /* docker.io pull-through mirrors, tried in order before the origin */
 };
 
 struct dist_drv {
@@ -40,6 +42,9 @@ struct dist_sess {
   uint32_t flags;
   bool insecure; /* TLS without verification, then plain HTTP (docker's rule) */
   bool basic;    /* the registry asked for basic auth: send it every time */
+  char *origin;  /* base of the registry itself */
+  char **mirrors; /* docker.io: mirror bases, tried first for reads */
+  size_t n_mirrors;
 };
 
 static char *dup_s(const char *s) { return s ? strdup(s) : NULL; }
@@ -379,6 +384,23 @@ static int d_open(void *drv, const struct berth_reg_target *t, void **out, struc
   const char *api_host = !strcmp(host, "docker.io") ? "registry-1.docker.io" : host;
   s->insecure = host_insecure(d, host);
   s->base = fmt("https://%s", api_host);
+  s->origin = strdup(s->base);
+  if (!strcmp(host, "docker.io") && !(t->flags & BERTH_REG_PUSH) && d->conf.mirrors && *d->conf.mirrors) {
+    const char *m = d->conf.mirrors;
+    while (*m) {
+      size_t l = strcspn(m, ", ");
+      if (l) {
+        char *one = strndup(m, l);
+        while (l && one[l - 1] == '/') one[--l] = 0;
+        char *base = strstr(one, "://") ? strdup(one) : fmt("https://%s", one);
+        free(one);
+        s->mirrors = realloc(s->mirrors, (s->n_mirrors + 1) * sizeof *s->mirrors);
+        s->mirrors[s->n_mirrors++] = base;
+      }
+      m += l;
+      while (*m == ',' || *m == ' ') m++;
+    }
+  }
   s->host = strdup(host);
   s->repo = strdup(t->repo);
   s->flags = t->flags;
@@ -405,6 +427,9 @@ static void d_close(void *sp) {
   struct dist_sess *s = sp;
   if (!s) return;
   free(s->base);
+  free(s->origin);
+  for (size_t i = 0; i < s->n_mirrors; i++) free(s->mirrors[i]);
+  free(s->mirrors);
   free(s->host);
   free(s->repo);
   free(s->user);
@@ -422,7 +447,7 @@ static void fill_desc(struct berth_descriptor *desc, const struct xfer *x, uint6
   desc->size = size;
 }
 
-static int d_get_manifest(void *sp, const char *ref, const char *const *accept, struct berth_buf *body,
+static int d_get_manifest_at(void *sp, const char *ref, const char *const *accept, struct berth_buf *body,
                           struct berth_descriptor *desc, struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/manifests/%s", s->base, s->repo, ref);
@@ -441,7 +466,7 @@ static int d_get_manifest(void *sp, const char *ref, const char *const *accept, 
   return r;
 }
 
-static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *desc, struct berth_err *err) {
+static int d_stat_blob_at(void *sp, const char *digest, struct berth_descriptor *desc, struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
   struct xfer x = {.host = s->d->host};
@@ -453,7 +478,7 @@ static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *de
   return r;
 }
 
-static int d_get_blob(void *sp, const char *digest, uint64_t offset, struct berth_writer *out,
+static int d_get_blob_at(void *sp, const char *digest, uint64_t offset, struct berth_writer *out,
                       struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
@@ -470,6 +495,53 @@ static int d_get_blob(void *sp, const char *digest, uint64_t offset, struct bert
   xfer_free(&x);
   free(url);
   return r;
+}
+
+/* Reads go to the mirrors first (docker.io only), then to the origin; a
+ * mirror that fails or lacks the object is skipped. */
+static void use_base(struct dist_sess *s, const char *base) {
+  if (!strcmp(s->base, base)) return;
+  free(s->base);
+  s->base = strdup(base);
+  free(s->token); /* a token is for one registry */
+  s->token = NULL;
+  s->basic = false;
+}
+
+#define VIA_MIRRORS(call)                                                                          \
+  do {                                                                                             \
+    struct dist_sess *s_ = sp;                                                                     \
+    for (size_t i_ = 0; i_ < s_->n_mirrors; i_++) {                                                \
+      struct berth_err e_ = {0};                                                                   \
+      struct berth_err *saved_ = err;                                                              \
+      use_base(s_, s_->mirrors[i_]);                                                               \
+      err = &e_;                                                                                   \
+      int r_ = call;                                                                               \
+      err = saved_;                                                                                \
+      if (r_ == 0) return 0;                                                                       \
+      s_->d->host->log(s_->d->host, BERTH_LOG_INFO, "mirror %s: %s; trying the next", s_->mirrors[i_], e_.msg); \
+    }                                                                                              \
+    use_base(s_, s_->origin);                                                                      \
+    return call;                                                                                   \
+  } while (0)
+
+static int d_get_manifest(void *sp, const char *ref, const char *const *accept, struct berth_buf *body,
+                          struct berth_descriptor *desc, struct berth_err *err) {
+  size_t keep = body->len;
+  VIA_MIRRORS((body->len = keep, d_get_manifest_at(sp, ref, accept, body, desc, err)));
+}
+
+static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *desc, struct berth_err *err) {
+  VIA_MIRRORS(d_stat_blob_at(sp, digest, desc, err));
+}
+
+static int d_get_blob(void *sp, const char *digest, uint64_t offset, struct berth_writer *out,
+                      struct berth_err *err) {
+  /* no switching in the middle of a blob: a resume stays where it began */
+  struct dist_sess *s = sp;
+  if (offset) return d_get_blob_at(sp, digest, offset, out, err);
+  (void)s;
+  VIA_MIRRORS(d_get_blob_at(sp, digest, offset, out, err));
 }
 
 static int d_put_blob(void *sp, const struct berth_descriptor *desc, const char *mount_from,
@@ -648,6 +720,7 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
 static const struct berth_conf_key keys[] = {
     {"insecure", BERTH_CONF_STRING, offsetof(struct dist_conf, insecure), ""},
     {"certs_dir", BERTH_CONF_STRING, offsetof(struct dist_conf, certs_dir), "/etc/berth/certs.d"},
+    {"mirrors", BERTH_CONF_STRING, offsetof(struct dist_conf, mirrors), ""},
 };
 
 static int d_init(const struct berth_host *host, void **out, struct berth_err *err) {

@@ -45,13 +45,17 @@ fi
 P1=$(free_port)
 start_registry plain "$P1" || { fail "plain registry starts"; finish; exit 1; }
 R="127.0.0.1:$P1"
+# a docker.io mirror: it holds library/busybox, so docker.io itself is never asked
+PM=$(free_port)
+start_registry mirror "$PM" || fail "mirror registry starts"
+M="127.0.0.1:$PM"
 
 cat >"$T/daemon.conf" <<CONF
 data-root = "$T/data";
 exec-root = "$T/run";
 plugin-dir = "$PLUGIN_DIR";
 api: { socket = "$SOCK"; };
-registry: { driver = "distribution"; };
+registry: { driver = "distribution"; distribution: { mirrors = "http://$M"; }; };
 CONF
 start_daemon || { fail "berthd starts with the distribution driver"; finish; exit 1; }
 expect_match "info lists the registry driver" 'registry +distribution' "$(berth info)"
@@ -262,6 +266,18 @@ expect_match "... and runs it" '20000000' "$out"
 out=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/distribution/$R/big:v1/json")
 expect "distribution/{name}/json: descriptor digest" "$(skopeo inspect --no-creds --tls-verify=false "docker://$R/big:v1" | jq -r .Digest)" "$(jq -r .Descriptor.digest <<<"$out")"
 expect "distribution/{name}/json: platform" "linux/amd64" "$(jq -r '.Platforms[0] | .os + "/" + .architecture' <<<"$out")"
+
+# ---- docker.io through a mirror ----
+berth tag busybox "$M/library/busybox:latest"
+berth push "$M/library/busybox:latest" >/dev/null
+berth rmi -f "$id0" >/dev/null
+out=$(berth pull busybox 2>&1)
+expect_match "pull busybox comes from the configured mirror" 'Downloaded newer image for busybox:latest' "$out"
+expect "... the same image" "$id0" "$(berth image inspect -f '{{.Id}}' busybox)"
+berth rmi busybox >/dev/null
+out=$(docker pull busybox 2>&1)
+expect_match "docker pull busybox through the mirror" 'Status: (Downloaded newer image|Image is up to date) for busybox:latest' "$out"
+expect "the origin (docker.io) was never tried" 0 "$(grep -c 'trying the next' "$T/berthd.log")"
 
 # ---- search (the registry's catalog) ----
 out=$(docker search "$R/bb")
