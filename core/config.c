@@ -29,7 +29,8 @@ static const struct conf_key storage_keys[] = {{"driver", CONFIG_TYPE_STRING}};
 static const struct conf_key network_keys[] = {{"drivers", CONFIG_TYPE_ARRAY},
                                                {"default", CONFIG_TYPE_STRING}};
 static const struct conf_key log_keys[] = {{"driver", CONFIG_TYPE_STRING}};
-static const struct conf_key registry_keys[] = {{"driver", CONFIG_TYPE_STRING}};
+static const struct conf_key registry_keys[] = {{"driver", CONFIG_TYPE_STRING},
+                                                {"max-concurrent-downloads", CONFIG_TYPE_INT}};
 
 static const char *type_name(int t) {
   switch (t) {
@@ -168,6 +169,16 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   }
   set_str(&c->log_driver, config_setting_lookup(root, "log"), "driver");
   set_str(&c->registry_driver, config_setting_lookup(root, "registry"), "driver");
+  config_setting_t *rg = config_setting_lookup(root, "registry");
+  int mcd;
+  if (rg && config_setting_lookup_int(rg, "max-concurrent-downloads", &mcd)) {
+    if (mcd < 1 || mcd > 64) {
+      config_setting_t *st2 = config_setting_lookup(rg, "max-concurrent-downloads");
+      return berth_err_set(err, BERTH_EINVAL, 0, "%s:%d: registry.max-concurrent-downloads must be 1..64",
+                           c->file_name ? c->file_name : "daemon.conf", config_setting_source_line(st2));
+    }
+    c->max_concurrent_downloads = mcd;
+  }
   config_setting_t *net = config_setting_lookup(root, "network");
   set_str(&c->default_network, net, "default");
   config_setting_t *list = net ? config_setting_lookup(net, "drivers") : NULL;

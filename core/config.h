@@ -24,6 +24,7 @@ struct berth_config {
   char *default_network;
   char *log_driver;
   char *registry_driver; /* NULL: none configured */
+  int max_concurrent_downloads; /* layers pulled at once; 0: 3 */
   config_t cfg;
   bool cfg_loaded;
 };

@@ -197,6 +197,7 @@ static bool digest_ok(const char *digest, const void *data, size_t len) {
 struct pull_ctx {
   struct daemon *d;
   struct image_ref ref;
+  bool all_tags; /* fromImage without a tag (pull -a) */
   char *platform; /* "linux/amd64" */
   struct reg_creds creds;
 };
@@ -304,8 +305,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   }
   cleanup_free char *tmpdir = xasprintf("%s/image/tmp", d->cfg.data_root);
   if (r == 0) mkdir_p(tmpdir, 0700);
-  /* download what is missing, 3 at a time (daemon-wide setting later) */
-  size_t max_par = 3;
+  /* download what is missing, registry.max-concurrent-downloads at a time */
+  size_t max_par = d->cfg.max_concurrent_downloads > 0 ? (size_t)d->cfg.max_concurrent_downloads : 3;
   pthread_t *th = xcalloc(nl + 1, sizeof *th);
   for (size_t i = 0; r == 0 && i < nl; i++) {
     json_t *l = json_array_get(layers, i);
@@ -390,10 +391,33 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   return r;
 }
 
+/* pull -a: every tag the registry lists, one after the other */
+static int pull_all_tags(struct pull_ctx *p, int fd, struct berth_err *err) {
+  struct loaded_plugin *reg = p->d->registry;
+  const struct berth_registry_ops *ops = &reg->ops.registry;
+  if (!ops->list_tags) return berth_err_set(err, BERTH_ENOTSUP, 0, "the registry driver cannot list tags");
+  struct berth_reg_target target = {sizeof target, p->ref.domain, p->ref.path,
+                                    p->creds.user || p->creds.token ? &p->creds.auth : NULL, 0};
+  void *sess = NULL;
+  struct berth_buf tags = {sizeof tags, NULL, 0, 0};
+  int r = ops->open(reg->drv, &target, &sess, err);
+  if (r == 0) r = ops->list_tags(sess, &tags, err);
+  if (sess) ops->close(sess);
+  char *save = NULL;
+  for (char *t = r == 0 && tags.data ? strtok_r(tags.data, "\n", &save) : NULL; t && r == 0; t = strtok_r(NULL, "\n", &save)) {
+    if (!ref_valid_tag(t)) continue;
+    free(p->ref.tag);
+    p->ref.tag = xstrdup(t);
+    r = do_pull(p, fd, err);
+  }
+  free(tags.data);
+  return r;
+}
+
 static void pull_producer(int fd, void *arg) {
   struct pull_ctx *p = arg;
   struct berth_err err = {0};
-  if (do_pull(p, fd, &err) < 0) {
+  if ((p->all_tags ? pull_all_tags(p, fd, &err) : do_pull(p, fd, &err)) < 0) {
     log_warn("pull %s/%s: %s", p->ref.domain, p->ref.path, err.msg);
     say_error(fd, err.msg);
   }
@@ -410,10 +434,12 @@ int image_pull(struct api_request *req, const char *from) {
   cleanup_free char *full = tag && *tag ? xasprintf("%s%s%s", from, str_has_prefix(tag, "sha256:") ? "@" : ":", tag) : xstrdup(from);
   struct pull_ctx *p = xcalloc(1, sizeof *p);
   struct berth_err err = {0};
-  if (ref_parse(full, true, &p->ref, &err) < 0) {
+  if (ref_parse(full, false, &p->ref, &err) < 0) {
     free(p);
     return api_reply_error(req, 400, "%s", err.msg);
   }
+  /* no tag and no digest: every tag (the docker CLI sends tag=latest itself) */
+  p->all_tags = !p->ref.tag && !p->ref.digest;
   p->d = req->d;
   const char *plat = api_query(req, "platform");
   p->platform = xstrdup(plat && *plat ? plat : "linux/amd64");

@@ -187,8 +187,9 @@ cat >"$T/proxy.py" <<'PY'
 # Relays 127.0.0.1:LISTEN -> 127.0.0.1:UPSTREAM.  Blob GETs are cut after
 # CUT bytes of the response: the first one only (mode "once") or all of
 # them (mode "always").
-import socket, sys, threading
+import socket, sys, threading, time
 listen, upstream, cut, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+delay = float(sys.argv[5]) if len(sys.argv) > 5 else 0  # seconds per 64 KiB: a slow link
 state = {"cuts": 0}
 def pipe(a, b, limit=None):
     n = 0
@@ -199,6 +200,7 @@ def pipe(a, b, limit=None):
             if limit is not None and n + len(d) > limit:
                 b.sendall(d[:limit - n]); state["cuts"] += 1; break
             b.sendall(d); n += len(d)
+            if delay and limit is not None: time.sleep(delay)
     except OSError: pass
     for s in (a, b):
         try: s.shutdown(socket.SHUT_RDWR)
@@ -210,11 +212,14 @@ def handle(c):
         if not d: c.close(); return
         head += d
         if not head[:1].isalpha(): break  # not HTTP (a TLS hello): relay as is
-    u = socket.create_connection(("127.0.0.1", upstream))
+    try:
+        u = socket.create_connection(("127.0.0.1", upstream))
+    except OSError:  # the registry is down: so is the connection
+        c.close(); return
     u.sendall(head)
     line = head.split(b"\r\n", 1)[0]
     limit = None
-    if line.startswith(b"GET ") and b"/blobs/sha256:" in line and (mode == "always" or state["cuts"] == 0):
+    if line.startswith(b"GET ") and b"/blobs/sha256:" in line and (mode == "always" or mode == "slow" or state["cuts"] == 0):
         limit = cut
     threading.Thread(target=pipe, args=(c, u), daemon=True).start()
     pipe(u, c, limit)
@@ -257,6 +262,44 @@ expect "... no temp download left" 0 "$(ls "$T/data/image/tmp" 2>/dev/null | wc 
 expect "... no half-applied layer" "$layers_before" "$(ls "$T/data/image/layers" 2>/dev/null | wc -l)"
 out=$(berth pull "$R/big:v1" 2>&1)
 expect "a second pull (registry healthy) completes" "$bigid" "$(berth image inspect -f '{{.Id}}' "$R/big:v1")"
+
+# the registry itself killed in the middle of a (slow) pull, restarted 2 s later
+P5=$(free_port)
+python3 "$T/proxy.py" "$P5" "$P1" 1000000000 slow 0.01 >"$T/proxy3.log" 2>&1 &
+REGPIDS+=($!)
+for _ in $(seq 1 50); do grep -q ready "$T/proxy3.log" && break; sleep 0.1; done
+berth rmi -f "$bigid" >/dev/null 2>&1
+berth pull "127.0.0.1:$P5/big:v1" >"$T/killpull.out" 2>&1 &
+pullpid=$!
+sleep 1.5
+regpid=${REGPIDS[0]}
+kill -9 "$regpid"
+sleep 2
+docker-registry serve "$T/plain/config.yml" >>"$T/plain/log" 2>&1 &
+REGPIDS[0]=$!
+wait "$pullpid"
+rc=$?
+out=$(cat "$T/killpull.out")
+if [ $rc -eq 0 ]; then
+  expect "registry killed mid-pull: the pull resumed and has the right image" "$bigid" "$(berth image inspect -f '{{.Id}}' "127.0.0.1:$P5/big:v1")"
+else
+  expect_match "registry killed mid-pull: a clear error" 'unavailable|refused|failed|Retrying' "$out"
+  check_fails "registry killed mid-pull: nothing recorded" berth image inspect "127.0.0.1:$P5/big:v1"
+fi
+sleep 0.5
+expect "registry killed mid-pull: no temp download left" "" "$(ls "$T/data/image/tmp" 2>/dev/null)"
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://$R/v2/" && break; sleep 0.1; done
+out=$(berth pull "$R/big:v1" 2>&1)
+expect "registry killed mid-pull: a second pull completes" "$bigid" "$(berth image inspect -f '{{.Id}}' "$R/big:v1")"
+
+# ---- pull -a: every tag ----
+berth tag busybox "$R/alltags:one"
+berth tag busybox "$R/alltags:two"
+berth push "$R/alltags:one" >/dev/null
+berth push "$R/alltags:two" >/dev/null
+berth rmi "$R/alltags:one" "$R/alltags:two" >/dev/null
+out=$(berth pull -a "$R/alltags" 2>&1)
+expect "pull -a pulls every tag" "$R/alltags:one $R/alltags:two" "$(berth images --format '{{.Repository}}:{{.Tag}}' | grep /alltags: | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- run pulls a missing image; /distribution/{name}/json ----
 berth rmi -f "$bigid" >/dev/null
