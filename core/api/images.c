@@ -235,7 +235,31 @@ static int list(struct api_request *req) {
     json_t *j = json_object();
     json_object_set_new(j, "Id", json_string(im->id));
     json_object_set_new(j, "ParentId", json_string(im->parent));
-    json_object_set_new(j, "RepoTags", tags_json(s, im->id, false));
+    json_t *tags = tags_json(s, im->id, false);
+    json_t *refpat = json_object_get(f, "reference");
+    if (refpat) {
+      /* only the tags the filter names, as docker does */
+      json_t *kept = json_array();
+      size_t ti;
+      json_t *tv;
+      json_array_foreach(tags, ti, tv) {
+        const char *t = json_string_value(tv);
+        cleanup_free char *repo = xstrdup(t);
+        char *slash = strrchr(repo, '/'), *colon = strrchr(slash ? slash : repo, ':');
+        if (colon) *colon = 0;
+        size_t k;
+        json_t *p;
+        bool m = false;
+        json_array_foreach(refpat, k, p) {
+          const char *pat = json_string_value(p);
+          if (!fnmatch(pat, t, FNM_PATHNAME) || !fnmatch(pat, repo, FNM_PATHNAME)) m = true;
+        }
+        if (m) json_array_append(kept, tv);
+      }
+      json_decref(tags);
+      tags = kept;
+    }
+    json_object_set_new(j, "RepoTags", tags);
     json_object_set_new(j, "RepoDigests", tags_json(s, im->id, true));
     json_object_set_new(j, "Created", json_integer(im->created));
     json_object_set_new(j, "Size", json_integer((json_int_t)im->size));

@@ -299,7 +299,7 @@ berth push "$R/alltags:one" >/dev/null
 berth push "$R/alltags:two" >/dev/null
 berth rmi "$R/alltags:one" "$R/alltags:two" >/dev/null
 out=$(berth pull -a "$R/alltags" 2>&1)
-expect "pull -a pulls every tag" "$R/alltags:one $R/alltags:two" "$(berth images --format '{{.Repository}}:{{.Tag}}' | grep /alltags: | sort | tr '\n' ' ' | sed 's/ $//')"
+expect "pull -a pulls every tag" "$R/alltags:one $R/alltags:two" "$(berth images --format '{{.Repository}}:{{.Tag}}' "$R/alltags" | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- run pulls a missing image; /distribution/{name}/json ----
 berth rmi -f "$bigid" >/dev/null
