@@ -57,5 +57,8 @@ if ! berth image inspect busybox:latest >/dev/null 2>&1; then
 fi
 echo "==> images"
 berth images
+echo "==> a container: berth run --rm busybox echo ..."
+berth run --rm busybox sh -c 'echo "hello from $(hostname), PID $$ in its own namespaces"'
 echo
-echo "berthd is running on unix://$SOCK; try: DOCKER_HOST=unix://$SOCK docker images"
+echo "berthd is running on unix://$SOCK; try: berth run -it busybox sh"
+echo "or: DOCKER_HOST=unix://$SOCK docker run --rm -it busybox sh"
