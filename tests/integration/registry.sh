@@ -362,5 +362,71 @@ berth rmi "$S/sec/bb:v1" >/dev/null
 out=$(berth pull "$S/sec/bb:v1" 2>&1)
 expect_match "after logout the pull is refused" 'unauthorized' "$out"
 
+# ---- token auth: a test-only token issuer (RS256 JWTs signed with openssl) ----
+cat >"$T/tokserver.py" <<'PY'
+# A test-only token issuer for the registry's token auth: RS256 JWTs signed
+# with openssl, the signing certificate in the x5c header.
+import base64, json, subprocess, sys, time, os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import urlparse, parse_qs
+port, key, cert, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], capture_output=True).stdout
+def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        q = parse_qs(urlparse(self.path).query)
+        auth = self.headers.get("Authorization", "")
+        ok = auth.startswith("Basic ") and base64.b64decode(auth[6:]).decode() == f"{user}:{pw}"
+        if auth and not ok:
+            self.send_response(401); self.end_headers(); return
+        access = []
+        for sc in q.get("scope", []):
+            t, name, actions = sc.split(":")
+            access.append({"type": t, "name": name, "actions": actions.split(",") if ok else []})
+        now = int(time.time())
+        hdr = {"alg": "RS256", "typ": "JWT", "x5c": [base64.b64encode(der).decode()]}
+        claims = {"iss": "berth-test-issuer", "sub": user if ok else "", "aud": q.get("service", [""])[0],
+                  "exp": now + 300, "nbf": now - 10, "iat": now, "jti": os.urandom(8).hex(), "access": access}
+        signing = (b64u(json.dumps(hdr).encode()) + "." + b64u(json.dumps(claims).encode())).encode()
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing, capture_output=True).stdout
+        tok = signing.decode() + "." + b64u(sig)
+        body = json.dumps({"token": tok, "access_token": tok, "expires_in": 300}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+print("ready", flush=True)
+HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=token-issuer -keyout "$T/tokkey.pem" -out "$T/tokcert.pem" >/dev/null 2>&1
+PT=$(free_port)
+python3 "$T/tokserver.py" "$PT" "$T/tokkey.pem" "$T/tokcert.pem" bob hunter2 >"$T/tok.log" 2>&1 &
+REGPIDS+=($!)
+for _ in $(seq 1 50); do grep -q ready "$T/tok.log" && break; sleep 0.1; done
+P6=$(free_port)
+start_registry token "$P6" "auth:
+  token:
+    realm: http://127.0.0.1:$PT/token
+    service: berth-test
+    issuer: berth-test-issuer
+    rootcertbundle: $T/tokcert.pem" || fail "token-auth registry starts"
+K="127.0.0.1:$P6"
+expect_match "the registry asks for a bearer token" 'Bearer realm=' "$(curl -si "http://$K/v2/" | grep -i www-authenticate)"
+berth tag busybox "$K/tok/bb:v1"
+out=$(berth push "$K/tok/bb:v1" 2>&1)
+expect_match "token auth: an anonymous push is refused" 'unauthorized' "$out"
+echo hunter2 | berth login -u bob --password-stdin "$K" >/dev/null
+out=$(berth push "$K/tok/bb:v1" 2>&1)
+expect_match "token auth: push with a token from the issuer" 'v1: digest: sha256:' "$out"
+berth rmi "$K/tok/bb:v1" >/dev/null
+out=$(berth pull "$K/tok/bb:v1" 2>&1)
+expect_match "token auth: pull" 'Status: ' "$out"
+out=$(docker login -u bob -p wrong "$K" 2>&1)
+expect_match "token auth: docker login with a wrong password fails" 'failed with status: 401' "$out"
+out=$(docker login -u bob -p hunter2 "$K" 2>&1)
+expect_match "token auth: docker login" 'Login Succeeded' "$out"
+berth rmi "$K/tok/bb:v1" >/dev/null
+out=$(docker pull "$K/tok/bb:v1" 2>&1)
+expect_match "token auth: docker pull" 'Status: (Downloaded newer image|Image is up to date)' "$out"
+
 cleanup_registries
 finish
