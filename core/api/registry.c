@@ -458,12 +458,23 @@ struct push_ctx {
 
 struct file_reader {
   int fd;
+  /* progress while a layer uploads (out_fd < 0: none) */
+  int out_fd;
+  const char *id;
+  uint64_t sent, total, last;
 };
 static ssize_t file_read(void *ctx, void *buf, size_t len) {
   struct file_reader *f = ctx;
   for (;;) {
     ssize_t n = read(f->fd, buf, len);
     if (n < 0 && errno == EINTR) continue;
+    if (n > 0 && f->out_fd >= 0) {
+      f->sent += (uint64_t)n;
+      if (f->sent - f->last >= 512 * 1024 || f->sent == f->total) {
+        f->last = f->sent;
+        say_progress(f->out_fd, "Pushing", f->id, f->sent, f->total);
+      }
+    }
     return n;
   }
 }
@@ -521,7 +532,7 @@ static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
       continue;
     }
     cleanup_free char *path = store_blob_path(&d->images, ls[i].blob);
-    struct file_reader fr = {open(path, O_RDONLY | O_CLOEXEC)};
+    struct file_reader fr = {open(path, O_RDONLY | O_CLOEXEC), fd, sid, 0, ls[i].blob_size, 0};
     if (fr.fd < 0) {
       r = err_sys(err, BERTH_EINTERNAL, "open %s", path);
       break;
@@ -549,7 +560,7 @@ static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
         /* small: the config fits a pipe buffer */
         write_all_fd(pfd[1], config, config_len);
         close(pfd[1]);
-        struct file_reader fr = {pfd[0]};
+        struct file_reader fr = {pfd[0], -1, NULL, 0, 0, 0};
         struct berth_reader rd = {&fr, file_read};
         r = ops->put_blob(sess, &cd, NULL, &rd, err);
         close(pfd[0]);
