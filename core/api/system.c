@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../container/container.h"
 #include "../daemon.h"
 
 static int ping(struct api_request *req) {
@@ -133,10 +134,20 @@ static int info(struct api_request *req) {
 
   json_t *j = json_object();
   json_object_set_new(j, "ID", json_string(d->id));
-  json_object_set_new(j, "Containers", json_integer(0));
-  json_object_set_new(j, "ContainersRunning", json_integer(0));
-  json_object_set_new(j, "ContainersPaused", json_integer(0));
-  json_object_set_new(j, "ContainersStopped", json_integer(0));
+  size_t n_ctr = 0, running = 0, paused = 0;
+  struct container **cs = ctr_list(&n_ctr);
+  ctr_lock();
+  for (size_t i = 0; i < n_ctr; i++) {
+    if (cs[i]->status == CTR_RUNNING || cs[i]->status == CTR_RESTARTING) running++;
+    if (cs[i]->status == CTR_PAUSED) paused++;
+  }
+  ctr_unlock();
+  for (size_t i = 0; i < n_ctr; i++) ctr_put(cs[i]);
+  free(cs);
+  json_object_set_new(j, "Containers", json_integer((json_int_t)n_ctr));
+  json_object_set_new(j, "ContainersRunning", json_integer((json_int_t)running));
+  json_object_set_new(j, "ContainersPaused", json_integer((json_int_t)paused));
+  json_object_set_new(j, "ContainersStopped", json_integer((json_int_t)(n_ctr - running - paused)));
   json_object_set_new(j, "Images", json_integer((json_int_t)n_images));
   json_object_set_new(j, "Driver", json_string(d->storage->name));
   json_object_set_new(j, "DriverStatus", status_rows(d->storage));

@@ -138,6 +138,8 @@ done
 berth run -d --name f1 -l team=a busybox sleep 60 >/dev/null
 berth create --name f2 -l team=b busybox true >/dev/null
 expect "ps -q shows running only" 1 "$(berth ps -q | wc -l)"
+all=$(berth ps -aq | wc -l); run=$(berth ps -q | wc -l)
+expect "info counts containers (all, running, stopped)" "$all $run $((all - run))" "$(docker info --format '{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}')"
 expect "ps --filter label" f2 "$(berth ps -a --filter label=team=b --format '{{.Names}}')"
 expect "ps --filter status=created" f2 "$(berth ps -a --filter status=created --format '{{.Names}}')"
 expect "ps --filter name" f1 "$(berth ps --filter name=f1 --format '{{.Names}}')"
