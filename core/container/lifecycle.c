@@ -63,13 +63,15 @@ static char *random_name(void) {
 }
 
 /* Docker's merge of the image config into the container's. */
+/* Everything is copied: a container's config shares no JSON with the image's
+ * (the image's is read by other threads while containers change theirs). */
 static void merge_image_config(json_t *cfg, json_t *img) {
   json_t *ienv = json_object_get(img, "Env");
   json_t *cenv = json_object_get(cfg, "Env");
   json_t *env = json_array();
   size_t i;
   json_t *e;
-  json_array_foreach(ienv, i, e) json_array_append(env, e);
+  json_array_foreach(ienv, i, e) json_array_append_new(env, json_deep_copy(e));
   json_array_foreach(cenv, i, e) {
     const char *s = json_string_value(e);
     if (!s) continue;
@@ -80,23 +82,23 @@ static void merge_image_config(json_t *cfg, json_t *img) {
     json_array_foreach(env, k, x) {
       const char *t = json_string_value(x);
       if (t && !strncmp(t, s, kl) && (t[kl] == '=' || t[kl] == 0)) {
-        json_array_set(env, k, e);
+        json_array_set_new(env, k, json_deep_copy(e));
         replaced = true;
         break;
       }
     }
-    if (!replaced) json_array_append(env, e);
+    if (!replaced) json_array_append_new(env, json_deep_copy(e));
   }
   json_object_set_new(cfg, "Env", env);
   bool has_ep = json_array_size(json_object_get(cfg, "Entrypoint")) > 0;
-  if (!has_ep) json_object_set(cfg, "Entrypoint", json_object_get(img, "Entrypoint") ?: json_null());
+  if (!has_ep) json_object_set_new(cfg, "Entrypoint", json_deep_copy(json_object_get(img, "Entrypoint") ?: json_null()));
   if (!json_array_size(json_object_get(cfg, "Cmd")) && !has_ep)
-    json_object_set(cfg, "Cmd", json_object_get(img, "Cmd") ?: json_null());
+    json_object_set_new(cfg, "Cmd", json_deep_copy(json_object_get(img, "Cmd") ?: json_null()));
   static const char *const strs[] = {"WorkingDir", "User", "StopSignal"};
   for (size_t k = 0; k < ARRAY_SIZE(strs); k++) {
     const char *v = json_string_value(json_object_get(cfg, strs[k]));
     json_t *iv = json_object_get(img, strs[k]);
-    if ((!v || !*v) && json_is_string(iv)) json_object_set(cfg, strs[k], iv);
+    if ((!v || !*v) && json_is_string(iv)) json_object_set_new(cfg, strs[k], json_deep_copy(iv));
   }
   static const char *const maps[] = {"Labels", "ExposedPorts", "Volumes"};
   for (size_t k = 0; k < ARRAY_SIZE(maps); k++) {
@@ -106,7 +108,7 @@ static void merge_image_config(json_t *cfg, json_t *img) {
     if (!json_is_object(cm)) json_object_set_new(cfg, maps[k], cm = json_object());
     const char *key;
     json_t *v;
-    json_object_foreach(im, key, v) if (!json_object_get(cm, key)) json_object_set(cm, key, v);
+    json_object_foreach(im, key, v) if (!json_object_get(cm, key)) json_object_set_new(cm, key, json_deep_copy(v));
   }
 }
 
