@@ -126,6 +126,22 @@ void die_usage(const char *usage, const char *fmt, ...);
 /* Set before parse_flags: everything after the first positional argument
  * is positional (run IMAGE CMD..., exec CONTAINER CMD...). */
 extern bool flags_stop_at_positional;
+/* In a command: parse argv against flags into npos/pos; --help or a bad
+ * flag returns from the command (0 or 125). */
+#define PARSE(usage_line, flags)                                                                   \
+  int npos;                                                                                        \
+  char **pos;                                                                                      \
+  {                                                                                                \
+    int pr_ = parse_flags(argc, argv, flags, usage_line, &npos, &pos);                             \
+    flags_stop_at_positional = false;                                                              \
+    if (pr_) return pr_ < 0 ? 125 : 0;                                                             \
+  }
+
+/* Print inspect results: each through --format, or the array indented. */
+void print_inspect(json_t *results, const char *format);
+/* POST a request whose answer is the JSON message stream (pull, push),
+ * rendered like docker's; auth_header may be NULL.  Returns the exit code. */
+int post_json_stream(const char *path, const char *auth_header, bool quiet);
 
 /* ---- the JSON message stream of load/import/pull/push (image.c) ---- */
 /* Rendered like docker's jsonmessage: progress bars redrawn in place on a

@@ -9,14 +9,6 @@
 
 #include "cli.h"
 
-#define PARSE(usage_line, flags)                                                                   \
-  int npos;                                                                                        \
-  char **pos;                                                                                      \
-  {                                                                                                \
-    int pr_ = parse_flags(argc, argv, flags, usage_line, &npos, &pos);                             \
-    flags_stop_at_positional = false;                                                              \
-    if (pr_) return pr_ < 0 ? 125 : 0;                                                             \
-  }
 
 static bool need_args(const char *cmd, const char *usage_line, int npos, int min, int max) {
   if (npos >= min && (max < 0 || npos <= max)) return true;
@@ -855,17 +847,7 @@ int cmd_inspect(int argc, char **argv) {
     }
   }
   free(pos);
-  if (format) {
-    size_t i;
-    json_t *o;
-    json_array_foreach(out, i, o) {
-      char *s = template_render(format, o);
-      printf("%s\n", s);
-      free(s);
-    }
-  } else {
-    print_json_indented(out);
-  }
+  print_inspect(out, format);
   json_decref(out);
   return rc;
 }
@@ -896,14 +878,7 @@ static int cmd_container_inspect(int argc, char **argv) {
     if (j) json_array_append_new(out, j);
   }
   free(pos);
-  size_t i;
-  json_t *o;
-  if (format) json_array_foreach(out, i, o) {
-      char *s = template_render(format, o);
-      printf("%s\n", s);
-      free(s);
-    }
-  else print_json_indented(out);
+  print_inspect(out, format);
   json_decref(out);
   return rc;
 }

@@ -278,3 +278,17 @@ void print_json_indented(json_t *j) {
   printf("%s\n", s);
   free(s);
 }
+
+void print_inspect(json_t *results, const char *format) {
+  if (!format) {
+    print_json_indented(results);
+    return;
+  }
+  size_t i;
+  json_t *o;
+  json_array_foreach(results, i, o) {
+    char *s = template_render(format, o);
+    printf("%s\n", s);
+    free(s);
+  }
+}

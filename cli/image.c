@@ -5,13 +5,6 @@
 #include "../core/image/reference.h"
 #include "cli.h"
 
-#define PARSE(usage_line, flags)                                                                   \
-  int npos;                                                                                        \
-  char **pos;                                                                                      \
-  {                                                                                                \
-    int pr_ = parse_flags(argc, argv, flags, usage_line, &npos, &pos);                             \
-    if (pr_) return pr_ < 0 ? 125 : 0;                                                             \
-  }
 
 char *short_id(const char *id, bool no_trunc) {
   if (no_trunc) return xstrdup(id);
@@ -170,17 +163,7 @@ int cmd_image_inspect(int argc, char **argv) {
     http_resp_free(&resp);
   }
   free(pos);
-  if (format) {
-    size_t i;
-    json_t *o;
-    json_array_foreach(out, i, o) {
-      char *s = template_render(format, o);
-      printf("%s\n", s);
-      free(s);
-    }
-  } else {
-    print_json_indented(out);
-  }
+  print_inspect(out, format);
   json_decref(out);
   return rc;
 }
@@ -536,24 +519,31 @@ int cmd_pull(int argc, char **argv) {
                                       eplat ? "&platform=" : "", eplat ? eplat : "");
   cleanup_free char *full = ref_canonical(&r);
   cleanup_free char *auth = registry_auth_header(r.domain);
-  const char *hdrs[] = {auth, NULL};
   ref_free(&r);
+  int rc = post_json_stream(path, auth, quiet);
+  if (rc == 0) printf("%s\n", full); /* as docker pull does */
+  return rc;
+}
+
+int post_json_stream(const char *path, const char *auth_header, bool quiet) {
+  const char *hdrs[] = {auth_header, NULL};
   struct jsonstream js = {.tty = isatty(1), .quiet = quiet, .ids = json_object()};
   struct http_req req = {.method = "POST", .path = path, .upload_fd = -1, .sink = js_sink, .sink_ctx = &js,
-                         .headers = auth ? hdrs : NULL};
+                         .headers = auth_header ? hdrs : NULL};
   struct http_resp resp;
-  if (http_do(&req, &resp) < 0) return 1;
-  int rc = js.error;
-  if (resp.status >= 400) {
-    char *m = resp_error_message(&resp);
-    fprintf(stderr, "Error response from daemon: %s\n", m);
-    free(m);
-    rc = 1;
+  int rc = 1;
+  if (http_do(&req, &resp) == 0) {
+    rc = js.error;
+    if (resp.status >= 400) {
+      char *m = resp_error_message(&resp);
+      fprintf(stderr, "Error response from daemon: %s\n", m);
+      free(m);
+      rc = 1;
+    }
+    http_resp_free(&resp);
   }
-  http_resp_free(&resp);
   free(js.buf);
   json_decref(js.ids);
-  if (rc == 0) printf("%s\n", full); /* as docker pull does */
   return rc;
 }
 

@@ -6,13 +6,6 @@
 #include "../core/image/reference.h"
 #include "cli.h"
 
-#define PARSE(usage_line, flags)                                                                   \
-  int npos;                                                                                        \
-  char **pos;                                                                                      \
-  {                                                                                                \
-    int pr_ = parse_flags(argc, argv, flags, usage_line, &npos, &pos);                             \
-    if (pr_) return pr_ < 0 ? 125 : 0;                                                             \
-  }
 
 /* docker's key for Docker Hub */
 #define HUB_KEY "https://index.docker.io/v1/"
@@ -74,24 +67,8 @@ int cmd_push(int argc, char **argv) {
   cleanup_free char *repo = ref_repo_canonical(&r);
   cleanup_free char *path = r.tag ? xasprintf("/images/%s/push?tag=%s", repo, r.tag) : xasprintf("/images/%s/push", repo);
   cleanup_free char *auth = registry_auth_header(r.domain);
-  const char *hdrs[] = {auth, NULL};
   ref_free(&r);
-  struct jsonstream js = {.tty = isatty(1), .quiet = quiet, .ids = json_object()};
-  struct http_req req = {.method = "POST", .path = path, .upload_fd = -1, .sink = js_sink, .sink_ctx = &js,
-                         .headers = auth ? hdrs : NULL};
-  struct http_resp resp;
-  if (http_do(&req, &resp) < 0) return 1;
-  int rc = js.error;
-  if (resp.status >= 400) {
-    char *m = resp_error_message(&resp);
-    fprintf(stderr, "Error response from daemon: %s\n", m);
-    free(m);
-    rc = 1;
-  }
-  http_resp_free(&resp);
-  free(js.buf);
-  json_decref(js.ids);
-  return rc;
+  return post_json_stream(path, auth, quiet);
 }
 
 static int save_config(json_t *cfg) {

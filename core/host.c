@@ -17,21 +17,6 @@ static void host_log(const struct berth_host *h, int level, const char *fmt, ...
   va_end(ap);
 }
 
-int host_buf_append(struct berth_buf *buf, const void *data, size_t len) {
-  if (!buf) return -BERTH_EINTERNAL;
-  if (buf->len + len + 1 > buf->cap) {
-    size_t cap = buf->cap ? buf->cap : 256;
-    while (cap < buf->len + len + 1) cap *= 2;
-    char *p = realloc(buf->data, cap);
-    if (!p) return -BERTH_EINTERNAL;
-    buf->data = p;
-    buf->cap = cap;
-  }
-  memcpy(buf->data + buf->len, data, len);
-  buf->len += len;
-  buf->data[buf->len] = 0;
-  return 0;
-}
 
 void host_buf_free(struct berth_buf *buf) {
   free(buf->data);

@@ -71,7 +71,6 @@ struct host_private {
 };
 int host_setup(struct loaded_plugin *p, struct berth_config *cfg, struct berth_err *err);
 void host_free(struct loaded_plugin *p);
-int host_buf_append(struct berth_buf *buf, const void *data, size_t len);
 void host_buf_free(struct berth_buf *buf);
 
 /* builtins.c */

@@ -62,35 +62,6 @@ static void say(int fd, const char *id, const char *fmt, ...) {
   free(s);
 }
 
-static void say_error(int fd, const char *msg) {
-  stream_json(fd, json_pack("{s:{s:s},s:s}", "errorDetail", "message", msg, "error", msg));
-}
-
-static void human(uint64_t n, char *out, size_t len) {
-  const char *units[] = {"B", "kB", "MB", "GB", "TB"};
-  double v = (double)n;
-  int u = 0;
-  while (v >= 1000 && u < 4) v /= 1000, u++;
-  snprintf(out, len, u ? "%.4g%s" : "%.0f%s", v, units[u]);
-}
-
-static void say_progress(int fd, const char *status, const char *id, uint64_t cur, uint64_t total) {
-  char bar[52], a[16], b[16], text[128];
-  int width = 50, fill = total ? (int)((double)cur / (double)total * width) : 0;
-  if (fill > width) fill = width;
-  memset(bar, '=', (size_t)fill);
-  if (fill < width) {
-    bar[fill] = '>';
-    memset(bar + fill + 1, ' ', (size_t)(width - fill - 1));
-  }
-  bar[width] = 0;
-  human(cur, a, sizeof a);
-  human(total, b, sizeof b);
-  snprintf(text, sizeof text, "[%s] %8s/%s", bar, a, b);
-  stream_json(fd, json_pack("{s:s,s:{s:I,s:I},s:s,s:s}", "status", status, "progressDetail", "current",
-                            (json_int_t)cur, "total", (json_int_t)total, "progress", text, "id", id));
-}
-
 /* ---------------- blob download with digest check and resume ---------------- */
 
 struct dl {
@@ -119,7 +90,7 @@ static ssize_t dl_write(void *ctx, const void *buf, size_t len) {
   if (x->got - x->last_report >= 256 * 1024 || x->got == x->size) {
     x->last_report = x->got;
     pthread_mutex_lock(x->out_lock);
-    say_progress(x->out_fd, "Downloading", x->digest + 7, x->got, x->size);
+    stream_json(x->out_fd, progress_msg("Downloading", x->digest + 7, x->got, x->size));
     pthread_mutex_unlock(x->out_lock);
   }
   return (ssize_t)len;
@@ -419,7 +390,7 @@ static void pull_producer(int fd, void *arg) {
   struct berth_err err = {0};
   if ((p->all_tags ? pull_all_tags(p, fd, &err) : do_pull(p, fd, &err)) < 0) {
     log_warn("pull %s/%s: %s", p->ref.domain, p->ref.path, err.msg);
-    say_error(fd, err.msg);
+    stream_error(fd, err.msg);
   }
   ref_free(&p->ref);
   creds_free(&p->creds);
@@ -472,7 +443,7 @@ static ssize_t file_read(void *ctx, void *buf, size_t len) {
       f->sent += (uint64_t)n;
       if (f->sent - f->last >= 512 * 1024 || f->sent == f->total) {
         f->last = f->sent;
-        say_progress(f->out_fd, "Pushing", f->id, f->sent, f->total);
+        stream_json(f->out_fd, progress_msg("Pushing", f->id, f->sent, f->total));
       }
     }
     return n;
@@ -537,7 +508,7 @@ static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
       r = err_sys(err, BERTH_EINTERNAL, "open %s", path);
       break;
     }
-    say_progress(fd, "Pushing", sid, 0, ls[i].blob_size);
+    stream_json(fd, progress_msg("Pushing", sid, 0, ls[i].blob_size));
     struct berth_descriptor dd = {MT_DOCKER_LAYER, "", ls[i].blob_size};
     snprintf(dd.digest, sizeof dd.digest, "%s", ls[i].blob);
     struct berth_reader rd = {&fr, file_read};
@@ -607,7 +578,7 @@ static void push_producer(int fd, void *arg) {
   struct berth_err err = {0};
   if (do_push(p, fd, &err) < 0) {
     log_warn("push %s: %s", p->name, err.msg);
-    say_error(fd, err.msg);
+    stream_error(fd, err.msg);
   }
   free(p->name);
   free(p->tag);

@@ -22,7 +22,7 @@ static void human_size(uint64_t n, char *out, size_t len) {
   snprintf(out, len, u ? "%.3g%s" : "%.0f%s", v, units[u]);
 }
 
-static json_t *progress_msg(const char *status, const char *id, uint64_t cur, uint64_t total) {
+json_t *progress_msg(const char *status, const char *id, uint64_t cur, uint64_t total) {
   char bar[64], a[16], b[16], text[128];
   int width = 50, fill = total ? (int)((double)cur / (double)total * width) : 0;
   if (fill > width) fill = width;
@@ -39,7 +39,7 @@ static json_t *progress_msg(const char *status, const char *id, uint64_t cur, ui
                    (json_int_t)cur, "total", (json_int_t)total, "progress", text, "id", id);
 }
 
-static void stream_error(int fd, const char *msg) {
+void stream_error(int fd, const char *msg) {
   stream_json(fd, json_pack("{s:{s:s},s:s}", "errorDetail", "message", msg, "error", msg));
 }
 

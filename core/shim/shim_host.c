@@ -27,20 +27,6 @@ static int shim_conf_bind(const struct berth_host *h, const struct berth_conf_ke
   return 0;
 }
 
-int host_buf_append(struct berth_buf *buf, const void *data, size_t len) {
-  if (buf->len + len + 1 > buf->cap) {
-    size_t cap = buf->cap ? buf->cap : 256;
-    while (cap < buf->len + len + 1) cap *= 2;
-    char *p = realloc(buf->data, cap);
-    if (!p) return -BERTH_EINTERNAL;
-    buf->data = p;
-    buf->cap = cap;
-  }
-  memcpy(buf->data + buf->len, data, len);
-  buf->len += len;
-  buf->data[buf->len] = 0;
-  return 0;
-}
 
 static int shim_unsupported(void) { return -BERTH_ENOTSUP; }
 

@@ -119,4 +119,8 @@ void close_fds_except(int *keep, size_t n);
 char *base64_decode(const char *in, size_t *out_len);
 char *base64_encode(const void *data, size_t len, bool url);
 
+/* Append to a host-owned berth_buf (the host table's buf_append), always
+ * NUL-terminated.  0 or -BERTH_EINTERNAL. */
+int host_buf_append(struct berth_buf *buf, const void *data, size_t len);
+
 #endif
