@@ -1,18 +1,22 @@
-/* exec: processes started inside a running container by berthd itself
- * (fork, join the container's cgroup and namespaces, fork again so the pid
- * namespace applies, then identity, caps, seccomp, execve). */
+/* exec: processes started inside a running container.  berthd builds the
+ * spec and starts berth-shim's exec helper from the sealed copy of the
+ * shim (shim/launch.c); the helper joins the container and runs the
+ * process (shim/shim_exec.c).  berthd itself never enters a container. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 
 #include "../container/container.h"
 #include "../daemon.h"
-#include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
+#include "../shim/launch.h"
+#include "../shim/protocol.h"
 
 static struct exec_proc **execs;
 static size_t n_execs;
@@ -86,30 +90,23 @@ static const char *env_get(json_t *env, const char *key) {
   return NULL;
 }
 
-static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
-  struct container *c = e->c;
-  ctr_lock();
-  pid_t cpid = c->pid;
-  bool running = c->status == CTR_RUNNING;
-  json_t *cfg = json_deep_copy(c->config);
-  json_t *hc = json_deep_copy(c->host_config);
-  ctr_unlock();
-  if (!running) {
-    json_decref(cfg);
-    json_decref(hc);
-    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
-  }
+/* The exec's rt_spec: identity looked up inside the container's root,
+ * env merged over the container's, the container's security settings. */
+static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t *hc, json_t **out,
+                           struct berth_err *err) {
   struct rt_spec s = {0};
   char root[64];
   snprintf(root, sizeof root, "/proc/%d/root", (int)cpid);
   const char *user = e->user && *e->user ? e->user : json_string_value(json_object_get(cfg, "User"));
-  char *home = NULL;
-  int r = rt_resolve_user(root, user, &s.uid, &s.gid, &s.groups, &s.n_groups, &home, err);
-  if (r < 0) {
-    json_decref(cfg);
-    json_decref(hc);
-    return r;
-  }
+  struct rt_user ru;
+  cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "container %s is not running", e->c->id);
+  int r = rt_resolve_user_at(rootfd, user, &ru, err);
+  if (r < 0) return r;
+  s.uid = ru.uid;
+  s.gid = ru.gid;
+  s.groups = ru.groups;
+  s.n_groups = ru.n_groups;
   json_t *env = json_array();
   size_t i;
   json_t *v;
@@ -130,21 +127,22 @@ static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct
   }
   if (!env_get(env, "PATH")) json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
   if (!env_get(env, "HOSTNAME")) json_array_append_new(env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
-  if (!env_get(env, "HOME")) json_array_append_new(env, json_sprintf("HOME=%s", home ? home : "/root"));
+  if (!env_get(env, "HOME")) json_array_append_new(env, json_sprintf("HOME=%s", ru.home));
   if (e->tty && !env_get(env, "TERM")) json_array_append_new(env, json_string("TERM=xterm"));
-  free(home);
   size_t na = json_array_size(e->cmd), ne = json_array_size(env);
   s.args = xcalloc(na + 1, sizeof(char *));
   for (i = 0; i < na; i++) s.args[i] = (char *)json_string_value(json_array_get(e->cmd, i));
   s.env = xcalloc(ne + 1, sizeof(char *));
   for (i = 0; i < ne; i++) s.env[i] = (char *)json_string_value(json_array_get(env, i));
   const char *wd = e->workdir && *e->workdir ? e->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
+  s.rootfs = root;
+  s.id = e->c->id;
   s.cwd = (char *)(wd && *wd ? wd : "/");
   s.privileged = e->privileged || json_is_true(json_object_get(hc, "Privileged"));
   s.seccomp = true;
   json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
     const char *so = json_string_value(v);
-    if (so && strstr(so, "seccomp") && strstr(so, "unconfined")) s.seccomp = false;
+    if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))) s.seccomp = false;
     else if (so && str_has_prefix(so, "seccomp=")) s.seccomp_profile = (char *)so + 8;
     if (so && str_has_prefix(so, "no-new-privileges")) s.no_new_privs = true;
   }
@@ -161,103 +159,93 @@ static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct
   }
   s.caps = caps;
   s.tty = e->tty;
+  *out = rt_spec_to_json(&s);
+  free(s.args);
+  free(s.env);
+  rt_user_free(&ru);
+  json_decref(env);
+  return 0;
+}
 
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ep[2], ptys[2] = {-1, -1};
-  io->pty = -1;
-  pipe2(ep, O_CLOEXEC);
-  if (attach && e->tty) {
-    /* the pty comes from the container's own devpts: the child opens it
-     * after joining the namespaces and passes the master back */
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptys) < 0) r = err_sys(err, BERTH_EINTERNAL, "socketpair");
-  } else if (attach) {
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0)
-      r = err_sys(err, BERTH_EINTERNAL, "pipe");
+/* In the forked child: put each fd at its number in the helper's layout
+ * (protocol.h) and exec the sealed shim.  Async-signal-safe only. */
+__attribute__((noreturn)) static void exec_child(int exe, char **argv, int fds[6]) {
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 6; i++) {
+    if (fds[i] < 0 && i < 3) fds[i] = nul;
+    /* out of the way of the numbers 0..5 first */
+    if (fds[i] >= 0) fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
   }
+  for (int i = 0; i < 6; i++)
+    if (fds[i] >= 0 && dup2(fds[i], i) < 0) _exit(126);
+  /* nothing else of berthd's reaches the helper (the sealed exe is
+   * close-on-exec too, and execveat still runs it) */
+  syscall(SYS_close_range, fds[5] >= 0 ? 6U : 5U, ~0U, CLOSE_RANGE_CLOEXEC);
+  shim_exec_sealed(exe, argv);
+  static const char msg[] = "cannot run the sealed berth-shim";
+  if (write(SHIM_EXEC_ERR_FD, msg, sizeof msg - 1) < 0) {
+  }
+  _exit(126);
+}
+
+static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
+  (void)d;
+  struct container *c = e->c;
+  ctr_lock();
+  pid_t cpid = c->pid;
+  bool running = c->status == CTR_RUNNING;
+  json_t *cfg = json_deep_copy(c->config);
+  json_t *hc = json_deep_copy(c->host_config);
+  ctr_unlock();
+  json_t *spec = NULL;
+  int r = running ? exec_build_spec(e, cpid, cfg, hc, &spec, err)
+                  : berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
+  json_decref(cfg);
+  json_decref(hc);
+  int exe = r == 0 ? shim_exe_fd(err) : -1;
+  if (r == 0 && exe < 0) r = err_wrap(err, "berth-shim");
+  if (r < 0) {
+    json_decref(spec);
+    return r;
+  }
+  cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
+  json_decref(spec);
+  cleanup_free char *shim = helper_path("berth-shim");
+  char pidnum[16];
+  snprintf(pidnum, sizeof pidnum, "%d", (int)cpid);
+  char *argv[] = {shim, "exec", "--container", c->id, "--pid", pidnum, NULL};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ep[2] = {-1, -1}, sp[2] = {-1, -1}, ptys[2] = {-1, -1};
+  io->pty = -1;
+  if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0) r = err_sys(err, BERTH_EINTERNAL, "pipe");
+  else if (attach && e->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptys) < 0)
+    r = err_sys(err, BERTH_EINTERNAL, "socketpair");
+  else if (attach && !e->tty && (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))
+    r = err_sys(err, BERTH_EINTERNAL, "pipe");
   pid_t p = r == 0 ? fork() : -1;
   if (r == 0 && p < 0) r = err_sys(err, BERTH_EINTERNAL, "fork");
   if (p == 0) {
-    /* nothing of berthd's stays open here: other sessions' sockets, and
-     * the far ends of our pipes (stdin EOF must reach the process) */
-    int keep[] = {ep[1], in[0], out[1], er[1], ptys[1]};
-    close_fds_except(keep, ARRAY_SIZE(keep));
-    struct berth_err je = {0};
-    setsid();
-    cgroup_ops()->add_pid(c->id, getpid(), &je);
-    if (rt_join(cpid, &je) < 0) {
-      dprintf(ep[1], "%s", je.msg);
-      _exit(126);
-    }
-    int slave = -1;
-    if (ptys[1] >= 0) {
-      int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-      int unlock = 0, n = -1;
-      if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) {
-        dprintf(ep[1], "open pty in the container: %s", strerror(errno));
-        _exit(126);
-      }
-      char name[64];
-      snprintf(name, sizeof name, "/dev/pts/%d", n);
-      slave = open(name, O_RDWR | O_NOCTTY);
-      if (slave < 0 || send_fd(ptys[1], master) < 0) {
-        dprintf(ep[1], "open %s: %s", name, strerror(errno));
-        _exit(126);
-      }
-      close(master);
-      close(ptys[1]);
-    }
-    pid_t g = fork();
-    if (g == 0) {
-      int nul = open("/dev/null", O_RDWR);
-      if (slave >= 0) {
-        setsid();
-        ioctl(slave, TIOCSCTTY, 0);
-        dup2(slave, 0);
-        dup2(slave, 1);
-        dup2(slave, 2);
-      } else if (attach) {
-        dup2(e->attach_stdin ? in[0] : nul, 0);
-        dup2(out[1], 1);
-        dup2(er[1], 2);
-      } else {
-        dup2(nul, 0);
-        dup2(nul, 1);
-        dup2(nul, 2);
-      }
-      rt_exec_process(&s, ep[1]);
-    }
-    close(ep[1]);
-    int st = 0;
-    if (g < 0) _exit(126);
-    while (waitpid(g, &st, 0) < 0 && errno == EINTR) {
-    }
-    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    int fds[6] = {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1]};
+    exec_child(exe, argv, fds);
   }
-  close(ep[1]);
-  if (ptys[1] >= 0) {
-    close(ptys[1]);
-    if (p > 0) io->pty = recv_fd(ptys[0]);
+  int child_ends[] = {in[0], out[1], er[1], sp[0], ep[1], ptys[1]};
+  for (size_t k = 0; k < ARRAY_SIZE(child_ends); k++)
+    if (child_ends[k] >= 0) close(child_ends[k]);
+  /* the helper reads the spec to EOF before anything else */
+  if (p > 0) write_all_fd(sp[1], text, strlen(text));
+  if (sp[1] >= 0) close(sp[1]);
+  if (ptys[0] >= 0) {
+    if (p > 0) io->pty = recv_fd(ptys[0]); /* -1: the reason is on the error pipe */
     close(ptys[0]);
-    if (p > 0 && io->pty < 0) {
-      /* the child's reason is on the error pipe; the caller reads it */
-      io->pty = -1;
-    }
   }
-  if (in[0] >= 0) close(in[0]);
-  if (out[1] >= 0) close(out[1]);
-  if (er[1] >= 0) close(er[1]);
   io->in_w = in[1];
   io->out_r = out[0];
   io->err_r = er[0];
   io->errp_r = ep[0];
   io->pid = p;
-  free(s.args);
-  free(s.env);
-  free(s.groups);
-  json_decref(env);
-  json_decref(cfg);
-  json_decref(hc);
   if (r < 0) {
-    if (io->pty >= 0) close(io->pty);
+    int rest[] = {in[1], out[0], er[0], ep[0]};
+    for (size_t k = 0; k < ARRAY_SIZE(rest); k++)
+      if (rest[k] >= 0) close(rest[k]);
     return r;
   }
   ctr_lock();

@@ -15,6 +15,7 @@
 #include "../image/imageconf.h"
 #include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
+#include "../shim/launch.h"
 #include "../shim/protocol.h"
 #include "container.h"
 
@@ -26,16 +27,6 @@ void ctr_table_remove_locked(struct container *c);
 bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
 
 static void start_monitor(struct daemon *d, struct container *c);
-
-/* berth-shim and berth-init live next to berthd */
-static char *helper_path(const char *name) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return xstrdup(name);
-  self[n] = 0;
-  *strrchr(self, '/') = 0;
-  return xasprintf("%s/%s", self, name);
-}
 
 /* ---------------- create ---------------- */
 
@@ -373,12 +364,19 @@ static json_t *build_spec(struct daemon *d, struct container *c, struct berth_er
   s.args = xcalloc(na + 1, sizeof(char *));
   for (i = 0; i < na; i++) s.args[i] = (char *)json_string_value(json_array_get(args, i));
   const char *user = json_string_value(json_object_get(cfg, "User"));
-  char *home = NULL;
-  if (rt_resolve_user(c->rootfs, user, &s.uid, &s.gid, &s.groups, &s.n_groups, &home, err) < 0) {
+  struct rt_user ru;
+  cleanup_close int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0 || rt_resolve_user_at(rootfd, user, &ru, err) < 0) {
+    if (rootfd < 0) err_sys(err, BERTH_EINTERNAL, "open rootfs %s", c->rootfs);
     free(s.args);
     json_decref(args);
     return NULL;
   }
+  s.uid = ru.uid;
+  s.gid = ru.gid;
+  s.groups = move_ptr(ru.groups);
+  s.n_groups = ru.n_groups;
+  char *home = move_ptr(ru.home);
   json_t *env = json_array();
   bool has_path = false, has_home = false, has_host = false;
   json_array_foreach(json_object_get(cfg, "Env"), i, e) {
@@ -499,6 +497,8 @@ static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *sock = ctr_socket(d, c->id);
   cleanup_free char *shim = shim_path();
   cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
+  int exe = shim_exe_fd(err);
+  if (exe < 0) return err_wrap(err, "berth-shim");
   int rp[2];
   if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
   char fdnum[16];
@@ -524,7 +524,7 @@ static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
       dup2(lf, 1);
       dup2(lf, 2);
     }
-    execv(shim, argv);
+    shim_exec_sealed(exe, argv);
     dprintf(rp[1], "ERR cannot run %s: %s\n", shim, strerror(errno));
     _exit(127);
   }

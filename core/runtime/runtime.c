@@ -48,6 +48,13 @@ int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err) {
   json_error_t je;
   json_t *j = json_load_file(path, 0, &je);
   if (!j) return berth_err_set(err, BERTH_EINVAL, 0, "%s: %s", path, je.text);
+  int r = rt_spec_from_json(j, s, err);
+  json_decref(j);
+  return r < 0 ? err_wrap(err, "%s", path) : 0;
+}
+
+int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
+  memset(s, 0, sizeof *s);
   s->id = jdup(j, "id");
   s->rootfs = jdup(j, "rootfs");
   s->bundle = jdup(j, "bundle");
@@ -81,10 +88,9 @@ int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err) {
     s->mounts[i].options = jdup(e, "options");
     s->mounts[i].readonly = json_is_true(json_object_get(e, "readonly"));
   }
-  json_decref(j);
   if (!s->rootfs || !s->args || !s->args[0]) {
     rt_spec_free(s);
-    return berth_err_set(err, BERTH_EINVAL, 0, "%s: rootfs and args are required", path);
+    return berth_err_set(err, BERTH_EINVAL, 0, "rootfs and args are required");
   }
   return 0;
 }
@@ -186,73 +192,62 @@ __attribute__((noreturn, format(printf, 3, 4))) static void die(int err_fd, int 
   _exit(code);
 }
 
-static void mkdirs_in(const char *root, const char *rel, mode_t mode) {
-  cleanup_free char *p = xasprintf("%s%s", root, rel);
-  mkdir_p(p, mode);
+/* Mount onto target, resolved (and created as a directory) inside the
+ * root; never onto a host path an image symlink points at. */
+static int mount_in(int rootfd, const char *src, const char *target, const char *type, unsigned long flags,
+                    const char *data, int err_fd) {
+  struct berth_err e = {0};
+  cleanup_close int fd = rt_target_in_root(rootfd, target, true, &e);
+  if (fd < 0) die(err_fd, 125, "%s", e.msg);
+  return rt_mount_on_fd(src, fd, type, flags, data);
 }
 
-static int do_mount(const char *src, const char *root, const char *target, const char *type,
-                    unsigned long flags, const char *data) {
-  cleanup_free char *t = xasprintf("%s%s", root, target);
-  mkdir_p(t, 0755);
-  return mount(src, t, type, flags, data);
-}
-
-/* The file a bind mount lands on must exist with the source's type. */
-static int ensure_target(const char *path, bool dir) {
-  struct stat st;
-  if (lstat(path, &st) == 0) return 0;
-  cleanup_free char *parent = xstrdup(path);
-  char *slash = strrchr(parent, '/');
-  if (slash) {
-    *slash = 0;
-    mkdir_p(parent, 0755);
-  }
-  if (dir) return mkdir(path, 0755);
-  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  close(fd);
-  return 0;
-}
-
-static void setup_dev(const char *root, int err_fd) {
-  if (do_mount("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+static void setup_dev(int rootfd, int err_fd) {
+  if (mount_in(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", err_fd) < 0)
     die(err_fd, 125, "mount /dev: %s", strerror(errno));
+  /* the tmpfs just mounted: nothing of the image's is in it */
+  cleanup_close int dev = rt_openat_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+  if (dev < 0) die(err_fd, 125, "open /dev: %s", strerror(errno));
   static const struct {
     const char *name;
     unsigned maj, min;
   } nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-    cleanup_free char *p = xasprintf("%s/dev/%s", root, nodes[i].name);
-    if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
-      die(err_fd, 125, "mknod %s: %s", p, strerror(errno));
-    chmod(p, 0666);
+    if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+      die(err_fd, 125, "mknod /dev/%s: %s", nodes[i].name, strerror(errno));
+    fchmodat(dev, nodes[i].name, 0666, 0);
   }
   static const char *const links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
                                          {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
                                          {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"}};
-  for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
-    cleanup_free char *p = xasprintf("%s/dev/%s", root, links[i][1]);
-    if (symlink(links[i][0], p) < 0) die(err_fd, 125, "symlink %s: %s", p, strerror(errno));
-  }
-  if (do_mount("devpts", root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-               "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+  for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+    if (symlinkat(links[i][0], dev, links[i][1]) < 0) die(err_fd, 125, "symlink /dev/%s: %s", links[i][1], strerror(errno));
+  if (mount_in(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
+               err_fd) < 0)
     die(err_fd, 125, "mount /dev/pts: %s", strerror(errno));
-  if (do_mount("shm", root, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+  if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err_fd) < 0)
     die(err_fd, 125, "mount /dev/shm: %s", strerror(errno));
-  if (do_mount("mqueue", root, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+  if (mount_in(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /dev/mqueue: %s", strerror(errno));
 }
 
-static void bind_in(const char *root, const char *src, const char *target, bool ro, int err_fd) {
+/* A bind mount of a host path (opened here, by the runtime) onto a target
+ * resolved inside the root. */
+static void bind_in(int rootfd, const char *src, const char *target, bool ro, int err_fd) {
+  cleanup_close int sfd = open(src, O_PATH | O_CLOEXEC);
   struct stat st;
-  if (stat(src, &st) < 0) die(err_fd, 125, "bind source %s: %s", src, strerror(errno));
-  cleanup_free char *t = xasprintf("%s%s", root, target);
-  if (ensure_target(t, S_ISDIR(st.st_mode)) < 0 && errno != EEXIST)
-    die(err_fd, 125, "mount target %s: %s", target, strerror(errno));
-  if (mount(src, t, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (sfd < 0 || fstat(sfd, &st) < 0) die(err_fd, 125, "bind source %s: %s", src, strerror(errno));
+  struct berth_err e = {0};
+  cleanup_close int tfd = rt_target_in_root(rootfd, target, S_ISDIR(st.st_mode), &e);
+  if (tfd < 0) die(err_fd, 125, "%s", e.msg);
+  char from[64];
+  snprintf(from, sizeof from, "/proc/self/fd/%d", sfd);
+  if (rt_mount_on_fd(from, tfd, NULL, MS_BIND | MS_REC, NULL) < 0)
     die(err_fd, 125, "bind %s on %s: %s", src, target, strerror(errno));
-  if (ro && mount(NULL, t, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+  if (!ro) return;
+  /* the new mount is on top of what tfd names: find it again, in the root */
+  cleanup_close int mfd = rt_openat_in_root(rootfd, target, O_PATH, 0);
+  if (mfd < 0 || rt_mount_on_fd(NULL, mfd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
     die(err_fd, 125, "remount %s read-only: %s", target, strerror(errno));
 }
 
@@ -372,31 +367,39 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die(err_fd, 125, "make / rslave: %s", strerror(errno));
   if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) die(err_fd, 125, "bind rootfs %s: %s", root, strerror(errno));
-  if (do_mount("proc", root, "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+  /* opened after the bind: every mount below lands on the bind's tree */
+  cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die(err_fd, 125, "open rootfs %s: %s", root, strerror(errno));
+  if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
-  if (do_mount("sysfs", root, "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL) < 0)
+  if (mount_in(rootfd, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL,
+               err_fd) < 0)
     die(err_fd, 125, "mount /sys: %s", strerror(errno));
-  cleanup_free char *cg = xasprintf("%s/sys/fs/cgroup", root);
-  if (path_exists(cg)) mount("cgroup", cg, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
-  setup_dev(root, err_fd);
-  mkdirs_in(root, "/etc", 0755);
+  cleanup_close int cg = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+  if (cg >= 0) rt_mount_on_fd("cgroup", cg, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
+  setup_dev(rootfd, err_fd);
   static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {
     cleanup_free char *src = xasprintf("%s/%s", s->bundle, files[i]);
     cleanup_free char *dst = xasprintf("/etc/%s", files[i]);
-    if (path_exists(src)) bind_in(root, src, dst, false, err_fd);
+    if (path_exists(src)) bind_in(rootfd, src, dst, false, err_fd);
   }
   for (size_t i = 0; i < s->n_mounts; i++) {
     const struct rt_mount *m = &s->mounts[i];
     if (!m->type) {
-      bind_in(root, m->source, m->target, m->readonly, err_fd);
-    } else if (do_mount(m->source, root, m->target, m->type, MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-                        m->options) < 0) {
+      bind_in(rootfd, m->source, m->target, m->readonly, err_fd);
+    } else if (mount_in(rootfd, m->source, m->target, m->type, MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
+                        m->options, err_fd) < 0) {
       die(err_fd, 125, "mount %s on %s: %s", m->type, m->target, strerror(errno));
     }
   }
+  /* docker makes a missing working directory */
+  if (s->cwd && *s->cwd == '/' && strcmp(s->cwd, "/")) {
+    int wd = rt_mkdir_in_root(rootfd, s->cwd, 0755);
+    if (wd >= 0) close(wd);
+  }
   if (!s->host_network) loopback_up();
-  if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+  if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
     die(err_fd, 125, "pivot_root %s: %s", root, strerror(errno));
   if (!s->privileged) mask_paths(err_fd);
   if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
@@ -452,87 +455,5 @@ int rt_join(pid_t pid, struct berth_err *err) {
     close(fds[i]);
   }
   if (chdir("/") < 0) return err_sys(err, BERTH_EINTERNAL, "chdir /");
-  return 0;
-}
-
-int rt_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid, gid_t **groups,
-                    size_t *n_groups, char **home, struct berth_err *err) {
-  *uid = 0;
-  *gid = 0;
-  *groups = NULL;
-  *n_groups = 0;
-  if (home) *home = xstrdup("/root");
-  if (!user || !*user) user = "0";
-  cleanup_free char *u = xstrdup(user);
-  char *g = strchr(u, ':');
-  if (g) *g++ = 0;
-  cleanup_free char *pw_path = xasprintf("%s/etc/passwd", rootfs);
-  cleanup_free char *gr_path = xasprintf("%s/etc/group", rootfs);
-  char *end;
-  long num = strtol(u, &end, 10);
-  bool numeric = *u && !*end;
-  bool found = false;
-  FILE *f = fopen(pw_path, "re");
-  struct passwd *pw;
-  while (f && (pw = fgetpwent(f))) {
-    if ((numeric && pw->pw_uid == (uid_t)num) || (!numeric && !strcmp(pw->pw_name, u))) {
-      *uid = pw->pw_uid;
-      *gid = pw->pw_gid;
-      if (home) {
-        free(*home);
-        *home = xstrdup(pw->pw_dir);
-      }
-      found = true;
-      break;
-    }
-  }
-  if (f) fclose(f);
-  if (!found) {
-    if (!numeric)
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "unable to find user %s: no matching entries in passwd file", u);
-    *uid = (uid_t)num;
-    *gid = (gid_t)num;
-    if (num != 0) *gid = 0;
-  }
-  if (g) {
-    long gn = strtol(g, &end, 10);
-    if (*g && !*end) {
-      *gid = (gid_t)gn;
-    } else {
-      bool gf = false;
-      FILE *gfp = fopen(gr_path, "re");
-      struct group *gr;
-      while (gfp && (gr = fgetgrent(gfp)))
-        if (!strcmp(gr->gr_name, g)) {
-          *gid = gr->gr_gid;
-          gf = true;
-          break;
-        }
-      if (gfp) fclose(gfp);
-      if (!gf) return berth_err_set(err, BERTH_EINVAL, 0, "unable to find group %s: no matching entries in group file", g);
-    }
-  }
-  /* supplementary groups of a named user */
-  FILE *gfp = fopen(gr_path, "re");
-  struct group *gr;
-  cleanup_free char *uname = NULL;
-  if (found) {
-    FILE *pf = fopen(pw_path, "re");
-    while (pf && (pw = fgetpwent(pf)))
-      if (pw->pw_uid == *uid) {
-        uname = xstrdup(pw->pw_name);
-        break;
-      }
-    if (pf) fclose(pf);
-  }
-  while (gfp && uname && (gr = fgetgrent(gfp))) {
-    for (char **m = gr->gr_mem; m && *m; m++)
-      if (!strcmp(*m, uname)) {
-        *groups = xrealloc(*groups, (*n_groups + 1) * sizeof **groups);
-        (*groups)[(*n_groups)++] = gr->gr_gid;
-      }
-  }
-  if (gfp) fclose(gfp);
   return 0;
 }

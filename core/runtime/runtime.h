@@ -45,6 +45,7 @@ struct rt_spec {
 
 /* Parse the spec berthd writes (spec.json). */
 int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err);
+int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err);
 json_t *rt_spec_to_json(const struct rt_spec *s);
 void rt_spec_free(struct rt_spec *s);
 
@@ -78,9 +79,39 @@ int rt_join(pid_t pid, struct berth_err *err);
 __attribute__((noreturn)) void rt_exec_process(const struct rt_spec *s, int err_fd);
 
 /* Look a user up in the container's /etc/passwd and /etc/group ("name",
- * "uid", "uid:gid", "name:group"). */
-int rt_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid, gid_t **groups,
-                    size_t *n_groups, char **home, struct berth_err *err);
+ * "uid", "uid:gid", "name:group"), both read inside the root at rootfd. */
+struct rt_user {
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t n_groups;
+  char *home;
+};
+int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct berth_err *err);
+void rt_user_free(struct rt_user *u);
+
+/* ---- paths inside a container root (inroot.c) ----
+ * openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: symlinks and ".."
+ * never leave the root.  Return an fd or -1 with errno. */
+int rt_openat_in_root(int rootfd, const char *path, int flags, mode_t mode);
+/* mkdir -p inside the root; an O_PATH fd of the directory, or -1. */
+int rt_mkdir_in_root(int rootfd, const char *path, mode_t mode);
+/* A mount target inside the root, created as a directory or an empty file
+ * when missing; an O_PATH fd, or -code with err. */
+int rt_target_in_root(int rootfd, const char *path, bool dir, struct berth_err *err);
+/* mount(2) onto what fd refers to (through /proc/self/fd). */
+int rt_mount_on_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data);
+/* A regular file of at most max bytes, read inside the root (a FIFO, a
+ * device or a larger file is refused, never blocked on); NUL-terminated. */
+char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len, struct berth_err *err);
+
+/* ---- sealed executables (sealed.c) ---- */
+/* A sealed, executable memfd copy of the file at path (close-on-exec). */
+int rt_sealed_copy(const char *path, const char *name, struct berth_err *err);
+bool rt_fd_is_sealed(int fd);
+/* Returns 0 when this process already runs from a sealed copy; otherwise
+ * re-executes itself from one (never returns on success), -1 on failure. */
+int rt_ensure_sealed_self(char **argv, char **envp);
 
 /* Send / receive one fd over a unix socket. */
 int send_fd(int sock, int fd);

@@ -41,4 +41,19 @@ static inline uint32_t shim_frame_len(const unsigned char h[8]) {
   return ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) | ((uint32_t)h[6] << 8) | h[7];
 }
 
+
+/* berth-shim exec --container ID --pid PID: a process started inside a
+ * running container.  berthd runs it from its sealed copy of berth-shim
+ * with these descriptors:
+ *   0, 1, 2  the process's stdio (/dev/null for a tty or a detached exec)
+ *   3        the spec (rt_spec JSON), read to EOF
+ *   4        close-on-exec error pipe: a message if set-up or exec failed
+ *   5        (tty only) a socket that receives the pty master
+ * It joins the container's cgroup and namespaces, forks the process and
+ * exits with its status. */
+#define SHIM_EXEC_SPEC_FD 3
+#define SHIM_EXEC_ERR_FD 4
+#define SHIM_EXEC_PTY_FD 5
+int shim_exec_main(int argc, char **argv);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <linux/close_range.h>
@@ -513,6 +514,10 @@ static void event_loop(int sfd) {
 }
 
 int main(int argc, char **argv) {
+  /* never the binary on disk, never dumpable: see runtime/sealed.c */
+  if (rt_ensure_sealed_self(argv, environ) < 0) return 125;
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return 125;
+  if (argc > 1 && !strcmp(argv[1], "exec")) return shim_exec_main(argc, argv);
   const char *bundle = NULL, *plugin_dir = "/nowhere";
   int ready_fd = -1;
   S.ready_fd = -1;

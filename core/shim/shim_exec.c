@@ -1,0 +1,108 @@
+/* berth-shim exec: the only way a process enters a running container.
+ *
+ * berthd never forks itself into a container: it starts this helper from
+ * its sealed memfd copy of berth-shim (see runtime/sealed.c), so even a
+ * "#!/proc/self/exe" script run by the exec finds only that sealed copy,
+ * and the helper is non-dumpable until the final execve, so the container
+ * cannot open its /proc/<pid>/exe or memory while it sets up.  The fd
+ * layout is described in protocol.h. */
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "../runtime/cgroup.h"
+#include "../runtime/runtime.h"
+#include "protocol.h"
+
+#define SPEC_MAX (64u << 20)
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
+  if (write(SHIM_EXEC_ERR_FD, msg, (size_t)n) < 0) {
+  }
+  return 126;
+}
+
+static json_t *read_spec(void) {
+  size_t cap = 65536, got = 0;
+  char *buf = xmalloc(cap);
+  ssize_t n;
+  while ((n = read(SHIM_EXEC_SPEC_FD, buf + got, cap - got)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || got + (size_t)n >= SPEC_MAX) {
+      free(buf);
+      return NULL;
+    }
+    got += (size_t)n;
+    if (got == cap) buf = xrealloc(buf, cap *= 2);
+  }
+  json_t *j = json_loadb(buf, got, 0, NULL);
+  free(buf);
+  close(SHIM_EXEC_SPEC_FD);
+  return j;
+}
+
+/* Open a pty in the container's own devpts (we are in its mount namespace)
+ * and hand the master to berthd; returns the slave. */
+static int container_pty(void) {
+  int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int unlock = 0, n = -1;
+  if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+    return -fail("open pty in the container: %s", strerror(errno));
+  char name[64];
+  snprintf(name, sizeof name, "/dev/pts/%d", n);
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0 || send_fd(SHIM_EXEC_PTY_FD, master) < 0) return -fail("open %s: %s", name, strerror(errno));
+  close(master);
+  close(SHIM_EXEC_PTY_FD);
+  return slave;
+}
+
+int shim_exec_main(int argc, char **argv) {
+  const char *id = NULL;
+  pid_t pid = 0;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--container")) id = argv[i + 1];
+    else if (!strcmp(argv[i], "--pid")) pid = (pid_t)atoi(argv[i + 1]);
+  }
+  fcntl(SHIM_EXEC_ERR_FD, F_SETFD, FD_CLOEXEC); /* EOF on it: the process was exec'd */
+  if (!id || pid <= 0) return fail("usage: berth-shim exec --container ID --pid PID");
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+  json_t *j = read_spec();
+  if (!j) return fail("exec spec: unreadable");
+  struct rt_spec s;
+  struct berth_err err = {0};
+  int r = rt_spec_from_json(j, &s, &err);
+  json_decref(j);
+  if (r < 0) return fail("exec spec: %s", err.msg);
+  setsid();
+  if (cgroup_ops()->add_pid(id, getpid(), &err) < 0 || rt_join(pid, &err) < 0) return fail("%s", err.msg);
+  int slave = -1;
+  if (s.tty && (slave = container_pty()) < 0) return -slave;
+  pid_t child = fork();
+  if (child < 0) return fail("fork: %s", strerror(errno));
+  if (child == 0) {
+    if (slave >= 0) {
+      setsid();
+      ioctl(slave, TIOCSCTTY, 0);
+      for (int fd = 0; fd < 3; fd++) dup2(slave, fd);
+    }
+    rt_exec_process(&s, SHIM_EXEC_ERR_FD);
+  }
+  close(SHIM_EXEC_ERR_FD);
+  if (slave >= 0) close(slave);
+  /* the process has the stdio now; berthd must see EOF when it is done */
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3 && nul >= 0; fd++) dup2(nul, fd);
+  int st = 0;
+  while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
+  }
+  rt_spec_free(&s);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
