@@ -249,6 +249,7 @@ static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct
     return r;
   }
   ctr_lock();
+  e->starting = false;
   e->running = true;
   e->pid = p;
   e->pty = io->pty;
@@ -274,8 +275,15 @@ struct exec_session {
   struct daemon *d;
   struct exec_proc *e;
   struct exec_io io;
-  bool raw; /* tty: no framing */
+  bool raw;    /* tty: no framing */
+  char *error; /* the start failed: only this message goes to the client */
 };
+
+static void session_free(void *p) {
+  struct exec_session *s = p;
+  free(s->error);
+  free(s);
+}
 
 struct stdin_copy {
   int from, to;
@@ -307,6 +315,12 @@ static void send_output(int sock, int type, const char *buf, size_t n, bool raw)
 /* Stream the process's output to sock until it ends; stdin from sock. */
 static void run_session(int sock, const char *extra, size_t extra_len, struct exec_session *s, bool hijacked) {
   struct exec_io *io = &s->io;
+  if (s->error) {
+    /* as dockerd: after the upgrade, the error on stdout; ExitCode 126 */
+    send_output(sock, 1, s->error, strlen(s->error), s->raw);
+    shutdown(sock, SHUT_WR);
+    return;
+  }
   pthread_t t;
   bool have_stdin = hijacked && s->e->attach_stdin;
   struct stdin_copy sc = {sock, io->pty >= 0 ? io->pty : io->in_w, extra, extra_len, io->pty < 0};
@@ -354,7 +368,7 @@ static void exec_hijack(int sock, const char *extra, size_t extra_len, void *p) 
 
 static void exec_stream(int fd, void *p) {
   run_session(fd, NULL, 0, p, false);
-  free(p);
+  session_free(p);
 }
 
 static void *detached_waiter(void *p) {
@@ -367,7 +381,8 @@ static void *detached_waiter(void *p) {
 static int exec_start(struct api_request *req) {
   ctr_lock();
   struct exec_proc *e = exec_get(api_param(req, 0));
-  bool started = e && (e->running || e->done);
+  bool started = e && (e->running || e->done || e->starting);
+  if (e && !started) e->starting = true; /* one start wins */
   ctr_unlock();
   if (!e) return api_reply_error(req, 404, "No such exec instance: %s", api_param(req, 0));
   if (started) return api_reply_error(req, 409, "Exec command %s is already running", e->id);
@@ -380,8 +395,18 @@ static int exec_start(struct api_request *req) {
   s->raw = e->tty;
   struct berth_err err = {0};
   if (exec_spawn(req->d, e, !detach, &s->io, &err) < 0) {
-    free(s);
-    return api_reply_err(req, &err);
+    ctr_lock();
+    e->starting = false;
+    e->done = true;
+    e->exit_code = 126;
+    ctr_broadcast();
+    ctr_unlock();
+    if (detach) {
+      free(s);
+      return api_reply_err(req, &err);
+    }
+    s->error = xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n",
+                         err.msg);
   }
   if (detach) {
     pthread_t t;
@@ -390,7 +415,7 @@ static int exec_start(struct api_request *req) {
     return api_reply_empty(req, 200);
   }
   const char *ct = e->tty || req->version < 142 ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
-  if (req->upgrade) return api_reply_hijack(req, ct, exec_hijack, s, free);
+  if (req->upgrade) return api_reply_hijack(req, ct, exec_hijack, s, session_free);
   return api_reply_stream(req, 200, "application/vnd.docker.raw-stream", exec_stream, s);
 }
 

@@ -51,7 +51,7 @@ struct exec_proc {
   json_t *cmd, *env;
   char *user, *workdir;
   bool tty, attach_stdin, attach_stdout, attach_stderr, privileged, detach_keys_set;
-  bool running, done;
+  bool starting, running, done;
   int exit_code;
   pid_t pid;
   int pty;

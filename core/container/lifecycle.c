@@ -27,6 +27,7 @@ void ctr_table_remove_locked(struct container *c);
 bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
 
 static void start_monitor(struct daemon *d, struct container *c);
+static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error, size_t elen);
 
 /* ---------------- create ---------------- */
 
@@ -662,6 +663,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_broadcast();
   for (int i = 0; c->pending_attach > 0 && i < 50; i++) ctr_wait(100);
   ctr_unlock();
+  cleanup_free char *sockp = ctr_socket(d, c->id);
   int fd = shim_connect(d, c->id, "START\n");
   char line[1200] = "";
   if (fd >= 0) {
@@ -669,6 +671,15 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
     close(fd);
   }
   if (!str_has_prefix(line, "OK")) {
+    if (!line[0]) {
+      /* the shim is gone: init failed before START, its reason is in exit.json */
+      for (int i = 0; i < 100 && path_exists(sockp); i++) usleep(20000);
+      int code;
+      bool oom;
+      char reason[1024] = "";
+      read_exit_file(d, c, &code, &oom, reason, sizeof reason);
+      if (reason[0]) snprintf(line, sizeof line, "ERR %s", reason);
+    }
     const char *msg = str_has_prefix(line, "ERR ") ? line + 4 : "berth-shim did not answer START";
     int code = strstr(msg, "executable file not found") || strstr(msg, "no such file") ? 127
                : strstr(msg, "permission denied") ? 126 : 125;

@@ -29,8 +29,13 @@ int rt_openat_in_root(int rootfd, const char *path, int flags, mode_t mode) {
 
 /* Every directory of path, created inside the root; returns an O_PATH fd
  * of the last one.  Each new name is made in its parent as resolved in the
- * root, one component at a time, so no link is ever followed out. */
-static int mkdirs_in_root(int rootfd, const char *path, mode_t mode) {
+ * root, one component at a time, so no link is ever followed out; a
+ * dangling symlink on the way gets its target made, inside the root too. */
+static int mkdirs_in_root_depth(int rootfd, const char *path, mode_t mode, int depth) {
+  if (depth > 40) {
+    errno = ELOOP;
+    return -1;
+  }
   cleanup_free char *p = xstrdup(path);
   int cur = rt_openat_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
   char *comp = p;
@@ -43,6 +48,18 @@ static int mkdirs_in_root(int rootfd, const char *path, mode_t mode) {
     int fd = rt_openat_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
     if (fd < 0 && errno == ENOENT && (mkdirat(cur, comp, mode) == 0 || errno == EEXIST))
       fd = rt_openat_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
+    char link[4096];
+    ssize_t n;
+    if (fd < 0 && errno == ENOENT && (n = readlinkat(cur, comp, link, sizeof link - 1)) > 0) {
+      link[n] = 0;
+      char c0 = *comp;
+      *comp = 0; /* p is now the parent, with its trailing '/' */
+      cleanup_free char *target = link[0] == '/' ? xstrdup(link) : xasprintf("/%s%s", p, link);
+      *comp = c0;
+      int t = mkdirs_in_root_depth(rootfd, target, mode, depth + 1);
+      if (t >= 0) close(t);
+      fd = rt_openat_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
+    }
     int e = errno;
     *end = saved;
     close(cur);
@@ -52,6 +69,8 @@ static int mkdirs_in_root(int rootfd, const char *path, mode_t mode) {
   }
   return cur;
 }
+
+static int mkdirs_in_root(int rootfd, const char *path, mode_t mode) { return mkdirs_in_root_depth(rootfd, path, mode, 0); }
 
 int rt_mkdir_in_root(int rootfd, const char *path, mode_t mode) {
   if (*path != '/') {

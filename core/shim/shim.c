@@ -281,6 +281,11 @@ static bool pump(struct stream *st) {
 
 static void record_exit(int status) {
   S.exited = true;
+  if (!S.started && !S.error[0] && S.err_r >= 0) {
+    /* init failed during set-up, before START: keep its reason for berthd */
+    ssize_t n = read(S.err_r, S.error, sizeof S.error - 1);
+    S.error[n > 0 ? n : 0] = 0;
+  }
   S.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   int64_t oom = S.cg->oom_kills(S.spec.id);
   char ts[64];

@@ -23,11 +23,11 @@ mkdir -p "$T/attack"
 cp "$T/grab" "$T/attack/grab"
 printf '#!/proc/self/exe\n' >"$T/attack/x.sh"
 chmod 755 "$T/attack/x.sh"
-mkimage() { # mkimage NAME DIR: busybox plus the files of DIR, as NAME
-  rm -rf "$T/img" && mkdir -p "$T/img" && tar -C "$T/img" -xf "$T/bb.tar" && cp -a "$2/." "$T/img/" &&
+mkimage() { # mkimage NAME SHELL-CODE: busybox changed by SHELL-CODE (run in the rootfs), as NAME
+  rm -rf "$T/img" && mkdir -p "$T/img" && tar -C "$T/img" -xf "$T/bb.tar" && (cd "$T/img" && eval "$2") &&
     tar --numeric-owner -C "$T/img" -cf "$T/img.tar" . && berth import -c 'CMD ["sh"]' "$T/img.tar" "$1" >/dev/null
 }
-mkimage attack "$T/attack"
+mkimage attack 'cp -a "$T/attack/." .'
 
 # ---- 1. the exec escape -------------------------------------------------
 berth run -d --name victim attack /grab 30 >/dev/null
@@ -53,5 +53,45 @@ expect "exec escape: the only exe a container can grab is the sealed memfd" "" "
 shim_pid=$(pgrep -f "berth-shim --bundle $T/" | head -1)
 expect_match "the shim runs from the sealed memfd" "memfd:berth-shim" "$(readlink /proc/$shim_pid/exe)"
 berth rm -f victim >/dev/null
+
+# ---- 2. image symlinks that point at host paths ---------------------------
+mkdir -p "$T/hostetc" "$T/hostdir" "$T/volsrc"
+echo data >"$T/volsrc/f"
+mkimage etclink 'rm -rf etc && ln -s "$T/hostetc" etc && mkdir -p ".$T/hostetc" && cp "$T/bbroot/etc/passwd" "$T/bbroot/etc/group" ".$T/hostetc/"'
+mkimage etcself 'rm -rf etc && ln -s /etc etc'
+mkimage datalink 'ln -s "$T/hostdir" data'
+for cli in "$BERTH_BIN" docker; do
+  out=$(timeout 60 $cli run --rm etclink cat /etc/hostname /etc/hosts 2>&1)
+  expect_match "${cli##*/}: /etc -> host dir: the etc files are the container's" "localhost" "$out"
+  expect "${cli##*/}: /etc -> host dir: nothing written in the host dir" "" "$(ls -A "$T/hostetc")"
+  out=$(timeout 60 $cli run --rm -u daemon etcself id 2>&1)
+  if grep -q "uid=1" <<<"$out"; then fail "${cli##*/}: /etc -> /etc: -u daemon is not the host's daemon user"; else ok "${cli##*/}: /etc -> /etc: -u daemon is not the host's daemon user"; fi
+  out=$(timeout 60 $cli run --rm -v "$T/volsrc:/data/sub" -w /data/wd datalink sh -c 'cat /data/sub/f; cd /data/wd && echo wd-ok' 2>&1)
+  expect "${cli##*/}: -v and -w under an image symlink land inside the container" "data
+wd-ok" "$out"
+  expect "${cli##*/}: -v and -w under an image symlink: nothing made on the host" "" "$(ls -A "$T/hostdir")"
+done
+
+# ---- 3. container files that would stall or exhaust berthd ----------------
+mkimage fifopasswd 'rm etc/passwd && mkfifo etc/passwd'
+for cli in "$BERTH_BIN" docker; do
+  out=$(timeout 30 $cli run --rm -u nobody fifopasswd id 2>&1); rc=$?
+  expect_match "${cli##*/}: run with a FIFO /etc/passwd fails at once" "not a regular file" "$out rc=$rc"
+done
+berth run -d --name fifo busybox sleep 1000 >/dev/null
+berth run -d --name zero busybox sleep 1000 >/dev/null
+berth exec fifo sh -c 'rm /etc/passwd && mkfifo /etc/passwd'
+berth exec zero sh -c 'ln -sf /dev/zero /etc/passwd'
+rss_before=$(awk '/VmRSS/{print $2}' /proc/$DPID/status)
+for cli in "$BERTH_BIN" docker; do
+  for c in fifo zero; do
+    out=$(timeout 30 $cli exec -u nobody $c id 2>&1); rc=$?
+    expect_match "${cli##*/}: exec with /etc/passwd a $c fails at once" "not a regular file" "$out rc=$rc"
+  done
+done
+rss_after=$(awk '/VmRSS/{print $2}' /proc/$DPID/status)
+check "berthd's memory did not grow reading /dev/zero" test $((rss_after - rss_before)) -lt 20000
+check "rm -f of both" berth rm -f fifo zero
+check "berthd still answers" berth ps
 
 finish
