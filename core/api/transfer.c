@@ -417,11 +417,40 @@ static char *blob_file(const char *dir, const char *digest) {
   return xasprintf("%s/blobs/sha256/%s", dir, digest + 7);
 }
 
+/* A JSON blob of an OCI layout, checked against the digest that names it. */
+#define OCI_JSON_MAX (4u << 20)
+static json_t *load_blob_json(const char *dir, const char *digest, const char *what, struct berth_err *err) {
+  cleanup_free char *p = blob_file(dir, digest);
+  size_t len = 0;
+  cleanup_free char *text = p ? read_file(p, &len) : NULL;
+  if (!text || len > OCI_JSON_MAX) {
+    berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s missing", what, digest ? digest : "");
+    return NULL;
+  }
+  char hex[65];
+  sha256_hex(text, len, hex);
+  if (strcmp(hex, digest + 7)) {
+    berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s: content does not match its digest", what, digest);
+    return NULL;
+  }
+  json_t *j = json_loadb(text, len, 0, NULL);
+  if (!j) berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s is not JSON", what, digest);
+  return j;
+}
+
 static int load_oci_manifest(struct load_ctx *c, int out, const char *digest, json_t *names,
                              json_t *loaded, struct berth_err *err);
 
-static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *loaded,
+/* An index may name nested indexes (a multi-platform image under a
+ * tagged one); deeper than this is a cycle or an attack. */
+#define OCI_INDEX_DEPTH 4
+
+static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *loaded, int depth,
                           struct berth_err *err) {
+  if (depth > OCI_INDEX_DEPTH)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid image archive: indexes nested deeper than %d (an index that lists itself?)",
+                         OCI_INDEX_DEPTH);
   size_t i;
   json_t *m;
   json_array_foreach(json_object_get(index, "manifests"), i, m) {
@@ -435,11 +464,10 @@ static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *lo
     else if (refname && strchr(refname, '/')) json_array_append_new(names, json_string(refname));
     int r;
     if (mt && strstr(mt, "index")) {
-      cleanup_free char *p = blob_file(c->dir, digest);
-      json_t *sub = p ? json_load_file(p, 0, NULL) : NULL;
+      json_t *sub = load_blob_json(c->dir, digest, "index", err);
       if (!sub) {
         json_decref(names);
-        return berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: index %s missing", digest);
+        return -err->code;
       }
       /* pick linux/amd64 from a multi-platform index */
       json_t *pick = json_pack("{s:[]}", "manifests");
@@ -456,7 +484,7 @@ static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *lo
           break;
         }
       }
-      r = load_oci_index(c, out, pick, loaded, err);
+      r = load_oci_index(c, out, pick, loaded, depth + 1, err);
       json_decref(pick);
       json_decref(sub);
     } else {
@@ -470,9 +498,8 @@ static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *lo
 
 static int load_oci_manifest(struct load_ctx *c, int out, const char *digest, json_t *names,
                              json_t *loaded, struct berth_err *err) {
-  cleanup_free char *p = blob_file(c->dir, digest);
-  json_t *m = p ? json_load_file(p, 0, NULL) : NULL;
-  if (!m) return berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: manifest %s missing", digest ? digest : "");
+  json_t *m = load_blob_json(c->dir, digest, "manifest", err);
+  if (!m) return -err->code;
   json_t *layers = json_array();
   size_t i;
   json_t *l;
@@ -509,7 +536,7 @@ static void load_producer(int out, void *p) {
   } else {
     json_t *index = json_load_file(ipath, 0, NULL);
     if (!index) r = berth_err_set(&err, BERTH_EINVAL, 0, "invalid image archive: neither manifest.json nor index.json found");
-    else r = load_oci_index(c, out, index, loaded, &err);
+    else r = load_oci_index(c, out, index, loaded, 0, &err);
     json_decref(index);
   }
   if (r == 0 && json_array_size(loaded) == 0)

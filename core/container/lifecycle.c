@@ -254,10 +254,12 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   random_hex(c->rw_id, 32);
   struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
   const struct berth_storage_ops *ops = &d->storage->ops.storage;
+  store_pending_begin(&d->images, c->rw_id);
   plugin_lock(d->storage);
   r = ops->create_rw ? ops->create_rw(d->storage->drv, &req, err) : ops->create(d->storage->drv, &req, err);
   plugin_unlock(d->storage);
   if (r < 0) {
+    store_pending_end(&d->images, c->rw_id);
     err_wrap(err, "create read-write layer");
     goto fail_reserved;
   }
@@ -278,8 +280,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
     plugin_lock(d->storage);
     ops->remove(d->storage->drv, c->rw_id, err);
     plugin_unlock(d->storage);
+    store_pending_end(&d->images, c->rw_id);
     return berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
   }
+  store_pending_end(&d->images, c->rw_id); /* the record owns the layer now */
   memcpy(out_id, c->id, 65);
   (void)warnings;
   return 0;
@@ -290,6 +294,7 @@ fail_layer:
     ops->remove(d->storage->drv, c->rw_id, &e2);
   }
   plugin_unlock(d->storage);
+  store_pending_end(&d->images, c->rw_id);
 fail_reserved:
   ctr_lock();
   ctr_name_release_locked(c->name);

@@ -36,7 +36,8 @@ static la_ssize_t rd_read(struct archive *a, void *ctx, const void **out) {
 }
 
 /* Normalise a tar path into out: strips "./" and trailing '/', refuses
- * absolute paths and "..".  Returns 0, 1 for the root itself, or -1. */
+ * absolute paths and "..".  Returns 0, 1 for the root itself, -1 for a
+ * path that leaves the layer, -2 for one longer than out (PATH_MAX). */
 static int clean_path(const char *p, char *out, size_t len) {
   if (p[0] == '/') return -1;
   size_t o = 0;
@@ -47,7 +48,7 @@ static int clean_path(const char *p, char *out, size_t len) {
     if (n == 0) break;
     if (n == 2 && !strncmp(p, "..", 2)) return -1;
     if (!(n == 1 && *p == '.')) {
-      if (o + n + 2 > len) return -1;
+      if (o + n + 2 > len) return -2;
       if (o) out[o++] = '/';
       memcpy(out + o, p, n);
       o += n;
@@ -177,6 +178,9 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
   if (!raw) return berth_err_set(err, BERTH_EINVAL, 0, "layer entry without a name");
   char rel[4096];
   int c = clean_path(raw, rel, sizeof rel);
+  if (c == -2)
+    return berth_err_set(err, BERTH_EINVAL, 0, "layer entry %.200s...: path longer than %zu bytes refused", raw,
+                         sizeof rel - 1);
   if (c < 0)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "layer entry %s: absolute path or '..' component; refusing to write "
@@ -225,6 +229,10 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
     if (fstatat(tdir, tbase, &ts, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ts.st_mode))
       return berth_err_set(err, BERTH_EINVAL, errno,
                            "layer entry %s: hard link target %s is not a file in the layer", raw, hl);
+    /* a second name for a device node would bring it out of /dev */
+    if ((S_ISCHR(ts.st_mode) || S_ISBLK(ts.st_mode)) && !str_has_prefix(rel, "dev/"))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "layer entry %s: hard link to the device node %s: device node outside /dev refused", raw, hl);
     if ((r = clear_slot(dirfd, base, false)) < 0)
       return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: replace", raw);
     if (linkat(tdir, tbase, dirfd, base, 0) < 0)

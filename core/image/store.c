@@ -261,6 +261,31 @@ static void drop_layer_files(struct image_store *s, struct layer *l) {
   rm_rf(dir);
 }
 
+/* A storage layer being made is recorded as <image>/pending/<sid> until
+ * its owner (a layer record, a container record) is on disk.  One left at
+ * start-up belongs to an operation a crash cut short: it is removed. */
+void store_pending_begin(struct image_store *s, const char *sid) {
+  cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
+  int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+}
+
+void store_pending_end(struct image_store *s, const char *sid) {
+  cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
+  unlink(p);
+}
+
+static void sweep_pending(struct image_store *s) {
+  cleanup_free char *dir = xasprintf("%s/pending", s->root);
+  cleanup_dir DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (strlen(de->d_name) != 64 || !is_hex(de->d_name, 64)) continue;
+    log_warn("image store: removing storage layer %s left by an interrupted operation", de->d_name);
+    if (storage_remove(s, de->d_name) == 0) store_pending_end(s, de->d_name);
+  }
+}
+
 /* Layers no image references (left by a crash between layer and image
  * creation) are removed at start-up, children first. */
 static void gc_layers(struct image_store *s) {
@@ -289,7 +314,7 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
   pthread_mutex_init(&s->lock, NULL);
   s->root = xasprintf("%s/image", data_root);
   s->storage = storage;
-  const char *subdirs[] = {"blobs/sha256", "layers", "images", "tmp"};
+  const char *subdirs[] = {"blobs/sha256", "layers", "images", "tmp", "pending"};
   for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
     cleanup_free char *d = xasprintf("%s/%s", s->root, subdirs[i]);
     int r = mkdir_p(d, 0700);
@@ -298,6 +323,7 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
   cleanup_free char *tmp = xasprintf("%s/tmp", s->root);
   rm_rf(tmp);
   mkdir_p(tmp, 0700);
+  sweep_pending(s);
   load_layers(s);
   /* Layers whose storage is gone are dropped with their images. */
   for (size_t i = 0; i < s->n_layers;) {
@@ -459,15 +485,20 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
   random_hex(sid, 32);
   struct berth_storage_create_req req = {sizeof req, sid, *parent_sid ? parent_sid : NULL, NULL, 0};
   const struct berth_storage_ops *ops = &s->storage->ops.storage;
+  store_pending_begin(s, sid);
   plugin_lock(s->storage);
   int r = ops->create(s->storage->drv, &req, err);
   plugin_unlock(s->storage);
-  if (r < 0) return err_wrap(err, "create layer");
+  if (r < 0) {
+    store_pending_end(s, sid);
+    return err_wrap(err, "create layer");
+  }
 
   cleanup_free char *tmp = have_blob ? xstrdup(have_blob) : xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
   int fd = have_blob ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && !have_blob) {
     storage_remove(s, sid);
+    store_pending_end(s, sid);
     return err_sys(err, BERTH_EINTERNAL, "create %s", tmp);
   }
   struct layer_pipe *pipe = layer_pipe_new(in, fd);
@@ -502,6 +533,7 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
   if (r < 0) {
     unlink(tmp);
     storage_remove(s, sid);
+    store_pending_end(s, sid);
     return r;
   }
   l.size = size ? size : l.tar_size;
@@ -515,6 +547,7 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     pthread_mutex_unlock(&s->lock);
     unlink(tmp);
     storage_remove(s, sid);
+    store_pending_end(s, sid);
     memcpy(out_chain, l.chain_id, DIGEST_LEN + 1);
     return 0;
   }
@@ -524,6 +557,7 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     pthread_mutex_unlock(&s->lock);
     unlink(tmp);
     storage_remove(s, sid);
+    store_pending_end(s, sid);
     return err_sys_(err, BERTH_EINTERNAL, e, "record layer %s", l.chain_id);
   }
   struct layer *nl = xmalloc(sizeof *nl);
@@ -531,6 +565,7 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
   s->layers = xrealloc(s->layers, (s->n_layers + 1) * sizeof *s->layers);
   s->layers[s->n_layers++] = nl;
   pthread_mutex_unlock(&s->lock);
+  store_pending_end(s, sid);
   memcpy(out_chain, l.chain_id, DIGEST_LEN + 1);
   return 0;
 }

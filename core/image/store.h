@@ -60,6 +60,10 @@ struct image_store {
 int store_open(struct image_store *s, const char *data_root, struct loaded_plugin *storage,
                struct berth_err *err);
 void store_close(struct image_store *s);
+/* A storage layer being made (sid) until its owner's record is on disk:
+ * one left at start-up is removed. */
+void store_pending_begin(struct image_store *s, const char *sid);
+void store_pending_end(struct image_store *s, const char *sid);
 
 /* Lookup by reference, full or short id (with or without sha256:), or
  * name@digest.  Caller holds s->lock.  NULL if absent. */

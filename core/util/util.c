@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include "rmtree.h"
+
 #include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -113,34 +115,7 @@ int mkdir_p(const char *path, mode_t mode) {
   return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -errno;
-  if (S_ISDIR(st.st_mode)) {
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-      close(fd);
-      return -errno;
-    }
-    struct dirent *de;
-    int ret = 0;
-    while ((de = readdir(d))) {
-      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-      int r = rm_rf_at(fd, de->d_name);
-      if (r < 0) ret = r;
-    }
-    closedir(d);
-    if (ret < 0) return ret;
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return -errno;
-    return 0;
-  }
-  if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) return -errno;
-  return 0;
-}
-
-int rm_rf(const char *path) { return rm_rf_at(AT_FDCWD, path); }
+int rm_rf(const char *path) { return rm_tree_at(AT_FDCWD, path); }
 
 int fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

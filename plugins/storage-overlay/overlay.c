@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../core/util/rmtree.h"
+
 struct ovl {
   const struct berth_host *host;
   char root[4096];
@@ -28,24 +30,7 @@ static void path_of(struct ovl *o, char *out, size_t len, const char *id, const 
   snprintf(out, len, "%s/%s%s%s", o->root, id, leaf ? "/" : "", leaf ? leaf : "");
 }
 
-static int rm_tree(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -errno;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-      char child[4096];
-      snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-      rm_tree(child);
-    }
-    closedir(d);
-    return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
-  }
-  return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
+static int rm_tree(const char *path) { return rm_tree_at(AT_FDCWD, path); }
 
 static int read_small(const char *path, char *out, size_t len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
