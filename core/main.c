@@ -1,4 +1,5 @@
 /* berthd: flags, daemon.conf, plugins, image store, the API socket. */
+#include <sys/file.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -190,6 +191,32 @@ static void *shutdown_watchdog(void *sock) {
 }
 static void on_signal(int sig) { stop_signal = sig; }
 
+/* One berthd per data root: two would diverge on every state file.  The
+ * lock is held (fd kept open, close-on-exec) for the daemon's lifetime. */
+static int lock_data_root(const char *root) {
+  cleanup_free char *path = xasprintf("%s/berthd.lock", root);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "berthd: cannot open %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    char pid[32] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    fprintf(stderr, "berthd: the data root %s is in use by another berthd%s%s%s (lock %s); "
+            "give this one its own --data-root\n", root, *pid ? " (pid " : "", pid, *pid ? ")" : "", path);
+    close(fd);
+    return -1;
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+  }
+  return 0; /* fd stays open: the lock lives as long as this process */
+}
+
 int main(int argc, char **argv) {
   struct flags f = {0};
   if (parse_flags(argc, argv, &f) < 0) return 2;
@@ -217,6 +244,7 @@ int main(int argc, char **argv) {
             strerror(-r));
     return 1;
   }
+  if (lock_data_root(d.cfg.data_root) < 0) return 1;
   d.started_ns = now_ns();
   engine_id(&d);
   if (load_drivers(&d, &err) < 0) {

@@ -94,4 +94,23 @@ check "berthd's memory did not grow reading /dev/zero" test $((rss_after - rss_b
 check "rm -f of both" berth rm -f fifo zero
 check "berthd still answers" berth ps
 
+# ---- 4. the daemon: one per data root; exec failures end the CLI -------------
+sed "s#socket = \"$SOCK\"#socket = \"$T/second.sock\"#" "$T/daemon.conf" >"$T/second.conf"
+out=$(timeout 20 "$BERTHD" --config-file "$T/second.conf" 2>&1); rc=$?
+expect "a second berthd on the same data root refuses to start" 1 "$rc"
+expect_match "a second berthd: clear message" "data root $T/data is in use by another berthd \(pid $DPID\)" "$out"
+check "the first berthd is unaffected" berth ps
+berth run -d --name ex busybox sleep 1000 >/dev/null
+for cli in "$BERTH_BIN" docker; do
+  out=$(timeout 30 $cli exec -u nosuchuser ex id 2>&1); rc=$?
+  expect "${cli##*/}: exec -u nosuchuser exits 126 at once" 126 "$rc"
+  expect_match "${cli##*/}: exec -u nosuchuser: docker's message" "unable to find user nosuchuser: no matching entries in passwd file" "$out"
+done
+berth stop -t 0 ex >/dev/null
+for cli in "$BERTH_BIN" docker; do
+  out=$(timeout 30 $cli exec ex true 2>&1); rc=$?
+  expect_match "${cli##*/}: exec in a stopped container fails at once" "is not running" "$out rc=$rc"
+done
+berth rm -f ex >/dev/null
+
 finish
