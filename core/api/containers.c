@@ -256,10 +256,37 @@ struct attach_ctx {
   bool tty;
   unsigned char keys[16];
   size_t n_keys;
+  /* registered before the 101 (so before the client can send start): the
+   * start waits for this attach to reach the shim */
+  bool pending;
+  uint64_t gen; /* the shim generation to wait past */
 };
+
+/* Before replying 101: an attach to a container whose shim is not up yet
+ * waits for the next one, and the start waits for it. */
+static void attach_register(struct attach_ctx *a) {
+  struct container *c = a->c;
+  ctr_lock();
+  if (!c->shim_ready && (c->status == CTR_CREATED || c->status == CTR_EXITED || c->status == CTR_RESTARTING)) {
+    a->pending = true;
+    a->gen = c->shim_gen;
+    c->pending_attach++;
+  }
+  ctr_unlock();
+}
+
+static void attach_unregister_locked(struct attach_ctx *a) {
+  if (!a->pending) return;
+  a->pending = false;
+  a->c->pending_attach--;
+  ctr_broadcast();
+}
 
 static void attach_ctx_free(void *p) {
   struct attach_ctx *a = p;
+  ctr_lock();
+  attach_unregister_locked(a);
+  ctr_unlock();
   ctr_put(a->c);
   free(a);
 }
@@ -342,20 +369,14 @@ static int connect_shim(struct attach_ctx *a) {
   char cmd[32];
   snprintf(cmd, sizeof cmd, "ATTACH %d\n", a->mask);
   ctr_lock();
-  if (c->shim_ready && (c->status == CTR_RUNNING || c->status == CTR_PAUSED)) {
+  if (!a->pending) {
+    bool up = c->shim_ready;
     ctr_unlock();
-    return shim_connect(a->d, c->id, cmd);
+    return up ? shim_connect(a->d, c->id, cmd) : -1;
   }
-  if (c->status != CTR_CREATED && c->status != CTR_EXITED && c->status != CTR_RESTARTING) {
-    ctr_unlock();
-    return -1;
-  }
-  uint64_t gen = c->shim_gen;
-  c->pending_attach++;
-  while (c->shim_gen == gen && !c->removed && !ctr_stopping) ctr_wait(1000);
-  int fd = c->removed ? -1 : shim_connect(a->d, c->id, cmd);
-  c->pending_attach--;
-  ctr_broadcast();
+  while (c->shim_gen == a->gen && !c->removed && !ctr_stopping) ctr_wait(1000);
+  int fd = c->removed || ctr_stopping ? -1 : shim_connect(a->d, c->id, cmd);
+  attach_unregister_locked(a);
   ctr_unlock();
   return fd;
 }
@@ -426,6 +447,7 @@ static int attach(struct api_request *req) {
     attach_ctx_free(a);
     return api_reply_error(req, 400, "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)");
   }
+  attach_register(a);
   return api_reply_hijack(req, ct, attach_session, a, attach_ctx_free);
 }
 
@@ -695,17 +717,21 @@ static int update(struct api_request *req) {
   }
   static const char *const keys[] = {"Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit",
                                      "RestartPolicy", "CpuQuota", "CpuPeriod"};
+  /* copy on write: a start may hold a reference to the current HostConfig */
   ctr_lock();
+  json_t *hc = json_deep_copy(c->host_config);
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
     json_t *v = json_object_get(body, keys[i]);
     if (!v) continue;
     if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy")) continue;
     if (json_is_string(v) && !*json_string_value(v)) continue;
-    json_object_set(c->host_config, keys[i], v);
+    json_object_set_new(hc, keys[i], json_deep_copy(v));
   }
+  json_t *old = c->host_config;
+  c->host_config = json_incref(hc);
   bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
-  json_t *hc = json_deep_copy(c->host_config);
   ctr_unlock();
+  json_decref(old);
   json_decref(body);
   struct berth_err err = {0};
   int r = 0;

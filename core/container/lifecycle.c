@@ -349,8 +349,9 @@ static uint64_t compute_caps(json_t *hc) {
   return caps;
 }
 
-static json_t *build_spec(struct daemon *d, struct container *c, struct berth_err *err) {
-  json_t *cfg = c->config, *hc = c->host_config;
+/* cfg and hc: the container's, referenced under the lock by the caller
+ * (update replaces HostConfig, copy on write) */
+static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, json_t *hc, struct berth_err *err) {
   struct rt_spec s = {0};
   s.id = c->id;
   s.rootfs = c->rootfs;
@@ -618,6 +619,7 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
 
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_lock();
+  while (c->start_in_progress && !ctr_stopping) ctr_wait(1000); /* one start at a time */
   if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->start_in_progress) {
     ctr_unlock();
     return 1;
@@ -627,19 +629,25 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
     return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is marked for removal and cannot be started", c->id);
   }
   c->start_in_progress = true;
+  json_t *cfg = json_incref(c->config), *hc = json_incref(c->host_config);
   ctr_unlock();
   int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
   if (r < 0) {
+    json_decref(cfg);
+    json_decref(hc);
     ctr_lock();
     c->start_in_progress = false;
+    ctr_broadcast();
     ctr_unlock();
     return err_wrap(err, "mount rootfs");
   }
   c->mounted = true;
-  const char *mode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
   if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge")) mode = d->cfg.default_network;
   write_etc_files(d, c, !strcmp(mode, "host"));
-  json_t *spec = build_spec(d, c, err);
+  json_t *spec = build_spec(d, c, cfg, hc, err);
+  json_decref(cfg);
+  json_decref(hc);
   pid_t pid = 0;
   if (!spec) r = -err->code;
   if (r == 0) {
@@ -655,10 +663,13 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   if (r < 0) {
     unmount_rootfs(d, c);
     ctr_lock();
-    c->start_in_progress = false;
     snprintf(c->error, sizeof c->error, "%s", err->msg);
     ctr_unlock();
     ctr_save(d, c);
+    ctr_lock();
+    c->start_in_progress = false;
+    ctr_broadcast();
+    ctr_unlock();
     return r;
   }
   /* let attach clients that came before start connect, then release init */
@@ -700,10 +711,13 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
       usleep(20000);
     }
     ctr_lock();
-    c->start_in_progress = false;
     c->started_ns = now_ns();
     ctr_unlock();
     mark_exited(d, c, code, false, err->msg);
+    ctr_lock();
+    c->start_in_progress = false;
+    ctr_broadcast();
+    ctr_unlock();
     return r;
   }
   ctr_lock();
@@ -715,11 +729,15 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   c->oom_killed = false;
   c->error[0] = 0;
   c->stopped_by_user = false;
-  c->start_in_progress = false;
   ctr_broadcast();
   ctr_unlock();
   ctr_save(d, c);
   start_monitor(d, c);
+  /* only now may a remove take over: the monitor will see the exit */
+  ctr_lock();
+  c->start_in_progress = false;
+  ctr_broadcast();
+  ctr_unlock();
   return 0;
 }
 
@@ -949,6 +967,17 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, 
   }
   c->stopped_by_user = true;
   c->removing = true;
+  /* one owner at a time: a start in flight (a restart policy's) finishes
+   * first; no new one begins now that removing is set */
+  while (c->start_in_progress) ctr_wait(1000);
+  running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  if (running && !force) {
+    c->removing = false;
+    ctr_unlock();
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+                         c->id);
+  }
   uint64_t exits = c->exits;
   ctr_unlock();
   if (running) {
@@ -1002,12 +1031,40 @@ int ctr_rename(struct daemon *d, struct container *c, const char *name, struct b
 
 /* ---------------- restore after a berthd restart ---------------- */
 
+/* A start that a crash of berthd cut short: its shim may be up (init
+ * waiting for START, or even released), its rootfs mounted without a
+ * record of it.  Undo both; a --rm container goes, as its client would
+ * have removed it. */
+static void restore_unstarted(struct daemon *d, struct container *c) {
+  int fd = shim_connect(d, c->id, "STATUS\n");
+  if (fd >= 0) {
+    char line[128] = "";
+    read_line(fd, line, sizeof line);
+    close(fd);
+    int pid = 0;
+    if (sscanf(line, "RUNNING %d", &pid) == 1 && pid > 0) kill(pid, SIGKILL);
+    cleanup_free char *sock = ctr_socket(d, c->id);
+    for (int i = 0; i < 200 && path_exists(sock); i++) usleep(10000);
+    log_info("container %.12s: ended the shim of a start berthd did not finish", c->id);
+  }
+  c->mounted = true; /* a mount made before the crash is not on record: unmount is safe to repeat */
+  unmount_rootfs(d, c);
+  if (json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
+    struct berth_err e = {0};
+    ctr_remove(d, c, true, true, &e);
+  } else {
+    ctr_save(d, c);
+  }
+}
+
 void ctr_restore(struct daemon *d) {
   size_t n;
   struct container **all = ctr_list(&n);
   for (size_t i = 0; i < n; i++) {
     struct container *c = all[i];
-    if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING) {
+    if (c->status == CTR_CREATED) {
+      restore_unstarted(d, c);
+    } else if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING) {
       int fd = shim_connect(d, c->id, "STATUS\n");
       char line[128] = "";
       if (fd >= 0) {

@@ -113,4 +113,44 @@ for cli in "$BERTH_BIN" docker; do
 done
 berth rm -f ex >/dev/null
 
+# ---- 5. races that lost output or containers ---------------------------------
+# attach/start: every short container's output arrives, with both cores busy
+hogs=""
+for _ in 1 2; do (while :; do :; done) & hogs="$hogs $!"; done
+lost=0
+for i in $(seq 1 40); do
+  out=$(timeout 30 "$BERTH_BIN" run --rm busybox sh -c "echo out-$i; echo err-$i >&2" 2>&1)
+  [ "$out" = "out-$i
+err-$i" ] || { lost=$((lost + 1)); echo "# berth run $i: [$out]"; }
+  out=$(timeout 30 docker run --rm busybox echo docker-$i 2>&1)
+  [ "$out" = "docker-$i" ] || { lost=$((lost + 1)); echo "# docker run $i: [$out]"; }
+done
+kill $hogs 2>/dev/null; wait $hogs 2>/dev/null
+expect "attach/start: 80 short containers under load, no output lost" 0 "$lost"
+
+# rm -f against restart-policy restarts: removed stays removed
+for i in 1 2 3 4 5; do berth run -d --restart always --name rp$i busybox sh -c 'sleep 0.1; exit 1' >/dev/null; done
+sleep 1.5
+rc=0
+for i in 1 2 3 4 5; do berth rm -f rp$i >/dev/null || rc=1; done
+expect "rm -f of restarting containers succeeds" 0 "$rc"
+expect "they are gone" "" "$(berth ps -aq --filter name=rp)"
+stop_daemon KILL
+start_daemon || fail "berthd restarts"
+sleep 0.5
+expect "they stay gone after a daemon restart" "" "$(berth ps -aq --filter name=rp)"
+
+# kill -9 of berthd in the middle of starts: --rm containers are finished or removed
+for i in $(seq 1 10); do (timeout 30 "$BERTH_BIN" run --rm -d busybox sleep 1000 >/dev/null 2>&1 &); done
+sleep 0.25
+stop_daemon KILL
+sleep 0.5
+start_daemon || fail "berthd restarts after the kill in the middle of starts"
+expect "no --rm container is left Created" "" "$(berth ps -aq --filter status=created)"
+ids=$(berth ps -aq)
+[ -n "$ids" ] && berth rm -f $ids >/dev/null
+expect "after rm -f, no container is left" "" "$(berth ps -aq)"
+expect "no overlay mount is left" "" "$(grep -o " $T/data/storage[^ ]*" /proc/self/mounts)"
+expect "no shim is left" "" "$(pgrep -f "berth-shim --bundle $T/")"
+
 finish
