@@ -28,7 +28,7 @@ static int parse_size(const char *s, uint64_t *out) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (errno || end == s || v < 0) return -1;
+  if (errno || end == s || !(v >= 0) || v != v || v > 1e30) return -1; /* also nan, inf */
   uint64_t mult = 1;
   switch (*end) {
   case 0: break;
@@ -38,7 +38,7 @@ static int parse_size(const char *s, uint64_t *out) {
   default: return -1;
   }
   if (*end == 'b' || *end == 'B') end++;
-  if (*end) return -1;
+  if (*end || v * (double)mult >= 18446744073709551616.0) return -1; /* over 2^64: refused, not wrapped */
   *out = (uint64_t)(v * (double)mult);
   return 0;
 }

@@ -1,5 +1,6 @@
 /* berthd: flags, daemon.conf, plugins, image store, the API socket. */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -245,6 +246,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (lock_data_root(d.cfg.data_root) < 0) return 1;
+  /* every client connection is an fd: use all the hard limit allows */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   d.started_ns = now_ns();
   engine_id(&d);
   if (load_drivers(&d, &err) < 0) {

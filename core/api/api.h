@@ -40,6 +40,8 @@ struct api_request {
   const char *method;
   char *path; /* without the /vX.Y prefix */
   int version; /* 143 for 1.43 */
+  char version_text[24]; /* as the client wrote it */
+  bool streaming;        /* the reply is a stream or an upgrade: no idle timeout */
   char *params[4]; /* route captures, in pattern order */
   size_t n_params;
   char *body;

@@ -1,3 +1,5 @@
+#include <limits.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -7,6 +9,7 @@
 #include "api.h"
 
 #define BODY_LIMIT (16u << 20)
+#define IDLE_TIMEOUT_S 30 /* seconds a connection may send nothing */
 
 struct api_server {
   struct MHD_Daemon *mhd;
@@ -72,16 +75,21 @@ static const struct api_route *route_find(struct api_server *s, struct api_reque
   return NULL;
 }
 
-/* "/v1.43/x" -> version 143, path "/x"; unversioned -> our maximum */
-static int split_version(const char *url, int *version, const char **rest) {
+/* "/v1.43/x" -> version 143, path "/x"; unversioned -> our maximum.  A
+ * part longer than 4 digits is kept as text and refused as too new. */
+static int split_version(const char *url, int *version, char *text, size_t tlen, const char **rest) {
   *version = API_VERSION_NUM;
   *rest = url;
   if (url[0] != '/' || url[1] != 'v') return 0;
-  int maj, min, n = 0;
-  if (sscanf(url + 2, "%d.%d%n", &maj, &min, &n) != 2) return 0;
-  if (url[2 + n] != '/' && url[2 + n] != 0) return 0;
-  *version = maj * 100 + min;
-  *rest = url + 2 + n;
+  const char *p = url + 2;
+  size_t maj = strspn(p, "0123456789");
+  if (!maj || p[maj] != '.') return 0;
+  size_t min = strspn(p + maj + 1, "0123456789");
+  size_t n = maj + 1 + min;
+  if (!min || (p[n] != '/' && p[n] != 0)) return 0;
+  snprintf(text, tlen, "%.*s", (int)(n < tlen - 1 ? n : tlen - 1), p);
+  *version = maj > 4 || min > 4 ? INT_MAX : atoi(p) * 100 + atoi(p + maj + 1);
+  *rest = p + n;
   if (!**rest) *rest = "/";
   return 1;
 }
@@ -172,6 +180,7 @@ int api_reply_stream(struct api_request *req, unsigned status, const char *conte
   pthread_detach(t);
   struct MHD_Response *resp = MHD_create_response_from_pipe(fds[0]);
   if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+  req->streaming = true; /* may be quiet for hours (logs -f, events): no idle timeout */
   return queue(req, status, resp);
 }
 
@@ -249,6 +258,7 @@ int api_reply_hijack(struct api_request *req, const char *content_type, api_hija
     free(h);
     return api_reply_error(req, 500, "cannot create upgrade response");
   }
+  req->streaming = true;
   MHD_add_response_header(resp, "Upgrade", "tcp");
   if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
   return queue(req, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
@@ -384,8 +394,8 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static enum MHD_Result dispatch(struct api_server *s, struct api_request *req) {
   if (req->version > API_VERSION_NUM) {
-    api_reply_error(req, 400, "client version %d.%d is too new. Maximum supported API version is %s",
-                    req->version / 100, req->version % 100, API_VERSION);
+    api_reply_error(req, 400, "client version %s is too new. Maximum supported API version is %s", req->version_text,
+                    API_VERSION);
   } else if (req->version < API_MIN_VERSION_NUM) {
     api_reply_error(req, 400,
                     "client version %d.%d is too old. Minimum supported API version is %s, please "
@@ -396,8 +406,11 @@ static enum MHD_Result dispatch(struct api_server *s, struct api_request *req) {
   } else if (req->body_too_big) {
     api_reply_error(req, 413, "request body too large");
   } else {
+    /* a handler may take long (stop -t 60, wait): no idle timeout meanwhile */
+    MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     req->route->handler(req);
     if (!req->responded) api_reply_error(req, 500, "internal error: no response");
+    if (!req->streaming) MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S);
   }
   return MHD_YES;
 }
@@ -414,7 +427,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     req->method = method;
     req->body_pipe[0] = req->body_pipe[1] = -1;
     const char *rest;
-    split_version(url, &req->version, &rest);
+    split_version(url, &req->version, req->version_text, sizeof req->version_text, &rest);
     req->path = xstrdup(rest);
     size_t n = strlen(req->path);
     while (n > 1 && req->path[n - 1] == '/') req->path[--n] = 0;
@@ -458,6 +471,41 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) { berth_vlog(BERTH_LOG_DEBUG, "http", fmt, ap); }
 
+/* The URL path and query values, %XX-decoded in place, except %00: a NUL
+ * would cut a name or a value short unseen, so it stays as the literal
+ * "%00" and the name is refused as invalid. */
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  char *w = s;
+  for (const char *r = s; *r;) {
+    int hi, lo;
+    if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi || lo)) {
+      *w++ = (char)(hi << 4 | lo);
+      r += 3;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = 0;
+  return (size_t)(w - s);
+}
+
+/* connections the server takes at once: the fd limit (raised to its hard
+ * limit at start-up) less a reserve for berthd's own files, shims, pipes */
+static unsigned connection_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY) return 16384;
+  return rl.rlim_cur > 1024 ? (unsigned)(rl.rlim_cur - 512) : (unsigned)(rl.rlim_cur / 2);
+}
+
 struct api_server *api_start(int listen_fd, const struct api_route *routes, size_t n_routes,
                              struct daemon *d, struct berth_err *err) {
   signal(SIGPIPE, SIG_IGN);
@@ -466,11 +514,17 @@ struct api_server *api_start(int listen_fd, const struct api_route *routes, size
   s->n_routes = n_routes;
   s->d = d;
   s->mhd = MHD_start_daemon(
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE |
+      /* poll, not select: select stops at fd 1024, so ~1,000 idle
+       * connections would lock everyone out */
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_UPGRADE |
           MHD_USE_ERROR_LOG,
       0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-      MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)0, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+      /* a connection that sends nothing for this long goes (streams and
+       * upgraded connections are exempt); with a limit below the fd limit,
+       * half-sent requests cannot lock clients out for good */
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+      MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!s->mhd) {
     free(s);
     berth_err_set(err, BERTH_EINTERNAL, 0, "cannot start the HTTP server");

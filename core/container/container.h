@@ -77,6 +77,11 @@ struct container **ctr_list(size_t *n); /* references; free with ctr_put each + 
 const char *ctr_status_name(enum ctr_status s);
 char *ctr_status_text(const struct container *c); /* "Up 2 seconds" ... */
 
+/* Docker's 400s for a create body: every field of the right JSON type,
+ * values in range.  Normalises a string Cmd/Entrypoint to a one-element
+ * array, as docker's strslice does. (validate.c) */
+int ctr_validate_create(json_t *body, struct berth_err *err);
+
 /* lifecycle: each returns 0 or -code with err; caller holds no lock */
 int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
                struct berth_err *err);

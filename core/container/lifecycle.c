@@ -61,26 +61,25 @@ static void merge_image_config(json_t *cfg, json_t *img) {
   json_t *ienv = json_object_get(img, "Env");
   json_t *cenv = json_object_get(cfg, "Env");
   json_t *env = json_array();
+  /* name -> index in env: one pass each, whatever the sizes */
+  json_t *where = json_object();
   size_t i;
   json_t *e;
-  json_array_foreach(ienv, i, e) json_array_append_new(env, json_deep_copy(e));
-  json_array_foreach(cenv, i, e) {
-    const char *s = json_string_value(e);
-    if (!s) continue;
-    size_t kl = strcspn(s, "=");
-    bool replaced = false;
-    size_t k;
-    json_t *x;
-    json_array_foreach(env, k, x) {
-      const char *t = json_string_value(x);
-      if (t && !strncmp(t, s, kl) && (t[kl] == '=' || t[kl] == 0)) {
-        json_array_set_new(env, k, json_deep_copy(e));
-        replaced = true;
-        break;
+  json_t *lists[] = {ienv, cenv};
+  for (size_t l = 0; l < 2; l++)
+    json_array_foreach(lists[l], i, e) {
+      const char *s = json_string_value(e);
+      if (!s) continue;
+      cleanup_free char *key = strndup(s, strcspn(s, "="));
+      json_t *at = json_object_get(where, key);
+      if (at) {
+        json_array_set_new(env, (size_t)json_integer_value(at), json_string(s));
+      } else {
+        json_object_set_new(where, key, json_integer((json_int_t)json_array_size(env)));
+        json_array_append_new(env, json_string(s));
       }
     }
-    if (!replaced) json_array_append_new(env, json_deep_copy(e));
-  }
+  json_decref(where);
   json_object_set_new(cfg, "Env", env);
   bool has_ep = json_array_size(json_object_get(cfg, "Entrypoint")) > 0;
   if (!has_ep) json_object_set_new(cfg, "Entrypoint", json_deep_copy(json_object_get(img, "Entrypoint") ?: json_null()));
@@ -162,6 +161,8 @@ static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err
 int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
                struct berth_err *err) {
   cleanup_free char *dir = NULL;
+  int vr = ctr_validate_create(body, err);
+  if (vr < 0) return vr;
   const char *image = json_string_value(json_object_get(body, "Image"));
   if (!image || !*image) return berth_err_set(err, BERTH_EINVAL, 0, "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
@@ -189,12 +190,16 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   memcpy(c->image_id, im->id, sizeof c->image_id);
   struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
   c->parent_sid = top ? xstrdup(top->storage_id) : NULL;
+  /* the image's config is never changed once loaded: a reference keeps it
+   * alive, and the merge runs outside the store's lock */
+  json_t *imcfg = json_incref(json_object_get(im->config, "config"));
+  pthread_mutex_unlock(&s->lock);
   json_t *cfg = json_deep_copy(body);
   json_object_del(cfg, "HostConfig");
   json_object_del(cfg, "NetworkingConfig");
   json_object_del(cfg, "name");
-  merge_image_config(cfg, json_object_get(im->config, "config"));
-  pthread_mutex_unlock(&s->lock);
+  merge_image_config(cfg, imcfg);
+  json_decref(imcfg);
   json_t *full = imageconf_container_config(cfg);
   json_decref(cfg);
   cfg = full;

@@ -55,16 +55,19 @@ static void jf_fini(void *drv) { free(drv); }
 static int parse_size(const char *s, uint64_t *out) {
   char *end;
   errno = 0;
+  if (*s == '-') return -1; /* strtoull would wrap it */
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || end == s) return -1;
+  unsigned shift = 0;
   switch (*end) {
   case 0: break;
-  case 'k': case 'K': v <<= 10; end++; break;
-  case 'm': case 'M': v <<= 20; end++; break;
-  case 'g': case 'G': v <<= 30; end++; break;
+  case 'k': case 'K': shift = 10; end++; break;
+  case 'm': case 'M': shift = 20; end++; break;
+  case 'g': case 'G': shift = 30; end++; break;
   default: return -1;
   }
-  if (*end) return -1;
+  if (*end || v > (~0ull >> shift)) return -1; /* no silent overflow */
+  v <<= shift;
   *out = v;
   return 0;
 }

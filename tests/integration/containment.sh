@@ -153,4 +153,64 @@ expect "after rm -f, no container is left" "" "$(berth ps -aq)"
 expect "no overlay mount is left" "" "$(grep -o " $T/data/storage[^ ]*" /proc/self/mounts)"
 expect "no shim is left" "" "$(pgrep -f "berth-shim --bundle $T/")"
 
+# ---- 6. the API: bad input gets docker's 400, never a 500 or silence --------
+api() { # api METHOD PATH [BODY]: prints "STATUS BODY"
+  curl -s --unix-socket "$SOCK" -o "$T/api.out" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
+    ${3:+--data-binary "$3"} "http://x$2"; echo " $(cat "$T/api.out")"
+}
+create() { api POST /containers/create "$1"; }
+expect_match "create: string Cmd is docker's strslice" '^201 ' "$(create '{"Image":"busybox","Cmd":"echo hi"}')"
+id=$(jq -r .Id "$T/api.out")
+expect "create: string Cmd stored as one argument" '["echo hi"]' "$(berth inspect -f '{{json .Config.Cmd}}' "$id")"
+berth rm "$id" >/dev/null
+expect_match "create: Cmd [1,2]" '^400 .*cannot unmarshal number into Go struct field Config.Cmd of type string' "$(create '{"Image":"busybox","Cmd":[1,2]}')"
+expect_match "create: Memory \"abc\"" '^400 .*cannot unmarshal string into Go struct field HostConfig.Memory of type int64' \
+  "$(create '{"Image":"busybox","HostConfig":{"Memory":"abc"}}')"
+for m in -5 1; do
+  expect_match "create: Memory $m" '^400 .*Minimum memory limit allowed is 6MB' "$(create "{\"Image\":\"busybox\",\"HostConfig\":{\"Memory\":$m}}")"
+done
+expect_match "create: PidsLimit \"x\"" '^400 .*HostConfig.PidsLimit of type int64' "$(create '{"Image":"busybox","HostConfig":{"PidsLimit":"x"}}')"
+expect_match "create: RestartPolicy \"always\"" '^400 .*HostConfig.RestartPolicy of type struct' \
+  "$(create '{"Image":"busybox","HostConfig":{"RestartPolicy":"always"}}')"
+expect_match "create: relative WorkingDir" "^400 .*the working directory 'rel/dir' is invalid, it needs to be an absolute path" \
+  "$(create '{"Image":"busybox","WorkingDir":"rel/dir"}')"
+expect_match "create: 300-character hostname" '^400 .*invalid hostname' "$(create "{\"Image\":\"busybox\",\"Hostname\":\"$(printf 'h%.0s' $(seq 300))\"}")"
+expect_match "create: HostConfig.Mounts refused until volumes exist" '^400 .*HostConfig.Mounts .* not supported yet' \
+  "$(create '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/x"}]}}')"
+out=$(timeout 30 docker run --rm --mount type=bind,source=/tmp,target=/x busybox true 2>&1)
+expect_match "docker run --mount: clear refusal" "HostConfig.Mounts .* not supported yet" "$out"
+out=$(timeout 30 docker run --rm -m 1 busybox true 2>&1)
+expect_match "docker run -m 1: docker's message" "Minimum memory limit allowed is 6MB" "$out"
+out=$(timeout 30 "$BERTH_BIN" run --rm -w rel busybox true 2>&1)
+expect_match "berth run -w rel: docker's message" "needs to be an absolute path" "$out"
+expect "no container was left by the refused creates" "" "$(berth ps -aq)"
+# NUL bytes are refused, never cut short
+expect_match "create ?name=a%00b" '^400 .*Invalid container name' "$(api POST '/containers/create?name=ab%00cd' '{"Image":"busybox"}')"
+expect_match "tag ?repo=x%00y" '^400 ' "$(api POST '/images/busybox/tag?repo=x%00y&tag=1')"
+expect_match "inspect /containers/a%00b" '^404 ' "$(api GET '/containers/ab%00cd/json')"
+expect "nothing was named by the NUL requests" "" "$(berth ps -aq; berth images -q --filter reference='x*')"
+expect_match "a JSON body with \\u0000 in a name" '^400 ' "$(create '{"Image":"busy\u0000box"}')"
+expect_match "/v99999999999999999999.1/_ping" '^400 .*client version 99999999999999999999.1 is too new' \
+  "$(api GET /v99999999999999999999.1/_ping)"
+# a create with 40,000 Env entries does not hold the image store
+python3 -c "
+import json
+print(json.dumps({'Image': 'busybox', 'Env': ['V%d=%d' % (i, i) for i in range(40000)] + ['V7=seven']}))" >"$T/bigenv.json"
+curl -s --unix-socket "$SOCK" -o "$T/bigenv.out" -H 'Content-Type: application/json' --data-binary @"$T/bigenv.json" \
+  http://x/containers/create &
+cpid=$!
+sleep 0.2
+check "images answer during a 40,000-entry Env create" timeout 5 curl -sf --unix-socket "$SOCK" http://x/images/json
+wait $cpid
+id=$(jq -r .Id "$T/bigenv.out")
+api GET "/containers/$id/json" >/dev/null
+expect "the big Env merged (last V7 wins in place, none dropped)" "40000 seven" \
+  "$(jq -r '"\(.Config.Env | length) \(.Config.Env[] | select(startswith("V7=")) | .[3:])"' "$T/api.out" | head -c 200)"
+berth rm "$id" >/dev/null
+# 1,100 half-sent requests do not lock clients out
+out=$(python3 "$TOP/tests/integration/containment/halfopen.py" "$SOCK" 1100 \
+  timeout 5 curl -sf --unix-socket "$SOCK" http://x/_ping 2>&1)
+expect_match "/_ping answers beside 1,100 half-sent connections" "OK$" "$out"
+check "berthd answers after they close" timeout 5 curl -sf --unix-socket "$SOCK" http://x/_ping
+
 finish

@@ -67,19 +67,25 @@ int main(void) {
   config_free(&c);
   free(p);
 
-  p = conf("log: { json-file: { max-size = \"lots\"; }; };\n");
-  config_load(&c, p, &e);
-  free(c.data_root);
-  c.data_root = xasprintf("%s/data", dir);
-  free(c.exec_root);
-  c.exec_root = xasprintf("%s/run", dir);
-  memset(&set, 0, sizeof set);
-  plugin_load(&set, c.plugin_dir, BERTH_KIND_LOGGER, "json-file", &lp, &e);
-  ok(plugin_init(lp, &c, &e) < 0, "bad size value refused");
-  contains(e.msg, "daemon.conf:1: 'max-size' must be a size", "bad size message");
-  plugin_set_free(&set);
-  config_free(&c);
-  free(p);
+  /* not a size, and sizes that would overflow 64 bits or are not numbers */
+  static const char *const bad[] = {"lots", "99999999999g", "17179869184g", "1e300", "nan", "inf", "-1k"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "log: { json-file: { max-size = \"%s\"; }; };\n", bad[i]);
+    p = conf(text);
+    config_load(&c, p, &e);
+    free(c.data_root);
+    c.data_root = xasprintf("%s/data", dir);
+    free(c.exec_root);
+    c.exec_root = xasprintf("%s/run", dir);
+    memset(&set, 0, sizeof set);
+    plugin_load(&set, c.plugin_dir, BERTH_KIND_LOGGER, "json-file", &lp, &e);
+    ok(plugin_init(lp, &c, &e) < 0, "bad size value refused: %s", bad[i]);
+    contains(e.msg, "daemon.conf:1: 'max-size' must be a size", "bad size message");
+    plugin_set_free(&set);
+    config_free(&c);
+    free(p);
+  }
   rm_rf(dir);
   return done();
 }
