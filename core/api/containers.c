@@ -741,7 +741,7 @@ static int update(struct api_request *req) {
                           json_integer_value(json_object_get(hc, "NanoCpus")),
                           json_integer_value(json_object_get(hc, "CpuShares")),
                           json_string_value(json_object_get(hc, "CpusetCpus")),
-                          json_integer_value(json_object_get(hc, "PidsLimit"))};
+                          json_integer_value(json_object_get(hc, "PidsLimit")), false};
     r = cgroup_ops()->update(c->id, &l, &err);
   }
   json_decref(hc);

@@ -160,12 +160,17 @@ static int v1_create(const char *id, const struct cg_limits *l, struct berth_err
   /* devices: docker's default allowlist */
   cleanup_free char *deny = v1_path("devices", id, "devices.deny");
   cleanup_free char *allow = v1_path("devices", id, "devices.allow");
-  if (path_exists(deny)) {
-    static const char *const rules[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-                                        "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm",
-                                        "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
+  if (path_exists(deny) && l->all_devices) {
+    write_str(allow, "a");
+  } else if (path_exists(deny)) {
+    size_t n;
+    const struct rt_dev_rule *rules = rt_default_dev_rules(&n);
     write_str(deny, "a");
-    for (size_t i = 0; i < ARRAY_SIZE(rules); i++) write_str(allow, rules[i]);
+    for (size_t i = 0; i < n; i++) {
+      char line[64];
+      rt_dev_rule_text(&rules[i], line, sizeof line);
+      write_str(allow, line);
+    }
   }
   return v1_limits(id, l, err);
 }
@@ -312,6 +317,12 @@ static int v2_create(const char *id, const struct cg_limits *l, struct berth_err
   }
   cleanup_free char *dir = v2_path(id, NULL);
   if (mkdir(dir, 0755) < 0 && errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
+  /* v2 has no devices files: the allowlist is an eBPF program */
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  size_t n;
+  const struct rt_dev_rule *rules = rt_default_dev_rules(&n);
+  if (!l->all_devices && (dfd < 0 || rt_devfilter_attach(dfd, rules, n, err) < 0))
+    return dfd < 0 ? err_sys(err, BERTH_EINTERNAL, "open %s", dir) : -err->code;
   return v2_limits(id, l, err);
 }
 

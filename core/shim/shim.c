@@ -550,6 +550,7 @@ int main(int argc, char **argv) {
     S.stdin_once = json_is_true(json_object_get(S.extra, "stdin_once"));
     json_t *cg = json_object_get(S.extra, "cgroup");
     struct cg_limits l = limits_from(cg);
+    l.all_devices = S.spec.privileged;
     r = S.cg->create(S.spec.id, &l, &err);
   }
   if (r == 0) r = open_logger(plugin_dir, &err);

@@ -41,9 +41,11 @@ done
 stop_daemon KILL
 sleep 3
 expect "exec escape: berthd, berth-shim and berth-init on disk are unchanged" "$SUMS_BEFORE" "$(sums)"
+# fresh copies, so that what follows does not depend on this outcome
+cp "$BUILD/berthd" "$BUILD/berth-shim" "$BUILD/berth-init" "$BIN/"
 # the grabber's report, from its log file (berthd may be what was broken)
 log=$(cat "$T"/data/containers/*/*-json.log 2>/dev/null | sed 's/.*"log":"//; s/\\n".*//')
-start_daemon || fail "berthd starts again from its copy"
+start_daemon || fail "berthd starts again"
 expect_match "exec escape: the grabber ran" "watching" "$log"
 if grep -q WROTE <<<"$log"; then fail "exec escape: nothing was written through a grabbed exe"; sed 's/^/#   /' <<<"$log" | head
 else ok "exec escape: nothing was written through a grabbed exe"; fi
