@@ -139,25 +139,7 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t 
   s.id = e->c->id;
   s.cwd = (char *)(wd && *wd ? wd : "/");
   s.privileged = e->privileged || json_is_true(json_object_get(hc, "Privileged"));
-  s.seccomp = true;
-  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
-    const char *so = json_string_value(v);
-    if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))) s.seccomp = false;
-    else if (so && str_has_prefix(so, "seccomp=")) s.seccomp_profile = (char *)so + 8;
-    if (so && str_has_prefix(so, "no-new-privileges")) s.no_new_privs = true;
-  }
-  uint64_t caps = rt_default_caps();
-  json_array_foreach(json_object_get(hc, "CapAdd"), i, v) {
-    const char *n = json_string_value(v);
-    if (n && !strcasecmp(n, "ALL")) caps = rt_all_caps();
-    else if (n && rt_cap_from_name(n) >= 0) caps |= 1ull << rt_cap_from_name(n);
-  }
-  json_array_foreach(json_object_get(hc, "CapDrop"), i, v) {
-    const char *n = json_string_value(v);
-    if (n && !strcasecmp(n, "ALL")) caps = 0;
-    else if (n && rt_cap_from_name(n) >= 0) caps &= ~(1ull << rt_cap_from_name(n));
-  }
-  s.caps = caps;
+  rt_spec_security(&s, hc);
   s.tty = e->tty;
   *out = rt_spec_to_json(&s);
   free(s.args);

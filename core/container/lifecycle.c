@@ -337,23 +337,6 @@ static void write_etc_files(struct daemon *d, struct container *c, bool host_net
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
 }
 
-static uint64_t compute_caps(json_t *hc) {
-  uint64_t caps = rt_default_caps();
-  size_t i;
-  json_t *c;
-  json_array_foreach(json_object_get(hc, "CapAdd"), i, c) {
-    const char *n = json_string_value(c);
-    if (n && !strcasecmp(n, "ALL")) caps = rt_all_caps();
-    else if (n && rt_cap_from_name(n) >= 0) caps |= 1ull << rt_cap_from_name(n);
-  }
-  json_array_foreach(json_object_get(hc, "CapDrop"), i, c) {
-    const char *n = json_string_value(c);
-    if (n && !strcasecmp(n, "ALL")) caps = 0;
-    else if (n && rt_cap_from_name(n) >= 0) caps &= ~(1ull << rt_cap_from_name(n));
-  }
-  return caps;
-}
-
 /* cfg and hc: the container's, referenced under the lock by the caller
  * (update replaces HostConfig, copy on write) */
 static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, json_t *hc, struct berth_err *err) {
@@ -418,14 +401,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
   s.host_network = !strcmp(mode, "host");
   s.privileged = json_is_true(json_object_get(hc, "Privileged"));
   s.readonly_rootfs = json_is_true(json_object_get(hc, "ReadonlyRootfs"));
-  s.seccomp = true;
-  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, e) {
-    const char *so = json_string_value(e);
-    if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))) s.seccomp = false;
-    else if (so && str_has_prefix(so, "seccomp=")) s.seccomp_profile = (char *)so + 8;
-    if (so && str_has_prefix(so, "no-new-privileges")) s.no_new_privs = true;
-  }
-  s.caps = compute_caps(hc);
+  rt_spec_security(&s, hc);
   json_t *binds = json_object_get(hc, "Binds");
   json_t *tmpfs = json_object_get(hc, "Tmpfs");
   s.mounts = xcalloc(json_array_size(binds) + json_object_size(tmpfs) + 2, sizeof *s.mounts);

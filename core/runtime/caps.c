@@ -21,6 +21,36 @@ int rt_cap_from_name(const char *name) {
   return -1;
 }
 
+uint64_t rt_caps_from_lists(json_t *add, json_t *drop) {
+  uint64_t caps = rt_default_caps();
+  size_t i;
+  json_t *c;
+  json_array_foreach(add, i, c) {
+    const char *n = json_string_value(c);
+    if (n && !strcasecmp(n, "ALL")) caps = rt_all_caps();
+    else if (n && rt_cap_from_name(n) >= 0) caps |= 1ull << rt_cap_from_name(n);
+  }
+  json_array_foreach(drop, i, c) {
+    const char *n = json_string_value(c);
+    if (n && !strcasecmp(n, "ALL")) caps = 0;
+    else if (n && rt_cap_from_name(n) >= 0) caps &= ~(1ull << rt_cap_from_name(n));
+  }
+  return caps;
+}
+
+void rt_spec_security(struct rt_spec *s, json_t *hc) {
+  s->seccomp = true;
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+    const char *so = json_string_value(v);
+    if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined"))) s->seccomp = false;
+    else if (so && str_has_prefix(so, "seccomp=")) s->seccomp_profile = (char *)so + 8; /* borrowed from hc */
+    if (so && str_has_prefix(so, "no-new-privileges")) s->no_new_privs = true;
+  }
+  s->caps = rt_caps_from_lists(json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"));
+}
+
 static int last_cap(void) {
   cleanup_free char *s = read_file("/proc/sys/kernel/cap_last_cap", NULL);
   int n = s ? atoi(s) : (int)ARRAY_SIZE(cap_names) - 1;

@@ -180,17 +180,18 @@ int recv_fd(int sock) {
 
 /* ---------------- container init ---------------- */
 
-__attribute__((noreturn, format(printf, 3, 4))) static void die(int err_fd, int code, const char *fmt, ...) {
+void rt_report(int err_fd, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
-  if (write(err_fd, msg, (size_t)n) < 0) {
+  if (n > 0 && write(err_fd, msg, (size_t)n) < 0) {
   }
-  _exit(code);
 }
+
+#define die(err_fd, code, ...) (rt_report(err_fd, __VA_ARGS__), _exit(code))
 
 /* Mount onto target, resolved (and created as a directory) inside the
  * root; never onto a host path an image symlink points at. */

@@ -53,6 +53,12 @@ void rt_spec_free(struct rt_spec *s);
 uint64_t rt_default_caps(void);
 int rt_cap_from_name(const char *name); /* "NET_ADMIN" or "CAP_NET_ADMIN"; -1 if unknown */
 uint64_t rt_all_caps(void);
+/* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
+uint64_t rt_caps_from_lists(json_t *add, json_t *drop);
+/* seccomp, no_new_privs and caps of a spec from a HostConfig (SecurityOpt,
+ * CapAdd, CapDrop); the profile string is borrowed from hc */
+struct rt_spec;
+void rt_spec_security(struct rt_spec *s, json_t *hc);
 
 /* The container side of a create: everything from mounts to execve.  Runs
  * in the cloned child (pid 1 of the new pid namespace).  start_fd is read
@@ -75,6 +81,8 @@ int rt_clone_flags(const struct rt_spec *s);
  * calling process (which must be single-threaded: a fresh fork).  The pid
  * namespace applies to children forked afterwards. */
 int rt_join(pid_t pid, struct berth_err *err);
+/* Write one formatted message (at most 1 KiB) to a set-up error pipe. */
+void rt_report(int err_fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Identity, caps, no_new_privs, seccomp, then exec; for exec processes. */
 __attribute__((noreturn)) void rt_exec_process(const struct rt_spec *s, int err_fd);
 

@@ -31,6 +31,9 @@ make_busybox_tar "$T/bb.tar"
 check "vfs imports" berth import "$T/bb.tar" bb:vfs
 check "vfs layer holds the files" test -x "$(ls -d "$T"/data/storage/vfs/dir/*/bin/busybox | head -1)"
 out=$("$BERTHD" --config-file "$T/daemon.conf" 2>&1); rc=$?
+expect "a second berthd on the same data root is refused" 1 "$rc"
+expect_match "with a reason" "data root $T/data is in use by another berthd" "$out"
+out=$("$BERTHD" --config-file "$T/daemon.conf" --data-root "$T/data2" 2>&1); rc=$?
 expect "a second berthd on the same socket is refused" 1 "$rc"
 expect_match "with a reason" "another daemon is listening" "$out"
 stop_daemon
