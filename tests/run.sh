@@ -25,6 +25,9 @@ fi
 command -v docker >/dev/null || echo "# note: no docker CLI on PATH; docker-client checks will fail"
 
 echo "== build"
+# what the build adds to `git status` (a generated file that is tracked, or
+# one it writes that is not ignored) is a failure of its own, below
+status_before=$(git status --porcelain 2>/dev/null | sort)
 { [ -x configure ] || ./autogen.sh; } >/tmp/berth-build.log 2>&1 &&
   ./configure --enable-werror --prefix=/usr/local --sysconfdir=/etc >>/tmp/berth-build.log 2>&1 &&
   make -j"$(nproc)" >>/tmp/berth-build.log 2>&1 &&
@@ -38,6 +41,13 @@ fi
 pass=0
 fail=0
 failed_names=()
+new_files=$(comm -13 <(echo "$status_before") <(git status --porcelain 2>/dev/null | sort))
+if [ -n "$new_files" ]; then
+  echo "the build left files git neither tracks as sources nor ignores:"; echo "$new_files" | head -20 | sed 's/^/    /'
+  fail=$((fail + 1)); failed_names+=("generated files in git status")
+else
+  pass=$((pass + 1))
+fi
 # run NAME CMD...: counts the TAP lines a test program prints
 run() {
   local name=$1; shift
