@@ -23,12 +23,12 @@ typedef int (*body_sink)(const char *data, size_t len, void *ctx);
 
 struct http_req {
   const char *method;
-  const char *path;       /* with query string, without the version prefix */
-  const char *body;       /* NULL: none */
+  const char *path; /* with query string, without the version prefix */
+  const char *body; /* NULL: none */
   size_t body_len;
   const char *content_type;
-  int upload_fd;          /* >= 0: send this fd as a chunked body */
-  body_sink sink;         /* NULL: buffer the body in resp */
+  int upload_fd;  /* >= 0: send this fd as a chunked body */
+  body_sink sink; /* NULL: buffer the body in resp */
   void *sink_ctx;
   const char *const *headers; /* NULL-terminated "Name: value" */
 };
@@ -179,8 +179,8 @@ int raw_request(int fd, const char *method, const char *path, json_t *body, bool
 /* Reads the rest of a response body (chunked or not) until EOF. */
 char *raw_read_body(int fd, size_t *len);
 struct stream_opts {
-  bool tty;           /* raw stream; otherwise 8-byte multiplexed frames */
-  bool send_stdin;    /* forward our stdin; half-close on EOF */
+  bool tty;        /* raw stream; otherwise 8-byte multiplexed frames */
+  bool send_stdin; /* forward our stdin; half-close on EOF */
   const char *detach_keys;
   const char *resize_path; /* "/containers/ID/resize" or "/exec/ID/resize" */
   const char *kill_path;   /* sig-proxy: "/containers/ID/kill" */

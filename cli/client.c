@@ -17,8 +17,12 @@ void client_init(const char *host) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-const char *client_host(void) { return host_str; }
-const char *client_socket_path(void) { return sock_path; }
+const char *client_host(void) {
+  return host_str;
+}
+const char *client_socket_path(void) {
+  return sock_path;
+}
 
 char *url_escape(const char *s) {
   char *e = curl_easy_escape(NULL, s, 0);
@@ -54,7 +58,8 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx) {
     b->resp->status = code;
   if (len > 13 && !strncasecmp(data, "Content-Type:", 13)) {
     const char *v = data + 13;
-    while (*v == ' ') v++;
+    while (*v == ' ')
+      v++;
     size_t vl = strcspn(v, "\r\n");
     free(b->resp->content_type);
     b->resp->content_type = strndup(v, vl);
@@ -92,7 +97,8 @@ int http_do(const struct http_req *req, struct http_resp *resp) {
     snprintf(ct, sizeof ct, "Content-Type: %s", req->content_type);
     hdrs = curl_slist_append(hdrs, ct);
   }
-  for (const char *const *x = req->headers; x && *x; x++) hdrs = curl_slist_append(hdrs, *x);
+  for (const char *const *x = req->headers; x && *x; x++)
+    hdrs = curl_slist_append(hdrs, *x);
   if (fd >= 0) {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
@@ -115,8 +121,7 @@ int http_do(const struct http_req *req, struct http_resp *resp) {
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(h);
   if (rc == CURLE_COULDNT_CONNECT || (rc != CURLE_OK && resp->status == 0)) {
-    fprintf(stderr,
-            "Cannot connect to the berth daemon at %s. Is berthd running?\n", host_str);
+    fprintf(stderr, "Cannot connect to the berth daemon at %s. Is berthd running?\n", host_str);
     return -1;
   }
   if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
@@ -143,7 +148,8 @@ char *resp_error_message(const struct http_resp *r) {
   if (r->body && r->len) {
     char *s = xstrdup(r->body);
     size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = 0;
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+      s[--n] = 0;
     return s;
   }
   return xasprintf("request returned status %ld", r->status);
@@ -151,9 +157,12 @@ char *resp_error_message(const struct http_resp *r) {
 
 int api_call(const char *method, const char *path, json_t *body, json_t **out, long *status) {
   cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  struct http_req req = {.method = method, .path = path, .body = text,
+  struct http_req req = {.method = method,
+                         .path = path,
+                         .body = text,
                          .body_len = text ? strlen(text) : 0,
-                         .content_type = text ? "application/json" : NULL, .upload_fd = -1};
+                         .content_type = text ? "application/json" : NULL,
+                         .upload_fd = -1};
   struct http_resp resp;
   if (out) *out = NULL;
   if (http_do(&req, &resp) < 0) return -1;
@@ -169,4 +178,3 @@ int api_call(const char *method, const char *path, json_t *body, json_t **out, l
   http_resp_free(&resp);
   return 0;
 }
-

@@ -9,16 +9,23 @@
 
 #include "cli.h"
 
-
 static bool need_args(const char *cmd, const char *usage_line, int npos, int min, int max) {
   if (npos >= min && (max < 0 || npos <= max)) return true;
-  if (min == max) die_usage(usage_line, "\"berth %s\" requires exactly %d argument%s.", cmd, min, min == 1 ? "" : "s");
-  else if (max < 0) die_usage(usage_line, "\"berth %s\" requires at least %d argument%s.", cmd, min, min == 1 ? "" : "s");
-  else die_usage(usage_line, "\"berth %s\" requires at least %d and at most %d arguments.", cmd, min, max);
+  if (min == max)
+    die_usage(usage_line, "\"berth %s\" requires exactly %d argument%s.", cmd, min,
+              min == 1 ? "" : "s");
+  else if (max < 0)
+    die_usage(usage_line, "\"berth %s\" requires at least %d argument%s.", cmd, min,
+              min == 1 ? "" : "s");
+  else
+    die_usage(usage_line, "\"berth %s\" requires at least %d and at most %d arguments.", cmd, min,
+              max);
   return false;
 }
 
-static char *esc(const char *s) { return url_escape(s); }
+static char *esc(const char *s) {
+  return url_escape(s);
+}
 
 /* "32m" -> bytes (docker's RAMInBytes: binary units). -1: bad. */
 static int64_t parse_bytes(const char *s) {
@@ -47,7 +54,8 @@ static int64_t parse_bytes(const char *s) {
 /* A list flag's values as a JSON array of strings. */
 static json_t *str_array(const struct strlist *l) {
   json_t *a = json_array();
-  for (size_t i = 0; i < l->n; i++) json_array_append_new(a, json_string(l->v[i]));
+  for (size_t i = 0; i < l->n; i++)
+    json_array_append_new(a, json_string(l->v[i]));
   return a;
 }
 
@@ -61,10 +69,13 @@ static int read_env_file(const char *path, json_t *env) {
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\r\n")] = 0;
     char *s = line;
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+      s++;
     if (!*s || *s == '#') continue;
-    if (strchr(s, '=')) json_array_append_new(env, json_string(s));
-    else if (getenv(s)) json_array_append_new(env, json_string_nocheck(xasprintf("%s=%s", s, getenv(s))));
+    if (strchr(s, '='))
+      json_array_append_new(env, json_string(s));
+    else if (getenv(s))
+      json_array_append_new(env, json_string_nocheck(xasprintf("%s=%s", s, getenv(s))));
   }
   fclose(f);
   return 0;
@@ -85,55 +96,65 @@ struct run_opts {
       ulimits, log_opts, dns, add_host, tmpfs, attach;
 };
 
-#define RUN_FLAGS(o)                                                                                      \
-  {"detach", 'd', F_BOOL, &o.detach, "Run container in background and print container ID"},              \
-  {"interactive", 'i', F_BOOL, &o.interactive, "Keep STDIN open even if not attached"},                   \
-  {"tty", 't', F_BOOL, &o.tty, "Allocate a pseudo-TTY"},                                                  \
-  {"rm", 0, F_BOOL, &o.rm, "Automatically remove the container when it exits"},                           \
-  {"name", 0, F_STRING, &o.name, "Assign a name to the container"},                                       \
-  {"env", 'e', F_LIST, &o.env, "Set environment variables"},                                              \
-  {"env-file", 0, F_LIST, &o.env_file, "Read in a file of environment variables"},                        \
-  {"workdir", 'w', F_STRING, &o.workdir, "Working directory inside the container"},                       \
-  {"user", 'u', F_STRING, &o.user, "Username or UID (format: <name|uid>[:<group|gid>])"},                 \
-  {"hostname", 'h', F_STRING, &o.hostname, "Container host name"},                                        \
-  {"entrypoint", 0, F_STRING, &o.entrypoint, "Overwrite the default ENTRYPOINT of the image"},            \
-  {"label", 'l', F_LIST, &o.labels, "Set meta data on a container"},                                      \
-  {"restart", 0, F_STRING, &o.restart, "Restart policy to apply when a container exits (default \"no\")"}, \
-  {"stop-signal", 0, F_STRING, &o.stop_signal, "Signal to stop the container"},                           \
-  {"stop-timeout", 0, F_INT, &o.stop_timeout, "Timeout (in seconds) to stop a container"},                \
-  {"init", 0, F_BOOL, &o.init, "Run an init inside the container that forwards signals and reaps processes"}, \
-  {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                               \
-  {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                                   \
-  {"privileged", 0, F_BOOL, &o.privileged, "Give extended privileges to this container"},                 \
-  {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                           \
-  {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                                        \
-  {"security-opt", 0, F_LIST, &o.security_opt, "Security Options"},                                       \
-  {"read-only", 0, F_BOOL, &o.read_only, "Mount the container's root filesystem as read only"},           \
-  {"memory", 'm', F_STRING, &o.memory, "Memory limit"},                                                   \
-  {"memory-swap", 0, F_STRING, &o.memory_swap, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"}, \
-  {"cpus", 0, F_STRING, &o.cpus, "Number of CPUs"},                                                       \
-  {"cpu-shares", 'c', F_INT, &o.cpu_shares, "CPU shares (relative weight)"},                              \
-  {"cpuset-cpus", 0, F_STRING, &o.cpuset, "CPUs in which to allow execution (0-3, 0,1)"},                 \
-  {"pids-limit", 0, F_INT, &o.pids_limit, "Tune container pids limit (set -1 for unlimited)"},            \
-  {"publish", 'p', F_LIST, &o.publish, "Publish a container's port(s) to the host"},                      \
-  {"expose", 0, F_LIST, &o.expose, "Expose a port or a range of ports"},                                  \
-  {"volume", 'v', F_LIST, &o.volumes, "Bind mount a volume"},                                             \
-  {"ulimit", 0, F_LIST, &o.ulimits, "Ulimit options"},                                                    \
-  {"log-driver", 0, F_STRING, &o.log_driver, "Logging driver for the container"},                         \
-  {"log-opt", 0, F_LIST, &o.log_opts, "Log driver options"},                                              \
-  {"dns", 0, F_LIST, &o.dns, "Set custom DNS servers"},                                                   \
-  {"add-host", 0, F_LIST, &o.add_host, "Add a custom host-to-IP mapping (host:ip)"},                      \
-  {"tmpfs", 0, F_LIST, &o.tmpfs, "Mount a tmpfs directory"},                                              \
-  {"shm-size", 0, F_STRING, &o.shm_size, "Size of /dev/shm"},                                             \
-  {"detach-keys", 0, F_STRING, &o.detach_keys, "Override the key sequence for detaching a container"},    \
-  {"attach", 'a', F_LIST, &o.attach, "Attach to STDIN, STDOUT or STDERR"},                                \
-  {"sig-proxy", 0, F_BOOL, &o.sig_proxy, "Proxy received signals to the process (default true)"},         \
-  {"platform", 0, F_STRING, &o.platform, "Set platform if server is multi-platform capable"},              \
-  {"pull", 0, F_STRING, &o.pull, "Pull image before running (\"always\"|\"missing\"|\"never\")"},         \
-  {"no-healthcheck", 0, F_BOOL, &o.no_healthcheck, "Disable any container-specified HEALTHCHECK"}
+#define RUN_FLAGS(o)                                                                               \
+  {"detach", 'd', F_BOOL, &o.detach, "Run container in background and print container ID"},        \
+      {"interactive", 'i', F_BOOL, &o.interactive, "Keep STDIN open even if not attached"},        \
+      {"tty", 't', F_BOOL, &o.tty, "Allocate a pseudo-TTY"},                                       \
+      {"rm", 0, F_BOOL, &o.rm, "Automatically remove the container when it exits"},                \
+      {"name", 0, F_STRING, &o.name, "Assign a name to the container"},                            \
+      {"env", 'e', F_LIST, &o.env, "Set environment variables"},                                   \
+      {"env-file", 0, F_LIST, &o.env_file, "Read in a file of environment variables"},             \
+      {"workdir", 'w', F_STRING, &o.workdir, "Working directory inside the container"},            \
+      {"user", 'u', F_STRING, &o.user, "Username or UID (format: <name|uid>[:<group|gid>])"},      \
+      {"hostname", 'h', F_STRING, &o.hostname, "Container host name"},                             \
+      {"entrypoint", 0, F_STRING, &o.entrypoint, "Overwrite the default ENTRYPOINT of the image"}, \
+      {"label", 'l', F_LIST, &o.labels, "Set meta data on a container"},                           \
+      {"restart", 0, F_STRING, &o.restart,                                                         \
+       "Restart policy to apply when a container exits (default \"no\")"},                         \
+      {"stop-signal", 0, F_STRING, &o.stop_signal, "Signal to stop the container"},                \
+      {"stop-timeout", 0, F_INT, &o.stop_timeout, "Timeout (in seconds) to stop a container"},     \
+      {"init", 0, F_BOOL, &o.init,                                                                 \
+       "Run an init inside the container that forwards signals and reaps processes"},              \
+      {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                    \
+      {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
+      {"privileged", 0, F_BOOL, &o.privileged, "Give extended privileges to this container"},      \
+      {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                \
+      {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                             \
+      {"security-opt", 0, F_LIST, &o.security_opt, "Security Options"},                            \
+      {"read-only", 0, F_BOOL, &o.read_only,                                                       \
+       "Mount the container's root filesystem as read only"},                                      \
+      {"memory", 'm', F_STRING, &o.memory, "Memory limit"},                                        \
+      {"memory-swap", 0, F_STRING, &o.memory_swap,                                                 \
+       "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"},                     \
+      {"cpus", 0, F_STRING, &o.cpus, "Number of CPUs"},                                            \
+      {"cpu-shares", 'c', F_INT, &o.cpu_shares, "CPU shares (relative weight)"},                   \
+      {"cpuset-cpus", 0, F_STRING, &o.cpuset, "CPUs in which to allow execution (0-3, 0,1)"},      \
+      {"pids-limit", 0, F_INT, &o.pids_limit, "Tune container pids limit (set -1 for unlimited)"}, \
+      {"publish", 'p', F_LIST, &o.publish, "Publish a container's port(s) to the host"},           \
+      {"expose", 0, F_LIST, &o.expose, "Expose a port or a range of ports"},                       \
+      {"volume", 'v', F_LIST, &o.volumes, "Bind mount a volume"},                                  \
+      {"ulimit", 0, F_LIST, &o.ulimits, "Ulimit options"},                                         \
+      {"log-driver", 0, F_STRING, &o.log_driver, "Logging driver for the container"},              \
+      {"log-opt", 0, F_LIST, &o.log_opts, "Log driver options"},                                   \
+      {"dns", 0, F_LIST, &o.dns, "Set custom DNS servers"},                                        \
+      {"add-host", 0, F_LIST, &o.add_host, "Add a custom host-to-IP mapping (host:ip)"},           \
+      {"tmpfs", 0, F_LIST, &o.tmpfs, "Mount a tmpfs directory"},                                   \
+      {"shm-size", 0, F_STRING, &o.shm_size, "Size of /dev/shm"},                                  \
+      {"detach-keys", 0, F_STRING, &o.detach_keys,                                                 \
+       "Override the key sequence for detaching a container"},                                     \
+      {"attach", 'a', F_LIST, &o.attach, "Attach to STDIN, STDOUT or STDERR"},                     \
+      {"sig-proxy", 0, F_BOOL, &o.sig_proxy,                                                       \
+       "Proxy received signals to the process (default true)"},                                    \
+      {"platform", 0, F_STRING, &o.platform, "Set platform if server is multi-platform capable"},  \
+      {"pull", 0, F_STRING, &o.pull,                                                               \
+       "Pull image before running (\"always\"|\"missing\"|\"never\")"},                            \
+  {                                                                                                \
+    "no-healthcheck", 0, F_BOOL, &o.no_healthcheck, "Disable any container-specified HEALTHCHECK"  \
+  }
 
 static int bad_flag(const char *flag, const char *val, const char *why) {
-  fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: %s\nSee 'berth run --help'.\n", val, flag, why);
+  fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: %s\nSee 'berth run --help'.\n", val,
+          flag, why);
   return -1;
 }
 
@@ -153,7 +174,8 @@ static int add_publish(const char *spec, json_t *exposed, json_t *bindings) {
     if (!(c = strchr(t, ':'))) break;
     *c = 0;
   }
-  const char *cport = parts[n - 1], *hport = n >= 2 ? parts[n - 2] : "", *ip = n == 3 ? parts[0] : "";
+  const char *cport = parts[n - 1], *hport = n >= 2 ? parts[n - 2] : "",
+             *ip = n == 3 ? parts[0] : "";
   char *end;
   long p = strtol(cport, &end, 10);
   if (*end || p <= 0 || p > 65535) {
@@ -178,27 +200,33 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   json_t *labels = json_object();
   for (size_t i = 0; i < o->labels.n; i++) {
     const char *eq = strchr(o->labels.v[i], '=');
-    cleanup_free char *k = eq ? strndup(o->labels.v[i], (size_t)(eq - o->labels.v[i])) : xstrdup(o->labels.v[i]);
+    cleanup_free char *k =
+        eq ? strndup(o->labels.v[i], (size_t)(eq - o->labels.v[i])) : xstrdup(o->labels.v[i]);
     json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
   }
   bool a_in = o->interactive, a_out = true, a_err = true;
   if (o->attach.n) {
     a_in = a_out = a_err = false;
     for (size_t i = 0; i < o->attach.n; i++) {
-      if (!strcasecmp(o->attach.v[i], "stdin")) a_in = true;
-      else if (!strcasecmp(o->attach.v[i], "stdout")) a_out = true;
-      else if (!strcasecmp(o->attach.v[i], "stderr")) a_err = true;
+      if (!strcasecmp(o->attach.v[i], "stdin"))
+        a_in = true;
+      else if (!strcasecmp(o->attach.v[i], "stdout"))
+        a_out = true;
+      else if (!strcasecmp(o->attach.v[i], "stderr"))
+        a_err = true;
     }
   }
   if (o->detach) a_in = a_out = a_err = false;
   json_t *c = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:o,s:s,s:{},s:s,s:o}", "Hostname",
-                        o->hostname ? o->hostname : "", "Domainname", "", "User", o->user ? o->user : "",
-                        "AttachStdin", a_in, "AttachStdout", a_out, "AttachStderr", a_err, "Tty", o->tty,
-                        "OpenStdin", o->interactive, "StdinOnce", o->interactive && !o->detach, "Env", env,
-                        "Image", image, "Volumes", "WorkingDir", o->workdir ? o->workdir : "", "Labels", labels);
+                        o->hostname ? o->hostname : "", "Domainname", "", "User",
+                        o->user ? o->user : "", "AttachStdin", a_in, "AttachStdout", a_out,
+                        "AttachStderr", a_err, "Tty", o->tty, "OpenStdin", o->interactive,
+                        "StdinOnce", o->interactive && !o->detach, "Env", env, "Image", image,
+                        "Volumes", "WorkingDir", o->workdir ? o->workdir : "", "Labels", labels);
   if (ncmd > 0) {
     json_t *a = json_array();
-    for (int i = 0; i < ncmd; i++) json_array_append_new(a, json_string(cmd[i]));
+    for (int i = 0; i < ncmd; i++)
+      json_array_append_new(a, json_string(cmd[i]));
     json_object_set_new(c, "Cmd", a);
   }
   if (o->entrypoint) json_object_set_new(c, "Entrypoint", json_pack("[s]", o->entrypoint));
@@ -206,7 +234,8 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (o->stop_timeout_set) json_object_set_new(c, "StopTimeout", json_integer(o->stop_timeout));
   json_t *exposed = json_object(), *bindings = json_object();
   for (size_t i = 0; i < o->expose.n; i++) {
-    cleanup_free char *k = strchr(o->expose.v[i], '/') ? xstrdup(o->expose.v[i]) : xasprintf("%s/tcp", o->expose.v[i]);
+    cleanup_free char *k =
+        strchr(o->expose.v[i], '/') ? xstrdup(o->expose.v[i]) : xasprintf("%s/tcp", o->expose.v[i]);
     json_object_set_new(exposed, k, json_object());
   }
   for (size_t i = 0; i < o->publish.n; i++)
@@ -226,7 +255,8 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     *colon = 0;
     retries = strtol(colon + 1, NULL, 10);
   }
-  if (strcmp(rn, "no") && strcmp(rn, "always") && strcmp(rn, "on-failure") && strcmp(rn, "unless-stopped")) {
+  if (strcmp(rn, "no") && strcmp(rn, "always") && strcmp(rn, "on-failure") &&
+      strcmp(rn, "unless-stopped")) {
     fprintf(stderr, "invalid restart policy %s\n", rname);
     json_decref(c);
     json_decref(bindings);
@@ -237,7 +267,8 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   json_t *secopt = json_array();
   for (size_t i = 0; i < o->security_opt.n; i++) {
     const char *so = o->security_opt.v[i];
-    if ((str_has_prefix(so, "seccomp=") || str_has_prefix(so, "seccomp:")) && strcmp(so + 8, "unconfined")) {
+    if ((str_has_prefix(so, "seccomp=") || str_has_prefix(so, "seccomp:")) &&
+        strcmp(so + 8, "unconfined")) {
       char *text = read_file(so + 8, NULL);
       if (!text) {
         fprintf(stderr, "opening seccomp profile (%s) failed: %s\n", so + 8, strerror(errno));
@@ -252,12 +283,12 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
       json_array_append_new(secopt, json_string(so));
     }
   }
-  json_t *hc = json_pack("{s:o,s:s,s:o,s:{s:s,s:I},s:b,s:b,s:o,s:o,s:o,s:b}", "Binds", str_array(&o->volumes),
-                         "NetworkMode", o->network ? o->network : "default", "PortBindings", bindings,
-                         "RestartPolicy", "Name", !strcmp(rname, "no") ? "no" : rn, "MaximumRetryCount",
-                         (json_int_t)retries, "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd",
-                         str_array(&o->cap_add), "CapDrop", str_array(&o->cap_drop), "SecurityOpt",
-                         secopt, "ReadonlyRootfs", o->read_only);
+  json_t *hc = json_pack(
+      "{s:o,s:s,s:o,s:{s:s,s:I},s:b,s:b,s:o,s:o,s:o,s:b}", "Binds", str_array(&o->volumes),
+      "NetworkMode", o->network ? o->network : "default", "PortBindings", bindings, "RestartPolicy",
+      "Name", !strcmp(rname, "no") ? "no" : rn, "MaximumRetryCount", (json_int_t)retries,
+      "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd", str_array(&o->cap_add), "CapDrop",
+      str_array(&o->cap_drop), "SecurityOpt", secopt, "ReadonlyRootfs", o->read_only);
   json_object_set_new(c, "HostConfig", hc);
   if (o->init) json_object_set_new(hc, "Init", json_true());
   if (o->memory) {
@@ -311,10 +342,13 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     json_t *cfg = json_object();
     for (size_t i = 0; i < o->log_opts.n; i++) {
       const char *eq = strchr(o->log_opts.v[i], '=');
-      cleanup_free char *k = eq ? strndup(o->log_opts.v[i], (size_t)(eq - o->log_opts.v[i])) : xstrdup(o->log_opts.v[i]);
+      cleanup_free char *k = eq ? strndup(o->log_opts.v[i], (size_t)(eq - o->log_opts.v[i]))
+                                : xstrdup(o->log_opts.v[i]);
       json_object_set_new(cfg, k, json_string(eq ? eq + 1 : ""));
     }
-    json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", o->log_driver ? o->log_driver : "", "Config", cfg));
+    json_object_set_new(
+        hc, "LogConfig",
+        json_pack("{s:s,s:o}", "Type", o->log_driver ? o->log_driver : "", "Config", cfg));
   }
   if (o->dns.n) json_object_set_new(hc, "Dns", str_array(&o->dns));
   if (o->add_host.n) json_object_set_new(hc, "ExtraHosts", str_array(&o->add_host));
@@ -322,14 +356,18 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     json_t *t = json_object();
     for (size_t i = 0; i < o->tmpfs.n; i++) {
       const char *colon2 = strchr(o->tmpfs.v[i], ':');
-      cleanup_free char *k = colon2 ? strndup(o->tmpfs.v[i], (size_t)(colon2 - o->tmpfs.v[i])) : xstrdup(o->tmpfs.v[i]);
+      cleanup_free char *k = colon2 ? strndup(o->tmpfs.v[i], (size_t)(colon2 - o->tmpfs.v[i]))
+                                    : xstrdup(o->tmpfs.v[i]);
       json_object_set_new(t, k, json_string(colon2 ? colon2 + 1 : ""));
     }
     json_object_set_new(hc, "Tmpfs", t);
   }
   return c;
 bad_mem:
-  fprintf(stderr, "invalid size: '%s'\n", o->memory ? o->memory : o->memory_swap ? o->memory_swap : o->shm_size);
+  fprintf(stderr, "invalid size: '%s'\n",
+          o->memory        ? o->memory
+          : o->memory_swap ? o->memory_swap
+                           : o->shm_size);
   json_decref(c);
   return NULL;
 }
@@ -337,11 +375,16 @@ bad_mem:
 /* POST /containers/create; pulls a missing image the way docker does. */
 static char *create_container(struct run_opts *o, json_t *body, const char *image) {
   cleanup_free char *ename = o->name ? esc(o->name) : NULL;
-  cleanup_free char *path = o->name ? xasprintf("/containers/create?name=%s", ename) : xstrdup("/containers/create");
+  cleanup_free char *path =
+      o->name ? xasprintf("/containers/create?name=%s", ename) : xstrdup("/containers/create");
   for (int attempt = 0; attempt < 2; attempt++) {
     cleanup_free char *text = json_dumps(body, JSON_COMPACT);
-    struct http_req req = {.method = "POST", .path = path, .body = text, .body_len = strlen(text),
-                           .content_type = "application/json", .upload_fd = -1};
+    struct http_req req = {.method = "POST",
+                           .path = path,
+                           .body = text,
+                           .body_len = strlen(text),
+                           .content_type = "application/json",
+                           .upload_fd = -1};
     struct http_resp resp;
     if (http_do(&req, &resp) < 0) return NULL;
     if (resp.status == 201 || resp.status == 200) {
@@ -350,7 +393,8 @@ static char *create_container(struct run_opts *o, json_t *body, const char *imag
       char *id = xstrdup(json_string_value(json_object_get(j, "Id")) ?: "");
       json_t *w;
       size_t i;
-      json_array_foreach(json_object_get(j, "Warnings"), i, w) fprintf(stderr, "WARNING: %s\n", json_string_value(w));
+      json_array_foreach(json_object_get(j, "Warnings"), i, w)
+          fprintf(stderr, "WARNING: %s\n", json_string_value(w));
       json_decref(j);
       return id;
     }
@@ -382,7 +426,8 @@ int cmd_create(int argc, char **argv) {
   const struct flag flags[] = {RUN_FLAGS(o), {0}};
   flags_stop_at_positional = true;
   PARSE("berth create [OPTIONS] IMAGE [COMMAND] [ARG...]", flags);
-  if (!need_args("create", "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]", npos, 1, -1)) return 125;
+  if (!need_args("create", "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]", npos, 1, -1))
+    return 125;
   o.stop_timeout_set = o.stop_timeout != NO_TIMEOUT;
   json_t *body = build_create_body(&o, pos[0], npos - 1, pos + 1);
   if (!body) return 125;
@@ -466,14 +511,16 @@ int cmd_run(int argc, char **argv) {
   int afd = raw_connect();
   if (afd < 0) return 125;
   cleanup_free char *dk = o.detach_keys ? esc(o.detach_keys) : NULL;
-  cleanup_free char *apath = xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=%d&stderr=%d%s%s", id, a_in,
-                                       a_out, a_err, dk ? "&detachKeys=" : "", dk ? dk : "");
+  cleanup_free char *apath =
+      xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=%d&stderr=%d%s%s", id, a_in, a_out,
+                a_err, dk ? "&detachKeys=" : "", dk ? dk : "");
   int st = raw_request(afd, "POST", apath, NULL, true);
   if (st != 101 && st != 200) {
     size_t n;
     char *b = raw_read_body(afd, &n);
     json_t *j = json_loadb(b, n, 0, NULL);
-    fprintf(stderr, "berth: Error response from daemon: %s\n", json_string_value(json_object_get(j, "message")) ?: b);
+    fprintf(stderr, "berth: Error response from daemon: %s\n",
+            json_string_value(json_object_get(j, "message")) ?: b);
     json_decref(j);
     free(b);
     close(afd);
@@ -481,7 +528,8 @@ int cmd_run(int argc, char **argv) {
   }
   int wfd = raw_connect();
   if (wfd < 0) return 125;
-  cleanup_free char *wpath = xasprintf("/containers/%s/wait?condition=%s", id, o.rm ? "removed" : "next-exit");
+  cleanup_free char *wpath =
+      xasprintf("/containers/%s/wait?condition=%s", id, o.rm ? "removed" : "next-exit");
   if (raw_request(wfd, "POST", wpath, NULL, false) != 200) {
     fprintf(stderr, "berth: cannot wait for container %s\n", id);
     return 125;
@@ -495,7 +543,10 @@ int cmd_run(int argc, char **argv) {
   cleanup_free char *rpath = xasprintf("/containers/%s/resize", id);
   cleanup_free char *kpath = xasprintf("/containers/%s/kill", id);
   if (o.tty) send_resize(rpath);
-  struct stream_opts so = {.tty = o.tty, .send_stdin = a_in, .detach_keys = o.detach_keys, .resize_path = rpath,
+  struct stream_opts so = {.tty = o.tty,
+                           .send_stdin = a_in,
+                           .detach_keys = o.detach_keys,
+                           .resize_path = rpath,
                            .kill_path = o.sig_proxy ? kpath : NULL};
   int r = stream_hijacked(afd, &so);
   close(afd);
@@ -537,10 +588,12 @@ static int for_each(int npos, char **pos, const char *method, const char *fmt, c
 int cmd_start(int argc, char **argv) {
   bool attach = false, interactive = false;
   const char *detach_keys = NULL;
-  const struct flag flags[] = {{"attach", 'a', F_BOOL, &attach, "Attach STDOUT/STDERR and forward signals"},
-                               {"interactive", 'i', F_BOOL, &interactive, "Attach container's STDIN"},
-                               {"detach-keys", 0, F_STRING, &detach_keys, "Override the key sequence for detaching a container"},
-                               {0}};
+  const struct flag flags[] = {
+      {"attach", 'a', F_BOOL, &attach, "Attach STDOUT/STDERR and forward signals"},
+      {"interactive", 'i', F_BOOL, &interactive, "Attach container's STDIN"},
+      {"detach-keys", 0, F_STRING, &detach_keys,
+       "Override the key sequence for detaching a container"},
+      {0}};
   PARSE("berth start [OPTIONS] CONTAINER [CONTAINER...]", flags);
   if (!need_args("start", "berth start [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
   if (!attach && !interactive) return for_each(npos, pos, "POST", "/containers/%s/start%s", NULL);
@@ -557,7 +610,8 @@ int cmd_start(int argc, char **argv) {
   cleanup_free char *id = xstrdup(json_string_value(json_object_get(info, "Id")));
   json_decref(info);
   int afd = raw_connect();
-  cleanup_free char *apath = xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1", id, interactive);
+  cleanup_free char *apath =
+      xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1", id, interactive);
   if (afd < 0 || raw_request(afd, "POST", apath, NULL, true) != 101) return 1;
   int wfd = raw_connect();
   cleanup_free char *wpath = xasprintf("/containers/%s/wait?condition=next-exit", id);
@@ -567,7 +621,11 @@ int cmd_start(int argc, char **argv) {
   cleanup_free char *rpath = xasprintf("/containers/%s/resize", id);
   cleanup_free char *kpath = xasprintf("/containers/%s/kill", id);
   if (tty) send_resize(rpath);
-  struct stream_opts so = {.tty = tty, .send_stdin = interactive, .detach_keys = detach_keys, .resize_path = rpath, .kill_path = kpath};
+  struct stream_opts so = {.tty = tty,
+                           .send_stdin = interactive,
+                           .detach_keys = detach_keys,
+                           .resize_path = rpath,
+                           .kill_path = kpath};
   int r = stream_hijacked(afd, &so);
   close(afd);
   if (r == 1) return 0;
@@ -579,27 +637,33 @@ int cmd_start(int argc, char **argv) {
 int cmd_stop(int argc, char **argv) {
   long t = -1;
   const char *sig = NULL;
-  const struct flag flags[] = {{"time", 't', F_INT, &t, "Seconds to wait before killing the container"},
-                               {"signal", 's', F_STRING, &sig, "Signal to send to the container"},
-                               {0}};
+  const struct flag flags[] = {
+      {"time", 't', F_INT, &t, "Seconds to wait before killing the container"},
+      {"signal", 's', F_STRING, &sig, "Signal to send to the container"},
+      {0}};
   PARSE("berth stop [OPTIONS] CONTAINER [CONTAINER...]", flags);
   if (!need_args("stop", "berth stop [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
   cleanup_free char *es = sig ? esc(sig) : NULL;
   char q[128] = "";
-  if (t >= 0 && es) snprintf(q, sizeof q, "?t=%ld&signal=%s", t, es);
-  else if (t >= 0) snprintf(q, sizeof q, "?t=%ld", t);
-  else if (es) snprintf(q, sizeof q, "?signal=%s", es);
+  if (t >= 0 && es)
+    snprintf(q, sizeof q, "?t=%ld&signal=%s", t, es);
+  else if (t >= 0)
+    snprintf(q, sizeof q, "?t=%ld", t);
+  else if (es)
+    snprintf(q, sizeof q, "?signal=%s", es);
   return for_each(npos, pos, "POST", "/containers/%s/stop%s", q);
 }
 
 int cmd_restart(int argc, char **argv) {
   long t = -1;
   const char *sig = NULL;
-  const struct flag flags[] = {{"time", 't', F_INT, &t, "Seconds to wait before killing the container"},
-                               {"signal", 's', F_STRING, &sig, "Signal to send to the container"},
-                               {0}};
+  const struct flag flags[] = {
+      {"time", 't', F_INT, &t, "Seconds to wait before killing the container"},
+      {"signal", 's', F_STRING, &sig, "Signal to send to the container"},
+      {0}};
   PARSE("berth restart [OPTIONS] CONTAINER [CONTAINER...]", flags);
-  if (!need_args("restart", "berth restart [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
+  if (!need_args("restart", "berth restart [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1))
+    return 1;
   char q[64] = "";
   if (t >= 0) snprintf(q, sizeof q, "?t=%ld", t);
   return for_each(npos, pos, "POST", "/containers/%s/restart%s", q);
@@ -607,7 +671,8 @@ int cmd_restart(int argc, char **argv) {
 
 int cmd_kill(int argc, char **argv) {
   const char *sig = NULL;
-  const struct flag flags[] = {{"signal", 's', F_STRING, &sig, "Signal to send to the container (default \"KILL\")"}, {0}};
+  const struct flag flags[] = {
+      {"signal", 's', F_STRING, &sig, "Signal to send to the container (default \"KILL\")"}, {0}};
   PARSE("berth kill [OPTIONS] CONTAINER [CONTAINER...]", flags);
   if (!need_args("kill", "berth kill [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
   cleanup_free char *es = sig ? esc(sig) : NULL;
@@ -631,10 +696,11 @@ int cmd_unpause(int argc, char **argv) {
 
 int cmd_rm(int argc, char **argv) {
   bool force = false, volumes = false, link = false;
-  const struct flag flags[] = {{"force", 'f', F_BOOL, &force, "Force the removal of a running container (uses SIGKILL)"},
-                               {"volumes", 'v', F_BOOL, &volumes, "Remove anonymous volumes associated with the container"},
-                               {"link", 'l', F_BOOL, &link, "Remove the specified link"},
-                               {0}};
+  const struct flag flags[] = {
+      {"force", 'f', F_BOOL, &force, "Force the removal of a running container (uses SIGKILL)"},
+      {"volumes", 'v', F_BOOL, &volumes, "Remove anonymous volumes associated with the container"},
+      {"link", 'l', F_BOOL, &link, "Remove the specified link"},
+      {0}};
   PARSE("berth rm [OPTIONS] CONTAINER [CONTAINER...]", flags);
   if (!need_args("rm", "berth rm [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
   char q[64];
@@ -685,7 +751,8 @@ static char *ports_string(json_t *ports) {
     json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
     json_int_t priv = json_integer_value(json_object_get(p, "PrivatePort"));
     const char *type = json_string_value(json_object_get(p, "Type")) ?: "tcp";
-    char *one = pub ? xasprintf("%s:%lld->%lld/%s", ip ? ip : "0.0.0.0", (long long)pub, (long long)priv, type)
+    char *one = pub ? xasprintf("%s:%lld->%lld/%s", ip ? ip : "0.0.0.0", (long long)pub,
+                                (long long)priv, type)
                     : xasprintf("%lld/%s", (long long)priv, type);
     char *joined = *out ? xasprintf("%s, %s", out, one) : xstrdup(one);
     free(out);
@@ -712,15 +779,16 @@ int cmd_ps(int argc, char **argv) {
   long last = -1;
   const char *format = NULL;
   struct strlist filt = {0};
-  const struct flag flags[] = {{"all", 'a', F_BOOL, &all, "Show all containers (default shows just running)"},
-                               {"quiet", 'q', F_BOOL, &quiet, "Only display container IDs"},
-                               {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
-                               {"latest", 'l', F_BOOL, &latest, "Show the latest created container (includes all states)"},
-                               {"last", 'n', F_INT, &last, "Show n last created containers (includes all states)"},
-                               {"size", 's', F_BOOL, &size, "Display total file sizes"},
-                               {"filter", 'f', F_LIST, &filt, "Filter output based on conditions provided"},
-                               {"format", 0, F_STRING, &format, "Pretty-print containers using a Go template"},
-                               {0}};
+  const struct flag flags[] = {
+      {"all", 'a', F_BOOL, &all, "Show all containers (default shows just running)"},
+      {"quiet", 'q', F_BOOL, &quiet, "Only display container IDs"},
+      {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
+      {"latest", 'l', F_BOOL, &latest, "Show the latest created container (includes all states)"},
+      {"last", 'n', F_INT, &last, "Show n last created containers (includes all states)"},
+      {"size", 's', F_BOOL, &size, "Display total file sizes"},
+      {"filter", 'f', F_LIST, &filt, "Filter output based on conditions provided"},
+      {"format", 0, F_STRING, &format, "Pretty-print containers using a Go template"},
+      {0}};
   PARSE("berth ps [OPTIONS]", flags);
   free(pos);
   if (npos) {
@@ -730,7 +798,10 @@ int cmd_ps(int argc, char **argv) {
   json_t *filters = json_object();
   for (size_t i = 0; i < filt.n; i++) {
     if (!strchr(filt.v[i], '=')) {
-      fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\n", filt.v[i]);
+      fprintf(stderr,
+              "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected "
+              "name=value)\n",
+              filt.v[i]);
       json_decref(filters);
       return 125;
     }
@@ -740,8 +811,8 @@ int cmd_ps(int argc, char **argv) {
   if (latest) last = 1;
   cleanup_free char *fq = query_filters(filters);
   json_decref(filters);
-  cleanup_free char *path = xasprintf("/containers/json?all=%d&size=%d%s%s", all, size, fq,
-                                      last > 0 ? "" : "");
+  cleanup_free char *path =
+      xasprintf("/containers/json?all=%d&size=%d%s%s", all, size, fq, last > 0 ? "" : "");
   cleanup_free char *path2 = last > 0 ? xasprintf("%s&limit=%ld", path, last) : xstrdup(path);
   json_t *list = NULL;
   if (api_call("GET", path2, NULL, &list, NULL) < 0) return 1;
@@ -779,33 +850,43 @@ int cmd_ps(int argc, char **argv) {
     if (size) {
       char rw[32], rootfs[32];
       human_size((double)json_integer_value(json_object_get(c, "SizeRw")), rw, sizeof rw);
-      human_size((double)json_integer_value(json_object_get(c, "SizeRootFs")), rootfs, sizeof rootfs);
+      human_size((double)json_integer_value(json_object_get(c, "SizeRootFs")), rootfs,
+                 sizeof rootfs);
       snprintf(sz, sizeof sz, "%s (virtual %s)", rw, rootfs);
     }
     cleanup_free char *labels = xstrdup("");
     const char *lk;
     json_t *lv;
     json_object_foreach(json_object_get(c, "Labels"), lk, lv) {
-      char *j = *labels ? xasprintf("%s,%s=%s", labels, lk, json_string_value(lv)) : xasprintf("%s=%s", lk, json_string_value(lv));
+      char *j = *labels ? xasprintf("%s,%s=%s", labels, lk, json_string_value(lv))
+                        : xasprintf("%s=%s", lk, json_string_value(lv));
       free(labels);
       labels = j;
     }
     const char *image = json_string_value(json_object_get(c, "Image")) ?: "";
-    cleanup_free char *img = (!no_trunc && str_has_prefix(image, "sha256:")) ? short_id(image, false) : xstrdup(image);
-    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "ID", sid, "Image", img,
-                            "Command", cmd_q, "CreatedAt", created_at, "RunningFor", since, "Ports", ports,
-                            "State", json_string_value(json_object_get(c, "State")) ?: "", "Status",
-                            json_string_value(json_object_get(c, "Status")) ?: "", "Size", sz, "Names", names,
-                            "Labels", labels, "Mounts", json_array(), "Networks", "");
+    cleanup_free char *img =
+        (!no_trunc && str_has_prefix(image, "sha256:")) ? short_id(image, false) : xstrdup(image);
+    json_t *row =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "ID", sid, "Image", img,
+                  "Command", cmd_q, "CreatedAt", created_at, "RunningFor", since, "Ports", ports,
+                  "State", json_string_value(json_object_get(c, "State")) ?: "", "Status",
+                  json_string_value(json_object_get(c, "Status")) ?: "", "Size", sz, "Names", names,
+                  "Labels", labels, "Mounts", json_array(), "Networks", "");
     json_array_append_new(rows, row);
   }
-  static const char *const headers[][2] = {
-      {"ID", "CONTAINER ID"}, {"Image", "IMAGE"},      {"Command", "COMMAND"}, {"CreatedAt", "CREATED AT"},
-      {"RunningFor", "CREATED"}, {"Ports", "PORTS"},  {"State", "STATE"},     {"Status", "STATUS"},
-      {"Size", "SIZE"},         {"Names", "NAMES"},   {"Labels", "LABELS"},   {"Mounts", "MOUNTS"},
-      {"Networks", "NETWORKS"}, {NULL, NULL}};
-  const char *def = size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-                         : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+  static const char *const headers[][2] = {{"ID", "CONTAINER ID"},    {"Image", "IMAGE"},
+                                           {"Command", "COMMAND"},    {"CreatedAt", "CREATED AT"},
+                                           {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
+                                           {"State", "STATE"},        {"Status", "STATUS"},
+                                           {"Size", "SIZE"},          {"Names", "NAMES"},
+                                           {"Labels", "LABELS"},      {"Mounts", "MOUNTS"},
+                                           {"Networks", "NETWORKS"},  {NULL, NULL}};
+  const char *def = size ? "table "
+                           "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{."
+                           "Ports}}\t{{.Names}}\t{{.Size}}"
+                         : "table "
+                           "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{."
+                           "Ports}}\t{{.Names}}";
   print_rows(rows, quiet ? "{{.ID}}" : format, def, headers, false);
   json_decref(rows);
   json_decref(list);
@@ -817,10 +898,11 @@ int cmd_ps(int argc, char **argv) {
 int cmd_inspect(int argc, char **argv) {
   const char *format = NULL, *type = NULL;
   bool size = false;
-  const struct flag flags[] = {{"format", 'f', F_STRING, &format, "Format output using a custom template"},
-                               {"size", 's', F_BOOL, &size, "Display total file sizes if the type is container"},
-                               {"type", 0, F_STRING, &type, "Return JSON for specified type"},
-                               {0}};
+  const struct flag flags[] = {
+      {"format", 'f', F_STRING, &format, "Format output using a custom template"},
+      {"size", 's', F_BOOL, &size, "Display total file sizes if the type is container"},
+      {"type", 0, F_STRING, &type, "Return JSON for specified type"},
+      {0}};
   PARSE("berth inspect [OPTIONS] NAME|ID [NAME|ID...]", flags);
   if (!need_args("inspect", "berth inspect [OPTIONS] NAME|ID [NAME|ID...]", npos, 1, -1)) return 1;
   json_t *out = json_array();
@@ -830,8 +912,10 @@ int cmd_inspect(int argc, char **argv) {
     const char *kinds[2] = {"containers", "images"};
     bool found = false;
     for (int k = 0; k < 2 && !found; k++) {
-      if (type && ((k == 0 && strcmp(type, "container")) || (k == 1 && strcmp(type, "image")))) continue;
-      cleanup_free char *p = xasprintf("/%s/%s/json%s", kinds[k], k == 0 ? e : pos[i], k == 0 && size ? "?size=1" : "");
+      if (type && ((k == 0 && strcmp(type, "container")) || (k == 1 && strcmp(type, "image"))))
+        continue;
+      cleanup_free char *p = xasprintf("/%s/%s/json%s", kinds[k], k == 0 ? e : pos[i],
+                                       k == 0 && size ? "?size=1" : "");
       struct http_req req = {.method = "GET", .path = p, .upload_fd = -1};
       struct http_resp resp;
       if (http_do(&req, &resp) < 0) return 1;
@@ -855,11 +939,14 @@ int cmd_inspect(int argc, char **argv) {
 static int cmd_container_inspect(int argc, char **argv) {
   const char *format = NULL;
   bool size = false;
-  const struct flag flags[] = {{"format", 'f', F_STRING, &format, "Format output using a custom template"},
-                               {"size", 's', F_BOOL, &size, "Display total file sizes"},
-                               {0}};
+  const struct flag flags[] = {
+      {"format", 'f', F_STRING, &format, "Format output using a custom template"},
+      {"size", 's', F_BOOL, &size, "Display total file sizes"},
+      {0}};
   PARSE("berth container inspect [OPTIONS] CONTAINER [CONTAINER...]", flags);
-  if (!need_args("container inspect", "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
+  if (!need_args("container inspect", "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]",
+                 npos, 1, -1))
+    return 1;
   json_t *out = json_array();
   int rc = 0;
   for (int i = 0; i < npos; i++) {
@@ -869,7 +956,8 @@ static int cmd_container_inspect(int argc, char **argv) {
     struct http_req req = {.method = "GET", .path = p, .upload_fd = -1};
     struct http_resp resp;
     if (http_do(&req, &resp) < 0) return 1;
-    if (resp.status == 200) j = json_loadb(resp.body, resp.len, 0, NULL);
+    if (resp.status == 200)
+      j = json_loadb(resp.body, resp.len, 0, NULL);
     else {
       fprintf(stderr, "Error: No such container: %s\n", pos[i]);
       rc = 1;
@@ -899,7 +987,8 @@ int cmd_top(int argc, char **argv) {
   }
   cleanup_free char *ea = esc(args);
   free(args);
-  cleanup_free char *p = npos > 1 ? xasprintf("/containers/%s/top?ps_args=%s", e, ea) : xasprintf("/containers/%s/top", e);
+  cleanup_free char *p = npos > 1 ? xasprintf("/containers/%s/top?ps_args=%s", e, ea)
+                                  : xasprintf("/containers/%s/top", e);
   free(pos);
   json_t *j = NULL;
   if (api_call("GET", p, NULL, &j, NULL) < 0) return 1;
@@ -907,24 +996,30 @@ int cmd_top(int argc, char **argv) {
   /* docker prints through tabwriter(minwidth 20, padding 3) */
   size_t nt = json_array_size(titles);
   size_t *w = xcalloc(nt ? nt : 1, sizeof *w);
-  for (size_t c = 0; c < nt; c++) w[c] = strlen(json_string_value(json_array_get(titles, c)));
+  for (size_t c = 0; c < nt; c++)
+    w[c] = strlen(json_string_value(json_array_get(titles, c)));
   size_t r;
   json_t *row;
   json_array_foreach(procs, r, row) for (size_t c = 0; c < nt; c++) {
-      size_t l = strlen(json_string_value(json_array_get(row, c)) ?: "");
-      if (l > w[c]) w[c] = l;
-    }
-  for (size_t c = 0; c < nt; c++) w[c] = w[c] + 3 < 20 ? 20 : w[c] + 3;
+    size_t l = strlen(json_string_value(json_array_get(row, c)) ?: "");
+    if (l > w[c]) w[c] = l;
+  }
+  for (size_t c = 0; c < nt; c++)
+    w[c] = w[c] + 3 < 20 ? 20 : w[c] + 3;
   for (size_t c = 0; c < nt; c++) {
     const char *t = json_string_value(json_array_get(titles, c));
-    if (c + 1 < nt) printf("%-*s", (int)w[c], t);
-    else printf("%s\n", t);
+    if (c + 1 < nt)
+      printf("%-*s", (int)w[c], t);
+    else
+      printf("%s\n", t);
   }
   json_array_foreach(procs, r, row) for (size_t c = 0; c < nt; c++) {
-      const char *t = json_string_value(json_array_get(row, c)) ?: "";
-      if (c + 1 < nt) printf("%-*s", (int)w[c], t);
-      else printf("%s\n", t);
-    }
+    const char *t = json_string_value(json_array_get(row, c)) ?: "";
+    if (c + 1 < nt)
+      printf("%-*s", (int)w[c], t);
+    else
+      printf("%s\n", t);
+  }
   free(w);
   json_decref(j);
   return 0;
@@ -942,8 +1037,10 @@ int cmd_port(int argc, char **argv) {
     return 1;
   }
   json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
-  if (!json_object_size(ports)) ports = json_object_get(json_object_get(j, "HostConfig"), "PortBindings");
-  cleanup_free char *want = npos == 2 ? (strchr(pos[1], '/') ? xstrdup(pos[1]) : xasprintf("%s/tcp", pos[1])) : NULL;
+  if (!json_object_size(ports))
+    ports = json_object_get(json_object_get(j, "HostConfig"), "PortBindings");
+  cleanup_free char *want =
+      npos == 2 ? (strchr(pos[1], '/') ? xstrdup(pos[1]) : xasprintf("%s/tcp", pos[1])) : NULL;
   const char *k;
   json_t *v;
   int rc = 0;
@@ -955,8 +1052,10 @@ int cmd_port(int argc, char **argv) {
     json_array_foreach(v, i, b) {
       const char *ip = json_string_value(json_object_get(b, "HostIp"));
       const char *hp = json_string_value(json_object_get(b, "HostPort"));
-      if (want) printf("%s:%s\n", ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
-      else printf("%s -> %s:%s\n", k, ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
+      if (want)
+        printf("%s:%s\n", ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
+      else
+        printf("%s -> %s:%s\n", k, ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
       found = true;
     }
   }
@@ -972,20 +1071,26 @@ int cmd_port(int argc, char **argv) {
 int cmd_update(int argc, char **argv) {
   const char *memory = NULL, *swap = NULL, *cpus = NULL, *cpuset = NULL, *restart = NULL;
   long shares = 0, pids = 0;
-  const struct flag flags[] = {{"memory", 'm', F_STRING, &memory, "Memory limit"},
-                               {"memory-swap", 0, F_STRING, &swap, "Swap limit equal to memory plus swap"},
-                               {"cpus", 0, F_STRING, &cpus, "Number of CPUs"},
-                               {"cpu-shares", 'c', F_INT, &shares, "CPU shares (relative weight)"},
-                               {"cpuset-cpus", 0, F_STRING, &cpuset, "CPUs in which to allow execution (0-3, 0,1)"},
-                               {"pids-limit", 0, F_INT, &pids, "Tune container pids limit (set -1 for unlimited)"},
-                               {"restart", 0, F_STRING, &restart, "Restart policy to apply when a container exits"},
-                               {0}};
+  const struct flag flags[] = {
+      {"memory", 'm', F_STRING, &memory, "Memory limit"},
+      {"memory-swap", 0, F_STRING, &swap, "Swap limit equal to memory plus swap"},
+      {"cpus", 0, F_STRING, &cpus, "Number of CPUs"},
+      {"cpu-shares", 'c', F_INT, &shares, "CPU shares (relative weight)"},
+      {"cpuset-cpus", 0, F_STRING, &cpuset, "CPUs in which to allow execution (0-3, 0,1)"},
+      {"pids-limit", 0, F_INT, &pids, "Tune container pids limit (set -1 for unlimited)"},
+      {"restart", 0, F_STRING, &restart, "Restart policy to apply when a container exits"},
+      {0}};
   PARSE("berth update [OPTIONS] CONTAINER [CONTAINER...]", flags);
-  if (!need_args("update", "berth update [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
+  if (!need_args("update", "berth update [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1))
+    return 1;
   json_t *body = json_object();
   if (memory) json_object_set_new(body, "Memory", json_integer(parse_bytes(memory)));
-  if (swap) json_object_set_new(body, "MemorySwap", json_integer(!strcmp(swap, "-1") ? -1 : parse_bytes(swap)));
-  if (cpus) json_object_set_new(body, "NanoCpus", json_integer((json_int_t)(strtod(cpus, NULL) * 1e9 + 0.5)));
+  if (swap)
+    json_object_set_new(body, "MemorySwap",
+                        json_integer(!strcmp(swap, "-1") ? -1 : parse_bytes(swap)));
+  if (cpus)
+    json_object_set_new(body, "NanoCpus",
+                        json_integer((json_int_t)(strtod(cpus, NULL) * 1e9 + 0.5)));
   if (shares) json_object_set_new(body, "CpuShares", json_integer(shares));
   if (cpuset) json_object_set_new(body, "CpusetCpus", json_string(cpuset));
   if (pids) json_object_set_new(body, "PidsLimit", json_integer(pids));
@@ -997,14 +1102,17 @@ int cmd_update(int argc, char **argv) {
       *colon = 0;
       n = strtol(colon + 1, NULL, 10);
     }
-    json_object_set_new(body, "RestartPolicy", json_pack("{s:s,s:I}", "Name", rn, "MaximumRetryCount", (json_int_t)n));
+    json_object_set_new(body, "RestartPolicy",
+                        json_pack("{s:s,s:I}", "Name", rn, "MaximumRetryCount", (json_int_t)n));
   }
   int rc = 0;
   for (int i = 0; i < npos; i++) {
     cleanup_free char *e = esc(pos[i]);
     cleanup_free char *p = xasprintf("/containers/%s/update", e);
-    if (api_call("POST", p, body, NULL, NULL) < 0) rc = 1;
-    else printf("%s\n", pos[i]);
+    if (api_call("POST", p, body, NULL, NULL) < 0)
+      rc = 1;
+    else
+      printf("%s\n", pos[i]);
   }
   json_decref(body);
   free(pos);
@@ -1030,11 +1138,16 @@ static char *timestamp_arg(const char *v) {
       dur = false;
       break;
     }
-    if (!strncmp(end, "ms", 2)) secs += n / 1000, end += 2;
-    else if (*end == 'h') secs += n * 3600, end++;
-    else if (*end == 'm') secs += n * 60, end++;
-    else if (*end == 's') secs += n, end++;
-    else dur = false;
+    if (!strncmp(end, "ms", 2))
+      secs += n / 1000, end += 2;
+    else if (*end == 'h')
+      secs += n * 3600, end++;
+    else if (*end == 'm')
+      secs += n * 60, end++;
+    else if (*end == 's')
+      secs += n, end++;
+    else
+      dur = false;
     s = end;
   }
   struct timespec now;
@@ -1087,7 +1200,8 @@ static int logs_write(const char *data, size_t len, void *ctx) {
       len -= take;
       if (s->hdr_got < 8) return 0;
       s->hdr_got = 0;
-      s->left = (uint32_t)s->hdr[4] << 24 | (uint32_t)s->hdr[5] << 16 | (uint32_t)s->hdr[6] << 8 | s->hdr[7];
+      s->left = (uint32_t)s->hdr[4] << 24 | (uint32_t)s->hdr[5] << 16 | (uint32_t)s->hdr[6] << 8 |
+                s->hdr[7];
       s->fd = s->hdr[0] == 2 ? 2 : 1;
       continue;
     }
@@ -1103,13 +1217,17 @@ static int logs_write(const char *data, size_t len, void *ctx) {
 int cmd_logs(int argc, char **argv) {
   bool follow = false, ts = false, details = false;
   const char *tail = NULL, *since = NULL, *until = NULL;
-  const struct flag flags[] = {{"follow", 'f', F_BOOL, &follow, "Follow log output"},
-                               {"timestamps", 't', F_BOOL, &ts, "Show timestamps"},
-                               {"tail", 'n', F_STRING, &tail, "Number of lines to show from the end of the logs (default \"all\")"},
-                               {"since", 0, F_STRING, &since, "Show logs since timestamp or relative (e.g. 42m for 42 minutes)"},
-                               {"until", 0, F_STRING, &until, "Show logs before a timestamp or relative (e.g. 42m for 42 minutes)"},
-                               {"details", 0, F_BOOL, &details, "Show extra details provided to logs"},
-                               {0}};
+  const struct flag flags[] = {
+      {"follow", 'f', F_BOOL, &follow, "Follow log output"},
+      {"timestamps", 't', F_BOOL, &ts, "Show timestamps"},
+      {"tail", 'n', F_STRING, &tail,
+       "Number of lines to show from the end of the logs (default \"all\")"},
+      {"since", 0, F_STRING, &since,
+       "Show logs since timestamp or relative (e.g. 42m for 42 minutes)"},
+      {"until", 0, F_STRING, &until,
+       "Show logs before a timestamp or relative (e.g. 42m for 42 minutes)"},
+      {"details", 0, F_BOOL, &details, "Show extra details provided to logs"},
+      {0}};
   PARSE("berth logs [OPTIONS] CONTAINER", flags);
   if (!need_args("logs", "berth logs [OPTIONS] CONTAINER", npos, 1, 1)) return 1;
   cleanup_free char *e = esc(pos[0]);
@@ -1117,15 +1235,18 @@ int cmd_logs(int argc, char **argv) {
   cleanup_free char *s = timestamp_arg(since);
   cleanup_free char *u = timestamp_arg(until);
   if ((since && !s) || (until && !u)) {
-    fprintf(stderr, "invalid value for \"%s\": %s\n", since && !s ? "since" : "until", since && !s ? since : until);
+    fprintf(stderr, "invalid value for \"%s\": %s\n", since && !s ? "since" : "until",
+            since && !s ? since : until);
     return 1;
   }
   cleanup_free char *et = esc(tail ? tail : "all");
-  cleanup_free char *p = xasprintf("/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d&details=%d&tail=%s%s%s%s%s",
-                                   e, follow, ts, details, et, s ? "&since=" : "", s ? s : "", u ? "&until=" : "", u ? u : "");
+  cleanup_free char *p = xasprintf(
+      "/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d&details=%d&tail=%s%s%s%s%s", e,
+      follow, ts, details, et, s ? "&since=" : "", s ? s : "", u ? "&until=" : "", u ? u : "");
   struct http_resp resp;
   struct logs_sink ls = {.resp = &resp, .fd = 1};
-  struct http_req req = {.method = "GET", .path = p, .upload_fd = -1, .sink = logs_write, .sink_ctx = &ls};
+  struct http_req req = {
+      .method = "GET", .path = p, .upload_fd = -1, .sink = logs_write, .sink_ctx = &ls};
   if (http_do(&req, &resp) < 0) return 1;
   int rc = 0;
   if (resp.status >= 400) {
@@ -1144,8 +1265,10 @@ int cmd_attach(int argc, char **argv) {
   bool no_stdin = false, sig_proxy = true;
   const char *detach_keys = NULL;
   const struct flag flags[] = {{"no-stdin", 0, F_BOOL, &no_stdin, "Do not attach STDIN"},
-                               {"sig-proxy", 0, F_BOOL, &sig_proxy, "Proxy all received signals to the process (default true)"},
-                               {"detach-keys", 0, F_STRING, &detach_keys, "Override the key sequence for detaching a container"},
+                               {"sig-proxy", 0, F_BOOL, &sig_proxy,
+                                "Proxy all received signals to the process (default true)"},
+                               {"detach-keys", 0, F_STRING, &detach_keys,
+                                "Override the key sequence for detaching a container"},
                                {0}};
   PARSE("berth attach [OPTIONS] CONTAINER", flags);
   if (!need_args("attach", "berth attach [OPTIONS] CONTAINER", npos, 1, 1)) return 1;
@@ -1175,15 +1298,17 @@ int cmd_attach(int argc, char **argv) {
   }
   int afd = raw_connect();
   cleanup_free char *dk = detach_keys ? esc(detach_keys) : NULL;
-  cleanup_free char *apath = xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1%s%s", id, open_stdin,
-                                       dk ? "&detachKeys=" : "", dk ? dk : "");
+  cleanup_free char *apath =
+      xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1%s%s", id, open_stdin,
+                dk ? "&detachKeys=" : "", dk ? dk : "");
   if (afd < 0) return 1;
   int st = raw_request(afd, "POST", apath, NULL, true);
   if (st != 101 && st != 200) {
     size_t n;
     char *b = raw_read_body(afd, &n);
     json_t *j = json_loadb(b, n, 0, NULL);
-    fprintf(stderr, "Error response from daemon: %s\n", json_string_value(json_object_get(j, "message")) ?: b);
+    fprintf(stderr, "Error response from daemon: %s\n",
+            json_string_value(json_object_get(j, "message")) ?: b);
     json_decref(j);
     free(b);
     return 1;
@@ -1195,7 +1320,10 @@ int cmd_attach(int argc, char **argv) {
   cleanup_free char *rpath = xasprintf("/containers/%s/resize", id);
   cleanup_free char *kpath = xasprintf("/containers/%s/kill", id);
   if (tty) send_resize(rpath);
-  struct stream_opts so = {.tty = tty, .send_stdin = open_stdin, .detach_keys = detach_keys, .resize_path = rpath,
+  struct stream_opts so = {.tty = tty,
+                           .send_stdin = open_stdin,
+                           .detach_keys = detach_keys,
+                           .resize_path = rpath,
                            .kill_path = sig_proxy ? kpath : NULL};
   int r = stream_hijacked(afd, &so);
   close(afd);
@@ -1213,16 +1341,18 @@ int cmd_exec(int argc, char **argv) {
   bool detach = false, interactive = false, tty = false, privileged = false;
   const char *workdir = NULL, *user = NULL, *detach_keys = NULL;
   struct strlist env = {0}, env_file = {0};
-  const struct flag flags[] = {{"detach", 'd', F_BOOL, &detach, "Detached mode: run command in the background"},
-                               {"interactive", 'i', F_BOOL, &interactive, "Keep STDIN open even if not attached"},
-                               {"tty", 't', F_BOOL, &tty, "Allocate a pseudo-TTY"},
-                               {"env", 'e', F_LIST, &env, "Set environment variables"},
-                               {"env-file", 0, F_LIST, &env_file, "Read in a file of environment variables"},
-                               {"workdir", 'w', F_STRING, &workdir, "Working directory inside the container"},
-                               {"user", 'u', F_STRING, &user, "Username or UID (format: <name|uid>[:<group|gid>])"},
-                               {"privileged", 0, F_BOOL, &privileged, "Give extended privileges to the command"},
-                               {"detach-keys", 0, F_STRING, &detach_keys, "Override the key sequence for detaching a container"},
-                               {0}};
+  const struct flag flags[] = {
+      {"detach", 'd', F_BOOL, &detach, "Detached mode: run command in the background"},
+      {"interactive", 'i', F_BOOL, &interactive, "Keep STDIN open even if not attached"},
+      {"tty", 't', F_BOOL, &tty, "Allocate a pseudo-TTY"},
+      {"env", 'e', F_LIST, &env, "Set environment variables"},
+      {"env-file", 0, F_LIST, &env_file, "Read in a file of environment variables"},
+      {"workdir", 'w', F_STRING, &workdir, "Working directory inside the container"},
+      {"user", 'u', F_STRING, &user, "Username or UID (format: <name|uid>[:<group|gid>])"},
+      {"privileged", 0, F_BOOL, &privileged, "Give extended privileges to the command"},
+      {"detach-keys", 0, F_STRING, &detach_keys,
+       "Override the key sequence for detaching a container"},
+      {0}};
   flags_stop_at_positional = true;
   PARSE("berth exec [OPTIONS] CONTAINER COMMAND [ARG...]", flags);
   if (!need_args("exec", "berth exec [OPTIONS] CONTAINER COMMAND [ARG...]", npos, 2, -1)) return 1;
@@ -1236,10 +1366,12 @@ int cmd_exec(int argc, char **argv) {
   free(env.v);
   free(env_file.v);
   json_t *cmd = json_array();
-  for (int i = 1; i < npos; i++) json_array_append_new(cmd, json_string(pos[i]));
-  json_t *body = json_pack("{s:b,s:b,s:b,s:b,s:o,s:o,s:b,s:s,s:s}", "AttachStdin", interactive && !detach,
-                           "AttachStdout", !detach, "AttachStderr", !detach, "Tty", tty, "Cmd", cmd, "Env", envj,
-                           "Privileged", privileged, "WorkingDir", workdir ? workdir : "", "User", user ? user : "");
+  for (int i = 1; i < npos; i++)
+    json_array_append_new(cmd, json_string(pos[i]));
+  json_t *body = json_pack("{s:b,s:b,s:b,s:b,s:o,s:o,s:b,s:s,s:s}", "AttachStdin",
+                           interactive && !detach, "AttachStdout", !detach, "AttachStderr", !detach,
+                           "Tty", tty, "Cmd", cmd, "Env", envj, "Privileged", privileged,
+                           "WorkingDir", workdir ? workdir : "", "User", user ? user : "");
   if (detach_keys) json_object_set_new(body, "DetachKeys", json_string(detach_keys));
   cleanup_free char *e = esc(pos[0]);
   free(pos);
@@ -1268,7 +1400,8 @@ int cmd_exec(int argc, char **argv) {
     size_t n;
     char *b = raw_read_body(fd, &n);
     json_t *j = json_loadb(b, n, 0, NULL);
-    fprintf(stderr, "Error response from daemon: %s\n", json_string_value(json_object_get(j, "message")) ?: b);
+    fprintf(stderr, "Error response from daemon: %s\n",
+            json_string_value(json_object_get(j, "message")) ?: b);
     json_decref(j);
     free(b);
     close(fd);
@@ -1276,7 +1409,8 @@ int cmd_exec(int argc, char **argv) {
   }
   cleanup_free char *rpath = xasprintf("/exec/%s/resize", eid);
   if (tty) send_resize(rpath);
-  struct stream_opts so = {.tty = tty, .send_stdin = interactive, .detach_keys = detach_keys, .resize_path = rpath};
+  struct stream_opts so = {
+      .tty = tty, .send_stdin = interactive, .detach_keys = detach_keys, .resize_path = rpath};
   int sr = stream_hijacked(fd, &so);
   close(fd);
   if (sr == 1) return 0;
@@ -1297,13 +1431,18 @@ struct stat_sample {
 };
 
 static double cpu_percent(json_t *s, json_t *prev) {
-  json_t *cs = json_object_get(s, "cpu_stats"), *pcs = prev ? json_object_get(prev, "cpu_stats") : json_object_get(s, "precpu_stats");
-  double total = (double)json_integer_value(json_object_get(json_object_get(cs, "cpu_usage"), "total_usage"));
-  double ptotal = (double)json_integer_value(json_object_get(json_object_get(pcs, "cpu_usage"), "total_usage"));
+  json_t *cs = json_object_get(s, "cpu_stats"),
+         *pcs = prev ? json_object_get(prev, "cpu_stats") : json_object_get(s, "precpu_stats");
+  double total =
+      (double)json_integer_value(json_object_get(json_object_get(cs, "cpu_usage"), "total_usage"));
+  double ptotal =
+      (double)json_integer_value(json_object_get(json_object_get(pcs, "cpu_usage"), "total_usage"));
   double sys = (double)json_integer_value(json_object_get(cs, "system_cpu_usage"));
   double psys = (double)json_integer_value(json_object_get(pcs, "system_cpu_usage"));
   double ncpu = (double)json_integer_value(json_object_get(cs, "online_cpus"));
-  if (ncpu == 0) ncpu = (double)json_array_size(json_object_get(json_object_get(cs, "cpu_usage"), "percpu_usage"));
+  if (ncpu == 0)
+    ncpu =
+        (double)json_array_size(json_object_get(json_object_get(cs, "cpu_usage"), "percpu_usage"));
   if (ncpu == 0) ncpu = 1;
   if (sys - psys <= 0 || total - ptotal < 0 || ptotal == 0) return 0;
   return (total - ptotal) / (sys - psys) * ncpu * 100.0;
@@ -1317,7 +1456,8 @@ static json_t *stats_row(struct stat_sample *s, bool no_trunc) {
   /* docker subtracts the page cache (v1: total_inactive_file, v2: inactive_file) */
   json_t *inact = json_object_get(ms, "total_inactive_file");
   if (!inact) inact = json_object_get(ms, "inactive_file");
-  if (inact && (double)json_integer_value(inact) < usage) usage -= (double)json_integer_value(inact);
+  if (inact && (double)json_integer_value(inact) < usage)
+    usage -= (double)json_integer_value(inact);
   double limit = (double)json_integer_value(json_object_get(mem, "limit"));
   char cpu[32], memu[96], memp[32], net[64] = "0B / 0B", blk[64] = "0B / 0B", pids[32];
   snprintf(cpu, sizeof cpu, "%.2f%%", cpu_percent(j, s->prev));
@@ -1329,8 +1469,10 @@ static json_t *stats_row(struct stat_sample *s, bool no_trunc) {
   const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   double a = usage, b = limit;
   int ia = 0, ib = 0;
-  while (a >= 1024 && ia < 6) a /= 1024, ia++;
-  while (b >= 1024 && ib < 6) b /= 1024, ib++;
+  while (a >= 1024 && ia < 6)
+    a /= 1024, ia++;
+  while (b >= 1024 && ib < 6)
+    b /= 1024, ib++;
   snprintf(ub, sizeof ub, ia ? "%.4g%s" : "%.0f%s", a, units[ia]);
   snprintf(lb, sizeof lb, ib ? "%.4g%s" : "%.0f%s", b, units[ib]);
   (void)u;
@@ -1366,20 +1508,25 @@ static json_t *stats_row(struct stat_sample *s, bool no_trunc) {
     human_size(wr, w1, sizeof w1);
     snprintf(blk, sizeof blk, "%s / %s", r1, w1);
   }
-  snprintf(pids, sizeof pids, "%lld", (long long)json_integer_value(json_object_get(json_object_get(j, "pids_stats"), "current")));
+  snprintf(
+      pids, sizeof pids, "%lld",
+      (long long)json_integer_value(json_object_get(json_object_get(j, "pids_stats"), "current")));
   cleanup_free char *sid = short_id(s->id, no_trunc);
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", sid, "Container", sid, "Name", s->name, "CPUPerc",
-                   cpu, "MemUsage", memu, "MemPerc", memp, "NetIO", net, "BlockIO", blk, "PIDs", pids);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", sid, "Container", sid, "Name",
+                   s->name, "CPUPerc", cpu, "MemUsage", memu, "MemPerc", memp, "NetIO", net,
+                   "BlockIO", blk, "PIDs", pids);
 }
 
 int cmd_stats(int argc, char **argv) {
   bool all = false, no_stream = false, no_trunc = false;
   const char *format = NULL;
-  const struct flag flags[] = {{"all", 'a', F_BOOL, &all, "Show all containers (default shows just running)"},
-                               {"no-stream", 0, F_BOOL, &no_stream, "Disable streaming stats and only pull the first result"},
-                               {"no-trunc", 0, F_BOOL, &no_trunc, "Do not truncate output"},
-                               {"format", 0, F_STRING, &format, "Pretty-print images using a Go template"},
-                               {0}};
+  const struct flag flags[] = {
+      {"all", 'a', F_BOOL, &all, "Show all containers (default shows just running)"},
+      {"no-stream", 0, F_BOOL, &no_stream,
+       "Disable streaming stats and only pull the first result"},
+      {"no-trunc", 0, F_BOOL, &no_trunc, "Do not truncate output"},
+      {"format", 0, F_STRING, &format, "Pretty-print images using a Go template"},
+      {0}};
   PARSE("berth stats [OPTIONS] [CONTAINER...]", flags);
   size_t n = 0;
   struct stat_sample *ss = NULL;
@@ -1415,17 +1562,26 @@ int cmd_stats(int argc, char **argv) {
   }
   free(pos);
   if (rc) no_stream = true;
-  static const char *const headers[][2] = {
-      {"ID", "CONTAINER ID"}, {"Container", "CONTAINER"}, {"Name", "NAME"}, {"CPUPerc", "CPU %"},
-      {"MemUsage", "MEM USAGE / LIMIT"}, {"MemPerc", "MEM %"}, {"NetIO", "NET I/O"}, {"BlockIO", "BLOCK I/O"},
-      {"PIDs", "PIDS"}, {NULL, NULL}};
-  const char *def = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+  static const char *const headers[][2] = {{"ID", "CONTAINER ID"},
+                                           {"Container", "CONTAINER"},
+                                           {"Name", "NAME"},
+                                           {"CPUPerc", "CPU %"},
+                                           {"MemUsage", "MEM USAGE / LIMIT"},
+                                           {"MemPerc", "MEM %"},
+                                           {"NetIO", "NET I/O"},
+                                           {"BlockIO", "BLOCK I/O"},
+                                           {"PIDs", "PIDS"},
+                                           {NULL, NULL}};
+  const char *def = "table "
+                    "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{."
+                    "BlockIO}}\t{{.PIDs}}";
   for (int round = 0;; round++) {
     json_t *rows = json_array();
     for (size_t i = 0; i < n; i++) {
       /* the first (or only) sample: the daemon measures precpu itself;
        * later ones: deltas against our previous sample */
-      cleanup_free char *p = xasprintf("/containers/%s/stats?stream=0%s", ss[i].id, round ? "&one-shot=1" : "");
+      cleanup_free char *p =
+          xasprintf("/containers/%s/stats?stream=0%s", ss[i].id, round ? "&one-shot=1" : "");
       json_t *j = NULL;
       struct http_req req = {.method = "GET", .path = p, .upload_fd = -1};
       struct http_resp resp;
@@ -1460,23 +1616,40 @@ int cmd_stats(int argc, char **argv) {
 
 int cmd_container(int argc, char **argv) {
   static const struct command sub[] = {
-      {"create", cmd_create, NULL},   {"run", cmd_run, NULL},       {"start", cmd_start, NULL},
-      {"ls", cmd_ps, NULL},           {"list", cmd_ps, NULL},       {"ps", cmd_ps, NULL},
-      {"stop", cmd_stop, NULL},       {"kill", cmd_kill, NULL},     {"restart", cmd_restart, NULL},
-      {"pause", cmd_pause, NULL},     {"unpause", cmd_unpause, NULL}, {"rm", cmd_rm, NULL},
-      {"remove", cmd_rm, NULL},       {"rename", cmd_rename, NULL}, {"wait", cmd_wait, NULL},
-      {"top", cmd_top, NULL},         {"stats", cmd_stats, NULL},   {"update", cmd_update, NULL},
-      {"port", cmd_port, NULL},       {"logs", cmd_logs, NULL},     {"attach", cmd_attach, NULL},
-      {"exec", cmd_exec, NULL},       {"inspect", cmd_container_inspect, NULL},
+      {"create", cmd_create, NULL},
+      {"run", cmd_run, NULL},
+      {"start", cmd_start, NULL},
+      {"ls", cmd_ps, NULL},
+      {"list", cmd_ps, NULL},
+      {"ps", cmd_ps, NULL},
+      {"stop", cmd_stop, NULL},
+      {"kill", cmd_kill, NULL},
+      {"restart", cmd_restart, NULL},
+      {"pause", cmd_pause, NULL},
+      {"unpause", cmd_unpause, NULL},
+      {"rm", cmd_rm, NULL},
+      {"remove", cmd_rm, NULL},
+      {"rename", cmd_rename, NULL},
+      {"wait", cmd_wait, NULL},
+      {"top", cmd_top, NULL},
+      {"stats", cmd_stats, NULL},
+      {"update", cmd_update, NULL},
+      {"port", cmd_port, NULL},
+      {"logs", cmd_logs, NULL},
+      {"attach", cmd_attach, NULL},
+      {"exec", cmd_exec, NULL},
+      {"inspect", cmd_container_inspect, NULL},
   };
   if (argc < 2) {
     fprintf(stderr, "Usage:  berth container COMMAND\n\nCommands:");
-    for (size_t i = 0; i < ARRAY_SIZE(sub); i++) fprintf(stderr, " %s", sub[i].name);
+    for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
+      fprintf(stderr, " %s", sub[i].name);
     fprintf(stderr, "\n");
     return 1;
   }
   for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
     if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "berth: 'container %s' is not a berth command.\nSee 'berth container --help'\n", argv[1]);
+  fprintf(stderr, "berth: 'container %s' is not a berth command.\nSee 'berth container --help'\n",
+          argv[1]);
   return 1;
 }

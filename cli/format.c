@@ -15,17 +15,28 @@ void human_size(double n, char *out, size_t len) {
 /* go-units HumanDuration */
 void human_duration(int64_t s, char *out, size_t len) {
   int64_t minutes = s / 60, hours = (s + 1800) / 3600;
-  if (s < 1) snprintf(out, len, "Less than a second");
-  else if (s == 1) snprintf(out, len, "1 second");
-  else if (s < 60) snprintf(out, len, "%lld seconds", (long long)s);
-  else if (minutes == 1) snprintf(out, len, "About a minute");
-  else if (minutes < 60) snprintf(out, len, "%lld minutes", (long long)minutes);
-  else if (hours == 1) snprintf(out, len, "About an hour");
-  else if (hours < 48) snprintf(out, len, "%lld hours", (long long)hours);
-  else if (hours < 24 * 7 * 2) snprintf(out, len, "%lld days", (long long)(hours / 24));
-  else if (hours < 24 * 30 * 2) snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
-  else if (hours < 24 * 365 * 2) snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
-  else snprintf(out, len, "%lld years", (long long)(s / 3600 / 24 / 365));
+  if (s < 1)
+    snprintf(out, len, "Less than a second");
+  else if (s == 1)
+    snprintf(out, len, "1 second");
+  else if (s < 60)
+    snprintf(out, len, "%lld seconds", (long long)s);
+  else if (minutes == 1)
+    snprintf(out, len, "About a minute");
+  else if (minutes < 60)
+    snprintf(out, len, "%lld minutes", (long long)minutes);
+  else if (hours == 1)
+    snprintf(out, len, "About an hour");
+  else if (hours < 48)
+    snprintf(out, len, "%lld hours", (long long)hours);
+  else if (hours < 24 * 7 * 2)
+    snprintf(out, len, "%lld days", (long long)(hours / 24));
+  else if (hours < 24 * 30 * 2)
+    snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
+  else if (hours < 24 * 365 * 2)
+    snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
+  else
+    snprintf(out, len, "%lld years", (long long)(s / 3600 / 24 / 365));
 }
 
 struct sbuf {
@@ -43,7 +54,9 @@ static void sb_add(struct sbuf *b, const char *s, size_t n) {
   b->s[b->len] = 0;
 }
 
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(struct sbuf *b, const char *s) {
+  sb_add(b, s, strlen(s));
+}
 
 static json_t *resolve(json_t *row, const char *path) {
   if (!strcmp(path, ".")) return row;
@@ -97,18 +110,21 @@ static void fmt_value(struct sbuf *b, json_t *v) {
 }
 
 static void eval(struct sbuf *b, const char *expr, json_t *row) {
-  while (isspace((unsigned char)*expr)) expr++;
+  while (isspace((unsigned char)*expr))
+    expr++;
   char fn[16] = "";
   const char *arg = expr;
   if (*expr != '.') {
     size_t n = strcspn(expr, " \t");
     snprintf(fn, sizeof fn, "%.*s", (int)(n < 15 ? n : 15), expr);
     arg = expr + n;
-    while (isspace((unsigned char)*arg)) arg++;
+    while (isspace((unsigned char)*arg))
+      arg++;
   }
   cleanup_free char *path = xstrdup(arg);
   size_t pl = strlen(path);
-  while (pl && isspace((unsigned char)path[pl - 1])) path[--pl] = 0;
+  while (pl && isspace((unsigned char)path[pl - 1]))
+    path[--pl] = 0;
   json_t *v = resolve(row, path);
   if (!strcmp(fn, "json")) {
     char *s = json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
@@ -120,7 +136,8 @@ static void eval(struct sbuf *b, const char *expr, json_t *row) {
   fmt_value(&tmp, v);
   if (tmp.s) {
     if (!strcmp(fn, "upper") || !strcmp(fn, "lower"))
-      for (char *c = tmp.s; *c; c++) *c = (char)(fn[0] == 'u' ? toupper(*c) : tolower(*c));
+      for (char *c = tmp.s; *c; c++)
+        *c = (char)(fn[0] == 'u' ? toupper(*c) : tolower(*c));
     sb_str(b, tmp.s);
   }
   free(tmp.s);
@@ -159,7 +176,9 @@ struct table {
   size_t n;
 };
 
-struct table *table_new(void) { return xcalloc(1, sizeof(struct table)); }
+struct table *table_new(void) {
+  return xcalloc(1, sizeof(struct table));
+}
 
 void table_add(struct table *t, const char *line) {
   t->rows = xrealloc(t->rows, (t->n + 1) * sizeof *t->rows);
@@ -194,12 +213,14 @@ void table_print(struct table *t, FILE *f) {
     for (size_t c = 0; c + 1 < t->ncols[i]; c++)
       if (display_width(t->rows[i][c]) > w[c]) w[c] = display_width(t->rows[i][c]);
   /* Go's tabwriter as docker sets it up: minwidth 10, padding 3 */
-  for (size_t c = 0; c < maxc; c++) w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
+  for (size_t c = 0; c < maxc; c++)
+    w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
   for (size_t i = 0; i < t->n; i++) {
     for (size_t c = 0; c < t->ncols[i]; c++) {
       fputs(t->rows[i][c], f);
       if (c + 1 < t->ncols[i])
-        for (size_t k = display_width(t->rows[i][c]); k < w[c]; k++) fputc(' ', f);
+        for (size_t k = display_width(t->rows[i][c]); k < w[c]; k++)
+          fputc(' ', f);
       free(t->rows[i][c]);
     }
     fputc('\n', f);
@@ -229,7 +250,8 @@ static char *header_of(const char *tmpl, const char *const headers[][2]) {
         for (size_t i = 0; headers && headers[i][0]; i++)
           if (!strcmp(headers[i][0], field)) title = headers[i][1];
         if (!title) {
-          for (char *c = field; *c; c++) *c = (char)toupper(*c);
+          for (char *c = field; *c; c++)
+            *c = (char)toupper(*c);
           title = field;
         }
       }
@@ -253,7 +275,8 @@ void print_rows(json_t *rows, const char *format, const char *default_format,
   bool is_table = str_has_prefix(fmt, "table");
   if (is_table) {
     fmt += 5;
-    while (*fmt == ' ') fmt++;
+    while (*fmt == ' ')
+      fmt++;
     if (!*fmt) fmt = default_format + 6;
   }
   struct table *t = is_table ? table_new() : NULL;
@@ -266,8 +289,10 @@ void print_rows(json_t *rows, const char *format, const char *default_format,
   json_t *row;
   json_array_foreach(rows, i, row) {
     char *line = template_render(fmt, row);
-    if (t) table_add(t, line);
-    else printf("%s\n", line);
+    if (t)
+      table_add(t, line);
+    else
+      printf("%s\n", line);
     free(line);
   }
   if (t) table_print(t, stdout);

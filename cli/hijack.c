@@ -17,7 +17,8 @@ int raw_connect(void) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     if (fd >= 0) close(fd);
-    fprintf(stderr, "Cannot connect to the berth daemon at %s. Is berthd running?\n", client_host());
+    fprintf(stderr, "Cannot connect to the berth daemon at %s. Is berthd running?\n",
+            client_host());
     return -1;
   }
   return fd;
@@ -42,10 +43,11 @@ static bool head_chunked;
 
 int raw_request(int fd, const char *method, const char *path, json_t *body, bool upgrade) {
   cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : xstrdup("");
-  cleanup_free char *req = xasprintf("%s %s%s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli/%s\r\n"
-                                     "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n%s",
-                                     method, CLI_API_PREFIX, path, PACKAGE_VERSION, strlen(text),
-                                     upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n", text);
+  cleanup_free char *req = xasprintf(
+      "%s %s%s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli/%s\r\n"
+      "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n%s",
+      method, CLI_API_PREFIX, path, PACKAGE_VERSION, strlen(text),
+      upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n", text);
   if (write_all_fd(fd, req, strlen(req)) < 0) return -1;
   char head[8192];
   if (read_head(fd, head, sizeof head) < 0) return -1;
@@ -131,7 +133,8 @@ static void demux_feed(struct demux *d, const char *p, size_t n) {
       n -= take;
       if (d->hdr_got < 8) return;
       d->hdr_got = 0;
-      d->left = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 | (uint32_t)d->hdr[6] << 8 | d->hdr[7];
+      d->left = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 | (uint32_t)d->hdr[6] << 8 |
+                d->hdr[7];
       d->out_fd = d->hdr[0] == 2 ? 2 : 1;
       continue;
     }
@@ -147,7 +150,8 @@ int stream_hijacked(int fd, const struct stream_opts *o) {
   unsigned char keys[16];
   size_t n_keys = 0, matched = 0;
   if (o->tty && o->send_stdin)
-    parse_detach_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", keys, &n_keys);
+    parse_detach_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", keys,
+                      &n_keys);
   if (o->tty && o->send_stdin && isatty(0) && tcgetattr(0, &saved_tio) == 0) {
     struct termios raw = saved_tio;
     cfmakeraw(&raw);
@@ -160,7 +164,8 @@ int stream_hijacked(int fd, const struct stream_opts *o) {
   if (o->tty) sigaddset(&mask, SIGWINCH);
   if (o->kill_path && !o->tty) {
     int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) sigaddset(&mask, sigs[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+      sigaddset(&mask, sigs[i]);
   }
   sigset_t old;
   sigprocmask(SIG_BLOCK, &mask, &old);
@@ -178,8 +183,10 @@ int stream_hijacked(int fd, const struct stream_opts *o) {
     if (p[2].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGWINCH) send_resize(o->resize_path);
-        else if (o->kill_path) proxy_signal(o->kill_path, (int)si.ssi_signo);
+        if (si.ssi_signo == SIGWINCH)
+          send_resize(o->resize_path);
+        else if (o->kill_path)
+          proxy_signal(o->kill_path, (int)si.ssi_signo);
       }
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -187,8 +194,10 @@ int stream_hijacked(int fd, const struct stream_opts *o) {
       ssize_t n = read(fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      if (o->tty) write_all_fd(1, buf, (size_t)n);
-      else demux_feed(&dm, buf, (size_t)n);
+      if (o->tty)
+        write_all_fd(1, buf, (size_t)n);
+      else
+        demux_feed(&dm, buf, (size_t)n);
     }
     if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       unsigned char buf[32768];
@@ -215,8 +224,10 @@ int stream_hijacked(int fd, const struct stream_opts *o) {
         memcpy(outb + on, keys, matched);
         on += matched;
         matched = 0;
-        if (buf[i] == keys[0]) matched = 1;
-        else outb[on++] = buf[i];
+        if (buf[i] == keys[0])
+          matched = 1;
+        else
+          outb[on++] = buf[i];
       }
       if (on) write_all_fd(fd, outb, on);
       if (detach) {

@@ -5,7 +5,6 @@
 #include "../core/image/reference.h"
 #include "cli.h"
 
-
 char *short_id(const char *id, bool no_trunc) {
   if (no_trunc) return xstrdup(id);
   const char *hex = str_has_prefix(id, "sha256:") ? id + 7 : id;
@@ -46,14 +45,18 @@ int cmd_images(int argc, char **argv) {
   json_t *filters = json_object();
   for (size_t i = 0; i < filt.n; i++) {
     if (!strchr(filt.v[i], '=')) {
-      fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\n", filt.v[i]);
+      fprintf(stderr,
+              "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected "
+              "name=value)\n",
+              filt.v[i]);
       return 125;
     }
     add_filter(filters, filt.v[i]);
   }
   free(filt.v);
   if (npos > 1) {
-    die_usage("berth images [OPTIONS] [REPOSITORY[:TAG]]", "\"berth images\" requires at most 1 argument.");
+    die_usage("berth images [OPTIONS] [REPOSITORY[:TAG]]",
+              "\"berth images\" requires at most 1 argument.");
     return 125;
   }
   if (npos == 1) {
@@ -78,7 +81,8 @@ int cmd_images(int argc, char **argv) {
       bool seen = false;
       size_t k;
       json_t *r;
-      json_array_foreach(rows, k, r) if (!strcmp(json_string_value(json_object_get(r, "ID")), sid)) seen = true;
+      json_array_foreach(rows, k, r) if (!strcmp(json_string_value(json_object_get(r, "ID")), sid))
+          seen = true;
       if (!seen) json_array_append_new(rows, json_pack("{s:s}", "ID", sid));
       continue;
     }
@@ -115,19 +119,27 @@ int cmd_images(int argc, char **argv) {
       json_array_foreach(dig, k, d) {
         const char *ds = json_string_value(d);
         const char *at = strchr(ds, '@');
-        if (at && !strncmp(ds, repo, (size_t)(at - ds)) && strlen(repo) == (size_t)(at - ds)) digest = at + 1;
+        if (at && !strncmp(ds, repo, (size_t)(at - ds)) && strlen(repo) == (size_t)(at - ds))
+          digest = at + 1;
       }
-      json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", repo, "Tag", tag,
-                              "ID", sid, "Digest", digest, "CreatedSince", since, "CreatedAt",
+      json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", repo, "Tag",
+                              tag, "ID", sid, "Digest", digest, "CreatedSince", since, "CreatedAt",
                               created_at, "Size", size, "VirtualSize", size, "SharedSize", "N/A");
       json_array_append_new(rows, row);
     }
   }
-  static const char *const headers[][2] = {
-      {"Repository", "REPOSITORY"}, {"Tag", "TAG"}, {"ID", "IMAGE ID"}, {"Digest", "DIGEST"},
-      {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}, {"Size", "SIZE"}, {NULL, NULL}};
-  const char *def = digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                            : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+  static const char *const headers[][2] = {{"Repository", "REPOSITORY"},
+                                           {"Tag", "TAG"},
+                                           {"ID", "IMAGE ID"},
+                                           {"Digest", "DIGEST"},
+                                           {"CreatedSince", "CREATED"},
+                                           {"CreatedAt", "CREATED AT"},
+                                           {"Size", "SIZE"},
+                                           {NULL, NULL}};
+  const char *def =
+      digests
+          ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+          : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
   print_rows(rows, quiet ? "{{.ID}}" : format, def, headers, false);
   json_decref(rows);
   json_decref(list);
@@ -136,10 +148,12 @@ int cmd_images(int argc, char **argv) {
 
 int cmd_image_inspect(int argc, char **argv) {
   const char *format = NULL;
-  const struct flag flags[] = {{"format", 'f', F_STRING, &format, "Format output using a custom template"}, {0}};
+  const struct flag flags[] = {
+      {"format", 'f', F_STRING, &format, "Format output using a custom template"}, {0}};
   PARSE("berth image inspect [OPTIONS] IMAGE [IMAGE...]", flags);
   if (npos < 1) {
-    die_usage("berth image inspect [OPTIONS] IMAGE [IMAGE...]", "\"berth image inspect\" requires at least 1 argument.");
+    die_usage("berth image inspect [OPTIONS] IMAGE [IMAGE...]",
+              "\"berth image inspect\" requires at least 1 argument.");
     free(pos);
     return 1;
   }
@@ -155,8 +169,10 @@ int cmd_image_inspect(int argc, char **argv) {
       json_array_append_new(out, json_loadb(resp.body, resp.len, 0, NULL));
     } else {
       char *m = resp_error_message(&resp);
-      if (resp.status == 404) fprintf(stderr, "Error: No such image: %s\n", pos[i]);
-      else fprintf(stderr, "Error response from daemon: %s\n", m);
+      if (resp.status == 404)
+        fprintf(stderr, "Error: No such image: %s\n", pos[i]);
+      else
+        fprintf(stderr, "Error response from daemon: %s\n", m);
       free(m);
       rc = 1;
     }
@@ -168,15 +184,15 @@ int cmd_image_inspect(int argc, char **argv) {
   return rc;
 }
 
-
 int cmd_history(int argc, char **argv) {
   bool human = true, quiet = false, no_trunc = false;
   const char *format = NULL;
-  const struct flag flags[] = {{"human", 'H', F_BOOL, &human, "Print sizes and dates in human readable format"},
-                               {"quiet", 'q', F_BOOL, &quiet, "Only show image IDs"},
-                               {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
-                               {"format", 0, F_STRING, &format, "Format output using a custom template"},
-                               {0}};
+  const struct flag flags[] = {
+      {"human", 'H', F_BOOL, &human, "Print sizes and dates in human readable format"},
+      {"quiet", 'q', F_BOOL, &quiet, "Only show image IDs"},
+      {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
+      {"format", 0, F_STRING, &format, "Format output using a custom template"},
+      {0}};
   PARSE("berth history [OPTIONS] IMAGE", flags);
   if (npos != 1) {
     die_usage("berth history [OPTIONS] IMAGE", "\"berth history\" requires exactly 1 argument.");
@@ -202,18 +218,22 @@ int cmd_history(int argc, char **argv) {
       human_size((double)json_integer_value(json_object_get(h, "Size")), size, sizeof size);
     } else {
       snprintf(since, sizeof since, "%lld", (long long)created);
-      snprintf(size, sizeof size, "%lld", (long long)json_integer_value(json_object_get(h, "Size")));
+      snprintf(size, sizeof size, "%lld",
+               (long long)json_integer_value(json_object_get(h, "Size")));
     }
     const char *by = json_string_value(json_object_get(h, "CreatedBy"));
-    cleanup_free char *shown = (!no_trunc && strlen(by) > 45) ? xasprintf("%.44s…", by) : xstrdup(by);
+    cleanup_free char *shown =
+        (!no_trunc && strlen(by) > 45) ? xasprintf("%.44s…", by) : xstrdup(by);
     json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", sid, "CreatedSince", since,
                                           "CreatedBy", shown, "Size", size, "Comment",
                                           json_string_value(json_object_get(h, "Comment"))));
   }
-  static const char *const headers[][2] = {{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedBy", "CREATED BY"},
-                                           {"Size", "SIZE"}, {"Comment", "COMMENT"}, {NULL, NULL}};
+  static const char *const headers[][2] = {
+      {"ID", "IMAGE"},  {"CreatedSince", "CREATED"}, {"CreatedBy", "CREATED BY"},
+      {"Size", "SIZE"}, {"Comment", "COMMENT"},      {NULL, NULL}};
   print_rows(rows, quiet ? "{{.ID}}" : format,
-             "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers, false);
+             "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers,
+             false);
   json_decref(rows);
   json_decref(list);
   return 0;
@@ -223,14 +243,16 @@ int cmd_tag(int argc, char **argv) {
   const struct flag flags[] = {{0}};
   PARSE("berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", flags);
   if (npos != 2) {
-    die_usage("berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "\"berth tag\" requires exactly 2 arguments.");
+    die_usage("berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+              "\"berth tag\" requires exactly 2 arguments.");
     free(pos);
     return 1;
   }
   struct image_ref r;
   struct berth_err err = {0};
   if (ref_parse(pos[1], true, &r, &err) < 0) {
-    fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n", pos[1], err.msg);
+    fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n", pos[1],
+            err.msg);
     free(pos);
     return 1;
   }
@@ -246,10 +268,12 @@ int cmd_tag(int argc, char **argv) {
 int cmd_rmi(int argc, char **argv) {
   bool force = false, no_prune = false;
   const struct flag flags[] = {{"force", 'f', F_BOOL, &force, "Force removal of the image"},
-                               {"no-prune", 0, F_BOOL, &no_prune, "Do not delete untagged parents"}, {0}};
+                               {"no-prune", 0, F_BOOL, &no_prune, "Do not delete untagged parents"},
+                               {0}};
   PARSE("berth rmi [OPTIONS] IMAGE [IMAGE...]", flags);
   if (npos < 1) {
-    die_usage("berth rmi [OPTIONS] IMAGE [IMAGE...]", "\"berth rmi\" requires at least 1 argument.");
+    die_usage("berth rmi [OPTIONS] IMAGE [IMAGE...]",
+              "\"berth rmi\" requires at least 1 argument.");
     free(pos);
     return 1;
   }
@@ -312,9 +336,12 @@ static void js_line(struct jsonstream *s, json_t *m) {
     }
     json_object_set_new(s->ids, id, json_integer((json_int_t)s->lines));
   }
-  if (id && progress) printf("%s: %s %s\n", id, status, progress);
-  else if (id) printf("%s: %s\n", id, status);
-  else printf("%s\n", status);
+  if (id && progress)
+    printf("%s: %s %s\n", id, status, progress);
+  else if (id)
+    printf("%s: %s\n", id, status);
+  else
+    printf("%s\n", status);
   s->lines++;
   fflush(stdout);
 }
@@ -339,8 +366,12 @@ int js_sink(const char *data, size_t len, void *ctx) {
 }
 
 static int upload_stream(const char *path, int fd, struct jsonstream *js) {
-  struct http_req req = {.method = "POST", .path = path, .content_type = "application/x-tar",
-                         .upload_fd = fd, .sink = js_sink, .sink_ctx = js};
+  struct http_req req = {.method = "POST",
+                         .path = path,
+                         .content_type = "application/x-tar",
+                         .upload_fd = fd,
+                         .sink = js_sink,
+                         .sink_ctx = js};
   struct http_resp resp;
   if (http_do(&req, &resp) < 0) return 1;
   int rc = 0;
@@ -361,8 +392,10 @@ static int upload_stream(const char *path, int fd, struct jsonstream *js) {
 int cmd_load(int argc, char **argv) {
   const char *input = NULL;
   bool quiet = false;
-  const struct flag flags[] = {{"input", 'i', F_STRING, &input, "Read from tar archive file, instead of STDIN"},
-                               {"quiet", 'q', F_BOOL, &quiet, "Suppress the load output"}, {0}};
+  const struct flag flags[] = {
+      {"input", 'i', F_STRING, &input, "Read from tar archive file, instead of STDIN"},
+      {"quiet", 'q', F_BOOL, &quiet, "Suppress the load output"},
+      {0}};
   PARSE("berth load [OPTIONS]", flags);
   free(pos);
   int fd = 0;
@@ -377,7 +410,8 @@ int cmd_load(int argc, char **argv) {
     return 1;
   }
   struct jsonstream js = {.tty = isatty(1), .ids = json_object()};
-  int rc = upload_stream(quiet || !js.tty ? "/images/load?quiet=1" : "/images/load?quiet=0", fd, &js);
+  int rc =
+      upload_stream(quiet || !js.tty ? "/images/load?quiet=1" : "/images/load?quiet=0", fd, &js);
   if (fd) close(fd);
   return rc;
 }
@@ -388,10 +422,12 @@ static int save_sink(const char *data, size_t len, void *ctx) {
 
 int cmd_save(int argc, char **argv) {
   const char *output = NULL;
-  const struct flag flags[] = {{"output", 'o', F_STRING, &output, "Write to a file, instead of STDOUT"}, {0}};
+  const struct flag flags[] = {
+      {"output", 'o', F_STRING, &output, "Write to a file, instead of STDOUT"}, {0}};
   PARSE("berth save [OPTIONS] IMAGE [IMAGE...]", flags);
   if (npos < 1) {
-    die_usage("berth save [OPTIONS] IMAGE [IMAGE...]", "\"berth save\" requires at least 1 argument.");
+    die_usage("berth save [OPTIONS] IMAGE [IMAGE...]",
+              "\"berth save\" requires at least 1 argument.");
     free(pos);
     return 1;
   }
@@ -415,7 +451,8 @@ int cmd_save(int argc, char **argv) {
     free(path);
     return 1;
   }
-  struct http_req req = {.method = "GET", .path = path, .upload_fd = -1, .sink = save_sink, .sink_ctx = &fd};
+  struct http_req req = {
+      .method = "GET", .path = path, .upload_fd = -1, .sink = save_sink, .sink_ctx = &fd};
   struct http_resp resp;
   int rc = http_do(&req, &resp) < 0 ? 1 : 0;
   free(path);
@@ -442,13 +479,15 @@ int cmd_save(int argc, char **argv) {
 int cmd_import(int argc, char **argv) {
   struct strlist changes = {0};
   const char *message = NULL, *platform = NULL;
-  const struct flag flags[] = {{"change", 'c', F_LIST, &changes, "Apply Dockerfile instruction to the created image"},
-                               {"message", 'm', F_STRING, &message, "Set commit message for imported image"},
-                               {"platform", 0, F_STRING, &platform, "Set platform if server is multi-platform capable"},
-                               {0}};
+  const struct flag flags[] = {
+      {"change", 'c', F_LIST, &changes, "Apply Dockerfile instruction to the created image"},
+      {"message", 'm', F_STRING, &message, "Set commit message for imported image"},
+      {"platform", 0, F_STRING, &platform, "Set platform if server is multi-platform capable"},
+      {0}};
   PARSE("berth import [OPTIONS] file|-  [REPOSITORY[:TAG]]", flags);
   if (npos < 1 || npos > 2) {
-    die_usage("berth import [OPTIONS] file|- [REPOSITORY[:TAG]]", "\"berth import\" requires at least 1 and at most 2 arguments.");
+    die_usage("berth import [OPTIONS] file|- [REPOSITORY[:TAG]]",
+              "\"berth import\" requires at least 1 and at most 2 arguments.");
     free(pos);
     return 1;
   }
@@ -493,13 +532,15 @@ int cmd_import(int argc, char **argv) {
 int cmd_pull(int argc, char **argv) {
   bool quiet = false, all = false;
   const char *platform = NULL;
-  const struct flag flags[] = {{"all-tags", 'a', F_BOOL, &all, "Download all tagged images in the repository"},
-                               {"quiet", 'q', F_BOOL, &quiet, "Suppress verbose output"},
-                               {"platform", 0, F_STRING, &platform, "Set platform if server is multi-platform capable"},
-                               {0}};
+  const struct flag flags[] = {
+      {"all-tags", 'a', F_BOOL, &all, "Download all tagged images in the repository"},
+      {"quiet", 'q', F_BOOL, &quiet, "Suppress verbose output"},
+      {"platform", 0, F_STRING, &platform, "Set platform if server is multi-platform capable"},
+      {0}};
   PARSE("berth pull [OPTIONS] NAME[:TAG|@DIGEST]", flags);
   if (npos != 1) {
-    die_usage("berth pull [OPTIONS] NAME[:TAG|@DIGEST]", "\"berth pull\" requires exactly 1 argument.");
+    die_usage("berth pull [OPTIONS] NAME[:TAG|@DIGEST]",
+              "\"berth pull\" requires exactly 1 argument.");
     free(pos);
     return 1;
   }
@@ -515,8 +556,9 @@ int cmd_pull(int argc, char **argv) {
   cleanup_free char *erepo = url_escape(repo);
   const char *tag = r.digest ? r.digest : r.tag;
   cleanup_free char *eplat = platform ? url_escape(platform) : NULL;
-  cleanup_free char *path = xasprintf("/images/create?fromImage=%s%s%s%s%s", erepo, tag ? "&tag=" : "", tag ? tag : "",
-                                      eplat ? "&platform=" : "", eplat ? eplat : "");
+  cleanup_free char *path =
+      xasprintf("/images/create?fromImage=%s%s%s%s%s", erepo, tag ? "&tag=" : "", tag ? tag : "",
+                eplat ? "&platform=" : "", eplat ? eplat : "");
   cleanup_free char *full = ref_canonical(&r);
   cleanup_free char *auth = registry_auth_header(r.domain);
   ref_free(&r);
@@ -528,7 +570,11 @@ int cmd_pull(int argc, char **argv) {
 int post_json_stream(const char *path, const char *auth_header, bool quiet) {
   const char *hdrs[] = {auth_header, NULL};
   struct jsonstream js = {.tty = isatty(1), .quiet = quiet, .ids = json_object()};
-  struct http_req req = {.method = "POST", .path = path, .upload_fd = -1, .sink = js_sink, .sink_ctx = &js,
+  struct http_req req = {.method = "POST",
+                         .path = path,
+                         .upload_fd = -1,
+                         .sink = js_sink,
+                         .sink_ctx = &js,
                          .headers = auth_header ? hdrs : NULL};
   struct http_resp resp;
   int rc = 1;
@@ -549,13 +595,21 @@ int post_json_stream(const char *path, const char *auth_header, bool quiet) {
 
 int cmd_image(int argc, char **argv) {
   static const struct command sub[] = {
-      {"ls", cmd_images, NULL},      {"list", cmd_images, NULL},   {"inspect", cmd_image_inspect, NULL},
-      {"history", cmd_history, NULL}, {"tag", cmd_tag, NULL},      {"rm", cmd_rmi, NULL},
-      {"remove", cmd_rmi, NULL},     {"load", cmd_load, NULL},     {"save", cmd_save, NULL},
-      {"import", cmd_import, NULL},  {"pull", cmd_pull, NULL},
+      {"ls", cmd_images, NULL},
+      {"list", cmd_images, NULL},
+      {"inspect", cmd_image_inspect, NULL},
+      {"history", cmd_history, NULL},
+      {"tag", cmd_tag, NULL},
+      {"rm", cmd_rmi, NULL},
+      {"remove", cmd_rmi, NULL},
+      {"load", cmd_load, NULL},
+      {"save", cmd_save, NULL},
+      {"import", cmd_import, NULL},
+      {"pull", cmd_pull, NULL},
   };
   if (argc < 2) {
-    fprintf(stderr, "Usage:  berth image COMMAND\n\nCommands: ls inspect history tag rm load save import pull\n");
+    fprintf(stderr, "Usage:  berth image COMMAND\n\nCommands: ls inspect history tag rm load save "
+                    "import pull\n");
     return 1;
   }
   for (size_t i = 0; i < ARRAY_SIZE(sub); i++)

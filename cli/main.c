@@ -36,7 +36,8 @@ static const struct command commands[] = {
     {"update", cmd_update, "Update configuration of one or more containers"},
     {"port", cmd_port, "List port mappings or a specific mapping for the container"},
     {"logs", cmd_logs, "Fetch the logs of a container"},
-    {"attach", cmd_attach, "Attach local standard input, output, and error streams to a running container"},
+    {"attach", cmd_attach,
+     "Attach local standard input, output, and error streams to a running container"},
     {"exec", cmd_exec, "Execute a command in a running container"},
     {"container", cmd_container, "Manage containers"},
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
@@ -44,7 +45,8 @@ static const struct command commands[] = {
 
 static void usage(FILE *f) {
   fprintf(f, "\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine that speaks docker.\n\n"
-             "Options:\n  -H, --host string   Daemon socket to connect to (default unix:///run/berth.sock, or $BERTH_HOST)\n"
+             "Options:\n  -H, --host string   Daemon socket to connect to (default "
+             "unix:///run/berth.sock, or $BERTH_HOST)\n"
              "  -v, --version       Print version information and quit\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
@@ -80,7 +82,10 @@ static int set_flag(const struct flag *f, const char *val, const char *usage_lin
     char *end;
     long v = strtol(val, &end, 10);
     if (*end || !*val) {
-      die_usage(usage_line, "invalid argument \"%s\" for \"--%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax", val, f->long_name, val);
+      die_usage(usage_line,
+                "invalid argument \"%s\" for \"--%s\" flag: strconv.ParseInt: parsing \"%s\": "
+                "invalid syntax",
+                val, f->long_name, val);
       return -1;
     }
     *(long *)f->dst = v;
@@ -100,8 +105,10 @@ static void print_help(const char *usage_line, const struct flag *flags) {
   printf("\nUsage:  %s\n\nOptions:\n", usage_line);
   for (const struct flag *f = flags; f && f->long_name; f++) {
     char name[64];
-    if (f->short_name) snprintf(name, sizeof name, "-%c, --%s", f->short_name, f->long_name);
-    else snprintf(name, sizeof name, "    --%s", f->long_name);
+    if (f->short_name)
+      snprintf(name, sizeof name, "-%c, --%s", f->short_name, f->long_name);
+    else
+      snprintf(name, sizeof name, "    --%s", f->long_name);
     printf("  %-26s %s\n", name, f->help ? f->help : "");
   }
 }
@@ -187,8 +194,10 @@ int main(int argc, char **argv) {
   const char *host = NULL;
   int i = 1;
   for (; i < argc; i++) {
-    if ((!strcmp(argv[i], "-H") || !strcmp(argv[i], "--host")) && i + 1 < argc) host = argv[++i];
-    else if (str_has_prefix(argv[i], "--host=")) host = argv[i] + 7;
+    if ((!strcmp(argv[i], "-H") || !strcmp(argv[i], "--host")) && i + 1 < argc)
+      host = argv[++i];
+    else if (str_has_prefix(argv[i], "--host="))
+      host = argv[i] + 7;
     else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version")) {
       printf("berth version %s, plugin ABI 1.0\n", PACKAGE_VERSION);
       return 0;
@@ -198,7 +207,8 @@ int main(int argc, char **argv) {
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "unknown flag: %s\nSee 'berth --help'.\n", argv[i]);
       return 125;
-    } else break;
+    } else
+      break;
   }
   if (i >= argc) {
     usage(stderr);

@@ -6,28 +6,32 @@
 #include "../core/image/reference.h"
 #include "cli.h"
 
-
 /* docker's key for Docker Hub */
 #define HUB_KEY "https://index.docker.io/v1/"
 
 static char *config_path(bool docker) {
   const char *home = getenv("HOME");
-  return xasprintf("%s/%s/config.json", home && *home ? home : "/root", docker ? ".docker" : ".berth");
+  return xasprintf("%s/%s/config.json", home && *home ? home : "/root",
+                   docker ? ".docker" : ".berth");
 }
 
-static const char *auth_key(const char *host) { return !strcmp(host, "docker.io") ? HUB_KEY : host; }
+static const char *auth_key(const char *host) {
+  return !strcmp(host, "docker.io") ? HUB_KEY : host;
+}
 
 char *registry_auth_header(const char *host) {
   for (int docker = 0; docker < 2; docker++) {
     cleanup_free char *p = config_path(docker);
     json_t *cfg = json_load_file(p, 0, NULL);
-    const char *a = json_string_value(json_object_get(json_object_get(json_object_get(cfg, "auths"), auth_key(host)), "auth"));
+    const char *a = json_string_value(
+        json_object_get(json_object_get(json_object_get(cfg, "auths"), auth_key(host)), "auth"));
     if (a) {
       cleanup_free char *plain = base64_decode(a, NULL);
       char *colon = strchr(plain, ':');
       if (colon) {
         *colon = 0;
-        json_t *j = json_pack("{s:s,s:s,s:s}", "username", plain, "password", colon + 1, "serveraddress", host);
+        json_t *j = json_pack("{s:s,s:s,s:s}", "username", plain, "password", colon + 1,
+                              "serveraddress", host);
         char *txt = json_dumps(j, JSON_COMPACT);
         cleanup_free char *b = base64_encode(txt, strlen(txt), true);
         free(txt);
@@ -43,9 +47,10 @@ char *registry_auth_header(const char *host) {
 
 int cmd_push(int argc, char **argv) {
   bool quiet = false, all = false;
-  const struct flag flags[] = {{"all-tags", 'a', F_BOOL, &all, "Push all tags of an image to the repository"},
-                               {"quiet", 'q', F_BOOL, &quiet, "Suppress verbose output"},
-                               {0}};
+  const struct flag flags[] = {
+      {"all-tags", 'a', F_BOOL, &all, "Push all tags of an image to the repository"},
+      {"quiet", 'q', F_BOOL, &quiet, "Suppress verbose output"},
+      {0}};
   PARSE("berth push [OPTIONS] NAME[:TAG]", flags);
   if (npos != 1) {
     die_usage("berth push [OPTIONS] NAME[:TAG]", "\"berth push\" requires exactly 1 argument.");
@@ -65,7 +70,8 @@ int cmd_push(int argc, char **argv) {
     r.tag = xstrdup("latest");
   }
   cleanup_free char *repo = ref_repo_canonical(&r);
-  cleanup_free char *path = r.tag ? xasprintf("/images/%s/push?tag=%s", repo, r.tag) : xasprintf("/images/%s/push", repo);
+  cleanup_free char *path =
+      r.tag ? xasprintf("/images/%s/push?tag=%s", repo, r.tag) : xasprintf("/images/%s/push", repo);
   cleanup_free char *auth = registry_auth_header(r.domain);
   ref_free(&r);
   return post_json_stream(path, auth, quiet);
@@ -86,10 +92,11 @@ static int save_config(json_t *cfg) {
 int cmd_login(int argc, char **argv) {
   const char *user = NULL, *pass = NULL;
   bool pass_stdin = false;
-  const struct flag flags[] = {{"username", 'u', F_STRING, &user, "Username"},
-                               {"password", 'p', F_STRING, &pass, "Password"},
-                               {"password-stdin", 0, F_BOOL, &pass_stdin, "Take the password from stdin"},
-                               {0}};
+  const struct flag flags[] = {
+      {"username", 'u', F_STRING, &user, "Username"},
+      {"password", 'p', F_STRING, &pass, "Password"},
+      {"password-stdin", 0, F_BOOL, &pass_stdin, "Take the password from stdin"},
+      {0}};
   PARSE("berth login [OPTIONS] [SERVER]", flags);
   const char *server = npos ? pos[0] : "docker.io";
   char line[1024];
@@ -103,7 +110,8 @@ int cmd_login(int argc, char **argv) {
     free(pos);
     return 1;
   }
-  if (pass && !pass_stdin) fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+  if (pass && !pass_stdin)
+    fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
   json_t *body = json_pack("{s:s,s:s,s:s}", "username", user, "password", pass, "serveraddress",
                            !strcmp(server, "docker.io") ? HUB_KEY : server);
   json_t *out = NULL;
@@ -159,11 +167,12 @@ int cmd_search(int argc, char **argv) {
   bool no_trunc = false;
   const char *format = NULL;
   struct strlist filt = {0};
-  const struct flag flags[] = {{"limit", 0, F_INT, &limit, "Max number of search results"},
-                               {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
-                               {"filter", 'f', F_LIST, &filt, "Filter output based on conditions provided"},
-                               {"format", 0, F_STRING, &format, "Pretty-print search using a Go template"},
-                               {0}};
+  const struct flag flags[] = {
+      {"limit", 0, F_INT, &limit, "Max number of search results"},
+      {"no-trunc", 0, F_BOOL, &no_trunc, "Don't truncate output"},
+      {"filter", 'f', F_LIST, &filt, "Filter output based on conditions provided"},
+      {"format", 0, F_STRING, &format, "Pretty-print search using a Go template"},
+      {0}};
   PARSE("berth search [OPTIONS] TERM", flags);
   if (npos != 1) {
     die_usage("berth search [OPTIONS] TERM", "\"berth search\" requires exactly 1 argument.");
@@ -172,7 +181,8 @@ int cmd_search(int argc, char **argv) {
     return 1;
   }
   json_t *filters = json_object();
-  for (size_t i = 0; i < filt.n; i++) add_filter(filters, filt.v[i]);
+  for (size_t i = 0; i < filt.n; i++)
+    add_filter(filters, filt.v[i]);
   free(filt.v);
   cleanup_free char *fq = query_filters(filters);
   json_decref(filters);
@@ -187,15 +197,21 @@ int cmd_search(int argc, char **argv) {
   json_array_foreach(list, i, e) {
     const char *desc = json_string_value(json_object_get(e, "description")) ?: "";
     char *d = (!no_trunc && strlen(desc) > 45) ? xasprintf("%.44s…", desc) : xstrdup(desc);
-    json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:s,s:s}", "Name", json_string_value(json_object_get(e, "name")) ?: "",
-                                          "Description", d, "StarCount", json_integer_value(json_object_get(e, "star_count")),
-                                          "IsOfficial", json_is_true(json_object_get(e, "is_official")) ? "[OK]" : "",
-                                          "IsAutomated", json_is_true(json_object_get(e, "is_automated")) ? "[OK]" : ""));
+    json_array_append_new(
+        rows,
+        json_pack("{s:s,s:s,s:I,s:s,s:s}", "Name",
+                  json_string_value(json_object_get(e, "name")) ?: "", "Description", d,
+                  "StarCount", json_integer_value(json_object_get(e, "star_count")), "IsOfficial",
+                  json_is_true(json_object_get(e, "is_official")) ? "[OK]" : "", "IsAutomated",
+                  json_is_true(json_object_get(e, "is_automated")) ? "[OK]" : ""));
     free(d);
   }
-  static const char *const headers[][2] = {{"Name", "NAME"}, {"Description", "DESCRIPTION"}, {"StarCount", "STARS"},
-                                           {"IsOfficial", "OFFICIAL"}, {"IsAutomated", "AUTOMATED"}, {NULL, NULL}};
-  print_rows(rows, format, "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}\t{{.IsAutomated}}", headers, false);
+  static const char *const headers[][2] = {
+      {"Name", "NAME"},           {"Description", "DESCRIPTION"}, {"StarCount", "STARS"},
+      {"IsOfficial", "OFFICIAL"}, {"IsAutomated", "AUTOMATED"},   {NULL, NULL}};
+  print_rows(rows, format,
+             "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}\t{{.IsAutomated}}",
+             headers, false);
   json_decref(rows);
   json_decref(list);
   return 0;

@@ -17,7 +17,7 @@ struct conf_key {
 };
 
 static const struct conf_key top_keys[] = {
-    {"data-root", CONFIG_TYPE_STRING}, {"exec-root", CONFIG_TYPE_STRING},
+    {"data-root", CONFIG_TYPE_STRING},  {"exec-root", CONFIG_TYPE_STRING},
     {"plugin-dir", CONFIG_TYPE_STRING}, {"debug", CONFIG_TYPE_BOOL},
     {"api", CONFIG_TYPE_GROUP},         {"storage", CONFIG_TYPE_GROUP},
     {"network", CONFIG_TYPE_GROUP},     {"log", CONFIG_TYPE_GROUP},
@@ -123,8 +123,7 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   c->file = xstrdup(path);
   cleanup_free char *copy = xstrdup(path);
   c->file_name = xstrdup(basename(copy));
-  if (!path_exists(path))
-    return berth_err_set(err, BERTH_EINVAL, ENOENT, "%s: no such file", path);
+  if (!path_exists(path)) return berth_err_set(err, BERTH_EINVAL, ENOENT, "%s: no such file", path);
   if (config_read_file(&c->cfg, path) != CONFIG_TRUE)
     return berth_err_set(err, BERTH_EINVAL, 0, "%s:%d: %s", c->file_name,
                          config_error_line(&c->cfg), config_error_text(&c->cfg));
@@ -174,8 +173,9 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   if (rg && config_setting_lookup_int(rg, "max-concurrent-downloads", &mcd)) {
     if (mcd < 1 || mcd > 64) {
       config_setting_t *st2 = config_setting_lookup(rg, "max-concurrent-downloads");
-      return berth_err_set(err, BERTH_EINVAL, 0, "%s:%d: registry.max-concurrent-downloads must be 1..64",
-                           c->file_name ? c->file_name : "daemon.conf", config_setting_source_line(st2));
+      return berth_err_set(
+          err, BERTH_EINVAL, 0, "%s:%d: registry.max-concurrent-downloads must be 1..64",
+          c->file_name ? c->file_name : "daemon.conf", config_setting_source_line(st2));
     }
     c->max_concurrent_downloads = mcd;
   }
@@ -183,7 +183,8 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   set_str(&c->default_network, net, "default");
   config_setting_t *list = net ? config_setting_lookup(net, "drivers") : NULL;
   if (list) {
-    for (size_t i = 0; i < c->n_network_drivers; i++) free(c->network_drivers[i]);
+    for (size_t i = 0; i < c->n_network_drivers; i++)
+      free(c->network_drivers[i]);
     c->n_network_drivers = (size_t)config_setting_length(list);
     c->network_drivers = xrealloc(c->network_drivers, (c->n_network_drivers + 1) * sizeof(char *));
     for (size_t i = 0; i < c->n_network_drivers; i++)
@@ -205,7 +206,8 @@ void config_free(struct berth_config *c) {
   free(c->socket_group);
   free(c->plugin_dir);
   free(c->storage_driver);
-  for (size_t i = 0; i < c->n_network_drivers; i++) free(c->network_drivers[i]);
+  for (size_t i = 0; i < c->n_network_drivers; i++)
+    free(c->network_drivers[i]);
   free(c->network_drivers);
   free(c->default_network);
   free(c->log_driver);

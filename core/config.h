@@ -23,7 +23,7 @@ struct berth_config {
   size_t n_network_drivers;
   char *default_network;
   char *log_driver;
-  char *registry_driver; /* NULL: none configured */
+  char *registry_driver;        /* NULL: none configured */
   int max_concurrent_downloads; /* layers pulled at once; 0: 3 */
   config_t cfg;
   bool cfg_loaded;

@@ -8,7 +8,9 @@
 #include "image/layer.h"
 #include "plugin.h"
 
-static struct host_private *priv(const struct berth_host *h) { return h->host_private; }
+static struct host_private *priv(const struct berth_host *h) {
+  return h->host_private;
+}
 
 static void host_log(const struct berth_host *h, int level, const char *fmt, ...) {
   va_list ap;
@@ -16,7 +18,6 @@ static void host_log(const struct berth_host *h, int level, const char *fmt, ...
   berth_vlog(level, priv(h)->log_prefix, fmt, ap);
   va_end(ap);
 }
-
 
 void host_buf_free(struct berth_buf *buf) {
   free(buf->data);
@@ -32,13 +33,26 @@ static int parse_size(const char *s, uint64_t *out) {
   uint64_t mult = 1;
   switch (*end) {
   case 0: break;
-  case 'k': case 'K': mult = 1ull << 10; end++; break;
-  case 'm': case 'M': mult = 1ull << 20; end++; break;
-  case 'g': case 'G': mult = 1ull << 30; end++; break;
+  case 'k':
+  case 'K':
+    mult = 1ull << 10;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    mult = 1ull << 20;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    mult = 1ull << 30;
+    end++;
+    break;
   default: return -1;
   }
   if (*end == 'b' || *end == 'B') end++;
-  if (*end || v * (double)mult >= 18446744073709551616.0) return -1; /* over 2^64: refused, not wrapped */
+  if (*end || v * (double)mult >= 18446744073709551616.0)
+    return -1; /* over 2^64: refused, not wrapped */
   *out = (uint64_t)(v * (double)mult);
   return 0;
 }
@@ -88,7 +102,8 @@ static int bind_value(const struct berth_host *h, const struct berth_conf_key *k
   }
   case BERTH_CONF_SIZE: {
     uint64_t v = 0;
-    if (s && (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64)) {
+    if (s && (config_setting_type(s) == CONFIG_TYPE_INT ||
+              config_setting_type(s) == CONFIG_TYPE_INT64)) {
       long long iv = config_setting_get_int64(s);
       if (config_setting_type(s) == CONFIG_TYPE_INT) iv = config_setting_get_int(s);
       if (iv < 0)

@@ -1,10 +1,10 @@
 /* berthd: flags, daemon.conf, plugins, image store, the API socket. */
-#include <sys/file.h>
-#include <sys/resource.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,17 +24,17 @@ void daemon_warn(struct daemon *d, const char *fmt, ...) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: berthd [OPTIONS]\n\n"
-          "A container engine that speaks the Docker Engine API.\n\n"
-          "Options:\n"
-          "      --config-file FILE   daemon.conf to read (default " SYSCONFDIR "/berth/daemon.conf)\n"
-          "      --data-root DIR      root of persistent state (default /var/lib/berth)\n"
-          "      --exec-root DIR      root of runtime state (default /run/berth)\n"
-          "  -H, --host unix:///PATH  API socket (default unix:///run/berth.sock)\n"
-          "  -D, --debug              debug logging\n"
-          "  -v, --version            print the version and exit\n"
-          "  -h, --help               this help\n");
+  fprintf(f, "Usage: berthd [OPTIONS]\n\n"
+             "A container engine that speaks the Docker Engine API.\n\n"
+             "Options:\n"
+             "      --config-file FILE   daemon.conf to read (default " SYSCONFDIR
+             "/berth/daemon.conf)\n"
+             "      --data-root DIR      root of persistent state (default /var/lib/berth)\n"
+             "      --exec-root DIR      root of runtime state (default /run/berth)\n"
+             "  -H, --host unix:///PATH  API socket (default unix:///run/berth.sock)\n"
+             "  -D, --debug              debug logging\n"
+             "  -v, --version            print the version and exit\n"
+             "  -h, --help               this help\n");
 }
 
 struct flags {
@@ -46,11 +46,14 @@ struct flags {
 };
 
 static int parse_flags(int argc, char **argv, struct flags *f) {
-  static const struct option opts[] = {
-      {"config-file", required_argument, NULL, 'c'}, {"data-root", required_argument, NULL, 'd'},
-      {"exec-root", required_argument, NULL, 'e'},   {"host", required_argument, NULL, 'H'},
-      {"debug", no_argument, NULL, 'D'},             {"version", no_argument, NULL, 'v'},
-      {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"config-file", required_argument, NULL, 'c'},
+                                       {"data-root", required_argument, NULL, 'd'},
+                                       {"exec-root", required_argument, NULL, 'e'},
+                                       {"host", required_argument, NULL, 'H'},
+                                       {"debug", no_argument, NULL, 'D'},
+                                       {"version", no_argument, NULL, 'v'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "H:Dvh", opts, NULL)) != -1) {
     switch (c) {
@@ -59,7 +62,10 @@ static int parse_flags(int argc, char **argv, struct flags *f) {
     case 'e': f->exec_root = optarg; break;
     case 'H': f->host = optarg; break;
     case 'D': f->debug = true; break;
-    case 'v': printf("berthd version %s, plugin ABI %u.%u\n", PACKAGE_VERSION, BERTH_ABI_MAJOR, BERTH_ABI_MINOR); exit(0);
+    case 'v':
+      printf("berthd version %s, plugin ABI %u.%u\n", PACKAGE_VERSION, BERTH_ABI_MAJOR,
+             BERTH_ABI_MINOR);
+      exit(0);
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); return -1;
     }
@@ -190,7 +196,9 @@ static void *shutdown_watchdog(void *sock) {
   unlink(sock);
   _exit(0);
 }
-static void on_signal(int sig) { stop_signal = sig; }
+static void on_signal(int sig) {
+  stop_signal = sig;
+}
 
 /* One berthd per data root: two would diverge on every state file.  The
  * lock is held (fd kept open, close-on-exec) for the daemon's lifetime. */
@@ -206,8 +214,10 @@ static int lock_data_root(const char *root) {
     ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
     pid[n > 0 ? n : 0] = 0;
     pid[strcspn(pid, "\n")] = 0;
-    fprintf(stderr, "berthd: the data root %s is in use by another berthd%s%s%s (lock %s); "
-            "give this one its own --data-root\n", root, *pid ? " (pid " : "", pid, *pid ? ")" : "", path);
+    fprintf(stderr,
+            "berthd: the data root %s is in use by another berthd%s%s%s (lock %s); "
+            "give this one its own --data-root\n",
+            root, *pid ? " (pid " : "", pid, *pid ? ")" : "", path);
     close(fd);
     return -1;
   }
@@ -282,7 +292,8 @@ int main(int argc, char **argv) {
                 {container_routes, n_container_routes},
                 {exec_routes, n_exec_routes}};
   size_t n = 0;
-  for (size_t i = 0; i < ARRAY_SIZE(tables); i++) n += tables[i].n;
+  for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
+    n += tables[i].n;
   struct api_route *routes = xcalloc(n, sizeof *routes);
   n = 0;
   for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
@@ -299,7 +310,8 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   log_info("berthd %s serving API %s on unix://%s (storage %s, data root %s)", PACKAGE_VERSION,
            API_VERSION, d.cfg.socket_path, d.storage->name, d.cfg.data_root);
-  while (!stop_signal) pause();
+  while (!stop_signal)
+    pause();
   log_info("received signal %d, shutting down", (int)stop_signal);
   /* Streams that wait on containers (logs -f, wait, stats) end when their
    * client goes; a client that never goes must not keep berthd up.  All
@@ -312,7 +324,8 @@ int main(int argc, char **argv) {
   unlink(d.cfg.socket_path);
   store_close(&d.images);
   plugin_set_free(&d.plugins);
-  for (size_t i = 0; i < d.n_warnings; i++) free(d.warnings[i]);
+  for (size_t i = 0; i < d.n_warnings; i++)
+    free(d.warnings[i]);
   free(d.warnings);
   free(routes);
   config_free(&d.cfg);

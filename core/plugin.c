@@ -20,7 +20,8 @@ struct required_op {
   size_t offset;
 };
 
-#define OP(kind, type, field) {kind, #field, offsetof(struct type, field)}
+#define OP(kind, type, field)                                                                      \
+  { kind, #field, offsetof(struct type, field) }
 static const struct required_op required_ops[] = {
     OP(BERTH_KIND_STORAGE, berth_storage_ops, create),
     OP(BERTH_KIND_STORAGE, berth_storage_ops, remove),
@@ -94,8 +95,9 @@ int plugin_validate(struct plugin_set *set, const struct berth_plugin *p, int ex
     return berth_err_set(err, BERTH_EINVAL, 0, "plugin %s: unknown driver kind %u", where,
                          lp->desc.kind);
   if (expect_kind && (int)lp->desc.kind != expect_kind)
-    return berth_err_set(err, BERTH_EINVAL, 0, "plugin %s is a %s driver, configured as a %s driver",
-                         where, kind_name, plugin_kind_name(expect_kind));
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "plugin %s is a %s driver, configured as a %s driver", where, kind_name,
+                         plugin_kind_name(expect_kind));
   if (!lp->desc.name || !*lp->desc.name)
     return berth_err_set(err, BERTH_EINVAL, 0, "plugin %s: descriptor has no name", where);
   if (!lp->desc.init)
@@ -234,8 +236,8 @@ int plugin_init(struct loaded_plugin *p, struct berth_config *cfg, struct berth_
     if (!e.code) e.code = -r;
     p->state = e.code == BERTH_ESKIP ? PLUGIN_SKIPPED : PLUGIN_FAILED;
     snprintf(p->status, sizeof p->status, "%s", e.msg);
-    return berth_err_set(err, e.code, e.sys_errno, "%s driver %s: %s", plugin_kind_name((int)p->desc.kind),
-                         p->name, e.msg);
+    return berth_err_set(err, e.code, e.sys_errno, "%s driver %s: %s",
+                         plugin_kind_name((int)p->desc.kind), p->name, e.msg);
   }
   p->state = PLUGIN_ACTIVE;
   snprintf(p->status, sizeof p->status, "active");

@@ -10,7 +10,8 @@ TOP=$PWD
 PKGS="build-essential autoconf automake libtool pkg-config libltdl-dev libconfig-dev
   libjansson-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev
   libcurl4-openssl-dev libmicrohttpd-dev libssl-dev zlib1g-dev busybox-static
-  curl jq skopeo umoci python3 tar tmux python3-docker procps docker-registry apache2-utils openssl"
+  curl jq skopeo umoci python3 tar tmux python3-docker procps docker-registry apache2-utils openssl
+  clang-format"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "== installing: $(echo $missing)"
@@ -66,6 +67,9 @@ run() {
     [ "$rc" -ne 0 ] && tail -5 <<<"$out" | sed 's/^/    | /'
   fi
 }
+
+echo "== the tree's own checks"
+run "format (clang-format)" make -s format-check
 
 echo "== unit tests"
 for t in tests/unit/test_reference tests/unit/test_util tests/unit/test_config \

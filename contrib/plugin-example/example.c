@@ -21,7 +21,8 @@ static int ex_init(const struct berth_host *host, void **drv, struct berth_err *
   return 0;
 }
 
-static int ex_open(void *drv, const struct berth_log_info *info, void **out, struct berth_err *err) {
+static int ex_open(void *drv, const struct berth_log_info *info, void **out,
+                   struct berth_err *err) {
   const struct berth_host *host = drv;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s.log", host->root_dir, info->container_id);

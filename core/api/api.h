@@ -38,11 +38,11 @@ struct api_request {
   struct daemon *d;
   const struct api_route *route;
   const char *method;
-  char *path; /* without the /vX.Y prefix */
-  int version; /* 143 for 1.43 */
+  char *path;            /* without the /vX.Y prefix */
+  int version;           /* 143 for 1.43 */
   char version_text[24]; /* as the client wrote it */
   bool streaming;        /* the reply is a stream or an upgrade: no idle timeout */
-  char *params[4]; /* route captures, in pattern order */
+  char *params[4];       /* route captures, in pattern order */
   size_t n_params;
   char *body;
   size_t body_len;
@@ -97,8 +97,8 @@ int api_reply_stream(struct api_request *req, unsigned status, const char *conte
  * the wire).  fn owns neither sock nor extra; when it returns the
  * connection is closed. */
 typedef void (*api_hijack_fn)(int sock, const char *extra, size_t extra_len, void *ctx);
-int api_reply_hijack(struct api_request *req, const char *content_type, api_hijack_fn fn,
-                     void *ctx, void (*ctx_free)(void *));
+int api_reply_hijack(struct api_request *req, const char *content_type, api_hijack_fn fn, void *ctx,
+                     void (*ctx_free)(void *));
 
 /* Write all of buf to fd (handles EINTR and short writes); 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);

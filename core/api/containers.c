@@ -13,7 +13,7 @@
 #include "../shim/protocol.h"
 
 #define WITH_CONTAINER(req, c)                                                                     \
-  struct container *c = ctr_get(api_param(req, 0));                                               \
+  struct container *c = ctr_get(api_param(req, 0));                                                \
   if (!c) return api_reply_error(req, 404, "No such container: %s", api_param(req, 0));
 
 static int create(struct api_request *req) {
@@ -52,16 +52,22 @@ static bool match_filters(struct container *c, json_t *f, json_t *summary) {
     bool any = false;
     json_array_foreach(vals, i, v) {
       const char *w = json_string_value(v);
-      if (!strcmp(key, "status")) any |= !strcmp(w, json_string_value(json_object_get(summary, "State")));
-      else if (!strcmp(key, "name")) any |= strstr(c->name, w) != NULL;
-      else if (!strcmp(key, "id")) any |= str_has_prefix(c->id, w);
+      if (!strcmp(key, "status"))
+        any |= !strcmp(w, json_string_value(json_object_get(summary, "State")));
+      else if (!strcmp(key, "name"))
+        any |= strstr(c->name, w) != NULL;
+      else if (!strcmp(key, "id"))
+        any |= str_has_prefix(c->id, w);
       else if (!strcmp(key, "ancestor")) {
         const char *img = json_string_value(json_object_get(c->config, "Image"));
-        any |= (img && (!strcmp(img, w) || (str_has_prefix(w, img) && !strcmp(w + strlen(img), ":latest")) ||
+        any |= (img && (!strcmp(img, w) ||
+                        (str_has_prefix(w, img) && !strcmp(w + strlen(img), ":latest")) ||
                         (str_has_prefix(img, w) && !strcmp(img + strlen(w), ":latest")))) ||
                str_has_prefix(c->image_id + 7, w) || !strcmp(c->image_id, w);
-      } else if (!strcmp(key, "exited")) any |= c->status == CTR_EXITED && c->exit_code == atoi(w);
-      else any = true;
+      } else if (!strcmp(key, "exited"))
+        any |= c->status == CTR_EXITED && c->exit_code == atoi(w);
+      else
+        any = true;
     }
     if (!any) return false;
   }
@@ -77,13 +83,15 @@ static int list(struct api_request *req) {
   struct berth_err err = {0};
   json_t *f = api_filters(req, &err);
   if (!f) return api_reply_err(req, &err);
-  static const char *const known[] = {"label", "status", "name", "id", "ancestor", "exited", "before", "since",
-                                      "volume", "network", "health", "isolation", "publish", "expose"};
+  static const char *const known[] = {"label",  "status",    "name",    "id",     "ancestor",
+                                      "exited", "before",    "since",   "volume", "network",
+                                      "health", "isolation", "publish", "expose"};
   const char *key;
   json_t *v;
   json_object_foreach(f, key, v) {
     bool ok = false;
-    for (size_t i = 0; i < ARRAY_SIZE(known); i++) ok |= !strcmp(key, known[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+      ok |= !strcmp(key, known[i]);
     if (!ok) {
       json_decref(f);
       return api_reply_error(req, 400, "invalid filter '%s'", key);
@@ -102,7 +110,8 @@ static int list(struct api_request *req) {
     json_t *s = ctr_summary_json(req->d, c, size);
     const char *st = json_string_value(json_object_get(s, "State"));
     bool running = !strcmp(st, "running") || !strcmp(st, "paused") || !strcmp(st, "restarting");
-    if ((all || running) && match_filters(c, f, s) && (limit <= 0 || (int64_t)json_array_size(out) < limit))
+    if ((all || running) && match_filters(c, f, s) &&
+        (limit <= 0 || (int64_t)json_array_size(out) < limit))
       json_array_append_new(out, s);
     else
       json_decref(s);
@@ -164,7 +173,8 @@ static int kill_h(struct api_request *req) {
 static int remove_h(struct api_request *req) {
   WITH_CONTAINER(req, c);
   struct berth_err err = {0};
-  int r = ctr_remove(req->d, c, api_query_bool(req, "force", false), api_query_bool(req, "v", false), &err);
+  int r = ctr_remove(req->d, c, api_query_bool(req, "force", false),
+                     api_query_bool(req, "v", false), &err);
   ctr_put(c);
   if (r < 0) return api_reply_err(req, &err);
   return api_reply_empty(req, 204);
@@ -201,7 +211,8 @@ static void wait_producer(int fd, void *p) {
   struct container *c = w->c;
   ctr_lock();
   for (;;) {
-    bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING || c->start_in_progress;
+    bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED ||
+                   c->status == CTR_RESTARTING || c->start_in_progress;
     if (w->condition == 2 && c->removed) break;
     if (w->condition == 1 && (c->exits != w->exits || c->removed)) break;
     if (w->condition == 0 && (!running || c->removed)) break;
@@ -234,8 +245,10 @@ static int wait_h(struct api_request *req) {
   const char *cond = api_query(req, "condition");
   struct wait_ctx *w = xcalloc(1, sizeof *w);
   w->c = c;
-  w->condition = !cond || !*cond || !strcmp(cond, "not-running") ? 0 : !strcmp(cond, "next-exit") ? 1
-                 : !strcmp(cond, "removed") ? 2 : -1;
+  w->condition = !cond || !*cond || !strcmp(cond, "not-running") ? 0
+                 : !strcmp(cond, "next-exit")                    ? 1
+                 : !strcmp(cond, "removed")                      ? 2
+                                                                 : -1;
   if (w->condition < 0) {
     free(w);
     ctr_put(c);
@@ -267,7 +280,8 @@ struct attach_ctx {
 static void attach_register(struct attach_ctx *a) {
   struct container *c = a->c;
   ctr_lock();
-  if (!c->shim_ready && (c->status == CTR_CREATED || c->status == CTR_EXITED || c->status == CTR_RESTARTING)) {
+  if (!c->shim_ready &&
+      (c->status == CTR_CREATED || c->status == CTR_EXITED || c->status == CTR_RESTARTING)) {
     a->pending = true;
     a->gen = c->shim_gen;
     c->pending_attach++;
@@ -310,7 +324,8 @@ static bool flush_stdin(struct stdin_pump *p, const unsigned char *out, size_t o
 
 /* Forward stdin to the shim; detach keys are held back until they can no
  * longer match.  false: stop reading (detached or shim gone). */
-static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n, size_t *matched) {
+static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n,
+                          size_t *matched) {
   unsigned char out[32768 + 32];
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
@@ -374,7 +389,8 @@ static int connect_shim(struct attach_ctx *a) {
     ctr_unlock();
     return up ? shim_connect(a->d, c->id, cmd) : -1;
   }
-  while (c->shim_gen == a->gen && !c->removed && !ctr_stopping) ctr_wait(1000);
+  while (c->shim_gen == a->gen && !c->removed && !ctr_stopping)
+    ctr_wait(1000);
   int fd = c->removed || ctr_stopping ? -1 : shim_connect(a->d, c->id, cmd);
   attach_unregister_locked(a);
   ctr_unlock();
@@ -435,17 +451,19 @@ static int attach(struct api_request *req) {
   a->tty = json_is_true(json_object_get(c->config, "Tty"));
   bool open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
   ctr_unlock();
-  a->mask = (in && open_stdin ? SHIM_ATTACH_STDIN : 0) | (out ? SHIM_ATTACH_STDOUT : 0) | (err ? SHIM_ATTACH_STDERR : 0);
+  a->mask = (in && open_stdin ? SHIM_ATTACH_STDIN : 0) | (out ? SHIM_ATTACH_STDOUT : 0) |
+            (err ? SHIM_ATTACH_STDERR : 0);
   const char *keys = api_query(req, "detachKeys");
   if (!parse_detach_keys(keys && *keys ? keys : "ctrl-p,ctrl-q", a->keys, &a->n_keys)) {
     attach_ctx_free(a);
     return api_reply_error(req, 400, "Invalid detach keys (%s) provided", keys);
   }
   const char *ct = a->tty || req->version < 142 ? "application/vnd.docker.raw-stream"
-                                                 : "application/vnd.docker.multiplexed-stream";
+                                                : "application/vnd.docker.multiplexed-stream";
   if (!req->upgrade) {
     attach_ctx_free(a);
-    return api_reply_error(req, 400, "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)");
+    return api_reply_error(req, 400,
+                           "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)");
   }
   attach_register(a);
   return api_reply_hijack(req, ct, attach_session, a, attach_ctx_free);
@@ -454,7 +472,8 @@ static int attach(struct api_request *req) {
 static int resize(struct api_request *req) {
   WITH_CONTAINER(req, c);
   char cmd[64];
-  snprintf(cmd, sizeof cmd, "RESIZE %d %d\n", (int)api_query_int(req, "h", 0), (int)api_query_int(req, "w", 0));
+  snprintf(cmd, sizeof cmd, "RESIZE %d %d\n", (int)api_query_int(req, "h", 0),
+           (int)api_query_int(req, "w", 0));
   int fd = shim_connect(req->d, c->id, cmd);
   if (fd >= 0) {
     char b[16];
@@ -488,7 +507,8 @@ static void logs_producer(int fd, void *p) {
   struct logs_ctx *l = p;
   struct loaded_plugin *lg = l->d->logger;
   cleanup_free char *path = ctr_log_path(l->d, l->c->id);
-  struct berth_log_info info = {sizeof info, l->c->id, l->c->name + 1, l->c->image_id, "", l->c->created_ns, path, NULL, 0};
+  struct berth_log_info info = {
+      sizeof info, l->c->id, l->c->name + 1, l->c->image_id, "", l->c->created_ns, path, NULL, 0};
   struct berth_log_read_cfg cfg = {sizeof cfg, l->since, l->until, l->tail, l->follow};
   void *rd = NULL;
   struct berth_err err = {0};
@@ -542,8 +562,10 @@ out:
 static int logs(struct api_request *req) {
   WITH_CONTAINER(req, c);
   struct loaded_plugin *lg = req->d->logger;
-  const char *lt = json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
-  if ((lt && !strcmp(lt, "none")) || !(lg->ops.logger.features & BERTH_LOG_F_READ) || !lg->ops.logger.read_open) {
+  const char *lt =
+      json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
+  if ((lt && !strcmp(lt, "none")) || !(lg->ops.logger.features & BERTH_LOG_F_READ) ||
+      !lg->ops.logger.read_open) {
     ctr_put(c);
     return api_reply_error(req, 501, "configured logging driver does not support reading");
   }
@@ -564,7 +586,9 @@ static int logs(struct api_request *req) {
   const char *tail = api_query(req, "tail");
   l->tail = !tail || !*tail || !strcmp(tail, "all") ? -1 : atoll(tail);
   l->tty = json_is_true(json_object_get(c->config, "Tty"));
-  return api_reply_stream(req, 200, l->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+  return api_reply_stream(req, 200,
+                          l->tty ? "application/vnd.docker.raw-stream"
+                                 : "application/vnd.docker.multiplexed-stream",
                           logs_producer, l);
 }
 
@@ -605,7 +629,8 @@ static int top(struct api_request *req) {
     json_t *row = json_array();
     char *p = line;
     for (int col = 0; col < ncols; col++) {
-      while (*p == ' ') p++;
+      while (*p == ' ')
+        p++;
       if (col == ncols - 1) {
         json_array_append_new(row, json_string(p));
         break;
@@ -616,7 +641,8 @@ static int top(struct api_request *req) {
     }
     pid_t pid = (pid_t)atoi(json_string_value(json_array_get(row, (size_t)pid_col)) ?: "0");
     bool mine = false;
-    for (size_t i = 0; i < n; i++) mine |= pids[i] == pid;
+    for (size_t i = 0; i < n; i++)
+      mine |= pids[i] == pid;
     if (mine) json_array_append(procs, row);
     json_decref(row);
   }
@@ -644,24 +670,28 @@ static json_t *sample(struct container *c, json_t *prev) {
   json_t *cpu = json_object_get(s, "cpu_stats");
   json_object_set_new(cpu, "system_cpu_usage", json_integer((json_int_t)cgroup_system_cpu_ns()));
   json_object_set_new(cpu, "online_cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-  json_object_set_new(cpu, "throttling_data", json_pack("{s:i,s:i,s:i}", "periods", 0, "throttled_periods", 0, "throttled_time", 0));
+  json_object_set_new(
+      cpu, "throttling_data",
+      json_pack("{s:i,s:i,s:i}", "periods", 0, "throttled_periods", 0, "throttled_time", 0));
   json_object_set_new(s, "read", json_string(now));
   json_object_set_new(s, "name", json_string(c->name));
   json_object_set_new(s, "id", json_string(c->id));
   json_object_set_new(s, "num_procs", json_integer(0));
-  json_object_set_new(s, "blkio_stats", json_pack("{s:[],s:n,s:n,s:n,s:n,s:n,s:n,s:n}", "io_service_bytes_recursive",
-                                                  "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive",
-                                                  "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive",
-                                                  "sectors_recursive"));
+  json_object_set_new(s, "blkio_stats",
+                      json_pack("{s:[],s:n,s:n,s:n,s:n,s:n,s:n,s:n}", "io_service_bytes_recursive",
+                                "io_serviced_recursive", "io_queue_recursive",
+                                "io_service_time_recursive", "io_wait_time_recursive",
+                                "io_merged_recursive", "io_time_recursive", "sectors_recursive"));
   json_object_set_new(s, "storage_stats", json_object());
   json_object_set_new(s, "networks", json_object());
   if (prev) {
     json_object_set(s, "precpu_stats", json_object_get(prev, "cpu_stats"));
     json_object_set(s, "preread", json_object_get(prev, "read"));
   } else {
-    json_object_set_new(s, "precpu_stats", json_pack("{s:{s:i},s:i,s:i,s:{s:i,s:i,s:i}}", "cpu_usage", "total_usage", 0,
-                                                     "system_cpu_usage", 0, "online_cpus", 0, "throttling_data",
-                                                     "periods", 0, "throttled_periods", 0, "throttled_time", 0));
+    json_object_set_new(s, "precpu_stats",
+                        json_pack("{s:{s:i},s:i,s:i,s:{s:i,s:i,s:i}}", "cpu_usage", "total_usage",
+                                  0, "system_cpu_usage", 0, "online_cpus", 0, "throttling_data",
+                                  "periods", 0, "throttled_periods", 0, "throttled_time", 0));
     json_object_set_new(s, "preread", json_string("0001-01-01T00:00:00Z"));
   }
   return s;
@@ -678,8 +708,9 @@ static void stats_producer(int fd, void *p) {
     if (!running) {
       char now[64];
       format_rfc3339(now_ns(), now, sizeof now);
-      s = json_pack("{s:s,s:s,s:s,s:{},s:{},s:{},s:{},s:{}}", "read", now, "name", st->c->name, "id", st->c->id,
-                    "cpu_stats", "precpu_stats", "memory_stats", "pids_stats", "blkio_stats");
+      s = json_pack("{s:s,s:s,s:s,s:{},s:{},s:{},s:{},s:{}}", "read", now, "name", st->c->name,
+                    "id", st->c->id, "cpu_stats", "precpu_stats", "memory_stats", "pids_stats",
+                    "blkio_stats");
     } else {
       s = sample(st->c, prev);
     }
@@ -715,15 +746,17 @@ static int update(struct api_request *req) {
     ctr_put(c);
     return 0;
   }
-  static const char *const keys[] = {"Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit",
-                                     "RestartPolicy", "CpuQuota", "CpuPeriod"};
+  static const char *const keys[] = {"Memory",        "MemorySwap", "NanoCpus",
+                                     "CpuShares",     "CpusetCpus", "PidsLimit",
+                                     "RestartPolicy", "CpuQuota",   "CpuPeriod"};
   /* copy on write: a start may hold a reference to the current HostConfig */
   ctr_lock();
   json_t *hc = json_deep_copy(c->host_config);
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
     json_t *v = json_object_get(body, keys[i]);
     if (!v) continue;
-    if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy")) continue;
+    if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy"))
+      continue;
     if (json_is_string(v) && !*json_string_value(v)) continue;
     json_object_set_new(hc, keys[i], json_deep_copy(v));
   }
@@ -741,7 +774,8 @@ static int update(struct api_request *req) {
                           json_integer_value(json_object_get(hc, "NanoCpus")),
                           json_integer_value(json_object_get(hc, "CpuShares")),
                           json_string_value(json_object_get(hc, "CpusetCpus")),
-                          json_integer_value(json_object_get(hc, "PidsLimit")), false};
+                          json_integer_value(json_object_get(hc, "PidsLimit")),
+                          false};
     r = cgroup_ops()->update(c->id, &l, &err);
   }
   json_decref(hc);
@@ -757,14 +791,17 @@ static int prune(struct api_request *req) {
   json_t *deleted = json_array();
   for (size_t i = 0; i < n; i++) {
     ctr_lock();
-    bool stopped = cs[i]->status == CTR_EXITED || cs[i]->status == CTR_CREATED || cs[i]->status == CTR_DEAD;
+    bool stopped =
+        cs[i]->status == CTR_EXITED || cs[i]->status == CTR_CREATED || cs[i]->status == CTR_DEAD;
     ctr_unlock();
     struct berth_err err = {0};
-    if (stopped && ctr_remove(req->d, cs[i], false, false, &err) == 0) json_array_append_new(deleted, json_string(cs[i]->id));
+    if (stopped && ctr_remove(req->d, cs[i], false, false, &err) == 0)
+      json_array_append_new(deleted, json_string(cs[i]->id));
     ctr_put(cs[i]);
   }
   free(cs);
-  return api_reply_json(req, 200, json_pack("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
+  return api_reply_json(req, 200,
+                        json_pack("{s:o,s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0));
 }
 
 const struct api_route container_routes[] = {

@@ -3,11 +3,11 @@
  * shim (shim/launch.c); the helper joins the container and runs the
  * process (shim/shim_exec.c).  berthd itself never enters a container. */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -23,7 +23,8 @@ static size_t n_execs;
 
 struct exec_proc *exec_get(const char *id) {
   for (size_t i = 0; i < n_execs; i++)
-    if (!strcmp(execs[i]->id, id) || (strlen(id) >= 12 && str_has_prefix(execs[i]->id, id))) return execs[i];
+    if (!strcmp(execs[i]->id, id) || (strlen(id) >= 12 && str_has_prefix(execs[i]->id, id)))
+      return execs[i];
   return NULL;
 }
 
@@ -50,7 +51,9 @@ static int exec_create(struct api_request *req) {
     char id[65];
     memcpy(id, c->id, 65);
     ctr_put(c);
-    if (paused) return api_reply_error(req, 409, "Container %s is paused, unpause the container before exec", id);
+    if (paused)
+      return api_reply_error(req, 409, "Container %s is paused, unpause the container before exec",
+                             id);
     return api_reply_error(req, 409, "container %s is not running", id);
   }
   struct exec_proc *e = xcalloc(1, sizeof *e);
@@ -97,7 +100,8 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t 
   struct rt_spec s = {0};
   char root[64];
   snprintf(root, sizeof root, "/proc/%d/root", (int)cpid);
-  const char *user = e->user && *e->user ? e->user : json_string_value(json_object_get(cfg, "User"));
+  const char *user =
+      e->user && *e->user ? e->user : json_string_value(json_object_get(cfg, "User"));
   struct rt_user ru;
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "container %s is not running", e->c->id);
@@ -110,7 +114,8 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t 
   json_t *env = json_array();
   size_t i;
   json_t *v;
-  json_array_foreach(json_object_get(cfg, "Env"), i, v) if (strchr(json_string_value(v) ?: "", '=')) json_array_append(env, v);
+  json_array_foreach(json_object_get(cfg, "Env"), i, v) if (strchr(json_string_value(v) ?: "", '='))
+      json_array_append(env, v);
   json_array_foreach(e->env, i, v) {
     const char *sv = json_string_value(v);
     if (!sv || !strchr(sv, '=')) continue;
@@ -118,23 +123,32 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t 
     size_t k;
     json_t *x;
     bool done = false;
-    json_array_foreach(env, k, x) if (!strncmp(json_string_value(x), sv, kl) && json_string_value(x)[kl] == '=') {
+    json_array_foreach(env, k, x) if (!strncmp(json_string_value(x), sv, kl) &&
+                                      json_string_value(x)[kl] == '=') {
       json_array_set(env, k, v);
       done = true;
       break;
     }
     if (!done) json_array_append(env, v);
   }
-  if (!env_get(env, "PATH")) json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-  if (!env_get(env, "HOSTNAME")) json_array_append_new(env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
+  if (!env_get(env, "PATH"))
+    json_array_insert_new(
+        env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  if (!env_get(env, "HOSTNAME"))
+    json_array_append_new(
+        env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
   if (!env_get(env, "HOME")) json_array_append_new(env, json_sprintf("HOME=%s", ru.home));
   if (e->tty && !env_get(env, "TERM")) json_array_append_new(env, json_string("TERM=xterm"));
   size_t na = json_array_size(e->cmd), ne = json_array_size(env);
   s.args = xcalloc(na + 1, sizeof(char *));
-  for (i = 0; i < na; i++) s.args[i] = (char *)json_string_value(json_array_get(e->cmd, i));
+  for (i = 0; i < na; i++)
+    s.args[i] = (char *)json_string_value(json_array_get(e->cmd, i));
   s.env = xcalloc(ne + 1, sizeof(char *));
-  for (i = 0; i < ne; i++) s.env[i] = (char *)json_string_value(json_array_get(env, i));
-  const char *wd = e->workdir && *e->workdir ? e->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
+  for (i = 0; i < ne; i++)
+    s.env[i] = (char *)json_string_value(json_array_get(env, i));
+  const char *wd = e->workdir && *e->workdir
+                       ? e->workdir
+                       : json_string_value(json_object_get(cfg, "WorkingDir"));
   s.rootfs = root;
   s.id = e->c->id;
   s.cwd = (char *)(wd && *wd ? wd : "/");
@@ -170,7 +184,8 @@ __attribute__((noreturn)) static void exec_child(int exe, char **argv, int fds[6
   _exit(126);
 }
 
-static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
+static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io,
+                      struct berth_err *err) {
   (void)d;
   struct container *c = e->c;
   ctr_lock();
@@ -196,12 +211,15 @@ static int exec_spawn(struct daemon *d, struct exec_proc *e, bool attach, struct
   char pidnum[16];
   snprintf(pidnum, sizeof pidnum, "%d", (int)cpid);
   char *argv[] = {shim, "exec", "--container", c->id, "--pid", pidnum, NULL};
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ep[2] = {-1, -1}, sp[2] = {-1, -1}, ptys[2] = {-1, -1};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ep[2] = {-1, -1}, sp[2] = {-1, -1},
+      ptys[2] = {-1, -1};
   io->pty = -1;
-  if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0) r = err_sys(err, BERTH_EINTERNAL, "pipe");
+  if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0)
+    r = err_sys(err, BERTH_EINTERNAL, "pipe");
   else if (attach && e->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptys) < 0)
     r = err_sys(err, BERTH_EINTERNAL, "socketpair");
-  else if (attach && !e->tty && (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))
+  else if (attach && !e->tty &&
+           (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))
     r = err_sys(err, BERTH_EINTERNAL, "pipe");
   pid_t p = r == 0 ? fork() : -1;
   if (r == 0 && p < 0) r = err_sys(err, BERTH_EINTERNAL, "fork");
@@ -287,15 +305,22 @@ static void *copy_thread(void *p) {
 
 static void send_output(int sock, int type, const char *buf, size_t n, bool raw) {
   if (!raw) {
-    unsigned char h[8] = {(unsigned char)type, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                          (unsigned char)(n >> 8), (unsigned char)n};
+    unsigned char h[8] = {(unsigned char)type,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(n >> 24),
+                          (unsigned char)(n >> 16),
+                          (unsigned char)(n >> 8),
+                          (unsigned char)n};
     write_all_fd(sock, h, 8);
   }
   write_all_fd(sock, buf, n);
 }
 
 /* Stream the process's output to sock until it ends; stdin from sock. */
-static void run_session(int sock, const char *extra, size_t extra_len, struct exec_session *s, bool hijacked) {
+static void run_session(int sock, const char *extra, size_t extra_len, struct exec_session *s,
+                        bool hijacked) {
   struct exec_io *io = &s->io;
   if (s->error) {
     /* as dockerd: after the upgrade, the error on stdout; ExitCode 126 */
@@ -306,8 +331,10 @@ static void run_session(int sock, const char *extra, size_t extra_len, struct ex
   pthread_t t;
   bool have_stdin = hijacked && s->e->attach_stdin;
   struct stdin_copy sc = {sock, io->pty >= 0 ? io->pty : io->in_w, extra, extra_len, io->pty < 0};
-  if (have_stdin) pthread_create(&t, NULL, copy_thread, &sc);
-  else if (io->in_w >= 0) close(io->in_w);
+  if (have_stdin)
+    pthread_create(&t, NULL, copy_thread, &sc);
+  else if (io->in_w >= 0)
+    close(io->in_w);
   int fds[2] = {io->pty >= 0 ? io->pty : io->out_r, io->pty >= 0 ? -1 : io->err_r};
   char buf[32768];
   for (;;) {
@@ -331,7 +358,9 @@ static void run_session(int sock, const char *extra, size_t extra_len, struct ex
   ssize_t n = read(io->errp_r, msg, sizeof msg - 2);
   if (n > 0) {
     msg[n++] = '\n';
-    char *full = xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %.*s", (int)n, msg);
+    char *full =
+        xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %.*s",
+                  (int)n, msg);
     send_output(sock, 2, full, strlen(full), s->raw);
     free(full);
   }
@@ -387,8 +416,9 @@ static int exec_start(struct api_request *req) {
       free(s);
       return api_reply_err(req, &err);
     }
-    s->error = xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n",
-                         err.msg);
+    s->error = xasprintf(
+        "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n",
+        err.msg);
   }
   if (detach) {
     pthread_t t;
@@ -396,7 +426,8 @@ static int exec_start(struct api_request *req) {
     pthread_detach(t);
     return api_reply_empty(req, 200);
   }
-  const char *ct = e->tty || req->version < 142 ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+  const char *ct = e->tty || req->version < 142 ? "application/vnd.docker.raw-stream"
+                                                : "application/vnd.docker.multiplexed-stream";
   if (req->upgrade) return api_reply_hijack(req, ct, exec_hijack, s, session_free);
   return api_reply_stream(req, 200, "application/vnd.docker.raw-stream", exec_stream, s);
 }
@@ -409,13 +440,15 @@ static int exec_inspect(struct api_request *req) {
     return api_reply_error(req, 404, "No such exec instance: %s", api_param(req, 0));
   }
   json_t *args = json_array();
-  for (size_t i = 1; i < json_array_size(e->cmd); i++) json_array_append(args, json_array_get(e->cmd, i));
-  json_t *j = json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID", e->id, "Running",
-                        e->running, "ExitCode", e->exit_code, "Pid", (int)e->pid, "ContainerID", e->c->id,
-                        "OpenStdin", e->attach_stdin, "OpenStdout", e->attach_stdout, "OpenStderr",
-                        e->attach_stderr, "CanRemove", 0, "DetachKeys", "", "ProcessConfig", "tty", e->tty,
-                        "entrypoint", json_string_value(json_array_get(e->cmd, 0)), "arguments", args,
-                        "privileged", e->privileged, "user", e->user ? e->user : "");
+  for (size_t i = 1; i < json_array_size(e->cmd); i++)
+    json_array_append(args, json_array_get(e->cmd, i));
+  json_t *j =
+      json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID", e->id,
+                "Running", e->running, "ExitCode", e->exit_code, "Pid", (int)e->pid, "ContainerID",
+                e->c->id, "OpenStdin", e->attach_stdin, "OpenStdout", e->attach_stdout,
+                "OpenStderr", e->attach_stderr, "CanRemove", 0, "DetachKeys", "", "ProcessConfig",
+                "tty", e->tty, "entrypoint", json_string_value(json_array_get(e->cmd, 0)),
+                "arguments", args, "privileged", e->privileged, "user", e->user ? e->user : "");
   if (!e->done && !e->running) json_object_set_new(j, "ExitCode", json_null());
   ctr_unlock();
   return api_reply_json(req, 200, j);
@@ -428,7 +461,8 @@ static int exec_resize(struct api_request *req) {
     ctr_unlock();
     return api_reply_error(req, 404, "No such exec instance: %s", api_param(req, 0));
   }
-  struct winsize ws = {(unsigned short)api_query_int(req, "h", 0), (unsigned short)api_query_int(req, "w", 0), 0, 0};
+  struct winsize ws = {(unsigned short)api_query_int(req, "h", 0),
+                       (unsigned short)api_query_int(req, "w", 0), 0, 0};
   if (e->pty >= 0) ioctl(e->pty, TIOCSWINSZ, &ws);
   ctr_unlock();
   return api_reply_empty(req, 200);

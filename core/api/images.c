@@ -34,7 +34,8 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
   struct image_store *s = &d->images;
   json_t *cfg = im->config;
   json_t *layers = json_array();
-  for (size_t i = 0; i < im->n_layers; i++) json_array_append_new(layers, json_string(im->diff_ids[i]));
+  for (size_t i = 0; i < im->n_layers; i++)
+    json_array_append_new(layers, json_string(im->diff_ids[i]));
   json_t *gd = json_object();
   struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
   const struct berth_storage_ops *ops = &d->storage->ops.storage;
@@ -54,8 +55,10 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
     host_buf_free(&b);
   }
   char last_tag[64];
-  if (im->last_tag_ns) format_rfc3339(im->last_tag_ns, last_tag, sizeof last_tag);
-  else snprintf(last_tag, sizeof last_tag, "0001-01-01T00:00:00Z");
+  if (im->last_tag_ns)
+    format_rfc3339(im->last_tag_ns, last_tag, sizeof last_tag);
+  else
+    snprintf(last_tag, sizeof last_tag, "0001-01-01T00:00:00Z");
   const char *str;
   cleanup_free char *created = created_string(im);
   json_t *j = json_object();
@@ -63,19 +66,33 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
   json_object_set_new(j, "RepoTags", tags_json(s, im->id, false));
   json_object_set_new(j, "RepoDigests", tags_json(s, im->id, true));
   json_object_set_new(j, "Parent", json_string(im->parent));
-  json_object_set_new(j, "Comment", json_string((str = json_string_value(json_object_get(cfg, "comment"))) ? str : ""));
+  json_object_set_new(
+      j, "Comment",
+      json_string((str = json_string_value(json_object_get(cfg, "comment"))) ? str : ""));
   json_object_set_new(j, "Created", json_string(created));
-  json_object_set_new(j, "Container", json_string((str = json_string_value(json_object_get(cfg, "container"))) ? str : ""));
-  json_object_set_new(j, "ContainerConfig", imageconf_container_config(json_object_get(cfg, "container_config")));
-  json_object_set_new(j, "DockerVersion", json_string((str = json_string_value(json_object_get(cfg, "docker_version"))) ? str : ""));
-  json_object_set_new(j, "Author", json_string((str = json_string_value(json_object_get(cfg, "author"))) ? str : ""));
+  json_object_set_new(
+      j, "Container",
+      json_string((str = json_string_value(json_object_get(cfg, "container"))) ? str : ""));
+  json_object_set_new(j, "ContainerConfig",
+                      imageconf_container_config(json_object_get(cfg, "container_config")));
+  json_object_set_new(
+      j, "DockerVersion",
+      json_string((str = json_string_value(json_object_get(cfg, "docker_version"))) ? str : ""));
+  json_object_set_new(
+      j, "Author",
+      json_string((str = json_string_value(json_object_get(cfg, "author"))) ? str : ""));
   json_object_set_new(j, "Config", imageconf_container_config(json_object_get(cfg, "config")));
-  json_object_set_new(j, "Architecture", json_string((str = json_string_value(json_object_get(cfg, "architecture"))) ? str : "amd64"));
-  if ((str = json_string_value(json_object_get(cfg, "variant")))) json_object_set_new(j, "Variant", json_string(str));
-  json_object_set_new(j, "Os", json_string((str = json_string_value(json_object_get(cfg, "os"))) ? str : "linux"));
+  json_object_set_new(
+      j, "Architecture",
+      json_string((str = json_string_value(json_object_get(cfg, "architecture"))) ? str : "amd64"));
+  if ((str = json_string_value(json_object_get(cfg, "variant"))))
+    json_object_set_new(j, "Variant", json_string(str));
+  json_object_set_new(
+      j, "Os", json_string((str = json_string_value(json_object_get(cfg, "os"))) ? str : "linux"));
   json_object_set_new(j, "Size", json_integer((json_int_t)im->size));
   json_object_set_new(j, "VirtualSize", json_integer((json_int_t)im->size));
-  json_object_set_new(j, "GraphDriver", json_pack("{s:s,s:o}", "Name", d->storage->name, "Data", gd));
+  json_object_set_new(j, "GraphDriver",
+                      json_pack("{s:s,s:o}", "Name", d->storage->name, "Data", gd));
   json_object_set_new(j, "RootFS", json_pack("{s:s,s:o}", "Type", "layers", "Layers", layers));
   json_object_set_new(j, "Metadata", json_pack("{s:s}", "LastTagTime", last_tag));
   return j;
@@ -134,7 +151,8 @@ static int history(struct api_request *req) {
   json_t *first = json_array_get(out, 0);
   json_object_set_new(first, "Id", json_string(im->id));
   json_t *tags = tags_json(s, im->id, false);
-  json_object_set_new(first, "Tags", json_array_size(tags) ? tags : (json_decref(tags), json_null()));
+  json_object_set_new(first, "Tags",
+                      json_array_size(tags) ? tags : (json_decref(tags), json_null()));
   pthread_mutex_unlock(&s->lock);
   free(sizes);
   return api_reply_json(req, 200, out);
@@ -227,7 +245,8 @@ static int list(struct api_request *req) {
       if (!strcmp(s->images[j]->parent, im->id)) has_child = true;
     if (!all && nrefs == 0 && has_child) continue;
     if (want_dangling >= 0 && (nrefs == 0) != (bool)want_dangling) continue;
-    if (json_object_get(f, "reference") && !match_reference(s, im->id, json_object_get(f, "reference")))
+    if (json_object_get(f, "reference") &&
+        !match_reference(s, im->id, json_object_get(f, "reference")))
       continue;
     json_t *labels = json_object_get(json_object_get(im->config, "config"), "Labels");
     if (json_object_get(f, "label") && !match_labels(labels, json_object_get(f, "label"))) continue;
@@ -276,7 +295,8 @@ static int list(struct api_request *req) {
   for (size_t i = 1; i < n; i++)
     for (size_t j = i; j > 0; j--) {
       json_t *a = json_array_get(out, j - 1), *c = json_array_get(out, j);
-      if (json_integer_value(json_object_get(a, "Created")) >= json_integer_value(json_object_get(c, "Created")))
+      if (json_integer_value(json_object_get(a, "Created")) >=
+          json_integer_value(json_object_get(c, "Created")))
         break;
       json_incref(a);
       json_array_set(out, j - 1, c);
@@ -290,7 +310,8 @@ static int tag(struct api_request *req) {
   const char *name = api_param(req, 0);
   const char *repo = api_query(req, "repo");
   const char *tagq = api_query(req, "tag");
-  if (!repo || !*repo) return api_reply_error(req, 400, "repository name must have at least one component");
+  if (!repo || !*repo)
+    return api_reply_error(req, 400, "repository name must have at least one component");
   cleanup_free char *full = tagq && *tagq ? xasprintf("%s:%s", repo, tagq) : xstrdup(repo);
   struct image_ref r;
   struct berth_err err = {0};
@@ -314,7 +335,7 @@ static int tag(struct api_request *req) {
   return api_reply_empty(req, 201);
 }
 
-static int delete(struct api_request *req) {
+static int delete (struct api_request *req) {
   struct daemon *d = req->d;
   json_t *result = json_array();
   struct berth_err err = {0};
@@ -334,11 +355,12 @@ static int prune(struct api_request *req) {
   json_t *f = api_filters(req, &err);
   if (!f) return api_reply_err(req, &err);
   json_t *dv = json_object_get(f, "dangling");
-  bool only_dangling = !json_array_size(dv) || parse_bool_value(json_string_value(json_array_get(dv, 0)));
+  bool only_dangling =
+      !json_array_size(dv) || parse_bool_value(json_string_value(json_array_get(dv, 0)));
   json_decref(f);
   /* collect candidates first, delete without holding the lock */
   pthread_mutex_lock(&s->lock);
-  char (*ids)[DIGEST_LEN + 1] = xcalloc(s->n_images + 1, sizeof *ids);
+  char(*ids)[DIGEST_LEN + 1] = xcalloc(s->n_images + 1, sizeof *ids);
   size_t n = 0;
   uint64_t reclaimed = 0;
   for (size_t i = 0; i < s->n_images; i++) {
@@ -356,8 +378,9 @@ static int prune(struct api_request *req) {
     store_delete(s, ids[i], !only_dangling, false, deleted, &e);
   }
   free(ids);
-  return api_reply_json(req, 200, json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed",
-                                            (json_int_t)reclaimed));
+  return api_reply_json(
+      req, 200,
+      json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));
 }
 
 const struct api_route image_routes[] = {

@@ -16,7 +16,8 @@
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
-static const char *const accept_all[] = {MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_OCI_MANIFEST, MT_OCI_INDEX, NULL};
+static const char *const accept_all[] = {MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_OCI_MANIFEST,
+                                         MT_OCI_INDEX, NULL};
 
 /* ---------------- X-Registry-Auth ---------------- */
 
@@ -168,7 +169,7 @@ static bool digest_ok(const char *digest, const void *data, size_t len) {
 struct pull_ctx {
   struct daemon *d;
   struct image_ref ref;
-  bool all_tags; /* fromImage without a tag (pull -a) */
+  bool all_tags;  /* fromImage without a tag (pull -a) */
   char *platform; /* "linux/amd64" */
   struct reg_creds creds;
 };
@@ -183,9 +184,12 @@ static json_t *pick_platform(json_t *index, const char *want, char *err, size_t 
     const char *mo = json_string_value(json_object_get(p, "os"));
     const char *ma = json_string_value(json_object_get(p, "architecture"));
     const char *mv = json_string_value(json_object_get(p, "variant"));
-    if (mo && ma && !strcmp(mo, os) && !strcmp(ma, arch) && (!*variant || (mv && !strcmp(mv, variant)))) return m;
+    if (mo && ma && !strcmp(mo, os) && !strcmp(ma, arch) &&
+        (!*variant || (mv && !strcmp(mv, variant))))
+      return m;
   }
-  snprintf(err, elen, "no matching manifest for %s/%s%s%s in the manifest list entries", os, arch, *variant ? "/" : "", variant);
+  snprintf(err, elen, "no matching manifest for %s/%s%s%s in the manifest list entries", os, arch,
+           *variant ? "/" : "", variant);
   return NULL;
 }
 
@@ -193,7 +197,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   struct daemon *d = p->d;
   struct loaded_plugin *reg = d->registry;
   const struct berth_registry_ops *ops = &reg->ops.registry;
-  struct berth_reg_target target = {sizeof target, p->ref.domain, p->ref.path, p->creds.user || p->creds.token ? &p->creds.auth : NULL, 0};
+  struct berth_reg_target target = {sizeof target, p->ref.domain, p->ref.path,
+                                    p->creds.user || p->creds.token ? &p->creds.auth : NULL, 0};
   const char *want = p->ref.digest ? p->ref.digest : p->ref.tag;
   void *sess = NULL;
   int r = ops->open(reg->drv, &target, &sess, err);
@@ -204,7 +209,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   r = ops->get_manifest(sess, want, accept_all, &mb, &desc, err);
   if (r < 0 && err->code == BERTH_ENOTFOUND) {
     cleanup_free char *fam = ref_familiar(&p->ref);
-    r = berth_err_set(err, BERTH_ENOTFOUND, 0, "manifest for %s not found: manifest unknown: manifest unknown", fam);
+    r = berth_err_set(err, BERTH_ENOTFOUND, 0,
+                      "manifest for %s not found: manifest unknown: manifest unknown", fam);
   }
   json_t *man = NULL;
   char man_digest[DIGEST_LEN + 1] = "";
@@ -214,15 +220,19 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
     sha256_hex(mb.data, mb.len, hex);
     snprintf(man_digest, sizeof man_digest, "sha256:%s", hex);
     if (p->ref.digest && strcmp(man_digest, p->ref.digest))
-      r = berth_err_set(err, BERTH_EINVAL, 0, "manifest verification failed for digest %s", p->ref.digest);
-    else if (!man) r = berth_err_set(err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
+      r = berth_err_set(err, BERTH_EINVAL, 0, "manifest verification failed for digest %s",
+                        p->ref.digest);
+    else if (!man)
+      r = berth_err_set(err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
   }
   const char *mt = man ? json_string_value(json_object_get(man, "mediaType")) : NULL;
   if (r == 0 && (!mt || !*mt)) mt = desc.media_type;
-  if (r == 0 && (!strcmp(mt, MT_DOCKER_LIST) || !strcmp(mt, MT_OCI_INDEX) || json_object_get(man, "manifests"))) {
+  if (r == 0 && (!strcmp(mt, MT_DOCKER_LIST) || !strcmp(mt, MT_OCI_INDEX) ||
+                 json_object_get(man, "manifests"))) {
     char perr[200];
     json_t *pick = pick_platform(man, p->platform, perr, sizeof perr);
-    if (!pick) r = berth_err_set(err, BERTH_ENOTFOUND, 0, "%s", perr);
+    if (!pick)
+      r = berth_err_set(err, BERTH_ENOTFOUND, 0, "%s", perr);
     else {
       char dg[DIGEST_LEN + 1];
       snprintf(dg, sizeof dg, "%s", json_string_value(json_object_get(pick, "digest")));
@@ -240,7 +250,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   json_t *cfgd = man ? json_object_get(man, "config") : NULL;
   json_t *layers = man ? json_object_get(man, "layers") : NULL;
   if (r == 0 && (!cfgd || !json_is_array(layers)))
-    r = berth_err_set(err, BERTH_EINVAL, 0, "unsupported manifest (schema 1 or unknown media type %s)", mt ? mt : "");
+    r = berth_err_set(err, BERTH_EINVAL, 0,
+                      "unsupported manifest (schema 1 or unknown media type %s)", mt ? mt : "");
   /* the config */
   struct berth_buf cb = {sizeof cb, NULL, 0, 0};
   const char *cdig = cfgd ? json_string_value(json_object_get(cfgd, "digest")) : NULL;
@@ -248,17 +259,19 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
     struct berth_writer w = {&cb, mem_write};
     r = ops->get_blob(sess, cdig, 0, &w, err);
     if (r == 0 && !digest_ok(cdig, cb.data, cb.len))
-      r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s", cdig);
+      r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s",
+                        cdig);
   }
   json_t *cfg = r == 0 ? json_loadb(cb.data, cb.len, 0, NULL) : NULL;
   json_t *diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
   size_t nl = json_array_size(layers);
   if (r == 0 && json_array_size(diff_ids) != nl)
-    r = berth_err_set(err, BERTH_EINVAL, 0, "the image config has %zu diff_ids for %zu layers", json_array_size(diff_ids), nl);
+    r = berth_err_set(err, BERTH_EINVAL, 0, "the image config has %zu diff_ids for %zu layers",
+                      json_array_size(diff_ids), nl);
   if (sess) ops->close(sess);
   sess = NULL;
   /* which layers do we have already? */
-  char (*chains)[DIGEST_LEN + 1] = xcalloc(nl + 1, sizeof *chains);
+  char(*chains)[DIGEST_LEN + 1] = xcalloc(nl + 1, sizeof *chains);
   bool *have = xcalloc(nl + 1, sizeof *have);
   struct dl *dls = xcalloc(nl + 1, sizeof *dls);
   pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -277,14 +290,17 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   cleanup_free char *tmpdir = xasprintf("%s/image/tmp", d->cfg.data_root);
   if (r == 0) mkdir_p(tmpdir, 0700);
   /* download what is missing, registry.max-concurrent-downloads at a time */
-  size_t max_par = d->cfg.max_concurrent_downloads > 0 ? (size_t)d->cfg.max_concurrent_downloads : 3;
+  size_t max_par =
+      d->cfg.max_concurrent_downloads > 0 ? (size_t)d->cfg.max_concurrent_downloads : 3;
   pthread_t *th = xcalloc(nl + 1, sizeof *th);
   for (size_t i = 0; r == 0 && i < nl; i++) {
     json_t *l = json_array_get(layers, i);
     char sid[13];
     snprintf(sid, sizeof sid, "%.12s", json_string_value(json_object_get(l, "digest")) + 7);
-    if (have[i]) say(fd, sid, "Already exists");
-    else say(fd, sid, "Pulling fs layer");
+    if (have[i])
+      say(fd, sid, "Already exists");
+    else
+      say(fd, sid, "Pulling fs layer");
   }
   size_t started = 0, joined = 0;
   for (size_t i = 0; r == 0 && i < nl; i++) {
@@ -325,7 +341,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
   char parent[DIGEST_LEN + 1] = "";
   for (size_t i = 0; r == 0 && i < nl; i++) {
     char sid[13];
-    snprintf(sid, sizeof sid, "%.12s", json_string_value(json_object_get(json_array_get(layers, i), "digest")) + 7);
+    snprintf(sid, sizeof sid, "%.12s",
+             json_string_value(json_object_get(json_array_get(layers, i), "digest")) + 7);
     if (!have[i]) {
       say(fd, sid, "Extracting");
       char got[DIGEST_LEN + 1];
@@ -353,7 +370,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
     store_tag(&d->images, id, &dref, err);
     say(fd, NULL, "Digest: %s", man_digest);
     cleanup_free char *fam = ref_familiar(&p->ref);
-    say(fd, NULL, "Status: %s for %s", up_to_date ? "Image is up to date" : "Downloaded newer image", fam);
+    say(fd, NULL, "Status: %s for %s",
+        up_to_date ? "Image is up to date" : "Downloaded newer image", fam);
   }
   json_decref(cfg);
   free(cb.data);
@@ -366,7 +384,8 @@ static int do_pull(struct pull_ctx *p, int fd, struct berth_err *err) {
 static int pull_all_tags(struct pull_ctx *p, int fd, struct berth_err *err) {
   struct loaded_plugin *reg = p->d->registry;
   const struct berth_registry_ops *ops = &reg->ops.registry;
-  if (!ops->list_tags) return berth_err_set(err, BERTH_ENOTSUP, 0, "the registry driver cannot list tags");
+  if (!ops->list_tags)
+    return berth_err_set(err, BERTH_ENOTSUP, 0, "the registry driver cannot list tags");
   struct berth_reg_target target = {sizeof target, p->ref.domain, p->ref.path,
                                     p->creds.user || p->creds.token ? &p->creds.auth : NULL, 0};
   void *sess = NULL;
@@ -375,7 +394,8 @@ static int pull_all_tags(struct pull_ctx *p, int fd, struct berth_err *err) {
   if (r == 0) r = ops->list_tags(sess, &tags, err);
   if (sess) ops->close(sess);
   char *save = NULL;
-  for (char *t = r == 0 && tags.data ? strtok_r(tags.data, "\n", &save) : NULL; t && r == 0; t = strtok_r(NULL, "\n", &save)) {
+  for (char *t = r == 0 && tags.data ? strtok_r(tags.data, "\n", &save) : NULL; t && r == 0;
+       t = strtok_r(NULL, "\n", &save)) {
     if (!ref_valid_tag(t)) continue;
     free(p->ref.tag);
     p->ref.tag = xstrdup(t);
@@ -400,9 +420,14 @@ static void pull_producer(int fd, void *arg) {
 
 int image_pull(struct api_request *req, const char *from) {
   if (!req->d->registry)
-    return api_reply_error(req, 501, "cannot pull %s: no registry driver is configured (set registry.driver in daemon.conf)", from);
+    return api_reply_error(
+        req, 501,
+        "cannot pull %s: no registry driver is configured (set registry.driver in daemon.conf)",
+        from);
   const char *tag = api_query(req, "tag");
-  cleanup_free char *full = tag && *tag ? xasprintf("%s%s%s", from, str_has_prefix(tag, "sha256:") ? "@" : ":", tag) : xstrdup(from);
+  cleanup_free char *full =
+      tag && *tag ? xasprintf("%s%s%s", from, str_has_prefix(tag, "sha256:") ? "@" : ":", tag)
+                  : xstrdup(from);
   struct pull_ctx *p = xcalloc(1, sizeof *p);
   struct berth_err err = {0};
   if (ref_parse(full, false, &p->ref, &err) < 0) {
@@ -453,7 +478,8 @@ static ssize_t file_read(void *ctx, void *buf, size_t len) {
 static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
   struct daemon *d = p->d;
   struct image_ref ref;
-  cleanup_free char *full = p->tag && *p->tag ? xasprintf("%s:%s", p->name, p->tag) : xstrdup(p->name);
+  cleanup_free char *full =
+      p->tag && *p->tag ? xasprintf("%s:%s", p->name, p->tag) : xstrdup(p->name);
   int r = ref_parse(full, true, &ref, err);
   if (r < 0) return r;
   cleanup_free char *canon = ref_repo_canonical(&ref);
@@ -478,13 +504,15 @@ static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
   }
   pthread_mutex_unlock(&d->images.lock);
   if (!im) {
-    r = berth_err_set(err, BERTH_ENOTFOUND, 0, "An image does not exist locally with the tag: %s", p->name);
+    r = berth_err_set(err, BERTH_ENOTFOUND, 0, "An image does not exist locally with the tag: %s",
+                      p->name);
     goto out;
   }
   struct loaded_plugin *reg = d->registry;
   const struct berth_registry_ops *ops = &reg->ops.registry;
   struct berth_reg_target target = {sizeof target, ref.domain, ref.path,
-                                    p->creds.user || p->creds.token ? &p->creds.auth : NULL, BERTH_REG_PUSH};
+                                    p->creds.user || p->creds.token ? &p->creds.auth : NULL,
+                                    BERTH_REG_PUSH};
   void *sess = NULL;
   if ((r = ops->open(reg->drv, &target, &sess, err)) < 0) goto out;
   for (size_t i = nl; i-- > 0;) {
@@ -541,14 +569,15 @@ static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
     }
   }
   if (r == 0) {
-    json_t *man = json_pack("{s:i,s:s,s:{s:s,s:I,s:s},s:o}", "schemaVersion", 2, "mediaType", MT_DOCKER_MANIFEST,
-                            "config", "mediaType", MT_DOCKER_CONFIG, "size", (json_int_t)config_len, "digest",
-                            cfg_digest, "layers", mlayers);
+    json_t *man = json_pack("{s:i,s:s,s:{s:s,s:I,s:s},s:o}", "schemaVersion", 2, "mediaType",
+                            MT_DOCKER_MANIFEST, "config", "mediaType", MT_DOCKER_CONFIG, "size",
+                            (json_int_t)config_len, "digest", cfg_digest, "layers", mlayers);
     mlayers = NULL;
     char *text = json_dumps(man, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(man);
     struct berth_descriptor out;
-    r = ops->put_manifest(sess, ref.tag ? ref.tag : "latest", MT_DOCKER_MANIFEST, text, strlen(text), &out, err);
+    r = ops->put_manifest(sess, ref.tag ? ref.tag : "latest", MT_DOCKER_MANIFEST, text,
+                          strlen(text), &out, err);
     if (r == 0) {
       char hex[65];
       sha256_hex(text, strlen(text), hex);
@@ -556,7 +585,8 @@ static int do_push(struct push_ctx *p, int fd, struct berth_err *err) {
       snprintf(dg, sizeof dg, "sha256:%s", hex);
       const char *t = ref.tag ? ref.tag : "latest";
       say(fd, NULL, "%s: digest: %s size: %zu", t, dg, strlen(text));
-      stream_json(fd, json_pack("{s:{s:s,s:s,s:I}}", "aux", "Tag", t, "Digest", dg, "Size", (json_int_t)strlen(text)));
+      stream_json(fd, json_pack("{s:{s:s,s:s,s:I}}", "aux", "Tag", t, "Digest", dg, "Size",
+                                (json_int_t)strlen(text)));
       /* record the digest for RepoDigests */
       struct image_ref dref = {ref.domain, ref.path, NULL, dg};
       struct berth_err e2 = {0};
@@ -589,7 +619,10 @@ static void push_producer(int fd, void *arg) {
 static int image_push(struct api_request *req) {
   const char *name = api_param(req, 0);
   if (!req->d->registry)
-    return api_reply_error(req, 501, "cannot push %s: no registry driver is configured (set registry.driver in daemon.conf)", name);
+    return api_reply_error(
+        req, 501,
+        "cannot push %s: no registry driver is configured (set registry.driver in daemon.conf)",
+        name);
   struct push_ctx *p = xcalloc(1, sizeof *p);
   p->d = req->d;
   p->name = xstrdup(name);
@@ -630,15 +663,20 @@ static int auth(struct api_request *req) {
   const char *user = json_string_value(json_object_get(body, "username"));
   const char *pass = json_string_value(json_object_get(body, "password"));
   const char *sv = json_string_value(json_object_get(body, "serveraddress"));
-  cleanup_free char *server = xstrdup(!sv || !*sv || strstr(sv, "index.docker.io") ? "docker.io" : sv);
+  cleanup_free char *server =
+      xstrdup(!sv || !*sv || strstr(sv, "index.docker.io") ? "docker.io" : sv);
   /* "https://host:5000/" -> "host:5000" */
-  cleanup_free char *host = xstrdup(str_has_prefix(server, "https://") ? server + 8 : str_has_prefix(server, "http://") ? server + 7 : server);
+  cleanup_free char *host = xstrdup(str_has_prefix(server, "https://")  ? server + 8
+                                    : str_has_prefix(server, "http://") ? server + 7
+                                                                        : server);
   host[strcspn(host, "/")] = 0;
   int r = 0;
   struct berth_err err = {0};
   struct loaded_plugin *reg = req->d->registry;
-  if (!reg) r = berth_err_set(&err, BERTH_ENOTSUP, 0, "no registry driver is configured");
-  else if (!reg->ops.registry.login) r = berth_err_set(&err, BERTH_ENOTSUP, 0, "the registry driver cannot log in");
+  if (!reg)
+    r = berth_err_set(&err, BERTH_ENOTSUP, 0, "no registry driver is configured");
+  else if (!reg->ops.registry.login)
+    r = berth_err_set(&err, BERTH_ENOTSUP, 0, "the registry driver cannot log in");
   else {
     struct berth_reg_auth a = {sizeof a, user, pass, NULL, NULL};
     r = reg->ops.registry.login(reg->drv, host, &a, NULL, &err);
@@ -646,10 +684,12 @@ static int auth(struct api_request *req) {
   json_decref(body);
   if (r < 0) {
     if (err.code == BERTH_EUNAUTHORIZED)
-      return api_reply_error(req, 401, "login attempt to https://%s/v2/ failed with status: 401 Unauthorized", host);
+      return api_reply_error(
+          req, 401, "login attempt to https://%s/v2/ failed with status: 401 Unauthorized", host);
     return api_reply_err(req, &err);
   }
-  return api_reply_json(req, 200, json_pack("{s:s,s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
+  return api_reply_json(req, 200,
+                        json_pack("{s:s,s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
 }
 
 /* ---------------- GET /distribution/{name}/json ---------------- */
@@ -664,15 +704,18 @@ static int distribution_inspect(struct api_request *req) {
   struct reg_creds creds;
   creds_from_header(req, &creds);
   const struct berth_registry_ops *ops = &reg->ops.registry;
-  struct berth_reg_target target = {sizeof target, ref.domain, ref.path, creds.user || creds.token ? &creds.auth : NULL, 0};
+  struct berth_reg_target target = {sizeof target, ref.domain, ref.path,
+                                    creds.user || creds.token ? &creds.auth : NULL, 0};
   void *sess = NULL;
   struct berth_buf mb = {sizeof mb, NULL, 0, 0}, cb = {sizeof cb, NULL, 0, 0};
   struct berth_descriptor desc;
   json_t *out = NULL;
   int r = ops->open(reg->drv, &target, &sess, &err);
-  if (r == 0) r = ops->get_manifest(sess, ref.digest ? ref.digest : ref.tag, accept_all, &mb, &desc, &err);
+  if (r == 0)
+    r = ops->get_manifest(sess, ref.digest ? ref.digest : ref.tag, accept_all, &mb, &desc, &err);
   json_t *man = r == 0 ? json_loadb(mb.data, mb.len, 0, NULL) : NULL;
-  if (r == 0 && !man) r = berth_err_set(&err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
+  if (r == 0 && !man)
+    r = berth_err_set(&err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
   if (r == 0) {
     char hex[65];
     sha256_hex(mb.data, mb.len, hex);
@@ -689,15 +732,18 @@ static int distribution_inspect(struct api_request *req) {
       struct berth_writer w = {&cb, mem_write};
       if (ops->get_blob(sess, cdig, 0, &w, &err) == 0 && digest_ok(cdig, cb.data, cb.len)) {
         json_t *cfg = json_loadb(cb.data, cb.len, 0, NULL);
-        json_array_append_new(plats, json_pack("{s:s,s:s}", "architecture",
-                                               json_string_value(json_object_get(cfg, "architecture")) ?: "",
-                                               "os", json_string_value(json_object_get(cfg, "os")) ?: ""));
+        json_array_append_new(
+            plats, json_pack("{s:s,s:s}", "architecture",
+                             json_string_value(json_object_get(cfg, "architecture")) ?: "", "os",
+                             json_string_value(json_object_get(cfg, "os")) ?: ""));
         json_decref(cfg);
       }
     }
-    out = json_pack("{s:{s:s,s:s,s:I},s:o}", "Descriptor", "mediaType", mt && *mt ? mt : desc.media_type, "digest",
-                    (char[72]){0}, "size", (json_int_t)mb.len, "Platforms", plats);
-    json_object_set_new(json_object_get(out, "Descriptor"), "digest", json_sprintf("sha256:%s", hex));
+    out = json_pack("{s:{s:s,s:s,s:I},s:o}", "Descriptor", "mediaType",
+                    mt && *mt ? mt : desc.media_type, "digest", (char[72]){0}, "size",
+                    (json_int_t)mb.len, "Platforms", plats);
+    json_object_set_new(json_object_get(out, "Descriptor"), "digest",
+                        json_sprintf("sha256:%s", hex));
   }
   json_decref(man);
   free(mb.data);
@@ -705,9 +751,10 @@ static int distribution_inspect(struct api_request *req) {
   if (sess) ops->close(sess);
   creds_free(&creds);
   ref_free(&ref);
-  if (r < 0) return err.code == BERTH_EUNAUTHORIZED || err.code == BERTH_ENOTFOUND
-                        ? api_reply_error(req, err.code == BERTH_ENOTFOUND ? 404 : 401, "%s", err.msg)
-                        : api_reply_err(req, &err);
+  if (r < 0)
+    return err.code == BERTH_EUNAUTHORIZED || err.code == BERTH_ENOTFOUND
+               ? api_reply_error(req, err.code == BERTH_ENOTFOUND ? 404 : 401, "%s", err.msg)
+               : api_reply_err(req, &err);
   return api_reply_json(req, 200, out);
 }
 
@@ -718,20 +765,23 @@ static int search(struct api_request *req) {
   if (!term || !*term) return api_reply_error(req, 400, "term is required");
   struct loaded_plugin *reg = req->d->registry;
   if (!reg) return api_reply_error(req, 501, "no registry driver is configured");
-  if (!reg->ops.registry.search) return api_reply_error(req, 501, "the registry driver cannot search");
+  if (!reg->ops.registry.search)
+    return api_reply_error(req, 501, "the registry driver cannot search");
   /* "host:5000/name" searches that registry; a bare term searches docker.io */
   cleanup_free char *host = NULL;
   const char *q = term, *slash = strchr(term, '/');
-  if (slash && (memchr(term, '.', (size_t)(slash - term)) || memchr(term, ':', (size_t)(slash - term)) ||
-                !strncmp(term, "localhost/", 10))) {
+  if (slash && (memchr(term, '.', (size_t)(slash - term)) ||
+                memchr(term, ':', (size_t)(slash - term)) || !strncmp(term, "localhost/", 10))) {
     host = strndup(term, (size_t)(slash - term));
     q = slash + 1;
   }
   int64_t limit = api_query_int(req, "limit", 25);
   struct berth_buf out = {sizeof out, NULL, 0, 0};
   struct berth_err err = {0};
-  int r = reg->ops.registry.search(reg->drv, host ? host : "docker.io", q, (uint32_t)(limit > 0 ? limit : 25), &out, &err);
-  json_t *j = r == 0 ? json_loadb(out.data ? out.data : "[]", out.data ? out.len : 2, 0, NULL) : NULL;
+  int r = reg->ops.registry.search(reg->drv, host ? host : "docker.io", q,
+                                   (uint32_t)(limit > 0 ? limit : 25), &out, &err);
+  json_t *j =
+      r == 0 ? json_loadb(out.data ? out.data : "[]", out.data ? out.len : 2, 0, NULL) : NULL;
   free(out.data);
   if (r < 0) return api_reply_err(req, &err);
   if (!j) return api_reply_error(req, 500, "the registry driver's search result is not JSON");

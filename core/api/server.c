@@ -1,9 +1,9 @@
-#include <limits.h>
-#include <sys/resource.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "api.h"
@@ -18,7 +18,9 @@ struct api_server {
   struct daemon *d;
 };
 
-int write_all(int fd, const void *buf, size_t len) { return write_all_fd(fd, buf, len); }
+int write_all(int fd, const void *buf, size_t len) {
+  return write_all_fd(fd, buf, len);
+}
 
 int stream_json(int fd, json_t *obj) {
   char *s = json_dumps(obj, JSON_COMPACT);
@@ -77,7 +79,8 @@ static const struct api_route *route_find(struct api_server *s, struct api_reque
 
 /* "/v1.43/x" -> version 143, path "/x"; unversioned -> our maximum.  A
  * part longer than 4 digits is kept as text and refused as too new. */
-static int split_version(const char *url, int *version, char *text, size_t tlen, const char **rest) {
+static int split_version(const char *url, int *version, char *text, size_t tlen,
+                         const char **rest) {
   *version = API_VERSION_NUM;
   *rest = url;
   if (url[0] != '/' || url[1] != 'v') return 0;
@@ -146,7 +149,8 @@ int api_reply_err(struct api_request *req, const struct berth_err *err) {
 }
 
 int api_reply_empty(struct api_request *req, unsigned status) {
-  struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   return queue(req, status, resp);
 }
 
@@ -201,7 +205,8 @@ static size_t hj_n;
 
 static void hj_track(int sock, bool add) {
   pthread_mutex_lock(&hj_lock);
-  if (add && hj_n < ARRAY_SIZE(hj_socks)) hj_socks[hj_n++] = sock;
+  if (add && hj_n < ARRAY_SIZE(hj_socks))
+    hj_socks[hj_n++] = sock;
   else if (!add)
     for (size_t i = 0; i < hj_n; i++)
       if (hj_socks[i] == sock) {
@@ -247,8 +252,8 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *req_cls, co
   pthread_detach(t);
 }
 
-int api_reply_hijack(struct api_request *req, const char *content_type, api_hijack_fn fn,
-                     void *ctx, void (*ctx_free)(void *)) {
+int api_reply_hijack(struct api_request *req, const char *content_type, api_hijack_fn fn, void *ctx,
+                     void (*ctx_free)(void *)) {
   struct hijack *h = xcalloc(1, sizeof *h);
   h->fn = fn;
   h->ctx = ctx;
@@ -345,7 +350,8 @@ json_t *api_filters(struct api_request *req, struct berth_err *err) {
     } else if (json_is_object(v)) {
       const char *k2;
       json_t *b;
-      json_object_foreach(v, k2, b) if (json_is_true(b)) json_array_append_new(list, json_string(k2));
+      json_object_foreach(v, k2, b) if (json_is_true(b))
+          json_array_append_new(list, json_string(k2));
     } else {
       json_decref(list);
       json_decref(in);
@@ -379,7 +385,8 @@ static void request_free(struct api_request *req) {
     if (req->body_pipe[1] >= 0) close(req->body_pipe[1]);
     pthread_join(req->consumer, NULL);
   }
-  for (size_t i = 0; i < req->n_params; i++) free(req->params[i]);
+  for (size_t i = 0; i < req->n_params; i++)
+    free(req->params[i]);
   if (req->ctx_free) req->ctx_free(req->ctx);
   free(req->path);
   free(req->body);
@@ -394,8 +401,8 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static enum MHD_Result dispatch(struct api_server *s, struct api_request *req) {
   if (req->version > API_VERSION_NUM) {
-    api_reply_error(req, 400, "client version %s is too new. Maximum supported API version is %s", req->version_text,
-                    API_VERSION);
+    api_reply_error(req, 400, "client version %s is too new. Maximum supported API version is %s",
+                    req->version_text, API_VERSION);
   } else if (req->version < API_MIN_VERSION_NUM) {
     api_reply_error(req, 400,
                     "client version %d.%d is too old. Minimum supported API version is %s, please "
@@ -410,7 +417,8 @@ static enum MHD_Result dispatch(struct api_server *s, struct api_request *req) {
     MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     req->route->handler(req);
     if (!req->responded) api_reply_error(req, 500, "internal error: no response");
-    if (!req->streaming) MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S);
+    if (!req->streaming)
+      MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S);
   }
   return MHD_YES;
 }
@@ -430,7 +438,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     split_version(url, &req->version, req->version_text, sizeof req->version_text, &rest);
     req->path = xstrdup(rest);
     size_t n = strlen(req->path);
-    while (n > 1 && req->path[n - 1] == '/') req->path[--n] = 0;
+    while (n > 1 && req->path[n - 1] == '/')
+      req->path[--n] = 0;
     const char *connhdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Connection");
     req->upgrade = connhdr && strcasestr(connhdr, "upgrade");
     req->route = route_find(s, req);
@@ -445,7 +454,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
   }
   if (*upload_data_size) {
     if (req->consumer_started) {
-      if (req->body_pipe[1] >= 0 && write_all(req->body_pipe[1], upload_data, *upload_data_size) < 0) {
+      if (req->body_pipe[1] >= 0 &&
+          write_all(req->body_pipe[1], upload_data, *upload_data_size) < 0) {
         close(req->body_pipe[1]);
         req->body_pipe[1] = -1;
       }
@@ -469,7 +479,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
   return dispatch(s, req);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) { berth_vlog(BERTH_LOG_DEBUG, "http", fmt, ap); }
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  berth_vlog(BERTH_LOG_DEBUG, "http", fmt, ap);
+}
 
 /* The URL path and query values, %XX-decoded in place, except %00: a NUL
  * would cut a name or a value short unseen, so it stays as the literal
@@ -516,15 +528,16 @@ struct api_server *api_start(int listen_fd, const struct api_route *routes, size
   s->mhd = MHD_start_daemon(
       /* poll, not select: select stops at fd 1024, so ~1,000 idle
        * connections would lock everyone out */
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_UPGRADE |
-          MHD_USE_ERROR_LOG,
-      0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-      MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+          MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
+      0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+      completed_cb, NULL,
       /* a connection that sends nothing for this long goes (streams and
        * upgraded connections are exempt); with a limit below the fd limit,
        * half-sent requests cannot lock clients out for good */
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
-      MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+      connection_limit(), MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!s->mhd) {
     free(s);
     berth_err_set(err, BERTH_EINTERNAL, 0, "cannot start the HTTP server");
@@ -538,7 +551,8 @@ void api_stop(struct api_server *s) {
   MHD_quiesce_daemon(s->mhd);
   /* attach and exec sessions end; the containers and shims go on */
   pthread_mutex_lock(&hj_lock);
-  for (size_t i = 0; i < hj_n; i++) shutdown(hj_socks[i], SHUT_RDWR);
+  for (size_t i = 0; i < hj_n; i++)
+    shutdown(hj_socks[i], SHUT_RDWR);
   pthread_mutex_unlock(&hj_lock);
   MHD_stop_daemon(s->mhd);
   free(s);

@@ -37,16 +37,16 @@ static int version(struct api_request *req) {
   const char *arch = arch_name(u.machine);
   char abi[16];
   snprintf(abi, sizeof abi, "%u.%u", BERTH_ABI_MAJOR, BERTH_ABI_MINOR);
-  json_t *details = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION,
-                              "MinAPIVersion", API_MIN_VERSION, "GitCommit", "", "GoVersion",
-                              "none (C)", "Os", "linux", "Arch", arch, "KernelVersion", u.release,
-                              "BuildTime", "", "Experimental", "false", "PluginABI", abi);
-  json_t *v = json_pack(
-      "{s:{s:s},s:[{s:s,s:s,s:o}],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "Platform", "Name",
-      "Berth Engine", "Components", "Name", "Engine", "Version", PACKAGE_VERSION, "Details",
-      details, "Version", PACKAGE_VERSION, "ApiVersion", API_VERSION, "MinAPIVersion",
+  json_t *details = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION, "MinAPIVersion",
       API_MIN_VERSION, "GitCommit", "", "GoVersion", "none (C)", "Os", "linux", "Arch", arch,
-      "KernelVersion", u.release, "BuildTime", "", "Experimental", 0);
+      "KernelVersion", u.release, "BuildTime", "", "Experimental", "false", "PluginABI", abi);
+  json_t *v = json_pack("{s:{s:s},s:[{s:s,s:s,s:o}],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}",
+                        "Platform", "Name", "Berth Engine", "Components", "Name", "Engine",
+                        "Version", PACKAGE_VERSION, "Details", details, "Version", PACKAGE_VERSION,
+                        "ApiVersion", API_VERSION, "MinAPIVersion", API_MIN_VERSION, "GitCommit",
+                        "", "GoVersion", "none (C)", "Os", "linux", "Arch", arch, "KernelVersion",
+                        u.release, "BuildTime", "", "Experimental", 0);
   return api_reply_json(req, 200, v);
 }
 
@@ -123,12 +123,13 @@ static int info(struct api_request *req) {
                            "ABI", abi, "Origin", p->origin, "Status",
                            p->state == PLUGIN_ACTIVE ? state_name(p->state) : p->status));
   }
-  json_t *plugins = json_pack("{s:[s],s:o,s:o,s:n,s:o,s:o}", "Volume", "local", "Network",
-                              plugin_list(d, BERTH_KIND_NETWORK), "Log",
-                              plugin_list(d, BERTH_KIND_LOGGER), "Authorization", "Storage",
-                              plugin_list(d, BERTH_KIND_STORAGE), "Drivers", drivers);
+  json_t *plugins =
+      json_pack("{s:[s],s:o,s:o,s:n,s:o,s:o}", "Volume", "local", "Network",
+                plugin_list(d, BERTH_KIND_NETWORK), "Log", plugin_list(d, BERTH_KIND_LOGGER),
+                "Authorization", "Storage", plugin_list(d, BERTH_KIND_STORAGE), "Drivers", drivers);
   json_t *warnings = json_array();
-  for (size_t i = 0; i < d->n_warnings; i++) json_array_append_new(warnings, json_string(d->warnings[i]));
+  for (size_t i = 0; i < d->n_warnings; i++)
+    json_array_append_new(warnings, json_string(d->warnings[i]));
   char abi[16];
   snprintf(abi, sizeof abi, "%u.%u", BERTH_ABI_MAJOR, BERTH_ABI_MINOR);
 
@@ -142,7 +143,8 @@ static int info(struct api_request *req) {
     if (cs[i]->status == CTR_PAUSED) paused++;
   }
   ctr_unlock();
-  for (size_t i = 0; i < n_ctr; i++) ctr_put(cs[i]);
+  for (size_t i = 0; i < n_ctr; i++)
+    ctr_put(cs[i]);
   free(cs);
   json_object_set_new(j, "Containers", json_integer((json_int_t)n_ctr));
   json_object_set_new(j, "ContainersRunning", json_integer((json_int_t)running));
@@ -179,9 +181,10 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "RegistryConfig",
                       json_pack("{s:[s,s],s:{},s:[]}", "InsecureRegistryCIDRs", "127.0.0.0/8",
                                 "::1/128", "IndexConfigs", "Mirrors"));
-  json_object_set_new(j, "Swarm", json_pack("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr",
-                                            "", "LocalNodeState", "inactive", "ControlAvailable",
-                                            0, "Error", "", "RemoteManagers"));
+  json_object_set_new(j, "Swarm",
+                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr", "",
+                                "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
+                                "RemoteManagers"));
   json_object_set_new(j, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berth-shim"));
   json_object_set_new(j, "DefaultRuntime", json_string("berth"));
   json_object_set_new(j, "SecurityOptions", json_pack("[s]", "name=seccomp,profile=builtin"));

@@ -119,7 +119,8 @@ static int tar_add_data(struct archive *a, const char *name, const void *data, s
   return archive_write_data(a, data, len) == (la_ssize_t)len ? 0 : -1;
 }
 
-static int tar_add_blob_json(struct archive *a, json_t *j, char digest[DIGEST_LEN + 1], size_t *size) {
+static int tar_add_blob_json(struct archive *a, json_t *j, char digest[DIGEST_LEN + 1],
+                             size_t *size) {
   char *s = json_dumps(j, JSON_COMPACT);
   size_t len = strlen(s);
   char hex[65];
@@ -183,9 +184,10 @@ static void save_producer(int fd, void *p) {
         json_object_set_new(written, lname, json_true());
       }
       json_array_append_new(layers, json_string(lname));
-      json_array_append_new(oci_layers, json_pack("{s:s,s:s,s:I}", "mediaType",
-                                                  "application/vnd.oci.image.layer.v1.tar", "digest",
-                                                  s->diff_ids[l], "size", (json_int_t)s->tar_sizes[l]));
+      json_array_append_new(oci_layers,
+                            json_pack("{s:s,s:s,s:I}", "mediaType",
+                                      "application/vnd.oci.image.layer.v1.tar", "digest",
+                                      s->diff_ids[l], "size", (json_int_t)s->tar_sizes[l]));
     }
     json_t *repo_tags = json_array();
     size_t k;
@@ -208,16 +210,17 @@ static void save_producer(int fd, void *p) {
     json_t *entries = json_object_get(index, "manifests");
     if (json_array_size(s->tags) == 0)
       json_array_append_new(entries, json_pack("{s:s,s:s,s:I}", "mediaType",
-                                               "application/vnd.oci.image.manifest.v1+json", "digest",
-                                               mdigest, "size", (json_int_t)msize));
+                                               "application/vnd.oci.image.manifest.v1+json",
+                                               "digest", mdigest, "size", (json_int_t)msize));
     json_array_foreach(s->tags, k, t) {
       const char *ref = json_string_value(t);
       const char *colon = strrchr(ref, ':');
-      json_array_append_new(
-          entries, json_pack("{s:s,s:s,s:I,s:{s:s,s:s}}", "mediaType",
-                             "application/vnd.oci.image.manifest.v1+json", "digest", mdigest,
-                             "size", (json_int_t)msize, "annotations", "io.containerd.image.name",
-                             ref, "org.opencontainers.image.ref.name", colon ? colon + 1 : "latest"));
+      json_array_append_new(entries, json_pack("{s:s,s:s,s:I,s:{s:s,s:s}}", "mediaType",
+                                               "application/vnd.oci.image.manifest.v1+json",
+                                               "digest", mdigest, "size", (json_int_t)msize,
+                                               "annotations", "io.containerd.image.name", ref,
+                                               "org.opencontainers.image.ref.name",
+                                               colon ? colon + 1 : "latest"));
     }
   }
   json_decref(written);
@@ -225,15 +228,18 @@ static void save_producer(int fd, void *p) {
     char *m = json_dumps(manifest, JSON_COMPACT);
     char *x = json_dumps(index, JSON_COMPACT);
     static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-    r = tar_add_data(a, "index.json", x, strlen(x)) || tar_add_data(a, "manifest.json", m, strlen(m)) ||
+    r = tar_add_data(a, "index.json", x, strlen(x)) ||
+        tar_add_data(a, "manifest.json", m, strlen(m)) ||
         tar_add_data(a, "oci-layout", layout, sizeof layout - 1);
     free(m);
     free(x);
   }
   json_decref(manifest);
   json_decref(index);
-  if (r == 0) archive_write_close(a);
-  else log_error("image save: failed while writing the tar; the stream is cut short");
+  if (r == 0)
+    archive_write_close(a);
+  else
+    log_error("image save: failed while writing the tar; the stream is cut short");
 out:
   archive_write_free(a);
   save_ctx_free(c);
@@ -299,7 +305,8 @@ int image_save(struct api_request *req) {
     names = api_query_all(req, "names", &n);
   }
   int r = n ? 0 : berth_err_set(&err, BERTH_EINVAL, 0, "no images given: use names=IMAGE");
-  for (size_t i = 0; i < n && r == 0; i++) r = save_add(req->d, c, names[i], &err);
+  for (size_t i = 0; i < n && r == 0; i++)
+    r = save_add(req->d, c, names[i], &err);
   free(names);
   if (r < 0) {
     save_ctx_free(c);
@@ -333,7 +340,8 @@ int image_load_consume(struct api_request *req, int fd) {
   c->dir = xasprintf("%s/tmp/load-%s", d->images.root, rnd);
   req->ctx = c;
   req->ctx_free = load_ctx_free;
-  if (mkdir(c->dir, 0700) < 0) return err_sys(&req->consume_err, BERTH_EINTERNAL, "mkdir %s", c->dir);
+  if (mkdir(c->dir, 0700) < 0)
+    return err_sys(&req->consume_err, BERTH_EINTERNAL, "mkdir %s", c->dir);
   struct berth_reader in = {&fd, fd_reader_read};
   int r = layer_untar(&in, c->dir, BERTH_UNTAR_WHITEOUT_DELETE, NULL, &req->consume_err);
   if (r < 0) err_wrap(&req->consume_err, "invalid image archive");
@@ -372,8 +380,14 @@ static int load_one(struct load_ctx *c, int out, const char *config_path, json_t
     }
     struct stat st;
     fstat(fd, &st);
-    struct progress_reader pr = {{&fd, fd_reader_read}, {NULL, progress_read}, out, c->quiet, "",
-                                 0, (uint64_t)st.st_size, 0};
+    struct progress_reader pr = {{&fd, fd_reader_read},
+                                 {NULL, progress_read},
+                                 out,
+                                 c->quiet,
+                                 "",
+                                 0,
+                                 (uint64_t)st.st_size,
+                                 0};
     pr.self.ctx = &pr;
     snprintf(pr.id, sizeof pr.id, "%.12s", diff && strlen(diff) > 7 ? diff + 7 : "layer");
     char next[DIGEST_LEN + 1];
@@ -419,22 +433,26 @@ static char *blob_file(const char *dir, const char *digest) {
 
 /* A JSON blob of an OCI layout, checked against the digest that names it. */
 #define OCI_JSON_MAX (4u << 20)
-static json_t *load_blob_json(const char *dir, const char *digest, const char *what, struct berth_err *err) {
+static json_t *load_blob_json(const char *dir, const char *digest, const char *what,
+                              struct berth_err *err) {
   cleanup_free char *p = blob_file(dir, digest);
   size_t len = 0;
   cleanup_free char *text = p ? read_file(p, &len) : NULL;
   if (!text || len > OCI_JSON_MAX) {
-    berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s missing", what, digest ? digest : "");
+    berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s missing", what,
+                  digest ? digest : "");
     return NULL;
   }
   char hex[65];
   sha256_hex(text, len, hex);
   if (strcmp(hex, digest + 7)) {
-    berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s: content does not match its digest", what, digest);
+    berth_err_set(err, BERTH_EINVAL, 0,
+                  "invalid image archive: %s %s: content does not match its digest", what, digest);
     return NULL;
   }
   json_t *j = json_loadb(text, len, 0, NULL);
-  if (!j) berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s is not JSON", what, digest);
+  if (!j)
+    berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: %s %s is not JSON", what, digest);
   return j;
 }
 
@@ -448,9 +466,10 @@ static int load_oci_manifest(struct load_ctx *c, int out, const char *digest, js
 static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *loaded, int depth,
                           struct berth_err *err) {
   if (depth > OCI_INDEX_DEPTH)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "invalid image archive: indexes nested deeper than %d (an index that lists itself?)",
-                         OCI_INDEX_DEPTH);
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "invalid image archive: indexes nested deeper than %d (an index that lists itself?)",
+        OCI_INDEX_DEPTH);
   size_t i;
   json_t *m;
   json_array_foreach(json_object_get(index, "manifests"), i, m) {
@@ -458,10 +477,13 @@ static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *lo
     const char *digest = json_string_value(json_object_get(m, "digest"));
     json_t *ann = json_object_get(m, "annotations");
     const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-    const char *refname = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+    const char *refname =
+        json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
     json_t *names = json_array();
-    if (name) json_array_append_new(names, json_string(name));
-    else if (refname && strchr(refname, '/')) json_array_append_new(names, json_string(refname));
+    if (name)
+      json_array_append_new(names, json_string(name));
+    else if (refname && strchr(refname, '/'))
+      json_array_append_new(names, json_string(refname));
     int r;
     if (mt && strstr(mt, "index")) {
       json_t *sub = load_blob_json(c->dir, digest, "index", err);
@@ -479,7 +501,8 @@ static int load_oci_index(struct load_ctx *c, int out, json_t *index, json_t *lo
         const char *arch = json_string_value(json_object_get(pl, "architecture"));
         if (!pl || ((!os || !strcmp(os, "linux")) && (!arch || !strcmp(arch, "amd64")))) {
           json_t *copy = json_deep_copy(e);
-          if (!json_object_get(copy, "annotations") && ann) json_object_set(copy, "annotations", ann);
+          if (!json_object_get(copy, "annotations") && ann)
+            json_object_set(copy, "annotations", ann);
           json_array_append_new(json_object_get(pick, "manifests"), copy);
           break;
         }
@@ -508,7 +531,8 @@ static int load_oci_manifest(struct load_ctx *c, int out, const char *digest, js
     if (!ld || strlen(ld) != DIGEST_LEN) continue;
     json_array_append_new(layers, json_sprintf("blobs/sha256/%s", ld + 7));
   }
-  cleanup_free char *cfg = blob_file(c->dir, json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
+  cleanup_free char *cfg =
+      blob_file(c->dir, json_string_value(json_object_get(json_object_get(m, "config"), "digest")));
   int r = load_one(c, out, cfg, layers, names, loaded, err);
   json_decref(layers);
   json_decref(m);
@@ -535,8 +559,11 @@ static void load_producer(int out, void *p) {
     }
   } else {
     json_t *index = json_load_file(ipath, 0, NULL);
-    if (!index) r = berth_err_set(&err, BERTH_EINVAL, 0, "invalid image archive: neither manifest.json nor index.json found");
-    else r = load_oci_index(c, out, index, loaded, 0, &err);
+    if (!index)
+      r = berth_err_set(&err, BERTH_EINVAL, 0,
+                        "invalid image archive: neither manifest.json nor index.json found");
+    else
+      r = load_oci_index(c, out, index, loaded, 0, &err);
     json_decref(index);
   }
   if (r == 0 && json_array_size(loaded) == 0)
@@ -586,7 +613,8 @@ static int import(struct api_request *req) {
   size_t n;
   const char **changes = api_query_all(req, "changes", &n);
   int r = 0;
-  for (size_t i = 0; i < n && r == 0; i++) r = imageconf_apply_change(config, changes[i], &err);
+  for (size_t i = 0; i < n && r == 0; i++)
+    r = imageconf_apply_change(config, changes[i], &err);
   free(changes);
   struct image_ref ref = {0};
   const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
@@ -630,7 +658,9 @@ int image_create(struct api_request *req) {
   const char *src = api_query(req, "fromSrc");
   if (src && !strcmp(src, "-")) return import(req);
   if (src && *src)
-    return api_reply_error(req, 501, "importing from a URL (%s) is not supported; send the tar as the body with fromSrc=-", src);
+    return api_reply_error(
+        req, 501,
+        "importing from a URL (%s) is not supported; send the tar as the body with fromSrc=-", src);
   const char *from = api_query(req, "fromImage");
   if (!from || !*from) return api_reply_error(req, 400, "fromImage or fromSrc is required");
   return image_pull(req, from);

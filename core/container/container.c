@@ -12,9 +12,15 @@ static pthread_cond_t cond;
 static struct container **table;
 static size_t n_table;
 
-void ctr_lock(void) { pthread_mutex_lock(&lock); }
-void ctr_unlock(void) { pthread_mutex_unlock(&lock); }
-void ctr_broadcast(void) { pthread_cond_broadcast(&cond); }
+void ctr_lock(void) {
+  pthread_mutex_lock(&lock);
+}
+void ctr_unlock(void) {
+  pthread_mutex_unlock(&lock);
+}
+void ctr_broadcast(void) {
+  pthread_cond_broadcast(&cond);
+}
 
 volatile bool ctr_stopping;
 
@@ -41,8 +47,12 @@ bool ctr_wait(int timeout_ms) {
   return pthread_cond_timedwait(&cond, &lock, &ts) == 0;
 }
 
-char *ctr_dir(struct daemon *d, const char *id) { return xasprintf("%s/containers/%s", d->cfg.data_root, id); }
-char *ctr_socket(struct daemon *d, const char *id) { return xasprintf("%s/c/%.32s.sock", d->cfg.exec_root, id); }
+char *ctr_dir(struct daemon *d, const char *id) {
+  return xasprintf("%s/containers/%s", d->cfg.data_root, id);
+}
+char *ctr_socket(struct daemon *d, const char *id) {
+  return xasprintf("%s/c/%.32s.sock", d->cfg.exec_root, id);
+}
 char *ctr_log_path(struct daemon *d, const char *id) {
   return xasprintf("%s/containers/%s/%s-json.log", d->cfg.data_root, id, id);
 }
@@ -157,23 +167,35 @@ bool ctr_name_taken_locked(const char *name, const struct container *except, cha
 }
 
 const char *ctr_status_name(enum ctr_status s) {
-  static const char *names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
+  static const char *names[] = {"created",  "running", "paused", "restarting",
+                                "removing", "exited",  "dead"};
   return names[s];
 }
 
 static void duration(int64_t secs, char *out, size_t len) {
   int64_t minutes = secs / 60, hours = (secs + 1800) / 3600;
-  if (secs < 1) snprintf(out, len, "Less than a second");
-  else if (secs == 1) snprintf(out, len, "1 second");
-  else if (secs < 60) snprintf(out, len, "%lld seconds", (long long)secs);
-  else if (minutes == 1) snprintf(out, len, "About a minute");
-  else if (minutes < 60) snprintf(out, len, "%lld minutes", (long long)minutes);
-  else if (hours == 1) snprintf(out, len, "About an hour");
-  else if (hours < 48) snprintf(out, len, "%lld hours", (long long)hours);
-  else if (hours < 24 * 7 * 2) snprintf(out, len, "%lld days", (long long)(hours / 24));
-  else if (hours < 24 * 30 * 2) snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
-  else if (hours < 24 * 365 * 2) snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
-  else snprintf(out, len, "%lld years", (long long)(secs / 3600 / 24 / 365));
+  if (secs < 1)
+    snprintf(out, len, "Less than a second");
+  else if (secs == 1)
+    snprintf(out, len, "1 second");
+  else if (secs < 60)
+    snprintf(out, len, "%lld seconds", (long long)secs);
+  else if (minutes == 1)
+    snprintf(out, len, "About a minute");
+  else if (minutes < 60)
+    snprintf(out, len, "%lld minutes", (long long)minutes);
+  else if (hours == 1)
+    snprintf(out, len, "About an hour");
+  else if (hours < 48)
+    snprintf(out, len, "%lld hours", (long long)hours);
+  else if (hours < 24 * 7 * 2)
+    snprintf(out, len, "%lld days", (long long)(hours / 24));
+  else if (hours < 24 * 30 * 2)
+    snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
+  else if (hours < 24 * 365 * 2)
+    snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
+  else
+    snprintf(out, len, "%lld years", (long long)(secs / 3600 / 24 / 365));
 }
 
 char *ctr_status_text(const struct container *c) {
@@ -225,21 +247,23 @@ static json_t *state_json(const struct container *c) {
   if (c->started_ns) format_rfc3339(c->started_ns, started, sizeof started);
   if (c->finished_ns) format_rfc3339(c->finished_ns, finished, sizeof finished);
   bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING;
-  return json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", ctr_status_name(c->status),
-                   "Running", running, "Paused", c->status == CTR_PAUSED, "Restarting",
-                   c->status == CTR_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
-                   c->status == CTR_DEAD, "Pid", running ? (int)c->pid : 0, "ExitCode", c->exit_code,
-                   "Error", c->error, "StartedAt", started, "FinishedAt", finished);
+  return json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status",
+                   ctr_status_name(c->status), "Running", running, "Paused",
+                   c->status == CTR_PAUSED, "Restarting", c->status == CTR_RESTARTING, "OOMKilled",
+                   c->oom_killed, "Dead", c->status == CTR_DEAD, "Pid", running ? (int)c->pid : 0,
+                   "ExitCode", c->exit_code, "Error", c->error, "StartedAt", started, "FinishedAt",
+                   finished);
 }
 
 int ctr_save(struct daemon *d, struct container *c) {
   ctr_lock();
-  json_t *j = json_pack("{s:s,s:s,s:O,s:O,s:O,s:s,s:I,s:s,s:s?,s:o,s:i,s:b,s:s}", "Id", c->id, "Name",
-                        c->name, "Config", c->config, "HostConfig", c->host_config, "NetworkingConfig",
-                        c->net_config ? c->net_config : json_null(), "Image", c->image_id, "CreatedNs",
-                        (json_int_t)c->created_ns, "RWLayer", c->rw_id, "ParentLayer", c->parent_sid,
-                        "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
-                        c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
+  json_t *j =
+      json_pack("{s:s,s:s,s:O,s:O,s:O,s:s,s:I,s:s,s:s?,s:o,s:i,s:b,s:s}", "Id", c->id, "Name",
+                c->name, "Config", c->config, "HostConfig", c->host_config, "NetworkingConfig",
+                c->net_config ? c->net_config : json_null(), "Image", c->image_id, "CreatedNs",
+                (json_int_t)c->created_ns, "RWLayer", c->rw_id, "ParentLayer", c->parent_sid,
+                "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
+                c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
   bool removed = c->removed;
   ctr_unlock();
   if (removed) {
@@ -257,7 +281,8 @@ int ctr_save(struct daemon *d, struct container *c) {
 }
 
 static enum ctr_status status_from(const char *s) {
-  static const char *names[] = {"created", "running", "paused", "restarting", "removing", "exited", "dead"};
+  static const char *names[] = {"created",  "running", "paused", "restarting",
+                                "removing", "exited",  "dead"};
   for (int i = 0; i < 7; i++)
     if (s && !strcmp(s, names[i])) return (enum ctr_status)i;
   return CTR_DEAD;
@@ -278,7 +303,8 @@ static struct container *load_one(const char *path) {
   c->host_config = json_incref(json_object_get(j, "HostConfig"));
   json_t *nc = json_object_get(j, "NetworkingConfig");
   c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
-  snprintf(c->image_id, sizeof c->image_id, "%s", json_string_value(json_object_get(j, "Image")) ?: "");
+  snprintf(c->image_id, sizeof c->image_id, "%s",
+           json_string_value(json_object_get(j, "Image")) ?: "");
   c->created_ns = json_integer_value(json_object_get(j, "CreatedNs"));
   snprintf(c->rw_id, sizeof c->rw_id, "%s", json_string_value(json_object_get(j, "RWLayer")) ?: "");
   const char *ps = json_string_value(json_object_get(j, "ParentLayer"));
@@ -349,30 +375,36 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   if (json_array_size(json_object_get(cfg, "Entrypoint"))) {
     path = json_string_value(ep);
     json_t *e = json_object_get(cfg, "Entrypoint");
-    for (size_t i = 1; i < json_array_size(e); i++) json_array_append(args, json_array_get(e, i));
+    for (size_t i = 1; i < json_array_size(e); i++)
+      json_array_append(args, json_array_get(e, i));
     size_t i;
     json_t *x;
     json_array_foreach(cmd, i, x) json_array_append(args, x);
   } else if (json_array_size(cmd)) {
     path = json_string_value(json_array_get(cmd, 0));
-    for (size_t i = 1; i < json_array_size(cmd); i++) json_array_append(args, json_array_get(cmd, i));
+    for (size_t i = 1; i < json_array_size(cmd); i++)
+      json_array_append(args, json_array_get(cmd, i));
   }
   const char *mode = hc_string(hc, "NetworkMode", "default");
   const char *net_name = !strcmp(mode, "default") ? d->cfg.default_network : mode;
   json_t *networks = json_object();
-  json_t *ep_obj = json_pack("{s:n,s:n,s:[s],s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig",
-                             "Links", "Aliases", c->name + 1, "NetworkID", net_name, "EndpointID", "",
-                             "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-                             "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts", "DNSNames");
+  json_t *ep_obj =
+      json_pack("{s:n,s:n,s:[s],s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig", "Links",
+                "Aliases", c->name + 1, "NetworkID", net_name, "EndpointID", "", "Gateway", "",
+                "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6PrefixLen", 0,
+                "MacAddress", "", "DriverOpts", "DNSNames");
   json_array_insert_new(json_object_get(ep_obj, "Aliases"), 0, json_sprintf("%.12s", c->id));
   json_object_set_new(networks, net_name, ep_obj);
   json_t *hc_log = json_object_get(hc, "LogConfig");
   if (!json_is_object(hc_log)) json_object_set_new(hc, "LogConfig", hc_log = json_object());
-  if (!hc_string(hc_log, "Type", NULL)) json_object_set_new(hc_log, "Type", json_string(d->logger->name));
+  if (!hc_string(hc_log, "Type", NULL))
+    json_object_set_new(hc_log, "Type", json_string(d->logger->name));
   if (!json_object_get(hc_log, "Config")) json_object_set_new(hc_log, "Config", json_object());
   if (!json_object_get(hc, "RestartPolicy"))
-    json_object_set_new(hc, "RestartPolicy", json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
-  if (!json_object_get(hc, "NetworkMode")) json_object_set_new(hc, "NetworkMode", json_string("default"));
+    json_object_set_new(hc, "RestartPolicy",
+                        json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+  if (!json_object_get(hc, "NetworkMode"))
+    json_object_set_new(hc, "NetworkMode", json_string("default"));
   cleanup_free char *dir = ctr_dir(d, c->id);
   cleanup_free char *logp = ctr_log_path(d, c->id);
   json_t *mounts = json_array();
@@ -388,9 +420,9 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
     char *opt = strchr(dst, ':');
     if (opt) *opt++ = 0;
     bool ro = opt && strstr(opt, "ro");
-    json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", copy,
-                                            "Destination", dst, "Mode", opt ? opt : "", "RW", !ro,
-                                            "Propagation", "rprivate"));
+    json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source",
+                                            copy, "Destination", dst, "Mode", opt ? opt : "", "RW",
+                                            !ro, "Propagation", "rprivate"));
   }
   json_t *j = json_object();
   json_object_set_new(j, "Id", json_string(c->id));
@@ -416,13 +448,15 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_object_set_new(j, "Mounts", mounts);
   json_object_set_new(j, "Config", cfg);
   json_object_set_new(j, "NetworkSettings",
-                      json_pack("{s:s,s:b,s:{},s:s,s:o,s:s,s:s,s:i,s:s,s:s}", "Bridge", "", "HairpinMode", 0,
-                                "Ports", "SandboxKey", "", "Networks", networks, "Gateway", "",
-                                "IPAddress", "", "IPPrefixLen", 0, "MacAddress", "", "EndpointID", ""));
+                      json_pack("{s:s,s:b,s:{},s:s,s:o,s:s,s:s,s:i,s:s,s:s}", "Bridge", "",
+                                "HairpinMode", 0, "Ports", "SandboxKey", "", "Networks", networks,
+                                "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "MacAddress", "",
+                                "EndpointID", ""));
   json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
   const char *pk;
   json_t *pv;
-  json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv) json_object_set_new(ports, pk, json_null());
+  json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv)
+      json_object_set_new(ports, pk, json_null());
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;
@@ -458,13 +492,13 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   const char *mode = hc_string(c->host_config, "NetworkMode", "default");
   const char *net_name = !strcmp(mode, "default") ? d->cfg.default_network : mode;
   json_t *label_obj = json_is_object(labels) ? json_incref(labels) : json_object();
-  json_t *j = json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s,s:s,s:s}}},s:[]}",
-                        "Id", c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID",
-                        c->image_id, "Command", cmd, "Created", (json_int_t)(c->created_ns / 1000000000LL),
-                        "Ports", "Labels", label_obj, "State",
-                        ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode", mode,
-                        "NetworkSettings", "Networks", net_name, "NetworkID", net_name, "IPAddress", "",
-                        "Gateway", "", "MacAddress", "", "Mounts");
+  json_t *j = json_pack(
+      "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s,s:s,s:s}}},s:[]}", "Id",
+      c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID", c->image_id,
+      "Command", cmd, "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels",
+      label_obj, "State", ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode",
+      mode, "NetworkSettings", "Networks", net_name, "NetworkID", net_name, "IPAddress", "",
+      "Gateway", "", "MacAddress", "", "Mounts");
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;
@@ -474,12 +508,14 @@ int parse_signal(const char *s) {
   static const struct {
     const char *name;
     int sig;
-  } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
-              {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-              {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-              {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-              {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
-              {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},   {"PWR", SIGPWR},   {"SYS", SIGSYS}};
+  } sigs[] = {{"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+              {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+              {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+              {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+              {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+              {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
+              {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+              {"PWR", SIGPWR},       {"SYS", SIGSYS}};
   if (!s || !*s) return -1;
   char *end;
   long n = strtol(s, &end, 10);

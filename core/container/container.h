@@ -11,17 +11,25 @@
 
 struct daemon;
 
-enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_RESTARTING, CTR_REMOVING, CTR_EXITED, CTR_DEAD };
+enum ctr_status {
+  CTR_CREATED,
+  CTR_RUNNING,
+  CTR_PAUSED,
+  CTR_RESTARTING,
+  CTR_REMOVING,
+  CTR_EXITED,
+  CTR_DEAD
+};
 
 struct container {
   char id[65];
-  char *name; /* with the leading '/' */
+  char *name;          /* with the leading '/' */
   json_t *config;      /* Config */
   json_t *host_config; /* HostConfig */
   json_t *net_config;  /* NetworkingConfig */
   char image_id[72];
   int64_t created_ns;
-  char rw_id[65]; /* storage id of the read-write layer */
+  char rw_id[65];   /* storage id of the read-write layer */
   char *parent_sid; /* storage id of the image's top layer, NULL if none */
 
   enum ctr_status status;
@@ -32,7 +40,7 @@ struct container {
   int64_t started_ns, finished_ns;
   int restart_count;
   bool stopped_by_user; /* for unless-stopped and on-failure */
-  uint64_t exits; /* increments at every exit, for wait next-exit */
+  uint64_t exits;       /* increments at every exit, for wait next-exit */
   bool removed;
   bool removing; /* a remove owns the container */
 
@@ -74,6 +82,15 @@ struct container *ctr_get(const char *ref);
 void ctr_put(struct container *c);
 struct container **ctr_list(size_t *n); /* references; free with ctr_put each + free */
 
+/* The table and the names, for container.c and lifecycle.c; _locked: with
+ * ctr_lock held. */
+void ctr_table_add(struct container *c);
+void ctr_table_add_locked(struct container *c);
+void ctr_table_remove_locked(struct container *c);
+void ctr_name_reserve_locked(const char *name);
+void ctr_name_release_locked(const char *name);
+bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
+
 const char *ctr_status_name(enum ctr_status s);
 char *ctr_status_text(const struct container *c); /* "Up 2 seconds" ... */
 
@@ -88,9 +105,11 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
 /* 0 started, 1 already running (304) */
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err);
 /* 0 stopped, 1 was not running (304) */
-int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal, struct berth_err *err);
+int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal,
+             struct berth_err *err);
 int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err);
-int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, struct berth_err *err);
+int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
+               struct berth_err *err);
 int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err);
 int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err);
 int ctr_save(struct daemon *d, struct container *c);

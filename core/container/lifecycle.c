@@ -3,11 +3,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -19,15 +19,9 @@
 #include "../shim/protocol.h"
 #include "container.h"
 
-void ctr_table_add(struct container *c);
-void ctr_table_add_locked(struct container *c);
-void ctr_name_reserve_locked(const char *name);
-void ctr_name_release_locked(const char *name);
-void ctr_table_remove_locked(struct container *c);
-bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
-
 static void start_monitor(struct daemon *d, struct container *c);
-static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error, size_t elen);
+static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
+                           size_t elen);
 
 /* ---------------- create ---------------- */
 
@@ -40,12 +34,14 @@ static bool valid_name(const char *n) {
 }
 
 static char *random_name(void) {
-  static const char *const adj[] = {"agile", "bold", "brave", "calm", "clever", "eager", "fervent",
-                                    "gallant", "happy", "jolly", "keen", "lucid", "nifty", "quirky",
-                                    "serene", "stoic", "tender", "upbeat", "vigilant", "zealous"};
-  static const char *const noun[] = {"babbage", "curie", "darwin", "euler", "feynman", "galois",
-                                     "hopper", "kepler", "lovelace", "meitner", "newton", "noether",
-                                     "pascal", "ritchie", "shannon", "thompson", "turing", "volta"};
+  static const char *const adj[] = {"agile", "bold",    "brave",   "calm",     "clever",
+                                    "eager", "fervent", "gallant", "happy",    "jolly",
+                                    "keen",  "lucid",   "nifty",   "quirky",   "serene",
+                                    "stoic", "tender",  "upbeat",  "vigilant", "zealous"};
+  static const char *const noun[] = {"babbage",  "curie",   "darwin", "euler",    "feynman",
+                                     "galois",   "hopper",  "kepler", "lovelace", "meitner",
+                                     "newton",   "noether", "pascal", "ritchie",  "shannon",
+                                     "thompson", "turing",  "volta"};
   unsigned char r[2];
   char hex[5];
   random_hex(hex, 2);
@@ -82,7 +78,9 @@ static void merge_image_config(json_t *cfg, json_t *img) {
   json_decref(where);
   json_object_set_new(cfg, "Env", env);
   bool has_ep = json_array_size(json_object_get(cfg, "Entrypoint")) > 0;
-  if (!has_ep) json_object_set_new(cfg, "Entrypoint", json_deep_copy(json_object_get(img, "Entrypoint") ?: json_null()));
+  if (!has_ep)
+    json_object_set_new(cfg, "Entrypoint",
+                        json_deep_copy(json_object_get(img, "Entrypoint") ?: json_null()));
   if (!json_array_size(json_object_get(cfg, "Cmd")) && !has_ep)
     json_object_set_new(cfg, "Cmd", json_deep_copy(json_object_get(img, "Cmd") ?: json_null()));
   static const char *const strs[] = {"WorkingDir", "User", "StopSignal"};
@@ -99,7 +97,8 @@ static void merge_image_config(json_t *cfg, json_t *img) {
     if (!json_is_object(cm)) json_object_set_new(cfg, maps[k], cm = json_object());
     const char *key;
     json_t *v;
-    json_object_foreach(im, key, v) if (!json_object_get(cm, key)) json_object_set_new(cm, key, json_deep_copy(v));
+    json_object_foreach(im, key, v) if (!json_object_get(cm, key))
+        json_object_set_new(cm, key, json_deep_copy(v));
   }
 }
 
@@ -107,9 +106,11 @@ static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err
   json_t *log = json_object_get(hc, "LogConfig");
   const char *lt = json_string_value(json_object_get(log, "Type"));
   if (lt && *lt && strcmp(lt, "none") && strcmp(lt, d->logger->name))
-    return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered", lt);
+    return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
+                         lt);
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  if (mode && *mode && strcmp(mode, "default") && strcmp(mode, "none") && strcmp(mode, "host") && strcmp(mode, "bridge")) {
+  if (mode && *mode && strcmp(mode, "default") && strcmp(mode, "none") && strcmp(mode, "host") &&
+      strcmp(mode, "bridge")) {
     if (str_has_prefix(mode, "container:"))
       return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
     return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
@@ -121,21 +122,27 @@ static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err
     json_array_foreach(json_object_get(hc, keys[k]), i, c) {
       const char *n = json_string_value(c);
       if (n && strcasecmp(n, "ALL") && rt_cap_from_name(n) < 0)
-        return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s: unknown capability: \"%s\"", keys[k], n);
+        return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s: unknown capability: \"%s\"",
+                             keys[k], n);
     }
   }
   json_t *rp = json_object_get(hc, "RestartPolicy");
   const char *pn = json_string_value(json_object_get(rp, "Name"));
-  if (pn && *pn && strcmp(pn, "no") && strcmp(pn, "always") && strcmp(pn, "unless-stopped") && strcmp(pn, "on-failure"))
+  if (pn && *pn && strcmp(pn, "no") && strcmp(pn, "always") && strcmp(pn, "unless-stopped") &&
+      strcmp(pn, "on-failure"))
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid restart policy '%s'", pn);
   if (json_is_true(json_object_get(hc, "AutoRemove")) && pn && *pn && strcmp(pn, "no"))
-    return berth_err_set(err, BERTH_EINVAL, 0, "can't create 'AutoRemove' container with restart policy");
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "can't create 'AutoRemove' container with restart policy");
   size_t i;
   json_t *b;
   json_array_foreach(json_object_get(hc, "Binds"), i, b) {
     const char *s = json_string_value(b);
     if (!s || s[0] != '/')
-      return berth_err_set(err, BERTH_ENOTSUP, 0, "invalid bind %s: only absolute host paths are supported (volumes are not implemented yet)", s ? s : "");
+      return berth_err_set(err, BERTH_ENOTSUP, 0,
+                           "invalid bind %s: only absolute host paths are supported (volumes are "
+                           "not implemented yet)",
+                           s ? s : "");
     const char *colon = strchr(s, ':');
     if (!colon || colon[1] != '/')
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid volume specification: '%s'", s);
@@ -143,17 +150,20 @@ static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err
   json_t *so;
   json_array_foreach(json_object_get(hc, "SecurityOpt"), i, so) {
     const char *s = json_string_value(so);
-    if (s && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") && strcmp(s, "no-new-privileges") &&
-        strcmp(s, "no-new-privileges:true") && strcmp(s, "no-new-privileges=true") && !str_has_prefix(s, "seccomp="))
+    if (s && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") &&
+        strcmp(s, "no-new-privileges") && strcmp(s, "no-new-privileges:true") &&
+        strcmp(s, "no-new-privileges=true") && !str_has_prefix(s, "seccomp="))
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
     /* the client sends the profile's content, as the docker CLI does */
-    if (s && str_has_prefix(s, "seccomp=") && strcmp(s, "seccomp=unconfined") && rt_seccomp_check_profile(s + 8, err) < 0)
+    if (s && str_has_prefix(s, "seccomp=") && strcmp(s, "seccomp=unconfined") &&
+        rt_seccomp_check_profile(s + 8, err) < 0)
       return -err->code;
   }
   if (json_is_true(json_object_get(hc, "Init"))) {
     cleanup_free char *init = helper_path("berth-init");
     if (access(init, X_OK) < 0)
-      return berth_err_set(err, BERTH_EINVAL, 0, "exec: \"berth-init\": executable file not found in %s", init);
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "exec: \"berth-init\": executable file not found in %s", init);
   }
   return 0;
 }
@@ -164,7 +174,9 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   int vr = ctr_validate_create(body, err);
   if (vr < 0) return vr;
   const char *image = json_string_value(json_object_get(body, "Image"));
-  if (!image || !*image) return berth_err_set(err, BERTH_EINVAL, 0, "Config cannot be empty in order to create a container");
+  if (!image || !*image)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
   hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
   int r = check_host_config(d, hc, err);
@@ -203,7 +215,8 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   json_t *full = imageconf_container_config(cfg);
   json_decref(cfg);
   cfg = full;
-  if (!json_array_size(json_object_get(cfg, "Cmd")) && !json_array_size(json_object_get(cfg, "Entrypoint"))) {
+  if (!json_array_size(json_object_get(cfg, "Cmd")) &&
+      !json_array_size(json_object_get(cfg, "Entrypoint"))) {
     json_decref(cfg);
     json_decref(hc);
     free(c->parent_sid);
@@ -229,7 +242,9 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   c->status = CTR_CREATED;
   if (name && *name) {
     if (!valid_name(name)) {
-      r = berth_err_set(err, BERTH_EINVAL, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+      r = berth_err_set(err, BERTH_EINVAL, 0,
+                        "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                        name);
       goto fail;
     }
     c->name = name[0] == '/' ? xstrdup(name) : xasprintf("/%s", name);
@@ -238,10 +253,11 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   char other[65];
   if (c->name && ctr_name_taken_locked(c->name, NULL, other)) {
     ctr_unlock();
-    r = berth_err_set(err, BERTH_ECONFLICT, 0,
-                      "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
-                      "have to remove (or rename) that container to be able to reuse that name.",
-                      c->name, other);
+    r = berth_err_set(
+        err, BERTH_ECONFLICT, 0,
+        "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
+        "have to remove (or rename) that container to be able to reuse that name.",
+        c->name, other);
     goto fail;
   }
   for (int tries = 0; !c->name || ctr_name_taken_locked(c->name, NULL, NULL); tries++) {
@@ -261,7 +277,8 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   const struct berth_storage_ops *ops = &d->storage->ops.storage;
   store_pending_begin(&d->images, c->rw_id);
   plugin_lock(d->storage);
-  r = ops->create_rw ? ops->create_rw(d->storage->drv, &req, err) : ops->create(d->storage->drv, &req, err);
+  r = ops->create_rw ? ops->create_rw(d->storage->drv, &req, err)
+                     : ops->create(d->storage->drv, &req, err);
   plugin_unlock(d->storage);
   if (r < 0) {
     store_pending_end(&d->images, c->rw_id);
@@ -325,10 +342,11 @@ static void write_etc_files(struct daemon *d, struct container *c, bool host_net
   cleanup_free char *hnp = xasprintf("%s/hostname", dir);
   cleanup_free char *hntext = xasprintf("%s\n", hostname);
   write_file_atomic(hnp, hntext, strlen(hntext), 0644);
-  cleanup_free char *hosts = host_net ? read_file("/etc/hosts", NULL)
-                                      : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                                  "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                                                  "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+  cleanup_free char *hosts =
+      host_net ? read_file("/etc/hosts", NULL)
+               : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                           "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+                           "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
   cleanup_free char *hp = xasprintf("%s/hosts", dir);
   if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
   cleanup_free char *resolv = read_file("/etc/resolv.conf", NULL);
@@ -339,7 +357,8 @@ static void write_etc_files(struct daemon *d, struct container *c, bool host_net
 
 /* cfg and hc: the container's, referenced under the lock by the caller
  * (update replaces HostConfig, copy on write) */
-static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, json_t *hc, struct berth_err *err) {
+static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, json_t *hc,
+                          struct berth_err *err) {
   struct rt_spec s = {0};
   s.id = c->id;
   s.rootfs = c->rootfs;
@@ -357,7 +376,8 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
   json_array_foreach(json_object_get(cfg, "Cmd"), i, e) json_array_append(args, e);
   size_t na = json_array_size(args);
   s.args = xcalloc(na + 1, sizeof(char *));
-  for (i = 0; i < na; i++) s.args[i] = (char *)json_string_value(json_array_get(args, i));
+  for (i = 0; i < na; i++)
+    s.args[i] = (char *)json_string_value(json_array_get(args, i));
   const char *user = json_string_value(json_object_get(cfg, "User"));
   struct rt_user ru;
   cleanup_close int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -382,22 +402,28 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
     has_host |= str_has_prefix(v, "HOSTNAME=");
     json_array_append(env, e);
   }
-  if (!has_path) json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-  if (!has_host) json_array_append_new(env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
+  if (!has_path)
+    json_array_insert_new(
+        env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  if (!has_host)
+    json_array_append_new(
+        env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
   if (!has_home) json_array_append_new(env, json_sprintf("HOME=%s", home ? home : "/root"));
   bool tty = json_is_true(json_object_get(cfg, "Tty"));
   if (tty) json_array_append_new(env, json_string("TERM=xterm"));
   free(home);
   size_t ne = json_array_size(env);
   s.env = xcalloc(ne + 1, sizeof(char *));
-  for (i = 0; i < ne; i++) s.env[i] = (char *)json_string_value(json_array_get(env, i));
+  for (i = 0; i < ne; i++)
+    s.env[i] = (char *)json_string_value(json_array_get(env, i));
   const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
   s.cwd = (char *)(wd && *wd ? wd : "/");
   s.hostname = (char *)json_string_value(json_object_get(cfg, "Hostname"));
   s.tty = tty;
   s.open_stdin = json_is_true(json_object_get(cfg, "OpenStdin"));
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge")) mode = d->cfg.default_network;
+  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"))
+    mode = d->cfg.default_network;
   s.host_network = !strcmp(mode, "host");
   s.privileged = json_is_true(json_object_get(hc, "Privileged"));
   s.readonly_rootfs = json_is_true(json_object_get(hc, "ReadonlyRootfs"));
@@ -428,14 +454,16 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
     m->source = "tmpfs";
     m->target = (char *)tk;
     m->type = "tmpfs";
-    m->options = (char *)(json_string_value(tv) && *json_string_value(tv) ? json_string_value(tv) : "mode=1777");
+    m->options = (char *)(json_string_value(tv) && *json_string_value(tv) ? json_string_value(tv)
+                                                                          : "mode=1777");
   }
   json_t *spec = rt_spec_to_json(&s);
   free(s.args);
   free(s.env);
   free(s.groups);
   free(s.mounts);
-  for (size_t k = 0; k < no; k++) free(owned[k]);
+  for (size_t k = 0; k < no; k++)
+    free(owned[k]);
   free(owned);
   json_decref(args);
   json_decref(env);
@@ -448,36 +476,43 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
   for (int k = 0; g && k < config_setting_length(g); k++) {
     config_setting_t *st = config_setting_get_elem(g, (unsigned)k);
     const char *sv = config_setting_get_string(st);
-    if (sv) json_object_set_new(opts, config_setting_name(st), json_string(sv));
+    if (sv)
+      json_object_set_new(opts, config_setting_name(st), json_string(sv));
     else if (config_setting_type(st) == CONFIG_TYPE_INT)
-      json_object_set_new(opts, config_setting_name(st), json_sprintf("%d", config_setting_get_int(st)));
+      json_object_set_new(opts, config_setting_name(st),
+                          json_sprintf("%d", config_setting_get_int(st)));
   }
   const char *ok;
   json_t *ov;
   json_object_foreach(json_object_get(log, "Config"), ok, ov) json_object_set(opts, ok, ov);
   cleanup_free char *logp = ctr_log_path(d, c->id);
   const char *image_name = json_string_value(json_object_get(cfg, "Image"));
-  json_object_set_new(spec, "log", json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "path", logp,
-                                             "opts", opts, "container_name", c->name + 1, "image_id",
-                                             c->image_id, "image_name", image_name ? image_name : "",
-                                             "root_dir", d->logger->host.root_dir ? d->logger->host.root_dir : "",
-                                             "run_dir", d->logger->host.run_dir ? d->logger->host.run_dir : ""));
+  json_object_set_new(spec, "log",
+                      json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "path", logp,
+                                "opts", opts, "container_name", c->name + 1, "image_id",
+                                c->image_id, "image_name", image_name ? image_name : "", "root_dir",
+                                d->logger->host.root_dir ? d->logger->host.root_dir : "", "run_dir",
+                                d->logger->host.run_dir ? d->logger->host.run_dir : ""));
   int64_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
   int64_t quota = json_integer_value(json_object_get(hc, "CpuQuota"));
   int64_t period = json_integer_value(json_object_get(hc, "CpuPeriod"));
   if (!cpus && quota > 0) cpus = quota * 1000000000LL / (period > 0 ? period : 100000);
-  json_object_set_new(spec, "cgroup", json_pack("{s:I,s:I,s:I,s:I,s:s,s:I}", "memory",
-                                                json_integer_value(json_object_get(hc, "Memory")), "memory_swap",
-                                                json_integer_value(json_object_get(hc, "MemorySwap")), "nano_cpus",
-                                                cpus, "cpu_shares", json_integer_value(json_object_get(hc, "CpuShares")),
-                                                "cpuset_cpus",
-                                                json_string_value(json_object_get(hc, "CpusetCpus")) ?: "",
-                                                "pids_limit", json_integer_value(json_object_get(hc, "PidsLimit"))));
-  json_object_set_new(spec, "stdin_once", json_boolean(json_is_true(json_object_get(cfg, "StdinOnce"))));
+  json_object_set_new(
+      spec, "cgroup",
+      json_pack("{s:I,s:I,s:I,s:I,s:s,s:I}", "memory",
+                json_integer_value(json_object_get(hc, "Memory")), "memory_swap",
+                json_integer_value(json_object_get(hc, "MemorySwap")), "nano_cpus", cpus,
+                "cpu_shares", json_integer_value(json_object_get(hc, "CpuShares")), "cpuset_cpus",
+                json_string_value(json_object_get(hc, "CpusetCpus")) ?: "", "pids_limit",
+                json_integer_value(json_object_get(hc, "PidsLimit"))));
+  json_object_set_new(spec, "stdin_once",
+                      json_boolean(json_is_true(json_object_get(cfg, "StdinOnce"))));
   return spec;
 }
 
-static char *shim_path(void) { return helper_path("berth-shim"); }
+static char *shim_path(void) {
+  return helper_path("berth-shim");
+}
 
 /* Double fork so the shim's parent is init; it reports on ready_fd. */
 static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
@@ -491,7 +526,8 @@ static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
   char fdnum[16];
   snprintf(fdnum, sizeof fdnum, "%d", rp[1]);
-  char *argv[] = {shim, "--bundle", bundle, "--socket", sock, "--ready-fd", fdnum, "--plugin-dir", d->cfg.plugin_dir, NULL};
+  char *argv[] = {shim,         "--bundle", bundle,         "--socket",        sock,
+                  "--ready-fd", fdnum,      "--plugin-dir", d->cfg.plugin_dir, NULL};
   pid_t p = fork();
   if (p < 0) {
     close(rp[0]);
@@ -522,7 +558,8 @@ static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   size_t got = 0;
   ssize_t n;
   /* one line; EOF without one means the shim died */
-  while (got < sizeof buf - 1 && !memchr(buf, '\n', got) && (n = read(rp[0], buf + got, sizeof buf - 1 - got)) > 0)
+  while (got < sizeof buf - 1 && !memchr(buf, '\n', got) &&
+         (n = read(rp[0], buf + got, sizeof buf - 1 - got)) > 0)
     got += (size_t)n;
   close(rp[0]);
   buf[got] = 0;
@@ -532,7 +569,8 @@ static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
     *pid = (pid_t)atoi(buf + 3);
     return 0;
   }
-  return berth_err_set(err, BERTH_EINTERNAL, 0, "%s", str_has_prefix(buf, "ERR ") ? buf + 4 : "berth-shim failed to start");
+  return berth_err_set(err, BERTH_EINTERNAL, 0, "%s",
+                       str_has_prefix(buf, "ERR ") ? buf + 4 : "berth-shim failed to start");
 }
 
 int shim_connect(struct daemon *d, const char *id, const char *cmd) {
@@ -541,7 +579,8 @@ int shim_connect(struct daemon *d, const char *id, const char *cmd) {
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || write_all_fd(fd, cmd, strlen(cmd)) < 0) {
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+      write_all_fd(fd, cmd, strlen(cmd)) < 0) {
     close(fd);
     return -1;
   }
@@ -579,7 +618,8 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   pthread_mutex_unlock(&mu);
 }
 
-static void mark_exited(struct daemon *d, struct container *c, int code, bool oom, const char *error) {
+static void mark_exited(struct daemon *d, struct container *c, int code, bool oom,
+                        const char *error) {
   ctr_lock();
   c->status = CTR_EXITED;
   c->exit_code = code;
@@ -600,14 +640,16 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
 
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_lock();
-  while (c->start_in_progress && !ctr_stopping) ctr_wait(1000); /* one start at a time */
+  while (c->start_in_progress && !ctr_stopping)
+    ctr_wait(1000); /* one start at a time */
   if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->start_in_progress) {
     ctr_unlock();
     return 1;
   }
   if (c->removed || c->removing || c->status == CTR_REMOVING) {
     ctr_unlock();
-    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is marked for removal and cannot be started", c->id);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "container %s is marked for removal and cannot be started", c->id);
   }
   c->start_in_progress = true;
   json_t *cfg = json_incref(c->config), *hc = json_incref(c->host_config);
@@ -624,7 +666,8 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   }
   c->mounted = true;
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge")) mode = d->cfg.default_network;
+  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"))
+    mode = d->cfg.default_network;
   write_etc_files(d, c, !strcmp(mode, "host"));
   json_t *spec = build_spec(d, c, cfg, hc, err);
   json_decref(cfg);
@@ -658,7 +701,8 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   c->shim_ready = true;
   c->shim_gen++;
   ctr_broadcast();
-  for (int i = 0; c->pending_attach > 0 && i < 50; i++) ctr_wait(100);
+  for (int i = 0; c->pending_attach > 0 && i < 50; i++)
+    ctr_wait(100);
   ctr_unlock();
   cleanup_free char *sockp = ctr_socket(d, c->id);
   int fd = shim_connect(d, c->id, "START\n");
@@ -670,7 +714,8 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   if (!str_has_prefix(line, "OK")) {
     if (!line[0]) {
       /* the shim is gone: init failed before START, its reason is in exit.json */
-      for (int i = 0; i < 100 && path_exists(sockp); i++) usleep(20000);
+      for (int i = 0; i < 100 && path_exists(sockp); i++)
+        usleep(20000);
       int code;
       bool oom;
       char reason[1024] = "";
@@ -679,11 +724,13 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
     }
     const char *msg = str_has_prefix(line, "ERR ") ? line + 4 : "berth-shim did not answer START";
     int code = strstr(msg, "executable file not found") || strstr(msg, "no such file") ? 127
-               : strstr(msg, "permission denied") ? 126 : 125;
-    r = berth_err_set(err, BERTH_EINVAL, 0,
-                      "failed to create task for container: failed to create shim task: OCI runtime "
-                      "create failed: runc create failed: unable to start container process: %s: unknown",
-                      msg);
+               : strstr(msg, "permission denied")                                      ? 126
+                                                                                       : 125;
+    r = berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "failed to create task for container: failed to create shim task: OCI runtime "
+        "create failed: runc create failed: unable to start container process: %s: unknown",
+        msg);
     /* the shim records the exit and goes away; wait for it so state is settled */
     for (int i = 0; i < 100; i++) {
       int t = shim_connect(d, c->id, "STATUS\n");
@@ -729,13 +776,16 @@ struct monitor_arg {
   struct container *c;
 };
 
-static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error, size_t elen) {
+static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
+                           size_t elen) {
   cleanup_free char *dir = ctr_dir(d, c->id);
   cleanup_free char *p = xasprintf("%s/exit.json", dir);
   json_t *j = json_load_file(p, 0, NULL);
   *code = j ? (int)json_integer_value(json_object_get(j, "exit_code")) : 255;
   *oom = json_is_true(json_object_get(j, "oom_killed"));
-  snprintf(error, elen, "%s", j ? json_string_value(json_object_get(j, "error")) ?: "" : "the shim exited without recording a status");
+  snprintf(error, elen, "%s",
+           j ? json_string_value(json_object_get(j, "error")) ?: ""
+             : "the shim exited without recording a status");
   json_decref(j);
 }
 
@@ -773,7 +823,8 @@ static void *monitor_thread(void *p) {
   }
   /* the shim is gone or said exit: wait until it has written exit.json */
   cleanup_free char *sock = ctr_socket(d, c->id);
-  for (int i = 0; i < 200 && path_exists(sock); i++) usleep(10000);
+  for (int i = 0; i < 200 && path_exists(sock); i++)
+    usleep(10000);
   int code;
   bool oom;
   char error[512];
@@ -821,7 +872,8 @@ static void start_monitor(struct daemon *d, struct container *c) {
   c->refs++;
   ctr_unlock();
   pthread_t t;
-  if (pthread_create(&t, NULL, monitor_thread, a) == 0) pthread_detach(t);
+  if (pthread_create(&t, NULL, monitor_thread, a) == 0)
+    pthread_detach(t);
   else {
     ctr_put(c);
     free(a);
@@ -841,13 +893,15 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   ctr_lock();
   if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
     ctr_unlock();
-    return berth_err_set(err, BERTH_ECONFLICT, 0, "Cannot kill container: %s: container %s is not running", c->id, c->id);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "Cannot kill container: %s: container %s is not running", c->id, c->id);
   }
   pid_t pid = c->pid;
   if (sig == SIGKILL) c->stopped_by_user = true;
   bool paused = c->status == CTR_PAUSED;
   ctr_unlock();
-  if (kill(pid, sig) < 0 && errno != ESRCH) return err_sys(err, BERTH_EINTERNAL, "kill %d", (int)pid);
+  if (kill(pid, sig) < 0 && errno != ESRCH)
+    return err_sys(err, BERTH_EINTERNAL, "kill %d", (int)pid);
   if (paused && sig == SIGKILL) {
     struct berth_err e = {0};
     cgroup_ops()->freeze(c->id, false, &e);
@@ -865,7 +919,8 @@ static bool wait_exit_locked(struct container *c, uint64_t exits, int timeout_ms
   return true;
 }
 
-int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal, struct berth_err *err) {
+int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal,
+             struct berth_err *err) {
   ctr_lock();
   if (c->status == CTR_RESTARTING) {
     c->stopped_by_user = true;
@@ -903,7 +958,9 @@ int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *sig
     ctr_lock();
     done = wait_exit_locked(c, exits, 10000);
     ctr_unlock();
-    if (!done) return berth_err_set(err, BERTH_EINTERNAL, 0, "container %s did not stop after SIGKILL", c->id);
+    if (!done)
+      return berth_err_set(err, BERTH_EINTERNAL, 0, "container %s did not stop after SIGKILL",
+                           c->id);
   }
   return 0;
 }
@@ -913,12 +970,16 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
   enum ctr_status st = c->status;
   ctr_unlock();
   if (pause && st != CTR_RUNNING)
-    return berth_err_set(err, BERTH_ECONFLICT, 0, st == CTR_PAUSED ? "container %s is already paused" : "container %s is not running", c->id);
-  if (!pause && st != CTR_PAUSED) return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not paused", c->id);
+    return berth_err_set(
+        err, BERTH_ECONFLICT, 0,
+        st == CTR_PAUSED ? "container %s is already paused" : "container %s is not running", c->id);
+  if (!pause && st != CTR_PAUSED)
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not paused", c->id);
   int r = cgroup_ops()->freeze(c->id, pause, err);
   if (r < 0) return r;
   ctr_lock();
-  if (c->status == CTR_RUNNING || c->status == CTR_PAUSED) c->status = pause ? CTR_PAUSED : CTR_RUNNING;
+  if (c->status == CTR_RUNNING || c->status == CTR_PAUSED)
+    c->status = pause ? CTR_PAUSED : CTR_RUNNING;
   ctr_broadcast();
   ctr_unlock();
   ctr_save(d, c);
@@ -927,7 +988,8 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
 
 /* ---------------- remove, rename ---------------- */
 
-int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, struct berth_err *err) {
+int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
+               struct berth_err *err) {
   ctr_lock();
   bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
   if (c->removed || c->removing) {
@@ -937,26 +999,30 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, 
   if (running && !force) {
     ctr_unlock();
     return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+                         "You cannot remove a running container %s. Stop the container before "
+                         "attempting removal or force remove",
                          c->id);
   }
   if (c->status == CTR_RESTARTING && !force) {
     ctr_unlock();
     return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "You cannot remove a restarting container %s. Stop the container before attempting removal or force remove",
+                         "You cannot remove a restarting container %s. Stop the container before "
+                         "attempting removal or force remove",
                          c->id);
   }
   c->stopped_by_user = true;
   c->removing = true;
   /* one owner at a time: a start in flight (a restart policy's) finishes
    * first; no new one begins now that removing is set */
-  while (c->start_in_progress) ctr_wait(1000);
+  while (c->start_in_progress)
+    ctr_wait(1000);
   running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
   if (running && !force) {
     c->removing = false;
     ctr_unlock();
     return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+                         "You cannot remove a running container %s. Stop the container before "
+                         "attempting removal or force remove",
                          c->id);
   }
   uint64_t exits = c->exits;
@@ -989,19 +1055,24 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes, 
 
 int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err) {
   if (!name || !*name || !valid_name(name))
-    return berth_err_set(err, BERTH_EINVAL, 0, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name ? name : "");
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                         name ? name : "");
   cleanup_free char *full = name[0] == '/' ? xstrdup(name) : xasprintf("/%s", name);
   ctr_lock();
   if (!strcmp(full, c->name)) {
     ctr_unlock();
-    return berth_err_set(err, BERTH_EINVAL, 0, "Renaming a container with the same name as its current name");
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Renaming a container with the same name as its current name");
   }
   char other[65];
   if (ctr_name_taken_locked(full, c, other)) {
     ctr_unlock();
-    return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
-                         full, other);
+    return berth_err_set(
+        err, BERTH_ECONFLICT, 0,
+        "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to "
+        "remove (or rename) that container to be able to reuse that name.",
+        full, other);
   }
   free(c->name);
   c->name = xstrdup(full);
@@ -1025,7 +1096,8 @@ static void restore_unstarted(struct daemon *d, struct container *c) {
     int pid = 0;
     if (sscanf(line, "RUNNING %d", &pid) == 1 && pid > 0) kill(pid, SIGKILL);
     cleanup_free char *sock = ctr_socket(d, c->id);
-    for (int i = 0; i < 200 && path_exists(sock); i++) usleep(10000);
+    for (int i = 0; i < 200 && path_exists(sock); i++)
+      usleep(10000);
     log_info("container %.12s: ended the shim of a start berthd did not finish", c->id);
   }
   c->mounted = true; /* a mount made before the crash is not on record: unmount is safe to repeat */
@@ -1068,7 +1140,8 @@ void ctr_restore(struct daemon *d) {
           ctr_lock();
           c->restart_count++;
           ctr_unlock();
-          if (ctr_start(d, c, &e) < 0) log_warn("container %.12s: restart failed: %s", c->id, e.msg);
+          if (ctr_start(d, c, &e) < 0)
+            log_warn("container %.12s: restart failed: %s", c->id, e.msg);
         } else if (json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
           struct berth_err e = {0};
           ctr_remove(d, c, true, true, &e);
@@ -1105,8 +1178,10 @@ void ctr_restore(struct daemon *d) {
     }
     cleanup_free char *p = xasprintf("%s/%s", sdir, de->d_name);
     int fd = shim_connect(d, prefix, "STATUS\n");
-    if (fd >= 0) close(fd); /* a live shim: leave it be */
-    else unlink(p);
+    if (fd >= 0)
+      close(fd); /* a live shim: leave it be */
+    else
+      unlink(p);
   }
   if (dir) closedir(dir);
 }

@@ -6,13 +6,13 @@
 #include "container.h"
 
 enum ftype {
-  F_STR,       /* string */
-  F_BOOL,      /* true/false */
-  F_INT,       /* integer */
-  F_STRS,      /* array of strings */
-  F_STRSLICE,  /* a string or an array of strings (docker's strslice) */
-  F_OBJ,       /* object */
-  F_STRMAP,    /* object of strings */
+  F_STR,      /* string */
+  F_BOOL,     /* true/false */
+  F_INT,      /* integer */
+  F_STRS,     /* array of strings */
+  F_STRSLICE, /* a string or an array of strings (docker's strslice) */
+  F_OBJ,      /* object */
+  F_STRMAP,   /* object of strings */
 };
 
 struct field {
@@ -21,30 +21,59 @@ struct field {
 };
 
 static const struct field config_fields[] = {
-    {"Hostname", F_STR},      {"Domainname", F_STR},  {"User", F_STR},         {"AttachStdin", F_BOOL},
-    {"AttachStdout", F_BOOL}, {"AttachStderr", F_BOOL}, {"Tty", F_BOOL},        {"OpenStdin", F_BOOL},
-    {"StdinOnce", F_BOOL},    {"Env", F_STRS},        {"Cmd", F_STRSLICE},     {"Entrypoint", F_STRSLICE},
-    {"Image", F_STR},         {"WorkingDir", F_STR},  {"Labels", F_STRMAP},    {"StopSignal", F_STR},
-    {"StopTimeout", F_INT},   {"ExposedPorts", F_OBJ}, {"Volumes", F_OBJ},     {"NetworkDisabled", F_BOOL},
-    {"MacAddress", F_STR},    {"OnBuild", F_STRS},    {"Shell", F_STRS},       {"Healthcheck", F_OBJ},
+    {"Hostname", F_STR},     {"Domainname", F_STR},       {"User", F_STR},
+    {"AttachStdin", F_BOOL}, {"AttachStdout", F_BOOL},    {"AttachStderr", F_BOOL},
+    {"Tty", F_BOOL},         {"OpenStdin", F_BOOL},       {"StdinOnce", F_BOOL},
+    {"Env", F_STRS},         {"Cmd", F_STRSLICE},         {"Entrypoint", F_STRSLICE},
+    {"Image", F_STR},        {"WorkingDir", F_STR},       {"Labels", F_STRMAP},
+    {"StopSignal", F_STR},   {"StopTimeout", F_INT},      {"ExposedPorts", F_OBJ},
+    {"Volumes", F_OBJ},      {"NetworkDisabled", F_BOOL}, {"MacAddress", F_STR},
+    {"OnBuild", F_STRS},     {"Shell", F_STRS},           {"Healthcheck", F_OBJ},
     {"ArgsEscaped", F_BOOL},
 };
 
 static const struct field host_fields[] = {
-    {"Binds", F_STRS},          {"NetworkMode", F_STR},     {"PortBindings", F_OBJ},   {"RestartPolicy", F_OBJ},
-    {"AutoRemove", F_BOOL},     {"VolumeDriver", F_STR},    {"VolumesFrom", F_STRS},   {"CapAdd", F_STRS},
-    {"CapDrop", F_STRS},        {"Dns", F_STRS},            {"DnsOptions", F_STRS},    {"DnsSearch", F_STRS},
-    {"ExtraHosts", F_STRS},     {"Privileged", F_BOOL},     {"PublishAllPorts", F_BOOL}, {"ReadonlyRootfs", F_BOOL},
-    {"SecurityOpt", F_STRS},    {"Tmpfs", F_STRMAP},        {"Init", F_BOOL},          {"Memory", F_INT},
-    {"MemorySwap", F_INT},      {"MemoryReservation", F_INT}, {"NanoCpus", F_INT},     {"CpuShares", F_INT},
-    {"CpuQuota", F_INT},        {"CpuPeriod", F_INT},       {"PidsLimit", F_INT},      {"CpusetCpus", F_STR},
-    {"LogConfig", F_OBJ},       {"Mounts", F_OBJ},          {"ShmSize", F_INT},        {"OomKillDisable", F_BOOL},
-    {"Ulimits", F_OBJ},         {"IpcMode", F_STR},         {"PidMode", F_STR},        {"UTSMode", F_STR},
+    {"Binds", F_STRS},
+    {"NetworkMode", F_STR},
+    {"PortBindings", F_OBJ},
+    {"RestartPolicy", F_OBJ},
+    {"AutoRemove", F_BOOL},
+    {"VolumeDriver", F_STR},
+    {"VolumesFrom", F_STRS},
+    {"CapAdd", F_STRS},
+    {"CapDrop", F_STRS},
+    {"Dns", F_STRS},
+    {"DnsOptions", F_STRS},
+    {"DnsSearch", F_STRS},
+    {"ExtraHosts", F_STRS},
+    {"Privileged", F_BOOL},
+    {"PublishAllPorts", F_BOOL},
+    {"ReadonlyRootfs", F_BOOL},
+    {"SecurityOpt", F_STRS},
+    {"Tmpfs", F_STRMAP},
+    {"Init", F_BOOL},
+    {"Memory", F_INT},
+    {"MemorySwap", F_INT},
+    {"MemoryReservation", F_INT},
+    {"NanoCpus", F_INT},
+    {"CpuShares", F_INT},
+    {"CpuQuota", F_INT},
+    {"CpuPeriod", F_INT},
+    {"PidsLimit", F_INT},
+    {"CpusetCpus", F_STR},
+    {"LogConfig", F_OBJ},
+    {"Mounts", F_OBJ},
+    {"ShmSize", F_INT},
+    {"OomKillDisable", F_BOOL},
+    {"Ulimits", F_OBJ},
+    {"IpcMode", F_STR},
+    {"PidMode", F_STR},
+    {"UTSMode", F_STR},
 };
 
 static const char *go_type(enum ftype t) {
-  static const char *const names[] = {"string", "bool", "int64", "[]string", "strslice.StrSlice", "struct",
-                                      "map[string]string"};
+  static const char *const names[] = {
+      "string", "bool", "int64", "[]string", "strslice.StrSlice", "struct", "map[string]string"};
   return names[t];
 }
 
@@ -88,7 +117,8 @@ static bool type_ok(json_t *v, enum ftype t) {
   return false;
 }
 
-static int check_fields(json_t *obj, const char *where, const struct field *f, size_t n, struct berth_err *err) {
+static int check_fields(json_t *obj, const char *where, const struct field *f, size_t n,
+                        struct berth_err *err) {
   for (size_t i = 0; i < n; i++) {
     json_t *v = json_object_get(obj, f[i].name);
     /* Mounts and Ulimits are arrays of objects */
@@ -103,8 +133,9 @@ static int check_fields(json_t *obj, const char *where, const struct field *f, s
         break;
       }
     }
-    return berth_err_set(err, BERTH_EINVAL, 0, "json: cannot unmarshal %s into Go struct field %s.%s of type %s",
-                         json_kind(bad), where, f[i].name, bad == v ? go_type(f[i].type) : "string");
+    return berth_err_set(
+        err, BERTH_EINVAL, 0, "json: cannot unmarshal %s into Go struct field %s.%s of type %s",
+        json_kind(bad), where, f[i].name, bad == v ? go_type(f[i].type) : "string");
   }
   return 0;
 }
@@ -118,12 +149,16 @@ static void normalise_strslice(json_t *cfg, const char *key) {
 static int check_values(json_t *cfg, json_t *hc, struct berth_err *err) {
   const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
   if (wd && *wd && *wd != '/')
-    return berth_err_set(err, BERTH_EINVAL, 0, "the working directory '%s' is invalid, it needs to be an absolute path", wd);
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "the working directory '%s' is invalid, it needs to be an absolute path",
+                         wd);
   const char *hn = json_string_value(json_object_get(cfg, "Hostname"));
   if (hn && strlen(hn) > 63)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid hostname format: %.64s...: longer than 63 characters", hn);
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid hostname format: %.64s...: longer than 63 characters", hn);
   json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
-  if (mem != 0 && mem < 6 * 1024 * 1024) return berth_err_set(err, BERTH_EINVAL, 0, "Minimum memory limit allowed is 6MB");
+  if (mem != 0 && mem < 6 * 1024 * 1024)
+    return berth_err_set(err, BERTH_EINVAL, 0, "Minimum memory limit allowed is 6MB");
   json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
   if (swap > 0 && mem > 0 && swap < mem)
     return berth_err_set(err, BERTH_EINVAL, 0,
@@ -131,34 +166,45 @@ static int check_values(json_t *cfg, json_t *hc, struct berth_err *err) {
   json_int_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 0 || cpus > (json_int_t)ncpu * 1000000000)
-    return berth_err_set(err, BERTH_EINVAL, 0, "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available",
-                         ncpu, ncpu);
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
   if (json_integer_value(json_object_get(hc, "CpuShares")) < 0)
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid CPU shares: must be a positive number");
   json_t *rp = json_object_get(hc, "RestartPolicy");
   json_t *name = json_object_get(rp, "Name"), *max = json_object_get(rp, "MaximumRetryCount");
-  if ((name && !json_is_string(name) && !json_is_null(name)) || (max && !json_is_integer(max) && !json_is_null(max)))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "json: cannot unmarshal %s into Go struct field RestartPolicy.%s of type %s",
-                         json_kind(name && !json_is_string(name) ? name : max), name && !json_is_string(name) ? "Name" : "MaximumRetryCount",
-                         name && !json_is_string(name) ? "string" : "int");
-  if (json_integer_value(max) < 0) return berth_err_set(err, BERTH_EINVAL, 0, "maximum retry count cannot be negative");
+  if ((name && !json_is_string(name) && !json_is_null(name)) ||
+      (max && !json_is_integer(max) && !json_is_null(max)))
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "json: cannot unmarshal %s into Go struct field RestartPolicy.%s of type %s",
+        json_kind(name && !json_is_string(name) ? name : max),
+        name && !json_is_string(name) ? "Name" : "MaximumRetryCount",
+        name && !json_is_string(name) ? "string" : "int");
+  if (json_integer_value(max) < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "maximum retry count cannot be negative");
   /* berth does not implement HostConfig.Mounts yet: data would silently
    * land in the container layer */
   if (json_array_size(json_object_get(hc, "Mounts")))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "HostConfig.Mounts (--mount) is not supported yet; use -v/--volume (Binds) or --tmpfs");
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "HostConfig.Mounts (--mount) is not supported yet; use -v/--volume (Binds) or --tmpfs");
   return 0;
 }
 
 int ctr_validate_create(json_t *body, struct berth_err *err) {
-  if (!json_is_object(body)) return berth_err_set(err, BERTH_EINVAL, 0, "Config cannot be empty in order to create a container");
+  if (!json_is_object(body))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
   if (hc && !json_is_object(hc) && !json_is_null(hc))
-    return berth_err_set(err, BERTH_EINVAL, 0, "json: cannot unmarshal %s into Go struct field .HostConfig of type container.HostConfig",
-                         json_kind(hc));
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "json: cannot unmarshal %s into Go struct field .HostConfig of type container.HostConfig",
+        json_kind(hc));
   int r = check_fields(body, "Config", config_fields, ARRAY_SIZE(config_fields), err);
-  if (r == 0 && json_is_object(hc)) r = check_fields(hc, "HostConfig", host_fields, ARRAY_SIZE(host_fields), err);
+  if (r == 0 && json_is_object(hc))
+    r = check_fields(hc, "HostConfig", host_fields, ARRAY_SIZE(host_fields), err);
   if (r < 0) return r;
   normalise_strslice(body, "Cmd");
   normalise_strslice(body, "Entrypoint");

@@ -9,7 +9,7 @@ struct layer_pipe {
   struct berth_reader src;
   struct berth_reader self;
   int blob_fd;
-  bool gz;        /* input is gzip */
+  bool gz; /* input is gzip */
   bool detected;
   bool src_eof;
   z_stream in;
@@ -155,7 +155,9 @@ struct layer_pipe *layer_pipe_new(struct berth_reader *src, int blob_fd) {
   return p;
 }
 
-struct berth_reader *layer_pipe_reader(struct layer_pipe *p) { return &p->self; }
+struct berth_reader *layer_pipe_reader(struct layer_pipe *p) {
+  return &p->self;
+}
 
 int layer_pipe_finish(struct layer_pipe *p, char diff_id[DIGEST_LEN + 1],
                       char blob_digest[DIGEST_LEN + 1], uint64_t *tar_size, uint64_t *blob_size,

@@ -7,15 +7,18 @@ json_t *imageconf_container_config(json_t *src) {
   static const struct {
     const char *key;
     int type; /* 's' string, 'b' false, 'n' null */
-  } keys[] = {{"Hostname", 's'},  {"Domainname", 's'},  {"User", 's'},      {"AttachStdin", 'b'},
-              {"AttachStdout", 'b'}, {"AttachStderr", 'b'}, {"Tty", 'b'},   {"OpenStdin", 'b'},
-              {"StdinOnce", 'b'}, {"Env", 'n'},         {"Cmd", 'n'},       {"Image", 's'},
-              {"Volumes", 'n'},   {"WorkingDir", 's'},  {"Entrypoint", 'n'}, {"OnBuild", 'n'},
-              {"Labels", 'n'}};
+  } keys[] = {{"Hostname", 's'},    {"Domainname", 's'},   {"User", 's'},
+              {"AttachStdin", 'b'}, {"AttachStdout", 'b'}, {"AttachStderr", 'b'},
+              {"Tty", 'b'},         {"OpenStdin", 'b'},    {"StdinOnce", 'b'},
+              {"Env", 'n'},         {"Cmd", 'n'},          {"Image", 's'},
+              {"Volumes", 'n'},     {"WorkingDir", 's'},   {"Entrypoint", 'n'},
+              {"OnBuild", 'n'},     {"Labels", 'n'}};
   json_t *c = json_is_object(src) ? json_deep_copy(src) : json_object();
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
     if (json_object_get(c, keys[i].key)) continue;
-    json_t *v = keys[i].type == 's' ? json_string("") : keys[i].type == 'b' ? json_false() : json_null();
+    json_t *v = keys[i].type == 's'   ? json_string("")
+                : keys[i].type == 'b' ? json_false()
+                                      : json_null();
     json_object_set_new(c, keys[i].key, v);
   }
   return c;
@@ -47,12 +50,14 @@ static int each_kv(const char *arg, int (*fn)(json_t *, const char *, const char
   if (!eq || (sp && sp < eq)) {
     if (!sp) return berth_err_set(err, BERTH_EINVAL, 0, "missing value for '%s'", arg);
     cleanup_free char *k = strndup(arg, (size_t)(sp - arg));
-    while (isspace((unsigned char)*sp)) sp++;
+    while (isspace((unsigned char)*sp))
+      sp++;
     return fn(target, k, sp);
   }
   const char *p = arg;
   while (*p) {
-    while (isspace((unsigned char)*p)) p++;
+    while (isspace((unsigned char)*p))
+      p++;
     if (!*p) break;
     const char *e = strchr(p, '=');
     if (!e) return berth_err_set(err, BERTH_EINVAL, 0, "expected key=value in '%s'", arg);
@@ -62,10 +67,14 @@ static int each_kv(const char *arg, int (*fn)(json_t *, const char *, const char
     size_t n = 0;
     char q = 0;
     while (*p && (q || !isspace((unsigned char)*p)) && n < sizeof val - 1) {
-      if (!q && (*p == '"' || *p == '\'')) q = *p;
-      else if (q && *p == q) q = 0;
-      else if (*p == '\\' && p[1]) val[n++] = *++p;
-      else val[n++] = *p;
+      if (!q && (*p == '"' || *p == '\''))
+        q = *p;
+      else if (q && *p == q)
+        q = 0;
+      else if (*p == '\\' && p[1])
+        val[n++] = *++p;
+      else
+        val[n++] = *p;
       p++;
     }
     val[n] = 0;
@@ -101,13 +110,17 @@ static int add_label(json_t *config, const char *k, const char *v) {
 }
 
 int imageconf_apply_change(json_t *config, const char *line, struct berth_err *err) {
-  while (isspace((unsigned char)*line)) line++;
+  while (isspace((unsigned char)*line))
+    line++;
   const char *sp = strpbrk(line, " \t");
   if (!*line) return 0;
-  if (!sp) return berth_err_set(err, BERTH_EINVAL, 0, "dockerfile parse error: %s needs an argument", line);
+  if (!sp)
+    return berth_err_set(err, BERTH_EINVAL, 0, "dockerfile parse error: %s needs an argument",
+                         line);
   cleanup_free char *ins = strndup(line, (size_t)(sp - line));
   const char *arg = sp;
-  while (isspace((unsigned char)*arg)) arg++;
+  while (isspace((unsigned char)*arg))
+    arg++;
   if (!strcasecmp(ins, "CMD")) {
     json_object_set_new(config, "Cmd", cmd_value(arg));
   } else if (!strcasecmp(ins, "ENTRYPOINT")) {
@@ -129,7 +142,8 @@ int imageconf_apply_change(json_t *config, const char *line, struct berth_err *e
     if (list) {
       size_t i;
       json_t *e;
-      json_array_foreach(list, i, e) if (json_is_string(e)) json_object_set_new(o, json_string_value(e), json_object());
+      json_array_foreach(list, i, e) if (json_is_string(e))
+          json_object_set_new(o, json_string_value(e), json_object());
       json_decref(list);
       return 0;
     }

@@ -42,7 +42,8 @@ static int clean_path(const char *p, char *out, size_t len) {
   if (p[0] == '/') return -1;
   size_t o = 0;
   while (*p) {
-    while (*p == '/') p++;
+    while (*p == '/')
+      p++;
     const char *e = strchrnul(p, '/');
     size_t n = (size_t)(e - p);
     if (n == 0) break;
@@ -62,8 +63,8 @@ static int clean_path(const char *p, char *out, size_t len) {
 /* Open the directory that holds rel's last component, walking from rootfd
  * without following symlinks and creating missing directories.  *base
  * points into rel. */
-static int open_parent(int rootfd, char *rel, const char **base, bool create,
-                       struct berth_err *err, const char *shown) {
+static int open_parent(int rootfd, char *rel, const char **base, bool create, struct berth_err *err,
+                       const char *shown) {
   int fd = dup(rootfd);
   if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "dup");
   char *p = rel, *slash;
@@ -121,7 +122,8 @@ static int clear_dir_contents(int dirfd) {
   struct dirent *de;
   int r = 0;
   while ((de = readdir(d)))
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) r = clear_slot(dirfd, de->d_name, false) ?: r;
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+      r = clear_slot(dirfd, de->d_name, false) ?: r;
   closedir(d);
   return r;
 }
@@ -179,7 +181,8 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
   char rel[4096];
   int c = clean_path(raw, rel, sizeof rel);
   if (c == -2)
-    return berth_err_set(err, BERTH_EINVAL, 0, "layer entry %.200s...: path longer than %zu bytes refused", raw,
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "layer entry %.200s...: path longer than %zu bytes refused", raw,
                          sizeof rel - 1);
   if (c < 0)
     return berth_err_set(err, BERTH_EINVAL, 0,
@@ -210,7 +213,8 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
       return berth_err_set(err, BERTH_EINVAL, 0, "layer entry %s: bad whiteout", raw);
     r = clear_slot(dirfd, victim, false);
     if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: whiteout", raw);
-    if ((flags & BERTH_UNTAR_WHITEOUT_OVERLAY) && mknodat(dirfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
+    if ((flags & BERTH_UNTAR_WHITEOUT_OVERLAY) &&
+        mknodat(dirfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
       return err_sys(err, BERTH_EINTERNAL, "layer entry %s: whiteout device", raw);
     return 0;
   }
@@ -228,11 +232,14 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
     struct stat ts;
     if (fstatat(tdir, tbase, &ts, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ts.st_mode))
       return berth_err_set(err, BERTH_EINVAL, errno,
-                           "layer entry %s: hard link target %s is not a file in the layer", raw, hl);
+                           "layer entry %s: hard link target %s is not a file in the layer", raw,
+                           hl);
     /* a second name for a device node would bring it out of /dev */
     if ((S_ISCHR(ts.st_mode) || S_ISBLK(ts.st_mode)) && !str_has_prefix(rel, "dev/"))
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "layer entry %s: hard link to the device node %s: device node outside /dev refused", raw, hl);
+      return berth_err_set(
+          err, BERTH_EINVAL, 0,
+          "layer entry %s: hard link to the device node %s: device node outside /dev refused", raw,
+          hl);
     if ((r = clear_slot(dirfd, base, false)) < 0)
       return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: replace", raw);
     if (linkat(tdir, tbase, dirfd, base, 0) < 0)
@@ -268,8 +275,8 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
   case AE_IFCHR:
   case AE_IFBLK:
     if (!str_has_prefix(rel, "dev/"))
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "layer entry %s: device node outside /dev refused", raw);
+      return berth_err_set(err, BERTH_EINVAL, 0, "layer entry %s: device node outside /dev refused",
+                           raw);
     /* fall through */
   case AE_IFIFO:
     if ((r = clear_slot(dirfd, base, false)) < 0)

@@ -5,7 +5,7 @@
 #include "../util/util.h"
 
 struct untar_stats {
-  uint64_t bytes;   /* regular file bytes written */
+  uint64_t bytes; /* regular file bytes written */
   uint64_t entries;
 };
 

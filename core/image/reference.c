@@ -14,7 +14,9 @@ void ref_free(struct image_ref *r) {
   memset(r, 0, sizeof *r);
 }
 
-static bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static bool is_alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 /* [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
 static bool valid_component(const char *s, size_t n) {
@@ -25,10 +27,15 @@ static bool valid_component(const char *s, size_t n) {
       continue;
     }
     size_t j = i;
-    if (s[i] == '.') j++;
-    else if (s[i] == '_') j += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
-    else if (s[i] == '-') while (j < n && s[j] == '-') j++;
-    else return false;
+    if (s[i] == '.')
+      j++;
+    else if (s[i] == '_')
+      j += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
+    else if (s[i] == '-')
+      while (j < n && s[j] == '-')
+        j++;
+    else
+      return false;
     if (j >= n || !is_alnum_lower(s[j])) return false;
     i = j;
   }
@@ -81,7 +88,8 @@ int ref_parse(const char *s, bool default_tag, struct image_ref *out, struct ber
   const char *rest = name;
   if (first) {
     size_t n = (size_t)(first - name);
-    bool is_domain = memchr(name, '.', n) || memchr(name, ':', n) || (n == 9 && !strncmp(name, "localhost", 9));
+    bool is_domain =
+        memchr(name, '.', n) || memchr(name, ':', n) || (n == 9 && !strncmp(name, "localhost", 9));
     for (size_t i = 0; i < n && !is_domain; i++)
       if (isupper((unsigned char)name[i])) is_domain = true;
     if (is_domain) {
@@ -101,8 +109,9 @@ int ref_parse(const char *s, bool default_tag, struct image_ref *out, struct ber
   /* Validate path components; uppercase gets Docker's dedicated message. */
   for (const char *p = rest; *p; p++)
     if (isupper((unsigned char)*p)) {
-      int r = berth_err_set(err, BERTH_EINVAL, 0,
-                            "invalid reference format: repository name (%s) must be lowercase", rest);
+      int r =
+          berth_err_set(err, BERTH_EINVAL, 0,
+                        "invalid reference format: repository name (%s) must be lowercase", rest);
       ref_free(out);
       return r;
     }
@@ -121,13 +130,17 @@ int ref_parse(const char *s, bool default_tag, struct image_ref *out, struct ber
     out->path = xstrdup(rest);
   if (strlen(out->domain) + strlen(out->path) + 1 > 255) {
     ref_free(out);
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid reference format: repository name must not be more than 255 characters");
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "invalid reference format: repository name must not be more than 255 characters");
   }
   if (!out->tag && !out->digest && default_tag) out->tag = xstrdup("latest");
   return 0;
 }
 
-char *ref_repo_canonical(const struct image_ref *r) { return xasprintf("%s/%s", r->domain, r->path); }
+char *ref_repo_canonical(const struct image_ref *r) {
+  return xasprintf("%s/%s", r->domain, r->path);
+}
 
 char *ref_repo_familiar(const struct image_ref *r) {
   if (strcmp(r->domain, DEFAULT_DOMAIN)) return xasprintf("%s/%s", r->domain, r->path);
@@ -138,16 +151,24 @@ char *ref_repo_familiar(const struct image_ref *r) {
 
 static char *with_suffix(char *repo, const struct image_ref *r) {
   char *s;
-  if (r->tag && r->digest) s = xasprintf("%s:%s@%s", repo, r->tag, r->digest);
-  else if (r->digest) s = xasprintf("%s@%s", repo, r->digest);
-  else if (r->tag) s = xasprintf("%s:%s", repo, r->tag);
-  else s = xstrdup(repo);
+  if (r->tag && r->digest)
+    s = xasprintf("%s:%s@%s", repo, r->tag, r->digest);
+  else if (r->digest)
+    s = xasprintf("%s@%s", repo, r->digest);
+  else if (r->tag)
+    s = xasprintf("%s:%s", repo, r->tag);
+  else
+    s = xstrdup(repo);
   free(repo);
   return s;
 }
 
-char *ref_familiar(const struct image_ref *r) { return with_suffix(ref_repo_familiar(r), r); }
-char *ref_canonical(const struct image_ref *r) { return with_suffix(ref_repo_canonical(r), r); }
+char *ref_familiar(const struct image_ref *r) {
+  return with_suffix(ref_repo_familiar(r), r);
+}
+char *ref_canonical(const struct image_ref *r) {
+  return with_suffix(ref_repo_canonical(r), r);
+}
 
 char *ref_familiarize(const char *canonical) {
   struct image_ref r;

@@ -9,7 +9,8 @@
 /* ---- small helpers ---- */
 
 void free_strv(char **v, size_t n) {
-  for (size_t i = 0; i < n; i++) free(v[i]);
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
   free(v);
 }
 
@@ -143,8 +144,12 @@ static void for_chain(struct image_store *s, const char *top, void (*fn)(struct 
   }
 }
 
-static void add_ref(struct layer *l, void *arg) { l->refs++; }
-static void add_size(struct layer *l, void *arg) { *(uint64_t *)arg += l->size; }
+static void add_ref(struct layer *l, void *arg) {
+  l->refs++;
+}
+static void add_size(struct layer *l, void *arg) {
+  *(uint64_t *)arg += l->size;
+}
 
 static bool chain_complete(struct image_store *s, const char *top, size_t n) {
   size_t count = 0;
@@ -182,7 +187,8 @@ static void load_layers(struct image_store *s) {
     struct layer *l = xcalloc(1, sizeof *l);
     snprintf(l->chain_id, sizeof l->chain_id, "%s", chain);
     snprintf(l->diff_id, sizeof l->diff_id, "%s", json_string_value(json_object_get(j, "diff_id")));
-    snprintf(l->parent, sizeof l->parent, "%s", json_string_value(json_object_get(j, "parent")) ?: "");
+    snprintf(l->parent, sizeof l->parent, "%s",
+             json_string_value(json_object_get(j, "parent")) ?: "");
     snprintf(l->storage_id, sizeof l->storage_id, "%s", sid);
     snprintf(l->blob, sizeof l->blob, "%s", json_string_value(json_object_get(j, "blob")) ?: "");
     l->blob_size = (uint64_t)json_integer_value(json_object_get(j, "blob_size"));
@@ -204,14 +210,16 @@ static void load_images(struct image_store *s) {
     json_t *j = json_load_file(path, 0, NULL);
     struct image *im = xcalloc(1, sizeof *im);
     snprintf(im->id, sizeof im->id, "sha256:%.64s", de->d_name);
-    snprintf(im->parent, sizeof im->parent, "%s", json_string_value(json_object_get(j, "parent")) ?: "");
+    snprintf(im->parent, sizeof im->parent, "%s",
+             json_string_value(json_object_get(j, "parent")) ?: "");
     im->last_tag_ns = json_integer_value(json_object_get(j, "last_tag_ns"));
     json_decref(j);
     cleanup_free char *blob = store_blob_path(s, im->id);
     im->config_raw = read_file(blob, &im->config_len);
     struct berth_err e = {0};
     char hex[65];
-    if (!im->config_raw || (sha256_hex(im->config_raw, im->config_len, hex), strcmp(hex, im->id + 7)) ||
+    if (!im->config_raw ||
+        (sha256_hex(im->config_raw, im->config_len, hex), strcmp(hex, im->id + 7)) ||
         parse_config(im, &e) < 0 || !chain_complete(s, im->top_chain, im->n_layers)) {
       log_warn("image store: dropping image %s: config or layers missing or corrupt", im->id);
       image_free(im);
@@ -346,9 +354,12 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
 }
 
 void store_close(struct image_store *s) {
-  for (size_t i = 0; i < s->n_images; i++) image_free(s->images[i]);
-  for (size_t i = 0; i < s->n_layers; i++) free(s->layers[i]);
-  for (size_t i = 0; i < s->n_tags; i++) free(s->tags[i].ref);
+  for (size_t i = 0; i < s->n_images; i++)
+    image_free(s->images[i]);
+  for (size_t i = 0; i < s->n_layers; i++)
+    free(s->layers[i]);
+  for (size_t i = 0; i < s->n_tags; i++)
+    free(s->tags[i].ref);
   free(s->images);
   free(s->layers);
   free(s->tags);
@@ -454,7 +465,8 @@ int store_add_layer_blob(struct image_store *s, const char *parent_chain, const 
                          char out_chain[DIGEST_LEN + 1], struct berth_err *err) {
   struct berth_reader *rd = gz_reader_open(blob_path);
   if (!rd) return err_sys(err, BERTH_EINTERNAL, "open %s", blob_path);
-  int r = add_layer(s, parent_chain, rd, expect_diff_id, blob_path, blob_digest, blob_size, out_chain, err);
+  int r = add_layer(s, parent_chain, rd, expect_diff_id, blob_path, blob_digest, blob_size,
+                    out_chain, err);
   gz_reader_free(rd);
   return r;
 }
@@ -494,7 +506,8 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     return err_wrap(err, "create layer");
   }
 
-  cleanup_free char *tmp = have_blob ? xstrdup(have_blob) : xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
+  cleanup_free char *tmp =
+      have_blob ? xstrdup(have_blob) : xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
   int fd = have_blob ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && !have_blob) {
     storage_remove(s, sid);
@@ -512,8 +525,7 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     r = apply_fallback(s, sid, layer_pipe_reader(pipe), err);
   }
   struct layer l = {0};
-  if (r == 0)
-    r = layer_pipe_finish(pipe, l.diff_id, l.blob, &l.tar_size, &l.blob_size, err);
+  if (r == 0) r = layer_pipe_finish(pipe, l.diff_id, l.blob, &l.tar_size, &l.blob_size, err);
   layer_pipe_free(pipe);
   if (fd >= 0) close(fd);
   if (have_blob) {
@@ -598,7 +610,8 @@ int store_add_image(struct image_store *s, const char *config, size_t len, const
   if (!chain_complete(s, im->top_chain, im->n_layers)) {
     pthread_mutex_unlock(&s->lock);
     image_free(im);
-    return berth_err_set(err, BERTH_EINVAL, 0, "image config refers to layers that are not present");
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "image config refers to layers that are not present");
   }
   cleanup_free char *blob = store_blob_path(s, im->id);
   if ((r = write_file_atomic(blob, config, len, 0600)) < 0 || (r = save_image_meta(s, im)) < 0) {
@@ -636,8 +649,10 @@ int store_tag(struct image_store *s, const char *id, const struct image_ref *ref
   int r = save_tags(s);
   if (r < 0) {
     /* roll back the in-memory change so memory and disk agree */
-    if (t) snprintf(t->id, sizeof t->id, "%s", old);
-    else free(s->tags[--s->n_tags].ref);
+    if (t)
+      snprintf(t->id, sizeof t->id, "%s", old);
+    else
+      free(s->tags[--s->n_tags].ref);
     pthread_mutex_unlock(&s->lock);
     return err_sys_(err, BERTH_EINTERNAL, -r, "write repositories.json");
   }
@@ -652,7 +667,9 @@ static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
   *t = s->tags[--s->n_tags];
 }
 
-static void unref_layer(struct layer *l, void *arg) { l->refs--; }
+static void unref_layer(struct layer *l, void *arg) {
+  l->refs--;
+}
 
 static void delete_image_locked(struct image_store *s, struct image *im, bool noprune,
                                 json_t *result) {
@@ -766,14 +783,17 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
                            "conflict: unable to remove repository reference \"%s\" (must force) - "
                            "container %.12s is using its referenced image %.12s",
                            name, cid, im->id + 7);
-    return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "conflict: unable to delete %.12s (%s) - image is being used by %s container %.12s",
-                         im->id + 7, use == 2 ? "cannot be forced" : "must be forced",
-                         use == 2 ? "running" : "stopped", cid);
+    return berth_err_set(
+        err, BERTH_ECONFLICT, 0,
+        "conflict: unable to delete %.12s (%s) - image is being used by %s container %.12s",
+        im->id + 7, use == 2 ? "cannot be forced" : "must be forced",
+        use == 2 ? "running" : "stopped", cid);
   }
   for (size_t i = 0; i < s->n_tags;)
-    if (!strcmp(s->tags[i].id, im->id)) untag_locked(s, &s->tags[i], result);
-    else i++;
+    if (!strcmp(s->tags[i].id, im->id))
+      untag_locked(s, &s->tags[i], result);
+    else
+      i++;
   int rr = save_tags(s);
   /* forced past a stopped container: the image stays, untagged */
   if (use == 0) delete_image_locked(s, im, noprune, result);

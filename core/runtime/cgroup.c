@@ -84,7 +84,8 @@ static void kill_all(const char *procs) {
   for (int round = 0; round < 50; round++) {
     size_t n;
     pid_t *p = read_pids(procs, &n);
-    for (size_t i = 0; i < n; i++) kill(p[i], SIGKILL);
+    for (size_t i = 0; i < n; i++)
+      kill(p[i], SIGKILL);
     free(p);
     if (!n) return;
     usleep(20000);
@@ -93,7 +94,8 @@ static void kill_all(const char *procs) {
 
 /* ---------------- v1 ---------------- */
 
-static const char *const v1_ctrls[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "blkio", "devices"};
+static const char *const v1_ctrls[] = {"memory", "cpu",     "cpuacct", "cpuset",
+                                       "pids",   "freezer", "blkio",   "devices"};
 
 static char *v1_path(const char *ctrl, const char *id, const char *file) {
   return xasprintf(CG_ROOT "/%s/" CG_PARENT "%s%s%s%s", ctrl, id ? "/" : "", id ? id : "",
@@ -128,7 +130,8 @@ static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err
     cleanup_free char *pp = v1_path("cpu", id, "cpu.cfs_period_us");
     cleanup_free char *pq = v1_path("cpu", id, "cpu.cfs_quota_us");
     write_i64(pp, 100000);
-    if ((r = write_i64(pq, l->nano_cpus / 10000)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu quota");
+    if ((r = write_i64(pq, l->nano_cpus / 10000)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "cpu quota");
   }
   if (l->cpu_shares > 0) {
     cleanup_free char *p = v1_path("cpu", id, "cpu.shares");
@@ -154,7 +157,8 @@ static int v1_create(const char *id, const struct cg_limits *l, struct berth_err
     if (!path_exists(root)) continue;
     mkdir(parent, 0755);
     if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(parent);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+      return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
     if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(dir);
   }
   /* devices: docker's default allowlist */
@@ -196,7 +200,8 @@ static int v1_freeze(const char *id, bool frozen, struct berth_err *err) {
     if (s && str_has_prefix(s, frozen ? "FROZEN" : "THAWED")) return 0;
     usleep(5000);
   }
-  return berth_err_set(err, BERTH_EINTERNAL, 0, "freezer did not reach %s", frozen ? "FROZEN" : "THAWED");
+  return berth_err_set(err, BERTH_EINTERNAL, 0, "freezer did not reach %s",
+                       frozen ? "FROZEN" : "THAWED");
 }
 
 static int64_t v1_oom(const char *id) {
@@ -229,13 +234,13 @@ static json_t *v1_stats(const char *id) {
   cleanup_free char *cst = v1_path("cpuacct", id, "cpuacct.stat");
   int64_t tick_ns = 1000000000LL / sysconf(_SC_CLK_TCK);
   int64_t ut = stat_field(cst, "user"), st = stat_field(cst, "system");
-  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats", "cpu_usage",
-                   "total_usage", (json_int_t)read_i64(usage), "percpu_usage", percpu,
-                   "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns), "usage_in_usermode",
-                   (json_int_t)(ut < 0 ? 0 : ut * tick_ns),
-                   "memory_stats", "usage", (json_int_t)read_i64(mu), "limit", (json_int_t)limit,
-                   "stats", stat_object(ms), "pids_stats", "current", (json_int_t)read_i64(pc),
-                   "limit", (json_int_t)(pmax < 0 ? 0 : pmax));
+  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats",
+                   "cpu_usage", "total_usage", (json_int_t)read_i64(usage), "percpu_usage", percpu,
+                   "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns),
+                   "usage_in_usermode", (json_int_t)(ut < 0 ? 0 : ut * tick_ns), "memory_stats",
+                   "usage", (json_int_t)read_i64(mu), "limit", (json_int_t)limit, "stats",
+                   stat_object(ms), "pids_stats", "current", (json_int_t)read_i64(pc), "limit",
+                   (json_int_t)(pmax < 0 ? 0 : pmax));
 }
 
 static pid_t *v1_pids(const char *id, size_t *n) {
@@ -255,14 +260,15 @@ static int v1_destroy(const char *id) {
   int ret = 0;
   for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
     cleanup_free char *dir = v1_path(v1_ctrls[i], id, NULL);
-    for (int t = 0; t < 50 && rmdir(dir) < 0 && errno == EBUSY; t++) usleep(10000);
+    for (int t = 0; t < 50 && rmdir(dir) < 0 && errno == EBUSY; t++)
+      usleep(10000);
     if (path_exists(dir)) ret = -EBUSY;
   }
   return ret;
 }
 
-static const struct cgroup_ops v1_ops = {"1", v1_create, v1_limits, v1_add_pid, v1_freeze,
-                                         v1_oom, v1_stats, v1_pids, v1_destroy};
+static const struct cgroup_ops v1_ops = {"1",    v1_create, v1_limits, v1_add_pid, v1_freeze,
+                                         v1_oom, v1_stats,  v1_pids,   v1_destroy};
 
 /* ---------------- v2 ---------------- */
 
@@ -278,8 +284,10 @@ static int v2_limits(const char *id, const struct cg_limits *l, struct berth_err
     if ((r = write_i64(p, l->memory)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "memory limit");
     cleanup_free char *ps = v2_path(id, "memory.swap.max");
     if (path_exists(ps)) {
-      if (l->memory_swap < 0) write_str(ps, "max");
-      else write_i64(ps, l->memory_swap == 0 ? l->memory : l->memory_swap - l->memory);
+      if (l->memory_swap < 0)
+        write_str(ps, "max");
+      else
+        write_i64(ps, l->memory_swap == 0 ? l->memory : l->memory_swap - l->memory);
     }
   }
   if (l->nano_cpus > 0) {
@@ -316,7 +324,8 @@ static int v2_create(const char *id, const struct cg_limits *l, struct berth_err
     write_str(ctl, ctrls[i]);
   }
   cleanup_free char *dir = v2_path(id, NULL);
-  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
   /* v2 has no devices files: the allowlist is an eBPF program */
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t n;
@@ -381,16 +390,18 @@ static int v2_destroy(const char *id) {
     cleanup_free char *procs = v2_path(id, "cgroup.procs");
     kill_all(procs);
   }
-  for (int t = 0; t < 100 && rmdir(dir) < 0 && errno == EBUSY; t++) usleep(10000);
+  for (int t = 0; t < 100 && rmdir(dir) < 0 && errno == EBUSY; t++)
+    usleep(10000);
   return path_exists(dir) ? -EBUSY : 0;
 }
 
-static const struct cgroup_ops v2_ops = {"2", v2_create, v2_limits, v2_add_pid, v2_freeze,
-                                         v2_oom, v2_stats, v2_pids, v2_destroy};
+static const struct cgroup_ops v2_ops = {"2",    v2_create, v2_limits, v2_add_pid, v2_freeze,
+                                         v2_oom, v2_stats,  v2_pids,   v2_destroy};
 
 const struct cgroup_ops *cgroup_ops(void) {
   /* unified only when the root itself is cgroup2 with controllers */
   struct statfs sf;
-  if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */) return &v2_ops;
+  if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */)
+    return &v2_ops;
   return &v1_ops;
 }

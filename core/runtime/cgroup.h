@@ -15,8 +15,8 @@ struct cg_limits {
   int64_t nano_cpus;   /* 1e9 = one CPU */
   int64_t cpu_shares;  /* 0 = default */
   const char *cpuset_cpus;
-  int64_t pids_limit;  /* 0 or -1 = unlimited */
-  bool all_devices;    /* --privileged: no device allowlist (create only) */
+  int64_t pids_limit; /* 0 or -1 = unlimited */
+  bool all_devices;   /* --privileged: no device allowlist (create only) */
 };
 
 struct cgroup_ops {
@@ -39,9 +39,9 @@ const struct cgroup_ops *cgroup_ops(void);
 
 /* Device access (devices.c): docker's default allowlist. */
 struct rt_dev_rule {
-  char type;     /* 'c' or 'b' */
-  int major;     /* -1: any */
-  int minor;     /* -1: any */
+  char type;       /* 'c' or 'b' */
+  int major;       /* -1: any */
+  int minor;       /* -1: any */
   unsigned access; /* BPF_DEVCG_ACC_* bits: mknod 1, read 2, write 4 */
 };
 const struct rt_dev_rule *rt_default_dev_rules(size_t *n);
@@ -49,7 +49,8 @@ const struct rt_dev_rule *rt_default_dev_rules(size_t *n);
 void rt_dev_rule_text(const struct rt_dev_rule *r, char *buf, size_t len);
 /* cgroup v2: attach an eBPF program allowing only these to the cgroup
  * (an O_RDONLY fd of its directory) */
-int rt_devfilter_attach(int cgroup_fd, const struct rt_dev_rule *rules, size_t n, struct berth_err *err);
+int rt_devfilter_attach(int cgroup_fd, const struct rt_dev_rule *rules, size_t n,
+                        struct berth_err *err);
 /* system_cpu_usage in ns, from /proc/stat */
 uint64_t cgroup_system_cpu_ns(void);
 

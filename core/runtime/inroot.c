@@ -17,12 +17,15 @@
 #include "runtime.h"
 
 int rt_openat_in_root(int rootfd, const char *path, int flags, mode_t mode) {
-  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = mode,
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                         .mode = mode,
                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   if (!(flags & O_CREAT)) how.mode = 0;
-  while (*path == '/') path++;
+  while (*path == '/')
+    path++;
   long fd;
-  do fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+  do
+    fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
   while (fd < 0 && errno == EAGAIN); /* a rename raced the walk: the kernel asks for a retry */
   return (int)fd;
 }
@@ -40,7 +43,8 @@ static int mkdirs_in_root_depth(int rootfd, const char *path, mode_t mode, int d
   int cur = rt_openat_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
   char *comp = p;
   while (cur >= 0 && *comp) {
-    while (*comp == '/') comp++;
+    while (*comp == '/')
+      comp++;
     if (!*comp) break;
     char *end = comp + strcspn(comp, "/");
     char saved = *end;
@@ -70,7 +74,9 @@ static int mkdirs_in_root_depth(int rootfd, const char *path, mode_t mode, int d
   return cur;
 }
 
-static int mkdirs_in_root(int rootfd, const char *path, mode_t mode) { return mkdirs_in_root_depth(rootfd, path, mode, 0); }
+static int mkdirs_in_root(int rootfd, const char *path, mode_t mode) {
+  return mkdirs_in_root_depth(rootfd, path, mode, 0);
+}
 
 int rt_mkdir_in_root(int rootfd, const char *path, mode_t mode) {
   if (*path != '/') {
@@ -81,7 +87,8 @@ int rt_mkdir_in_root(int rootfd, const char *path, mode_t mode) {
 }
 
 int rt_target_in_root(int rootfd, const char *path, bool dir, struct berth_err *err) {
-  if (*path != '/') return berth_err_set(err, BERTH_EINVAL, 0, "mount target %s is not an absolute path", path);
+  if (*path != '/')
+    return berth_err_set(err, BERTH_EINVAL, 0, "mount target %s is not an absolute path", path);
   if (dir) {
     int fd = mkdirs_in_root(rootfd, path, 0755);
     return fd >= 0 ? fd : err_sys(err, BERTH_EINTERNAL, "mount target %s", path);
@@ -94,23 +101,29 @@ int rt_target_in_root(int rootfd, const char *path, bool dir, struct berth_err *
   cleanup_close int pfd = mkdirs_in_root(rootfd, parent, 0755);
   if (pfd < 0) return err_sys(err, BERTH_EINTERNAL, "mount target %s", path);
   /* create the file where the resolved parent is, never through a link */
-  int f = openat(pfd, strrchr(path, '/') + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (f >= 0) close(f);
-  else if (errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mount target %s", path);
+  int f = openat(pfd, strrchr(path, '/') + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 0644);
+  if (f >= 0)
+    close(f);
+  else if (errno != EEXIST)
+    return err_sys(err, BERTH_EINTERNAL, "mount target %s", path);
   fd = rt_openat_in_root(rootfd, path, O_PATH, 0);
   return fd >= 0 ? fd : err_sys(err, BERTH_EINTERNAL, "mount target %s", path);
 }
 
-int rt_mount_on_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data) {
+int rt_mount_on_fd(const char *src, int fd, const char *type, unsigned long flags,
+                   const char *data) {
   char p[64];
   snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
   return mount(src, p, type, flags, data);
 }
 
-char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len, struct berth_err *err) {
+char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len,
+                      struct berth_err *err) {
   cleanup_close int fd = rt_openat_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
   if (fd < 0) {
-    err_sys(err, errno == ENOENT ? BERTH_ENOTFOUND : BERTH_EINVAL, "open %s in the container", path);
+    err_sys(err, errno == ENOENT ? BERTH_ENOTFOUND : BERTH_EINVAL, "open %s in the container",
+            path);
     return NULL;
   }
   struct stat st;
@@ -136,7 +149,8 @@ char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len, str
     got += (size_t)n;
     if (got > max) {
       free(buf);
-      berth_err_set(err, BERTH_EINVAL, 0, "%s in the container is larger than %zu bytes", path, max);
+      berth_err_set(err, BERTH_EINVAL, 0, "%s in the container is larger than %zu bytes", path,
+                    max);
       return NULL;
     }
   }

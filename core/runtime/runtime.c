@@ -14,27 +14,26 @@
 #include <sys/sysmacros.h>
 #include <termios.h>
 
-int rt_caps_bound(uint64_t caps);
-int rt_caps_set(uint64_t caps);
-int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
-
 /* ---------------- spec (de)serialisation ---------------- */
 
 static char **strv_from_json(json_t *a) {
   size_t n = json_array_size(a);
   char **v = xcalloc(n + 1, sizeof *v);
-  for (size_t i = 0; i < n; i++) v[i] = xstrdup(json_string_value(json_array_get(a, i)));
+  for (size_t i = 0; i < n; i++)
+    v[i] = xstrdup(json_string_value(json_array_get(a, i)));
   return v;
 }
 
 static json_t *strv_to_json(char **v) {
   json_t *a = json_array();
-  for (; v && *v; v++) json_array_append_new(a, json_string(*v));
+  for (; v && *v; v++)
+    json_array_append_new(a, json_string(*v));
   return a;
 }
 
 static void strv_free(char **v) {
-  for (char **p = v; p && *p; p++) free(*p);
+  for (char **p = v; p && *p; p++)
+    free(*p);
   free(v);
 }
 
@@ -66,7 +65,8 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   json_t *g = json_object_get(j, "groups");
   s->n_groups = json_array_size(g);
   s->groups = xcalloc(s->n_groups + 1, sizeof *s->groups);
-  for (size_t i = 0; i < s->n_groups; i++) s->groups[i] = (gid_t)json_integer_value(json_array_get(g, i));
+  for (size_t i = 0; i < s->n_groups; i++)
+    s->groups[i] = (gid_t)json_integer_value(json_array_get(g, i));
   s->hostname = jdup(j, "hostname");
   s->tty = json_is_true(json_object_get(j, "tty"));
   s->open_stdin = json_is_true(json_object_get(j, "open_stdin"));
@@ -97,24 +97,28 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
 
 json_t *rt_spec_to_json(const struct rt_spec *s) {
   json_t *groups = json_array();
-  for (size_t i = 0; i < s->n_groups; i++) json_array_append_new(groups, json_integer(s->groups[i]));
+  for (size_t i = 0; i < s->n_groups; i++)
+    json_array_append_new(groups, json_integer(s->groups[i]));
   json_t *mounts = json_array();
   for (size_t i = 0; i < s->n_mounts; i++) {
     const struct rt_mount *m = &s->mounts[i];
-    json_t *e = json_pack("{s:s,s:s,s:b}", "source", m->source, "target", m->target, "readonly", m->readonly);
+    json_t *e = json_pack("{s:s,s:s,s:b}", "source", m->source, "target", m->target, "readonly",
+                          m->readonly);
     if (m->type) json_object_set_new(e, "type", json_string(m->type));
     if (m->options) json_object_set_new(e, "options", json_string(m->options));
     json_array_append_new(mounts, e);
   }
-  json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:o,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I,s:o}",
-                   "id", s->id ? s->id : "", "rootfs", s->rootfs, "bundle", s->bundle ? s->bundle : "",
-                   "args", strv_to_json(s->args), "env", strv_to_json(s->env), "cwd",
-                   s->cwd ? s->cwd : "/", "uid", (json_int_t)s->uid, "gid", (json_int_t)s->gid,
-                   "groups", groups, "hostname", s->hostname ? s->hostname : "", "tty", s->tty,
-                   "open_stdin", s->open_stdin, "host_network", s->host_network, "privileged",
-                   s->privileged, "readonly_rootfs", s->readonly_rootfs, "no_new_privs",
-                   s->no_new_privs, "seccomp", s->seccomp, "caps", (json_int_t)s->caps, "mounts", mounts);
-  if (s->seccomp_profile) json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:o,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I,s:o}", "id",
+      s->id ? s->id : "", "rootfs", s->rootfs, "bundle", s->bundle ? s->bundle : "", "args",
+      strv_to_json(s->args), "env", strv_to_json(s->env), "cwd", s->cwd ? s->cwd : "/", "uid",
+      (json_int_t)s->uid, "gid", (json_int_t)s->gid, "groups", groups, "hostname",
+      s->hostname ? s->hostname : "", "tty", s->tty, "open_stdin", s->open_stdin, "host_network",
+      s->host_network, "privileged", s->privileged, "readonly_rootfs", s->readonly_rootfs,
+      "no_new_privs", s->no_new_privs, "seccomp", s->seccomp, "caps", (json_int_t)s->caps, "mounts",
+      mounts);
+  if (s->seccomp_profile)
+    json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
   return j;
 }
 
@@ -153,7 +157,8 @@ int send_fd(int sock, int fd) {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
@@ -169,7 +174,8 @@ int recv_fd(int sock) {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
   struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
   if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
@@ -195,8 +201,8 @@ void rt_report(int err_fd, const char *fmt, ...) {
 
 /* Mount onto target, resolved (and created as a directory) inside the
  * root; never onto a host path an image symlink points at. */
-static int mount_in(int rootfd, const char *src, const char *target, const char *type, unsigned long flags,
-                    const char *data, int err_fd) {
+static int mount_in(int rootfd, const char *src, const char *target, const char *type,
+                    unsigned long flags, const char *data, int err_fd) {
   struct berth_err e = {0};
   cleanup_close int fd = rt_target_in_root(rootfd, target, true, &e);
   if (fd < 0) die(err_fd, 125, "%s", e.msg);
@@ -204,7 +210,8 @@ static int mount_in(int rootfd, const char *src, const char *target, const char 
 }
 
 static void setup_dev(int rootfd, int err_fd) {
-  if (mount_in(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", err_fd) < 0)
+  if (mount_in(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
+               err_fd) < 0)
     die(err_fd, 125, "mount /dev: %s", strerror(errno));
   /* the tmpfs just mounted: nothing of the image's is in it */
   cleanup_close int dev = rt_openat_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
@@ -212,23 +219,27 @@ static void setup_dev(int rootfd, int err_fd) {
   static const struct {
     const char *name;
     unsigned maj, min;
-  } nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
     if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
       die(err_fd, 125, "mknod /dev/%s: %s", nodes[i].name, strerror(errno));
     fchmodat(dev, nodes[i].name, 0666, 0);
   }
-  static const char *const links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-                                         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-                                         {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"}};
+  static const char *const links[][2] = {
+      {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"}};
   for (size_t i = 0; i < ARRAY_SIZE(links); i++)
-    if (symlinkat(links[i][0], dev, links[i][1]) < 0) die(err_fd, 125, "symlink /dev/%s: %s", links[i][1], strerror(errno));
-  if (mount_in(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
-               err_fd) < 0)
+    if (symlinkat(links[i][0], dev, links[i][1]) < 0)
+      die(err_fd, 125, "symlink /dev/%s: %s", links[i][1], strerror(errno));
+  if (mount_in(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+               "newinstance,ptmxmode=0666,mode=0620,gid=5", err_fd) < 0)
     die(err_fd, 125, "mount /dev/pts: %s", strerror(errno));
-  if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err_fd) < 0)
+  if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               "mode=1777,size=65536k", err_fd) < 0)
     die(err_fd, 125, "mount /dev/shm: %s", strerror(errno));
-  if (mount_in(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err_fd) < 0)
+  if (mount_in(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+               err_fd) < 0)
     die(err_fd, 125, "mount /dev/mqueue: %s", strerror(errno));
 }
 
@@ -248,22 +259,32 @@ static void bind_in(int rootfd, const char *src, const char *target, bool ro, in
   if (!ro) return;
   /* the new mount is on top of what tfd names: find it again, in the root */
   cleanup_close int mfd = rt_openat_in_root(rootfd, target, O_PATH, 0);
-  if (mfd < 0 || rt_mount_on_fd(NULL, mfd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+  if (mfd < 0 ||
+      rt_mount_on_fd(NULL, mfd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
     die(err_fd, 125, "remount %s read-only: %s", target, strerror(errno));
 }
 
 static void mask_paths(int err_fd) {
-  static const char *const masked[] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-                                       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                                       "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+  static const char *const masked[] = {"/proc/asound",
+                                       "/proc/acpi",
+                                       "/proc/kcore",
+                                       "/proc/keys",
+                                       "/proc/latency_stats",
+                                       "/proc/timer_list",
+                                       "/proc/timer_stats",
+                                       "/proc/sched_debug",
+                                       "/proc/scsi",
+                                       "/sys/firmware",
                                        "/sys/devices/virtual/powercap"};
   static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                          "/proc/sysrq-trigger"};
   for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
     struct stat st;
     if (stat(masked[i], &st) < 0) continue;
-    if (S_ISDIR(st.st_mode)) mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, NULL);
-    else mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+    if (S_ISDIR(st.st_mode))
+      mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, NULL);
+    else
+      mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
   }
   for (size_t i = 0; i < ARRAY_SIZE(readonly); i++) {
     if (!path_exists(readonly[i])) continue;
@@ -300,7 +321,8 @@ static void setup_tty(const struct rt_spec *s, int pty_sock, int err_fd) {
   close(pty_sock);
   setsid();
   if (ioctl(slave, TIOCSCTTY, 0) < 0) die(err_fd, 125, "TIOCSCTTY: %s", strerror(errno));
-  for (int fd = 0; fd < 3; fd++) dup2(slave, fd);
+  for (int fd = 0; fd < 3; fd++)
+    dup2(slave, fd);
   if (slave > 2) close(slave);
   /* /dev/console is the container's terminal, as with docker */
   if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) {
@@ -334,7 +356,8 @@ static const char *env_get(char **env, const char *key) {
 __attribute__((noreturn)) static void exec_args(const struct rt_spec *s, int err_fd) {
   const char *file = s->args[0];
   if (s->cwd && *s->cwd && chdir(s->cwd) < 0)
-    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, strerror(errno));
+    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
+        strerror(errno));
   if (!strchr(file, '/')) {
     const char *path = env_get(s->env, "PATH");
     if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -366,18 +389,22 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   int err_fd = io->err_fd;
   const char *root = s->rootfs;
   if (s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
-  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die(err_fd, 125, "make / rslave: %s", strerror(errno));
-  if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) die(err_fd, 125, "bind rootfs %s: %s", root, strerror(errno));
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    die(err_fd, 125, "make / rslave: %s", strerror(errno));
+  if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die(err_fd, 125, "bind rootfs %s: %s", root, strerror(errno));
   /* opened after the bind: every mount below lands on the bind's tree */
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die(err_fd, 125, "open rootfs %s: %s", root, strerror(errno));
   if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
-  if (mount_in(rootfd, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL,
+  if (mount_in(rootfd, "sysfs", "/sys", "sysfs",
+               MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL,
                err_fd) < 0)
     die(err_fd, 125, "mount /sys: %s", strerror(errno));
   cleanup_close int cg = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
-  if (cg >= 0) rt_mount_on_fd("cgroup", cg, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
+  if (cg >= 0)
+    rt_mount_on_fd("cgroup", cg, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
   setup_dev(rootfd, err_fd);
   static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {
@@ -389,8 +416,9 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     const struct rt_mount *m = &s->mounts[i];
     if (!m->type) {
       bind_in(rootfd, m->source, m->target, m->readonly, err_fd);
-    } else if (mount_in(rootfd, m->source, m->target, m->type, MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-                        m->options, err_fd) < 0) {
+    } else if (mount_in(rootfd, m->source, m->target, m->type,
+                        MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), m->options,
+                        err_fd) < 0) {
       die(err_fd, 125, "mount %s on %s: %s", m->type, m->target, strerror(errno));
     }
   }
@@ -400,7 +428,8 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     if (wd >= 0) close(wd);
   }
   if (!s->host_network) loopback_up();
-  if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+  if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+      chdir("/") < 0)
     die(err_fd, 125, "pivot_root %s: %s", root, strerror(errno));
   if (!s->privileged) mask_paths(err_fd);
   if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
@@ -409,7 +438,8 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     setup_tty(s, io->pty_sock, err_fd);
   } else {
     for (int fd = 0; fd < 3; fd++)
-      if (io->stdio[fd] != fd && dup2(io->stdio[fd], fd) < 0) die(err_fd, 125, "dup2: %s", strerror(errno));
+      if (io->stdio[fd] != fd && dup2(io->stdio[fd], fd) < 0)
+        die(err_fd, 125, "dup2: %s", strerror(errno));
     for (int fd = 0; fd < 3; fd++)
       if (io->stdio[fd] > 2) close(io->stdio[fd]);
     setsid();
@@ -425,7 +455,8 @@ void rt_exec_process(const struct rt_spec *s, int err_fd) {
   set_identity(s, err_fd);
   struct berth_err e = {0};
   uint64_t caps = s->privileged ? rt_all_caps() : s->caps;
-  if (s->seccomp && !s->privileged && rt_seccomp_load(s->seccomp_profile, caps, &e) < 0) die(err_fd, 125, "%s", e.msg);
+  if (s->seccomp && !s->privileged && rt_seccomp_load(s->seccomp_profile, caps, &e) < 0)
+    die(err_fd, 125, "%s", e.msg);
   exec_args(s, err_fd);
 }
 
@@ -442,7 +473,8 @@ int rt_join(pid_t pid, struct berth_err *err) {
     fds[i] = open(p, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) {
       int e = errno;
-      for (size_t k = 0; k < i; k++) close(fds[k]);
+      for (size_t k = 0; k < i; k++)
+        close(fds[k]);
       return err_sys_(err, BERTH_ECONFLICT, e, "open %s", p);
     }
   }
@@ -450,7 +482,8 @@ int rt_join(pid_t pid, struct berth_err *err) {
     /* a shared namespace (host network) is the same one: setns is a no-op */
     if (setns(fds[i], ns[i].flag) < 0 && errno != EINVAL) {
       int e = errno;
-      for (size_t k = i; k < ARRAY_SIZE(ns); k++) close(fds[k]);
+      for (size_t k = i; k < ARRAY_SIZE(ns); k++)
+        close(fds[k]);
       return err_sys_(err, BERTH_EINTERNAL, e, "setns %s", ns[i].name);
     }
     close(fds[i]);

@@ -19,10 +19,10 @@ struct rt_mount {
 
 struct rt_spec {
   char *id;
-  char *rootfs;   /* mounted rootfs on the host */
-  char *bundle;   /* container dir: hosts, hostname, resolv.conf */
-  char **args;    /* argv, NULL-terminated */
-  char **env;     /* NULL-terminated */
+  char *rootfs; /* mounted rootfs on the host */
+  char *bundle; /* container dir: hosts, hostname, resolv.conf */
+  char **args;  /* argv, NULL-terminated */
+  char **env;   /* NULL-terminated */
   char *cwd;
   uid_t uid;
   gid_t gid;
@@ -36,8 +36,9 @@ struct rt_spec {
   bool readonly_rootfs;
   bool no_new_privs;
   bool seccomp; /* Docker's default profile */
-  char *seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
-  uint64_t caps; /* effective/permitted/bounding set (bits) */
+  char *
+      seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
+  uint64_t caps;       /* effective/permitted/bounding set (bits) */
   struct rt_mount *mounts;
   size_t n_mounts;
   bool init; /* --init: not supported without an init binary; refused earlier */
@@ -53,6 +54,13 @@ void rt_spec_free(struct rt_spec *s);
 uint64_t rt_default_caps(void);
 int rt_cap_from_name(const char *name); /* "NET_ADMIN" or "CAP_NET_ADMIN"; -1 if unknown */
 uint64_t rt_all_caps(void);
+/* Apply a set: the bounding set (drop what is not in caps), then effective,
+ * permitted and inheritable (caps.c).  0 or -1 with errno. */
+int rt_caps_bound(uint64_t caps);
+int rt_caps_set(uint64_t caps);
+/* Load the default seccomp filter, or a profile in docker's JSON format
+ * (seccomp.c); caps decide the rules that depend on them. */
+int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
 uint64_t rt_caps_from_lists(json_t *add, json_t *drop);
 /* seccomp, no_new_privs and caps of a spec from a HostConfig (SecurityOpt,
@@ -69,10 +77,11 @@ void rt_spec_security(struct rt_spec *s, json_t *hc);
 struct rt_child_io {
   int start_fd;
   int err_fd;
-  int pty_sock;  /* -1 without a tty */
-  int stdio[3];  /* without a tty: fds for 0,1,2 */
+  int pty_sock; /* -1 without a tty */
+  int stdio[3]; /* without a tty: fds for 0,1,2 */
 };
-__attribute__((noreturn)) void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io);
+__attribute__((noreturn)) void rt_container_init(const struct rt_spec *s,
+                                                 const struct rt_child_io *io);
 
 /* clone() flags for a new container. */
 int rt_clone_flags(const struct rt_spec *s);
@@ -108,7 +117,8 @@ int rt_mkdir_in_root(int rootfd, const char *path, mode_t mode);
  * when missing; an O_PATH fd, or -code with err. */
 int rt_target_in_root(int rootfd, const char *path, bool dir, struct berth_err *err);
 /* mount(2) onto what fd refers to (through /proc/self/fd). */
-int rt_mount_on_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data);
+int rt_mount_on_fd(const char *src, int fd, const char *type, unsigned long flags,
+                   const char *data);
 /* A regular file of at most max bytes, read inside the root (a FIFO, a
  * device or a larger file is refused, never blocked on); NUL-terminated. */
 char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len, struct berth_err *err);

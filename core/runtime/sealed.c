@@ -35,7 +35,8 @@ int rt_sealed_copy(const char *path, const char *name, struct berth_err *err) {
   if (src < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", path);
   struct stat st;
   if (fstat(src, &st) < 0) return err_sys(err, BERTH_EINTERNAL, "stat %s", path);
-  if (!S_ISREG(st.st_mode)) return berth_err_set(err, BERTH_EINTERNAL, 0, "%s is not a regular file", path);
+  if (!S_ISREG(st.st_mode))
+    return berth_err_set(err, BERTH_EINTERNAL, 0, "%s is not a regular file", path);
   cleanup_close int fd = memfd_exec(name);
   if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "memfd_create");
   off_t off = 0;

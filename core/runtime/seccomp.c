@@ -2,34 +2,89 @@
  * (libseccomp, default allow).  Docker's profile is an allowlist of ~350
  * calls; this is the equivalent denylist for the calls that matter on
  * x86_64, kept in one table. */
-#include <sched.h>
 #include <jansson.h>
+#include <sched.h>
 #include <seccomp.h>
 
 #include "runtime.h"
 
-static const char *const denied[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy",
-    "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl",
-    "lookup_dcookie", "mbind", "migrate_pages", "mount", "mount_setattr", "move_mount",
-    "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree",
-    "perf_event_open", "pivot_root", "query_module", "quotactl", "quotactl_fd", "reboot",
-    "request_key", "set_mempolicy", "setns", "settimeofday", "stime", "swapoff", "swapon",
-    "_sysctl", "syslog", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat",
-    "vhangup", "vm86", "vm86old", "adjtimex"};
+static const char *const denied[] = {"acct",
+                                     "add_key",
+                                     "bpf",
+                                     "clock_adjtime",
+                                     "clock_settime",
+                                     "create_module",
+                                     "delete_module",
+                                     "finit_module",
+                                     "fsconfig",
+                                     "fsmount",
+                                     "fsopen",
+                                     "fspick",
+                                     "get_kernel_syms",
+                                     "get_mempolicy",
+                                     "init_module",
+                                     "ioperm",
+                                     "iopl",
+                                     "kcmp",
+                                     "kexec_file_load",
+                                     "kexec_load",
+                                     "keyctl",
+                                     "lookup_dcookie",
+                                     "mbind",
+                                     "migrate_pages",
+                                     "mount",
+                                     "mount_setattr",
+                                     "move_mount",
+                                     "move_pages",
+                                     "name_to_handle_at",
+                                     "nfsservctl",
+                                     "open_by_handle_at",
+                                     "open_tree",
+                                     "perf_event_open",
+                                     "pivot_root",
+                                     "query_module",
+                                     "quotactl",
+                                     "quotactl_fd",
+                                     "reboot",
+                                     "request_key",
+                                     "set_mempolicy",
+                                     "setns",
+                                     "settimeofday",
+                                     "stime",
+                                     "swapoff",
+                                     "swapon",
+                                     "_sysctl",
+                                     "syslog",
+                                     "umount",
+                                     "umount2",
+                                     "unshare",
+                                     "uselib",
+                                     "userfaultfd",
+                                     "ustat",
+                                     "vhangup",
+                                     "vm86",
+                                     "vm86old",
+                                     "adjtimex"};
 
 static int parse_action(const char *a, json_t *errno_ret, uint32_t *out) {
   int e = errno_ret && json_is_integer(errno_ret) ? (int)json_integer_value(errno_ret) : EPERM;
   if (!a) return -1;
-  if (!strcmp(a, "SCMP_ACT_ALLOW")) *out = SCMP_ACT_ALLOW;
-  else if (!strcmp(a, "SCMP_ACT_ERRNO")) *out = SCMP_ACT_ERRNO((uint16_t)e);
-  else if (!strcmp(a, "SCMP_ACT_KILL") || !strcmp(a, "SCMP_ACT_KILL_THREAD")) *out = SCMP_ACT_KILL;
-  else if (!strcmp(a, "SCMP_ACT_KILL_PROCESS")) *out = SCMP_ACT_KILL_PROCESS;
-  else if (!strcmp(a, "SCMP_ACT_TRAP")) *out = SCMP_ACT_TRAP;
-  else if (!strcmp(a, "SCMP_ACT_TRACE")) *out = SCMP_ACT_TRACE((uint16_t)e);
-  else if (!strcmp(a, "SCMP_ACT_LOG")) *out = SCMP_ACT_LOG;
-  else return -1;
+  if (!strcmp(a, "SCMP_ACT_ALLOW"))
+    *out = SCMP_ACT_ALLOW;
+  else if (!strcmp(a, "SCMP_ACT_ERRNO"))
+    *out = SCMP_ACT_ERRNO((uint16_t)e);
+  else if (!strcmp(a, "SCMP_ACT_KILL") || !strcmp(a, "SCMP_ACT_KILL_THREAD"))
+    *out = SCMP_ACT_KILL;
+  else if (!strcmp(a, "SCMP_ACT_KILL_PROCESS"))
+    *out = SCMP_ACT_KILL_PROCESS;
+  else if (!strcmp(a, "SCMP_ACT_TRAP"))
+    *out = SCMP_ACT_TRAP;
+  else if (!strcmp(a, "SCMP_ACT_TRACE"))
+    *out = SCMP_ACT_TRACE((uint16_t)e);
+  else if (!strcmp(a, "SCMP_ACT_LOG"))
+    *out = SCMP_ACT_LOG;
+  else
+    return -1;
   return 0;
 }
 
@@ -37,8 +92,12 @@ static int parse_op(const char *op, enum scmp_compare *out) {
   static const struct {
     const char *name;
     enum scmp_compare op;
-  } ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-             {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+  } ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+             {"SCMP_CMP_LT", SCMP_CMP_LT},
+             {"SCMP_CMP_LE", SCMP_CMP_LE},
+             {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+             {"SCMP_CMP_GE", SCMP_CMP_GE},
+             {"SCMP_CMP_GT", SCMP_CMP_GT},
              {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
   for (size_t i = 0; op && i < ARRAY_SIZE(ops); i++)
     if (!strcmp(op, ops[i].name)) {
@@ -80,7 +139,8 @@ int rt_seccomp_check_profile(const char *text, struct berth_err *err) {
   json_array_foreach(json_object_get(p, "syscalls"), i, sc) {
     if (r) break;
     if (parse_action(json_string_value(json_object_get(sc, "action")), NULL, &act) < 0)
-      r = berth_err_set(err, BERTH_EINVAL, 0, "Decoding seccomp profile failed: syscalls[%zu]: bad action", i);
+      r = berth_err_set(err, BERTH_EINVAL, 0,
+                        "Decoding seccomp profile failed: syscalls[%zu]: bad action", i);
   }
   json_decref(p);
   return r;
@@ -93,7 +153,8 @@ static int load_profile(const char *text, uint64_t caps, struct berth_err *err) 
   json_t *p = json_loads(text, 0, &je);
   if (!p) return berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: %s", je.text);
   uint32_t def;
-  if (parse_action(json_string_value(json_object_get(p, "defaultAction")), json_object_get(p, "defaultErrnoRet"), &def) < 0) {
+  if (parse_action(json_string_value(json_object_get(p, "defaultAction")),
+                   json_object_get(p, "defaultErrnoRet"), &def) < 0) {
     json_decref(p);
     return berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: bad defaultAction");
   }
@@ -111,7 +172,8 @@ static int load_profile(const char *text, uint64_t caps, struct berth_err *err) 
         caps_match(json_object_get(sc, "excludes"), caps, false))
       continue;
     uint32_t act;
-    if (parse_action(json_string_value(json_object_get(sc, "action")), json_object_get(sc, "errnoRet"), &act) < 0) {
+    if (parse_action(json_string_value(json_object_get(sc, "action")),
+                     json_object_get(sc, "errnoRet"), &act) < 0) {
       r = berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: syscalls[%zu]: bad action", i);
       break;
     }
@@ -125,14 +187,17 @@ static int load_profile(const char *text, uint64_t caps, struct berth_err *err) 
         r = berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: syscalls[%zu]: bad args", i);
         break;
       }
-      cmp[n_cmp++] = (struct scmp_arg_cmp){(unsigned)json_integer_value(json_object_get(a, "index")), op,
-                                           (scmp_datum_t)json_integer_value(json_object_get(a, "value")),
-                                           (scmp_datum_t)json_integer_value(json_object_get(a, "valueTwo"))};
+      cmp[n_cmp++] =
+          (struct scmp_arg_cmp){(unsigned)json_integer_value(json_object_get(a, "index")), op,
+                                (scmp_datum_t)json_integer_value(json_object_get(a, "value")),
+                                (scmp_datum_t)json_integer_value(json_object_get(a, "valueTwo"))};
     }
     if (r) break;
     json_t *names = json_object_get(sc, "names");
-    if (!names && json_is_string(json_object_get(sc, "name"))) names = json_pack("[O]", json_object_get(sc, "name"));
-    else json_incref(names);
+    if (!names && json_is_string(json_object_get(sc, "name")))
+      names = json_pack("[O]", json_object_get(sc, "name"));
+    else
+      json_incref(names);
     json_t *nm;
     json_array_foreach(names, k, nm) {
       int nr = seccomp_syscall_resolve_name(json_string_value(nm));
@@ -140,7 +205,8 @@ static int load_profile(const char *text, uint64_t caps, struct berth_err *err) 
       int rr = seccomp_rule_add_array(ctx, act, nr, n_cmp, cmp);
       /* a rule that repeats the default action is refused; it changes nothing */
       if (rr < 0 && rr != -EACCES && rr != -EEXIST) {
-        r = berth_err_set(err, BERTH_EINVAL, -rr, "seccomp profile: rule for %s: %s", json_string_value(nm), strerror(-rr));
+        r = berth_err_set(err, BERTH_EINVAL, -rr, "seccomp profile: rule for %s: %s",
+                          json_string_value(nm), strerror(-rr));
         break;
       }
     }

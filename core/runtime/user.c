@@ -125,14 +125,19 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
   if (g) *g++ = 0;
   cleanup_free char *passwd = NULL;
   cleanup_free char *group = NULL;
-  if (read_etc(rootfd, "/etc/passwd", &passwd, err) < 0 || read_etc(rootfd, "/etc/group", &group, err) < 0)
+  if (read_etc(rootfd, "/etc/passwd", &passwd, err) < 0 ||
+      read_etc(rootfd, "/etc/group", &group, err) < 0)
     return -err->code;
   struct user_query q = {.name = u};
-  if (parse_id(u, &q.id)) q.name = NULL;
-  else if (!*u) return berth_err_set(err, BERTH_EINVAL, 0, "unable to find user %s: no matching entries in passwd file", user);
+  if (parse_id(u, &q.id))
+    q.name = NULL;
+  else if (!*u)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "unable to find user %s: no matching entries in passwd file", user);
   bool found = passwd && scan_passwd(passwd, match_user, &q);
   if (!found && q.name)
-    return berth_err_set(err, BERTH_EINVAL, 0, "unable to find user %s: no matching entries in passwd file", u);
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "unable to find user %s: no matching entries in passwd file", u);
   out->uid = found ? (uid_t)q.found.id : (uid_t)q.id;
   out->gid = found ? (gid_t)q.found.gid : 0;
   out->home = q.home ? q.home : xstrdup("/root");
@@ -140,11 +145,14 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
     long gid;
     struct group_query gq = {.name = g};
     cleanup_free char *copy = group ? xstrdup(group) : NULL;
-    if (parse_id(g, &gid)) out->gid = (gid_t)gid;
-    else if (copy && scan_group(copy, match_group, &gq)) out->gid = (gid_t)gq.gid;
+    if (parse_id(g, &gid))
+      out->gid = (gid_t)gid;
+    else if (copy && scan_group(copy, match_group, &gq))
+      out->gid = (gid_t)gq.gid;
     else {
       rt_user_free(out);
-      return berth_err_set(err, BERTH_EINVAL, 0, "unable to find group %s: no matching entries in group file", g);
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "unable to find group %s: no matching entries in group file", g);
     }
   }
   /* supplementary groups of a user that has a passwd entry */

@@ -41,7 +41,6 @@ static inline uint32_t shim_frame_len(const unsigned char h[8]) {
   return ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) | ((uint32_t)h[6] << 8) | h[7];
 }
 
-
 /* berth-shim exec --container ID --pid PID: a process started inside a
  * running container.  berthd runs it from its sealed copy of berth-shim
  * with these descriptors:

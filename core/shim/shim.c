@@ -4,6 +4,7 @@
  * atomically.  It is started by berthd with a double fork and outlives it:
  * berthd finds it again through its socket. */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,7 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <linux/close_range.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -157,15 +157,18 @@ static void do_start(int fd) {
     /* EOF on the close-on-exec pipe: exec worked */
     size_t got = 0;
     ssize_t n;
-    while ((n = read(S.err_r, S.error + got, sizeof S.error - 1 - got)) > 0) got += (size_t)n;
+    while ((n = read(S.err_r, S.error + got, sizeof S.error - 1 - got)) > 0)
+      got += (size_t)n;
     S.error[got] = 0;
   } else if (!S.error[0]) {
     snprintf(S.error, sizeof S.error, "container init exited before start");
   }
   close(S.start_w);
   S.start_w = -1;
-  if (S.error[0]) reply(fd, "ERR %s\n", S.error);
-  else reply(fd, "OK %d\n", (int)S.pid);
+  if (S.error[0])
+    reply(fd, "ERR %s\n", S.error);
+  else
+    reply(fd, "OK %d\n", (int)S.pid);
 }
 
 static void handle_command(size_t i) {
@@ -191,8 +194,10 @@ static void handle_command(size_t i) {
     if (S.pty >= 0) ioctl(S.pty, TIOCSWINSZ, &ws);
     reply(c->fd, "OK\n");
   } else if (!strcmp(c->cmd, "STATUS")) {
-    if (S.exited) reply(c->fd, "EXITED %d\n", S.exit_code);
-    else reply(c->fd, "RUNNING %d\n", (int)S.pid);
+    if (S.exited)
+      reply(c->fd, "EXITED %d\n", S.exit_code);
+    else
+      reply(c->fd, "RUNNING %d\n", (int)S.pid);
   } else {
     reply(c->fd, "ERR unknown command\n");
   }
@@ -309,7 +314,8 @@ static void finish(void) {
   char p[32];
   snprintf(p, sizeof p, "%d %d", S.exit_code, S.cg->oom_kills(S.spec.id) > 0 ? 1 : 0);
   for (size_t i = 0; i < S.n_clients; i++) {
-    if (S.clients[i].attached || S.clients[i].watch) send_frame(S.clients[i].fd, SHIM_F_EXIT, p, strlen(p));
+    if (S.clients[i].attached || S.clients[i].watch)
+      send_frame(S.clients[i].fd, SHIM_F_EXIT, p, strlen(p));
     shutdown(S.clients[i].fd, SHUT_WR);
   }
   S.cg->destroy(S.spec.id);
@@ -318,7 +324,8 @@ static void finish(void) {
   for (size_t i = 0; i < S.n_clients; i++) {
     struct pollfd pf = {S.clients[i].fd, POLLIN, 0};
     char sink[256];
-    for (int k = 0; k < 20 && poll(&pf, 1, 50) > 0 && read(S.clients[i].fd, sink, sizeof sink) > 0; k++) {
+    for (int k = 0; k < 20 && poll(&pf, 1, 50) > 0 && read(S.clients[i].fd, sink, sizeof sink) > 0;
+         k++) {
     }
     close(S.clients[i].fd);
   }
@@ -368,7 +375,8 @@ static int listen_socket(struct berth_err *err) {
   strcpy(sa.sun_path, S.socket_path);
   unlink(S.socket_path);
   S.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (S.listen_fd < 0 || bind(S.listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(S.listen_fd, 16) < 0)
+  if (S.listen_fd < 0 || bind(S.listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+      listen(S.listen_fd, 16) < 0)
     return err_sys(err, BERTH_EINTERNAL, "listen on %s", S.socket_path);
   chmod(S.socket_path, 0600);
   return 0;
@@ -382,7 +390,8 @@ struct child_args {
 
 static int child_main(void *p) {
   struct child_args *a = p;
-  for (size_t i = 0; i < a->n_close; i++) close(a->close_fds[i]);
+  for (size_t i = 0; i < a->n_close; i++)
+    close(a->close_fds[i]);
   /* nothing of the shim's may reach the container's process: berthd waits
    * for EOF on the ready pipe, and the log file is not the container's */
   if (S.ready_fd >= 0) close(S.ready_fd);
@@ -410,7 +419,8 @@ static int create_container(struct berth_err *err) {
   a.close_fds[a.n_close++] = errp[0];
   a.close_fds[a.n_close++] = S.listen_fd;
   if (S.spec.tty) {
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0) return err_sys(err, BERTH_EINTERNAL, "socketpair");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0)
+      return err_sys(err, BERTH_EINTERNAL, "socketpair");
     a.io.pty_sock = pty[1];
     a.close_fds[a.n_close++] = pty[0];
   } else {
@@ -459,8 +469,10 @@ static int create_container(struct berth_err *err) {
   } else {
     close(o[1]);
     close(e[1]);
-    if (in[0] >= 0) close(in[0]);
-    else close(a.io.stdio[0]);
+    if (in[0] >= 0)
+      close(in[0]);
+    else
+      close(a.io.stdio[0]);
     S.out.fd = o[0];
     S.err.fd = e[0];
     S.stdin_w = in[1];
@@ -482,7 +494,8 @@ static void event_loop(int sfd) {
     p[n++] = (struct pollfd){out_open ? S.out.fd : -1, POLLIN, 0};
     p[n++] = (struct pollfd){err_open ? S.err.fd : -1, POLLIN, 0};
     size_t nc = S.n_clients;
-    for (size_t i = 0; i < nc; i++) p[n++] = (struct pollfd){S.clients[i].fd, POLLIN, 0};
+    for (size_t i = 0; i < nc; i++)
+      p[n++] = (struct pollfd){S.clients[i].fd, POLLIN, 0};
     int timeout = reaped ? 200 : -1;
     int r = poll(p, n, timeout);
     if (r < 0 && errno != EINTR) break;
@@ -527,14 +540,19 @@ int main(int argc, char **argv) {
   int ready_fd = -1;
   S.ready_fd = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--bundle")) bundle = argv[i + 1];
-    else if (!strcmp(argv[i], "--socket")) S.socket_path = argv[i + 1];
-    else if (!strcmp(argv[i], "--ready-fd")) ready_fd = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--plugin-dir")) plugin_dir = argv[i + 1];
+    if (!strcmp(argv[i], "--bundle"))
+      bundle = argv[i + 1];
+    else if (!strcmp(argv[i], "--socket"))
+      S.socket_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--ready-fd"))
+      ready_fd = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--plugin-dir"))
+      plugin_dir = argv[i + 1];
   }
   S.ready_fd = ready_fd;
   if (!bundle || !S.socket_path || ready_fd < 0) {
-    fprintf(stderr, "usage: berth-shim --bundle DIR --socket PATH --ready-fd N [--plugin-dir DIR]\n");
+    fprintf(stderr,
+            "usage: berth-shim --bundle DIR --socket PATH --ready-fd N [--plugin-dir DIR]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);

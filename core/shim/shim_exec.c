@@ -48,7 +48,8 @@ static int container_pty(void) {
   char name[64];
   snprintf(name, sizeof name, "/dev/pts/%d", n);
   int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0 || send_fd(SHIM_EXEC_PTY_FD, master) < 0) return -fail("open %s: %s", name, strerror(errno));
+  if (slave < 0 || send_fd(SHIM_EXEC_PTY_FD, master) < 0)
+    return -fail("open %s: %s", name, strerror(errno));
   close(master);
   close(SHIM_EXEC_PTY_FD);
   return slave;
@@ -58,12 +59,15 @@ int shim_exec_main(int argc, char **argv) {
   const char *id = NULL;
   pid_t pid = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--container")) id = argv[i + 1];
-    else if (!strcmp(argv[i], "--pid")) pid = (pid_t)atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--container"))
+      id = argv[i + 1];
+    else if (!strcmp(argv[i], "--pid"))
+      pid = (pid_t)atoi(argv[i + 1]);
   }
   fcntl(SHIM_EXEC_ERR_FD, F_SETFD, FD_CLOEXEC); /* EOF on it: the process was exec'd */
   if (!id || pid <= 0) return fail("usage: berth-shim exec --container ID --pid PID");
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
   json_t *j = read_spec();
   if (!j) return fail("exec spec: unreadable");
   struct rt_spec s;
@@ -72,7 +76,8 @@ int shim_exec_main(int argc, char **argv) {
   json_decref(j);
   if (r < 0) return fail("exec spec: %s", err.msg);
   setsid();
-  if (cgroup_ops()->add_pid(id, getpid(), &err) < 0 || rt_join(pid, &err) < 0) return fail("%s", err.msg);
+  if (cgroup_ops()->add_pid(id, getpid(), &err) < 0 || rt_join(pid, &err) < 0)
+    return fail("%s", err.msg);
   int slave = -1;
   if (s.tty && (slave = container_pty()) < 0) return -slave;
   pid_t child = fork();
@@ -81,7 +86,8 @@ int shim_exec_main(int argc, char **argv) {
     if (slave >= 0) {
       setsid();
       ioctl(slave, TIOCSCTTY, 0);
-      for (int fd = 0; fd < 3; fd++) dup2(slave, fd);
+      for (int fd = 0; fd < 3; fd++)
+        dup2(slave, fd);
     }
     rt_exec_process(&s, SHIM_EXEC_ERR_FD);
   }
@@ -89,7 +95,8 @@ int shim_exec_main(int argc, char **argv) {
   if (slave >= 0) close(slave);
   /* the process has the stdio now; berthd must see EOF when it is done */
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-  for (int fd = 0; fd < 3 && nul >= 0; fd++) dup2(nul, fd);
+  for (int fd = 0; fd < 3 && nul >= 0; fd++)
+    dup2(nul, fd);
   int st = 0;
   while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
   }

@@ -18,17 +18,34 @@ static int shim_conf_bind(const struct berth_host *h, const struct berth_conf_ke
     if (!keys[i].def) continue;
     char *dst = (char *)target + keys[i].offset;
     switch (keys[i].type) {
-    case BERTH_CONF_STRING: { const char *v = keys[i].def; memcpy(dst, &v, sizeof v); break; }
-    case BERTH_CONF_BOOL: { int v = parse_bool_value(keys[i].def); memcpy(dst, &v, sizeof v); break; }
-    case BERTH_CONF_INT: { int64_t v = strtoll(keys[i].def, NULL, 10); memcpy(dst, &v, sizeof v); break; }
-    case BERTH_CONF_SIZE: { uint64_t v = strtoull(keys[i].def, NULL, 10); memcpy(dst, &v, sizeof v); break; }
+    case BERTH_CONF_STRING: {
+      const char *v = keys[i].def;
+      memcpy(dst, &v, sizeof v);
+      break;
+    }
+    case BERTH_CONF_BOOL: {
+      int v = parse_bool_value(keys[i].def);
+      memcpy(dst, &v, sizeof v);
+      break;
+    }
+    case BERTH_CONF_INT: {
+      int64_t v = strtoll(keys[i].def, NULL, 10);
+      memcpy(dst, &v, sizeof v);
+      break;
+    }
+    case BERTH_CONF_SIZE: {
+      uint64_t v = strtoull(keys[i].def, NULL, 10);
+      memcpy(dst, &v, sizeof v);
+      break;
+    }
     }
   }
   return 0;
 }
 
-
-static int shim_unsupported(void) { return -BERTH_ENOTSUP; }
+static int shim_unsupported(void) {
+  return -BERTH_ENOTSUP;
+}
 
 int host_setup(struct loaded_plugin *p, struct berth_config *cfg, struct berth_err *err) {
   struct berth_host *h = &p->host;

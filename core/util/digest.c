@@ -22,7 +22,8 @@ void sha256_final_hex(struct sha256_ctx *c, char out[65]) {
   unsigned char md[32];
   unsigned int n = 0;
   EVP_DigestFinal_ex(c->md, md, &n);
-  for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
+  for (int i = 0; i < 32; i++)
+    sprintf(out + 2 * i, "%02x", md[i]);
   out[64] = 0;
   sha256_free(c);
 }

@@ -27,7 +27,8 @@ static int clear_pass(int fd, char sub[256]) {
     if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
     unsigned char type = de->d_type;
     struct stat st;
-    if (type == DT_UNKNOWN) type = fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+    if (type == DT_UNKNOWN)
+      type = fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
     if (type != DT_DIR) {
       if (unlinkat(fd, n, 0) < 0 && errno != ENOENT) r = -errno;
     } else if (unlinkat(fd, n, AT_REMOVEDIR) < 0) {

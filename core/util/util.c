@@ -21,8 +21,10 @@ void berth_vlog(int level, const char *prefix, const char *fmt, va_list ap) {
   char line[2048];
   vsnprintf(line, sizeof line, fmt, ap);
   fprintf(stderr, "time=\"%s\" level=%s msg=\"%s%s%s\"\n", ts,
-          names[level < 0 ? 0 : level > 3 ? 3 : level], prefix ? prefix : "", prefix ? ": " : "",
-          line);
+          names[level < 0   ? 0
+                : level > 3 ? 3
+                            : level],
+          prefix ? prefix : "", prefix ? ": " : "", line);
 }
 
 void berth_log(int level, const char *fmt, ...) {
@@ -115,7 +117,9 @@ int mkdir_p(const char *path, mode_t mode) {
   return 0;
 }
 
-int rm_rf(const char *path) { return rm_tree_at(AT_FDCWD, path); }
+int rm_rf(const char *path) {
+  return rm_tree_at(AT_FDCWD, path);
+}
 
 int fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -307,7 +311,8 @@ void random_hex(char *out, size_t nbytes) {
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (fd < 0 || read(fd, buf, nbytes) != (ssize_t)nbytes) abort();
   close(fd);
-  for (size_t i = 0; i < nbytes; i++) sprintf(out + 2 * i, "%02x", buf[i]);
+  for (size_t i = 0; i < nbytes; i++)
+    sprintf(out + 2 * i, "%02x", buf[i]);
   out[2 * nbytes] = 0;
 }
 
@@ -336,7 +341,8 @@ int64_t parse_rfc3339(const char *s) {
     int digits = 0;
     for (p++; *p >= '0' && *p <= '9'; p++, digits++)
       if (digits < 9) frac = frac * 10 + (*p - '0');
-    for (; digits < 9; digits++) frac *= 10;
+    for (; digits < 9; digits++)
+      frac *= 10;
   }
   int64_t off = 0;
   if (*p == '+' || *p == '-') {
@@ -389,14 +395,22 @@ bool parse_detach_keys(const char *s, unsigned char *out, size_t *n) {
   for (char *t = strtok_r(copy, ",", &save); t && *n < 16; t = strtok_r(NULL, ",", &save)) {
     if (str_has_prefix(t, "ctrl-") && strlen(t) == 6) {
       char ch = t[5];
-      if (ch >= 'a' && ch <= 'z') out[(*n)++] = (unsigned char)(ch - 'a' + 1);
-      else if (ch == '@') out[(*n)++] = 0;
-      else if (ch == '[') out[(*n)++] = 27;
-      else if (ch == '\\') out[(*n)++] = 28;
-      else if (ch == ']') out[(*n)++] = 29;
-      else if (ch == '^') out[(*n)++] = 30;
-      else if (ch == '_') out[(*n)++] = 31;
-      else return false;
+      if (ch >= 'a' && ch <= 'z')
+        out[(*n)++] = (unsigned char)(ch - 'a' + 1);
+      else if (ch == '@')
+        out[(*n)++] = 0;
+      else if (ch == '[')
+        out[(*n)++] = 27;
+      else if (ch == '\\')
+        out[(*n)++] = 28;
+      else if (ch == ']')
+        out[(*n)++] = 29;
+      else if (ch == '^')
+        out[(*n)++] = 30;
+      else if (ch == '_')
+        out[(*n)++] = 31;
+      else
+        return false;
     } else if (strlen(t) == 1) {
       out[(*n)++] = (unsigned char)t[0];
     } else {
@@ -431,13 +445,20 @@ char *base64_decode(const char *in, size_t *out_len) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     int c = (unsigned char)in[i], v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else continue;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      continue;
     acc = acc << 6 | (uint32_t)v;
     bits += 6;
     if (bits >= 8) {
@@ -478,7 +499,8 @@ int host_buf_append(struct berth_buf *buf, const void *data, size_t len) {
   if (!buf) return -BERTH_EINTERNAL;
   if (buf->len + len + 1 > buf->cap) {
     size_t cap = buf->cap ? buf->cap : 256;
-    while (cap < buf->len + len + 1) cap *= 2;
+    while (cap < buf->len + len + 1)
+      cap *= 2;
     char *p = realloc(buf->data, cap);
     if (!p) return -BERTH_EINTERNAL;
     buf->data = p;

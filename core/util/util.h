@@ -18,7 +18,9 @@
 #define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
 #define cleanup_dir __attribute__((cleanup(cleanup_dirp)))
 
-static inline void cleanup_freep(void *p) { free(*(void **)p); }
+static inline void cleanup_freep(void *p) {
+  free(*(void **)p);
+}
 static inline void cleanup_closep(int *fd) {
   if (*fd >= 0) close(*fd);
 }
@@ -99,7 +101,7 @@ void random_hex(char *out, size_t nbytes); /* writes 2*nbytes hex + NUL */
 /* Time */
 int64_t now_ns(void);
 void format_rfc3339(int64_t ns, char *out, size_t len); /* 2006-01-02T15:04:05.000000000Z */
-int64_t parse_rfc3339(const char *s); /* ns, or INT64_MIN on error */
+int64_t parse_rfc3339(const char *s);                   /* ns, or INT64_MIN on error */
 
 /* Strings */
 bool str_has_prefix(const char *s, const char *prefix);

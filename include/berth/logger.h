@@ -21,8 +21,8 @@ extern "C" {
 
 struct berth_log_msg {
   uint32_t struct_size;
-  uint32_t stream; /* 1 stdout, 2 stderr */
-  int64_t time_ns; /* unix time in ns */
+  uint32_t stream;  /* 1 stdout, 2 stderr */
+  int64_t time_ns;  /* unix time in ns */
   const char *line; /* without the trailing '\n' unless partial */
   size_t len;
   uint32_t partial; /* 1: the line continues in the next message */
@@ -35,7 +35,7 @@ struct berth_log_info {
   const char *image_id;
   const char *image_name;
   int64_t created_ns;
-  const char *log_path; /* core-chosen file for file-backed sinks */
+  const char *log_path;        /* core-chosen file for file-backed sinks */
   const struct berth_kv *opts; /* --log-opt */
   size_t n_opts;
 };
@@ -57,8 +57,8 @@ struct berth_logger_ops {
   int (*close)(void *sink, struct berth_err *err);
   /* --- optional --- */
   int (*validate_opts)(void *drv, const struct berth_kv *opts, size_t n, struct berth_err *err);
-  int (*read_open)(void *drv, const struct berth_log_info *info, const struct berth_log_read_cfg *cfg,
-                   void **reader, struct berth_err *err);
+  int (*read_open)(void *drv, const struct berth_log_info *info,
+                   const struct berth_log_read_cfg *cfg, void **reader, struct berth_err *err);
   /* 0 with *out filled (valid until the next call), BERTH_LOG_EOF,
    * BERTH_LOG_AGAIN after timeout_ms with nothing new, or -code. */
   int (*read_next)(void *reader, struct berth_log_msg *out, int timeout_ms, struct berth_err *err);

@@ -16,7 +16,7 @@ struct berth_net_create_req {
   uint32_t struct_size;
   const char *network_id;
   const char *name;
-  char subnet[48];  /* CIDR chosen by the core's IPAM, "" when none */
+  char subnet[48]; /* CIDR chosen by the core's IPAM, "" when none */
   char gateway[48];
   uint32_t internal;
   uint32_t enable_ipv6;
@@ -28,7 +28,7 @@ struct berth_endpoint_req {
   uint32_t struct_size;
   const char *network_id;
   const char *endpoint_id;
-  char address[48];  /* CIDR from the core's IPAM */
+  char address[48]; /* CIDR from the core's IPAM */
   char mac[18];
   const struct berth_kv *opts;
   size_t n_opts;

@@ -128,8 +128,8 @@ enum berth_conf_type {
 };
 struct berth_conf_key {
   const char *name;
-  int type;      /* enum berth_conf_type */
-  size_t offset; /* offsetof(struct my_conf, field) */
+  int type;        /* enum berth_conf_type */
+  size_t offset;   /* offsetof(struct my_conf, field) */
   const char *def; /* default as text, or NULL for none */
 };
 
@@ -137,13 +137,18 @@ struct berth_conf_key {
 #define BERTH_UNTAR_WHITEOUT_DELETE 0u  /* apply .wh. entries by deleting */
 #define BERTH_UNTAR_WHITEOUT_OVERLAY 1u /* keep as 0/0 char devices + opaque xattr */
 
-enum berth_log_level { BERTH_LOG_ERROR = 0, BERTH_LOG_WARN = 1, BERTH_LOG_INFO = 2, BERTH_LOG_DEBUG = 3 };
+enum berth_log_level {
+  BERTH_LOG_ERROR = 0,
+  BERTH_LOG_WARN = 1,
+  BERTH_LOG_INFO = 2,
+  BERTH_LOG_DEBUG = 3
+};
 
 /* Services berthd offers a driver.  One table per loaded driver, valid from
  * init until after fini.  Every function may be called from any thread. */
 struct berth_host {
   uint32_t struct_size;
-  uint32_t abi_minor; /* the host's minor: newer methods exist iff non-NULL */
+  uint32_t abi_minor;   /* the host's minor: newer methods exist iff non-NULL */
   const char *root_dir; /* <data-root>/<kind>/<name>, created by the host */
   const char *run_dir;  /* <exec-root>/<kind>/<name>, created by the host */
 
@@ -173,7 +178,8 @@ struct berth_host {
   /* Run fn(arg) on a thread that has joined the network namespace at
    * netns_path; returns fn's result. */
   int (*run_in_netns)(const struct berth_host *host, const char *netns_path,
-                      int (*fn)(void *arg, struct berth_err *err), void *arg, struct berth_err *err);
+                      int (*fn)(void *arg, struct berth_err *err), void *arg,
+                      struct berth_err *err);
 
   void *host_private; /* berthd's; plugins must not touch it */
 };
@@ -216,13 +222,24 @@ struct berth_plugin {
  * (libltdl's convention), so the same driver links as a .so or as a
  * built-in.  The file is "<name>.so"; ident is name with every character
  * that is not a letter or digit replaced by '_' ("json-file" -> json_file). */
-#define BERTH_PLUGIN_DEFINE(ident_, kind_, name_, version_, desc_, flags_, init_, fini_, ops_)      \
-  static const struct berth_plugin BERTH_CAT(ident_, _berth_descriptor) = {                         \
-      BERTH_PLUGIN_MAGIC, BERTH_ABI_MAJOR, BERTH_ABI_MINOR, sizeof(struct berth_plugin),          \
-      (kind_), 0, (name_), (version_), (desc_), (flags_), (init_), (fini_), (ops_)};               \
-  BERTH_EXPORT const struct berth_plugin *BERTH_CAT(ident_, _LTX_berth_plugin_entry)(void);         \
-  BERTH_EXPORT const struct berth_plugin *BERTH_CAT(ident_, _LTX_berth_plugin_entry)(void) {        \
-    return &BERTH_CAT(ident_, _berth_descriptor);                                                   \
+#define BERTH_PLUGIN_DEFINE(ident_, kind_, name_, version_, desc_, flags_, init_, fini_, ops_)     \
+  static const struct berth_plugin BERTH_CAT(ident_,                                               \
+                                             _berth_descriptor) = {BERTH_PLUGIN_MAGIC,             \
+                                                                   BERTH_ABI_MAJOR,                \
+                                                                   BERTH_ABI_MINOR,                \
+                                                                   sizeof(struct berth_plugin),    \
+                                                                   (kind_),                        \
+                                                                   0,                              \
+                                                                   (name_),                        \
+                                                                   (version_),                     \
+                                                                   (desc_),                        \
+                                                                   (flags_),                       \
+                                                                   (init_),                        \
+                                                                   (fini_),                        \
+                                                                   (ops_)};                        \
+  BERTH_EXPORT const struct berth_plugin *BERTH_CAT(ident_, _LTX_berth_plugin_entry)(void);        \
+  BERTH_EXPORT const struct berth_plugin *BERTH_CAT(ident_, _LTX_berth_plugin_entry)(void) {       \
+    return &BERTH_CAT(ident_, _berth_descriptor);                                                  \
   }
 
 typedef const struct berth_plugin *(*berth_plugin_entry_fn)(void);

@@ -28,10 +28,10 @@ struct berth_reg_auth {
 
 struct berth_reg_target {
   uint32_t struct_size;
-  const char *host; /* "docker.io", "127.0.0.1:5000" */
-  const char *repo; /* "library/busybox" */
+  const char *host;                  /* "docker.io", "127.0.0.1:5000" */
+  const char *repo;                  /* "library/busybox" */
   const struct berth_reg_auth *auth; /* may be NULL: anonymous */
-  uint32_t flags; /* BERTH_REG_PUSH */
+  uint32_t flags;                    /* BERTH_REG_PUSH */
 };
 
 struct berth_descriptor {

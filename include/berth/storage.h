@@ -21,8 +21,8 @@ extern "C" {
 
 struct berth_storage_create_req {
   uint32_t struct_size;
-  const char *id;     /* new layer id: [0-9a-f]{64} */
-  const char *parent; /* parent layer id or NULL */
+  const char *id;              /* new layer id: [0-9a-f]{64} */
+  const char *parent;          /* parent layer id or NULL */
   const struct berth_kv *opts; /* --storage-opt, may be NULL */
   size_t n_opts;
 };

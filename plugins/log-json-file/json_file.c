@@ -4,9 +4,9 @@
  * so berth-shim can load the same code. */
 #include <berth/logger.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,7 +50,9 @@ static int jf_init(const struct berth_host *host, void **drv, struct berth_err *
   return 0;
 }
 
-static void jf_fini(void *drv) { free(drv); }
+static void jf_fini(void *drv) {
+  free(drv);
+}
 
 static int parse_size(const char *s, uint64_t *out) {
   char *end;
@@ -61,9 +63,21 @@ static int parse_size(const char *s, uint64_t *out) {
   unsigned shift = 0;
   switch (*end) {
   case 0: break;
-  case 'k': case 'K': shift = 10; end++; break;
-  case 'm': case 'M': shift = 20; end++; break;
-  case 'g': case 'G': shift = 30; end++; break;
+  case 'k':
+  case 'K':
+    shift = 10;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    shift = 20;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    shift = 30;
+    end++;
+    break;
   default: return -1;
   }
   if (*end || v > (~0ull >> shift)) return -1; /* no silent overflow */
@@ -84,8 +98,10 @@ static int apply_opts(const struct berth_kv *opts, size_t n, uint64_t *max_size,
       long long f = strtoll(v, &end, 10);
       if (*end || f < 1) return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-file: %s", v);
       *max_file = f;
-    } else if (strcmp(k, "labels") && strcmp(k, "env") && strcmp(k, "tag") && strcmp(k, "compress")) {
-      return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for json-file log driver", k);
+    } else if (strcmp(k, "labels") && strcmp(k, "env") && strcmp(k, "tag") &&
+               strcmp(k, "compress")) {
+      return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for json-file log driver",
+                           k);
     }
   }
   if (*max_file > 1 && *max_size == 0)
@@ -100,7 +116,8 @@ static int jf_validate(void *drv, const struct berth_kv *opts, size_t n, struct 
   return apply_opts(opts, n, &ms, &mf, err);
 }
 
-static int jf_open(void *drv, const struct berth_log_info *info, void **sinkp, struct berth_err *err) {
+static int jf_open(void *drv, const struct berth_log_info *info, void **sinkp,
+                   struct berth_err *err) {
   struct jf_drv *d = drv;
   if (!info->log_path) return berth_err_set(err, BERTH_EINVAL, 0, "json-file: no log path");
   struct jf_sink *s = calloc(1, sizeof *s);
@@ -118,7 +135,8 @@ static int jf_open(void *drv, const struct berth_log_info *info, void **sinkp, s
     int e = errno;
     free(s->path);
     free(s);
-    return berth_err_set(err, BERTH_EINTERNAL, e, "json-file: open %s: %s", info->log_path, strerror(e));
+    return berth_err_set(err, BERTH_EINTERNAL, e, "json-file: open %s: %s", info->log_path,
+                         strerror(e));
   }
   struct stat st;
   if (fstat(s->fd, &st) == 0) s->size = (uint64_t)st.st_size;
@@ -132,8 +150,10 @@ static void rotate(struct jf_sink *s) {
   if (!from || !to) goto out;
   for (int64_t i = s->max_file - 1; i >= 1; i--) {
     snprintf(to, n, "%s.%lld", s->path, (long long)i);
-    if (i == 1) snprintf(from, n, "%s", s->path);
-    else snprintf(from, n, "%s.%lld", s->path, (long long)(i - 1));
+    if (i == 1)
+      snprintf(from, n, "%s", s->path);
+    else
+      snprintf(from, n, "%s.%lld", s->path, (long long)(i - 1));
     rename(from, to);
   }
   if (s->max_file == 1) {
@@ -157,11 +177,26 @@ static size_t escape(char *out, const char *in, size_t len) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)in[i];
     switch (c) {
-    case '"': out[o++] = '\\'; out[o++] = '"'; break;
-    case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
-    case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
-    case '\r': out[o++] = '\\'; out[o++] = 'r'; break;
-    case '\t': out[o++] = '\\'; out[o++] = 't'; break;
+    case '"':
+      out[o++] = '\\';
+      out[o++] = '"';
+      break;
+    case '\\':
+      out[o++] = '\\';
+      out[o++] = '\\';
+      break;
+    case '\n':
+      out[o++] = '\\';
+      out[o++] = 'n';
+      break;
+    case '\r':
+      out[o++] = '\\';
+      out[o++] = 'r';
+      break;
+    case '\t':
+      out[o++] = '\\';
+      out[o++] = 't';
+      break;
     default:
       if (c < 0x20) {
         memcpy(out + o, "\\u00", 4);
@@ -200,7 +235,8 @@ static int jf_log(void *sinkp, const struct berth_log_msg *m, struct berth_err *
   if (s->max_size && s->size + o > s->max_size && s->size > 0) rotate(s);
   ssize_t n = write(s->fd, buf, o);
   free(buf);
-  if (n < 0) return berth_err_set(err, BERTH_EINTERNAL, errno, "json-file: write: %s", strerror(errno));
+  if (n < 0)
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "json-file: write: %s", strerror(errno));
   s->size += (uint64_t)n;
   return 0;
 }
@@ -214,7 +250,6 @@ static int jf_close(void *sinkp, struct berth_err *err) {
   free(s);
   return r < 0 ? berth_err_set(err, BERTH_EINTERNAL, errno, "json-file: fsync") : 0;
 }
-
 
 /* ---------------- reading (berth logs) ---------------- */
 
@@ -247,7 +282,8 @@ static int64_t parse_time(const char *s) {
   if (*p == '.')
     for (p++; *p >= '0' && *p <= '9'; p++, digits++)
       if (digits < 9) frac = frac * 10 + (*p - '0');
-  for (; digits < 9; digits++) frac *= 10;
+  for (; digits < 9; digits++)
+    frac *= 10;
   return (int64_t)timegm(&tm) * 1000000000LL + frac;
 }
 
@@ -279,9 +315,16 @@ static char *json_field(const char *line, const char *key, size_t *len) {
         char c = p[i];
         v = v * 16 + (unsigned)(c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
       }
-      if (v < 0x80) out[o++] = (char)v;
-      else if (v < 0x800) { out[o++] = (char)(0xc0 | (v >> 6)); out[o++] = (char)(0x80 | (v & 0x3f)); }
-      else { out[o++] = (char)(0xe0 | (v >> 12)); out[o++] = (char)(0x80 | ((v >> 6) & 0x3f)); out[o++] = (char)(0x80 | (v & 0x3f)); }
+      if (v < 0x80)
+        out[o++] = (char)v;
+      else if (v < 0x800) {
+        out[o++] = (char)(0xc0 | (v >> 6));
+        out[o++] = (char)(0x80 | (v & 0x3f));
+      } else {
+        out[o++] = (char)(0xe0 | (v >> 12));
+        out[o++] = (char)(0x80 | ((v >> 6) & 0x3f));
+        out[o++] = (char)(0x80 | (v & 0x3f));
+      }
       p += 4;
       break;
     }
@@ -341,8 +384,8 @@ static void read_file_lines(struct jf_reader *r, FILE *f) {
   }
 }
 
-static int jf_read_open(void *drv, const struct berth_log_info *info, const struct berth_log_read_cfg *cfg,
-                        void **out, struct berth_err *err) {
+static int jf_read_open(void *drv, const struct berth_log_info *info,
+                        const struct berth_log_read_cfg *cfg, void **out, struct berth_err *err) {
   struct jf_drv *d = drv;
   if (!info->log_path) return berth_err_set(err, BERTH_EINVAL, 0, "json-file: no log path");
   struct jf_reader *r = calloc(1, sizeof *r);
@@ -376,7 +419,8 @@ static int jf_read_open(void *drv, const struct berth_log_info *info, const stru
   }
   if (cfg->tail >= 0 && (size_t)cfg->tail < r->n_pending) {
     size_t drop = r->n_pending - (size_t)cfg->tail;
-    for (size_t i = 0; i < drop; i++) free(r->pending[i].text);
+    for (size_t i = 0; i < drop; i++)
+      free(r->pending[i].text);
     memmove(r->pending, r->pending + drop, (size_t)cfg->tail * sizeof *r->pending);
     r->n_pending = (size_t)cfg->tail;
   }
@@ -393,7 +437,8 @@ static void set_msg(struct berth_log_msg *m, const struct jf_line *l) {
   m->partial = (uint32_t)l->partial;
 }
 
-static int jf_read_next(void *rp, struct berth_log_msg *out, int timeout_ms, struct berth_err *err) {
+static int jf_read_next(void *rp, struct berth_log_msg *out, int timeout_ms,
+                        struct berth_err *err) {
   struct jf_reader *r = rp;
   free(r->cur.text);
   r->cur.text = NULL;
@@ -445,7 +490,8 @@ static int jf_read_next(void *rp, struct berth_log_msg *out, int timeout_ms, str
 static void jf_read_close(void *rp) {
   struct jf_reader *r = rp;
   if (!r) return;
-  for (size_t i = r->next; i < r->n_pending; i++) free(r->pending[i].text);
+  for (size_t i = r->next; i < r->n_pending; i++)
+    free(r->pending[i].text);
   free(r->pending);
   free(r->cur.text);
   if (r->f) fclose(r->f);
@@ -467,5 +513,5 @@ static const struct berth_logger_ops jf_ops = {
 };
 
 BERTH_PLUGIN_DEFINE(json_file, BERTH_KIND_LOGGER, "json-file", "1.0.0",
-                    "docker's JSON lines log files with rotation", BERTH_PLUGIN_F_THREADSAFE, jf_init,
-                    jf_fini, &jf_ops)
+                    "docker's JSON lines log files with rotation", BERTH_PLUGIN_F_THREADSAFE,
+                    jf_init, jf_fini, &jf_ops)

@@ -9,7 +9,9 @@ static int host_init(const struct berth_host *host, void **drv, struct berth_err
 static int host_create(void *drv, const struct berth_net_create_req *req, struct berth_err *err) {
   return 0;
 }
-static int host_delete(void *drv, const char *id, struct berth_err *err) { return 0; }
+static int host_delete(void *drv, const char *id, struct berth_err *err) {
+  return 0;
+}
 
 static const struct berth_network_ops host_ops = {
     .struct_size = sizeof(struct berth_network_ops),

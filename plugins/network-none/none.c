@@ -10,7 +10,9 @@ static int none_init(const struct berth_host *host, void **drv, struct berth_err
 static int none_create(void *drv, const struct berth_net_create_req *req, struct berth_err *err) {
   return 0;
 }
-static int none_delete(void *drv, const char *id, struct berth_err *err) { return 0; }
+static int none_delete(void *drv, const char *id, struct berth_err *err) {
+  return 0;
+}
 
 static const struct berth_network_ops none_ops = {
     .struct_size = sizeof(struct berth_network_ops),

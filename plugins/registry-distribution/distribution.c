@@ -12,13 +12,13 @@
  */
 #include <berth/registry.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <strings.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct dist_conf {
   const char *insecure;
@@ -33,21 +33,23 @@ struct dist_drv {
 
 struct dist_sess {
   struct dist_drv *d;
-  char *base;  /* "https://host" */
-  char *host;  /* as given */
+  char *base; /* "https://host" */
+  char *host; /* as given */
   char *repo;
   char *user, *pass;
   char *token; /* bearer token, once we have one */
   char *ca_file;
   uint32_t flags;
-  bool insecure; /* TLS without verification, then plain HTTP (docker's rule) */
-  bool basic;    /* the registry asked for basic auth: send it every time */
-  char *origin;  /* base of the registry itself */
+  bool insecure;  /* TLS without verification, then plain HTTP (docker's rule) */
+  bool basic;     /* the registry asked for basic auth: send it every time */
+  char *origin;   /* base of the registry itself */
   char **mirrors; /* docker.io: mirror bases, tried first for reads */
   size_t n_mirrors;
 };
 
-static char *dup_s(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_s(const char *s) {
+  return s ? strdup(s) : NULL;
+}
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...) {
@@ -60,13 +62,15 @@ static char *fmt(const char *f, ...) {
 }
 
 static bool host_insecure(struct dist_drv *d, const char *host) {
-  if (!strncmp(host, "127.", 4) || !strncmp(host, "localhost", 9) || !strncmp(host, "[::1]", 5)) return true;
+  if (!strncmp(host, "127.", 4) || !strncmp(host, "localhost", 9) || !strncmp(host, "[::1]", 5))
+    return true;
   const char *list = d->conf.insecure;
   size_t hl = strlen(host);
   while (list && *list) {
     const char *end = strchr(list, ',');
     size_t l = end ? (size_t)(end - list) : strlen(list);
-    while (l && isspace((unsigned char)*list)) list++, l--;
+    while (l && isspace((unsigned char)*list))
+      list++, l--;
     if (l == hl && !strncmp(list, host, hl)) return true;
     if (!end) break;
     list = end + 1;
@@ -77,10 +81,10 @@ static bool host_insecure(struct dist_drv *d, const char *host) {
 /* ---------------- one HTTP exchange ---------------- */
 
 struct xfer {
-  struct berth_buf *body;       /* response body into a host buffer, or */
-  struct berth_writer *out;     /* streamed to a writer (blobs) */
+  struct berth_buf *body;   /* response body into a host buffer, or */
+  struct berth_writer *out; /* streamed to a writer (blobs) */
   const struct berth_host *host;
-  struct berth_reader *in;      /* request body */
+  struct berth_reader *in; /* request body */
   long status;
   char *www_auth;
   char *location;
@@ -120,9 +124,11 @@ static char *header_value(const char *line, size_t len, const char *name) {
   size_t nl = strlen(name);
   if (len <= nl + 1 || strncasecmp(line, name, nl) || line[nl] != ':') return NULL;
   const char *v = line + nl + 1;
-  while (*v == ' ') v++;
+  while (*v == ' ')
+    v++;
   size_t vl = len - (size_t)(v - line);
-  while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
+  while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+    vl--;
   return strndup(v, vl);
 }
 
@@ -131,7 +137,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ctx) {
   size_t len = sz * n;
   int code;
   char *v;
-  if (len > 9 && !strncmp(p, "HTTP/", 5) && sscanf(strchr(p, ' ') ? strchr(p, ' ') : p, " %d", &code) == 1) {
+  if (len > 9 && !strncmp(p, "HTTP/", 5) &&
+      sscanf(strchr(p, ' ') ? strchr(p, ' ') : p, " %d", &code) == 1) {
     x->status = code;
     /* a new response (after a redirect): forget the last one's headers */
     free(x->www_auth);
@@ -170,7 +177,8 @@ static void xfer_free(struct xfer *x) {
   free(x->content_type);
 }
 
-static int map_status(long st, const char *what, struct berth_err *err, const struct berth_buf *body) {
+static int map_status(long st, const char *what, struct berth_err *err,
+                      const struct berth_buf *body) {
   /* the registry's own message when it sent one: {"errors":[{"message":...}]} */
   char msg[256] = "";
   if (body && body->len) {
@@ -184,7 +192,8 @@ static int map_status(long st, const char *what, struct berth_err *err, const st
   if (st == 401) return berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "%s: unauthorized%s", what, msg);
   if (st == 403) return berth_err_set(err, BERTH_EFORBIDDEN, 0, "%s: denied%s", what, msg);
   if (st == 404) return berth_err_set(err, BERTH_ENOTFOUND, 0, "%s: not found%s", what, msg);
-  if (st == 429 || st >= 500) return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s: registry answered %ld%s", what, st, msg);
+  if (st == 429 || st >= 500)
+    return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s: registry answered %ld%s", what, st, msg);
   return berth_err_set(err, BERTH_EINVAL, 0, "%s: registry answered %ld%s", what, st, msg);
 }
 
@@ -237,9 +246,11 @@ static int fetch_token(struct dist_sess *s, const char *challenge, struct berth_
   }
   CURL *h = curl_easy_init();
   char *es = service ? curl_easy_escape(h, service, 0) : NULL;
-  char *def_scope = fmt("repository:%s:%s", s->repo, (s->flags & BERTH_REG_PUSH) ? "pull,push" : "pull");
+  char *def_scope =
+      fmt("repository:%s:%s", s->repo, (s->flags & BERTH_REG_PUSH) ? "pull,push" : "pull");
   char *esc = curl_easy_escape(h, scope ? scope : def_scope, 0);
-  char *url = fmt("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", es ? es : "", esc);
+  char *url =
+      fmt("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", es ? es : "", esc);
   struct berth_buf body = {sizeof body, NULL, 0, 0};
   struct xfer x = {.body = &body, .host = s->d->host};
   curl_easy_setopt(h, CURLOPT_URL, url);
@@ -256,14 +267,18 @@ static int fetch_token(struct dist_sess *s, const char *challenge, struct berth_
   }
   CURLcode rc = curl_easy_perform(h);
   int r = 0;
-  if (rc != CURLE_OK) r = berth_err_set(err, BERTH_EUNAVAILABLE, 0, "token endpoint %s: %s", realm, curl_easy_strerror(rc));
-  else if (x.status != 200) r = map_status(x.status, "token endpoint", err, &body);
+  if (rc != CURLE_OK)
+    r = berth_err_set(err, BERTH_EUNAVAILABLE, 0, "token endpoint %s: %s", realm,
+                      curl_easy_strerror(rc));
+  else if (x.status != 200)
+    r = map_status(x.status, "token endpoint", err, &body);
   else {
     /* {"token": "..."} or {"access_token": "..."} */
     const char *t = body.data ? strstr(body.data, "\"token\"") : NULL;
     if (!t && body.data) t = strstr(body.data, "\"access_token\"");
     const char *q = t ? strchr(strchr(t, ':') ? strchr(t, ':') : t, '"') : NULL;
-    if (!q) r = berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "token endpoint: no token in the answer");
+    if (!q)
+      r = berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "token endpoint: no token in the answer");
     else {
       free(s->token);
       s->token = strndup(q + 1, strcspn(q + 1, "\""));
@@ -284,12 +299,14 @@ static int fetch_token(struct dist_sess *s, const char *challenge, struct berth_
 
 /* One request with the auth dance: anonymous (or the token we hold),
  * then on 401 the challenge's scheme, once. */
-static int request(struct dist_sess *s, const char *method, const char *url, const char *const *headers,
-                   struct xfer *x, uint64_t upload_len, struct berth_err *err) {
+static int request(struct dist_sess *s, const char *method, const char *url,
+                   const char *const *headers, struct xfer *x, uint64_t upload_len,
+                   struct berth_err *err) {
   for (int attempt = 0; attempt < 2; attempt++) {
     CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
-    for (const char *const *p = headers; p && *p; p++) hl = curl_slist_append(hl, *p);
+    for (const char *const *p = headers; p && *p; p++)
+      hl = curl_slist_append(hl, *p);
     char *authz = NULL;
     if (s->token) {
       authz = fmt("Authorization: Bearer %s", s->token);
@@ -338,8 +355,11 @@ static int request(struct dist_sess *s, const char *method, const char *url, con
       return r;
     }
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->status >= 400)) {
-      if (x->write_failed) return berth_err_set(err, BERTH_EINTERNAL, 0, "%s %s: writing the data failed", method, url);
-      return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s %s: %s", method, url, curl_easy_strerror(rc));
+      if (x->write_failed)
+        return berth_err_set(err, BERTH_EINTERNAL, 0, "%s %s: writing the data failed", method,
+                             url);
+      return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s %s: %s", method, url,
+                           curl_easy_strerror(rc));
     }
     if (x->status != 401 || attempt > 0 || x->in) return 0;
     /* the challenge tells how to authenticate */
@@ -385,20 +405,23 @@ static int d_open(void *drv, const struct berth_reg_target *t, void **out, struc
   s->insecure = host_insecure(d, host);
   s->base = fmt("https://%s", api_host);
   s->origin = strdup(s->base);
-  if (!strcmp(host, "docker.io") && !(t->flags & BERTH_REG_PUSH) && d->conf.mirrors && *d->conf.mirrors) {
+  if (!strcmp(host, "docker.io") && !(t->flags & BERTH_REG_PUSH) && d->conf.mirrors &&
+      *d->conf.mirrors) {
     const char *m = d->conf.mirrors;
     while (*m) {
       size_t l = strcspn(m, ", ");
       if (l) {
         char *one = strndup(m, l);
-        while (l && one[l - 1] == '/') one[--l] = 0;
+        while (l && one[l - 1] == '/')
+          one[--l] = 0;
         char *base = strstr(one, "://") ? strdup(one) : fmt("https://%s", one);
         free(one);
         s->mirrors = realloc(s->mirrors, (s->n_mirrors + 1) * sizeof *s->mirrors);
         s->mirrors[s->n_mirrors++] = base;
       }
       m += l;
-      while (*m == ',' || *m == ' ') m++;
+      while (*m == ',' || *m == ' ')
+        m++;
     }
   }
   s->host = strdup(host);
@@ -407,7 +430,8 @@ static int d_open(void *drv, const struct berth_reg_target *t, void **out, struc
   if (t->auth) {
     s->user = dup_s(t->auth->username);
     s->pass = dup_s(t->auth->password);
-    if (t->auth->registry_token && *t->auth->registry_token) s->token = strdup(t->auth->registry_token);
+    if (t->auth->registry_token && *t->auth->registry_token)
+      s->token = strdup(t->auth->registry_token);
   }
   if (d->conf.certs_dir && *d->conf.certs_dir) {
     char *ca = fmt("%s/%s/ca.crt", d->conf.certs_dir, host);
@@ -428,7 +452,8 @@ static void d_close(void *sp) {
   if (!s) return;
   free(s->base);
   free(s->origin);
-  for (size_t i = 0; i < s->n_mirrors; i++) free(s->mirrors[i]);
+  for (size_t i = 0; i < s->n_mirrors; i++)
+    free(s->mirrors[i]);
   free(s->mirrors);
   free(s->host);
   free(s->repo);
@@ -447,26 +472,30 @@ static void fill_desc(struct berth_descriptor *desc, const struct xfer *x, uint6
   desc->size = size;
 }
 
-static int d_get_manifest_at(void *sp, const char *ref, const char *const *accept, struct berth_buf *body,
-                          struct berth_descriptor *desc, struct berth_err *err) {
+static int d_get_manifest_at(void *sp, const char *ref, const char *const *accept,
+                             struct berth_buf *body, struct berth_descriptor *desc,
+                             struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/manifests/%s", s->base, s->repo, ref);
   const char *hdrs[16];
   char *owned[16];
   size_t n = 0;
-  for (const char *const *a = accept; a && *a && n < 15; a++) hdrs[n] = owned[n] = fmt("Accept: %s", *a), n++;
+  for (const char *const *a = accept; a && *a && n < 15; a++)
+    hdrs[n] = owned[n] = fmt("Accept: %s", *a), n++;
   hdrs[n] = NULL;
   struct xfer x = {.body = body, .host = s->d->host};
   int r = request(s, "GET", url, hdrs, &x, 0, err);
   if (r == 0 && x.status != 200) r = map_status(x.status, "manifest", err, body);
   if (r == 0) fill_desc(desc, &x, body->len);
-  for (size_t i = 0; i < n; i++) free(owned[i]);
+  for (size_t i = 0; i < n; i++)
+    free(owned[i]);
   xfer_free(&x);
   free(url);
   return r;
 }
 
-static int d_stat_blob_at(void *sp, const char *digest, struct berth_descriptor *desc, struct berth_err *err) {
+static int d_stat_blob_at(void *sp, const char *digest, struct berth_descriptor *desc,
+                          struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
   struct xfer x = {.host = s->d->host};
@@ -479,7 +508,7 @@ static int d_stat_blob_at(void *sp, const char *digest, struct berth_descriptor 
 }
 
 static int d_get_blob_at(void *sp, const char *digest, uint64_t offset, struct berth_writer *out,
-                      struct berth_err *err) {
+                         struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
   char range[64];
@@ -489,8 +518,10 @@ static int d_get_blob_at(void *sp, const char *digest, uint64_t offset, struct b
   struct xfer x = {.out = out, .body = &eb, .host = s->d->host};
   int r = request(s, "GET", url, offset ? hdrs : NULL, &x, 0, err);
   if (r == 0 && offset && x.status == 200)
-    r = berth_err_set(err, BERTH_EUNAVAILABLE, 0, "%s: the registry cannot resume (no range support)", digest);
-  else if (r == 0 && x.status != 200 && x.status != 206) r = map_status(x.status, digest, err, &eb);
+    r = berth_err_set(err, BERTH_EUNAVAILABLE, 0,
+                      "%s: the registry cannot resume (no range support)", digest);
+  else if (r == 0 && x.status != 200 && x.status != 206)
+    r = map_status(x.status, digest, err, &eb);
   free(eb.data);
   xfer_free(&x);
   free(url);
@@ -519,19 +550,22 @@ static void use_base(struct dist_sess *s, const char *base) {
       int r_ = call;                                                                               \
       err = saved_;                                                                                \
       if (r_ == 0) return 0;                                                                       \
-      s_->d->host->log(s_->d->host, BERTH_LOG_INFO, "mirror %s: %s; trying the next", s_->mirrors[i_], e_.msg); \
+      s_->d->host->log(s_->d->host, BERTH_LOG_INFO, "mirror %s: %s; trying the next",              \
+                       s_->mirrors[i_], e_.msg);                                                   \
     }                                                                                              \
     use_base(s_, s_->origin);                                                                      \
     return call;                                                                                   \
   } while (0)
 
-static int d_get_manifest(void *sp, const char *ref, const char *const *accept, struct berth_buf *body,
-                          struct berth_descriptor *desc, struct berth_err *err) {
+static int d_get_manifest(void *sp, const char *ref, const char *const *accept,
+                          struct berth_buf *body, struct berth_descriptor *desc,
+                          struct berth_err *err) {
   size_t keep = body->len;
   VIA_MIRRORS((body->len = keep, d_get_manifest_at(sp, ref, accept, body, desc, err)));
 }
 
-static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *desc, struct berth_err *err) {
+static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *desc,
+                       struct berth_err *err) {
   VIA_MIRRORS(d_stat_blob_at(sp, digest, desc, err));
 }
 
@@ -551,8 +585,9 @@ static int d_put_blob(void *sp, const struct berth_descriptor *desc, const char 
   if (r < 0) return r;
   CURL *h = curl_easy_init();
   char *ed = curl_easy_escape(h, desc->digest, 0);
-  char *url = mount_from ? fmt("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", s->base, s->repo, ed, mount_from)
-                         : fmt("%s/v2/%s/blobs/uploads/", s->base, s->repo);
+  char *url =
+      mount_from ? fmt("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", s->base, s->repo, ed, mount_from)
+                 : fmt("%s/v2/%s/blobs/uploads/", s->base, s->repo);
   struct berth_buf eb = {sizeof eb, NULL, 0, 0};
   struct xfer x = {.body = &eb, .host = s->d->host};
   r = request(s, "POST", url, NULL, &x, 0, err);
@@ -562,8 +597,9 @@ static int d_put_blob(void *sp, const struct berth_descriptor *desc, const char 
   if (r == 0) {
     /* monolithic PUT to the upload location (absolute or relative) */
     const char *loc = x.location;
-    char *put = !strncmp(loc, "http", 4) ? fmt("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", ed)
-                                         : fmt("%s%s%sdigest=%s", s->base, loc, strchr(loc, '?') ? "&" : "?", ed);
+    char *put = !strncmp(loc, "http", 4)
+                    ? fmt("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", ed)
+                    : fmt("%s%s%sdigest=%s", s->base, loc, strchr(loc, '?') ? "&" : "?", ed);
     struct xfer px = {.body = &eb, .host = s->d->host, .in = in};
     eb.len = 0;
     const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
@@ -594,8 +630,8 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len) {
   return (ssize_t)n;
 }
 
-static int d_put_manifest(void *sp, const char *ref, const char *media_type, const void *body, size_t len,
-                          struct berth_descriptor *out, struct berth_err *err) {
+static int d_put_manifest(void *sp, const char *ref, const char *media_type, const void *body,
+                          size_t len, struct berth_descriptor *out, struct berth_err *err) {
   struct dist_sess *s = sp;
   int r = ensure_auth(s, err);
   if (r < 0) return r;
@@ -617,8 +653,8 @@ static int d_put_manifest(void *sp, const char *ref, const char *media_type, con
   return r;
 }
 
-static int d_login(void *drv, const char *host, const struct berth_reg_auth *auth, struct berth_buf *identity_token,
-                   struct berth_err *err) {
+static int d_login(void *drv, const char *host, const struct berth_reg_auth *auth,
+                   struct berth_buf *identity_token, struct berth_err *err) {
   (void)identity_token;
   struct berth_reg_target t = {sizeof t, host, "", auth, 0};
   void *sp;
@@ -632,8 +668,10 @@ static int d_login(void *drv, const char *host, const struct berth_reg_auth *aut
   free(s->repo);
   s->repo = strdup("");
   r = request(s, "GET", url, NULL, &x, 0, err);
-  if (r == 0 && x.status == 401) r = berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "unauthorized: incorrect username or password");
-  else if (r == 0 && x.status != 200) r = map_status(x.status, host, err, &b);
+  if (r == 0 && x.status == 401)
+    r = berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "unauthorized: incorrect username or password");
+  else if (r == 0 && x.status != 200)
+    r = map_status(x.status, host, err, &b);
   free(b.data);
   xfer_free(&x);
   free(url);
@@ -660,7 +698,8 @@ static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) 
       s->d->host->buf_append(tags, q + 1, (size_t)(e - q - 1));
       s->d->host->buf_append(tags, "\n", 1);
       p = e + 1;
-      while (*p == ',' || *p == ' ') p++;
+      while (*p == ',' || *p == ' ')
+        p++;
     }
   }
   free(b.data);
@@ -671,8 +710,8 @@ static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) 
 
 /* The catalog, where the registry offers one (docker-registry does):
  * repository names containing term. */
-static int d_search(void *drv, const char *host, const char *term, uint32_t limit, struct berth_buf *results,
-                    struct berth_err *err) {
+static int d_search(void *drv, const char *host, const char *term, uint32_t limit,
+                    struct berth_buf *results, struct berth_err *err) {
   struct berth_reg_target t = {sizeof t, host, "", NULL, 0};
   void *sp;
   int r = d_open(drv, &t, &sp, err);
@@ -684,7 +723,8 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
   r = request(s, "GET", url, NULL, &x, 0, err);
   if (r == 0 && x.status == 404)
     r = berth_err_set(err, BERTH_ENOTSUP, 0, "%s does not offer a catalog to search", host);
-  else if (r == 0 && x.status != 200) r = map_status(x.status, "catalog", err, &b);
+  else if (r == 0 && x.status != 200)
+    r = map_status(x.status, "catalog", err, &b);
   const struct berth_host *h = s->d->host;
   if (r == 0) {
     h->buf_append(results, "[", 1);
@@ -698,15 +738,18 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
       if (!e) break;
       char *name = strndup(q + 1, (size_t)(e - q - 1));
       if (name && strstr(name, term)) {
-        char *row = fmt("%s{\"name\":\"%s/%s\",\"description\":\"\",\"star_count\":0,\"is_official\":false,"
-                        "\"is_automated\":false}", n ? "," : "", host, name);
+        char *row =
+            fmt("%s{\"name\":\"%s/%s\",\"description\":\"\",\"star_count\":0,\"is_official\":false,"
+                "\"is_automated\":false}",
+                n ? "," : "", host, name);
         if (row) h->buf_append(results, row, strlen(row));
         free(row);
         n++;
       }
       free(name);
       p = e + 1;
-      while (*p == ',' || *p == ' ') p++;
+      while (*p == ',' || *p == ' ')
+        p++;
     }
     h->buf_append(results, "]", 1);
   }
@@ -737,7 +780,9 @@ static int d_init(const struct berth_host *host, void **out, struct berth_err *e
   return 0;
 }
 
-static void d_fini(void *drv) { free(drv); }
+static void d_fini(void *drv) {
+  free(drv);
+}
 
 static const struct berth_registry_ops ops = {
     .struct_size = sizeof(struct berth_registry_ops),
@@ -755,4 +800,5 @@ static const struct berth_registry_ops ops = {
 };
 
 BERTH_PLUGIN_DEFINE(distribution, BERTH_KIND_REGISTRY, "distribution", "1.0.0",
-                    "Docker Registry HTTP API v2 / OCI distribution over libcurl", 0, d_init, d_fini, &ops)
+                    "Docker Registry HTTP API v2 / OCI distribution over libcurl", 0, d_init,
+                    d_fini, &ops)

@@ -30,7 +30,9 @@ static void path_of(struct ovl *o, char *out, size_t len, const char *id, const 
   snprintf(out, len, "%s/%s%s%s", o->root, id, leaf ? "/" : "", leaf ? leaf : "");
 }
 
-static int rm_tree(const char *path) { return rm_tree_at(AT_FDCWD, path); }
+static int rm_tree(const char *path) {
+  return rm_tree_at(AT_FDCWD, path);
+}
 
 static int read_small(const char *path, char *out, size_t len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -115,7 +117,9 @@ static int ovl_init(const struct berth_host *host, void **drv, struct berth_err 
   return 0;
 }
 
-static void ovl_fini(void *drv) { free(drv); }
+static void ovl_fini(void *drv) {
+  free(drv);
+}
 
 static bool valid_id(const char *id) {
   return id && *id && strlen(id) < 200 && !strchr(id, '/') && id[0] != '.' && strcmp(id, "l");
@@ -126,14 +130,17 @@ static void new_link(char out[LINK_LEN + 1]) {
   unsigned char rnd[LINK_LEN];
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
-    for (int i = 0; i < LINK_LEN; i++) rnd[i] = (unsigned char)random();
+    for (int i = 0; i < LINK_LEN; i++)
+      rnd[i] = (unsigned char)random();
   }
   if (fd >= 0) close(fd);
-  for (int i = 0; i < LINK_LEN; i++) out[i] = alphabet[rnd[i] % 32];
+  for (int i = 0; i < LINK_LEN; i++)
+    out[i] = alphabet[rnd[i] % 32];
   out[LINK_LEN] = 0;
 }
 
-static int ovl_create(void *drv, const struct berth_storage_create_req *req, struct berth_err *err) {
+static int ovl_create(void *drv, const struct berth_storage_create_req *req,
+                      struct berth_err *err) {
   struct ovl *o = drv;
   if (!valid_id(req->id) || (req->parent && !valid_id(req->parent)))
     return berth_err_set(err, BERTH_EINVAL, 0, "overlay: bad layer id");
@@ -141,8 +148,10 @@ static int ovl_create(void *drv, const struct berth_storage_create_req *req, str
   path_of(o, dir, sizeof dir, req->id, NULL);
   if (mkdir(dir, 0700) < 0) {
     if (errno == EEXIST)
-      return berth_err_set(err, BERTH_ECONFLICT, EEXIST, "overlay: layer %s already exists", req->id);
-    return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: mkdir %s: %s", dir, strerror(errno));
+      return berth_err_set(err, BERTH_ECONFLICT, EEXIST, "overlay: layer %s already exists",
+                           req->id);
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: mkdir %s: %s", dir,
+                         strerror(errno));
   }
   char lower[4096] = "";
   if (req->parent) {
@@ -192,7 +201,8 @@ static int ovl_unmount(void *drv, const char *id, struct berth_err *err) {
   char m[4400];
   path_of(o, m, sizeof m, id, "merged");
   if (umount2(m, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-    return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: unmount %s: %s", m, strerror(errno));
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: unmount %s: %s", m,
+                         strerror(errno));
   return 0;
 }
 
@@ -209,7 +219,8 @@ static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
   }
   path_of(o, p, sizeof p, id, NULL);
   r = rm_tree(p);
-  if (r < 0) return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: remove %s: %s", id, strerror(-r));
+  if (r < 0)
+    return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: remove %s: %s", id, strerror(-r));
   return 0;
 }
 
@@ -222,9 +233,11 @@ static int ovl_exists(void *drv, const char *id) {
   return stat(p, &st) == 0;
 }
 
-static int ovl_mount(void *drv, const char *id, const char *label, char *out, struct berth_err *err) {
+static int ovl_mount(void *drv, const char *id, const char *label, char *out,
+                     struct berth_err *err) {
   struct ovl *o = drv;
-  if (!ovl_exists(drv, id)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  if (!ovl_exists(drv, id))
+    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
   char p[4400], lower[4096];
   path_of(o, p, sizeof p, id, "lower");
   if (read_small(p, lower, sizeof lower) <= 0) {
@@ -233,15 +246,16 @@ static int ovl_mount(void *drv, const char *id, const char *label, char *out, st
     return 0;
   }
   char data[4096];
-  int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, id, id);
+  int n =
+      snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, id, id);
   if (n >= (int)sizeof data)
     return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount data too long for %s", id);
   path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
   int r = mount_overlay(o, out, data);
-  if (r < 0) return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: mount %s: %s", id, strerror(-r));
+  if (r < 0)
+    return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: mount %s: %s", id, strerror(-r));
   return 0;
 }
-
 
 /* The name Docker shows for the filesystem under a path. */
 static const char *backing_fs(const char *path) {
@@ -261,7 +275,8 @@ static const char *backing_fs(const char *path) {
 static int ovl_status(void *drv, struct berth_buf *out, struct berth_err *err) {
   struct ovl *o = drv;
   char rows[256];
-  int n = snprintf(rows, sizeof rows, "Backing Filesystem\t%s\nSupports d_type\ttrue\nUsing metacopy\tfalse\n",
+  int n = snprintf(rows, sizeof rows,
+                   "Backing Filesystem\t%s\nSupports d_type\ttrue\nUsing metacopy\tfalse\n",
                    backing_fs(o->root));
   return o->host->buf_append(out, rows, (size_t)n);
 }
@@ -271,8 +286,9 @@ static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct
   char row[9000], lower[4096] = "", p[4400];
   path_of(o, p, sizeof p, id, "lower");
   read_small(p, lower, sizeof lower);
-  int n = snprintf(row, sizeof row, "UpperDir\t%s/%s/diff\nWorkDir\t%s/%s/work\nMergedDir\t%s/%s/merged\n",
-                   o->root, id, o->root, id, o->root, id);
+  int n = snprintf(row, sizeof row,
+                   "UpperDir\t%s/%s/diff\nWorkDir\t%s/%s/work\nMergedDir\t%s/%s/merged\n", o->root,
+                   id, o->root, id, o->root, id);
   int r = o->host->buf_append(out, row, (size_t)n);
   if (r == 0 && *lower) {
     n = snprintf(row, sizeof row, "LowerDir\t%s\n", lower);
@@ -284,7 +300,8 @@ static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct
 static int ovl_apply_diff(void *drv, const char *id, const char *parent, struct berth_reader *tar,
                           uint64_t *size, struct berth_err *err) {
   struct ovl *o = drv;
-  if (!ovl_exists(drv, id)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  if (!ovl_exists(drv, id))
+    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
   char p[4400];
   path_of(o, p, sizeof p, id, "diff");
   return o->host->untar(o->host, tar, p, BERTH_UNTAR_WHITEOUT_OVERLAY, err);

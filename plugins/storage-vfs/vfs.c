@@ -41,7 +41,8 @@ static bool valid_id(const char *id) {
   return id && *id && strlen(id) < 200 && !strchr(id, '/') && strcmp(id, ".") && strcmp(id, "..");
 }
 
-static int vfs_create(void *drv, const struct berth_storage_create_req *req, struct berth_err *err) {
+static int vfs_create(void *drv, const struct berth_storage_create_req *req,
+                      struct berth_err *err) {
   struct vfs *v = drv;
   if (!valid_id(req->id)) return berth_err_set(err, BERTH_EINVAL, 0, "vfs: bad layer id");
   cleanup_free char *path = xasprintf("%s/%s", v->dir, req->id);
@@ -79,15 +80,18 @@ static int vfs_exists(void *drv, const char *id) {
   return path_exists(path);
 }
 
-static int vfs_mount(void *drv, const char *id, const char *label, char *out, struct berth_err *err) {
+static int vfs_mount(void *drv, const char *id, const char *label, char *out,
+                     struct berth_err *err) {
   struct vfs *v = drv;
-  if (!vfs_exists(drv, id)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
+  if (!vfs_exists(drv, id))
+    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
   snprintf(out, BERTH_STORAGE_PATH_MAX, "%s/%s", v->dir, id);
   return 0;
 }
 
-static int vfs_unmount(void *drv, const char *id, struct berth_err *err) { return 0; }
-
+static int vfs_unmount(void *drv, const char *id, struct berth_err *err) {
+  return 0;
+}
 
 /* The name Docker shows for the filesystem under a path. */
 static const char *backing_fs(const char *path) {
@@ -115,7 +119,8 @@ static int vfs_apply_diff(void *drv, const char *id, const char *parent, struct 
                           uint64_t *size, struct berth_err *err) {
   struct vfs *v = drv;
   cleanup_free char *path = xasprintf("%s/%s", v->dir, id);
-  if (!path_exists(path)) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
+  if (!path_exists(path))
+    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
   return v->host->untar(v->host, tar, path, BERTH_UNTAR_WHITEOUT_DELETE, err);
 }
 

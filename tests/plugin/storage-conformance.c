@@ -61,7 +61,8 @@ static struct mem tar_of(const char *const *entries) {
 static struct loaded_plugin *drv;
 #define OPS (drv->ops.storage)
 
-static int apply(const char *id, const char *parent, const char *const *entries, struct berth_err *e) {
+static int apply(const char *id, const char *parent, const char *const *entries,
+                 struct berth_err *e) {
   struct mem m = tar_of(entries);
   struct berth_reader r = {&m, mem_read};
   int rc;
@@ -117,7 +118,8 @@ int main(int argc, char **argv) {
   free(cfg.exec_root);
   cfg.exec_root = xasprintf("%s/run", dir);
   struct plugin_set set = {0};
-  int rc = plugin_load(&set, argc > 2 ? argv[2] : "/nowhere", BERTH_KIND_STORAGE, argv[1], &drv, &e);
+  int rc =
+      plugin_load(&set, argc > 2 ? argv[2] : "/nowhere", BERTH_KIND_STORAGE, argv[1], &drv, &e);
   ok(rc == 0, "load %s (%s)", argv[1], rc ? e.msg : "ok");
   if (rc) return done();
   rc = plugin_init(drv, &cfg, &e);
@@ -174,14 +176,17 @@ int main(int argc, char **argv) {
   struct berth_buf b = {sizeof b, NULL, 0, 0};
   ok(OPS.status(drv->drv, &b, &e) == 0 && b.len > 0 && strchr(b.data, '\t'), "status rows");
   host_buf_free(&b);
-  ok(OPS.mount(drv->drv, "nosuchlayer", "", path, &e) == -BERTH_ENOTFOUND, "mount of a missing layer: ENOTFOUND");
+  ok(OPS.mount(drv->drv, "nosuchlayer", "", path, &e) == -BERTH_ENOTFOUND,
+     "mount of a missing layer: ENOTFOUND");
   struct berth_storage_create_req orphan = {sizeof orphan, "4444", "nosuchparent", NULL, 0};
-  ok(OPS.create(drv->drv, &orphan, &e) < 0 && !OPS.exists(drv->drv, "4444"), "missing parent refused, nothing left");
+  ok(OPS.create(drv->drv, &orphan, &e) < 0 && !OPS.exists(drv->drv, "4444"),
+     "missing parent refused, nothing left");
   struct berth_storage_create_req bad = {sizeof bad, "../x", NULL, NULL, 0};
   ok(OPS.create(drv->drv, &bad, &e) == -BERTH_EINVAL, "path-like id refused");
 
   ok(OPS.remove(drv->drv, rw, &e) == 0 && OPS.remove(drv->drv, child, &e) == 0 &&
-         OPS.remove(drv->drv, base, &e) == 0, "remove all layers");
+         OPS.remove(drv->drv, base, &e) == 0,
+     "remove all layers");
   ok(!OPS.exists(drv->drv, base) && !OPS.exists(drv->drv, child), "gone");
   ok(OPS.remove(drv->drv, base, &e) == 0, "remove again is harmless");
   ok(count_mounts(dir) == 0, "no mounts left under the driver root");

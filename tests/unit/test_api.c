@@ -56,7 +56,8 @@ static void echo_session(int sock, const char *extra, size_t extra_len, void *ct
   if (extra_len) write_all(sock, extra, extra_len);
   char buf[4096];
   ssize_t n;
-  while ((n = read(sock, buf, sizeof buf)) > 0) write_all(sock, buf, (size_t)n);
+  while ((n = read(sock, buf, sizeof buf)) > 0)
+    write_all(sock, buf, (size_t)n);
   /* stdin closed (half-close): finish output, then close */
   write_all(sock, "bye\n", 4);
   shutdown(sock, SHUT_WR);
@@ -71,7 +72,9 @@ static int h_echo(struct api_request *req) {
 static int h_body(struct api_request *req) {
   char n[32];
   snprintf(n, sizeof n, "%zu", req->body_len);
-  return api_reply_json(req, 200, json_pack("{s:s,s:s}", "len", n, "q", api_query(req, "q") ? api_query(req, "q") : ""));
+  return api_reply_json(
+      req, 200,
+      json_pack("{s:s,s:s}", "len", n, "q", api_query(req, "q") ? api_query(req, "q") : ""));
 }
 
 static void produce(int fd, void *ctx) {
@@ -81,7 +84,9 @@ static void produce(int fd, void *ctx) {
   }
 }
 
-static int h_stream(struct api_request *req) { return api_reply_stream(req, 200, "application/json", produce, NULL); }
+static int h_stream(struct api_request *req) {
+  return api_reply_stream(req, 200, "application/json", produce, NULL);
+}
 
 static int h_image(struct api_request *req) {
   return api_reply_json(req, 200, json_pack("{s:s}", "name", api_param(req, 0)));
@@ -122,8 +127,12 @@ int main(void) {
 
   resp = request("GET /v1.50/_ping HTTP/1.1\r\nHost: x\r\n\r\n");
   contains(resp, "HTTP/1.1 400", "too new a version is 400");
-  contains(resp, "Content-Type: application/json\r\n", "error Content-Type is exactly application/json");
-  contains(resp, "{\"message\":\"client version 1.50 is too new. Maximum supported API version is 1.43\"}", "moby's wording");
+  contains(resp, "Content-Type: application/json\r\n",
+           "error Content-Type is exactly application/json");
+  contains(
+      resp,
+      "{\"message\":\"client version 1.50 is too new. Maximum supported API version is 1.43\"}",
+      "moby's wording");
   free(resp);
   resp = request("GET /v1.12/_ping HTTP/1.1\r\nHost: x\r\n\r\n");
   contains(resp, "is too old. Minimum supported API version is 1.24", "too old a version");
@@ -133,11 +142,13 @@ int main(void) {
   contains(resp, "{\"message\":\"page not found\"}", "page not found");
   free(resp);
   resp = request("GET /images/localhost:5000/foo/bar:1/json HTTP/1.1\r\nHost: x\r\n\r\n");
-  contains(resp, "\"name\":\"localhost:5000/foo/bar:1\"", "greedy capture keeps slashes in image names");
+  contains(resp, "\"name\":\"localhost:5000/foo/bar:1\"",
+           "greedy capture keeps slashes in image names");
   free(resp);
 
-  resp = request("POST /v1.43/body?q=a%20b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  resp =
+      request("POST /v1.43/body?q=a%20b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   contains(resp, "\"len\":\"11\"", "chunked upload body reassembled");
   contains(resp, "\"q\":\"a b\"", "query unescaped");
   free(resp);
@@ -149,8 +160,9 @@ int main(void) {
 
   /* hijack, CLI style: Content-Length 0 and stdin right behind the request */
   int fd = dial();
-  const char *hj = "POST /v1.43/echo/abc HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-                   "Content-Type: text/plain\r\nContent-Length: 0\r\n\r\n";
+  const char *hj =
+      "POST /v1.43/echo/abc HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+      "Content-Type: text/plain\r\nContent-Length: 0\r\n\r\n";
   write_all(fd, hj, strlen(hj));
   bool eof;
   usleep(200000);
@@ -160,7 +172,8 @@ int main(void) {
   contains(resp, "HTTP/1.1 101", "101 on upgrade");
   contains(resp, "Upgrade: tcp", "Upgrade header");
   contains(resp, "Content-Type: application/vnd.docker.raw-stream", "stream media type");
-  contains(resp, "hello abc\nstdin-data\nbye\n", "output flows, stdin arrives, half-close ends stdin only");
+  contains(resp, "hello abc\nstdin-data\nbye\n",
+           "output flows, stdin arrives, half-close ends stdin only");
   ok(eof, "server closes after the session ends");
   free(resp);
   close(fd);

@@ -37,7 +37,8 @@ static void test_inroot(void) {
   cleanup_free char *on_host = xasprintf("%s/hostname", outside);
   ok(path_exists(in_root), "the target was made inside the root");
   ok(!path_exists(on_host), "nothing was made in the host directory");
-  ok(rt_openat_in_root(rootfd, "/../../../../etc/passwd", O_RDONLY, 0) < 0, "'..' cannot climb out of the root");
+  ok(rt_openat_in_root(rootfd, "/../../../../etc/passwd", O_RDONLY, 0) < 0,
+     "'..' cannot climb out of the root");
   cleanup_free char *magic = xasprintf("%s/magic", root);
   symlink("/proc/self/root/etc/passwd", magic);
   ok(rt_openat_in_root(rootfd, "/magic", O_RDONLY, 0) < 0, "no magic links");
@@ -82,29 +83,35 @@ static void *lookup_loop(void *p) {
   for (int i = 0; i < 3000; i++) {
     struct rt_user u;
     struct berth_err e = {0};
-    if (rt_resolve_user_at(rootfd, r->user, &u, &e) < 0 || u.uid != r->want_uid) r->wrong++;
-    else rt_user_free(&u);
+    if (rt_resolve_user_at(rootfd, r->user, &u, &e) < 0 || u.uid != r->want_uid)
+      r->wrong++;
+    else
+      rt_user_free(&u);
   }
   return NULL;
 }
 
 static void test_users(void) {
-  put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-                    "app:x:1000:1000::/home/app:/bin/sh\nbroken line\n");
+  put("etc/passwd",
+      "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+      "app:x:1000:1000::/home/app:/bin/sh\nbroken line\n");
   put("etc/group", "root:x:0:\nnogroup:x:65534:\nstaff:x:50:app,other\nwheel:x:10:app\n");
   struct rt_user u;
   struct berth_err e = {0};
-  ok(rt_resolve_user_at(rootfd, "app", &u, &e) == 0 && u.uid == 1000 && u.gid == 1000 && u.n_groups == 2 &&
-         !strcmp(u.home, "/home/app"),
+  ok(rt_resolve_user_at(rootfd, "app", &u, &e) == 0 && u.uid == 1000 && u.gid == 1000 &&
+         u.n_groups == 2 && !strcmp(u.home, "/home/app"),
      "user by name, with home and supplementary groups");
   rt_user_free(&u);
   ok(rt_resolve_user_at(rootfd, "app:staff", &u, &e) == 0 && u.gid == 50, "user:group by name");
   rt_user_free(&u);
-  ok(rt_resolve_user_at(rootfd, "4242", &u, &e) == 0 && u.uid == 4242 && u.gid == 0, "an unknown numeric uid");
+  ok(rt_resolve_user_at(rootfd, "4242", &u, &e) == 0 && u.uid == 4242 && u.gid == 0,
+     "an unknown numeric uid");
   rt_user_free(&u);
-  ok(rt_resolve_user_at(rootfd, "nosuch", &u, &e) < 0 && strstr(e.msg, "unable to find user nosuch: no matching entries in passwd file"),
+  ok(rt_resolve_user_at(rootfd, "nosuch", &u, &e) < 0 &&
+         strstr(e.msg, "unable to find user nosuch: no matching entries in passwd file"),
      "an unknown name: docker's message");
-  ok(rt_resolve_user_at(rootfd, "app:nogrp", &u, &e) < 0 && strstr(e.msg, "unable to find group nogrp"),
+  ok(rt_resolve_user_at(rootfd, "app:nogrp", &u, &e) < 0 &&
+         strstr(e.msg, "unable to find group nogrp"),
      "an unknown group: docker's message");
   struct race a = {"root", 0, 0}, b = {"nobody", 65534, 0};
   pthread_t ta, tb;
@@ -112,7 +119,8 @@ static void test_users(void) {
   pthread_create(&tb, NULL, lookup_loop, &b);
   pthread_join(ta, NULL);
   pthread_join(tb, NULL);
-  ok(a.wrong == 0 && b.wrong == 0, "6,000 lookups from two threads, all right (%d, %d wrong)", a.wrong, b.wrong);
+  ok(a.wrong == 0 && b.wrong == 0, "6,000 lookups from two threads, all right (%d, %d wrong)",
+     a.wrong, b.wrong);
 }
 
 static void test_sealed(void) {
@@ -168,7 +176,8 @@ static void test_devfilter(void) {
   size_t n;
   const struct rt_dev_rule *rules = rt_default_dev_rules(&n);
   struct berth_err e = {0};
-  ok(rt_devfilter_attach(cfd, rules, n, &e) == 0, "the eBPF device filter loads and attaches: %s", e.msg);
+  ok(rt_devfilter_attach(cfd, rules, n, &e) == 0, "the eBPF device filter loads and attaches: %s",
+     e.msg);
   pid_t p = fork();
   if (p == 0) {
     cleanup_free char *procs = xasprintf("%s/cgroup.procs", cg);

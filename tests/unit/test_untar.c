@@ -11,7 +11,7 @@
 
 struct ent {
   const char *path;
-  char type; /* f file, d dir, l symlink, h hardlink, c chardev, b blockdev, p fifo */
+  char type;        /* f file, d dir, l symlink, h hardlink, c chardev, b blockdev, p fifo */
   const char *data; /* content, or link target */
 };
 
@@ -42,11 +42,26 @@ static struct mem make_tar(const struct ent *e, size_t n) {
       archive_entry_set_filetype(x, AE_IFREG);
       archive_entry_set_size(x, (la_int64_t)strlen(e[i].data));
       break;
-    case 'd': archive_entry_set_filetype(x, AE_IFDIR); archive_entry_set_perm(x, 0755); break;
-    case 'l': archive_entry_set_filetype(x, AE_IFLNK); archive_entry_set_symlink(x, e[i].data); break;
-    case 'h': archive_entry_set_filetype(x, AE_IFREG); archive_entry_set_hardlink(x, e[i].data); break;
-    case 'c': archive_entry_set_filetype(x, AE_IFCHR); archive_entry_set_rdev(x, makedev(1, 3)); break;
-    case 'b': archive_entry_set_filetype(x, AE_IFBLK); archive_entry_set_rdev(x, makedev(8, 0)); break;
+    case 'd':
+      archive_entry_set_filetype(x, AE_IFDIR);
+      archive_entry_set_perm(x, 0755);
+      break;
+    case 'l':
+      archive_entry_set_filetype(x, AE_IFLNK);
+      archive_entry_set_symlink(x, e[i].data);
+      break;
+    case 'h':
+      archive_entry_set_filetype(x, AE_IFREG);
+      archive_entry_set_hardlink(x, e[i].data);
+      break;
+    case 'c':
+      archive_entry_set_filetype(x, AE_IFCHR);
+      archive_entry_set_rdev(x, makedev(1, 3));
+      break;
+    case 'b':
+      archive_entry_set_filetype(x, AE_IFBLK);
+      archive_entry_set_rdev(x, makedev(8, 0));
+      break;
     case 'p': archive_entry_set_filetype(x, AE_IFIFO); break;
     }
     archive_write_header(a, x);
@@ -66,7 +81,8 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len) {
   return (ssize_t)n;
 }
 
-static int apply(const struct ent *e, size_t n, const char *dir, uint32_t flags, struct berth_err *err) {
+static int apply(const struct ent *e, size_t n, const char *dir, uint32_t flags,
+                 struct berth_err *err) {
   struct mem m = make_tar(e, n);
   struct berth_reader r = {&m, mem_read};
   memset(err, 0, sizeof *err);
@@ -100,38 +116,47 @@ int main(void) {
   struct berth_err err;
   mkdir(P("layer"), 0755);
   const struct ent normal[] = {
-      {"./a/", 'd', NULL},      {"./a/f", 'f', "hi\n"},  {"a/l", 'l', "f"},
-      {"a/h", 'h', "a/f"},      {"dev/null", 'c', NULL}, {"a/fifo", 'p', NULL},
+      {"./a/", 'd', NULL},        {"./a/f", 'f', "hi\n"},  {"a/l", 'l', "f"},
+      {"a/h", 'h', "a/f"},        {"dev/null", 'c', NULL}, {"a/fifo", 'p', NULL},
       {"deep/er/file", 'f', "x"},
   };
-  ok(apply(normal, ARRAY_SIZE(normal), P("layer"), 0, &err) == 0, "ordinary layer applies (%s)", err.msg);
+  ok(apply(normal, ARRAY_SIZE(normal), P("layer"), 0, &err) == 0, "ordinary layer applies (%s)",
+     err.msg);
   char *s = read_file(P("layer/a/f"), NULL);
   is_str(s, "hi\n", "file content");
   free(s);
   struct stat st1, st2;
-  ok(lstat(P("layer/a/h"), &st1) == 0 && lstat(P("layer/a/f"), &st2) == 0 && st1.st_ino == st2.st_ino,
+  ok(lstat(P("layer/a/h"), &st1) == 0 && lstat(P("layer/a/f"), &st2) == 0 &&
+         st1.st_ino == st2.st_ino,
      "hard link inside the layer");
   char target[64] = "";
   ok(readlink(P("layer/a/l"), target, sizeof target) == 1 && target[0] == 'f', "symlink kept");
-  ok(lstat(P("layer/dev/null"), &st1) == 0 && S_ISCHR(st1.st_mode), "device node under /dev allowed");
+  ok(lstat(P("layer/dev/null"), &st1) == 0 && S_ISCHR(st1.st_mode),
+     "device node under /dev allowed");
   ok(path_exists(P("layer/deep/er/file")), "missing parents created");
 
   /* whiteouts, delete mode (vfs) */
-  const struct ent wh[] = {{"a/.wh.f", 'f', ""}, {"deep/.wh..wh..opq", 'f', ""}, {"deep/new", 'f', "n"}};
-  ok(apply(wh, ARRAY_SIZE(wh), P("layer"), BERTH_UNTAR_WHITEOUT_DELETE, &err) == 0, "whiteouts apply");
+  const struct ent wh[] = {
+      {"a/.wh.f", 'f', ""}, {"deep/.wh..wh..opq", 'f', ""}, {"deep/new", 'f', "n"}};
+  ok(apply(wh, ARRAY_SIZE(wh), P("layer"), BERTH_UNTAR_WHITEOUT_DELETE, &err) == 0,
+     "whiteouts apply");
   ok(!path_exists(P("layer/a/f")) && path_exists(P("layer/a/h")), ".wh.f deletes f only");
-  ok(!path_exists(P("layer/deep/er")) && path_exists(P("layer/deep/new")), "opaque dir drops old contents, keeps new");
+  ok(!path_exists(P("layer/deep/er")) && path_exists(P("layer/deep/new")),
+     "opaque dir drops old contents, keeps new");
   ok(!path_exists(P("layer/a/.wh.f")), "whiteout markers are not stored");
 
   /* whiteouts, overlay mode */
   rm_rf(P("ovl"));
   mkdir(P("ovl"), 0755);
-  const struct ent owh[] = {{"x/", 'd', NULL}, {"x/.wh..wh..opq", 'f', ""}, {"y/.wh.gone", 'f', ""}};
-  ok(apply(owh, ARRAY_SIZE(owh), P("ovl"), BERTH_UNTAR_WHITEOUT_OVERLAY, &err) == 0, "overlay whiteouts apply (%s)", err.msg);
+  const struct ent owh[] = {
+      {"x/", 'd', NULL}, {"x/.wh..wh..opq", 'f', ""}, {"y/.wh.gone", 'f', ""}};
+  ok(apply(owh, ARRAY_SIZE(owh), P("ovl"), BERTH_UNTAR_WHITEOUT_OVERLAY, &err) == 0,
+     "overlay whiteouts apply (%s)", err.msg);
   ok(lstat(P("ovl/y/gone"), &st1) == 0 && S_ISCHR(st1.st_mode) && st1.st_rdev == makedev(0, 0),
      ".wh.gone becomes a 0/0 character device");
   char v[4] = "";
-  ok(getxattr(P("ovl/x"), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y', "opaque dir marked");
+  ok(getxattr(P("ovl/x"), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y',
+     "opaque dir marked");
 
   /* hostile layers */
   struct stat shadow_before;
@@ -172,7 +197,8 @@ int main(void) {
   struct berth_reader jr = {&junk, mem_read};
   rm_rf(P("layer"));
   mkdir(P("layer"), 0755);
-  ok(layer_untar(&jr, P("layer"), 0, NULL, &err) < 0 && err.code == BERTH_EINVAL, "garbage is refused");
+  ok(layer_untar(&jr, P("layer"), 0, NULL, &err) < 0 && err.code == BERTH_EINVAL,
+     "garbage is refused");
   printf("#   %s\n", err.msg);
   free(junk.buf);
   rm_rf(base);

@@ -27,7 +27,8 @@ int main(void) {
   }
   ok(n == 0, "no temporary files left (%d)", n);
   char *miss = xasprintf("%s/missing/x", dir);
-  ok(write_file_atomic(miss, "x", 1, 0600) == -ENOENT, "atomic write into a missing dir fails with ENOENT");
+  ok(write_file_atomic(miss, "x", 1, 0600) == -ENOENT,
+     "atomic write into a missing dir fails with ENOENT");
   ok(rm_rf(dir) == 0 && !path_exists(dir), "rm_rf removes the tree");
   ok(rm_rf(dir) == 0, "rm_rf of a missing path is fine");
 
@@ -38,7 +39,8 @@ int main(void) {
   char buf[64];
   format_rfc3339(t, buf, sizeof buf);
   is_str(buf, "2024-09-26T21:31:42.123456789Z", "rfc3339 round trip");
-  ok(parse_rfc3339("2024-09-26T23:31:42+02:00") == parse_rfc3339("2024-09-26T21:31:42Z"), "rfc3339 offsets");
+  ok(parse_rfc3339("2024-09-26T23:31:42+02:00") == parse_rfc3339("2024-09-26T21:31:42Z"),
+     "rfc3339 offsets");
   ok(parse_rfc3339("garbage") == INT64_MIN, "rfc3339 rejects garbage");
   ok(!parse_bool_value("False") && !parse_bool_value("0") && !parse_bool_value("") &&
          parse_bool_value("True") && parse_bool_value("1") && parse_bool_value("yes"),

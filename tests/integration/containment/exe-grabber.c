@@ -51,7 +51,8 @@ static void grab(const char *pid) {
       close(fd);
       return;
     }
-  if ((st.st_dev == self.st_dev && st.st_ino == self.st_ino) || !strcmp(target, "/bin/busybox") || n_grabbed == MAX_FDS) {
+  if ((st.st_dev == self.st_dev && st.st_ino == self.st_ino) || !strcmp(target, "/bin/busybox") ||
+      n_grabbed == MAX_FDS) {
     close(fd);
     return;
   }
@@ -59,8 +60,9 @@ static void grab(const char *pid) {
   grabbed[n_grabbed].dev = st.st_dev;
   grabbed[n_grabbed].ino = st.st_ino;
   snprintf(grabbed[n_grabbed].target, sizeof grabbed[0].target, "%s", target);
-  printf("grabbed pid %s exe %s (dev %u:%u ino %lu size %ld seals %d)\n", pid, target, major(st.st_dev),
-         minor(st.st_dev), (unsigned long)st.st_ino, (long)st.st_size, fcntl(fd, F_GET_SEALS));
+  printf("grabbed pid %s exe %s (dev %u:%u ino %lu size %ld seals %d)\n", pid, target,
+         major(st.st_dev), minor(st.st_dev), (unsigned long)st.st_ino, (long)st.st_size,
+         fcntl(fd, F_GET_SEALS));
   fflush(stdout);
   n_grabbed++;
 }
@@ -94,12 +96,15 @@ int main(int argc, char **argv) {
     DIR *d = opendir("/proc");
     struct dirent *e;
     while (d && (e = readdir(d)))
-      if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && atoi(e->d_name) != getpid()) grab(e->d_name);
+      if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && atoi(e->d_name) != getpid())
+        grab(e->d_name);
     if (d) closedir(d);
-    for (int i = 0; i < n_grabbed; i++) try_write(i);
+    for (int i = 0; i < n_grabbed; i++)
+      try_write(i);
   }
   for (int i = 0; i < n_grabbed; i++)
-    if (!grabbed[i].written) printf("could not write %s: %s\n", grabbed[i].target, strerror(grabbed[i].last_errno));
+    if (!grabbed[i].written)
+      printf("could not write %s: %s\n", grabbed[i].target, strerror(grabbed[i].last_errno));
   printf("done, %d grabbed\n", n_grabbed);
   return 0;
 }
