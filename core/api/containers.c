@@ -749,7 +749,7 @@ static int update(struct api_request *req) {
   static const char *const keys[] = {"Memory",        "MemorySwap", "NanoCpus",
                                      "CpuShares",     "CpusetCpus", "PidsLimit",
                                      "RestartPolicy", "CpuQuota",   "CpuPeriod"};
-  /* copy on write: a start may hold a reference to the current HostConfig */
+  /* a new HostConfig, swapped in under the lock: starts work on copies */
   ctr_lock();
   json_t *hc = json_deep_copy(c->host_config);
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
@@ -760,11 +760,10 @@ static int update(struct api_request *req) {
     if (json_is_string(v) && !*json_string_value(v)) continue;
     json_object_set_new(hc, keys[i], json_deep_copy(v));
   }
-  json_t *old = c->host_config;
-  c->host_config = json_incref(hc);
+  json_decref(c->host_config); /* readers copy it under the lock */
+  c->host_config = json_deep_copy(hc);
   bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
   ctr_unlock();
-  json_decref(old);
   json_decref(body);
   struct berth_err err = {0};
   int r = 0;

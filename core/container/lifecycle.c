@@ -202,9 +202,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   memcpy(c->image_id, im->id, sizeof c->image_id);
   struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
   c->parent_sid = top ? xstrdup(top->storage_id) : NULL;
-  /* the image's config is never changed once loaded: a reference keeps it
-   * alive, and the merge runs outside the store's lock */
-  json_t *imcfg = json_incref(json_object_get(im->config, "config"));
+  /* a copy (small: the image's own config), so that the merge with a
+   * create body of any size runs outside the store's lock; not a shared
+   * reference: jansson reads the count unatomically in json_incref */
+  json_t *imcfg = json_deep_copy(json_object_get(im->config, "config"));
   pthread_mutex_unlock(&s->lock);
   json_t *cfg = json_deep_copy(body);
   json_object_del(cfg, "HostConfig");
@@ -355,8 +356,8 @@ static void write_etc_files(struct daemon *d, struct container *c, bool host_net
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
 }
 
-/* cfg and hc: the container's, referenced under the lock by the caller
- * (update replaces HostConfig, copy on write) */
+/* cfg and hc: copies of the container's, taken under the lock by the
+ * caller (update replaces HostConfig, copy on write) */
 static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, json_t *hc,
                           struct berth_err *err) {
   struct rt_spec s = {0};
@@ -652,7 +653,8 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
                          "container %s is marked for removal and cannot be started", c->id);
   }
   c->start_in_progress = true;
-  json_t *cfg = json_incref(c->config), *hc = json_incref(c->host_config);
+  /* copies: update() replaces HostConfig meanwhile (copy on write) */
+  json_t *cfg = json_deep_copy(c->config), *hc = json_deep_copy(c->host_config);
   ctr_unlock();
   int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
   if (r < 0) {
