@@ -13,6 +13,9 @@ SOCK="$T/berth.sock"
 export DOCKER_HOST="unix://$SOCK"
 export BERTH_HOST="unix://$SOCK"
 unset DOCKER_API_VERSION
+# glibc's fatal messages ("free(): invalid pointer") to stderr, which is
+# berthd.log, instead of a terminal berthd does not have
+export LIBC_FATAL_STDERR_=1
 N=0
 FAILED=0
 DPID=
