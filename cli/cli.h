@@ -60,7 +60,6 @@ void table_print(struct table *t, FILE *f);
 void print_rows(json_t *rows, const char *format, const char *default_format,
                 const char *const headers[][2], bool quiet_field_only);
 void human_size(double n, char *out, size_t len);
-void human_duration(int64_t seconds, char *out, size_t len);
 void print_json_indented(json_t *j);
 
 /* ---- commands ---- */

@@ -172,47 +172,21 @@ const char *ctr_status_name(enum ctr_status s) {
   return names[s];
 }
 
-static void duration(int64_t secs, char *out, size_t len) {
-  int64_t minutes = secs / 60, hours = (secs + 1800) / 3600;
-  if (secs < 1)
-    snprintf(out, len, "Less than a second");
-  else if (secs == 1)
-    snprintf(out, len, "1 second");
-  else if (secs < 60)
-    snprintf(out, len, "%lld seconds", (long long)secs);
-  else if (minutes == 1)
-    snprintf(out, len, "About a minute");
-  else if (minutes < 60)
-    snprintf(out, len, "%lld minutes", (long long)minutes);
-  else if (hours == 1)
-    snprintf(out, len, "About an hour");
-  else if (hours < 48)
-    snprintf(out, len, "%lld hours", (long long)hours);
-  else if (hours < 24 * 7 * 2)
-    snprintf(out, len, "%lld days", (long long)(hours / 24));
-  else if (hours < 24 * 30 * 2)
-    snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
-  else if (hours < 24 * 365 * 2)
-    snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
-  else
-    snprintf(out, len, "%lld years", (long long)(secs / 3600 / 24 / 365));
-}
-
 char *ctr_status_text(const struct container *c) {
   char d[64];
   int64_t now = now_ns();
   switch (c->status) {
   case CTR_RUNNING:
-    duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
+    human_duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
     return xasprintf("Up %s", d);
   case CTR_PAUSED:
-    duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
+    human_duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
     return xasprintf("Up %s (Paused)", d);
   case CTR_RESTARTING:
-    duration((now - c->finished_ns) / 1000000000LL, d, sizeof d);
+    human_duration((now - c->finished_ns) / 1000000000LL, d, sizeof d);
     return xasprintf("Restarting (%d) %s ago", c->exit_code, d);
   case CTR_EXITED:
-    duration((now - c->finished_ns) / 1000000000LL, d, sizeof d);
+    human_duration((now - c->finished_ns) / 1000000000LL, d, sizeof d);
     return xasprintf("Exited (%d) %s ago", c->exit_code, d);
   case CTR_REMOVING: return xstrdup("Removal In Progress");
   case CTR_DEAD: return xstrdup("Dead");

@@ -511,3 +511,30 @@ int host_buf_append(struct berth_buf *buf, const void *data, size_t len) {
   buf->data[buf->len] = 0;
   return 0;
 }
+
+/* go-units HumanDuration */
+void human_duration(int64_t s, char *out, size_t len) {
+  int64_t minutes = s / 60, hours = (s + 1800) / 3600;
+  if (s < 1)
+    snprintf(out, len, "Less than a second");
+  else if (s == 1)
+    snprintf(out, len, "1 second");
+  else if (s < 60)
+    snprintf(out, len, "%lld seconds", (long long)s);
+  else if (minutes == 1)
+    snprintf(out, len, "About a minute");
+  else if (minutes < 60)
+    snprintf(out, len, "%lld minutes", (long long)minutes);
+  else if (hours == 1)
+    snprintf(out, len, "About an hour");
+  else if (hours < 48)
+    snprintf(out, len, "%lld hours", (long long)hours);
+  else if (hours < 24 * 7 * 2)
+    snprintf(out, len, "%lld days", (long long)(hours / 24));
+  else if (hours < 24 * 30 * 2)
+    snprintf(out, len, "%lld weeks", (long long)(hours / 24 / 7));
+  else if (hours < 24 * 365 * 2)
+    snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
+  else
+    snprintf(out, len, "%lld years", (long long)(s / 3600 / 24 / 365));
+}

@@ -103,6 +103,9 @@ int64_t now_ns(void);
 void format_rfc3339(int64_t ns, char *out, size_t len); /* 2006-01-02T15:04:05.000000000Z */
 int64_t parse_rfc3339(const char *s);                   /* ns, or INT64_MIN on error */
 
+/* "3 minutes", "About an hour": docker's (go-units) HumanDuration */
+void human_duration(int64_t seconds, char *out, size_t len);
+
 /* Strings */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
