@@ -42,6 +42,8 @@ struct api_request {
   int version;           /* 143 for 1.43 */
   char version_text[24]; /* as the client wrote it */
   bool streaming;        /* the reply is a stream or an upgrade: no idle timeout */
+  void *hijack;          /* the upgrade handed to api_reply_hijack, until it starts */
+  bool hijack_started;   /* the 101 went out and the session owns it */
   char *params[4];       /* route captures, in pattern order */
   size_t n_params;
   char *body;

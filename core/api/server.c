@@ -234,6 +234,7 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *req_cls, co
                        size_t extra_in_size, MHD_socket sock,
                        struct MHD_UpgradeResponseHandle *urh) {
   struct hijack *h = cls;
+  ((struct api_request *)req_cls)->hijack_started = true; /* the session owns h now */
   h->sock = sock;
   h->urh = urh;
   if (extra_in_size) {
@@ -264,6 +265,7 @@ int api_reply_hijack(struct api_request *req, const char *content_type, api_hija
     return api_reply_error(req, 500, "cannot create upgrade response");
   }
   req->streaming = true;
+  req->hijack = h;
   MHD_add_response_header(resp, "Upgrade", "tcp");
   if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
   return queue(req, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
@@ -388,6 +390,12 @@ static void request_free(struct api_request *req) {
   for (size_t i = 0; i < req->n_params; i++)
     free(req->params[i]);
   if (req->ctx_free) req->ctx_free(req->ctx);
+  struct hijack *h = req->hijack;
+  if (h && !req->hijack_started) {
+    /* the client left before the upgrade: the session never ran */
+    if (h->ctx_free) h->ctx_free(h->ctx);
+    free(h);
+  }
   free(req->path);
   free(req->body);
   free(req);
