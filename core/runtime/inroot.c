@@ -135,10 +135,22 @@ char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len,
     berth_err_set(err, BERTH_EINVAL, 0, "%s in the container is larger than %zu bytes", path, max);
     return NULL;
   }
-  char *buf = xmalloc(max + 1);
+  /* sized by the file, grown if it grows meanwhile, never past max */
+  size_t cap = (size_t)st.st_size + 1;
+  char *buf = xmalloc(cap + 1);
   size_t got = 0;
   for (;;) {
-    ssize_t n = read(fd, buf + got, max + 1 - got);
+    if (got == cap) {
+      if (cap > max) {
+        free(buf);
+        berth_err_set(err, BERTH_EINVAL, 0, "%s in the container is larger than %zu bytes", path,
+                      max);
+        return NULL;
+      }
+      cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      buf = xrealloc(buf, cap + 1);
+    }
+    ssize_t n = read(fd, buf + got, cap - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       free(buf);
@@ -147,12 +159,6 @@ char *rt_read_in_root(int rootfd, const char *path, size_t max, size_t *len,
     }
     if (n == 0) break;
     got += (size_t)n;
-    if (got > max) {
-      free(buf);
-      berth_err_set(err, BERTH_EINVAL, 0, "%s in the container is larger than %zu bytes", path,
-                    max);
-      return NULL;
-    }
   }
   buf[got] = 0;
   if (len) *len = got;

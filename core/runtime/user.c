@@ -37,27 +37,21 @@ static bool parse_id(const char *s, long *out) {
   return true;
 }
 
-/* Calls match for each well-formed entry until it returns true.  The
- * text is modified. */
-static bool scan_passwd(char *text, bool (*match)(const struct pwent *, void *), void *arg) {
+/* Calls match for each well-formed entry of a passwd file (name:pw:uid:
+ * gid:gecos:home:shell) or a group file (name:pw:gid:members) until it
+ * returns true.  The text is modified. */
+static bool scan(char *text, bool group, bool (*match)(const struct pwent *, void *), void *arg) {
+  size_t want = group ? 4 : 7;
   char *save = NULL;
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *f[7];
-    if (split_fields(line, f, 7) < 7) continue;
-    struct pwent e = {.name = f[0], .home = f[5]};
-    if (!parse_id(f[2], &e.id) || !parse_id(f[3], &e.gid)) continue;
-    if (match(&e, arg)) return true;
-  }
-  return false;
-}
-
-static bool scan_group(char *text, bool (*match)(const struct pwent *, void *), void *arg) {
-  char *save = NULL;
-  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    char *f[4];
-    if (split_fields(line, f, 4) < 4) continue;
-    struct pwent e = {.name = f[0], .members = f[3]};
+    if (split_fields(line, f, want) < want) continue;
+    struct pwent e = {.name = f[0]};
     if (!parse_id(f[2], &e.id)) continue;
+    if (group)
+      e.members = f[3];
+    else if (e.home = f[5], !parse_id(f[3], &e.gid))
+      continue;
     if (match(&e, arg)) return true;
   }
   return false;
@@ -134,7 +128,7 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
   else if (!*u)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "unable to find user %s: no matching entries in passwd file", user);
-  bool found = passwd && scan_passwd(passwd, match_user, &q);
+  bool found = passwd && scan(passwd, false, match_user, &q);
   if (!found && q.name)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "unable to find user %s: no matching entries in passwd file", u);
@@ -147,7 +141,7 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
     cleanup_free char *copy = group ? xstrdup(group) : NULL;
     if (parse_id(g, &gid))
       out->gid = (gid_t)gid;
-    else if (copy && scan_group(copy, match_group, &gq))
+    else if (copy && scan(copy, true, match_group, &gq))
       out->gid = (gid_t)gq.gid;
     else {
       rt_user_free(out);
@@ -158,7 +152,7 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
   /* supplementary groups of a user that has a passwd entry */
   if (found && group) {
     struct group_query gq = {.member = q.found.name};
-    scan_group(group, collect_groups, &gq);
+    scan(group, true, collect_groups, &gq);
     out->groups = gq.groups;
     out->n_groups = gq.n;
   }
