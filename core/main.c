@@ -3,7 +3,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <sys/file.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -201,7 +201,10 @@ static void on_signal(int sig) {
 }
 
 /* One berthd per data root: two would diverge on every state file.  The
- * lock is held (fd kept open, close-on-exec) for the daemon's lifetime. */
+ * lock is a POSIX record lock: it belongs to this process alone, so a child
+ * between fork and exec (a shim being spawned) does not keep the root
+ * locked after a kill -9 of berthd, as a flock on the shared open file
+ * would.  The fd stays open (close-on-exec) for the daemon's lifetime. */
 static int lock_data_root(const char *root) {
   cleanup_free char *path = xasprintf("%s/berthd.lock", root);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -209,7 +212,8 @@ static int lock_data_root(const char *root) {
     fprintf(stderr, "berthd: cannot open %s: %s\n", path, strerror(errno));
     return -1;
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  if (fcntl(fd, F_SETLK, &fl) < 0) {
     char pid[32] = "";
     ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
     pid[n > 0 ? n : 0] = 0;

@@ -195,8 +195,61 @@ struct hijack {
   char *extra;
   size_t extra_len;
   int sock;
+  struct MHD_Connection *conn;
   struct MHD_UpgradeResponseHandle *urh;
 };
+
+/* libmicrohttpd 0.9.75 has a use-after-free in MHD_upgrade_action(CLOSE):
+ * it sets urh->was_closed, then calls MHD_resume_connection(conn).  In
+ * between, the daemon thread can see the closed upgrade, join the
+ * connection's thread and free the connection; the resume then writes
+ * conn->resuming into freed memory.  That was berthd's heap corruption
+ * under many short attaches (issue 9; the library is not instrumented,
+ * so ASan and TSan never saw it).  The daemon frees a connection only
+ * after its NOTIFY_CONNECTION "closed" callback returns, so that callback
+ * waits here until no close of that connection is in flight. */
+struct closing {
+  struct MHD_Connection *conn;
+  struct closing *next;
+};
+static pthread_mutex_t closing_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t closing_done = PTHREAD_COND_INITIALIZER;
+static struct closing *closing_list;
+
+static void upgrade_close(struct MHD_Connection *conn, struct MHD_UpgradeResponseHandle *urh) {
+  struct closing me = {conn, NULL};
+  pthread_mutex_lock(&closing_lock);
+  me.next = closing_list;
+  closing_list = &me;
+  pthread_mutex_unlock(&closing_lock);
+  MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+  pthread_mutex_lock(&closing_lock);
+  for (struct closing **p = &closing_list; *p; p = &(*p)->next)
+    if (*p == &me) {
+      *p = me.next;
+      break;
+    }
+  pthread_cond_broadcast(&closing_done);
+  pthread_mutex_unlock(&closing_lock);
+}
+
+static bool close_in_flight(struct MHD_Connection *conn) {
+  for (struct closing *c = closing_list; c; c = c->next)
+    if (c->conn == conn) return true;
+  return false;
+}
+
+/* the daemon thread, just before it frees conn */
+static void connection_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  (void)cls;
+  (void)socket_context;
+  if (code != MHD_CONNECTION_NOTIFY_CLOSED) return;
+  pthread_mutex_lock(&closing_lock);
+  while (close_in_flight(conn))
+    pthread_cond_wait(&closing_done, &closing_lock);
+  pthread_mutex_unlock(&closing_lock);
+}
 
 /* Open hijacked sockets, so a shutdown can end their sessions. */
 static pthread_mutex_t hj_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -223,7 +276,7 @@ static void *hijack_thread(void *p) {
   if (fl >= 0) fcntl(h->sock, F_SETFL, fl & ~O_NONBLOCK);
   h->fn(h->sock, h->extra, h->extra_len, h->ctx);
   hj_track(h->sock, false);
-  MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+  upgrade_close(h->conn, h->urh);
   if (h->ctx_free) h->ctx_free(h->ctx);
   free(h->extra);
   free(h);
@@ -236,6 +289,7 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *req_cls, co
   struct hijack *h = cls;
   ((struct api_request *)req_cls)->hijack_started = true; /* the session owns h now */
   h->sock = sock;
+  h->conn = conn;
   h->urh = urh;
   if (extra_in_size) {
     h->extra = xmalloc(extra_in_size);
@@ -244,7 +298,7 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *req_cls, co
   }
   pthread_t t;
   if (pthread_create(&t, NULL, hijack_thread, h) != 0) {
-    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    upgrade_close(conn, urh);
     if (h->ctx_free) h->ctx_free(h->ctx);
     free(h->extra);
     free(h);
@@ -539,7 +593,7 @@ struct api_server *api_start(int listen_fd, const struct api_route *routes, size
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
           MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
       0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
-      completed_cb, NULL,
+      completed_cb, NULL, MHD_OPTION_NOTIFY_CONNECTION, connection_cb, NULL,
       /* a connection that sends nothing for this long goes (streams and
        * upgraded connections are exempt); with a limit below the fd limit,
        * half-sent requests cannot lock clients out for good */
