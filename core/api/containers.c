@@ -10,6 +10,7 @@
 #include "../container/container.h"
 #include "../daemon.h"
 #include "../runtime/cgroup.h"
+#include "../shim/client.h"
 #include "../shim/protocol.h"
 
 #define WITH_CONTAINER(req, c)                                                                     \
@@ -387,11 +388,14 @@ static int connect_shim(struct attach_ctx *a) {
   if (!a->pending) {
     bool up = c->shim_ready;
     ctr_unlock();
-    return up ? shim_connect(a->d, c->id, cmd) : -1;
+    if (!up) return -1;
+    cleanup_free char *sock = ctr_socket(a->d, c->id);
+    return shim_connect(sock, cmd);
   }
   while (c->shim_gen == a->gen && !c->removed && !ctr_stopping)
     ctr_wait(1000);
-  int fd = c->removed || ctr_stopping ? -1 : shim_connect(a->d, c->id, cmd);
+  cleanup_free char *sock = ctr_socket(a->d, c->id);
+  int fd = c->removed || ctr_stopping ? -1 : shim_connect(sock, cmd);
   attach_unregister_locked(a);
   ctr_unlock();
   return fd;
@@ -471,16 +475,8 @@ static int attach(struct api_request *req) {
 
 static int resize(struct api_request *req) {
   WITH_CONTAINER(req, c);
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "RESIZE %d %d\n", (int)api_query_int(req, "h", 0),
-           (int)api_query_int(req, "w", 0));
-  int fd = shim_connect(req->d, c->id, cmd);
-  if (fd >= 0) {
-    char b[16];
-    if (read(fd, b, sizeof b) < 0) {
-    }
-    close(fd);
-  }
+  cleanup_free char *sock = ctr_socket(req->d, c->id);
+  shim_resize(sock, (int)api_query_int(req, "h", 0), (int)api_query_int(req, "w", 0));
   ctr_put(c);
   return api_reply_empty(req, 200);
 }

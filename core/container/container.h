@@ -123,9 +123,6 @@ char *ctr_log_path(struct daemon *d, const char *id);
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);
 
-/* Connect to the shim and send a command line; returns the fd or -1. */
-int shim_connect(struct daemon *d, const char *id, const char *cmd);
-
 /* parse a signal name/number ("TERM", "SIGKILL", "9"); -1 if unknown */
 int parse_signal(const char *s);
 

@@ -3,20 +3,15 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 
 #include "../daemon.h"
 #include "../image/imageconf.h"
 #include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
+#include "../shim/client.h"
 #include "../shim/launch.h"
-#include "../shim/protocol.h"
 #include "container.h"
 
 static void start_monitor(struct daemon *d, struct container *c);
@@ -511,95 +506,6 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
   return spec;
 }
 
-static char *shim_path(void) {
-  return helper_path("berth-shim");
-}
-
-/* Double fork so the shim's parent is init; it reports on ready_fd. */
-static int spawn_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
-  cleanup_free char *bundle = ctr_dir(d, c->id);
-  cleanup_free char *sock = ctr_socket(d, c->id);
-  cleanup_free char *shim = shim_path();
-  cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
-  int exe = shim_exe_fd(err);
-  if (exe < 0) return err_wrap(err, "berth-shim");
-  int rp[2];
-  if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
-  char fdnum[16];
-  snprintf(fdnum, sizeof fdnum, "%d", rp[1]);
-  char *argv[] = {shim,         "--bundle", bundle,         "--socket",        sock,
-                  "--ready-fd", fdnum,      "--plugin-dir", d->cfg.plugin_dir, NULL};
-  pid_t p = fork();
-  if (p < 0) {
-    close(rp[0]);
-    close(rp[1]);
-    return err_sys(err, BERTH_EINTERNAL, "fork");
-  }
-  if (p == 0) {
-    setsid();
-    pid_t q = fork();
-    if (q != 0) _exit(q < 0 ? 1 : 0);
-    /* only the ready pipe and stdio go to the shim */
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    fcntl(rp[1], F_SETFD, 0);
-    int lf = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int nul = open("/dev/null", O_RDWR);
-    if (nul >= 0) dup2(nul, 0);
-    if (lf >= 0) {
-      dup2(lf, 1);
-      dup2(lf, 2);
-    }
-    shim_exec_sealed(exe, argv);
-    dprintf(rp[1], "ERR cannot run %s: %s\n", shim, strerror(errno));
-    _exit(127);
-  }
-  close(rp[1]);
-  waitpid(p, NULL, 0);
-  char buf[1200];
-  size_t got = 0;
-  ssize_t n;
-  /* one line; EOF without one means the shim died */
-  while (got < sizeof buf - 1 && !memchr(buf, '\n', got) &&
-         (n = read(rp[0], buf + got, sizeof buf - 1 - got)) > 0)
-    got += (size_t)n;
-  close(rp[0]);
-  buf[got] = 0;
-  char *nl = strchr(buf, '\n');
-  if (nl) *nl = 0;
-  if (str_has_prefix(buf, "OK ")) {
-    *pid = (pid_t)atoi(buf + 3);
-    return 0;
-  }
-  return berth_err_set(err, BERTH_EINTERNAL, 0, "%s",
-                       str_has_prefix(buf, "ERR ") ? buf + 4 : "berth-shim failed to start");
-}
-
-int shim_connect(struct daemon *d, const char *id, const char *cmd) {
-  cleanup_free char *path = ctr_socket(d, id);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-      write_all_fd(fd, cmd, strlen(cmd)) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static ssize_t read_line(int fd, char *buf, size_t len) {
-  size_t got = 0;
-  while (got < len - 1) {
-    ssize_t n = read(fd, buf + got, 1);
-    if (n <= 0) break;
-    if (buf[got] == '\n') break;
-    got++;
-  }
-  buf[got] = 0;
-  return (ssize_t)got;
-}
-
 static void unmount_rootfs(struct daemon *d, struct container *c) {
   /* the exit monitor and rm -f may both get here */
   static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -685,7 +591,9 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
     if (r < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "write spec");
   }
   json_decref(spec);
-  if (r == 0) r = spawn_shim(d, c, &pid, err);
+  cleanup_free char *bundle = ctr_dir(d, c->id);
+  cleanup_free char *sockp = ctr_socket(d, c->id);
+  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, &pid, err);
   if (r < 0) {
     unmount_rootfs(d, c);
     ctr_lock();
@@ -706,25 +614,16 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   for (int i = 0; c->pending_attach > 0 && i < 50; i++)
     ctr_wait(100);
   ctr_unlock();
-  cleanup_free char *sockp = ctr_socket(d, c->id);
-  int fd = shim_connect(d, c->id, "START\n");
-  char line[1200] = "";
-  if (fd >= 0) {
-    read_line(fd, line, sizeof line);
-    close(fd);
-  }
-  if (!str_has_prefix(line, "OK")) {
-    if (!line[0]) {
+  char reason[1200] = "";
+  if (shim_start(sockp, reason, sizeof reason) < 0) {
+    if (!reason[0]) {
       /* the shim is gone: init failed before START, its reason is in exit.json */
-      for (int i = 0; i < 100 && path_exists(sockp); i++)
-        usleep(20000);
+      shim_wait_gone(sockp, 2000);
       int code;
       bool oom;
-      char reason[1024] = "";
       read_exit_file(d, c, &code, &oom, reason, sizeof reason);
-      if (reason[0]) snprintf(line, sizeof line, "ERR %s", reason);
     }
-    const char *msg = str_has_prefix(line, "ERR ") ? line + 4 : "berth-shim did not answer START";
+    const char *msg = reason[0] ? reason : "berth-shim did not answer START";
     int code = strstr(msg, "executable file not found") || strstr(msg, "no such file") ? 127
                : strstr(msg, "permission denied")                                      ? 126
                                                                                        : 125;
@@ -734,12 +633,8 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
         "create failed: runc create failed: unable to start container process: %s: unknown",
         msg);
     /* the shim records the exit and goes away; wait for it so state is settled */
-    for (int i = 0; i < 100; i++) {
-      int t = shim_connect(d, c->id, "STATUS\n");
-      if (t < 0) break;
-      close(t);
+    for (int i = 0; i < 100 && shim_status(sockp, NULL) != SHIM_GONE; i++)
       usleep(20000);
-    }
     ctr_lock();
     c->started_ns = now_ns();
     ctr_unlock();
@@ -809,24 +704,10 @@ static void *monitor_thread(void *p) {
   struct daemon *d = a->d;
   struct container *c = a->c;
   free(a);
-  int fd = shim_connect(d, c->id, "WATCH\n");
-  if (fd >= 0) {
-    unsigned char h[8];
-    char payload[64];
-    for (;;) {
-      ssize_t n = read(fd, h, 8);
-      if (n != 8) break;
-      uint32_t len = shim_frame_len(h);
-      if (len >= sizeof payload) break;
-      if (len && read(fd, payload, len) != (ssize_t)len) break;
-      if (h[0] == SHIM_F_EXIT) break;
-    }
-    close(fd);
-  }
-  /* the shim is gone or said exit: wait until it has written exit.json */
   cleanup_free char *sock = ctr_socket(d, c->id);
-  for (int i = 0; i < 200 && path_exists(sock); i++)
-    usleep(10000);
+  shim_watch(sock);
+  /* the shim is gone or said exit: wait until it has written exit.json */
+  shim_wait_gone(sock, 2000);
   int code;
   bool oom;
   char error[512];
@@ -1090,16 +971,12 @@ int ctr_rename(struct daemon *d, struct container *c, const char *name, struct b
  * record of it.  Undo both; a --rm container goes, as its client would
  * have removed it. */
 static void restore_unstarted(struct daemon *d, struct container *c) {
-  int fd = shim_connect(d, c->id, "STATUS\n");
-  if (fd >= 0) {
-    char line[128] = "";
-    read_line(fd, line, sizeof line);
-    close(fd);
-    int pid = 0;
-    if (sscanf(line, "RUNNING %d", &pid) == 1 && pid > 0) kill(pid, SIGKILL);
-    cleanup_free char *sock = ctr_socket(d, c->id);
-    for (int i = 0; i < 200 && path_exists(sock); i++)
-      usleep(10000);
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  int pid = 0;
+  enum shim_state st = shim_status(sock, &pid);
+  if (st != SHIM_GONE) {
+    if (st == SHIM_RUNNING && pid > 0) kill(pid, SIGKILL);
+    shim_wait_gone(sock, 2000);
     log_info("container %.12s: ended the shim of a start berthd did not finish", c->id);
   }
   c->mounted = true; /* a mount made before the crash is not on record: unmount is safe to repeat */
@@ -1120,13 +997,8 @@ void ctr_restore(struct daemon *d) {
     if (c->status == CTR_CREATED) {
       restore_unstarted(d, c);
     } else if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING) {
-      int fd = shim_connect(d, c->id, "STATUS\n");
-      char line[128] = "";
-      if (fd >= 0) {
-        read_line(fd, line, sizeof line);
-        close(fd);
-      }
-      if (str_has_prefix(line, "RUNNING")) {
+      cleanup_free char *sock = ctr_socket(d, c->id);
+      if (shim_status(sock, NULL) == SHIM_RUNNING) {
         log_info("container %.12s: shim found, still running", c->id);
         c->shim_ready = true;
         start_monitor(d, c);
@@ -1179,11 +1051,7 @@ void ctr_restore(struct daemon *d) {
       continue;
     }
     cleanup_free char *p = xasprintf("%s/%s", sdir, de->d_name);
-    int fd = shim_connect(d, prefix, "STATUS\n");
-    if (fd >= 0)
-      close(fd); /* a live shim: leave it be */
-    else
-      unlink(p);
+    if (shim_status(p, NULL) == SHIM_GONE) unlink(p); /* a live shim: leave it be */
   }
   if (dir) closedir(dir);
 }

@@ -1,0 +1,175 @@
+#include "client.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "launch.h"
+#include "protocol.h"
+
+/* The intermediate child: everything here is async-signal-safe (berthd
+ * has many threads).  Only the ready pipe and stdio reach the shim. */
+static void spawn_child(int exe, char **argv, int ready_w, const char *logf) {
+  setsid();
+  pid_t q = fork();
+  if (q != 0) _exit(q < 0 ? 1 : 0);
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  fcntl(ready_w, F_SETFD, 0);
+  int lf = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int nul = open("/dev/null", O_RDWR);
+  if (nul >= 0) dup2(nul, 0);
+  if (lf >= 0) {
+    dup2(lf, 1);
+    dup2(lf, 2);
+  }
+  shim_exec_sealed(exe, argv);
+  dprintf(ready_w, "ERR cannot run %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}
+
+int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
+               struct berth_err *err) {
+  cleanup_free char *shim = helper_path("berth-shim");
+  cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
+  int exe = shim_exe_fd(err);
+  if (exe < 0) return err_wrap(err, "berth-shim");
+  int rp[2];
+  if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
+  char fdnum[16];
+  snprintf(fdnum, sizeof fdnum, "%d", rp[1]);
+  char *argv[] = {shim,         (char *)"--bundle", (char *)bundle,     (char *)"--socket",
+                  (char *)sock, (char *)"--ready-fd", fdnum, (char *)"--plugin-dir",
+                  (char *)plugin_dir, NULL};
+  pid_t p = fork();
+  if (p == 0) spawn_child(exe, argv, rp[1], logf);
+  close(rp[1]);
+  if (p < 0) {
+    close(rp[0]);
+    return err_sys(err, BERTH_EINTERNAL, "fork");
+  }
+  waitpid(p, NULL, 0);
+  char buf[1200];
+  size_t got = 0;
+  ssize_t n;
+  /* one line; EOF without one means the shim died */
+  while (got < sizeof buf - 1 && !memchr(buf, '\n', got) &&
+         (n = read(rp[0], buf + got, sizeof buf - 1 - got)) > 0)
+    got += (size_t)n;
+  close(rp[0]);
+  buf[got] = 0;
+  buf[strcspn(buf, "\n")] = 0;
+  if (str_has_prefix(buf, "OK ")) {
+    *pid = (pid_t)atoi(buf + 3);
+    return 0;
+  }
+  return berth_err_set(err, BERTH_EINTERNAL, 0, "%s",
+                       str_has_prefix(buf, "ERR ") ? buf + 4 : "berth-shim failed to start");
+}
+
+int shim_connect(const char *sock, const char *cmd) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(sock) >= sizeof sa.sun_path) return -1;
+  strcpy(sa.sun_path, sock);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+      write_all_fd(fd, cmd, strlen(cmd)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* one reply line, without its newline */
+static void read_line(int fd, char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len - 1) {
+    ssize_t n = read(fd, buf + got, 1);
+    if (n <= 0 || buf[got] == '\n') break;
+    got++;
+  }
+  buf[got] = 0;
+}
+
+static void request(const char *sock, const char *cmd, char *reply, size_t len) {
+  reply[0] = 0;
+  int fd = shim_connect(sock, cmd);
+  if (fd < 0) return;
+  read_line(fd, reply, len);
+  close(fd);
+}
+
+enum shim_state shim_status(const char *sock, int *pid) {
+  char line[128];
+  int fd = shim_connect(sock, "STATUS\n");
+  if (fd < 0) return SHIM_GONE;
+  read_line(fd, line, sizeof line);
+  close(fd);
+  int v = 0;
+  if (sscanf(line, "RUNNING %d", &v) == 1) {
+    if (pid) *pid = v;
+    return SHIM_RUNNING;
+  }
+  return SHIM_EXITED;
+}
+
+int shim_start(const char *sock, char *reason, size_t len) {
+  char line[1200];
+  request(sock, "START\n", line, sizeof line);
+  if (str_has_prefix(line, "OK")) return 0;
+  snprintf(reason, len, "%s", str_has_prefix(line, "ERR ") ? line + 4 : "");
+  return -1;
+}
+
+void shim_resize(const char *sock, int h, int w) {
+  char cmd[64], line[16];
+  snprintf(cmd, sizeof cmd, "RESIZE %d %d\n", h, w);
+  request(sock, cmd, line, sizeof line);
+}
+
+void shim_watch(const char *sock) {
+  int fd = shim_connect(sock, "WATCH\n");
+  if (fd < 0) return;
+  unsigned char h[8];
+  char payload[64];
+  uint32_t len;
+  while (shim_read_frame(fd, h, payload, sizeof payload, &len) == 1 && h[0] != SHIM_F_EXIT) {
+  }
+  close(fd);
+}
+
+bool shim_wait_gone(const char *sock, int ms) {
+  for (int i = 0; i < ms / 10; i++) {
+    if (!path_exists(sock)) return true;
+    usleep(10000);
+  }
+  return !path_exists(sock);
+}
+
+static bool read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    got += (size_t)n;
+  }
+  return true;
+}
+
+int shim_read_frame(int fd, unsigned char h[8], char *buf, uint32_t cap, uint32_t *len) {
+  if (!read_full(fd, h, 8)) return 0;
+  *len = shim_frame_len(h);
+  if (*len > cap || !read_full(fd, buf, *len)) return 0;
+  return 1;
+}
+
+int shim_send_frame(int fd, int type, const void *data, uint32_t len) {
+  unsigned char h[8];
+  shim_frame_header(h, type, len);
+  if (write_all_fd(fd, h, 8) < 0) return -1;
+  return len ? write_all_fd(fd, data, len) : 0;
+}

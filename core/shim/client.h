@@ -1,0 +1,46 @@
+/* berthd's side of the berthd <-> berth-shim protocol (protocol.h): the only
+ * code in berthd that speaks it.  Every call takes the shim's socket path
+ * (ctr_socket) and holds no lock. */
+#ifndef BERTH_SHIM_CLIENT_H
+#define BERTH_SHIM_CLIENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util/util.h"
+
+/* Start the shim of the bundle (spec.json in it) from the sealed copy of
+ * berth-shim (launch.h): a double fork so that the shim's parent is init,
+ * stdio to <bundle>/shim.log.  Waits for the shim's "OK <pid>" (the
+ * container's init, held before its exec) on the ready pipe. */
+int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
+               struct berth_err *err);
+
+/* Connect and send one command line; the fd, or -1 (no shim listening). */
+int shim_connect(const char *sock, const char *cmd);
+
+/* STATUS */
+enum shim_state { SHIM_GONE, SHIM_RUNNING, SHIM_EXITED };
+enum shim_state shim_status(const char *sock, int *pid);
+
+/* START: release the container's init.  0: running; -1: not, with the
+ * shim's reason in reason ("" if the shim went away without answering). */
+int shim_start(const char *sock, char *reason, size_t len);
+
+/* RESIZE the container's tty */
+void shim_resize(const char *sock, int h, int w);
+
+/* WATCH: block until the container exits or the shim goes away. */
+void shim_watch(const char *sock);
+
+/* Wait up to ms for the shim to remove its socket (it has then written
+ * exit.json).  false if it is still there. */
+bool shim_wait_gone(const char *sock, int ms);
+
+/* Frames on an ATTACH connection.  shim_read_frame: 1 a frame (type in
+ * h[0], payload in buf, at most cap bytes), 0 the end (EOF, an error, a
+ * frame too big). */
+int shim_read_frame(int fd, unsigned char h[8], char *buf, uint32_t cap, uint32_t *len);
+int shim_send_frame(int fd, int type, const void *data, uint32_t len);
+
+#endif
