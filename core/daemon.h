@@ -1,8 +1,8 @@
-/* berthd's state, shared by the API handlers. */
+/* berthd's state: configuration, drivers, the image store.  Below core/api/
+ * nothing includes api.h. */
 #ifndef BERTH_DAEMON_H
 #define BERTH_DAEMON_H
 
-#include "api/api.h"
 #include "config.h"
 #include "image/store.h"
 #include "plugin.h"
@@ -21,17 +21,5 @@ struct daemon {
 };
 
 void daemon_warn(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Route tables, one per resource file. */
-extern const struct api_route system_routes[];
-extern const size_t n_system_routes;
-extern const struct api_route registry_routes[];
-extern const size_t n_registry_routes;
-extern const struct api_route image_routes[];
-extern const size_t n_image_routes;
-extern const struct api_route container_routes[];
-extern const size_t n_container_routes;
-extern const struct api_route exec_routes[];
-extern const size_t n_exec_routes;
 
 #endif

@@ -1,14 +1,15 @@
 /* berthd: flags, daemon.conf, plugins, image store, the API socket. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "api/routes.h"
 #include "container/container.h"
 #include "daemon.h"
 

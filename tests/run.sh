@@ -72,8 +72,8 @@ echo "== the tree's own checks"
 run "format (clang-format)" make -s format-check
 
 echo "== unit tests"
-for t in tests/unit/test_reference tests/unit/test_util tests/unit/test_config \
-         tests/unit/test_plugin_loader tests/unit/test_api tests/unit/test_untar tests/unit/test_runtime; do
+UNIT_TESTS=$(make -s print-unit-tests) # the one list, in Makefile.am
+for t in $UNIT_TESTS; do
   run "$t" "$t"
 done
 
@@ -96,8 +96,8 @@ if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
   if (cd "$san" && ./autogen.sh >/tmp/berth-asan.log 2>&1 &&
       ./configure --enable-werror --enable-sanitizers >>/tmp/berth-asan.log 2>&1 &&
       make -j"$(nproc)" check TESTS= >>/tmp/berth-asan.log 2>&1); then
-    for t in test_reference test_util test_config test_plugin_loader test_api test_untar test_runtime; do
-      run "asan: $t" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/tests/unit/$t"
+    for t in $UNIT_TESTS; do
+      run "asan: ${t#tests/unit/}" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/$t"
     done
     for s in images hostile daemon containers registry containment; do
       run "asan: berthd in $s.sh" env BERTH_BUILD="$san" ASAN_OPTIONS=detect_leaks=1 timeout 600 bash "tests/integration/$s.sh"

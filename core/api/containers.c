@@ -12,6 +12,7 @@
 #include "../runtime/cgroup.h"
 #include "../shim/client.h"
 #include "../shim/protocol.h"
+#include "routes.h"
 
 #define WITH_CONTAINER(req, c)                                                                     \
   struct container *c = ctr_get(api_param(req, 0));                                                \

@@ -4,6 +4,7 @@
 #include "../daemon.h"
 #include "../image/imageconf.h"
 #include "images.h"
+#include "routes.h"
 
 static json_t *tags_json(struct image_store *s, const char *id, bool digests) {
   size_t n;

@@ -3,6 +3,7 @@
 #define BERTH_API_IMAGES_H
 
 #include "../daemon.h"
+#include "routes.h"
 
 json_t *image_inspect_json(struct daemon *d, struct image *im); /* caller holds images.lock */
 

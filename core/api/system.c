@@ -5,6 +5,7 @@
 
 #include "../container/container.h"
 #include "../daemon.h"
+#include "routes.h"
 
 static int ping(struct api_request *req) {
   struct MHD_Response *resp;

@@ -53,19 +53,6 @@ struct container {
   int refs;
 };
 
-struct exec_proc {
-  char id[65];
-  struct container *c;
-  json_t *cmd, *env;
-  char *user, *workdir;
-  bool tty, attach_stdin, attach_stdout, attach_stderr, privileged, detach_keys_set;
-  bool starting, running, done;
-  int exit_code;
-  pid_t pid;
-  int pty;
-  int64_t created_ns;
-};
-
 /* table */
 void ctr_init(struct daemon *d);
 void ctr_lock(void);
@@ -129,8 +116,5 @@ int parse_signal(const char *s);
 /* Restore at start-up: reconnect running containers' shims, record exits
  * that happened while berthd was down, apply restart policies. */
 void ctr_restore(struct daemon *d);
-
-/* exec */
-struct exec_proc *exec_get(const char *id);
 
 #endif

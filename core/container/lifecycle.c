@@ -13,6 +13,7 @@
 #include "../shim/client.h"
 #include "../shim/launch.h"
 #include "container.h"
+#include "exec.h"
 
 static void start_monitor(struct daemon *d, struct container *c);
 static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
@@ -932,6 +933,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   ctr_table_remove_locked(c);
   ctr_broadcast();
   ctr_unlock();
+  exec_forget_container(c);
   (void)volumes;
   return 0;
 }

@@ -40,9 +40,16 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid
   if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
   char fdnum[16];
   snprintf(fdnum, sizeof fdnum, "%d", rp[1]);
-  char *argv[] = {shim,         (char *)"--bundle", (char *)bundle,     (char *)"--socket",
-                  (char *)sock, (char *)"--ready-fd", fdnum, (char *)"--plugin-dir",
-                  (char *)plugin_dir, NULL};
+  char *argv[] = {shim,
+                  (char *)"--bundle",
+                  (char *)bundle,
+                  (char *)"--socket",
+                  (char *)sock,
+                  (char *)"--ready-fd",
+                  fdnum,
+                  (char *)"--plugin-dir",
+                  (char *)plugin_dir,
+                  NULL};
   pid_t p = fork();
   if (p == 0) spawn_child(exe, argv, rp[1], logf);
   close(rp[1]);

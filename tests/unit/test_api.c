@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "../../core/api/routes.h"
 #include "../../core/daemon.h"
 #include "tap.h"
 

@@ -1,0 +1,455 @@
+#include "exec.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "../daemon.h"
+#include "../runtime/runtime.h"
+#include "../shim/launch.h"
+#include "../shim/protocol.h"
+#include "container.h"
+
+/* The table: its own lock, never held while ctr_lock is taken. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct exec_proc **execs;
+static size_t n_execs;
+
+static void exec_free(struct exec_proc *e) {
+  ctr_put(e->c);
+  json_decref(e->cmd);
+  json_decref(e->env);
+  free(e->user);
+  free(e->workdir);
+  free(e);
+}
+
+void exec_put(struct exec_proc *e) {
+  if (!e) return;
+  pthread_mutex_lock(&mu);
+  bool last = --e->refs == 0;
+  pthread_mutex_unlock(&mu);
+  if (last) exec_free(e);
+}
+
+static void table_remove_locked(size_t i) {
+  struct exec_proc *e = execs[i];
+  memmove(execs + i, execs + i + 1, (n_execs - i - 1) * sizeof *execs);
+  n_execs--;
+  e->refs--; /* the table's */
+}
+
+/* Past EXEC_KEEP_DONE finished execs of c, the oldest go; those no one
+ * holds any more are appended to *gone (freed once the lock is dropped). */
+static void trim_locked(const struct container *c, struct exec_proc ***gone, size_t *n_gone) {
+  size_t done = 0;
+  for (size_t i = n_execs; i-- > 0;) {
+    if (execs[i]->c != c || execs[i]->state != EXEC_DONE || ++done <= EXEC_KEEP_DONE) continue;
+    struct exec_proc *e = execs[i];
+    table_remove_locked(i);
+    if (e->refs == 0) {
+      *gone = xrealloc(*gone, (*n_gone + 1) * sizeof **gone);
+      (*gone)[(*n_gone)++] = e;
+    }
+  }
+}
+
+static void free_all(struct exec_proc **gone, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    exec_free(gone[i]);
+  free(gone);
+}
+
+int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
+                struct berth_err *err) {
+  ctr_lock();
+  enum ctr_status st = c->status;
+  c->refs++; /* the exec's reference */
+  ctr_unlock();
+  if (st != CTR_RUNNING) {
+    ctr_put(c);
+    if (st == CTR_PAUSED)
+      return berth_err_set(err, BERTH_ECONFLICT, 0,
+                           "Container %s is paused, unpause the container before exec", c->id);
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
+  }
+  struct exec_proc *e = xcalloc(1, sizeof *e);
+  random_hex(e->id, 32);
+  e->c = c;
+  e->cmd = json_incref(o->cmd);
+  e->env = json_incref(o->env);
+  e->user = xstrdup(o->user ? o->user : "");
+  e->workdir = xstrdup(o->workdir ? o->workdir : "");
+  e->tty = o->tty;
+  e->attach_stdin = o->attach_stdin;
+  e->attach_stdout = o->attach_stdout;
+  e->attach_stderr = o->attach_stderr;
+  e->privileged = o->privileged;
+  e->pty = -1;
+  e->created_ns = now_ns();
+  e->refs = 1;
+  memcpy(id_out, e->id, 65);
+  pthread_mutex_lock(&mu);
+  execs = xrealloc(execs, (n_execs + 1) * sizeof *execs);
+  execs[n_execs++] = e;
+  struct exec_proc **gone = NULL;
+  size_t n_gone = 0;
+  trim_locked(c, &gone, &n_gone);
+  pthread_mutex_unlock(&mu);
+  free_all(gone, n_gone);
+  return 0;
+}
+
+struct exec_proc *exec_get(const char *id) {
+  size_t l = strlen(id);
+  pthread_mutex_lock(&mu);
+  struct exec_proc *found = NULL;
+  for (size_t i = 0; i < n_execs && !found; i++)
+    if (!strcmp(execs[i]->id, id) || (l >= 12 && str_has_prefix(execs[i]->id, id)))
+      found = execs[i];
+  if (found) found->refs++;
+  pthread_mutex_unlock(&mu);
+  return found;
+}
+
+void exec_forget_container(const struct container *c) {
+  struct exec_proc **gone = NULL;
+  size_t n_gone = 0;
+  pthread_mutex_lock(&mu);
+  for (size_t i = n_execs; i-- > 0;) {
+    if (execs[i]->c != c) continue;
+    struct exec_proc *e = execs[i];
+    table_remove_locked(i);
+    if (e->refs == 0) {
+      gone = xrealloc(gone, (n_gone + 1) * sizeof *gone);
+      gone[n_gone++] = e;
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  free_all(gone, n_gone);
+}
+
+size_t exec_count(void) {
+  pthread_mutex_lock(&mu);
+  size_t n = n_execs;
+  pthread_mutex_unlock(&mu);
+  return n;
+}
+
+json_t *exec_inspect_json(struct exec_proc *e) {
+  json_t *args = json_array();
+  for (size_t i = 1; i < json_array_size(e->cmd); i++)
+    json_array_append(args, json_array_get(e->cmd, i));
+  pthread_mutex_lock(&mu);
+  enum exec_state st = e->state;
+  int code = e->exit_code;
+  pid_t pid = e->pid;
+  pthread_mutex_unlock(&mu);
+  json_t *j = json_pack(
+      "{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID", e->id, "Running",
+      st == EXEC_RUNNING, "ExitCode", code, "Pid", (int)pid, "ContainerID", e->c->id, "OpenStdin",
+      e->attach_stdin, "OpenStdout", e->attach_stdout, "OpenStderr", e->attach_stderr, "CanRemove",
+      0, "DetachKeys", "", "ProcessConfig", "tty", e->tty, "entrypoint",
+      json_string_value(json_array_get(e->cmd, 0)), "arguments", args, "privileged", e->privileged,
+      "user", e->user);
+  if (st == EXEC_CREATED || st == EXEC_STARTING) json_object_set_new(j, "ExitCode", json_null());
+  return j;
+}
+
+void exec_resize(struct exec_proc *e, int h, int w) {
+  struct winsize ws = {(unsigned short)h, (unsigned short)w, 0, 0};
+  pthread_mutex_lock(&mu);
+  if (e->pty >= 0) ioctl(e->pty, TIOCSWINSZ, &ws);
+  pthread_mutex_unlock(&mu);
+}
+
+static const char *env_get(json_t *env, const char *key) {
+  size_t n = strlen(key), i;
+  json_t *v;
+  json_array_foreach(env, i, v) {
+    const char *s = json_string_value(v);
+    if (s && !strncmp(s, key, n) && s[n] == '=') return s + n + 1;
+  }
+  return NULL;
+}
+
+/* The exec's rt_spec: identity looked up inside the container's root,
+ * env merged over the container's, the container's security settings. */
+static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t *hc, json_t **out,
+                           struct berth_err *err) {
+  struct rt_spec s = {0};
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%d/root", (int)cpid);
+  const char *user =
+      e->user && *e->user ? e->user : json_string_value(json_object_get(cfg, "User"));
+  struct rt_user ru;
+  cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "container %s is not running", e->c->id);
+  int r = rt_resolve_user_at(rootfd, user, &ru, err);
+  if (r < 0) return r;
+  s.uid = ru.uid;
+  s.gid = ru.gid;
+  s.groups = ru.groups;
+  s.n_groups = ru.n_groups;
+  json_t *env = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(cfg, "Env"), i, v) if (strchr(json_string_value(v) ?: "", '='))
+      json_array_append(env, v);
+  json_array_foreach(e->env, i, v) {
+    const char *sv = json_string_value(v);
+    if (!sv || !strchr(sv, '=')) continue;
+    size_t kl = strcspn(sv, "=");
+    size_t k;
+    json_t *x;
+    bool done = false;
+    json_array_foreach(env, k, x) if (!strncmp(json_string_value(x), sv, kl) &&
+                                      json_string_value(x)[kl] == '=') {
+      json_array_set(env, k, v);
+      done = true;
+      break;
+    }
+    if (!done) json_array_append(env, v);
+  }
+  if (!env_get(env, "PATH"))
+    json_array_insert_new(
+        env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  if (!env_get(env, "HOSTNAME"))
+    json_array_append_new(
+        env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
+  if (!env_get(env, "HOME")) json_array_append_new(env, json_sprintf("HOME=%s", ru.home));
+  if (e->tty && !env_get(env, "TERM")) json_array_append_new(env, json_string("TERM=xterm"));
+  size_t na = json_array_size(e->cmd), ne = json_array_size(env);
+  s.args = xcalloc(na + 1, sizeof(char *));
+  for (i = 0; i < na; i++)
+    s.args[i] = (char *)json_string_value(json_array_get(e->cmd, i));
+  s.env = xcalloc(ne + 1, sizeof(char *));
+  for (i = 0; i < ne; i++)
+    s.env[i] = (char *)json_string_value(json_array_get(env, i));
+  const char *wd = e->workdir && *e->workdir
+                       ? e->workdir
+                       : json_string_value(json_object_get(cfg, "WorkingDir"));
+  s.rootfs = root;
+  s.id = e->c->id;
+  s.cwd = (char *)(wd && *wd ? wd : "/");
+  s.privileged = e->privileged || json_is_true(json_object_get(hc, "Privileged"));
+  rt_spec_security(&s, hc);
+  s.tty = e->tty;
+  *out = rt_spec_to_json(&s);
+  free(s.args);
+  free(s.env);
+  rt_user_free(&ru);
+  json_decref(env);
+  return 0;
+}
+
+/* In the forked child: put each fd at its number in the helper's layout
+ * (protocol.h) and exec the sealed shim.  Async-signal-safe only. */
+__attribute__((noreturn)) static void exec_child(int exe, char **argv, int fds[6]) {
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 6; i++) {
+    if (fds[i] < 0 && i < 3) fds[i] = nul;
+    /* out of the way of the numbers 0..5 first */
+    if (fds[i] >= 0) fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+  }
+  for (int i = 0; i < 6; i++)
+    if (fds[i] >= 0 && dup2(fds[i], i) < 0) _exit(126);
+  /* nothing else of berthd's reaches the helper (the sealed exe is
+   * close-on-exec too, and execveat still runs it) */
+  syscall(SYS_close_range, fds[5] >= 0 ? 6U : 5U, ~0U, CLOSE_RANGE_CLOEXEC);
+  shim_exec_sealed(exe, argv);
+  static const char msg[] = "cannot run the sealed berth-shim";
+  if (write(SHIM_EXEC_ERR_FD, msg, sizeof msg - 1) < 0) {
+  }
+  _exit(126);
+}
+
+static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io,
+                      struct berth_err *err) {
+  struct container *c = e->c;
+  ctr_lock();
+  pid_t cpid = c->pid;
+  bool running = c->status == CTR_RUNNING;
+  json_t *cfg = json_deep_copy(c->config);
+  json_t *hc = json_deep_copy(c->host_config);
+  ctr_unlock();
+  json_t *spec = NULL;
+  int r = running ? exec_build_spec(e, cpid, cfg, hc, &spec, err)
+                  : berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
+  json_decref(cfg);
+  json_decref(hc);
+  int exe = r == 0 ? shim_exe_fd(err) : -1;
+  if (r == 0 && exe < 0) r = err_wrap(err, "berth-shim");
+  if (r < 0) {
+    json_decref(spec);
+    return r;
+  }
+  cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
+  json_decref(spec);
+  cleanup_free char *shim = helper_path("berth-shim");
+  char pidnum[16];
+  snprintf(pidnum, sizeof pidnum, "%d", (int)cpid);
+  char *argv[] = {shim, "exec", "--container", c->id, "--pid", pidnum, NULL};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ep[2] = {-1, -1}, sp[2] = {-1, -1},
+      ptys[2] = {-1, -1};
+  io->pty = -1;
+  if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0)
+    r = err_sys(err, BERTH_EINTERNAL, "pipe");
+  else if (attach && e->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptys) < 0)
+    r = err_sys(err, BERTH_EINTERNAL, "socketpair");
+  else if (attach && !e->tty &&
+           (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))
+    r = err_sys(err, BERTH_EINTERNAL, "pipe");
+  pid_t p = r == 0 ? fork() : -1;
+  if (r == 0 && p < 0) r = err_sys(err, BERTH_EINTERNAL, "fork");
+  if (p == 0) {
+    int fds[6] = {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1]};
+    exec_child(exe, argv, fds);
+  }
+  int child_ends[] = {in[0], out[1], er[1], sp[0], ep[1], ptys[1]};
+  for (size_t k = 0; k < ARRAY_SIZE(child_ends); k++)
+    if (child_ends[k] >= 0) close(child_ends[k]);
+  /* the helper reads the spec to EOF before anything else */
+  if (p > 0) write_all_fd(sp[1], text, strlen(text));
+  if (sp[1] >= 0) close(sp[1]);
+  if (ptys[0] >= 0) {
+    if (p > 0) io->pty = recv_fd(ptys[0]); /* -1: the reason is on the error pipe */
+    close(ptys[0]);
+  }
+  io->in_w = in[1];
+  io->out_r = out[0];
+  io->err_r = er[0];
+  io->errp_r = ep[0];
+  io->pid = p;
+  if (r < 0) {
+    int rest[] = {in[1], out[0], er[0], ep[0]};
+    for (size_t k = 0; k < ARRAY_SIZE(rest); k++)
+      if (rest[k] >= 0) close(rest[k]);
+    return r;
+  }
+  pthread_mutex_lock(&mu);
+  e->state = EXEC_RUNNING;
+  e->pid = p;
+  e->pty = io->pty;
+  pthread_mutex_unlock(&mu);
+  return 0;
+}
+
+void exec_finish(struct exec_proc *e, struct exec_io *io) {
+  int st = 0;
+  while (waitpid(io->pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  pthread_mutex_lock(&mu);
+  e->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  e->state = EXEC_DONE;
+  e->pty = -1;
+  pthread_mutex_unlock(&mu);
+  close(io->errp_r);
+}
+
+int exec_start(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io,
+               struct berth_err *err) {
+  (void)d;
+  pthread_mutex_lock(&mu);
+  bool claimed = e->state == EXEC_CREATED;
+  if (claimed) e->state = EXEC_STARTING; /* one start wins */
+  pthread_mutex_unlock(&mu);
+  if (!claimed) return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
+  if (exec_spawn(e, attach, io, err) == 0) return 0;
+  pthread_mutex_lock(&mu);
+  e->state = EXEC_DONE;
+  e->exit_code = 126;
+  pthread_mutex_unlock(&mu);
+  return -err->code;
+}
+
+
+/* ---- the session: the process's stdio over a client's socket ---- */
+
+struct stdin_copy {
+  int from, to;
+  const char *extra;
+  size_t extra_len;
+  bool close_to;
+};
+
+static void *copy_thread(void *p) {
+  struct stdin_copy *c = p;
+  if (c->extra_len) write_all_fd(c->to, c->extra, c->extra_len);
+  char buf[32768];
+  ssize_t n;
+  while ((n = read(c->from, buf, sizeof buf)) > 0)
+    if (write_all_fd(c->to, buf, (size_t)n) < 0) break;
+  if (c->close_to) close(c->to);
+  return NULL;
+}
+
+static void send_output(int sock, int type, const char *buf, size_t n, bool raw) {
+  if (!raw) {
+    unsigned char h[8];
+    shim_frame_header(h, type, (uint32_t)n);
+    write_all_fd(sock, h, 8);
+  }
+  write_all_fd(sock, buf, n);
+}
+
+void exec_session_error(int sock, const char *msg, bool raw) {
+  /* as dockerd: after the upgrade, the error on stdout; ExitCode 126 */
+  send_output(sock, 1, msg, strlen(msg), raw);
+  shutdown(sock, SHUT_WR);
+}
+
+/* stdout and stderr (or the pty) to sock until both end */
+static void pump_output(int sock, struct exec_proc *e, struct exec_io *io, bool raw) {
+  int fds[2] = {io->pty >= 0 ? io->pty : io->out_r, io->pty >= 0 ? -1 : io->err_r};
+  char buf[32768];
+  while (fds[0] >= 0 || fds[1] >= 0) {
+    struct pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    for (int k = 0; k < 2; k++) {
+      if (fds[k] < 0 || !p[k].revents) continue;
+      ssize_t n = read(fds[k], buf, sizeof buf);
+      if (n <= 0) {
+        if (io->pty < 0) close(fds[k]);
+        fds[k] = -1;
+        continue;
+      }
+      bool want = k == 0 ? e->attach_stdout : e->attach_stderr;
+      if (io->pty >= 0 || want) send_output(sock, k + 1, buf, (size_t)n, raw);
+    }
+  }
+}
+
+void exec_session(int sock, const char *extra, size_t extra_len, struct exec_proc *e,
+                  struct exec_io *io, bool raw, bool with_stdin) {
+  pthread_t t;
+  struct stdin_copy sc = {sock, io->pty >= 0 ? io->pty : io->in_w, extra, extra_len, io->pty < 0};
+  bool have_stdin = with_stdin && e->attach_stdin && pthread_create(&t, NULL, copy_thread, &sc) == 0;
+  if (!have_stdin && io->in_w >= 0) close(io->in_w);
+  pump_output(sock, e, io, raw);
+  /* the exec error (exec: "x": executable file not found) goes to stderr */
+  char msg[1024];
+  ssize_t n = read(io->errp_r, msg, sizeof msg - 2);
+  if (n > 0) {
+    msg[n++] = '\n';
+    cleanup_free char *full =
+        xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %.*s",
+                  (int)n, msg);
+    send_output(sock, 2, full, strlen(full), raw);
+  }
+  exec_finish(e, io); /* exit code recorded before the stream closes */
+  shutdown(sock, SHUT_WR);
+  if (have_stdin) {
+    /* the copy thread ends before the fd it writes to is closed: a number
+     * closed under it could be reused by another thread's open */
+    shutdown(sock, SHUT_RD);
+    pthread_join(t, NULL);
+  }
+  if (io->pty >= 0) close(io->pty);
+}

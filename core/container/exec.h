@@ -1,0 +1,81 @@
+/* exec: processes started inside a running container.  The table of exec
+ * instances has its own lock; a record lives, reference-counted, until
+ * its container is removed (at most EXEC_KEEP_DONE finished ones per
+ * container are kept for inspect).  berthd builds the spec and starts
+ * berth-shim's exec helper from the sealed copy of the shim
+ * (shim/launch.c); the helper joins the container and runs the process
+ * (shim/shim_exec.c).  berthd itself never enters a container. */
+#ifndef BERTH_EXEC_H
+#define BERTH_EXEC_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "../util/util.h"
+
+struct daemon;
+struct container;
+
+#define EXEC_KEEP_DONE 64
+
+/* What POST /containers/{id}/exec asks for. */
+struct exec_opts {
+  json_t *cmd; /* array of strings, not empty */
+  json_t *env; /* array of "K=V" or NULL */
+  const char *user, *workdir;
+  bool tty, attach_stdin, attach_stdout, attach_stderr, privileged;
+};
+
+enum exec_state { EXEC_CREATED, EXEC_STARTING, EXEC_RUNNING, EXEC_DONE };
+
+struct exec_proc {
+  char id[65];
+  struct container *c; /* a reference */
+  json_t *cmd, *env;
+  char *user, *workdir;
+  bool tty, attach_stdin, attach_stdout, attach_stderr, privileged;
+  int64_t created_ns;
+  /* under the exec lock */
+  enum exec_state state;
+  int exit_code;
+  pid_t pid;
+  int pty;
+  int refs;
+};
+
+/* 409 unless the container runs; the new id in id_out. */
+int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
+                struct berth_err *err);
+/* By full id or a unique prefix of 12+; takes a reference (NULL: 404). */
+struct exec_proc *exec_get(const char *id);
+void exec_put(struct exec_proc *e);
+/* The container is being removed: its exec records leave the table. */
+void exec_forget_container(const struct container *c);
+size_t exec_count(void);
+
+json_t *exec_inspect_json(struct exec_proc *e);
+void exec_resize(struct exec_proc *e, int h, int w);
+
+/* A started exec: the helper and the ends of its stdio. */
+struct exec_io {
+  int in_w, out_r, err_r, pty, errp_r;
+  pid_t pid;
+};
+
+/* Claim the start (409 "already running" for the second caller), then
+ * spawn the helper.  On a spawn failure the exec is recorded as done with
+ * 126 and -code returned. */
+int exec_start(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io,
+               struct berth_err *err);
+/* Wait for the helper and record the exit code. */
+void exec_finish(struct exec_proc *e, struct exec_io *io);
+
+/* Stream a started exec over sock until it ends: stdout/stderr framed
+ * (unless raw) and, when with_stdin, the socket's input (extra first) to
+ * the process.  Records the exit before the stream closes. */
+void exec_session(int sock, const char *extra, size_t extra_len, struct exec_proc *e,
+                  struct exec_io *io, bool raw, bool with_stdin);
+/* The message of a start that failed, as docker sends it after the 101. */
+void exec_session_error(int sock, const char *msg, bool raw);
+
+#endif
