@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "../container/container.h"
+#include "../container/stream.h"
 #include "../daemon.h"
 #include "../runtime/cgroup.h"
 #include "../shim/client.h"
@@ -262,218 +263,6 @@ static int wait_h(struct api_request *req) {
   return api_reply_stream(req, 200, "application/json", wait_producer, w);
 }
 
-/* ---------------- attach ---------------- */
-
-struct attach_ctx {
-  struct daemon *d;
-  struct container *c;
-  int mask;
-  bool tty;
-  unsigned char keys[16];
-  size_t n_keys;
-  /* registered before the 101 (so before the client can send start): the
-   * start waits for this attach to reach the shim */
-  bool pending;
-  uint64_t gen; /* the shim generation to wait past */
-};
-
-/* Before replying 101: an attach to a container whose shim is not up yet
- * waits for the next one, and the start waits for it. */
-static void attach_register(struct attach_ctx *a) {
-  struct container *c = a->c;
-  ctr_lock();
-  if (!c->shim_ready &&
-      (c->status == CTR_CREATED || c->status == CTR_EXITED || c->status == CTR_RESTARTING)) {
-    a->pending = true;
-    a->gen = c->shim_gen;
-    c->pending_attach++;
-  }
-  ctr_unlock();
-}
-
-static void attach_unregister_locked(struct attach_ctx *a) {
-  if (!a->pending) return;
-  a->pending = false;
-  a->c->pending_attach--;
-  ctr_broadcast();
-}
-
-static void attach_ctx_free(void *p) {
-  struct attach_ctx *a = p;
-  ctr_lock();
-  attach_unregister_locked(a);
-  ctr_unlock();
-  ctr_put(a->c);
-  free(a);
-}
-
-/* "ctrl-p,ctrl-q" -> bytes; false if invalid */
-struct stdin_pump {
-  int sock, shim;
-  const unsigned char *keys;
-  size_t n_keys;
-  bool detached;
-  const char *extra;
-  size_t extra_len;
-};
-
-static bool flush_stdin(struct stdin_pump *p, const unsigned char *out, size_t o) {
-  if (!o) return true;
-  unsigned char h[8];
-  shim_frame_header(h, SHIM_F_STDIN, (uint32_t)o);
-  return write_all_fd(p->shim, h, 8) == 0 && write_all_fd(p->shim, out, o) == 0;
-}
-
-/* Forward stdin to the shim; detach keys are held back until they can no
- * longer match.  false: stop reading (detached or shim gone). */
-static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n,
-                          size_t *matched) {
-  unsigned char out[32768 + 32];
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = buf[i];
-    if (p->n_keys) {
-      if (ch == p->keys[*matched]) {
-        if (++*matched == p->n_keys) {
-          flush_stdin(p, out, o);
-          p->detached = true;
-          return false;
-        }
-        continue;
-      }
-      if (*matched) {
-        memcpy(out + o, p->keys, *matched);
-        o += *matched;
-        *matched = 0;
-        if (ch == p->keys[0]) {
-          *matched = 1;
-          continue;
-        }
-      }
-    }
-    out[o++] = ch;
-    if (o >= 32768 && !flush_stdin(p, out, o)) return false;
-    if (o >= 32768) o = 0;
-  }
-  return flush_stdin(p, out, o);
-}
-
-static void *stdin_thread(void *arg) {
-  struct stdin_pump *p = arg;
-  size_t matched = 0;
-  bool ok = true;
-  if (p->extra_len) ok = forward_stdin(p, (const unsigned char *)p->extra, p->extra_len, &matched);
-  unsigned char buf[32768];
-  while (ok) {
-    ssize_t n = read(p->sock, buf, sizeof buf);
-    if (n <= 0) break;
-    ok = forward_stdin(p, buf, (size_t)n, &matched);
-  }
-  if (!p->detached) {
-    unsigned char h[8];
-    shim_frame_header(h, SHIM_F_STDIN_CLOSE, 0);
-    write_all_fd(p->shim, h, 8);
-  } else {
-    shutdown(p->shim, SHUT_RDWR); /* ends the output loop too */
-  }
-  return NULL;
-}
-
-/* Connect to the container's shim, waiting for start if need be. -1: the
- * container is not going to run. */
-static int connect_shim(struct attach_ctx *a) {
-  struct container *c = a->c;
-  char cmd[32];
-  snprintf(cmd, sizeof cmd, "ATTACH %d\n", a->mask);
-  ctr_lock();
-  if (!a->pending) {
-    bool up = c->shim_ready;
-    ctr_unlock();
-    if (!up) return -1;
-    cleanup_free char *sock = ctr_socket(a->d, c->id);
-    return shim_connect(sock, cmd);
-  }
-  while (c->shim_gen == a->gen && !c->removed && !ctr_stopping)
-    ctr_wait(1000);
-  cleanup_free char *sock = ctr_socket(a->d, c->id);
-  int fd = c->removed || ctr_stopping ? -1 : shim_connect(sock, cmd);
-  attach_unregister_locked(a);
-  ctr_unlock();
-  return fd;
-}
-
-static void attach_session(int sock, const char *extra, size_t extra_len, void *p) {
-  struct attach_ctx *a = p;
-  int shim = connect_shim(a);
-  if (shim < 0) {
-    shutdown(sock, SHUT_WR);
-    return;
-  }
-  struct stdin_pump pump = {sock, shim, a->keys, a->n_keys, false, extra, extra_len};
-  pthread_t t;
-  bool have_stdin = a->mask & SHIM_ATTACH_STDIN;
-  if (have_stdin) pthread_create(&t, NULL, stdin_thread, &pump);
-  unsigned char h[8];
-  char *buf = xmalloc(65536);
-  for (;;) {
-    ssize_t n = read(shim, h, 8);
-    if (n != 8) break;
-    uint32_t len = shim_frame_len(h);
-    if (len > 65536) break;
-    size_t got = 0;
-    while (got < len) {
-      ssize_t m = read(shim, buf + got, len - got);
-      if (m <= 0) break;
-      got += (size_t)m;
-    }
-    if (got < len || h[0] == SHIM_F_EXIT) break;
-    if (a->tty) {
-      if (write_all_fd(sock, buf, len) < 0) break;
-    } else if (write_all_fd(sock, h, 8) < 0 || write_all_fd(sock, buf, len) < 0) {
-      break;
-    }
-  }
-  free(buf);
-  shutdown(sock, SHUT_WR);
-  if (have_stdin) {
-    shutdown(sock, SHUT_RD);
-    pthread_join(t, NULL);
-  }
-  close(shim);
-}
-
-static int attach(struct api_request *req) {
-  WITH_CONTAINER(req, c);
-  struct attach_ctx *a = xcalloc(1, sizeof *a);
-  a->d = req->d;
-  a->c = c;
-  json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
-  bool in = api_query_bool(req, "stdin", json_is_true(json_object_get(body, "stdin")));
-  bool out = api_query_bool(req, "stdout", json_is_true(json_object_get(body, "stdout")));
-  bool err = api_query_bool(req, "stderr", json_is_true(json_object_get(body, "stderr")));
-  json_decref(body);
-  ctr_lock();
-  a->tty = json_is_true(json_object_get(c->config, "Tty"));
-  bool open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
-  ctr_unlock();
-  a->mask = (in && open_stdin ? SHIM_ATTACH_STDIN : 0) | (out ? SHIM_ATTACH_STDOUT : 0) |
-            (err ? SHIM_ATTACH_STDERR : 0);
-  const char *keys = api_query(req, "detachKeys");
-  if (!parse_detach_keys(keys && *keys ? keys : "ctrl-p,ctrl-q", a->keys, &a->n_keys)) {
-    attach_ctx_free(a);
-    return api_reply_error(req, 400, "Invalid detach keys (%s) provided", keys);
-  }
-  const char *ct = a->tty || req->version < 142 ? "application/vnd.docker.raw-stream"
-                                                : "application/vnd.docker.multiplexed-stream";
-  if (!req->upgrade) {
-    attach_ctx_free(a);
-    return api_reply_error(req, 400,
-                           "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)");
-  }
-  attach_register(a);
-  return api_reply_hijack(req, ct, attach_session, a, attach_ctx_free);
-}
-
 static int resize(struct api_request *req) {
   WITH_CONTAINER(req, c);
   cleanup_free char *sock = ctr_socket(req->d, c->id);
@@ -484,13 +273,6 @@ static int resize(struct api_request *req) {
 
 /* ---------------- logs ---------------- */
 
-struct logs_ctx {
-  struct daemon *d;
-  struct container *c;
-  bool follow, out, err, timestamps, tty;
-  int64_t since, until, tail;
-};
-
 static int64_t parse_time_arg(const char *s) {
   if (!s || !*s) return 0;
   char *end;
@@ -500,93 +282,56 @@ static int64_t parse_time_arg(const char *s) {
   return t == INT64_MIN ? 0 : t;
 }
 
-static void logs_producer(int fd, void *p) {
-  struct logs_ctx *l = p;
-  struct loaded_plugin *lg = l->d->logger;
-  cleanup_free char *path = ctr_log_path(l->d, l->c->id);
-  struct berth_log_info info = {
-      sizeof info, l->c->id, l->c->name + 1, l->c->image_id, "", l->c->created_ns, path, NULL, 0};
-  struct berth_log_read_cfg cfg = {sizeof cfg, l->since, l->until, l->tail, l->follow};
-  void *rd = NULL;
-  struct berth_err err = {0};
-  if (lg->ops.logger.read_open(lg->drv, &info, &cfg, &rd, &err) < 0) goto out;
-  bool stopped_seen = false;
-  for (;;) {
-    struct berth_log_msg m = {0};
-    int r = lg->ops.logger.read_next(rd, &m, 300, &err);
-    if (r < 0 || r == BERTH_LOG_EOF) break;
-    if (r == BERTH_LOG_AGAIN) {
-      ctr_lock();
-      bool running = l->c->status == CTR_RUNNING || l->c->status == CTR_PAUSED ||
-                     l->c->status == CTR_RESTARTING || l->c->start_in_progress;
-      ctr_unlock();
-      if (!running) {
-        if (stopped_seen) break;
-        stopped_seen = true; /* one more pass to drain */
-      }
-      struct pollfd pf = {fd, 0, 0};
-      if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) break;
-      continue;
-    }
-    if ((m.stream == 1 && !l->out) || (m.stream == 2 && !l->err)) continue;
-    char ts[64] = "";
-    if (l->timestamps) {
-      format_rfc3339(m.time_ns, ts, sizeof ts - 1);
-      strcat(ts, " ");
-    }
-    size_t tl = strlen(ts);
-    size_t len = tl + m.len + (m.partial ? 0 : 1);
-    char *payload = xmalloc(len + 8);
-    memcpy(payload + 8, ts, tl);
-    memcpy(payload + 8 + tl, m.line, m.len);
-    if (!m.partial) payload[8 + tl + m.len] = '\n';
-    int w;
-    if (l->tty) {
-      w = write_all_fd(fd, payload + 8, len);
-    } else {
-      shim_frame_header((unsigned char *)payload, (int)m.stream, (uint32_t)len);
-      w = write_all_fd(fd, payload, len + 8);
-    }
-    free(payload);
-    if (w < 0) break;
-  }
-  lg->ops.logger.read_close(rd);
-out:
-  ctr_put(l->c);
-  free(l);
-}
-
 static int logs(struct api_request *req) {
   WITH_CONTAINER(req, c);
-  struct loaded_plugin *lg = req->d->logger;
-  const char *lt =
-      json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
-  if ((lt && !strcmp(lt, "none")) || !(lg->ops.logger.features & BERTH_LOG_F_READ) ||
-      !lg->ops.logger.read_open) {
-    ctr_put(c);
-    return api_reply_error(req, 501, "configured logging driver does not support reading");
-  }
-  struct logs_ctx *l = xcalloc(1, sizeof *l);
+  struct ctr_logs *l = xcalloc(1, sizeof *l);
   l->d = req->d;
   l->c = c;
   l->follow = api_query_bool(req, "follow", false);
   l->out = api_query_bool(req, "stdout", false);
   l->err = api_query_bool(req, "stderr", false);
-  if (!l->out && !l->err) {
-    ctr_put(c);
-    free(l);
-    return api_reply_error(req, 400, "You must choose at least one stream");
-  }
   l->timestamps = api_query_bool(req, "timestamps", false);
   l->since = parse_time_arg(api_query(req, "since"));
   l->until = parse_time_arg(api_query(req, "until"));
   const char *tail = api_query(req, "tail");
   l->tail = !tail || !*tail || !strcmp(tail, "all") ? -1 : atoll(tail);
+  ctr_lock();
   l->tty = json_is_true(json_object_get(c->config, "Tty"));
+  ctr_unlock();
+  struct berth_err err = {0};
+  if (ctr_logs_check(req->d, c, l, &err) < 0) {
+    ctr_put(c);
+    free(l);
+    return api_reply_err(req, &err);
+  }
   return api_reply_stream(req, 200,
                           l->tty ? "application/vnd.docker.raw-stream"
                                  : "application/vnd.docker.multiplexed-stream",
-                          logs_producer, l);
+                          ctr_logs_stream, l);
+}
+
+static int attach(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  if (!req->upgrade) {
+    ctr_put(c);
+    return api_reply_error(req, 400,
+                           "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)");
+  }
+  json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+  bool in = api_query_bool(req, "stdin", json_is_true(json_object_get(body, "stdin")));
+  bool out = api_query_bool(req, "stdout", json_is_true(json_object_get(body, "stdout")));
+  bool er = api_query_bool(req, "stderr", json_is_true(json_object_get(body, "stderr")));
+  json_decref(body);
+  struct berth_err err = {0};
+  struct ctr_attach *a = ctr_attach_new(req->d, c, in, out, er, api_query(req, "detachKeys"), &err);
+  if (!a) {
+    ctr_put(c);
+    return api_reply_err(req, &err);
+  }
+  const char *ct = ctr_attach_tty(a) || req->version < 142
+                       ? "application/vnd.docker.raw-stream"
+                       : "application/vnd.docker.multiplexed-stream";
+  return api_reply_hijack(req, ct, ctr_attach_run, a, ctr_attach_free);
 }
 
 /* ---------------- top, stats, update, prune ---------------- */

@@ -151,13 +151,13 @@ json_t *exec_inspect_json(struct exec_proc *e) {
   int code = e->exit_code;
   pid_t pid = e->pid;
   pthread_mutex_unlock(&mu);
-  json_t *j = json_pack(
-      "{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID", e->id, "Running",
-      st == EXEC_RUNNING, "ExitCode", code, "Pid", (int)pid, "ContainerID", e->c->id, "OpenStdin",
-      e->attach_stdin, "OpenStdout", e->attach_stdout, "OpenStderr", e->attach_stderr, "CanRemove",
-      0, "DetachKeys", "", "ProcessConfig", "tty", e->tty, "entrypoint",
-      json_string_value(json_array_get(e->cmd, 0)), "arguments", args, "privileged", e->privileged,
-      "user", e->user);
+  json_t *j =
+      json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID", e->id,
+                "Running", st == EXEC_RUNNING, "ExitCode", code, "Pid", (int)pid, "ContainerID",
+                e->c->id, "OpenStdin", e->attach_stdin, "OpenStdout", e->attach_stdout,
+                "OpenStderr", e->attach_stderr, "CanRemove", 0, "DetachKeys", "", "ProcessConfig",
+                "tty", e->tty, "entrypoint", json_string_value(json_array_get(e->cmd, 0)),
+                "arguments", args, "privileged", e->privileged, "user", e->user);
   if (st == EXEC_CREATED || st == EXEC_STARTING) json_object_set_new(j, "ExitCode", json_null());
   return j;
 }
@@ -270,8 +270,7 @@ __attribute__((noreturn)) static void exec_child(int exe, char **argv, int fds[6
   _exit(126);
 }
 
-static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io,
-                      struct berth_err *err) {
+static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
   struct container *c = e->c;
   ctr_lock();
   pid_t cpid = c->pid;
@@ -360,7 +359,8 @@ int exec_start(struct daemon *d, struct exec_proc *e, bool attach, struct exec_i
   bool claimed = e->state == EXEC_CREATED;
   if (claimed) e->state = EXEC_STARTING; /* one start wins */
   pthread_mutex_unlock(&mu);
-  if (!claimed) return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
+  if (!claimed)
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
   if (exec_spawn(e, attach, io, err) == 0) return 0;
   pthread_mutex_lock(&mu);
   e->state = EXEC_DONE;
@@ -368,7 +368,6 @@ int exec_start(struct daemon *d, struct exec_proc *e, bool attach, struct exec_i
   pthread_mutex_unlock(&mu);
   return -err->code;
 }
-
 
 /* ---- the session: the process's stdio over a client's socket ---- */
 
@@ -430,7 +429,8 @@ void exec_session(int sock, const char *extra, size_t extra_len, struct exec_pro
                   struct exec_io *io, bool raw, bool with_stdin) {
   pthread_t t;
   struct stdin_copy sc = {sock, io->pty >= 0 ? io->pty : io->in_w, extra, extra_len, io->pty < 0};
-  bool have_stdin = with_stdin && e->attach_stdin && pthread_create(&t, NULL, copy_thread, &sc) == 0;
+  bool have_stdin =
+      with_stdin && e->attach_stdin && pthread_create(&t, NULL, copy_thread, &sc) == 0;
   if (!have_stdin && io->in_w >= 0) close(io->in_w);
   pump_output(sock, e, io, raw);
   /* the exec error (exec: "x": executable file not found) goes to stderr */

@@ -1,0 +1,201 @@
+/* attach: a client's socket joined to the container's stdio through its
+ * shim (ATTACH), with docker's detach keys; an attach made before start
+ * is registered so the start waits for it to reach the shim. */
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "../daemon.h"
+#include "../shim/client.h"
+#include "../shim/protocol.h"
+#include "container.h"
+#include "stream.h"
+
+
+struct ctr_attach {
+  struct daemon *d;
+  struct container *c;
+  int mask;
+  bool tty;
+  unsigned char keys[16];
+  size_t n_keys;
+  /* registered before the 101 (so before the client can send start): the
+   * start waits for this attach to reach the shim */
+  bool pending;
+  uint64_t gen; /* the shim generation to wait past */
+};
+
+/* Before replying 101: an attach to a container whose shim is not up yet
+ * waits for the next one, and the start waits for it. */
+static void attach_register(struct ctr_attach *a) {
+  struct container *c = a->c;
+  ctr_lock();
+  if (!c->shim_ready &&
+      (c->status == CTR_CREATED || c->status == CTR_EXITED || c->status == CTR_RESTARTING)) {
+    a->pending = true;
+    a->gen = c->shim_gen;
+    c->pending_attach++;
+  }
+  ctr_unlock();
+}
+
+static void attach_unregister_locked(struct ctr_attach *a) {
+  if (!a->pending) return;
+  a->pending = false;
+  a->c->pending_attach--;
+  ctr_broadcast();
+}
+
+void ctr_attach_free(void *p) {
+  struct ctr_attach *a = p;
+  ctr_lock();
+  attach_unregister_locked(a);
+  ctr_unlock();
+  ctr_put(a->c);
+  free(a);
+}
+
+/* "ctrl-p,ctrl-q" -> bytes; false if invalid */
+struct stdin_pump {
+  int sock, shim;
+  const unsigned char *keys;
+  size_t n_keys;
+  bool detached;
+  const char *extra;
+  size_t extra_len;
+};
+
+static bool flush_stdin(struct stdin_pump *p, const unsigned char *out, size_t o) {
+  return !o || shim_send_frame(p->shim, SHIM_F_STDIN, out, (uint32_t)o) == 0;
+}
+
+/* Forward stdin to the shim; detach keys are held back until they can no
+ * longer match.  false: stop reading (detached or shim gone). */
+static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n,
+                          size_t *matched) {
+  unsigned char out[32768 + 32];
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = buf[i];
+    if (p->n_keys) {
+      if (ch == p->keys[*matched]) {
+        if (++*matched == p->n_keys) {
+          flush_stdin(p, out, o);
+          p->detached = true;
+          return false;
+        }
+        continue;
+      }
+      if (*matched) {
+        memcpy(out + o, p->keys, *matched);
+        o += *matched;
+        *matched = 0;
+        if (ch == p->keys[0]) {
+          *matched = 1;
+          continue;
+        }
+      }
+    }
+    out[o++] = ch;
+    if (o >= 32768 && !flush_stdin(p, out, o)) return false;
+    if (o >= 32768) o = 0;
+  }
+  return flush_stdin(p, out, o);
+}
+
+static void *stdin_thread(void *arg) {
+  struct stdin_pump *p = arg;
+  size_t matched = 0;
+  bool ok = true;
+  if (p->extra_len) ok = forward_stdin(p, (const unsigned char *)p->extra, p->extra_len, &matched);
+  unsigned char buf[32768];
+  while (ok) {
+    ssize_t n = read(p->sock, buf, sizeof buf);
+    if (n <= 0) break;
+    ok = forward_stdin(p, buf, (size_t)n, &matched);
+  }
+  if (!p->detached) {
+    shim_send_frame(p->shim, SHIM_F_STDIN_CLOSE, NULL, 0);
+  } else {
+    shutdown(p->shim, SHUT_RDWR); /* ends the output loop too */
+  }
+  return NULL;
+}
+
+/* Connect to the container's shim, waiting for start if need be. -1: the
+ * container is not going to run. */
+static int connect_shim(struct ctr_attach *a) {
+  struct container *c = a->c;
+  char cmd[32];
+  snprintf(cmd, sizeof cmd, "ATTACH %d\n", a->mask);
+  ctr_lock();
+  if (!a->pending) {
+    bool up = c->shim_ready;
+    ctr_unlock();
+    if (!up) return -1;
+    cleanup_free char *sock = ctr_socket(a->d, c->id);
+    return shim_connect(sock, cmd);
+  }
+  while (c->shim_gen == a->gen && !c->removed && !ctr_stopping)
+    ctr_wait(1000);
+  cleanup_free char *sock = ctr_socket(a->d, c->id);
+  int fd = c->removed || ctr_stopping ? -1 : shim_connect(sock, cmd);
+  attach_unregister_locked(a);
+  ctr_unlock();
+  return fd;
+}
+
+void ctr_attach_run(int sock, const char *extra, size_t extra_len, void *p) {
+  struct ctr_attach *a = p;
+  int shim = connect_shim(a);
+  if (shim < 0) {
+    shutdown(sock, SHUT_WR);
+    return;
+  }
+  struct stdin_pump pump = {sock, shim, a->keys, a->n_keys, false, extra, extra_len};
+  pthread_t t;
+  bool have_stdin =
+      (a->mask & SHIM_ATTACH_STDIN) && pthread_create(&t, NULL, stdin_thread, &pump) == 0;
+  unsigned char h[8];
+  char *buf = xmalloc(65536);
+  uint32_t len;
+  while (shim_read_frame(shim, h, buf, 65536, &len) == 1 && h[0] != SHIM_F_EXIT) {
+    if (a->tty) {
+      if (write_all_fd(sock, buf, len) < 0) break;
+    } else if (write_all_fd(sock, h, 8) < 0 || write_all_fd(sock, buf, len) < 0) {
+      break;
+    }
+  }
+  free(buf);
+  shutdown(sock, SHUT_WR);
+  if (have_stdin) {
+    shutdown(sock, SHUT_RD);
+    pthread_join(t, NULL);
+  }
+  close(shim);
+}
+
+
+struct ctr_attach *ctr_attach_new(struct daemon *d, struct container *c, bool in, bool out,
+                                  bool err, const char *keys, struct berth_err *e) {
+  struct ctr_attach *a = xcalloc(1, sizeof *a);
+  a->d = d;
+  a->c = c;
+  ctr_lock();
+  a->tty = json_is_true(json_object_get(c->config, "Tty"));
+  bool open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
+  ctr_unlock();
+  a->mask = (in && open_stdin ? SHIM_ATTACH_STDIN : 0) | (out ? SHIM_ATTACH_STDOUT : 0) |
+            (err ? SHIM_ATTACH_STDERR : 0);
+  if (!parse_detach_keys(keys && *keys ? keys : "ctrl-p,ctrl-q", a->keys, &a->n_keys)) {
+    berth_err_set(e, BERTH_EINVAL, 0, "Invalid detach keys (%s) provided", keys);
+    a->c = NULL; /* the caller keeps its reference */
+    free(a);
+    return NULL;
+  }
+  attach_register(a);
+  return a;
+}
+
+bool ctr_attach_tty(const struct ctr_attach *a) {
+  return a->tty;
+}

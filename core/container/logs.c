@@ -1,0 +1,82 @@
+/* logs: read back through the log driver, followed while the container
+ * runs. */
+#include <poll.h>
+
+#include "../daemon.h"
+#include "../shim/protocol.h"
+#include "container.h"
+#include "stream.h"
+
+int ctr_logs_check(struct daemon *d, struct container *c, const struct ctr_logs *l,
+                   struct berth_err *err) {
+  struct loaded_plugin *lg = d->logger;
+  ctr_lock();
+  const char *lt =
+      json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
+  bool none = lt && !strcmp(lt, "none");
+  ctr_unlock();
+  if (none || !(lg->ops.logger.features & BERTH_LOG_F_READ) || !lg->ops.logger.read_open ||
+      !lg->ops.logger.read_next)
+    return berth_err_set(err, BERTH_ENOTSUP, 0,
+                         "configured logging driver does not support reading");
+  if (!l->out && !l->err)
+    return berth_err_set(err, BERTH_EINVAL, 0, "You must choose at least one stream");
+  return 0;
+}
+
+void ctr_logs_stream(int fd, void *p) {
+  struct ctr_logs *l = p;
+  struct loaded_plugin *lg = l->d->logger;
+  cleanup_free char *path = ctr_log_path(l->d, l->c->id);
+  struct berth_log_info info = {
+      sizeof info, l->c->id, l->c->name + 1, l->c->image_id, "", l->c->created_ns, path, NULL, 0};
+  struct berth_log_read_cfg cfg = {sizeof cfg, l->since, l->until, l->tail, l->follow};
+  void *rd = NULL;
+  struct berth_err err = {0};
+  if (lg->ops.logger.read_open(lg->drv, &info, &cfg, &rd, &err) < 0) goto out;
+  bool stopped_seen = false;
+  for (;;) {
+    struct berth_log_msg m = {0};
+    int r = lg->ops.logger.read_next(rd, &m, 300, &err);
+    if (r < 0 || r == BERTH_LOG_EOF) break;
+    if (r == BERTH_LOG_AGAIN) {
+      ctr_lock();
+      bool running = l->c->status == CTR_RUNNING || l->c->status == CTR_PAUSED ||
+                     l->c->status == CTR_RESTARTING || l->c->start_in_progress;
+      ctr_unlock();
+      if (!running) {
+        if (stopped_seen) break;
+        stopped_seen = true; /* one more pass to drain */
+      }
+      struct pollfd pf = {fd, 0, 0};
+      if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) break;
+      continue;
+    }
+    if ((m.stream == 1 && !l->out) || (m.stream == 2 && !l->err)) continue;
+    char ts[64] = "";
+    if (l->timestamps) {
+      format_rfc3339(m.time_ns, ts, sizeof ts - 1);
+      strcat(ts, " ");
+    }
+    size_t tl = strlen(ts);
+    size_t len = tl + m.len + (m.partial ? 0 : 1);
+    char *payload = xmalloc(len + 8);
+    memcpy(payload + 8, ts, tl);
+    memcpy(payload + 8 + tl, m.line, m.len);
+    if (!m.partial) payload[8 + tl + m.len] = '\n';
+    int w;
+    if (l->tty) {
+      w = write_all_fd(fd, payload + 8, len);
+    } else {
+      shim_frame_header((unsigned char *)payload, (int)m.stream, (uint32_t)len);
+      w = write_all_fd(fd, payload, len + 8);
+    }
+    free(payload);
+    if (w < 0) break;
+  }
+  lg->ops.logger.read_close(rd);
+out:
+  ctr_put(l->c);
+  free(l);
+}
+
