@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 
 #include "../daemon.h"
+#include "../driver.h"
 #include "../image/imageconf.h"
 #include "images.h"
 #include "routes.h"
@@ -39,11 +40,10 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
     json_array_append_new(layers, json_string(im->diff_ids[i]));
   json_t *gd = json_object();
   struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
-  const struct berth_storage_ops *ops = &d->storage->ops.storage;
-  if (top && ops->metadata) {
+  if (top) {
     struct berth_buf b = {sizeof b, NULL, 0, 0};
     struct berth_err e = {0};
-    if (ops->metadata(d->storage->drv, top->storage_id, &b, &e) == 0 && b.data) {
+    if (drv_storage_metadata(d->storage, top->storage_id, &b, &e) == 0 && b.data) {
       char *save = NULL;
       for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *tab = strchr(line, '\t');

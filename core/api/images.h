@@ -13,11 +13,7 @@ int image_load(struct api_request *req);
 int image_load_consume(struct api_request *req, int fd);
 int image_create(struct api_request *req);
 int image_create_consume(struct api_request *req, int fd);
-/* The JSON message stream of reference §7.1: a progress line (status, id,
- * progressDetail and docker's bar) and an error line. */
-json_t *progress_msg(const char *status, const char *id, uint64_t cur, uint64_t total);
-void stream_error(int fd, const char *msg);
-/* registry.c */
-int image_pull(struct api_request *req, const char *from);
+/* registry.c: POST /images/create?fromImage= */
+int api_image_pull(struct api_request *req, const char *from);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "../container/container.h"
 #include "../daemon.h"
+#include "../driver.h"
 #include "routes.h"
 
 static int ping(struct api_request *req) {
@@ -26,16 +27,10 @@ static int ping(struct api_request *req) {
   return 0;
 }
 
-static const char *arch_name(const char *machine) {
-  if (!strcmp(machine, "x86_64")) return "amd64";
-  if (!strcmp(machine, "aarch64")) return "arm64";
-  return machine;
-}
-
 static int version(struct api_request *req) {
   struct utsname u;
   uname(&u);
-  const char *arch = arch_name(u.machine);
+  const char *arch = host_arch();
   char abi[16];
   snprintf(abi, sizeof abi, "%u.%u", BERTH_ABI_MAJOR, BERTH_ABI_MINOR);
   json_t *details = json_pack(
@@ -55,9 +50,7 @@ static json_t *status_rows(struct loaded_plugin *p) {
   json_t *rows = json_array();
   struct berth_buf b = {sizeof b, NULL, 0, 0};
   struct berth_err e = {0};
-  plugin_lock(p);
-  int r = p->ops.storage.status(p->drv, &b, &e);
-  plugin_unlock(p);
+  int r = drv_storage_status(p, &b, &e);
   if (r == 0 && b.data) {
     char *save = NULL;
     for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

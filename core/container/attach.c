@@ -10,7 +10,6 @@
 #include "container.h"
 #include "stream.h"
 
-
 struct ctr_attach {
   struct daemon *d;
   struct container *c;
@@ -173,7 +172,6 @@ void ctr_attach_run(int sock, const char *extra, size_t extra_len, void *p) {
   }
   close(shim);
 }
-
 
 struct ctr_attach *ctr_attach_new(struct daemon *d, struct container *c, bool in, bool out,
                                   bool err, const char *keys, struct berth_err *e) {

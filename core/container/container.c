@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "../daemon.h"
+#include "../driver.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond;
@@ -201,12 +202,7 @@ char *ctr_status_text(const struct container *c) {
 static void add_sizes(struct daemon *d, struct container *c, json_t *j) {
   uint64_t rw = 0;
   struct berth_err e = {0};
-  const struct berth_storage_ops *ops = &d->storage->ops.storage;
-  if (ops->diff_size) {
-    plugin_lock(d->storage);
-    if (ops->diff_size(d->storage->drv, c->rw_id, c->parent_sid, &rw, &e) < 0) rw = 0;
-    plugin_unlock(d->storage);
-  }
+  if (drv_storage_diff_size(d->storage, c->rw_id, c->parent_sid, &rw, &e) < 0) rw = 0;
   uint64_t img = 0;
   pthread_mutex_lock(&d->images.lock);
   struct image *im = store_lookup_locked(&d->images, c->image_id);

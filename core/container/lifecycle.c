@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "../daemon.h"
+#include "../driver.h"
 #include "../image/imageconf.h"
 #include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
@@ -271,15 +272,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   ctr_unlock();
   random_hex(c->rw_id, 32);
   struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
-  const struct berth_storage_ops *ops = &d->storage->ops.storage;
   store_pending_begin(&d->images, c->rw_id);
-  plugin_lock(d->storage);
-  r = ops->create_rw ? ops->create_rw(d->storage->drv, &req, err)
-                     : ops->create(d->storage->drv, &req, err);
-  plugin_unlock(d->storage);
+  r = drv_storage_create(d->storage, &req, true, err);
   if (r < 0) {
     store_pending_end(&d->images, c->rw_id);
-    err_wrap(err, "create read-write layer");
     goto fail_reserved;
   }
   dir = ctr_dir(d, c->id);
@@ -296,9 +292,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
     ctr_table_remove_locked(c);
     ctr_unlock();
     rm_rf(dir);
-    plugin_lock(d->storage);
-    ops->remove(d->storage->drv, c->rw_id, err);
-    plugin_unlock(d->storage);
+    drv_storage_remove(d->storage, c->rw_id, err);
     store_pending_end(&d->images, c->rw_id);
     return berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
   }
@@ -306,13 +300,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   memcpy(out_id, c->id, 65);
   (void)warnings;
   return 0;
-fail_layer:
-  plugin_lock(d->storage);
-  {
-    struct berth_err e2 = {0};
-    ops->remove(d->storage->drv, c->rw_id, &e2);
-  }
-  plugin_unlock(d->storage);
+fail_layer : {
+  struct berth_err e2 = {0};
+  drv_storage_remove(d->storage, c->rw_id, &e2);
+}
   store_pending_end(&d->images, c->rw_id);
 fail_reserved:
   ctr_lock();
@@ -518,9 +509,7 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   struct berth_err e = {0};
   store_unmount_layer(&d->images, c->rw_id, &e);
   /* a mount made by an earlier berthd is not in the refcount table */
-  plugin_lock(d->storage);
-  d->storage->ops.storage.unmount(d->storage->drv, c->rw_id, &e);
-  plugin_unlock(d->storage);
+  drv_storage_unmount(d->storage, c->rw_id, &e);
   c->mounted = false;
   c->rootfs[0] = 0;
   pthread_mutex_unlock(&mu);
@@ -923,9 +912,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   ctr_unlock();
   unmount_rootfs(d, c);
   struct berth_err e = {0};
-  plugin_lock(d->storage);
-  d->storage->ops.storage.remove(d->storage->drv, c->rw_id, &e);
-  plugin_unlock(d->storage);
+  drv_storage_remove(d->storage, c->rw_id, &e);
   cgroup_ops()->destroy(c->id);
   cleanup_free char *dir = ctr_dir(d, c->id);
   rm_rf(dir);

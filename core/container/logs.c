@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include "../daemon.h"
+#include "../driver.h"
 #include "../shim/protocol.h"
 #include "container.h"
 #include "stream.h"
@@ -15,8 +16,7 @@ int ctr_logs_check(struct daemon *d, struct container *c, const struct ctr_logs 
       json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
   bool none = lt && !strcmp(lt, "none");
   ctr_unlock();
-  if (none || !(lg->ops.logger.features & BERTH_LOG_F_READ) || !lg->ops.logger.read_open ||
-      !lg->ops.logger.read_next)
+  if (none || !drv_log_readable(lg))
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "configured logging driver does not support reading");
   if (!l->out && !l->err)
@@ -33,11 +33,11 @@ void ctr_logs_stream(int fd, void *p) {
   struct berth_log_read_cfg cfg = {sizeof cfg, l->since, l->until, l->tail, l->follow};
   void *rd = NULL;
   struct berth_err err = {0};
-  if (lg->ops.logger.read_open(lg->drv, &info, &cfg, &rd, &err) < 0) goto out;
+  if (drv_log_read_open(lg, &info, &cfg, &rd, &err) < 0) goto out;
   bool stopped_seen = false;
   for (;;) {
     struct berth_log_msg m = {0};
-    int r = lg->ops.logger.read_next(rd, &m, 300, &err);
+    int r = drv_log_read_next(lg, rd, &m, 300, &err);
     if (r < 0 || r == BERTH_LOG_EOF) break;
     if (r == BERTH_LOG_AGAIN) {
       ctr_lock();
@@ -74,9 +74,8 @@ void ctr_logs_stream(int fd, void *p) {
     free(payload);
     if (w < 0) break;
   }
-  lg->ops.logger.read_close(rd);
+  drv_log_read_close(lg, rd);
 out:
   ctr_put(l->c);
   free(l);
 }
-

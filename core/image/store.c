@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "../driver.h"
 #include "blobio.h"
 #include "layer.h"
 
@@ -252,9 +253,7 @@ static void load_tags(struct image_store *s) {
 
 static int storage_remove(struct image_store *s, const char *sid) {
   struct berth_err e = {0};
-  plugin_lock(s->storage);
-  int r = s->storage->ops.storage.remove(s->storage->drv, sid, &e);
-  plugin_unlock(s->storage);
+  int r = drv_storage_remove(s->storage, sid, &e);
   if (r < 0) log_warn("image store: removing storage layer %s: %s", sid, e.msg);
   return r;
 }
@@ -335,7 +334,7 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
   load_layers(s);
   /* Layers whose storage is gone are dropped with their images. */
   for (size_t i = 0; i < s->n_layers;) {
-    if (!storage->ops.storage.exists(storage->drv, s->layers[i]->storage_id)) {
+    if (!drv_storage_exists(storage, s->layers[i]->storage_id)) {
       log_warn("image store: layer %s has no storage (driver %s); dropping it",
                s->layers[i]->chain_id, storage->name);
       cleanup_free char *dir = xasprintf("%s/layers/%s", s->root, s->layers[i]->chain_id + 7);
@@ -496,14 +495,11 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
   char sid[65];
   random_hex(sid, 32);
   struct berth_storage_create_req req = {sizeof req, sid, *parent_sid ? parent_sid : NULL, NULL, 0};
-  const struct berth_storage_ops *ops = &s->storage->ops.storage;
   store_pending_begin(s, sid);
-  plugin_lock(s->storage);
-  int r = ops->create(s->storage->drv, &req, err);
-  plugin_unlock(s->storage);
+  int r = drv_storage_create(s->storage, &req, false, err);
   if (r < 0) {
     store_pending_end(s, sid);
-    return err_wrap(err, "create layer");
+    return r;
   }
 
   cleanup_free char *tmp =
@@ -516,11 +512,9 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
   }
   struct layer_pipe *pipe = layer_pipe_new(in, fd);
   uint64_t size = 0;
-  if (ops->apply_diff) {
-    plugin_lock(s->storage);
-    r = ops->apply_diff(s->storage->drv, sid, *parent_sid ? parent_sid : NULL,
-                        layer_pipe_reader(pipe), &size, err);
-    plugin_unlock(s->storage);
+  if (drv_storage_can_apply_diff(s->storage)) {
+    r = drv_storage_apply_diff(s->storage, sid, *parent_sid ? parent_sid : NULL,
+                               layer_pipe_reader(pipe), &size, err);
   } else {
     r = apply_fallback(s, sid, layer_pipe_reader(pipe), err);
   }
@@ -536,12 +530,10 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     r = berth_err_set(err, BERTH_EINVAL, 0,
                       "layer content does not match its digest: expected %s, got %s",
                       expect_diff_id, l.diff_id);
-  if (r == 0 && ops->diff_size) {
-    plugin_lock(s->storage);
-    if (ops->diff_size(s->storage->drv, sid, *parent_sid ? parent_sid : NULL, &size, err) < 0)
-      size = 0;
-    plugin_unlock(s->storage);
-  }
+  struct berth_err size_err = {0};
+  if (r == 0 &&
+      drv_storage_diff_size(s->storage, sid, *parent_sid ? parent_sid : NULL, &size, &size_err) < 0)
+    size = 0; /* no diff_size (or it failed): the tar's size below */
   if (r < 0) {
     unlink(tmp);
     storage_remove(s, sid);
@@ -824,9 +816,7 @@ int store_mount_layer(struct image_store *s, const char *sid, char *path, struct
     pthread_mutex_unlock(&mounts_lock);
     return 0;
   }
-  plugin_lock(s->storage);
-  int r = s->storage->ops.storage.mount(s->storage->drv, sid, "", path, err);
-  plugin_unlock(s->storage);
+  int r = drv_storage_mount(s->storage, sid, "", path, err);
   if (r == 0) {
     mounts = xrealloc(mounts, (n_mounts + 1) * sizeof *mounts);
     m = &mounts[n_mounts++];
@@ -844,9 +834,7 @@ int store_unmount_layer(struct image_store *s, const char *sid, struct berth_err
   for (size_t i = 0; i < n_mounts; i++) {
     if (strcmp(mounts[i].sid, sid)) continue;
     if (--mounts[i].count == 0) {
-      plugin_lock(s->storage);
-      r = s->storage->ops.storage.unmount(s->storage->drv, sid, err);
-      plugin_unlock(s->storage);
+      r = drv_storage_unmount(s->storage, sid, err);
       mounts[i] = mounts[--n_mounts];
     }
     break;

@@ -1,5 +1,8 @@
 #include "util.h"
 
+#include <pthread.h>
+#include <sys/utsname.h>
+
 #include "rmtree.h"
 
 #include <fcntl.h>
@@ -537,4 +540,28 @@ void human_duration(int64_t s, char *out, size_t len) {
     snprintf(out, len, "%lld months", (long long)(hours / 24 / 30));
   else
     snprintf(out, len, "%lld years", (long long)(s / 3600 / 24 / 365));
+}
+
+static char arch_buf[32], platform_buf[48];
+static pthread_once_t arch_once = PTHREAD_ONCE_INIT;
+
+static void compute_arch(void) {
+  struct utsname u;
+  const char *m = uname(&u) == 0 ? u.machine : "x86_64";
+  const char *a = !strcmp(m, "x86_64")    ? "amd64"
+                  : !strcmp(m, "aarch64") ? "arm64"
+                  : !strcmp(m, "i686")    ? "386"
+                                          : m;
+  snprintf(arch_buf, sizeof arch_buf, "%s", a);
+  snprintf(platform_buf, sizeof platform_buf, "linux/%s", arch_buf);
+}
+
+const char *host_arch(void) {
+  pthread_once(&arch_once, compute_arch);
+  return arch_buf;
+}
+
+const char *host_platform(void) {
+  pthread_once(&arch_once, compute_arch);
+  return platform_buf;
 }

@@ -128,4 +128,8 @@ char *base64_encode(const void *data, size_t len, bool url);
  * NUL-terminated.  0 or -BERTH_EINTERNAL. */
 int host_buf_append(struct berth_buf *buf, const void *data, size_t len);
 
+/* This machine in docker's words, computed once: "amd64", "linux/amd64". */
+const char *host_arch(void);
+const char *host_platform(void);
+
 #endif

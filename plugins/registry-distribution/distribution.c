@@ -799,6 +799,9 @@ static const struct berth_registry_ops ops = {
     .search = d_search,
 };
 
+/* Thread-safe: the driver's state is its read-only configuration; each
+ * session has its own handles and is used by one thread at a time, so the
+ * core's parallel downloads are not serialised. */
 BERTH_PLUGIN_DEFINE(distribution, BERTH_KIND_REGISTRY, "distribution", "1.0.0",
-                    "Docker Registry HTTP API v2 / OCI distribution over libcurl", 0, d_init,
-                    d_fini, &ops)
+                    "Docker Registry HTTP API v2 / OCI distribution over libcurl",
+                    BERTH_PLUGIN_F_THREADSAFE, d_init, d_fini, &ops)
