@@ -155,16 +155,15 @@ int drv_reg_get_blob(struct drv_reg *s, const char *digest, uint64_t offset,
   return CALL(s->p, s->p->ops.registry.get_blob(s->sess, digest, offset, out, err));
 }
 
-int drv_reg_put_blob(struct drv_reg *s, const struct berth_descriptor *desc,
-                     const char *mount_from, struct berth_reader *in, struct berth_err *err) {
+int drv_reg_put_blob(struct drv_reg *s, const struct berth_descriptor *desc, const char *mount_from,
+                     struct berth_reader *in, struct berth_err *err) {
   return CALL(s->p, s->p->ops.registry.put_blob(s->sess, desc, mount_from, in, err));
 }
 
 int drv_reg_put_manifest(struct drv_reg *s, const char *ref, const char *media_type,
                          const void *body, size_t len, struct berth_descriptor *out,
                          struct berth_err *err) {
-  return CALL(s->p,
-              s->p->ops.registry.put_manifest(s->sess, ref, media_type, body, len, out, err));
+  return CALL(s->p, s->p->ops.registry.put_manifest(s->sess, ref, media_type, body, len, out, err));
 }
 
 int drv_reg_list_tags(struct drv_reg *s, struct berth_buf *tags, struct berth_err *err) {

@@ -55,8 +55,8 @@ int drv_reg_stat_blob(struct drv_reg *s, const char *digest, struct berth_descri
                       struct berth_err *err);
 int drv_reg_get_blob(struct drv_reg *s, const char *digest, uint64_t offset,
                      struct berth_writer *out, struct berth_err *err);
-int drv_reg_put_blob(struct drv_reg *s, const struct berth_descriptor *desc,
-                     const char *mount_from, struct berth_reader *in, struct berth_err *err);
+int drv_reg_put_blob(struct drv_reg *s, const struct berth_descriptor *desc, const char *mount_from,
+                     struct berth_reader *in, struct berth_err *err);
 int drv_reg_put_manifest(struct drv_reg *s, const char *ref, const char *media_type,
                          const void *body, size_t len, struct berth_descriptor *out,
                          struct berth_err *err);

@@ -39,8 +39,7 @@ static void on_status(void *ctx, const char *id, const char *text) {
   stream_json(jm->fd, j);
 }
 
-static void on_bytes(void *ctx, const char *action, const char *id, uint64_t cur,
-                     uint64_t total) {
+static void on_bytes(void *ctx, const char *action, const char *id, uint64_t cur, uint64_t total) {
   struct jsonmessage *jm = ctx;
   if (!jm->quiet) stream_json(jm->fd, jsonmessage_progress(action, id, cur, total));
 }

@@ -271,8 +271,8 @@ static char *inside(const char *dir, const char *rel) {
   return xasprintf("%s/%s", dir, rel);
 }
 
-static int load_one(struct load_ctx *c, const char *config_path, json_t *layer_paths,
-                    json_t *names, json_t *loaded, struct berth_err *err) {
+static int load_one(struct load_ctx *c, const char *config_path, json_t *layer_paths, json_t *names,
+                    json_t *loaded, struct berth_err *err) {
   size_t clen;
   cleanup_free char *config = config_path ? read_file(config_path, &clen) : NULL;
   if (!config) return berth_err_set(err, BERTH_EINVAL, 0, "invalid image archive: config missing");
@@ -364,8 +364,8 @@ static json_t *load_blob_json(const char *dir, const char *digest, const char *w
   return j;
 }
 
-static int load_oci_manifest(struct load_ctx *c, const char *digest, json_t *names,
-                             json_t *loaded, struct berth_err *err);
+static int load_oci_manifest(struct load_ctx *c, const char *digest, json_t *names, json_t *loaded,
+                             struct berth_err *err);
 
 /* An index may name nested indexes (a multi-platform image under a
  * tagged one); deeper than this is a cycle or an attack. */
@@ -427,8 +427,8 @@ static int load_oci_index(struct load_ctx *c, json_t *index, json_t *loaded, int
   return 0;
 }
 
-static int load_oci_manifest(struct load_ctx *c, const char *digest, json_t *names,
-                             json_t *loaded, struct berth_err *err) {
+static int load_oci_manifest(struct load_ctx *c, const char *digest, json_t *names, json_t *loaded,
+                             struct berth_err *err) {
   json_t *m = load_blob_json(c->dir, digest, "manifest", err);
   if (!m) return -err->code;
   json_t *layers = json_array();
@@ -482,7 +482,6 @@ int image_load_dir(struct image_store *s, const char *dir, const struct xfer_pro
   json_decref(loaded);
   return r;
 }
-
 
 /* ---------------- load: the receiving half ---------------- */
 

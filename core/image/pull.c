@@ -186,7 +186,8 @@ static json_t *resolve_manifest(struct drv_reg *s, const struct image_ref *ref,
                   "manifest for %s not found: manifest unknown: manifest unknown", fam);
   }
   if (!man) return NULL;
-  if (!strcmp(mt, MT_DOCKER_LIST) || !strcmp(mt, MT_OCI_INDEX) || json_object_get(man, "manifests")) {
+  if (!strcmp(mt, MT_DOCKER_LIST) || !strcmp(mt, MT_OCI_INDEX) ||
+      json_object_get(man, "manifests")) {
     json_t *pick = pick_platform(man, platform, err);
     char dg[DIGEST_LEN + 1], ignored[DIGEST_LEN + 1];
     snprintf(dg, sizeof dg, "%s", pick ? json_string_value(json_object_get(pick, "digest")) : "");
@@ -208,8 +209,7 @@ static int get_config(struct drv_reg *s, const char *cdig, struct berth_buf *cb,
   struct berth_writer w = {cb, mem_write};
   int r = drv_reg_get_blob(s, cdig, 0, &w, err);
   if (r == 0 && !digest_ok(cdig, cb->data, cb->len))
-    r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s",
-                      cdig);
+    r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s", cdig);
   return r;
 }
 

@@ -115,9 +115,9 @@ static int push_manifest(struct daemon *d, struct drv_reg *s, const struct image
                          struct berth_err *err) {
   json_t *mlayers = json_array();
   for (size_t i = 0; i < p->n; i++)
-    json_array_append_new(mlayers,
-                          json_pack("{s:s,s:I,s:s}", "mediaType", MT_DOCKER_LAYER, "size",
-                                    (json_int_t)p->layers[i].blob_size, "digest", p->layers[i].blob));
+    json_array_append_new(mlayers, json_pack("{s:s,s:I,s:s}", "mediaType", MT_DOCKER_LAYER, "size",
+                                             (json_int_t)p->layers[i].blob_size, "digest",
+                                             p->layers[i].blob));
   json_t *man = json_pack("{s:i,s:s,s:{s:s,s:I,s:s},s:o}", "schemaVersion", 2, "mediaType",
                           MT_DOCKER_MANIFEST, "config", "mediaType", MT_DOCKER_CONFIG, "size",
                           (json_int_t)p->config_len, "digest", p->cfg_digest, "layers", mlayers);
@@ -131,8 +131,8 @@ static int push_manifest(struct daemon *d, struct drv_reg *s, const struct image
   sha256_hex(text, strlen(text), hex);
   snprintf(dg, sizeof dg, "sha256:%s", hex);
   xfer_status(pr, NULL, "%s: digest: %s size: %zu", t, dg, strlen(text));
-  xfer_aux(pr, json_pack("{s:s,s:s,s:I}", "Tag", t, "Digest", dg, "Size",
-                         (json_int_t)strlen(text)));
+  xfer_aux(pr,
+           json_pack("{s:s,s:s,s:I}", "Tag", t, "Digest", dg, "Size", (json_int_t)strlen(text)));
   /* record the digest for RepoDigests */
   struct image_ref dref = {ref->domain, ref->path, NULL, dg};
   struct berth_err e2 = {0};

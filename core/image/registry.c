@@ -49,10 +49,10 @@ json_t *image_distribution_inspect(struct daemon *d, const struct image_ref *ref
   json_t *out = NULL;
   int r = drv_reg_open(d->registry, &target, &s, err);
   if (r == 0)
-    r = drv_reg_get_manifest(&s, ref->digest ? ref->digest : ref->tag, accept_all, &mb, &desc,
-                             err);
+    r = drv_reg_get_manifest(&s, ref->digest ? ref->digest : ref->tag, accept_all, &mb, &desc, err);
   json_t *man = r == 0 ? json_loadb(mb.data, mb.len, 0, NULL) : NULL;
-  if (r == 0 && !man) berth_err_set(err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
+  if (r == 0 && !man)
+    berth_err_set(err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");
   if (man) {
     char hex[65];
     sha256_hex(mb.data, mb.len, hex);
@@ -112,6 +112,7 @@ json_t *registry_search(struct daemon *d, const char *term, int64_t limit, struc
   json_t *j =
       r == 0 ? json_loadb(out.data ? out.data : "[]", out.data ? out.len : 2, 0, NULL) : NULL;
   free(out.data);
-  if (r == 0 && !j) berth_err_set(err, BERTH_EINTERNAL, 0, "the registry driver's search result is not JSON");
+  if (r == 0 && !j)
+    berth_err_set(err, BERTH_EINTERNAL, 0, "the registry driver's search result is not JSON");
   return j;
 }

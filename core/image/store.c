@@ -711,6 +711,58 @@ static size_t repo_count(struct image_store *s, const char *id) {
   return repos;
 }
 
+/* the repository of a canonical reference: before '@', or before the
+ * tag's ':' (a ':' after the last '/') */
+static size_t repo_len(const char *ref) {
+  const char *at = strchr(ref, '@');
+  if (at) return (size_t)(at - ref);
+  const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+  return colon && (!slash || colon > slash) ? (size_t)(colon - ref) : strlen(ref);
+}
+
+static bool same_repo(const char *a, const char *b) {
+  size_t la = repo_len(a);
+  return la == repo_len(b) && !strncmp(a, b, la);
+}
+
+/* Would removing tag t of image id leave its repository's digest
+ * references orphaned (no other tag of that repository)? */
+static bool last_tag_of_repo_locked(struct image_store *s, const char *id, const struct tag *t) {
+  if (strchr(t->ref, '@')) return false; /* t is a digest reference itself */
+  for (size_t i = 0; i < s->n_tags; i++) {
+    struct tag *o = &s->tags[i];
+    if (o != t && !strcmp(o->id, id) && !strchr(o->ref, '@') && same_repo(o->ref, t->ref))
+      return false;
+  }
+  return true;
+}
+
+/* references of id that outlive removing tag t */
+static size_t other_refs_locked(struct image_store *s, const char *id, const struct tag *t) {
+  bool drop_digests = last_tag_of_repo_locked(s, id, t);
+  size_t n = 0;
+  for (size_t i = 0; i < s->n_tags; i++) {
+    struct tag *o = &s->tags[i];
+    if (o == t || strcmp(o->id, id)) continue;
+    if (drop_digests && strchr(o->ref, '@') && same_repo(o->ref, t->ref)) continue;
+    n++;
+  }
+  return n;
+}
+
+static void untag_with_digests_locked(struct image_store *s, struct tag *t, json_t *result) {
+  char id[DIGEST_LEN + 1];
+  memcpy(id, t->id, sizeof id);
+  cleanup_free char *ref = xstrdup(t->ref);
+  bool drop_digests = last_tag_of_repo_locked(s, id, t);
+  untag_locked(s, t, result);
+  for (size_t i = 0; drop_digests && i < s->n_tags;)
+    if (!strcmp(s->tags[i].id, id) && strchr(s->tags[i].ref, '@') && same_repo(s->tags[i].ref, ref))
+      untag_locked(s, &s->tags[i], result);
+    else
+      i++;
+}
+
 int store_delete(struct image_store *s, const char *name, bool force, bool noprune, json_t *result,
                  struct berth_err *err) {
   char cid[65] = "";
@@ -751,12 +803,10 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
     ref_free(&r);
     t = tag_find(s, canon);
   }
-  size_t nrefs;
-  char **refs = store_refs_of_locked(s, im->id, &nrefs);
-  free_strv(refs, nrefs);
-  if (t && nrefs > 1) {
-    /* other tags remain: untag only */
-    untag_locked(s, t, result);
+  if (t && other_refs_locked(s, im->id, t) > 0) {
+    /* other references remain: untag only (and, as docker does, the
+     * repository's digest references when its last tag goes) */
+    untag_with_digests_locked(s, t, result);
     int rr = save_tags(s);
     pthread_mutex_unlock(&s->lock);
     return rr < 0 ? err_sys_(err, BERTH_EINTERNAL, -rr, "write repositories.json") : 0;

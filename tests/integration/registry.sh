@@ -99,6 +99,14 @@ berth rmi -f "$id0" >/dev/null
 out=$(berth pull "$R/fromskopeo/bb:v1" 2>&1)
 expect_match "berth pulls what skopeo pushed" 'Downloaded newer image' "$out"
 expect "berth runs what skopeo pushed" hi "$(berth run --rm "$R/fromskopeo/bb:v1" echo hi 2>&1)"
+berth tag "$R/fromskopeo/bb:v1" "$R/fromskopeo/bb:v2"
+expect "rmi of one of two tags keeps the image" 1 "$(berth rmi "$R/fromskopeo/bb:v2" >/dev/null && berth images -q "$R/fromskopeo/bb" | wc -l)"
+# docker: the last tag of a repository takes its digest references along
+pid=$(berth images -q "$R/fromskopeo/bb:v1")
+out=$(docker rmi "$R/fromskopeo/bb:v1" 2>&1)
+expect_match "docker rmi of the last tag untags the digest reference too" "Untagged: $R/fromskopeo/bb@sha256:" "$out"
+expect_match "and deletes the image" "Deleted: sha256:$pid" "$out"
+berth pull -q "$R/fromskopeo/bb:v1" >/dev/null
 berth tag "$R/fromskopeo/bb:v1" busybox
 
 # ---- a multi-layer image ----
