@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "../container/config.h"
 #include "../container/container.h"
 #include "../container/stream.h"
 #include "../daemon.h"
@@ -34,7 +35,8 @@ static int create(struct api_request *req) {
   return api_reply_json(req, 201, json_pack("{s:s,s:o}", "Id", id, "Warnings", warnings));
 }
 
-static bool match_filters(struct container *c, json_t *f, json_t *summary) {
+static bool match_filters(struct container *c, const struct ctr_opts *o, json_t *f,
+                          json_t *summary) {
   const char *key;
   json_t *vals;
   json_object_foreach(f, key, vals) {
@@ -42,7 +44,7 @@ static bool match_filters(struct container *c, json_t *f, json_t *summary) {
     size_t i;
     json_t *v;
     if (!strcmp(key, "label")) {
-      json_t *labels = json_object_get(c->config, "Labels");
+      json_t *labels = o->labels;
       json_array_foreach(vals, i, v) {
         const char *w = json_string_value(v);
         const char *eq = strchr(w, '=');
@@ -62,7 +64,7 @@ static bool match_filters(struct container *c, json_t *f, json_t *summary) {
       else if (!strcmp(key, "id"))
         any |= str_has_prefix(c->id, w);
       else if (!strcmp(key, "ancestor")) {
-        const char *img = json_string_value(json_object_get(c->config, "Image"));
+        const char *img = o->image;
         any |= (img && (!strcmp(img, w) ||
                         (str_has_prefix(w, img) && !strcmp(w + strlen(img), ":latest")) ||
                         (str_has_prefix(img, w) && !strcmp(img + strlen(w), ":latest")))) ||
@@ -113,11 +115,13 @@ static int list(struct api_request *req) {
     json_t *s = ctr_summary_json(req->d, c, size);
     const char *st = json_string_value(json_object_get(s, "State"));
     bool running = !strcmp(st, "running") || !strcmp(st, "paused") || !strcmp(st, "restarting");
-    if ((all || running) && match_filters(c, f, s) &&
+    struct ctr_opts *o = ctr_opts_get(c);
+    if ((all || running) && match_filters(c, o, f, s) &&
         (limit <= 0 || (int64_t)json_array_size(out) < limit))
       json_array_append_new(out, s);
     else
       json_decref(s);
+    ctr_opts_put(o);
     ctr_put(c);
   }
   free(cs);
@@ -136,7 +140,10 @@ static int start(struct api_request *req) {
   WITH_CONTAINER(req, c);
   struct berth_err err = {0};
   int r = ctr_start(req->d, c, &err);
-  if (r < 0 && json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
+  struct ctr_opts *o = ctr_opts_get(c);
+  bool autoremove = o->auto_remove;
+  ctr_opts_put(o);
+  if (r < 0 && autoremove) {
     struct berth_err e2 = {0};
     ctr_remove(req->d, c, true, true, &e2);
   }
@@ -295,9 +302,9 @@ static int logs(struct api_request *req) {
   l->until = parse_time_arg(api_query(req, "until"));
   const char *tail = api_query(req, "tail");
   l->tail = !tail || !*tail || !strcmp(tail, "all") ? -1 : atoll(tail);
-  ctr_lock();
-  l->tty = json_is_true(json_object_get(c->config, "Tty"));
-  ctr_unlock();
+  struct ctr_opts *o = ctr_opts_get(c);
+  l->tty = o->tty;
+  ctr_opts_put(o);
   struct berth_err err = {0};
   if (ctr_logs_check(req->d, c, l, &err) < 0) {
     ctr_put(c);
@@ -488,39 +495,9 @@ static int update(struct api_request *req) {
     ctr_put(c);
     return 0;
   }
-  static const char *const keys[] = {"Memory",        "MemorySwap", "NanoCpus",
-                                     "CpuShares",     "CpusetCpus", "PidsLimit",
-                                     "RestartPolicy", "CpuQuota",   "CpuPeriod"};
-  /* a new HostConfig, swapped in under the lock: starts work on copies */
-  ctr_lock();
-  json_t *hc = json_deep_copy(c->host_config);
-  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-    json_t *v = json_object_get(body, keys[i]);
-    if (!v) continue;
-    if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy"))
-      continue;
-    if (json_is_string(v) && !*json_string_value(v)) continue;
-    json_object_set_new(hc, keys[i], json_deep_copy(v));
-  }
-  json_decref(c->host_config); /* readers copy it under the lock */
-  c->host_config = json_deep_copy(hc);
-  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
-  ctr_unlock();
-  json_decref(body);
   struct berth_err err = {0};
-  int r = 0;
-  if (running) {
-    struct cg_limits l = {json_integer_value(json_object_get(hc, "Memory")),
-                          json_integer_value(json_object_get(hc, "MemorySwap")),
-                          json_integer_value(json_object_get(hc, "NanoCpus")),
-                          json_integer_value(json_object_get(hc, "CpuShares")),
-                          json_string_value(json_object_get(hc, "CpusetCpus")),
-                          json_integer_value(json_object_get(hc, "PidsLimit")),
-                          false};
-    r = cgroup_ops()->update(c->id, &l, &err);
-  }
-  json_decref(hc);
-  ctr_save(req->d, c);
+  int r = ctr_update(req->d, c, body, &err);
+  json_decref(body);
   ctr_put(c);
   if (r < 0) return api_reply_err(req, &err);
   return api_reply_json(req, 200, json_pack("{s:[]}", "Warnings"));

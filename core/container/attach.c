@@ -7,6 +7,7 @@
 #include "../daemon.h"
 #include "../shim/client.h"
 #include "../shim/protocol.h"
+#include "config.h"
 #include "container.h"
 #include "stream.h"
 
@@ -178,10 +179,10 @@ struct ctr_attach *ctr_attach_new(struct daemon *d, struct container *c, bool in
   struct ctr_attach *a = xcalloc(1, sizeof *a);
   a->d = d;
   a->c = c;
-  ctr_lock();
-  a->tty = json_is_true(json_object_get(c->config, "Tty"));
-  bool open_stdin = json_is_true(json_object_get(c->config, "OpenStdin"));
-  ctr_unlock();
+  struct ctr_opts *o = ctr_opts_get(c);
+  a->tty = o->tty;
+  bool open_stdin = o->open_stdin;
+  ctr_opts_put(o);
   a->mask = (in && open_stdin ? SHIM_ATTACH_STDIN : 0) | (out ? SHIM_ATTACH_STDOUT : 0) |
             (err ? SHIM_ATTACH_STDERR : 0);
   if (!parse_detach_keys(keys && *keys ? keys : "ctrl-p,ctrl-q", a->keys, &a->n_keys)) {

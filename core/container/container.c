@@ -7,6 +7,7 @@
 
 #include "../daemon.h"
 #include "../driver.h"
+#include "config.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond;
@@ -59,6 +60,7 @@ char *ctr_log_path(struct daemon *d, const char *id) {
 }
 
 static void ctr_free(struct container *c) {
+  ctr_opts_put(c->opts);
   free(c->name);
   json_decref(c->config);
   json_decref(c->host_config);
@@ -271,6 +273,20 @@ static struct container *load_one(const char *path) {
   c->name = xstrdup(name);
   c->config = json_incref(json_object_get(j, "Config"));
   c->host_config = json_incref(json_object_get(j, "HostConfig"));
+  struct berth_err e = {0};
+  c->opts = ctr_opts_parse(c->config, c->host_config, &e);
+  if (!c->opts) {
+    /* written by an older berthd with other rules: keep the container,
+     * with defaults for its HostConfig */
+    log_warn("container %.12s: %s; its HostConfig is ignored", id, e.msg);
+    c->opts = ctr_opts_parse(c->config, NULL, &e);
+  }
+  if (!c->opts) {
+    log_warn("container %.12s: %s", id, e.msg);
+    json_decref(j);
+    ctr_free(c);
+    return NULL;
+  }
   json_t *nc = json_object_get(j, "NetworkingConfig");
   c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
   snprintf(c->image_id, sizeof c->image_id, "%s",

@@ -10,6 +10,7 @@
 #include "../util/util.h"
 
 struct daemon;
+struct ctr_opts;
 
 enum ctr_status {
   CTR_CREATED,
@@ -23,10 +24,11 @@ enum ctr_status {
 
 struct container {
   char id[65];
-  char *name;          /* with the leading '/' */
-  json_t *config;      /* Config */
-  json_t *host_config; /* HostConfig */
-  json_t *net_config;  /* NetworkingConfig */
+  char *name;            /* with the leading '/' */
+  json_t *config;        /* Config, as stored: for inspect */
+  json_t *host_config;   /* HostConfig, as stored: for inspect */
+  struct ctr_opts *opts; /* both, typed (config.h): what the code reads */
+  json_t *net_config;    /* NetworkingConfig */
   char image_id[72];
   int64_t created_ns;
   char rw_id[65];   /* storage id of the read-write layer */
@@ -100,6 +102,9 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
 int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err);
 int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err);
 int ctr_save(struct daemon *d, struct container *c);
+/* docker's update: resources (applied to a running container's cgroup)
+ * and the restart policy */
+int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth_err *err);
 
 /* paths */
 char *ctr_dir(struct daemon *d, const char *id);

@@ -14,6 +14,7 @@
 #include "../runtime/runtime.h"
 #include "../shim/launch.h"
 #include "../shim/protocol.h"
+#include "config.h"
 #include "container.h"
 
 /* The table: its own lock, never held while ctr_lock is taken. */
@@ -169,83 +170,46 @@ void exec_resize(struct exec_proc *e, int h, int w) {
   pthread_mutex_unlock(&mu);
 }
 
-static const char *env_get(json_t *env, const char *key) {
-  size_t n = strlen(key), i;
-  json_t *v;
-  json_array_foreach(env, i, v) {
-    const char *s = json_string_value(v);
-    if (s && !strncmp(s, key, n) && s[n] == '=') return s + n + 1;
-  }
-  return NULL;
-}
-
 /* The exec's rt_spec: identity looked up inside the container's root,
- * env merged over the container's, the container's security settings. */
-static int exec_build_spec(struct exec_proc *e, pid_t cpid, json_t *cfg, json_t *hc, json_t **out,
+ * its -e over the container's Env, the container's security settings. */
+static int exec_build_spec(struct exec_proc *e, pid_t cpid, const struct ctr_opts *o, json_t **out,
                            struct berth_err *err) {
   struct rt_spec s = {0};
   char root[64];
   snprintf(root, sizeof root, "/proc/%d/root", (int)cpid);
-  const char *user =
-      e->user && *e->user ? e->user : json_string_value(json_object_get(cfg, "User"));
   struct rt_user ru;
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "container %s is not running", e->c->id);
-  int r = rt_resolve_user_at(rootfd, user, &ru, err);
+  int r = rt_resolve_user_at(rootfd, *e->user ? e->user : o->user, &ru, err);
   if (r < 0) return r;
   s.uid = ru.uid;
   s.gid = ru.gid;
   s.groups = ru.groups;
   s.n_groups = ru.n_groups;
-  json_t *env = json_array();
-  size_t i;
-  json_t *v;
-  json_array_foreach(json_object_get(cfg, "Env"), i, v) if (strchr(json_string_value(v) ?: "", '='))
-      json_array_append(env, v);
-  json_array_foreach(e->env, i, v) {
-    const char *sv = json_string_value(v);
-    if (!sv || !strchr(sv, '=')) continue;
-    size_t kl = strcspn(sv, "=");
-    size_t k;
-    json_t *x;
-    bool done = false;
-    json_array_foreach(env, k, x) if (!strncmp(json_string_value(x), sv, kl) &&
-                                      json_string_value(x)[kl] == '=') {
-      json_array_set(env, k, v);
-      done = true;
-      break;
-    }
-    if (!done) json_array_append(env, v);
+  size_t n_extra = 0, ne = 0;
+  char **extra = NULL;
+  for (size_t i = 0; i < json_array_size(e->env); i++) {
+    const char *kv = json_string_value(json_array_get(e->env, i));
+    if (!kv) continue;
+    extra = xrealloc(extra, (n_extra + 1) * sizeof *extra);
+    extra[n_extra++] = (char *)kv;
   }
-  if (!env_get(env, "PATH"))
-    json_array_insert_new(
-        env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-  if (!env_get(env, "HOSTNAME"))
-    json_array_append_new(
-        env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
-  if (!env_get(env, "HOME")) json_array_append_new(env, json_sprintf("HOME=%s", ru.home));
-  if (e->tty && !env_get(env, "TERM")) json_array_append_new(env, json_string("TERM=xterm"));
-  size_t na = json_array_size(e->cmd), ne = json_array_size(env);
+  s.env = ctr_env(o, extra, n_extra, ru.home, e->tty, &ne);
+  free(extra);
+  size_t na = json_array_size(e->cmd);
   s.args = xcalloc(na + 1, sizeof(char *));
-  for (i = 0; i < na; i++)
+  for (size_t i = 0; i < na; i++)
     s.args[i] = (char *)json_string_value(json_array_get(e->cmd, i));
-  s.env = xcalloc(ne + 1, sizeof(char *));
-  for (i = 0; i < ne; i++)
-    s.env[i] = (char *)json_string_value(json_array_get(env, i));
-  const char *wd = e->workdir && *e->workdir
-                       ? e->workdir
-                       : json_string_value(json_object_get(cfg, "WorkingDir"));
   s.rootfs = root;
   s.id = e->c->id;
-  s.cwd = (char *)(wd && *wd ? wd : "/");
-  s.privileged = e->privileged || json_is_true(json_object_get(hc, "Privileged"));
-  rt_spec_security(&s, hc);
+  s.cwd = *e->workdir ? e->workdir : *o->workdir ? o->workdir : "/";
+  s.privileged = e->privileged || o->privileged;
+  ctr_spec_security(&s, o);
   s.tty = e->tty;
   *out = rt_spec_to_json(&s);
   free(s.args);
-  free(s.env);
+  ctr_env_free(s.env, ne);
   rt_user_free(&ru);
-  json_decref(env);
   return 0;
 }
 
@@ -275,14 +239,12 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   ctr_lock();
   pid_t cpid = c->pid;
   bool running = c->status == CTR_RUNNING;
-  json_t *cfg = json_deep_copy(c->config);
-  json_t *hc = json_deep_copy(c->host_config);
   ctr_unlock();
+  struct ctr_opts *o = ctr_opts_get(c);
   json_t *spec = NULL;
-  int r = running ? exec_build_spec(e, cpid, cfg, hc, &spec, err)
+  int r = running ? exec_build_spec(e, cpid, o, &spec, err)
                   : berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
-  json_decref(cfg);
-  json_decref(hc);
+  ctr_opts_put(o);
   int exe = r == 0 ? shim_exe_fd(err) : -1;
   if (r == 0 && exe < 0) r = err_wrap(err, "berth-shim");
   if (r < 0) {

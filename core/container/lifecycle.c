@@ -13,6 +13,7 @@
 #include "../runtime/runtime.h"
 #include "../shim/client.h"
 #include "../shim/launch.h"
+#include "config.h"
 #include "container.h"
 #include "exec.h"
 
@@ -99,64 +100,13 @@ static void merge_image_config(json_t *cfg, json_t *img) {
   }
 }
 
-static int check_host_config(struct daemon *d, json_t *hc, struct berth_err *err) {
-  json_t *log = json_object_get(hc, "LogConfig");
-  const char *lt = json_string_value(json_object_get(log, "Type"));
-  if (lt && *lt && strcmp(lt, "none") && strcmp(lt, d->logger->name))
+/* What only this daemon can judge (config.c judges the rest). */
+static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
+  const char *lt = o->log_type;
+  if (*lt && strcmp(lt, "none") && strcmp(lt, d->logger->name))
     return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
                          lt);
-  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  if (mode && *mode && strcmp(mode, "default") && strcmp(mode, "none") && strcmp(mode, "host") &&
-      strcmp(mode, "bridge")) {
-    if (str_has_prefix(mode, "container:"))
-      return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
-    return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
-  }
-  const char *keys[] = {"CapAdd", "CapDrop"};
-  for (int k = 0; k < 2; k++) {
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(hc, keys[k]), i, c) {
-      const char *n = json_string_value(c);
-      if (n && strcasecmp(n, "ALL") && rt_cap_from_name(n) < 0)
-        return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s: unknown capability: \"%s\"",
-                             keys[k], n);
-    }
-  }
-  json_t *rp = json_object_get(hc, "RestartPolicy");
-  const char *pn = json_string_value(json_object_get(rp, "Name"));
-  if (pn && *pn && strcmp(pn, "no") && strcmp(pn, "always") && strcmp(pn, "unless-stopped") &&
-      strcmp(pn, "on-failure"))
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid restart policy '%s'", pn);
-  if (json_is_true(json_object_get(hc, "AutoRemove")) && pn && *pn && strcmp(pn, "no"))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "can't create 'AutoRemove' container with restart policy");
-  size_t i;
-  json_t *b;
-  json_array_foreach(json_object_get(hc, "Binds"), i, b) {
-    const char *s = json_string_value(b);
-    if (!s || s[0] != '/')
-      return berth_err_set(err, BERTH_ENOTSUP, 0,
-                           "invalid bind %s: only absolute host paths are supported (volumes are "
-                           "not implemented yet)",
-                           s ? s : "");
-    const char *colon = strchr(s, ':');
-    if (!colon || colon[1] != '/')
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid volume specification: '%s'", s);
-  }
-  json_t *so;
-  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, so) {
-    const char *s = json_string_value(so);
-    if (s && strcmp(s, "seccomp=unconfined") && strcmp(s, "seccomp:unconfined") &&
-        strcmp(s, "no-new-privileges") && strcmp(s, "no-new-privileges:true") &&
-        strcmp(s, "no-new-privileges=true") && !str_has_prefix(s, "seccomp="))
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
-    /* the client sends the profile's content, as the docker CLI does */
-    if (s && str_has_prefix(s, "seccomp=") && strcmp(s, "seccomp=unconfined") &&
-        rt_seccomp_check_profile(s + 8, err) < 0)
-      return -err->code;
-  }
-  if (json_is_true(json_object_get(hc, "Init"))) {
+  if (o->init) {
     cleanup_free char *init = helper_path("berth-init");
     if (access(init, X_OK) < 0)
       return berth_err_set(err, BERTH_EINVAL, 0,
@@ -176,7 +126,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
                          "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
   hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
-  int r = check_host_config(d, hc, err);
+  /* the values, before the image is looked up (docker's order) */
+  struct ctr_opts *check = ctr_opts_parse(body, hc, err);
+  int r = check ? check_with_daemon(d, check, err) : -err->code;
+  ctr_opts_put(check);
   if (r < 0) {
     json_decref(hc);
     return r;
@@ -234,6 +187,11 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   }
   c->config = cfg;
   c->host_config = hc;
+  c->opts = ctr_opts_parse(cfg, hc, err); /* the merged config, typed */
+  if (!c->opts) {
+    r = -err->code;
+    goto fail;
+  }
   json_t *nc = json_object_get(body, "NetworkingConfig");
   c->net_config = json_is_object(nc) ? json_incref(nc) : NULL;
   c->created_ns = now_ns();
@@ -310,6 +268,7 @@ fail_reserved:
   ctr_name_release_locked(c->name);
   ctr_unlock();
 fail:
+  ctr_opts_put(c->opts);
   json_decref(c->config);
   json_decref(c->host_config);
   json_decref(c->net_config);
@@ -321,9 +280,8 @@ fail:
 
 /* ---------------- start ---------------- */
 
-static void write_etc_files(struct daemon *d, struct container *c, bool host_net) {
+static void write_etc_files(struct daemon *d, struct container *c, const char *hn, bool host_net) {
   cleanup_free char *dir = ctr_dir(d, c->id);
-  const char *hn = json_string_value(json_object_get(c->config, "Hostname"));
   char hostbuf[256] = "";
   if (host_net) gethostname(hostbuf, sizeof hostbuf - 1);
   const char *hostname = host_net ? hostbuf : hn;
@@ -343,122 +301,62 @@ static void write_etc_files(struct daemon *d, struct container *c, bool host_net
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
 }
 
-/* cfg and hc: copies of the container's, taken under the lock by the
- * caller (update replaces HostConfig, copy on write) */
-static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, json_t *hc,
-                          struct berth_err *err) {
-  struct rt_spec s = {0};
-  s.id = c->id;
-  s.rootfs = c->rootfs;
-  cleanup_free char *bundle = ctr_dir(d, c->id);
-  s.bundle = bundle;
-  json_t *args = json_array();
-  size_t i;
-  json_t *e;
-  bool init = json_is_true(json_object_get(hc, "Init"));
-  if (init) {
-    json_array_append_new(args, json_string("/dev/init"));
-    json_array_append_new(args, json_string("--"));
+/* seccomp, no_new_privs and the capabilities of a spec (start and exec) */
+void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
+  s->seccomp = o->seccomp;
+  s->seccomp_profile = o->seccomp_profile; /* borrowed from o */
+  s->no_new_privs = o->no_new_privs;
+  s->caps = rt_caps_from_names(o->cap_add, o->n_cap_add, o->cap_drop, o->n_cap_drop);
+}
+
+/* args (behind /dev/init with --init), identity, environment */
+static int spec_process(struct container *c, const struct ctr_opts *o, struct rt_spec *s,
+                        struct berth_err *err) {
+  size_t na = 0;
+  s->args = xcalloc(o->n_entrypoint + o->n_cmd + 3, sizeof(char *));
+  if (o->init) {
+    s->args[na++] = "/dev/init";
+    s->args[na++] = "--";
   }
-  json_array_foreach(json_object_get(cfg, "Entrypoint"), i, e) json_array_append(args, e);
-  json_array_foreach(json_object_get(cfg, "Cmd"), i, e) json_array_append(args, e);
-  size_t na = json_array_size(args);
-  s.args = xcalloc(na + 1, sizeof(char *));
-  for (i = 0; i < na; i++)
-    s.args[i] = (char *)json_string_value(json_array_get(args, i));
-  const char *user = json_string_value(json_object_get(cfg, "User"));
+  for (size_t i = 0; i < o->n_entrypoint; i++)
+    s->args[na++] = o->entrypoint[i];
+  for (size_t i = 0; i < o->n_cmd; i++)
+    s->args[na++] = o->cmd[i];
   struct rt_user ru;
   cleanup_close int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0 || rt_resolve_user_at(rootfd, user, &ru, err) < 0) {
-    if (rootfd < 0) err_sys(err, BERTH_EINTERNAL, "open rootfs %s", c->rootfs);
-    free(s.args);
-    json_decref(args);
-    return NULL;
-  }
-  s.uid = ru.uid;
-  s.gid = ru.gid;
-  s.groups = move_ptr(ru.groups);
-  s.n_groups = ru.n_groups;
-  char *home = move_ptr(ru.home);
-  json_t *env = json_array();
-  bool has_path = false, has_home = false, has_host = false;
-  json_array_foreach(json_object_get(cfg, "Env"), i, e) {
-    const char *v = json_string_value(e);
-    if (!v || !strchr(v, '=')) continue; /* "FOO" without a value is dropped, as docker does */
-    has_path |= str_has_prefix(v, "PATH=");
-    has_home |= str_has_prefix(v, "HOME=");
-    has_host |= str_has_prefix(v, "HOSTNAME=");
-    json_array_append(env, e);
-  }
-  if (!has_path)
-    json_array_insert_new(
-        env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-  if (!has_host)
-    json_array_append_new(
-        env, json_sprintf("HOSTNAME=%s", json_string_value(json_object_get(cfg, "Hostname"))));
-  if (!has_home) json_array_append_new(env, json_sprintf("HOME=%s", home ? home : "/root"));
-  bool tty = json_is_true(json_object_get(cfg, "Tty"));
-  if (tty) json_array_append_new(env, json_string("TERM=xterm"));
-  free(home);
-  size_t ne = json_array_size(env);
-  s.env = xcalloc(ne + 1, sizeof(char *));
-  for (i = 0; i < ne; i++)
-    s.env[i] = (char *)json_string_value(json_array_get(env, i));
-  const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
-  s.cwd = (char *)(wd && *wd ? wd : "/");
-  s.hostname = (char *)json_string_value(json_object_get(cfg, "Hostname"));
-  s.tty = tty;
-  s.open_stdin = json_is_true(json_object_get(cfg, "OpenStdin"));
-  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"))
-    mode = d->cfg.default_network;
-  s.host_network = !strcmp(mode, "host");
-  s.privileged = json_is_true(json_object_get(hc, "Privileged"));
-  s.readonly_rootfs = json_is_true(json_object_get(hc, "ReadonlyRootfs"));
-  rt_spec_security(&s, hc);
-  json_t *binds = json_object_get(hc, "Binds");
-  json_t *tmpfs = json_object_get(hc, "Tmpfs");
-  s.mounts = xcalloc(json_array_size(binds) + json_object_size(tmpfs) + 2, sizeof *s.mounts);
-  cleanup_free char *init_path = init ? helper_path("berth-init") : NULL;
-  if (init) s.mounts[s.n_mounts++] = (struct rt_mount){init_path, "/dev/init", NULL, NULL, true};
-  char **owned = xcalloc(2 * json_array_size(binds) + 1, sizeof(char *));
-  size_t no = 0;
-  json_array_foreach(binds, i, e) {
-    char *copy = xstrdup(json_string_value(e));
-    owned[no++] = copy;
-    char *dst = strchr(copy, ':');
-    *dst++ = 0;
-    char *opt = strchr(dst, ':');
-    if (opt) *opt++ = 0;
-    struct rt_mount *m = &s.mounts[s.n_mounts++];
-    m->source = copy;
-    m->target = dst;
-    m->readonly = opt && (strstr(opt, "ro") == opt || strstr(opt, ",ro"));
-  }
-  const char *tk;
-  json_t *tv;
-  json_object_foreach(tmpfs, tk, tv) {
-    struct rt_mount *m = &s.mounts[s.n_mounts++];
-    m->source = "tmpfs";
-    m->target = (char *)tk;
-    m->type = "tmpfs";
-    m->options = (char *)(json_string_value(tv) && *json_string_value(tv) ? json_string_value(tv)
-                                                                          : "mode=1777");
-  }
-  json_t *spec = rt_spec_to_json(&s);
-  free(s.args);
-  free(s.env);
-  free(s.groups);
-  free(s.mounts);
-  for (size_t k = 0; k < no; k++)
-    free(owned[k]);
-  free(owned);
-  json_decref(args);
-  json_decref(env);
-  /* what only the shim needs */
-  json_t *log = json_object_get(hc, "LogConfig");
-  const char *lt = json_string_value(json_object_get(log, "Type"));
-  const char *driver = lt && *lt ? lt : d->logger->name;
+  if (rootfd < 0) return err_sys(err, BERTH_EINTERNAL, "open rootfs %s", c->rootfs);
+  if (rt_resolve_user_at(rootfd, o->user, &ru, err) < 0) return -err->code;
+  s->uid = ru.uid;
+  s->gid = ru.gid;
+  s->groups = move_ptr(ru.groups);
+  s->n_groups = ru.n_groups;
+  size_t ne;
+  s->env = ctr_env(o, NULL, 0, ru.home, o->tty, &ne);
+  rt_user_free(&ru);
+  s->cwd = *o->workdir ? o->workdir : "/";
+  s->hostname = o->hostname;
+  s->tty = o->tty;
+  s->open_stdin = o->open_stdin;
+  return 0;
+}
+
+/* --init's binary, -v binds, --tmpfs */
+static void spec_mounts(const struct ctr_opts *o, struct rt_spec *s, char *init_path) {
+  s->mounts = xcalloc(o->n_binds + o->n_tmpfs + 2, sizeof *s->mounts);
+  if (init_path)
+    s->mounts[s->n_mounts++] = (struct rt_mount){init_path, "/dev/init", NULL, NULL, true};
+  for (size_t i = 0; i < o->n_binds; i++)
+    s->mounts[s->n_mounts++] =
+        (struct rt_mount){o->binds[i].source, o->binds[i].target, NULL, NULL, o->binds[i].readonly};
+  for (size_t i = 0; i < o->n_tmpfs; i++)
+    s->mounts[s->n_mounts++] =
+        (struct rt_mount){"tmpfs", o->tmpfs[i].target, "tmpfs",
+                          *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777", false};
+}
+
+/* what only the shim needs: the log driver and its options */
+static json_t *spec_log(struct daemon *d, struct container *c, const struct ctr_opts *o) {
+  const char *driver = *o->log_type ? o->log_type : d->logger->name;
   json_t *opts = json_object();
   config_setting_t *g = config_driver_group(&d->cfg, "log", driver);
   for (int k = 0; g && k < config_setting_length(g); k++) {
@@ -472,29 +370,54 @@ static json_t *build_spec(struct daemon *d, struct container *c, json_t *cfg, js
   }
   const char *ok;
   json_t *ov;
-  json_object_foreach(json_object_get(log, "Config"), ok, ov) json_object_set(opts, ok, ov);
+  json_object_foreach(o->log_config, ok, ov) json_object_set(opts, ok, ov);
   cleanup_free char *logp = ctr_log_path(d, c->id);
-  const char *image_name = json_string_value(json_object_get(cfg, "Image"));
-  json_object_set_new(spec, "log",
-                      json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "path", logp,
-                                "opts", opts, "container_name", c->name + 1, "image_id",
-                                c->image_id, "image_name", image_name ? image_name : "", "root_dir",
-                                d->logger->host.root_dir ? d->logger->host.root_dir : "", "run_dir",
-                                d->logger->host.run_dir ? d->logger->host.run_dir : ""));
-  int64_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
-  int64_t quota = json_integer_value(json_object_get(hc, "CpuQuota"));
-  int64_t period = json_integer_value(json_object_get(hc, "CpuPeriod"));
-  if (!cpus && quota > 0) cpus = quota * 1000000000LL / (period > 0 ? period : 100000);
-  json_object_set_new(
-      spec, "cgroup",
-      json_pack("{s:I,s:I,s:I,s:I,s:s,s:I}", "memory",
-                json_integer_value(json_object_get(hc, "Memory")), "memory_swap",
-                json_integer_value(json_object_get(hc, "MemorySwap")), "nano_cpus", cpus,
-                "cpu_shares", json_integer_value(json_object_get(hc, "CpuShares")), "cpuset_cpus",
-                json_string_value(json_object_get(hc, "CpusetCpus")) ?: "", "pids_limit",
-                json_integer_value(json_object_get(hc, "PidsLimit"))));
-  json_object_set_new(spec, "stdin_once",
-                      json_boolean(json_is_true(json_object_get(cfg, "StdinOnce"))));
+  return json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "path", logp, "opts",
+                   opts, "container_name", c->name + 1, "image_id", c->image_id, "image_name",
+                   o->image, "root_dir", d->logger->host.root_dir ? d->logger->host.root_dir : "",
+                   "run_dir", d->logger->host.run_dir ? d->logger->host.run_dir : "");
+}
+
+json_t *ctr_cgroup_json(const struct ctr_resources *r) {
+  int64_t cpus = r->nano_cpus;
+  if (!cpus && r->cpu_quota > 0)
+    cpus = r->cpu_quota * 1000000000LL / (r->cpu_period > 0 ? r->cpu_period : 100000);
+  return json_pack("{s:I,s:I,s:I,s:I,s:s,s:I}", "memory", (json_int_t)r->memory, "memory_swap",
+                   (json_int_t)r->memory_swap, "nano_cpus", (json_int_t)cpus, "cpu_shares",
+                   (json_int_t)r->cpu_shares, "cpuset_cpus", r->cpuset_cpus, "pids_limit",
+                   (json_int_t)r->pids_limit);
+}
+
+static json_t *build_spec(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                          struct berth_err *err) {
+  struct rt_spec s = {0};
+  s.id = c->id;
+  s.rootfs = c->rootfs;
+  cleanup_free char *bundle = ctr_dir(d, c->id);
+  s.bundle = bundle;
+  size_t ne = 0;
+  json_t *spec = NULL;
+  if (spec_process(c, o, &s, err) == 0) {
+    const char *mode = *o->network_mode && strcmp(o->network_mode, "bridge")
+                           ? o->network_mode
+                           : d->cfg.default_network;
+    s.host_network = !strcmp(mode, "host");
+    s.privileged = o->privileged;
+    s.readonly_rootfs = o->readonly_rootfs;
+    ctr_spec_security(&s, o);
+    cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
+    spec_mounts(o, &s, init_path);
+    spec = rt_spec_to_json(&s);
+    json_object_set_new(spec, "log", spec_log(d, c, o));
+    json_object_set_new(spec, "cgroup", ctr_cgroup_json(&o->res));
+    json_object_set_new(spec, "stdin_once", json_boolean(o->stdin_once));
+  }
+  for (char **e = s.env; e && *e; e++)
+    ne++;
+  ctr_env_free(s.env, ne);
+  free(s.args);
+  free(s.groups);
+  free(s.mounts);
   return spec;
 }
 
@@ -535,6 +458,70 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   ctr_unlock();
 }
 
+static void start_done(struct container *c) {
+  ctr_lock();
+  c->start_in_progress = false;
+  ctr_broadcast();
+  ctr_unlock();
+}
+
+/* Mount the rootfs, write the /etc files and spec.json, spawn the shim
+ * (init waits for START).  On failure the rootfs is unmounted again. */
+static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
+  int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
+  if (r < 0) return err_wrap(err, "mount rootfs");
+  c->mounted = true;
+  struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
+  const char *mode = *o->network_mode && strcmp(o->network_mode, "bridge") ? o->network_mode
+                                                                           : d->cfg.default_network;
+  write_etc_files(d, c, o->hostname, !strcmp(mode, "host"));
+  json_t *spec = build_spec(d, c, o, err);
+  ctr_opts_put(o);
+  if (!spec) r = -err->code;
+  cleanup_free char *bundle = ctr_dir(d, c->id);
+  cleanup_free char *sockp = ctr_socket(d, c->id);
+  if (r == 0) {
+    cleanup_free char *sp = xasprintf("%s/spec.json", bundle);
+    cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
+    r = write_file_atomic(sp, text, strlen(text), 0600);
+    if (r < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "write spec");
+  }
+  json_decref(spec);
+  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
+  if (r < 0) unmount_rootfs(d, c);
+  return r;
+}
+
+/* START was refused (the exec failed) or not answered (init died): the
+ * exit recorded with docker's 125/126/127 and message */
+static int start_refused(struct daemon *d, struct container *c, const char *sockp, char *reason,
+                         size_t len, struct berth_err *err) {
+  if (!reason[0]) {
+    /* the shim is gone: init failed before START, its reason is in exit.json */
+    shim_wait_gone(sockp, 2000);
+    int code;
+    bool oom;
+    read_exit_file(d, c, &code, &oom, reason, len);
+  }
+  const char *msg = reason[0] ? reason : "berth-shim did not answer START";
+  int code = strstr(msg, "executable file not found") || strstr(msg, "no such file") ? 127
+             : strstr(msg, "permission denied")                                      ? 126
+                                                                                     : 125;
+  int r = berth_err_set(
+      err, BERTH_EINVAL, 0,
+      "failed to create task for container: failed to create shim task: OCI runtime "
+      "create failed: runc create failed: unable to start container process: %s: unknown",
+      msg);
+  /* the shim records the exit and goes away; wait for it so state is settled */
+  for (int i = 0; i < 100 && shim_status(sockp, NULL) != SHIM_GONE; i++)
+    usleep(20000);
+  ctr_lock();
+  c->started_ns = now_ns();
+  ctr_unlock();
+  mark_exited(d, c, code, false, err->msg);
+  return r;
+}
+
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_lock();
   while (c->start_in_progress && !ctr_stopping)
@@ -549,51 +536,15 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
                          "container %s is marked for removal and cannot be started", c->id);
   }
   c->start_in_progress = true;
-  /* copies: update() replaces HostConfig meanwhile (copy on write) */
-  json_t *cfg = json_deep_copy(c->config), *hc = json_deep_copy(c->host_config);
   ctr_unlock();
-  int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
-  if (r < 0) {
-    json_decref(cfg);
-    json_decref(hc);
-    ctr_lock();
-    c->start_in_progress = false;
-    ctr_broadcast();
-    ctr_unlock();
-    return err_wrap(err, "mount rootfs");
-  }
-  c->mounted = true;
-  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  if (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"))
-    mode = d->cfg.default_network;
-  write_etc_files(d, c, !strcmp(mode, "host"));
-  json_t *spec = build_spec(d, c, cfg, hc, err);
-  json_decref(cfg);
-  json_decref(hc);
   pid_t pid = 0;
-  if (!spec) r = -err->code;
-  if (r == 0) {
-    cleanup_free char *dir = ctr_dir(d, c->id);
-    cleanup_free char *sp = xasprintf("%s/spec.json", dir);
-    char *text = json_dumps(spec, JSON_COMPACT);
-    r = write_file_atomic(sp, text, strlen(text), 0600);
-    free(text);
-    if (r < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "write spec");
-  }
-  json_decref(spec);
-  cleanup_free char *bundle = ctr_dir(d, c->id);
-  cleanup_free char *sockp = ctr_socket(d, c->id);
-  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, &pid, err);
+  int r = start_shim(d, c, &pid, err);
   if (r < 0) {
-    unmount_rootfs(d, c);
     ctr_lock();
     snprintf(c->error, sizeof c->error, "%s", err->msg);
     ctr_unlock();
     ctr_save(d, c);
-    ctr_lock();
-    c->start_in_progress = false;
-    ctr_broadcast();
-    ctr_unlock();
+    start_done(c);
     return r;
   }
   /* let attach clients that came before start connect, then release init */
@@ -604,35 +555,11 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   for (int i = 0; c->pending_attach > 0 && i < 50; i++)
     ctr_wait(100);
   ctr_unlock();
+  cleanup_free char *sockp = ctr_socket(d, c->id);
   char reason[1200] = "";
   if (shim_start(sockp, reason, sizeof reason) < 0) {
-    if (!reason[0]) {
-      /* the shim is gone: init failed before START, its reason is in exit.json */
-      shim_wait_gone(sockp, 2000);
-      int code;
-      bool oom;
-      read_exit_file(d, c, &code, &oom, reason, sizeof reason);
-    }
-    const char *msg = reason[0] ? reason : "berth-shim did not answer START";
-    int code = strstr(msg, "executable file not found") || strstr(msg, "no such file") ? 127
-               : strstr(msg, "permission denied")                                      ? 126
-                                                                                       : 125;
-    r = berth_err_set(
-        err, BERTH_EINVAL, 0,
-        "failed to create task for container: failed to create shim task: OCI runtime "
-        "create failed: runc create failed: unable to start container process: %s: unknown",
-        msg);
-    /* the shim records the exit and goes away; wait for it so state is settled */
-    for (int i = 0; i < 100 && shim_status(sockp, NULL) != SHIM_GONE; i++)
-      usleep(20000);
-    ctr_lock();
-    c->started_ns = now_ns();
-    ctr_unlock();
-    mark_exited(d, c, code, false, err->msg);
-    ctr_lock();
-    c->start_in_progress = false;
-    ctr_broadcast();
-    ctr_unlock();
+    r = start_refused(d, c, sockp, reason, sizeof reason, err);
+    start_done(c);
     return r;
   }
   ctr_lock();
@@ -649,10 +576,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_save(d, c);
   start_monitor(d, c);
   /* only now may a remove take over: the monitor will see the exit */
-  ctr_lock();
-  c->start_in_progress = false;
-  ctr_broadcast();
-  ctr_unlock();
+  start_done(c);
   return 0;
 }
 
@@ -676,17 +600,13 @@ static void read_exit_file(struct daemon *d, struct container *c, int *code, boo
   json_decref(j);
 }
 
+/* with ctr_lock held */
 static bool should_restart(struct container *c, int code) {
-  json_t *rp = json_object_get(c->host_config, "RestartPolicy");
-  const char *name = json_string_value(json_object_get(rp, "Name"));
-  if (!name || !*name || !strcmp(name, "no") || c->removed) return false;
-  if (c->stopped_by_user) return false;
-  if (!strcmp(name, "always") || !strcmp(name, "unless-stopped")) return true;
-  if (!strcmp(name, "on-failure")) {
-    int max = (int)json_integer_value(json_object_get(rp, "MaximumRetryCount"));
-    return code != 0 && (max <= 0 || c->restart_count < max);
-  }
-  return false;
+  const struct ctr_opts *o = c->opts;
+  if (o->restart == RESTART_NO || c->removed || c->stopped_by_user) return false;
+  if (o->restart == RESTART_ON_FAILURE)
+    return code != 0 && (o->restart_max <= 0 || c->restart_count < o->restart_max);
+  return true;
 }
 
 static void *monitor_thread(void *p) {
@@ -706,7 +626,7 @@ static void *monitor_thread(void *p) {
   log_debug("container %.12s exited with %d", c->id, code);
   ctr_lock();
   bool restart = should_restart(c, code);
-  bool autoremove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
+  bool autoremove = c->opts->auto_remove;
   if (restart) {
     c->status = CTR_RESTARTING;
     c->restart_count++;
@@ -755,9 +675,9 @@ static void start_monitor(struct daemon *d, struct container *c) {
 
 /* ---------------- stop, kill, pause ---------------- */
 
+/* with ctr_lock held */
 static int default_stop_signal(struct container *c) {
-  int s = parse_signal(json_string_value(json_object_get(c->config, "StopSignal")));
-  return s > 0 ? s : SIGTERM;
+  return c->opts->stop_signal > 0 ? c->opts->stop_signal : SIGTERM;
 }
 
 int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err) {
@@ -811,10 +731,7 @@ int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *sig
   uint64_t exits = c->exits;
   pid_t pid = c->pid;
   bool paused = c->status == CTR_PAUSED;
-  if (timeout < 0) {
-    json_t *st = json_object_get(c->config, "StopTimeout");
-    timeout = json_is_integer(st) ? (int)json_integer_value(st) : 10;
-  }
+  if (timeout < 0) timeout = c->opts->stop_timeout >= 0 ? c->opts->stop_timeout : 10;
   int sig = signal && *signal ? parse_signal(signal) : default_stop_signal(c);
   ctr_unlock();
   if (sig < 0) return berth_err_set(err, BERTH_EINVAL, 0, "Invalid signal: %s", signal);
@@ -970,7 +887,10 @@ static void restore_unstarted(struct daemon *d, struct container *c) {
   }
   c->mounted = true; /* a mount made before the crash is not on record: unmount is safe to repeat */
   unmount_rootfs(d, c);
-  if (json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
+  ctr_lock();
+  bool autoremove = c->opts->auto_remove;
+  ctr_unlock();
+  if (autoremove) {
     struct berth_err e = {0};
     ctr_remove(d, c, true, true, &e);
   } else {
@@ -998,14 +918,15 @@ void ctr_restore(struct daemon *d) {
         read_exit_file(d, c, &code, &oom, error, sizeof error);
         log_info("container %.12s exited with %d while berthd was away", c->id, code);
         mark_exited(d, c, code, oom, error);
-        if (should_restart(c, code)) {
+        ctr_lock();
+        bool restart = should_restart(c, code), autoremove = c->opts->auto_remove;
+        if (restart) c->restart_count++;
+        ctr_unlock();
+        if (restart) {
           struct berth_err e = {0};
-          ctr_lock();
-          c->restart_count++;
-          ctr_unlock();
           if (ctr_start(d, c, &e) < 0)
             log_warn("container %.12s: restart failed: %s", c->id, e.msg);
-        } else if (json_is_true(json_object_get(c->host_config, "AutoRemove"))) {
+        } else if (autoremove) {
           struct berth_err e = {0};
           ctr_remove(d, c, true, true, &e);
         }
@@ -1015,9 +936,11 @@ void ctr_restore(struct daemon *d) {
       ctr_save(d, c);
     }
     /* restart policy "always" also covers containers stopped by a daemon restart */
-    json_t *rp = json_object_get(c->host_config, "RestartPolicy");
-    const char *pn = json_string_value(json_object_get(rp, "Name"));
-    if (c->status == CTR_EXITED && pn && !strcmp(pn, "always") && !c->stopped_by_user) {
+    ctr_lock();
+    bool always =
+        c->status == CTR_EXITED && c->opts->restart == RESTART_ALWAYS && !c->stopped_by_user;
+    ctr_unlock();
+    if (always) {
       struct berth_err e = {0};
       ctr_start(d, c, &e);
     }
@@ -1043,4 +966,43 @@ void ctr_restore(struct daemon *d) {
     if (shim_status(p, NULL) == SHIM_GONE) unlink(p); /* a live shim: leave it be */
   }
   if (dir) closedir(dir);
+}
+
+/* ---------------- update ---------------- */
+
+int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth_err *err) {
+  /* a new HostConfig and opts, swapped in under the lock: a start in
+   * flight keeps the opts it took */
+  ctr_lock();
+  json_t *hc = ctr_hostconfig_update(c->host_config, body, err);
+  json_t *cfg = json_deep_copy(c->config); /* a copy: json_incref is not atomic enough */
+  ctr_unlock();
+  struct ctr_opts *o = hc ? ctr_opts_parse(cfg, hc, err) : NULL;
+  json_decref(cfg);
+  if (!o) {
+    json_decref(hc);
+    return -err->code;
+  }
+  struct ctr_resources res = o->res;
+  res.cpuset_cpus = xstrdup(o->res.cpuset_cpus);
+  ctr_lock();
+  json_decref(c->host_config);
+  c->host_config = hc;
+  struct ctr_opts *old = c->opts;
+  c->opts = o;
+  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  ctr_unlock();
+  ctr_opts_put(old);
+  int r = 0;
+  if (running) {
+    int64_t cpus = res.nano_cpus;
+    if (!cpus && res.cpu_quota > 0)
+      cpus = res.cpu_quota * 1000000000LL / (res.cpu_period > 0 ? res.cpu_period : 100000);
+    struct cg_limits l = {res.memory,      res.memory_swap, cpus, res.cpu_shares,
+                          res.cpuset_cpus, res.pids_limit,  false};
+    r = cgroup_ops()->update(c->id, &l, err);
+  }
+  free(res.cpuset_cpus);
+  ctr_save(d, c);
+  return r;
 }

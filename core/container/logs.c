@@ -5,17 +5,16 @@
 #include "../daemon.h"
 #include "../driver.h"
 #include "../shim/protocol.h"
+#include "config.h"
 #include "container.h"
 #include "stream.h"
 
 int ctr_logs_check(struct daemon *d, struct container *c, const struct ctr_logs *l,
                    struct berth_err *err) {
   struct loaded_plugin *lg = d->logger;
-  ctr_lock();
-  const char *lt =
-      json_string_value(json_object_get(json_object_get(c->host_config, "LogConfig"), "Type"));
-  bool none = lt && !strcmp(lt, "none");
-  ctr_unlock();
+  struct ctr_opts *o = ctr_opts_get(c);
+  bool none = !strcmp(o->log_type, "none");
+  ctr_opts_put(o);
   if (none || !drv_log_readable(lg))
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "configured logging driver does not support reading");

@@ -146,31 +146,8 @@ static void normalise_strslice(json_t *cfg, const char *key) {
   if (json_is_string(v)) json_object_set_new(cfg, key, json_pack("[O]", v));
 }
 
-static int check_values(json_t *cfg, json_t *hc, struct berth_err *err) {
-  const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
-  if (wd && *wd && *wd != '/')
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "the working directory '%s' is invalid, it needs to be an absolute path",
-                         wd);
-  const char *hn = json_string_value(json_object_get(cfg, "Hostname"));
-  if (hn && strlen(hn) > 63)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "invalid hostname format: %.64s...: longer than 63 characters", hn);
-  json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
-  if (mem != 0 && mem < 6 * 1024 * 1024)
-    return berth_err_set(err, BERTH_EINVAL, 0, "Minimum memory limit allowed is 6MB");
-  json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
-  if (swap > 0 && mem > 0 && swap < mem)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "Minimum memoryswap limit should be larger than memory limit, see usage");
-  json_int_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus < 0 || cpus > (json_int_t)ncpu * 1000000000)
-    return berth_err_set(
-        err, BERTH_EINVAL, 0,
-        "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
-  if (json_integer_value(json_object_get(hc, "CpuShares")) < 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid CPU shares: must be a positive number");
+/* the values that are not Config/HostConfig fields of their own */
+static int check_values(json_t *hc, struct berth_err *err) {
   json_t *rp = json_object_get(hc, "RestartPolicy");
   json_t *name = json_object_get(rp, "Name"), *max = json_object_get(rp, "MaximumRetryCount");
   if ((name && !json_is_string(name) && !json_is_null(name)) ||
@@ -181,8 +158,6 @@ static int check_values(json_t *cfg, json_t *hc, struct berth_err *err) {
         json_kind(name && !json_is_string(name) ? name : max),
         name && !json_is_string(name) ? "Name" : "MaximumRetryCount",
         name && !json_is_string(name) ? "string" : "int");
-  if (json_integer_value(max) < 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "maximum retry count cannot be negative");
   /* berth does not implement HostConfig.Mounts yet: data would silently
    * land in the container layer */
   if (json_array_size(json_object_get(hc, "Mounts")))
@@ -208,5 +183,7 @@ int ctr_validate_create(json_t *body, struct berth_err *err) {
   if (r < 0) return r;
   normalise_strslice(body, "Cmd");
   normalise_strslice(body, "Entrypoint");
-  return check_values(body, json_is_object(hc) ? hc : NULL, err);
+  /* the values themselves: ctr_opts_parse (config.c), after the merge
+   * with the image's config */
+  return check_values(json_is_object(hc) ? hc : NULL, err);
 }

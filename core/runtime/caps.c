@@ -55,40 +55,21 @@ int rt_cap_from_name(const char *name) {
   return -1;
 }
 
-uint64_t rt_caps_from_lists(json_t *add, json_t *drop) {
+uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop) {
   uint64_t caps = rt_default_caps();
-  size_t i;
-  json_t *c;
-  json_array_foreach(add, i, c) {
-    const char *n = json_string_value(c);
-    if (n && !strcasecmp(n, "ALL"))
+  for (size_t i = 0; i < n_add; i++) {
+    if (!strcasecmp(add[i], "ALL"))
       caps = rt_all_caps();
-    else if (n && rt_cap_from_name(n) >= 0)
-      caps |= 1ull << rt_cap_from_name(n);
+    else if (rt_cap_from_name(add[i]) >= 0)
+      caps |= 1ull << rt_cap_from_name(add[i]);
   }
-  json_array_foreach(drop, i, c) {
-    const char *n = json_string_value(c);
-    if (n && !strcasecmp(n, "ALL"))
+  for (size_t i = 0; i < n_drop; i++) {
+    if (!strcasecmp(drop[i], "ALL"))
       caps = 0;
-    else if (n && rt_cap_from_name(n) >= 0)
-      caps &= ~(1ull << rt_cap_from_name(n));
+    else if (rt_cap_from_name(drop[i]) >= 0)
+      caps &= ~(1ull << rt_cap_from_name(drop[i]));
   }
   return caps;
-}
-
-void rt_spec_security(struct rt_spec *s, json_t *hc) {
-  s->seccomp = true;
-  size_t i;
-  json_t *v;
-  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
-    const char *so = json_string_value(v);
-    if (so && (!strcmp(so, "seccomp=unconfined") || !strcmp(so, "seccomp:unconfined")))
-      s->seccomp = false;
-    else if (so && str_has_prefix(so, "seccomp="))
-      s->seccomp_profile = (char *)so + 8; /* borrowed from hc */
-    if (so && str_has_prefix(so, "no-new-privileges")) s->no_new_privs = true;
-  }
-  s->caps = rt_caps_from_lists(json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"));
 }
 
 static int last_cap(void) {

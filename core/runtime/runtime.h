@@ -62,11 +62,7 @@ int rt_caps_set(uint64_t caps);
  * (seccomp.c); caps decide the rules that depend on them. */
 int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
-uint64_t rt_caps_from_lists(json_t *add, json_t *drop);
-/* seccomp, no_new_privs and caps of a spec from a HostConfig (SecurityOpt,
- * CapAdd, CapDrop); the profile string is borrowed from hc */
-struct rt_spec;
-void rt_spec_security(struct rt_spec *s, json_t *hc);
+uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop);
 
 /* The container side of a create: everything from mounts to execve.  Runs
  * in the cloned child (pid 1 of the new pid namespace).  start_fd is read

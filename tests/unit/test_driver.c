@@ -66,10 +66,13 @@ static struct loaded_plugin fake(uint64_t flags) {
   p.desc.kind = BERTH_KIND_STORAGE;
   p.desc.flags = flags;
   p.name = "fake";
-  p.ops.storage = (struct berth_storage_ops){
-      .struct_size = sizeof p.ops.storage, .create = f_create,   .remove = f_remove,
-      .exists = f_exists,                  .mount = f_mount,     .unmount = f_unmount,
-      .status = f_status};
+  p.ops.storage = (struct berth_storage_ops){.struct_size = sizeof p.ops.storage,
+                                             .create = f_create,
+                                             .remove = f_remove,
+                                             .exists = f_exists,
+                                             .mount = f_mount,
+                                             .unmount = f_unmount,
+                                             .status = f_status};
   pthread_mutex_init(&p.lock, NULL);
   return p;
 }

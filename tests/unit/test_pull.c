@@ -32,7 +32,8 @@ static int free_port(void) {
 
 static bool port_open(int port) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   bool ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
   close(s);
@@ -41,9 +42,10 @@ static bool port_open(int port) {
 
 static bool start_registry(int port) {
   cleanup_free char *conf = xasprintf("%s/registry.yml", T);
-  cleanup_free char *yml = xasprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                                     "    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%d\n",
-                                     T, port);
+  cleanup_free char *yml =
+      xasprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                "    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%d\n",
+                T, port);
   write_file_atomic(conf, yml, strlen(yml), 0600);
   registry_pid = fork();
   if (registry_pid == 0) {

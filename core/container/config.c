@@ -1,0 +1,356 @@
+#include "config.h"
+
+#include <signal.h>
+#include <strings.h>
+
+#include "../runtime/runtime.h"
+#include "container.h"
+
+static char **strv_of(json_t *a, size_t *n) {
+  *n = 0;
+  char **v = xcalloc(json_array_size(a) + 1, sizeof *v);
+  size_t i;
+  json_t *e;
+  json_array_foreach(a, i, e) if (json_is_string(e)) v[(*n)++] = xstrdup(json_string_value(e));
+  return v;
+}
+
+static char *str_of(json_t *obj, const char *key) {
+  const char *s = json_string_value(json_object_get(obj, key));
+  return xstrdup(s ? s : "");
+}
+
+static bool flag(json_t *obj, const char *key) {
+  return json_is_true(json_object_get(obj, key));
+}
+
+static int64_t num(json_t *obj, const char *key) {
+  return json_integer_value(json_object_get(obj, key));
+}
+
+const char *ctr_restart_name(enum ctr_restart r) {
+  static const char *const names[] = {"no", "always", "unless-stopped", "on-failure"};
+  return names[r];
+}
+
+/* ---- Config ---- */
+
+static int parse_config(json_t *cfg, struct ctr_opts *o, struct berth_err *err) {
+  o->image = str_of(cfg, "Image");
+  o->hostname = str_of(cfg, "Hostname");
+  o->user = str_of(cfg, "User");
+  o->workdir = str_of(cfg, "WorkingDir");
+  if (*o->workdir && *o->workdir != '/')
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "the working directory '%s' is invalid, it needs to be an absolute path",
+                         o->workdir);
+  if (strlen(o->hostname) > 63)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid hostname format: %.64s...: longer than 63 characters",
+                         o->hostname);
+  /* "FOO" without a value is dropped, as docker does */
+  json_t *env = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(cfg, "Env"), i, e) if (strchr(json_string_value(e) ?: "", '='))
+      json_array_append(env, e);
+  o->env = strv_of(env, &o->n_env);
+  json_decref(env);
+  o->entrypoint = strv_of(json_object_get(cfg, "Entrypoint"), &o->n_entrypoint);
+  o->cmd = strv_of(json_object_get(cfg, "Cmd"), &o->n_cmd);
+  o->tty = flag(cfg, "Tty");
+  o->open_stdin = flag(cfg, "OpenStdin");
+  o->stdin_once = flag(cfg, "StdinOnce");
+  json_t *labels = json_object_get(cfg, "Labels");
+  o->labels = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+  const char *sig = json_string_value(json_object_get(cfg, "StopSignal"));
+  o->stop_signal = sig && *sig ? parse_signal(sig) : SIGTERM;
+  if (o->stop_signal < 0) return berth_err_set(err, BERTH_EINVAL, 0, "Invalid signal: %s", sig);
+  json_t *st = json_object_get(cfg, "StopTimeout");
+  o->stop_timeout = json_is_integer(st) ? (int)json_integer_value(st) : -1;
+  return 0;
+}
+
+/* ---- HostConfig ---- */
+
+static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  o->network_mode = xstrdup(mode && strcmp(mode, "default") ? mode : "");
+  mode = o->network_mode;
+  if (*mode && strcmp(mode, "none") && strcmp(mode, "host") && strcmp(mode, "bridge")) {
+    if (str_has_prefix(mode, "container:"))
+      return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
+  }
+  json_t *rp = json_object_get(hc, "RestartPolicy");
+  const char *pn = json_string_value(json_object_get(rp, "Name"));
+  if (!pn || !*pn || !strcmp(pn, "no"))
+    o->restart = RESTART_NO;
+  else if (!strcmp(pn, "always"))
+    o->restart = RESTART_ALWAYS;
+  else if (!strcmp(pn, "unless-stopped"))
+    o->restart = RESTART_UNLESS_STOPPED;
+  else if (!strcmp(pn, "on-failure"))
+    o->restart = RESTART_ON_FAILURE;
+  else
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid restart policy '%s'", pn);
+  int64_t max = num(rp, "MaximumRetryCount");
+  if (max < 0) return berth_err_set(err, BERTH_EINVAL, 0, "maximum retry count cannot be negative");
+  if (max > 0 && o->restart != RESTART_ON_FAILURE)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "maximum retry count cannot be used with restart policy '%s'", pn);
+  o->restart_max = (int)max;
+  o->auto_remove = flag(hc, "AutoRemove");
+  if (o->auto_remove && o->restart != RESTART_NO)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "can't create 'AutoRemove' container with restart policy");
+  return 0;
+}
+
+static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  json_t *binds = json_object_get(hc, "Binds");
+  o->binds = xcalloc(json_array_size(binds) + 1, sizeof *o->binds);
+  size_t i;
+  json_t *b;
+  json_array_foreach(binds, i, b) {
+    const char *s = json_string_value(b);
+    if (!s || s[0] != '/')
+      return berth_err_set(err, BERTH_ENOTSUP, 0,
+                           "invalid bind %s: only absolute host paths are supported (volumes are "
+                           "not implemented yet)",
+                           s ? s : "");
+    const char *colon = strchr(s, ':');
+    if (!colon || colon[1] != '/')
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid volume specification: '%s'", s);
+    struct ctr_bind *m = &o->binds[o->n_binds++];
+    m->source = strndup(s, (size_t)(colon - s));
+    const char *opt = strchr(colon + 1, ':');
+    m->target = opt ? strndup(colon + 1, (size_t)(opt - colon - 1)) : xstrdup(colon + 1);
+    m->readonly = opt && (str_has_prefix(opt + 1, "ro") || strstr(opt + 1, ",ro"));
+  }
+  json_t *tmpfs = json_object_get(hc, "Tmpfs");
+  o->tmpfs = xcalloc(json_object_size(tmpfs) + 1, sizeof *o->tmpfs);
+  const char *k;
+  json_t *v;
+  json_object_foreach(tmpfs, k, v) {
+    if (k[0] != '/')
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid mount path for tmpfs: %s", k);
+    o->tmpfs[o->n_tmpfs++] = (struct ctr_tmpfs){xstrdup(k), xstrdup(json_string_value(v) ?: "")};
+  }
+  return 0;
+}
+
+static int check_caps(char **caps, size_t n, const char *what, struct berth_err *err) {
+  for (size_t i = 0; i < n; i++)
+    if (strcasecmp(caps[i], "ALL") && rt_cap_from_name(caps[i]) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s: unknown capability: \"%s\"", what,
+                           caps[i]);
+  return 0;
+}
+
+/* SecurityOpt, read exactly one way for create, start and exec */
+static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  o->cap_add = strv_of(json_object_get(hc, "CapAdd"), &o->n_cap_add);
+  o->cap_drop = strv_of(json_object_get(hc, "CapDrop"), &o->n_cap_drop);
+  int r = check_caps(o->cap_add, o->n_cap_add, "CapAdd", err);
+  if (r == 0) r = check_caps(o->cap_drop, o->n_cap_drop, "CapDrop", err);
+  if (r < 0) return r;
+  o->privileged = flag(hc, "Privileged");
+  o->readonly_rootfs = flag(hc, "ReadonlyRootfs");
+  o->init = flag(hc, "Init");
+  o->seccomp = true;
+  size_t i;
+  json_t *so;
+  json_array_foreach(json_object_get(hc, "SecurityOpt"), i, so) {
+    const char *s = json_string_value(so) ?: "";
+    if (!strcmp(s, "seccomp=unconfined") || !strcmp(s, "seccomp:unconfined")) {
+      o->seccomp = false;
+    } else if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+               !strcmp(s, "no-new-privileges=true")) {
+      o->no_new_privs = true;
+    } else if (!strcmp(s, "no-new-privileges:false") || !strcmp(s, "no-new-privileges=false")) {
+      o->no_new_privs = false;
+    } else if (str_has_prefix(s, "seccomp=")) {
+      /* the client sends the profile's content, as the docker CLI does */
+      if (rt_seccomp_check_profile(s + 8, err) < 0) return -err->code;
+      free(o->seccomp_profile);
+      o->seccomp_profile = xstrdup(s + 8);
+    } else {
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
+    }
+  }
+  return 0;
+}
+
+static int check_resources(const struct ctr_resources *r, struct berth_err *err) {
+  if (r->memory != 0 && r->memory < 6 * 1024 * 1024)
+    return berth_err_set(err, BERTH_EINVAL, 0, "Minimum memory limit allowed is 6MB");
+  if (r->memory_swap > 0 && r->memory > 0 && r->memory_swap < r->memory)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Minimum memoryswap limit should be larger than memory limit, see usage");
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (r->nano_cpus < 0 || r->nano_cpus > (int64_t)ncpu * 1000000000)
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
+  if (r->cpu_shares < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid CPU shares: must be a positive number");
+  if (r->nano_cpus > 0 && (r->cpu_period > 0 || r->cpu_quota > 0))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Conflicting options: Nano CPUs and CPU %s cannot both be set",
+                         r->cpu_period > 0 ? "Period" : "Quota");
+  return 0;
+}
+
+static void parse_resources(json_t *hc, struct ctr_resources *r) {
+  r->memory = num(hc, "Memory");
+  r->memory_swap = num(hc, "MemorySwap");
+  r->nano_cpus = num(hc, "NanoCpus");
+  r->cpu_shares = num(hc, "CpuShares");
+  r->cpu_quota = num(hc, "CpuQuota");
+  r->cpu_period = num(hc, "CpuPeriod");
+  r->pids_limit = num(hc, "PidsLimit");
+  r->cpuset_cpus = str_of(hc, "CpusetCpus");
+}
+
+struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) {
+  struct ctr_opts *o = xcalloc(1, sizeof *o);
+  o->refs = 1;
+  int r = parse_config(cfg, o, err);
+  if (r == 0) r = parse_network_restart(hc, o, err);
+  if (r == 0) r = parse_binds(hc, o, err);
+  if (r == 0) r = parse_security(hc, o, err);
+  parse_resources(hc, &o->res);
+  if (r == 0) r = check_resources(&o->res, err);
+  json_t *log = json_object_get(hc, "LogConfig");
+  o->log_type = str_of(log, "Type");
+  o->log_config = json_deep_copy(json_object_get(log, "Config") ?: json_object());
+  if (r < 0) {
+    ctr_opts_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+static void strv_free(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+void ctr_opts_put(struct ctr_opts *o) {
+  if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
+  free(o->image);
+  free(o->hostname);
+  free(o->user);
+  free(o->workdir);
+  strv_free(o->env, o->n_env);
+  strv_free(o->entrypoint, o->n_entrypoint);
+  strv_free(o->cmd, o->n_cmd);
+  json_decref(o->labels);
+  free(o->network_mode);
+  free(o->log_type);
+  json_decref(o->log_config);
+  for (size_t i = 0; o->binds && i < o->n_binds; i++)
+    free(o->binds[i].source), free(o->binds[i].target);
+  free(o->binds);
+  for (size_t i = 0; o->tmpfs && i < o->n_tmpfs; i++)
+    free(o->tmpfs[i].target), free(o->tmpfs[i].options);
+  free(o->tmpfs);
+  strv_free(o->cap_add, o->n_cap_add);
+  strv_free(o->cap_drop, o->n_cap_drop);
+  free(o->seccomp_profile);
+  free(o->res.cpuset_cpus);
+  free(o);
+}
+
+struct ctr_opts *ctr_opts_get(struct container *c) {
+  ctr_lock();
+  struct ctr_opts *o = c->opts;
+  if (o) __atomic_add_fetch(&o->refs, 1, __ATOMIC_ACQ_REL);
+  ctr_unlock();
+  return o;
+}
+
+void ctr_opts_set(struct container *c, struct ctr_opts *o) {
+  ctr_lock();
+  struct ctr_opts *old = c->opts;
+  c->opts = o;
+  ctr_unlock();
+  ctr_opts_put(old);
+}
+
+json_t *ctr_hostconfig_update(json_t *hc, json_t *body, struct berth_err *err) {
+  static const char *const keys[] = {"Memory",        "MemorySwap", "NanoCpus",
+                                     "CpuShares",     "CpusetCpus", "PidsLimit",
+                                     "RestartPolicy", "CpuQuota",   "CpuPeriod"};
+  json_t *out = json_deep_copy(hc);
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+    json_t *v = json_object_get(body, keys[i]);
+    if (!v) continue;
+    if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy"))
+      continue;
+    if (json_is_string(v) && !*json_string_value(v)) continue;
+    if (strcmp(keys[i], "RestartPolicy") && strcmp(keys[i], "CpusetCpus") && !json_is_integer(v)) {
+      json_decref(out);
+      berth_err_set(err, BERTH_EINVAL, 0,
+                    "json: cannot unmarshal %s into Go struct field UpdateConfig.%s of type int64",
+                    json_is_string(v) ? "string" : "value", keys[i]);
+      return NULL;
+    }
+    json_object_set_new(out, keys[i], json_deep_copy(v));
+  }
+  return out;
+}
+
+/* ---- the process environment ---- */
+
+struct envb {
+  char **v;
+  size_t n;
+  json_t *where; /* name -> index */
+};
+
+static void env_put(struct envb *b, const char *kv, bool replace) {
+  cleanup_free char *key = strndup(kv, strcspn(kv, "="));
+  json_t *at = json_object_get(b->where, key);
+  if (at && !replace) return;
+  if (at) {
+    size_t i = (size_t)json_integer_value(at);
+    free(b->v[i]);
+    b->v[i] = xstrdup(kv);
+    return;
+  }
+  b->v = xrealloc(b->v, (b->n + 2) * sizeof *b->v);
+  json_object_set_new(b->where, key, json_integer((json_int_t)b->n));
+  b->v[b->n++] = xstrdup(kv);
+  b->v[b->n] = NULL;
+}
+
+char **ctr_env(const struct ctr_opts *o, char *const *extra, size_t n_extra, const char *home,
+               bool tty, size_t *n) {
+  struct envb b = {xcalloc(1, sizeof(char *)), 0, json_object()};
+  for (size_t i = 0; i < o->n_env; i++)
+    env_put(&b, o->env[i], true);
+  for (size_t i = 0; i < n_extra; i++)
+    if (strchr(extra[i], '=')) env_put(&b, extra[i], true);
+  if (!json_object_get(b.where, "PATH")) {
+    /* first, as docker puts it */
+    env_put(&b, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", false);
+    char *path = b.v[b.n - 1];
+    memmove(b.v + 1, b.v, (b.n - 1) * sizeof *b.v);
+    b.v[0] = path;
+  }
+  cleanup_free char *hn = xasprintf("HOSTNAME=%s", o->hostname);
+  env_put(&b, hn, false);
+  cleanup_free char *hm = xasprintf("HOME=%s", home && *home ? home : "/root");
+  env_put(&b, hm, false);
+  if (tty) env_put(&b, "TERM=xterm", false);
+  json_decref(b.where);
+  *n = b.n;
+  return b.v;
+}
+
+void ctr_env_free(char **env, size_t n) {
+  strv_free(env, n);
+}

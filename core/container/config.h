@@ -1,0 +1,91 @@
+/* A container's Config and HostConfig, parsed once into types (at create,
+ * at load from disk, and at update) and validated in one place with
+ * docker's 400 messages.  The JSON stays on the container only for
+ * inspect's round trip.  An opts is immutable once made: update makes a
+ * new one and swaps it in; readers hold a reference (ctr_opts_get). */
+#ifndef BERTH_CTR_CONFIG_H
+#define BERTH_CTR_CONFIG_H
+
+#include <jansson.h>
+
+#include "../util/util.h"
+
+struct container;
+
+enum ctr_restart { RESTART_NO, RESTART_ALWAYS, RESTART_UNLESS_STOPPED, RESTART_ON_FAILURE };
+
+struct ctr_bind {
+  char *source, *target;
+  bool readonly;
+};
+
+struct ctr_tmpfs {
+  char *target, *options; /* options "" -> mode=1777 */
+};
+
+struct ctr_resources {
+  int64_t memory, memory_swap, nano_cpus, cpu_shares, cpu_quota, cpu_period, pids_limit;
+  char *cpuset_cpus; /* "" none */
+};
+
+struct ctr_opts {
+  int refs;
+  /* Config (merged with the image's at create) */
+  char *image, *hostname, *user, *workdir; /* never NULL */
+  char **env;                              /* "K=V" only, docker's order */
+  size_t n_env;
+  char **entrypoint, **cmd;
+  size_t n_entrypoint, n_cmd;
+  bool tty, open_stdin, stdin_once;
+  json_t *labels; /* an object, never NULL */
+  int stop_signal;  /* SIGTERM unless StopSignal */
+  int stop_timeout; /* seconds; -1: the request's or 10 */
+  /* HostConfig */
+  char *network_mode; /* "" for the daemon's default */
+  bool auto_remove, privileged, init, readonly_rootfs;
+  enum ctr_restart restart;
+  int restart_max;
+  char *log_type; /* "" for the daemon's log driver */
+  json_t *log_config;
+  struct ctr_bind *binds;
+  size_t n_binds;
+  struct ctr_tmpfs *tmpfs;
+  size_t n_tmpfs;
+  char **cap_add, **cap_drop;
+  size_t n_cap_add, n_cap_drop;
+  bool seccomp;          /* false: seccomp=unconfined */
+  char *seccomp_profile; /* a profile's JSON (the CLI sends the content), or NULL */
+  bool no_new_privs;
+  struct ctr_resources res;
+};
+
+/* Validate and type cfg (a full Config) and hc (a HostConfig object, may
+ * be NULL).  NULL and a docker-worded EINVAL/ENOTSUP on bad values. */
+struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err);
+void ctr_opts_put(struct ctr_opts *o);
+/* the container's current opts, referenced (takes ctr_lock) */
+struct ctr_opts *ctr_opts_get(struct container *c);
+/* the container's opts, replaced (takes ctr_lock; the old one is put) */
+void ctr_opts_set(struct container *c, struct ctr_opts *o);
+
+/* docker's update: the resource keys and RestartPolicy of body over hc
+ * (a new object); NULL and a 400 on a bad value */
+json_t *ctr_hostconfig_update(json_t *hc, json_t *body, struct berth_err *err);
+
+const char *ctr_restart_name(enum ctr_restart r);
+
+/* A process's environment: the container's Env, extra over it (an exec's
+ * -e), then PATH (first), HOSTNAME, HOME and, with a tty, TERM=xterm where
+ * missing.  NULL-terminated; free with ctr_env_free. */
+char **ctr_env(const struct ctr_opts *o, char *const *extra, size_t n_extra, const char *home,
+               bool tty, size_t *n);
+void ctr_env_free(char **env, size_t n);
+
+/* seccomp, no_new_privs and capabilities onto a runtime spec (start and
+ * exec); the profile is borrowed from o.  (lifecycle.c) */
+struct rt_spec;
+void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o);
+/* the spec's cgroup limits (lifecycle.c) */
+json_t *ctr_cgroup_json(const struct ctr_resources *r);
+
+#endif
