@@ -142,7 +142,7 @@ void print_inspect(json_t *results, const char *format);
  * rendered like docker's; auth_header may be NULL.  Returns the exit code. */
 int post_json_stream(const char *path, const char *auth_header, bool quiet);
 
-/* ---- the JSON message stream of load/import/pull/push (image.c) ---- */
+/* ---- the JSON message stream of load/import/pull/push (jsonstream.c) ---- */
 /* Rendered like docker's jsonmessage: progress bars redrawn in place on a
  * terminal, "<id>: <status>" lines otherwise. */
 struct jsonstream {
@@ -165,7 +165,7 @@ int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 
-/* ---- shared helpers (image.c) ---- */
+/* ---- ids and filters for listings (format.c) ---- */
 char *short_id(const char *id, bool no_trunc);
 void add_filter(json_t *filters, const char *name_eq_value);
 char *query_filters(json_t *filters); /* "&filters=..." or "" */

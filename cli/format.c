@@ -290,3 +290,29 @@ void print_inspect(json_t *results, const char *format) {
     free(s);
   }
 }
+
+/* ---- ids and filters, for every listing ---- */
+
+char *short_id(const char *id, bool no_trunc) {
+  if (no_trunc) return xstrdup(id);
+  const char *hex = str_has_prefix(id, "sha256:") ? id + 7 : id;
+  return xasprintf("%.12s", hex);
+}
+
+void add_filter(json_t *filters, const char *f) {
+  const char *eq = strchr(f, '=');
+  cleanup_free char *k = eq ? strndup(f, (size_t)(eq - f)) : xstrdup(f);
+  json_t *m = json_object_get(filters, k);
+  if (!m) json_object_set_new(filters, k, m = json_object());
+  json_object_set_new(m, eq ? eq + 1 : "", json_true());
+}
+
+char *query_filters(json_t *filters) {
+  if (!json_object_size(filters)) return xstrdup("");
+  char *s = json_dumps(filters, JSON_COMPACT | JSON_SORT_KEYS);
+  char *e = url_escape(s);
+  char *q = xasprintf("&filters=%s", e);
+  free(s);
+  free(e);
+  return q;
+}
