@@ -110,6 +110,34 @@ if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
   fi
 fi
 
+echo "== the stress loop (kill -9 restarts, rm -f, 50 parallel run --rm, exec, logs)"
+run "stress: 3 rounds" env ROUNDS=3 timeout 900 bash tests/stress.sh
+
+if [ "${BERTH_TSAN:-1}" = 1 ]; then
+  echo "== the concurrent tests under ThreadSanitizer"
+  tsan="$TOP/build-tsan"
+  rm -rf "$tsan" && mkdir -p "$tsan"
+  git ls-files | tar -T - -cf - | tar -C "$tsan" -xf -
+  if (cd "$tsan" && ./autogen.sh >/tmp/berth-tsan.log 2>&1 &&
+      ./configure --enable-werror --enable-tsan >>/tmp/berth-tsan.log 2>&1 &&
+      make -j"$(nproc)" check TESTS= >>/tmp/berth-tsan.log 2>&1); then
+    # a race report fails the run: halt_on_error ends the process, and the
+    # scripts look for "Sanitizer" in berthd's log (tsan.supp says why
+    # each suppression is benign)
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$TOP/tests/tsan.supp"
+    for t in test_exec test_driver test_pull; do
+      run "tsan: $t" "$tsan/tests/unit/$t"
+    done
+    run "tsan: stress, 3 rounds" env BERTH_BUILD="$tsan" ROUNDS=3 timeout 1200 bash tests/stress.sh
+    run "tsan: output under load" env BERTH_BUILD="$tsan" timeout 900 bash tests/integration/output.sh
+    run "tsan: registry (parallel pulls)" env BERTH_BUILD="$tsan" timeout 900 bash tests/integration/registry.sh
+    unset TSAN_OPTIONS
+  else
+    tail -20 /tmp/berth-tsan.log
+    fail=$((fail + 1)); failed_names+=("tsan build")
+  fi
+fi
+
 leaked=$(grep -c '/tmp/berth-' /proc/self/mounts)
 if [ "$leaked" -ne 0 ]; then
   echo "mounts leaked by the tests:"; grep '/tmp/berth-' /proc/self/mounts
