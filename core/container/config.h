@@ -37,7 +37,7 @@ struct ctr_opts {
   char **entrypoint, **cmd;
   size_t n_entrypoint, n_cmd;
   bool tty, open_stdin, stdin_once;
-  json_t *labels; /* an object, never NULL */
+  json_t *labels;   /* an object, never NULL */
   int stop_signal;  /* SIGTERM unless StopSignal */
   int stop_timeout; /* seconds; -1: the request's or 10 */
   /* HostConfig */

@@ -115,40 +115,63 @@ static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct 
   return 0;
 }
 
-int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
-               struct berth_err *err) {
-  cleanup_free char *dir = NULL;
-  int vr = ctr_validate_create(body, err);
-  if (vr < 0) return vr;
+/* The body's values checked (docker's order: before the image is looked
+ * up); hc_out: the HostConfig, a copy. */
+static int create_check(struct daemon *d, json_t *body, json_t **hc_out, struct berth_err *err) {
+  int r = ctr_validate_create(body, err);
+  if (r < 0) return r;
   const char *image = json_string_value(json_object_get(body, "Image"));
   if (!image || !*image)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
   hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
-  /* the values, before the image is looked up (docker's order) */
   struct ctr_opts *check = ctr_opts_parse(body, hc, err);
-  int r = check ? check_with_daemon(d, check, err) : -err->code;
+  r = check ? check_with_daemon(d, check, err) : -err->code;
   ctr_opts_put(check);
-  if (r < 0) {
+  if (r < 0)
     json_decref(hc);
-    return r;
+  else
+    *hc_out = hc;
+  return r;
+}
+
+static void discard(struct container *c) {
+  ctr_opts_put(c->opts);
+  json_decref(c->config);
+  json_decref(c->host_config);
+  json_decref(c->net_config);
+  free(c->parent_sid);
+  free(c->name);
+  free(c);
+}
+
+static int no_such_image(const char *image, struct berth_err *err) {
+  struct image_ref ref;
+  if (ref_parse(image, true, &ref, NULL) == 0) {
+    cleanup_free char *fam = ref_familiar(&ref);
+    ref_free(&ref);
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
   }
+  return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", image);
+}
+
+/* A new container record: the image's config merged under the body's,
+ * the hostname chosen, the result typed.  Takes over hc. */
+static struct container *create_record(struct daemon *d, json_t *body, json_t *hc,
+                                       struct berth_err *err) {
+  const char *image = json_string_value(json_object_get(body, "Image"));
   struct image_store *s = &d->images;
   pthread_mutex_lock(&s->lock);
   struct image *im = store_lookup_locked(s, image);
   if (!im) {
     pthread_mutex_unlock(&s->lock);
     json_decref(hc);
-    struct image_ref ref;
-    if (ref_parse(image, true, &ref, NULL) == 0) {
-      cleanup_free char *fam = ref_familiar(&ref);
-      ref_free(&ref);
-      return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
-    }
-    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", image);
+    no_such_image(image, err);
+    return NULL;
   }
   struct container *c = xcalloc(1, sizeof *c);
+  c->host_config = hc;
   memcpy(c->image_id, im->id, sizeof c->image_id);
   struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
   c->parent_sid = top ? xstrdup(top->storage_id) : NULL;
@@ -163,17 +186,9 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   json_object_del(cfg, "name");
   merge_image_config(cfg, imcfg);
   json_decref(imcfg);
-  json_t *full = imageconf_container_config(cfg);
+  c->config = imageconf_container_config(cfg);
   json_decref(cfg);
-  cfg = full;
-  if (!json_array_size(json_object_get(cfg, "Cmd")) &&
-      !json_array_size(json_object_get(cfg, "Entrypoint"))) {
-    json_decref(cfg);
-    json_decref(hc);
-    free(c->parent_sid);
-    free(c);
-    return berth_err_set(err, BERTH_EINVAL, 0, "No command specified");
-  }
+  cfg = c->config;
   random_hex(c->id, 32);
   const char *hn = json_string_value(json_object_get(cfg, "Hostname"));
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
@@ -185,36 +200,42 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   } else if (!hn || !*hn) {
     json_object_set_new(cfg, "Hostname", json_sprintf("%.12s", c->id));
   }
-  c->config = cfg;
-  c->host_config = hc;
-  c->opts = ctr_opts_parse(cfg, hc, err); /* the merged config, typed */
+  if (!json_array_size(json_object_get(cfg, "Cmd")) &&
+      !json_array_size(json_object_get(cfg, "Entrypoint"))) {
+    berth_err_set(err, BERTH_EINVAL, 0, "No command specified");
+  } else {
+    c->opts = ctr_opts_parse(cfg, hc, err); /* the merged config, typed */
+  }
   if (!c->opts) {
-    r = -err->code;
-    goto fail;
+    discard(c);
+    return NULL;
   }
   json_t *nc = json_object_get(body, "NetworkingConfig");
-  c->net_config = json_is_object(nc) ? json_incref(nc) : NULL;
+  c->net_config = json_is_object(nc) ? json_deep_copy(nc) : NULL;
   c->created_ns = now_ns();
   c->status = CTR_CREATED;
+  return c;
+}
+
+/* The name given (or a random one), reserved until the record is in the
+ * table. */
+static int create_name(struct container *c, const char *name, struct berth_err *err) {
   if (name && *name) {
-    if (!valid_name(name)) {
-      r = berth_err_set(err, BERTH_EINVAL, 0,
-                        "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                        name);
-      goto fail;
-    }
+    if (!valid_name(name))
+      return berth_err_set(
+          err, BERTH_EINVAL, 0,
+          "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
     c->name = name[0] == '/' ? xstrdup(name) : xasprintf("/%s", name);
   }
   ctr_lock();
   char other[65];
   if (c->name && ctr_name_taken_locked(c->name, NULL, other)) {
     ctr_unlock();
-    r = berth_err_set(
+    return berth_err_set(
         err, BERTH_ECONFLICT, 0,
         "Conflict. The container name \"%s\" is already in use by container \"%s\". You "
         "have to remove (or rename) that container to be able to reuse that name.",
         c->name, other);
-    goto fail;
   }
   for (int tries = 0; !c->name || ctr_name_taken_locked(c->name, NULL, NULL); tries++) {
     free(c->name);
@@ -228,54 +249,61 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   /* reserve the name before the slow part */
   ctr_name_reserve_locked(c->name);
   ctr_unlock();
+  return 0;
+}
+
+/* The read-write layer, the directory and the record on disk, then the
+ * table.  On failure, nothing of it is left. */
+static int create_layer(struct daemon *d, struct container *c, struct berth_err *err) {
   random_hex(c->rw_id, 32);
   struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
   store_pending_begin(&d->images, c->rw_id);
-  r = drv_storage_create(d->storage, &req, true, err);
+  int r = drv_storage_create(d->storage, &req, true, err);
   if (r < 0) {
     store_pending_end(&d->images, c->rw_id);
-    goto fail_reserved;
+    return r;
   }
-  dir = ctr_dir(d, c->id);
-  if ((r = mkdir_p(dir, 0700)) < 0) {
-    r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
-    goto fail_layer;
-  }
-  ctr_lock();
-  ctr_name_release_locked(c->name);
-  ctr_table_add_locked(c);
-  ctr_unlock();
-  if (ctr_save(d, c) < 0) {
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  if ((r = mkdir_p(dir, 0700)) < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
+  /* on disk first: a record in the table is one no one can lose */
+  if (r == 0 && ctr_save(d, c) < 0)
+    r = berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
+  if (r == 0) {
     ctr_lock();
-    ctr_table_remove_locked(c);
+    ctr_name_release_locked(c->name);
+    ctr_table_add_locked(c);
     ctr_unlock();
+  }
+  if (r < 0) {
     rm_rf(dir);
-    drv_storage_remove(d->storage, c->rw_id, err);
-    store_pending_end(&d->images, c->rw_id);
-    return berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
+    struct berth_err e2 = {0};
+    drv_storage_remove(d->storage, c->rw_id, &e2);
   }
   store_pending_end(&d->images, c->rw_id); /* the record owns the layer now */
-  memcpy(out_id, c->id, 65);
-  (void)warnings;
-  return 0;
-fail_layer : {
-  struct berth_err e2 = {0};
-  drv_storage_remove(d->storage, c->rw_id, &e2);
-}
-  store_pending_end(&d->images, c->rw_id);
-fail_reserved:
-  ctr_lock();
-  ctr_name_release_locked(c->name);
-  ctr_unlock();
-fail:
-  ctr_opts_put(c->opts);
-  json_decref(c->config);
-  json_decref(c->host_config);
-  json_decref(c->net_config);
-  free(c->parent_sid);
-  free(c->name);
-  free(c);
   return r;
+}
+
+int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
+               struct berth_err *err) {
+  (void)warnings;
+  json_t *hc = NULL;
+  int r = create_check(d, body, &hc, err);
+  if (r < 0) return r;
+  struct container *c = create_record(d, body, hc, err);
+  if (!c) return -err->code;
+  if ((r = create_name(c, name, err)) < 0) {
+    discard(c);
+    return r;
+  }
+  if ((r = create_layer(d, c, err)) < 0) {
+    ctr_lock();
+    ctr_name_release_locked(c->name);
+    ctr_unlock();
+    discard(c);
+    return r;
+  }
+  memcpy(out_id, c->id, 65);
+  return 0;
 }
 
 /* ---------------- start ---------------- */
