@@ -87,4 +87,3 @@ int post_json_stream(const char *path, const char *auth_header, bool quiet) {
   json_decref(js.ids);
   return rc;
 }
-

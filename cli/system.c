@@ -16,13 +16,11 @@ int cmd_version(int argc, char **argv) {
   int r = parse_flags(argc, argv, flags, "berth version [OPTIONS]", &n, &pos);
   if (r) return r < 0 ? 125 : 0;
   free(pos);
-  struct utsname u;
-  uname(&u);
   json_t *server = NULL;
   int rc = api_call("GET", "/version", NULL, &server, NULL);
   json_t *client =
       json_pack("{s:s,s:s,s:s,s:s}", "Version", PACKAGE_VERSION, "ApiVersion", "1.43", "Os",
-                "linux", "Arch", !strcmp(u.machine, "x86_64") ? "amd64" : u.machine);
+                "linux", "Arch", host_arch());
   if (format) {
     json_t *all = json_pack("{s:o,s:O}", "Client", client, "Server", server ? server : json_null());
     char *s = template_render(format, all);
