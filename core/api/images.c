@@ -83,9 +83,10 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
       j, "Author",
       json_string((str = json_string_value(json_object_get(cfg, "author"))) ? str : ""));
   json_object_set_new(j, "Config", imageconf_container_config(json_object_get(cfg, "config")));
-  json_object_set_new(
-      j, "Architecture",
-      json_string((str = json_string_value(json_object_get(cfg, "architecture"))) ? str : host_arch()));
+  json_object_set_new(j, "Architecture",
+                      json_string((str = json_string_value(json_object_get(cfg, "architecture")))
+                                      ? str
+                                      : host_arch()));
   if ((str = json_string_value(json_object_get(cfg, "variant"))))
     json_object_set_new(j, "Variant", json_string(str));
   json_object_set_new(

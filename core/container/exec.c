@@ -83,8 +83,10 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
   struct exec_proc *e = xcalloc(1, sizeof *e);
   random_hex(e->id, 32);
   e->c = c;
-  e->cmd = json_incref(o->cmd);
-  e->env = json_incref(o->env);
+  /* its own copies: json_incref races (TSan) with another thread's on a
+   * shared value, and nothing of an exec's is shared */
+  e->cmd = json_deep_copy(o->cmd);
+  e->env = o->env ? json_deep_copy(o->env) : NULL;
   e->user = xstrdup(o->user ? o->user : "");
   e->workdir = xstrdup(o->workdir ? o->workdir : "");
   e->tty = o->tty;
@@ -145,8 +147,8 @@ size_t exec_count(void) {
 
 json_t *exec_inspect_json(struct exec_proc *e) {
   json_t *args = json_array();
-  for (size_t i = 1; i < json_array_size(e->cmd); i++)
-    json_array_append(args, json_array_get(e->cmd, i));
+  for (size_t i = 1; i < json_array_size(e->cmd); i++) /* copies, not increfs: see above */
+    json_array_append_new(args, json_string(json_string_value(json_array_get(e->cmd, i)) ?: ""));
   pthread_mutex_lock(&mu);
   enum exec_state st = e->state;
   int code = e->exit_code;
