@@ -174,6 +174,61 @@ static void apply_meta(int dirfd, const char *name, struct archive_entry *e, boo
   utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
 }
 
+/* .wh..wh..opq (the directory's lower content goes) and .wh.<name> */
+static int extract_whiteout(int dirfd, const char *base, uint32_t flags, const char *raw,
+                            struct berth_err *err) {
+  int r;
+  if (!strcmp(base, WH_OPAQUE)) {
+    if (flags & BERTH_UNTAR_WHITEOUT_OVERLAY) {
+      cleanup_free char *path = xasprintf("/proc/self/fd/%d", dirfd);
+      if (setxattr(path, "trusted.overlay.opaque", "y", 1, 0) < 0)
+        return err_sys(err, BERTH_EINTERNAL, "layer entry %s: set opaque", raw);
+      return 0;
+    }
+    r = clear_dir_contents(dirfd);
+    return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: opaque dir", raw) : 0;
+  }
+  const char *victim = base + strlen(WH_PREFIX);
+  if (!*victim || !strcmp(victim, ".") || !strcmp(victim, ".."))
+    return berth_err_set(err, BERTH_EINVAL, 0, "layer entry %s: bad whiteout", raw);
+  r = clear_slot(dirfd, victim, false);
+  if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: whiteout", raw);
+  if ((flags & BERTH_UNTAR_WHITEOUT_OVERLAY) &&
+      mknodat(dirfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "layer entry %s: whiteout device", raw);
+  return 0;
+}
+
+/* a second name for a file already in the layer, never for one outside
+ * it, never for a device node outside /dev */
+static int extract_hardlink(struct archive_entry *e, int rootfd, int dirfd, const char *rel,
+                            const char *base, struct untar_stats *st, struct berth_err *err) {
+  const char *raw = archive_entry_pathname(e), *hl = archive_entry_hardlink(e);
+  char trel[4096];
+  if (clean_path(hl, trel, sizeof trel) != 0)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "layer entry %s: hard link to %s points outside the layer", raw, hl);
+  const char *tbase;
+  int tfd = open_parent(rootfd, trel, &tbase, false, err, raw);
+  if (tfd < 0) return tfd;
+  cleanup_close int tdir = tfd;
+  struct stat ts;
+  if (fstatat(tdir, tbase, &ts, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ts.st_mode))
+    return berth_err_set(err, BERTH_EINVAL, errno,
+                         "layer entry %s: hard link target %s is not a file in the layer", raw, hl);
+  if ((S_ISCHR(ts.st_mode) || S_ISBLK(ts.st_mode)) && !str_has_prefix(rel, "dev/"))
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "layer entry %s: hard link to the device node %s: device node outside /dev refused", raw,
+        hl);
+  int r = clear_slot(dirfd, base, false);
+  if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: replace", raw);
+  if (linkat(tdir, tbase, dirfd, base, 0) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "layer entry %s: link to %s", raw, hl);
+  st->entries++;
+  return 0;
+}
+
 static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd, uint32_t flags,
                          struct untar_stats *st, struct berth_err *err) {
   const char *raw = archive_entry_pathname(e);
@@ -197,56 +252,9 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int rootfd,
   mode_t type = archive_entry_filetype(e);
   int r;
 
-  if (!strcmp(base, WH_OPAQUE)) {
-    if (flags & BERTH_UNTAR_WHITEOUT_OVERLAY) {
-      cleanup_free char *path = xasprintf("/proc/self/fd/%d", dirfd);
-      if (setxattr(path, "trusted.overlay.opaque", "y", 1, 0) < 0)
-        return err_sys(err, BERTH_EINTERNAL, "layer entry %s: set opaque", raw);
-      return 0;
-    }
-    r = clear_dir_contents(dirfd);
-    return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: opaque dir", raw) : 0;
-  }
-  if (str_has_prefix(base, WH_PREFIX)) {
-    const char *victim = base + strlen(WH_PREFIX);
-    if (!*victim || !strcmp(victim, ".") || !strcmp(victim, ".."))
-      return berth_err_set(err, BERTH_EINVAL, 0, "layer entry %s: bad whiteout", raw);
-    r = clear_slot(dirfd, victim, false);
-    if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: whiteout", raw);
-    if ((flags & BERTH_UNTAR_WHITEOUT_OVERLAY) &&
-        mknodat(dirfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
-      return err_sys(err, BERTH_EINTERNAL, "layer entry %s: whiteout device", raw);
-    return 0;
-  }
-
-  const char *hl = archive_entry_hardlink(e);
-  if (hl) {
-    char trel[4096];
-    if (clean_path(hl, trel, sizeof trel) != 0)
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "layer entry %s: hard link to %s points outside the layer", raw, hl);
-    const char *tbase;
-    int tfd = open_parent(rootfd, trel, &tbase, false, err, raw);
-    if (tfd < 0) return tfd;
-    cleanup_close int tdir = tfd;
-    struct stat ts;
-    if (fstatat(tdir, tbase, &ts, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ts.st_mode))
-      return berth_err_set(err, BERTH_EINVAL, errno,
-                           "layer entry %s: hard link target %s is not a file in the layer", raw,
-                           hl);
-    /* a second name for a device node would bring it out of /dev */
-    if ((S_ISCHR(ts.st_mode) || S_ISBLK(ts.st_mode)) && !str_has_prefix(rel, "dev/"))
-      return berth_err_set(
-          err, BERTH_EINVAL, 0,
-          "layer entry %s: hard link to the device node %s: device node outside /dev refused", raw,
-          hl);
-    if ((r = clear_slot(dirfd, base, false)) < 0)
-      return err_sys_(err, BERTH_EINTERNAL, -r, "layer entry %s: replace", raw);
-    if (linkat(tdir, tbase, dirfd, base, 0) < 0)
-      return err_sys(err, BERTH_EINTERNAL, "layer entry %s: link to %s", raw, hl);
-    st->entries++;
-    return 0;
-  }
+  if (!strcmp(base, WH_OPAQUE) || str_has_prefix(base, WH_PREFIX))
+    return extract_whiteout(dirfd, base, flags, raw, err);
+  if (archive_entry_hardlink(e)) return extract_hardlink(e, rootfd, dirfd, rel, base, st, err);
 
   switch (type) {
   case AE_IFDIR:
