@@ -18,9 +18,8 @@ int cmd_version(int argc, char **argv) {
   free(pos);
   json_t *server = NULL;
   int rc = api_call("GET", "/version", NULL, &server, NULL);
-  json_t *client =
-      json_pack("{s:s,s:s,s:s,s:s}", "Version", PACKAGE_VERSION, "ApiVersion", "1.43", "Os",
-                "linux", "Arch", host_arch());
+  json_t *client = json_pack("{s:s,s:s,s:s,s:s}", "Version", PACKAGE_VERSION, "ApiVersion", "1.43",
+                             "Os", "linux", "Arch", host_arch());
   if (format) {
     json_t *all = json_pack("{s:o,s:O}", "Client", client, "Server", server ? server : json_null());
     char *s = template_render(format, all);

@@ -25,7 +25,8 @@ struct bad {
 static const struct bad bad[] = {
     {"{\"Image\":\"x\",\"WorkingDir\":\"rel/dir\"}",
      "the working directory 'rel/dir' is invalid, it needs to be an absolute path"},
-    {"{\"Image\":\"x\",\"Hostname\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+    {"{\"Image\":\"x\",\"Hostname\":"
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
      "longer than 63 characters"},
     {"{\"Image\":\"x\",\"StopSignal\":\"SIGNOPE\"}", "Invalid signal: SIGNOPE"},
     {"{\"Image\":\"x\",\"Tty\":\"yes\"}",
@@ -35,7 +36,8 @@ static const struct bad bad[] = {
     {"{\"Image\":\"x\",\"HostConfig\":{\"Memory\":1024}}", "Minimum memory limit allowed is 6MB"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Memory\":67108864,\"MemorySwap\":1048576}}",
      "Minimum memoryswap limit should be larger than memory limit, see usage"},
-    {"{\"Image\":\"x\",\"HostConfig\":{\"NanoCpus\":999000000000}}", "Range of CPUs is from 0.01 to"},
+    {"{\"Image\":\"x\",\"HostConfig\":{\"NanoCpus\":999000000000}}",
+     "Range of CPUs is from 0.01 to"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"CpuShares\":-1}}",
      "invalid CPU shares: must be a positive number"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"NanoCpus\":1000000000,\"CpuQuota\":50000}}",
@@ -52,7 +54,8 @@ static const struct bad bad[] = {
      "maximum retry count cannot be used with restart policy 'always'"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"RestartPolicy\":{\"Name\":7}}}",
      "json: cannot unmarshal number into Go struct field RestartPolicy.Name of type string"},
-    {"{\"Image\":\"x\",\"HostConfig\":{\"AutoRemove\":true,\"RestartPolicy\":{\"Name\":\"always\"}}}",
+    {"{\"Image\":\"x\",\"HostConfig\":{\"AutoRemove\":true,\"RestartPolicy\":{\"Name\":\"always\"}}"
+     "}",
      "can't create 'AutoRemove' container with restart policy"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"CapAdd\":[\"NET_FLY\"]}}",
      "invalid CapAdd: unknown capability: \"NET_FLY\""},
@@ -68,7 +71,8 @@ static const struct bad bad[] = {
      "only absolute host paths are supported"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Tmpfs\":{\"run\":\"\"}}}",
      "invalid mount path for tmpfs: run"},
-    {"{\"Image\":\"x\",\"HostConfig\":{\"NetworkMode\":\"nosuchnet\"}}", "network nosuchnet not found"},
+    {"{\"Image\":\"x\",\"HostConfig\":{\"NetworkMode\":\"nosuchnet\"}}",
+     "network nosuchnet not found"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\"}]}}",
      "HostConfig.Mounts (--mount) is not supported yet"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Memory\":\"1g\"}}",
@@ -153,8 +157,8 @@ static void test_defaults(void) {
          !strcmp(env[3], "TERM=xterm"),
      "a start's env: PATH first, HOSTNAME, HOME=/root, TERM=xterm with a tty");
   ctr_env_free(env, n);
-  json_t *hc = json_pack("{s:I,s:{s:s}}", "Memory", (json_int_t)67108864, "RestartPolicy", "Name",
-                         "always");
+  json_t *hc =
+      json_pack("{s:I,s:{s:s}}", "Memory", (json_int_t)67108864, "RestartPolicy", "Name", "always");
   json_t *body = json_pack("{s:I,s:s,s:{s:s}}", "Memory", (json_int_t)0, "CpusetCpus", "1",
                            "RestartPolicy", "Name", "no");
   json_t *nhc = ctr_hostconfig_update(hc, body, &err);
