@@ -224,7 +224,8 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = check_resources(&o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");
   o->log_type = str_of(log, "Type");
-  o->log_config = json_deep_copy(json_object_get(log, "Config") ?: json_object());
+  json_t *lc = json_object_get(log, "Config");
+  o->log_config = json_is_object(lc) ? json_deep_copy(lc) : json_object();
   if (r < 0) {
     ctr_opts_put(o);
     return NULL;
