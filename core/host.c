@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "confbind.h"
 #include "image/layer.h"
 #include "plugin.h"
 
@@ -25,41 +26,10 @@ void host_buf_free(struct berth_buf *buf) {
   buf->len = buf->cap = 0;
 }
 
-static int parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || !(v >= 0) || v != v || v > 1e30) return -1; /* also nan, inf */
-  uint64_t mult = 1;
-  switch (*end) {
-  case 0: break;
-  case 'k':
-  case 'K':
-    mult = 1ull << 10;
-    end++;
-    break;
-  case 'm':
-  case 'M':
-    mult = 1ull << 20;
-    end++;
-    break;
-  case 'g':
-  case 'G':
-    mult = 1ull << 30;
-    end++;
-    break;
-  default: return -1;
-  }
-  if (*end == 'b' || *end == 'B') end++;
-  if (*end || v * (double)mult >= 18446744073709551616.0)
-    return -1; /* over 2^64: refused, not wrapped */
-  *out = (uint64_t)(v * (double)mult);
-  return 0;
-}
-
 static int bind_value(const struct berth_host *h, const struct berth_conf_key *k, void *target,
                       config_setting_t *s, const char *text, struct berth_err *err) {
   struct host_private *hp = priv(h);
+  if (!s) return conf_bind_text(k, target, text, err); /* a default */
   char *dst = (char *)target + k->offset;
   int line = s ? config_setting_source_line(s) : 0;
   const char *file = hp->cfg->file_name;
@@ -112,7 +82,7 @@ static int bind_value(const struct berth_host *h, const struct berth_conf_key *k
       v = (uint64_t)iv;
     } else {
       const char *str = s ? config_setting_get_string(s) : text;
-      if (!str || parse_size(str, &v) < 0)
+      if (!str || conf_parse_size(str, &v) < 0)
         return berth_err_set(err, BERTH_EINVAL, 0,
                              "%s:%d: '%s' must be a size such as 512k, 64m or 1g", file, line,
                              k->name);
@@ -142,13 +112,28 @@ static int host_conf_bind(const struct berth_host *h, const struct berth_conf_ke
                              hp->name, config_setting_name(s));
     }
   }
+  json_t *resolved = json_object();
   for (size_t j = 0; j < n_keys; j++) {
     config_setting_t *s = g ? config_setting_get_member(g, keys[j].name) : NULL;
     if (!s && !keys[j].def) continue;
     int r = bind_value(h, &keys[j], target, s, keys[j].def, err);
-    if (r < 0) return r;
+    if (r < 0) {
+      json_decref(resolved);
+      return r;
+    }
+    char canon[4096];
+    if (conf_canonical(&keys[j], target, canon, sizeof canon))
+      json_object_set_new(resolved, keys[j].name, json_string(canon));
   }
+  /* what the driver got, for berth-shim to give it the same */
+  json_decref(hp->resolved);
+  hp->resolved = resolved;
   return 0;
+}
+
+json_t *plugin_resolved_config(const struct loaded_plugin *p) {
+  const struct host_private *hp = p->host_priv;
+  return hp && hp->resolved ? json_deep_copy(hp->resolved) : json_object();
 }
 
 static bool safe_component(const char *s) {
@@ -272,6 +257,7 @@ void host_free(struct loaded_plugin *p) {
   free(hp->kind_name);
   free(hp->name);
   free(hp->log_prefix);
+  json_decref(hp->resolved);
   free(hp);
   p->host_priv = NULL;
 }

@@ -61,6 +61,44 @@ struct loaded_plugin *plugin_find(struct plugin_set *set, int kind, const char *
   return NULL;
 }
 
+/* A driver name is a file name and a directory name under the data root:
+ * letters, digits, '.', '_', '-', starting with a letter or digit. */
+static bool valid_driver_name(const char *n) {
+  size_t l = strlen(n);
+  if (!l || l > 64 || !isalnum((unsigned char)n[0])) return false;
+  for (const char *c = n; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') return false;
+  return true;
+}
+
+static bool is_builtin_name(int kind, const char *name) {
+  for (size_t i = 0; i < berth_n_builtin_plugins; i++)
+    if (berth_builtin_plugins[i].kind == kind && !strcmp(berth_builtin_plugins[i].name, name))
+      return true;
+  return false;
+}
+
+/* Ops that only make sense together: a driver that advertises a feature
+ * has every op of it. */
+static int check_op_groups(const struct loaded_plugin *lp, const char *where,
+                           struct berth_err *err) {
+  if (lp->desc.kind == BERTH_KIND_LOGGER) {
+    const struct berth_logger_ops *o = &lp->ops.logger;
+    bool reads = o->features & BERTH_LOG_F_READ;
+    const char *missing = !reads           ? NULL
+                          : !o->read_open  ? "read_open"
+                          : !o->read_next  ? "read_next"
+                          : !o->read_close ? "read_close"
+                                           : NULL;
+    if (missing)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "plugin %s: log driver '%s' advertises reading (BERTH_LOG_F_READ) "
+                           "but has no %s",
+                           where, lp->desc.name, missing);
+  }
+  return 0;
+}
+
 /* The 1.0 descriptor ends with ops; anything shorter is truncated. */
 #define DESC_MIN_SIZE (offsetof(struct berth_plugin, ops) + sizeof(void *))
 
@@ -100,6 +138,18 @@ int plugin_validate(struct plugin_set *set, const struct berth_plugin *p, int ex
                          plugin_kind_name(expect_kind));
   if (!lp->desc.name || !*lp->desc.name)
     return berth_err_set(err, BERTH_EINVAL, 0, "plugin %s: descriptor has no name", where);
+  if (!valid_driver_name(lp->desc.name))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "plugin %s: driver name '%.80s' is not valid: use letters, digits, "
+                         "'.', '_' and '-' (at most 64, a letter or digit first)",
+                         where, lp->desc.name);
+  /* a file that calls itself like a built-in would be listed as one thing
+   * and run as the other (berth-shim, logs) */
+  if (!str_has_prefix(where, "built-in:") && is_builtin_name((int)lp->desc.kind, lp->desc.name))
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "plugin %s: calls itself '%s', the name of a built-in %s driver: give "
+                         "it another name",
+                         where, lp->desc.name, kind_name);
   if (!lp->desc.init)
     return berth_err_set(err, BERTH_EINVAL, 0, "plugin %s: required function 'init' is missing",
                          where);
@@ -122,6 +172,8 @@ int plugin_validate(struct plugin_set *set, const struct berth_plugin *p, int ex
                            "plugin %s: required %s op '%s' is missing (driver '%s')", where,
                            kind_name, r->name, lp->desc.name);
   }
+  int g = check_op_groups(lp, where, err);
+  if (g < 0) return g;
   struct loaded_plugin *dup = plugin_find(set, (int)lp->desc.kind, lp->desc.name);
   if (dup)
     return berth_err_set(err, BERTH_ECONFLICT, 0,

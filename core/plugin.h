@@ -9,6 +9,7 @@
 #include <berth/network.h>
 #include <berth/registry.h>
 #include <berth/storage.h>
+#include <jansson.h>
 #include <pthread.h>
 
 #include "config.h"
@@ -68,7 +69,10 @@ struct host_private {
   char *kind_name;
   char *name;
   char *log_prefix;
+  json_t *resolved; /* the values conf_bind gave the driver, as canonical text */
 };
+/* A copy of what conf_bind gave p ({key: text}): berth-shim binds the same. */
+json_t *plugin_resolved_config(const struct loaded_plugin *p);
 int host_setup(struct loaded_plugin *p, struct berth_config *cfg, struct berth_err *err);
 void host_free(struct loaded_plugin *p);
 void host_buf_free(struct berth_buf *buf);

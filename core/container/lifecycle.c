@@ -382,28 +382,19 @@ static void spec_mounts(const struct ctr_opts *o, struct rt_spec *s, char *init_
                           *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777", false};
 }
 
-/* what only the shim needs: the log driver and its options */
+/* what only the shim needs: the log driver (the very file berthd loaded,
+ * and the configuration berthd resolved for it) and the container's
+ * --log-opt options */
 static json_t *spec_log(struct daemon *d, struct container *c, const struct ctr_opts *o) {
-  const char *driver = *o->log_type ? o->log_type : d->logger->name;
-  json_t *opts = json_object();
-  config_setting_t *g = config_driver_group(&d->cfg, "log", driver);
-  for (int k = 0; g && k < config_setting_length(g); k++) {
-    config_setting_t *st = config_setting_get_elem(g, (unsigned)k);
-    const char *sv = config_setting_get_string(st);
-    if (sv)
-      json_object_set_new(opts, config_setting_name(st), json_string(sv));
-    else if (config_setting_type(st) == CONFIG_TYPE_INT)
-      json_object_set_new(opts, config_setting_name(st),
-                          json_sprintf("%d", config_setting_get_int(st)));
-  }
-  const char *ok;
-  json_t *ov;
-  json_object_foreach(o->log_config, ok, ov) json_object_set(opts, ok, ov);
+  struct loaded_plugin *lg = d->logger;
+  const char *driver = *o->log_type ? o->log_type : lg->name;
   cleanup_free char *logp = ctr_log_path(d, c->id);
-  return json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "path", logp, "opts",
-                   opts, "container_name", c->name + 1, "image_id", c->image_id, "image_name",
-                   o->image, "root_dir", d->logger->host.root_dir ? d->logger->host.root_dir : "",
-                   "run_dir", d->logger->host.run_dir ? d->logger->host.run_dir : "");
+  return json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "file",
+                   lg->origin, "config", plugin_resolved_config(lg), "path", logp, "opts",
+                   json_deep_copy(o->log_config), "container_name", c->name + 1, "image_id",
+                   c->image_id, "image_name", o->image, "root_dir",
+                   lg->host.root_dir ? lg->host.root_dir : "", "run_dir",
+                   lg->host.run_dir ? lg->host.run_dir : "");
 }
 
 json_t *ctr_cgroup_json(const struct ctr_resources *r) {

@@ -22,6 +22,7 @@
 #include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
 #include "protocol.h"
+#include "shim.h"
 
 #define MAX_CLIENTS 64
 #define LINE_MAX_LEN 16384
@@ -339,8 +340,16 @@ static int open_logger(const char *plugin_dir, struct berth_err *err) {
   if (!driver || !strcmp(driver, "none")) return 0;
   static struct plugin_set set;
   static struct berth_config cfg;
-  int r = plugin_load(&set, plugin_dir, BERTH_KIND_LOGGER, driver, &S.logger, err);
+  /* the very file berthd loaded (a path), or the built-in of that name */
+  const char *file = json_string_value(json_object_get(log, "file"));
+  bool by_path = file && file[0] == '/';
+  int r = plugin_load(&set, plugin_dir, BERTH_KIND_LOGGER, by_path ? file : driver, &S.logger, err);
   if (r < 0) return r;
+  if (strcmp(S.logger->name, driver))
+    return berth_err_set(err, BERTH_EINVAL, 0, "log driver %s calls itself '%s', not '%s'",
+                         by_path ? file : driver, S.logger->name, driver);
+  /* and the configuration berthd resolved for it */
+  shim_host_config(json_object_get(log, "config"));
   cfg.data_root = (char *)json_string_value(json_object_get(log, "root_dir"));
   cfg.exec_root = (char *)json_string_value(json_object_get(log, "run_dir"));
   if ((r = plugin_init(S.logger, &cfg, err)) < 0) return r;

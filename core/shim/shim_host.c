@@ -1,9 +1,11 @@
 /* The host services table as berth-shim offers it to a log driver: the
- * same struct, fewer services (the shim has no daemon.conf; berthd passes
- * the driver's settings as per-container options). */
+ * same struct, fewer services.  The shim has no daemon.conf: conf_bind
+ * gives the driver the values berthd's conf_bind resolved (spec.json). */
 #include <stdarg.h>
 
+#include "../confbind.h"
 #include "../plugin.h"
+#include "shim.h"
 
 static void shim_log(const struct berth_host *h, int level, const char *fmt, ...) {
   va_list ap;
@@ -12,33 +14,23 @@ static void shim_log(const struct berth_host *h, int level, const char *fmt, ...
   va_end(ap);
 }
 
+static json_t *resolved; /* {key: text}, as berthd's conf_bind gave it */
+
+void shim_host_config(json_t *config) {
+  resolved = config;
+}
+
+/* The values berthd resolved (daemon.conf and defaults, canonical text),
+ * bound by the same code berthd uses; defaults for keys it did not send. */
 static int shim_conf_bind(const struct berth_host *h, const struct berth_conf_key *keys, size_t n,
                           void *target, struct berth_err *err) {
+  (void)h;
   for (size_t i = 0; i < n; i++) {
-    if (!keys[i].def) continue;
-    char *dst = (char *)target + keys[i].offset;
-    switch (keys[i].type) {
-    case BERTH_CONF_STRING: {
-      const char *v = keys[i].def;
-      memcpy(dst, &v, sizeof v);
-      break;
-    }
-    case BERTH_CONF_BOOL: {
-      int v = parse_bool_value(keys[i].def);
-      memcpy(dst, &v, sizeof v);
-      break;
-    }
-    case BERTH_CONF_INT: {
-      int64_t v = strtoll(keys[i].def, NULL, 10);
-      memcpy(dst, &v, sizeof v);
-      break;
-    }
-    case BERTH_CONF_SIZE: {
-      uint64_t v = strtoull(keys[i].def, NULL, 10);
-      memcpy(dst, &v, sizeof v);
-      break;
-    }
-    }
+    const char *text = json_string_value(json_object_get(resolved, keys[i].name));
+    if (!text) text = keys[i].def;
+    if (!text) continue;
+    int r = conf_bind_text(&keys[i], target, text, err);
+    if (r < 0) return err_wrap(err, "log driver configuration from berthd");
   }
   return 0;
 }

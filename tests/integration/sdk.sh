@@ -17,10 +17,37 @@ check "out-of-tree driver compiles" cc $cflags -Wall -Wextra -Werror -shared -fP
   -o "$T/example-log.so" "$TOP/contrib/plugin-example/example.c"
 expect "it exports exactly one symbol" "example_log_LTX_berth_plugin_entry" "$(nm -D --defined-only "$T/example-log.so" | awk '$2=="T"{print $3}')"
 write_conf
-printf 'log: { driver = "%s"; };\n' "$T/example-log.so" >>"$T/daemon.conf"
+# by absolute path, with settings of every type (a size given as "64k")
+printf 'log: { driver = "%s"; example-log: { prefix = "exo"; stamp = true; max-line = "64k"; }; };\n' \
+  "$T/example-log.so" >>"$T/daemon.conf"
 start_daemon || fail "berthd starts with the example driver"
-expect_match "berthd lists it" "log +example-log +0.1.0 +ABI 1.0 +$T/example-log.so" "$(berth info 2>/dev/null)"
+expect_match "berthd lists it" "log +example-log +0.2.0 +ABI 1.0 +$T/example-log.so" "$(berth info 2>/dev/null)"
 expect "and uses it" "example-log" "$(docker info --format '{{.LoggingDriver}}')"
 expect_match "the driver logged through the host table" "log-driver example-log: example log driver ready" "$(cat "$T/berthd.log")"
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+id=$(berth run -d busybox sh -c 'echo one; echo two >&2; sleep 0.2; echo three')
+berth wait "$id" >/dev/null
+expect "a container runs with the driver given by path (berth-shim loads that file)" 0 "$(berth inspect -f '{{.State.ExitCode}}' "$id")"
+expect "berth logs reads it back" "$(printf 'one\nthree')" "$(berth logs "$id" 2>/dev/null)"
+expect "docker logs: stderr apart" "two" "$(docker logs "$id" 2>&1 >/dev/null)"
+expect "docker logs --tail 1" "three" "$(docker logs --tail 1 "$id" 2>/dev/null)"
+expect_match "the sink wrote with the configured prefix" "^[0-9]+ 1 exo: one$" "$(head -1 "$T/data/log/example-log/$id.log")"
+settings_d=$(grep -o 'example-log settings: .*' "$T/berthd.log" | head -1 | tr -d '"')
+settings_s=$(grep -o 'example-log settings: .*' "$T/data/containers/$id/shim.log" | head -1 | tr -d '"')
+echo "#   berthd: $settings_d"
+echo "#   shim:   $settings_s"
+expect "the driver has the same settings in berthd and in berth-shim" "$settings_d" "$settings_s"
+expect_match "all types arrived (a string, a boolean, a size)" "prefix=exo stamp=1 max-line=65536" "$settings_s"
+berth rm -f "$id" >/dev/null
 stop_daemon
+
+# a file that calls itself like the built-in is refused, not half-used
+sed -e 's/"example-log", "0.2.0"/"json-file", "0.2.0"/' -e 's/BERTH_PLUGIN_DEFINE(example_log/BERTH_PLUGIN_DEFINE(json_file/' "$TOP/contrib/plugin-example/example.c" >"$T/json-file.c"
+cc $cflags -shared -fPIC -o "$T/json-file.so" "$T/json-file.c" 2>/dev/null
+write_conf
+printf 'log: { driver = "%s"; };\n' "$T/json-file.so" >>"$T/daemon.conf"
+: >"$T/berthd.log"
+"$BERTHD" --config-file "$T/daemon.conf" >>"$T/berthd.log" 2>&1
+expect_match "a .so shadowing the built-in json-file is refused at start" "calls itself 'json-file', the name of a built-in log driver" "$(cat "$T/berthd.log")"
 finish

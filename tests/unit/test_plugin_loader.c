@@ -14,6 +14,30 @@ static void refused(const char *name, int kind, const char *want, const char *wh
   plugin_set_free(&set);
 }
 
+static int h_init(const struct berth_host *h, void **drv, struct berth_err *e) {
+  (void)h;
+  (void)drv;
+  (void)e;
+  return 0;
+}
+static int h_open(void *d, const struct berth_log_info *i, void **s, struct berth_err *e) {
+  (void)d, (void)i, (void)s, (void)e;
+  return 0;
+}
+static int h_log(void *s, const struct berth_log_msg *m, struct berth_err *e) {
+  (void)s, (void)m, (void)e;
+  return 0;
+}
+static int h_close(void *s, struct berth_err *e) {
+  (void)s, (void)e;
+  return 0;
+}
+static int h_read_open(void *d, const struct berth_log_info *i, const struct berth_log_read_cfg *c,
+                       void **r, struct berth_err *e) {
+  (void)d, (void)i, (void)c, (void)r, (void)e;
+  return 0;
+}
+
 int main(void) {
   struct plugin_set set = {0};
   struct berth_err e = {0};
@@ -43,17 +67,52 @@ int main(void) {
   refused("nosuch", BERTH_KIND_STORAGE, "storage driver 'nosuch' not found", "missing file");
   refused("../x", BERTH_KIND_STORAGE, "give a bare name or an absolute path", "relative path");
 
-  /* duplicate name: the built-in vfs, then a .so calling itself vfs */
+  /* a .so calling itself vfs: refused as a shadow of the built-in, whether
+   * the built-in is loaded or not */
   memset(&set, 0, sizeof set);
+  ok(plugin_load(&set, PLUGDIR, BERTH_KIND_STORAGE, PLUGDIR "/vfs.so", NULL, &e) < 0,
+     "a file shadowing a built-in name is refused");
+  contains(e.msg, "calls itself 'vfs', the name of a built-in storage driver",
+           "shadowing: message");
   ok(plugin_load(&set, PLUGDIR, BERTH_KIND_STORAGE, "vfs", NULL, &e) == 0,
      "built-in vfs loads through the same checks");
-  ok(plugin_load(&set, PLUGDIR, BERTH_KIND_STORAGE, PLUGDIR "/vfs.so", NULL, &e) < 0,
-     "duplicate name refused");
-  contains(e.msg, "a storage driver named 'vfs' is already loaded from built-in",
-           "duplicate name: message");
+  ok(plugin_load(&set, PLUGDIR, BERTH_KIND_STORAGE, PLUGDIR "/goodstore.so", NULL, &e) == 0 &&
+         plugin_load(&set, PLUGDIR, BERTH_KIND_STORAGE, PLUGDIR "/goodstore.so", NULL, &e) < 0,
+     "the same driver twice: refused");
+  contains(e.msg, "a storage driver named 'goodstore' is already loaded from",
+           "duplicate: message");
   printf("#   %s\n", e.msg);
-  ok(set.n == 1, "only the first stays loaded");
+  ok(set.n == 2, "only the first stays loaded");
   plugin_set_free(&set);
+
+  /* a name that would be a path under the data root */
+  memset(&set, 0, sizeof set);
+  ok(plugin_load(&set, PLUGDIR, BERTH_KIND_STORAGE, PLUGDIR "/badname.so", NULL, &e) < 0,
+     "a driver named ../../../escape is refused");
+  contains(e.msg, "driver name '../../../escape' is not valid", "bad name: message");
+  plugin_set_free(&set);
+
+  /* a logger that advertises reading without read_next */
+  static const struct berth_logger_ops half = {
+      sizeof half, BERTH_LOG_F_READ, h_open, h_log, h_close, NULL, h_read_open, NULL, NULL};
+  struct berth_plugin hp = {BERTH_PLUGIN_MAGIC,
+                            BERTH_ABI_MAJOR,
+                            BERTH_ABI_MINOR,
+                            sizeof hp,
+                            BERTH_KIND_LOGGER,
+                            0,
+                            "halflog",
+                            "1.0",
+                            NULL,
+                            0,
+                            h_init,
+                            NULL,
+                            &half};
+  memset(&set, 0, sizeof set);
+  ok(plugin_validate(&set, &hp, 0, "halflog.so", &p, &e) < 0,
+     "an inconsistent op group is refused");
+  contains(e.msg, "advertises reading (BERTH_LOG_F_READ) but has no read_next",
+           "op group: message");
 
   /* a descriptor that is too short is caught before any field is read */
   struct berth_plugin tiny = {
