@@ -43,9 +43,7 @@ int conf_bind_text(const struct berth_conf_key *k, void *target, const char *tex
                    struct berth_err *err) {
   char *dst = (char *)target + k->offset;
   switch (k->type) {
-  case BERTH_CONF_STRING:
-    memcpy(dst, &text, sizeof text);
-    return 0;
+  case BERTH_CONF_STRING: memcpy(dst, &text, sizeof text); return 0;
   case BERTH_CONF_BOOL: {
     int v = parse_bool_value(text);
     memcpy(dst, &v, sizeof v);
@@ -106,4 +104,17 @@ bool conf_canonical(const struct berth_conf_key *k, const void *target, char *ou
   }
   default: return false;
   }
+}
+
+int conf_key_at(const struct berth_conf_key *keys, size_t i, struct berth_conf_key *out,
+                struct berth_err *err) {
+  uint32_t stride = keys[0].struct_size;
+  if (stride < sizeof(struct berth_conf_key))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "configuration key table with element size %u (a 1.0 key is %zu): "
+                         "build the table with BERTH_CONF_KEY",
+                         stride, sizeof(struct berth_conf_key));
+  memset(out, 0, sizeof *out);
+  memcpy(out, (const char *)keys + i * stride, sizeof *out);
+  return 0;
 }

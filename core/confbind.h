@@ -17,4 +17,11 @@ int conf_bind_text(const struct berth_conf_key *k, void *target, const char *tex
  * false when there is none (a string key with no value). */
 bool conf_canonical(const struct berth_conf_key *k, const void *target, char *out, size_t len);
 
+/* Key i of a plugin's table, copied into a zeroed struct of this build's
+ * size: tables are walked with the element size the plugin was built with
+ * (keys[0].struct_size), so a table from another minor is read right.
+ * -1 when the table's element size is too small to be a 1.0 key. */
+int conf_key_at(const struct berth_conf_key *keys, size_t i, struct berth_conf_key *out,
+                struct berth_err *err);
+
 #endif

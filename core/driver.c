@@ -51,13 +51,15 @@ int drv_storage_remove(struct loaded_plugin *p, const char *id, struct berth_err
   return context(p, r, err, "remove %.12s", id);
 }
 
-bool drv_storage_exists(struct loaded_plugin *p, const char *id) {
-  return CALL(p, p->ops.storage.exists(p->drv, id)) == 1;
+int drv_storage_exists(struct loaded_plugin *p, const char *id, struct berth_err *err) {
+  int r = CALL(p, p->ops.storage.exists(p->drv, id, err));
+  return r < 0 ? context(p, r, err, "look for %.12s", id) : r > 0;
 }
 
 int drv_storage_mount(struct loaded_plugin *p, const char *id, const char *label,
                       char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err) {
-  int r = CALL(p, p->ops.storage.mount(p->drv, id, label ? label : "", path, err));
+  int r = CALL(
+      p, p->ops.storage.mount(p->drv, id, label ? label : "", path, BERTH_STORAGE_PATH_MAX, err));
   return context(p, r, err, "mount %.12s", id);
 }
 
@@ -140,12 +142,12 @@ void drv_reg_close(struct drv_reg *s) {
 }
 
 int drv_reg_get_manifest(struct drv_reg *s, const char *ref, const char *const *accept,
-                         struct berth_buf *body, struct berth_descriptor *desc,
+                         struct berth_buf *body, struct berth_reg_desc *desc,
                          struct berth_err *err) {
   return CALL(s->p, s->p->ops.registry.get_manifest(s->sess, ref, accept, body, desc, err));
 }
 
-int drv_reg_stat_blob(struct drv_reg *s, const char *digest, struct berth_descriptor *desc,
+int drv_reg_stat_blob(struct drv_reg *s, const char *digest, struct berth_reg_desc *desc,
                       struct berth_err *err) {
   return CALL(s->p, s->p->ops.registry.stat_blob(s->sess, digest, desc, err));
 }
@@ -155,13 +157,13 @@ int drv_reg_get_blob(struct drv_reg *s, const char *digest, uint64_t offset,
   return CALL(s->p, s->p->ops.registry.get_blob(s->sess, digest, offset, out, err));
 }
 
-int drv_reg_put_blob(struct drv_reg *s, const struct berth_descriptor *desc, const char *mount_from,
+int drv_reg_put_blob(struct drv_reg *s, const struct berth_reg_desc *desc, const char *mount_from,
                      struct berth_reader *in, struct berth_err *err) {
   return CALL(s->p, s->p->ops.registry.put_blob(s->sess, desc, mount_from, in, err));
 }
 
 int drv_reg_put_manifest(struct drv_reg *s, const char *ref, const char *media_type,
-                         const void *body, size_t len, struct berth_descriptor *out,
+                         const void *body, size_t len, struct berth_reg_desc *out,
                          struct berth_err *err) {
   return CALL(s->p, s->p->ops.registry.put_manifest(s->sess, ref, media_type, body, len, out, err));
 }

@@ -17,7 +17,8 @@
 int drv_storage_create(struct loaded_plugin *p, const struct berth_storage_create_req *req, bool rw,
                        struct berth_err *err);
 int drv_storage_remove(struct loaded_plugin *p, const char *id, struct berth_err *err);
-bool drv_storage_exists(struct loaded_plugin *p, const char *id);
+/* 1 present, 0 absent, -code when the driver cannot tell */
+int drv_storage_exists(struct loaded_plugin *p, const char *id, struct berth_err *err);
 int drv_storage_mount(struct loaded_plugin *p, const char *id, const char *label,
                       char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err);
 int drv_storage_unmount(struct loaded_plugin *p, const char *id, struct berth_err *err);
@@ -49,16 +50,16 @@ int drv_reg_open(struct loaded_plugin *p, const struct berth_reg_target *t, stru
                  struct berth_err *err);
 void drv_reg_close(struct drv_reg *s); /* safe on a session that did not open */
 int drv_reg_get_manifest(struct drv_reg *s, const char *ref, const char *const *accept,
-                         struct berth_buf *body, struct berth_descriptor *desc,
+                         struct berth_buf *body, struct berth_reg_desc *desc,
                          struct berth_err *err);
-int drv_reg_stat_blob(struct drv_reg *s, const char *digest, struct berth_descriptor *desc,
+int drv_reg_stat_blob(struct drv_reg *s, const char *digest, struct berth_reg_desc *desc,
                       struct berth_err *err);
 int drv_reg_get_blob(struct drv_reg *s, const char *digest, uint64_t offset,
                      struct berth_writer *out, struct berth_err *err);
-int drv_reg_put_blob(struct drv_reg *s, const struct berth_descriptor *desc, const char *mount_from,
+int drv_reg_put_blob(struct drv_reg *s, const struct berth_reg_desc *desc, const char *mount_from,
                      struct berth_reader *in, struct berth_err *err);
 int drv_reg_put_manifest(struct drv_reg *s, const char *ref, const char *media_type,
-                         const void *body, size_t len, struct berth_descriptor *out,
+                         const void *body, size_t len, struct berth_reg_desc *out,
                          struct berth_err *err);
 /* optional: ENOTSUP */
 int drv_reg_list_tags(struct drv_reg *s, struct berth_buf *tags, struct berth_err *err);

@@ -96,9 +96,9 @@ static int bind_value(const struct berth_host *h, const struct berth_conf_key *k
   }
 }
 
-static int host_conf_bind(const struct berth_host *h, const struct berth_conf_key *keys,
-                          size_t n_keys, void *target, struct berth_err *err) {
-  struct host_private *hp = priv(h);
+static int bind_all(const struct berth_host *h, struct host_private *hp,
+                    const struct berth_conf_key *keys, size_t n_keys, void *target,
+                    struct berth_err *err) {
   config_setting_t *g = config_driver_group(hp->cfg, hp->kind_name, hp->name);
   if (g) {
     for (int i = 0; i < config_setting_length(g); i++) {
@@ -131,6 +131,20 @@ static int host_conf_bind(const struct berth_host *h, const struct berth_conf_ke
   return 0;
 }
 
+static int host_conf_bind(const struct berth_host *h, const struct berth_conf_key *table,
+                          size_t n_keys, void *target, struct berth_err *err) {
+  struct host_private *hp = priv(h);
+  struct berth_conf_key *keys = xcalloc(n_keys + 1, sizeof *keys);
+  for (size_t j = 0; j < n_keys; j++)
+    if (conf_key_at(table, j, &keys[j], err) < 0) {
+      free(keys);
+      return -err->code;
+    }
+  int r = bind_all(h, hp, keys, n_keys, target, err);
+  free(keys);
+  return r;
+}
+
 json_t *plugin_resolved_config(const struct loaded_plugin *p) {
   const struct host_private *hp = p->host_priv;
   return hp && hp->resolved ? json_deep_copy(hp->resolved) : json_object();
@@ -151,6 +165,12 @@ static int host_state_put(const struct berth_host *h, const char *object, const 
   r = write_file_atomic(path, value, len, 0600);
   if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "state: write %s", path);
   return 0;
+}
+
+static int host_buf_append_m(const struct berth_host *h, struct berth_buf *buf, const void *data,
+                             size_t len) {
+  (void)h;
+  return host_buf_append(buf, data, len);
 }
 
 static int host_state_get(const struct berth_host *h, const char *object, const char *key,
@@ -235,7 +255,7 @@ int host_setup(struct loaded_plugin *p, struct berth_config *cfg, struct berth_e
   h->run_dir = xasprintf("%s/%s/%s", cfg->exec_root, hp->kind_name, p->name);
   h->log = host_log;
   h->conf_bind = host_conf_bind;
-  h->buf_append = host_buf_append;
+  h->buf_append = host_buf_append_m;
   h->state_put = host_state_put;
   h->state_get = host_state_get;
   h->state_del = host_state_del;

@@ -14,14 +14,18 @@ const char *plugin_kind_name(int kind) {
   }
 }
 
+/* An op becomes required in a minor (since): a plugin built for an
+ * older minor is loaded without it, so a 1.1 host still loads 1.0
+ * plugins.  Ops a minor adds as required go here with their minor. */
 struct required_op {
   int kind;
   const char *name;
   size_t offset;
+  uint32_t since; /* the ABI minor that made it required */
 };
 
 #define OP(kind, type, field)                                                                      \
-  { kind, #field, offsetof(struct type, field) }
+  { kind, #field, offsetof(struct type, field), 0 }
 static const struct required_op required_ops[] = {
     OP(BERTH_KIND_STORAGE, berth_storage_ops, create),
     OP(BERTH_KIND_STORAGE, berth_storage_ops, remove),
@@ -164,7 +168,7 @@ int plugin_validate(struct plugin_set *set, const struct berth_plugin *p, int ex
   memcpy(&lp->ops, lp->desc.ops, osz < mine ? osz : mine);
   for (size_t i = 0; i < ARRAY_SIZE(required_ops); i++) {
     const struct required_op *r = &required_ops[i];
-    if (r->kind != (int)lp->desc.kind) continue;
+    if (r->kind != (int)lp->desc.kind || lp->desc.abi_minor < r->since) continue;
     void *fn;
     memcpy(&fn, (const char *)&lp->ops + r->offset, sizeof fn);
     if (!fn)

@@ -33,9 +33,9 @@ struct drv {
 };
 
 static const struct berth_conf_key keys[] = {
-    {"prefix", BERTH_CONF_STRING, offsetof(struct conf, prefix), "ex"},
-    {"stamp", BERTH_CONF_BOOL, offsetof(struct conf, stamp), "true"},
-    {"max-line", BERTH_CONF_SIZE, offsetof(struct conf, max_line), "16k"},
+    BERTH_CONF_KEY("prefix", BERTH_CONF_STRING, struct conf, prefix, "ex"),
+    BERTH_CONF_KEY("stamp", BERTH_CONF_BOOL, struct conf, stamp, "true"),
+    BERTH_CONF_KEY("max-line", BERTH_CONF_SIZE, struct conf, max_line, "16k"),
 };
 
 static int ex_init(const struct berth_host *host, void **out, struct berth_err *err) {
@@ -196,6 +196,6 @@ static const struct berth_logger_ops ex_ops = {
 };
 
 /* thread-safe: each sink and reader is its own, the settings are read-only */
-BERTH_PLUGIN_DEFINE(example_log, BERTH_KIND_LOGGER, "example-log", "0.2.0",
-                    "example out-of-tree log sink", BERTH_PLUGIN_F_THREADSAFE, ex_init, ex_fini,
-                    &ex_ops)
+BERTH_PLUGIN(example_log, .kind = BERTH_KIND_LOGGER, .name = "example-log", .version = "0.2.0",
+             .description = "example out-of-tree log sink", .flags = BERTH_PLUGIN_F_THREADSAFE,
+             .init = ex_init, .fini = ex_fini, .ops = &ex_ops);

@@ -296,8 +296,13 @@ static int load_one(struct load_ctx *c, const char *config_path, json_t *layer_p
     }
     struct stat st;
     fstat(fd, &st);
-    struct progress_reader pr = {
-        {&fd, fd_reader_read}, {NULL, progress_read}, c->pr, "", 0, (uint64_t)st.st_size, 0};
+    struct progress_reader pr = {BERTH_READER(&fd, fd_reader_read),
+                                 BERTH_READER(NULL, progress_read),
+                                 c->pr,
+                                 "",
+                                 0,
+                                 (uint64_t)st.st_size,
+                                 0};
     pr.self.ctx = &pr;
     snprintf(pr.id, sizeof pr.id, "%.12s", diff && strlen(diff) > 7 ? diff + 7 : "layer");
     char next[DIGEST_LEN + 1];
@@ -494,7 +499,7 @@ char *image_load_receive(struct image_store *s, int fd, struct berth_err *err) {
     free(dir);
     return NULL;
   }
-  struct berth_reader in = {&fd, fd_reader_read};
+  struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
   if (layer_untar(&in, dir, BERTH_UNTAR_WHITEOUT_DELETE, NULL, err) < 0) {
     err_wrap(err, "invalid image archive");
     rm_rf(dir);
@@ -508,7 +513,7 @@ char *image_load_receive(struct image_store *s, int fd, struct berth_err *err) {
 
 int image_import_receive(struct image_store *s, int fd, char chain[DIGEST_LEN + 1],
                          struct berth_err *err) {
-  struct berth_reader in = {&fd, fd_reader_read};
+  struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
   return store_add_layer(s, "", &in, NULL, chain, err);
 }
 

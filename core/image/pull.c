@@ -83,7 +83,7 @@ static ssize_t dl_write(void *ctx, const void *buf, size_t len) {
 
 static int dl_fetch(struct dl *x, struct drv_reg *s) {
   for (int attempt = 0;; attempt++) {
-    struct berth_writer w = {x, dl_write};
+    struct berth_writer w = BERTH_WRITER(x, dl_write);
     struct berth_err e = {0};
     int r = drv_reg_get_blob(s, x->digest, x->got, &w, &e);
     if (r == 0) return 0;
@@ -151,7 +151,7 @@ static json_t *get_manifest(struct drv_reg *s, const char *want, const char *ver
                             char digest_out[DIGEST_LEN + 1], const char **media_type,
                             struct berth_err *err) {
   struct berth_buf mb = {sizeof mb, NULL, 0, 0};
-  struct berth_descriptor desc = {0};
+  struct berth_reg_desc desc = {0};
   int r = drv_reg_get_manifest(s, want, accept_all, &mb, &desc, err);
   json_t *man = NULL;
   if (r == 0) {
@@ -206,7 +206,7 @@ static json_t *resolve_manifest(struct drv_reg *s, const struct image_ref *ref,
 
 static int get_config(struct drv_reg *s, const char *cdig, struct berth_buf *cb,
                       struct berth_err *err) {
-  struct berth_writer w = {cb, mem_write};
+  struct berth_writer w = BERTH_WRITER(cb, mem_write);
   int r = drv_reg_get_blob(s, cdig, 0, &w, err);
   if (r == 0 && !digest_ok(cdig, cb->data, cb->len))
     r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s", cdig);

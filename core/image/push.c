@@ -72,7 +72,7 @@ static int push_layers(struct daemon *d, struct drv_reg *s, struct push_src *p,
     struct layer *l = &p->layers[i];
     char sid[13];
     snprintf(sid, sizeof sid, "%.12s", l->blob + 7);
-    struct berth_descriptor have;
+    struct berth_reg_desc have;
     struct berth_err e = {0};
     if (drv_reg_stat_blob(s, l->blob, &have, &e) == 0) {
       xfer_status(pr, sid, "Layer already exists");
@@ -82,9 +82,9 @@ static int push_layers(struct daemon *d, struct drv_reg *s, struct push_src *p,
     struct file_reader fr = {open(path, O_RDONLY | O_CLOEXEC), pr, sid, 0, l->blob_size, 0};
     if (fr.fd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", path);
     xfer_bytes(pr, "Pushing", sid, 0, l->blob_size);
-    struct berth_descriptor dd = {MT_DOCKER_LAYER, "", l->blob_size};
+    struct berth_reg_desc dd = {sizeof dd, MT_DOCKER_LAYER, "", l->blob_size};
     snprintf(dd.digest, sizeof dd.digest, "%s", l->blob);
-    struct berth_reader rd = {&fr, file_read};
+    struct berth_reader rd = BERTH_READER(&fr, file_read);
     r = drv_reg_put_blob(s, &dd, NULL, &rd, err);
     close(fr.fd);
     if (r == 0) xfer_status(pr, sid, "Pushed");
@@ -93,10 +93,10 @@ static int push_layers(struct daemon *d, struct drv_reg *s, struct push_src *p,
 }
 
 static int push_config(struct drv_reg *s, struct push_src *p, struct berth_err *err) {
-  struct berth_descriptor have;
+  struct berth_reg_desc have;
   struct berth_err e = {0};
   if (drv_reg_stat_blob(s, p->cfg_digest, &have, &e) == 0) return 0;
-  struct berth_descriptor cd = {MT_DOCKER_CONFIG, "", p->config_len};
+  struct berth_reg_desc cd = {sizeof cd, MT_DOCKER_CONFIG, "", p->config_len};
   snprintf(cd.digest, sizeof cd.digest, "%s", p->cfg_digest);
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
@@ -104,7 +104,7 @@ static int push_config(struct drv_reg *s, struct push_src *p, struct berth_err *
   write_all_fd(pfd[1], p->config, p->config_len);
   close(pfd[1]);
   struct file_reader fr = {pfd[0], NULL, NULL, 0, 0, 0};
-  struct berth_reader rd = {&fr, file_read};
+  struct berth_reader rd = BERTH_READER(&fr, file_read);
   int r = drv_reg_put_blob(s, &cd, NULL, &rd, err);
   close(pfd[0]);
   return r;
@@ -124,7 +124,7 @@ static int push_manifest(struct daemon *d, struct drv_reg *s, const struct image
   cleanup_free char *text = json_dumps(man, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(man);
   const char *t = ref->tag ? ref->tag : "latest";
-  struct berth_descriptor out;
+  struct berth_reg_desc out;
   int r = drv_reg_put_manifest(s, t, MT_DOCKER_MANIFEST, text, strlen(text), &out, err);
   if (r < 0) return r;
   char hex[65], dg[DIGEST_LEN + 1];

@@ -20,7 +20,7 @@ static ssize_t mem_write(void *ctx, const void *buf, size_t len) {
 /* the platform of a single-platform image, from its config */
 static json_t *config_platform(struct drv_reg *s, const char *cdig) {
   struct berth_buf cb = {sizeof cb, NULL, 0, 0};
-  struct berth_writer w = {&cb, mem_write};
+  struct berth_writer w = BERTH_WRITER(&cb, mem_write);
   struct berth_err e = {0};
   json_t *out = NULL;
   char hex[65];
@@ -45,7 +45,7 @@ json_t *image_distribution_inspect(struct daemon *d, const struct image_ref *ref
   struct berth_reg_target target = {sizeof target, ref->domain, ref->path, auth, 0};
   struct drv_reg s;
   struct berth_buf mb = {sizeof mb, NULL, 0, 0};
-  struct berth_descriptor desc = {0};
+  struct berth_reg_desc desc = {0};
   json_t *out = NULL;
   int r = drv_reg_open(d->registry, &target, &s, err);
   if (r == 0)

@@ -332,9 +332,15 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
   mkdir_p(tmp, 0700);
   sweep_pending(s);
   load_layers(s);
-  /* Layers whose storage is gone are dropped with their images. */
+  /* Layers whose storage is gone are dropped with their images; one the
+   * driver cannot tell about (an I/O error) is kept. */
   for (size_t i = 0; i < s->n_layers;) {
-    if (!drv_storage_exists(storage, s->layers[i]->storage_id)) {
+    struct berth_err e = {0};
+    int ex = drv_storage_exists(storage, s->layers[i]->storage_id, &e);
+    if (ex < 0)
+      log_warn("image store: layer %s kept, its storage could not be checked: %s",
+               s->layers[i]->chain_id, e.msg);
+    if (ex == 0) {
       log_warn("image store: layer %s has no storage (driver %s); dropping it",
                s->layers[i]->chain_id, storage->name);
       cleanup_free char *dir = xasprintf("%s/layers/%s", s->root, s->layers[i]->chain_id + 7);

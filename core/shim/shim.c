@@ -359,6 +359,7 @@ static int open_logger(const char *plugin_dir, struct berth_err *err) {
   const char *key;
   json_t *v;
   json_object_foreach(opts, key, v) {
+    kv[k].struct_size = sizeof kv[k];
     kv[k].key = key;
     kv[k].value = json_string_value(v);
     k++;

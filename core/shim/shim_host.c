@@ -26,13 +26,21 @@ static int shim_conf_bind(const struct berth_host *h, const struct berth_conf_ke
                           void *target, struct berth_err *err) {
   (void)h;
   for (size_t i = 0; i < n; i++) {
-    const char *text = json_string_value(json_object_get(resolved, keys[i].name));
-    if (!text) text = keys[i].def;
+    struct berth_conf_key k;
+    if (conf_key_at(keys, i, &k, err) < 0) return -err->code;
+    const char *text = json_string_value(json_object_get(resolved, k.name));
+    if (!text) text = k.def;
     if (!text) continue;
-    int r = conf_bind_text(&keys[i], target, text, err);
+    int r = conf_bind_text(&k, target, text, err);
     if (r < 0) return err_wrap(err, "log driver configuration from berthd");
   }
   return 0;
+}
+
+static int shim_buf_append(const struct berth_host *h, struct berth_buf *buf, const void *data,
+                           size_t len) {
+  (void)h;
+  return host_buf_append(buf, data, len);
 }
 
 static int shim_unsupported(void) {
@@ -47,7 +55,7 @@ int host_setup(struct loaded_plugin *p, struct berth_config *cfg, struct berth_e
   h->run_dir = cfg->exec_root ? cfg->exec_root : "/nonexistent";
   h->log = shim_log;
   h->conf_bind = shim_conf_bind;
-  h->buf_append = host_buf_append;
+  h->buf_append = shim_buf_append;
   h->state_put = (void *)shim_unsupported;
   h->state_get = (void *)shim_unsupported;
   h->state_del = (void *)shim_unsupported;

@@ -19,9 +19,12 @@ extern "C" {
 #define BERTH_LOG_EOF 1
 #define BERTH_LOG_AGAIN 2
 
+enum berth_log_stream { BERTH_STREAM_STDOUT = 1, BERTH_STREAM_STDERR = 2 };
+
 struct berth_log_msg {
   uint32_t struct_size;
-  uint32_t stream;  /* 1 stdout, 2 stderr */
+  /* --- since 1.0 --- */
+  uint32_t stream;  /* enum berth_log_stream */
   int64_t time_ns;  /* unix time in ns */
   const char *line; /* without the trailing '\n' unless partial */
   size_t len;
@@ -30,6 +33,7 @@ struct berth_log_msg {
 
 struct berth_log_info {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *container_id;
   const char *container_name;
   const char *image_id;
@@ -50,12 +54,13 @@ struct berth_log_read_cfg {
 
 struct berth_logger_ops {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   uint64_t features; /* BERTH_LOG_F_* */
-  /* --- required --- */
+  /* --- required, since 1.0 --- */
   int (*open)(void *drv, const struct berth_log_info *info, void **sink, struct berth_err *err);
   int (*log)(void *sink, const struct berth_log_msg *msg, struct berth_err *err);
   int (*close)(void *sink, struct berth_err *err);
-  /* --- optional --- */
+  /* --- optional, since 1.0 --- */
   int (*validate_opts)(void *drv, const struct berth_kv *opts, size_t n, struct berth_err *err);
   int (*read_open)(void *drv, const struct berth_log_info *info,
                    const struct berth_log_read_cfg *cfg, void **reader, struct berth_err *err);

@@ -3,7 +3,12 @@
  * The core owns IPAM, host-port allocation and the in-netns interface setup;
  * a driver creates the plumbing: bridges, veth pairs, NAT rules.  Order per
  * container: create_endpoint -> join -> publish; on stop publish(n=0) ->
- * leave -> delete_endpoint.  delete_*, leave are safe to repeat.
+ * leave -> delete_endpoint.
+ *
+ * Threading: the core serialises every call on a driver unless it is
+ * flagged BERTH_PLUGIN_F_THREADSAFE; a thread-safe driver still never sees
+ * two calls at once for the same network or the same endpoint.  Every op
+ * may be retried after a crash of berthd, so each is idempotent as said.
  */
 #ifndef BERTH_NETWORK_H
 #define BERTH_NETWORK_H
@@ -14,6 +19,7 @@ extern "C" {
 
 struct berth_net_create_req {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *network_id;
   const char *name;
   char subnet[48]; /* CIDR chosen by the core's IPAM, "" when none */
@@ -26,6 +32,7 @@ struct berth_net_create_req {
 
 struct berth_endpoint_req {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *network_id;
   const char *endpoint_id;
   char address[48]; /* CIDR from the core's IPAM */
@@ -37,6 +44,7 @@ struct berth_endpoint_req {
 /* Filled by join: the interface the core moves into the sandbox. */
 struct berth_join_info {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   char src_ifname[16]; /* host-side name of the interface to move */
   char dst_prefix[16]; /* e.g. "eth" */
   char gateway[48];
@@ -45,6 +53,7 @@ struct berth_join_info {
 
 struct berth_port_binding {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   uint32_t proto; /* 6 tcp, 17 udp, 132 sctp */
   char host_ip[48];
   uint16_t host_port;
@@ -54,23 +63,37 @@ struct berth_port_binding {
 
 struct berth_network_ops {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   uint64_t features;
-  /* --- required --- */
+  /* --- required, since 1.0 --- */
+  /* Make the network's shared plumbing (a bridge, rules).  A network that
+   * already exists with the same id is success (idempotent). */
   int (*create_network)(void *drv, const struct berth_net_create_req *req, struct berth_err *err);
+  /* Remove it; an unknown id is success.  The core has removed every
+   * endpoint first. */
   int (*delete_network)(void *drv, const char *network_id, struct berth_err *err);
-  /* --- optional (NULL: no-op) --- */
+  /* --- optional (NULL: no-op), since 1.0 --- */
+  /* Make one container's plumbing (a veth pair); an existing endpoint with
+   * the same id is success. */
   int (*create_endpoint)(void *drv, const struct berth_endpoint_req *req, struct berth_err *err);
+  /* Remove it; an unknown endpoint is success. */
   int (*delete_endpoint)(void *drv, const char *network_id, const char *endpoint_id,
                          struct berth_err *err);
+  /* Prepare the endpoint for the sandbox at netns_path and say in *out
+   * which interface the core moves in (the core moves, renames and
+   * addresses it).  Repeating it for a joined endpoint is success. */
   int (*join)(void *drv, const char *network_id, const char *endpoint_id, const char *netns_path,
               struct berth_join_info *out, struct berth_err *err);
+  /* Undo join; safe to repeat, and after the sandbox is gone. */
   int (*leave)(void *drv, const char *network_id, const char *endpoint_id, struct berth_err *err);
-  /* "key\tvalue\n" rows for network inspect. */
+  /* "key\tvalue\n" rows for network inspect; no side effects. */
   int (*endpoint_info)(void *drv, const char *network_id, const char *endpoint_id,
                        struct berth_buf *out, struct berth_err *err);
-  /* Replace the endpoint's published ports with these n (0 = unpublish). */
+  /* Replace the endpoint's published ports with these n (0 = unpublish);
+   * the same set twice is success.  An array of pointers, so the binding
+   * struct can grow. */
   int (*publish)(void *drv, const char *network_id, const char *endpoint_id,
-                 const struct berth_port_binding *ports, size_t n, struct berth_err *err);
+                 const struct berth_port_binding *const *ports, size_t n, struct berth_err *err);
 };
 
 #ifdef __cplusplus

@@ -1,5 +1,14 @@
 /* berth plugin ABI 1.0 -- the common part every driver includes.
  *
+ * History.  1.0 as first released had structs without struct_size
+ * (berth_err, berth_kv, berth_reader, berth_writer, the registry
+ * descriptor), a key table whose element size the host could not know,
+ * storage exists() that could not report an error and mount() without a
+ * buffer size.  With one out-of-tree user, 1.0 was closed for growth in
+ * place (berth 0.1, issue 10) instead of waiting for 2.0: every struct
+ * below crosses the boundary with its size, arrays of structs carry it per
+ * element.  Everything in these headers is "since 1.0" unless marked.
+ *
  * Rules (DESIGN.md section 3):
  *  - A plugin exports exactly one symbol, emitted by BERTH_PLUGIN_DEFINE.
  *  - Every struct crossing the boundary starts with a uint32_t struct_size.
@@ -64,8 +73,12 @@ enum berth_errcode {
 };
 #define BERTH_ERRCODE_MAX BERTH_ESKIP
 
-/* Caller-owned error record.  msg is always NUL-terminated. */
+/* Caller-owned error record.  msg is always NUL-terminated.  struct_size
+ * 0 (what a {0} initialiser gives) means the 1.0 layout; a later minor that
+ * appends fields sets it, and writers of those fields check it. */
 struct berth_err {
+  uint32_t struct_size;
+  /* --- since 1.0 --- */
   int code;      /* enum berth_errcode, 0 when no error */
   int sys_errno; /* errno behind the error, or 0 */
   char msg[512];
@@ -90,8 +103,16 @@ static inline int
   return -code;
 }
 
+/* Element i of an array of structs that start with struct_size (berth_kv
+ * arrays, key tables): walk arrays with the element size they were built
+ * with, never with this build's sizeof. */
+#define BERTH_ELEM(array_, i_)                                                                     \
+  ((__typeof__(&(array_)[0]))((const char *)(array_) + (size_t)(i_) * (array_)[0].struct_size))
+
 /* Key/value pair; both strings are owned by whoever passes the array. */
 struct berth_kv {
+  uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *key;
   const char *value;
 };
@@ -100,6 +121,7 @@ struct berth_kv {
  * host->buf_append; the host frees it. */
 struct berth_buf {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   char *data;
   size_t len;
   size_t cap;
@@ -108,13 +130,19 @@ struct berth_buf {
 /* Byte streams owned by the caller.  read returns bytes read, 0 at EOF,
  * -1 with errno on error; write returns bytes written or -1 with errno. */
 struct berth_reader {
+  uint32_t struct_size;
+  /* --- since 1.0 --- */
   void *ctx;
   ssize_t (*read)(void *ctx, void *buf, size_t len);
 };
 struct berth_writer {
+  uint32_t struct_size;
+  /* --- since 1.0 --- */
   void *ctx;
   ssize_t (*write)(void *ctx, const void *buf, size_t len);
 };
+#define BERTH_READER(ctx_, fn_) ((struct berth_reader){sizeof(struct berth_reader), (ctx_), (fn_)})
+#define BERTH_WRITER(ctx_, fn_) ((struct berth_writer){sizeof(struct berth_writer), (ctx_), (fn_)})
 
 /* Declarative configuration binding (nginx's ngx_command_t idea).  The host
  * reads the driver's daemon.conf group "<kind>.<name>", writes each key into
@@ -126,12 +154,19 @@ enum berth_conf_type {
   BERTH_CONF_BOOL = 3,   /* int (0 or 1)            */
   BERTH_CONF_SIZE = 4,   /* uint64_t, "64m", "1g"   */
 };
+/* One key of a table.  Every element carries its size, so a host steps
+ * through a table built with an older or newer header correctly: write
+ * tables with BERTH_CONF_KEY. */
 struct berth_conf_key {
+  uint32_t struct_size; /* sizeof(struct berth_conf_key) of the plugin's build */
+  /* --- since 1.0 --- */
   const char *name;
   int type;        /* enum berth_conf_type */
   size_t offset;   /* offsetof(struct my_conf, field) */
   const char *def; /* default as text, or NULL for none */
 };
+#define BERTH_CONF_KEY(name_, type_, conf_struct_, field_, def_)                                   \
+  { sizeof(struct berth_conf_key), (name_), (type_), offsetof(conf_struct_, field_), (def_) }
 
 /* Flags for host->untar. */
 #define BERTH_UNTAR_WHITEOUT_DELETE 0u  /* apply .wh. entries by deleting */
@@ -148,6 +183,7 @@ enum berth_log_level {
  * init until after fini.  Every function may be called from any thread. */
 struct berth_host {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   uint32_t abi_minor;   /* the host's minor: newer methods exist iff non-NULL */
   const char *root_dir; /* <data-root>/<kind>/<name>, created by the host */
   const char *run_dir;  /* <exec-root>/<kind>/<name>, created by the host */
@@ -161,7 +197,8 @@ struct berth_host {
   int (*conf_bind)(const struct berth_host *host, const struct berth_conf_key *keys, size_t n_keys,
                    void *target, struct berth_err *err);
   /* Append to a host-owned buffer.  Returns 0 or -BERTH_EINTERNAL. */
-  int (*buf_append)(struct berth_buf *buf, const void *data, size_t len);
+  int (*buf_append)(const struct berth_host *host, struct berth_buf *buf, const void *data,
+                    size_t len);
   /* Per-object key/value state under root_dir, written atomically. */
   int (*state_put)(const struct berth_host *host, const char *object, const char *key,
                    const void *value, size_t len, struct berth_err *err);
@@ -190,7 +227,7 @@ struct berth_plugin {
   uint32_t abi_major;   /* BERTH_ABI_MAJOR the plugin was built with */
   uint32_t abi_minor;   /* BERTH_ABI_MINOR the plugin was built with */
   uint32_t struct_size; /* sizeof(struct berth_plugin) at build time */
-  /* --- 1.0 --- */
+  /* --- since 1.0 --- */
   uint32_t kind; /* enum berth_plugin_kind */
   uint32_t reserved0;
   const char *name;    /* driver name, e.g. "overlay"; unique per kind */
@@ -222,25 +259,29 @@ struct berth_plugin {
  * (libltdl's convention), so the same driver links as a .so or as a
  * built-in.  The file is "<name>.so"; ident is name with every character
  * that is not a letter or digit replaced by '_' ("json-file" -> json_file). */
-#define BERTH_PLUGIN_DEFINE(ident_, kind_, name_, version_, desc_, flags_, init_, fini_, ops_)     \
-  static const struct berth_plugin BERTH_CAT(ident_,                                               \
-                                             _berth_descriptor) = {BERTH_PLUGIN_MAGIC,             \
-                                                                   BERTH_ABI_MAJOR,                \
-                                                                   BERTH_ABI_MINOR,                \
-                                                                   sizeof(struct berth_plugin),    \
-                                                                   (kind_),                        \
-                                                                   0,                              \
-                                                                   (name_),                        \
-                                                                   (version_),                     \
-                                                                   (desc_),                        \
-                                                                   (flags_),                       \
-                                                                   (init_),                        \
-                                                                   (fini_),                        \
-                                                                   (ops_)};                        \
+/* The designated-initialiser form: name the descriptor's fields, so fields a
+ * later minor appends can be set too.
+ *
+ *   BERTH_PLUGIN(my_log, .kind = BERTH_KIND_LOGGER, .name = "my-log",
+ *                .version = "1.0.0", .init = my_init, .ops = &my_ops);
+ */
+#define BERTH_PLUGIN(ident_, ...)                                                                  \
+  static const struct berth_plugin BERTH_CAT(ident_, _berth_descriptor) = {                        \
+      .magic = BERTH_PLUGIN_MAGIC,                                                                 \
+      .abi_major = BERTH_ABI_MAJOR,                                                                \
+      .abi_minor = BERTH_ABI_MINOR,                                                                \
+      .struct_size = sizeof(struct berth_plugin),                                                  \
+      __VA_ARGS__};                                                                                \
   BERTH_EXPORT const struct berth_plugin *BERTH_CAT(ident_, _LTX_berth_plugin_entry)(void);        \
   BERTH_EXPORT const struct berth_plugin *BERTH_CAT(ident_, _LTX_berth_plugin_entry)(void) {       \
     return &BERTH_CAT(ident_, _berth_descriptor);                                                  \
   }
+
+/* The positional form, for the 1.0 fields. */
+#define BERTH_PLUGIN_DEFINE(ident_, kind_, name_, version_, desc_, flags_, init_, fini_, ops_)     \
+  BERTH_PLUGIN(ident_, .kind = (kind_), .name = (name_), .version = (version_),                    \
+               .description = (desc_), .flags = (flags_), .init = (init_), .fini = (fini_),        \
+               .ops = (ops_))
 
 typedef const struct berth_plugin *(*berth_plugin_entry_fn)(void);
 

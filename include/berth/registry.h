@@ -20,6 +20,7 @@ extern "C" {
 
 struct berth_reg_auth {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *username;
   const char *password;
   const char *identity_token;
@@ -28,13 +29,17 @@ struct berth_reg_auth {
 
 struct berth_reg_target {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *host;                  /* "docker.io", "127.0.0.1:5000" */
   const char *repo;                  /* "library/busybox" */
   const struct berth_reg_auth *auth; /* may be NULL: anonymous */
   uint32_t flags;                    /* BERTH_REG_PUSH */
 };
 
-struct berth_descriptor {
+/* A blob or manifest as the registry describes it (OCI's "descriptor"). */
+struct berth_reg_desc {
+  uint32_t struct_size;
+  /* --- since 1.0 --- */
   char media_type[128];
   char digest[80];
   uint64_t size;
@@ -42,21 +47,22 @@ struct berth_descriptor {
 
 struct berth_registry_ops {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   uint64_t features; /* BERTH_REG_F_* */
-  /* --- required --- */
+  /* --- required, since 1.0 --- */
   int (*open)(void *drv, const struct berth_reg_target *target, void **sess, struct berth_err *err);
   void (*close)(void *sess);
   int (*get_manifest)(void *sess, const char *ref, const char *const *accept,
-                      struct berth_buf *body, struct berth_descriptor *desc, struct berth_err *err);
-  int (*stat_blob)(void *sess, const char *digest, struct berth_descriptor *desc,
+                      struct berth_buf *body, struct berth_reg_desc *desc, struct berth_err *err);
+  int (*stat_blob)(void *sess, const char *digest, struct berth_reg_desc *desc,
                    struct berth_err *err);
   int (*get_blob)(void *sess, const char *digest, uint64_t offset, struct berth_writer *out,
                   struct berth_err *err);
-  int (*put_blob)(void *sess, const struct berth_descriptor *desc, const char *mount_from,
+  int (*put_blob)(void *sess, const struct berth_reg_desc *desc, const char *mount_from,
                   struct berth_reader *in, struct berth_err *err);
   int (*put_manifest)(void *sess, const char *ref, const char *media_type, const void *body,
-                      size_t len, struct berth_descriptor *out, struct berth_err *err);
-  /* --- optional --- */
+                      size_t len, struct berth_reg_desc *out, struct berth_err *err);
+  /* --- optional, since 1.0 --- */
   int (*login)(void *drv, const char *host, const struct berth_reg_auth *auth,
                struct berth_buf *identity_token, struct berth_err *err);
   /* One tag per line. */

@@ -21,6 +21,7 @@ extern "C" {
 
 struct berth_storage_create_req {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   const char *id;              /* new layer id: [0-9a-f]{64} */
   const char *parent;          /* parent layer id or NULL */
   const struct berth_kv *opts; /* --storage-opt, may be NULL */
@@ -32,24 +33,27 @@ struct berth_storage_create_req {
 
 struct berth_storage_ops {
   uint32_t struct_size;
+  /* --- since 1.0 --- */
   uint64_t features;
-  /* --- required --- */
+  /* --- required, since 1.0 --- */
   /* Create an empty read-only layer on top of parent.  ECONFLICT if id exists. */
   int (*create)(void *drv, const struct berth_storage_create_req *req, struct berth_err *err);
   /* Remove a layer; ENOTFOUND is not returned for a missing id (idempotent). */
   int (*remove)(void *drv, const char *id, struct berth_err *err);
-  /* 1 if present, 0 if not. */
-  int (*exists)(void *drv, const char *id);
-  /* Make the layer's full filesystem visible; writes its path into
-   * path[BERTH_STORAGE_PATH_MAX].  The core counts references and calls
-   * mount once per first user. */
-  int (*mount)(void *drv, const char *id, const char *mount_label, char *path,
+  /* 1 if present, 0 if not, -code with err when it cannot tell (an I/O
+   * error must not read as "absent": the core would drop the layer). */
+  int (*exists)(void *drv, const char *id, struct berth_err *err);
+  /* Make the layer's full filesystem visible; writes its path (NUL
+   * terminated) into path, which holds path_len bytes (the core passes
+   * BERTH_STORAGE_PATH_MAX).  The core counts references and calls mount
+   * once per first user. */
+  int (*mount)(void *drv, const char *id, const char *mount_label, char *path, size_t path_len,
                struct berth_err *err);
   /* Undo mount; safe to repeat. */
   int (*unmount)(void *drv, const char *id, struct berth_err *err);
   /* Human-readable status rows appended as "key\tvalue\n" into out. */
   int (*status)(void *drv, struct berth_buf *out, struct berth_err *err);
-  /* --- optional (NULL: the core uses its fallback or reports ENOTSUP) --- */
+  /* --- optional (NULL: the core uses its fallback or reports ENOTSUP), since 1.0 --- */
   /* Create a read-write layer (containers); NULL: create is used. */
   int (*create_rw)(void *drv, const struct berth_storage_create_req *req, struct berth_err *err);
   /* Driver data for inspect's GraphDriver.Data, "key\tvalue\n" rows. */

@@ -31,8 +31,8 @@ struct jf_sink {
 };
 
 static const struct berth_conf_key jf_keys[] = {
-    {"max-size", BERTH_CONF_SIZE, offsetof(struct jf_conf, max_size), "0"},
-    {"max-file", BERTH_CONF_INT, offsetof(struct jf_conf, max_file), "1"},
+    BERTH_CONF_KEY("max-size", BERTH_CONF_SIZE, struct jf_conf, max_size, "0"),
+    BERTH_CONF_KEY("max-file", BERTH_CONF_INT, struct jf_conf, max_file, "1"),
 };
 
 static int jf_init(const struct berth_host *host, void **drv, struct berth_err *err) {
@@ -89,7 +89,8 @@ static int parse_size(const char *s, uint64_t *out) {
 static int apply_opts(const struct berth_kv *opts, size_t n, uint64_t *max_size, int64_t *max_file,
                       struct berth_err *err) {
   for (size_t i = 0; i < n; i++) {
-    const char *k = opts[i].key, *v = opts[i].value ? opts[i].value : "";
+    const struct berth_kv *kv = BERTH_ELEM(opts, i);
+    const char *k = kv->key, *v = kv->value ? kv->value : "";
     if (!strcmp(k, "max-size")) {
       if (parse_size(v, max_size) < 0)
         return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-size: %s", v);

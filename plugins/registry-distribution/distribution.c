@@ -101,7 +101,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
   x->got_data = true;
   /* bodies of redirects and errors are not the payload */
   if (x->status >= 300 || x->status == 0) {
-    if (x->status >= 400 && x->body && x->host->buf_append(x->body, p, len) < 0) return 0;
+    if (x->status >= 400 && x->body && x->host->buf_append(x->host, x->body, p, len) < 0) return 0;
     return len;
   }
   if (x->out) {
@@ -116,7 +116,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
     }
     return len;
   }
-  if (x->body && x->host->buf_append(x->body, p, len) < 0) return 0;
+  if (x->body && x->host->buf_append(x->host, x->body, p, len) < 0) return 0;
   return len;
 }
 
@@ -464,7 +464,7 @@ static void d_close(void *sp) {
   free(s);
 }
 
-static void fill_desc(struct berth_descriptor *desc, const struct xfer *x, uint64_t size) {
+static void fill_desc(struct berth_reg_desc *desc, const struct xfer *x, uint64_t size) {
   if (!desc) return;
   memset(desc, 0, sizeof *desc);
   if (x->content_type) snprintf(desc->media_type, sizeof desc->media_type, "%s", x->content_type);
@@ -473,7 +473,7 @@ static void fill_desc(struct berth_descriptor *desc, const struct xfer *x, uint6
 }
 
 static int d_get_manifest_at(void *sp, const char *ref, const char *const *accept,
-                             struct berth_buf *body, struct berth_descriptor *desc,
+                             struct berth_buf *body, struct berth_reg_desc *desc,
                              struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/manifests/%s", s->base, s->repo, ref);
@@ -494,7 +494,7 @@ static int d_get_manifest_at(void *sp, const char *ref, const char *const *accep
   return r;
 }
 
-static int d_stat_blob_at(void *sp, const char *digest, struct berth_descriptor *desc,
+static int d_stat_blob_at(void *sp, const char *digest, struct berth_reg_desc *desc,
                           struct berth_err *err) {
   struct dist_sess *s = sp;
   char *url = fmt("%s/v2/%s/blobs/%s", s->base, s->repo, digest);
@@ -558,13 +558,13 @@ static void use_base(struct dist_sess *s, const char *base) {
   } while (0)
 
 static int d_get_manifest(void *sp, const char *ref, const char *const *accept,
-                          struct berth_buf *body, struct berth_descriptor *desc,
+                          struct berth_buf *body, struct berth_reg_desc *desc,
                           struct berth_err *err) {
   size_t keep = body->len;
   VIA_MIRRORS((body->len = keep, d_get_manifest_at(sp, ref, accept, body, desc, err)));
 }
 
-static int d_stat_blob(void *sp, const char *digest, struct berth_descriptor *desc,
+static int d_stat_blob(void *sp, const char *digest, struct berth_reg_desc *desc,
                        struct berth_err *err) {
   VIA_MIRRORS(d_stat_blob_at(sp, digest, desc, err));
 }
@@ -578,7 +578,7 @@ static int d_get_blob(void *sp, const char *digest, uint64_t offset, struct bert
   VIA_MIRRORS(d_get_blob_at(sp, digest, offset, out, err));
 }
 
-static int d_put_blob(void *sp, const struct berth_descriptor *desc, const char *mount_from,
+static int d_put_blob(void *sp, const struct berth_reg_desc *desc, const char *mount_from,
                       struct berth_reader *in, struct berth_err *err) {
   struct dist_sess *s = sp;
   int r = ensure_auth(s, err);
@@ -631,7 +631,7 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len) {
 }
 
 static int d_put_manifest(void *sp, const char *ref, const char *media_type, const void *body,
-                          size_t len, struct berth_descriptor *out, struct berth_err *err) {
+                          size_t len, struct berth_reg_desc *out, struct berth_err *err) {
   struct dist_sess *s = sp;
   int r = ensure_auth(s, err);
   if (r < 0) return r;
@@ -639,7 +639,7 @@ static int d_put_manifest(void *sp, const char *ref, const char *media_type, con
   char *ct = fmt("Content-Type: %s", media_type);
   const char *hdrs[] = {ct, NULL};
   struct mem_reader m = {body, len};
-  struct berth_reader rd = {&m, mem_read};
+  struct berth_reader rd = BERTH_READER(&m, mem_read);
   struct berth_buf eb = {sizeof eb, NULL, 0, 0};
   struct xfer x = {.body = &eb, .host = s->d->host, .in = &rd};
   r = request(s, "PUT", url, hdrs, &x, len, err);
@@ -695,8 +695,8 @@ static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) 
       if (!q) break;
       const char *e = strchr(q + 1, '"');
       if (!e) break;
-      s->d->host->buf_append(tags, q + 1, (size_t)(e - q - 1));
-      s->d->host->buf_append(tags, "\n", 1);
+      s->d->host->buf_append(s->d->host, tags, q + 1, (size_t)(e - q - 1));
+      s->d->host->buf_append(s->d->host, tags, "\n", 1);
       p = e + 1;
       while (*p == ',' || *p == ' ')
         p++;
@@ -727,7 +727,7 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
     r = map_status(x.status, "catalog", err, &b);
   const struct berth_host *h = s->d->host;
   if (r == 0) {
-    h->buf_append(results, "[", 1);
+    h->buf_append(h, results, "[", 1);
     uint32_t n = 0;
     const char *p = b.data ? strstr(b.data, "\"repositories\"") : NULL;
     p = p ? strchr(p, '[') : NULL;
@@ -742,7 +742,7 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
             fmt("%s{\"name\":\"%s/%s\",\"description\":\"\",\"star_count\":0,\"is_official\":false,"
                 "\"is_automated\":false}",
                 n ? "," : "", host, name);
-        if (row) h->buf_append(results, row, strlen(row));
+        if (row) h->buf_append(h, results, row, strlen(row));
         free(row);
         n++;
       }
@@ -751,7 +751,7 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
       while (*p == ',' || *p == ' ')
         p++;
     }
-    h->buf_append(results, "]", 1);
+    h->buf_append(h, results, "]", 1);
   }
   free(b.data);
   xfer_free(&x);
@@ -761,9 +761,10 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
 }
 
 static const struct berth_conf_key keys[] = {
-    {"insecure", BERTH_CONF_STRING, offsetof(struct dist_conf, insecure), ""},
-    {"certs_dir", BERTH_CONF_STRING, offsetof(struct dist_conf, certs_dir), "/etc/berth/certs.d"},
-    {"mirrors", BERTH_CONF_STRING, offsetof(struct dist_conf, mirrors), ""},
+    BERTH_CONF_KEY("insecure", BERTH_CONF_STRING, struct dist_conf, insecure, ""),
+    BERTH_CONF_KEY("certs_dir", BERTH_CONF_STRING, struct dist_conf, certs_dir,
+                   "/etc/berth/certs.d"),
+    BERTH_CONF_KEY("mirrors", BERTH_CONF_STRING, struct dist_conf, mirrors, ""),
 };
 
 static int d_init(const struct berth_host *host, void **out, struct berth_err *err) {

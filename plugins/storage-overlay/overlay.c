@@ -224,20 +224,26 @@ static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
   return 0;
 }
 
-static int ovl_exists(void *drv, const char *id) {
+static int ovl_exists(void *drv, const char *id, struct berth_err *err) {
   struct ovl *o = drv;
   if (!valid_id(id)) return 0;
   char p[4400];
   path_of(o, p, sizeof p, id, "diff");
   struct stat st;
-  return stat(p, &st) == 0;
+  if (stat(p, &st) == 0) return 1;
+  if (errno == ENOENT) return 0;
+  return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: stat %s: %s", p, strerror(errno));
 }
 
-static int ovl_mount(void *drv, const char *id, const char *label, char *out,
+static int ovl_mount(void *drv, const char *id, const char *label, char *out, size_t out_len,
                      struct berth_err *err) {
   struct ovl *o = drv;
-  if (!ovl_exists(drv, id))
-    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  int ex = ovl_exists(drv, id, err);
+  if (ex < 0) return ex;
+  if (!ex) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  if (out_len < BERTH_STORAGE_PATH_MAX)
+    return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount needs a %d-byte path buffer",
+                         BERTH_STORAGE_PATH_MAX);
   char p[4400], lower[4096];
   path_of(o, p, sizeof p, id, "lower");
   if (read_small(p, lower, sizeof lower) <= 0) {
@@ -278,7 +284,7 @@ static int ovl_status(void *drv, struct berth_buf *out, struct berth_err *err) {
   int n = snprintf(rows, sizeof rows,
                    "Backing Filesystem\t%s\nSupports d_type\ttrue\nUsing metacopy\tfalse\n",
                    backing_fs(o->root));
-  return o->host->buf_append(out, rows, (size_t)n);
+  return o->host->buf_append(o->host, out, rows, (size_t)n);
 }
 
 static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct berth_err *err) {
@@ -289,10 +295,10 @@ static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct
   int n = snprintf(row, sizeof row,
                    "UpperDir\t%s/%s/diff\nWorkDir\t%s/%s/work\nMergedDir\t%s/%s/merged\n", o->root,
                    id, o->root, id, o->root, id);
-  int r = o->host->buf_append(out, row, (size_t)n);
+  int r = o->host->buf_append(o->host, out, row, (size_t)n);
   if (r == 0 && *lower) {
     n = snprintf(row, sizeof row, "LowerDir\t%s\n", lower);
-    r = o->host->buf_append(out, row, (size_t)n);
+    r = o->host->buf_append(o->host, out, row, (size_t)n);
   }
   return r;
 }
@@ -300,8 +306,9 @@ static int ovl_metadata(void *drv, const char *id, struct berth_buf *out, struct
 static int ovl_apply_diff(void *drv, const char *id, const char *parent, struct berth_reader *tar,
                           uint64_t *size, struct berth_err *err) {
   struct ovl *o = drv;
-  if (!ovl_exists(drv, id))
-    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
+  int ex = ovl_exists(drv, id, err);
+  if (ex < 0) return ex;
+  if (!ex) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "overlay: layer %s not found", id);
   char p[4400];
   path_of(o, p, sizeof p, id, "diff");
   return o->host->untar(o->host, tar, p, BERTH_UNTAR_WHITEOUT_OVERLAY, err);

@@ -73,19 +73,25 @@ static int vfs_remove(void *drv, const char *id, struct berth_err *err) {
   return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "vfs: remove %s", id) : 0;
 }
 
-static int vfs_exists(void *drv, const char *id) {
+static int vfs_exists(void *drv, const char *id, struct berth_err *err) {
   struct vfs *v = drv;
   if (!valid_id(id)) return 0;
   cleanup_free char *path = xasprintf("%s/%s", v->dir, id);
-  return path_exists(path);
+  struct stat st;
+  if (lstat(path, &st) == 0) return 1;
+  if (errno == ENOENT) return 0;
+  return berth_err_set(err, BERTH_EINTERNAL, errno, "vfs: stat %s: %s", path, strerror(errno));
 }
 
-static int vfs_mount(void *drv, const char *id, const char *label, char *out,
+static int vfs_mount(void *drv, const char *id, const char *label, char *out, size_t out_len,
                      struct berth_err *err) {
   struct vfs *v = drv;
-  if (!vfs_exists(drv, id))
-    return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
-  snprintf(out, BERTH_STORAGE_PATH_MAX, "%s/%s", v->dir, id);
+  int ex = vfs_exists(drv, id, err);
+  if (ex < 0) return ex;
+  if (!ex) return berth_err_set(err, BERTH_ENOTFOUND, ENOENT, "vfs: layer %s not found", id);
+  if ((size_t)snprintf(out, out_len, "%s/%s", v->dir, id) >= out_len)
+    return berth_err_set(err, BERTH_EINTERNAL, 0, "vfs: path of %s longer than %zu bytes", id,
+                         out_len - 1);
   return 0;
 }
 
@@ -112,7 +118,7 @@ static int vfs_status(void *drv, struct berth_buf *out, struct berth_err *err) {
   struct vfs *v = drv;
   char row[128];
   int n = snprintf(row, sizeof row, "Backing Filesystem\t%s\n", backing_fs(v->dir));
-  return v->host->buf_append(out, row, (size_t)n);
+  return v->host->buf_append(v->host, out, row, (size_t)n);
 }
 
 static int vfs_apply_diff(void *drv, const char *id, const char *parent, struct berth_reader *tar,

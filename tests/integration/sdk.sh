@@ -9,9 +9,15 @@ for h in plugin storage network logger registry; do
 done
 check "installed berthd, berth and overlay.so" test -x "$T/stage/usr/local/bin/berthd" -a -x "$T/stage/usr/local/bin/berth" -a -f "$T/stage/usr/local/lib/berth/plugins/overlay.so"
 check_fails "no libtool .la files among the plugins" test -e "$T/stage/usr/local/lib/berth/plugins/overlay.la"
+out=$(bash "$TOP/tests/abi/check.sh" "$T/stage/usr/local/include" 2>&1)
+expect_match "the installed headers' ABI is the committed 1.0 baseline (abidiff)" "^ok 1" "$out"
+[ "${out#ok}" = "$out" ] && printf '%s\n' "$out" | head -20
 export PKG_CONFIG_SYSROOT_DIR="$T/stage" PKG_CONFIG_PATH="$T/stage/usr/local/lib/pkgconfig"
 cflags=$(pkg-config --cflags berth-plugin)
 expect_match "pkg-config berth-plugin" "-I$T/stage/usr/local/include" "$cflags"
+abi=$(pkg-config --variable=abi berth-plugin)
+expect "pkg-config --variable=abi berth-plugin is the headers' BERTH_ABI_MAJOR.MINOR" \
+  "$(awk '/define BERTH_ABI_MAJOR/{M=$3} /define BERTH_ABI_MINOR/{m=$3} END{sub("u","",M); sub("u","",m); print M"."m}' "$T/stage/usr/local/include/berth/plugin.h")" "$abi"
 # build with nothing but the staged headers: no -I into the source tree
 check "out-of-tree driver compiles" cc $cflags -Wall -Wextra -Werror -shared -fPIC \
   -o "$T/example-log.so" "$TOP/contrib/plugin-example/example.c"
@@ -42,8 +48,21 @@ expect_match "all types arrived (a string, a boolean, a size)" "prefix=exo stamp
 berth rm -f "$id" >/dev/null
 stop_daemon
 
+# a driver built against the frozen 1.0 headers runs in this berthd
+mkdir -p "$T/abi10"
+check "a driver builds against the frozen 1.0 headers (tests/abi/1.0)" cc -I"$TOP/tests/abi/1.0" \
+  -Wall -Wextra -Werror -shared -fPIC -o "$T/abi10/example-log.so" "$TOP/contrib/plugin-example/example.c"
+write_conf
+printf 'log: { driver = "%s"; };\n' "$T/abi10/example-log.so" >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with the 1.0 driver"
+id=$(berth run -d busybox sh -c 'echo from-1.0')
+berth wait "$id" >/dev/null
+expect "the 1.0 driver writes and reads a container's log" "from-1.0" "$(berth logs "$id" 2>&1)"
+berth rm -f "$id" >/dev/null
+stop_daemon
+
 # a file that calls itself like the built-in is refused, not half-used
-sed -e 's/"example-log", "0.2.0"/"json-file", "0.2.0"/' -e 's/BERTH_PLUGIN_DEFINE(example_log/BERTH_PLUGIN_DEFINE(json_file/' "$TOP/contrib/plugin-example/example.c" >"$T/json-file.c"
+sed -e 's/.name = "example-log"/.name = "json-file"/' -e 's/BERTH_PLUGIN(example_log/BERTH_PLUGIN(json_file/' "$TOP/contrib/plugin-example/example.c" >"$T/json-file.c"
 cc $cflags -shared -fPIC -o "$T/json-file.so" "$T/json-file.c" 2>/dev/null
 write_conf
 printf 'log: { driver = "%s"; };\n' "$T/json-file.so" >>"$T/daemon.conf"

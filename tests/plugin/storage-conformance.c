@@ -64,14 +64,14 @@ static struct loaded_plugin *drv;
 static int apply(const char *id, const char *parent, const char *const *entries,
                  struct berth_err *e) {
   struct mem m = tar_of(entries);
-  struct berth_reader r = {&m, mem_read};
+  struct berth_reader r = BERTH_READER(&m, mem_read);
   int rc;
   uint64_t size = 0;
   if (OPS.apply_diff) {
     rc = OPS.apply_diff(drv->drv, id, parent, &r, &size, e);
   } else {
     char path[BERTH_STORAGE_PATH_MAX];
-    rc = OPS.mount(drv->drv, id, "", path, e);
+    rc = OPS.mount(drv->drv, id, "", path, sizeof path, e);
     if (rc == 0) rc = drv->host.untar(&drv->host, &r, path, BERTH_UNTAR_WHITEOUT_DELETE, e);
     OPS.unmount(drv->drv, id, e);
   }
@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
   const char *rw = "3333333333333333333333333333333333333333333333333333333333333333";
   struct berth_storage_create_req rb = {sizeof rb, base, NULL, NULL, 0};
   ok(OPS.create(drv->drv, &rb, &e) == 0, "create base layer (%s)", e.msg);
-  ok(OPS.exists(drv->drv, base) == 1, "base exists");
+  ok(OPS.exists(drv->drv, base, &e) == 1, "base exists");
   ok(OPS.create(drv->drv, &rb, &e) == -BERTH_ECONFLICT, "creating it again is a conflict");
   const char *const l1[] = {"etc/", "etc/a=A", "etc/b=B", "d/", "d/x=X", NULL};
   ok(apply(base, NULL, l1, &e) == 0, "apply base diff (%s)", e.msg);
@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
   ok(apply(child, base, l2, &e) == 0, "apply child diff with whiteouts (%s)", e.msg);
 
   char path[BERTH_STORAGE_PATH_MAX];
-  ok(OPS.mount(drv->drv, child, "", path, &e) == 0, "mount child (%s)", e.msg);
+  ok(OPS.mount(drv->drv, child, "", path, sizeof path, &e) == 0, "mount child (%s)", e.msg);
   ok(!exists_in(path, "etc/a"), "whiteout hides etc/a");
   char *s = content(path, "etc/b");
   is_str(s, "B2", "child's etc/b wins");
@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
   ok(OPS.unmount(drv->drv, child, &e) == 0, "unmount child");
   ok(OPS.unmount(drv->drv, child, &e) == 0, "unmount again is harmless");
 
-  ok(OPS.mount(drv->drv, base, "", path, &e) == 0, "mount base");
+  ok(OPS.mount(drv->drv, base, "", path, sizeof path, &e) == 0, "mount base");
   s = content(path, "etc/a");
   is_str(s, "A", "base unchanged by the child");
   free(s);
@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
   struct berth_storage_create_req rr = {sizeof rr, rw, child, NULL, 0};
   rc = OPS.create_rw ? OPS.create_rw(drv->drv, &rr, &e) : OPS.create(drv->drv, &rr, &e);
   ok(rc == 0, "create a read-write layer on the child (%s)", e.msg);
-  ok(OPS.mount(drv->drv, rw, "", path, &e) == 0, "mount rw layer");
+  ok(OPS.mount(drv->drv, rw, "", path, sizeof path, &e) == 0, "mount rw layer");
   char *f = xasprintf("%s/new-file", path);
   ok(write_file_atomic(f, "w", 1, 0644) == 0, "write into the rw layer");
   free(f);
@@ -169,17 +169,17 @@ int main(int argc, char **argv) {
   is_str(s, "B2", "rw layer sees the child");
   free(s);
   OPS.unmount(drv->drv, rw, &e);
-  OPS.mount(drv->drv, child, "", path, &e);
+  OPS.mount(drv->drv, child, "", path, sizeof path, &e);
   ok(!exists_in(path, "new-file"), "writes stay in the rw layer");
   OPS.unmount(drv->drv, child, &e);
 
   struct berth_buf b = {sizeof b, NULL, 0, 0};
   ok(OPS.status(drv->drv, &b, &e) == 0 && b.len > 0 && strchr(b.data, '\t'), "status rows");
   host_buf_free(&b);
-  ok(OPS.mount(drv->drv, "nosuchlayer", "", path, &e) == -BERTH_ENOTFOUND,
+  ok(OPS.mount(drv->drv, "nosuchlayer", "", path, sizeof path, &e) == -BERTH_ENOTFOUND,
      "mount of a missing layer: ENOTFOUND");
   struct berth_storage_create_req orphan = {sizeof orphan, "4444", "nosuchparent", NULL, 0};
-  ok(OPS.create(drv->drv, &orphan, &e) < 0 && !OPS.exists(drv->drv, "4444"),
+  ok(OPS.create(drv->drv, &orphan, &e) < 0 && !OPS.exists(drv->drv, "4444", &e),
      "missing parent refused, nothing left");
   struct berth_storage_create_req bad = {sizeof bad, "../x", NULL, NULL, 0};
   ok(OPS.create(drv->drv, &bad, &e) == -BERTH_EINVAL, "path-like id refused");
@@ -187,7 +187,7 @@ int main(int argc, char **argv) {
   ok(OPS.remove(drv->drv, rw, &e) == 0 && OPS.remove(drv->drv, child, &e) == 0 &&
          OPS.remove(drv->drv, base, &e) == 0,
      "remove all layers");
-  ok(!OPS.exists(drv->drv, base) && !OPS.exists(drv->drv, child), "gone");
+  ok(!OPS.exists(drv->drv, base, &e) && !OPS.exists(drv->drv, child, &e), "gone");
   ok(OPS.remove(drv->drv, base, &e) == 0, "remove again is harmless");
   ok(count_mounts(dir) == 0, "no mounts left under the driver root");
   plugin_set_free(&set);

@@ -31,19 +31,19 @@ static int f_remove(void *drv, const char *id, struct berth_err *err) {
   enter();
   return 0;
 }
-static int f_exists(void *drv, const char *id) {
+static int f_exists(void *drv, const char *id, struct berth_err *err) {
   (void)drv;
-  (void)id;
   enter();
+  if (!strcmp(id, "ioerror")) return berth_err_set(err, BERTH_EINTERNAL, EIO, "I/O error");
   return 1;
 }
-static int f_mount(void *drv, const char *id, const char *label, char *path,
+static int f_mount(void *drv, const char *id, const char *label, char *path, size_t len,
                    struct berth_err *err) {
   (void)drv;
   (void)label;
   enter();
   if (!strcmp(id, "full")) return berth_err_set(err, BERTH_EINTERNAL, ENOSPC, "disk full");
-  snprintf(path, BERTH_STORAGE_PATH_MAX, "/fake/%s", id);
+  snprintf(path, len, "/fake/%s", id);
   return 0;
 }
 static int f_unmount(void *drv, const char *id, struct berth_err *err) {
@@ -83,7 +83,7 @@ static void *hammer(void *arg) {
   struct berth_err e = {0};
   for (int i = 0; i < 40; i++) {
     drv_storage_mount(p, "a", NULL, path, &e);
-    drv_storage_exists(p, "a");
+    drv_storage_exists(p, "a", &e);
     drv_storage_unmount(p, "a", &e);
     drv_storage_remove(p, "a", &e);
   }
@@ -119,6 +119,10 @@ int main(void) {
   drv_storage_create(&p, &req, true, &e2);
   is_str(e2.msg, "fake: create 0123456789ab: layer already exists",
          "the driver's own prefix is not repeated; create_rw falls back to create");
+  struct berth_err e3 = {0};
+  ok(drv_storage_exists(&p, "ioerror", &e3) == -BERTH_EINTERNAL,
+     "exists can say it cannot tell (not \"absent\")");
+  is_str(e3.msg, "fake: look for ioerror: I/O error", "with context");
   ok(drv_storage_metadata(&p, "a", NULL, &e) == -BERTH_ENOTSUP, "no metadata op: ENOTSUP");
   contains(e.msg, "has no metadata", "and says so: %s", e.msg);
   uint64_t size = 1;

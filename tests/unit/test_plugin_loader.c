@@ -1,3 +1,4 @@
+#include "../../core/confbind.h"
 #include "../../core/plugin.h"
 #include "tap.h"
 
@@ -113,6 +114,22 @@ int main(void) {
      "an inconsistent op group is refused");
   contains(e.msg, "advertises reading (BERTH_LOG_F_READ) but has no read_next",
            "op group: message");
+
+  /* key tables are walked with the plugin's element size: a table from a
+   * later minor (one field more per key) reads right; a table built
+   * without BERTH_CONF_KEY (no element size) is refused */
+  struct key11 {
+    struct berth_conf_key k;
+    int added_in_1_1;
+  } t11[2] = {{{sizeof(struct key11), "a", BERTH_CONF_INT, 0, "5"}, 7},
+              {{sizeof(struct key11), "b", BERTH_CONF_BOOL, 8, "true"}, 9}};
+  struct berth_conf_key k;
+  ok(conf_key_at(&t11[0].k, 1, &k, &e) == 0 && !strcmp(k.name, "b") && k.offset == 8 &&
+         k.type == BERTH_CONF_BOOL,
+     "a key table of a later minor is walked with its own element size");
+  struct berth_conf_key old[1] = {{0, "a", BERTH_CONF_INT, 0, NULL}};
+  ok(conf_key_at(old, 0, &k, &e) < 0, "a key table without element sizes is refused");
+  contains(e.msg, "build the table with BERTH_CONF_KEY", "and says how to fix it");
 
   /* a descriptor that is too short is caught before any field is read */
   struct berth_plugin tiny = {

@@ -84,7 +84,7 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len) {
 static int apply(const struct ent *e, size_t n, const char *dir, uint32_t flags,
                  struct berth_err *err) {
   struct mem m = make_tar(e, n);
-  struct berth_reader r = {&m, mem_read};
+  struct berth_reader r = BERTH_READER(&m, mem_read);
   memset(err, 0, sizeof *err);
   int rc = layer_untar(&r, dir, flags, NULL, err);
   free(m.buf);
@@ -194,7 +194,7 @@ int main(void) {
   hostile(whesc, 1, "whiteout of '..'", "bad whiteout");
 
   struct mem junk = {xstrdup("this is not a tar archive at all, not even close........"), 56, 0};
-  struct berth_reader jr = {&junk, mem_read};
+  struct berth_reader jr = BERTH_READER(&junk, mem_read);
   rm_rf(P("layer"));
   mkdir(P("layer"), 0755);
   ok(layer_untar(&jr, P("layer"), 0, NULL, &err) < 0 && err.code == BERTH_EINVAL,

@@ -12,11 +12,11 @@ static int t_create(void *d, const struct berth_storage_create_req *r, struct be
 static int t_remove(void *d, const char *id, struct berth_err *e) {
   return 0;
 }
-static int t_exists(void *d, const char *id) {
+static int t_exists(void *d, const char *id, struct berth_err *e) {
   return 0;
 }
 __attribute__((unused)) static int t_mount(void *d, const char *id, const char *l, char *p,
-                                           struct berth_err *e) {
+                                           size_t n, struct berth_err *e) {
   return 0;
 }
 static int t_unmount(void *d, const char *id, struct berth_err *e) {
