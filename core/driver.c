@@ -2,6 +2,8 @@
 
 #include <stdarg.h>
 
+#include "fault.h"
+
 /* "<driver>: <what>: <driver's message>", the driver's own "<driver>: "
  * prefix dropped so it is not said twice */
 static int context(struct loaded_plugin *p, int r, struct berth_err *err, const char *fmt, ...)
@@ -28,62 +30,77 @@ static int notsup(struct loaded_plugin *p, struct berth_err *err, const char *op
                        plugin_kind_name((int)p->desc.kind), op);
 }
 
-#define CALL(p, expr)                                                                              \
+#define CALL(p, op, expr)                                                                          \
   ({                                                                                               \
     plugin_lock(p);                                                                                \
+    FAULT_ENTER(p, op);                                                                            \
     __auto_type r_ = (expr);                                                                       \
+    FAULT_LEAVE();                                                                                 \
     plugin_unlock(p);                                                                              \
     r_;                                                                                            \
   })
+#define CALL_VOID(p, op, expr)                                                                     \
+  do {                                                                                             \
+    plugin_lock(p);                                                                                \
+    FAULT_ENTER(p, op);                                                                            \
+    expr;                                                                                          \
+    FAULT_LEAVE();                                                                                 \
+    plugin_unlock(p);                                                                              \
+  } while (0)
+
+void drv_install_fault_handler(void) {
+  fault_install("berthd");
+}
 
 /* ---- storage ---- */
 
 int drv_storage_create(struct loaded_plugin *p, const struct berth_storage_create_req *req, bool rw,
                        struct berth_err *err) {
   const struct berth_storage_ops *o = &p->ops.storage;
-  int r = rw && o->create_rw ? CALL(p, o->create_rw(p->drv, req, err))
-                             : CALL(p, o->create(p->drv, req, err));
+  int r = rw && o->create_rw ? CALL(p, "create_rw", o->create_rw(p->drv, req, err))
+                             : CALL(p, "create", o->create(p->drv, req, err));
   return context(p, r, err, "create %.12s", req->id);
 }
 
 int drv_storage_remove(struct loaded_plugin *p, const char *id, struct berth_err *err) {
-  int r = CALL(p, p->ops.storage.remove(p->drv, id, err));
+  int r = CALL(p, "remove", p->ops.storage.remove(p->drv, id, err));
   return context(p, r, err, "remove %.12s", id);
 }
 
 int drv_storage_exists(struct loaded_plugin *p, const char *id, struct berth_err *err) {
-  int r = CALL(p, p->ops.storage.exists(p->drv, id, err));
+  int r = CALL(p, "exists", p->ops.storage.exists(p->drv, id, err));
   return r < 0 ? context(p, r, err, "look for %.12s", id) : r > 0;
 }
 
 int drv_storage_mount(struct loaded_plugin *p, const char *id, const char *label,
                       char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err) {
-  int r = CALL(
-      p, p->ops.storage.mount(p->drv, id, label ? label : "", path, BERTH_STORAGE_PATH_MAX, err));
+  int r =
+      CALL(p, "mount",
+           p->ops.storage.mount(p->drv, id, label ? label : "", path, BERTH_STORAGE_PATH_MAX, err));
   return context(p, r, err, "mount %.12s", id);
 }
 
 int drv_storage_unmount(struct loaded_plugin *p, const char *id, struct berth_err *err) {
-  int r = CALL(p, p->ops.storage.unmount(p->drv, id, err));
+  int r = CALL(p, "unmount", p->ops.storage.unmount(p->drv, id, err));
   return context(p, r, err, "unmount %.12s", id);
 }
 
 int drv_storage_status(struct loaded_plugin *p, struct berth_buf *out, struct berth_err *err) {
-  int r = CALL(p, p->ops.storage.status(p->drv, out, err));
+  int r = CALL(p, "status", p->ops.storage.status(p->drv, out, err));
   return context(p, r, err, "status");
 }
 
 int drv_storage_metadata(struct loaded_plugin *p, const char *id, struct berth_buf *out,
                          struct berth_err *err) {
   if (!p->ops.storage.metadata) return notsup(p, err, "metadata");
-  int r = CALL(p, p->ops.storage.metadata(p->drv, id, out, err));
+  int r = CALL(p, "metadata", p->ops.storage.metadata(p->drv, id, out, err));
   return context(p, r, err, "metadata %.12s", id);
 }
 
 int drv_storage_diff_size(struct loaded_plugin *p, const char *id, const char *parent,
                           uint64_t *size, struct berth_err *err) {
   if (!p->ops.storage.diff_size) return notsup(p, err, "diff_size");
-  int r = CALL(p, p->ops.storage.diff_size(p->drv, id, parent, size, err));
+  int r = CALL(p, "diff_size", p->ops.storage.diff_size(p->drv, id, parent, size, err));
   return context(p, r, err, "size of %.12s", id);
 }
 
@@ -94,7 +111,7 @@ bool drv_storage_can_apply_diff(const struct loaded_plugin *p) {
 int drv_storage_apply_diff(struct loaded_plugin *p, const char *id, const char *parent,
                            struct berth_reader *tar, uint64_t *size, struct berth_err *err) {
   if (!p->ops.storage.apply_diff) return notsup(p, err, "apply_diff");
-  int r = CALL(p, p->ops.storage.apply_diff(p->drv, id, parent, tar, size, err));
+  int r = CALL(p, "apply_diff", p->ops.storage.apply_diff(p->drv, id, parent, tar, size, err));
   return context(p, r, err, "apply layer %.12s", id);
 }
 
@@ -108,20 +125,18 @@ bool drv_log_readable(const struct loaded_plugin *p) {
 int drv_log_read_open(struct loaded_plugin *p, const struct berth_log_info *info,
                       const struct berth_log_read_cfg *cfg, void **reader, struct berth_err *err) {
   if (!drv_log_readable(p)) return notsup(p, err, "reading");
-  int r = CALL(p, p->ops.logger.read_open(p->drv, info, cfg, reader, err));
+  int r = CALL(p, "read_open", p->ops.logger.read_open(p->drv, info, cfg, reader, err));
   return context(p, r, err, "read the log of %.12s", info->container_id);
 }
 
 int drv_log_read_next(struct loaded_plugin *p, void *reader, struct berth_log_msg *out,
                       int timeout_ms, struct berth_err *err) {
-  return CALL(p, p->ops.logger.read_next(reader, out, timeout_ms, err));
+  return CALL(p, "read_next", p->ops.logger.read_next(reader, out, timeout_ms, err));
 }
 
 void drv_log_read_close(struct loaded_plugin *p, void *reader) {
   if (!reader) return;
-  plugin_lock(p);
-  p->ops.logger.read_close(reader);
-  plugin_unlock(p);
+  CALL_VOID(p, "read_close", p->ops.logger.read_close(reader));
 }
 
 /* ---- registry ---- */
@@ -130,57 +145,57 @@ int drv_reg_open(struct loaded_plugin *p, const struct berth_reg_target *t, stru
                  struct berth_err *err) {
   s->p = p;
   s->sess = NULL;
-  return CALL(p, p->ops.registry.open(p->drv, t, &s->sess, err));
+  return CALL(p, "open", p->ops.registry.open(p->drv, t, &s->sess, err));
 }
 
 void drv_reg_close(struct drv_reg *s) {
   if (!s->sess) return;
-  plugin_lock(s->p);
-  s->p->ops.registry.close(s->sess);
-  plugin_unlock(s->p);
+  CALL_VOID(s->p, "close", s->p->ops.registry.close(s->sess));
   s->sess = NULL;
 }
 
 int drv_reg_get_manifest(struct drv_reg *s, const char *ref, const char *const *accept,
                          struct berth_buf *body, struct berth_reg_desc *desc,
                          struct berth_err *err) {
-  return CALL(s->p, s->p->ops.registry.get_manifest(s->sess, ref, accept, body, desc, err));
+  return CALL(s->p, "get_manifest",
+              s->p->ops.registry.get_manifest(s->sess, ref, accept, body, desc, err));
 }
 
 int drv_reg_stat_blob(struct drv_reg *s, const char *digest, struct berth_reg_desc *desc,
                       struct berth_err *err) {
-  return CALL(s->p, s->p->ops.registry.stat_blob(s->sess, digest, desc, err));
+  return CALL(s->p, "stat_blob", s->p->ops.registry.stat_blob(s->sess, digest, desc, err));
 }
 
 int drv_reg_get_blob(struct drv_reg *s, const char *digest, uint64_t offset,
                      struct berth_writer *out, struct berth_err *err) {
-  return CALL(s->p, s->p->ops.registry.get_blob(s->sess, digest, offset, out, err));
+  return CALL(s->p, "get_blob", s->p->ops.registry.get_blob(s->sess, digest, offset, out, err));
 }
 
 int drv_reg_put_blob(struct drv_reg *s, const struct berth_reg_desc *desc, const char *mount_from,
                      struct berth_reader *in, struct berth_err *err) {
-  return CALL(s->p, s->p->ops.registry.put_blob(s->sess, desc, mount_from, in, err));
+  return CALL(s->p, "put_blob", s->p->ops.registry.put_blob(s->sess, desc, mount_from, in, err));
 }
 
 int drv_reg_put_manifest(struct drv_reg *s, const char *ref, const char *media_type,
                          const void *body, size_t len, struct berth_reg_desc *out,
                          struct berth_err *err) {
-  return CALL(s->p, s->p->ops.registry.put_manifest(s->sess, ref, media_type, body, len, out, err));
+  return CALL(s->p, "put_manifest",
+              s->p->ops.registry.put_manifest(s->sess, ref, media_type, body, len, out, err));
 }
 
 int drv_reg_list_tags(struct drv_reg *s, struct berth_buf *tags, struct berth_err *err) {
   if (!s->p->ops.registry.list_tags) return notsup(s->p, err, "tag listing");
-  return CALL(s->p, s->p->ops.registry.list_tags(s->sess, tags, err));
+  return CALL(s->p, "list_tags", s->p->ops.registry.list_tags(s->sess, tags, err));
 }
 
 int drv_reg_login(struct loaded_plugin *p, const char *host, const struct berth_reg_auth *auth,
                   struct berth_err *err) {
   if (!p->ops.registry.login) return notsup(p, err, "login");
-  return CALL(p, p->ops.registry.login(p->drv, host, auth, NULL, err));
+  return CALL(p, "login", p->ops.registry.login(p->drv, host, auth, NULL, err));
 }
 
 int drv_reg_search(struct loaded_plugin *p, const char *host, const char *term, uint32_t limit,
                    struct berth_buf *out, struct berth_err *err) {
   if (!p->ops.registry.search) return notsup(p, err, "search");
-  return CALL(p, p->ops.registry.search(p->drv, host, term, limit, out, err));
+  return CALL(p, "search", p->ops.registry.search(p->drv, host, term, limit, out, err));
 }

@@ -12,6 +12,11 @@
 
 #include "plugin.h"
 
+/* berthd's SIGSEGV/SIGBUS/SIGILL/SIGFPE handler: it writes which driver
+ * and op the faulting thread was in, then lets the signal kill berthd as
+ * before (the core is kept). */
+void drv_install_fault_handler(void);
+
 /* ---- storage ---- */
 /* rw: a container's layer (create_rw; create when the driver has none) */
 int drv_storage_create(struct loaded_plugin *p, const struct berth_storage_create_req *req, bool rw,

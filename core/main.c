@@ -12,6 +12,7 @@
 #include "api/routes.h"
 #include "container/container.h"
 #include "daemon.h"
+#include "driver.h"
 
 void daemon_warn(struct daemon *d, const char *fmt, ...) {
   va_list ap;
@@ -105,10 +106,22 @@ static int load_drivers(struct daemon *d, struct berth_err *err) {
     r = load_driver(d, BERTH_KIND_STORAGE, "vfs", &d->storage, err);
   }
   if (r < 0) return r;
-  for (size_t i = 0; i < d->cfg.n_network_drivers; i++)
-    if ((r = load_driver(d, BERTH_KIND_NETWORK, d->cfg.network_drivers[i], NULL, err)) < 0)
-      return r;
-  if (!plugin_find(&d->plugins, BERTH_KIND_NETWORK, d->cfg.default_network))
+  /* an extra network driver that fails is listed as failed; the default's
+   * failure stops berthd (below) */
+  for (size_t i = 0; i < d->cfg.n_network_drivers; i++) {
+    const char *nd = d->cfg.network_drivers[i];
+    struct berth_err e = {0};
+    if (load_driver(d, BERTH_KIND_NETWORK, nd, NULL, &e) == 0) continue;
+    if (!strcmp(nd, d->cfg.default_network)) {
+      *err = e;
+      return -e.code;
+    }
+    daemon_warn(d, "network driver %s is not available: %s", nd, e.msg);
+    log_warn("network driver %s is not available: %s", nd, e.msg);
+    if (!plugin_find(&d->plugins, BERTH_KIND_NETWORK, nd))
+      plugin_add_failed(&d->plugins, BERTH_KIND_NETWORK, nd, e.msg);
+  }
+  if (!plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, d->cfg.default_network))
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "%s: network.default is '%s', but no such network driver is loaded",
                          d->cfg.file_name, d->cfg.default_network);
@@ -312,6 +325,7 @@ int main(int argc, char **argv) {
   }
   struct sigaction sa = {.sa_handler = on_signal};
   sigaction(SIGTERM, &sa, NULL);
+  drv_install_fault_handler();
   sigaction(SIGINT, &sa, NULL);
   log_info("berthd %s serving API %s on unix://%s (storage %s, data root %s)", PACKAGE_VERSION,
            API_VERSION, d.cfg.socket_path, d.storage->name, d.cfg.data_root);

@@ -65,6 +65,11 @@ struct loaded_plugin *plugin_find(struct plugin_set *set, int kind, const char *
   return NULL;
 }
 
+struct loaded_plugin *plugin_find_active(struct plugin_set *set, int kind, const char *name) {
+  struct loaded_plugin *p = plugin_find(set, kind, name);
+  return p && p->state == PLUGIN_ACTIVE ? p : NULL;
+}
+
 /* A driver name is a file name and a directory name under the data root:
  * letters, digits, '.', '_', '-', starting with a letter or digit. */
 static bool valid_driver_name(const char *n) {
@@ -277,6 +282,19 @@ int plugin_load(struct plugin_set *set, const char *plugin_dir, int kind, const 
   add_to_set(set, lp);
   if (out) *out = lp;
   return 0;
+}
+
+struct loaded_plugin *plugin_add_failed(struct plugin_set *set, int kind, const char *configured,
+                                        const char *why) {
+  struct loaded_plugin *lp = xcalloc(1, sizeof *lp);
+  lp->desc.kind = (uint32_t)kind;
+  lp->name = xstrdup(configured[0] == '/' ? strrchr(configured, '/') + 1 : configured);
+  lp->origin = xstrdup(configured);
+  lp->state = PLUGIN_FAILED;
+  snprintf(lp->status, sizeof lp->status, "%s", why);
+  pthread_mutex_init(&lp->lock, NULL);
+  add_to_set(set, lp);
+  return lp;
 }
 
 int plugin_init(struct loaded_plugin *p, struct berth_config *cfg, struct berth_err *err) {

@@ -54,6 +54,11 @@ int plugin_load(struct plugin_set *set, const char *plugin_dir, int kind, const 
 /* Set up the host table and call init.  ESKIP leaves state SKIPPED. */
 int plugin_init(struct loaded_plugin *p, struct berth_config *cfg, struct berth_err *err);
 struct loaded_plugin *plugin_find(struct plugin_set *set, int kind, const char *name);
+struct loaded_plugin *plugin_find_active(struct plugin_set *set, int kind, const char *name);
+/* A configured driver that could not be loaded or started, listed (berth
+ * info, plugin ls) as failed with why; it has no ops and is never called. */
+struct loaded_plugin *plugin_add_failed(struct plugin_set *set, int kind, const char *configured,
+                                        const char *why);
 void plugin_set_free(struct plugin_set *set); /* calls fini on active plugins */
 
 static inline void plugin_lock(struct loaded_plugin *p) {

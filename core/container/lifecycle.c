@@ -506,6 +506,8 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
     if (r < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "write spec");
   }
   json_decref(spec);
+  cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
+  unlink(exitp); /* a previous run's: never read as this one's */
   if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
   if (r < 0) unmount_rootfs(d, c);
   return r;
@@ -615,7 +617,8 @@ static void read_exit_file(struct daemon *d, struct container *c, int *code, boo
   *oom = json_is_true(json_object_get(j, "oom_killed"));
   snprintf(error, elen, "%s",
            j ? json_string_value(json_object_get(j, "error")) ?: ""
-             : "the shim exited without recording a status");
+             : "berth-shim died without recording the exit; the container's processes were "
+               "killed");
   json_decref(j);
 }
 
@@ -636,10 +639,17 @@ static void *monitor_thread(void *p) {
   cleanup_free char *sock = ctr_socket(d, c->id);
   shim_watch(sock);
   /* the shim is gone or said exit: wait until it has written exit.json */
-  shim_wait_gone(sock, 2000);
+  bool died = !shim_wait_gone(sock, 2000) && shim_status(sock, NULL) == SHIM_GONE;
   int code;
   bool oom;
   char error[512];
+  if (died) {
+    /* the shim crashed (its socket is left, no one listens): nothing
+     * supervises the container any more, so it goes too */
+    log_error("container %.12s: berth-shim died; killing what is left of the container", c->id);
+    cgroup_ops()->destroy(c->id);
+    unlink(sock);
+  }
   read_exit_file(d, c, &code, &oom, error, sizeof error);
   mark_exited(d, c, code, oom, error);
   log_debug("container %.12s exited with %d", c->id, code);

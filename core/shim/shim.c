@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 
+#include "../fault.h"
 #include "../plugin.h"
 #include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
@@ -75,7 +76,9 @@ static void log_line(int type, const char *data, size_t len, bool partial) {
   if (!S.sink) return;
   struct berth_log_msg m = {sizeof m, (uint32_t)type, now_ns(), data, len, partial};
   struct berth_err e = {0};
+  FAULT_ENTER(S.logger, "log");
   S.logger->ops.logger.log(S.sink, &m, &e);
+  FAULT_LEAVE();
 }
 
 static void feed_log(struct stream *st, const char *buf, size_t n) {
@@ -309,7 +312,9 @@ static void finish(void) {
   flush_log(&S.err);
   if (S.sink) {
     struct berth_err e = {0};
+    FAULT_ENTER(S.logger, "close");
     S.logger->ops.logger.close(S.sink, &e);
+    FAULT_LEAVE();
     S.sink = NULL;
   }
   char p[32];
@@ -373,7 +378,9 @@ static int open_logger(const char *plugin_dir, struct berth_err *err) {
                                 json_string_value(json_object_get(log, "path")),
                                 kv,
                                 n};
+  FAULT_ENTER(S.logger, "open");
   r = S.logger->ops.logger.open(S.logger->drv, &info, &S.sink, err);
+  FAULT_LEAVE();
   free(kv);
   return r;
 }
@@ -545,6 +552,7 @@ int main(int argc, char **argv) {
   /* never the binary on disk, never dumpable: see runtime/sealed.c */
   if (rt_ensure_sealed_self(argv, environ) < 0) return 125;
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return 125;
+  fault_install("berth-shim");
   if (argc > 1 && !strcmp(argv[1], "exec")) return shim_exec_main(argc, argv);
   const char *bundle = NULL, *plugin_dir = "/nowhere";
   int ready_fd = -1;
@@ -603,11 +611,12 @@ int main(int argc, char **argv) {
   reply(ready_fd, "OK %d\n", (int)S.pid);
   close(ready_fd);
   S.ready_fd = -1;
+  /* stderr stays shim.log: what the log driver says at run time, and a
+   * fault report naming the driver (core/fault.c), land there */
   int devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0) {
     dup2(devnull, 0);
     dup2(devnull, 1);
-    dup2(devnull, 2);
     if (devnull > 2) close(devnull);
   }
   event_loop(sfd);

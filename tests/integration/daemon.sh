@@ -48,4 +48,19 @@ expect "--data-root overrides data-root" "$T/other" "$(docker -H "unix://$T/othe
 expect "socket mode 0660" "660" "$(stat -c %a "$T/other.sock")"
 stop_daemon
 check_fails "socket removed on shutdown" test -e "$T/other.sock"
+
+# an extra network driver that fails is listed as failed; berthd runs on
+write_conf
+printf 'network: { default = "none"; drivers = ["none", "host", "nosuchnet"]; };\n' >>"$T/daemon.conf"
+start_daemon || fail "berthd starts although an extra network driver fails"
+expect_match "berth info lists it as failed, with the reason" "network +nosuchnet .*network driver 'nosuchnet' not found" "$(berth info 2>/dev/null)"
+expect_match "docker info warns" "network driver nosuchnet is not available" "$(docker info --format '{{json .Warnings}}')"
+expect "and the working ones are there" '["host","none"]' "$(docker info --format '{{json .Plugins.Network}}' | jq -c 'sort')"
+stop_daemon
+# a default network driver that fails stops berthd
+write_conf
+printf 'network: { default = "nosuchnet"; drivers = ["none", "nosuchnet"]; };\n' >>"$T/daemon.conf"
+out=$("$BERTHD" --config-file "$T/daemon.conf" 2>&1); rc=$?
+expect "a failing default network driver stops berthd" 1 "$rc"
+expect_match "saying which" "network driver 'nosuchnet' not found" "$out"
 finish

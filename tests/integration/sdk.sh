@@ -61,6 +61,27 @@ expect "the 1.0 driver writes and reads a container's log" "from-1.0" "$(berth l
 berth rm -f "$id" >/dev/null
 stop_daemon
 
+# a log driver that crashes in an op: its shim dies, saying which driver
+# and op; berthd records the container exited and kills what is left of
+# it; berthd and the other containers are fine
+mkdir -p "$T/crash"
+awk '/^static int ex_log\(/ {print; getline; print; print "  if (memmem(m->line, m->len, \"crash\", 5)) *(volatile int *)0 = 1;"; next} {print}' "$TOP/contrib/plugin-example/example.c" >"$T/crash/example-log.c"
+check "a crashing variant of the driver builds" cc $cflags -D_GNU_SOURCE -shared -fPIC -o "$T/crash/example-log.so" "$T/crash/example-log.c"
+write_conf
+printf 'log: { driver = "%s"; };\n' "$T/crash/example-log.so" >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with the crashing driver"
+quiet=$(berth run -d busybox sleep 300)
+bad=$(berth run -d busybox sh -c 'echo crash; sleep 300')
+for _ in $(seq 1 100); do [ "$(berth inspect -f '{{.State.Running}}' "$bad")" = false ] && break; sleep 0.1; done
+expect "the container whose shim died is recorded as exited" false "$(berth inspect -f '{{.State.Running}}' "$bad")"
+expect_match "with the reason" "berth-shim died" "$(berth inspect -f '{{.State.Error}}' "$bad")"
+expect_match "the shim said which driver and op crashed it" "berth-shim: fatal signal 11 in the log driver 'example-log', op log" "$(cat "$T/data/containers/$bad/shim.log" 2>&1)"
+expect "nothing of it is left running" "" "$(pgrep -f 'sleep 300' -a | while read -r p _; do grep -l "$bad" /proc/$p/cgroup 2>/dev/null; done)"
+expect "the other container runs on" true "$(berth inspect -f '{{.State.Running}}' "$quiet")"
+check "berthd is fine" berth version
+berth rm -f "$quiet" "$bad" >/dev/null
+stop_daemon
+
 # a file that calls itself like the built-in is refused, not half-used
 sed -e 's/.name = "example-log"/.name = "json-file"/' -e 's/BERTH_PLUGIN(example_log/BERTH_PLUGIN(json_file/' "$TOP/contrib/plugin-example/example.c" >"$T/json-file.c"
 cc $cflags -shared -fPIC -o "$T/json-file.so" "$T/json-file.c" 2>/dev/null
