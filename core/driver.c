@@ -134,6 +134,13 @@ int drv_log_read_next(struct loaded_plugin *p, void *reader, struct berth_log_ms
   return CALL(p, "read_next", p->ops.logger.read_next(reader, out, timeout_ms, err));
 }
 
+int drv_log_validate_opts(struct loaded_plugin *p, const struct berth_kv *opts, size_t n,
+                          struct berth_err *err) {
+  if (!p->ops.logger.validate_opts) return 0; /* the driver takes any option */
+  /* its message is what docker users see ("unknown log opt ..."): no prefix */
+  return CALL(p, "validate_opts", p->ops.logger.validate_opts(p->drv, opts, n, err));
+}
+
 void drv_log_read_close(struct loaded_plugin *p, void *reader) {
   if (!reader) return;
   CALL_VOID(p, "read_close", p->ops.logger.read_close(reader));

@@ -45,6 +45,10 @@ int drv_log_read_open(struct loaded_plugin *p, const struct berth_log_info *info
 int drv_log_read_next(struct loaded_plugin *p, void *reader, struct berth_log_msg *out,
                       int timeout_ms, struct berth_err *err);
 void drv_log_read_close(struct loaded_plugin *p, void *reader);
+/* a container's --log-opt, checked at create; 0 when the driver has no
+ * validate_opts */
+int drv_log_validate_opts(struct loaded_plugin *p, const struct berth_kv *opts, size_t n,
+                          struct berth_err *err);
 
 /* ---- registry: a session is used by one thread at a time ---- */
 struct drv_reg {

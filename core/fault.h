@@ -14,7 +14,9 @@ extern __thread struct fault_mark fault_cur;
 /* around one call: the previous mark is kept (calls nest) */
 #define FAULT_ENTER(p, op_)                                                                        \
   struct fault_mark fault_prev_ = fault_cur;                                                       \
-  fault_cur = (struct fault_mark){(p)->name, plugin_kind_name((int)(p)->desc.kind), (op_)}
+  fault_cur = (struct fault_mark) {                                                                \
+    (p)->name, plugin_kind_name((int)(p)->desc.kind), (op_)                                        \
+  }
 #define FAULT_LEAVE() (fault_cur = fault_prev_)
 
 /* SIGSEGV, SIGBUS, SIGILL, SIGFPE: "<who>: fatal signal N in the <kind>

@@ -100,12 +100,30 @@ static void merge_image_config(json_t *cfg, json_t *img) {
   }
 }
 
+/* --log-opt through the log driver's validate_opts, as docker checks them
+ * at create */
+static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
+  size_t n = json_object_size(o->log_config), k = 0;
+  if (!n || !strcmp(o->log_type, "none")) return 0;
+  struct berth_kv *kv = xcalloc(n, sizeof *kv);
+  const char *key;
+  json_t *v;
+  json_object_foreach(o->log_config, key, v) {
+    kv[k++] = (struct berth_kv){sizeof *kv, key, json_string_value(v) ?: ""};
+  }
+  int r = drv_log_validate_opts(d->logger, kv, n, err);
+  free(kv);
+  return r;
+}
+
 /* What only this daemon can judge (config.c judges the rest). */
 static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
   const char *lt = o->log_type;
   if (*lt && strcmp(lt, "none") && strcmp(lt, d->logger->name))
     return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
                          lt);
+  int r = check_log_opts(d, o, err);
+  if (r < 0) return r;
   if (o->init) {
     cleanup_free char *init = helper_path("berth-init");
     if (access(init, X_OK) < 0)

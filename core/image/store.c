@@ -240,7 +240,11 @@ static void load_tags(struct image_store *s) {
     json_object_foreach(m, key, v) {
       struct image_ref r;
       const char *id = json_string_value(v);
-      if (!id || ref_parse(key, false, &r, NULL) < 0 || !image_by_id(s, id)) continue;
+      if (!id || ref_parse(key, false, &r, NULL) < 0) continue;
+      if (!image_by_id(s, id)) { /* a tag of an image that was dropped */
+        ref_free(&r);
+        continue;
+      }
       s->tags = xrealloc(s->tags, (s->n_tags + 1) * sizeof *s->tags);
       s->tags[s->n_tags].ref = ref_canonical(&r);
       snprintf(s->tags[s->n_tags].id, sizeof s->tags[0].id, "%s", id);

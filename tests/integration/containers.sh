@@ -232,7 +232,11 @@ cat >"$T/prof.json" <<'JSON'
 JSON
 for cli in berth docker; do
   out=$(C $cli run --rm --security-opt seccomp="$T/prof.json" busybox sh -c 'mkdir /x || echo refused; touch /y && echo touched' 2>&1)
-  expect "$cli: --security-opt seccomp=profile.json is applied" "$(printf "mkdir: can't create directory '/x': Permission denied\nrefused\ntouched")" "$out"
+  want="$(printf "mkdir: can't create directory '/x': Permission denied\nrefused\ntouched")"
+  expect "$cli: --security-opt seccomp=profile.json is applied" "$want" "$out"
+  # seen once under ASan (only "refused" arrived), not reproduced since:
+  # keep what berthd said when it happens again
+  [ "$out" = "$want" ] || grep -v 'level=info' "$T/berthd.log" | tail -15 | sed 's/^/#   berthd: /'
 done
 echo '{"defaultAction": "BOGUS"}' >"$T/bad.json"
 out=$(docker run --rm --security-opt seccomp="$T/bad.json" busybox true 2>&1)
@@ -253,6 +257,14 @@ out=$(berth logs rot)
 expect "logs reads across the rotated files, in order" "$(seq 1 300 | sed 's/^/line /' | tail -n "$(wc -l <<<"$out")")" "$out"
 expect "logs --tail across rotation" "$(printf 'line 299\nline 300')" "$(berth logs --tail 2 rot)"
 berth rm rot >/dev/null
+# --log-opt checked by the log driver at create, as docker does
+before=$(berth ps -aq | wc -l)
+out=$(docker run --rm --log-opt bogus=1 busybox true 2>&1); rc=$?
+expect "docker run --log-opt bogus=1: refused (125)" 125 "$rc"
+expect_match "with the driver's message" "unknown log opt 'bogus' for json-file log driver" "$out"
+out=$(berth create --log-opt max-size=lots busybox true 2>&1); rc=$?
+expect_match "berth create --log-opt max-size=lots: refused" "invalid max-size: lots" "$out"
+expect "no container was made" "$before" "$(berth ps -aq | wc -l)"
 
 # ---- cgroup limits ----
 berth run --name oom -m 32m busybox sh -c 'x=a; while true; do x="$x$x$x$x"; done' >/dev/null 2>&1
