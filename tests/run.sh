@@ -63,7 +63,7 @@ run() {
   printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f"
   if [ "$f" -ne 0 ]; then
     failed_names+=("$name")
-    grep -E -A4 '^not ok' <<<"$out" | head -40 | sed 's/^/    /'
+    grep -E -A12 '^not ok' <<<"$out" | head -60 | sed 's/^/    /'
     [ "$rc" -ne 0 ] && tail -5 <<<"$out" | sed 's/^/    | /'
   fi
 }
