@@ -11,9 +11,6 @@
 #include "blobio.h"
 #include "registry.h"
 
-static const char *const accept_all[] = {MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_OCI_MANIFEST,
-                                         MT_OCI_INDEX, NULL};
-
 /* the caller's sink, shared by the download threads */
 struct sink {
   const struct xfer_progress *pr;
@@ -31,21 +28,6 @@ static void say(struct sink *s, const char *id, const char *fmt, ...) {
   pthread_mutex_lock(&s->mu);
   xfer_status(s->pr, id, "%s", text);
   pthread_mutex_unlock(&s->mu);
-}
-
-static ssize_t mem_write(void *ctx, const void *buf, size_t len) {
-  struct berth_buf *b = ctx;
-  b->data = xrealloc(b->data, b->len + len + 1);
-  memcpy(b->data + b->len, buf, len);
-  b->len += len;
-  b->data[b->len] = 0;
-  return (ssize_t)len;
-}
-
-static bool digest_ok(const char *digest, const void *data, size_t len) {
-  char hex[65];
-  sha256_hex(data, len, hex);
-  return digest && str_has_prefix(digest, "sha256:") && !strcmp(hex, digest + 7);
 }
 
 /* ---- one blob to a file, resumed after a dropped connection ---- */
@@ -152,7 +134,7 @@ static json_t *get_manifest(struct drv_reg *s, const char *want, const char *ver
                             struct berth_err *err) {
   struct berth_buf mb = {sizeof mb, NULL, 0, 0};
   struct berth_reg_desc desc = {0};
-  int r = drv_reg_get_manifest(s, want, accept_all, &mb, &desc, err);
+  int r = drv_reg_get_manifest(s, want, registry_accept_all, &mb, &desc, err);
   json_t *man = NULL;
   if (r == 0) {
     char hex[65];
@@ -202,15 +184,6 @@ static json_t *resolve_manifest(struct drv_reg *s, const struct image_ref *ref,
     return NULL;
   }
   return man;
-}
-
-static int get_config(struct drv_reg *s, const char *cdig, struct berth_buf *cb,
-                      struct berth_err *err) {
-  struct berth_writer w = BERTH_WRITER(cb, mem_write);
-  int r = drv_reg_get_blob(s, cdig, 0, &w, err);
-  if (r == 0 && !digest_ok(cdig, cb->data, cb->len))
-    r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s", cdig);
-  return r;
 }
 
 /* ---- layers ---- */
@@ -340,7 +313,7 @@ static int pull_one(struct daemon *d, const struct image_ref *ref, const char *p
   json_t *man = resolve_manifest(&s, ref, platform, man_digest, err);
   struct berth_buf cb = {sizeof cb, NULL, 0, 0};
   const char *cdig = json_string_value(json_object_get(json_object_get(man, "config"), "digest"));
-  r = man ? get_config(&s, cdig, &cb, err) : -err->code;
+  r = man ? registry_get_config(&s, cdig, &cb, err) : -err->code;
   drv_reg_close(&s);
   json_t *cfg = r == 0 ? json_loadb(cb.data, cb.len, 0, NULL) : NULL;
   struct layers L = {.d = d,

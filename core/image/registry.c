@@ -5,8 +5,8 @@
 #include "../daemon.h"
 #include "../driver.h"
 
-static const char *const accept_all[] = {MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_OCI_MANIFEST,
-                                         MT_OCI_INDEX, NULL};
+const char *const registry_accept_all[] = {MT_DOCKER_MANIFEST, MT_DOCKER_LIST, MT_OCI_MANIFEST,
+                                           MT_OCI_INDEX, NULL};
 
 static ssize_t mem_write(void *ctx, const void *buf, size_t len) {
   struct berth_buf *b = ctx;
@@ -17,15 +17,24 @@ static ssize_t mem_write(void *ctx, const void *buf, size_t len) {
   return (ssize_t)len;
 }
 
+int registry_get_config(struct drv_reg *s, const char *digest, struct berth_buf *out,
+                        struct berth_err *err) {
+  struct berth_writer w = BERTH_WRITER(out, mem_write);
+  int r = drv_reg_get_blob(s, digest, 0, &w, err);
+  char hex[65];
+  if (r == 0) sha256_hex(out->data, out->len, hex);
+  if (r == 0 && (!digest || !str_has_prefix(digest, "sha256:") || strcmp(hex, digest + 7)))
+    r = berth_err_set(err, BERTH_EINVAL, 0, "image config verification failed for digest %s",
+                      digest);
+  return r;
+}
+
 /* the platform of a single-platform image, from its config */
 static json_t *config_platform(struct drv_reg *s, const char *cdig) {
   struct berth_buf cb = {sizeof cb, NULL, 0, 0};
-  struct berth_writer w = BERTH_WRITER(&cb, mem_write);
   struct berth_err e = {0};
   json_t *out = NULL;
-  char hex[65];
-  if (drv_reg_get_blob(s, cdig, 0, &w, &e) == 0 && cb.data &&
-      (sha256_hex(cb.data, cb.len, hex), !strcmp(hex, cdig + 7))) {
+  if (registry_get_config(s, cdig, &cb, &e) == 0 && cb.data) {
     json_t *cfg = json_loadb(cb.data, cb.len, 0, NULL);
     out = json_pack("{s:s,s:s}", "architecture",
                     json_string_value(json_object_get(cfg, "architecture")) ?: "", "os",
@@ -49,7 +58,8 @@ json_t *image_distribution_inspect(struct daemon *d, const struct image_ref *ref
   json_t *out = NULL;
   int r = drv_reg_open(d->registry, &target, &s, err);
   if (r == 0)
-    r = drv_reg_get_manifest(&s, ref->digest ? ref->digest : ref->tag, accept_all, &mb, &desc, err);
+    r = drv_reg_get_manifest(&s, ref->digest ? ref->digest : ref->tag, registry_accept_all, &mb,
+                             &desc, err);
   json_t *man = r == 0 ? json_loadb(mb.data, mb.len, 0, NULL) : NULL;
   if (r == 0 && !man)
     berth_err_set(err, BERTH_EINVAL, 0, "the registry sent a manifest that is not JSON");

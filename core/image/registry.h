@@ -13,6 +13,7 @@
 #include "reference.h"
 
 struct daemon;
+struct drv_reg;
 
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
@@ -20,6 +21,13 @@ struct daemon;
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+/* registry.c, for pull.c too: every manifest type berth reads, and a
+ * config blob fetched into memory (out, host_buf_free) and checked
+ * against its digest ("image config verification failed ..."). */
+extern const char *const registry_accept_all[];
+int registry_get_config(struct drv_reg *s, const char *digest, struct berth_buf *out,
+                        struct berth_err *err);
 
 /* pull.c.  platform "os/arch[/variant]" (NULL: the host's); auth NULL:
  * anonymous.  The image id goes to id_out (may be NULL).  A reference
