@@ -87,15 +87,20 @@ for s in tests/integration/*.sh; do
   run "$s" timeout 600 bash "$s"
 done
 
+# build_tree DIR LOG CONFIGURE-FLAG: a separate copy of the tracked
+# sources, configured with the flag and built with its tests
+build_tree() {
+  rm -rf "$1" && mkdir -p "$1"
+  git ls-files | tar -T - -cf - | tar -C "$1" -xf -
+  (cd "$1" && ./autogen.sh >"$2" 2>&1 &&
+    ./configure --enable-werror "$3" >>"$2" 2>&1 &&
+    make -j"$(nproc)" check TESTS= >>"$2" 2>&1)
+}
+
 if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
   echo "== unit tests under AddressSanitizer + UBSan"
-  # a separate copy of the tracked sources, built with the sanitizers
   san="$TOP/build-asan"
-  rm -rf "$san" && mkdir -p "$san"
-  git ls-files | tar -T - -cf - | tar -C "$san" -xf -
-  if (cd "$san" && ./autogen.sh >/tmp/berth-asan.log 2>&1 &&
-      ./configure --enable-werror --enable-sanitizers >>/tmp/berth-asan.log 2>&1 &&
-      make -j"$(nproc)" check TESTS= >>/tmp/berth-asan.log 2>&1); then
+  if build_tree "$san" /tmp/berth-asan.log --enable-sanitizers; then
     for t in $UNIT_TESTS; do
       run "asan: ${t#tests/unit/}" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/$t"
     done
@@ -116,11 +121,7 @@ run "stress: 3 rounds" env ROUNDS=3 timeout 900 bash tests/stress.sh
 if [ "${BERTH_TSAN:-1}" = 1 ]; then
   echo "== the concurrent tests under ThreadSanitizer"
   tsan="$TOP/build-tsan"
-  rm -rf "$tsan" && mkdir -p "$tsan"
-  git ls-files | tar -T - -cf - | tar -C "$tsan" -xf -
-  if (cd "$tsan" && ./autogen.sh >/tmp/berth-tsan.log 2>&1 &&
-      ./configure --enable-werror --enable-tsan >>/tmp/berth-tsan.log 2>&1 &&
-      make -j"$(nproc)" check TESTS= >>/tmp/berth-tsan.log 2>&1); then
+  if build_tree "$tsan" /tmp/berth-tsan.log --enable-tsan; then
     # a race report fails the run: halt_on_error ends the process, and the
     # scripts look for "Sanitizer" in berthd's log (tsan.supp says why
     # each suppression is benign)
