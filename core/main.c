@@ -117,7 +117,6 @@ static int load_drivers(struct daemon *d, struct berth_err *err) {
       return -e.code;
     }
     daemon_warn(d, "network driver %s is not available: %s", nd, e.msg);
-    log_warn("network driver %s is not available: %s", nd, e.msg);
     if (!plugin_find(&d->plugins, BERTH_KIND_NETWORK, nd))
       plugin_add_failed(&d->plugins, BERTH_KIND_NETWORK, nd, e.msg);
   }

@@ -37,7 +37,6 @@ static int exec_create_h(struct api_request *req) {
 }
 
 struct session {
-  struct daemon *d;
   struct exec_proc *e;
   struct exec_io io;
   bool raw;    /* tty: no framing */
@@ -81,11 +80,10 @@ static int exec_start_h(struct api_request *req) {
   bool detach = json_is_true(json_object_get(body, "Detach"));
   json_decref(body);
   struct session *s = xcalloc(1, sizeof *s);
-  s->d = req->d;
   s->e = e;
   s->raw = e->tty;
   struct berth_err err = {0};
-  if (exec_start(req->d, e, !detach, &s->io, &err) < 0) {
+  if (exec_start(e, !detach, &s->io, &err) < 0) {
     if (detach || err.code == BERTH_ECONFLICT) {
       session_free(s);
       return api_reply_err(req, &err);

@@ -316,9 +316,7 @@ void exec_finish(struct exec_proc *e, struct exec_io *io) {
   close(io->errp_r);
 }
 
-int exec_start(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io,
-               struct berth_err *err) {
-  (void)d;
+int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
   pthread_mutex_lock(&mu);
   bool claimed = e->state == EXEC_CREATED;
   if (claimed) e->state = EXEC_STARTING; /* one start wins */

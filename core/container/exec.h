@@ -13,7 +13,6 @@
 
 #include "../util/util.h"
 
-struct daemon;
 struct container;
 
 #define EXEC_KEEP_DONE 64
@@ -65,8 +64,7 @@ struct exec_io {
 /* Claim the start (409 "already running" for the second caller), then
  * spawn the helper.  On a spawn failure the exec is recorded as done with
  * 126 and -code returned. */
-int exec_start(struct daemon *d, struct exec_proc *e, bool attach, struct exec_io *io,
-               struct berth_err *err);
+int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err);
 /* Wait for the helper and record the exit code. */
 void exec_finish(struct exec_proc *e, struct exec_io *io);
 
