@@ -1181,7 +1181,8 @@ struct logs_sink {
   unsigned char hdr[8];
   size_t hdr_got;
   uint32_t left;
-  int fd;
+  int fd;            /* -1: a daemon error frame (stream 3), kept in syserr */
+  char syserr[1024]; /* what the daemon said went wrong mid-stream */
 };
 
 static int logs_write(const char *data, size_t len, void *ctx) {
@@ -1202,11 +1203,16 @@ static int logs_write(const char *data, size_t len, void *ctx) {
       s->hdr_got = 0;
       s->left = (uint32_t)s->hdr[4] << 24 | (uint32_t)s->hdr[5] << 16 | (uint32_t)s->hdr[6] << 8 |
                 s->hdr[7];
-      s->fd = s->hdr[0] == 2 ? 2 : 1;
+      s->fd = s->hdr[0] == 3 ? -1 : s->hdr[0] == 2 ? 2 : 1;
       continue;
     }
     size_t take = s->left < len ? s->left : len;
-    if (write_all_fd(s->fd, data, take) < 0) return -1;
+    if (s->fd < 0) {
+      size_t have = strlen(s->syserr), room = sizeof s->syserr - 1 - have;
+      memcpy(s->syserr + have, data, take < room ? take : room);
+    } else if (write_all_fd(s->fd, data, take) < 0) {
+      return -1;
+    }
     s->left -= (uint32_t)take;
     data += take;
     len -= take;
@@ -1253,6 +1259,9 @@ int cmd_logs(int argc, char **argv) {
     char *m = resp_error_message(&resp);
     fprintf(stderr, "Error response from daemon: %s\n", m);
     free(m);
+    rc = 1;
+  } else if (ls.syserr[0]) {
+    fprintf(stderr, "error from daemon in stream: %s\n", ls.syserr);
     rc = 1;
   }
   http_resp_free(&resp);

@@ -30,21 +30,19 @@ static int notsup(struct loaded_plugin *p, struct berth_err *err, const char *op
                        plugin_kind_name((int)p->desc.kind), op);
 }
 
+/* every call: the driver's lock unless it is thread-safe, and fault.h's
+ * guard (a driver that crashed in its own code is disabled, not fatal) */
 #define CALL(p, op, expr)                                                                          \
   ({                                                                                               \
     plugin_lock(p);                                                                                \
-    FAULT_ENTER(p, op);                                                                            \
-    __auto_type r_ = (expr);                                                                       \
-    FAULT_LEAVE();                                                                                 \
+    int r_ = FAULT_CALL(p, op, err, expr);                                                         \
     plugin_unlock(p);                                                                              \
     r_;                                                                                            \
   })
 #define CALL_VOID(p, op, expr)                                                                     \
   do {                                                                                             \
     plugin_lock(p);                                                                                \
-    FAULT_ENTER(p, op);                                                                            \
-    expr;                                                                                          \
-    FAULT_LEAVE();                                                                                 \
+    FAULT_CALL_VOID(p, op, expr);                                                                  \
     plugin_unlock(p);                                                                              \
   } while (0)
 

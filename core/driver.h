@@ -12,9 +12,10 @@
 
 #include "plugin.h"
 
-/* berthd's SIGSEGV/SIGBUS/SIGILL/SIGFPE handler: it writes which driver
- * and op the faulting thread was in, then lets the signal kill berthd as
- * before (the core is kept). */
+/* berthd's SIGSEGV/SIGBUS/SIGILL/SIGFPE handler (core/fault.h): it writes
+ * which driver and op the faulting thread was in; a fault in a loaded
+ * driver's own code disables that driver (its calls then fail with
+ * EUNAVAILABLE) and berthd goes on, anything else kills berthd. */
 void drv_install_fault_handler(void);
 
 /* ---- storage ---- */

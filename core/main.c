@@ -266,6 +266,7 @@ int main(int argc, char **argv) {
     override(&d.cfg.socket_path, f.host + strlen("unix://"));
   }
   if (f.debug || d.cfg.debug) berth_log_threshold = BERTH_LOG_DEBUG;
+  drv_install_fault_handler(); /* before the first driver is entered */
   int r;
   if ((r = mkdir_p(d.cfg.data_root, 0711)) < 0 || (r = mkdir_p(d.cfg.exec_root, 0700)) < 0) {
     fprintf(stderr, "berthd: cannot create %s or %s: %s\n", d.cfg.data_root, d.cfg.exec_root,
@@ -324,7 +325,6 @@ int main(int argc, char **argv) {
   }
   struct sigaction sa = {.sa_handler = on_signal};
   sigaction(SIGTERM, &sa, NULL);
-  drv_install_fault_handler();
   sigaction(SIGINT, &sa, NULL);
   log_info("berthd %s serving API %s on unix://%s (storage %s, data root %s)", PACKAGE_VERSION,
            API_VERSION, d.cfg.socket_path, d.storage->name, d.cfg.data_root);

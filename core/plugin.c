@@ -1,5 +1,7 @@
 #include "plugin.h"
 
+#include "fault.h"
+
 #include <ctype.h>
 #include <ltdl.h>
 #include <stddef.h>
@@ -279,6 +281,7 @@ int plugin_load(struct plugin_set *set, const char *plugin_dir, int kind, const 
     return r;
   }
   lp->handle = h;
+  fault_note_text(lp, (const void *)entry);
   add_to_set(set, lp);
   if (out) *out = lp;
   return 0;
@@ -305,7 +308,7 @@ int plugin_init(struct loaded_plugin *p, struct berth_config *cfg, struct berth_
     return r;
   }
   struct berth_err e = {0};
-  r = p->desc.init(&p->host, &p->drv, &e);
+  r = FAULT_CALL(p, "init", &e, p->desc.init(&p->host, &p->drv, &e));
   if (r < 0) {
     if (!e.code) e.code = -r;
     p->state = e.code == BERTH_ESKIP ? PLUGIN_SKIPPED : PLUGIN_FAILED;
@@ -318,10 +321,19 @@ int plugin_init(struct loaded_plugin *p, struct berth_config *cfg, struct berth_
   return 0;
 }
 
+const char *plugin_status(const struct loaded_plugin *p, char *buf, size_t len) {
+  if (__atomic_load_n(&p->faulted, __ATOMIC_ACQUIRE))
+    snprintf(buf, len, "disabled: crashed (signal %d) in op %s", p->fault_sig,
+             p->fault_op ? p->fault_op : "?");
+  else
+    snprintf(buf, len, "%s", p->status);
+  return buf;
+}
+
 void plugin_set_free(struct plugin_set *set) {
   for (size_t i = set->n; i-- > 0;) {
     struct loaded_plugin *p = set->items[i];
-    if (p->state == PLUGIN_ACTIVE && p->desc.fini) p->desc.fini(p->drv);
+    if (p->state == PLUGIN_ACTIVE && p->desc.fini) FAULT_CALL_VOID(p, "fini", p->desc.fini(p->drv));
     host_free(p);
     /* Plugins are never unloaded: a thread may still hold code pointers. */
     pthread_mutex_destroy(&p->lock);

@@ -34,6 +34,11 @@ struct loaded_plugin {
   struct berth_host host;
   struct host_private *host_priv;
   pthread_mutex_t lock; /* serialises calls unless THREADSAFE */
+  /* fault.h: the code of a loaded file, and a contained crash */
+  uintptr_t text_lo, text_hi;
+  int faulted; /* atomic: set by the signal handler, never cleared */
+  const char *fault_op;
+  int fault_sig;
 };
 
 struct plugin_set {
@@ -60,6 +65,8 @@ struct loaded_plugin *plugin_find_active(struct plugin_set *set, int kind, const
 struct loaded_plugin *plugin_add_failed(struct plugin_set *set, int kind, const char *configured,
                                         const char *why);
 void plugin_set_free(struct plugin_set *set); /* calls fini on active plugins */
+/* "active", why it failed or was skipped, or that it crashed and is disabled */
+const char *plugin_status(const struct loaded_plugin *p, char *buf, size_t len);
 
 static inline void plugin_lock(struct loaded_plugin *p) {
   if (!(p->desc.flags & BERTH_PLUGIN_F_THREADSAFE)) pthread_mutex_lock(&p->lock);

@@ -81,6 +81,8 @@ echo "== storage conformance"
 run "conformance: vfs (built-in)" tests/plugin/storage-conformance vfs
 run "conformance: overlay (overlay.so)" tests/plugin/storage-conformance overlay "$TOP/plugins/.libs"
 
+run "lying plugins (tests/plugin/liars.sh)" timeout 600 bash tests/plugin/liars.sh
+
 echo "== integration (real berthd, berth and docker CLIs)"
 for s in tests/integration/*.sh; do
   [ "$(basename "$s")" = lib.sh ] && continue

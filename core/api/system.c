@@ -84,15 +84,6 @@ static json_t *plugin_list(struct daemon *d, int kind) {
   return a;
 }
 
-static const char *state_name(enum plugin_state s) {
-  switch (s) {
-  case PLUGIN_ACTIVE: return "active";
-  case PLUGIN_SKIPPED: return "skipped";
-  case PLUGIN_FAILED: return "failed";
-  default: return "loaded";
-  }
-}
-
 static int info(struct api_request *req) {
   struct daemon *d = req->d;
   struct utsname u;
@@ -109,13 +100,13 @@ static int info(struct api_request *req) {
   json_t *drivers = json_array();
   for (size_t i = 0; i < d->plugins.n; i++) {
     struct loaded_plugin *p = d->plugins.items[i];
-    char abi[16];
+    char abi[16], status[600];
     snprintf(abi, sizeof abi, "%u.%u", p->desc.abi_major, p->desc.abi_minor);
-    json_array_append_new(
-        drivers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Kind", plugin_kind_name((int)p->desc.kind),
-                           "Name", p->name, "Version", p->desc.version ? p->desc.version : "",
-                           "ABI", abi, "Origin", p->origin, "Status",
-                           p->state == PLUGIN_ACTIVE ? state_name(p->state) : p->status));
+    json_array_append_new(drivers,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Kind",
+                                    plugin_kind_name((int)p->desc.kind), "Name", p->name, "Version",
+                                    p->desc.version ? p->desc.version : "", "ABI", abi, "Origin",
+                                    p->origin, "Status", plugin_status(p, status, sizeof status)));
   }
   json_t *plugins =
       json_pack("{s:[s],s:o,s:o,s:n,s:o,s:o}", "Volume", "local", "Network",

@@ -23,6 +23,15 @@ int ctr_logs_check(struct daemon *d, struct container *c, const struct ctr_logs 
   return 0;
 }
 
+/* An error after the stream began: docker's "system error" frame
+ * (stream 3), which its clients print as "error from daemon in stream: ..." */
+static void stream_error(int fd, bool tty, const char *msg) {
+  size_t len = strlen(msg);
+  unsigned char hdr[8];
+  shim_frame_header(hdr, 3, (uint32_t)len);
+  if (tty || write_all_fd(fd, hdr, sizeof hdr) == 0) write_all_fd(fd, msg, len);
+}
+
 void ctr_logs_stream(int fd, void *p) {
   struct ctr_logs *l = p;
   struct loaded_plugin *lg = l->d->logger;
@@ -32,11 +41,11 @@ void ctr_logs_stream(int fd, void *p) {
   struct berth_log_read_cfg cfg = {sizeof cfg, l->since, l->until, l->tail, l->follow};
   void *rd = NULL;
   struct berth_err err = {0};
-  if (drv_log_read_open(lg, &info, &cfg, &rd, &err) < 0) goto out;
+  int r = drv_log_read_open(lg, &info, &cfg, &rd, &err);
   bool stopped_seen = false;
-  for (;;) {
+  while (r >= 0) {
     struct berth_log_msg m = {0};
-    int r = drv_log_read_next(lg, rd, &m, 300, &err);
+    r = drv_log_read_next(lg, rd, &m, 300, &err);
     if (r < 0 || r == BERTH_LOG_EOF) break;
     if (r == BERTH_LOG_AGAIN) {
       ctr_lock();
@@ -73,8 +82,8 @@ void ctr_logs_stream(int fd, void *p) {
     free(payload);
     if (w < 0) break;
   }
+  if (r < 0) stream_error(fd, l->tty, err.msg);
   drv_log_read_close(lg, rd);
-out:
   ctr_put(l->c);
   free(l);
 }

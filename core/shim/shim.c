@@ -76,9 +76,7 @@ static void log_line(int type, const char *data, size_t len, bool partial) {
   if (!S.sink) return;
   struct berth_log_msg m = {sizeof m, (uint32_t)type, now_ns(), data, len, partial};
   struct berth_err e = {0};
-  FAULT_ENTER(S.logger, "log");
-  S.logger->ops.logger.log(S.sink, &m, &e);
-  FAULT_LEAVE();
+  FAULT_CALL(S.logger, "log", &e, S.logger->ops.logger.log(S.sink, &m, &e));
 }
 
 static void feed_log(struct stream *st, const char *buf, size_t n) {
@@ -312,9 +310,7 @@ static void finish(void) {
   flush_log(&S.err);
   if (S.sink) {
     struct berth_err e = {0};
-    FAULT_ENTER(S.logger, "close");
-    S.logger->ops.logger.close(S.sink, &e);
-    FAULT_LEAVE();
+    FAULT_CALL(S.logger, "close", &e, S.logger->ops.logger.close(S.sink, &e));
     S.sink = NULL;
   }
   char p[32];
@@ -378,9 +374,8 @@ static int open_logger(const char *plugin_dir, struct berth_err *err) {
                                 json_string_value(json_object_get(log, "path")),
                                 kv,
                                 n};
-  FAULT_ENTER(S.logger, "open");
-  r = S.logger->ops.logger.open(S.logger->drv, &info, &S.sink, err);
-  FAULT_LEAVE();
+  r = FAULT_CALL(S.logger, "open", err,
+                 S.logger->ops.logger.open(S.logger->drv, &info, &S.sink, err));
   free(kv);
   return r;
 }
@@ -603,7 +598,7 @@ int main(int argc, char **argv) {
       kill(S.pid, SIGKILL);
       waitpid(S.pid, NULL, 0);
     }
-    if (S.sink) S.logger->ops.logger.close(S.sink, &err);
+    if (S.sink) FAULT_CALL(S.logger, "close", &err, S.logger->ops.logger.close(S.sink, &err));
     S.cg->destroy(S.spec.id ? S.spec.id : "");
     unlink(S.socket_path);
     return 1;
