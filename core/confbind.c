@@ -5,40 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../plugins/common/logopt.h"
 #include "util/util.h"
 
 int conf_parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || !(v >= 0) || v != v || v > 1e30) return -1; /* also nan, inf */
-  uint64_t mult = 1;
-  switch (*end) {
-  case 0: break;
-  case 'k':
-  case 'K':
-    mult = 1ull << 10;
-    end++;
-    break;
-  case 'm':
-  case 'M':
-    mult = 1ull << 20;
-    end++;
-    break;
-  case 'g':
-  case 'G':
-    mult = 1ull << 30;
-    end++;
-    break;
-  default: return -1;
-  }
-  if (*end == 'b' || *end == 'B') end++;
-  if (*end || v * (double)mult >= 18446744073709551616.0)
-    return -1; /* over 2^64: refused, not wrapped */
-  *out = (uint64_t)(v * (double)mult);
-  return 0;
+  return logopt_size(s, out);
 }
-
 int conf_bind_text(const struct berth_conf_key *k, void *target, const char *text,
                    struct berth_err *err) {
   char *dst = (char *)target + k->offset;

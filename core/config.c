@@ -28,7 +28,8 @@ static const struct conf_key api_keys[] = {{"socket", CONFIG_TYPE_STRING},
 static const struct conf_key storage_keys[] = {{"driver", CONFIG_TYPE_STRING}};
 static const struct conf_key network_keys[] = {{"drivers", CONFIG_TYPE_ARRAY},
                                                {"default", CONFIG_TYPE_STRING}};
-static const struct conf_key log_keys[] = {{"driver", CONFIG_TYPE_STRING}};
+static const struct conf_key log_keys[] = {{"driver", CONFIG_TYPE_STRING},
+                                           {"drivers", CONFIG_TYPE_ARRAY}};
 static const struct conf_key registry_keys[] = {{"driver", CONFIG_TYPE_STRING},
                                                 {"max-concurrent-downloads", CONFIG_TYPE_INT}};
 
@@ -109,6 +110,24 @@ static void set_defaults(struct berth_config *c) {
   c->network_drivers[0] = xstrdup("none");
   c->network_drivers[1] = xstrdup("host");
   c->n_network_drivers = 2;
+  c->log_drivers = xcalloc(2, sizeof(char *));
+  c->log_drivers[0] = xstrdup("local");
+  c->log_drivers[1] = xstrdup("syslog");
+  c->n_log_drivers = 2;
+}
+
+/* a list of driver names replaces the default one */
+static void set_list(char ***v, size_t *n, config_setting_t *group, const char *key) {
+  config_setting_t *list = group ? config_setting_lookup(group, key) : NULL;
+  if (!list) return;
+  for (size_t i = 0; i < *n; i++)
+    free((*v)[i]);
+  *n = (size_t)config_setting_length(list);
+  *v = xrealloc(*v, (*n + 1) * sizeof(char *));
+  for (size_t i = 0; i < *n; i++) {
+    const char *e = config_setting_get_string_elem(list, (int)i);
+    (*v)[i] = xstrdup(e ? e : "");
+  }
 }
 
 int config_load(struct berth_config *c, const char *path, struct berth_err *err) {
@@ -181,15 +200,8 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   }
   config_setting_t *net = config_setting_lookup(root, "network");
   set_str(&c->default_network, net, "default");
-  config_setting_t *list = net ? config_setting_lookup(net, "drivers") : NULL;
-  if (list) {
-    for (size_t i = 0; i < c->n_network_drivers; i++)
-      free(c->network_drivers[i]);
-    c->n_network_drivers = (size_t)config_setting_length(list);
-    c->network_drivers = xrealloc(c->network_drivers, (c->n_network_drivers + 1) * sizeof(char *));
-    for (size_t i = 0; i < c->n_network_drivers; i++)
-      c->network_drivers[i] = xstrdup(config_setting_get_string_elem(list, (int)i));
-  }
+  set_list(&c->network_drivers, &c->n_network_drivers, net, "drivers");
+  set_list(&c->log_drivers, &c->n_log_drivers, config_setting_lookup(root, "log"), "drivers");
   r = check_abs(c, root, "data-root", c->data_root, err);
   if (!r) r = check_abs(c, root, "exec-root", c->exec_root, err);
   if (!r) r = check_abs(c, root, "plugin-dir", c->plugin_dir, err);
@@ -209,6 +221,9 @@ void config_free(struct berth_config *c) {
   for (size_t i = 0; i < c->n_network_drivers; i++)
     free(c->network_drivers[i]);
   free(c->network_drivers);
+  for (size_t i = 0; i < c->n_log_drivers; i++)
+    free(c->log_drivers[i]);
+  free(c->log_drivers);
   free(c->default_network);
   free(c->log_driver);
   free(c->registry_driver);

@@ -22,7 +22,9 @@ struct berth_config {
   char **network_drivers;
   size_t n_network_drivers;
   char *default_network;
-  char *log_driver;
+  char *log_driver;   /* the default; --log-driver picks any loaded one */
+  char **log_drivers; /* loaded besides it (failures are listed, not fatal) */
+  size_t n_log_drivers;
   char *registry_driver;        /* NULL: none configured */
   int max_concurrent_downloads; /* layers pulled at once; 0: 3 */
   config_t cfg;

@@ -98,6 +98,27 @@ static int load_driver(struct daemon *d, int kind, const char *name, struct load
   return 0;
 }
 
+/* Drivers a deployment may use besides its defaults: one that fails is
+ * listed as failed (berth info, plugin ls) and berthd goes on, unless it is
+ * must_work.  One already loaded (the default log driver) is not loaded
+ * twice. */
+static int load_extras(struct daemon *d, int kind, char **names, size_t n, const char *must_work,
+                       struct berth_err *err) {
+  for (size_t i = 0; i < n; i++) {
+    const char *nd = names[i];
+    struct berth_err e = {0};
+    struct loaded_plugin *have = plugin_find(&d->plugins, kind, nd);
+    if ((have && nd[0] != '/') || load_driver(d, kind, nd, NULL, &e) == 0) continue;
+    if (must_work && !strcmp(nd, must_work)) {
+      *err = e;
+      return -e.code;
+    }
+    daemon_warn(d, "%s driver %s is not available: %s", plugin_kind_name(kind), nd, e.msg);
+    if (!plugin_find(&d->plugins, kind, nd)) plugin_add_failed(&d->plugins, kind, nd, e.msg);
+  }
+  return 0;
+}
+
 static int load_drivers(struct daemon *d, struct berth_err *err) {
   int r = load_driver(d, BERTH_KIND_STORAGE, d->cfg.storage_driver, &d->storage, err);
   if (r < 0 && !d->cfg.storage_driver_explicit && strcmp(d->cfg.storage_driver, "vfs")) {
@@ -106,25 +127,18 @@ static int load_drivers(struct daemon *d, struct berth_err *err) {
     r = load_driver(d, BERTH_KIND_STORAGE, "vfs", &d->storage, err);
   }
   if (r < 0) return r;
-  /* an extra network driver that fails is listed as failed; the default's
-   * failure stops berthd (below) */
-  for (size_t i = 0; i < d->cfg.n_network_drivers; i++) {
-    const char *nd = d->cfg.network_drivers[i];
-    struct berth_err e = {0};
-    if (load_driver(d, BERTH_KIND_NETWORK, nd, NULL, &e) == 0) continue;
-    if (!strcmp(nd, d->cfg.default_network)) {
-      *err = e;
-      return -e.code;
-    }
-    daemon_warn(d, "network driver %s is not available: %s", nd, e.msg);
-    if (!plugin_find(&d->plugins, BERTH_KIND_NETWORK, nd))
-      plugin_add_failed(&d->plugins, BERTH_KIND_NETWORK, nd, e.msg);
-  }
+  /* the default network driver's failure stops berthd (below) */
+  if ((r = load_extras(d, BERTH_KIND_NETWORK, d->cfg.network_drivers, d->cfg.n_network_drivers,
+                       d->cfg.default_network, err)) < 0)
+    return r;
   if (!plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, d->cfg.default_network))
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "%s: network.default is '%s', but no such network driver is loaded",
                          d->cfg.file_name, d->cfg.default_network);
   if ((r = load_driver(d, BERTH_KIND_LOGGER, d->cfg.log_driver, &d->logger, err)) < 0) return r;
+  if ((r = load_extras(d, BERTH_KIND_LOGGER, d->cfg.log_drivers, d->cfg.n_log_drivers, NULL, err)) <
+      0)
+    return r;
   if (d->cfg.registry_driver &&
       (r = load_driver(d, BERTH_KIND_REGISTRY, d->cfg.registry_driver, &d->registry, err)) < 0)
     return r;

@@ -110,6 +110,9 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth
 char *ctr_dir(struct daemon *d, const char *id);
 char *ctr_socket(struct daemon *d, const char *id);
 char *ctr_log_path(struct daemon *d, const char *id);
+/* The log driver a container writes with: its --log-driver, or the
+ * daemon's default; NULL for "none" (or a driver not loaded). */
+struct loaded_plugin *ctr_log_driver(struct daemon *d, const struct ctr_opts *o);
 
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);

@@ -111,7 +111,8 @@ static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct ber
   json_object_foreach(o->log_config, key, v) {
     kv[k++] = (struct berth_kv){sizeof *kv, key, json_string_value(v) ?: ""};
   }
-  int r = drv_log_validate_opts(d->logger, kv, n, err);
+  struct loaded_plugin *lg = ctr_log_driver(d, o);
+  int r = lg ? drv_log_validate_opts(lg, kv, n, err) : 0;
   free(kv);
   return r;
 }
@@ -119,7 +120,7 @@ static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct ber
 /* What only this daemon can judge (config.c judges the rest). */
 static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
   const char *lt = o->log_type;
-  if (*lt && strcmp(lt, "none") && strcmp(lt, d->logger->name))
+  if (*lt && strcmp(lt, "none") && !ctr_log_driver(d, o))
     return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
                          lt);
   int r = check_log_opts(d, o, err);
@@ -404,8 +405,9 @@ static void spec_mounts(const struct ctr_opts *o, struct rt_spec *s, char *init_
  * and the configuration berthd resolved for it) and the container's
  * --log-opt options */
 static json_t *spec_log(struct daemon *d, struct container *c, const struct ctr_opts *o) {
-  struct loaded_plugin *lg = d->logger;
-  const char *driver = *o->log_type ? o->log_type : lg->name;
+  struct loaded_plugin *lg = ctr_log_driver(d, o);
+  if (!lg) return NULL; /* "none" */
+  const char *driver = lg->name;
   cleanup_free char *logp = ctr_log_path(d, c->id);
   return json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "driver", driver, "file",
                    lg->origin, "config", plugin_resolved_config(lg), "path", logp, "opts",

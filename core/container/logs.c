@@ -9,13 +9,19 @@
 #include "container.h"
 #include "stream.h"
 
+struct loaded_plugin *ctr_log_driver(struct daemon *d, const struct ctr_opts *o) {
+  const char *t = o->log_type;
+  if (!*t) return d->logger;
+  if (!strcmp(t, "none")) return NULL;
+  return plugin_find_active(&d->plugins, BERTH_KIND_LOGGER, t);
+}
+
 int ctr_logs_check(struct daemon *d, struct container *c, const struct ctr_logs *l,
                    struct berth_err *err) {
-  struct loaded_plugin *lg = d->logger;
   struct ctr_opts *o = ctr_opts_get(c);
-  bool none = !strcmp(o->log_type, "none");
+  struct loaded_plugin *lg = ctr_log_driver(d, o);
   ctr_opts_put(o);
-  if (none || !drv_log_readable(lg))
+  if (!lg || !drv_log_readable(lg))
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "configured logging driver does not support reading");
   if (!l->out && !l->err)
@@ -34,7 +40,14 @@ static void stream_error(int fd, bool tty, const char *msg) {
 
 void ctr_logs_stream(int fd, void *p) {
   struct ctr_logs *l = p;
-  struct loaded_plugin *lg = l->d->logger;
+  struct ctr_opts *o = ctr_opts_get(l->c);
+  struct loaded_plugin *lg = ctr_log_driver(l->d, o);
+  ctr_opts_put(o);
+  if (!lg) { /* checked before the stream began; gone since: nothing to read */
+    ctr_put(l->c);
+    free(l);
+    return;
+  }
   cleanup_free char *path = ctr_log_path(l->d, l->c->id);
   struct berth_log_info info = {
       sizeof info, l->c->id, l->c->name + 1, l->c->image_id, "", l->c->created_ns, path, NULL, 0};

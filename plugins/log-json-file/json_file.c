@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/logopt.h"
+
 struct jf_conf {
   uint64_t max_size; /* 0: unlimited */
   int64_t max_file;
@@ -54,51 +56,17 @@ static void jf_fini(void *drv) {
   free(drv);
 }
 
-static int parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  if (*s == '-') return -1; /* strtoull would wrap it */
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s) return -1;
-  unsigned shift = 0;
-  switch (*end) {
-  case 0: break;
-  case 'k':
-  case 'K':
-    shift = 10;
-    end++;
-    break;
-  case 'm':
-  case 'M':
-    shift = 20;
-    end++;
-    break;
-  case 'g':
-  case 'G':
-    shift = 30;
-    end++;
-    break;
-  default: return -1;
-  }
-  if (*end || v > (~0ull >> shift)) return -1; /* no silent overflow */
-  v <<= shift;
-  *out = v;
-  return 0;
-}
-
 static int apply_opts(const struct berth_kv *opts, size_t n, uint64_t *max_size, int64_t *max_file,
                       struct berth_err *err) {
   for (size_t i = 0; i < n; i++) {
     const struct berth_kv *kv = BERTH_ELEM(opts, i);
     const char *k = kv->key, *v = kv->value ? kv->value : "";
     if (!strcmp(k, "max-size")) {
-      if (parse_size(v, max_size) < 0)
+      if (logopt_size(v, max_size) < 0)
         return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-size: %s", v);
     } else if (!strcmp(k, "max-file")) {
-      char *end;
-      long long f = strtoll(v, &end, 10);
-      if (*end || f < 1) return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-file: %s", v);
-      *max_file = f;
+      if (logopt_count(v, 1, max_file) < 0)
+        return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-file: %s", v);
     } else if (strcmp(k, "labels") && strcmp(k, "env") && strcmp(k, "tag") &&
                strcmp(k, "compress")) {
       return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for json-file log driver",

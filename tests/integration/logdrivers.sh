@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The log sinks besides json-file: local (compact, compressed rotation,
+# read back, tail and follow across rotations) and syslog (RFC 5424/3164 to
+# a listener this test makes on 127.0.0.1), chosen per container with
+# --log-driver through both CLIs, or as the default by name or by path.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon || fail "berthd starts"
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+expect_match "local and syslog are loaded next to the default" "local.*syslog|syslog.*local" "$(docker info --format '{{.Plugins.Log}}')"
+expect "json-file stays the default" json-file "$(docker info --format '{{.LoggingDriver}}')"
+
+# ---- local ----
+id=$(docker run -d --log-driver local busybox sh -c 'echo one; echo two >&2; sleep 0.2; echo three')
+docker wait "$id" >/dev/null
+expect "docker run --log-driver local: recorded" local "$(docker inspect -f '{{.HostConfig.LogConfig.Type}}' "$id")"
+expect "docker logs reads it" "$(printf 'one\nthree')" "$(docker logs "$id" 2>/dev/null)"
+expect "stderr apart" two "$(docker logs "$id" 2>&1 >/dev/null)"
+expect "--tail 1" three "$(berth logs --tail 1 "$id" 2>&1)"
+check "the binary file is where docker keeps it" test -s "$T/data/containers/$id/local-logs/container.log"
+check_fails "and no json file is written" test -s "$T/data/containers/$id/$id-json.log"
+out=$(berth logs -t "$id" 2>&1 | head -1)
+expect_match "timestamps come back" "^20[0-9-]+T[0-9:.]+Z one$" "$out"
+
+# rotation: 2000 lines of ~40 bytes at max-size 8k keep the newest few
+# hundred, in three files, the rotated ones gzip-compressed
+id=$(berth run -d --log-driver local --log-opt max-size=8k --log-opt max-file=3 busybox \
+  sh -c 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo "line $i padding-padding-padding"; done')
+berth wait "$id" >/dev/null
+ls "$T/data/containers/$id/local-logs/" >"$T/files"
+expect "three files: the live one and two compressed" "container.log container.log.1.gz container.log.2.gz" "$(tr '\n' ' ' <"$T/files" | sed 's/ $//')"
+check "the rotated files are gzip" gzip -t "$T/data/containers/$id/local-logs/container.log.1.gz"
+berth logs "$id" >"$T/all" 2>&1
+n=$(wc -l <"$T/all")
+first=$(head -1 "$T/all" | awk '{print $2}')
+expect "logs ends with the last line" "line 2000 padding-padding-padding" "$(tail -1 "$T/all")"
+expect "and is a contiguous run of the newest lines, across the files" "$((2000 - first + 1))" "$n"
+[ "$n" -gt 200 ] && [ "$n" -lt 2000 ] && ok "rotation dropped the oldest ($n kept)" || fail "rotation dropped the oldest ($n kept)"
+expect "--tail reaches back into the compressed files" "line $((2000 - n + 2)) padding-padding-padding" "$(berth logs --tail $((n - 1)) "$id" 2>&1 | head -1)"
+# follow across rotations while the container writes
+id=$(berth run -d --log-driver local --log-opt max-size=2k --log-opt max-file=20 busybox \
+  sh -c 'sleep 1; i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo "f $i xxxxxxxxxxxxxxxxxxxx"; done; sleep 0.5')
+timeout 20 berth logs -f "$id" >"$T/follow" 2>&1
+expect "logs -f ends with the container" "f 300 xxxxxxxxxxxxxxxxxxxx" "$(tail -1 "$T/follow")"
+expect "and saw every line, through the rotations" 300 "$(grep -c '^f ' "$T/follow")"
+out=$(docker run --rm --log-driver local --log-opt bogus=1 busybox true 2>&1)
+expect_match "an unknown --log-opt is refused at create" "unknown log opt 'bogus' for local log driver" "$out"
+out=$(docker run --rm --log-driver local --log-opt max-size=lots busybox true 2>&1)
+expect_match "a bad max-size too" "invalid value for max-size: lots" "$out"
+
+# ---- syslog, to listeners on loopback made here ----
+cat >"$T/listen.py" <<'PY'
+import socket, sys
+proto, port_file, out = sys.argv[1], sys.argv[2], sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+open(port_file + ".tmp", "w").write(str(s.getsockname()[1])); __import__("os").rename(port_file + ".tmp", port_file)
+s.settimeout(20)
+with open(out, "ab", buffering=0) as f:
+    if proto == "udp":
+        for _ in range(2):
+            data, _a = s.recvfrom(65536); f.write(data + b"\n")
+    else:
+        s.listen(1); c, _a = s.accept(); c.settimeout(20)
+        while True:
+            b = c.recv(65536)
+            if not b: break
+            f.write(b)
+PY
+for proto in udp tcp; do
+  python3 "$T/listen.py" $proto "$T/$proto.port" "$T/$proto.out" &
+  lpid=$!
+  for _ in $(seq 1 50); do [ -s "$T/$proto.port" ] && break; sleep 0.1; done
+  port=$(cat "$T/$proto.port")
+  id=$(docker run -d --name "sl-$proto" --log-driver syslog --log-opt "syslog-address=$proto://127.0.0.1:$port" \
+    --log-opt 'tag={{.Name}}/{{.ID}}' busybox sh -c 'echo hello-syslog; echo oops >&2')
+  docker wait "$id" >/dev/null
+  wait "$lpid" 2>/dev/null
+  got=$(cat "$T/$proto.out")
+  expect_match "syslog over $proto: RFC 5424, facility daemon, info, the tag" "^<30>1 20[0-9T:.-]+Z [^ ]+ sl-$proto/${id:0:12} [0-9]+ sl-$proto/${id:0:12} - hello-syslog$" "$got"
+  expect_match "syslog over $proto: stderr at severity err" "^<27>1 .* - oops$" "$got"
+done
+out=$(docker logs sl-udp 2>&1)
+expect_match "docker logs on syslog: docker's message" "configured logging driver does not support reading" "$out"
+out=$(berth run --rm --log-driver syslog --log-opt syslog-address=tcp://127.0.0.1:1 busybox true 2>&1)
+expect_match "an unreachable syslog server fails the start, saying so" "dial tcp 127.0.0.1:1: connect: Connection refused" "$out"
+out=$(berth run --rm --log-driver syslog --log-opt syslog-address=carrier-pigeon busybox true 2>&1)
+expect_match "a bad address is refused at create" "syslog-address should be in form proto://address" "$out"
+python3 "$T/listen.py" udp "$T/f.port" "$T/f.out" &
+lpid=$!
+for _ in $(seq 1 50); do [ -s "$T/f.port" ] && break; sleep 0.1; done
+berth run --rm --log-driver syslog --log-opt "syslog-address=udp://127.0.0.1:$(cat "$T/f.port")" \
+  --log-opt syslog-format=rfc3164 --log-opt syslog-facility=local3 --log-opt tag=web busybox sh -c 'echo a; echo b' >/dev/null
+wait "$lpid" 2>/dev/null
+expect_match "rfc3164 with facility local3" "^<158>[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]{8} [^ ]+ web\[[0-9]+\]: a$" "$(head -1 "$T/f.out")"
+stop_daemon
+
+# ---- the default, by path ----
+write_conf
+printf 'log: { driver = "%s"; drivers = [ ]; local: { max-size = "1m"; }; };\n' "$PLUGIN_DIR/local.so" >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with local.so by path as the default"
+expect "the default is local" local "$(docker info --format '{{.LoggingDriver}}')"
+id=$(berth run -d busybox sh -c 'echo by-path')
+berth wait "$id" >/dev/null
+expect "logs reads it" by-path "$(berth logs "$id" 2>&1)"
+check "in the local format" test -s "$T/data/containers/$id/local-logs/container.log"
+finish
