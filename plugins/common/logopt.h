@@ -3,8 +3,10 @@
 #ifndef BERTH_PLUGINS_LOGOPT_H
 #define BERTH_PLUGINS_LOGOPT_H
 
+#include <berth/logger.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,37 @@ static inline int logopt_bool(const char *s, int *out) {
     if (!strcmp(s, f[i])) return *out = 0, 0;
   }
   return -1;
+}
+/* docker's log tag template ({{.ID}} {{.FullID}} {{.Name}} {{.ImageID}}
+ * {{.ImageFullID}} {{.ImageName}} {{.DaemonName}}) on a container's fields */
+static inline void logopt_tag(const char *tmpl, const struct berth_log_info *in, char *out,
+                              size_t len) {
+  const char *img = in->image_id ? in->image_id : "";
+  if (!strncmp(img, "sha256:", 7)) img += 7;
+  const struct {
+    const char *key, *val;
+    int max;
+  } f[] = {{"{{.ID}}", in->container_id, 12},    {"{{.FullID}}", in->container_id, 0},
+           {"{{.Name}}", in->container_name, 0}, {"{{.ImageID}}", img, 12},
+           {"{{.ImageFullID}}", img, 0},         {"{{.ImageName}}", in->image_name, 0},
+           {"{{.DaemonName}}", "berth", 0}};
+  size_t o = 0;
+  while (*tmpl && o + 1 < len) {
+    size_t i, n = sizeof f / sizeof f[0];
+    for (i = 0; i < n; i++)
+      if (!strncmp(tmpl, f[i].key, strlen(f[i].key))) break;
+    if (i == n) {
+      out[o++] = *tmpl++;
+      continue;
+    }
+    const char *v = f[i].val ? f[i].val : "";
+    int vl = (int)strlen(v);
+    if (f[i].max && vl > f[i].max) vl = f[i].max;
+    o += (size_t)snprintf(out + o, len - o, "%.*s", vl, v);
+    if (o >= len) o = len - 1;
+    tmpl += strlen(f[i].key);
+  }
+  out[o] = 0;
 }
 
 #endif

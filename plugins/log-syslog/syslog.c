@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/logopt.h"
+
 struct sconf {
   const char *address, *facility, *format, *tag;
 };
@@ -170,36 +172,6 @@ struct ssink {
   pid_t pid;
 };
 
-/* docker's tag template, with the fields a container has */
-static void expand_tag(const char *tmpl, const struct berth_log_info *in, char *out, size_t len) {
-  const char *img = in->image_id ? in->image_id : "";
-  if (!strncmp(img, "sha256:", 7)) img += 7;
-  const struct {
-    const char *key, *val;
-    int max;
-  } f[] = {{"{{.ID}}", in->container_id, 12},    {"{{.FullID}}", in->container_id, 0},
-           {"{{.Name}}", in->container_name, 0}, {"{{.ImageID}}", img, 12},
-           {"{{.ImageFullID}}", img, 0},         {"{{.ImageName}}", in->image_name, 0},
-           {"{{.DaemonName}}", "berth", 0}};
-  size_t o = 0;
-  while (*tmpl && o + 1 < len) {
-    size_t i, n = sizeof f / sizeof f[0];
-    for (i = 0; i < n; i++)
-      if (!strncmp(tmpl, f[i].key, strlen(f[i].key))) break;
-    if (i == n) {
-      out[o++] = *tmpl++;
-      continue;
-    }
-    const char *v = f[i].val ? f[i].val : "";
-    int vl = (int)strlen(v);
-    if (f[i].max && vl > f[i].max) vl = f[i].max;
-    o += (size_t)snprintf(out + o, len - o, "%.*s", vl, v);
-    if (o >= len) o = len - 1;
-    tmpl += strlen(f[i].key);
-  }
-  out[o] = 0;
-}
-
 static int connect_target(const struct target *t, struct berth_err *err) {
   if (t->family == AF_UNIX) {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -244,7 +216,7 @@ static int s_open(void *drv, const struct berth_log_info *info, void **out, stru
     free(s);
     return r;
   }
-  expand_tag(s->t.tag, info, s->tag, sizeof s->tag);
+  logopt_tag(s->t.tag, info, s->tag, sizeof s->tag);
   s->t.tag = NULL; /* the template's memory is not ours to keep */
   if (gethostname(s->hostname, sizeof s->hostname - 1) < 0) strcpy(s->hostname, "-");
   s->pid = getpid();

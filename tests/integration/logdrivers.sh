@@ -96,6 +96,47 @@ wait "$lpid" 2>/dev/null
 expect_match "rfc3164 with facility local3" "^<158>[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]{8} [^ ]+ web\[[0-9]+\]: a$" "$(head -1 "$T/f.out")"
 stop_daemon
 
+# ---- journald, over its native protocol, to a socket made here ----
+cat >"$T/journal.py" <<'PY'
+import socket, struct, sys, os
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(path); s.settimeout(20)
+open(out + ".ready", "w").close()
+with open(out, "w") as f:
+    for _ in range(2):
+        d, i, fields = s.recv(65536), 0, {}
+        while i < len(d):
+            nl = d.index(b"\n", i); line = d[i:nl]
+            if b"=" in line:
+                k, v = line.split(b"=", 1); i = nl + 1
+            else:  # binary-safe form: KEY\n, u64 le length, bytes, \n
+                k = line; n = struct.unpack("<Q", d[nl + 1:nl + 9])[0]
+                v = d[nl + 9:nl + 9 + n]; i = nl + 9 + n + 1
+            fields[k.decode()] = v.decode()
+        f.write(" ".join("%s=%s" % kv for kv in sorted(fields.items())) + "\n"); f.flush()
+PY
+python3 "$T/journal.py" "$T/journal.sock" "$T/journal.out" &
+lpid=$!
+for _ in $(seq 1 50); do [ -e "$T/journal.out.ready" ] && break; sleep 0.1; done
+write_conf
+printf 'log: { drivers = [ "journald" ]; journald: { socket = "%s"; }; };\n' "$T/journal.sock" >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with journald"
+id=$(docker run -d --name jn --log-driver journald --log-opt tag=web busybox sh -c 'echo to-journal; sleep 0.2; echo bad >&2')
+docker wait "$id" >/dev/null
+wait "$lpid" 2>/dev/null
+got=$(cat "$T/journal.out")
+expect_match "journald: the entry has docker's fields" "^CONTAINER_ID=${id:0:12} CONTAINER_ID_FULL=$id CONTAINER_NAME=jn CONTAINER_TAG=web IMAGE_NAME=busybox MESSAGE=to-journal PRIORITY=6 SYSLOG_IDENTIFIER=web$" "$(head -1 <<<"$got")"
+expect_match "stderr at priority 3" "MESSAGE=bad PRIORITY=3" "$(tail -1 <<<"$got")"
+expect_match "docker logs on journald: docker's message" "does not support reading" "$(docker logs jn 2>&1)"
+stop_daemon
+write_conf
+printf 'log: { drivers = [ "journald" ]; journald: { socket = "%s"; }; };\n' "$T/no-such.sock" >>"$T/daemon.conf"
+start_daemon || fail "berthd starts when journald is not there"
+expect_match "without a journal socket journald is listed as skipped, saying why" "journald.*no journal socket at $T/no-such.sock" "$(berth plugin ls 2>&1)"
+out=$(berth run --rm --log-driver journald busybox true 2>&1)
+expect_match "and a container asking for it is refused" "no log driver named 'journald'" "$out"
+stop_daemon
+
 # ---- the default, by path ----
 write_conf
 printf 'log: { driver = "%s"; drivers = [ ]; local: { max-size = "1m"; }; };\n' "$PLUGIN_DIR/local.so" >>"$T/daemon.conf"
