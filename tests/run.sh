@@ -77,9 +77,15 @@ for t in $UNIT_TESTS; do
   run "$t" "$t"
 done
 
-echo "== storage conformance"
-run "conformance: vfs (built-in)" tests/plugin/storage-conformance vfs
-run "conformance: overlay (overlay.so)" tests/plugin/storage-conformance overlay "$TOP/plugins/.libs"
+echo "== driver conformance (the suites of berth-plugin-check)"
+# the built-in drivers through berthd's own loader and host table
+run "conformance: vfs (built-in)" tests/plugin/conformance storage vfs
+run "conformance: overlay (overlay.so)" tests/plugin/conformance storage overlay "$TOP/plugins/.libs"
+run "conformance: json-file (built-in)" tests/plugin/conformance log json-file
+run "conformance: none (built-in)" tests/plugin/conformance network none
+run "conformance: host (built-in)" tests/plugin/conformance network host
+# every shipped driver file and contrib's examples, from a staged install
+run "berth-plugin-check (tests/plugin/plugin-check.sh)" timeout 1200 bash tests/plugin/plugin-check.sh
 
 run "lying plugins (tests/plugin/liars.sh)" timeout 600 bash tests/plugin/liars.sh
 
@@ -109,8 +115,10 @@ if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
     for s in images hostile daemon containers registry containment; do
       run "asan: berthd in $s.sh" env BERTH_BUILD="$san" ASAN_OPTIONS=detect_leaks=1 timeout 600 bash "tests/integration/$s.sh"
     done
-    run "asan: conformance vfs" "$san/tests/plugin/storage-conformance" vfs
-    run "asan: conformance overlay" "$san/tests/plugin/storage-conformance" overlay "$san/plugins/.libs"
+    run "asan: conformance vfs" "$san/tests/plugin/conformance" storage vfs
+    run "asan: conformance overlay" "$san/tests/plugin/conformance" storage overlay "$san/plugins/.libs"
+    run "asan: conformance json-file" "$san/tests/plugin/conformance" log json-file
+    run "asan: conformance local.so" "$san/tests/plugin/conformance" log local "$san/plugins/.libs"
   else
     tail -20 /tmp/berth-asan.log
     fail=$((fail + 1)); failed_names+=("asan build")

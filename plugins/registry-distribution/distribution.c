@@ -13,6 +13,7 @@
 #include <berth/registry.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ struct xfer {
   char *content_type;
   uint64_t content_length;
   bool write_failed;
+  bool append_failed; /* host->buf_append failed: the op fails too */
   bool got_data;
 };
 
@@ -101,7 +103,10 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
   x->got_data = true;
   /* bodies of redirects and errors are not the payload */
   if (x->status >= 300 || x->status == 0) {
-    if (x->status >= 400 && x->body && x->host->buf_append(x->host, x->body, p, len) < 0) return 0;
+    if (x->status >= 400 && x->body && x->host->buf_append(x->host, x->body, p, len) < 0) {
+      x->append_failed = true;
+      return 0;
+    }
     return len;
   }
   if (x->out) {
@@ -116,7 +121,10 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx) {
     }
     return len;
   }
-  if (x->body && x->host->buf_append(x->host, x->body, p, len) < 0) return 0;
+  if (x->body && x->host->buf_append(x->host, x->body, p, len) < 0) {
+    x->append_failed = true;
+    return 0;
+  }
   return len;
 }
 
@@ -354,6 +362,8 @@ static int request(struct dist_sess *s, const char *method, const char *url,
       free(http_url);
       return r;
     }
+    if (x->append_failed)
+      return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "%s %s: out of memory", method, url);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->status >= 400)) {
       if (x->write_failed)
         return berth_err_set(err, BERTH_EINTERNAL, 0, "%s %s: writing the data failed", method,
@@ -695,8 +705,11 @@ static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) 
       if (!q) break;
       const char *e = strchr(q + 1, '"');
       if (!e) break;
-      s->d->host->buf_append(s->d->host, tags, q + 1, (size_t)(e - q - 1));
-      s->d->host->buf_append(s->d->host, tags, "\n", 1);
+      if (s->d->host->buf_append(s->d->host, tags, q + 1, (size_t)(e - q - 1)) < 0 ||
+          s->d->host->buf_append(s->d->host, tags, "\n", 1) < 0) {
+        r = berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "tags: out of memory");
+        break;
+      }
       p = e + 1;
       while (*p == ',' || *p == ' ')
         p++;
@@ -726,8 +739,8 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
   else if (r == 0 && x.status != 200)
     r = map_status(x.status, "catalog", err, &b);
   const struct berth_host *h = s->d->host;
+  if (r == 0 && h->buf_append(h, results, "[", 1) < 0) r = -BERTH_EINTERNAL;
   if (r == 0) {
-    h->buf_append(h, results, "[", 1);
     uint32_t n = 0;
     const char *p = b.data ? strstr(b.data, "\"repositories\"") : NULL;
     p = p ? strchr(p, '[') : NULL;
@@ -742,7 +755,7 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
             fmt("%s{\"name\":\"%s/%s\",\"description\":\"\",\"star_count\":0,\"is_official\":false,"
                 "\"is_automated\":false}",
                 n ? "," : "", host, name);
-        if (row) h->buf_append(h, results, row, strlen(row));
+        if (!row || h->buf_append(h, results, row, strlen(row)) < 0) r = -BERTH_EINTERNAL;
         free(row);
         n++;
       }
@@ -751,7 +764,8 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
       while (*p == ',' || *p == ' ')
         p++;
     }
-    h->buf_append(h, results, "]", 1);
+    if (r == 0 && h->buf_append(h, results, "]", 1) < 0) r = -BERTH_EINTERNAL;
+    if (r < 0) r = berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "search: out of memory");
   }
   free(b.data);
   xfer_free(&x);

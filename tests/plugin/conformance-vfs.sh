@@ -1,3 +1,3 @@
 #!/bin/sh
 # make check: the storage conformance suite against the built-in vfs driver
-exec "$(dirname "$0")/storage-conformance" vfs
+exec "$(dirname "$0")/conformance" storage vfs
