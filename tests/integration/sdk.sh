@@ -98,6 +98,26 @@ expect "nothing of it is left running" "" "$(pgrep -f 'sleep 300' -a | while rea
 berth rm -f "$quiet" "$bad" >/dev/null
 stop_daemon
 
+# contrib's registry driver (a registry in a directory), by path: push,
+# remove, pull back; the layout is plain files
+check "contrib's registry example builds from the installed headers" cc $cflags -Wall -Wextra -Werror -shared -fPIC \
+  -o "$T/dir-registry.so" "$TOP/contrib/registry-example/dir-registry.c" -lcrypto
+write_conf
+printf 'registry: { driver = "%s"; dir-registry: { root = "%s"; }; };\n' "$T/dir-registry.so" "$T/regdir" >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with it"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+berth tag busybox:latest offline.example/team/bb:1
+check "push into the directory" berth push offline.example/team/bb:1
+check "a tag file and blobs are there" test -s "$T/regdir/team/bb/tags/1" -a -d "$T/regdir/team/bb/blobs/sha256"
+id_before=$(berth image inspect -f '{{.Id}}' offline.example/team/bb:1)
+berth rmi offline.example/team/bb:1 busybox:latest >/dev/null
+check "pull it back" berth pull offline.example/team/bb:1
+expect "the same image" "$id_before" "$(berth image inspect -f '{{.Id}}' offline.example/team/bb:1 2>&1)"
+expect "and it runs" pulled "$(berth run --rm offline.example/team/bb:1 echo pulled 2>&1)"
+out=$(berth pull offline.example/team/nothing:1 2>&1)
+expect_match "a missing image: docker's not-found message" "manifest unknown|not found" "$out"
+stop_daemon
+
 # a file that calls itself like the built-in is refused, not half-used
 sed -e 's/.name = "example-log"/.name = "json-file"/' -e 's/BERTH_PLUGIN(example_log/BERTH_PLUGIN(json_file/' "$TOP/contrib/plugin-example/example.c" >"$T/json-file.c"
 cc $cflags -shared -fPIC -o "$T/json-file.so" "$T/json-file.c" 2>/dev/null

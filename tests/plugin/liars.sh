@@ -8,6 +8,10 @@
 
 CC="cc -I$TOP/include -Wall -Wextra -Wno-override-init -Werror -shared -fPIC"
 mkdir -p "$T/so"
+# inject FILE FUNCTION STATEMENT: FILE with STATEMENT first in FUNCTION
+inject() {
+  awk -v fn="^static [a-z ]+\\*?$2\\(" -v stmt="$3" '$0 ~ fn {infn=1} {print} infn && /\{$/ {print "  " stmt; infn=0}' "$1"
+}
 # liar FILE-BASE FLAGS...: builds $T/so/<base>.so from liar.c
 liar() {
   local base=$1; shift
@@ -67,8 +71,7 @@ expect_match "saying which op is missing" "read_next" "$(cat "$T/berthd.log")"
 # a storage driver that crashes in an op (contrib's dirs, crashing in
 # metadata): berthd goes on, the container that runs on it too; later
 # calls into the disabled driver fail with a clear error
-sed 's/^static int dirs_metadata(void \*drv, const char \*id, struct berth_buf \*out,$/&\n#define CRASH_HERE 1/' "$TOP/contrib/storage-example/dirs.c" |
-  awk '/^#define CRASH_HERE/ {crash=1; next} {print} crash && /struct berth_err \*err\) \{$/ {print "  *(volatile int *)(size_t)(id[0] == 0) = 1;"; crash=0}' >"$T/dirs.c"
+inject "$TOP/contrib/storage-example/dirs.c" dirs_metadata '*(volatile int *)(size_t)(id[0] == 0) = 1;' >"$T/dirs.c"
 check "a crashing variant of contrib's storage driver builds" $CC -o "$T/so/dirs.so" "$T/dirs.c"
 grep -q 'volatile int' "$T/dirs.c" || fail "the crash was put into metadata"
 write_conf
@@ -90,5 +93,26 @@ expect_match "plugin ls shows it disabled" "disabled: crashed" "$(berth plugin l
 berth rm -f "$quiet" >/dev/null 2>&1
 for _ in $(seq 1 50); do pgrep -f "sleep 300" -a | grep -q . || break; sleep 0.1; done
 expect "rm -f ends the container all the same" "" "$(for p in $(pgrep -f 'sleep 300'); do grep -l "$quiet" /proc/$p/cgroup 2>/dev/null; done)"
+stop_daemon
+
+# a registry driver that crashes in an op (contrib's dir-registry, in open
+# for a repository named "crash/..."): the pull fails saying so, berthd
+# and a running container go on
+inject "$TOP/contrib/registry-example/dir-registry.c" dr_open 'if (!strncmp(t->repo, "crash/", 6)) *(volatile int *)0 = 1;' >"$T/dir-registry.c"
+check "a crashing variant of contrib's registry driver builds" $CC -o "$T/so/dir-registry.so" "$T/dir-registry.c" -lcrypto
+grep -q 'volatile int' "$T/dir-registry.c" || fail "the crash was put into open"
+rm -rf "$T/data"
+write_conf
+printf 'registry: { driver = "%s"; dir-registry: { root = "%s"; }; };\n' "$T/so/dir-registry.so" "$T/regdir" >>"$T/daemon.conf"
+: >"$T/berthd.log"
+start_daemon || fail "berthd starts with it"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+quiet=$(berth run -d busybox sleep 300)
+out=$(berth pull reg.example/crash/me:1 2>&1)
+expect_match "a pull that crashes the driver fails, saying why" "registry driver is disabled: it crashed \(signal 11\) in op open" "$out"
+expect_match "berthd's log names driver and op" "berthd: fatal signal 11 in the registry driver 'dir-registry', op open: the driver is disabled, berthd goes on" "$(cat "$T/berthd.log")"
+check "berthd serves" berth version
+expect "the container runs on" true "$(berth inspect -f '{{.State.Running}}' "$quiet" 2>&1)"
+berth rm -f "$quiet" >/dev/null 2>&1
 stop_daemon
 finish

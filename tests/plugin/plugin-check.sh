@@ -16,11 +16,14 @@ check "berth-plugin-check is installed" test -x "$CHECK"
 export PKG_CONFIG_SYSROOT_DIR="$T/stage" PKG_CONFIG_PATH="$S/lib/pkgconfig"
 CFLAGS_PLUGIN=$(pkg-config --cflags berth-plugin)
 PLUGINS="$S/lib/berth/plugins"
+# pkg-config for the system's own libraries, not the staging dir
+sysroot_free() { env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_PATH "$@"; }
 
 # plugin_check NAME ARGS...: passes when the checker does; shows its failures
 plugin_check() {
-  local name=$1; shift
-  if timeout 900 "$CHECK" "$@" >"$T/check.out" 2>&1; then
+  local name=$1 pre=(); shift
+  [ "$1" = --unshare-net ] && { pre=(unshare --net); shift; }
+  if timeout 900 "${pre[@]}" "$CHECK" "$@" >"$T/check.out" 2>&1; then
     ok "$name ($(grep -c '^ok' "$T/check.out") checks)"
   else
     fail "$name"; grep -E '^not ok|^# ' "$T/check.out" | head -15 | sed 's/^/#   /'
@@ -70,6 +73,14 @@ for ex in storage-example/dirs plugin-example/example; do
   check "contrib/$ex.c builds from the installed headers" cc $CFLAGS_PLUGIN -Wall -Wextra -Werror -shared -fPIC -o "$so" "$TOP/contrib/$ex.c"
   plugin_check "contrib/$ex.c passes" "$so"
 done
+
+check "contrib/registry-example/dir-registry.c builds from the installed headers" cc $CFLAGS_PLUGIN -Wall -Wextra -Werror \
+  -shared -fPIC -o "$T/dir-registry.so" "$TOP/contrib/registry-example/dir-registry.c" -lcrypto
+plugin_check "contrib/registry-example/dir-registry.c passes" --registry offline.example "$T/dir-registry.so"
+check "contrib/network-example/veth.c builds from the installed headers" cc $CFLAGS_PLUGIN $(sysroot_free pkg-config --cflags libnl-route-3.0) \
+  -Wall -Wextra -Werror -shared -fPIC -o "$T/veth.so" "$TOP/contrib/network-example/veth.c" $(sysroot_free pkg-config --libs libnl-route-3.0)
+# its links are made in a network namespace of this test's own
+plugin_check "contrib/network-example/veth.c passes (in a network namespace made here)" --unshare-net "$T/veth.so"
 
 # a storage driver that drops symlinks, a log driver that loses lines
 mkdir -p "$T/broken"
