@@ -95,6 +95,46 @@ for _ in $(seq 1 50); do pgrep -f "sleep 300" -a | grep -q . || break; sleep 0.1
 expect "rm -f ends the container all the same" "" "$(for p in $(pgrep -f 'sleep 300'); do grep -l "$quiet" /proc/$p/cgroup 2>/dev/null; done)"
 stop_daemon
 
+# a log driver that crashes in an op: in berth-shim (log), the driver is
+# disabled and the container runs on, its output no longer logged; in
+# berthd (read_next), `logs` fails with the reason and berthd goes on.
+# Each crash is logged with the driver and op.
+mkdir -p "$T/crash"
+awk '/^static int ex_log\(/ {print; getline; print; print "  if (memmem(m->line, m->len, \"crash-in-log\", 12)) *(volatile int *)0 = 1;"; next}
+     /^    \*m = \(struct berth_log_msg\)/ {print; print "    if (strstr(text, \"crash-in-read\")) *(volatile int *)0 = 1;"; next} {print}' \
+  "$TOP/contrib/plugin-example/example.c" >"$T/crash/example-log.c"
+check "a crashing variant of contrib's log driver builds" $CC -D_GNU_SOURCE -o "$T/crash/example-log.so" "$T/crash/example-log.c"
+expect "with both crashes in it" 2 "$(grep -c 'volatile int' "$T/crash/example-log.c")"
+write_conf
+printf 'log: { driver = "%s"; };\n' "$T/crash/example-log.so" >>"$T/daemon.conf"
+rm -rf "$T/data"
+: >"$T/berthd.log"
+start_daemon || fail "berthd starts with the crashing driver"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+quiet=$(berth run -d busybox sh -c 'echo crash-in-read; sleep 300')
+bad=$(berth run -d busybox sh -c 'echo before; echo crash-in-log; sleep 0.5; echo after; sleep 300')
+for _ in $(seq 1 50); do grep -q 'op log' "$T/data/containers/$bad/shim.log" 2>/dev/null && break; sleep 0.1; done
+expect_match "the shim says which driver and op crashed, and goes on" "berth-shim: fatal signal 11 in the log driver 'example-log', op log: the driver is disabled, berth-shim goes on" "$(cat "$T/data/containers/$bad/shim.log" 2>&1)"
+sleep 0.6
+expect "the container whose log driver crashed runs on" true "$(berth inspect -f '{{.State.Running}}' "$bad")"
+expect "what was logged before the crash reads back" before "$(berth logs "$bad" 2>&1)"
+out=$(berth logs "$quiet" 2>&1)
+expect_match "reading a line that crashes the reader: logs fails, saying why" "log driver is disabled: it crashed \(signal 11\) in op read_next" "$out"
+expect_match "docker logs says the same (docker's error frame)" "error from daemon in stream: .*disabled" "$(docker logs "$quiet" 2>&1)"
+expect_match "berthd's log names driver and op" "berthd: fatal signal 11 in the log driver 'example-log', op read_next: the driver is disabled, berthd goes on" "$(cat "$T/berthd.log")"
+check "berthd is fine" berth version
+expect "the other container runs on" true "$(berth inspect -f '{{.State.Running}}' "$quiet")"
+# a shim that dies (kill -9) takes its container with it: recorded as
+# exited with the reason, nothing of it left running
+shim=$(pgrep -f "berth-shim --bundle $T/data/containers/$bad" | head -1)
+kill -9 "$shim"
+for _ in $(seq 1 100); do [ "$(berth inspect -f '{{.State.Running}}' "$bad")" = false ] && break; sleep 0.1; done
+expect "the container whose shim died is recorded as exited" false "$(berth inspect -f '{{.State.Running}}' "$bad")"
+expect_match "with the reason" "berth-shim died" "$(berth inspect -f '{{.State.Error}}' "$bad")"
+expect "nothing of it is left running" "" "$(pgrep -f 'sleep 300' -a | while read -r p _; do grep -l "$bad" /proc/$p/cgroup 2>/dev/null; done)"
+berth rm -f "$quiet" "$bad" >/dev/null
+stop_daemon
+
 # a registry driver that crashes in an op (contrib's dir-registry, in open
 # for a repository named "crash/..."): the pull fails saying so, berthd
 # and a running container go on
