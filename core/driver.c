@@ -144,6 +144,19 @@ void drv_log_read_close(struct loaded_plugin *p, void *reader) {
   CALL_VOID(p, "read_close", p->ops.logger.read_close(reader));
 }
 
+/* ---- network ---- */
+
+int drv_net_create(struct loaded_plugin *p, const struct berth_net_create_req *req,
+                   struct berth_err *err) {
+  int r = CALL(p, "create_network", p->ops.network.create_network(p->drv, req, err));
+  return context(p, r, err, "create network %s", req->name);
+}
+
+int drv_net_delete(struct loaded_plugin *p, const char *network_id, struct berth_err *err) {
+  int r = CALL(p, "delete_network", p->ops.network.delete_network(p->drv, network_id, err));
+  return context(p, r, err, "delete network %.12s", network_id);
+}
+
 /* ---- registry ---- */
 
 int drv_reg_open(struct loaded_plugin *p, const struct berth_reg_target *t, struct drv_reg *s,

@@ -51,6 +51,11 @@ void drv_log_read_close(struct loaded_plugin *p, void *reader);
 int drv_log_validate_opts(struct loaded_plugin *p, const struct berth_kv *opts, size_t n,
                           struct berth_err *err);
 
+/* ---- network ---- */
+int drv_net_create(struct loaded_plugin *p, const struct berth_net_create_req *req,
+                   struct berth_err *err);
+int drv_net_delete(struct loaded_plugin *p, const char *network_id, struct berth_err *err);
+
 /* ---- registry: a session is used by one thread at a time ---- */
 struct drv_reg {
   struct loaded_plugin *p;

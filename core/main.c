@@ -13,6 +13,7 @@
 #include "container/container.h"
 #include "daemon.h"
 #include "driver.h"
+#include "network/network.h"
 
 void daemon_warn(struct daemon *d, const char *fmt, ...) {
   va_list ap;
@@ -312,17 +313,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "berthd: %s\n", err.msg);
     return 1;
   }
+  if (net_init(&d, &err) < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
   ctr_init(&d);
   d.images.in_use = image_in_use;
   ctr_restore(&d);
   const struct {
     const struct api_route *r;
     size_t n;
-  } tables[] = {{system_routes, n_system_routes},
-                {registry_routes, n_registry_routes},
-                {image_routes, n_image_routes},
-                {container_routes, n_container_routes},
-                {exec_routes, n_exec_routes}};
+  } tables[] = {{system_routes, n_system_routes}, {registry_routes, n_registry_routes},
+                {image_routes, n_image_routes},   {container_routes, n_container_routes},
+                {exec_routes, n_exec_routes},     {network_routes, n_network_routes}};
   size_t n = 0;
   for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
     n += tables[i].n;

@@ -12,6 +12,8 @@ extern const struct api_route image_routes[];
 extern const size_t n_image_routes;
 extern const struct api_route container_routes[];
 extern const size_t n_container_routes;
+extern const struct api_route network_routes[];
+extern const size_t n_network_routes;
 extern const struct api_route exec_routes[];
 extern const size_t n_exec_routes;
 

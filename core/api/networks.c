@@ -1,0 +1,115 @@
+/* /networks: parse, call core/network, render. */
+#include "../network/network.h"
+#include "routes.h"
+
+static const char *str_field(json_t *o, const char *k) {
+  return json_string_value(json_object_get(o, k));
+}
+
+/* Options and Labels: objects of strings (docker: 400 otherwise) */
+static int string_map(json_t *body, const char *key, json_t **out, struct berth_err *err) {
+  json_t *m = json_object_get(body, key);
+  *out = NULL;
+  if (!m || json_is_null(m)) return 0;
+  const char *k;
+  json_t *v;
+  if (!json_is_object(m)) goto bad;
+  json_object_foreach(m, k, v) {
+    if (!json_is_string(v)) goto bad;
+  }
+  *out = m;
+  return 0;
+bad:
+  return berth_err_set(
+      err, BERTH_EINVAL, 0,
+      "json: cannot unmarshal %s into Go struct field %s of type map[string]string",
+      json_is_object(m) ? "number" : "value", key);
+}
+
+static int create(struct api_request *req) {
+  json_t *body = api_body_json(req);
+  if (!body) return 0;
+  struct berth_err err = {0};
+  json_t *ipam = json_object_get(body, "IPAM");
+  json_t *cfgs = json_object_get(ipam, "Config");
+  if (json_array_size(cfgs) > 1) {
+    json_decref(body);
+    return api_reply_error(req, 400, "only one IPAM configuration (one IPv4 subnet) is supported");
+  }
+  json_t *c0 = json_array_get(cfgs, 0);
+  struct net_create_req r = {
+      str_field(body, "Name"),
+      str_field(body, "Driver"),
+      str_field(c0, "Subnet"),
+      str_field(c0, "Gateway"),
+      str_field(c0, "IPRange"),
+      json_is_true(json_object_get(body, "Internal")),
+      json_is_true(json_object_get(body, "Attachable")),
+      json_is_true(json_object_get(body, "EnableIPv6")),
+      NULL,
+      NULL,
+  };
+  const char *ipam_driver = str_field(ipam, "Driver");
+  char id[65] = "";
+  int rc = 0;
+  if (ipam_driver && *ipam_driver && strcmp(ipam_driver, "default"))
+    rc = berth_err_set(&err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ipam_driver);
+  if (rc == 0 && r.ipv6)
+    rc = berth_err_set(&err, BERTH_ENOTSUP, 0, "IPv6 networks are not supported yet");
+  if (rc == 0) rc = string_map(body, "Options", &r.options, &err);
+  if (rc == 0) rc = string_map(body, "Labels", &r.labels, &err);
+  if (rc == 0) rc = net_create(req->d, &r, id, &err);
+  json_decref(body);
+  if (rc < 0) return api_reply_err(req, &err);
+  return api_reply_json(req, 201, json_pack("{s:s,s:s}", "Id", id, "Warning", ""));
+}
+
+static int list(struct api_request *req) {
+  struct berth_err err = {0};
+  json_t *f = api_filters(req, &err);
+  json_t *a = f ? net_list(req->d, f, &err) : NULL;
+  json_decref(f);
+  return a ? api_reply_json(req, 200, a) : api_reply_err(req, &err);
+}
+
+static int inspect(struct api_request *req) {
+  struct berth_err err = {0};
+  json_t *j = net_inspect(req->d, api_param(req, 0), &err);
+  return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
+}
+
+static int remove_(struct api_request *req) {
+  struct berth_err err = {0};
+  if (net_remove(req->d, api_param(req, 0), &err) < 0) return api_reply_err(req, &err);
+  return api_reply_empty(req, 204);
+}
+
+static int prune(struct api_request *req) {
+  struct berth_err err = {0};
+  json_t *f = api_filters(req, &err);
+  json_t *names = f ? net_prune(req->d, f, &err) : NULL;
+  json_decref(f);
+  if (!names) return api_reply_err(req, &err);
+  return api_reply_json(req, 200, json_pack("{s:o}", "NetworksDeleted", names));
+}
+
+/* containers join networks with issue 11's next part (the sandbox): until
+ * then this says so instead of pretending */
+static int connect_(struct api_request *req) {
+  struct berth_err err = {0};
+  json_t *j = net_inspect(req->d, api_param(req, 0), &err);
+  if (!j) return api_reply_err(req, &err);
+  json_decref(j);
+  return api_reply_error(req, 501, "connecting containers to networks is not supported yet");
+}
+
+const struct api_route network_routes[] = {
+    {"GET", "/networks", list, BODY_BUFFER, NULL},
+    {"POST", "/networks/create", create, BODY_BUFFER, NULL},
+    {"POST", "/networks/prune", prune, BODY_BUFFER, NULL},
+    {"GET", "/networks/{id}", inspect, BODY_BUFFER, NULL},
+    {"DELETE", "/networks/{id}", remove_, BODY_BUFFER, NULL},
+    {"POST", "/networks/{id}/connect", connect_, BODY_BUFFER, NULL},
+    {"POST", "/networks/{id}/disconnect", connect_, BODY_BUFFER, NULL},
+};
+const size_t n_network_routes = ARRAY_SIZE(network_routes);

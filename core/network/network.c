@@ -1,0 +1,464 @@
+#include "network.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "../driver.h"
+#include "ipam.h"
+
+struct network {
+  char id[65];
+  char *name;
+  char *driver; /* the driver's name: "bridge", "host", "none" */
+  bool has_ipam;
+  struct cidr subnet, range;
+  uint32_t gateway;
+  bool internal, attachable, ipv6, predefined;
+  json_t *options, *labels;
+  int64_t created_ns;
+  struct ipam_net ipam;
+};
+
+static struct {
+  pthread_mutex_t lock;
+  struct network **v;
+  size_t n;
+} N = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static const char *shown_driver(const struct network *n) {
+  return !strcmp(n->driver, "none") ? "null" : n->driver; /* as docker names it */
+}
+
+static char *record_path(struct daemon *d, const char *id) {
+  return xasprintf("%s/networks/%s.json", d->cfg.data_root, id);
+}
+
+static json_t *record_json(const struct network *n) {
+  char sub[20] = "", rng[20] = "", gw[16] = "";
+  if (n->has_ipam) {
+    cidr_format(n->subnet, sub);
+    if (n->range.prefix) cidr_format(n->range, rng);
+    ip4_format(n->gateway, gw);
+  }
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I}", "Id", n->id, "Name",
+                   n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng, "Gateway", gw,
+                   "Internal", n->internal, "Attachable", n->attachable, "EnableIPv6", n->ipv6,
+                   "Predefined", n->predefined, "Options", n->options, "Labels", n->labels,
+                   "Created", (json_int_t)n->created_ns);
+}
+
+static int save(struct daemon *d, const struct network *n, struct berth_err *err) {
+  json_t *j = record_json(n);
+  cleanup_free char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  cleanup_free char *path = record_path(d, n->id);
+  int r = write_file_atomic(path, text, strlen(text), 0600);
+  return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "save network %s", n->name) : 0;
+}
+
+static void net_free(struct network *n) {
+  if (!n) return;
+  free(n->name);
+  free(n->driver);
+  json_decref(n->options);
+  json_decref(n->labels);
+  ipam_net_free(&n->ipam);
+  free(n);
+}
+
+/* by exact name, full id, then a unique id prefix; with N.lock held */
+static struct network *find_locked(const char *ref) {
+  struct network *hit = NULL;
+  size_t len = strlen(ref), hits = 0;
+  for (size_t i = 0; i < N.n; i++)
+    if (!strcmp(N.v[i]->name, ref)) return N.v[i];
+  for (size_t i = 0; i < N.n; i++)
+    if (!strcmp(N.v[i]->id, ref)) return N.v[i];
+  for (size_t i = 0; len && i < N.n; i++)
+    if (!strncmp(N.v[i]->id, ref, len)) hit = N.v[i], hits++;
+  return hits == 1 ? hit : NULL;
+}
+
+static void add_locked(struct network *n) {
+  N.v = xrealloc(N.v, (N.n + 1) * sizeof *N.v);
+  N.v[N.n++] = n;
+}
+
+static void remove_locked(struct network *n) {
+  for (size_t i = 0; i < N.n; i++)
+    if (N.v[i] == n) {
+      memmove(N.v + i, N.v + i + 1, (N.n - i - 1) * sizeof *N.v);
+      N.n--;
+      return;
+    }
+}
+
+static int ipam_setup(struct network *n) {
+  if (!n->has_ipam) return 0;
+  return ipam_net_init(&n->ipam, n->subnet, n->range, n->gateway);
+}
+
+static struct network *from_record(json_t *j) {
+  struct network *n = xcalloc(1, sizeof *n);
+  const char *id = json_string_value(json_object_get(j, "Id"));
+  const char *name = json_string_value(json_object_get(j, "Name"));
+  const char *drv = json_string_value(json_object_get(j, "Driver"));
+  if (!id || strlen(id) != 64 || !name || !drv) {
+    free(n);
+    return NULL;
+  }
+  memcpy(n->id, id, 65);
+  n->name = xstrdup(name);
+  n->driver = xstrdup(drv);
+  struct berth_err e = {0};
+  const char *sub = json_string_value(json_object_get(j, "Subnet"));
+  const char *rng = json_string_value(json_object_get(j, "IPRange"));
+  const char *gw = json_string_value(json_object_get(j, "Gateway"));
+  n->has_ipam = sub && *sub && cidr_parse(sub, "subnet", &n->subnet, &e) == 0;
+  if (rng && *rng) cidr_parse(rng, "ip-range", &n->range, &e);
+  if (gw && *gw) ip4_parse(gw, &n->gateway);
+  n->internal = json_is_true(json_object_get(j, "Internal"));
+  n->attachable = json_is_true(json_object_get(j, "Attachable"));
+  n->ipv6 = json_is_true(json_object_get(j, "EnableIPv6"));
+  n->predefined = json_is_true(json_object_get(j, "Predefined"));
+  n->options = json_incref(json_object_get(j, "Options"));
+  n->labels = json_incref(json_object_get(j, "Labels"));
+  if (!json_is_object(n->options)) json_decref(n->options), n->options = json_object();
+  if (!json_is_object(n->labels)) json_decref(n->labels), n->labels = json_object();
+  n->created_ns = json_integer_value(json_object_get(j, "Created"));
+  ipam_setup(n);
+  return n;
+}
+
+static void load_records(struct daemon *d) {
+  cleanup_free char *dir = xasprintf("%s/networks", d->cfg.data_root);
+  DIR *dd = opendir(dir);
+  struct dirent *de;
+  while (dd && (de = readdir(dd))) {
+    if (!str_has_suffix(de->d_name, ".json") || strlen(de->d_name) != 69) continue;
+    cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
+    json_t *j = json_load_file(p, 0, NULL);
+    struct network *n = j ? from_record(j) : NULL;
+    json_decref(j);
+    if (!n) {
+      log_warn("network record %s is unreadable; ignored", p);
+      continue;
+    }
+    add_locked(n);
+  }
+  if (dd) closedir(dd);
+}
+
+/* host and none, when their drivers are loaded: made once, kept with
+ * their ids */
+static void predefine(struct daemon *d, const char *name, const char *driver) {
+  if (find_locked(name) || !plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, driver)) return;
+  struct network *n = xcalloc(1, sizeof *n);
+  random_hex(n->id, 32);
+  n->name = xstrdup(name);
+  n->driver = xstrdup(driver);
+  n->predefined = true;
+  n->options = json_object();
+  n->labels = json_object();
+  n->created_ns = now_ns();
+  struct berth_err e = {0};
+  if (save(d, n, &e) < 0) log_warn("%s", e.msg);
+  add_locked(n);
+}
+
+int net_init(struct daemon *d, struct berth_err *err) {
+  cleanup_free char *dir = xasprintf("%s/networks", d->cfg.data_root);
+  int r = mkdir_p(dir, 0700);
+  if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
+  pthread_mutex_lock(&N.lock);
+  load_records(d);
+  predefine(d, "host", "host");
+  predefine(d, "none", "none");
+  size_t n = N.n;
+  pthread_mutex_unlock(&N.lock);
+  log_info("networks: %zu", n);
+  return 0;
+}
+
+/* the IPAM part of a create: the subnet given (not overlapping another
+ * network's) or a default pool, the range within it, the gateway in it */
+static int plan_ipam(const struct net_create_req *r, struct network *n, struct berth_err *err) {
+  n->has_ipam = true;
+  struct cidr used[256];
+  size_t nu = 0;
+  for (size_t i = 0; i < N.n && nu < 256; i++)
+    if (N.v[i]->has_ipam) used[nu++] = N.v[i]->subnet;
+  int rc;
+  if (r->subnet && *r->subnet) {
+    if ((rc = cidr_parse(r->subnet, "subnet", &n->subnet, err)) < 0) return rc;
+    for (size_t i = 0; i < nu; i++)
+      if (cidr_overlap(used[i], n->subnet))
+        return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                             "Pool overlaps with other one on this address space");
+  } else if ((rc = ipam_pick_pool(used, nu, false, &n->subnet, err)) < 0) {
+    return rc;
+  }
+  if (r->ip_range && *r->ip_range) {
+    if ((rc = cidr_parse(r->ip_range, "ip-range", &n->range, err)) < 0) return rc;
+    if (!cidr_within(n->range, n->subnet))
+      return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for range %s", r->ip_range);
+  }
+  if (r->gateway && *r->gateway) {
+    if (ip4_parse(r->gateway, &n->gateway) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid gateway address %s", r->gateway);
+    if (!cidr_contains(n->subnet, n->gateway))
+      return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for gateway %s", r->gateway);
+  } else {
+    n->gateway = n->subnet.addr + 1;
+  }
+  return ipam_setup(n) < 0 ? berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory") : 0;
+}
+
+static int check_create(struct daemon *d, const struct net_create_req *r, const char *driver,
+                        struct berth_err *err) {
+  if (!r->name || !*r->name) return berth_err_set(err, BERTH_EINVAL, 0, "network name is required");
+  for (const char *c = r->name; *c; c++)
+    if (!isalnum((unsigned char)*c) && !strchr("_.-", *c))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                           "allowed",
+                           r->name);
+  if (find_locked(r->name))
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "network with name %s already exists", r->name);
+  if (!strcmp(driver, "host") || !strcmp(driver, "null") || !strcmp(driver, "none"))
+    return berth_err_set(err, BERTH_EFORBIDDEN, 0, "only one instance of \"%s\" network is allowed",
+                         driver);
+  if (!plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, driver))
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", driver);
+  return 0;
+}
+
+/* the options object as a berth_kv array (strings owned by the object) */
+static struct berth_kv *kv_of(json_t *obj, size_t *n) {
+  *n = json_object_size(obj);
+  struct berth_kv *kv = xcalloc(*n + 1, sizeof *kv);
+  const char *k;
+  json_t *v;
+  size_t i = 0;
+  json_object_foreach(obj, k, v) {
+    kv[i++] = (struct berth_kv){sizeof *kv, k, json_string_value(v) ?: ""};
+  }
+  return kv;
+}
+
+static int driver_create(struct daemon *d, struct network *n, struct berth_err *err) {
+  struct loaded_plugin *p = plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, n->driver);
+  if (!p) return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", n->driver);
+  struct berth_net_create_req rq = {sizeof rq,   n->id,   n->name, "", "",
+                                    n->internal, n->ipv6, NULL,    0};
+  if (n->has_ipam) {
+    cidr_format(n->subnet, rq.subnet);
+    ip4_format(n->gateway, rq.gateway);
+  }
+  struct berth_kv *kv = kv_of(n->options, &rq.n_opts);
+  rq.opts = kv;
+  int r = drv_net_create(p, &rq, err);
+  free(kv);
+  return r;
+}
+
+int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65],
+               struct berth_err *err) {
+  const char *driver = r->driver && *r->driver ? r->driver : "bridge";
+  pthread_mutex_lock(&N.lock);
+  int rc = check_create(d, r, driver, err);
+  struct network *n = NULL;
+  if (rc == 0) {
+    n = xcalloc(1, sizeof *n);
+    random_hex(n->id, 32);
+    n->name = xstrdup(r->name);
+    n->driver = xstrdup(driver);
+    n->internal = r->internal, n->attachable = r->attachable, n->ipv6 = r->ipv6;
+    n->options = r->options ? json_deep_copy(r->options) : json_object();
+    n->labels = r->labels ? json_deep_copy(r->labels) : json_object();
+    n->created_ns = now_ns();
+    rc = plan_ipam(r, n, err);
+  }
+  if (rc == 0) rc = driver_create(d, n, err);
+  if (rc == 0 && (rc = save(d, n, err)) < 0) {
+    struct loaded_plugin *p = plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, n->driver);
+    struct berth_err e2 = {0};
+    drv_net_delete(p, n->id, &e2); /* nothing half-made */
+  }
+  if (rc == 0) {
+    add_locked(n);
+    memcpy(id_out, n->id, 65);
+  } else {
+    net_free(n);
+  }
+  pthread_mutex_unlock(&N.lock);
+  return rc;
+}
+
+int net_remove(struct daemon *d, const char *ref, struct berth_err *err) {
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(ref);
+  int r = 0;
+  if (!n)
+    r = berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", ref);
+  else if (n->predefined)
+    r = berth_err_set(err, BERTH_EFORBIDDEN, 0, "%s is a pre-defined network and cannot be removed",
+                      n->name);
+  if (r == 0) {
+    struct loaded_plugin *p = plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, n->driver);
+    if (p) r = drv_net_delete(p, n->id, err);
+  }
+  if (r == 0) {
+    cleanup_free char *path = record_path(d, n->id);
+    if (unlink(path) < 0 && errno != ENOENT)
+      r = err_sys(err, BERTH_EINTERNAL, "remove network record %s", path);
+  }
+  if (r == 0) {
+    remove_locked(n);
+    net_free(n);
+  }
+  pthread_mutex_unlock(&N.lock);
+  return r;
+}
+
+static json_t *ipam_json(const struct network *n) {
+  json_t *cfg = json_array();
+  if (n->has_ipam) {
+    char sub[20], gw[16], rng[20];
+    cidr_format(n->subnet, sub);
+    ip4_format(n->gateway, gw);
+    json_t *c = json_pack("{s:s,s:s}", "Subnet", sub, "Gateway", gw);
+    if (n->range.prefix) {
+      cidr_format(n->range, rng);
+      json_object_set_new(c, "IPRange", json_string(rng));
+    }
+    json_array_append_new(cfg, c);
+  }
+  return json_pack("{s:s,s:n,s:o}", "Driver", "default", "Options", "Config", cfg);
+}
+
+static json_t *inspect_locked(const struct network *n) {
+  char created[64];
+  format_rfc3339(n->created_ns, created, sizeof created);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:b,s:b,s:b,s:{s:s},s:b,s:o,s:O,s:O}", "Name",
+                   n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver",
+                   shown_driver(n), "EnableIPv6", n->ipv6, "EnableIPv4", 1, "IPAM", ipam_json(n),
+                   "Internal", n->internal, "Attachable", n->attachable, "Ingress", 0, "ConfigFrom",
+                   "Network", "", "ConfigOnly", 0, "Containers", json_object(), "Options",
+                   n->options, "Labels", n->labels);
+}
+
+json_t *net_inspect(struct daemon *d, const char *ref, struct berth_err *err) {
+  (void)d;
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(ref);
+  json_t *j = n ? inspect_locked(n) : NULL;
+  pthread_mutex_unlock(&N.lock);
+  if (!j) berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", ref);
+  return j;
+}
+
+static bool label_matches(json_t *labels, const char *want) {
+  const char *eq = strchr(want, '=');
+  cleanup_free char *k = eq ? strndup(want, (size_t)(eq - want)) : xstrdup(want);
+  json_t *v = json_object_get(labels, k);
+  return v && (!eq || !strcmp(json_string_value(v) ?: "", eq + 1));
+}
+
+/* one filter key: true when any of its values matches (labels: all) */
+static bool filter_matches(const struct network *n, const char *key, json_t *vals) {
+  size_t i;
+  json_t *v;
+  bool any = false, all = true;
+  json_array_foreach(vals, i, v) {
+    const char *w = json_string_value(v) ?: "";
+    bool m;
+    if (!strcmp(key, "name"))
+      m = strstr(n->name, w) != NULL;
+    else if (!strcmp(key, "id"))
+      m = !strncmp(n->id, w, strlen(w));
+    else if (!strcmp(key, "driver"))
+      m = !strcmp(shown_driver(n), w) || !strcmp(n->driver, w);
+    else if (!strcmp(key, "label"))
+      m = label_matches(n->labels, w);
+    else if (!strcmp(key, "type"))
+      m = !strcmp(w, n->predefined ? "builtin" : "custom");
+    else if (!strcmp(key, "scope"))
+      m = !strcmp(w, "local");
+    else if (!strcmp(key, "dangling"))
+      m = (!strcmp(w, "true") || !strcmp(w, "1")) == !n->predefined;
+    else
+      m = false;
+    any |= m;
+    all &= m;
+  }
+  return !strcmp(key, "label") ? all : any;
+}
+
+static const char *const known_filters[] = {"name", "id",    "driver",   "label",
+                                            "type", "scope", "dangling", NULL};
+
+static int check_filters(json_t *f, struct berth_err *err) {
+  const char *key;
+  json_t *vals;
+  json_object_foreach(f, key, vals) {
+    bool known = false;
+    for (const char *const *k = known_filters; *k; k++)
+      known |= !strcmp(*k, key);
+    if (!known) return berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
+  }
+  return 0;
+}
+
+static bool matches(const struct network *n, json_t *f) {
+  const char *key;
+  json_t *vals;
+  json_object_foreach(f, key, vals) {
+    if (json_array_size(vals) && !filter_matches(n, key, vals)) return false;
+  }
+  return true;
+}
+
+json_t *net_list(struct daemon *d, json_t *filters, struct berth_err *err) {
+  (void)d;
+  if (check_filters(filters, err) < 0) return NULL;
+  json_t *a = json_array();
+  pthread_mutex_lock(&N.lock);
+  for (size_t i = 0; i < N.n; i++)
+    if (matches(N.v[i], filters)) json_array_append_new(a, inspect_locked(N.v[i]));
+  pthread_mutex_unlock(&N.lock);
+  return a;
+}
+
+json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err) {
+  const char *key;
+  json_t *vals;
+  json_object_foreach(filters, key, vals) {
+    if (strcmp(key, "label") && strcmp(key, "until")) {
+      berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
+      return NULL;
+    }
+  }
+  json_t *names = json_array();
+  pthread_mutex_lock(&N.lock);
+  json_t *victims = json_array();
+  for (size_t i = 0; i < N.n; i++) {
+    json_t *lf = json_object_get(filters, "label");
+    if (!N.v[i]->predefined && (!json_array_size(lf) || filter_matches(N.v[i], "label", lf)))
+      json_array_append_new(victims, json_string(N.v[i]->id));
+  }
+  pthread_mutex_unlock(&N.lock);
+  size_t i;
+  json_t *v;
+  json_array_foreach(victims, i, v) {
+    struct berth_err e = {0};
+    json_t *j = net_inspect(d, json_string_value(v), &e);
+    const char *name = j ? json_string_value(json_object_get(j, "Name")) : NULL;
+    if (name && net_remove(d, json_string_value(v), &e) == 0)
+      json_array_append_new(names, json_string(name));
+    json_decref(j);
+  }
+  json_decref(victims);
+  return names;
+}
