@@ -1,0 +1,306 @@
+/* bridge: docker's default network driver, on libnl-route-3.  A network is
+ * a Linux bridge holding the gateway address (berth0 for the default
+ * network "bridge", br-<12 hex of the id> for the others, or the name in
+ * com.docker.network.bridge.name); an endpoint is a veth pair whose host
+ * side is a port of the bridge and whose other side the core moves into
+ * the container.  NAT and published ports are the core's (nftables).
+ *
+ * daemon.conf (network.bridge): default-name ("berth0"), mtu (1500).
+ * Options (network create -o): com.docker.network.bridge.name,
+ * com.docker.network.driver.mtu, com.docker.network.bridge.enable_icc,
+ * com.docker.network.bridge.enable_ip_masquerade,
+ * com.docker.network.bridge.host_binding_ipv4 (the last three are kept
+ * for the core's rules and shown by endpoint_info).
+ * What each network and endpoint is made of is kept with host->state_*,
+ * so every op can be repeated after a crash.  Not thread-safe: berthd
+ * serialises the calls. */
+#include <berth/network.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conf {
+  const char *default_name;
+  int64_t mtu;
+};
+
+struct drv {
+  const struct berth_host *host;
+  struct conf conf;
+  struct nl_sock *nl;
+};
+
+static const struct berth_conf_key keys[] = {
+    BERTH_CONF_KEY("default-name", BERTH_CONF_STRING, struct conf, default_name, "berth0"),
+    BERTH_CONF_KEY("mtu", BERTH_CONF_INT, struct conf, mtu, "1500"),
+};
+
+static int nlerr(struct berth_err *err, int e, const char *what, const char *name) {
+  return berth_err_set(err, -e == NLE_EXIST ? BERTH_ECONFLICT : BERTH_EINTERNAL, 0, "%s %s: %s",
+                       what, name, nl_geterror(e));
+}
+
+static int b_init(const struct berth_host *host, void **out, struct berth_err *err) {
+  struct drv *d = calloc(1, sizeof *d);
+  if (!d) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  d->host = host;
+  int r = host->conf_bind(host, keys, sizeof keys / sizeof keys[0], &d->conf, err);
+  if (r == 0 && (strlen(d->conf.default_name) >= IFNAMSIZ || !*d->conf.default_name))
+    r = berth_err_set(err, BERTH_EINVAL, 0, "default-name must be 1 to 15 characters");
+  if (r == 0 && (d->conf.mtu < 68 || d->conf.mtu > 65535))
+    r = berth_err_set(err, BERTH_EINVAL, 0, "mtu must be 68 to 65535");
+  if (r == 0 && (!(d->nl = nl_socket_alloc()) || nl_connect(d->nl, NETLINK_ROUTE) < 0))
+    r = berth_err_set(err, BERTH_ESKIP, 0, "no rtnetlink socket");
+  if (r < 0) {
+    if (d->nl) nl_socket_free(d->nl);
+    free(d);
+    return r;
+  }
+  *out = d;
+  return 0;
+}
+
+static void b_fini(void *drv) {
+  struct drv *d = drv;
+  nl_socket_free(d->nl);
+  free(d);
+}
+
+static const char *opt(const struct berth_kv *opts, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(BERTH_ELEM(opts, i)->key, key)) return BERTH_ELEM(opts, i)->value;
+  return NULL;
+}
+
+/* a state value as a string in out ("" when absent); -code on I/O errors */
+static int get(struct drv *d, const char *obj, const char *key, char *out, size_t len,
+               struct berth_err *err) {
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  int r = d->host->state_get(d->host, obj, key, &b, err);
+  snprintf(out, len, "%.*s", r == 0 ? (int)b.len : 0, r == 0 && b.data ? b.data : "");
+  free(b.data);
+  return r == -BERTH_ENOTFOUND ? 0 : r;
+}
+
+static int put(struct drv *d, const char *obj, const char *key, const char *v,
+               struct berth_err *err) {
+  return d->host->state_put(d->host, obj, key, v, strlen(v), err);
+}
+
+/* set flags (IFF_UP) and master on a link by name; master 0: unchanged */
+static int link_up(struct drv *d, const char *name, int master, struct berth_err *err) {
+  struct rtnl_link *l = NULL, *chg = rtnl_link_alloc();
+  int r = rtnl_link_get_kernel(d->nl, 0, name, &l);
+  if (r == 0 && chg) {
+    rtnl_link_set_flags(chg, IFF_UP);
+    if (master) rtnl_link_set_master(chg, master);
+    r = rtnl_link_change(d->nl, l, chg, 0);
+  }
+  if (l) rtnl_link_put(l);
+  if (chg) rtnl_link_put(chg);
+  return r < 0 ? nlerr(err, r, "bring up", name) : 0;
+}
+
+static int add_address(struct drv *d, const char *ifname, const char *cidr, struct berth_err *err) {
+  struct nl_addr *local = NULL;
+  struct rtnl_addr *a = rtnl_addr_alloc();
+  int idx = (int)if_nametoindex(ifname);
+  int r = a && idx ? nl_addr_parse(cidr, AF_INET, &local) : -NLE_NOMEM;
+  if (r == 0) {
+    rtnl_addr_set_ifindex(a, idx);
+    rtnl_addr_set_local(a, local);
+    r = rtnl_addr_add(d->nl, a, 0);
+    if (r == -NLE_EXIST) r = 0; /* there already */
+  }
+  if (local) nl_addr_put(local);
+  if (a) rtnl_addr_put(a);
+  return r < 0 ? nlerr(err, r, "address", ifname) : 0;
+}
+
+static int bridge_name(struct drv *d, const struct berth_net_create_req *req, char out[IFNAMSIZ],
+                       struct berth_err *err) {
+  const char *given = opt(req->opts, req->n_opts, "com.docker.network.bridge.name");
+  if (given && (!*given || strlen(given) >= IFNAMSIZ || strchr(given, '/')))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "bridge name \"%s\" is not valid: 1 to 15 characters, no '/'", given);
+  if (given)
+    snprintf(out, IFNAMSIZ, "%s", given);
+  else if (!strcmp(req->name, "bridge"))
+    snprintf(out, IFNAMSIZ, "%s", d->conf.default_name);
+  else
+    snprintf(out, IFNAMSIZ, "br-%.12s", req->network_id);
+  return 0;
+}
+
+static int make_bridge(struct drv *d, const char *name, int64_t mtu, struct berth_err *err) {
+  if (if_nametoindex(name)) return 0; /* there already (a restart, or made by hand) */
+  struct rtnl_link *l = rtnl_link_bridge_alloc();
+  if (!l) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  rtnl_link_set_name(l, name);
+  rtnl_link_set_mtu(l, (unsigned)mtu);
+  int r = rtnl_link_add(d->nl, l, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_link_put(l);
+  return r < 0 ? nlerr(err, r, "create bridge", name) : 0;
+}
+
+static int b_create_network(void *drv, const struct berth_net_create_req *req,
+                            struct berth_err *err) {
+  struct drv *d = drv;
+  char name[IFNAMSIZ], gw[64] = "", mtus[16];
+  int r = bridge_name(d, req, name, err);
+  if (r < 0) return r;
+  const char *m = opt(req->opts, req->n_opts, "com.docker.network.driver.mtu");
+  int64_t mtu = m ? strtoll(m, NULL, 10) : d->conf.mtu;
+  if (mtu < 68 || mtu > 65535)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid MTU %s: 68 to 65535", m);
+  const char *slash = strchr(req->subnet, '/');
+  if (req->gateway[0] && slash) snprintf(gw, sizeof gw, "%s%s", req->gateway, slash);
+  snprintf(mtus, sizeof mtus, "%lld", (long long)mtu);
+  const char *icc = opt(req->opts, req->n_opts, "com.docker.network.bridge.enable_icc");
+  const char *masq = opt(req->opts, req->n_opts, "com.docker.network.bridge.enable_ip_masquerade");
+  if ((r = make_bridge(d, name, mtu, err)) < 0) return r;
+  if ((gw[0] && (r = add_address(d, name, gw, err)) < 0) || (r = link_up(d, name, 0, err)) < 0 ||
+      (r = put(d, req->network_id, "bridge", name, err)) < 0 ||
+      (r = put(d, req->network_id, "gateway", req->gateway, err)) < 0 ||
+      (r = put(d, req->network_id, "mtu", mtus, err)) < 0 ||
+      (r = put(d, req->network_id, "internal", req->internal ? "1" : "0", err)) < 0 ||
+      (r = put(d, req->network_id, "icc", icc && !strcmp(icc, "false") ? "0" : "1", err)) < 0 ||
+      (r = put(d, req->network_id, "masquerade", masq && !strcmp(masq, "false") ? "0" : "1", err)) <
+          0) {
+    struct rtnl_link *l = rtnl_link_alloc();
+    if (l) {
+      rtnl_link_set_name(l, name);
+      rtnl_link_delete(d->nl, l); /* nothing half-made */
+      rtnl_link_put(l);
+    }
+    d->host->state_del(d->host, req->network_id, NULL, NULL);
+  }
+  return r;
+}
+
+static int delete_link(struct drv *d, const char *name, struct berth_err *err) {
+  if (!*name || !if_nametoindex(name)) return 0;
+  struct rtnl_link *l = rtnl_link_alloc();
+  if (!l) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  rtnl_link_set_name(l, name);
+  int r = rtnl_link_delete(d->nl, l);
+  rtnl_link_put(l);
+  return r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV ? nlerr(err, r, "delete", name) : 0;
+}
+
+static int b_delete_network(void *drv, const char *network_id, struct berth_err *err) {
+  struct drv *d = drv;
+  char name[64];
+  int r = get(d, network_id, "bridge", name, sizeof name, err);
+  if (r == 0) r = delete_link(d, name, err);
+  if (r == 0) r = d->host->state_del(d->host, network_id, NULL, err);
+  return r;
+}
+
+/* the endpoint's two interface names: veth<7 hex> on the host, vp<7 hex>
+ * until the core moves it into the container */
+static void veth_names(const char *ep, char host[IFNAMSIZ], char peer[IFNAMSIZ]) {
+  snprintf(host, IFNAMSIZ, "veth%.7s", ep);
+  snprintf(peer, IFNAMSIZ, "vp%.7s", ep);
+}
+
+static int b_create_endpoint(void *drv, const struct berth_endpoint_req *req,
+                             struct berth_err *err) {
+  struct drv *d = drv;
+  char host[IFNAMSIZ], peer[IFNAMSIZ], br[64], mtus[16];
+  veth_names(req->endpoint_id, host, peer);
+  int r = get(d, req->network_id, "bridge", br, sizeof br, err);
+  if (r == 0) r = get(d, req->network_id, "mtu", mtus, sizeof mtus, err);
+  if (r < 0) return r;
+  int master = br[0] ? (int)if_nametoindex(br) : 0;
+  if (!master)
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %.12s has no bridge", req->network_id);
+  if (!if_nametoindex(host)) {
+    struct rtnl_link *l = rtnl_link_veth_alloc();
+    if (!l) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+    unsigned mtu = (unsigned)(mtus[0] ? atoi(mtus) : (int)d->conf.mtu);
+    rtnl_link_set_name(l, host);
+    rtnl_link_set_mtu(l, mtu);
+    struct rtnl_link *p = rtnl_link_veth_get_peer(l);
+    rtnl_link_set_name(p, peer);
+    rtnl_link_set_mtu(p, mtu);
+    rtnl_link_put(p);
+    r = rtnl_link_add(d->nl, l, NLM_F_CREATE | NLM_F_EXCL);
+    rtnl_link_put(l);
+    if (r < 0) return nlerr(err, r, "create veth", host);
+  }
+  if ((r = link_up(d, host, master, err)) < 0) {
+    delete_link(d, host, NULL);
+    return r;
+  }
+  return put(d, req->endpoint_id, "host_if", host, err);
+}
+
+static int b_join(void *drv, const char *network_id, const char *endpoint_id,
+                  const char *netns_path, struct berth_join_info *out, struct berth_err *err) {
+  struct drv *d = drv;
+  (void)netns_path; /* the core moves the interface */
+  char host[IFNAMSIZ], peer[IFNAMSIZ], internal[8];
+  veth_names(endpoint_id, host, peer);
+  int r = get(d, network_id, "gateway", out->gateway, sizeof out->gateway, err);
+  if (r == 0) r = get(d, network_id, "internal", internal, sizeof internal, err);
+  if (r < 0) return r;
+  if (!if_nametoindex(host))
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "endpoint %.12s has no interface", endpoint_id);
+  snprintf(out->src_ifname, sizeof out->src_ifname, "%s", peer);
+  snprintf(out->dst_prefix, sizeof out->dst_prefix, "eth");
+  out->disable_gateway = !strcmp(internal, "1"); /* --internal: no route out */
+  return 0;
+}
+
+static int b_leave(void *drv, const char *network_id, const char *endpoint_id,
+                   struct berth_err *err) {
+  (void)drv, (void)network_id, (void)endpoint_id, (void)err;
+  return 0; /* the pair goes with delete_endpoint (or with the container's namespace) */
+}
+
+static int b_delete_endpoint(void *drv, const char *network_id, const char *endpoint_id,
+                             struct berth_err *err) {
+  struct drv *d = drv;
+  (void)network_id;
+  char host[IFNAMSIZ], peer[IFNAMSIZ];
+  veth_names(endpoint_id, host, peer);
+  int r = delete_link(d, host, err);
+  if (r == 0) r = d->host->state_del(d->host, endpoint_id, NULL, err);
+  return r;
+}
+
+static int b_endpoint_info(void *drv, const char *network_id, const char *endpoint_id,
+                           struct berth_buf *out, struct berth_err *err) {
+  struct drv *d = drv;
+  char host[IFNAMSIZ], peer[IFNAMSIZ], br[64], row[160];
+  veth_names(endpoint_id, host, peer);
+  int r = get(d, network_id, "bridge", br, sizeof br, err);
+  if (r < 0) return r;
+  int n = snprintf(row, sizeof row, "bridge\t%s\nhost_veth\t%s\n", br, host);
+  if (d->host->buf_append(d->host, out, row, (size_t)n) < 0)
+    return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  return 0;
+}
+
+static const struct berth_network_ops b_ops = {
+    .struct_size = sizeof(struct berth_network_ops),
+    .create_network = b_create_network,
+    .delete_network = b_delete_network,
+    .create_endpoint = b_create_endpoint,
+    .delete_endpoint = b_delete_endpoint,
+    .join = b_join,
+    .leave = b_leave,
+    .endpoint_info = b_endpoint_info,
+};
+
+BERTH_PLUGIN(bridge, .kind = BERTH_KIND_NETWORK, .name = "bridge", .version = "1.0.0",
+             .description = "Linux bridges and veth pairs, through libnl-route-3", .init = b_init,
+             .fini = b_fini, .ops = &b_ops);
