@@ -157,6 +157,33 @@ int drv_net_delete(struct loaded_plugin *p, const char *network_id, struct berth
   return context(p, r, err, "delete network %.12s", network_id);
 }
 
+int drv_net_create_endpoint(struct loaded_plugin *p, const struct berth_endpoint_req *req,
+                            struct berth_err *err) {
+  if (!p->ops.network.create_endpoint) return 0;
+  int r = CALL(p, "create_endpoint", p->ops.network.create_endpoint(p->drv, req, err));
+  return context(p, r, err, "create endpoint %.12s", req->endpoint_id);
+}
+
+int drv_net_join(struct loaded_plugin *p, const char *net, const char *ep, const char *netns,
+                 struct berth_join_info *out, struct berth_err *err) {
+  if (!p->ops.network.join) return 0;
+  int r = CALL(p, "join", p->ops.network.join(p->drv, net, ep, netns, out, err));
+  return context(p, r, err, "join endpoint %.12s", ep);
+}
+
+int drv_net_leave(struct loaded_plugin *p, const char *net, const char *ep, struct berth_err *err) {
+  if (!p->ops.network.leave) return 0;
+  int r = CALL(p, "leave", p->ops.network.leave(p->drv, net, ep, err));
+  return context(p, r, err, "leave endpoint %.12s", ep);
+}
+
+int drv_net_delete_endpoint(struct loaded_plugin *p, const char *net, const char *ep,
+                            struct berth_err *err) {
+  if (!p->ops.network.delete_endpoint) return 0;
+  int r = CALL(p, "delete_endpoint", p->ops.network.delete_endpoint(p->drv, net, ep, err));
+  return context(p, r, err, "delete endpoint %.12s", ep);
+}
+
 /* ---- registry ---- */
 
 int drv_reg_open(struct loaded_plugin *p, const struct berth_reg_target *t, struct drv_reg *s,

@@ -55,6 +55,14 @@ int drv_log_validate_opts(struct loaded_plugin *p, const struct berth_kv *opts, 
 int drv_net_create(struct loaded_plugin *p, const struct berth_net_create_req *req,
                    struct berth_err *err);
 int drv_net_delete(struct loaded_plugin *p, const char *network_id, struct berth_err *err);
+/* optional ops: 0 when the driver has none */
+int drv_net_create_endpoint(struct loaded_plugin *p, const struct berth_endpoint_req *req,
+                            struct berth_err *err);
+int drv_net_join(struct loaded_plugin *p, const char *net, const char *ep, const char *netns,
+                 struct berth_join_info *out, struct berth_err *err);
+int drv_net_leave(struct loaded_plugin *p, const char *net, const char *ep, struct berth_err *err);
+int drv_net_delete_endpoint(struct loaded_plugin *p, const char *net, const char *ep,
+                            struct berth_err *err);
 
 /* ---- registry: a session is used by one thread at a time ---- */
 struct drv_reg {

@@ -15,17 +15,6 @@
 #include "driver.h"
 #include "network/network.h"
 
-void daemon_warn(struct daemon *d, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *s;
-  if (vasprintf(&s, fmt, ap) < 0) abort();
-  va_end(ap);
-  log_warn("%s", s);
-  d->warnings = xrealloc(d->warnings, (d->n_warnings + 1) * sizeof *d->warnings);
-  d->warnings[d->n_warnings++] = s;
-}
-
 static void usage(FILE *f) {
   fprintf(f, "Usage: berthd [OPTIONS]\n\n"
              "A container engine that speaks the Docker Engine API.\n\n"

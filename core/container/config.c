@@ -77,11 +77,9 @@ static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_er
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
   o->network_mode = xstrdup(mode && strcmp(mode, "default") ? mode : "");
   mode = o->network_mode;
-  if (*mode && strcmp(mode, "none") && strcmp(mode, "host") && strcmp(mode, "bridge")) {
-    if (str_has_prefix(mode, "container:"))
-      return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
-    return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
-  }
+  /* a network's name: the daemon checks it exists (net_resolve) */
+  if (str_has_prefix(mode, "container:"))
+    return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
   json_t *rp = json_object_get(hc, "RestartPolicy");
   const char *pn = json_string_value(json_object_get(rp, "Name"));
   if (!pn || !*pn || !strcmp(pn, "no"))

@@ -236,6 +236,7 @@ int ctr_save(struct daemon *d, struct container *c) {
                 (json_int_t)c->created_ns, "RWLayer", c->rw_id, "ParentLayer", c->parent_sid,
                 "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
                 c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
+  if (net_endpoint_used(&c->ep)) json_object_set_new(j, "Endpoint", net_endpoint_json(&c->ep));
   bool removed = c->removed;
   ctr_unlock();
   if (removed) {
@@ -289,6 +290,7 @@ static struct container *load_one(const char *path) {
   }
   json_t *nc = json_object_get(j, "NetworkingConfig");
   c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
+  net_endpoint_from_json(json_object_get(j, "Endpoint"), &c->ep);
   snprintf(c->image_id, sizeof c->image_id, "%s",
            json_string_value(json_object_get(j, "Image")) ?: "");
   c->created_ns = json_integer_value(json_object_get(j, "CreatedNs"));
@@ -372,15 +374,15 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
       json_array_append(args, json_array_get(cmd, i));
   }
   const char *mode = hc_string(hc, "NetworkMode", "default");
-  const char *net_name = !strcmp(mode, "default") ? d->cfg.default_network : mode;
+  struct net_endpoint nep = c->ep;
+  struct berth_err ne = {0};
+  if (!net_endpoint_used(&nep) && net_resolve(d, mode, &nep, &ne) < 0)
+    snprintf(nep.net_name, sizeof nep.net_name, "%s", mode); /* its network went */
   json_t *networks = json_object();
-  json_t *ep_obj =
-      json_pack("{s:n,s:n,s:[s],s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:n,s:n}", "IPAMConfig", "Links",
-                "Aliases", c->name + 1, "NetworkID", net_name, "EndpointID", "", "Gateway", "",
-                "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6PrefixLen", 0,
-                "MacAddress", "", "DriverOpts", "DNSNames");
-  json_array_insert_new(json_object_get(ep_obj, "Aliases"), 0, json_sprintf("%.12s", c->id));
-  json_object_set_new(networks, net_name, ep_obj);
+  json_t *aliases = json_pack("[s]", c->name + 1);
+  json_array_insert_new(aliases, 0, json_sprintf("%.12s", c->id));
+  json_object_set_new(networks, nep.net_name, net_endpoint_settings(&nep, aliases));
+  bool legacy = !strcmp(nep.net_name, "bridge"); /* docker's top-level fields: the default bridge */
   json_t *hc_log = json_object_get(hc, "LogConfig");
   if (!json_is_object(hc_log)) json_object_set_new(hc, "LogConfig", hc_log = json_object());
   if (!hc_string(hc_log, "Type", NULL))
@@ -436,8 +438,10 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_object_set_new(j, "NetworkSettings",
                       json_pack("{s:s,s:b,s:{},s:s,s:o,s:s,s:s,s:i,s:s,s:s}", "Bridge", "",
                                 "HairpinMode", 0, "Ports", "SandboxKey", "", "Networks", networks,
-                                "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "MacAddress", "",
-                                "EndpointID", ""));
+                                "Gateway", legacy ? nep.gateway : "", "IPAddress",
+                                legacy ? nep.ip : "", "IPPrefixLen", legacy ? nep.prefix : 0,
+                                "MacAddress", legacy ? nep.mac : "", "EndpointID",
+                                legacy ? nep.ep_id : ""));
   json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
   const char *pk;
   json_t *pv;
@@ -476,15 +480,18 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   const char *image = json_string_value(json_object_get(c->config, "Image"));
   json_t *labels = json_object_get(c->config, "Labels");
   const char *mode = hc_string(c->host_config, "NetworkMode", "default");
-  const char *net_name = !strcmp(mode, "default") ? d->cfg.default_network : mode;
+  struct net_endpoint ep = c->ep;
+  struct berth_err ne = {0};
+  if (!net_endpoint_used(&ep) && net_resolve(d, mode, &ep, &ne) < 0)
+    snprintf(ep.net_name, sizeof ep.net_name, "%s", mode);
   json_t *label_obj = json_is_object(labels) ? json_incref(labels) : json_object();
   json_t *j = json_pack(
       "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s,s:s,s:s}}},s:[]}", "Id",
       c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID", c->image_id,
       "Command", cmd, "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels",
       label_obj, "State", ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode",
-      mode, "NetworkSettings", "Networks", net_name, "NetworkID", net_name, "IPAddress", "",
-      "Gateway", "", "MacAddress", "", "Mounts");
+      mode, "NetworkSettings", "Networks", ep.net_name, "NetworkID", ep.net_id, "IPAddress", ep.ip,
+      "Gateway", ep.gateway, "MacAddress", ep.mac, "Mounts");
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;

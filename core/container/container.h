@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "../network/network.h"
 #include "../util/util.h"
 
 struct daemon;
@@ -53,6 +54,7 @@ struct container {
   bool shim_ready;
   bool start_in_progress;
   int refs;
+  struct net_endpoint ep; /* its address and plumbing while it runs (network.h) */
 };
 
 /* table */

@@ -119,6 +119,9 @@ static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct ber
 
 /* What only this daemon can judge (config.c judges the rest). */
 static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
+  struct net_endpoint ep;
+  int rn = net_resolve(d, o->network_mode, &ep, err);
+  if (rn < 0) return rn;
   const char *lt = o->log_type;
   if (*lt && strcmp(lt, "none") && !ctr_log_driver(d, o))
     return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
@@ -335,17 +338,52 @@ static void write_etc_files(struct daemon *d, struct container *c, const char *h
   cleanup_free char *hnp = xasprintf("%s/hostname", dir);
   cleanup_free char *hntext = xasprintf("%s\n", hostname);
   write_file_atomic(hnp, hntext, strlen(hntext), 0644);
+  /* docker's lines, and the container's own address under its hostname */
+  cleanup_free char *own =
+      net_endpoint_used(&c->ep) ? xasprintf("%s\t%s\n", c->ep.ip, hostname) : xstrdup("");
   cleanup_free char *hosts =
       host_net ? read_file("/etc/hosts", NULL)
                : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                           "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+                           "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s",
+                           own);
   cleanup_free char *hp = xasprintf("%s/hosts", dir);
   if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
   cleanup_free char *resolv = read_file("/etc/resolv.conf", NULL);
   cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
   if (!resolv) resolv = xstrdup("");
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
+}
+
+/* --ip: NetworkingConfig.EndpointsConfig[<network>].IPAMConfig.IPv4Address */
+static const char *wanted_ip(const struct container *c, const struct ctr_opts *o,
+                             const struct net_endpoint *ep) {
+  json_t *eps = json_object_get(c->net_config, "EndpointsConfig");
+  json_t *e = json_object_get(eps, ep->net_name);
+  if (!e) e = json_object_get(eps, ep->net_id);
+  if (!e) e = json_object_get(eps, *o->network_mode ? o->network_mode : "default");
+  const char *ip =
+      json_string_value(json_object_get(json_object_get(e, "IPAMConfig"), "IPv4Address"));
+  return ip && *ip ? ip : NULL;
+}
+
+/* the container's network: an address now (for /etc/hosts), the plumbing
+ * once its namespace exists (net_plumb) */
+static int reserve_network(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                           struct berth_err *err) {
+  struct net_endpoint ep;
+  int r = net_resolve(d, o->network_mode, &ep, err);
+  const char *ip = r == 0 ? wanted_ip(c, o, &ep) : NULL;
+  if (r == 0 && ip && !strcmp(ep.net_name, "bridge"))
+    r = berth_err_set(err, BERTH_EINVAL, 0,
+                      "user specified IP address is supported on user defined networks only");
+  if (r == 0) {
+    snprintf(ep.ctr_id, sizeof ep.ctr_id, "%s", c->id);
+    snprintf(ep.ctr_name, sizeof ep.ctr_name, "%s", c->name + 1);
+    r = net_reserve(d, &ep, ip, err);
+  }
+  if (r == 0) c->ep = ep;
+  return r;
 }
 
 /* seccomp, no_new_privs and the capabilities of a spec (start and exec) */
@@ -489,6 +527,7 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   c->shim_ready = false;
   ctr_unlock();
   unmount_rootfs(d, c);
+  net_release(d, &c->ep);
   /* on disk before anyone waiting (stop, wait, run) hears of it */
   ctr_save(d, c);
   ctr_lock();
@@ -511,12 +550,14 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (r < 0) return err_wrap(err, "mount rootfs");
   c->mounted = true;
   struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
-  const char *mode = *o->network_mode && strcmp(o->network_mode, "bridge") ? o->network_mode
-                                                                           : d->cfg.default_network;
-  write_etc_files(d, c, o->hostname, !strcmp(mode, "host"));
-  json_t *spec = build_spec(d, c, o, err);
+  r = reserve_network(d, c, o, err);
+  json_t *spec = NULL;
+  if (r == 0) {
+    write_etc_files(d, c, o->hostname, !strcmp(c->ep.driver, "host"));
+    spec = build_spec(d, c, o, err);
+    if (!spec) r = -err->code;
+  }
   ctr_opts_put(o);
-  if (!spec) r = -err->code;
   cleanup_free char *bundle = ctr_dir(d, c->id);
   cleanup_free char *sockp = ctr_socket(d, c->id);
   if (r == 0) {
@@ -529,7 +570,14 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
   if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
-  if (r < 0) unmount_rootfs(d, c);
+  if (r == 0 && (r = net_plumb(d, &c->ep, *pid, err)) < 0) {
+    kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */
+    shim_wait_gone(sockp, 2000);
+  }
+  if (r < 0) {
+    unmount_rootfs(d, c);
+    net_release(d, &c->ep);
+  }
   return r;
 }
 
@@ -936,6 +984,7 @@ static void restore_unstarted(struct daemon *d, struct container *c) {
   }
   c->mounted = true; /* a mount made before the crash is not on record: unmount is safe to repeat */
   unmount_rootfs(d, c);
+  net_release(d, &c->ep);
   ctr_lock();
   bool autoremove = c->opts->auto_remove;
   ctr_unlock();
@@ -958,6 +1007,7 @@ void ctr_restore(struct daemon *d) {
       cleanup_free char *sock = ctr_socket(d, c->id);
       if (shim_status(sock, NULL) == SHIM_RUNNING) {
         log_info("container %.12s: shim found, still running", c->id);
+        net_restore(d, &c->ep, true);
         c->shim_ready = true;
         start_monitor(d, c);
       } else {

@@ -6,6 +6,7 @@
 
 #include "../driver.h"
 #include "ipam.h"
+#include "sandbox.h"
 
 struct network {
   char id[65];
@@ -18,6 +19,8 @@ struct network {
   json_t *options, *labels;
   int64_t created_ns;
   struct ipam_net ipam;
+  struct net_endpoint *eps; /* the containers on it now */
+  size_t n_eps;
 };
 
 static struct {
@@ -64,7 +67,21 @@ static void net_free(struct network *n) {
   json_decref(n->options);
   json_decref(n->labels);
   ipam_net_free(&n->ipam);
+  free(n->eps);
   free(n);
+}
+
+static void ep_add_locked(struct network *n, const struct net_endpoint *ep) {
+  n->eps = xrealloc(n->eps, (n->n_eps + 1) * sizeof *n->eps);
+  n->eps[n->n_eps++] = *ep;
+}
+
+static void ep_del_locked(struct network *n, const char *ep_id) {
+  for (size_t i = 0; i < n->n_eps; i++)
+    if (!strcmp(n->eps[i].ep_id, ep_id)) {
+      n->eps[i] = n->eps[--n->n_eps];
+      return;
+    }
 }
 
 /* by exact name, full id, then a unique id prefix; with N.lock held */
@@ -167,14 +184,63 @@ static void predefine(struct daemon *d, const char *name, const char *driver) {
   add_locked(n);
 }
 
+static int driver_create(struct daemon *d, struct network *n, struct berth_err *err);
+
+/* the default bridge network, when the bridge driver is loaded: 172.17.0.0/16
+ * unless another network holds it */
+static void predefine_bridge(struct daemon *d) {
+  if (find_locked("bridge") || !plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, "bridge"))
+    return;
+  struct cidr used[256];
+  size_t nu = 0;
+  for (size_t i = 0; i < N.n && nu < 256; i++)
+    if (N.v[i]->has_ipam) used[nu++] = N.v[i]->subnet;
+  struct network *n = xcalloc(1, sizeof *n);
+  random_hex(n->id, 32);
+  n->name = xstrdup("bridge");
+  n->driver = xstrdup("bridge");
+  n->predefined = n->has_ipam = true;
+  n->options = json_pack("{s:s}", "com.docker.network.bridge.default_bridge", "true");
+  n->labels = json_object();
+  n->created_ns = now_ns();
+  struct berth_err e = {0};
+  int r = ipam_pick_pool(used, nu, true, &n->subnet, &e);
+  if (r == 0) {
+    n->gateway = n->subnet.addr + 1;
+    r = ipam_setup(n) < 0 ? -BERTH_EINTERNAL : 0;
+  }
+  if (r == 0) r = driver_create(d, n, &e);
+  if (r == 0) r = save(d, n, &e);
+  if (r < 0) {
+    daemon_warn(d, "the default bridge network could not be made: %s", e.msg);
+    net_free(n);
+    return;
+  }
+  add_locked(n);
+}
+
+/* bridges do not outlive a reboot: every network's plumbing again
+ * (idempotent in the driver) */
+static void replumb(struct daemon *d) {
+  for (size_t i = 0; i < N.n; i++) {
+    struct network *n = N.v[i];
+    if (!strcmp(n->driver, "host") || !strcmp(n->driver, "none")) continue;
+    struct berth_err e = {0};
+    if (driver_create(d, n, &e) < 0)
+      daemon_warn(d, "network %s cannot be set up: %s", n->name, e.msg);
+  }
+}
+
 int net_init(struct daemon *d, struct berth_err *err) {
   cleanup_free char *dir = xasprintf("%s/networks", d->cfg.data_root);
   int r = mkdir_p(dir, 0700);
   if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
   pthread_mutex_lock(&N.lock);
   load_records(d);
+  replumb(d);
   predefine(d, "host", "host");
   predefine(d, "none", "none");
+  predefine_bridge(d);
   size_t n = N.n;
   pthread_mutex_unlock(&N.lock);
   log_info("networks: %zu", n);
@@ -296,6 +362,18 @@ int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65]
   return rc;
 }
 
+/* docker's 403, naming the containers */
+static int in_use(const struct network *n, struct berth_err *err) {
+  char names[400] = "";
+  for (size_t i = 0; i < n->n_eps; i++) {
+    size_t l = strlen(names);
+    snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", n->eps[i].ctr_name);
+  }
+  return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                       "error while removing network: network %s has active endpoints (%s)",
+                       n->name, names);
+}
+
 int net_remove(struct daemon *d, const char *ref, struct berth_err *err) {
   pthread_mutex_lock(&N.lock);
   struct network *n = find_locked(ref);
@@ -305,6 +383,8 @@ int net_remove(struct daemon *d, const char *ref, struct berth_err *err) {
   else if (n->predefined)
     r = berth_err_set(err, BERTH_EFORBIDDEN, 0, "%s is a pre-defined network and cannot be removed",
                       n->name);
+  else if (n->n_eps)
+    r = in_use(n, err);
   if (r == 0) {
     struct loaded_plugin *p = plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, n->driver);
     if (p) r = drv_net_delete(p, n->id, err);
@@ -338,6 +418,20 @@ static json_t *ipam_json(const struct network *n) {
   return json_pack("{s:s,s:n,s:o}", "Driver", "default", "Options", "Config", cfg);
 }
 
+static json_t *containers_json(const struct network *n) {
+  json_t *o = json_object();
+  for (size_t i = 0; i < n->n_eps; i++) {
+    const struct net_endpoint *e = &n->eps[i];
+    char cidr[24];
+    snprintf(cidr, sizeof cidr, "%s/%d", e->ip, e->prefix);
+    json_object_set_new(o, e->ctr_id,
+                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", e->ctr_name, "EndpointID",
+                                  e->ep_id, "MacAddress", e->mac, "IPv4Address", cidr,
+                                  "IPv6Address", ""));
+  }
+  return o;
+}
+
 static json_t *inspect_locked(const struct network *n) {
   char created[64];
   format_rfc3339(n->created_ns, created, sizeof created);
@@ -345,7 +439,7 @@ static json_t *inspect_locked(const struct network *n) {
                    n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver",
                    shown_driver(n), "EnableIPv6", n->ipv6, "EnableIPv4", 1, "IPAM", ipam_json(n),
                    "Internal", n->internal, "Attachable", n->attachable, "Ingress", 0, "ConfigFrom",
-                   "Network", "", "ConfigOnly", 0, "Containers", json_object(), "Options",
+                   "Network", "", "ConfigOnly", 0, "Containers", containers_json(n), "Options",
                    n->options, "Labels", n->labels);
 }
 
@@ -387,7 +481,7 @@ static bool filter_matches(const struct network *n, const char *key, json_t *val
     else if (!strcmp(key, "scope"))
       m = !strcmp(w, "local");
     else if (!strcmp(key, "dangling"))
-      m = (!strcmp(w, "true") || !strcmp(w, "1")) == !n->predefined;
+      m = (!strcmp(w, "true") || !strcmp(w, "1")) == (!n->predefined && !n->n_eps);
     else
       m = false;
     any |= m;
@@ -445,7 +539,8 @@ json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err) {
   json_t *victims = json_array();
   for (size_t i = 0; i < N.n; i++) {
     json_t *lf = json_object_get(filters, "label");
-    if (!N.v[i]->predefined && (!json_array_size(lf) || filter_matches(N.v[i], "label", lf)))
+    if (!N.v[i]->predefined && !N.v[i]->n_eps &&
+        (!json_array_size(lf) || filter_matches(N.v[i], "label", lf)))
       json_array_append_new(victims, json_string(N.v[i]->id));
   }
   pthread_mutex_unlock(&N.lock);
@@ -461,4 +556,157 @@ json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err) {
   }
   json_decref(victims);
   return names;
+}
+
+/* ---------------- endpoints ---------------- */
+
+static bool plumbed_driver(const char *driver) {
+  return strcmp(driver, "host") && strcmp(driver, "none");
+}
+
+int net_resolve(struct daemon *d, const char *mode, struct net_endpoint *ep,
+                struct berth_err *err) {
+  memset(ep, 0, sizeof *ep);
+  if (!mode || !*mode || !strcmp(mode, "default")) mode = d->cfg.default_network;
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(mode);
+  if (!n && !strcmp(mode, "bridge")) n = find_locked(d->cfg.default_network);
+  if (n) {
+    memcpy(ep->net_id, n->id, 65);
+    snprintf(ep->net_name, sizeof ep->net_name, "%s", n->name);
+    snprintf(ep->driver, sizeof ep->driver, "%s", n->driver);
+  }
+  pthread_mutex_unlock(&N.lock);
+  return n ? 0 : berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
+}
+
+bool net_endpoint_used(const struct net_endpoint *ep) {
+  return ep->ip[0] != 0;
+}
+
+int net_reserve(struct daemon *d, struct net_endpoint *ep, const char *want_ip,
+                struct berth_err *err) {
+  (void)d;
+  if (!plumbed_driver(ep->driver)) return 0;
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(ep->net_id);
+  int r = n && n->has_ipam
+              ? 0
+              : berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", ep->net_name);
+  uint32_t want = 0, ip = 0;
+  if (r == 0 && want_ip && *want_ip && ip4_parse(want_ip, &want) < 0)
+    r = berth_err_set(err, BERTH_EINVAL, 0, "invalid IPv4 address: %s", want_ip);
+  if (r == 0) r = ipam_alloc(&n->ipam, want, &ip, err);
+  if (r == 0) {
+    ip4_format(ip, ep->ip);
+    ip4_format(n->gateway, ep->gateway);
+    ep->prefix = n->subnet.prefix;
+    snprintf(ep->mac, sizeof ep->mac, "02:42:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 255,
+             (ip >> 8) & 255, ip & 255); /* as docker derives it */
+    random_hex(ep->ep_id, 32);
+    ep_add_locked(n, ep);
+  }
+  pthread_mutex_unlock(&N.lock);
+  return r;
+}
+
+static struct loaded_plugin *driver_of(struct daemon *d, const struct net_endpoint *ep) {
+  return plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, ep->driver);
+}
+
+int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, struct berth_err *err) {
+  if (!plumbed_driver(ep->driver)) return 0;
+  struct loaded_plugin *p = driver_of(d, ep);
+  if (!p) return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ep->driver);
+  struct berth_endpoint_req rq = {sizeof rq, ep->net_id, ep->ep_id, "", "", NULL, 0};
+  snprintf(rq.address, sizeof rq.address, "%s/%d", ep->ip, ep->prefix);
+  snprintf(rq.mac, sizeof rq.mac, "%s", ep->mac);
+  char ns[64];
+  snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)pid);
+  struct berth_join_info ji = {sizeof ji, "", "", "", 0};
+  int r = drv_net_create_endpoint(p, &rq, err);
+  if (r == 0) r = drv_net_join(p, ep->net_id, ep->ep_id, ns, &ji, err);
+  if (r == 0) {
+    struct sandbox_if s = {.prefix = ep->prefix};
+    snprintf(s.src_name, sizeof s.src_name, "%s", ji.src_ifname);
+    snprintf(s.dst_name, sizeof s.dst_name, "%s0", ji.dst_prefix[0] ? ji.dst_prefix : "eth");
+    snprintf(s.mac, sizeof s.mac, "%s", ep->mac);
+    ip4_parse(ep->ip, &s.ip);
+    if (!ji.disable_gateway) ip4_parse(ji.gateway[0] ? ji.gateway : ep->gateway, &s.gateway);
+    r = sandbox_setup(pid, &s, err);
+  }
+  if (r < 0) {
+    struct berth_err e2 = {0};
+    drv_net_leave(p, ep->net_id, ep->ep_id, &e2);
+    drv_net_delete_endpoint(p, ep->net_id, ep->ep_id, &e2);
+  }
+  return r;
+}
+
+static void release_address(struct net_endpoint *ep) {
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(ep->net_id);
+  uint32_t ip;
+  if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0) ipam_release(&n->ipam, ip);
+  if (n) ep_del_locked(n, ep->ep_id);
+  pthread_mutex_unlock(&N.lock);
+}
+
+void net_release(struct daemon *d, struct net_endpoint *ep) {
+  if (!net_endpoint_used(ep)) return;
+  struct loaded_plugin *p = driver_of(d, ep);
+  struct berth_err e = {0};
+  if (p && (drv_net_leave(p, ep->net_id, ep->ep_id, &e) < 0 ||
+            drv_net_delete_endpoint(p, ep->net_id, ep->ep_id, &e) < 0))
+    log_warn("network %s: endpoint %.12s: %s", ep->net_name, ep->ep_id, e.msg);
+  release_address(ep);
+  ep->ip[0] = ep->gateway[0] = ep->mac[0] = ep->ep_id[0] = 0;
+}
+
+void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
+  if (!net_endpoint_used(ep)) return;
+  if (!running) {
+    net_release(d, ep); /* what a container that died meanwhile left */
+    return;
+  }
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(ep->net_id);
+  uint32_t ip;
+  if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0 && !ipam_mark(&n->ipam, ip))
+    log_warn("network %s: %s is held twice", n->name, ep->ip);
+  if (n) ep_add_locked(n, ep);
+  pthread_mutex_unlock(&N.lock);
+}
+
+json_t *net_endpoint_json(const struct net_endpoint *ep) {
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "NetworkID", ep->net_id, "Name",
+                   ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id, "IPAddress", ep->ip,
+                   "Gateway", ep->gateway, "MacAddress", ep->mac, "IPPrefixLen", ep->prefix,
+                   "ContainerID", ep->ctr_id, "ContainerName", ep->ctr_name);
+}
+
+static void copy_str(json_t *j, const char *k, char *out, size_t len) {
+  snprintf(out, len, "%s", json_string_value(json_object_get(j, k)) ?: "");
+}
+
+void net_endpoint_from_json(json_t *j, struct net_endpoint *ep) {
+  memset(ep, 0, sizeof *ep);
+  copy_str(j, "NetworkID", ep->net_id, sizeof ep->net_id);
+  copy_str(j, "Name", ep->net_name, sizeof ep->net_name);
+  copy_str(j, "Driver", ep->driver, sizeof ep->driver);
+  copy_str(j, "EndpointID", ep->ep_id, sizeof ep->ep_id);
+  copy_str(j, "IPAddress", ep->ip, sizeof ep->ip);
+  copy_str(j, "Gateway", ep->gateway, sizeof ep->gateway);
+  copy_str(j, "MacAddress", ep->mac, sizeof ep->mac);
+  copy_str(j, "ContainerID", ep->ctr_id, sizeof ep->ctr_id);
+  copy_str(j, "ContainerName", ep->ctr_name, sizeof ep->ctr_name);
+  ep->prefix = (int)json_integer_value(json_object_get(j, "IPPrefixLen"));
+}
+
+json_t *net_endpoint_settings(const struct net_endpoint *ep, json_t *aliases) {
+  return json_pack("{s:n,s:n,s:o,s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:n,s:n}", "IPAMConfig",
+                   "Links", "Aliases", aliases, "NetworkID", ep->net_id, "EndpointID", ep->ep_id,
+                   "Gateway", ep->gateway, "IPAddress", ep->ip, "IPPrefixLen", ep->prefix,
+                   "IPv6Gateway", "", "GlobalIPv6PrefixLen", 0, "GlobalIPv6Address", "",
+                   "MacAddress", ep->mac, "DriverOpts", "DNSNames");
 }

@@ -33,4 +33,34 @@ json_t *net_list(struct daemon *d, json_t *filters, struct berth_err *err);
 /* the user networks with no endpoints, removed: their names */
 json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err);
 
+/* ---- a container's place on a network (one per container for now) ---- */
+struct net_endpoint {
+  char net_id[65], net_name[128], driver[32], ep_id[65];
+  char ctr_id[65], ctr_name[128];    /* whose (set by the caller before net_reserve) */
+  char ip[16], gateway[16], mac[18]; /* "" on host and none */
+  int prefix;
+};
+
+/* the network a container's NetworkMode names ("" and "default": the
+ * daemon's default; "bridge" falls back to it when there is no bridge
+ * network); ENOTFOUND "network X not found" */
+int net_resolve(struct daemon *d, const char *mode, struct net_endpoint *ep, struct berth_err *err);
+/* an address for the container (want: --ip, or NULL), an endpoint id, a
+ * MAC; nothing for host and none */
+int net_reserve(struct daemon *d, struct net_endpoint *ep, const char *want_ip,
+                struct berth_err *err);
+/* the driver's endpoint, joined into the namespace of pid and set up
+ * there; on failure nothing of it is left (the address stays reserved) */
+int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, struct berth_err *err);
+/* undo plumb and reserve; safe to repeat */
+void net_release(struct daemon *d, struct net_endpoint *ep);
+/* at start-up, from a container's record: a running one keeps its
+ * address; a dead one's plumbing and address go */
+void net_restore(struct daemon *d, struct net_endpoint *ep, bool running);
+bool net_endpoint_used(const struct net_endpoint *ep); /* has an address */
+json_t *net_endpoint_json(const struct net_endpoint *ep);
+void net_endpoint_from_json(json_t *j, struct net_endpoint *ep);
+/* NetworkSettings.Networks[<name>] as docker shows it (aliases: a new array) */
+json_t *net_endpoint_settings(const struct net_endpoint *ep, json_t *aliases);
+
 #endif

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Networks: the bridge driver, IPAM and the sandbox, through the docker and
+# berth CLIs.  Runs in a network and mount namespace of its own (made
+# here), so bridges, veths and addresses never touch the machine's.
+if [ -z "${BERTH_NETNS_TEST:-}" ]; then
+  exec env BERTH_NETNS_TEST=1 unshare --net --mount --propagation private bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+ip link set lo up
+
+write_conf
+printf 'network: { drivers = [ "none", "host", "bridge" ]; default = "bridge"; };\n' >>"$T/daemon.conf"
+start_daemon || { fail "berthd starts with the bridge driver"; finish; exit 1; }
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+
+expect "network ls: bridge, host, none" "bridge bridge
+host host
+none null" "$(docker network ls --format '{{.Name}} {{.Driver}}' | sort)"
+expect_match "the default bridge is berth0 with 172.17.0.1/16" "172.17.0.1/16" "$(ip -4 -br addr show berth0)"
+expect "docker network inspect bridge: its subnet" "172.17.0.0/16 172.17.0.1" "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' bridge)"
+
+# ---- the default bridge ----
+docker run -d --name web busybox sleep 300 >/dev/null
+docker run -d --name web2 busybox sleep 300 >/dev/null
+ip1=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)
+ip2=$(docker inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' web2)
+expect_match "containers get 172.17.0.x" "^172\.17\.0\.[0-9]+ 172\.17\.0\.[0-9]+$" "$ip1 $ip2"
+[ "$ip1" != "$ip2" ] && ok "two addresses, not one" || fail "two addresses, not one"
+expect_match "eth0 inside has it, with the MAC docker derives" "eth0@.* 02:42:ac:11" "$(docker exec web ip -o link show eth0) $(docker exec web ip -o addr show eth0 | grep -c "$ip1")"
+expect_match "the default route goes via the gateway" "default via 172.17.0.1 dev eth0" "$(docker exec web ip route)"
+check "one reaches the other by address" docker exec web ping -c1 -W2 "$ip2"
+check "and the host's side reaches it" busybox ping -c1 -W2 "$ip1"
+expect_match "/etc/hosts has its own address and hostname" "^$ip1[[:space:]]+$(docker inspect -f '{{.Config.Hostname}}' web)$" "$(docker exec web cat /etc/hosts)"
+expect "network inspect lists both containers" "web web2" "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' bridge | tr ' ' '\n' | sort | xargs)"
+out=$(docker run --rm --ip 172.17.0.99 busybox true 2>&1)
+expect_match "--ip on the default bridge: docker's refusal" "user specified IP address is supported on user defined networks only" "$out"
+
+# ---- a user network ----
+check "network create --subnet --gateway" docker network create --subnet 10.99.0.0/24 --gateway 10.99.0.1 appnet
+id=$(docker network inspect -f '{{.Id}}' appnet)
+expect_match "its bridge br-<12 hex> holds the gateway" "10.99.0.1/24" "$(ip -4 -br addr show "br-${id:0:12}")"
+docker run -d --name db --network appnet busybox sleep 300 >/dev/null
+expect "a container on it: 10.99.0.2" "10.99.0.2" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' db)"
+expect "--ip is honoured" "10.99.0.50" "$(docker run --rm --network appnet --ip 10.99.0.50 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
+check "it reaches db by address" docker run --rm --network appnet busybox ping -c1 -W2 10.99.0.2
+out=$(docker run --rm --network appnet --ip 10.99.0.2 busybox true 2>&1)
+expect_match "an --ip that is taken: docker's message" "Address already in use" "$out"
+out=$(docker run --rm --network appnet --ip 10.98.0.2 busybox true 2>&1)
+expect_match "an --ip outside the subnet: refused" "does not belong to any of this network's subnets" "$out"
+expect "nothing of the refused ones is left" "" "$(docker ps -a --filter status=created -q)"
+out=$(docker network rm appnet 2>&1)
+expect_match "network rm of a network in use: docker's 403" "network appnet has active endpoints \(db\)" "$out"
+
+# ---- bad input: a clear error, nothing half-made ----
+expect_match "run --network of a network that is not there: docker's 404" "network nosuchnet not found" "$(docker run --rm --network nosuchnet busybox true 2>&1)"
+links_before=$(ip -br link | wc -l)
+expect_match "an overlapping subnet" "Pool overlaps with other one on this address space" "$(docker network create --subnet 10.99.0.128/25 ov 2>&1)"
+expect_match "a gateway outside the subnet" "no matching subnet for gateway 10.5.0.1" "$(docker network create --subnet 10.77.0.0/24 --gateway 10.5.0.1 gw 2>&1)"
+expect_match "an invalid CIDR" "invalid subnet 10.77.0.0/33" "$(docker network create --subnet 10.77.0.0/33 bad 2>&1)"
+expect_match "host bits in the subnet" "it should be 10.77.0.0/24" "$(docker network create --subnet 10.77.0.1/24 bad 2>&1)"
+expect_match "a bridge name over 15 characters" "bridge name \"averyveryverylongname\" is not valid" "$(docker network create -o com.docker.network.bridge.name=averyveryverylongname long 2>&1)"
+expect_match "a name that exists: 409" "network with name appnet already exists" "$(docker network create appnet 2>&1)"
+expect_match "the host driver twice" "only one instance of \"host\" network is allowed" "$(docker network create -d host h2 2>&1)"
+expect "none of them left a network" "appnet bridge host none" "$(docker network ls --format '{{.Name}}' | sort | xargs)"
+expect "nor a link" "$links_before" "$(ip -br link | wc -l)"
+
+# ---- kill -9 and restart: addresses kept, IPAM rebuilt ----
+stop_daemon KILL
+start_daemon || fail "berthd restarts"
+expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)"
+check "and answers on it" busybox ping -c1 -W2 "$ip1"
+new=$(docker run --rm busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")
+[ -n "$new" ] && [ "$new" != "$ip1" ] && [ "$new" != "$ip2" ] && ok "a new container gets another address ($new)" || fail "a new container gets another address ($new)"
+
+# ---- many at once on a user network: no address twice, nothing leaked ----
+pids=()
+for i in $(seq 1 20); do
+  docker run --rm --network appnet busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'" >"$T/par.$i" 2>&1 &
+  pids+=($!)
+done
+wait "${pids[@]}"
+expect "20 parallel runs: 20 addresses, all different" 20 "$(cat "$T"/par.* | sort -u | grep -c '^10\.99\.0\.')"
+docker rm -f web web2 db >/dev/null
+for _ in $(seq 1 50); do ip -br link | grep -q veth || break; sleep 0.1; done
+expect "rm -f all: no veth left" "" "$(ip -br link | grep veth)"
+check "network rm works once it is free" docker network rm appnet
+check_fails "and takes its bridge with it" ip link show "br-${id:0:12}"
+expect "network prune: nothing to prune" "" "$(docker network prune -f 2>&1 | grep -v '^$')"
+stop_daemon
+finish
