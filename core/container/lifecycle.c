@@ -119,9 +119,8 @@ static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct ber
 
 /* What only this daemon can judge (config.c judges the rest). */
 static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
-  struct net_endpoint ep;
-  int rn = net_resolve(d, o->network_mode, &ep, err);
-  if (rn < 0) return rn;
+  /* the network is looked up at start, as docker does (a 404 from create
+   * would make the docker CLI pull the image) */
   const char *lt = o->log_type;
   if (*lt && strcmp(lt, "none") && !ctr_log_driver(d, o))
     return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
@@ -517,6 +516,9 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
 
 static void mark_exited(struct daemon *d, struct container *c, int code, bool oom,
                         const char *error) {
+  /* its address and plumbing go before anyone waiting (stop, rm -f) hears
+   * of the exit: a network rm right after must find it free */
+  net_release(d, &c->ep);
   ctr_lock();
   c->status = CTR_EXITED;
   c->exit_code = code;
@@ -527,7 +529,6 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   c->shim_ready = false;
   ctr_unlock();
   unmount_rootfs(d, c);
-  net_release(d, &c->ep);
   /* on disk before anyone waiting (stop, wait, run) hears of it */
   ctr_save(d, c);
   ctr_lock();
