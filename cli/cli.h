@@ -71,6 +71,7 @@ struct command {
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);

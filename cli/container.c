@@ -89,7 +89,7 @@ struct run_opts {
   bool detach, interactive, tty, rm, privileged, init, read_only, no_healthcheck, sig_proxy;
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
-  const char *shm_size;
+  const char *shm_size, *ip;
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
@@ -117,6 +117,7 @@ struct run_opts {
        "Run an init inside the container that forwards signals and reaps processes"},              \
       {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                    \
       {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
+      {"ip", 0, F_STRING, &o.ip, "IPv4 address (e.g., 172.30.100.104)"},                           \
       {"privileged", 0, F_BOOL, &o.privileged, "Give extended privileges to this container"},      \
       {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                \
       {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                             \
@@ -290,6 +291,11 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
       "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd", str_array(&o->cap_add), "CapDrop",
       str_array(&o->cap_drop), "SecurityOpt", secopt, "ReadonlyRootfs", o->read_only);
   json_object_set_new(c, "HostConfig", hc);
+  /* as the docker CLI sends it: the endpoint under the network's name */
+  json_t *epc = json_object(), *eps = json_object();
+  if (o->ip) json_object_set_new(epc, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
+  json_object_set_new(eps, o->network ? o->network : "default", epc);
+  json_object_set_new(c, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
   if (o->init) json_object_set_new(hc, "Init", json_true());
   if (o->memory) {
     int64_t m = parse_bytes(o->memory);

@@ -40,6 +40,7 @@ static const struct command commands[] = {
      "Attach local standard input, output, and error streams to a running container"},
     {"exec", cmd_exec, "Execute a command in a running container"},
     {"container", cmd_container, "Manage containers"},
+    {"network", cmd_network, "Manage networks"},
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
 };
 

@@ -65,6 +65,17 @@ expect_match "the host driver twice" "only one instance of \"host\" network is a
 expect "none of them left a network" "appnet bridge host none" "$(docker network ls --format '{{.Name}}' | sort | xargs)"
 expect "nor a link" "$links_before" "$(ip -br link | wc -l)"
 
+# ---- the berth CLI ----
+check "berth network create" berth network create --subnet 10.98.0.0/24 --label team=a bnet
+expect_match "berth network ls: docker's columns" "^NETWORK ID +NAME +DRIVER +SCOPE" "$(berth network ls | head -1)"
+expect "berth network ls --filter label=team=a --format" "bnet bridge local" "$(berth network ls --filter label=team=a --format '{{.Name}} {{.Driver}} {{.Scope}}')"
+expect "berth network ls -q: 12-character ids" 12 "$(berth network ls -q --filter name=bnet | awk '{print length}')"
+expect "berth run --network --ip" "10.98.0.7" "$(berth run --rm --network bnet --ip 10.98.0.7 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
+expect_match "berth network inspect -f" '"Subnet":"10.98.0.0/24"' "$(berth network inspect -f '{{json .IPAM.Config}}' bnet)"
+expect_match "berth network connect says it is not there yet" "not supported yet" "$(berth network connect bnet web 2>&1)"
+expect "berth network rm prints the name" bnet "$(berth network rm bnet)"
+expect_match "berth network rm of one not there: docker's 404" "network bnet not found" "$(berth network rm bnet 2>&1)"
+
 # ---- kill -9 and restart: addresses kept, IPAM rebuilt ----
 stop_daemon KILL
 start_daemon || fail "berthd restarts"

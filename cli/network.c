@@ -1,0 +1,247 @@
+/* berth network ls|create|inspect|rm|prune|connect|disconnect, with docker's
+ * flags, columns and messages. */
+#include "cli.h"
+
+static int net_ls(int argc, char **argv) {
+  bool quiet = false, no_trunc = false;
+  const char *format = NULL;
+  struct strlist filt = {0};
+  const struct flag flags[] = {{"quiet", 'q', F_BOOL, &quiet, "Only display network IDs"},
+                               {"no-trunc", 0, F_BOOL, &no_trunc, "Do not truncate the output"},
+                               {"format", 0, F_STRING, &format, "Format output using a template"},
+                               {"filter", 'f', F_LIST, &filt, "Provide filter values"},
+                               {0}};
+  PARSE("berth network ls [OPTIONS]", flags);
+  free(pos);
+  json_t *filters = json_object();
+  for (size_t i = 0; i < filt.n; i++)
+    add_filter(filters, filt.v[i]);
+  cleanup_free char *fq = query_filters(filters);
+  json_decref(filters);
+  cleanup_free char *path = xasprintf("/networks?%s", fq[0] ? fq + 1 : "");
+  json_t *rows = NULL;
+  if (api_call("GET", path, NULL, &rows, NULL) < 0) return 1;
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) { /* the CLI's short ID, as docker's */
+    char id[65];
+    snprintf(id, sizeof id, "%.*s", no_trunc ? 64 : 12,
+             json_string_value(json_object_get(r, "Id")) ?: "");
+    json_object_set_new(r, "ID", json_string(id));
+  }
+  static const char *const headers[][2] = {{"ID", "NETWORK ID"},
+                                           {"Name", "NAME"},
+                                           {"Driver", "DRIVER"},
+                                           {"Scope", "SCOPE"},
+                                           {NULL, NULL}};
+  print_rows(rows, quiet ? "{{.ID}}" : format, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+             headers, false);
+  json_decref(rows);
+  return 0;
+}
+
+static json_t *str_map(const struct strlist *l) {
+  json_t *m = json_object();
+  for (size_t i = 0; i < l->n; i++) {
+    const char *eq = strchr(l->v[i], '=');
+    cleanup_free char *k = eq ? strndup(l->v[i], (size_t)(eq - l->v[i])) : xstrdup(l->v[i]);
+    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
+  }
+  return m;
+}
+
+static int net_create(int argc, char **argv) {
+  const char *driver = "bridge", *subnet = NULL, *gateway = NULL, *ip_range = NULL;
+  bool internal = false, attachable = false, ipv6 = false;
+  struct strlist opts = {0}, labels = {0};
+  const struct flag flags[] = {
+      {"driver", 'd', F_STRING, &driver, "Driver to manage the Network (default \"bridge\")"},
+      {"subnet", 0, F_STRING, &subnet, "Subnet in CIDR format that represents a network segment"},
+      {"gateway", 0, F_STRING, &gateway, "IPv4 Gateway for the master subnet"},
+      {"ip-range", 0, F_STRING, &ip_range, "Allocate container ip from a sub-range"},
+      {"internal", 0, F_BOOL, &internal, "Restrict external access to the network"},
+      {"attachable", 0, F_BOOL, &attachable, "Enable manual container attachment"},
+      {"ipv6", 0, F_BOOL, &ipv6, "Enable IPv6 networking"},
+      {"opt", 'o', F_LIST, &opts, "Set driver specific options"},
+      {"label", 0, F_LIST, &labels, "Set metadata on a network"},
+      {0}};
+  PARSE("berth network create [OPTIONS] NETWORK", flags);
+  if (npos != 1) {
+    die_usage("berth network create [OPTIONS] NETWORK",
+              "\"berth network create\" requires exactly 1 argument.");
+    free(pos);
+    return 1;
+  }
+  json_t *cfg = json_array();
+  if (subnet || gateway || ip_range) {
+    json_t *c = json_object();
+    if (subnet) json_object_set_new(c, "Subnet", json_string(subnet));
+    if (gateway) json_object_set_new(c, "Gateway", json_string(gateway));
+    if (ip_range) json_object_set_new(c, "IPRange", json_string(ip_range));
+    json_array_append_new(cfg, c);
+  }
+  json_t *body = json_pack("{s:s,s:s,s:{s:s,s:o},s:b,s:b,s:b,s:o,s:o,s:b}", "Name", pos[0],
+                           "Driver", driver, "IPAM", "Driver", "default", "Config", cfg, "Internal",
+                           internal, "Attachable", attachable, "EnableIPv6", ipv6, "Options",
+                           str_map(&opts), "Labels", str_map(&labels), "CheckDuplicate", 1);
+  free(pos);
+  json_t *out = NULL;
+  int r = api_call("POST", "/networks/create", body, &out, NULL);
+  json_decref(body);
+  if (r < 0) return 1;
+  printf("%s\n", json_string_value(json_object_get(out, "Id")) ?: "");
+  json_decref(out);
+  return 0;
+}
+
+static int net_inspect(int argc, char **argv) {
+  const char *format = NULL;
+  const struct flag flags[] = {
+      {"format", 'f', F_STRING, &format, "Format output using a custom template"}, {0}};
+  PARSE("berth network inspect [OPTIONS] NETWORK [NETWORK...]", flags);
+  if (npos < 1) {
+    die_usage("berth network inspect [OPTIONS] NETWORK [NETWORK...]",
+              "\"berth network inspect\" requires at least 1 argument.");
+    free(pos);
+    return 1;
+  }
+  json_t *out = json_array();
+  int rc = 0;
+  for (int i = 0; i < npos; i++) {
+    cleanup_free char *e = url_escape(pos[i]);
+    cleanup_free char *path = xasprintf("/networks/%s", e);
+    json_t *j = NULL;
+    if (api_call("GET", path, NULL, &j, NULL) < 0)
+      rc = 1;
+    else
+      json_array_append_new(out, j);
+  }
+  free(pos);
+  if (json_array_size(out)) print_inspect(out, format);
+  json_decref(out);
+  return rc;
+}
+
+static int net_rm(int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  PARSE("berth network rm NETWORK [NETWORK...]", flags);
+  if (npos < 1) {
+    die_usage("berth network rm NETWORK [NETWORK...]",
+              "\"berth network rm\" requires at least 1 argument.");
+    free(pos);
+    return 1;
+  }
+  int rc = 0;
+  for (int i = 0; i < npos; i++) {
+    cleanup_free char *e = url_escape(pos[i]);
+    cleanup_free char *path = xasprintf("/networks/%s", e);
+    if (api_call("DELETE", path, NULL, NULL, NULL) < 0)
+      rc = 1;
+    else
+      printf("%s\n", pos[i]);
+  }
+  free(pos);
+  return rc;
+}
+
+static int net_prune(int argc, char **argv) {
+  bool force = false;
+  struct strlist filt = {0};
+  const struct flag flags[] = {{"force", 'f', F_BOOL, &force, "Do not prompt for confirmation"},
+                               {"filter", 0, F_LIST, &filt, "Provide filter values"},
+                               {0}};
+  PARSE("berth network prune [OPTIONS]", flags);
+  free(pos);
+  if (!force) {
+    fprintf(stderr, "WARNING! This will remove all custom networks not used by at least one "
+                    "container.\nAre you sure you want to continue? [y/N] ");
+    char ans[16] = "";
+    if (!fgets(ans, sizeof ans, stdin) || (ans[0] != 'y' && ans[0] != 'Y')) return 0;
+  }
+  json_t *filters = json_object();
+  for (size_t i = 0; i < filt.n; i++)
+    add_filter(filters, filt.v[i]);
+  cleanup_free char *fq = query_filters(filters);
+  json_decref(filters);
+  cleanup_free char *path = xasprintf("/networks/prune?%s", fq[0] ? fq + 1 : "");
+  json_t *out = NULL;
+  if (api_call("POST", path, NULL, &out, NULL) < 0) return 1;
+  json_t *names = json_object_get(out, "NetworksDeleted");
+  if (json_array_size(names)) {
+    printf("Deleted Networks:\n");
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) printf("%s\n", json_string_value(n));
+  }
+  json_decref(out);
+  return 0;
+}
+
+/* connect and disconnect: POST /networks/{net}/(dis)connect */
+static int net_attach(int argc, char **argv, bool connect) {
+  bool force = false;
+  const char *ip = NULL;
+  struct strlist aliases = {0};
+  const struct flag cflags[] = {{"ip", 0, F_STRING, &ip, "IPv4 address (e.g., 172.30.100.104)"},
+                                {"alias", 0, F_LIST, &aliases, "Add network-scoped alias"},
+                                {0}};
+  const struct flag dflags[] = {
+      {"force", 'f', F_BOOL, &force, "Force the container to disconnect from a network"}, {0}};
+  const char *usage = connect ? "berth network connect [OPTIONS] NETWORK CONTAINER"
+                              : "berth network disconnect [OPTIONS] NETWORK CONTAINER";
+  PARSE(usage, connect ? cflags : dflags);
+  if (npos != 2) {
+    die_usage(usage, "\"berth network %s\" requires exactly 2 arguments.",
+              connect ? "connect" : "disconnect");
+    free(pos);
+    return 1;
+  }
+  json_t *body = json_pack("{s:s}", "Container", pos[1]);
+  if (connect) {
+    json_t *ep = json_pack("{s:o}", "Aliases", json_array());
+    for (size_t i = 0; i < aliases.n; i++)
+      json_array_append_new(json_object_get(ep, "Aliases"), json_string(aliases.v[i]));
+    if (ip) json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", ip));
+    json_object_set_new(body, "EndpointConfig", ep);
+  } else {
+    json_object_set_new(body, "Force", json_boolean(force));
+  }
+  cleanup_free char *e = url_escape(pos[0]);
+  cleanup_free char *path = xasprintf("/networks/%s/%s", e, connect ? "connect" : "disconnect");
+  free(pos);
+  int r = api_call("POST", path, body, NULL, NULL);
+  json_decref(body);
+  return r < 0 ? 1 : 0;
+}
+
+static int net_connect(int argc, char **argv) {
+  return net_attach(argc, argv, true);
+}
+
+static int net_disconnect(int argc, char **argv) {
+  return net_attach(argc, argv, false);
+}
+
+int cmd_network(int argc, char **argv) {
+  static const struct command sub[] = {
+      {"ls", net_ls, NULL},
+      {"list", net_ls, NULL},
+      {"create", net_create, NULL},
+      {"inspect", net_inspect, NULL},
+      {"rm", net_rm, NULL},
+      {"remove", net_rm, NULL},
+      {"prune", net_prune, NULL},
+      {"connect", net_connect, NULL},
+      {"disconnect", net_disconnect, NULL},
+  };
+  if (argc < 2) {
+    fprintf(stderr, "Usage:  berth network COMMAND\n\nCommands: ls create inspect rm prune "
+                    "connect disconnect\n");
+    return 1;
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
+    if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "berth: 'network %s' is not a berth command.\nSee 'berth network --help'\n",
+          argv[1]);
+  return 1;
+}
