@@ -184,6 +184,17 @@ int drv_net_delete_endpoint(struct loaded_plugin *p, const char *net, const char
   return context(p, r, err, "delete endpoint %.12s", ep);
 }
 
+int drv_net_publish(struct loaded_plugin *p, const char *net, const char *ep,
+                    const struct berth_port_binding *const *ports, size_t n,
+                    struct berth_err *err) {
+  if (!p->ops.network.publish)
+    return n ? berth_err_set(err, BERTH_ENOTSUP, 0, "%s: the network driver cannot publish ports",
+                             p->name)
+             : 0;
+  int r = CALL(p, "publish", p->ops.network.publish(p->drv, net, ep, ports, n, err));
+  return context(p, r, err, "publish the ports of endpoint %.12s", ep);
+}
+
 /* ---- registry ---- */
 
 int drv_reg_open(struct loaded_plugin *p, const struct berth_reg_target *t, struct drv_reg *s,

@@ -63,6 +63,9 @@ int drv_net_join(struct loaded_plugin *p, const char *net, const char *ep, const
 int drv_net_leave(struct loaded_plugin *p, const char *net, const char *ep, struct berth_err *err);
 int drv_net_delete_endpoint(struct loaded_plugin *p, const char *net, const char *ep,
                             struct berth_err *err);
+/* ENOTSUP when the driver cannot and n > 0 */
+int drv_net_publish(struct loaded_plugin *p, const char *net, const char *ep,
+                    const struct berth_port_binding *const *ports, size_t n, struct berth_err *err);
 
 /* ---- registry: a session is used by one thread at a time ---- */
 struct drv_reg {

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "../network/ipam.h"
+
 #include <signal.h>
 #include <strings.h>
 
@@ -200,6 +202,70 @@ static int check_resources(const struct ctr_resources *r, struct berth_err *err)
   return 0;
 }
 
+/* "80/tcp" -> 80, "tcp" */
+static int port_key(const char *k, struct ctr_port *p, struct berth_err *err) {
+  char *end;
+  long v = strtol(k, &end, 10);
+  const char *proto = *end == '/' ? end + 1 : *end ? "?" : "tcp";
+  if (end == k || v < 1 || v > 65535 ||
+      (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid port specification: \"%s\"", k);
+  p->cport = (uint16_t)v;
+  snprintf(p->proto, sizeof p->proto, "%s", proto);
+  return 0;
+}
+
+/* "", "0": any; "8080"; "8000-8010" */
+static int host_port(const char *s, struct ctr_port *p, struct berth_err *err) {
+  char *end;
+  if (!s || !*s) return 0;
+  long lo = strtol(s, &end, 10), hi = lo;
+  if (*end == '-') hi = strtol(end + 1, &end, 10);
+  if (*end || lo < 0 || hi > 65535 || hi < lo || (lo == 0 && hi != 0))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid port specification: \"%s\"", s);
+  p->hlo = (uint16_t)lo, p->hhi = (uint16_t)hi;
+  return 0;
+}
+
+static void add_port(struct ctr_opts *o, const struct ctr_port *p) {
+  o->ports = xrealloc(o->ports, (o->n_ports + 1) * sizeof *o->ports);
+  o->ports[o->n_ports++] = *p;
+}
+
+static int parse_ports(json_t *cfg, json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(hc, "PortBindings"), k, v) {
+    struct ctr_port p = {0};
+    int r = port_key(k, &p, err);
+    if (r < 0) return r;
+    size_t i;
+    json_t *b;
+    if (!json_array_size(v)) add_port(o, &p);
+    json_array_foreach(v, i, b) {
+      struct ctr_port q = p;
+      snprintf(q.host_ip, sizeof q.host_ip, "%s",
+               json_string_value(json_object_get(b, "HostIp")) ?: "");
+      uint32_t ip;
+      if (q.host_ip[0] && !strchr(q.host_ip, ':') && ip4_parse(q.host_ip, &ip) < 0)
+        return berth_err_set(err, BERTH_EINVAL, 0, "invalid IP address: %s", q.host_ip);
+      if ((r = host_port(json_string_value(json_object_get(b, "HostPort")), &q, err)) < 0) return r;
+      add_port(o, &q);
+    }
+  }
+  if (!json_is_true(json_object_get(hc, "PublishAllPorts"))) return 0;
+  json_object_foreach(json_object_get(cfg, "ExposedPorts"), k, v) {
+    struct ctr_port p = {0};
+    int r = port_key(k, &p, err);
+    if (r < 0) return r;
+    bool bound = false;
+    for (size_t i = 0; i < o->n_ports; i++)
+      bound |= o->ports[i].cport == p.cport && !strcmp(o->ports[i].proto, p.proto);
+    if (!bound) add_port(o, &p);
+  }
+  return 0;
+}
+
 static void parse_resources(json_t *hc, struct ctr_resources *r) {
   r->memory = num(hc, "Memory");
   r->memory_swap = num(hc, "MemorySwap");
@@ -218,6 +284,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = parse_network_restart(hc, o, err);
   if (r == 0) r = parse_binds(hc, o, err);
   if (r == 0) r = parse_security(hc, o, err);
+  if (r == 0) r = parse_ports(cfg, hc, o, err);
   parse_resources(hc, &o->res);
   if (r == 0) r = check_resources(&o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");
@@ -258,6 +325,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   free(o->tmpfs);
   strv_free(o->cap_add, o->n_cap_add);
   strv_free(o->cap_drop, o->n_cap_drop);
+  free(o->ports);
   free(o->seccomp_profile);
   free(o->res.cpuset_cpus);
   free(o);

@@ -57,6 +57,17 @@ struct ctr_opts {
   char *seccomp_profile; /* a profile's JSON (the CLI sends the content), or NULL */
   bool no_new_privs;
   struct ctr_resources res;
+  struct ctr_port *ports; /* -p, and -P's exposed ports */
+  size_t n_ports;
+};
+
+/* A port to publish: HostConfig.PortBindings, or an exposed port with
+ * PublishAllPorts (any host port). */
+struct ctr_port {
+  char proto[8];     /* tcp, udp, sctp */
+  uint16_t cport;    /* the container's */
+  char host_ip[48];  /* "": every address of the host */
+  uint16_t hlo, hhi; /* the host port, or a range to pick from; 0-0: any free one */
 };
 
 /* Validate and type cfg (a full Config) and hc (a HostConfig object, may

@@ -65,8 +65,38 @@ static void ctr_free(struct container *c) {
   json_decref(c->config);
   json_decref(c->host_config);
   json_decref(c->net_config);
+  json_decref(c->ports);
   free(c->parent_sid);
   free(c);
+}
+
+/* ps's Ports: the published ones, then the exposed ones not published */
+static json_t *summary_ports(const struct container *c) {
+  json_t *a = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(c->ports, k, v) {
+    unsigned cport = 0;
+    char proto[8] = "tcp";
+    sscanf(k, "%u/%7s", &cport, proto);
+    size_t i;
+    json_t *b;
+    json_array_foreach(v, i, b) {
+      json_array_append_new(
+          a, json_pack(
+                 "{s:s,s:i,s:i,s:s}", "IP", json_string_value(json_object_get(b, "HostIp")) ?: "",
+                 "PrivatePort", (int)cport, "PublicPort",
+                 atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0"), "Type", proto));
+    }
+  }
+  json_object_foreach(json_object_get(c->config, "ExposedPorts"), k, v) {
+    if (json_object_get(c->ports, k)) continue;
+    unsigned cport = 0;
+    char proto[8] = "tcp";
+    sscanf(k, "%u/%7s", &cport, proto);
+    json_array_append_new(a, json_pack("{s:i,s:s}", "PrivatePort", (int)cport, "Type", proto));
+  }
+  return a;
 }
 
 void ctr_put(struct container *c) {
@@ -237,6 +267,7 @@ int ctr_save(struct daemon *d, struct container *c) {
                 "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
                 c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
   if (net_endpoint_used(&c->ep)) json_object_set_new(j, "Endpoint", net_endpoint_json(&c->ep));
+  if (c->ports) json_object_set(j, "Ports", c->ports);
   bool removed = c->removed;
   ctr_unlock();
   if (removed) {
@@ -291,6 +322,8 @@ static struct container *load_one(const char *path) {
   json_t *nc = json_object_get(j, "NetworkingConfig");
   c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
   net_endpoint_from_json(json_object_get(j, "Endpoint"), &c->ep);
+  json_t *pj = json_object_get(j, "Ports");
+  c->ports = json_is_object(pj) ? json_incref(pj) : NULL;
   snprintf(c->image_id, sizeof c->image_id, "%s",
            json_string_value(json_object_get(j, "Image")) ?: "");
   c->created_ns = json_integer_value(json_object_get(j, "CreatedNs"));
@@ -447,6 +480,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_t *pv;
   json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv)
       json_object_set_new(ports, pk, json_null());
+  json_object_foreach(c->ports, pk, pv) json_object_set(ports, pk, pv);
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;
@@ -492,6 +526,7 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
       label_obj, "State", ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode",
       mode, "NetworkSettings", "Networks", ep.net_name, "NetworkID", ep.net_id, "IPAddress", ep.ip,
       "Gateway", ep.gateway, "MacAddress", ep.mac, "Mounts");
+  json_object_set_new(j, "Ports", summary_ports(c));
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;

@@ -55,6 +55,7 @@ struct container {
   bool start_in_progress;
   int refs;
   struct net_endpoint ep; /* its address and plumbing while it runs (network.h) */
+  json_t *ports;          /* its published ports while it runs: NetworkSettings.Ports */
 };
 
 /* table */

@@ -520,6 +520,8 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
    * of the exit: a network rm right after must find it free */
   net_release(d, &c->ep);
   ctr_lock();
+  json_decref(c->ports);
+  c->ports = NULL;
   c->status = CTR_EXITED;
   c->exit_code = code;
   c->oom_killed = oom;
@@ -542,6 +544,22 @@ static void start_done(struct container *c) {
   c->start_in_progress = false;
   ctr_broadcast();
   ctr_unlock();
+}
+
+/* the network in the container's namespace, and its published ports */
+static int plumb_and_publish(struct daemon *d, struct container *c, pid_t pid,
+                             struct berth_err *err) {
+  int r = net_plumb(d, &c->ep, pid, err);
+  if (r < 0) return r;
+  struct ctr_opts *o = ctr_opts_get(c);
+  json_t *ports = net_publish(d, &c->ep, o->ports, o->n_ports, err);
+  ctr_opts_put(o);
+  if (!ports) return -err->code;
+  ctr_lock();
+  json_decref(c->ports);
+  c->ports = ports;
+  ctr_unlock();
+  return 0;
 }
 
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
@@ -571,7 +589,8 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
   if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
-  if (r == 0 && (r = net_plumb(d, &c->ep, *pid, err)) < 0) {
+  if (r == 0) r = plumb_and_publish(d, c, *pid, err);
+  if (r < 0 && *pid > 0) {
     kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */
     shim_wait_gone(sockp, 2000);
   }
@@ -1009,6 +1028,7 @@ void ctr_restore(struct daemon *d) {
       if (shim_status(sock, NULL) == SHIM_RUNNING) {
         log_info("container %.12s: shim found, still running", c->id);
         net_restore(d, &c->ep, true);
+        net_republish(d, &c->ep, c->ports);
         c->shim_ready = true;
         start_monitor(d, c);
       } else {

@@ -1,9 +1,13 @@
 #include "network.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "../container/config.h"
 #include "../driver.h"
 #include "ipam.h"
 #include "sandbox.h"
@@ -560,6 +564,8 @@ json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err) {
 
 /* ---------------- endpoints ---------------- */
 
+static void unhold_locked(const char *ep_id);
+
 static bool plumbed_driver(const char *driver) {
   return strcmp(driver, "host") && strcmp(driver, "none");
 }
@@ -649,6 +655,7 @@ static void release_address(struct net_endpoint *ep) {
   uint32_t ip;
   if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0) ipam_release(&n->ipam, ip);
   if (n) ep_del_locked(n, ep->ep_id);
+  unhold_locked(ep->ep_id);
   pthread_mutex_unlock(&N.lock);
 }
 
@@ -709,4 +716,167 @@ json_t *net_endpoint_settings(const struct net_endpoint *ep, json_t *aliases) {
                    "Gateway", ep->gateway, "IPAddress", ep->ip, "IPPrefixLen", ep->prefix,
                    "IPv6Gateway", "", "GlobalIPv6PrefixLen", 0, "GlobalIPv6Address", "",
                    "MacAddress", ep->mac, "DriverOpts", "DNSNames");
+}
+
+/* ---------------- published ports ---------------- */
+
+struct port_hold {
+  char ep_id[65], proto[8], host_ip[48];
+  uint16_t port, cport;
+};
+static struct port_hold *holds; /* with N.lock */
+static size_t n_holds;
+
+static bool any_ip(const char *ip) {
+  return !*ip || !strcmp(ip, "0.0.0.0");
+}
+
+static bool held_locked(const char *proto, const char *ip, uint16_t port) {
+  for (size_t i = 0; i < n_holds; i++)
+    if (holds[i].port == port && !strcmp(holds[i].proto, proto) &&
+        (any_ip(ip) || any_ip(holds[i].host_ip) || !strcmp(ip, holds[i].host_ip)))
+      return true;
+  return false;
+}
+
+/* no other program of this host listens there (docker's proxy would fail) */
+static bool free_on_host(const char *proto, const char *ip, uint16_t port) {
+  if (!strcmp(proto, "sctp")) return true;
+  int fd = socket(AF_INET, (!strcmp(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+  uint32_t a = 0;
+  if (!any_ip(ip)) ip4_parse(ip, &a);
+  sa.sin_addr.s_addr = htonl(a);
+  bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  return ok;
+}
+
+static void ephemeral_range(uint16_t *lo, uint16_t *hi) {
+  unsigned a = 32768, b = 60999;
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (f && fscanf(f, "%u %u", &a, &b) != 2) a = 32768, b = 60999;
+  if (f) fclose(f);
+  *lo = (uint16_t)a, *hi = (uint16_t)(b < 65536 ? b : 65535);
+}
+
+static int pick_port_locked(const struct ctr_port *p, uint16_t *out, struct berth_err *err) {
+  uint16_t lo = p->hlo, hi = p->hhi;
+  const char *shown_ip = any_ip(p->host_ip) ? "0.0.0.0" : p->host_ip;
+  if (lo && lo == hi) {
+    if (held_locked(p->proto, p->host_ip, lo) || !free_on_host(p->proto, p->host_ip, lo))
+      return berth_err_set(err, BERTH_ECONFLICT, 0,
+                           "Bind for %s:%u failed: port is already allocated", shown_ip, lo);
+    return *out = lo, 0;
+  }
+  if (!lo) ephemeral_range(&lo, &hi);
+  uint32_t span = (uint32_t)(hi - lo) + 1, start = (uint32_t)random() % span;
+  for (uint32_t k = 0; k < span; k++) {
+    uint16_t port = (uint16_t)(lo + (start + k) % span);
+    if (!held_locked(p->proto, p->host_ip, port) && free_on_host(p->proto, p->host_ip, port))
+      return *out = port, 0;
+  }
+  return berth_err_set(err, BERTH_ECONFLICT, 0,
+                       "Bind for %s:%u-%u failed: no free port in the range", shown_ip, lo, hi);
+}
+
+static void unhold_locked(const char *ep_id) {
+  for (size_t i = 0; i < n_holds;)
+    if (!strcmp(holds[i].ep_id, ep_id))
+      holds[i] = holds[--n_holds];
+    else
+      i++;
+}
+
+static uint32_t proto_num(const char *p) {
+  return !strcmp(p, "udp") ? 17 : !strcmp(p, "sctp") ? 132 : 6;
+}
+
+/* the holds of ep as docker's NetworkSettings.Ports, and to the driver */
+static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t **ports_out,
+                        struct berth_err *err) {
+  struct berth_port_binding *b = xcalloc(n_holds + 1, sizeof *b);
+  const struct berth_port_binding **ptrs = xcalloc(n_holds + 1, sizeof *ptrs);
+  json_t *ports = json_object();
+  size_t n = 0;
+  for (size_t i = 0; i < n_holds; i++) {
+    const struct port_hold *h = &holds[i];
+    if (strcmp(h->ep_id, ep->ep_id)) continue;
+    b[n] = (struct berth_port_binding){sizeof b[n], proto_num(h->proto), "", h->port, h->cport, ""};
+    snprintf(b[n].host_ip, sizeof b[n].host_ip, "%s", h->host_ip);
+    snprintf(b[n].container_ip, sizeof b[n].container_ip, "%s", ep->ip);
+    ptrs[n] = &b[n];
+    char key[16], hp[8];
+    snprintf(key, sizeof key, "%u/%s", h->cport, h->proto);
+    snprintf(hp, sizeof hp, "%u", h->port);
+    json_t *arr = json_object_get(ports, key);
+    if (!arr) json_object_set_new(ports, key, arr = json_array());
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:s}", "HostIp",
+                                    any_ip(h->host_ip) ? "0.0.0.0" : h->host_ip, "HostPort", hp));
+    n++;
+  }
+  struct loaded_plugin *p = driver_of(d, ep);
+  int r = p ? drv_net_publish(p, ep->net_id, ep->ep_id, ptrs, n, err) : 0;
+  free(ptrs);
+  free(b);
+  if (r < 0 || !ports_out)
+    json_decref(ports);
+  else
+    *ports_out = ports;
+  return r;
+}
+
+json_t *net_publish(struct daemon *d, struct net_endpoint *ep, const struct ctr_port *req, size_t n,
+                    struct berth_err *err) {
+  if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep)) return json_object();
+  pthread_mutex_lock(&N.lock);
+  int r = 0;
+  for (size_t i = 0; i < n && r == 0; i++) {
+    uint16_t port = 0;
+    if ((r = pick_port_locked(&req[i], &port, err)) < 0) break;
+    holds = xrealloc(holds, (n_holds + 1) * sizeof *holds);
+    struct port_hold *h = &holds[n_holds++];
+    memset(h, 0, sizeof *h);
+    snprintf(h->ep_id, sizeof h->ep_id, "%s", ep->ep_id);
+    snprintf(h->proto, sizeof h->proto, "%s", req[i].proto);
+    snprintf(h->host_ip, sizeof h->host_ip, "%s", req[i].host_ip);
+    h->port = port, h->cport = req[i].cport;
+  }
+  json_t *ports = NULL;
+  if (r == 0) r = publish_held(d, ep, &ports, err);
+  if (r < 0) unhold_locked(ep->ep_id);
+  pthread_mutex_unlock(&N.lock);
+  return r < 0 ? NULL : ports;
+}
+
+/* after a restart: the ports a running container had, held and published
+ * again */
+void net_republish(struct daemon *d, struct net_endpoint *ep, json_t *ports) {
+  const char *k;
+  json_t *v;
+  pthread_mutex_lock(&N.lock);
+  json_object_foreach(ports, k, v) {
+    struct port_hold h = {0};
+    unsigned cport = 0;
+    char proto[8] = "tcp";
+    if (sscanf(k, "%u/%7s", &cport, proto) < 1) continue;
+    size_t i;
+    json_t *b;
+    json_array_foreach(v, i, b) {
+      snprintf(h.ep_id, sizeof h.ep_id, "%s", ep->ep_id);
+      snprintf(h.proto, sizeof h.proto, "%s", proto);
+      const char *hip = json_string_value(json_object_get(b, "HostIp")) ?: "";
+      snprintf(h.host_ip, sizeof h.host_ip, "%s", strcmp(hip, "0.0.0.0") ? hip : "");
+      h.port = (uint16_t)atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0");
+      h.cport = (uint16_t)cport;
+      holds = xrealloc(holds, (n_holds + 1) * sizeof *holds);
+      holds[n_holds++] = h;
+    }
+  }
+  struct berth_err e = {0};
+  if (publish_held(d, ep, NULL, &e) < 0)
+    log_warn("container %.12s: its ports could not be published again: %s", ep->ctr_id, e.msg);
+  pthread_mutex_unlock(&N.lock);
 }

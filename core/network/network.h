@@ -63,4 +63,13 @@ void net_endpoint_from_json(json_t *j, struct net_endpoint *ep);
 /* NetworkSettings.Networks[<name>] as docker shows it (aliases: a new array) */
 json_t *net_endpoint_settings(const struct net_endpoint *ep, json_t *aliases);
 
+/* publish the container's ports (config.h's requests): host ports
+ * picked and held (docker's "port is already allocated" when taken), the
+ * driver's NAT made; NetworkSettings.Ports as docker shows it, or NULL */
+struct ctr_port;
+json_t *net_publish(struct daemon *d, struct net_endpoint *ep, const struct ctr_port *req, size_t n,
+                    struct berth_err *err);
+/* after a restart, for a running container: its ports as they were */
+void net_republish(struct daemon *d, struct net_endpoint *ep, json_t *ports);
+
 #endif

@@ -22,6 +22,8 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <nftables/libnftables.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +33,26 @@ struct conf {
   int64_t mtu;
 };
 
+/* what the NAT table is made from: every network's bridge and subnet,
+ * every endpoint's published ports (the core calls create_network and
+ * publish again after a restart, so memory is enough) */
+struct bnet {
+  char id[65], bridge[IFNAMSIZ], subnet[48];
+  int internal, masq;
+};
+struct bport {
+  char ep[65];
+  struct berth_port_binding b;
+};
+
 struct drv {
   const struct berth_host *host;
   struct conf conf;
   struct nl_sock *nl;
+  struct bnet *nets;
+  size_t n_nets;
+  struct bport *ports;
+  size_t n_ports;
 };
 
 static const struct berth_conf_key keys[] = {
@@ -70,6 +88,8 @@ static int b_init(const struct berth_host *host, void **out, struct berth_err *e
 static void b_fini(void *drv) {
   struct drv *d = drv;
   nl_socket_free(d->nl);
+  free(d->nets);
+  free(d->ports);
   free(d);
 }
 
@@ -124,6 +144,155 @@ static int add_address(struct drv *d, const char *ifname, const char *cidr, stru
   return r < 0 ? nlerr(err, r, "address", ifname) : 0;
 }
 
+/* ---------------- NAT: berth's own nftables table ----------------
+ * `table ip berth`, replaced whole and atomically at every change (one nft
+ * transaction: add, delete, add), never anything of anyone else's.
+ *   postrouting: masquerade what leaves a network's subnet for another
+ *     interface, and what the host sends to a published port from 127/8
+ *     (route_localnet is on for the bridge: local access needs no proxy
+ *     process and no copy, the kernel forwards)
+ *   prerouting, output: DNAT for each published port (the host's addresses,
+ *     or the one given), so other machines and the host itself reach it
+ *   forward: no traffic between two berth bridges (network isolation); none
+ *     in or out of an --internal network's bridge but its own */
+
+static const char *proto_name(uint32_t p) {
+  return p == 17 ? "udp" : p == 132 ? "sctp" : "tcp";
+}
+
+struct text {
+  char *s;
+  size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct text *t, const char *fmt, ...) {
+  va_list ap;
+  for (;;) {
+    va_start(ap, fmt);
+    int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (t->s && t->len + (size_t)n < t->cap) {
+      t->len += (size_t)n;
+      return;
+    }
+    size_t cap = (t->cap + (size_t)n + 1) * 2;
+    char *ns = realloc(t->s, cap);
+    if (!ns) return;
+    t->s = ns, t->cap = cap;
+  }
+}
+
+static void render_net(struct text *t, const struct bnet *n, const struct drv *d) {
+  if (n->masq && !n->internal)
+    add(t, "add rule ip berth postrouting ip saddr %s oifname != \"%s\" masquerade\n", n->subnet,
+        n->bridge);
+  add(t, "add rule ip berth postrouting ip saddr 127.0.0.0/8 oifname \"%s\" masquerade\n",
+      n->bridge);
+  if (n->internal)
+    add(t,
+        "add rule ip berth forward iifname \"%s\" oifname != \"%s\" drop\n"
+        "add rule ip berth forward oifname \"%s\" iifname != \"%s\" drop\n",
+        n->bridge, n->bridge, n->bridge, n->bridge);
+  for (size_t k = 0; k < d->n_nets; k++)
+    if (strcmp(d->nets[k].bridge, n->bridge))
+      add(t, "add rule ip berth forward iifname \"%s\" oifname \"%s\" drop\n", n->bridge,
+          d->nets[k].bridge);
+}
+
+static void render_port(struct text *t, const struct berth_port_binding *b) {
+  char match[80];
+  if (b->host_ip[0] && strcmp(b->host_ip, "0.0.0.0"))
+    snprintf(match, sizeof match, "ip daddr %s", b->host_ip);
+  else
+    snprintf(match, sizeof match, "fib daddr type local");
+  const char *chains[] = {"prerouting", "output"};
+  for (int c = 0; c < 2; c++)
+    add(t, "add rule ip berth %s %s %s dport %u dnat to %s:%u\n", chains[c], match,
+        proto_name(b->proto), b->host_port, b->container_ip, b->container_port);
+}
+
+static int apply_nat(struct drv *d, struct berth_err *err) {
+  struct text t = {0};
+  add(&t, "add table ip berth\ndelete table ip berth\n");
+  if (d->n_nets) {
+    add(&t, "add table ip berth\n"
+            "add chain ip berth postrouting { type nat hook postrouting priority srcnat; }\n"
+            "add chain ip berth prerouting { type nat hook prerouting priority dstnat; }\n"
+            "add chain ip berth output { type nat hook output priority -100; }\n"
+            "add chain ip berth forward { type filter hook forward priority filter; }\n");
+    for (size_t i = 0; i < d->n_nets; i++)
+      render_net(&t, &d->nets[i], d);
+    for (size_t i = 0; i < d->n_ports; i++)
+      render_port(&t, &d->ports[i].b);
+  }
+  if (!t.s) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+  int r = 0;
+  if (!nft) {
+    r = berth_err_set(err, BERTH_EINTERNAL, 0, "nftables: no context");
+  } else {
+    nft_ctx_buffer_error(nft);
+    if (nft_run_cmd_from_buffer(nft, t.s) != 0)
+      r = berth_err_set(err, BERTH_EINTERNAL, 0, "nftables: %s", nft_ctx_get_error_buffer(nft));
+    nft_ctx_free(nft);
+  }
+  free(t.s);
+  return r;
+}
+
+/* a sysctl of this network namespace */
+static void sysctl_set(const char *path, const char *v) {
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(v, f);
+    fclose(f);
+  }
+}
+
+static struct bnet *find_net(struct drv *d, const char *id) {
+  for (size_t i = 0; i < d->n_nets; i++)
+    if (!strcmp(d->nets[i].id, id)) return &d->nets[i];
+  return NULL;
+}
+
+static int remember_net(struct drv *d, const struct berth_net_create_req *req, const char *bridge,
+                        int masq, struct berth_err *err) {
+  struct bnet *n = find_net(d, req->network_id);
+  if (!n) {
+    struct bnet *nv = realloc(d->nets, (d->n_nets + 1) * sizeof *nv);
+    if (!nv) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+    d->nets = nv;
+    n = &d->nets[d->n_nets++];
+  }
+  memset(n, 0, sizeof *n);
+  snprintf(n->id, sizeof n->id, "%s", req->network_id);
+  snprintf(n->bridge, sizeof n->bridge, "%s", bridge);
+  snprintf(n->subnet, sizeof n->subnet, "%s", req->subnet);
+  n->internal = (int)req->internal, n->masq = masq;
+  char p[128];
+  snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+  sysctl_set(p, "1");
+  if (masq && !req->internal) sysctl_set("/proc/sys/net/ipv4/ip_forward", "1");
+  return apply_nat(d, err);
+}
+
+static void forget_ports(struct drv *d, const char *ep) {
+  for (size_t i = 0; i < d->n_ports;)
+    if (!ep || !strcmp(d->ports[i].ep, ep))
+      d->ports[i] = d->ports[--d->n_ports];
+    else
+      i++;
+}
+
+static int forget_net(struct drv *d, const char *id, struct berth_err *err) {
+  struct bnet *n = find_net(d, id);
+  if (!n) return 0;
+  *n = d->nets[--d->n_nets];
+  return apply_nat(d, err);
+}
+
 static int bridge_name(struct drv *d, const struct berth_net_create_req *req, char out[IFNAMSIZ],
                        struct berth_err *err) {
   const char *given = opt(req->opts, req->n_opts, "com.docker.network.bridge.name");
@@ -173,7 +342,8 @@ static int b_create_network(void *drv, const struct berth_net_create_req *req,
       (r = put(d, req->network_id, "internal", req->internal ? "1" : "0", err)) < 0 ||
       (r = put(d, req->network_id, "icc", icc && !strcmp(icc, "false") ? "0" : "1", err)) < 0 ||
       (r = put(d, req->network_id, "masquerade", masq && !strcmp(masq, "false") ? "0" : "1", err)) <
-          0) {
+          0 ||
+      (r = remember_net(d, req, name, !(masq && !strcmp(masq, "false")), err)) < 0) {
     struct rtnl_link *l = rtnl_link_alloc();
     if (l) {
       rtnl_link_set_name(l, name);
@@ -199,6 +369,7 @@ static int b_delete_network(void *drv, const char *network_id, struct berth_err 
   struct drv *d = drv;
   char name[64];
   int r = get(d, network_id, "bridge", name, sizeof name, err);
+  if (r == 0) r = forget_net(d, network_id, err);
   if (r == 0) r = delete_link(d, name, err);
   if (r == 0) r = d->host->state_del(d->host, network_id, NULL, err);
   return r;
@@ -272,7 +443,10 @@ static int b_delete_endpoint(void *drv, const char *network_id, const char *endp
   (void)network_id;
   char host[IFNAMSIZ], peer[IFNAMSIZ];
   veth_names(endpoint_id, host, peer);
-  int r = delete_link(d, host, err);
+  size_t had = d->n_ports;
+  forget_ports(d, endpoint_id);
+  int r = had != d->n_ports ? apply_nat(d, err) : 0;
+  if (r == 0) r = delete_link(d, host, err);
   if (r == 0) r = d->host->state_del(d->host, endpoint_id, NULL, err);
   return r;
 }
@@ -290,6 +464,27 @@ static int b_endpoint_info(void *drv, const char *network_id, const char *endpoi
   return 0;
 }
 
+static int b_publish(void *drv, const char *network_id, const char *endpoint_id,
+                     const struct berth_port_binding *const *ports, size_t n,
+                     struct berth_err *err) {
+  struct drv *d = drv;
+  (void)network_id;
+  forget_ports(d, endpoint_id);
+  struct bport *pv = realloc(d->ports, (d->n_ports + n + 1) * sizeof *pv);
+  if (!pv) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  d->ports = pv;
+  for (size_t i = 0; i < n; i++) {
+    struct bport *b = &d->ports[d->n_ports++];
+    memset(b, 0, sizeof *b);
+    snprintf(b->ep, sizeof b->ep, "%s", endpoint_id);
+    /* copy what the host's struct holds of ours: it may be older or newer */
+    memcpy(&b->b, ports[i],
+           ports[i]->struct_size < sizeof b->b ? ports[i]->struct_size : sizeof b->b);
+    b->b.struct_size = sizeof b->b;
+  }
+  return apply_nat(d, err);
+}
+
 static const struct berth_network_ops b_ops = {
     .struct_size = sizeof(struct berth_network_ops),
     .create_network = b_create_network,
@@ -299,6 +494,7 @@ static const struct berth_network_ops b_ops = {
     .join = b_join,
     .leave = b_leave,
     .endpoint_info = b_endpoint_info,
+    .publish = b_publish,
 };
 
 BERTH_PLUGIN(bridge, .kind = BERTH_KIND_NETWORK, .name = "bridge", .version = "1.0.0",

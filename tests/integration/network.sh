@@ -65,6 +65,66 @@ expect_match "the host driver twice" "only one instance of \"host\" network is a
 expect "none of them left a network" "appnet bridge host none" "$(docker network ls --format '{{.Name}}' | sort | xargs)"
 expect "nor a link" "$links_before" "$(ip -br link | wc -l)"
 
+# ---- published ports, and the way out (masquerade) ----
+# "outside": a namespace of this test's own behind a veth pair (its name
+# file in /run/netns is removed however the script ends)
+OUT="berth-out-$$"
+trap 'ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
+ip netns add "$OUT"
+ip link add out0 type veth peer name out1
+ip link set out1 netns "$OUT"
+ip addr add 10.200.0.1/24 dev out0 && ip link set out0 up
+ip netns exec "$OUT" ip addr add 10.200.0.2/24 dev out1
+ip netns exec "$OUT" ip link set out1 up
+ip netns exec "$OUT" ip link set lo up
+mkdir -p "$T/www" && echo hello-from-httpd >"$T/www/index.html"
+docker run -d --name web80 -p 8080:80 -v "$T/www:/www" busybox httpd -f -p 80 -h /www >/dev/null
+for _ in $(seq 1 50); do curl -s -m 1 -o /dev/null 127.0.0.1:8080/index.html && break; sleep 0.1; done
+expect "-p 8080:80: curl 127.0.0.1:8080 from the host" hello-from-httpd "$(curl -s -m 3 127.0.0.1:8080/index.html)"
+expect "and from outside, to the host's address" hello-from-httpd "$(ip netns exec "$OUT" curl -s -m 3 10.200.0.1:8080/index.html)"
+expect "docker port" "80/tcp -> 0.0.0.0:8080" "$(docker port web80)"
+expect "berth port" "80/tcp -> 0.0.0.0:8080" "$(berth port web80)"
+expect "ps PORTS" "0.0.0.0:8080->80/tcp" "$(docker ps --filter name=web80 --format '{{.Ports}}')"
+expect "NetworkSettings.Ports" '{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}' "$(docker inspect -f '{{json .NetworkSettings.Ports}}' web80)"
+out=$(docker run -d --name web81 -p 8080:80 busybox sleep 60 2>&1)
+expect_match "a second -p 8080: docker's message" "Bind for 0.0.0.0:8080 failed: port is already allocated" "$out"
+expect "and it is not running" "false" "$(docker inspect -f '{{.State.Running}}' web81 2>&1)"
+docker rm -f web81 >/dev/null 2>&1
+expect_match "-p 80:80 on a host port in use by another program: refused" "port is already allocated" "$(busybox nc -l -p 8090 >/dev/null 2>&1 & np=$!; sleep 0.2; docker run --rm -p 8090:80 busybox true 2>&1; kill $np 2>/dev/null)"
+docker run -d --name webp --expose 8081 -P -v "$T/www:/www" busybox httpd -f -p 8081 -h /www >/dev/null
+hp=$(docker port webp 8081/tcp | sed 's/.*://')
+read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+[ -n "$hp" ] && [ "$hp" -ge "$lo" ] && [ "$hp" -le "$hi" ] && ok "-P: an ephemeral port ($hp)" || fail "-P: an ephemeral port ($hp)"
+for _ in $(seq 1 50); do curl -s -m 1 -o /dev/null "127.0.0.1:$hp/index.html" && break; sleep 0.1; done
+expect "that works" hello-from-httpd "$(curl -s -m 3 "127.0.0.1:$hp/index.html")"
+# busybox's nc has no -u here: a tiny static UDP echo server, built now
+mkdir -p "$T/udp"
+cat >"$T/udp/echo.c" <<'C'
+#include <netinet/in.h>
+#include <sys/socket.h>
+int main(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(5353)};
+  bind(fd, (struct sockaddr *)&sa, sizeof sa);
+  for (;;) {
+    char b[512];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    long n = recvfrom(fd, b, sizeof b, 0, (struct sockaddr *)&from, &fl);
+    if (n > 0) sendto(fd, b, (unsigned long)n, 0, (struct sockaddr *)&from, fl);
+  }
+}
+C
+cc -static -O1 -o "$T/udp/echo" "$T/udp/echo.c"
+docker run -d --name udp -p 5353:5353/udp -v "$T/udp:/u" busybox /u/echo >/dev/null
+sleep 0.3
+got=$(ip netns exec "$OUT" python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b"over-udp", ("10.200.0.1", 5353)); print(s.recv(100).decode())' 2>&1)
+expect "-p 5353:5353/udp: a datagram from outside comes back" over-udp "$got"
+ip netns exec "$OUT" busybox httpd -p 10.200.0.2:8000 -h "$T/www"
+out=$(docker run --rm busybox sh -c 'printf "GET /index.html HTTP/1.0\r\n\r\n" | nc 10.200.0.2 8000' 2>&1)
+expect_match "a container reaches outside through masquerade" "hello-from-httpd" "$out"
+expect_match "berth's own nftables table holds it all" "masquerade" "$(nft list table ip berth)"
+
 # ---- the berth CLI ----
 check "berth network create" berth network create --subnet 10.98.0.0/24 --label team=a bnet
 expect_match "berth network ls: docker's columns" "^NETWORK ID +NAME +DRIVER +SCOPE" "$(berth network ls | head -1)"
@@ -80,6 +140,8 @@ expect_match "berth network rm of one not there: docker's 404" "network bnet not
 stop_daemon KILL
 start_daemon || fail "berthd restarts"
 expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)"
+expect "a published port still answers" hello-from-httpd "$(curl -s -m 3 127.0.0.1:8080/index.html)"
+expect "and docker port still says it" "80/tcp -> 0.0.0.0:8080" "$(docker port web80)"
 check "and answers on it" busybox ping -c1 -W2 "$ip1"
 new=$(docker run --rm busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")
 [ -n "$new" ] && [ "$new" != "$ip1" ] && [ "$new" != "$ip2" ] && ok "a new container gets another address ($new)" || fail "a new container gets another address ($new)"
@@ -92,7 +154,8 @@ for i in $(seq 1 20); do
 done
 wait "${pids[@]}"
 expect "20 parallel runs: 20 addresses, all different" 20 "$(cat "$T"/par.* | sort -u | grep -c '^10\.99\.0\.')"
-docker rm -f web web2 db >/dev/null
+docker rm -f web web2 db web80 webp udp >/dev/null
+expect "rm -f: no DNAT rule left" 0 "$(nft list table ip berth | grep -c dnat)"
 for _ in $(seq 1 50); do ip -br link | grep -q veth || break; sleep 0.1; done
 expect "rm -f all: no veth left" "" "$(ip -br link | grep veth)"
 check "network rm works once it is free" docker network rm appnet
