@@ -124,6 +124,12 @@ ip netns exec "$OUT" busybox httpd -p 10.200.0.2:8000 -h "$T/www"
 out=$(docker run --rm busybox sh -c 'printf "GET /index.html HTTP/1.0\r\n\r\n" | nc 10.200.0.2 8000' 2>&1)
 expect_match "a container reaches outside through masquerade" "hello-from-httpd" "$out"
 expect_match "berth's own nftables table holds it all" "masquerade" "$(nft list table ip berth)"
+check_fails "a container on the default bridge cannot reach one on appnet (isolation)" docker exec web ping -c1 -W1 10.99.0.2
+check "an --internal network" docker network create --internal intnet
+expect "has no default route" "" "$(docker run --rm --network intnet busybox ip route | grep default)"
+out=$(docker run --rm --network intnet busybox sh -c 'printf "GET /index.html HTTP/1.0\r\n\r\n" | nc -w 2 10.200.0.2 8000' 2>&1)
+expect_match "and no way out" "can't connect|unreachable" "$out"
+docker network rm intnet >/dev/null
 
 # ---- the berth CLI ----
 check "berth network create" berth network create --subnet 10.98.0.0/24 --label team=a bnet
