@@ -93,7 +93,7 @@ struct run_opts {
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
-      ulimits, log_opts, dns, add_host, tmpfs, attach;
+      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -118,6 +118,7 @@ struct run_opts {
       {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                    \
       {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
       {"ip", 0, F_STRING, &o.ip, "IPv4 address (e.g., 172.30.100.104)"},                           \
+      {"network-alias", 0, F_LIST, &o.net_aliases, "Add network-scoped alias for the container"},  \
       {"privileged", 0, F_BOOL, &o.privileged, "Give extended privileges to this container"},      \
       {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                \
       {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                             \
@@ -294,6 +295,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   /* as the docker CLI sends it: the endpoint under the network's name */
   json_t *epc = json_object(), *eps = json_object();
   if (o->ip) json_object_set_new(epc, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
+  if (o->net_aliases.n) json_object_set_new(epc, "Aliases", str_array(&o->net_aliases));
   json_object_set_new(eps, o->network ? o->network : "default", epc);
   json_object_set_new(c, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
   if (o->init) json_object_set_new(hc, "Init", json_true());

@@ -329,6 +329,34 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
 
 /* ---------------- start ---------------- */
 
+/* resolv.conf as docker writes it: the host's on the host network; on a
+ * user network the embedded DNS server (its gateway) and the host's search
+ * domains; elsewhere the host's without loopback servers (unreachable from
+ * the container's namespace), docker's public fallbacks when none is left */
+static char *resolv_conf(const struct container *c, bool host_net) {
+  cleanup_free char *host = read_file("/etc/resolv.conf", NULL);
+  if (host_net) return host ? xstrdup(host) : xstrdup("");
+  bool user_net = net_endpoint_used(&c->ep) && strcmp(c->ep.net_name, "bridge");
+  char *out = user_net ? xasprintf("nameserver %s\n", c->ep.gateway) : xstrdup("");
+  bool servers = user_net;
+  for (char *line = host ? strtok(host, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+    bool ns = str_has_prefix(line, "nameserver");
+    if ((ns && (user_net || strstr(line, " 127.") || strstr(line, " ::1"))) ||
+        (user_net && str_has_prefix(line, "options")))
+      continue;
+    servers |= ns;
+    char *n = xasprintf("%s%s\n", out, line);
+    free(out);
+    out = n;
+  }
+  const char *tail = user_net  ? "options ndots:0\n"
+                     : servers ? ""
+                               : "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  char *n = xasprintf("%s%s", out, tail);
+  free(out);
+  return n;
+}
+
 static void write_etc_files(struct daemon *d, struct container *c, const char *hn, bool host_net) {
   cleanup_free char *dir = ctr_dir(d, c->id);
   char hostbuf[256] = "";
@@ -348,22 +376,41 @@ static void write_etc_files(struct daemon *d, struct container *c, const char *h
                            own);
   cleanup_free char *hp = xasprintf("%s/hosts", dir);
   if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
-  cleanup_free char *resolv = read_file("/etc/resolv.conf", NULL);
+  cleanup_free char *resolv = resolv_conf(c, host_net);
   cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
-  if (!resolv) resolv = xstrdup("");
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
 }
 
 /* --ip: NetworkingConfig.EndpointsConfig[<network>].IPAMConfig.IPv4Address */
-static const char *wanted_ip(const struct container *c, const struct ctr_opts *o,
-                             const struct net_endpoint *ep) {
+static json_t *endpoint_config(const struct container *c, const struct ctr_opts *o,
+                               const struct net_endpoint *ep) {
   json_t *eps = json_object_get(c->net_config, "EndpointsConfig");
   json_t *e = json_object_get(eps, ep->net_name);
   if (!e) e = json_object_get(eps, ep->net_id);
   if (!e) e = json_object_get(eps, *o->network_mode ? o->network_mode : "default");
+  return e;
+}
+
+static const char *wanted_ip(const struct container *c, const struct ctr_opts *o,
+                             const struct net_endpoint *ep) {
+  json_t *e = endpoint_config(c, o, ep);
   const char *ip =
       json_string_value(json_object_get(json_object_get(e, "IPAMConfig"), "IPv4Address"));
   return ip && *ip ? ip : NULL;
+}
+
+/* --network-alias, and the hostname: more names on the network's DNS */
+static void endpoint_names(const struct container *c, const struct ctr_opts *o,
+                           struct net_endpoint *ep) {
+  snprintf(ep->hostname, sizeof ep->hostname, "%s", o->hostname ? o->hostname : "");
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(endpoint_config(c, o, ep), "Aliases"), i, a) {
+    const char *s = json_string_value(a);
+    size_t l = strlen(ep->aliases);
+    if (s && *s && !strchr(s, ','))
+      snprintf(ep->aliases + l, sizeof ep->aliases - l, "%s%s", l ? "," : "", s);
+  }
 }
 
 /* the container's network: an address now (for /etc/hosts), the plumbing
@@ -379,6 +426,7 @@ static int reserve_network(struct daemon *d, struct container *c, const struct c
   if (r == 0) {
     snprintf(ep.ctr_id, sizeof ep.ctr_id, "%s", c->id);
     snprintf(ep.ctr_name, sizeof ep.ctr_name, "%s", c->name + 1);
+    endpoint_names(c, o, &ep);
     r = net_reserve(d, &ep, ip, err);
   }
   if (r == 0) c->ep = ep;

@@ -4,11 +4,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "../container/config.h"
 #include "../driver.h"
+#include "dns.h"
 #include "ipam.h"
 #include "sandbox.h"
 
@@ -189,6 +191,10 @@ static void predefine(struct daemon *d, const char *name, const char *driver) {
 }
 
 static int driver_create(struct daemon *d, struct network *n, struct berth_err *err);
+static bool has_dns(const struct network *n);
+static int dns_lookup(const char *net_id, const char *name, uint32_t *ip);
+static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const char *name);
+static bool plumbed_driver(const char *driver);
 
 /* the default bridge network, when the bridge driver is loaded: 172.17.0.0/16
  * unless another network holds it */
@@ -246,7 +252,22 @@ int net_init(struct daemon *d, struct berth_err *err) {
   predefine(d, "none", "none");
   predefine_bridge(d);
   size_t n = N.n;
+  struct {
+    char id[65], name[128];
+    uint32_t gw;
+  } *up = xcalloc(n + 1, sizeof *up);
+  size_t nu = 0;
+  for (size_t i = 0; i < N.n; i++)
+    if (has_dns(N.v[i])) {
+      memcpy(up[nu].id, N.v[i]->id, 65);
+      snprintf(up[nu].name, sizeof up[nu].name, "%s", N.v[i]->name);
+      up[nu++].gw = N.v[i]->gateway;
+    }
   pthread_mutex_unlock(&N.lock);
+  if (dns_start(dns_lookup) < 0) daemon_warn(d, "the embedded DNS server could not start");
+  for (size_t i = 0; i < nu; i++) /* outside N.lock: the DNS thread takes it */
+    dns_up(d, up[i].id, up[i].gw, up[i].name);
+  free(up);
   log_info("networks: %zu", n);
   return 0;
 }
@@ -356,6 +377,8 @@ int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65]
     struct berth_err e2 = {0};
     drv_net_delete(p, n->id, &e2); /* nothing half-made */
   }
+  bool dns = rc == 0 && has_dns(n);
+  uint32_t gw = n ? n->gateway : 0;
   if (rc == 0) {
     add_locked(n);
     memcpy(id_out, n->id, 65);
@@ -363,6 +386,7 @@ int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65]
     net_free(n);
   }
   pthread_mutex_unlock(&N.lock);
+  if (dns) dns_up(d, id_out, gw, r->name);
   return rc;
 }
 
@@ -398,11 +422,14 @@ int net_remove(struct daemon *d, const char *ref, struct berth_err *err) {
     if (unlink(path) < 0 && errno != ENOENT)
       r = err_sys(err, BERTH_EINTERNAL, "remove network record %s", path);
   }
+  char gone[65] = "";
   if (r == 0) {
+    memcpy(gone, n->id, 65);
     remove_locked(n);
     net_free(n);
   }
   pthread_mutex_unlock(&N.lock);
+  if (gone[0]) dns_remove(gone);
   return r;
 }
 
@@ -686,10 +713,11 @@ void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
 }
 
 json_t *net_endpoint_json(const struct net_endpoint *ep) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "NetworkID", ep->net_id, "Name",
-                   ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id, "IPAddress", ep->ip,
-                   "Gateway", ep->gateway, "MacAddress", ep->mac, "IPPrefixLen", ep->prefix,
-                   "ContainerID", ep->ctr_id, "ContainerName", ep->ctr_name);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "NetworkID", ep->net_id,
+                   "Name", ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id, "IPAddress",
+                   ep->ip, "Gateway", ep->gateway, "MacAddress", ep->mac, "IPPrefixLen", ep->prefix,
+                   "ContainerID", ep->ctr_id, "ContainerName", ep->ctr_name, "Hostname",
+                   ep->hostname, "Aliases", ep->aliases);
 }
 
 static void copy_str(json_t *j, const char *k, char *out, size_t len) {
@@ -707,6 +735,8 @@ void net_endpoint_from_json(json_t *j, struct net_endpoint *ep) {
   copy_str(j, "MacAddress", ep->mac, sizeof ep->mac);
   copy_str(j, "ContainerID", ep->ctr_id, sizeof ep->ctr_id);
   copy_str(j, "ContainerName", ep->ctr_name, sizeof ep->ctr_name);
+  copy_str(j, "Hostname", ep->hostname, sizeof ep->hostname);
+  copy_str(j, "Aliases", ep->aliases, sizeof ep->aliases);
   ep->prefix = (int)json_integer_value(json_object_get(j, "IPPrefixLen"));
 }
 
@@ -716,6 +746,43 @@ json_t *net_endpoint_settings(const struct net_endpoint *ep, json_t *aliases) {
                    "Gateway", ep->gateway, "IPAddress", ep->ip, "IPPrefixLen", ep->prefix,
                    "IPv6Gateway", "", "GlobalIPv6PrefixLen", 0, "GlobalIPv6Address", "",
                    "MacAddress", ep->mac, "DriverOpts", "DNSNames");
+}
+
+/* ---------------- names (the embedded DNS server) ---------------- */
+
+static bool alias_of(const char *list, const char *name) {
+  size_t nl = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t l = strcspn(p, ",");
+    if (l == nl && !strncasecmp(p, name, l)) return true;
+    p += l + (p[l] == ',');
+  }
+  return false;
+}
+
+/* a container on net_id called name (its name, short id, hostname, alias) */
+static int dns_lookup(const char *net_id, const char *name, uint32_t *ip) {
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(net_id);
+  int found = 0;
+  for (size_t i = 0; n && !found && i < n->n_eps; i++) {
+    const struct net_endpoint *e = &n->eps[i];
+    if (!strcasecmp(e->ctr_name, name) || (strlen(name) == 12 && !strncmp(e->ctr_id, name, 12)) ||
+        (e->hostname[0] && !strcasecmp(e->hostname, name)) || alias_of(e->aliases, name))
+      found = ip4_parse(e->ip, ip) == 0;
+  }
+  pthread_mutex_unlock(&N.lock);
+  return found;
+}
+
+/* user networks with an address answer names on their gateway */
+static bool has_dns(const struct network *n) {
+  return n->has_ipam && !n->predefined && plumbed_driver(n->driver);
+}
+
+static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const char *name) {
+  int r = dns_add(id, gateway);
+  if (r < 0) daemon_warn(d, "network %s: no DNS server on its gateway: %s", name, strerror(-r));
 }
 
 /* ---------------- published ports ---------------- */

@@ -7,6 +7,42 @@ if [ -z "${BERTH_NETNS_TEST:-}" ]; then
 fi
 . "$(dirname "$0")/lib.sh"
 ip link set lo up
+# the resolvers berthd forwards to and copies: one in this test's "outside"
+# (below), never the machine's (a bind mount in this mount namespace only)
+printf 'search example.test\nnameserver 127.0.0.53\nnameserver 10.200.0.2\n' >"$T/resolv.conf"
+mount --bind "$T/resolv.conf" /etc/resolv.conf
+# "outside": a namespace of this test's own behind a veth pair (its name
+# file in /run/netns is removed however the script ends)
+OUT="berth-out-$$"
+trap 'ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
+ip netns add "$OUT"
+ip link add out0 type veth peer name out1
+ip link set out1 netns "$OUT"
+ip addr add 10.200.0.1/24 dev out0 && ip link set out0 up
+ip netns exec "$OUT" ip addr add 10.200.0.2/24 dev out1
+ip netns exec "$OUT" ip link set out1 up
+ip netns exec "$OUT" ip link set lo up
+# a DNS server there: outside.example.test, NXDOMAIN for the rest
+cat >"$T/dns.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.200.0.2", 53))
+while True:
+    q, a = s.recvfrom(512)
+    i, labels = 12, []
+    while i < len(q) and q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode(errors="replace")); i += 1 + q[i]
+    question = q[12:i + 5]
+    if ".".join(labels).lower() == "outside.example.test":
+        r = q[:2] + b"\x81\x80" + struct.pack(">HHHH", 1, 1, 0, 0) + question + b"\xc0\x0c" + \
+            struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("10.200.0.2")
+    else:
+        r = q[:2] + b"\x81\x83" + struct.pack(">HHHH", 1, 0, 0, 0) + question
+    s.sendto(r, a)
+PY
+ip netns exec "$OUT" python3 "$T/dns.py" &
+DNSPID=$!
+trap 'kill $DNSPID 2>/dev/null; ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
 
 write_conf
 printf 'network: { drivers = [ "none", "host", "bridge" ]; default = "bridge"; };\n' >>"$T/daemon.conf"
@@ -44,6 +80,23 @@ docker run -d --name db --network appnet busybox sleep 300 >/dev/null
 expect "a container on it: 10.99.0.2" "10.99.0.2" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' db)"
 expect "--ip is honoured" "10.99.0.50" "$(docker run --rm --network appnet --ip 10.99.0.50 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
 check "it reaches db by address" docker run --rm --network appnet busybox ping -c1 -W2 10.99.0.2
+# ---- names on a user network: the embedded DNS server on its gateway ----
+docker run -d --name webn --network appnet --network-alias frontend --hostname webhost busybox sleep 300 >/dev/null
+webn_ip=$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' webn)
+expect "resolv.conf on a user network: its DNS server, the host's search domains" "nameserver 10.99.0.1
+options ndots:0
+search example.test" "$(docker exec db cat /etc/resolv.conf | sort)"
+expect "resolv.conf on the default bridge: the host's without loopback servers" "search example.test
+nameserver 10.200.0.2" "$(docker exec web cat /etc/resolv.conf)"
+wid=$(docker inspect -f '{{.Id}}' webn)
+for n in webn frontend webhost "${wid:0:12}" WEBN; do
+  expect_match "db resolves '$n' (name, alias, hostname, short id, any case)" "Address:? *(1: )?$webn_ip" "$(docker exec db nslookup "$n." 2>&1 | grep Address | tail -1)"
+done
+check "ping by name" docker exec db ping -c1 -W2 webn
+expect_match "other names are forwarded to the host's resolvers" "Address:? *(1: )?10.200.0.2" "$(docker exec db nslookup outside.example.test 2>&1 | grep Address | tail -1)"
+expect_match "a container on another network does not resolve it" "NXDOMAIN" "$(docker exec web nslookup webn. 2>&1)"
+docker rm -f webn >/dev/null
+expect_match "a removed container's name is gone" "NXDOMAIN" "$(docker exec db nslookup webn. 2>&1)"
 out=$(docker run --rm --network appnet --ip 10.99.0.2 busybox true 2>&1)
 expect_match "an --ip that is taken: docker's message" "Address already in use" "$out"
 out=$(docker run --rm --network appnet --ip 10.98.0.2 busybox true 2>&1)
@@ -66,17 +119,6 @@ expect "none of them left a network" "appnet bridge host none" "$(docker network
 expect "nor a link" "$links_before" "$(ip -br link | wc -l)"
 
 # ---- published ports, and the way out (masquerade) ----
-# "outside": a namespace of this test's own behind a veth pair (its name
-# file in /run/netns is removed however the script ends)
-OUT="berth-out-$$"
-trap 'ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
-ip netns add "$OUT"
-ip link add out0 type veth peer name out1
-ip link set out1 netns "$OUT"
-ip addr add 10.200.0.1/24 dev out0 && ip link set out0 up
-ip netns exec "$OUT" ip addr add 10.200.0.2/24 dev out1
-ip netns exec "$OUT" ip link set out1 up
-ip netns exec "$OUT" ip link set lo up
 mkdir -p "$T/www" && echo hello-from-httpd >"$T/www/index.html"
 docker run -d --name web80 -p 8080:80 -v "$T/www:/www" busybox httpd -f -p 80 -h /www >/dev/null
 for _ in $(seq 1 50); do curl -s -m 1 -o /dev/null 127.0.0.1:8080/index.html && break; sleep 0.1; done

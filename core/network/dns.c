@@ -1,0 +1,257 @@
+#include "dns.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../util/util.h"
+
+#define TTL 600 /* as docker's */
+
+/* a reply built from the question: same id and question, QR, RA */
+static ldns_pkt *reply_to(const ldns_pkt *q, ldns_pkt_rcode rcode) {
+  ldns_pkt *a = ldns_pkt_new();
+  if (!a) return NULL;
+  ldns_pkt_set_id(a, ldns_pkt_id(q));
+  ldns_pkt_set_qr(a, true);
+  ldns_pkt_set_aa(a, true);
+  ldns_pkt_set_rd(a, ldns_pkt_rd(q));
+  ldns_pkt_set_ra(a, true);
+  ldns_pkt_set_rcode(a, rcode);
+  ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+  if (qrr) ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, ldns_rr_clone(qrr));
+  return a;
+}
+
+static long to_wire(ldns_pkt *a, uint8_t *out, size_t out_len) {
+  uint8_t *wire = NULL;
+  size_t n = 0;
+  long r = ldns_pkt2wire(&wire, a, &n) == LDNS_STATUS_OK && n <= out_len ? (long)n : -1;
+  if (r > 0) memcpy(out, wire, n);
+  free(wire);
+  ldns_pkt_free(a);
+  return r;
+}
+
+/* the question's name, lowercase, without the trailing dot */
+static bool question_name(const ldns_rr *qrr, char *name, size_t len) {
+  char *s = ldns_rdf2str(ldns_rr_owner(qrr));
+  if (!s) return false;
+  size_t l = strlen(s);
+  if (l && s[l - 1] == '.') s[--l] = 0;
+  bool ok = l > 0 && l < len;
+  for (size_t i = 0; ok && i <= l; i++)
+    name[i] = (char)tolower((unsigned char)s[i]);
+  free(s);
+  return ok;
+}
+
+long dns_answer(const uint8_t *q, size_t len, const char *net_id, dns_lookup_fn lookup,
+                uint8_t *out, size_t out_len) {
+  ldns_pkt *pkt = NULL;
+  if (ldns_wire2pkt(&pkt, q, len) != LDNS_STATUS_OK || !pkt) return -1;
+  long r = 0;
+  ldns_rr *qrr = ldns_pkt_qdcount(pkt) == 1 ? ldns_rr_list_rr(ldns_pkt_question(pkt), 0) : NULL;
+  char name[256];
+  uint32_t ip;
+  if (ldns_pkt_qr(pkt)) {
+    r = -1; /* a response sent to us: never answered (no loops) */
+  } else if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY || !qrr) {
+    r = to_wire(reply_to(pkt, LDNS_RCODE_FORMERR), out, out_len);
+  } else if (question_name(qrr, name, sizeof name) && ldns_rr_get_class(qrr) == LDNS_RR_CLASS_IN &&
+             lookup(net_id, name, &ip) == 1) {
+    ldns_pkt *a = reply_to(pkt, LDNS_RCODE_NOERROR);
+    if (a && ldns_rr_get_type(qrr) == LDNS_RR_TYPE_A) {
+      char rr_text[400], ips[16];
+      snprintf(ips, sizeof ips, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+               ip & 255);
+      snprintf(rr_text, sizeof rr_text, "%s. %d IN A %s", name, TTL, ips);
+      ldns_rr *rr = NULL;
+      if (ldns_rr_new_frm_str(&rr, rr_text, TTL, NULL, NULL) == LDNS_STATUS_OK)
+        ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+    } /* AAAA and the rest of a known name: no data, NOERROR */
+    r = a ? to_wire(a, out, out_len) : -1;
+  }
+  ldns_pkt_free(pkt);
+  return r;
+}
+
+/* ---------------- the server ---------------- */
+
+struct listener {
+  char net_id[65];
+  int fd;
+};
+
+static struct {
+  pthread_mutex_t lock;
+  struct listener *v;
+  size_t n;
+  int wake[2];
+  dns_lookup_fn lookup;
+  bool started;
+} S = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {-1, -1}, NULL, false};
+
+/* the host's resolvers that are not loopback (inside a network namespace of
+ * its own, a container cannot reach the host's 127.0.0.53) */
+static size_t upstreams(struct sockaddr_in *out, size_t max) {
+  FILE *f = fopen("/etc/resolv.conf", "r");
+  char line[256], ip[64];
+  size_t n = 0;
+  while (f && n < max && fgets(line, sizeof line, f)) {
+    struct in_addr a;
+    if (sscanf(line, " nameserver %63s", ip) != 1 || inet_pton(AF_INET, ip, &a) != 1) continue;
+    if ((ntohl(a.s_addr) >> 24) == 127) continue;
+    out[n++] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(53), .sin_addr = a};
+  }
+  if (f) fclose(f);
+  return n;
+}
+
+struct fwd {
+  int reply_fd;
+  struct sockaddr_in client;
+  size_t len;
+  uint8_t q[512];
+};
+
+static long servfail(const uint8_t *q, size_t len, uint8_t *out, size_t out_len) {
+  ldns_pkt *pkt = NULL;
+  if (ldns_wire2pkt(&pkt, q, len) != LDNS_STATUS_OK || !pkt) return -1;
+  long r = to_wire(reply_to(pkt, LDNS_RCODE_SERVFAIL), out, out_len);
+  ldns_pkt_free(pkt);
+  return r;
+}
+
+/* ask the host's resolvers, in turn, 2 s each; SERVFAIL when none answers */
+static void *forward_main(void *arg) {
+  struct fwd *f = arg;
+  struct sockaddr_in up[3];
+  size_t nu = upstreams(up, 3);
+  uint8_t ans[4096];
+  long n = -1;
+  for (size_t i = 0; i < nu && n <= 0; i++) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) continue;
+    struct pollfd p = {s, POLLIN, 0};
+    if (sendto(s, f->q, f->len, 0, (struct sockaddr *)&up[i], sizeof up[i]) == (ssize_t)f->len &&
+        poll(&p, 1, 2000) == 1)
+      n = recv(s, ans, sizeof ans, 0);
+    close(s);
+  }
+  if (n <= 0) n = servfail(f->q, f->len, ans, sizeof ans);
+  if (n > 0)
+    sendto(f->reply_fd, ans, (size_t)n, 0, (struct sockaddr *)&f->client, sizeof f->client);
+  free(f);
+  return NULL;
+}
+
+static void serve_one(const struct listener *l) {
+  uint8_t q[512], out[4096];
+  struct sockaddr_in client;
+  socklen_t cl = sizeof client;
+  ssize_t n = recvfrom(l->fd, q, sizeof q, MSG_DONTWAIT, (struct sockaddr *)&client, &cl);
+  if (n <= 0) return;
+  long r = dns_answer(q, (size_t)n, l->net_id, S.lookup, out, sizeof out);
+  if (r > 0) {
+    sendto(l->fd, out, (size_t)r, 0, (struct sockaddr *)&client, cl);
+  } else if (r == 0) {
+    struct fwd *f = xcalloc(1, sizeof *f);
+    f->reply_fd = l->fd, f->client = client, f->len = (size_t)n;
+    memcpy(f->q, q, (size_t)n);
+    pthread_t t;
+    if (pthread_create(&t, NULL, forward_main, f) == 0)
+      pthread_detach(t);
+    else
+      free(f);
+  }
+}
+
+static void *dns_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&S.lock);
+    size_t n = S.n;
+    struct pollfd *p = xcalloc(n + 1, sizeof *p);
+    struct listener *ls = xcalloc(n + 1, sizeof *ls);
+    p[0] = (struct pollfd){S.wake[0], POLLIN, 0};
+    for (size_t i = 0; i < n; i++) {
+      ls[i] = S.v[i];
+      p[i + 1] = (struct pollfd){S.v[i].fd, POLLIN, 0};
+    }
+    pthread_mutex_unlock(&S.lock);
+    if (poll(p, n + 1, -1) > 0) {
+      if (p[0].revents) {
+        char b[64];
+        if (read(S.wake[0], b, sizeof b) < 0) {
+        }
+      }
+      pthread_mutex_lock(&S.lock); /* a listener removed meanwhile is not served */
+      for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < S.n; k++)
+          if (p[i + 1].revents && S.v[k].fd == ls[i].fd) serve_one(&S.v[k]);
+      pthread_mutex_unlock(&S.lock);
+    }
+    free(p);
+    free(ls);
+  }
+  return NULL;
+}
+
+int dns_start(dns_lookup_fn lookup) {
+  if (S.started) return 0;
+  S.lookup = lookup;
+  if (pipe2(S.wake, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
+  pthread_t t;
+  if (pthread_create(&t, NULL, dns_main, NULL)) return -EAGAIN;
+  pthread_detach(t);
+  S.started = true;
+  return 0;
+}
+
+static void wake(void) {
+  if (write(S.wake[1], "w", 1) < 0) {
+  }
+}
+
+int dns_add(const char *net_id, uint32_t gateway) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+  sa.sin_addr.s_addr = htonl(gateway);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  pthread_mutex_lock(&S.lock);
+  S.v = xrealloc(S.v, (S.n + 1) * sizeof *S.v);
+  S.v[S.n] = (struct listener){"", fd};
+  snprintf(S.v[S.n].net_id, sizeof S.v[S.n].net_id, "%s", net_id);
+  S.n++;
+  pthread_mutex_unlock(&S.lock);
+  wake();
+  return 0;
+}
+
+void dns_remove(const char *net_id) {
+  pthread_mutex_lock(&S.lock);
+  for (size_t i = 0; i < S.n; i++)
+    if (!strcmp(S.v[i].net_id, net_id)) {
+      close(S.v[i].fd);
+      S.v[i] = S.v[--S.n];
+      break;
+    }
+  pthread_mutex_unlock(&S.lock);
+  wake();
+}
