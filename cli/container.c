@@ -93,7 +93,7 @@ struct run_opts {
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
-      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases;
+      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -139,6 +139,8 @@ struct run_opts {
       {"log-driver", 0, F_STRING, &o.log_driver, "Logging driver for the container"},              \
       {"log-opt", 0, F_LIST, &o.log_opts, "Log driver options"},                                   \
       {"dns", 0, F_LIST, &o.dns, "Set custom DNS servers"},                                        \
+      {"dns-search", 0, F_LIST, &o.dns_search, "Set custom DNS search domains"},                   \
+      {"dns-option", 0, F_LIST, &o.dns_options, "Set DNS options"},                                \
       {"add-host", 0, F_LIST, &o.add_host, "Add a custom host-to-IP mapping (host:ip)"},           \
       {"tmpfs", 0, F_LIST, &o.tmpfs, "Mount a tmpfs directory"},                                   \
       {"shm-size", 0, F_STRING, &o.shm_size, "Size of /dev/shm"},                                  \
@@ -360,6 +362,8 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   }
   if (o->dns.n) json_object_set_new(hc, "Dns", str_array(&o->dns));
   if (o->add_host.n) json_object_set_new(hc, "ExtraHosts", str_array(&o->add_host));
+  if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));
+  if (o->dns_options.n) json_object_set_new(hc, "DnsOptions", str_array(&o->dns_options));
   if (o->tmpfs.n) {
     json_t *t = json_object();
     for (size_t i = 0; i < o->tmpfs.n; i++) {

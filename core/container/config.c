@@ -266,6 +266,26 @@ static int parse_ports(json_t *cfg, json_t *hc, struct ctr_opts *o, struct berth
   return 0;
 }
 
+/* --dns, --dns-search, --dns-option, --add-host (HOST:IP, or
+ * HOST:host-gateway), checked as docker checks them */
+static int parse_dns(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  o->dns = strv_of(json_object_get(hc, "Dns"), &o->n_dns);
+  o->dns_search = strv_of(json_object_get(hc, "DnsSearch"), &o->n_dns_search);
+  o->dns_options = strv_of(json_object_get(hc, "DnsOptions"), &o->n_dns_options);
+  o->extra_hosts = strv_of(json_object_get(hc, "ExtraHosts"), &o->n_extra_hosts);
+  uint32_t ip;
+  for (size_t i = 0; i < o->n_dns; i++)
+    if (ip4_parse(o->dns[i], &ip) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0, "%s is not an ip address", o->dns[i]);
+  for (size_t i = 0; i < o->n_extra_hosts; i++) {
+    const char *h = o->extra_hosts[i], *c = strchr(h, ':');
+    if (!c || c == h || (strcmp(c + 1, "host-gateway") && ip4_parse(c + 1, &ip) < 0))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid IP address in add-host: \"%s\"",
+                           c ? c + 1 : h);
+  }
+  return 0;
+}
+
 static void parse_resources(json_t *hc, struct ctr_resources *r) {
   r->memory = num(hc, "Memory");
   r->memory_swap = num(hc, "MemorySwap");
@@ -285,6 +305,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = parse_binds(hc, o, err);
   if (r == 0) r = parse_security(hc, o, err);
   if (r == 0) r = parse_ports(cfg, hc, o, err);
+  if (r == 0) r = parse_dns(hc, o, err);
   parse_resources(hc, &o->res);
   if (r == 0) r = check_resources(&o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");
@@ -326,6 +347,10 @@ void ctr_opts_put(struct ctr_opts *o) {
   strv_free(o->cap_add, o->n_cap_add);
   strv_free(o->cap_drop, o->n_cap_drop);
   free(o->ports);
+  strv_free(o->dns, o->n_dns);
+  strv_free(o->dns_search, o->n_dns_search);
+  strv_free(o->dns_options, o->n_dns_options);
+  strv_free(o->extra_hosts, o->n_extra_hosts);
   free(o->seccomp_profile);
   free(o->res.cpuset_cpus);
   free(o);

@@ -59,6 +59,8 @@ struct ctr_opts {
   struct ctr_resources res;
   struct ctr_port *ports; /* -p, and -P's exposed ports */
   size_t n_ports;
+  char **dns, **dns_search, **dns_options, **extra_hosts; /* --dns ... --add-host */
+  size_t n_dns, n_dns_search, n_dns_options, n_extra_hosts;
 };
 
 /* A port to publish: HostConfig.PortBindings, or an exposed port with

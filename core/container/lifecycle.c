@@ -329,32 +329,64 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
 
 /* ---------------- start ---------------- */
 
+/* one resolv.conf line of space-separated words: "search a b" */
+static char *line_of(const char *key, char **v, size_t n) {
+  char *out = xasprintf("%s", key);
+  for (size_t i = 0; i < n; i++) {
+    char *t = xasprintf("%s %s", out, v[i]);
+    free(out);
+    out = t;
+  }
+  char *t = xasprintf("%s\n", out);
+  free(out);
+  return t;
+}
+
+static void append(char **out, const char *s) {
+  char *t = xasprintf("%s%s", *out, s);
+  free(*out);
+  *out = t;
+}
+
 /* resolv.conf as docker writes it: the host's on the host network; on a
- * user network the embedded DNS server (its gateway) and the host's search
- * domains; elsewhere the host's without loopback servers (unreachable from
- * the container's namespace), docker's public fallbacks when none is left */
-static char *resolv_conf(const struct container *c, bool host_net) {
+ * user network the embedded DNS server (its gateway: --dns servers become
+ * its upstreams for this container); elsewhere --dns, or the host's servers
+ * without loopback ones (unreachable from the container's namespace), or
+ * docker's public fallbacks; --dns-search or the host's search domains;
+ * --dns-option (and ndots:0 on user networks) */
+static char *resolv_conf(const struct container *c, const struct ctr_opts *o, bool host_net) {
   cleanup_free char *host = read_file("/etc/resolv.conf", NULL);
   if (host_net) return host ? xstrdup(host) : xstrdup("");
   bool user_net = net_endpoint_used(&c->ep) && strcmp(c->ep.net_name, "bridge");
-  char *out = user_net ? xasprintf("nameserver %s\n", c->ep.gateway) : xstrdup("");
-  bool servers = user_net;
+  char *servers = user_net ? xasprintf("nameserver %s\n", c->ep.gateway) : xstrdup("");
+  char *search = o->n_dns_search ? line_of("search", o->dns_search, o->n_dns_search) : xstrdup("");
+  for (size_t i = 0; !user_net && i < o->n_dns; i++) {
+    char *l = xasprintf("nameserver %s\n", o->dns[i]);
+    append(&servers, l);
+    free(l);
+  }
   for (char *line = host ? strtok(host, "\n") : NULL; line; line = strtok(NULL, "\n")) {
     bool ns = str_has_prefix(line, "nameserver");
-    if ((ns && (user_net || strstr(line, " 127.") || strstr(line, " ::1"))) ||
-        (user_net && str_has_prefix(line, "options")))
-      continue;
-    servers |= ns;
-    char *n = xasprintf("%s%s\n", out, line);
-    free(out);
-    out = n;
+    if (ns && !user_net && !o->n_dns && !strstr(line, " 127.") && !strstr(line, " ::1")) {
+      append(&servers, line);
+      append(&servers, "\n");
+    }
+    if (!o->n_dns_search && (str_has_prefix(line, "search") || str_has_prefix(line, "domain"))) {
+      append(&search, line);
+      append(&search, "\n");
+    }
   }
-  const char *tail = user_net  ? "options ndots:0\n"
-                     : servers ? ""
-                               : "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  char *n = xasprintf("%s%s", out, tail);
-  free(out);
-  return n;
+  if (!*servers) append(&servers, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+  char *opts = user_net ? xstrdup("options ndots:0\n") : xstrdup("");
+  if (o->n_dns_options) {
+    free(opts);
+    opts = line_of(user_net ? "options ndots:0" : "options", o->dns_options, o->n_dns_options);
+  }
+  char *out = xasprintf("%s%s%s", search, servers, opts);
+  free(search);
+  free(servers);
+  free(opts);
+  return out;
 }
 
 static void write_etc_files(struct daemon *d, struct container *c, const char *hn, bool host_net) {
@@ -365,18 +397,32 @@ static void write_etc_files(struct daemon *d, struct container *c, const char *h
   cleanup_free char *hnp = xasprintf("%s/hostname", dir);
   cleanup_free char *hntext = xasprintf("%s\n", hostname);
   write_file_atomic(hnp, hntext, strlen(hntext), 0644);
-  /* docker's lines, and the container's own address under its hostname */
-  cleanup_free char *own =
-      net_endpoint_used(&c->ep) ? xasprintf("%s\t%s\n", c->ep.ip, hostname) : xstrdup("");
+  /* docker's lines, the container's own address under its hostname, then
+   * --add-host (host-gateway: the gateway of its network) */
+  char *own = net_endpoint_used(&c->ep) ? xasprintf("%s\t%s\n", c->ep.ip, hostname) : xstrdup("");
+  struct ctr_opts *eo = ctr_opts_get(c);
+  for (size_t i = 0; i < eo->n_extra_hosts; i++) {
+    const char *h = eo->extra_hosts[i], *colon = strchr(h, ':');
+    const char *ip = strcmp(colon + 1, "host-gateway") ? colon + 1
+                     : net_endpoint_used(&c->ep)       ? c->ep.gateway
+                                                       : "172.17.0.1";
+    char *l = xasprintf("%s\t%.*s\n", ip, (int)(colon - h), h);
+    append(&own, l);
+    free(l);
+  }
+  ctr_opts_put(eo);
   cleanup_free char *hosts =
       host_net ? read_file("/etc/hosts", NULL)
                : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
                            "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s",
                            own);
+  free(own);
   cleanup_free char *hp = xasprintf("%s/hosts", dir);
   if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
-  cleanup_free char *resolv = resolv_conf(c, host_net);
+  struct ctr_opts *o = ctr_opts_get(c);
+  cleanup_free char *resolv = resolv_conf(c, o, host_net);
+  ctr_opts_put(o);
   cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
 }
@@ -403,6 +449,10 @@ static const char *wanted_ip(const struct container *c, const struct ctr_opts *o
 static void endpoint_names(const struct container *c, const struct ctr_opts *o,
                            struct net_endpoint *ep) {
   snprintf(ep->hostname, sizeof ep->hostname, "%s", o->hostname ? o->hostname : "");
+  for (size_t i = 0; i < o->n_dns; i++) {
+    size_t l = strlen(ep->dns);
+    snprintf(ep->dns + l, sizeof ep->dns - l, "%s%s", l ? "," : "", o->dns[i]);
+  }
   size_t i;
   json_t *a;
   json_array_foreach(json_object_get(endpoint_config(c, o, ep), "Aliases"), i, a) {

@@ -99,15 +99,26 @@ static struct {
   size_t n;
   int wake[2];
   dns_lookup_fn lookup;
+  dns_upstream_fn upstream;
   bool started;
-} S = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {-1, -1}, NULL, false};
+} S = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {-1, -1}, NULL, NULL, false};
 
 /* the host's resolvers that are not loopback (inside a network namespace of
  * its own, a container cannot reach the host's 127.0.0.53) */
-static size_t upstreams(struct sockaddr_in *out, size_t max) {
-  FILE *f = fopen("/etc/resolv.conf", "r");
-  char line[256], ip[64];
+static size_t upstreams(const char *own, struct sockaddr_in *out, size_t max) {
   size_t n = 0;
+  char ip[64];
+  for (const char *p = own; *p && n < max;) { /* the container's --dns */
+    size_t l = strcspn(p, ",");
+    struct in_addr a;
+    snprintf(ip, sizeof ip, "%.*s", (int)(l < 63 ? l : 63), p);
+    if (inet_pton(AF_INET, ip, &a) == 1)
+      out[n++] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(53), .sin_addr = a};
+    p += l + (p[l] == ',');
+  }
+  if (n) return n;
+  FILE *f = fopen("/etc/resolv.conf", "r");
+  char line[256];
   while (f && n < max && fgets(line, sizeof line, f)) {
     struct in_addr a;
     if (sscanf(line, " nameserver %63s", ip) != 1 || inet_pton(AF_INET, ip, &a) != 1) continue;
@@ -119,6 +130,7 @@ static size_t upstreams(struct sockaddr_in *out, size_t max) {
 }
 
 struct fwd {
+  char own[128]; /* the container's --dns servers */
   int reply_fd;
   struct sockaddr_in client;
   size_t len;
@@ -137,7 +149,7 @@ static long servfail(const uint8_t *q, size_t len, uint8_t *out, size_t out_len)
 static void *forward_main(void *arg) {
   struct fwd *f = arg;
   struct sockaddr_in up[3];
-  size_t nu = upstreams(up, 3);
+  size_t nu = upstreams(f->own, up, 3);
   uint8_t ans[4096];
   long n = -1;
   for (size_t i = 0; i < nu && n <= 0; i++) {
@@ -168,6 +180,7 @@ static void serve_one(const struct listener *l) {
   } else if (r == 0) {
     struct fwd *f = xcalloc(1, sizeof *f);
     f->reply_fd = l->fd, f->client = client, f->len = (size_t)n;
+    if (S.upstream) S.upstream(l->net_id, ntohl(client.sin_addr.s_addr), f->own, sizeof f->own);
     memcpy(f->q, q, (size_t)n);
     pthread_t t;
     if (pthread_create(&t, NULL, forward_main, f) == 0)
@@ -208,9 +221,10 @@ static void *dns_main(void *arg) {
   return NULL;
 }
 
-int dns_start(dns_lookup_fn lookup) {
+int dns_start(dns_lookup_fn lookup, dns_upstream_fn upstream) {
   if (S.started) return 0;
   S.lookup = lookup;
+  S.upstream = upstream;
   if (pipe2(S.wake, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
   pthread_t t;
   if (pthread_create(&t, NULL, dns_main, NULL)) return -EAGAIN;

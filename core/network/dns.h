@@ -20,8 +20,12 @@ typedef int (*dns_lookup_fn)(const char *net_id, const char *name, uint32_t *ip)
 long dns_answer(const uint8_t *q, size_t len, const char *net_id, dns_lookup_fn lookup,
                 uint8_t *out, size_t out_len);
 
+/* the upstream servers of the container at client on net_id ("a,b"), into
+ * out; "" when it has none of its own (--dns) */
+typedef void (*dns_upstream_fn)(const char *net_id, uint32_t client, char *out, size_t len);
+
 /* the server: start once; a network's listener comes and goes with it */
-int dns_start(dns_lookup_fn lookup);
+int dns_start(dns_lookup_fn lookup, dns_upstream_fn upstream);
 int dns_add(const char *net_id, uint32_t gateway); /* -errno when 53 cannot be bound */
 void dns_remove(const char *net_id);
 

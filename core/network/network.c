@@ -193,6 +193,7 @@ static void predefine(struct daemon *d, const char *name, const char *driver) {
 static int driver_create(struct daemon *d, struct network *n, struct berth_err *err);
 static bool has_dns(const struct network *n);
 static int dns_lookup(const char *net_id, const char *name, uint32_t *ip);
+static void dns_upstream(const char *net_id, uint32_t client, char *out, size_t len);
 static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const char *name);
 static bool plumbed_driver(const char *driver);
 
@@ -264,7 +265,8 @@ int net_init(struct daemon *d, struct berth_err *err) {
       up[nu++].gw = N.v[i]->gateway;
     }
   pthread_mutex_unlock(&N.lock);
-  if (dns_start(dns_lookup) < 0) daemon_warn(d, "the embedded DNS server could not start");
+  if (dns_start(dns_lookup, dns_upstream) < 0)
+    daemon_warn(d, "the embedded DNS server could not start");
   for (size_t i = 0; i < nu; i++) /* outside N.lock: the DNS thread takes it */
     dns_up(d, up[i].id, up[i].gw, up[i].name);
   free(up);
@@ -713,11 +715,11 @@ void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
 }
 
 json_t *net_endpoint_json(const struct net_endpoint *ep) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "NetworkID", ep->net_id,
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "NetworkID", ep->net_id,
                    "Name", ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id, "IPAddress",
                    ep->ip, "Gateway", ep->gateway, "MacAddress", ep->mac, "IPPrefixLen", ep->prefix,
                    "ContainerID", ep->ctr_id, "ContainerName", ep->ctr_name, "Hostname",
-                   ep->hostname, "Aliases", ep->aliases);
+                   ep->hostname, "Aliases", ep->aliases, "Dns", ep->dns);
 }
 
 static void copy_str(json_t *j, const char *k, char *out, size_t len) {
@@ -737,6 +739,7 @@ void net_endpoint_from_json(json_t *j, struct net_endpoint *ep) {
   copy_str(j, "ContainerName", ep->ctr_name, sizeof ep->ctr_name);
   copy_str(j, "Hostname", ep->hostname, sizeof ep->hostname);
   copy_str(j, "Aliases", ep->aliases, sizeof ep->aliases);
+  copy_str(j, "Dns", ep->dns, sizeof ep->dns);
   ep->prefix = (int)json_integer_value(json_object_get(j, "IPPrefixLen"));
 }
 
@@ -773,6 +776,19 @@ static int dns_lookup(const char *net_id, const char *name, uint32_t *ip) {
   }
   pthread_mutex_unlock(&N.lock);
   return found;
+}
+
+/* the --dns servers of the container at client (the DNS server's
+ * upstreams for it) */
+static void dns_upstream(const char *net_id, uint32_t client, char *out, size_t len) {
+  out[0] = 0;
+  pthread_mutex_lock(&N.lock);
+  struct network *n = find_locked(net_id);
+  for (size_t i = 0; n && i < n->n_eps; i++) {
+    uint32_t ip;
+    if (ip4_parse(n->eps[i].ip, &ip) == 0 && ip == client) snprintf(out, len, "%s", n->eps[i].dns);
+  }
+  pthread_mutex_unlock(&N.lock);
 }
 
 /* user networks with an address answer names on their gateway */

@@ -38,6 +38,7 @@ struct net_endpoint {
   char net_id[65], net_name[128], driver[32], ep_id[65];
   char ctr_id[65], ctr_name[128];    /* whose (set by the caller before net_reserve) */
   char hostname[64], aliases[256];   /* more names it answers to (aliases: comma-separated) */
+  char dns[128];                     /* its --dns servers, comma-separated */
   char ip[16], gateway[16], mac[18]; /* "" on host and none */
   int prefix;
 };

@@ -26,7 +26,7 @@ ip netns exec "$OUT" ip link set lo up
 cat >"$T/dns.py" <<'PY'
 import socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.200.0.2", 53))
+s.bind((sys.argv[1], 53))
 while True:
     q, a = s.recvfrom(512)
     i, labels = 12, []
@@ -35,14 +35,17 @@ while True:
     question = q[12:i + 5]
     if ".".join(labels).lower() == "outside.example.test":
         r = q[:2] + b"\x81\x80" + struct.pack(">HHHH", 1, 1, 0, 0) + question + b"\xc0\x0c" + \
-            struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("10.200.0.2")
+            struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(sys.argv[1])
     else:
         r = q[:2] + b"\x81\x83" + struct.pack(">HHHH", 1, 0, 0, 0) + question
     s.sendto(r, a)
 PY
-ip netns exec "$OUT" python3 "$T/dns.py" &
-DNSPID=$!
-trap 'kill $DNSPID 2>/dev/null; ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
+ip netns exec "$OUT" ip addr add 10.200.0.3/24 dev out1
+ip netns exec "$OUT" python3 "$T/dns.py" 10.200.0.2 &
+DNSPIDS="$!"
+ip netns exec "$OUT" python3 "$T/dns.py" 10.200.0.3 & # another, answering with its own address
+DNSPIDS="$DNSPIDS $!"
+trap 'kill $DNSPIDS 2>/dev/null; ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
 
 write_conf
 printf 'network: { drivers = [ "none", "host", "bridge" ]; default = "bridge"; };\n' >>"$T/daemon.conf"
@@ -95,6 +98,15 @@ done
 check "ping by name" docker exec db ping -c1 -W2 webn
 expect_match "other names are forwarded to the host's resolvers" "Address:? *(1: )?10.200.0.2" "$(docker exec db nslookup outside.example.test 2>&1 | grep Address | tail -1)"
 expect_match "a container on another network does not resolve it" "NXDOMAIN" "$(docker exec web nslookup webn. 2>&1)"
+# --dns, --dns-search, --dns-option, --add-host
+expect "--dns on the default bridge lands in resolv.conf" "search corp.test
+nameserver 10.200.0.2
+options timeout:1" "$(docker run --rm --dns 10.200.0.2 --dns-search corp.test --dns-option timeout:1 busybox cat /etc/resolv.conf)"
+expect "--dns on a user network: the embedded server forwards that container's questions to it" "Address: 10.200.0.3" "$(docker run --rm --network appnet --dns 10.200.0.3 busybox nslookup outside.example.test. 2>&1 | grep Address | tail -1)"
+expect "--add-host lands in /etc/hosts (host-gateway: the network's gateway)" "10.0.0.9	foo
+10.99.0.1	gw" "$(docker run --rm --network appnet --add-host foo:10.0.0.9 --add-host gw:host-gateway busybox tail -2 /etc/hosts)"
+expect_match "a bad --add-host: docker's message" "invalid IP address in add-host" "$(docker run --rm --add-host foo:nowhere busybox true 2>&1)"
+expect_match "berth run --dns too" "nameserver 10.200.0.9" "$(berth run --rm --dns 10.200.0.9 busybox cat /etc/resolv.conf)"
 docker rm -f webn >/dev/null
 expect_match "a removed container's name is gone" "NXDOMAIN" "$(docker exec db nslookup webn. 2>&1)"
 out=$(docker run --rm --network appnet --ip 10.99.0.2 busybox true 2>&1)
