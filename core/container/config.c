@@ -79,9 +79,9 @@ static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_er
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
   o->network_mode = xstrdup(mode && strcmp(mode, "default") ? mode : "");
   mode = o->network_mode;
-  /* a network's name: the daemon checks it exists (net_resolve) */
-  if (str_has_prefix(mode, "container:"))
-    return berth_err_set(err, BERTH_ENOTSUP, 0, "network mode %s is not supported yet", mode);
+  /* a network's name or container:<name|id>: the daemon checks it at start */
+  if (!strcmp(mode, "container:"))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid container format container:<name|id>");
   json_t *rp = json_object_get(hc, "RestartPolicy");
   const char *pn = json_string_value(json_object_get(rp, "Name"));
   if (!pn || !*pn || !strcmp(pn, "no"))

@@ -416,6 +416,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_array_insert_new(aliases, 0, json_sprintf("%.12s", c->id));
   json_object_set_new(networks, nep.net_name, net_endpoint_settings(&nep, aliases));
   bool legacy = !strcmp(nep.net_name, "bridge"); /* docker's top-level fields: the default bridge */
+  if (str_has_prefix(mode, "container:")) json_object_clear(networks); /* docker shows none */
   json_t *hc_log = json_object_get(hc, "LogConfig");
   if (!json_is_object(hc_log)) json_object_set_new(hc, "LogConfig", hc_log = json_object());
   if (!hc_string(hc_log, "Type", NULL))
@@ -527,6 +528,8 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
       mode, "NetworkSettings", "Networks", ep.net_name, "NetworkID", ep.net_id, "IPAddress", ep.ip,
       "Gateway", ep.gateway, "MacAddress", ep.mac, "Mounts");
   json_object_set_new(j, "Ports", summary_ports(c));
+  if (str_has_prefix(mode, "container:"))
+    json_object_clear(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"));
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;

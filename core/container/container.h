@@ -56,6 +56,7 @@ struct container {
   int refs;
   struct net_endpoint ep; /* its address and plumbing while it runs (network.h) */
   json_t *ports;          /* its published ports while it runs: NetworkSettings.Ports */
+  char netns_of[65];      /* --network container:<id>: whose namespace it joins, at start */
 };
 
 /* table */

@@ -465,8 +465,45 @@ static void endpoint_names(const struct container *c, const struct ctr_opts *o,
 
 /* the container's network: an address now (for /etc/hosts), the plumbing
  * once its namespace exists (net_plumb) */
+/* --network container:<name|id>: the other one must be running; its
+ * namespace is joined, its /etc files copied, no endpoint of its own */
+static int join_container_network(struct daemon *d, struct container *c, const char *ref,
+                                  struct berth_err *err) {
+  struct container *t = ctr_get(ref);
+  if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
+  ctr_lock();
+  bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
+  pid_t pid = t->pid;
+  ctr_unlock();
+  int r = 0;
+  if (t == c)
+    r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own network");
+  else if (!running || pid <= 0)
+    r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join network of a non running container: %s",
+                      t->name + 1);
+  if (r == 0) {
+    snprintf(c->netns_of, sizeof c->netns_of, "%d", (int)pid);
+    cleanup_free char *from = ctr_dir(d, t->id);
+    cleanup_free char *to = ctr_dir(d, c->id);
+    const char *files[] = {"hosts", "resolv.conf", "hostname"};
+    for (size_t i = 0; i < 3; i++) {
+      cleanup_free char *src = xasprintf("%s/%s", from, files[i]);
+      cleanup_free char *dst = xasprintf("%s/%s", to, files[i]);
+      size_t len = 0;
+      cleanup_free char *text = read_file(src, &len);
+      if (text) write_file_atomic(dst, text, len, 0644);
+    }
+  }
+  ctr_put(t);
+  return r;
+}
+
 static int reserve_network(struct daemon *d, struct container *c, const struct ctr_opts *o,
                            struct berth_err *err) {
+  c->netns_of[0] = 0;
+  memset(&c->ep, 0, sizeof c->ep); /* nothing of a previous run */
+  if (str_has_prefix(o->network_mode, "container:"))
+    return join_container_network(d, c, o->network_mode + strlen("container:"), err);
   struct net_endpoint ep;
   int r = net_resolve(d, o->network_mode, &ep, err);
   const char *ip = r == 0 ? wanted_ip(c, o, &ep) : NULL;
@@ -576,6 +613,8 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
                            ? o->network_mode
                            : d->cfg.default_network;
     s.host_network = !strcmp(mode, "host");
+    cleanup_free char *netns = c->netns_of[0] ? xasprintf("/proc/%s/ns/net", c->netns_of) : NULL;
+    s.netns_path = netns;
     s.privileged = o->privileged;
     s.readonly_rootfs = o->readonly_rootfs;
     ctr_spec_security(&s, o);
@@ -670,7 +709,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   r = reserve_network(d, c, o, err);
   json_t *spec = NULL;
   if (r == 0) {
-    write_etc_files(d, c, o->hostname, !strcmp(c->ep.driver, "host"));
+    if (!c->netns_of[0]) write_etc_files(d, c, o->hostname, !strcmp(c->ep.driver, "host"));
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
   }

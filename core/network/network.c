@@ -650,7 +650,7 @@ static struct loaded_plugin *driver_of(struct daemon *d, const struct net_endpoi
 }
 
 int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, struct berth_err *err) {
-  if (!plumbed_driver(ep->driver)) return 0;
+  if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep)) return 0;
   struct loaded_plugin *p = driver_of(d, ep);
   if (!p) return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ep->driver);
   struct berth_endpoint_req rq = {sizeof rq, ep->net_id, ep->ep_id, "", "", NULL, 0};

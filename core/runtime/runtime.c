@@ -71,6 +71,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->tty = json_is_true(json_object_get(j, "tty"));
   s->open_stdin = json_is_true(json_object_get(j, "open_stdin"));
   s->host_network = json_is_true(json_object_get(j, "host_network"));
+  s->netns_path = jdup(j, "netns_path");
   s->privileged = json_is_true(json_object_get(j, "privileged"));
   s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
   s->no_new_privs = json_is_true(json_object_get(j, "no_new_privs"));
@@ -119,6 +120,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
       mounts);
   if (s->seccomp_profile)
     json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
+  if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
   return j;
 }
 
@@ -132,6 +134,7 @@ void rt_spec_free(struct rt_spec *s) {
   free(s->seccomp_profile);
   free(s->groups);
   free(s->hostname);
+  free(s->netns_path);
   for (size_t i = 0; i < s->n_mounts; i++) {
     free(s->mounts[i].source);
     free(s->mounts[i].target);
@@ -144,7 +147,7 @@ void rt_spec_free(struct rt_spec *s) {
 
 int rt_clone_flags(const struct rt_spec *s) {
   int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-  if (!s->host_network) f |= CLONE_NEWNET;
+  if (!s->host_network && !s->netns_path) f |= CLONE_NEWNET;
   return f;
 }
 
@@ -427,7 +430,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     int wd = rt_mkdir_in_root(rootfd, s->cwd, 0755);
     if (wd >= 0) close(wd);
   }
-  if (!s->host_network) loopback_up();
+  if (!s->host_network && !s->netns_path) loopback_up();
   if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
       chdir("/") < 0)
     die(err_fd, 125, "pivot_root %s: %s", root, strerror(errno));

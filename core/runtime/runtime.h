@@ -32,6 +32,7 @@ struct rt_spec {
   bool tty;
   bool open_stdin;
   bool host_network; /* share the host's netns */
+  char *netns_path;  /* or join this one (--network container:<id>) */
   bool privileged;
   bool readonly_rootfs;
   bool no_new_privs;

@@ -398,6 +398,7 @@ struct child_args {
   struct rt_child_io io;
   int close_fds[8];
   size_t n_close;
+  int netns_fd; /* --network container:<id>: its namespace, or -1 */
 };
 
 static int child_main(void *p) {
@@ -408,6 +409,10 @@ static int child_main(void *p) {
    * for EOF on the ready pipe, and the log file is not the container's */
   if (S.ready_fd >= 0) close(S.ready_fd);
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (a->netns_fd >= 0 && setns(a->netns_fd, CLONE_NEWNET) < 0) {
+    rt_report(a->io.err_fd, "join the network of %s: %s", S.spec.netns_path, strerror(errno));
+    _exit(125);
+  }
   rt_container_init(&S.spec, &a->io);
 }
 
@@ -426,7 +431,9 @@ static int create_container(struct berth_err *err) {
   int start[2], errp[2], o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, pty[2] = {-1, -1};
   if (pipe2(start, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
     return err_sys(err, BERTH_EINTERNAL, "pipe");
-  struct child_args a = {.io = {start[0], errp[1], -1, {-1, -1, -1}}};
+  struct child_args a = {.io = {start[0], errp[1], -1, {-1, -1, -1}}, .netns_fd = -1};
+  if (S.spec.netns_path && (a.netns_fd = open(S.spec.netns_path, O_RDONLY | O_CLOEXEC)) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
   a.close_fds[a.n_close++] = start[1];
   a.close_fds[a.n_close++] = errp[0];
   a.close_fds[a.n_close++] = S.listen_fd;
@@ -454,6 +461,7 @@ static int create_container(struct berth_err *err) {
   S.pid = clone(child_main, stack + stack_size, rt_clone_flags(&S.spec) | SIGCHLD, &a);
   int clone_errno = errno;
   free(stack);
+  if (a.netns_fd >= 0) close(a.netns_fd);
   close(start[0]);
   close(errp[1]);
   if (S.pid < 0) return err_sys_(err, BERTH_EINTERNAL, clone_errno, "clone");

@@ -107,6 +107,11 @@ expect "--add-host lands in /etc/hosts (host-gateway: the network's gateway)" "1
 10.99.0.1	gw" "$(docker run --rm --network appnet --add-host foo:10.0.0.9 --add-host gw:host-gateway busybox tail -2 /etc/hosts)"
 expect_match "a bad --add-host: docker's message" "invalid IP address in add-host" "$(docker run --rm --add-host foo:nowhere busybox true 2>&1)"
 expect_match "berth run --dns too" "nameserver 10.200.0.9" "$(berth run --rm --dns 10.200.0.9 busybox cat /etc/resolv.conf)"
+# --network container:<name>
+expect "--network container:web shares web's interfaces" "$ip1" "$(docker run --rm --network container:web busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
+expect "and its /etc/hosts" "$(docker exec web cat /etc/hosts)" "$(docker run --rm --network container:web busybox cat /etc/hosts)"
+expect_match "joining a container that is not running: refused" "cannot join network of a non running container" "$(docker create --name stopped1 busybox true >/dev/null; docker run --rm --network container:stopped1 busybox true 2>&1; docker rm stopped1 >/dev/null)"
+expect_match "joining one that does not exist: refused" "No such container: nosuch" "$(docker run --rm --network container:nosuch busybox true 2>&1)"
 docker rm -f webn >/dev/null
 expect_match "a removed container's name is gone" "NXDOMAIN" "$(docker exec db nslookup webn. 2>&1)"
 out=$(docker run --rm --network appnet --ip 10.99.0.2 busybox true 2>&1)
