@@ -213,18 +213,47 @@ new=$(docker run --rm busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'
 
 # ---- many at once on a user network: no address twice, nothing leaked ----
 pids=()
-for i in $(seq 1 20); do
-  docker run --rm --network appnet busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'" >"$T/par.$i" 2>&1 &
+for i in $(seq 1 50); do
+  docker run --rm --network appnet -p 80 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'" >"$T/par.$i" 2>&1 &
   pids+=($!)
 done
 wait "${pids[@]}"
-expect "20 parallel runs: 20 addresses, all different" 20 "$(cat "$T"/par.* | sort -u | grep -c '^10\.99\.0\.')"
+expect "50 parallel run --rm -p 80: 50 addresses, all different" 50 "$(cat "$T"/par.* | sort -u | grep -c '^10\.99\.0\.')"
+expect "and none of their DNAT rules is left" 0 "$(nft list table ip berth | grep -c 'dnat to 10\.99\.0\.')"
+
+# ---- docker-py (python3-docker) ----
+cat >"$T/py.py" <<'PY'
+import docker, sys, urllib.request
+c = docker.DockerClient(base_url=sys.argv[1])
+n = c.networks.create("pynet", driver="bridge", ipam=docker.types.IPAMConfig(
+    pool_configs=[docker.types.IPAMPool(subnet="10.97.0.0/24")]))
+assert c.networks.get(n.id).name == "pynet"
+assert [x.name for x in c.networks.list(names=["pynet"])] == ["pynet"]
+ct = c.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/www"], detach=True,
+                      network="pynet", ports={"80/tcp": 8181}, volumes={sys.argv[2]: {"bind": "/www"}})
+import time
+for _ in range(50):
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:8181/index.html", timeout=1).read().decode()
+        break
+    except Exception:
+        time.sleep(0.1)
+ct.reload()
+print(body.strip(), ct.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"].startswith("10.97.0."),
+      ct.ports["80/tcp"][0]["HostPort"])
+ct.remove(force=True)
+n.remove()
+print(len(c.networks.list(names=["pynet"])))
+PY
+expect "docker-py: networks.create/get/list, ports={'80/tcp': 8181} over HTTP, remove" "hello-from-httpd True 8181
+0" "$(python3 "$T/py.py" "unix://$SOCK" "$T/www" 2>&1)"
 docker rm -f web web2 db web80 webp udp >/dev/null
 expect "rm -f: no DNAT rule left" 0 "$(nft list table ip berth | grep -c dnat)"
 for _ in $(seq 1 50); do ip -br link | grep -q veth || break; sleep 0.1; done
 expect "rm -f all: no veth left" "" "$(ip -br link | grep veth)"
 check "network rm works once it is free" docker network rm appnet
 check_fails "and takes its bridge with it" ip link show "br-${id:0:12}"
+expect "and its DNS server" "" "$(ss -lun | grep '10.99.0.1:53')"
 expect "network prune: nothing to prune" "" "$(docker network prune -f 2>&1 | grep -v '^$')"
 stop_daemon
 finish
