@@ -247,6 +247,31 @@ print(len(c.networks.list(names=["pynet"])))
 PY
 expect "docker-py: networks.create/get/list, ports={'80/tcp': 8181} over HTTP, remove" "hello-from-httpd True 8181
 0" "$(python3 "$T/py.py" "unix://$SOCK" "$T/www" 2>&1)"
+# ---- docker-compose 1.29: a two-service project on its default network ----
+if command -v docker-compose >/dev/null; then
+  mkdir -p "$T/proj"
+  cat >"$T/proj/docker-compose.yml" <<'YML'
+version: "2.4"
+services:
+  db:
+    image: busybox
+    command: sh -c 'mkdir -p /www && echo db-says-hi > /www/index.html && httpd -f -p 80 -h /www'
+  web:
+    image: busybox
+    ports: ["8282:80"]
+    command: sh -c 'mkdir -p /www && httpd -p 80 -h /www && while :; do printf "GET /index.html HTTP/1.0\r\n\r\n" | nc db 80 > /www/db.txt; sleep 0.3; done'
+YML
+  (cd "$T/proj" && timeout 120 docker-compose -p proj up -d) >"$T/compose.log" 2>&1
+  expect "compose up -d: the project network" "proj_default" "$(docker network ls --filter name=proj_ --format '{{.Name}}')"
+  for _ in $(seq 1 50); do curl -s -m 1 127.0.0.1:8282/db.txt | grep -q db-says-hi && break; sleep 0.2; done
+  expect_match "web, published on 8282, reaches db by its service name" "db-says-hi" "$(curl -s -m 2 127.0.0.1:8282/db.txt)"
+  (cd "$T/proj" && timeout 120 docker-compose -p proj down) >>"$T/compose.log" 2>&1
+  expect "compose down removes the project network" "" "$(docker network ls --filter name=proj_ --format '{{.Name}}')"
+  grep -i error "$T/compose.log" | head -5 | sed 's/^/# /'
+else
+  fail "docker-compose is installed (tests/run.sh installs it)"
+fi
+
 docker rm -f web web2 db web80 webp udp >/dev/null
 expect "rm -f: no DNAT rule left" 0 "$(nft list table ip berth | grep -c dnat)"
 for _ in $(seq 1 50); do ip -br link | grep -q veth || break; sleep 0.1; done
