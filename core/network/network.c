@@ -594,6 +594,7 @@ json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err) {
 /* ---------------- endpoints ---------------- */
 
 static void unhold_locked(const char *ep_id);
+static bool has_holds_locked(const char *ep_id);
 
 static bool plumbed_driver(const char *driver) {
   return strcmp(driver, "host") && strcmp(driver, "none");
@@ -688,14 +689,43 @@ static void release_address(struct net_endpoint *ep) {
   pthread_mutex_unlock(&N.lock);
 }
 
+struct unplumb {
+  struct daemon *d;
+  struct net_endpoint ep;
+};
+
+/* the driver's leave and delete_endpoint, off the exit's path: deleting a
+ * veth waits for the kernel (synchronize_net, ~20 ms), and the kernel
+ * removes the pair with the container's namespace anyway */
+static void *unplumb_main(void *arg) {
+  struct unplumb *u = arg;
+  struct loaded_plugin *p = driver_of(u->d, &u->ep);
+  struct berth_err e = {0};
+  if (p && (drv_net_leave(p, u->ep.net_id, u->ep.ep_id, &e) < 0 ||
+            drv_net_delete_endpoint(p, u->ep.net_id, u->ep.ep_id, &e) < 0))
+    log_warn("network %s: endpoint %.12s: %s", u->ep.net_name, u->ep.ep_id, e.msg);
+  free(u);
+  return NULL;
+}
+
 void net_release(struct daemon *d, struct net_endpoint *ep) {
   if (!net_endpoint_used(ep)) return;
   struct loaded_plugin *p = driver_of(d, ep);
+  /* its published ports go now (a new container may want them) */
+  pthread_mutex_lock(&N.lock);
+  bool held = has_holds_locked(ep->ep_id);
+  pthread_mutex_unlock(&N.lock);
   struct berth_err e = {0};
-  if (p && (drv_net_leave(p, ep->net_id, ep->ep_id, &e) < 0 ||
-            drv_net_delete_endpoint(p, ep->net_id, ep->ep_id, &e) < 0))
+  if (p && held && drv_net_publish(p, ep->net_id, ep->ep_id, NULL, 0, &e) < 0)
     log_warn("network %s: endpoint %.12s: %s", ep->net_name, ep->ep_id, e.msg);
   release_address(ep);
+  struct unplumb *u = xcalloc(1, sizeof *u);
+  u->d = d, u->ep = *ep;
+  pthread_t t;
+  if (pthread_create(&t, NULL, unplumb_main, u) == 0)
+    pthread_detach(t);
+  else
+    unplumb_main(u);
   ep->ip[0] = ep->gateway[0] = ep->mac[0] = ep->ep_id[0] = 0;
 }
 
@@ -864,6 +894,12 @@ static int pick_port_locked(const struct ctr_port *p, uint16_t *out, struct bert
                        "Bind for %s:%u-%u failed: no free port in the range", shown_ip, lo, hi);
 }
 
+static bool has_holds_locked(const char *ep_id) {
+  for (size_t i = 0; i < n_holds; i++)
+    if (!strcmp(holds[i].ep_id, ep_id)) return true;
+  return false;
+}
+
 static void unhold_locked(const char *ep_id) {
   for (size_t i = 0; i < n_holds;)
     if (!strcmp(holds[i].ep_id, ep_id))
@@ -913,7 +949,8 @@ static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t 
 
 json_t *net_publish(struct daemon *d, struct net_endpoint *ep, const struct ctr_port *req, size_t n,
                     struct berth_err *err) {
-  if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep)) return json_object();
+  /* nothing to publish: no driver call (a NAT table is not rebuilt for it) */
+  if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep) || !n) return json_object();
   pthread_mutex_lock(&N.lock);
   int r = 0;
   for (size_t i = 0; i < n && r == 0; i++) {

@@ -53,6 +53,7 @@ struct drv {
   size_t n_nets;
   struct bport *ports;
   size_t n_ports;
+  struct nft_ctx *nft; /* made once: a context costs more than a change */
 };
 
 static const struct berth_conf_key keys[] = {
@@ -88,6 +89,7 @@ static int b_init(const struct berth_host *host, void **out, struct berth_err *e
 static void b_fini(void *drv) {
   struct drv *d = drv;
   nl_socket_free(d->nl);
+  if (d->nft) nft_ctx_free(d->nft);
   free(d->nets);
   free(d->ports);
   free(d);
@@ -228,16 +230,12 @@ static int apply_nat(struct drv *d, struct berth_err *err) {
       render_port(&t, &d->ports[i].b);
   }
   if (!t.s) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
-  struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!d->nft && (d->nft = nft_ctx_new(NFT_CTX_DEFAULT))) nft_ctx_buffer_error(d->nft);
   int r = 0;
-  if (!nft) {
+  if (!d->nft)
     r = berth_err_set(err, BERTH_EINTERNAL, 0, "nftables: no context");
-  } else {
-    nft_ctx_buffer_error(nft);
-    if (nft_run_cmd_from_buffer(nft, t.s) != 0)
-      r = berth_err_set(err, BERTH_EINTERNAL, 0, "nftables: %s", nft_ctx_get_error_buffer(nft));
-    nft_ctx_free(nft);
-  }
+  else if (nft_run_cmd_from_buffer(d->nft, t.s) != 0)
+    r = berth_err_set(err, BERTH_EINTERNAL, 0, "nftables: %s", nft_ctx_get_error_buffer(d->nft));
   free(t.s);
   return r;
 }
@@ -469,7 +467,9 @@ static int b_publish(void *drv, const char *network_id, const char *endpoint_id,
                      struct berth_err *err) {
   struct drv *d = drv;
   (void)network_id;
+  size_t had = d->n_ports;
   forget_ports(d, endpoint_id);
+  if (!n && had == d->n_ports) return 0; /* nothing was published, nothing is */
   struct bport *pv = realloc(d->ports, (d->n_ports + n + 1) * sizeof *pv);
   if (!pv) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
   d->ports = pv;
