@@ -68,6 +68,10 @@ struct command {
   int (*fn)(int argc, char **argv);
   const char *help;
 };
+/* berth GROUP SUBCOMMAND ...: the subcommand named by argv[1], or the
+ * group's usage (listing: the commands to show; NULL: every name in sub) */
+int run_subcommand(const char *group, const struct command *sub, size_t n, const char *listing,
+                   int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);

@@ -1661,16 +1661,5 @@ int cmd_container(int argc, char **argv) {
       {"exec", cmd_exec, NULL},
       {"inspect", cmd_container_inspect, NULL},
   };
-  if (argc < 2) {
-    fprintf(stderr, "Usage:  berth container COMMAND\n\nCommands:");
-    for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-      fprintf(stderr, " %s", sub[i].name);
-    fprintf(stderr, "\n");
-    return 1;
-  }
-  for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-    if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "berth: 'container %s' is not a berth command.\nSee 'berth container --help'\n",
-          argv[1]);
-  return 1;
+  return run_subcommand("container", sub, ARRAY_SIZE(sub), NULL, argc, argv);
 }

@@ -498,13 +498,6 @@ int cmd_image(int argc, char **argv) {
       {"import", cmd_import, NULL},
       {"pull", cmd_pull, NULL},
   };
-  if (argc < 2) {
-    fprintf(stderr, "Usage:  berth image COMMAND\n\nCommands: ls inspect history tag rm load save "
-                    "import pull\n");
-    return 1;
-  }
-  for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-    if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "berth: 'image %s' is not a berth command.\nSee 'berth image --help'\n", argv[1]);
-  return 1;
+  return run_subcommand("image", sub, ARRAY_SIZE(sub),
+                        "ls inspect history tag rm load save import pull", argc, argv);
 }

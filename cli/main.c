@@ -54,6 +54,25 @@ static void usage(FILE *f) {
   fprintf(f, "\nRun 'berth COMMAND --help' for more information on a command.\n");
 }
 
+int run_subcommand(const char *group, const struct command *sub, size_t n, const char *listing,
+                   int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "Usage:  berth %s COMMAND\n\nCommands:", group);
+    if (listing)
+      fprintf(stderr, " %s", listing);
+    else
+      for (size_t i = 0; i < n; i++)
+        fprintf(stderr, " %s", sub[i].name);
+    fprintf(stderr, "\n");
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "berth: '%s %s' is not a berth command.\nSee 'berth %s --help'\n", group, argv[1],
+          group);
+  return 1;
+}
+
 void die_usage(const char *usage_line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -234,14 +234,6 @@ int cmd_network(int argc, char **argv) {
       {"connect", net_connect, NULL},
       {"disconnect", net_disconnect, NULL},
   };
-  if (argc < 2) {
-    fprintf(stderr, "Usage:  berth network COMMAND\n\nCommands: ls create inspect rm prune "
-                    "connect disconnect\n");
-    return 1;
-  }
-  for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-    if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "berth: 'network %s' is not a berth command.\nSee 'berth network --help'\n",
-          argv[1]);
-  return 1;
+  return run_subcommand("network", sub, ARRAY_SIZE(sub),
+                        "ls create inspect rm prune connect disconnect", argc, argv);
 }

@@ -70,6 +70,18 @@ static void ctr_free(struct container *c) {
   free(c);
 }
 
+/* the network a container shows in inspect and ps: its endpoint while it
+ * runs, else the network its mode names (the mode itself when that network
+ * went) */
+static struct net_endpoint shown_endpoint(struct daemon *d, const struct container *c,
+                                          const char *mode) {
+  struct net_endpoint ep = c->ep;
+  struct berth_err e = {0};
+  if (!net_endpoint_used(&ep) && net_resolve(d, mode, &ep, &e) < 0)
+    snprintf(ep.net_name, sizeof ep.net_name, "%s", mode);
+  return ep;
+}
+
 /* ps's Ports: the published ones, then the exposed ones not published */
 static json_t *summary_ports(const struct container *c) {
   json_t *a = json_array();
@@ -407,10 +419,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
       json_array_append(args, json_array_get(cmd, i));
   }
   const char *mode = hc_string(hc, "NetworkMode", "default");
-  struct net_endpoint nep = c->ep;
-  struct berth_err ne = {0};
-  if (!net_endpoint_used(&nep) && net_resolve(d, mode, &nep, &ne) < 0)
-    snprintf(nep.net_name, sizeof nep.net_name, "%s", mode); /* its network went */
+  struct net_endpoint nep = shown_endpoint(d, c, mode);
   json_t *networks = json_object();
   json_t *aliases = json_pack("[s]", c->name + 1);
   json_array_insert_new(aliases, 0, json_sprintf("%.12s", c->id));
@@ -515,10 +524,7 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   const char *image = json_string_value(json_object_get(c->config, "Image"));
   json_t *labels = json_object_get(c->config, "Labels");
   const char *mode = hc_string(c->host_config, "NetworkMode", "default");
-  struct net_endpoint ep = c->ep;
-  struct berth_err ne = {0};
-  if (!net_endpoint_used(&ep) && net_resolve(d, mode, &ep, &ne) < 0)
-    snprintf(ep.net_name, sizeof ep.net_name, "%s", mode);
+  struct net_endpoint ep = shown_endpoint(d, c, mode);
   json_t *label_obj = json_is_object(labels) ? json_incref(labels) : json_object();
   json_t *j = json_pack(
       "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s,s:s,s:s}}},s:[]}", "Id",

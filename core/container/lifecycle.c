@@ -389,20 +389,20 @@ static char *resolv_conf(const struct container *c, const struct ctr_opts *o, bo
   return out;
 }
 
-static void write_etc_files(struct daemon *d, struct container *c, const char *hn, bool host_net) {
+static void write_etc_files(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                            bool host_net) {
   cleanup_free char *dir = ctr_dir(d, c->id);
   char hostbuf[256] = "";
   if (host_net) gethostname(hostbuf, sizeof hostbuf - 1);
-  const char *hostname = host_net ? hostbuf : hn;
+  const char *hostname = host_net ? hostbuf : o->hostname;
   cleanup_free char *hnp = xasprintf("%s/hostname", dir);
   cleanup_free char *hntext = xasprintf("%s\n", hostname);
   write_file_atomic(hnp, hntext, strlen(hntext), 0644);
   /* docker's lines, the container's own address under its hostname, then
    * --add-host (host-gateway: the gateway of its network) */
   char *own = net_endpoint_used(&c->ep) ? xasprintf("%s\t%s\n", c->ep.ip, hostname) : xstrdup("");
-  struct ctr_opts *eo = ctr_opts_get(c);
-  for (size_t i = 0; i < eo->n_extra_hosts; i++) {
-    const char *h = eo->extra_hosts[i], *colon = strchr(h, ':');
+  for (size_t i = 0; i < o->n_extra_hosts; i++) {
+    const char *h = o->extra_hosts[i], *colon = strchr(h, ':');
     const char *ip = strcmp(colon + 1, "host-gateway") ? colon + 1
                      : net_endpoint_used(&c->ep)       ? c->ep.gateway
                                                        : "172.17.0.1";
@@ -410,7 +410,6 @@ static void write_etc_files(struct daemon *d, struct container *c, const char *h
     append(&own, l);
     free(l);
   }
-  ctr_opts_put(eo);
   cleanup_free char *hosts =
       host_net ? read_file("/etc/hosts", NULL)
                : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -420,9 +419,7 @@ static void write_etc_files(struct daemon *d, struct container *c, const char *h
   free(own);
   cleanup_free char *hp = xasprintf("%s/hosts", dir);
   if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
-  struct ctr_opts *o = ctr_opts_get(c);
   cleanup_free char *resolv = resolv_conf(c, o, host_net);
-  ctr_opts_put(o);
   cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
   write_file_atomic(rp, resolv, strlen(resolv), 0644);
 }
@@ -709,7 +706,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   r = reserve_network(d, c, o, err);
   json_t *spec = NULL;
   if (r == 0) {
-    if (!c->netns_of[0]) write_etc_files(d, c, o->hostname, !strcmp(c->ep.driver, "host"));
+    if (!c->netns_of[0]) write_etc_files(d, c, o, !strcmp(c->ep.driver, "host"));
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
   }

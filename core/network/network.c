@@ -197,15 +197,23 @@ static void dns_upstream(const char *net_id, uint32_t client, char *out, size_t 
 static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const char *name);
 static bool plumbed_driver(const char *driver);
 
+/* the subnets the networks hold, for overlap checks and pool picking
+ * (with N.lock held; the caller frees) */
+static struct cidr *subnets_locked(size_t *n) {
+  struct cidr *v = xcalloc(N.n + 1, sizeof *v);
+  *n = 0;
+  for (size_t i = 0; i < N.n; i++)
+    if (N.v[i]->has_ipam) v[(*n)++] = N.v[i]->subnet;
+  return v;
+}
+
 /* the default bridge network, when the bridge driver is loaded: 172.17.0.0/16
  * unless another network holds it */
 static void predefine_bridge(struct daemon *d) {
   if (find_locked("bridge") || !plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, "bridge"))
     return;
-  struct cidr used[256];
-  size_t nu = 0;
-  for (size_t i = 0; i < N.n && nu < 256; i++)
-    if (N.v[i]->has_ipam) used[nu++] = N.v[i]->subnet;
+  size_t nu;
+  cleanup_free struct cidr *used = subnets_locked(&nu);
   struct network *n = xcalloc(1, sizeof *n);
   random_hex(n->id, 32);
   n->name = xstrdup("bridge");
@@ -278,10 +286,8 @@ int net_init(struct daemon *d, struct berth_err *err) {
  * network's) or a default pool, the range within it, the gateway in it */
 static int plan_ipam(const struct net_create_req *r, struct network *n, struct berth_err *err) {
   n->has_ipam = true;
-  struct cidr used[256];
-  size_t nu = 0;
-  for (size_t i = 0; i < N.n && nu < 256; i++)
-    if (N.v[i]->has_ipam) used[nu++] = N.v[i]->subnet;
+  size_t nu;
+  cleanup_free struct cidr *used = subnets_locked(&nu);
   int rc;
   if (r->subnet && *r->subnet) {
     if ((rc = cidr_parse(r->subnet, "subnet", &n->subnet, err)) < 0) return rc;
