@@ -306,13 +306,26 @@ static int bridge_name(struct drv *d, const struct berth_net_create_req *req, ch
   return 0;
 }
 
-static int make_bridge(struct drv *d, const char *name, int64_t mtu, struct berth_err *err) {
+/* A bridge takes the lowest MAC of its ports unless it has one of its own:
+ * then removing a container's veth changes the gateway's MAC and every other
+ * container's ARP entry for it goes stale (no traffic until it expires).  So
+ * each bridge gets a fixed, locally administered MAC made from its network's
+ * id, as docker gives one. */
+static int make_bridge(struct drv *d, const char *name, const char *network_id, int64_t mtu,
+                       struct berth_err *err) {
   if (if_nametoindex(name)) return 0; /* there already (a restart, or made by hand) */
   struct rtnl_link *l = rtnl_link_bridge_alloc();
   if (!l) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  char mac_text[18];
+  snprintf(mac_text, sizeof mac_text, "02:%.2s:%.2s:%.2s:%.2s:%.2s", network_id, network_id + 2,
+           network_id + 4, network_id + 6, network_id + 8);
+  struct nl_addr *mac = NULL;
   rtnl_link_set_name(l, name);
   rtnl_link_set_mtu(l, (unsigned)mtu);
+  if (strlen(network_id) >= 10 && nl_addr_parse(mac_text, AF_LLC, &mac) == 0)
+    rtnl_link_set_addr(l, mac);
   int r = rtnl_link_add(d->nl, l, NLM_F_CREATE | NLM_F_EXCL);
+  if (mac) nl_addr_put(mac);
   rtnl_link_put(l);
   return r < 0 ? nlerr(err, r, "create bridge", name) : 0;
 }
@@ -332,7 +345,7 @@ static int b_create_network(void *drv, const struct berth_net_create_req *req,
   snprintf(mtus, sizeof mtus, "%lld", (long long)mtu);
   const char *icc = opt(req->opts, req->n_opts, "com.docker.network.bridge.enable_icc");
   const char *masq = opt(req->opts, req->n_opts, "com.docker.network.bridge.enable_ip_masquerade");
-  if ((r = make_bridge(d, name, mtu, err)) < 0) return r;
+  if ((r = make_bridge(d, name, req->network_id, mtu, err)) < 0) return r;
   if ((gw[0] && (r = add_address(d, name, gw, err)) < 0) || (r = link_up(d, name, 0, err)) < 0 ||
       (r = put(d, req->network_id, "bridge", name, err)) < 0 ||
       (r = put(d, req->network_id, "gateway", req->gateway, err)) < 0 ||
