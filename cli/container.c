@@ -89,11 +89,11 @@ struct run_opts {
   bool detach, interactive, tty, rm, privileged, init, read_only, no_healthcheck, sig_proxy;
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
-  const char *shm_size, *ip;
+  const char *shm_size, *ip, *mac;
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
-      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options;
+      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -119,6 +119,8 @@ struct run_opts {
       {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
       {"ip", 0, F_STRING, &o.ip, "IPv4 address (e.g., 172.30.100.104)"},                           \
       {"network-alias", 0, F_LIST, &o.net_aliases, "Add network-scoped alias for the container"},  \
+      {"link", 0, F_LIST, &o.links, "Add link to another container"},                              \
+      {"mac-address", 0, F_STRING, &o.mac, "Container MAC address (e.g., 92:d0:c6:0a:29:33)"},     \
       {"privileged", 0, F_BOOL, &o.privileged, "Give extended privileges to this container"},      \
       {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                \
       {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                             \
@@ -235,6 +237,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   }
   if (o->entrypoint) json_object_set_new(c, "Entrypoint", json_pack("[s]", o->entrypoint));
   if (o->stop_signal) json_object_set_new(c, "StopSignal", json_string(o->stop_signal));
+  if (o->mac) json_object_set_new(c, "MacAddress", json_string(o->mac));
   if (o->stop_timeout_set) json_object_set_new(c, "StopTimeout", json_integer(o->stop_timeout));
   json_t *exposed = json_object(), *bindings = json_object();
   for (size_t i = 0; i < o->expose.n; i++) {
@@ -362,6 +365,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   }
   if (o->dns.n) json_object_set_new(hc, "Dns", str_array(&o->dns));
   if (o->add_host.n) json_object_set_new(hc, "ExtraHosts", str_array(&o->add_host));
+  if (o->links.n) json_object_set_new(hc, "Links", str_array(&o->links));
   if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));
   if (o->dns_options.n) json_object_set_new(hc, "DnsOptions", str_array(&o->dns_options));
   if (o->tmpfs.n) {

@@ -1,4 +1,5 @@
 /* /networks: parse, call core/network, render. */
+#include "../container/container.h"
 #include "../network/network.h"
 #include "routes.h"
 
@@ -93,14 +94,35 @@ static int prune(struct api_request *req) {
   return api_reply_json(req, 200, json_pack("{s:o}", "NetworksDeleted", names));
 }
 
-/* containers join networks with issue 11's next part (the sandbox): until
- * then this says so instead of pretending */
-static int connect_(struct api_request *req) {
+/* {"Container": ref, "EndpointConfig": {...}} (connect) or {"Container":
+ * ref, "Force": bool} (disconnect) */
+static int attach(struct api_request *req, bool connect) {
+  json_t *body = api_body_json(req);
+  if (!body) return 0;
   struct berth_err err = {0};
+  const char *ref = str_field(body, "Container");
+  json_t *cfg = json_object_get(body, "EndpointConfig");
   json_t *j = net_inspect(req->d, api_param(req, 0), &err);
-  if (!j) return api_reply_err(req, &err);
+  struct container *c = j && ref ? ctr_get(ref) : NULL;
+  int rc = j ? 0 : -err.code;
+  if (rc == 0 && !c)
+    rc = berth_err_set(&err, BERTH_ENOTFOUND, 0, "No such container: %s", ref ? ref : "");
+  if (rc == 0 && cfg && !json_is_null(cfg) && !json_is_object(cfg))
+    rc = berth_err_set(&err, BERTH_EINVAL, 0, "EndpointConfig: an object is expected");
+  if (rc == 0 && connect) rc = ctr_net_connect(req->d, c, api_param(req, 0), cfg, &err);
+  if (rc == 0 && !connect) rc = ctr_net_disconnect(req->d, c, api_param(req, 0), &err);
+  if (c) ctr_put(c);
   json_decref(j);
-  return api_reply_error(req, 501, "connecting containers to networks is not supported yet");
+  json_decref(body);
+  return rc < 0 ? api_reply_err(req, &err) : api_reply_empty(req, 200);
+}
+
+static int connect_(struct api_request *req) {
+  return attach(req, true);
+}
+
+static int disconnect(struct api_request *req) {
+  return attach(req, false);
 }
 
 const struct api_route network_routes[] = {
@@ -110,6 +132,6 @@ const struct api_route network_routes[] = {
     {"GET", "/networks/{id}", inspect, BODY_BUFFER, NULL},
     {"DELETE", "/networks/{id}", remove_, BODY_BUFFER, NULL},
     {"POST", "/networks/{id}/connect", connect_, BODY_BUFFER, NULL},
-    {"POST", "/networks/{id}/disconnect", connect_, BODY_BUFFER, NULL},
+    {"POST", "/networks/{id}/disconnect", disconnect, BODY_BUFFER, NULL},
 };
 const size_t n_network_routes = ARRAY_SIZE(network_routes);

@@ -266,6 +266,41 @@ static int parse_ports(json_t *cfg, json_t *hc, struct ctr_opts *o, struct berth
   return 0;
 }
 
+/* --link: "name:alias", "name" (the alias is the name) or docker's stored
+ * form "/name:/ctr/alias"; kept as "name:alias" */
+static int parse_links(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  char **v = strv_of(json_object_get(hc, "Links"), &o->n_links);
+  o->links = v;
+  for (size_t i = 0; i < o->n_links; i++) {
+    const char *s = v[i] + (v[i][0] == '/'), *colon = strchr(s, ':');
+    size_t nl = colon ? (size_t)(colon - s) : strlen(s);
+    const char *alias = colon ? colon + 1 : s;
+    if (strrchr(alias, '/')) alias = strrchr(alias, '/') + 1;
+    if (!nl || !*alias || memchr(s, '/', nl))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid link format: %s", v[i]);
+    char *t = xasprintf("%.*s:%s", (int)nl, s, alias);
+    free(v[i]);
+    v[i] = t;
+  }
+  return 0;
+}
+
+/* Config.MacAddress: six hex pairs */
+static int parse_mac(json_t *cfg, struct ctr_opts *o, struct berth_err *err) {
+  const char *m = json_string_value(json_object_get(cfg, "MacAddress"));
+  if (!m || !*m) return 0;
+  unsigned b[6];
+  char extra;
+  if (strlen(m) != 17 ||
+      sscanf(m, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid MAC address: %s", m);
+  if (b[0] & 1)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid MAC address: %s: a multicast address", m);
+  snprintf(o->mac, sizeof o->mac, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4],
+           b[5]);
+  return 0;
+}
+
 /* --dns, --dns-search, --dns-option, --add-host (HOST:IP, or
  * HOST:host-gateway), checked as docker checks them */
 static int parse_dns(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
@@ -273,6 +308,8 @@ static int parse_dns(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   o->dns_search = strv_of(json_object_get(hc, "DnsSearch"), &o->n_dns_search);
   o->dns_options = strv_of(json_object_get(hc, "DnsOptions"), &o->n_dns_options);
   o->extra_hosts = strv_of(json_object_get(hc, "ExtraHosts"), &o->n_extra_hosts);
+  int r = parse_links(hc, o, err);
+  if (r < 0) return r;
   uint32_t ip;
   for (size_t i = 0; i < o->n_dns; i++)
     if (ip4_parse(o->dns[i], &ip) < 0)
@@ -306,6 +343,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = parse_security(hc, o, err);
   if (r == 0) r = parse_ports(cfg, hc, o, err);
   if (r == 0) r = parse_dns(hc, o, err);
+  if (r == 0) r = parse_mac(cfg, o, err);
   parse_resources(hc, &o->res);
   if (r == 0) r = check_resources(&o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");
@@ -351,6 +389,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   strv_free(o->dns_search, o->n_dns_search);
   strv_free(o->dns_options, o->n_dns_options);
   strv_free(o->extra_hosts, o->n_extra_hosts);
+  strv_free(o->links, o->n_links);
   free(o->seccomp_profile);
   free(o->res.cpuset_cpus);
   free(o);

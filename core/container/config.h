@@ -61,6 +61,9 @@ struct ctr_opts {
   size_t n_ports;
   char **dns, **dns_search, **dns_options, **extra_hosts; /* --dns ... --add-host */
   size_t n_dns, n_dns_search, n_dns_options, n_extra_hosts;
+  char **links; /* --link, as "name:alias" (both without '/') */
+  size_t n_links;
+  char mac[18]; /* --mac-address (Config.MacAddress), lower case; "" none */
 };
 
 /* A port to publish: HostConfig.PortBindings, or an exposed port with

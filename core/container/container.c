@@ -1,5 +1,6 @@
 /* The container table, records on disk, names, lookups and JSON views. */
 #include "container.h"
+#include "netctr.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -66,20 +67,9 @@ static void ctr_free(struct container *c) {
   json_decref(c->host_config);
   json_decref(c->net_config);
   json_decref(c->ports);
+  free(c->eps);
   free(c->parent_sid);
   free(c);
-}
-
-/* the network a container shows in inspect and ps: its endpoint while it
- * runs, else the network its mode names (the mode itself when that network
- * went) */
-static struct net_endpoint shown_endpoint(struct daemon *d, const struct container *c,
-                                          const char *mode) {
-  struct net_endpoint ep = c->ep;
-  struct berth_err e = {0};
-  if (!net_endpoint_used(&ep) && net_resolve(d, mode, &ep, &e) < 0)
-    snprintf(ep.net_name, sizeof ep.net_name, "%s", mode);
-  return ep;
 }
 
 /* ps's Ports: the published ones, then the exposed ones not published */
@@ -278,7 +268,7 @@ int ctr_save(struct daemon *d, struct container *c) {
                 (json_int_t)c->created_ns, "RWLayer", c->rw_id, "ParentLayer", c->parent_sid,
                 "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
                 c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
-  if (net_endpoint_used(&c->ep)) json_object_set_new(j, "Endpoint", net_endpoint_json(&c->ep));
+  if (c->n_eps) json_object_set_new(j, "Endpoints", ctrnet_to_json(c));
   if (c->ports) json_object_set(j, "Ports", c->ports);
   bool removed = c->removed;
   ctr_unlock();
@@ -333,7 +323,7 @@ static struct container *load_one(const char *path) {
   }
   json_t *nc = json_object_get(j, "NetworkingConfig");
   c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
-  net_endpoint_from_json(json_object_get(j, "Endpoint"), &c->ep);
+  ctrnet_from_json(c, j);
   json_t *pj = json_object_get(j, "Ports");
   c->ports = json_is_object(pj) ? json_incref(pj) : NULL;
   snprintf(c->image_id, sizeof c->image_id, "%s",
@@ -418,14 +408,9 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
     for (size_t i = 1; i < json_array_size(cmd); i++)
       json_array_append(args, json_array_get(cmd, i));
   }
-  const char *mode = hc_string(hc, "NetworkMode", "default");
-  struct net_endpoint nep = shown_endpoint(d, c, mode);
-  json_t *networks = json_object();
-  json_t *aliases = json_pack("[s]", c->name + 1);
-  json_array_insert_new(aliases, 0, json_sprintf("%.12s", c->id));
-  json_object_set_new(networks, nep.net_name, net_endpoint_settings(&nep, aliases));
-  bool legacy = !strcmp(nep.net_name, "bridge"); /* docker's top-level fields: the default bridge */
-  if (str_has_prefix(mode, "container:")) json_object_clear(networks); /* docker shows none */
+  struct net_endpoint nep; /* docker's top-level fields: the default bridge's */
+  json_t *networks = ctrnet_networks_json(d, c, &nep);
+  bool legacy = nep.net_name[0] != 0;
   json_t *hc_log = json_object_get(hc, "LogConfig");
   if (!json_is_object(hc_log)) json_object_set_new(hc, "LogConfig", hc_log = json_object());
   if (!hc_string(hc_log, "Type", NULL))
@@ -524,18 +509,16 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   const char *image = json_string_value(json_object_get(c->config, "Image"));
   json_t *labels = json_object_get(c->config, "Labels");
   const char *mode = hc_string(c->host_config, "NetworkMode", "default");
-  struct net_endpoint ep = shown_endpoint(d, c, mode);
+  struct net_endpoint bridge;
+  json_t *networks = ctrnet_networks_json(d, c, &bridge);
   json_t *label_obj = json_is_object(labels) ? json_incref(labels) : json_object();
-  json_t *j = json_pack(
-      "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s,s:s,s:s}}},s:[]}", "Id",
-      c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID", c->image_id,
-      "Command", cmd, "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels",
-      label_obj, "State", ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode",
-      mode, "NetworkSettings", "Networks", ep.net_name, "NetworkID", ep.net_id, "IPAddress", ep.ip,
-      "Gateway", ep.gateway, "MacAddress", ep.mac, "Mounts");
+  json_t *j = json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:o},s:[]}", "Id",
+                        c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID",
+                        c->image_id, "Command", cmd, "Created",
+                        (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels", label_obj,
+                        "State", ctr_status_name(c->status), "Status", status, "HostConfig",
+                        "NetworkMode", mode, "NetworkSettings", "Networks", networks, "Mounts");
   json_object_set_new(j, "Ports", summary_ports(c));
-  if (str_has_prefix(mode, "container:"))
-    json_object_clear(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"));
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;

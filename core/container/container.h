@@ -54,9 +54,11 @@ struct container {
   bool shim_ready;
   bool start_in_progress;
   int refs;
-  struct net_endpoint ep; /* its address and plumbing while it runs (network.h) */
-  json_t *ports;          /* its published ports while it runs: NetworkSettings.Ports */
-  char netns_of[65];      /* --network container:<id>: whose namespace it joins, at start */
+  struct net_endpoint *eps; /* its addresses and plumbing while it runs (netctr.h) */
+  size_t n_eps;
+  bool net_busy;     /* netctr.c is changing them */
+  json_t *ports;     /* its published ports while it runs: NetworkSettings.Ports */
+  char netns_of[65]; /* --network container:<id>: whose namespace it joins, at start */
 };
 
 /* table */
@@ -117,6 +119,13 @@ char *ctr_log_path(struct daemon *d, const char *id);
 /* The log driver a container writes with: its --log-driver, or the
  * daemon's default; NULL for "none" (or a driver not loaded). */
 struct loaded_plugin *ctr_log_driver(struct daemon *d, const struct ctr_opts *o);
+
+/* network connect/disconnect, on created and running containers (netctr.c):
+ * ENOTFOUND for an unknown network, EFORBIDDEN when already (or not) on it */
+int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json_t *endpoint_config,
+                    struct berth_err *err);
+int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
+                       struct berth_err *err);
 
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);

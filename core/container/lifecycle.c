@@ -16,6 +16,7 @@
 #include "config.h"
 #include "container.h"
 #include "exec.h"
+#include "netctr.h"
 
 static void start_monitor(struct daemon *d, struct container *c);
 static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
@@ -233,6 +234,10 @@ static struct container *create_record(struct daemon *d, json_t *body, json_t *h
   }
   json_t *nc = json_object_get(body, "NetworkingConfig");
   c->net_config = json_is_object(nc) ? json_deep_copy(nc) : NULL;
+  if (ctrnet_create(d, c, c->opts, err) < 0) {
+    discard(c);
+    return NULL;
+  }
   c->created_ns = now_ns();
   c->status = CTR_CREATED;
   return c;
@@ -329,194 +334,6 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
 
 /* ---------------- start ---------------- */
 
-/* one resolv.conf line of space-separated words: "search a b" */
-static char *line_of(const char *key, char **v, size_t n) {
-  char *out = xasprintf("%s", key);
-  for (size_t i = 0; i < n; i++) {
-    char *t = xasprintf("%s %s", out, v[i]);
-    free(out);
-    out = t;
-  }
-  char *t = xasprintf("%s\n", out);
-  free(out);
-  return t;
-}
-
-static void append(char **out, const char *s) {
-  char *t = xasprintf("%s%s", *out, s);
-  free(*out);
-  *out = t;
-}
-
-/* resolv.conf as docker writes it: the host's on the host network; on a
- * user network the embedded DNS server (its gateway: --dns servers become
- * its upstreams for this container); elsewhere --dns, or the host's servers
- * without loopback ones (unreachable from the container's namespace), or
- * docker's public fallbacks; --dns-search or the host's search domains;
- * --dns-option (and ndots:0 on user networks) */
-static char *resolv_conf(const struct container *c, const struct ctr_opts *o, bool host_net) {
-  cleanup_free char *host = read_file("/etc/resolv.conf", NULL);
-  if (host_net) return host ? xstrdup(host) : xstrdup("");
-  bool user_net = net_endpoint_used(&c->ep) && strcmp(c->ep.net_name, "bridge");
-  char *servers = user_net ? xasprintf("nameserver %s\n", c->ep.gateway) : xstrdup("");
-  char *search = o->n_dns_search ? line_of("search", o->dns_search, o->n_dns_search) : xstrdup("");
-  for (size_t i = 0; !user_net && i < o->n_dns; i++) {
-    char *l = xasprintf("nameserver %s\n", o->dns[i]);
-    append(&servers, l);
-    free(l);
-  }
-  for (char *line = host ? strtok(host, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-    bool ns = str_has_prefix(line, "nameserver");
-    if (ns && !user_net && !o->n_dns && !strstr(line, " 127.") && !strstr(line, " ::1")) {
-      append(&servers, line);
-      append(&servers, "\n");
-    }
-    if (!o->n_dns_search && (str_has_prefix(line, "search") || str_has_prefix(line, "domain"))) {
-      append(&search, line);
-      append(&search, "\n");
-    }
-  }
-  if (!*servers) append(&servers, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-  char *opts = user_net ? xstrdup("options ndots:0\n") : xstrdup("");
-  if (o->n_dns_options) {
-    free(opts);
-    opts = line_of(user_net ? "options ndots:0" : "options", o->dns_options, o->n_dns_options);
-  }
-  char *out = xasprintf("%s%s%s", search, servers, opts);
-  free(search);
-  free(servers);
-  free(opts);
-  return out;
-}
-
-static void write_etc_files(struct daemon *d, struct container *c, const struct ctr_opts *o,
-                            bool host_net) {
-  cleanup_free char *dir = ctr_dir(d, c->id);
-  char hostbuf[256] = "";
-  if (host_net) gethostname(hostbuf, sizeof hostbuf - 1);
-  const char *hostname = host_net ? hostbuf : o->hostname;
-  cleanup_free char *hnp = xasprintf("%s/hostname", dir);
-  cleanup_free char *hntext = xasprintf("%s\n", hostname);
-  write_file_atomic(hnp, hntext, strlen(hntext), 0644);
-  /* docker's lines, the container's own address under its hostname, then
-   * --add-host (host-gateway: the gateway of its network) */
-  char *own = net_endpoint_used(&c->ep) ? xasprintf("%s\t%s\n", c->ep.ip, hostname) : xstrdup("");
-  for (size_t i = 0; i < o->n_extra_hosts; i++) {
-    const char *h = o->extra_hosts[i], *colon = strchr(h, ':');
-    const char *ip = strcmp(colon + 1, "host-gateway") ? colon + 1
-                     : net_endpoint_used(&c->ep)       ? c->ep.gateway
-                                                       : "172.17.0.1";
-    char *l = xasprintf("%s\t%.*s\n", ip, (int)(colon - h), h);
-    append(&own, l);
-    free(l);
-  }
-  cleanup_free char *hosts =
-      host_net ? read_file("/etc/hosts", NULL)
-               : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                           "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                           "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s",
-                           own);
-  free(own);
-  cleanup_free char *hp = xasprintf("%s/hosts", dir);
-  if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
-  cleanup_free char *resolv = resolv_conf(c, o, host_net);
-  cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
-  write_file_atomic(rp, resolv, strlen(resolv), 0644);
-}
-
-/* --ip: NetworkingConfig.EndpointsConfig[<network>].IPAMConfig.IPv4Address */
-static json_t *endpoint_config(const struct container *c, const struct ctr_opts *o,
-                               const struct net_endpoint *ep) {
-  json_t *eps = json_object_get(c->net_config, "EndpointsConfig");
-  json_t *e = json_object_get(eps, ep->net_name);
-  if (!e) e = json_object_get(eps, ep->net_id);
-  if (!e) e = json_object_get(eps, *o->network_mode ? o->network_mode : "default");
-  return e;
-}
-
-static const char *wanted_ip(const struct container *c, const struct ctr_opts *o,
-                             const struct net_endpoint *ep) {
-  json_t *e = endpoint_config(c, o, ep);
-  const char *ip =
-      json_string_value(json_object_get(json_object_get(e, "IPAMConfig"), "IPv4Address"));
-  return ip && *ip ? ip : NULL;
-}
-
-/* --network-alias, and the hostname: more names on the network's DNS */
-static void endpoint_names(const struct container *c, const struct ctr_opts *o,
-                           struct net_endpoint *ep) {
-  snprintf(ep->hostname, sizeof ep->hostname, "%s", o->hostname ? o->hostname : "");
-  for (size_t i = 0; i < o->n_dns; i++) {
-    size_t l = strlen(ep->dns);
-    snprintf(ep->dns + l, sizeof ep->dns - l, "%s%s", l ? "," : "", o->dns[i]);
-  }
-  size_t i;
-  json_t *a;
-  json_array_foreach(json_object_get(endpoint_config(c, o, ep), "Aliases"), i, a) {
-    const char *s = json_string_value(a);
-    size_t l = strlen(ep->aliases);
-    if (s && *s && !strchr(s, ','))
-      snprintf(ep->aliases + l, sizeof ep->aliases - l, "%s%s", l ? "," : "", s);
-  }
-}
-
-/* the container's network: an address now (for /etc/hosts), the plumbing
- * once its namespace exists (net_plumb) */
-/* --network container:<name|id>: the other one must be running; its
- * namespace is joined, its /etc files copied, no endpoint of its own */
-static int join_container_network(struct daemon *d, struct container *c, const char *ref,
-                                  struct berth_err *err) {
-  struct container *t = ctr_get(ref);
-  if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
-  ctr_lock();
-  bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
-  pid_t pid = t->pid;
-  ctr_unlock();
-  int r = 0;
-  if (t == c)
-    r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own network");
-  else if (!running || pid <= 0)
-    r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join network of a non running container: %s",
-                      t->name + 1);
-  if (r == 0) {
-    snprintf(c->netns_of, sizeof c->netns_of, "%d", (int)pid);
-    cleanup_free char *from = ctr_dir(d, t->id);
-    cleanup_free char *to = ctr_dir(d, c->id);
-    const char *files[] = {"hosts", "resolv.conf", "hostname"};
-    for (size_t i = 0; i < 3; i++) {
-      cleanup_free char *src = xasprintf("%s/%s", from, files[i]);
-      cleanup_free char *dst = xasprintf("%s/%s", to, files[i]);
-      size_t len = 0;
-      cleanup_free char *text = read_file(src, &len);
-      if (text) write_file_atomic(dst, text, len, 0644);
-    }
-  }
-  ctr_put(t);
-  return r;
-}
-
-static int reserve_network(struct daemon *d, struct container *c, const struct ctr_opts *o,
-                           struct berth_err *err) {
-  c->netns_of[0] = 0;
-  memset(&c->ep, 0, sizeof c->ep); /* nothing of a previous run */
-  if (str_has_prefix(o->network_mode, "container:"))
-    return join_container_network(d, c, o->network_mode + strlen("container:"), err);
-  struct net_endpoint ep;
-  int r = net_resolve(d, o->network_mode, &ep, err);
-  const char *ip = r == 0 ? wanted_ip(c, o, &ep) : NULL;
-  if (r == 0 && ip && !strcmp(ep.net_name, "bridge"))
-    r = berth_err_set(err, BERTH_EINVAL, 0,
-                      "user specified IP address is supported on user defined networks only");
-  if (r == 0) {
-    snprintf(ep.ctr_id, sizeof ep.ctr_id, "%s", c->id);
-    snprintf(ep.ctr_name, sizeof ep.ctr_name, "%s", c->name + 1);
-    endpoint_names(c, o, &ep);
-    r = net_reserve(d, &ep, ip, err);
-  }
-  if (r == 0) c->ep = ep;
-  return r;
-}
-
 /* seccomp, no_new_privs and the capabilities of a spec (start and exec) */
 void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
   s->seccomp = o->seccomp;
@@ -548,6 +365,7 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   s->n_groups = ru.n_groups;
   size_t ne;
   s->env = ctr_env(o, NULL, 0, ru.home, o->tty, &ne);
+  ctrnet_link_env(c, o, &s->env, &ne);
   rt_user_free(&ru);
   s->cwd = *o->workdir ? o->workdir : "/";
   s->hostname = o->hostname;
@@ -652,10 +470,8 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
                         const char *error) {
   /* its address and plumbing go before anyone waiting (stop, rm -f) hears
    * of the exit: a network rm right after must find it free */
-  net_release(d, &c->ep);
+  ctrnet_release(d, c);
   ctr_lock();
-  json_decref(c->ports);
-  c->ports = NULL;
   c->status = CTR_EXITED;
   c->exit_code = code;
   c->oom_killed = oom;
@@ -680,22 +496,6 @@ static void start_done(struct container *c) {
   ctr_unlock();
 }
 
-/* the network in the container's namespace, and its published ports */
-static int plumb_and_publish(struct daemon *d, struct container *c, pid_t pid,
-                             struct berth_err *err) {
-  int r = net_plumb(d, &c->ep, pid, err);
-  if (r < 0) return r;
-  struct ctr_opts *o = ctr_opts_get(c);
-  json_t *ports = net_publish(d, &c->ep, o->ports, o->n_ports, err);
-  ctr_opts_put(o);
-  if (!ports) return -err->code;
-  ctr_lock();
-  json_decref(c->ports);
-  c->ports = ports;
-  ctr_unlock();
-  return 0;
-}
-
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
  * (init waits for START).  On failure the rootfs is unmounted again. */
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
@@ -703,10 +503,9 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (r < 0) return err_wrap(err, "mount rootfs");
   c->mounted = true;
   struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
-  r = reserve_network(d, c, o, err);
+  r = ctrnet_reserve(d, c, o, err);
   json_t *spec = NULL;
   if (r == 0) {
-    if (!c->netns_of[0]) write_etc_files(d, c, o, !strcmp(c->ep.driver, "host"));
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
   }
@@ -723,14 +522,14 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
   if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
-  if (r == 0) r = plumb_and_publish(d, c, *pid, err);
+  if (r == 0) r = ctrnet_plumb(d, c, *pid, err);
   if (r < 0 && *pid > 0) {
     kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */
     shim_wait_gone(sockp, 2000);
   }
   if (r < 0) {
     unmount_rootfs(d, c);
-    net_release(d, &c->ep);
+    ctrnet_release(d, c);
   }
   return r;
 }
@@ -953,9 +752,11 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   return 0;
 }
 
+/* until the exit is recorded (mark_exited counts it once its record is on
+ * disk: the status alone flips before the save) */
 static bool wait_exit_locked(struct container *c, uint64_t exits, int timeout_ms) {
   int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000LL;
-  while (c->exits == exits && c->status != CTR_EXITED && c->status != CTR_CREATED) {
+  while (c->exits == exits && c->status != CTR_CREATED) {
     int64_t left = (deadline - now_ns()) / 1000000LL;
     if (timeout_ms >= 0 && left <= 0) return false;
     ctr_wait(timeout_ms < 0 ? 1000 : (int)(left > 1000 ? 1000 : left));
@@ -1138,7 +939,7 @@ static void restore_unstarted(struct daemon *d, struct container *c) {
   }
   c->mounted = true; /* a mount made before the crash is not on record: unmount is safe to repeat */
   unmount_rootfs(d, c);
-  net_release(d, &c->ep);
+  ctrnet_release(d, c);
   ctr_lock();
   bool autoremove = c->opts->auto_remove;
   ctr_unlock();
@@ -1161,8 +962,7 @@ void ctr_restore(struct daemon *d) {
       cleanup_free char *sock = ctr_socket(d, c->id);
       if (shim_status(sock, NULL) == SHIM_RUNNING) {
         log_info("container %.12s: shim found, still running", c->id);
-        net_restore(d, &c->ep, true);
-        net_republish(d, &c->ep, c->ports);
+        ctrnet_restore(d, c, true);
         c->shim_ready = true;
         start_monitor(d, c);
       } else {

@@ -56,8 +56,8 @@ static bool question_name(const ldns_rr *qrr, char *name, size_t len) {
   return ok;
 }
 
-long dns_answer(const uint8_t *q, size_t len, const char *net_id, dns_lookup_fn lookup,
-                uint8_t *out, size_t out_len) {
+long dns_answer(const uint8_t *q, size_t len, const char *net_id, uint32_t client,
+                dns_lookup_fn lookup, uint8_t *out, size_t out_len) {
   ldns_pkt *pkt = NULL;
   if (ldns_wire2pkt(&pkt, q, len) != LDNS_STATUS_OK || !pkt) return -1;
   long r = 0;
@@ -69,7 +69,7 @@ long dns_answer(const uint8_t *q, size_t len, const char *net_id, dns_lookup_fn 
   } else if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY || !qrr) {
     r = to_wire(reply_to(pkt, LDNS_RCODE_FORMERR), out, out_len);
   } else if (question_name(qrr, name, sizeof name) && ldns_rr_get_class(qrr) == LDNS_RR_CLASS_IN &&
-             lookup(net_id, name, &ip) == 1) {
+             lookup(net_id, client, name, &ip) == 1) {
     ldns_pkt *a = reply_to(pkt, LDNS_RCODE_NOERROR);
     if (a && ldns_rr_get_type(qrr) == LDNS_RR_TYPE_A) {
       char rr_text[400], ips[16];
@@ -174,7 +174,8 @@ static void serve_one(const struct listener *l) {
   socklen_t cl = sizeof client;
   ssize_t n = recvfrom(l->fd, q, sizeof q, MSG_DONTWAIT, (struct sockaddr *)&client, &cl);
   if (n <= 0) return;
-  long r = dns_answer(q, (size_t)n, l->net_id, S.lookup, out, sizeof out);
+  long r =
+      dns_answer(q, (size_t)n, l->net_id, ntohl(client.sin_addr.s_addr), S.lookup, out, sizeof out);
   if (r > 0) {
     sendto(l->fd, out, (size_t)r, 0, (struct sockaddr *)&client, cl);
   } else if (r == 0) {

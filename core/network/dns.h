@@ -10,15 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* looks name (lowercase, no trailing dot) up on a network: 1 and *ip
- * (host order) when it is one of its containers, 0 when not */
-typedef int (*dns_lookup_fn)(const char *net_id, const char *name, uint32_t *ip);
+/* looks name (lowercase, no trailing dot) up for the client at address
+ * client (host order) on a network: 1 and *ip (host order) when it is one
+ * of the containers there (or on another network of the client's), 0 when
+ * not */
+typedef int (*dns_lookup_fn)(const char *net_id, uint32_t client, const char *name, uint32_t *ip);
 
 /* One question: the reply to send in out (its length), 0 when the
  * question is not ours (forward it), -1 when the packet is not DNS (drop
  * it).  Never reads past len. */
-long dns_answer(const uint8_t *q, size_t len, const char *net_id, dns_lookup_fn lookup,
-                uint8_t *out, size_t out_len);
+long dns_answer(const uint8_t *q, size_t len, const char *net_id, uint32_t client,
+                dns_lookup_fn lookup, uint8_t *out, size_t out_len);
 
 /* the upstream servers of the container at client on net_id ("a,b"), into
  * out; "" when it has none of its own (--dns) */

@@ -192,7 +192,7 @@ static void predefine(struct daemon *d, const char *name, const char *driver) {
 
 static int driver_create(struct daemon *d, struct network *n, struct berth_err *err);
 static bool has_dns(const struct network *n);
-static int dns_lookup(const char *net_id, const char *name, uint32_t *ip);
+static int dns_lookup(const char *net_id, uint32_t client, const char *name, uint32_t *ip);
 static void dns_upstream(const char *net_id, uint32_t client, char *out, size_t len);
 static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const char *name);
 static bool plumbed_driver(const char *driver);
@@ -643,8 +643,9 @@ int net_reserve(struct daemon *d, struct net_endpoint *ep, const char *want_ip,
     ip4_format(ip, ep->ip);
     ip4_format(n->gateway, ep->gateway);
     ep->prefix = n->subnet.prefix;
-    snprintf(ep->mac, sizeof ep->mac, "02:42:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 255,
-             (ip >> 8) & 255, ip & 255); /* as docker derives it */
+    if (!ep->mac[0])
+      snprintf(ep->mac, sizeof ep->mac, "02:42:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 255,
+               (ip >> 8) & 255, ip & 255); /* as docker derives it */
     random_hex(ep->ep_id, 32);
     ep_add_locked(n, ep);
   }
@@ -656,7 +657,8 @@ static struct loaded_plugin *driver_of(struct daemon *d, const struct net_endpoi
   return plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, ep->driver);
 }
 
-int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, struct berth_err *err) {
+int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
+              struct berth_err *err) {
   if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep)) return 0;
   struct loaded_plugin *p = driver_of(d, ep);
   if (!p) return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ep->driver);
@@ -671,10 +673,11 @@ int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, struct berth
   if (r == 0) {
     struct sandbox_if s = {.prefix = ep->prefix};
     snprintf(s.src_name, sizeof s.src_name, "%s", ji.src_ifname);
-    snprintf(s.dst_name, sizeof s.dst_name, "%s0", ji.dst_prefix[0] ? ji.dst_prefix : "eth");
+    snprintf(s.dst_name, sizeof s.dst_name, "%s", ep->ifname[0] ? ep->ifname : "eth0");
     snprintf(s.mac, sizeof s.mac, "%s", ep->mac);
     ip4_parse(ep->ip, &s.ip);
-    if (!ji.disable_gateway) ip4_parse(ji.gateway[0] ? ji.gateway : ep->gateway, &s.gateway);
+    if (route && !ji.disable_gateway)
+      ip4_parse(ji.gateway[0] ? ji.gateway : ep->gateway, &s.gateway);
     r = sandbox_setup(pid, &s, err);
   }
   if (r < 0) {
@@ -714,7 +717,7 @@ static void *unplumb_main(void *arg) {
   return NULL;
 }
 
-void net_release(struct daemon *d, struct net_endpoint *ep) {
+static void release(struct daemon *d, struct net_endpoint *ep, bool now) {
   if (!net_endpoint_used(ep)) return;
   struct loaded_plugin *p = driver_of(d, ep);
   /* its published ports go now (a new container may want them) */
@@ -728,11 +731,19 @@ void net_release(struct daemon *d, struct net_endpoint *ep) {
   struct unplumb *u = xcalloc(1, sizeof *u);
   u->d = d, u->ep = *ep;
   pthread_t t;
-  if (pthread_create(&t, NULL, unplumb_main, u) == 0)
+  if (!now && pthread_create(&t, NULL, unplumb_main, u) == 0)
     pthread_detach(t);
   else
     unplumb_main(u);
   ep->ip[0] = ep->gateway[0] = ep->mac[0] = ep->ep_id[0] = 0;
+}
+
+void net_release(struct daemon *d, struct net_endpoint *ep) {
+  release(d, ep, false);
+}
+
+void net_release_now(struct daemon *d, struct net_endpoint *ep) {
+  release(d, ep, true);
 }
 
 void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
@@ -751,11 +762,12 @@ void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
 }
 
 json_t *net_endpoint_json(const struct net_endpoint *ep) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "NetworkID", ep->net_id,
-                   "Name", ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id, "IPAddress",
-                   ep->ip, "Gateway", ep->gateway, "MacAddress", ep->mac, "IPPrefixLen", ep->prefix,
-                   "ContainerID", ep->ctr_id, "ContainerName", ep->ctr_name, "Hostname",
-                   ep->hostname, "Aliases", ep->aliases, "Dns", ep->dns);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "NetworkID",
+                   ep->net_id, "Name", ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id,
+                   "IPAddress", ep->ip, "Gateway", ep->gateway, "MacAddress", ep->mac,
+                   "IPPrefixLen", ep->prefix, "ContainerID", ep->ctr_id, "ContainerName",
+                   ep->ctr_name, "Hostname", ep->hostname, "Aliases", ep->aliases, "Dns", ep->dns,
+                   "IfName", ep->ifname);
 }
 
 static void copy_str(json_t *j, const char *k, char *out, size_t len) {
@@ -776,6 +788,7 @@ void net_endpoint_from_json(json_t *j, struct net_endpoint *ep) {
   copy_str(j, "Hostname", ep->hostname, sizeof ep->hostname);
   copy_str(j, "Aliases", ep->aliases, sizeof ep->aliases);
   copy_str(j, "Dns", ep->dns, sizeof ep->dns);
+  copy_str(j, "IfName", ep->ifname, sizeof ep->ifname);
   ep->prefix = (int)json_integer_value(json_object_get(j, "IPPrefixLen"));
 }
 
@@ -799,16 +812,32 @@ static bool alias_of(const char *list, const char *name) {
   return false;
 }
 
-/* a container on net_id called name (its name, short id, hostname, alias) */
-static int dns_lookup(const char *net_id, const char *name, uint32_t *ip) {
+static bool answers_to(const struct net_endpoint *e, const char *name) {
+  return !strcasecmp(e->ctr_name, name) || (strlen(name) == 12 && !strncmp(e->ctr_id, name, 12)) ||
+         (e->hostname[0] && !strcasecmp(e->hostname, name)) || alias_of(e->aliases, name);
+}
+
+static int lookup_on_locked(const struct network *n, const char *name, uint32_t *ip) {
+  for (size_t i = 0; n && i < n->n_eps; i++)
+    if (answers_to(&n->eps[i], name) && ip4_parse(n->eps[i].ip, ip) == 0) return 1;
+  return 0;
+}
+
+/* a container called name (its name, short id, hostname, alias) on net_id,
+ * else on another network the client's container is on (connected) */
+static int dns_lookup(const char *net_id, uint32_t client, const char *name, uint32_t *ip) {
   pthread_mutex_lock(&N.lock);
   struct network *n = find_locked(net_id);
-  int found = 0;
+  int found = lookup_on_locked(n, name, ip);
+  const char *who = NULL;
   for (size_t i = 0; n && !found && i < n->n_eps; i++) {
-    const struct net_endpoint *e = &n->eps[i];
-    if (!strcasecmp(e->ctr_name, name) || (strlen(name) == 12 && !strncmp(e->ctr_id, name, 12)) ||
-        (e->hostname[0] && !strcasecmp(e->hostname, name)) || alias_of(e->aliases, name))
-      found = ip4_parse(e->ip, ip) == 0;
+    uint32_t a;
+    if (ip4_parse(n->eps[i].ip, &a) == 0 && a == client) who = n->eps[i].ctr_id;
+  }
+  for (size_t k = 0; who && !found && k < N.n; k++) {
+    struct network *o = N.v[k];
+    for (size_t i = 0; o != n && i < o->n_eps && !found; i++)
+      if (!strcmp(o->eps[i].ctr_id, who)) found = lookup_on_locked(o, name, ip);
   }
   pthread_mutex_unlock(&N.lock);
   return found;

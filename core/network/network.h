@@ -33,13 +33,14 @@ json_t *net_list(struct daemon *d, json_t *filters, struct berth_err *err);
 /* the user networks with no endpoints, removed: their names */
 json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err);
 
-/* ---- a container's place on a network (one per container for now) ---- */
+/* ---- a container's place on a network (one per network it is on) ---- */
 struct net_endpoint {
   char net_id[65], net_name[128], driver[32], ep_id[65];
   char ctr_id[65], ctr_name[128];    /* whose (set by the caller before net_reserve) */
   char hostname[64], aliases[256];   /* more names it answers to (aliases: comma-separated) */
   char dns[128];                     /* its --dns servers, comma-separated */
-  char ip[16], gateway[16], mac[18]; /* "" on host and none */
+  char ip[16], gateway[16], mac[18]; /* "" on host and none (mac: --mac-address before reserve) */
+  char ifname[16];                   /* its name in the container: eth0, eth1, ... */
   int prefix;
 };
 
@@ -48,14 +49,20 @@ struct net_endpoint {
  * network); ENOTFOUND "network X not found" */
 int net_resolve(struct daemon *d, const char *mode, struct net_endpoint *ep, struct berth_err *err);
 /* an address for the container (want: --ip, or NULL), an endpoint id, a
- * MAC; nothing for host and none */
+ * MAC (ep->mac when set, else docker's derived one); nothing for host and
+ * none */
 int net_reserve(struct daemon *d, struct net_endpoint *ep, const char *want_ip,
                 struct berth_err *err);
 /* the driver's endpoint, joined into the namespace of pid and set up
- * there; on failure nothing of it is left (the address stays reserved) */
-int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, struct berth_err *err);
-/* undo plumb and reserve; safe to repeat */
+ * there as ep->ifname (with the default route when route); on failure
+ * nothing of it is left (the address stays reserved) */
+int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
+              struct berth_err *err);
+/* undo plumb and reserve; safe to repeat.  The driver's part runs on a
+ * thread of its own (the container's namespace is going anyway); with
+ * net_release_now it is done on return (a disconnect of a running one) */
 void net_release(struct daemon *d, struct net_endpoint *ep);
+void net_release_now(struct daemon *d, struct net_endpoint *ep);
 /* at start-up, from a container's record: a running one keeps its
  * address; a dead one's plumbing and address go */
 void net_restore(struct daemon *d, struct net_endpoint *ep, bool running);

@@ -197,7 +197,58 @@ expect "berth network ls --filter label=team=a --format" "bnet bridge local" "$(
 expect "berth network ls -q: 12-character ids" 12 "$(berth network ls -q --filter name=bnet | awk '{print length}')"
 expect "berth run --network --ip" "10.98.0.7" "$(berth run --rm --network bnet --ip 10.98.0.7 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
 expect_match "berth network inspect -f" '"Subnet":"10.98.0.0/24"' "$(berth network inspect -f '{{json .IPAM.Config}}' bnet)"
-expect_match "berth network connect says it is not there yet" "not supported yet" "$(berth network connect bnet web 2>&1)"
+
+# ---- network connect / disconnect (web: running, on the default bridge) ----
+docker run -d --name peer --network bnet busybox sleep 300 >/dev/null
+check "network connect of a running container (--alias)" docker network connect --alias webalias bnet web
+expect_match "it gets eth1 on bnet" "eth1 +inet 10\.98\.0\." "$(docker exec web ip -o -4 addr show eth1)"
+webb=$(docker inspect -f '{{.NetworkSettings.Networks.bnet.IPAddress}}' web)
+expect "inspect lists both networks" "bnet bridge" "$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' web | xargs)"
+expect_match "a container on bnet resolves it by name at once" "Address:? *(1: )?$webb" "$(docker exec peer nslookup web. 2>&1 | grep Address | tail -1)"
+expect_match "and by its alias" "Address:? *(1: )?$webb" "$(docker exec peer nslookup webalias. 2>&1 | grep Address | tail -1)"
+check "and reaches it by name" docker exec peer ping -c1 -W2 web
+expect_match "the default route stays on eth0" "^default via 172.17.0.1 dev eth0 *$" "$(docker exec web ip route | grep default)"
+expect "network inspect bnet lists it" "peer web" "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' bnet | tr ' ' '\n' | sort | xargs)"
+expect_match "connecting twice: docker's 403" "endpoint with name web already exists in network bnet" "$(docker network connect bnet web 2>&1)"
+check "network disconnect" docker network disconnect bnet web
+expect "its eth1 is gone" "" "$(docker exec web ip -o link show eth1 2>/dev/null)"
+expect_match "and its name on bnet" "NXDOMAIN" "$(docker exec peer nslookup web. 2>&1)"
+expect_match "disconnecting again: refused" "is not connected to network bnet" "$(docker network disconnect bnet web 2>&1)"
+expect_match "connect to a network that is not there: 404" "network nosuchnet not found" "$(docker network connect nosuchnet web 2>&1)"
+expect_match "connect of a container that is not there: 404" "No such container: nosuchctr" "$(docker network connect bnet nosuchctr 2>&1)"
+docker create --name hostc --network host busybox true >/dev/null
+expect_match "a host-network container cannot be connected" "connected to host network" "$(docker network connect bnet hostc 2>&1)"
+docker rm hostc >/dev/null
+# a created container: the connect is recorded, and made at start
+docker create --name late busybox sleep 300 >/dev/null
+check "berth network connect --ip of a created container" berth network connect --ip 10.99.0.77 appnet late
+docker start late >/dev/null
+expect "at start it is on both networks" "appnet bridge" "$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' late | xargs)"
+expect "with the address asked for" "10.99.0.77" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' late)"
+check "db reaches it by name" docker exec db ping -c1 -W2 late
+check "berth network disconnect of a created container" sh -c 'docker create --name late2 busybox ip -o link >/dev/null && berth network disconnect bridge late2'
+expect "it then starts on no network: only lo" "lo
+0" "$(docker start -a late2 | awk '{print $2}' | tr -d :; docker inspect -f '{{len .NetworkSettings.Networks}}' late2; docker rm late2 >/dev/null)"
+docker rm -f peer >/dev/null
+
+# ---- --link on the default bridge, --mac-address ----
+docker run -d --name linkdb -e SECRET=s3 --expose 5432 busybox sleep 300 >/dev/null
+ldb=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' linkdb)
+out=$(docker run --rm --link linkdb:database busybox sh -c 'ping -c1 -W2 database >/dev/null && echo reached; env | grep ^DATABASE_ | sort; grep database /etc/hosts')
+expect_match "--link db:database: the alias resolves and answers" "reached" "$out"
+expect_match "its hosts line: address, alias, hostname, name" "$ldb[[:space:]]+database [0-9a-f]{12} linkdb" "$out"
+expect_match "docker's <ALIAS>_PORT variables" "DATABASE_PORT=tcp://$ldb:5432" "$out"
+expect_match "<ALIAS>_PORT_5432_TCP_ADDR" "DATABASE_PORT_5432_TCP_ADDR=$ldb" "$out"
+expect_match "<ALIAS>_ENV_ of its environment" "DATABASE_ENV_SECRET=s3" "$out"
+expect_match "<ALIAS>_NAME" "DATABASE_NAME=/[a-z_]+/database" "$out"
+expect_match "a link to a container that is not there: refused" "could not get container for nosuch" "$(docker run --rm --link nosuch:x busybox true 2>&1)"
+docker create --name notrunning busybox true >/dev/null
+expect_match "a link to one not running: docker's message" "Cannot link to a non running container: /notrunning AS" "$(docker run --rm --link notrunning:x busybox true 2>&1)"
+docker rm -f notrunning linkdb >/dev/null
+# (docker CLI 28 sends --mac-address only to API 1.44 daemons; berth's CLI and docker-py send Config.MacAddress)
+expect "--mac-address" "92:d0:c6:0a:29:33" "$(berth run --rm --mac-address 92:d0:c6:0a:29:33 busybox cat /sys/class/net/eth0/address)"
+expect "docker-py's mac_address" "92:d0:c6:0a:29:34" "$(python3 -c 'import docker,sys; c=docker.from_env(); print(c.containers.run("busybox", "cat /sys/class/net/eth0/address", mac_address="92:d0:c6:0a:29:34", remove=True).decode().strip())')"
+expect_match "a bad --mac-address: refused" "invalid MAC address: 92:zz" "$(berth run --rm --mac-address 92:zz busybox true 2>&1)"
 expect "berth network rm prints the name" bnet "$(berth network rm bnet)"
 expect_match "berth network rm of one not there: docker's 404" "network bnet not found" "$(berth network rm bnet 2>&1)"
 
@@ -205,6 +256,8 @@ expect_match "berth network rm of one not there: docker's 404" "network bnet not
 stop_daemon KILL
 start_daemon || fail "berthd restarts"
 expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)"
+expect "a connected container keeps both addresses" "10.99.0.77 $(docker exec late ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1)" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}}' late)"
+check "and is still reached by name" docker exec db ping -c1 -W2 late
 expect "a published port still answers" hello-from-httpd "$(curl -s -m 3 127.0.0.1:8080/index.html)"
 expect "and docker port still says it" "80/tcp -> 0.0.0.0:8080" "$(docker port web80)"
 check "and answers on it" busybox ping -c1 -W2 "$ip1"
@@ -272,7 +325,7 @@ else
   fail "docker-compose is installed (tests/run.sh installs it)"
 fi
 
-docker rm -f web web2 db web80 webp udp >/dev/null
+docker rm -f web web2 db web80 webp udp late >/dev/null
 expect "rm -f: no DNAT rule left" 0 "$(nft list table ip berth | grep -c dnat)"
 for _ in $(seq 1 50); do ip -br link | grep -q veth || break; sleep 0.1; done
 expect "rm -f all: no veth left" "" "$(ip -br link | grep veth)"

@@ -5,7 +5,8 @@
 #include "../../core/network/dns.h"
 #include "tap.h"
 
-static int lookup(const char *net, const char *name, uint32_t *ip) {
+static int lookup(const char *net, uint32_t client, const char *name, uint32_t *ip) {
+  (void)client;
   if (strcmp(net, "n1")) return 0;
   if (!strcmp(name, "db") || !strcmp(name, "database"))
     return *ip = (10u << 24) | (99u << 16) | 2, 1;
@@ -28,7 +29,7 @@ static size_t query(const char *name, ldns_rr_type t, uint8_t *out) {
 static ldns_pkt *answer(const char *name, ldns_rr_type t, const char *net, long *r) {
   uint8_t q[512], out[4096];
   size_t n = query(name, t, q);
-  *r = dns_answer(q, n, net, lookup, out, sizeof out);
+  *r = dns_answer(q, n, net, 0, lookup, out, sizeof out);
   ldns_pkt *a = NULL;
   if (*r > 0) ldns_wire2pkt(&a, out, (size_t)*r);
   return a;
@@ -60,11 +61,12 @@ static void test_answers(void) {
 static void test_bad(void) {
   uint8_t q[512], out[4096];
   size_t n = query("db.", LDNS_RR_TYPE_A, q);
-  ok(dns_answer(q, 5, "n1", lookup, out, sizeof out) == -1, "a truncated header: dropped");
+  ok(dns_answer(q, 5, "n1", 0, lookup, out, sizeof out) == -1, "a truncated header: dropped");
   q[2] |= 0x80; /* QR: a response */
-  ok(dns_answer(q, n, "n1", lookup, out, sizeof out) == -1, "a response: dropped, never answered");
+  ok(dns_answer(q, n, "n1", 0, lookup, out, sizeof out) == -1,
+     "a response: dropped, never answered");
   q[2] &= 0x7f;
-  ok(dns_answer(q, n, "n1", lookup, out, 10) == -1, "no room for the reply: nothing written");
+  ok(dns_answer(q, n, "n1", 0, lookup, out, 10) == -1, "no room for the reply: nothing written");
   /* mutate the query many ways; every call must return, in bounds */
   srandom(7);
   int replies = 0;
@@ -81,7 +83,7 @@ static void test_bad(void) {
         if (len < sizeof m) m[len++] = (uint8_t)random();
       }
     }
-    long r = dns_answer(m, len, "n1", lookup, out, sizeof out);
+    long r = dns_answer(m, len, "n1", 0, lookup, out, sizeof out);
     if (r > (long)sizeof out) break;
     replies += r > 0;
   }
