@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "network/ipam.h"
+
 #include <libgen.h>
 
 #define DEFAULT_DATA_ROOT "/var/lib/berth"
@@ -27,7 +29,8 @@ static const struct conf_key api_keys[] = {{"socket", CONFIG_TYPE_STRING},
                                            {"group", CONFIG_TYPE_STRING}};
 static const struct conf_key storage_keys[] = {{"driver", CONFIG_TYPE_STRING}};
 static const struct conf_key network_keys[] = {{"drivers", CONFIG_TYPE_ARRAY},
-                                               {"default", CONFIG_TYPE_STRING}};
+                                               {"default", CONFIG_TYPE_STRING},
+                                               {"bridge-subnet", CONFIG_TYPE_STRING}};
 static const struct conf_key log_keys[] = {{"driver", CONFIG_TYPE_STRING},
                                            {"drivers", CONFIG_TYPE_ARRAY}};
 static const struct conf_key registry_keys[] = {{"driver", CONFIG_TYPE_STRING},
@@ -106,6 +109,7 @@ static void set_defaults(struct berth_config *c) {
   c->storage_driver = xstrdup("overlay");
   c->log_driver = xstrdup("json-file");
   c->default_network = xstrdup("none");
+  c->bridge_subnet = xstrdup("");
   c->network_drivers = xcalloc(2, sizeof(char *));
   c->network_drivers[0] = xstrdup("none");
   c->network_drivers[1] = xstrdup("host");
@@ -200,12 +204,20 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   }
   config_setting_t *net = config_setting_lookup(root, "network");
   set_str(&c->default_network, net, "default");
+  set_str(&c->bridge_subnet, net, "bridge-subnet");
   set_list(&c->network_drivers, &c->n_network_drivers, net, "drivers");
   set_list(&c->log_drivers, &c->n_log_drivers, config_setting_lookup(root, "log"), "drivers");
   r = check_abs(c, root, "data-root", c->data_root, err);
   if (!r) r = check_abs(c, root, "exec-root", c->exec_root, err);
   if (!r) r = check_abs(c, root, "plugin-dir", c->plugin_dir, err);
   if (!r) r = check_abs(c, root, "api.socket", c->socket_path, err);
+  struct cidr sn;
+  struct berth_err e2 = {0};
+  if (!r && *c->bridge_subnet && cidr_parse(c->bridge_subnet, "subnet", &sn, &e2) < 0) {
+    config_setting_t *s = config_setting_lookup(root, "network.bridge-subnet");
+    r = berth_err_set(err, BERTH_EINVAL, 0, "%s:%d: network.bridge-subnet: %s", c->file_name,
+                      s ? config_setting_source_line(s) : 0, e2.msg);
+  }
   return r;
 }
 
@@ -225,6 +237,7 @@ void config_free(struct berth_config *c) {
     free(c->log_drivers[i]);
   free(c->log_drivers);
   free(c->default_network);
+  free(c->bridge_subnet);
   free(c->log_driver);
   free(c->registry_driver);
   if (c->cfg_loaded) config_destroy(&c->cfg);

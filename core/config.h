@@ -22,6 +22,7 @@ struct berth_config {
   char **network_drivers;
   size_t n_network_drivers;
   char *default_network;
+  char *bridge_subnet; /* the default bridge's subnet; "": the first free default pool */
   char *log_driver;   /* the default; --log-driver picks any loaded one */
   char **log_drivers; /* loaded besides it (failures are listed, not fatal) */
   size_t n_log_drivers;

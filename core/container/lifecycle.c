@@ -470,7 +470,9 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
                         const char *error) {
   /* its address and plumbing go before anyone waiting (stop, rm -f) hears
    * of the exit: a network rm right after must find it free */
+  int64_t t = trace_phase(c->id, "", 0);
   ctrnet_release(d, c);
+  t = trace_phase(c->id, "exit release", t);
   ctr_lock();
   c->status = CTR_EXITED;
   c->exit_code = code;
@@ -481,8 +483,10 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   c->shim_ready = false;
   ctr_unlock();
   unmount_rootfs(d, c);
+  t = trace_phase(c->id, "exit unmount", t);
   /* on disk before anyone waiting (stop, wait, run) hears of it */
   ctr_save(d, c);
+  trace_phase(c->id, "exit save", t);
   ctr_lock();
   c->exits++;
   ctr_broadcast();
@@ -499,11 +503,14 @@ static void start_done(struct container *c) {
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
  * (init waits for START).  On failure the rootfs is unmounted again. */
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
+  int64_t t = trace_phase(c->id, "", 0);
   int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
   if (r < 0) return err_wrap(err, "mount rootfs");
+  t = trace_phase(c->id, "start mount", t);
   c->mounted = true;
   struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
   r = ctrnet_reserve(d, c, o, err);
+  t = trace_phase(c->id, "start reserve", t);
   json_t *spec = NULL;
   if (r == 0) {
     spec = build_spec(d, c, o, err);
@@ -521,8 +528,11 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   json_decref(spec);
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
+  t = trace_phase(c->id, "start spec", t);
   if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
+  t = trace_phase(c->id, "start shim", t);
   if (r == 0) r = ctrnet_plumb(d, c, *pid, err);
+  trace_phase(c->id, "start plumb", t);
   if (r < 0 && *pid > 0) {
     kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */
     shim_wait_gone(sockp, 2000);

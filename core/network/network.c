@@ -198,12 +198,28 @@ static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const cha
 static bool plumbed_driver(const char *driver);
 
 /* the subnets the networks hold, for overlap checks and pool picking
- * (with N.lock held; the caller frees) */
-static struct cidr *subnets_locked(size_t *n) {
-  struct cidr *v = xcalloc(N.n + 1, sizeof *v);
+ * (with N.lock held; the caller frees); with routes, also the host's own
+ * routes (not the default one), as docker skips pools the host reaches
+ * already (a LAN on 172.17.0.0/16, another engine's docker0) */
+static struct cidr *subnets_locked(size_t *n, bool routes) {
+  size_t cap = N.n + 1;
+  struct cidr *v = xcalloc(cap, sizeof *v);
   *n = 0;
   for (size_t i = 0; i < N.n; i++)
     if (N.v[i]->has_ipam) v[(*n)++] = N.v[i]->subnet;
+  FILE *f = routes ? fopen("/proc/net/route", "re") : NULL;
+  char line[256];
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned dst, gw, flags, mask;
+    char ifname[32];
+    if (sscanf(line, "%31s %x %x %x %*d %*d %*d %x", ifname, &dst, &gw, &flags, &mask) != 5 ||
+        !mask)
+      continue; /* the header, a default route */
+    if (*n + 1 >= cap) v = xrealloc(v, (cap *= 2) * sizeof *v);
+    uint32_t m = ntohl(mask);
+    v[(*n)++] = (struct cidr){ntohl(dst) & m, __builtin_popcount(m)};
+  }
+  if (f) fclose(f);
   return v;
 }
 
@@ -213,7 +229,7 @@ static void predefine_bridge(struct daemon *d) {
   if (find_locked("bridge") || !plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, "bridge"))
     return;
   size_t nu;
-  cleanup_free struct cidr *used = subnets_locked(&nu);
+  cleanup_free struct cidr *used = subnets_locked(&nu, true);
   struct network *n = xcalloc(1, sizeof *n);
   random_hex(n->id, 32);
   n->name = xstrdup("bridge");
@@ -223,7 +239,11 @@ static void predefine_bridge(struct daemon *d) {
   n->labels = json_object();
   n->created_ns = now_ns();
   struct berth_err e = {0};
-  int r = ipam_pick_pool(used, nu, true, &n->subnet, &e);
+  int r = 0;
+  if (*d->cfg.bridge_subnet)
+    r = cidr_parse(d->cfg.bridge_subnet, "network.bridge-subnet", &n->subnet, &e);
+  else
+    r = ipam_pick_pool(used, nu, true, &n->subnet, &e);
   if (r == 0) {
     n->gateway = n->subnet.addr + 1;
     r = ipam_setup(n) < 0 ? -BERTH_EINTERNAL : 0;
@@ -287,7 +307,7 @@ int net_init(struct daemon *d, struct berth_err *err) {
 static int plan_ipam(const struct net_create_req *r, struct network *n, struct berth_err *err) {
   n->has_ipam = true;
   size_t nu;
-  cleanup_free struct cidr *used = subnets_locked(&nu);
+  cleanup_free struct cidr *used = subnets_locked(&nu, !(r->subnet && *r->subnet));
   int rc;
   if (r->subnet && *r->subnet) {
     if ((rc = cidr_parse(r->subnet, "subnet", &n->subnet, err)) < 0) return rc;
@@ -668,8 +688,11 @@ int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
   char ns[64];
   snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)pid);
   struct berth_join_info ji = {sizeof ji, "", "", "", 0};
+  int64_t t = trace_phase(ep->ctr_id, "", 0);
   int r = drv_net_create_endpoint(p, &rq, err);
+  t = trace_phase(ep->ctr_id, "net create_endpoint", t);
   if (r == 0) r = drv_net_join(p, ep->net_id, ep->ep_id, ns, &ji, err);
+  t = trace_phase(ep->ctr_id, "net join", t);
   if (r == 0) {
     struct sandbox_if s = {.prefix = ep->prefix};
     snprintf(s.src_name, sizeof s.src_name, "%s", ji.src_ifname);
@@ -679,6 +702,7 @@ int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
     if (route && !ji.disable_gateway)
       ip4_parse(ji.gateway[0] ? ji.gateway : ep->gateway, &s.gateway);
     r = sandbox_setup(pid, &s, err);
+    trace_phase(ep->ctr_id, "net sandbox", t);
   }
   if (r < 0) {
     struct berth_err e2 = {0};

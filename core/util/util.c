@@ -325,6 +325,15 @@ int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t trace_phase(const char *id, const char *phase, int64_t since_ns) {
+  static int on = -1;
+  if (on < 0) on = getenv("BERTH_TRACE") != NULL;
+  if (!on) return 0;
+  int64_t t = now_ns();
+  if (since_ns) log_info("trace %.12s %s %.2f ms", id, phase, (double)(t - since_ns) / 1e6);
+  return t;
+}
+
 void format_rfc3339(int64_t ns, char *out, size_t len) {
   time_t s = (time_t)(ns / 1000000000LL);
   long frac = (long)(ns % 1000000000LL);

@@ -103,6 +103,11 @@ int64_t now_ns(void);
 void format_rfc3339(int64_t ns, char *out, size_t len); /* 2006-01-02T15:04:05.000000000Z */
 int64_t parse_rfc3339(const char *s);                   /* ns, or INT64_MIN on error */
 
+/* Phase timing: with BERTH_TRACE set in berthd's environment, one log
+ * line per phase ("trace <id> <phase> <ms>") for bench/'s breakdowns;
+ * returns now, the start of the next phase.  Costs one load when off. */
+int64_t trace_phase(const char *id, const char *phase, int64_t since_ns);
+
 /* "3 minutes", "About an hour": docker's (go-units) HumanDuration */
 void human_duration(int64_t seconds, char *out, size_t len);
 

@@ -130,6 +130,24 @@ static int link_up(struct drv *d, const char *name, int master, struct berth_err
   return r < 0 ? nlerr(err, r, "bring up", name) : 0;
 }
 
+/* hairpin mode on a bridge port: what the bridge receives on it may go back
+ * out of it (a container reaching its own published port through the
+ * host's address: DNAT sends it back where it came from) */
+static int hairpin(struct drv *d, const char *name, struct berth_err *err) {
+  /* RTM_SETLINK for AF_BRIDGE with IFLA_PROTINFO { IFLA_BRPORT_MODE 1 }:
+   * libnl's bridge link objects cannot change a port's flags in place */
+  struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = (int)if_nametoindex(name)};
+  struct nl_msg *m = ifi.ifi_index ? nlmsg_alloc_simple(RTM_SETLINK, 0) : NULL;
+  int r = m ? nlmsg_append(m, &ifi, sizeof ifi, NLMSG_ALIGNTO) : -NLE_NODEV;
+  struct nlattr *pi = r == 0 ? nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED) : NULL;
+  if (r == 0 && !pi) r = -NLE_NOMEM;
+  if (r == 0) r = nla_put_u8(m, IFLA_BRPORT_MODE, 1);
+  if (r == 0) r = nla_nest_end(m, pi);
+  if (r == 0) r = nl_send_sync(d->nl, m); /* frees m */
+  else if (m) nlmsg_free(m);
+  return r < 0 ? nlerr(err, r, "hairpin mode on", name) : 0;
+}
+
 static int add_address(struct drv *d, const char *ifname, const char *cidr, struct berth_err *err) {
   struct nl_addr *local = NULL;
   struct rtnl_addr *a = rtnl_addr_alloc();
@@ -192,6 +210,10 @@ static void render_net(struct text *t, const struct bnet *n, const struct drv *d
         n->bridge);
   add(t, "add rule ip berth postrouting ip saddr 127.0.0.0/8 oifname \"%s\" masquerade\n",
       n->bridge);
+  /* hairpin: a container reaching a published port of its own network
+   * through the host's address; the answer must come back through the NAT */
+  add(t, "add rule ip berth postrouting ip saddr %s oifname \"%s\" ct status dnat masquerade\n",
+      n->subnet, n->bridge);
   if (n->internal)
     add(t,
         "add rule ip berth forward iifname \"%s\" oifname != \"%s\" drop\n"
@@ -418,7 +440,7 @@ static int b_create_endpoint(void *drv, const struct berth_endpoint_req *req,
     rtnl_link_put(l);
     if (r < 0) return nlerr(err, r, "create veth", host);
   }
-  if ((r = link_up(d, host, master, err)) < 0) {
+  if ((r = link_up(d, host, master, err)) < 0 || (r = hairpin(d, host, err)) < 0) {
     delete_link(d, host, NULL);
     return r;
   }

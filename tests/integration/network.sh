@@ -59,6 +59,11 @@ none null" "$(docker network ls --format '{{.Name}} {{.Driver}}' | sort)"
 expect_match "the default bridge is berth0 with 172.17.0.1/16" "172.17.0.1/16" "$(ip -4 -br addr show berth0)"
 expect "docker network inspect bridge: its subnet" "172.17.0.0/16 172.17.0.1" "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' bridge)"
 
+# pools: the first default pool no network and no route of the host covers
+ip route add 172.18.0.0/16 dev out0
+expect "a pool a host route covers is skipped (as docker does)" "172.19.0.0/16" "$(docker network create autonet >/dev/null && docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' autonet; docker network rm autonet >/dev/null)"
+ip route del 172.18.0.0/16 dev out0
+
 # ---- the default bridge ----
 docker run -d --name web busybox sleep 300 >/dev/null
 docker run -d --name web2 busybox sleep 300 >/dev/null
@@ -145,6 +150,9 @@ expect "docker port" "80/tcp -> 0.0.0.0:8080" "$(docker port web80)"
 expect "berth port" "80/tcp -> 0.0.0.0:8080" "$(berth port web80)"
 expect "ps PORTS" "0.0.0.0:8080->80/tcp" "$(docker ps --filter name=web80 --format '{{.Ports}}')"
 expect "NetworkSettings.Ports" '{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}' "$(docker inspect -f '{{json .NetworkSettings.Ports}}' web80)"
+get80='printf "GET /index.html HTTP/1.0\r\n\r\n" | nc -w 2 10.200.0.1 8080 | tail -1'
+expect "hairpin: another container reaches it through the host's address" hello-from-httpd "$(docker run --rm busybox sh -c "$get80")"
+expect "and so does the container itself" hello-from-httpd "$(docker exec web80 sh -c "$get80")"
 out=$(docker run -d --name web81 -p 8080:80 busybox sleep 60 2>&1)
 expect_match "a second -p 8080: docker's message" "Bind for 0.0.0.0:8080 failed: port is already allocated" "$out"
 expect "and it is not running" "false" "$(docker inspect -f '{{.State.Running}}' web81 2>&1)"
@@ -326,7 +334,7 @@ else
 fi
 
 docker rm -f web web2 db web80 webp udp late >/dev/null
-expect "rm -f: no DNAT rule left" 0 "$(nft list table ip berth | grep -c dnat)"
+expect "rm -f: no DNAT rule left" 0 "$(nft list table ip berth | grep -c 'dnat to')"
 for _ in $(seq 1 50); do ip -br link | grep -q veth || break; sleep 0.1; done
 expect "rm -f all: no veth left" "" "$(ip -br link | grep veth)"
 check "network rm works once it is free" docker network rm appnet
