@@ -143,8 +143,10 @@ static int hairpin(struct drv *d, const char *name, struct berth_err *err) {
   if (r == 0 && !pi) r = -NLE_NOMEM;
   if (r == 0) r = nla_put_u8(m, IFLA_BRPORT_MODE, 1);
   if (r == 0) r = nla_nest_end(m, pi);
-  if (r == 0) r = nl_send_sync(d->nl, m); /* frees m */
-  else if (m) nlmsg_free(m);
+  if (r == 0)
+    r = nl_send_sync(d->nl, m); /* frees m */
+  else if (m)
+    nlmsg_free(m);
   return r < 0 ? nlerr(err, r, "hairpin mode on", name) : 0;
 }
 
