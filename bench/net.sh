@@ -87,8 +87,9 @@ ENGINES+=(berth)
 # the phases of bridged runs, from berthd's trace lines
 : >"$W/berthd.log"
 for _ in $(seq 1 "$N"); do "${B[@]}" run --rm busybox true >/dev/null 2>&1; done
-PHASES=$(awk '/ trace / {sub(/.* trace [0-9a-f]+ /, ""); ms = $NF; $NF = ""; sub(/ $/, ""); v[$0] = v[$0] " " ms}
-  END {for (p in v) {n = split(v[p], a, " "); asort(a); printf "  %-28s %7.2f ms\n", p, a[int((n + 1) / 2)]}}' "$W/berthd.log" | sort)
+PHASES=$(sed -nE 's/.*[" ]trace [0-9a-f]+ (.*) ([0-9.]+) ms.*/\1\t\2/p' "$W/berthd.log" | sort -t"$(printf '\t')" -k1,1 -k2,2n |
+  awk -F'\t' 'function out() { if (n) printf "  %-28s %7.2f ms\n", p, v[int((n + 1) / 2)] }
+    $1 != p { out(); p = $1; n = 0 } { v[++n] = $2 } END { out() }')
 
 # ---- docker: dockerd 20.10 with its default bridge, in this namespace ----
 if command -v dockerd >/dev/null; then

@@ -682,11 +682,13 @@ int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
   if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep)) return 0;
   struct loaded_plugin *p = driver_of(d, ep);
   if (!p) return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ep->driver);
-  struct berth_endpoint_req rq = {sizeof rq, ep->net_id, ep->ep_id, "", "", NULL, 0};
-  snprintf(rq.address, sizeof rq.address, "%s/%d", ep->ip, ep->prefix);
-  snprintf(rq.mac, sizeof rq.mac, "%s", ep->mac);
   char ns[64];
   snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)pid);
+  /* where the sandbox is, so the driver can make the interface in it */
+  struct berth_kv kv = {sizeof kv, "berth.netns", ns};
+  struct berth_endpoint_req rq = {sizeof rq, ep->net_id, ep->ep_id, "", "", &kv, 1};
+  snprintf(rq.address, sizeof rq.address, "%s/%d", ep->ip, ep->prefix);
+  snprintf(rq.mac, sizeof rq.mac, "%s", ep->mac);
   struct berth_join_info ji = {sizeof ji, "", "", "", 0};
   int64_t t = trace_phase(ep->ctr_id, "", 0);
   int r = drv_net_create_endpoint(p, &rq, err);

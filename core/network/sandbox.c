@@ -1,5 +1,6 @@
 /* A container's network namespace, set up from berthd: the interface a
- * driver's join names is moved in, renamed (eth0), given its MAC, address
+ * driver's join names is moved in (unless the driver made it there),
+ * renamed (eth0), given its MAC, address
  * and MTU, brought up with lo, and the default route goes via the
  * gateway.  libnl-route-3, on a thread that joined the namespace. */
 #include "sandbox.h"
@@ -130,7 +131,8 @@ int sandbox_setup(pid_t pid, const struct sandbox_if *s, struct berth_err *err) 
   snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "sandbox: open %s", path);
-  int r = s ? move_link(s->src_name, fd, err) : 0;
+  /* made inside already by the driver (berth.netns), or moved in now */
+  int r = s && if_nametoindex(s->src_name) ? move_link(s->src_name, fd, err) : 0;
   if (r == 0) {
     /* a thread of its own: it stays in the container's namespace and ends */
     struct inside in = {fd, s, err, 0};

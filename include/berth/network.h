@@ -37,6 +37,12 @@ struct berth_endpoint_req {
   const char *endpoint_id;
   char address[48]; /* CIDR from the core's IPAM */
   char mac[18];
+  /* The endpoint's options.  berthd adds "berth.netns": the path of the
+   * sandbox's network namespace (it exists before create_endpoint).  A
+   * driver may make the interface the sandbox gets right there (a veth's
+   * peer created in it: no move later, which costs the kernel an RCU grace
+   * period); join still names it, and the core renames and addresses it
+   * in place.  A driver that ignores the key is moved as before. */
   const struct berth_kv *opts;
   size_t n_opts;
 };
@@ -81,7 +87,8 @@ struct berth_network_ops {
                          struct berth_err *err);
   /* Prepare the endpoint for the sandbox at netns_path and say in *out
    * which interface the core moves in (the core moves, renames and
-   * addresses it).  Repeating it for a joined endpoint is success. */
+   * addresses it; one already inside, see berth.netns, is not moved).
+   * Repeating it for a joined endpoint is success. */
   int (*join)(void *drv, const char *network_id, const char *endpoint_id, const char *netns_path,
               struct berth_join_info *out, struct berth_err *err);
   /* Undo join; safe to repeat, and after the sandbox is gone. */

@@ -16,6 +16,8 @@
  * serialises the calls. */
 #include <berth/network.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -417,6 +419,30 @@ static void veth_names(const char *ep, char host[IFNAMSIZ], char peer[IFNAMSIZ])
   snprintf(peer, IFNAMSIZ, "vp%.7s", ep);
 }
 
+/* the veth pair; its peer made in the sandbox at netns when given (no
+ * move later: moving an interface costs the kernel an RCU grace period) */
+static int make_veth(struct drv *d, const char *host, const char *peer, unsigned mtu,
+                     const char *netns, struct berth_err *err) {
+  int nsfd = netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
+  if (netns && nsfd < 0)
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "open %s: %s", netns, strerror(errno));
+  struct rtnl_link *l = rtnl_link_veth_alloc();
+  int r = l ? 0 : -NLE_NOMEM;
+  if (l) {
+    rtnl_link_set_name(l, host);
+    rtnl_link_set_mtu(l, mtu);
+    struct rtnl_link *p = rtnl_link_veth_get_peer(l);
+    rtnl_link_set_name(p, peer);
+    rtnl_link_set_mtu(p, mtu);
+    if (nsfd >= 0) rtnl_link_set_ns_fd(p, nsfd);
+    rtnl_link_put(p);
+    r = rtnl_link_add(d->nl, l, NLM_F_CREATE | NLM_F_EXCL);
+    rtnl_link_put(l);
+  }
+  if (nsfd >= 0) close(nsfd);
+  return r < 0 ? nlerr(err, r, "create veth", host) : 0;
+}
+
 static int b_create_endpoint(void *drv, const struct berth_endpoint_req *req,
                              struct berth_err *err) {
   struct drv *d = drv;
@@ -428,25 +454,14 @@ static int b_create_endpoint(void *drv, const struct berth_endpoint_req *req,
   int master = br[0] ? (int)if_nametoindex(br) : 0;
   if (!master)
     return berth_err_set(err, BERTH_ENOTFOUND, 0, "network %.12s has no bridge", req->network_id);
-  if (!if_nametoindex(host)) {
-    struct rtnl_link *l = rtnl_link_veth_alloc();
-    if (!l) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
-    unsigned mtu = (unsigned)(mtus[0] ? atoi(mtus) : (int)d->conf.mtu);
-    rtnl_link_set_name(l, host);
-    rtnl_link_set_mtu(l, mtu);
-    struct rtnl_link *p = rtnl_link_veth_get_peer(l);
-    rtnl_link_set_name(p, peer);
-    rtnl_link_set_mtu(p, mtu);
-    rtnl_link_put(p);
-    r = rtnl_link_add(d->nl, l, NLM_F_CREATE | NLM_F_EXCL);
-    rtnl_link_put(l);
-    if (r < 0) return nlerr(err, r, "create veth", host);
-  }
+  unsigned mtu = (unsigned)(mtus[0] ? atoi(mtus) : (int)d->conf.mtu);
+  const char *netns = opt(req->opts, req->n_opts, "berth.netns");
+  if (!if_nametoindex(host) && (r = make_veth(d, host, peer, mtu, netns, err)) < 0) return r;
   if ((r = link_up(d, host, master, err)) < 0 || (r = hairpin(d, host, err)) < 0) {
     delete_link(d, host, NULL);
     return r;
   }
-  return put(d, req->endpoint_id, "host_if", host, err);
+  return 0; /* nothing to keep: the names come from the endpoint's id */
 }
 
 static int b_join(void *drv, const char *network_id, const char *endpoint_id,
