@@ -17,7 +17,6 @@
 #include <berth/network.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -29,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct conf {
   const char *default_name;
