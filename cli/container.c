@@ -89,7 +89,7 @@ struct run_opts {
   bool detach, interactive, tty, rm, privileged, init, read_only, no_healthcheck, sig_proxy;
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
-  const char *shm_size, *ip, *mac;
+  const char *shm_size, *ip, *ip6, *mac;
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
@@ -118,6 +118,7 @@ struct run_opts {
       {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                    \
       {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
       {"ip", 0, F_STRING, &o.ip, "IPv4 address (e.g., 172.30.100.104)"},                           \
+      {"ip6", 0, F_STRING, &o.ip6, "IPv6 address (e.g., 2001:db8::33)"},                           \
       {"network-alias", 0, F_LIST, &o.net_aliases, "Add network-scoped alias for the container"},  \
       {"link", 0, F_LIST, &o.links, "Add link to another container"},                              \
       {"mac-address", 0, F_STRING, &o.mac, "Container MAC address (e.g., 92:d0:c6:0a:29:33)"},     \
@@ -299,7 +300,11 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   json_object_set_new(c, "HostConfig", hc);
   /* as the docker CLI sends it: the endpoint under the network's name */
   json_t *epc = json_object(), *eps = json_object();
-  if (o->ip) json_object_set_new(epc, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
+  if (o->ip || o->ip6) json_object_set_new(epc, "IPAMConfig", json_object());
+  if (o->ip)
+    json_object_set_new(json_object_get(epc, "IPAMConfig"), "IPv4Address", json_string(o->ip));
+  if (o->ip6)
+    json_object_set_new(json_object_get(epc, "IPAMConfig"), "IPv6Address", json_string(o->ip6));
   if (o->net_aliases.n) json_object_set_new(epc, "Aliases", str_array(&o->net_aliases));
   json_object_set_new(eps, o->network ? o->network : "default", epc);
   json_object_set_new(c, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));

@@ -50,14 +50,35 @@ static json_t *str_map(const struct strlist *l) {
   return m;
 }
 
+/* IPAM.Config as docker's CLI makes it: one entry per --subnet (IPv4 or
+ * IPv6), each --gateway and the --ip-range with the subnet of its family */
+static json_t *ipam_config(const struct strlist *subnets, const struct strlist *gateways,
+                           const char *ip_range) {
+  json_t *cfg = json_array();
+  for (size_t i = 0; i < subnets->n; i++)
+    json_array_append_new(cfg, json_pack("{s:s}", "Subnet", subnets->v[i]));
+  if (!subnets->n && (gateways->n || ip_range)) json_array_append_new(cfg, json_object());
+  for (size_t i = 0; i < gateways->n; i++) {
+    bool v6 = strchr(gateways->v[i], ':') != NULL;
+    json_t *c = json_array_get(cfg, 0);
+    for (size_t k = 0; k < json_array_size(cfg); k++) {
+      const char *sub = json_string_value(json_object_get(json_array_get(cfg, k), "Subnet"));
+      if (sub && (strchr(sub, ':') != NULL) == v6) c = json_array_get(cfg, k);
+    }
+    json_object_set_new(c, "Gateway", json_string(gateways->v[i]));
+  }
+  if (ip_range) json_object_set_new(json_array_get(cfg, 0), "IPRange", json_string(ip_range));
+  return cfg;
+}
+
 static int net_create(int argc, char **argv) {
-  const char *driver = "bridge", *subnet = NULL, *gateway = NULL, *ip_range = NULL;
+  const char *driver = "bridge", *ip_range = NULL;
   bool internal = false, attachable = false, ipv6 = false;
-  struct strlist opts = {0}, labels = {0};
+  struct strlist opts = {0}, labels = {0}, subnets = {0}, gateways = {0};
   const struct flag flags[] = {
       {"driver", 'd', F_STRING, &driver, "Driver to manage the Network (default \"bridge\")"},
-      {"subnet", 0, F_STRING, &subnet, "Subnet in CIDR format that represents a network segment"},
-      {"gateway", 0, F_STRING, &gateway, "IPv4 Gateway for the master subnet"},
+      {"subnet", 0, F_LIST, &subnets, "Subnet in CIDR format that represents a network segment"},
+      {"gateway", 0, F_LIST, &gateways, "IPv4 or IPv6 Gateway for the master subnet"},
       {"ip-range", 0, F_STRING, &ip_range, "Allocate container ip from a sub-range"},
       {"internal", 0, F_BOOL, &internal, "Restrict external access to the network"},
       {"attachable", 0, F_BOOL, &attachable, "Enable manual container attachment"},
@@ -72,14 +93,7 @@ static int net_create(int argc, char **argv) {
     free(pos);
     return 1;
   }
-  json_t *cfg = json_array();
-  if (subnet || gateway || ip_range) {
-    json_t *c = json_object();
-    if (subnet) json_object_set_new(c, "Subnet", json_string(subnet));
-    if (gateway) json_object_set_new(c, "Gateway", json_string(gateway));
-    if (ip_range) json_object_set_new(c, "IPRange", json_string(ip_range));
-    json_array_append_new(cfg, c);
-  }
+  json_t *cfg = ipam_config(&subnets, &gateways, ip_range);
   json_t *body = json_pack("{s:s,s:s,s:{s:s,s:o},s:b,s:b,s:b,s:o,s:o,s:b}", "Name", pos[0],
                            "Driver", driver, "IPAM", "Driver", "default", "Config", cfg, "Internal",
                            internal, "Attachable", attachable, "EnableIPv6", ipv6, "Options",

@@ -23,8 +23,8 @@ struct berth_config {
   size_t n_network_drivers;
   char *default_network;
   char *bridge_subnet; /* the default bridge's subnet; "": the first free default pool */
-  char *log_driver;   /* the default; --log-driver picks any loaded one */
-  char **log_drivers; /* loaded besides it (failures are listed, not fatal) */
+  char *log_driver;    /* the default; --log-driver picks any loaded one */
+  char **log_drivers;  /* loaded besides it (failures are listed, not fatal) */
   size_t n_log_drivers;
   char *registry_driver;        /* NULL: none configured */
   int max_concurrent_downloads; /* layers pulled at once; 0: 3 */

@@ -27,36 +27,44 @@ bad:
       json_is_object(m) ? "number" : "value", key);
 }
 
+/* IPAM.Config: at most one IPv4 and one IPv6 entry */
+static int ipam_configs(json_t *cfgs, json_t **v4, json_t **v6, struct berth_err *err) {
+  size_t i;
+  json_t *c;
+  *v4 = *v6 = NULL;
+  json_array_foreach(cfgs, i, c) {
+    const char *sub = str_field(c, "Subnet");
+    json_t **slot = sub && strchr(sub, ':') ? v6 : v4;
+    if (*slot)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "only one IPv4 and one IPv6 IPAM configuration are supported");
+    *slot = c;
+  }
+  return 0;
+}
+
 static int create(struct api_request *req) {
   json_t *body = api_body_json(req);
   if (!body) return 0;
   struct berth_err err = {0};
-  json_t *ipam = json_object_get(body, "IPAM");
-  json_t *cfgs = json_object_get(ipam, "Config");
-  if (json_array_size(cfgs) > 1) {
-    json_decref(body);
-    return api_reply_error(req, 400, "only one IPAM configuration (one IPv4 subnet) is supported");
-  }
-  json_t *c0 = json_array_get(cfgs, 0);
+  json_t *ipam = json_object_get(body, "IPAM"), *c4, *c6;
+  int rc = ipam_configs(json_object_get(ipam, "Config"), &c4, &c6, &err);
   struct net_create_req r = {
-      str_field(body, "Name"),
-      str_field(body, "Driver"),
-      str_field(c0, "Subnet"),
-      str_field(c0, "Gateway"),
-      str_field(c0, "IPRange"),
-      json_is_true(json_object_get(body, "Internal")),
-      json_is_true(json_object_get(body, "Attachable")),
-      json_is_true(json_object_get(body, "EnableIPv6")),
-      NULL,
-      NULL,
+      .name = str_field(body, "Name"),
+      .driver = str_field(body, "Driver"),
+      .subnet = str_field(c4, "Subnet"),
+      .gateway = str_field(c4, "Gateway"),
+      .ip_range = str_field(c4, "IPRange"),
+      .internal = json_is_true(json_object_get(body, "Internal")),
+      .attachable = json_is_true(json_object_get(body, "Attachable")),
+      .ipv6 = json_is_true(json_object_get(body, "EnableIPv6")),
+      .subnet6 = str_field(c6, "Subnet"),
+      .gateway6 = str_field(c6, "Gateway"),
   };
   const char *ipam_driver = str_field(ipam, "Driver");
   char id[65] = "";
-  int rc = 0;
-  if (ipam_driver && *ipam_driver && strcmp(ipam_driver, "default"))
+  if (rc == 0 && ipam_driver && *ipam_driver && strcmp(ipam_driver, "default"))
     rc = berth_err_set(&err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ipam_driver);
-  if (rc == 0 && r.ipv6)
-    rc = berth_err_set(&err, BERTH_ENOTSUP, 0, "IPv6 networks are not supported yet");
   if (rc == 0) rc = string_map(body, "Options", &r.options, &err);
   if (rc == 0) rc = string_map(body, "Labels", &r.labels, &err);
   if (rc == 0) rc = net_create(req->d, &r, id, &err);

@@ -44,6 +44,17 @@ static json_t *endpoints_config(const struct container *c) {
   return json_object_get(c->net_config, "EndpointsConfig");
 }
 
+/* NetworkingConfig.EndpointsConfig, made when missing */
+static json_t *endpoints_config_made(struct container *c) {
+  if (!json_is_object(c->net_config)) {
+    json_decref(c->net_config);
+    c->net_config = json_object();
+  }
+  if (!json_is_object(endpoints_config(c)))
+    json_object_set_new(c->net_config, "EndpointsConfig", json_object());
+  return endpoints_config(c);
+}
+
 /* EndpointsConfig's key naming the same network as ep (NULL if none) */
 static const char *config_key(struct daemon *d, const struct container *c, const char *net_id) {
   const char *k;
@@ -70,12 +81,7 @@ int ctrnet_create(struct daemon *d, struct container *c, const struct ctr_opts *
   struct net_endpoint ep;
   struct berth_err e = {0};
   bool known = net_resolve(d, mode_of(o), &ep, &e) == 0;
-  if (!json_is_object(c->net_config)) {
-    json_decref(c->net_config);
-    c->net_config = json_object();
-  }
-  if (!json_is_object(endpoints_config(c)))
-    json_object_set_new(c->net_config, "EndpointsConfig", json_object());
+  endpoints_config_made(c);
   if (!known ? !json_object_get(endpoints_config(c), mode_of(o)) : !config_key(d, c, ep.net_id))
     json_object_set_new(endpoints_config(c), mode_of(o), json_object());
   return 0;
@@ -270,6 +276,13 @@ static void endpoint_names(const struct container *c, const struct ctr_opts *o, 
   }
 }
 
+/* --ip6: EndpointConfig.IPAMConfig.IPv6Address, for net_reserve */
+static void want_ip6(json_t *cfg, struct net_endpoint *ep) {
+  const char *ip6 =
+      json_string_value(json_object_get(json_object_get(cfg, "IPAMConfig"), "IPv6Address"));
+  snprintf(ep->ip6, sizeof ep->ip6, "%s", ip6 ? ip6 : "");
+}
+
 /* --ip: EndpointConfig.IPAMConfig.IPv4Address; the MAC: EndpointConfig's
  * MacAddress (API 1.44), else --mac-address for the first network */
 static int reserve_one(struct daemon *d, const struct container *c, const struct ctr_opts *o,
@@ -282,6 +295,7 @@ static int reserve_one(struct daemon *d, const struct container *c, const struct
                          "user specified IP address is supported on user defined networks only");
   const char *mac = json_string_value(json_object_get(cfg, "MacAddress"));
   snprintf(ep->mac, sizeof ep->mac, "%s", mac && *mac ? mac : slot == 0 ? o->mac : "");
+  want_ip6(cfg, ep);
   snprintf(ep->ifname, sizeof ep->ifname, "eth%zu", slot);
   endpoint_names(c, o, cfg, ep);
   return net_reserve(d, ep, ip, err);
@@ -368,6 +382,11 @@ static void write_etc_files(struct daemon *d, struct container *c, const struct 
   /* docker's lines, the container's own address under its hostname, then
    * --add-host (host-gateway: the gateway of its network) */
   char *own = used ? xasprintf("%s\t%s\n", ep->ip, hostname) : xstrdup("");
+  if (used && ep->ip6[0]) {
+    char *l = xasprintf("%s\t%s\n", ep->ip6, hostname);
+    append(&own, l);
+    free(l);
+  }
   append_links(c, o, &own);
   for (size_t i = 0; i < o->n_extra_hosts; i++) {
     const char *h = o->extra_hosts[i], *colon = strchr(h, ':');
@@ -556,6 +575,7 @@ static int connect_now(struct daemon *d, struct container *c, const struct ctr_o
                          "user specified IP address is supported on user defined networks only");
   const char *mac = json_string_value(json_object_get(cfg, "MacAddress"));
   snprintf(ep->mac, sizeof ep->mac, "%s", mac ? mac : "");
+  want_ip6(cfg, ep);
   free_ifname(c, ep->ifname);
   endpoint_names(c, o, cfg, ep);
   int r = net_reserve(d, ep, ip && *ip ? ip : NULL, err);
@@ -571,13 +591,27 @@ static int connect_now(struct daemon *d, struct container *c, const struct ctr_o
   return 0;
 }
 
+/* the start of a connect or disconnect: the network, the container held,
+ * its mode checked (on failure: not held) */
+static int attach_begin(struct daemon *d, struct container *c, const char *net,
+                        struct net_endpoint *ep, struct ctr_opts **o, struct berth_err *err) {
+  if (net_resolve(d, net, ep, err) < 0) return -err->code;
+  hold(c);
+  *o = ctr_opts_get(c);
+  int r = refuse_mode(*o, ep, err);
+  if (r < 0) {
+    ctr_opts_put(*o);
+    unhold(c);
+  }
+  return r;
+}
+
 int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json_t *cfg,
                     struct berth_err *err) {
   struct net_endpoint ep;
-  if (net_resolve(d, net, &ep, err) < 0) return -err->code;
-  hold(c);
-  struct ctr_opts *o = ctr_opts_get(c);
-  int r = refuse_mode(o, &ep, err);
+  struct ctr_opts *o;
+  int r = attach_begin(d, c, net, &ep, &o, err);
+  if (r < 0) return r;
   bool on = false;
   for (size_t i = 0; i < c->n_eps; i++)
     on |= !strcmp(c->eps[i].net_id, ep.net_id);
@@ -585,18 +619,14 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
   bool live = running(c);
   on |= !live && config_key(d, c, ep.net_id);
   ctr_unlock();
-  if (r == 0 && on)
+  if (on)
     r = berth_err_set(err, BERTH_EFORBIDDEN, 0,
                       "endpoint with name %s already exists in network %s", c->name + 1,
                       ep.net_name);
   if (r == 0 && live) r = connect_now(d, c, o, cfg, &ep, err);
   if (r == 0) {
     ctr_lock();
-    if (!json_is_object(endpoints_config(c))) {
-      if (!json_is_object(c->net_config)) json_decref(c->net_config), c->net_config = json_object();
-      json_object_set_new(c->net_config, "EndpointsConfig", json_object());
-    }
-    json_object_set_new(endpoints_config(c), ep.net_name,
+    json_object_set_new(endpoints_config_made(c), ep.net_name,
                         json_is_object(cfg) ? json_deep_copy(cfg) : json_object());
     ctr_unlock();
   }
@@ -609,13 +639,12 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
 int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
                        struct berth_err *err) {
   struct net_endpoint ep;
-  if (net_resolve(d, net, &ep, err) < 0) return -err->code;
-  hold(c);
-  struct ctr_opts *o = ctr_opts_get(c);
-  int r = refuse_mode(o, &ep, err);
+  struct ctr_opts *o;
+  int r = attach_begin(d, c, net, &ep, &o, err);
+  if (r < 0) return r;
   ctr_opts_put(o);
   bool found = false;
-  for (size_t i = 0; r == 0 && i < c->n_eps; i++) {
+  for (size_t i = 0; i < c->n_eps; i++) {
     if (strcmp(c->eps[i].net_id, ep.net_id)) continue;
     net_release_now(d, &c->eps[i]);
     ctr_lock();
@@ -627,12 +656,12 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
     break;
   }
   ctr_lock();
-  for (const char *k; r == 0 && (k = config_key(d, c, ep.net_id));) {
+  for (const char *k; (k = config_key(d, c, ep.net_id));) {
     json_object_del(endpoints_config(c), k);
     found = true;
   }
   ctr_unlock();
-  if (r == 0 && !found)
+  if (!found)
     r = berth_err_set(err, BERTH_EFORBIDDEN, 0, "container %s is not connected to network %s",
                       c->id, ep.net_name);
   unhold(c);

@@ -64,22 +64,30 @@ long dns_answer(const uint8_t *q, size_t len, const char *net_id, uint32_t clien
   ldns_rr *qrr = ldns_pkt_qdcount(pkt) == 1 ? ldns_rr_list_rr(ldns_pkt_question(pkt), 0) : NULL;
   char name[256];
   uint32_t ip;
+  uint8_t ip6[16] = {0};
   if (ldns_pkt_qr(pkt)) {
     r = -1; /* a response sent to us: never answered (no loops) */
   } else if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY || !qrr) {
     r = to_wire(reply_to(pkt, LDNS_RCODE_FORMERR), out, out_len);
   } else if (question_name(qrr, name, sizeof name) && ldns_rr_get_class(qrr) == LDNS_RR_CLASS_IN &&
-             lookup(net_id, client, name, &ip) == 1) {
+             lookup(net_id, client, name, &ip, ip6) == 1) {
     ldns_pkt *a = reply_to(pkt, LDNS_RCODE_NOERROR);
-    if (a && ldns_rr_get_type(qrr) == LDNS_RR_TYPE_A) {
-      char rr_text[400], ips[16];
-      snprintf(ips, sizeof ips, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+    static const uint8_t none[16];
+    char addr[64] = "";
+    if (ldns_rr_get_type(qrr) == LDNS_RR_TYPE_A)
+      snprintf(addr, sizeof addr, "A %u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
                ip & 255);
-      snprintf(rr_text, sizeof rr_text, "%s. %d IN A %s", name, TTL, ips);
+    else if (ldns_rr_get_type(qrr) == LDNS_RR_TYPE_AAAA && memcmp(ip6, none, 16)) {
+      memcpy(addr, "AAAA ", 5);
+      inet_ntop(AF_INET6, ip6, addr + 5, sizeof addr - 5);
+    }
+    if (a && addr[0]) {
+      char rr_text[400];
+      snprintf(rr_text, sizeof rr_text, "%s. %d IN %s", name, TTL, addr);
       ldns_rr *rr = NULL;
       if (ldns_rr_new_frm_str(&rr, rr_text, TTL, NULL, NULL) == LDNS_STATUS_OK)
         ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
-    } /* AAAA and the rest of a known name: no data, NOERROR */
+    } /* the rest of a known name: no data, NOERROR */
     r = a ? to_wire(a, out, out_len) : -1;
   }
   ldns_pkt_free(pkt);
@@ -101,7 +109,8 @@ static struct {
   dns_lookup_fn lookup;
   dns_upstream_fn upstream;
   bool started;
-} S = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {-1, -1}, NULL, NULL, false};
+  uint64_t gen; /* changes with the listeners: the poll set is rebuilt */
+} S = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {-1, -1}, NULL, NULL, false, 1};
 
 /* the host's resolvers that are not loopback (inside a network namespace of
  * its own, a container cannot reach the host's 127.0.0.53) */
@@ -191,33 +200,40 @@ static void serve_one(const struct listener *l) {
   }
 }
 
+/* the poll set (the wake pipe, then each listener), rebuilt only when the
+ * listeners changed; with S.lock held */
+static void poll_set_locked(struct pollfd **p, size_t *n, size_t *cap, uint64_t *gen) {
+  if (*gen == S.gen) return;
+  if (S.n + 1 > *cap) {
+    *cap = S.n + 8;
+    *p = xrealloc(*p, *cap * sizeof **p);
+  }
+  (*p)[0] = (struct pollfd){S.wake[0], POLLIN, 0};
+  for (size_t i = 0; i < S.n; i++)
+    (*p)[i + 1] = (struct pollfd){S.v[i].fd, POLLIN, 0};
+  *n = S.n;
+  *gen = S.gen;
+}
+
 static void *dns_main(void *arg) {
   (void)arg;
+  struct pollfd *p = NULL;
+  size_t n = 0, cap = 0;
+  uint64_t gen = 0;
   for (;;) {
     pthread_mutex_lock(&S.lock);
-    size_t n = S.n;
-    struct pollfd *p = xcalloc(n + 1, sizeof *p);
-    struct listener *ls = xcalloc(n + 1, sizeof *ls);
-    p[0] = (struct pollfd){S.wake[0], POLLIN, 0};
-    for (size_t i = 0; i < n; i++) {
-      ls[i] = S.v[i];
-      p[i + 1] = (struct pollfd){S.v[i].fd, POLLIN, 0};
-    }
+    poll_set_locked(&p, &n, &cap, &gen);
     pthread_mutex_unlock(&S.lock);
-    if (poll(p, n + 1, -1) > 0) {
-      if (p[0].revents) {
-        char b[64];
-        if (read(S.wake[0], b, sizeof b) < 0) {
-        }
+    if (poll(p, n + 1, -1) <= 0) continue;
+    if (p[0].revents) {
+      char b[64];
+      if (read(S.wake[0], b, sizeof b) < 0) {
       }
-      pthread_mutex_lock(&S.lock); /* a listener removed meanwhile is not served */
-      for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < S.n; k++)
-          if (p[i + 1].revents && S.v[k].fd == ls[i].fd) serve_one(&S.v[k]);
-      pthread_mutex_unlock(&S.lock);
     }
-    free(p);
-    free(ls);
+    pthread_mutex_lock(&S.lock); /* a listener removed meanwhile is not served */
+    for (size_t i = 0; gen == S.gen && i < n; i++)
+      if (p[i + 1].revents) serve_one(&S.v[i]);
+    pthread_mutex_unlock(&S.lock);
   }
   return NULL;
 }
@@ -254,6 +270,7 @@ int dns_add(const char *net_id, uint32_t gateway) {
   S.v[S.n] = (struct listener){"", fd};
   snprintf(S.v[S.n].net_id, sizeof S.v[S.n].net_id, "%s", net_id);
   S.n++;
+  S.gen++;
   pthread_mutex_unlock(&S.lock);
   wake();
   return 0;
@@ -265,6 +282,7 @@ void dns_remove(const char *net_id) {
     if (!strcmp(S.v[i].net_id, net_id)) {
       close(S.v[i].fd);
       S.v[i] = S.v[--S.n];
+      S.gen++;
       break;
     }
   pthread_mutex_unlock(&S.lock);

@@ -11,10 +11,11 @@
 #include <stdint.h>
 
 /* looks name (lowercase, no trailing dot) up for the client at address
- * client (host order) on a network: 1 and *ip (host order) when it is one
- * of the containers there (or on another network of the client's), 0 when
- * not */
-typedef int (*dns_lookup_fn)(const char *net_id, uint32_t client, const char *name, uint32_t *ip);
+ * client (host order) on a network: 1 and *ip (host order; ip6: its IPv6
+ * address, all zero when it has none) when it is one of the containers
+ * there (or on another network of the client's), 0 when not */
+typedef int (*dns_lookup_fn)(const char *net_id, uint32_t client, const char *name, uint32_t *ip,
+                             uint8_t ip6[16]);
 
 /* One question: the reply to send in out (its length), 0 when the
  * question is not ours (forward it), -1 when the packet is not DNS (drop

@@ -84,6 +84,78 @@ int ipam_pick_pool(const struct cidr *used, size_t n, bool for_default, struct c
                        "defaults to assign to the network");
 }
 
+/* ---- IPv6 ---- */
+
+int cidr6_parse(const char *s, const char *what, struct cidr6 *out, struct berth_err *err) {
+  char buf[64];
+  const char *slash = s ? strchr(s, '/') : NULL;
+  struct cidr6 c = {{0}, 0};
+  char *end = NULL;
+  long p = -1;
+  if (slash && (size_t)(slash - s) < sizeof buf) {
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = 0;
+    errno = 0;
+    p = strtol(slash + 1, &end, 10);
+    if (errno || *end || end == slash + 1) p = -1;
+  }
+  if (p < 0 || p > 128 || inet_pton(AF_INET6, buf, c.addr) != 1)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: not an IPv6 CIDR (x:y::/n)", what,
+                         s ? s : "");
+  if (p < 48 || p > 120)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: the prefix must be /48 to /120",
+                         what, s);
+  c.prefix = (int)p;
+  for (int i = c.prefix; i < 128; i++)
+    if (c.addr[i / 8] & (0x80 >> (i % 8)))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: host bits are set", what, s);
+  *out = c;
+  return 0;
+}
+
+void cidr6_format(struct cidr6 c, char out[48]) {
+  char a[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, c.addr, a, sizeof a);
+  snprintf(out, 48, "%s/%d", a, c.prefix);
+}
+
+bool cidr6_overlap(struct cidr6 a, struct cidr6 b) {
+  int p = a.prefix < b.prefix ? a.prefix : b.prefix;
+  for (int i = 0; i < p; i++)
+    if ((a.addr[i / 8] ^ b.addr[i / 8]) & (0x80 >> (i % 8))) return false;
+  return true;
+}
+
+struct cidr ip6_pool(struct cidr6 c) {
+  int bits = 128 - c.prefix > 16 ? 16 : 128 - c.prefix;
+  return (struct cidr){0, 32 - bits};
+}
+
+void ip6_at(struct cidr6 c, uint32_t offset, char out[46]) {
+  uint8_t a[16];
+  memcpy(a, c.addr, 16);
+  for (int i = 15; i >= 12; i--, offset >>= 8)
+    a[i] |= (uint8_t)(offset & 255);
+  inet_ntop(AF_INET6, a, out, 46);
+}
+
+int ip6_offset(struct cidr6 c, const char *s, uint32_t *offset) {
+  uint8_t a[16];
+  if (!s || inet_pton(AF_INET6, s, a) != 1) return -1;
+  struct cidr6 one = {{0}, 128};
+  memcpy(one.addr, a, 16);
+  if (!cidr6_overlap(c, one)) return -1;
+  uint32_t off = 0;
+  for (int i = 12; i < 16; i++)
+    off = off << 8 | a[i];
+  if (c.prefix >= 96) off &= ~0u >> (c.prefix - 96); /* the subnet's own bits out */
+  if (off & cidr_mask(ip6_pool(c))) return -1;       /* beyond the offsets handed out */
+  for (int i = c.prefix; i < 96; i++) /* the bits between the prefix and the offsets: 0 */
+    if (a[i / 8] & (0x80 >> (i % 8))) return -1;
+  *offset = off;
+  return 0;
+}
+
 int ipam_net_init(struct ipam_net *n, struct cidr subnet, struct cidr range, uint32_t gateway) {
   memset(n, 0, sizeof *n);
   n->subnet = subnet;

@@ -36,6 +36,24 @@ bool cidr_overlap(struct cidr a, struct cidr b);
 int ipam_pick_pool(const struct cidr *used, size_t n, bool for_default, struct cidr *out,
                    struct berth_err *err);
 
+/* IPv6 (networks created with --ipv6 and a v6 --subnet of /48../120):
+ * addresses are the subnet's plus an offset (the gateway ::1 unless given),
+ * handed out by an ipam_net over the offsets (ip6_pool), at most 65536 */
+struct cidr6 {
+  uint8_t addr[16];
+  int prefix; /* 0: none */
+};
+int cidr6_parse(const char *s, const char *what, struct cidr6 *out, struct berth_err *err);
+void cidr6_format(struct cidr6 c, char out[48]);
+bool cidr6_overlap(struct cidr6 a, struct cidr6 b);
+/* the address at offset within c ("fd00:1::2") */
+void ip6_at(struct cidr6 c, uint32_t offset, char out[46]);
+/* the offset of address s within c; -1 when s is not an address of c or
+ * lies beyond the offsets ip6_pool hands out */
+int ip6_offset(struct cidr6 c, const char *s, uint32_t *offset);
+/* the offsets of c as the IPv4 arithmetic sees them: 0/(32 - bits) */
+struct cidr ip6_pool(struct cidr6 c);
+
 struct ipam_net {
   struct cidr subnet, range; /* range: where addresses come from (the subnet when not given) */
   uint32_t gateway;

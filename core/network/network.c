@@ -25,6 +25,9 @@ struct network {
   json_t *options, *labels;
   int64_t created_ns;
   struct ipam_net ipam;
+  struct cidr6 subnet6;     /* with --ipv6: prefix != 0 */
+  uint32_t gateway6;        /* the gateway's offset in subnet6 */
+  struct ipam_net ipam6;    /* over the offsets */
   struct net_endpoint *eps; /* the containers on it now */
   size_t n_eps;
 };
@@ -50,11 +53,16 @@ static json_t *record_json(const struct network *n) {
     if (n->range.prefix) cidr_format(n->range, rng);
     ip4_format(n->gateway, gw);
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I}", "Id", n->id, "Name",
-                   n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng, "Gateway", gw,
-                   "Internal", n->internal, "Attachable", n->attachable, "EnableIPv6", n->ipv6,
+  char sub6[48] = "", gw6[46] = "";
+  if (n->subnet6.prefix) {
+    cidr6_format(n->subnet6, sub6);
+    ip6_at(n->subnet6, n->gateway6, gw6);
+  }
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I,s:s,s:s}", "Id", n->id,
+                   "Name", n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng, "Gateway",
+                   gw, "Internal", n->internal, "Attachable", n->attachable, "EnableIPv6", n->ipv6,
                    "Predefined", n->predefined, "Options", n->options, "Labels", n->labels,
-                   "Created", (json_int_t)n->created_ns);
+                   "Created", (json_int_t)n->created_ns, "Subnet6", sub6, "Gateway6", gw6);
 }
 
 static int save(struct daemon *d, const struct network *n, struct berth_err *err) {
@@ -73,6 +81,7 @@ static void net_free(struct network *n) {
   json_decref(n->options);
   json_decref(n->labels);
   ipam_net_free(&n->ipam);
+  ipam_net_free(&n->ipam6);
   free(n->eps);
   free(n);
 }
@@ -119,6 +128,9 @@ static void remove_locked(struct network *n) {
 
 static int ipam_setup(struct network *n) {
   if (!n->has_ipam) return 0;
+  if (n->subnet6.prefix &&
+      ipam_net_init(&n->ipam6, ip6_pool(n->subnet6), (struct cidr){0, 0}, n->gateway6) < 0)
+    return -1;
   return ipam_net_init(&n->ipam, n->subnet, n->range, n->gateway);
 }
 
@@ -141,6 +153,11 @@ static struct network *from_record(json_t *j) {
   n->has_ipam = sub && *sub && cidr_parse(sub, "subnet", &n->subnet, &e) == 0;
   if (rng && *rng) cidr_parse(rng, "ip-range", &n->range, &e);
   if (gw && *gw) ip4_parse(gw, &n->gateway);
+  const char *sub6 = json_string_value(json_object_get(j, "Subnet6"));
+  const char *gw6 = json_string_value(json_object_get(j, "Gateway6"));
+  if (sub6 && *sub6 && cidr6_parse(sub6, "subnet", &n->subnet6, &e) == 0 &&
+      ip6_offset(n->subnet6, gw6, &n->gateway6) < 0)
+    n->gateway6 = 1;
   n->internal = json_is_true(json_object_get(j, "Internal"));
   n->attachable = json_is_true(json_object_get(j, "Attachable"));
   n->ipv6 = json_is_true(json_object_get(j, "EnableIPv6"));
@@ -192,7 +209,8 @@ static void predefine(struct daemon *d, const char *name, const char *driver) {
 
 static int driver_create(struct daemon *d, struct network *n, struct berth_err *err);
 static bool has_dns(const struct network *n);
-static int dns_lookup(const char *net_id, uint32_t client, const char *name, uint32_t *ip);
+static int dns_lookup(const char *net_id, uint32_t client, const char *name, uint32_t *ip,
+                      uint8_t ip6[16]);
 static void dns_upstream(const char *net_id, uint32_t client, char *out, size_t len);
 static void dns_up(struct daemon *d, const char *id, uint32_t gateway, const char *name);
 static bool plumbed_driver(const char *driver);
@@ -334,6 +352,29 @@ static int plan_ipam(const struct net_create_req *r, struct network *n, struct b
   return ipam_setup(n) < 0 ? berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory") : 0;
 }
 
+/* --ipv6: a v6 subnet of its own (docker 20.10 picks none by itself) */
+static int plan_ipam6(const struct net_create_req *r, struct network *n, struct berth_err *err) {
+  if (!r->ipv6) {
+    if (r->subnet6 && *r->subnet6)
+      return berth_err_set(err, BERTH_EINVAL, 0, "an IPv6 subnet needs EnableIPv6 (--ipv6)");
+    return 0;
+  }
+  if (!r->subnet6 || !*r->subnet6)
+    return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                         "could not find an available, non-overlapping IPv6 address pool among "
+                         "the defaults to assign to the network (give one: --subnet)");
+  int rc = cidr6_parse(r->subnet6, "subnet", &n->subnet6, err);
+  if (rc < 0) return rc;
+  for (size_t i = 0; i < N.n; i++)
+    if (N.v[i]->subnet6.prefix && cidr6_overlap(N.v[i]->subnet6, n->subnet6))
+      return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                           "Pool overlaps with other one on this address space");
+  n->gateway6 = 1;
+  if (r->gateway6 && *r->gateway6 && ip6_offset(n->subnet6, r->gateway6, &n->gateway6) < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for gateway %s", r->gateway6);
+  return 0;
+}
+
 static int check_create(struct daemon *d, const struct net_create_req *r, const char *driver,
                         struct berth_err *err) {
   if (!r->name || !*r->name) return berth_err_set(err, BERTH_EINVAL, 0, "network name is required");
@@ -375,8 +416,19 @@ static int driver_create(struct daemon *d, struct network *n, struct berth_err *
     cidr_format(n->subnet, rq.subnet);
     ip4_format(n->gateway, rq.gateway);
   }
-  struct berth_kv *kv = kv_of(n->options, &rq.n_opts);
+  size_t nk;
+  struct berth_kv *kv = kv_of(n->options, &nk);
+  char sub6[48], gw6[64], addr6[46];
+  if (n->subnet6.prefix) { /* the IPv6 half, as options (the 1.0 request has one subnet) */
+    cidr6_format(n->subnet6, sub6);
+    ip6_at(n->subnet6, n->gateway6, addr6);
+    snprintf(gw6, sizeof gw6, "%s/%d", addr6, n->subnet6.prefix);
+    kv = xrealloc(kv, (nk + 3) * sizeof *kv);
+    kv[nk++] = (struct berth_kv){sizeof *kv, "berth.ipv6.subnet", sub6};
+    kv[nk++] = (struct berth_kv){sizeof *kv, "berth.ipv6.gateway", gw6};
+  }
   rq.opts = kv;
+  rq.n_opts = nk;
   int r = drv_net_create(p, &rq, err);
   free(kv);
   return r;
@@ -397,7 +449,8 @@ int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65]
     n->options = r->options ? json_deep_copy(r->options) : json_object();
     n->labels = r->labels ? json_deep_copy(r->labels) : json_object();
     n->created_ns = now_ns();
-    rc = plan_ipam(r, n, err);
+    rc = plan_ipam6(r, n, err);
+    if (rc == 0) rc = plan_ipam(r, n, err);
   }
   if (rc == 0) rc = driver_create(d, n, err);
   if (rc == 0 && (rc = save(d, n, err)) < 0) {
@@ -474,6 +527,12 @@ static json_t *ipam_json(const struct network *n) {
     }
     json_array_append_new(cfg, c);
   }
+  if (n->subnet6.prefix) {
+    char sub6[48], gw6[46];
+    cidr6_format(n->subnet6, sub6);
+    ip6_at(n->subnet6, n->gateway6, gw6);
+    json_array_append_new(cfg, json_pack("{s:s,s:s}", "Subnet", sub6, "Gateway", gw6));
+  }
   return json_pack("{s:s,s:n,s:o}", "Driver", "default", "Options", "Config", cfg);
 }
 
@@ -481,12 +540,13 @@ static json_t *containers_json(const struct network *n) {
   json_t *o = json_object();
   for (size_t i = 0; i < n->n_eps; i++) {
     const struct net_endpoint *e = &n->eps[i];
-    char cidr[24];
+    char cidr[24], cidr6[56] = "";
     snprintf(cidr, sizeof cidr, "%s/%d", e->ip, e->prefix);
+    if (e->ip6[0]) snprintf(cidr6, sizeof cidr6, "%s/%d", e->ip6, e->prefix6);
     json_object_set_new(o, e->ctr_id,
                         json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", e->ctr_name, "EndpointID",
                                   e->ep_id, "MacAddress", e->mac, "IPv4Address", cidr,
-                                  "IPv6Address", ""));
+                                  "IPv6Address", cidr6));
   }
   return o;
 }
@@ -646,6 +706,30 @@ bool net_endpoint_used(const struct net_endpoint *ep) {
   return ep->ip[0] != 0;
 }
 
+/* the IPv6 half of an endpoint on a network with --ipv6 */
+static int reserve6_locked(struct network *n, struct net_endpoint *ep, struct berth_err *err) {
+  char want6[46];
+  snprintf(want6, sizeof want6, "%s", ep->ip6); /* --ip6, or "" */
+  ep->ip6[0] = ep->gateway6[0] = 0;
+  if (!n->subnet6.prefix)
+    return want6[0] ? berth_err_set(err, BERTH_EINVAL, 0,
+                                    "invalid address %s: the network has no IPv6 subnet", want6)
+                    : 0;
+  uint32_t off, want = 0;
+  if (want6[0] && ip6_offset(n->subnet6, want6, &want) < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid address %s: it does not belong to any of this network's subnets",
+                         want6);
+  int r = ipam_alloc(&n->ipam6, want, &off, err);
+  if (r < 0 && want)
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "Address already in use: %s", want6);
+  if (r < 0) return r;
+  ip6_at(n->subnet6, off, ep->ip6);
+  ip6_at(n->subnet6, n->gateway6, ep->gateway6);
+  ep->prefix6 = n->subnet6.prefix;
+  return 0;
+}
+
 int net_reserve(struct daemon *d, struct net_endpoint *ep, const char *want_ip,
                 struct berth_err *err) {
   (void)d;
@@ -666,6 +750,10 @@ int net_reserve(struct daemon *d, struct net_endpoint *ep, const char *want_ip,
     if (!ep->mac[0])
       snprintf(ep->mac, sizeof ep->mac, "02:42:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 255,
                (ip >> 8) & 255, ip & 255); /* as docker derives it */
+    r = reserve6_locked(n, ep, err);
+    if (r < 0) ipam_release(&n->ipam, ip), ep->ip[0] = 0;
+  }
+  if (r == 0) {
     random_hex(ep->ep_id, 32);
     ep_add_locked(n, ep);
   }
@@ -703,6 +791,9 @@ int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
     ip4_parse(ep->ip, &s.ip);
     if (route && !ji.disable_gateway)
       ip4_parse(ji.gateway[0] ? ji.gateway : ep->gateway, &s.gateway);
+    snprintf(s.ip6, sizeof s.ip6, "%s", ep->ip6);
+    s.prefix6 = ep->prefix6;
+    if (route && !ji.disable_gateway) snprintf(s.gateway6, sizeof s.gateway6, "%s", ep->gateway6);
     r = sandbox_setup(pid, &s, err);
     trace_phase(ep->ctr_id, "net sandbox", t);
   }
@@ -719,6 +810,9 @@ static void release_address(struct net_endpoint *ep) {
   struct network *n = find_locked(ep->net_id);
   uint32_t ip;
   if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0) ipam_release(&n->ipam, ip);
+  uint32_t off;
+  if (n && n->subnet6.prefix && ip6_offset(n->subnet6, ep->ip6, &off) == 0)
+    ipam_release(&n->ipam6, off);
   if (n) ep_del_locked(n, ep->ep_id);
   unhold_locked(ep->ep_id);
   pthread_mutex_unlock(&N.lock);
@@ -783,17 +877,21 @@ void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
   uint32_t ip;
   if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0 && !ipam_mark(&n->ipam, ip))
     log_warn("network %s: %s is held twice", n->name, ep->ip);
+  uint32_t off;
+  if (n && n->subnet6.prefix && ip6_offset(n->subnet6, ep->ip6, &off) == 0)
+    ipam_mark(&n->ipam6, off);
   if (n) ep_add_locked(n, ep);
   pthread_mutex_unlock(&N.lock);
 }
 
 json_t *net_endpoint_json(const struct net_endpoint *ep) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "NetworkID",
-                   ep->net_id, "Name", ep->net_name, "Driver", ep->driver, "EndpointID", ep->ep_id,
-                   "IPAddress", ep->ip, "Gateway", ep->gateway, "MacAddress", ep->mac,
-                   "IPPrefixLen", ep->prefix, "ContainerID", ep->ctr_id, "ContainerName",
-                   ep->ctr_name, "Hostname", ep->hostname, "Aliases", ep->aliases, "Dns", ep->dns,
-                   "IfName", ep->ifname);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}",
+                   "NetworkID", ep->net_id, "Name", ep->net_name, "Driver", ep->driver,
+                   "EndpointID", ep->ep_id, "IPAddress", ep->ip, "Gateway", ep->gateway,
+                   "MacAddress", ep->mac, "IPPrefixLen", ep->prefix, "ContainerID", ep->ctr_id,
+                   "ContainerName", ep->ctr_name, "Hostname", ep->hostname, "Aliases", ep->aliases,
+                   "Dns", ep->dns, "IfName", ep->ifname, "GlobalIPv6Address", ep->ip6,
+                   "IPv6Gateway", ep->gateway6, "GlobalIPv6PrefixLen", ep->prefix6);
 }
 
 static void copy_str(json_t *j, const char *k, char *out, size_t len) {
@@ -815,6 +913,9 @@ void net_endpoint_from_json(json_t *j, struct net_endpoint *ep) {
   copy_str(j, "Aliases", ep->aliases, sizeof ep->aliases);
   copy_str(j, "Dns", ep->dns, sizeof ep->dns);
   copy_str(j, "IfName", ep->ifname, sizeof ep->ifname);
+  copy_str(j, "GlobalIPv6Address", ep->ip6, sizeof ep->ip6);
+  copy_str(j, "IPv6Gateway", ep->gateway6, sizeof ep->gateway6);
+  ep->prefix6 = (int)json_integer_value(json_object_get(j, "GlobalIPv6PrefixLen"));
   ep->prefix = (int)json_integer_value(json_object_get(j, "IPPrefixLen"));
 }
 
@@ -822,8 +923,8 @@ json_t *net_endpoint_settings(const struct net_endpoint *ep, json_t *aliases) {
   return json_pack("{s:n,s:n,s:o,s:s,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:n,s:n}", "IPAMConfig",
                    "Links", "Aliases", aliases, "NetworkID", ep->net_id, "EndpointID", ep->ep_id,
                    "Gateway", ep->gateway, "IPAddress", ep->ip, "IPPrefixLen", ep->prefix,
-                   "IPv6Gateway", "", "GlobalIPv6PrefixLen", 0, "GlobalIPv6Address", "",
-                   "MacAddress", ep->mac, "DriverOpts", "DNSNames");
+                   "IPv6Gateway", ep->gateway6, "GlobalIPv6PrefixLen", ep->prefix6,
+                   "GlobalIPv6Address", ep->ip6, "MacAddress", ep->mac, "DriverOpts", "DNSNames");
 }
 
 /* ---------------- names (the embedded DNS server) ---------------- */
@@ -843,18 +944,24 @@ static bool answers_to(const struct net_endpoint *e, const char *name) {
          (e->hostname[0] && !strcasecmp(e->hostname, name)) || alias_of(e->aliases, name);
 }
 
-static int lookup_on_locked(const struct network *n, const char *name, uint32_t *ip) {
+static int lookup_on_locked(const struct network *n, const char *name, uint32_t *ip,
+                            uint8_t ip6[16]) {
   for (size_t i = 0; n && i < n->n_eps; i++)
-    if (answers_to(&n->eps[i], name) && ip4_parse(n->eps[i].ip, ip) == 0) return 1;
+    if (answers_to(&n->eps[i], name) && ip4_parse(n->eps[i].ip, ip) == 0) {
+      memset(ip6, 0, 16);
+      if (n->eps[i].ip6[0]) inet_pton(AF_INET6, n->eps[i].ip6, ip6);
+      return 1;
+    }
   return 0;
 }
 
 /* a container called name (its name, short id, hostname, alias) on net_id,
  * else on another network the client's container is on (connected) */
-static int dns_lookup(const char *net_id, uint32_t client, const char *name, uint32_t *ip) {
+static int dns_lookup(const char *net_id, uint32_t client, const char *name, uint32_t *ip,
+                      uint8_t ip6[16]) {
   pthread_mutex_lock(&N.lock);
   struct network *n = find_locked(net_id);
-  int found = lookup_on_locked(n, name, ip);
+  int found = lookup_on_locked(n, name, ip, ip6);
   const char *who = NULL;
   for (size_t i = 0; n && !found && i < n->n_eps; i++) {
     uint32_t a;
@@ -863,7 +970,7 @@ static int dns_lookup(const char *net_id, uint32_t client, const char *name, uin
   for (size_t k = 0; who && !found && k < N.n; k++) {
     struct network *o = N.v[k];
     for (size_t i = 0; o != n && i < o->n_eps && !found; i++)
-      if (!strcmp(o->eps[i].ctr_id, who)) found = lookup_on_locked(o, name, ip);
+      if (!strcmp(o->eps[i].ctr_id, who)) found = lookup_on_locked(o, name, ip, ip6);
   }
   pthread_mutex_unlock(&N.lock);
   return found;

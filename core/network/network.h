@@ -17,7 +17,8 @@ struct net_create_req {
   const char *driver;                      /* NULL or "": bridge */
   const char *subnet, *gateway, *ip_range; /* NULL: IPAM picks */
   bool internal, attachable, ipv6;
-  json_t *options, *labels; /* objects of strings, or NULL */
+  json_t *options, *labels;       /* objects of strings, or NULL */
+  const char *subnet6, *gateway6; /* with ipv6: the IPv6 subnet (required), its gateway */
 };
 
 /* load the records, make the predefined networks; at start-up */
@@ -40,7 +41,9 @@ struct net_endpoint {
   char hostname[64], aliases[256];   /* more names it answers to (aliases: comma-separated) */
   char dns[128];                     /* its --dns servers, comma-separated */
   char ip[16], gateway[16], mac[18]; /* "" on host and none (mac: --mac-address before reserve) */
-  char ifname[16];                   /* its name in the container: eth0, eth1, ... */
+  char ip6[46], gateway6[46]; /* on a network with IPv6; "" elsewhere (ip6: --ip6 before reserve) */
+  int prefix6;
+  char ifname[16]; /* its name in the container: eth0, eth1, ... */
   int prefix;
 };
 

@@ -56,17 +56,19 @@ static int link_set(struct nl_sock *sk, const char *name, const struct sandbox_i
   return r < 0 ? nlfail(err, r, "set up", name) : 0;
 }
 
-static int add_addr(struct nl_sock *sk, const struct sandbox_if *s, struct berth_err *err) {
-  char ip[16], text[24];
-  ip4_format(s->ip, ip);
-  snprintf(text, sizeof text, "%s/%d", ip, s->prefix);
+/* text: "a.b.c.d/n" or an IPv6 "x::y/n" (no duplicate address detection:
+ * the address is ours, and DAD would hold it back for a second) */
+static int add_addr(struct nl_sock *sk, const char *ifname, const char *text,
+                    struct berth_err *err) {
+  int af = strchr(text, ':') ? AF_INET6 : AF_INET;
   struct nl_addr *local = NULL;
   struct rtnl_addr *a = rtnl_addr_alloc();
-  int idx = (int)if_nametoindex(s->dst_name);
-  int r = a && idx ? nl_addr_parse(text, AF_INET, &local) : -NLE_NODEV;
+  int idx = (int)if_nametoindex(ifname);
+  int r = a && idx ? nl_addr_parse(text, af, &local) : -NLE_NODEV;
   if (r == 0) {
     rtnl_addr_set_ifindex(a, idx);
     rtnl_addr_set_local(a, local);
+    if (af == AF_INET6) rtnl_addr_set_flags(a, IFA_F_NODAD);
     r = rtnl_addr_add(sk, a, 0);
   }
   if (local) nl_addr_put(local);
@@ -74,17 +76,17 @@ static int add_addr(struct nl_sock *sk, const struct sandbox_if *s, struct berth
   return r < 0 && r != -NLE_EXIST ? nlfail(err, r, "address", text) : 0;
 }
 
-static int add_default_route(struct nl_sock *sk, const struct sandbox_if *s,
+/* gw: an IPv4 or IPv6 address */
+static int add_default_route(struct nl_sock *sk, const struct sandbox_if *s, const char *gw,
                              struct berth_err *err) {
-  char gw[16];
-  ip4_format(s->gateway, gw);
+  int af = strchr(gw, ':') ? AF_INET6 : AF_INET;
   struct rtnl_route *rt = rtnl_route_alloc();
   struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
   struct nl_addr *dst = NULL, *via = NULL;
-  int r = rt && nh ? nl_addr_parse("0.0.0.0/0", AF_INET, &dst) : -NLE_NOMEM;
-  if (r == 0) r = nl_addr_parse(gw, AF_INET, &via);
+  int r = rt && nh ? nl_addr_parse(af == AF_INET6 ? "::/0" : "0.0.0.0/0", af, &dst) : -NLE_NOMEM;
+  if (r == 0) r = nl_addr_parse(gw, af, &via);
   if (r == 0) {
-    rtnl_route_set_family(rt, AF_INET);
+    rtnl_route_set_family(rt, (uint8_t)af);
     rtnl_route_set_dst(rt, dst);
     rtnl_route_nh_set_gateway(nh, via);
     rtnl_route_nh_set_ifindex(nh, (int)if_nametoindex(s->dst_name));
@@ -97,6 +99,23 @@ static int add_default_route(struct nl_sock *sk, const struct sandbox_if *s,
   if (via) nl_addr_put(via);
   if (rt) rtnl_route_put(rt);
   return r < 0 && r != -NLE_EXIST ? nlfail(err, r, "default route via", gw) : 0;
+}
+
+static int set_addresses(struct nl_sock *sk, const struct sandbox_if *s, struct berth_err *err) {
+  char ip[16], text[64];
+  ip4_format(s->ip, ip);
+  snprintf(text, sizeof text, "%s/%d", ip, s->prefix);
+  int r = add_addr(sk, s->dst_name, text, err);
+  if (r == 0 && s->gateway) {
+    ip4_format(s->gateway, ip);
+    r = add_default_route(sk, s, ip, err);
+  }
+  if (r == 0 && s->ip6[0]) {
+    snprintf(text, sizeof text, "%s/%d", s->ip6, s->prefix6);
+    r = add_addr(sk, s->dst_name, text, err);
+  }
+  if (r == 0 && s->ip6[0] && s->gateway6[0]) r = add_default_route(sk, s, s->gateway6, err);
+  return r;
 }
 
 struct inside {
@@ -119,8 +138,7 @@ static void *inside_main(void *arg) {
   } else {
     in->ret = link_set(sk, "lo", NULL, in->err);
     if (in->ret == 0 && in->s) in->ret = link_set(sk, in->s->src_name, in->s, in->err);
-    if (in->ret == 0 && in->s) in->ret = add_addr(sk, in->s, in->err);
-    if (in->ret == 0 && in->s && in->s->gateway) in->ret = add_default_route(sk, in->s, in->err);
+    if (in->ret == 0 && in->s) in->ret = set_addresses(sk, in->s, in->err);
   }
   if (sk) nl_socket_free(sk);
   return NULL;

@@ -14,6 +14,9 @@ struct sandbox_if {
   int prefix;
   uint32_t gateway; /* 0: no default route */
   int mtu;          /* 0: keep */
+  char ip6[46];     /* "": no IPv6 address */
+  int prefix6;
+  char gateway6[46]; /* "": no IPv6 default route */
 };
 
 /* s NULL: only lo is brought up (--network none) */

@@ -326,9 +326,10 @@ int64_t now_ns(void) {
 }
 
 int64_t trace_phase(const char *id, const char *phase, int64_t since_ns) {
-  static int on = -1;
-  if (on < 0) on = getenv("BERTH_TRACE") != NULL;
-  if (!on) return 0;
+  static int on = -1; /* read once; threads may race to set the same value */
+  int v = __atomic_load_n(&on, __ATOMIC_RELAXED);
+  if (v < 0) __atomic_store_n(&on, v = getenv("BERTH_TRACE") != NULL, __ATOMIC_RELAXED);
+  if (!v) return 0;
   int64_t t = now_ns();
   if (since_ns) log_info("trace %.12s %s %.2f ms", id, phase, (double)(t - since_ns) / 1e6);
   return t;

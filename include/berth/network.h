@@ -26,7 +26,10 @@ struct berth_net_create_req {
   char gateway[48];
   uint32_t internal;
   uint32_t enable_ipv6;
-  const struct berth_kv *opts; /* network create -o */
+  /* network create -o; with enable_ipv6 berthd adds "berth.ipv6.subnet"
+   * (the v6 CIDR) and "berth.ipv6.gateway" (the gateway's address/prefix),
+   * the IPv6 half the fields above have no room for */
+  const struct berth_kv *opts;
   size_t n_opts;
 };
 

@@ -39,7 +39,7 @@ struct conf {
  * every endpoint's published ports (the core calls create_network and
  * publish again after a restart, so memory is enough) */
 struct bnet {
-  char id[65], bridge[IFNAMSIZ], subnet[48];
+  char id[65], bridge[IFNAMSIZ], subnet[48], subnet6[48]; /* subnet6: "" without IPv6 */
   int internal, masq;
 };
 struct bport {
@@ -156,10 +156,12 @@ static int add_address(struct drv *d, const char *ifname, const char *cidr, stru
   struct nl_addr *local = NULL;
   struct rtnl_addr *a = rtnl_addr_alloc();
   int idx = (int)if_nametoindex(ifname);
-  int r = a && idx ? nl_addr_parse(cidr, AF_INET, &local) : -NLE_NOMEM;
+  int af = strchr(cidr, ':') ? AF_INET6 : AF_INET;
+  int r = a && idx ? nl_addr_parse(cidr, af, &local) : -NLE_NOMEM;
   if (r == 0) {
     rtnl_addr_set_ifindex(a, idx);
     rtnl_addr_set_local(a, local);
+    if (af == AF_INET6) rtnl_addr_set_flags(a, IFA_F_NODAD); /* usable at once */
     r = rtnl_addr_add(d->nl, a, 0);
     if (r == -NLE_EXIST) r = 0; /* there already */
   }
@@ -229,6 +231,35 @@ static void render_net(struct text *t, const struct bnet *n, const struct drv *d
           d->nets[k].bridge);
 }
 
+/* `table ip6 berth`: masquerade and the same isolation for IPv6 networks */
+static void render_net6(struct text *t, const struct bnet *n, const struct drv *d) {
+  if (n->masq && !n->internal)
+    add(t, "add rule ip6 berth postrouting ip6 saddr %s oifname != \"%s\" masquerade\n", n->subnet6,
+        n->bridge);
+  if (n->internal)
+    add(t,
+        "add rule ip6 berth forward iifname \"%s\" oifname != \"%s\" drop\n"
+        "add rule ip6 berth forward oifname \"%s\" iifname != \"%s\" drop\n",
+        n->bridge, n->bridge, n->bridge, n->bridge);
+  for (size_t k = 0; k < d->n_nets; k++)
+    if (strcmp(d->nets[k].bridge, n->bridge))
+      add(t, "add rule ip6 berth forward iifname \"%s\" oifname \"%s\" drop\n", n->bridge,
+          d->nets[k].bridge);
+}
+
+static void render_ip6(struct text *t, const struct drv *d) {
+  bool any = false;
+  for (size_t i = 0; i < d->n_nets; i++)
+    any |= d->nets[i].subnet6[0] != 0;
+  add(t, "add table ip6 berth\ndelete table ip6 berth\n");
+  if (!any) return;
+  add(t, "add table ip6 berth\n"
+         "add chain ip6 berth postrouting { type nat hook postrouting priority srcnat; }\n"
+         "add chain ip6 berth forward { type filter hook forward priority filter; }\n");
+  for (size_t i = 0; i < d->n_nets; i++)
+    if (d->nets[i].subnet6[0]) render_net6(t, &d->nets[i], d);
+}
+
 static void render_port(struct text *t, const struct berth_port_binding *b) {
   char match[80];
   if (b->host_ip[0] && strcmp(b->host_ip, "0.0.0.0"))
@@ -255,6 +286,7 @@ static int apply_nat(struct drv *d, struct berth_err *err) {
     for (size_t i = 0; i < d->n_ports; i++)
       render_port(&t, &d->ports[i].b);
   }
+  render_ip6(&t, d);
   if (!t.s) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
   if (!d->nft && (d->nft = nft_ctx_new(NFT_CTX_DEFAULT))) nft_ctx_buffer_error(d->nft);
   int r = 0;
@@ -294,11 +326,15 @@ static int remember_net(struct drv *d, const struct berth_net_create_req *req, c
   snprintf(n->id, sizeof n->id, "%s", req->network_id);
   snprintf(n->bridge, sizeof n->bridge, "%s", bridge);
   snprintf(n->subnet, sizeof n->subnet, "%s", req->subnet);
+  const char *sub6 = opt(req->opts, req->n_opts, "berth.ipv6.subnet");
+  snprintf(n->subnet6, sizeof n->subnet6, "%s", sub6 ? sub6 : "");
   n->internal = (int)req->internal, n->masq = masq;
   char p[128];
   snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
   sysctl_set(p, "1");
   if (masq && !req->internal) sysctl_set("/proc/sys/net/ipv4/ip_forward", "1");
+  if (sub6 && masq && !req->internal) /* as docker's --ipv6 does */
+    sysctl_set("/proc/sys/net/ipv6/conf/all/forwarding", "1");
   return apply_nat(d, err);
 }
 
@@ -371,8 +407,10 @@ static int b_create_network(void *drv, const struct berth_net_create_req *req,
   snprintf(mtus, sizeof mtus, "%lld", (long long)mtu);
   const char *icc = opt(req->opts, req->n_opts, "com.docker.network.bridge.enable_icc");
   const char *masq = opt(req->opts, req->n_opts, "com.docker.network.bridge.enable_ip_masquerade");
+  const char *gw6 = opt(req->opts, req->n_opts, "berth.ipv6.gateway"); /* the core's, with --ipv6 */
   if ((r = make_bridge(d, name, req->network_id, mtu, err)) < 0) return r;
-  if ((gw[0] && (r = add_address(d, name, gw, err)) < 0) || (r = link_up(d, name, 0, err)) < 0 ||
+  if ((gw[0] && (r = add_address(d, name, gw, err)) < 0) ||
+      (gw6 && (r = add_address(d, name, gw6, err)) < 0) || (r = link_up(d, name, 0, err)) < 0 ||
       (r = put(d, req->network_id, "bridge", name, err)) < 0 ||
       (r = put(d, req->network_id, "gateway", req->gateway, err)) < 0 ||
       (r = put(d, req->network_id, "mtu", mtus, err)) < 0 ||

@@ -1,13 +1,20 @@
 /* The embedded DNS server's answers, and a fuzz run of what parses
  * untrusted packets (also under ASan in tests/run.sh). */
+#include <arpa/inet.h>
 #include <ldns/ldns.h>
 
 #include "../../core/network/dns.h"
 #include "tap.h"
 
-static int lookup(const char *net, uint32_t client, const char *name, uint32_t *ip) {
+static int lookup(const char *net, uint32_t client, const char *name, uint32_t *ip,
+                  uint8_t ip6[16]) {
   (void)client;
+  memset(ip6, 0, 16);
   if (strcmp(net, "n1")) return 0;
+  if (!strcmp(name, "web6")) {
+    inet_pton(AF_INET6, "fd00:99::2", ip6);
+    return *ip = (10u << 24) | (99u << 16) | 3, 1;
+  }
   if (!strcmp(name, "db") || !strcmp(name, "database"))
     return *ip = (10u << 24) | (99u << 16) | 2, 1;
   return 0;
@@ -50,7 +57,14 @@ static void test_answers(void) {
   ldns_pkt_free(a);
   a = answer("db.", LDNS_RR_TYPE_AAAA, "n1", &r);
   ok(a && ldns_pkt_get_rcode(a) == LDNS_RCODE_NOERROR && ldns_pkt_ancount(a) == 0,
-     "AAAA of a known name: no data, no error");
+     "AAAA of a known name without IPv6: no data, no error");
+  ldns_pkt_free(a);
+  a = answer("web6.", LDNS_RR_TYPE_AAAA, "n1", &r);
+  s = a && ldns_pkt_ancount(a) == 1
+          ? ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(a), 0), 0))
+          : NULL;
+  is_str(s, "fd00:99::2", "AAAA of one with IPv6: its address");
+  free(s);
   ldns_pkt_free(a);
   a = answer("db.", LDNS_RR_TYPE_A, "n2", &r);
   ok(!a && r == 0, "another network's container is not ours: forwarded");

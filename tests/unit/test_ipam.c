@@ -98,7 +98,41 @@ static void test_alloc(void) {
   ipam_net_free(&n);
 }
 
+static void test_ipv6(void) {
+  struct berth_err e = {0};
+  struct cidr6 c, d;
+  char s[48];
+  ok(cidr6_parse("fd00:99::/64", "subnet", &c, &e) == 0, "fd00:99::/64 parses");
+  cidr6_format(c, s);
+  is_str(s, "fd00:99::/64", "and formats back");
+  ok(cidr6_parse("fd00:99::1/64", "subnet", &d, &e) == -BERTH_EINVAL, "host bits: refused");
+  ok(cidr6_parse("fd00::/40", "subnet", &d, &e) == -BERTH_EINVAL, "a /40: refused");
+  ok(cidr6_parse("10.0.0.0/8", "subnet", &d, &e) == -BERTH_EINVAL, "IPv4: refused");
+  ok(cidr6_parse("fd00:99::/80", "subnet", &d, &e) == 0 && cidr6_overlap(c, d),
+     "a /80 inside overlaps");
+  ok(cidr6_parse("fd00:98::/64", "subnet", &d, &e) == 0 && !cidr6_overlap(c, d),
+     "a neighbour does not");
+  struct cidr pool = ip6_pool(c);
+  ok(pool.prefix == 16, "a /64 hands out 65536 offsets");
+  struct ipam_net n;
+  uint32_t off = 0, back = 0;
+  ok(ipam_net_init(&n, pool, (struct cidr){0, 0}, 1) == 0, "the offset map");
+  ok(ipam_alloc(&n, 0, &off, &e) == 0 && off == 2,
+     "the first container: offset 2 (::1 is the gateway)");
+  ip6_at(c, off, s);
+  is_str(s, "fd00:99::2", "fd00:99::2");
+  ok(ip6_offset(c, "fd00:99::2", &back) == 0 && back == 2, "its offset back");
+  ok(ip6_offset(c, "fd00:98::2", &back) < 0, "an address of another subnet has none");
+  ok(ip6_offset(c, "fd00:99::1:0:2", &back) < 0, "nor one beyond the offsets");
+  ipam_net_free(&n);
+  ok(cidr6_parse("fd00:5::/120", "subnet", &d, &e) == 0 && ip6_pool(d).prefix == 24,
+     "a /120: 256 offsets");
+  ip6_at(d, 255, s);
+  is_str(s, "fd00:5::ff", "the last of them");
+}
+
 int main(void) {
+  test_ipv6();
   test_parse();
   test_pools();
   test_alloc();
