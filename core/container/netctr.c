@@ -610,6 +610,11 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
                     struct berth_err *err) {
   struct net_endpoint ep;
   struct ctr_opts *o;
+  if (json_array_size(json_object_get(cfg, "Links")) ||
+      json_array_size(json_object_get(json_object_get(cfg, "IPAMConfig"), "LinkLocalIPs")))
+    return berth_err_set(err, BERTH_ENOTSUP, 0,
+                         "network connect: --link and --link-local-ip are not supported (use "
+                         "--alias, names resolve on user networks)");
   int r = attach_begin(d, c, net, &ep, &o, err);
   if (r < 0) return r;
   bool on = false;

@@ -386,6 +386,14 @@ static int check_create(struct daemon *d, const struct net_create_req *r, const 
                            r->name);
   if (find_locked(r->name))
     return berth_err_set(err, BERTH_ECONFLICT, 0, "network with name %s already exists", r->name);
+  const char *hb =
+      json_string_value(json_object_get(r->options, "com.docker.network.bridge.host_binding_ipv4"));
+  uint32_t a;
+  if (hb && ip4_parse(hb, &a) < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid com.docker.network.bridge.host_binding_ipv4 %s: not an IPv4 "
+                         "address",
+                         hb);
   if (!strcmp(driver, "host") || !strcmp(driver, "null") || !strcmp(driver, "none"))
     return berth_err_set(err, BERTH_EFORBIDDEN, 0, "only one instance of \"%s\" network is allowed",
                          driver);
@@ -1120,16 +1128,23 @@ json_t *net_publish(struct daemon *d, struct net_endpoint *ep, const struct ctr_
   /* nothing to publish: no driver call (a NAT table is not rebuilt for it) */
   if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep) || !n) return json_object();
   pthread_mutex_lock(&N.lock);
+  /* -p without a host address: the network's host_binding_ipv4, or any */
+  struct network *net = find_locked(ep->net_id);
+  const char *dflt = net ? json_string_value(json_object_get(
+                               net->options, "com.docker.network.bridge.host_binding_ipv4"))
+                         : NULL;
   int r = 0;
   for (size_t i = 0; i < n && r == 0; i++) {
     uint16_t port = 0;
-    if ((r = pick_port_locked(&req[i], &port, err)) < 0) break;
+    struct ctr_port p = req[i];
+    if (!p.host_ip[0] && dflt) snprintf(p.host_ip, sizeof p.host_ip, "%s", dflt);
+    if ((r = pick_port_locked(&p, &port, err)) < 0) break;
     holds = xrealloc(holds, (n_holds + 1) * sizeof *holds);
     struct port_hold *h = &holds[n_holds++];
     memset(h, 0, sizeof *h);
     snprintf(h->ep_id, sizeof h->ep_id, "%s", ep->ep_id);
     snprintf(h->proto, sizeof h->proto, "%s", req[i].proto);
-    snprintf(h->host_ip, sizeof h->host_ip, "%s", req[i].host_ip);
+    snprintf(h->host_ip, sizeof h->host_ip, "%s", p.host_ip);
     h->port = port, h->cport = req[i].cport;
   }
   json_t *ports = NULL;

@@ -2,15 +2,19 @@
  * a Linux bridge holding the gateway address (berth0 for the default
  * network "bridge", br-<12 hex of the id> for the others, or the name in
  * com.docker.network.bridge.name); an endpoint is a veth pair whose host
- * side is a port of the bridge and whose other side the core moves into
- * the container.  NAT and published ports are the core's (nftables).
+ * side is a port of the bridge (hairpin on) and whose other side is made in
+ * the container's namespace when the core says where (berth.netns), else
+ * moved there by the core.  NAT, published ports and isolation between
+ * networks are berth's own nftables tables (ip, ip6 berth), through
+ * libnftables.
  *
  * daemon.conf (network.bridge): default-name ("berth0"), mtu (1500).
  * Options (network create -o): com.docker.network.bridge.name,
- * com.docker.network.driver.mtu, com.docker.network.bridge.enable_icc,
- * com.docker.network.bridge.enable_ip_masquerade,
- * com.docker.network.bridge.host_binding_ipv4 (the last three are kept
- * for the core's rules and shown by endpoint_info).
+ * com.docker.network.driver.mtu, com.docker.network.bridge.enable_icc
+ * (false: the containers' ports are isolated from each other),
+ * com.docker.network.bridge.enable_ip_masquerade (false: no masquerade);
+ * com.docker.network.bridge.host_binding_ipv4 is the core's (the default
+ * host address of -p).
  * What each network and endpoint is made of is kept with host->state_*,
  * so every op can be repeated after a crash.  Not thread-safe: berthd
  * serialises the calls. */
@@ -132,24 +136,28 @@ static int link_up(struct drv *d, const char *name, int master, struct berth_err
   return r < 0 ? nlerr(err, r, "bring up", name) : 0;
 }
 
-/* hairpin mode on a bridge port: what the bridge receives on it may go back
- * out of it (a container reaching its own published port through the
- * host's address: DNAT sends it back where it came from) */
-static int hairpin(struct drv *d, const char *name, struct berth_err *err) {
-  /* RTM_SETLINK for AF_BRIDGE with IFLA_PROTINFO { IFLA_BRPORT_MODE 1 }:
-   * libnl's bridge link objects cannot change a port's flags in place */
+/* A bridge port's flags.  Hairpin mode: what the bridge receives on it may
+ * go back out of it (a container reaching its own published port through
+ * the host's address: DNAT sends it back where it came from).  Isolated
+ * (enable_icc=false): no traffic with the bridge's other isolated ports,
+ * i.e. the other containers; the gateway and the way out are not ports. */
+static int port_flags(struct drv *d, const char *name, bool isolated, struct berth_err *err) {
+  /* RTM_SETLINK for AF_BRIDGE with IFLA_PROTINFO { IFLA_BRPORT_MODE 1,
+   * IFLA_BRPORT_ISOLATED }: libnl's bridge link objects cannot change a
+   * port's flags in place */
   struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = (int)if_nametoindex(name)};
   struct nl_msg *m = ifi.ifi_index ? nlmsg_alloc_simple(RTM_SETLINK, 0) : NULL;
   int r = m ? nlmsg_append(m, &ifi, sizeof ifi, NLMSG_ALIGNTO) : -NLE_NODEV;
   struct nlattr *pi = r == 0 ? nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED) : NULL;
   if (r == 0 && !pi) r = -NLE_NOMEM;
   if (r == 0) r = nla_put_u8(m, IFLA_BRPORT_MODE, 1);
+  if (r == 0 && isolated) r = nla_put_u8(m, IFLA_BRPORT_ISOLATED, 1);
   if (r == 0) r = nla_nest_end(m, pi);
   if (r == 0)
     r = nl_send_sync(d->nl, m); /* frees m */
   else if (m)
     nlmsg_free(m);
-  return r < 0 ? nlerr(err, r, "hairpin mode on", name) : 0;
+  return r < 0 ? nlerr(err, r, "port flags of", name) : 0;
 }
 
 static int add_address(struct drv *d, const char *ifname, const char *cidr, struct berth_err *err) {
@@ -484,10 +492,11 @@ static int make_veth(struct drv *d, const char *host, const char *peer, unsigned
 static int b_create_endpoint(void *drv, const struct berth_endpoint_req *req,
                              struct berth_err *err) {
   struct drv *d = drv;
-  char host[IFNAMSIZ], peer[IFNAMSIZ], br[64], mtus[16];
+  char host[IFNAMSIZ], peer[IFNAMSIZ], br[64], mtus[16], icc[8];
   veth_names(req->endpoint_id, host, peer);
   int r = get(d, req->network_id, "bridge", br, sizeof br, err);
   if (r == 0) r = get(d, req->network_id, "mtu", mtus, sizeof mtus, err);
+  if (r == 0) r = get(d, req->network_id, "icc", icc, sizeof icc, err);
   if (r < 0) return r;
   int master = br[0] ? (int)if_nametoindex(br) : 0;
   if (!master)
@@ -495,7 +504,8 @@ static int b_create_endpoint(void *drv, const struct berth_endpoint_req *req,
   unsigned mtu = (unsigned)(mtus[0] ? atoi(mtus) : (int)d->conf.mtu);
   const char *netns = opt(req->opts, req->n_opts, "berth.netns");
   if (!if_nametoindex(host) && (r = make_veth(d, host, peer, mtu, netns, err)) < 0) return r;
-  if ((r = link_up(d, host, master, err)) < 0 || (r = hairpin(d, host, err)) < 0) {
+  if ((r = link_up(d, host, master, err)) < 0 ||
+      (r = port_flags(d, host, !strcmp(icc, "0"), err)) < 0) {
     delete_link(d, host, NULL);
     return r;
   }

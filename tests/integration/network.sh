@@ -205,6 +205,21 @@ out=$(docker run --rm --network intnet busybox sh -c 'printf "GET /index.html HT
 expect_match "and no way out" "can't connect|unreachable" "$out"
 docker network rm intnet >/dev/null
 
+# ---- bridge options: enable_icc=false, host_binding_ipv4 ----
+docker network create -o com.docker.network.bridge.enable_icc=false -o com.docker.network.bridge.host_binding_ipv4=127.0.0.1 --subnet 10.62.0.0/24 noicc >/dev/null
+docker run -d --name icc1 --network noicc -p 8096:80 -v "$T/www:/www" busybox httpd -f -p 80 -h /www >/dev/null
+expect_match "enable_icc=false: another container on it cannot reach it" "100% packet loss" "$(docker run --rm --network noicc busybox ping -c1 -W1 10.62.0.2 2>&1)"
+check "but it reaches the gateway" docker run --rm --network noicc busybox ping -c1 -W2 10.62.0.1
+nid=$(docker network inspect -f '{{.Id}}' noicc)
+expect_match "its bridge ports are isolated (and in hairpin mode)" "hairpin on .*isolated on" "$(ip -d link show master "br-${nid:0:12}" | tr '\n' ' ')"
+expect "host_binding_ipv4=127.0.0.1: -p 8096:80 binds 127.0.0.1" "80/tcp -> 127.0.0.1:8096" "$(docker port icc1)"
+for _ in $(seq 1 30); do curl -s -m 1 -o /dev/null 127.0.0.1:8096/index.html && break; sleep 0.1; done
+expect "and answers there" hello-from-httpd "$(curl -s -m 3 127.0.0.1:8096/index.html)"
+expect "but not on the host's other addresses" "" "$(curl -s -m 2 10.200.0.1:8096/index.html)"
+expect_match "a bad host_binding_ipv4: refused" "not an IPv4 address" "$(docker network create -o com.docker.network.bridge.host_binding_ipv4=nope hb 2>&1)"
+docker rm -f icc1 >/dev/null
+docker network rm noicc >/dev/null
+
 # ---- IPv6 (a v4 and a v6 subnet; the "outside" gets a v6 address too) ----
 ip -6 addr add fd00:200::1/64 dev out0 nodad
 ip netns exec "$OUT" ip -6 addr add fd00:200::2/64 dev out1 nodad
@@ -248,6 +263,7 @@ check "network disconnect" docker network disconnect bnet web
 expect "its eth1 is gone" "" "$(docker exec web ip -o link show eth1 2>/dev/null)"
 expect_match "and its name on bnet" "NXDOMAIN" "$(docker exec peer nslookup web. 2>&1)"
 expect_match "disconnecting again: refused" "is not connected to network bnet" "$(docker network disconnect bnet web 2>&1)"
+expect_match "connect --link: refused, not ignored" "not supported" "$(docker network connect --link db:x bnet web 2>&1)"
 expect_match "connect to a network that is not there: 404" "network nosuchnet not found" "$(docker network connect nosuchnet web 2>&1)"
 expect_match "connect of a container that is not there: 404" "No such container: nosuchctr" "$(docker network connect bnet nosuchctr 2>&1)"
 docker create --name hostc --network host busybox true >/dev/null
