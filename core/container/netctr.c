@@ -301,20 +301,25 @@ static int reserve_one(struct daemon *d, const struct container *c, const struct
   return net_reserve(d, ep, ip, err);
 }
 
-/* one attach at a time per container (start, connect, disconnect, exit) */
+/* one attach at a time per container (start, connect, disconnect, exit);
+ * a lock and condition of their own: the containers' state condition is
+ * not woken for this */
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+
 static void hold(struct container *c) {
-  ctr_lock();
+  pthread_mutex_lock(&hold_mu);
   while (c->net_busy)
-    ctr_wait(-1);
+    pthread_cond_wait(&hold_cv, &hold_mu);
   c->net_busy = true;
-  ctr_unlock();
+  pthread_mutex_unlock(&hold_mu);
 }
 
 static void unhold(struct container *c) {
-  ctr_lock();
+  pthread_mutex_lock(&hold_mu);
   c->net_busy = false;
-  ctr_broadcast();
-  ctr_unlock();
+  pthread_cond_broadcast(&hold_cv);
+  pthread_mutex_unlock(&hold_mu);
 }
 
 static void set_eps(struct container *c, struct net_endpoint *v, size_t n) {
