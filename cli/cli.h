@@ -76,6 +76,7 @@ int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
 int cmd_network(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);
@@ -143,6 +144,10 @@ extern bool flags_stop_at_positional;
 
 /* Print inspect results: each through --format, or the array indented. */
 void print_inspect(json_t *results, const char *format);
+/* GET <prefix>/<name> for each name, printed as inspect does; 1 if any failed */
+int inspect_each(const char *prefix, char **names, int n, const char *format);
+/* DELETE <prefix>/<name><query> for each name, printing each removed; 1 if any failed */
+int remove_each(const char *prefix, const char *query, char **names, int n);
 /* POST a request whose answer is the JSON message stream (pull, push),
  * rendered like docker's; auth_header may be NULL.  Returns the exit code. */
 int post_json_stream(const char *path, const char *auth_header, bool quiet);

@@ -93,7 +93,8 @@ struct run_opts {
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
-      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links;
+      ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links,
+      volumes_from;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -138,6 +139,8 @@ struct run_opts {
       {"publish", 'p', F_LIST, &o.publish, "Publish a container's port(s) to the host"},           \
       {"expose", 0, F_LIST, &o.expose, "Expose a port or a range of ports"},                       \
       {"volume", 'v', F_LIST, &o.volumes, "Bind mount a volume"},                                  \
+      {"volumes-from", 0, F_LIST, &o.volumes_from,                                                 \
+       "Mount volumes from the specified container(s)"},                                           \
       {"ulimit", 0, F_LIST, &o.ulimits, "Ulimit options"},                                         \
       {"log-driver", 0, F_STRING, &o.log_driver, "Logging driver for the container"},              \
       {"log-opt", 0, F_LIST, &o.log_opts, "Log driver options"},                                   \
@@ -197,6 +200,22 @@ static int add_publish(const char *spec, json_t *exposed, json_t *bindings) {
   return 0;
 }
 
+/* -v SRC:DST[:MODE] goes to HostConfig.Binds; -v /DST alone is an
+ * anonymous volume, Config.Volumes (as docker's CLI sends them) */
+static json_t *binds_of(const struct strlist *v) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < v->n; i++)
+    if (strchr(v->v[i], ':')) json_array_append_new(a, json_string(v->v[i]));
+  return a;
+}
+
+static json_t *anonymous_of(const struct strlist *v) {
+  json_t *o = json_object();
+  for (size_t i = 0; i < v->n; i++)
+    if (!strchr(v->v[i], ':')) json_object_set_new(o, v->v[i], json_object());
+  return o;
+}
+
 static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd, char **cmd) {
   json_t *env = str_array(&o->env);
   for (size_t i = 0; i < o->env_file.n; i++)
@@ -224,12 +243,13 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     }
   }
   if (o->detach) a_in = a_out = a_err = false;
-  json_t *c = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:o,s:s,s:{},s:s,s:o}", "Hostname",
-                        o->hostname ? o->hostname : "", "Domainname", "", "User",
-                        o->user ? o->user : "", "AttachStdin", a_in, "AttachStdout", a_out,
-                        "AttachStderr", a_err, "Tty", o->tty, "OpenStdin", o->interactive,
-                        "StdinOnce", o->interactive && !o->detach, "Env", env, "Image", image,
-                        "Volumes", "WorkingDir", o->workdir ? o->workdir : "", "Labels", labels);
+  json_t *c =
+      json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:o,s:s,s:o,s:s,s:o}", "Hostname",
+                o->hostname ? o->hostname : "", "Domainname", "", "User", o->user ? o->user : "",
+                "AttachStdin", a_in, "AttachStdout", a_out, "AttachStderr", a_err, "Tty", o->tty,
+                "OpenStdin", o->interactive, "StdinOnce", o->interactive && !o->detach, "Env", env,
+                "Image", image, "Volumes", anonymous_of(&o->volumes), "WorkingDir",
+                o->workdir ? o->workdir : "", "Labels", labels);
   if (ncmd > 0) {
     json_t *a = json_array();
     for (int i = 0; i < ncmd; i++)
@@ -292,7 +312,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     }
   }
   json_t *hc = json_pack(
-      "{s:o,s:s,s:o,s:{s:s,s:I},s:b,s:b,s:o,s:o,s:o,s:b}", "Binds", str_array(&o->volumes),
+      "{s:o,s:s,s:o,s:{s:s,s:I},s:b,s:b,s:o,s:o,s:o,s:b}", "Binds", binds_of(&o->volumes),
       "NetworkMode", o->network ? o->network : "default", "PortBindings", bindings, "RestartPolicy",
       "Name", !strcmp(rname, "no") ? "no" : rn, "MaximumRetryCount", (json_int_t)retries,
       "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd", str_array(&o->cap_add), "CapDrop",
@@ -371,6 +391,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (o->dns.n) json_object_set_new(hc, "Dns", str_array(&o->dns));
   if (o->add_host.n) json_object_set_new(hc, "ExtraHosts", str_array(&o->add_host));
   if (o->links.n) json_object_set_new(hc, "Links", str_array(&o->links));
+  if (o->volumes_from.n) json_object_set_new(hc, "VolumesFrom", str_array(&o->volumes_from));
   if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));
   if (o->dns_options.n) json_object_set_new(hc, "DnsOptions", str_array(&o->dns_options));
   if (o->tmpfs.n) {

@@ -316,3 +316,33 @@ char *query_filters(json_t *filters) {
   free(e);
   return q;
 }
+
+int inspect_each(const char *prefix, char **names, int n, const char *format) {
+  json_t *out = json_array();
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    cleanup_free char *e = url_escape(names[i]);
+    cleanup_free char *path = xasprintf("%s/%s", prefix, e);
+    json_t *j = NULL;
+    if (api_call("GET", path, NULL, &j, NULL) < 0)
+      rc = 1;
+    else
+      json_array_append_new(out, j);
+  }
+  if (json_array_size(out)) print_inspect(out, format);
+  json_decref(out);
+  return rc;
+}
+
+int remove_each(const char *prefix, const char *query, char **names, int n) {
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    cleanup_free char *e = url_escape(names[i]);
+    cleanup_free char *path = xasprintf("%s/%s%s", prefix, e, query);
+    if (api_call("DELETE", path, NULL, NULL, NULL) < 0)
+      rc = 1;
+    else
+      printf("%s\n", names[i]);
+  }
+  return rc;
+}

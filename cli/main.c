@@ -41,6 +41,7 @@ static const struct command commands[] = {
     {"exec", cmd_exec, "Execute a command in a running container"},
     {"container", cmd_container, "Manage containers"},
     {"network", cmd_network, "Manage networks"},
+    {"volume", cmd_volume, "Manage volumes"},
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
 };
 

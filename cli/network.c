@@ -119,20 +119,8 @@ static int net_inspect(int argc, char **argv) {
     free(pos);
     return 1;
   }
-  json_t *out = json_array();
-  int rc = 0;
-  for (int i = 0; i < npos; i++) {
-    cleanup_free char *e = url_escape(pos[i]);
-    cleanup_free char *path = xasprintf("/networks/%s", e);
-    json_t *j = NULL;
-    if (api_call("GET", path, NULL, &j, NULL) < 0)
-      rc = 1;
-    else
-      json_array_append_new(out, j);
-  }
+  int rc = inspect_each("/networks", pos, npos, format);
   free(pos);
-  if (json_array_size(out)) print_inspect(out, format);
-  json_decref(out);
   return rc;
 }
 
@@ -145,15 +133,7 @@ static int net_rm(int argc, char **argv) {
     free(pos);
     return 1;
   }
-  int rc = 0;
-  for (int i = 0; i < npos; i++) {
-    cleanup_free char *e = url_escape(pos[i]);
-    cleanup_free char *path = xasprintf("/networks/%s", e);
-    if (api_call("DELETE", path, NULL, NULL, NULL) < 0)
-      rc = 1;
-    else
-      printf("%s\n", pos[i]);
-  }
+  int rc = remove_each("/networks", "", pos, npos);
   free(pos);
   return rc;
 }

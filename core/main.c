@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "driver.h"
 #include "network/network.h"
+#include "volume/volume.h"
 
 static void usage(FILE *f) {
   fprintf(f, "Usage: berthd [OPTIONS]\n\n"
@@ -306,6 +307,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "berthd: %s\n", err.msg);
     return 1;
   }
+  if (vol_init(&d, &err) < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
   ctr_init(&d);
   d.images.in_use = image_in_use;
   ctr_restore(&d);
@@ -314,7 +319,8 @@ int main(int argc, char **argv) {
     size_t n;
   } tables[] = {{system_routes, n_system_routes}, {registry_routes, n_registry_routes},
                 {image_routes, n_image_routes},   {container_routes, n_container_routes},
-                {exec_routes, n_exec_routes},     {network_routes, n_network_routes}};
+                {exec_routes, n_exec_routes},     {network_routes, n_network_routes},
+                {volume_routes, n_volume_routes}};
   size_t n = 0;
   for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
     n += tables[i].n;

@@ -14,6 +14,8 @@ extern const struct api_route container_routes[];
 extern const size_t n_container_routes;
 extern const struct api_route network_routes[];
 extern const size_t n_network_routes;
+extern const struct api_route volume_routes[];
+extern const size_t n_volume_routes;
 extern const struct api_route exec_routes[];
 extern const size_t n_exec_routes;
 

@@ -107,6 +107,40 @@ static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_er
   return 0;
 }
 
+/* one -v: SRC:DST[:MODE], SRC an absolute host path or a volume name;
+ * MODE's words: ro, rw, z, Z, nocopy and the propagations */
+static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) {
+  const char *colon = strchr(s, ':');
+  if (!colon || !colon[1])
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid volume specification: '%s'", s);
+  const char *opt = strchr(colon + 1, ':');
+  m->source = strndup(s, (size_t)(colon - s));
+  m->target = opt ? strndup(colon + 1, (size_t)(opt - colon - 1)) : xstrdup(colon + 1);
+  m->mode = xstrdup(opt ? opt + 1 : "");
+  m->volume = m->source[0] != '/';
+  if (m->target[0] != '/')
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid volume specification: '%s': invalid mount config for type "
+                         "\"%s\": invalid mount path: '%s' mount path must be absolute",
+                         s, m->volume ? "volume" : "bind", m->target);
+  if (!strcmp(m->target, "/"))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid volume specification: '%s': invalid mount config for type "
+                         "\"%s\": invalid specification: destination can't be '/'",
+                         s, m->volume ? "volume" : "bind");
+  cleanup_free char *words = xstrdup(m->mode);
+  for (char *w = strtok(words, ","); w; w = strtok(NULL, ",")) {
+    static const char *const ok[] = {"ro",       "rw",     "z",       "Z",     "nocopy", "private",
+                                     "rprivate", "shared", "rshared", "slave", "rslave"};
+    bool known = false;
+    for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+      known |= !strcmp(w, ok[i]);
+    if (!known) return berth_err_set(err, BERTH_EINVAL, 0, "invalid mode: %s", m->mode);
+    if (!strcmp(w, "ro")) m->readonly = true;
+  }
+  return 0;
+}
+
 static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   json_t *binds = json_object_get(hc, "Binds");
   o->binds = xcalloc(json_array_size(binds) + 1, sizeof *o->binds);
@@ -114,19 +148,12 @@ static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   json_t *b;
   json_array_foreach(binds, i, b) {
     const char *s = json_string_value(b);
-    if (!s || s[0] != '/')
-      return berth_err_set(err, BERTH_ENOTSUP, 0,
-                           "invalid bind %s: only absolute host paths are supported (volumes are "
-                           "not implemented yet)",
-                           s ? s : "");
-    const char *colon = strchr(s, ':');
-    if (!colon || colon[1] != '/')
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid volume specification: '%s'", s);
     struct ctr_bind *m = &o->binds[o->n_binds++];
-    m->source = strndup(s, (size_t)(colon - s));
-    const char *opt = strchr(colon + 1, ':');
-    m->target = opt ? strndup(colon + 1, (size_t)(opt - colon - 1)) : xstrdup(colon + 1);
-    m->readonly = opt && (str_has_prefix(opt + 1, "ro") || strstr(opt + 1, ",ro"));
+    int r = parse_bind(s ? s : "", m, err);
+    if (r < 0) return r;
+    for (size_t k = 0; k + 1 < o->n_binds; k++)
+      if (!strcmp(o->binds[k].target, m->target))
+        return berth_err_set(err, BERTH_EINVAL, 0, "Duplicate mount point: %s", m->target);
   }
   json_t *tmpfs = json_object_get(hc, "Tmpfs");
   o->tmpfs = xcalloc(json_object_size(tmpfs) + 1, sizeof *o->tmpfs);
@@ -377,7 +404,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   free(o->log_type);
   json_decref(o->log_config);
   for (size_t i = 0; o->binds && i < o->n_binds; i++)
-    free(o->binds[i].source), free(o->binds[i].target);
+    free(o->binds[i].source), free(o->binds[i].target), free(o->binds[i].mode);
   free(o->binds);
   for (size_t i = 0; o->tmpfs && i < o->n_tmpfs; i++)
     free(o->tmpfs[i].target), free(o->tmpfs[i].options);

@@ -15,8 +15,9 @@ struct container;
 enum ctr_restart { RESTART_NO, RESTART_ALWAYS, RESTART_UNLESS_STOPPED, RESTART_ON_FAILURE };
 
 struct ctr_bind {
-  char *source, *target;
-  bool readonly;
+  char *source, *target; /* source: an absolute host path, or a volume's name */
+  bool readonly, volume;
+  char *mode; /* what followed the target ("ro,z"), "" when nothing */
 };
 
 struct ctr_tmpfs {

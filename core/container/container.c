@@ -66,6 +66,7 @@ static void ctr_free(struct container *c) {
   json_decref(c->config);
   json_decref(c->host_config);
   json_decref(c->net_config);
+  json_decref(c->mounts);
   json_decref(c->ports);
   free(c->eps);
   free(c->parent_sid);
@@ -269,6 +270,7 @@ int ctr_save(struct daemon *d, struct container *c) {
                 "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
                 c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
   if (c->n_eps) json_object_set_new(j, "Endpoints", ctrnet_to_json(c));
+  if (c->mounts) json_object_set(j, "MountPoints", c->mounts);
   if (c->ports) json_object_set(j, "Ports", c->ports);
   bool removed = c->removed;
   ctr_unlock();
@@ -324,6 +326,8 @@ static struct container *load_one(const char *path) {
   json_t *nc = json_object_get(j, "NetworkingConfig");
   c->net_config = json_is_null(nc) ? NULL : json_incref(nc);
   ctrnet_from_json(c, j);
+  json_t *mp = json_object_get(j, "MountPoints");
+  c->mounts = json_is_array(mp) ? json_incref(mp) : json_array();
   json_t *pj = json_object_get(j, "Ports");
   c->ports = json_is_object(pj) ? json_incref(pj) : NULL;
   snprintf(c->image_id, sizeof c->image_id, "%s",
@@ -423,23 +427,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
     json_object_set_new(hc, "NetworkMode", json_string("default"));
   cleanup_free char *dir = ctr_dir(d, c->id);
   cleanup_free char *logp = ctr_log_path(d, c->id);
-  json_t *mounts = json_array();
-  size_t bi;
-  json_t *b;
-  json_array_foreach(json_object_get(hc, "Binds"), bi, b) {
-    const char *s = json_string_value(b);
-    if (!s) continue;
-    cleanup_free char *copy = xstrdup(s);
-    char *dst = strchr(copy, ':');
-    if (!dst) continue;
-    *dst++ = 0;
-    char *opt = strchr(dst, ':');
-    if (opt) *opt++ = 0;
-    bool ro = opt && strstr(opt, "ro");
-    json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source",
-                                            copy, "Destination", dst, "Mode", opt ? opt : "", "RW",
-                                            !ro, "Propagation", "rprivate"));
-  }
+  json_t *mounts = c->mounts ? json_deep_copy(c->mounts) : json_array();
   json_t *j = json_object();
   json_object_set_new(j, "Id", json_string(c->id));
   json_object_set_new(j, "Created", json_string(created));

@@ -30,6 +30,7 @@ struct container {
   json_t *host_config;   /* HostConfig, as stored: for inspect */
   struct ctr_opts *opts; /* both, typed (config.h): what the code reads */
   json_t *net_config;    /* NetworkingConfig */
+  json_t *mounts;        /* docker's MountPoints, made at create (mounts.c) */
   char image_id[72];
   int64_t created_ns;
   char rw_id[65];   /* storage id of the read-write layer */
@@ -126,6 +127,10 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
                     struct berth_err *err);
 int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
                        struct berth_err *err);
+
+/* volumes (mounts.c): the ids of the containers using one; in use or not */
+json_t *ctr_volume_users(const char *name);
+bool ctr_volume_in_use(const char *name);
 
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);

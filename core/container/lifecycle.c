@@ -16,6 +16,7 @@
 #include "config.h"
 #include "container.h"
 #include "exec.h"
+#include "mounts.h"
 #include "netctr.h"
 
 static void start_monitor(struct daemon *d, struct container *c);
@@ -163,6 +164,7 @@ static void discard(struct container *c) {
   json_decref(c->config);
   json_decref(c->host_config);
   json_decref(c->net_config);
+  json_decref(c->mounts);
   free(c->parent_sid);
   free(c->name);
   free(c);
@@ -321,7 +323,9 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
     discard(c);
     return r;
   }
-  if ((r = create_layer(d, c, err)) < 0) {
+  /* its volumes (made now, as docker's create makes them), then its layer */
+  if ((r = ctr_mounts_create(d, c, c->opts, err)) < 0 || (r = create_layer(d, c, err)) < 0) {
+    ctr_mounts_remove_anonymous(d, c); /* not in the table: not a user of them */
     ctr_lock();
     ctr_name_release_locked(c->name);
     ctr_unlock();
@@ -374,14 +378,14 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   return 0;
 }
 
-/* --init's binary, -v binds, --tmpfs */
-static void spec_mounts(const struct ctr_opts *o, struct rt_spec *s, char *init_path) {
-  s->mounts = xcalloc(o->n_binds + o->n_tmpfs + 2, sizeof *s->mounts);
+/* --init's binary, the mount points (volumes, binds), --tmpfs; *owned: the
+ * strings the mounts point to */
+static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                        struct rt_spec *s, char *init_path, char ***owned) {
+  s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 2, sizeof *s->mounts);
   if (init_path)
     s->mounts[s->n_mounts++] = (struct rt_mount){init_path, "/dev/init", NULL, NULL, true};
-  for (size_t i = 0; i < o->n_binds; i++)
-    s->mounts[s->n_mounts++] =
-        (struct rt_mount){o->binds[i].source, o->binds[i].target, NULL, NULL, o->binds[i].readonly};
+  s->n_mounts += ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned);
   for (size_t i = 0; i < o->n_tmpfs; i++)
     s->mounts[s->n_mounts++] =
         (struct rt_mount){"tmpfs", o->tmpfs[i].target, "tmpfs",
@@ -434,8 +438,12 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     s.readonly_rootfs = o->readonly_rootfs;
     ctr_spec_security(&s, o);
     cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
-    spec_mounts(o, &s, init_path);
+    char **owned = NULL;
+    spec_mounts(d, c, o, &s, init_path, &owned);
     spec = rt_spec_to_json(&s);
+    for (char **p = owned; p && *p; p++)
+      free(*p);
+    free(owned);
     json_object_set_new(spec, "log", spec_log(d, c, o));
     json_object_set_new(spec, "cgroup", ctr_cgroup_json(&o->res));
     json_object_set_new(spec, "stdin_once", json_boolean(o->stdin_once));
@@ -900,7 +908,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   ctr_broadcast();
   ctr_unlock();
   exec_forget_container(c);
-  (void)volumes;
+  if (volumes) ctr_mounts_remove_anonymous(d, c); /* it is out of the table: not a user */
   return 0;
 }
 

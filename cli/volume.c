@@ -1,0 +1,152 @@
+/* berth volume create|ls|inspect|rm|prune, with docker's flags, columns and
+ * messages. */
+#include "cli.h"
+
+static int vol_ls(int argc, char **argv) {
+  bool quiet = false;
+  const char *format = NULL;
+  struct strlist filt = {0};
+  const struct flag flags[] = {{"quiet", 'q', F_BOOL, &quiet, "Only display volume names"},
+                               {"format", 0, F_STRING, &format, "Format output using a template"},
+                               {"filter", 'f', F_LIST, &filt, "Provide filter values"},
+                               {0}};
+  PARSE("berth volume ls [OPTIONS]", flags);
+  free(pos);
+  json_t *filters = json_object();
+  for (size_t i = 0; i < filt.n; i++)
+    add_filter(filters, filt.v[i]);
+  cleanup_free char *fq = query_filters(filters);
+  json_decref(filters);
+  cleanup_free char *path = xasprintf("/volumes?%s", fq[0] ? fq + 1 : "");
+  json_t *out = NULL;
+  if (api_call("GET", path, NULL, &out, NULL) < 0) return 1;
+  static const char *const headers[][2] = {
+      {"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {NULL, NULL}};
+  print_rows(json_object_get(out, "Volumes"), quiet ? "{{.Name}}" : format,
+             "table {{.Driver}}\t{{.Name}}", headers, false);
+  json_decref(out);
+  return 0;
+}
+
+static json_t *str_map(const struct strlist *l) {
+  json_t *m = json_object();
+  for (size_t i = 0; i < l->n; i++) {
+    const char *eq = strchr(l->v[i], '=');
+    cleanup_free char *k = eq ? strndup(l->v[i], (size_t)(eq - l->v[i])) : xstrdup(l->v[i]);
+    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
+  }
+  return m;
+}
+
+static int vol_create(int argc, char **argv) {
+  const char *driver = "local", *name = NULL;
+  struct strlist opts = {0}, labels = {0};
+  const struct flag flags[] = {
+      {"driver", 'd', F_STRING, &driver, "Specify volume driver name (default \"local\")"},
+      {"name", 0, F_STRING, &name, "Specify volume name"},
+      {"opt", 'o', F_LIST, &opts, "Set driver specific options"},
+      {"label", 0, F_LIST, &labels, "Set metadata for a volume"},
+      {0}};
+  PARSE("berth volume create [OPTIONS] [VOLUME]", flags);
+  if (npos > 1 || (npos == 1 && name && strcmp(name, pos[0]))) {
+    die_usage("berth volume create [OPTIONS] [VOLUME]",
+              npos > 1 ? "\"berth volume create\" requires at most 1 argument."
+                       : "conflicting options: either specify --name or provide positional arg, "
+                         "not both");
+    free(pos);
+    return 1;
+  }
+  if (npos == 1) name = pos[0];
+  json_t *body = json_pack("{s:s,s:s,s:o,s:o}", "Name", name ? name : "", "Driver", driver,
+                           "DriverOpts", str_map(&opts), "Labels", str_map(&labels));
+  free(pos);
+  json_t *out = NULL;
+  int r = api_call("POST", "/volumes/create", body, &out, NULL);
+  json_decref(body);
+  if (r < 0) return 1;
+  printf("%s\n", json_string_value(json_object_get(out, "Name")) ?: "");
+  json_decref(out);
+  return 0;
+}
+
+static int vol_inspect(int argc, char **argv) {
+  const char *format = NULL;
+  const struct flag flags[] = {
+      {"format", 'f', F_STRING, &format, "Format output using a custom template"}, {0}};
+  PARSE("berth volume inspect [OPTIONS] VOLUME [VOLUME...]", flags);
+  if (npos < 1) {
+    die_usage("berth volume inspect [OPTIONS] VOLUME [VOLUME...]",
+              "\"berth volume inspect\" requires at least 1 argument.");
+    free(pos);
+    return 1;
+  }
+  int rc = inspect_each("/volumes", pos, npos, format);
+  free(pos);
+  return rc;
+}
+
+static int vol_rm(int argc, char **argv) {
+  bool force = false;
+  const struct flag flags[] = {
+      {"force", 'f', F_BOOL, &force, "Force the removal of one or more volumes"}, {0}};
+  PARSE("berth volume rm [OPTIONS] VOLUME [VOLUME...]", flags);
+  if (npos < 1) {
+    die_usage("berth volume rm [OPTIONS] VOLUME [VOLUME...]",
+              "\"berth volume rm\" requires at least 1 argument.");
+    free(pos);
+    return 1;
+  }
+  int rc = remove_each("/volumes", force ? "?force=1" : "", pos, npos);
+  free(pos);
+  return rc;
+}
+
+static int vol_prune(int argc, char **argv) {
+  bool force = false, all = false;
+  struct strlist filt = {0};
+  const struct flag flags[] = {{"force", 'f', F_BOOL, &force, "Do not prompt for confirmation"},
+                               {"all", 'a', F_BOOL, &all, "Remove all unused volumes, not just "
+                                                          "anonymous ones"},
+                               {"filter", 0, F_LIST, &filt, "Provide filter values"},
+                               {0}};
+  PARSE("berth volume prune [OPTIONS]", flags);
+  free(pos);
+  if (!force) {
+    fprintf(stderr, "WARNING! This will remove anonymous local volumes not used by at least one "
+                    "container.\nAre you sure you want to continue? [y/N] ");
+    char ans[16] = "";
+    if (!fgets(ans, sizeof ans, stdin) || (ans[0] != 'y' && ans[0] != 'Y')) return 0;
+  }
+  json_t *filters = json_object();
+  for (size_t i = 0; i < filt.n; i++)
+    add_filter(filters, filt.v[i]);
+  if (all) add_filter(filters, "all=true");
+  cleanup_free char *fq = query_filters(filters);
+  json_decref(filters);
+  cleanup_free char *path = xasprintf("/volumes/prune?%s", fq[0] ? fq + 1 : "");
+  json_t *out = NULL;
+  if (api_call("POST", path, NULL, &out, NULL) < 0) return 1;
+  json_t *names = json_object_get(out, "VolumesDeleted");
+  if (json_array_size(names)) {
+    printf("Deleted Volumes:\n");
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) printf("%s\n", json_string_value(n));
+    printf("\n");
+  }
+  char size[32];
+  human_size((double)json_integer_value(json_object_get(out, "SpaceReclaimed")), size,
+             sizeof size);
+  printf("Total reclaimed space: %s\n", size);
+  json_decref(out);
+  return 0;
+}
+
+int cmd_volume(int argc, char **argv) {
+  static const struct command sub[] = {
+      {"ls", vol_ls, NULL},         {"list", vol_ls, NULL},     {"create", vol_create, NULL},
+      {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},     {"remove", vol_rm, NULL},
+      {"prune", vol_prune, NULL},
+  };
+  return run_subcommand("volume", sub, ARRAY_SIZE(sub), "ls create inspect rm prune", argc, argv);
+}

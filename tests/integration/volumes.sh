@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Volumes (issue 12, first part): named and anonymous volumes of the local
+# driver, -v binds, --volumes-from, the copy of an image's content into a
+# fresh volume, rm -v, volume create|ls|inspect|rm|prune, kill -9, through
+# the berth and docker CLIs and docker-py.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon || { fail "berthd starts"; finish; exit 1; }
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+vols() { docker volume ls -q | sort | xargs; }
+# the same, an anonymous volume shown as "anon"
+vols_anon() { docker volume ls -q | sed 's/^[0-9a-f]\{64\}$/anon/' | sort | xargs; }
+
+# ---- a named volume ----
+docker run --rm -v data:/data busybox sh -c 'echo kept >/data/f'
+expect "-v data:/data: the data outlives the container" kept "$(docker run --rm -v data:/data busybox cat /data/f)"
+expect "volume ls: docker's columns" "DRIVER    VOLUME NAME
+local     data" "$(docker volume ls)"
+expect "berth volume ls too" "local data" "$(berth volume ls --format '{{.Driver}} {{.Name}}')"
+expect "its mountpoint under the data root" "$T/data/volumes/data/_data" "$(docker volume inspect -f '{{.Mountpoint}}' data)"
+expect "the file is on the host there" kept "$(cat "$T/data/volumes/data/_data/f")"
+expect_match ":ro refuses writes" "Read-only file system" "$(docker run --rm -v data:/data:ro busybox sh -c 'echo x >/data/g' 2>&1)"
+docker create --name m1 -v data:/data busybox true >/dev/null
+m1=$(docker inspect -f '{{.Id}}' m1)
+expect "inspect shows the mount as docker does" "[{\"Type\":\"volume\",\"Name\":\"data\",\"Source\":\"$T/data/volumes/data/_data\",\"Destination\":\"/data\",\"Driver\":\"local\",\"Mode\":\"\",\"RW\":true,\"Propagation\":\"\"}]" "$(docker inspect -f '{{json .Mounts}}' m1)"
+expect_match "volume rm of a volume a container uses: docker's 409" "remove data: volume is in use - \[ *$m1 *\]" "$(docker volume rm data 2>&1)"
+expect_match "even with -f" "volume is in use" "$(docker volume rm -f data 2>&1)"
+docker rm m1 >/dev/null
+
+# ---- anonymous volumes ----
+id=$(docker create -v /anon busybox true)
+va=$(docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$id")
+expect_match "-v /anon: an anonymous volume" "^[0-9a-f]{64}$" "$va"
+docker rm "$id" >/dev/null
+expect "rm without -v keeps it, dangling" "$va" "$(docker volume ls -q --filter dangling=true | grep "$va")"
+id=$(docker create -v /anon2 busybox true)
+vb=$(docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' "$id")
+docker rm -v "$id" >/dev/null
+expect "rm -v removes it" "" "$(docker volume ls -q | grep "$vb")"
+before=$(vols)
+docker run --rm -v /anon3 busybox sh -c 'echo x >/anon3/x'
+expect "run --rm removes its anonymous volume" "$before" "$(vols)"
+expect "and keeps the named ones it used" "data" "$(docker run --rm -v data:/d -v /anon4 busybox true; docker volume ls -q --filter name=data)"
+
+# ---- --volumes-from, binds ----
+docker create --name datac -v /shared busybox true >/dev/null
+docker run --rm --volumes-from datac busybox sh -c 'echo s >/shared/x'
+expect "--volumes-from a stopped data container sees its volume" s "$(docker run --rm --volumes-from datac busybox cat /shared/x)"
+expect_match "--volumes-from datac:ro is read-only" "Read-only file system" "$(docker run --rm --volumes-from datac:ro busybox sh -c 'echo y >/shared/y' 2>&1)"
+expect "berth run --volumes-from" s "$(berth run --rm --volumes-from datac busybox cat /shared/x)"
+expect_match "--volumes-from a container that is not there" "No such container: nosuch" "$(berth run --rm --volumes-from nosuch busybox true 2>&1)"
+mkdir -p "$T/host" && echo fromhost >"$T/host/h"
+expect "a bind mount shows the host's file" fromhost "$(berth run --rm -v "$T/host:/h" busybox cat /h/h)"
+berth run --rm -v "$T/host:/h" busybox sh -c 'echo fromctr >/h/c'
+expect "and the container's write lands on the host" fromctr "$(cat "$T/host/c")"
+docker run --rm -v "$T/newdir:/n" busybox true
+check "-v of a host path that is missing makes it (as docker's -v does)" test -d "$T/newdir"
+
+# ---- an image with VOLUME and content there: copied into the new volume ----
+root="$T/volimg"
+mkdir -p "$root/var/x/sub"
+echo hello >"$root/var/x/file" && chown 1000:1000 "$root/var/x/file" && chmod 640 "$root/var/x/file"
+chown 1000:1000 "$root/var/x" && chmod 750 "$root/var/x" && ln -s file "$root/var/x/link"
+tar --numeric-owner -C "$root" -cf "$T/volimg.tar" .
+berth import -c 'VOLUME /var/x' "$T/volimg.tar" volimg:latest >/dev/null
+cid=$(berth create -v "$T/bbroot/bin:/bin:ro" volimg /bin/sh -c 'stat -c "%u:%g %a %n" /var/x /var/x/file; cat /var/x/file; readlink /var/x/link; ls /var/x')
+expect "copy-up: the image's files, owners and modes in the fresh volume" "1000:1000 750 /var/x
+1000:1000 640 /var/x/file
+hello
+file
+file
+link
+sub" "$(berth start -a "$cid")"
+berth rm -v "$cid" >/dev/null
+
+# ---- volume create|inspect|rm|prune ----
+expect "volume create prints the name" named2 "$(docker volume create --label team=a named2)"
+expect "berth volume create too" named3 "$(berth volume create named3)"
+expect "creating one that exists returns it" named3 "$(docker volume create named3)"
+expect "volume ls --filter label=team=a" named2 "$(docker volume ls -q --filter label=team=a)"
+expect "volume inspect -f" '{"team":"a"} local' "$(docker volume inspect -f '{{json .Labels}} {{.Driver}}' named2)"
+expect "volume rm prints the name" named2 "$(docker volume rm named2)"
+expect_match "volume rm of one not there: 404" "no such volume" "$(docker volume rm named2 2>&1)"
+check "volume rm -f of one not there: no error" docker volume rm -f named2
+expect_match "a bad name" "includes invalid characters for a local volume name" "$(docker volume create 'a/b' 2>&1)"
+expect_match "a driver that is not loaded" 'plugin "nosuch" not found' "$(docker volume create -d nosuch x1 2>&1)"
+expect_match "local driver options: refused, not ignored" "not supported yet" "$(docker volume create -o type=tmpfs x2 2>&1)"
+expect_match "-v with a relative target" "must be absolute" "$(docker run --rm -v data:rel busybox true 2>&1)"
+expect_match "-v onto /" "destination can't be '/'" "$(berth run --rm -v data:/ busybox true 2>&1)"
+expect_match "an unknown mode" "invalid mode: rx" "$(berth run --rm -v data:/d:rx busybox true 2>&1)"
+expect_match "the same target twice" "Duplicate mount point: /d" "$(berth run --rm -v data:/d -v named3:/d busybox true 2>&1)"
+out=$(docker volume prune -f)
+expect_match "prune: the dangling anonymous volume goes" "$va" "$out"
+expect_match "and the space is reported" "Total reclaimed space: " "$out"
+expect "named volumes stay without -a (and datac's anonymous one, in use)" "anon data named3" "$(vols_anon)"
+docker volume prune -af >/dev/null
+expect "prune -a: the unused named ones go too; datac's stays" "anon" "$(vols_anon)"
+
+# ---- kill -9 with containers using volumes ----
+docker run --rm -v data:/data busybox sh -c 'echo kept >/data/f'
+docker run -d --name user1 -v data:/data busybox sleep 300 >/dev/null
+stop_daemon KILL
+start_daemon || fail "berthd restarts"
+expect "after kill -9: the volumes are there" "anon data" "$(vols_anon)"
+expect "with their data" kept "$(docker exec user1 cat /data/f)"
+expect_match "and still in use" "volume is in use" "$(docker volume rm data 2>&1)"
+docker rm -f user1 datac >/dev/null
+
+# ---- docker-py ----
+out=$(python3 - "unix://$SOCK" <<'PY' 2>&1
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+v = c.volumes.create("pyvol", labels={"k": "v"})
+print(c.volumes.get("pyvol").attrs["Labels"], [x.name for x in c.volumes.list(filters={"name": "pyvol"})])
+print(c.containers.run("busybox", "sh -c 'echo py >/v/f; cat /v/f'", volumes={"pyvol": {"bind": "/v", "mode": "rw"}}, remove=True).decode().strip())
+v.remove()
+print(c.volumes.prune()["VolumesDeleted"] is not None)
+PY
+)
+expect "docker-py: volumes.create/get/list, containers.run(volumes=...), remove, prune" "{'k': 'v'} ['pyvol']
+py
+True" "$out"
+
+finish
