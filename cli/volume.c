@@ -105,8 +105,9 @@ static int vol_prune(int argc, char **argv) {
   bool force = false, all = false;
   struct strlist filt = {0};
   const struct flag flags[] = {{"force", 'f', F_BOOL, &force, "Do not prompt for confirmation"},
-                               {"all", 'a', F_BOOL, &all, "Remove all unused volumes, not just "
-                                                          "anonymous ones"},
+                               {"all", 'a', F_BOOL, &all,
+                                "Remove all unused volumes, not just "
+                                "anonymous ones"},
                                {"filter", 0, F_LIST, &filt, "Provide filter values"},
                                {0}};
   PARSE("berth volume prune [OPTIONS]", flags);
@@ -135,8 +136,7 @@ static int vol_prune(int argc, char **argv) {
     printf("\n");
   }
   char size[32];
-  human_size((double)json_integer_value(json_object_get(out, "SpaceReclaimed")), size,
-             sizeof size);
+  human_size((double)json_integer_value(json_object_get(out, "SpaceReclaimed")), size, sizeof size);
   printf("Total reclaimed space: %s\n", size);
   json_decref(out);
   return 0;
@@ -144,8 +144,8 @@ static int vol_prune(int argc, char **argv) {
 
 int cmd_volume(int argc, char **argv) {
   static const struct command sub[] = {
-      {"ls", vol_ls, NULL},         {"list", vol_ls, NULL},     {"create", vol_create, NULL},
-      {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},     {"remove", vol_rm, NULL},
+      {"ls", vol_ls, NULL},           {"list", vol_ls, NULL}, {"create", vol_create, NULL},
+      {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},   {"remove", vol_rm, NULL},
       {"prune", vol_prune, NULL},
   };
   return run_subcommand("volume", sub, ARRAY_SIZE(sub), "ls create inspect rm prune", argc, argv);

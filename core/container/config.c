@@ -141,6 +141,72 @@ static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) 
   return 0;
 }
 
+static int add_tmpfs(struct ctr_opts *o, const char *target, const char *options);
+
+/* one HostConfig.Mounts entry (--mount) of type bind or volume */
+static int mount_bind(json_t *m, const char *type, struct ctr_bind *b, struct berth_err *err) {
+  const char *src = json_string_value(json_object_get(m, "Source")) ?: "";
+  const char *dst = json_string_value(json_object_get(m, "Target")) ?: "";
+  b->volume = !strcmp(type, "volume");
+  b->source = xstrdup(src);
+  b->target = xstrdup(dst);
+  b->readonly = json_is_true(json_object_get(m, "ReadOnly"));
+  bool nocopy = json_is_true(json_object_get(json_object_get(m, "VolumeOptions"), "NoCopy"));
+  b->mode = xstrdup(nocopy ? "nocopy" : "");
+  b->must_exist = !b->volume;
+  if (!b->volume && src[0] != '/')
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid mount config for type \"bind\": invalid mount path: '%s' mount "
+                         "path must be absolute",
+                         src);
+  if (dst[0] != '/')
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid mount config for type \"%s\": invalid mount path: '%s' mount "
+                         "path must be absolute",
+                         type, dst);
+  return 0;
+}
+
+/* HostConfig.Mounts: bind and volume as -v does them, tmpfs as --tmpfs */
+static int parse_mounts(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  json_t *mounts = json_object_get(hc, "Mounts");
+  o->binds = xrealloc(o->binds, (o->n_binds + json_array_size(mounts) + 1) * sizeof *o->binds);
+  size_t i;
+  json_t *m;
+  json_array_foreach(mounts, i, m) {
+    const char *type = json_string_value(json_object_get(m, "Type")) ?: "";
+    const char *dst = json_string_value(json_object_get(m, "Target")) ?: "";
+    int r = 0;
+    if (!strcmp(type, "bind") || !strcmp(type, "volume")) {
+      struct ctr_bind *b = &o->binds[o->n_binds++];
+      memset(b, 0, sizeof *b);
+      r = mount_bind(m, type, b, err);
+    } else if (!strcmp(type, "tmpfs")) {
+      json_t *t = json_object_get(m, "TmpfsOptions");
+      json_int_t size = json_integer_value(json_object_get(t, "SizeBytes"));
+      json_int_t mode = json_integer_value(json_object_get(t, "Mode"));
+      char opts[64] = "";
+      snprintf(opts, sizeof opts, "mode=%04o", mode ? (unsigned)mode : 01777);
+      if (size > 0)
+        snprintf(opts + strlen(opts), sizeof opts - strlen(opts), ",size=%lld", (long long)size);
+      r = dst[0] == '/' ? add_tmpfs(o, dst, opts)
+                        : berth_err_set(err, BERTH_EINVAL, 0,
+                                        "invalid mount config for type \"tmpfs\": invalid mount "
+                                        "path: '%s' mount path must be absolute",
+                                        dst);
+    } else {
+      r = berth_err_set(err, BERTH_EINVAL, 0, "invalid mount config: mount type unknown: \"%s\"",
+                        type);
+    }
+    if (r < 0) return r;
+  }
+  for (size_t a = 0; a < o->n_binds; a++)
+    for (size_t b = a + 1; b < o->n_binds; b++)
+      if (!strcmp(o->binds[a].target, o->binds[b].target))
+        return berth_err_set(err, BERTH_EINVAL, 0, "Duplicate mount point: %s", o->binds[a].target);
+  return 0;
+}
+
 static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   json_t *binds = json_object_get(hc, "Binds");
   o->binds = xcalloc(json_array_size(binds) + 1, sizeof *o->binds);
@@ -156,14 +222,19 @@ static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
         return berth_err_set(err, BERTH_EINVAL, 0, "Duplicate mount point: %s", m->target);
   }
   json_t *tmpfs = json_object_get(hc, "Tmpfs");
-  o->tmpfs = xcalloc(json_object_size(tmpfs) + 1, sizeof *o->tmpfs);
   const char *k;
   json_t *v;
   json_object_foreach(tmpfs, k, v) {
     if (k[0] != '/')
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid mount path for tmpfs: %s", k);
-    o->tmpfs[o->n_tmpfs++] = (struct ctr_tmpfs){xstrdup(k), xstrdup(json_string_value(v) ?: "")};
+    add_tmpfs(o, k, json_string_value(v) ?: "");
   }
+  return parse_mounts(hc, o, err);
+}
+
+static int add_tmpfs(struct ctr_opts *o, const char *target, const char *options) {
+  o->tmpfs = xrealloc(o->tmpfs, (o->n_tmpfs + 2) * sizeof *o->tmpfs);
+  o->tmpfs[o->n_tmpfs++] = (struct ctr_tmpfs){xstrdup(target), xstrdup(options)};
   return 0;
 }
 

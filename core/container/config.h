@@ -15,9 +15,10 @@ struct container;
 enum ctr_restart { RESTART_NO, RESTART_ALWAYS, RESTART_UNLESS_STOPPED, RESTART_ON_FAILURE };
 
 struct ctr_bind {
-  char *source, *target; /* source: an absolute host path, or a volume's name */
+  char *source, *target; /* source: an absolute host path, or a volume's name ("": anonymous) */
   bool readonly, volume;
-  char *mode; /* what followed the target ("ro,z"), "" when nothing */
+  bool must_exist; /* --mount type=bind: a missing source is an error, not made */
+  char *mode;      /* what followed the target ("ro,z"), "" when nothing */
 };
 
 struct ctr_tmpfs {

@@ -29,12 +29,30 @@ static bool has_target(json_t *points, const char *target) {
   return false;
 }
 
+static int anonymous_point(struct daemon *d, const char *target, const char *mode, bool rw,
+                           json_t *points, struct berth_err *err) {
+  struct vol_create_req r = {NULL, "local", NULL, NULL};
+  bool created;
+  json_t *vol = vol_create(d, &r, &created, err);
+  if (!vol) return -err->code;
+  json_array_append_new(points, volume_point(json_string_value(json_object_get(vol, "Name")),
+                                             json_string_value(json_object_get(vol, "Mountpoint")),
+                                             target, mode, rw));
+  json_decref(vol);
+  return 0;
+}
+
 /* -v: a named volume (made when missing, as docker's -v does) or a host
  * path (made when missing, as docker's -v does) */
 static int bind_points(struct daemon *d, const struct ctr_opts *o, json_t *points,
                        struct berth_err *err) {
   for (size_t i = 0; i < o->n_binds; i++) {
     const struct ctr_bind *b = &o->binds[i];
+    if (b->volume && !b->source[0]) { /* --mount type=volume without a source */
+      int r = anonymous_point(d, b->target, b->mode, !b->readonly, points, err);
+      if (r < 0) return r;
+      continue;
+    }
     if (b->volume) {
       if (!vol_valid_name(b->source))
         return berth_err_set(err, BERTH_EINVAL, 0,
@@ -44,11 +62,19 @@ static int bind_points(struct daemon *d, const struct ctr_opts *o, json_t *point
                              b->source, b->source);
       cleanup_free char *path = vol_path(d, b->source, true, NULL, err);
       if (!path) return -err->code;
-      json_array_append_new(points, volume_point(b->source, path, b->target, b->mode, !b->readonly));
+      json_array_append_new(points,
+                            volume_point(b->source, path, b->target, b->mode, !b->readonly));
       continue;
     }
+    struct stat st;
+    if (b->must_exist && stat(b->source, &st) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "invalid mount config for type \"bind\": bind source path does not "
+                           "exist: %s",
+                           b->source);
     int r = mkdir_p(b->source, 0755);
-    if (r < 0) return err_sys_(err, BERTH_EINVAL, -r, "create mountpoint %s", b->source);
+    if (r < 0 && r != -ENOTDIR && r != -EEXIST)
+      return err_sys_(err, BERTH_EINVAL, -r, "create mountpoint %s", b->source);
     json_array_append_new(points, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source",
                                             b->source, "Destination", b->target, "Mode", b->mode,
                                             "RW", !b->readonly, "Propagation", "rprivate"));
@@ -92,16 +118,8 @@ static int anonymous_points(struct daemon *d, json_t *cfg, json_t *points, struc
   json_object_foreach(json_object_get(cfg, "Volumes"), target, v) {
     if (target[0] != '/' || !strcmp(target, "/"))
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid mount path: '%s'", target);
-    if (has_target(points, target)) continue;
-    struct vol_create_req r = {NULL, "local", NULL, NULL};
-    bool created;
-    json_t *vol = vol_create(d, &r, &created, err);
-    if (!vol) return -err->code;
-    json_array_append_new(points,
-                          volume_point(json_string_value(json_object_get(vol, "Name")),
-                                       json_string_value(json_object_get(vol, "Mountpoint")),
-                                       target, "", true));
-    json_decref(vol);
+    int r = has_target(points, target) ? 0 : anonymous_point(d, target, "", true, points, err);
+    if (r < 0) return r;
   }
   return 0;
 }
@@ -229,8 +247,9 @@ static int volume_copy_dir(int from, int to) {
   while (r == 0 && (de = readdir(dd))) {
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
     struct stat st;
-    r = fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-                                                                : copy_entry(from, to, de->d_name, &st);
+    r = fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+            ? -errno
+            : copy_entry(from, to, de->d_name, &st);
   }
   closedir(dd);
   return r;
@@ -238,8 +257,8 @@ static int volume_copy_dir(int from, int to) {
 
 static void copy_up(const char *rootfs, const char *target, const char *path, const char *name) {
   cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int src = rootfd >= 0 ? rt_openat_in_root(rootfd, target, O_RDONLY | O_DIRECTORY, 0)
-                                      : -1;
+  cleanup_close int src =
+      rootfd >= 0 ? rt_openat_in_root(rootfd, target, O_RDONLY | O_DIRECTORY, 0) : -1;
   cleanup_close int dst = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (src < 0 || dst < 0) return; /* nothing there in the image */
   struct stat st;
@@ -269,8 +288,7 @@ size_t ctr_mounts_count(struct container *c) {
   return n;
 }
 
-size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out,
-                       char ***paths) {
+size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths) {
   ctr_lock();
   json_t *points = json_deep_copy(c->mounts);
   ctr_unlock();
@@ -287,14 +305,15 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
       struct berth_err e = {0};
       char *path = vol_path(d, name, true, &fresh, &e);
       if (path) free(src), src = path;
-      if (path && fresh && empty_dir(path)) copy_up(c->rootfs, dst, path, name);
+      const char *mode = json_string_value(json_object_get(p, "Mode")) ?: "";
+      if (path && fresh && empty_dir(path) && !strstr(mode, "nocopy"))
+        copy_up(c->rootfs, dst, path, name);
       if (path && fresh) vol_mark_populated(d, name);
     }
     char *target = xstrdup(dst);
     (*paths)[2 * n] = src;
     (*paths)[2 * n + 1] = target;
-    out[n++] =
-        (struct rt_mount){src, target, NULL, NULL, !json_is_true(json_object_get(p, "RW"))};
+    out[n++] = (struct rt_mount){src, target, NULL, NULL, !json_is_true(json_object_get(p, "RW"))};
   }
   json_decref(points);
   return n;

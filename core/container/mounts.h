@@ -17,8 +17,7 @@ int ctr_mounts_create(struct daemon *d, struct container *c, const struct ctr_op
 /* at start, the rootfs mounted: the binds into out (room for every mount
  * point); a fresh, empty volume gets the image's content at its target
  * first.  *paths: the strings out points to, NULL-terminated (strv_free) */
-size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out,
-                       char ***paths);
+size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths);
 size_t ctr_mounts_count(struct container *c);
 /* rm -v, run --rm: its anonymous volumes no other container uses */
 void ctr_mounts_remove_anonymous(struct daemon *d, struct container *c);

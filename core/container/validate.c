@@ -158,12 +158,6 @@ static int check_values(json_t *hc, struct berth_err *err) {
         json_kind(name && !json_is_string(name) ? name : max),
         name && !json_is_string(name) ? "Name" : "MaximumRetryCount",
         name && !json_is_string(name) ? "string" : "int");
-  /* berth does not implement HostConfig.Mounts yet: data would silently
-   * land in the container layer */
-  if (json_array_size(json_object_get(hc, "Mounts")))
-    return berth_err_set(
-        err, BERTH_EINVAL, 0,
-        "HostConfig.Mounts (--mount) is not supported yet; use -v/--volume (Binds) or --tmpfs");
   return 0;
 }
 

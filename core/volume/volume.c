@@ -125,11 +125,12 @@ static int check_create(const struct vol_create_req *r, struct berth_err *err) {
                          "error looking up volume plugin %s: plugin \"%s\" not found", r->driver,
                          r->driver);
   if (r->name && *r->name && !vol_valid_name(r->name))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "create %s: \"%s\" includes invalid characters for a local volume name, "
-                         "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a "
-                         "host directory, use absolute path",
-                         r->name, r->name);
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "create %s: \"%s\" includes invalid characters for a local volume name, "
+        "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a "
+        "host directory, use absolute path",
+        r->name, r->name);
   if (json_object_size(r->opts))
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "create %s: the local driver's options (type, device, o) are not "

@@ -46,8 +46,7 @@ json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *
  * volume is made when missing (-v name:/x makes it, as docker's does).
  * *fresh: never populated yet (the caller copies the image's content in,
  * then calls vol_mark_populated) */
-char *vol_path(struct daemon *d, const char *name, bool create, bool *fresh,
-               struct berth_err *err);
+char *vol_path(struct daemon *d, const char *name, bool create, bool *fresh, struct berth_err *err);
 void vol_mark_populated(struct daemon *d, const char *name);
 bool vol_exists(const char *name);
 bool vol_is_anonymous(const char *name);

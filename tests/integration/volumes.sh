@@ -57,6 +57,17 @@ expect "and the container's write lands on the host" fromctr "$(cat "$T/host/c")
 docker run --rm -v "$T/newdir:/n" busybox true
 check "-v of a host path that is missing makes it (as docker's -v does)" test -d "$T/newdir"
 
+# ---- --mount (HostConfig.Mounts) ----
+docker run --rm --mount type=volume,source=mvol,target=/m busybox sh -c 'echo m >/m/f'
+expect "--mount type=volume: a named volume, made at first use" m "$(docker run --rm --mount source=mvol,target=/m busybox cat /m/f)"
+expect "--mount type=bind,readonly: the host's file" fromhost "$(docker run --rm --mount type=bind,source="$T/host",target=/h,readonly busybox cat /h/h)"
+expect_match "and no writes" "Read-only file system" "$(docker run --rm --mount type=bind,source="$T/host",target=/h,readonly busybox sh -c 'echo x >/h/x' 2>&1)"
+expect_match "--mount type=bind of a missing source: refused (not made, unlike -v)" "bind source path does not exist: $T/missing" "$(docker run --rm --mount type=bind,source="$T/missing",target=/x busybox true 2>&1)"
+check "and nothing was made" test ! -e "$T/missing"
+expect_match "--mount type=tmpfs,tmpfs-size=1m: a tmpfs of 1 MiB" "tmpfs /t tmpfs .*size=1024k" "$(docker run --rm --mount type=tmpfs,target=/t,tmpfs-size=1m busybox grep ' /t ' /proc/mounts)"
+expect_match "--mount type=volume without a source: an anonymous volume" "^[0-9a-f]{64}$" "$(docker create --name mano --mount type=volume,target=/a busybox true >/dev/null; docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' mano; docker rm -v mano >/dev/null)"
+docker volume rm mvol >/dev/null
+
 # ---- an image with VOLUME and content there: copied into the new volume ----
 root="$T/volimg"
 mkdir -p "$root/var/x/sub"
