@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "../util/rmtree.h"
@@ -31,6 +32,70 @@ bool vol_valid_name(const char *n) {
   for (const char *p = n + 1; *p; p++)
     if (!isalnum((unsigned char)*p) && !strchr("_.-", *p)) return false;
   return true;
+}
+
+/* something is mounted on path (statx's mount-root attribute: a bind of a
+ * directory of the same filesystem has the same st_dev) */
+static bool mount_root(const char *path) {
+  struct statx sx;
+  return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) == 0 &&
+         (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+         (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* ---- the local driver's options: type=tmpfs [o=size=…,mode=…], or
+ * type=none o=bind device=/abs/path; mounted on _data while berthd runs ---- */
+
+static const char *opt(json_t *opts, const char *k) {
+  return json_string_value(json_object_get(opts, k));
+}
+
+static int check_opts(const char *name, json_t *opts, struct berth_err *err) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(opts, k, v) {
+    if (strcmp(k, "type") && strcmp(k, "device") && strcmp(k, "o"))
+      return berth_err_set(err, BERTH_EINVAL, 0, "create %s: invalid option: \"%s\"", name, k);
+  }
+  const char *type = opt(opts, "type"), *dev = opt(opts, "device"), *o = opt(opts, "o");
+  if (!json_object_size(opts)) return 0;
+  if (type && !strcmp(type, "tmpfs")) return 0;
+  if (type && !strcmp(type, "none") && o && strstr(o, "bind")) {
+    struct stat st;
+    if (!dev || dev[0] != '/' || stat(dev, &st) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "create %s: a bind volume needs device=<an existing absolute path>, "
+                           "not \"%s\"",
+                           name, dev ? dev : "");
+    return 0;
+  }
+  return berth_err_set(err, BERTH_ENOTSUP, 0,
+                       "create %s: the local driver supports type=tmpfs and type=none with "
+                       "o=bind; not type=%s",
+                       name, type ? type : "(none)");
+}
+
+/* mount what the options say on _data, unless it is mounted already (a
+ * berthd that was killed leaves its mounts) */
+static int mount_opts(const struct volume *v, struct berth_err *err) {
+  const char *type = opt(v->opts, "type");
+  if (!type) return 0;
+  cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
+  if (mount_root(data)) return 0;
+  const char *o = opt(v->opts, "o");
+  int r = !strcmp(type, "tmpfs")
+              ? mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, o ? o : "")
+              : mount(opt(v->opts, "device"), data, NULL, MS_BIND | MS_REC, NULL);
+  return r < 0 ? err_sys(err, BERTH_EINVAL, "mount volume %s", v->name) : 0;
+}
+
+/* unmounted: true when nothing is mounted on _data any more (only then
+ * may its directory be removed: a bound directory is the host's) */
+static bool unmount_opts(const struct volume *v) {
+  if (!opt(v->opts, "type")) return true;
+  cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
+  umount2(data, MNT_DETACH);
+  return !mount_root(data);
 }
 
 static struct volume *find_locked(const char *name) {
@@ -87,10 +152,12 @@ int vol_init(struct daemon *d, struct berth_err *err) {
     if (!vol_valid_name(de->d_name)) continue;
     cleanup_free char *p = xasprintf("%s/%s/volume.json", V.root, de->d_name);
     json_t *j = json_load_file(p, 0, NULL);
-    if (!j) { /* a create a crash cut short: its directory goes */
+    if (!j) { /* a create a crash cut short: its directory goes (unmounted first) */
       cleanup_free char *dir = xasprintf("%s/%s", V.root, de->d_name);
+      cleanup_free char *data = xasprintf("%s/_data", dir);
+      umount2(data, MNT_DETACH);
       log_warn("volume %s has no record; removed", de->d_name);
-      rmtree(dir);
+      if (!mount_root(data)) rmtree(dir);
       continue;
     }
     struct volume *v = xcalloc(1, sizeof *v);
@@ -101,6 +168,8 @@ int vol_init(struct daemon *d, struct berth_err *err) {
     v->anonymous = json_is_true(json_object_get(j, "Anonymous"));
     v->populated = json_is_true(json_object_get(j, "Populated"));
     json_decref(j);
+    struct berth_err e = {0};
+    if (mount_opts(v, &e) < 0) log_warn("volume %s: %s", v->name, e.msg);
     V.v = xrealloc(V.v, (V.n + 1) * sizeof *V.v);
     V.v[V.n++] = v;
   }
@@ -131,12 +200,7 @@ static int check_create(const struct vol_create_req *r, struct berth_err *err) {
         "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a "
         "host directory, use absolute path",
         r->name, r->name);
-  if (json_object_size(r->opts))
-    return berth_err_set(err, BERTH_ENOTSUP, 0,
-                         "create %s: the local driver's options (type, device, o) are not "
-                         "supported yet",
-                         r->name && *r->name ? r->name : "volume");
-  return 0;
+  return check_opts(r->name && *r->name ? r->name : "volume", r->opts, err);
 }
 
 /* with V.lock held: the directory, then the record (a directory without a
@@ -153,10 +217,11 @@ static struct volume *make_locked(const struct vol_create_req *r, struct berth_e
   cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
   int rc = mkdir_p(data, 0755);
   if (rc < 0) err_sys_(err, BERTH_EINTERNAL, -rc, "create %s", v->name);
+  if (rc == 0) rc = mount_opts(v, err);
   if (rc == 0) rc = save_locked(v, err);
   if (rc < 0) {
     cleanup_free char *dir = xasprintf("%s/%s", V.root, v->name);
-    rmtree(dir);
+    if (unmount_opts(v)) rmtree(dir);
     vol_free(v);
     return NULL;
   }
@@ -191,8 +256,11 @@ json_t *vol_inspect(struct daemon *d, const char *name, struct berth_err *err) {
 static void drop_locked(struct volume *v) {
   cleanup_free char *dir = xasprintf("%s/%s", V.root, v->name);
   cleanup_free char *rec = xasprintf("%s/volume.json", dir);
-  unlink(rec); /* the record first: a crash leaves a directory start-up removes */
-  rmtree(dir);
+  unlink(rec);         /* the record first: a crash leaves a directory start-up removes */
+  if (unmount_opts(v)) /* never into a bound directory's files */
+    rmtree(dir);
+  else
+    log_warn("volume %s: %s/_data is still mounted; its directory is left", v->name, dir);
   for (size_t i = 0; i < V.n; i++)
     if (V.v[i] == v) {
       V.v[i] = V.v[--V.n];

@@ -96,7 +96,18 @@ expect_match "volume rm of one not there: 404" "no such volume" "$(docker volume
 check "volume rm -f of one not there: no error" docker volume rm -f named2
 expect_match "a bad name" "includes invalid characters for a local volume name" "$(docker volume create 'a/b' 2>&1)"
 expect_match "a driver that is not loaded" 'plugin "nosuch" not found' "$(docker volume create -d nosuch x1 2>&1)"
-expect_match "local driver options: refused, not ignored" "not supported yet" "$(docker volume create -o type=tmpfs x2 2>&1)"
+# the local driver's options
+check "volume create -o type=tmpfs -o o=size=1m" docker volume create -o type=tmpfs -o device=tmpfs -o o=size=1m tv
+expect_match "a container sees a tmpfs of 1 MiB there" "tmpfs /t tmpfs .*size=1024k" "$(docker run --rm -v tv:/t busybox grep ' /t ' /proc/mounts)"
+mkdir -p "$T/bdir"
+check "volume create -o type=none -o o=bind -o device=DIR" docker volume create -o type=none -o o=bind -o device="$T/bdir" bv
+docker run --rm -v bv:/b busybox sh -c 'echo bound >/b/f'
+expect "a bind volume writes into its device" bound "$(cat "$T/bdir/f")"
+check "volume rm of both" docker volume rm tv bv
+expect "the bound directory keeps its files" bound "$(cat "$T/bdir/f")"
+expect "and no mount of theirs is left" 0 "$(grep -c "$T/data/volumes" /proc/self/mounts)"
+expect_match "another type: refused, not ignored" "supports type=tmpfs and type=none with o=bind" "$(docker volume create -o type=nfs -o device=:/x x2 2>&1)"
+expect_match "an unknown option: refused" 'invalid option: "size"' "$(docker volume create -o size=1m x3 2>&1)"
 expect_match "-v with a relative target" "must be absolute" "$(docker run --rm -v data:rel busybox true 2>&1)"
 expect_match "-v onto /" "destination can't be '/'" "$(berth run --rm -v data:/ busybox true 2>&1)"
 expect_match "an unknown mode" "invalid mode: rx" "$(berth run --rm -v data:/d:rx busybox true 2>&1)"
