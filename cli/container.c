@@ -1067,6 +1067,29 @@ int cmd_top(int argc, char **argv) {
   return 0;
 }
 
+int cmd_diff(int argc, char **argv) {
+  const struct flag flags[] = {{0}};
+  PARSE("berth diff CONTAINER", flags);
+  if (!need_args("diff", "berth diff CONTAINER", npos, 1, 1)) return 1;
+  cleanup_free char *e = esc(pos[0]);
+  cleanup_free char *p = xasprintf("/containers/%s/changes", e);
+  free(pos);
+  json_t *j = NULL;
+  if (api_call("GET", p, NULL, &j, NULL) < 0) return 1;
+  size_t i;
+  json_t *c;
+  json_array_foreach(j, i, c) {
+    json_int_t k = json_integer_value(json_object_get(c, "Kind"));
+    printf("%c %s\n",
+           k == 1   ? 'A'
+           : k == 2 ? 'D'
+                    : 'C',
+           json_string_value(json_object_get(c, "Path")) ?: "");
+  }
+  json_decref(j);
+  return 0;
+}
+
 int cmd_port(int argc, char **argv) {
   const struct flag flags[] = {{0}};
   PARSE("berth port CONTAINER [PRIVATE_PORT[/PROTO]]", flags);
@@ -1667,29 +1690,18 @@ int cmd_stats(int argc, char **argv) {
 
 int cmd_container(int argc, char **argv) {
   static const struct command sub[] = {
-      {"create", cmd_create, NULL},
-      {"run", cmd_run, NULL},
-      {"start", cmd_start, NULL},
-      {"ls", cmd_ps, NULL},
-      {"list", cmd_ps, NULL},
-      {"ps", cmd_ps, NULL},
-      {"stop", cmd_stop, NULL},
-      {"kill", cmd_kill, NULL},
-      {"restart", cmd_restart, NULL},
-      {"pause", cmd_pause, NULL},
-      {"unpause", cmd_unpause, NULL},
-      {"rm", cmd_rm, NULL},
-      {"remove", cmd_rm, NULL},
-      {"rename", cmd_rename, NULL},
-      {"wait", cmd_wait, NULL},
-      {"top", cmd_top, NULL},
-      {"stats", cmd_stats, NULL},
-      {"update", cmd_update, NULL},
-      {"port", cmd_port, NULL},
-      {"logs", cmd_logs, NULL},
-      {"attach", cmd_attach, NULL},
-      {"exec", cmd_exec, NULL},
-      {"inspect", cmd_container_inspect, NULL},
+      {"create", cmd_create, NULL},   {"run", cmd_run, NULL},
+      {"start", cmd_start, NULL},     {"ls", cmd_ps, NULL},
+      {"list", cmd_ps, NULL},         {"ps", cmd_ps, NULL},
+      {"stop", cmd_stop, NULL},       {"kill", cmd_kill, NULL},
+      {"restart", cmd_restart, NULL}, {"pause", cmd_pause, NULL},
+      {"unpause", cmd_unpause, NULL}, {"rm", cmd_rm, NULL},
+      {"remove", cmd_rm, NULL},       {"rename", cmd_rename, NULL},
+      {"wait", cmd_wait, NULL},       {"top", cmd_top, NULL},
+      {"stats", cmd_stats, NULL},     {"update", cmd_update, NULL},
+      {"port", cmd_port, NULL},       {"diff", cmd_diff, NULL},
+      {"logs", cmd_logs, NULL},       {"attach", cmd_attach, NULL},
+      {"exec", cmd_exec, NULL},       {"inspect", cmd_container_inspect, NULL},
   };
   return run_subcommand("container", sub, ARRAY_SIZE(sub), NULL, argc, argv);
 }

@@ -102,6 +102,13 @@ int drv_storage_diff_size(struct loaded_plugin *p, const char *id, const char *p
   return context(p, r, err, "size of %.12s", id);
 }
 
+int drv_storage_changes(struct loaded_plugin *p, const char *id, const char *parent,
+                        struct berth_buf *out, struct berth_err *err) {
+  if (!p->ops.storage.changes) return notsup(p, err, "changes");
+  int r = CALL(p, "changes", p->ops.storage.changes(p->drv, id, parent, out, err));
+  return context(p, r, err, "changes of %.12s", id);
+}
+
 bool drv_storage_can_apply_diff(const struct loaded_plugin *p) {
   return p->ops.storage.apply_diff != NULL;
 }

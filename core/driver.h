@@ -34,6 +34,9 @@ int drv_storage_metadata(struct loaded_plugin *p, const char *id, struct berth_b
                          struct berth_err *err);
 int drv_storage_diff_size(struct loaded_plugin *p, const char *id, const char *parent,
                           uint64_t *size, struct berth_err *err);
+/* "K\tpath\n" rows (K: A, C, D); ENOTSUP when the driver has no changes op */
+int drv_storage_changes(struct loaded_plugin *p, const char *id, const char *parent,
+                        struct berth_buf *out, struct berth_err *err);
 /* ENOTSUP: the caller extracts into a mount itself */
 int drv_storage_apply_diff(struct loaded_plugin *p, const char *id, const char *parent,
                            struct berth_reader *tar, uint64_t *size, struct berth_err *err);

@@ -136,6 +136,14 @@ static int inspect(struct api_request *req) {
   return api_reply_json(req, 200, j);
 }
 
+static int changes(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  json_t *j = ctr_changes(req->d, c, &err);
+  ctr_put(c);
+  return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
+}
+
 static int start(struct api_request *req) {
   WITH_CONTAINER(req, c);
   struct berth_err err = {0};
@@ -539,6 +547,7 @@ const struct api_route container_routes[] = {
     {"POST", "/containers/{id}/resize", resize, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/logs", logs, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/top", top, BODY_BUFFER, NULL},
+    {"GET", "/containers/{id}/changes", changes, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/stats", stats, BODY_BUFFER, NULL},
     {"POST", "/containers/{id}/update", update, BODY_BUFFER, NULL},
     {"DELETE", "/containers/{id}", remove_h, BODY_BUFFER, NULL},

@@ -132,6 +132,10 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
 json_t *ctr_volume_users(const char *name);
 bool ctr_volume_in_use(const char *name);
 
+/* docker's diff: [{"Path", "Kind" (0 C, 1 A, 2 D)}] by path; ENOTSUP
+ * when the storage driver has no changes (fs.c) */
+json_t *ctr_changes(struct daemon *d, struct container *c, struct berth_err *err);
+
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);

@@ -341,6 +341,81 @@ static int ovl_diff_size(void *drv, const char *id, const char *parent, uint64_t
   return 0;
 }
 
+/* ---- changes: the upper directory walked, each entry A (in no lower
+ * layer), C (in one) or D (a whiteout); docker's overlay changes ---- */
+
+struct walk {
+  struct ovl *o;
+  char lowers[32][4200]; /* the ancestors' diff directories, nearest first */
+  int n_lowers;
+  struct berth_buf *out;
+  int err;
+};
+
+static bool in_lowers(const struct walk *w, const char *rel) {
+  char p[8400];
+  struct stat st;
+  for (int i = 0; i < w->n_lowers; i++) {
+    snprintf(p, sizeof p, "%s%s", w->lowers[i], rel);
+    if (lstat(p, &st) == 0) return true;
+  }
+  return false;
+}
+
+static void row(struct walk *w, char kind, const char *rel) {
+  char line[4200];
+  int n = snprintf(line, sizeof line, "%c\t%s\n", kind, rel);
+  if (n > 0 && n < (int)sizeof line && w->o->host->buf_append(w->o->host, w->out, line, (size_t)n))
+    w->err = -ENOMEM;
+}
+
+/* dir: the upper directory's path for rel ("" at the top) */
+static void walk_upper(struct walk *w, const char *dir, const char *rel) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    w->err = -errno;
+    return;
+  }
+  struct dirent *de;
+  while (w->err == 0 && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char path[4200], r[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    snprintf(r, sizeof r, "%s/%s", rel, de->d_name);
+    struct stat st;
+    if (lstat(path, &st) < 0) continue;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+      row(w, 'D', r);
+      continue;
+    }
+    row(w, in_lowers(w, r) ? 'C' : 'A', r);
+    if (S_ISDIR(st.st_mode)) walk_upper(w, path, r);
+  }
+  closedir(d);
+}
+
+static int ovl_changes(void *drv, const char *id, const char *parent, struct berth_buf *out,
+                       struct berth_err *err) {
+  struct ovl *o = drv;
+  (void)parent; /* the layer's own lower list says its ancestors */
+  if (!valid_id(id)) return berth_err_set(err, BERTH_EINVAL, 0, "bad layer id %s", id);
+  struct walk *w = calloc(1, sizeof *w);
+  if (!w) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
+  w->o = o, w->out = out;
+  char p[4400], lower[4096] = "";
+  path_of(o, p, sizeof p, id, "lower");
+  read_small(p, lower, sizeof lower);
+  for (char *save = NULL, *l = strtok_r(lower, ":", &save); l && w->n_lowers < 32;
+       l = strtok_r(NULL, ":", &save)) /* "l/XXXX" links to "../<id>/diff" */
+    snprintf(w->lowers[w->n_lowers++], sizeof w->lowers[0], "%s/%s", o->root, l);
+  path_of(o, p, sizeof p, id, "diff");
+  walk_upper(w, p, "");
+  int r = w->err;
+  free(w);
+  if (r < 0) return berth_err_set(err, BERTH_EINTERNAL, -r, "changes of %s: %s", id, strerror(-r));
+  return 0;
+}
+
 static const struct berth_storage_ops ovl_ops = {
     .struct_size = sizeof(struct berth_storage_ops),
     .features = 0,
@@ -351,6 +426,7 @@ static const struct berth_storage_ops ovl_ops = {
     .unmount = ovl_unmount,
     .status = ovl_status,
     .metadata = ovl_metadata,
+    .changes = ovl_changes,
     .apply_diff = ovl_apply_diff,
     .diff_size = ovl_diff_size,
 };

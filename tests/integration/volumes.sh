@@ -85,6 +85,21 @@ link
 sub" "$(berth start -a "$cid")"
 berth rm -v "$cid" >/dev/null
 
+# ---- diff ----
+docker run --name dc -v data:/data busybox sh -c 'echo n >/new; echo x >>/etc/passwd; rm /bin/zcat; mkdir -p /tmp/d; touch /tmp/d/f /data/v' >/dev/null
+expect "docker diff: A/C/D by path, as docker lists them (berth's own files and mounts left out)" "C /bin
+D /bin/zcat
+C /etc
+C /etc/passwd
+A /new
+C /tmp
+A /tmp/d
+A /tmp/d/f" "$(docker diff dc)"
+expect "berth diff: the same" "$(docker diff dc)" "$(berth diff dc)"
+expect "docker-py container.diff()" "[{'Path': '/bin', 'Kind': 0}, {'Path': '/bin/zcat', 'Kind': 2}]" "$(python3 -c "import docker,sys; print(docker.DockerClient(base_url='unix://$SOCK').containers.get('dc').diff()[:2])")"
+expect "a fresh container: no changes" "" "$(docker create --name dc2 busybox true >/dev/null; docker diff dc2; docker rm dc2 >/dev/null)"
+docker rm dc >/dev/null
+
 # ---- volume create|inspect|rm|prune ----
 expect "volume create prints the name" named2 "$(docker volume create --label team=a named2)"
 expect "berth volume create too" named3 "$(berth volume create named3)"
