@@ -106,6 +106,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

@@ -1067,6 +1067,52 @@ int cmd_top(int argc, char **argv) {
   return 0;
 }
 
+int cmd_commit(int argc, char **argv) {
+  const char *author = NULL, *message = NULL;
+  bool pause = true;
+  struct strlist changes = {0};
+  const struct flag flags[] = {
+      {"author", 'a', F_STRING, &author,
+       "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"},
+      {"change", 'c', F_LIST, &changes, "Apply Dockerfile instruction to the created image"},
+      {"message", 'm', F_STRING, &message, "Commit message"},
+      {"pause", 'p', F_BOOL, &pause, "Pause container during commit (default true)"},
+      {0}};
+  PARSE("berth commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", flags);
+  if (!need_args("commit", "berth commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", npos, 1, 2))
+    return 1;
+  cleanup_free char *e = esc(pos[0]);
+  cleanup_free char *q = xasprintf("/commit?container=%s&pause=%d", e, pause);
+  if (npos == 2) { /* repo[:tag]: the tag after the last ':' that follows the last '/' */
+    cleanup_free char *repo = xstrdup(pos[1]);
+    char *colon = strrchr(repo, ':');
+    if (colon && strchr(colon, '/')) colon = NULL;
+    if (colon) *colon++ = 0;
+    cleanup_free char *er = esc(repo);
+    cleanup_free char *et = colon ? esc(colon) : xstrdup("");
+    char *t = xasprintf("%s&repo=%s&tag=%s", q, er, et);
+    free(q), q = t;
+  }
+  const char *kv[][2] = {{"author", author}, {"comment", message}};
+  for (size_t i = 0; i < 2; i++)
+    if (kv[i][1]) {
+      cleanup_free char *ev = esc(kv[i][1]);
+      char *t = xasprintf("%s&%s=%s", q, kv[i][0], ev);
+      free(q), q = t;
+    }
+  for (size_t i = 0; i < changes.n; i++) {
+    cleanup_free char *ev = esc(changes.v[i]);
+    char *t = xasprintf("%s&changes=%s", q, ev);
+    free(q), q = t;
+  }
+  free(pos);
+  json_t *out = NULL;
+  if (api_call("POST", q, NULL, &out, NULL) < 0) return 1;
+  printf("%s\n", json_string_value(json_object_get(out, "Id")) ?: "");
+  json_decref(out);
+  return 0;
+}
+
 int cmd_diff(int argc, char **argv) {
   const struct flag flags[] = {{0}};
   PARSE("berth diff CONTAINER", flags);
@@ -1690,18 +1736,31 @@ int cmd_stats(int argc, char **argv) {
 
 int cmd_container(int argc, char **argv) {
   static const struct command sub[] = {
-      {"create", cmd_create, NULL},   {"run", cmd_run, NULL},
-      {"start", cmd_start, NULL},     {"ls", cmd_ps, NULL},
-      {"list", cmd_ps, NULL},         {"ps", cmd_ps, NULL},
-      {"stop", cmd_stop, NULL},       {"kill", cmd_kill, NULL},
-      {"restart", cmd_restart, NULL}, {"pause", cmd_pause, NULL},
-      {"unpause", cmd_unpause, NULL}, {"rm", cmd_rm, NULL},
-      {"remove", cmd_rm, NULL},       {"rename", cmd_rename, NULL},
-      {"wait", cmd_wait, NULL},       {"top", cmd_top, NULL},
-      {"stats", cmd_stats, NULL},     {"update", cmd_update, NULL},
-      {"port", cmd_port, NULL},       {"diff", cmd_diff, NULL},
-      {"logs", cmd_logs, NULL},       {"attach", cmd_attach, NULL},
-      {"exec", cmd_exec, NULL},       {"inspect", cmd_container_inspect, NULL},
+      {"create", cmd_create, NULL},
+      {"run", cmd_run, NULL},
+      {"start", cmd_start, NULL},
+      {"ls", cmd_ps, NULL},
+      {"list", cmd_ps, NULL},
+      {"ps", cmd_ps, NULL},
+      {"stop", cmd_stop, NULL},
+      {"kill", cmd_kill, NULL},
+      {"restart", cmd_restart, NULL},
+      {"pause", cmd_pause, NULL},
+      {"unpause", cmd_unpause, NULL},
+      {"rm", cmd_rm, NULL},
+      {"remove", cmd_rm, NULL},
+      {"rename", cmd_rename, NULL},
+      {"wait", cmd_wait, NULL},
+      {"top", cmd_top, NULL},
+      {"stats", cmd_stats, NULL},
+      {"update", cmd_update, NULL},
+      {"port", cmd_port, NULL},
+      {"diff", cmd_diff, NULL},
+      {"commit", cmd_commit, NULL},
+      {"logs", cmd_logs, NULL},
+      {"attach", cmd_attach, NULL},
+      {"exec", cmd_exec, NULL},
+      {"inspect", cmd_container_inspect, NULL},
   };
   return run_subcommand("container", sub, ARRAY_SIZE(sub), NULL, argc, argv);
 }

@@ -11,6 +11,7 @@
 #include "../container/container.h"
 #include "../container/stream.h"
 #include "../daemon.h"
+#include "../image/reference.h"
 #include "../runtime/cgroup.h"
 #include "../shim/client.h"
 #include "../shim/protocol.h"
@@ -142,6 +143,40 @@ static int changes(struct api_request *req) {
   json_t *j = ctr_changes(req->d, c, &err);
   ctr_put(c);
   return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
+}
+
+/* POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=, a
+ * Config (or nothing) as the body */
+static int commit(struct api_request *req) {
+  const char *ref_q = api_query(req, "container");
+  struct container *c = ref_q ? ctr_get(ref_q) : NULL;
+  if (!c) return api_reply_error(req, 404, "No such container: %s", ref_q ? ref_q : "");
+  struct berth_err err = {0};
+  json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+  struct image_ref ref = {0};
+  const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
+  bool named = repo && *repo;
+  int r = 0;
+  if (named) {
+    cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+    r = ref_parse(full, true, &ref, &err);
+  }
+  size_t n = 0;
+  const char **changes = api_query_all(req, "changes", &n);
+  struct ctr_commit o = {json_is_object(body) ? body : NULL,
+                         changes,
+                         n,
+                         api_query(req, "author") ?: "",
+                         api_query(req, "comment") ?: "",
+                         api_query_bool(req, "pause", true),
+                         named ? &ref : NULL};
+  char id[DIGEST_LEN + 1] = "";
+  if (r == 0) r = ctr_commit(req->d, c, &o, id, &err);
+  free(changes);
+  json_decref(body);
+  if (named) ref_free(&ref);
+  ctr_put(c);
+  return r < 0 ? api_reply_err(req, &err) : api_reply_json(req, 201, json_pack("{s:s}", "Id", id));
 }
 
 static int start(struct api_request *req) {
@@ -548,6 +583,7 @@ const struct api_route container_routes[] = {
     {"GET", "/containers/{id}/logs", logs, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/top", top, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/changes", changes, BODY_BUFFER, NULL},
+    {"POST", "/commit", commit, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/stats", stats, BODY_BUFFER, NULL},
     {"POST", "/containers/{id}/update", update, BODY_BUFFER, NULL},
     {"DELETE", "/containers/{id}", remove_h, BODY_BUFFER, NULL},

@@ -136,6 +136,20 @@ bool ctr_volume_in_use(const char *name);
  * when the storage driver has no changes (fs.c) */
 json_t *ctr_changes(struct daemon *d, struct container *c, struct berth_err *err);
 
+/* docker commit (commit.c): a new image from the container's changes,
+ * tagged ref when given */
+struct image_ref;
+struct ctr_commit {
+  json_t *config;       /* the request's Config over the container's, or NULL */
+  const char **changes; /* Dockerfile lines (-c), as import takes them */
+  size_t n_changes;
+  const char *author, *comment; /* "" when not given */
+  bool pause;
+  const struct image_ref *ref; /* NULL: untagged */
+};
+int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o,
+               char id[DIGEST_LEN + 1], struct berth_err *err);
+
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);

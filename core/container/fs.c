@@ -8,8 +8,8 @@
 
 /* what the runtime makes or mounts in every container */
 static bool berths_own(const char *path, json_t *mounts) {
-  static const char *const own[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev",
-                                    "/proc", "/sys"};
+  static const char *const own[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
+                                    "/dev",       "/proc",         "/sys"};
   for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
     size_t n = strlen(own[i]);
     if (!strncmp(path, own[i], n) && (!path[n] || path[n] == '/')) return true;

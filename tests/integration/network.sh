@@ -276,7 +276,8 @@ docker start late >/dev/null
 expect "at start it is on both networks" "appnet bridge" "$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' late | xargs)"
 expect "with the address asked for" "10.99.0.77" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' late)"
 check "db reaches it by name" docker exec db ping -c1 -W2 late
-check "berth network disconnect of a created container" sh -c 'docker create --name late2 busybox ip -o link >/dev/null && berth network disconnect bridge late2'
+docker create --name late2 busybox ip -o link >/dev/null
+check "berth network disconnect of a created container" berth network disconnect bridge late2
 expect "it then starts on no network: only lo" "lo
 0" "$(docker start -a late2 | awk '{print $2}' | tr -d :; docker inspect -f '{{len .NetworkSettings.Networks}}' late2; docker rm late2 >/dev/null)"
 docker rm -f peer >/dev/null

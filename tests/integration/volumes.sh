@@ -98,6 +98,24 @@ A /tmp/d/f" "$(docker diff dc)"
 expect "berth diff: the same" "$(docker diff dc)" "$(berth diff dc)"
 expect "docker-py container.diff()" "[{'Path': '/bin', 'Kind': 0}, {'Path': '/bin/zcat', 'Kind': 2}]" "$(python3 -c "import docker,sys; print(docker.DockerClient(base_url='unix://$SOCK').containers.get('dc').diff()[:2])")"
 expect "a fresh container: no changes" "" "$(docker create --name dc2 busybox true >/dev/null; docker diff dc2; docker rm dc2 >/dev/null)"
+
+# ---- commit ----
+cid=$(docker commit -a me -m msg -c 'CMD ["cat","/new"]' dc img:v2)
+expect_match "docker commit prints the image id" "^sha256:[0-9a-f]{64}$" "$cid"
+expect "run img:v2 prints the file written in the container" n "$(docker run --rm img:v2)"
+expect "a file deleted in the container stays deleted (whiteout)" "gone" "$(docker run --rm img:v2 sh -c 'test -e /bin/zcat || echo gone')"
+expect "and the other changes are there" "x" "$(docker run --rm img:v2 tail -1 /etc/passwd)"
+expect "the volume's file is not in the image" "absent" "$(docker run --rm img:v2 sh -c 'test -e /data/v || echo absent')"
+expect_match "history: the message and the author" "msg" "$(docker history --no-trunc --format '{{.Comment}}' img:v2 | head -1)"
+expect "inspect: author, one more layer, the -c CMD" "me 2 [cat /new]" "$(docker image inspect -f '{{.Author}} {{len .RootFS.Layers}} {{.Config.Cmd}}' img:v2)"
+expect "save: the new layer goes with it" 2 "$(docker save img:v2 | tar -t | grep -c '^blobs/sha256/.*' | awk '{print ($1 >= 3) ? 2 : $1}')"
+berth run -d --name rc busybox sh -c 'echo r >/r; sleep 300' >/dev/null
+for _ in $(seq 1 30); do berth exec rc test -e /r && break; sleep 0.1; done
+expect_match "berth commit of a running container (paused meanwhile)" "^sha256:" "$(berth commit rc img:run)"
+expect "and it runs on" true "$(berth inspect -f '{{.State.Running}}' rc; berth rm -f rc >/dev/null)"
+expect "its image has the file" r "$(berth run --rm img:run cat /r)"
+expect "docker-py container.commit" "n" "$(python3 -c "import docker; c=docker.DockerClient(base_url='unix://$SOCK'); i=c.containers.get('dc').commit('pyimg', 'v1', changes=['CMD [\"cat\",\"/new\"]']); print(c.containers.run(i.id, remove=True).decode().strip())")"
+expect_match "commit of a container that is not there" "No such container: nosuch" "$(docker commit nosuch x 2>&1)"
 docker rm dc >/dev/null
 
 # ---- volume create|inspect|rm|prune ----

@@ -1,0 +1,210 @@
+/* docker commit: the container's changes (ctr_changes) written from its
+ * root as a layer tar (libarchive; deletions as .wh. entries, as the image
+ * spec says), added on top of its image's layers, and an image config with
+ * the container's config, the -c changes and docker's history entry. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "../daemon.h"
+#include "../image/imageconf.h"
+#include "../image/layer.h"
+#include "../image/store.h"
+#include "../runtime/runtime.h"
+#include "container.h"
+
+static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t len) {
+  (void)a;
+  return write_all_fd(*(int *)ctx, buf, len) < 0 ? -1 : (la_ssize_t)len;
+}
+
+/* the whiteout of path: dir/.wh.name */
+static char *whiteout_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return xasprintf("%.*s/.wh.%s", (int)(slash - path), path, slash + 1);
+}
+
+/* one changed entry, read inside the root (never through its symlinks) */
+static int add_entry(struct archive *a, int rootfd, const char *path) {
+  int fd = rt_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    if (fd >= 0) close(fd);
+    return 0; /* gone meanwhile: nothing to add */
+  }
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, path + 1);
+  archive_entry_copy_stat(e, &st);
+  char target[4096];
+  if (S_ISLNK(st.st_mode)) {
+    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    archive_entry_set_symlink(e, target);
+  }
+  if (!S_ISREG(st.st_mode)) archive_entry_set_size(e, 0);
+  int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
+  if (r == 0 && S_ISREG(st.st_mode)) {
+    cleanup_free char *proc = xasprintf("/proc/self/fd/%d", fd);
+    int in = open(proc, O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    for (ssize_t n; r == 0 && in >= 0 && (n = read(in, buf, sizeof buf)) > 0;)
+      if (archive_write_data(a, buf, (size_t)n) != n) r = -1;
+    if (in < 0) r = -1;
+    else close(in);
+  }
+  archive_entry_free(e);
+  close(fd);
+  return r;
+}
+
+static int write_tar(const char *root, json_t *changes, int out, struct berth_err *err) {
+  cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", root);
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  int r = archive_write_open(a, &out, NULL, fd_write, NULL) == ARCHIVE_OK ? 0 : -1;
+  size_t i;
+  json_t *c;
+  json_array_foreach(changes, i, c) {
+    if (r < 0) break;
+    const char *path = json_string_value(json_object_get(c, "Path"));
+    if (json_integer_value(json_object_get(c, "Kind")) != 2) {
+      r = add_entry(a, rootfd, path);
+      continue;
+    }
+    cleanup_free char *wh = whiteout_of(path);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, wh + 1);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 0);
+    r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
+    archive_entry_free(e);
+  }
+  if (r == 0 && archive_write_close(a) != ARCHIVE_OK) r = -1;
+  if (r < 0) berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: %s",
+                           archive_error_string(a) ?: "write failed");
+  archive_write_free(a);
+  return r < 0 ? -err->code : 0;
+}
+
+/* the new layer from the container's changes, on top of its image's */
+static int commit_layer(struct daemon *d, struct container *c, const char *root,
+                        char chain[DIGEST_LEN + 1], struct berth_err *err) {
+  json_t *changes = ctr_changes(d, c, err);
+  if (!changes) return -err->code;
+  char rnd[17];
+  random_hex(rnd, 8);
+  cleanup_free char *tmp = xasprintf("%s/tmp/commit-%s.tar", d->images.root, rnd);
+  int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int r = fd < 0 ? err_sys(err, BERTH_EINTERNAL, "create %s", tmp) : 0;
+  if (r == 0) r = write_tar(root, changes, fd, err);
+  json_decref(changes);
+  char parent[DIGEST_LEN + 1] = "";
+  pthread_mutex_lock(&d->images.lock);
+  struct image *im = store_lookup_locked(&d->images, c->image_id);
+  if (im) memcpy(parent, im->top_chain, sizeof parent);
+  pthread_mutex_unlock(&d->images.lock);
+  if (r == 0 && lseek(fd, 0, SEEK_SET) < 0) r = err_sys(err, BERTH_EINTERNAL, "seek %s", tmp);
+  if (r == 0) {
+    struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
+    r = store_add_layer(&d->images, parent, &in, NULL, chain, err);
+  }
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+  return r;
+}
+
+/* docker's created_by for a commit: the container's command */
+static char *command_of(json_t *cfg) {
+  char *out = xstrdup("");
+  const char *keys[] = {"Entrypoint", "Cmd"};
+  for (int k = 0; k < 2; k++) {
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(cfg, keys[k]), i, a) {
+      char *t = xasprintf("%s%s%s", out, *out ? " " : "", json_string_value(a) ?: "");
+      free(out);
+      out = t;
+    }
+  }
+  return out;
+}
+
+/* the image config: the image's, with the container's config (and the -c
+ * changes, and the request's Config over it), one more diff id and
+ * docker's history entry */
+static char *commit_config(struct daemon *d, struct container *c, const struct ctr_commit *o,
+                           const char *chain, struct berth_err *err) {
+  pthread_mutex_lock(&d->images.lock);
+  struct image *im = store_lookup_locked(&d->images, c->image_id);
+  json_t *img = im ? json_deep_copy(im->config) : json_object();
+  struct layer *l = store_layer_locked(&d->images, chain);
+  json_t *diff_id = json_string(l ? l->diff_id : "");
+  pthread_mutex_unlock(&d->images.lock);
+  ctr_lock();
+  json_t *cfg = json_deep_copy(c->config);
+  json_t *ccfg = json_deep_copy(c->config);
+  ctr_unlock();
+  cleanup_free char *created_by = command_of(ccfg);
+  const char *k;
+  json_t *v;
+  json_object_foreach(o->config, k, v) json_object_set(cfg, k, v);
+  int r = 0;
+  for (size_t i = 0; i < o->n_changes && r == 0; i++)
+    r = imageconf_apply_change(cfg, o->changes[i], err);
+  char now[64];
+  format_rfc3339(now_ns(), now, sizeof now);
+  json_t *rootfs = json_object_get(img, "rootfs");
+  if (!json_is_object(rootfs))
+    json_object_set_new(img, "rootfs", rootfs = json_pack("{s:s,s:[]}", "type", "layers",
+                                                          "diff_ids"));
+  json_array_append_new(json_object_get(rootfs, "diff_ids"), diff_id);
+  json_t *hist = json_object_get(img, "history");
+  if (!json_is_array(hist)) json_object_set_new(img, "history", hist = json_array());
+  json_t *h = json_pack("{s:s,s:s}", "created", now, "created_by", created_by);
+  if (*o->author) json_object_set_new(h, "author", json_string(o->author));
+  if (*o->comment) json_object_set_new(h, "comment", json_string(o->comment));
+  json_array_append_new(hist, h);
+  json_object_set_new(img, "config", cfg);
+  json_object_set_new(img, "container_config", ccfg);
+  json_object_set_new(img, "container", json_string(c->id));
+  json_object_set_new(img, "created", json_string(now));
+  json_object_set_new(img, "author", json_string(o->author));
+  char *raw = r == 0 ? json_dumps(img, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(img);
+  return raw;
+}
+
+int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o,
+               char id[DIGEST_LEN + 1], struct berth_err *err) {
+  ctr_lock();
+  bool running = c->status == CTR_RUNNING, mounted = c->mounted;
+  char root[sizeof c->rootfs];
+  memcpy(root, c->rootfs, sizeof root);
+  ctr_unlock();
+  bool paused = false, own_mount = false;
+  int r = 0;
+  if (running && o->pause) paused = ctr_pause(d, c, true, err) == 0;
+  if (!mounted) { /* a stopped container's layer, mounted for the copy */
+    r = store_mount_layer(&d->images, c->rw_id, root, err);
+    own_mount = r == 0;
+  }
+  char chain[DIGEST_LEN + 1] = "";
+  if (r == 0) r = commit_layer(d, c, root, chain, err);
+  if (own_mount) {
+    struct berth_err e = {0};
+    store_unmount_layer(&d->images, c->rw_id, &e);
+  }
+  if (paused) {
+    struct berth_err e = {0};
+    ctr_pause(d, c, false, &e);
+  }
+  char *raw = r == 0 ? commit_config(d, c, o, chain, err) : NULL;
+  if (r == 0 && !raw) r = -err->code;
+  if (r == 0) r = store_add_image(&d->images, raw, strlen(raw), c->image_id, id, err);
+  free(raw);
+  if (r == 0 && o->ref) r = store_tag(&d->images, id, o->ref, err);
+  return r;
+}
