@@ -107,6 +107,10 @@ int cmd_update(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+/* GET path into output (a temp file renamed) or stdout; 1 on failure,
+ * said as "failed to <what>: ..." */
+int download_to(const char *path, const char *output, const char *what);
 int cmd_logs(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

@@ -1113,6 +1113,23 @@ int cmd_commit(int argc, char **argv) {
   return 0;
 }
 
+int cmd_export(int argc, char **argv) {
+  const char *output = NULL;
+  const struct flag flags[] = {
+      {"output", 'o', F_STRING, &output, "Write to a file, instead of STDOUT"}, {0}};
+  PARSE("berth export [OPTIONS] CONTAINER", flags);
+  if (!need_args("export", "berth export [OPTIONS] CONTAINER", npos, 1, 1)) return 1;
+  if (!output && isatty(1)) {
+    fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+    free(pos);
+    return 1;
+  }
+  cleanup_free char *e = esc(pos[0]);
+  cleanup_free char *p = xasprintf("/containers/%s/export", e);
+  free(pos);
+  return download_to(p, output, "export container");
+}
+
 int cmd_diff(int argc, char **argv) {
   const struct flag flags[] = {{0}};
   PARSE("berth diff CONTAINER", flags);
@@ -1736,31 +1753,19 @@ int cmd_stats(int argc, char **argv) {
 
 int cmd_container(int argc, char **argv) {
   static const struct command sub[] = {
-      {"create", cmd_create, NULL},
-      {"run", cmd_run, NULL},
-      {"start", cmd_start, NULL},
-      {"ls", cmd_ps, NULL},
-      {"list", cmd_ps, NULL},
-      {"ps", cmd_ps, NULL},
-      {"stop", cmd_stop, NULL},
-      {"kill", cmd_kill, NULL},
-      {"restart", cmd_restart, NULL},
-      {"pause", cmd_pause, NULL},
-      {"unpause", cmd_unpause, NULL},
-      {"rm", cmd_rm, NULL},
-      {"remove", cmd_rm, NULL},
-      {"rename", cmd_rename, NULL},
-      {"wait", cmd_wait, NULL},
-      {"top", cmd_top, NULL},
-      {"stats", cmd_stats, NULL},
-      {"update", cmd_update, NULL},
-      {"port", cmd_port, NULL},
-      {"diff", cmd_diff, NULL},
-      {"commit", cmd_commit, NULL},
-      {"logs", cmd_logs, NULL},
-      {"attach", cmd_attach, NULL},
-      {"exec", cmd_exec, NULL},
-      {"inspect", cmd_container_inspect, NULL},
+      {"create", cmd_create, NULL},   {"run", cmd_run, NULL},
+      {"start", cmd_start, NULL},     {"ls", cmd_ps, NULL},
+      {"list", cmd_ps, NULL},         {"ps", cmd_ps, NULL},
+      {"stop", cmd_stop, NULL},       {"kill", cmd_kill, NULL},
+      {"restart", cmd_restart, NULL}, {"pause", cmd_pause, NULL},
+      {"unpause", cmd_unpause, NULL}, {"rm", cmd_rm, NULL},
+      {"remove", cmd_rm, NULL},       {"rename", cmd_rename, NULL},
+      {"wait", cmd_wait, NULL},       {"top", cmd_top, NULL},
+      {"stats", cmd_stats, NULL},     {"update", cmd_update, NULL},
+      {"port", cmd_port, NULL},       {"diff", cmd_diff, NULL},
+      {"commit", cmd_commit, NULL},   {"export", cmd_export, NULL},
+      {"logs", cmd_logs, NULL},       {"attach", cmd_attach, NULL},
+      {"exec", cmd_exec, NULL},       {"inspect", cmd_container_inspect, NULL},
   };
   return run_subcommand("container", sub, ARRAY_SIZE(sub), NULL, argc, argv);
 }

@@ -361,18 +361,22 @@ int cmd_save(int argc, char **argv) {
     path = n;
   }
   free(pos);
+  int rc = download_to(path, output, "save image");
+  free(path);
+  return rc;
+}
+
+int download_to(const char *path, const char *output, const char *what) {
   int fd = 1;
   cleanup_free char *tmp = output ? xasprintf("%s.tmp-berth", output) : NULL;
   if (output && (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-    fprintf(stderr, "failed to save image: invalid output path: %s\n", strerror(errno));
-    free(path);
+    fprintf(stderr, "failed to %s: invalid output path: %s\n", what, strerror(errno));
     return 1;
   }
   struct http_req req = {
       .method = "GET", .path = path, .upload_fd = -1, .sink = save_sink, .sink_ctx = &fd};
   struct http_resp resp;
   int rc = http_do(&req, &resp) < 0 ? 1 : 0;
-  free(path);
   if (rc == 0 && resp.status >= 400) {
     char *m = resp_error_message(&resp);
     fprintf(stderr, "Error response from daemon: %s\n", m);
@@ -382,7 +386,7 @@ int cmd_save(int argc, char **argv) {
   http_resp_free(&resp);
   if (output) {
     if (rc == 0 && (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, output) < 0)) {
-      fprintf(stderr, "failed to save image: %s\n", strerror(errno));
+      fprintf(stderr, "failed to %s: %s\n", what, strerror(errno));
       rc = 1;
     }
     if (rc) {

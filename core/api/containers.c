@@ -179,6 +179,17 @@ static int commit(struct api_request *req) {
   return r < 0 ? api_reply_err(req, &err) : api_reply_json(req, 201, json_pack("{s:s}", "Id", id));
 }
 
+static int export_(struct api_request *req) {
+  WITH_CONTAINER(req, c);
+  struct berth_err err = {0};
+  ctr_producer_fn producer = NULL;
+  void *ctx = NULL;
+  int r = ctr_export(req->d, c, &producer, &ctx, &err);
+  ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  return api_reply_stream(req, 200, "application/x-tar", producer, ctx);
+}
+
 static int start(struct api_request *req) {
   WITH_CONTAINER(req, c);
   struct berth_err err = {0};
@@ -584,6 +595,7 @@ const struct api_route container_routes[] = {
     {"GET", "/containers/{id}/top", top, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/changes", changes, BODY_BUFFER, NULL},
     {"POST", "/commit", commit, BODY_BUFFER, NULL},
+    {"GET", "/containers/{id}/export", export_, BODY_BUFFER, NULL},
     {"GET", "/containers/{id}/stats", stats, BODY_BUFFER, NULL},
     {"POST", "/containers/{id}/update", update, BODY_BUFFER, NULL},
     {"DELETE", "/containers/{id}", remove_h, BODY_BUFFER, NULL},

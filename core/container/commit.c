@@ -4,6 +4,7 @@
  * the container's config, the -c changes and docker's history entry. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -50,12 +51,72 @@ static int add_entry(struct archive *a, int rootfd, const char *path) {
     char buf[65536];
     for (ssize_t n; r == 0 && in >= 0 && (n = read(in, buf, sizeof buf)) > 0;)
       if (archive_write_data(a, buf, (size_t)n) != n) r = -1;
-    if (in < 0) r = -1;
-    else close(in);
+    if (in < 0)
+      r = -1;
+    else
+      close(in);
   }
   archive_entry_free(e);
   close(fd);
   return r;
+}
+
+/* ---------------- export ---------------- */
+
+/* every entry below path (inside the root), depth first */
+static int export_dir(struct archive *a, int rootfd, const char *path) {
+  int fd = rt_openat_in_root(rootfd, *path ? path : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return 0; /* gone meanwhile */
+  }
+  int r = 0;
+  struct dirent *de;
+  while (r == 0 && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    cleanup_free char *child = xasprintf("%s/%s", path, de->d_name);
+    struct stat st;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    r = add_entry(a, rootfd, child);
+    if (r == 0 && S_ISDIR(st.st_mode)) r = export_dir(a, rootfd, child);
+  }
+  closedir(d);
+  return r;
+}
+
+struct export_job {
+  struct daemon *d;
+  char rw_id[65], root[4096];
+};
+
+static void export_producer(int fd, void *ctx) {
+  struct export_job *j = ctx;
+  cleanup_close int rootfd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  if (rootfd >= 0 && archive_write_open(a, &fd, NULL, fd_write, NULL) == ARCHIVE_OK &&
+      export_dir(a, rootfd, "") == 0)
+    archive_write_close(a);
+  archive_write_free(a);
+  struct berth_err e = {0};
+  store_unmount_layer(&j->d->images, j->rw_id, &e);
+  free(j);
+}
+
+int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
+               struct berth_err *err) {
+  struct export_job *j = xcalloc(1, sizeof *j);
+  j->d = d;
+  memcpy(j->rw_id, c->rw_id, sizeof j->rw_id);
+  /* a reference of its own on the layer's mount: an exit meanwhile keeps it */
+  if (store_mount_layer(&d->images, c->rw_id, j->root, err) < 0) {
+    free(j);
+    return -err->code;
+  }
+  *producer = export_producer;
+  *ctx = j;
+  return 0;
 }
 
 static int write_tar(const char *root, json_t *changes, int out, struct berth_err *err) {
@@ -83,8 +144,9 @@ static int write_tar(const char *root, json_t *changes, int out, struct berth_er
     archive_entry_free(e);
   }
   if (r == 0 && archive_write_close(a) != ARCHIVE_OK) r = -1;
-  if (r < 0) berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: %s",
-                           archive_error_string(a) ?: "write failed");
+  if (r < 0)
+    berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: %s",
+                  archive_error_string(a) ?: "write failed");
   archive_write_free(a);
   return r < 0 ? -err->code : 0;
 }
@@ -158,8 +220,8 @@ static char *commit_config(struct daemon *d, struct container *c, const struct c
   format_rfc3339(now_ns(), now, sizeof now);
   json_t *rootfs = json_object_get(img, "rootfs");
   if (!json_is_object(rootfs))
-    json_object_set_new(img, "rootfs", rootfs = json_pack("{s:s,s:[]}", "type", "layers",
-                                                          "diff_ids"));
+    json_object_set_new(img, "rootfs",
+                        rootfs = json_pack("{s:s,s:[]}", "type", "layers", "diff_ids"));
   json_array_append_new(json_object_get(rootfs, "diff_ids"), diff_id);
   json_t *hist = json_object_get(img, "history");
   if (!json_is_array(hist)) json_object_set_new(img, "history", hist = json_array());

@@ -150,6 +150,13 @@ struct ctr_commit {
 int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o,
                char id[DIGEST_LEN + 1], struct berth_err *err);
 
+/* docker export: a producer writing the container's root as a tar (its
+ * layer mounted with a reference of its own until the producer ends; the
+ * producer frees ctx) */
+typedef void (*ctr_producer_fn)(int fd, void *ctx);
+int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
+               struct berth_err *err);
+
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);

@@ -183,10 +183,12 @@ expect_match "create: RestartPolicy \"always\"" '^400 .*HostConfig.RestartPolicy
 expect_match "create: relative WorkingDir" "^400 .*the working directory 'rel/dir' is invalid, it needs to be an absolute path" \
   "$(create '{"Image":"busybox","WorkingDir":"rel/dir"}')"
 expect_match "create: 300-character hostname" '^400 .*invalid hostname' "$(create "{\"Image\":\"busybox\",\"Hostname\":\"$(printf 'h%.0s' $(seq 300))\"}")"
-expect_match "create: HostConfig.Mounts refused until volumes exist" '^400 .*HostConfig.Mounts .* not supported yet' \
-  "$(create '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/x"}]}}')"
-out=$(timeout 30 docker run --rm --mount type=bind,source=/tmp,target=/x busybox true 2>&1)
-expect_match "docker run --mount: clear refusal" "HostConfig.Mounts .* not supported yet" "$out"
+expect_match "create: a Mounts entry of an unknown type" '^400 .*mount type unknown' \
+  "$(create '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"npipe","Target":"/x"}]}}')"
+expect_match "create: a Mounts bind with a relative source" '^400 .*mount path must be absolute' \
+  "$(create '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"bind","Source":"tmp","Target":"/x"}]}}')"
+out=$(timeout 30 docker run --rm --mount type=bind,source="$T/nosuchdir",target=/x busybox true 2>&1)
+expect_match "docker run --mount of a missing bind source: docker's refusal" "bind source path does not exist" "$out"
 out=$(timeout 30 docker run --rm -m 1 busybox true 2>&1)
 expect_match "docker run -m 1: docker's message" "Minimum memory limit allowed is 6MB" "$out"
 out=$(timeout 30 "$BERTH_CLI" run --rm -w rel busybox true 2>&1)

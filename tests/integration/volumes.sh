@@ -116,7 +116,30 @@ expect "and it runs on" true "$(berth inspect -f '{{.State.Running}}' rc; berth 
 expect "its image has the file" r "$(berth run --rm img:run cat /r)"
 expect "docker-py container.commit" "n" "$(python3 -c "import docker; c=docker.DockerClient(base_url='unix://$SOCK'); i=c.containers.get('dc').commit('pyimg', 'v1', changes=['CMD [\"cat\",\"/new\"]']); print(c.containers.run(i.id, remove=True).decode().strip())")"
 expect_match "commit of a container that is not there" "No such container: nosuch" "$(docker commit nosuch x 2>&1)"
+
+# ---- export ----
+docker export dc >"$T/dc.tar"
+expect "docker export: the container's files" n "$(tar -xOf "$T/dc.tar" new)"
+expect "no deleted file, no whiteout, no volume content in it" "" "$(tar -tf "$T/dc.tar" | grep -E 'bin/zcat|\.wh\.|^data/v')"
+berth export -o "$T/dc2.tar" dc
+expect "berth export -o: the same entries" "$(tar -tvf "$T/dc.tar" | sort)" "$(tar -tvf "$T/dc2.tar" | sort)"
+docker import "$T/dc.tar" rt:1 >/dev/null
+docker create --name rtc rt:1 true >/dev/null
+docker export rtc >"$T/rt.tar"
+tree_sum() { rm -rf "$T/x" && mkdir "$T/x" && tar -C "$T/x" -xf "$1" && (cd "$T/x" && find . -printf '%p %m %u %s %l\n' | sort && find . -type f -exec md5sum {} + | sort) | md5sum; }
+expect "export | import | export: the same tree (names, modes, owners, sizes, contents)" "$(tree_sum "$T/dc.tar")" "$(tree_sum "$T/rt.tar")"
+docker rm rtc >/dev/null
 docker rm dc >/dev/null
+
+# ---- a hostile image: its /data is a symlink to /etc ----
+mkdir -p "$T/evil/etc" && ln -s /etc "$T/evil/data"
+tar --numeric-owner -C "$T/evil" -cf "$T/evil.tar" .
+berth import "$T/evil.tar" evil:latest >/dev/null
+mark="berth-evil-$(basename "$T")"
+berth run --rm -v "$T/bbroot/bin:/bin:ro" -v evilvol:/data evil /bin/sh -c "echo pwned >/data/$mark" >/dev/null 2>&1
+check "a mount target through a symlink stays in the container: the host's /etc is untouched" test ! -e "/etc/$mark"
+expect "the write went to the volume (mounted on the container's own /etc)" pwned "$(cat "$T/data/volumes/evilvol/_data/$mark" 2>&1)"
+docker volume rm evilvol >/dev/null
 
 # ---- volume create|inspect|rm|prune ----
 expect "volume create prints the name" named2 "$(docker volume create --label team=a named2)"
