@@ -154,6 +154,12 @@ void print_inspect(json_t *results, const char *format);
 int inspect_each(const char *prefix, char **names, int n, const char *format);
 /* DELETE <prefix>/<name><query> for each name, printing each removed; 1 if any failed */
 int remove_each(const char *prefix, const char *query, char **names, int n);
+/* -o/--label KEY=VALUE lists as a JSON object of strings */
+json_t *kv_map(const struct strlist *l);
+/* path?filters=... from --filter values (and one more, or NULL) */
+char *path_with_filters(const char *path, const struct strlist *filt, const char *extra);
+/* a prune's question on stderr; true for y/Y */
+bool confirm(const char *warning);
 /* POST a request whose answer is the JSON message stream (pull, push),
  * rendered like docker's; auth_header may be NULL.  Returns the exit code. */
 int post_json_stream(const char *path, const char *auth_header, bool quiet);

@@ -346,3 +346,29 @@ int remove_each(const char *prefix, const char *query, char **names, int n) {
   }
   return rc;
 }
+
+json_t *kv_map(const struct strlist *l) {
+  json_t *m = json_object();
+  for (size_t i = 0; i < l->n; i++) {
+    const char *eq = strchr(l->v[i], '=');
+    cleanup_free char *k = eq ? strndup(l->v[i], (size_t)(eq - l->v[i])) : xstrdup(l->v[i]);
+    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
+  }
+  return m;
+}
+
+char *path_with_filters(const char *path, const struct strlist *filt, const char *extra) {
+  json_t *filters = json_object();
+  for (size_t i = 0; i < filt->n; i++)
+    add_filter(filters, filt->v[i]);
+  if (extra) add_filter(filters, extra);
+  cleanup_free char *fq = query_filters(filters);
+  json_decref(filters);
+  return xasprintf("%s?%s", path, fq[0] ? fq + 1 : "");
+}
+
+bool confirm(const char *warning) {
+  fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
+  char ans[16] = "";
+  return fgets(ans, sizeof ans, stdin) && (ans[0] == 'y' || ans[0] == 'Y');
+}

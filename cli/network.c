@@ -13,12 +13,7 @@ static int net_ls(int argc, char **argv) {
                                {0}};
   PARSE("berth network ls [OPTIONS]", flags);
   free(pos);
-  json_t *filters = json_object();
-  for (size_t i = 0; i < filt.n; i++)
-    add_filter(filters, filt.v[i]);
-  cleanup_free char *fq = query_filters(filters);
-  json_decref(filters);
-  cleanup_free char *path = xasprintf("/networks?%s", fq[0] ? fq + 1 : "");
+  cleanup_free char *path = path_with_filters("/networks", &filt, NULL);
   json_t *rows = NULL;
   if (api_call("GET", path, NULL, &rows, NULL) < 0) return 1;
   size_t i;
@@ -38,16 +33,6 @@ static int net_ls(int argc, char **argv) {
              headers, false);
   json_decref(rows);
   return 0;
-}
-
-static json_t *str_map(const struct strlist *l) {
-  json_t *m = json_object();
-  for (size_t i = 0; i < l->n; i++) {
-    const char *eq = strchr(l->v[i], '=');
-    cleanup_free char *k = eq ? strndup(l->v[i], (size_t)(eq - l->v[i])) : xstrdup(l->v[i]);
-    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
-  }
-  return m;
 }
 
 /* IPAM.Config as docker's CLI makes it: one entry per --subnet (IPv4 or
@@ -97,7 +82,7 @@ static int net_create(int argc, char **argv) {
   json_t *body = json_pack("{s:s,s:s,s:{s:s,s:o},s:b,s:b,s:b,s:o,s:o,s:b}", "Name", pos[0],
                            "Driver", driver, "IPAM", "Driver", "default", "Config", cfg, "Internal",
                            internal, "Attachable", attachable, "EnableIPv6", ipv6, "Options",
-                           str_map(&opts), "Labels", str_map(&labels), "CheckDuplicate", 1);
+                           kv_map(&opts), "Labels", kv_map(&labels), "CheckDuplicate", 1);
   free(pos);
   json_t *out = NULL;
   int r = api_call("POST", "/networks/create", body, &out, NULL);
@@ -146,18 +131,10 @@ static int net_prune(int argc, char **argv) {
                                {0}};
   PARSE("berth network prune [OPTIONS]", flags);
   free(pos);
-  if (!force) {
-    fprintf(stderr, "WARNING! This will remove all custom networks not used by at least one "
-                    "container.\nAre you sure you want to continue? [y/N] ");
-    char ans[16] = "";
-    if (!fgets(ans, sizeof ans, stdin) || (ans[0] != 'y' && ans[0] != 'Y')) return 0;
-  }
-  json_t *filters = json_object();
-  for (size_t i = 0; i < filt.n; i++)
-    add_filter(filters, filt.v[i]);
-  cleanup_free char *fq = query_filters(filters);
-  json_decref(filters);
-  cleanup_free char *path = xasprintf("/networks/prune?%s", fq[0] ? fq + 1 : "");
+  if (!force && !confirm("WARNING! This will remove all custom networks not used by at least one "
+                         "container."))
+    return 0;
+  cleanup_free char *path = path_with_filters("/networks/prune", &filt, NULL);
   json_t *out = NULL;
   if (api_call("POST", path, NULL, &out, NULL) < 0) return 1;
   json_t *names = json_object_get(out, "NetworksDeleted");

@@ -12,12 +12,7 @@ static int vol_ls(int argc, char **argv) {
                                {0}};
   PARSE("berth volume ls [OPTIONS]", flags);
   free(pos);
-  json_t *filters = json_object();
-  for (size_t i = 0; i < filt.n; i++)
-    add_filter(filters, filt.v[i]);
-  cleanup_free char *fq = query_filters(filters);
-  json_decref(filters);
-  cleanup_free char *path = xasprintf("/volumes?%s", fq[0] ? fq + 1 : "");
+  cleanup_free char *path = path_with_filters("/volumes", &filt, NULL);
   json_t *out = NULL;
   if (api_call("GET", path, NULL, &out, NULL) < 0) return 1;
   static const char *const headers[][2] = {
@@ -26,16 +21,6 @@ static int vol_ls(int argc, char **argv) {
              "table {{.Driver}}\t{{.Name}}", headers, false);
   json_decref(out);
   return 0;
-}
-
-static json_t *str_map(const struct strlist *l) {
-  json_t *m = json_object();
-  for (size_t i = 0; i < l->n; i++) {
-    const char *eq = strchr(l->v[i], '=');
-    cleanup_free char *k = eq ? strndup(l->v[i], (size_t)(eq - l->v[i])) : xstrdup(l->v[i]);
-    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
-  }
-  return m;
 }
 
 static int vol_create(int argc, char **argv) {
@@ -58,7 +43,7 @@ static int vol_create(int argc, char **argv) {
   }
   if (npos == 1) name = pos[0];
   json_t *body = json_pack("{s:s,s:s,s:o,s:o}", "Name", name ? name : "", "Driver", driver,
-                           "DriverOpts", str_map(&opts), "Labels", str_map(&labels));
+                           "DriverOpts", kv_map(&opts), "Labels", kv_map(&labels));
   free(pos);
   json_t *out = NULL;
   int r = api_call("POST", "/volumes/create", body, &out, NULL);
@@ -112,19 +97,10 @@ static int vol_prune(int argc, char **argv) {
                                {0}};
   PARSE("berth volume prune [OPTIONS]", flags);
   free(pos);
-  if (!force) {
-    fprintf(stderr, "WARNING! This will remove anonymous local volumes not used by at least one "
-                    "container.\nAre you sure you want to continue? [y/N] ");
-    char ans[16] = "";
-    if (!fgets(ans, sizeof ans, stdin) || (ans[0] != 'y' && ans[0] != 'Y')) return 0;
-  }
-  json_t *filters = json_object();
-  for (size_t i = 0; i < filt.n; i++)
-    add_filter(filters, filt.v[i]);
-  if (all) add_filter(filters, "all=true");
-  cleanup_free char *fq = query_filters(filters);
-  json_decref(filters);
-  cleanup_free char *path = xasprintf("/volumes/prune?%s", fq[0] ? fq + 1 : "");
+  if (!force && !confirm("WARNING! This will remove anonymous local volumes not used by at least "
+                         "one container."))
+    return 0;
+  cleanup_free char *path = path_with_filters("/volumes/prune", &filt, all ? "all=true" : NULL);
   json_t *out = NULL;
   if (api_call("POST", path, NULL, &out, NULL) < 0) return 1;
   json_t *names = json_object_get(out, "VolumesDeleted");

@@ -107,6 +107,16 @@ int write_all(int fd, const void *buf, size_t len);
 /* One JSON object + "\n" on a stream (progress messages). */
 int stream_json(int fd, json_t *obj); /* steals obj */
 
+/* A body's string field (NULL when absent or not a string). */
+const char *api_field(json_t *obj, const char *key);
+/* body[key], an object of strings (Options, Labels, DriverOpts), into *out
+ * (borrowed; NULL when absent); docker's 400 otherwise. */
+int api_string_map(json_t *body, const char *key, json_t **out, struct berth_err *err);
+/* ?repo=&tag= as a reference: *named false when no repo is given. */
+struct image_ref;
+int api_repo_tag(struct api_request *req, struct image_ref *ref, bool *named,
+                 struct berth_err *err);
+
 /* Parse Docker's filters query (both shapes) into {key: [values]}. */
 json_t *api_filters(struct api_request *req, struct berth_err *err);
 

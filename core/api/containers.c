@@ -154,13 +154,8 @@ static int commit(struct api_request *req) {
   struct berth_err err = {0};
   json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
   struct image_ref ref = {0};
-  const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
-  bool named = repo && *repo;
-  int r = 0;
-  if (named) {
-    cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
-    r = ref_parse(full, true, &ref, &err);
-  }
+  bool named;
+  int r = api_repo_tag(req, &ref, &named, &err);
   size_t n = 0;
   const char **changes = api_query_all(req, "changes", &n);
   struct ctr_commit o = {json_is_object(body) ? body : NULL,

@@ -3,37 +3,13 @@
 #include "../network/network.h"
 #include "routes.h"
 
-static const char *str_field(json_t *o, const char *k) {
-  return json_string_value(json_object_get(o, k));
-}
-
-/* Options and Labels: objects of strings (docker: 400 otherwise) */
-static int string_map(json_t *body, const char *key, json_t **out, struct berth_err *err) {
-  json_t *m = json_object_get(body, key);
-  *out = NULL;
-  if (!m || json_is_null(m)) return 0;
-  const char *k;
-  json_t *v;
-  if (!json_is_object(m)) goto bad;
-  json_object_foreach(m, k, v) {
-    if (!json_is_string(v)) goto bad;
-  }
-  *out = m;
-  return 0;
-bad:
-  return berth_err_set(
-      err, BERTH_EINVAL, 0,
-      "json: cannot unmarshal %s into Go struct field %s of type map[string]string",
-      json_is_object(m) ? "number" : "value", key);
-}
-
 /* IPAM.Config: at most one IPv4 and one IPv6 entry */
 static int ipam_configs(json_t *cfgs, json_t **v4, json_t **v6, struct berth_err *err) {
   size_t i;
   json_t *c;
   *v4 = *v6 = NULL;
   json_array_foreach(cfgs, i, c) {
-    const char *sub = str_field(c, "Subnet");
+    const char *sub = api_field(c, "Subnet");
     json_t **slot = sub && strchr(sub, ':') ? v6 : v4;
     if (*slot)
       return berth_err_set(err, BERTH_EINVAL, 0,
@@ -50,23 +26,23 @@ static int create(struct api_request *req) {
   json_t *ipam = json_object_get(body, "IPAM"), *c4, *c6;
   int rc = ipam_configs(json_object_get(ipam, "Config"), &c4, &c6, &err);
   struct net_create_req r = {
-      .name = str_field(body, "Name"),
-      .driver = str_field(body, "Driver"),
-      .subnet = str_field(c4, "Subnet"),
-      .gateway = str_field(c4, "Gateway"),
-      .ip_range = str_field(c4, "IPRange"),
+      .name = api_field(body, "Name"),
+      .driver = api_field(body, "Driver"),
+      .subnet = api_field(c4, "Subnet"),
+      .gateway = api_field(c4, "Gateway"),
+      .ip_range = api_field(c4, "IPRange"),
       .internal = json_is_true(json_object_get(body, "Internal")),
       .attachable = json_is_true(json_object_get(body, "Attachable")),
       .ipv6 = json_is_true(json_object_get(body, "EnableIPv6")),
-      .subnet6 = str_field(c6, "Subnet"),
-      .gateway6 = str_field(c6, "Gateway"),
+      .subnet6 = api_field(c6, "Subnet"),
+      .gateway6 = api_field(c6, "Gateway"),
   };
-  const char *ipam_driver = str_field(ipam, "Driver");
+  const char *ipam_driver = api_field(ipam, "Driver");
   char id[65] = "";
   if (rc == 0 && ipam_driver && *ipam_driver && strcmp(ipam_driver, "default"))
     rc = berth_err_set(&err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ipam_driver);
-  if (rc == 0) rc = string_map(body, "Options", &r.options, &err);
-  if (rc == 0) rc = string_map(body, "Labels", &r.labels, &err);
+  if (rc == 0) rc = api_string_map(body, "Options", &r.options, &err);
+  if (rc == 0) rc = api_string_map(body, "Labels", &r.labels, &err);
   if (rc == 0) rc = net_create(req->d, &r, id, &err);
   json_decref(body);
   if (rc < 0) return api_reply_err(req, &err);
@@ -108,7 +84,7 @@ static int attach(struct api_request *req, bool connect) {
   json_t *body = api_body_json(req);
   if (!body) return 0;
   struct berth_err err = {0};
-  const char *ref = str_field(body, "Container");
+  const char *ref = api_field(body, "Container");
   json_t *cfg = json_object_get(body, "EndpointConfig");
   json_t *j = net_inspect(req->d, api_param(req, 0), &err);
   struct container *c = j && ref ? ctr_get(ref) : NULL;

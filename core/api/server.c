@@ -8,6 +8,8 @@
 
 #include "api.h"
 
+#include "../image/reference.h"
+
 #define BODY_LIMIT (16u << 20)
 #define IDLE_TIMEOUT_S 30 /* seconds a connection may send nothing */
 
@@ -381,6 +383,36 @@ json_t *api_body_json(struct api_request *req) {
   json_t *j = json_loadb(req->body, req->body_len, 0, &je);
   if (!j) api_reply_error(req, 400, "invalid JSON: %s", je.text);
   return j;
+}
+
+const char *api_field(json_t *obj, const char *key) {
+  return json_string_value(json_object_get(obj, key));
+}
+
+int api_string_map(json_t *body, const char *key, json_t **out, struct berth_err *err) {
+  json_t *m = json_object_get(body, key);
+  *out = NULL;
+  if (!m || json_is_null(m)) return 0;
+  const char *k;
+  json_t *v;
+  bool ok = json_is_object(m);
+  json_object_foreach(m, k, v) ok &= json_is_string(v);
+  if (!ok)
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "json: cannot unmarshal %s into Go struct field %s of type map[string]string",
+        json_is_object(m) ? "number" : "value", key);
+  *out = m;
+  return 0;
+}
+
+int api_repo_tag(struct api_request *req, struct image_ref *ref, bool *named,
+                 struct berth_err *err) {
+  const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
+  *named = repo && *repo;
+  if (!*named) return 0;
+  cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+  return ref_parse(full, true, ref, err);
 }
 
 json_t *api_filters(struct api_request *req, struct berth_err *err) {

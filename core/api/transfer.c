@@ -100,13 +100,8 @@ static int import(struct api_request *req) {
   if (!c || !c->used) return api_reply_error(req, 400, "import needs a tar body (fromSrc=-)");
   struct berth_err err = {0};
   struct image_ref ref = {0};
-  const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
-  bool named = repo && *repo;
-  int r = 0;
-  if (named) {
-    cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
-    r = ref_parse(full, true, &ref, &err);
-  }
+  bool named;
+  int r = api_repo_tag(req, &ref, &named, &err);
   size_t n;
   const char **changes = api_query_all(req, "changes", &n);
   char id[DIGEST_LEN + 1];

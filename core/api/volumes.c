@@ -4,35 +4,13 @@
 #include "../volume/volume.h"
 #include "routes.h"
 
-static const char *str_field(json_t *o, const char *k) {
-  return json_string_value(json_object_get(o, k));
-}
-
-/* DriverOpts and Labels: objects of strings (docker: 400 otherwise) */
-static int string_map(json_t *body, const char *key, json_t **out, struct berth_err *err) {
-  json_t *m = json_object_get(body, key);
-  *out = NULL;
-  if (!m || json_is_null(m)) return 0;
-  const char *k;
-  json_t *v;
-  bool ok = json_is_object(m);
-  json_object_foreach(m, k, v) ok &= json_is_string(v);
-  if (!ok)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "json: cannot unmarshal value into Go struct field %s of type "
-                         "map[string]string",
-                         key);
-  *out = m;
-  return 0;
-}
-
 static int create(struct api_request *req) {
   json_t *body = api_body_json(req);
   if (!body) return 0;
   struct berth_err err = {0};
-  struct vol_create_req r = {str_field(body, "Name"), str_field(body, "Driver"), NULL, NULL};
-  int rc = string_map(body, "DriverOpts", &r.opts, &err);
-  if (rc == 0) rc = string_map(body, "Labels", &r.labels, &err);
+  struct vol_create_req r = {api_field(body, "Name"), api_field(body, "Driver"), NULL, NULL};
+  int rc = api_string_map(body, "DriverOpts", &r.opts, &err);
+  if (rc == 0) rc = api_string_map(body, "Labels", &r.labels, &err);
   bool created = false;
   json_t *v = rc == 0 ? vol_create(req->d, &r, &created, &err) : NULL;
   json_decref(body);
