@@ -77,6 +77,7 @@ int cmd_info(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
+int cmd_system(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);

@@ -45,6 +45,7 @@ static const struct command commands[] = {
     {"container", cmd_container, "Manage containers"},
     {"network", cmd_network, "Manage networks"},
     {"volume", cmd_volume, "Manage volumes"},
+    {"system", cmd_system, "Manage berth (df, info)"},
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
 };
 

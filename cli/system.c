@@ -129,3 +129,129 @@ int cmd_plugin(int argc, char **argv) {
   json_decref(i);
   return 0;
 }
+
+/* ---------------- system df ---------------- */
+
+struct usage {
+  int total, active;
+  int64_t size, reclaimable;
+};
+
+static void usage_row(const char *type, const struct usage *u, bool pct) {
+  char size[32], rec[32], rec_pct[48];
+  human_size((double)u->size, size, sizeof size);
+  human_size((double)u->reclaimable, rec, sizeof rec);
+  if (pct)
+    snprintf(rec_pct, sizeof rec_pct, "%s (%d%%)", rec,
+             u->size ? (int)(u->reclaimable * 100 / u->size) : 0);
+  else
+    snprintf(rec_pct, sizeof rec_pct, "%s", rec);
+  printf("%-16s%-10d%-10d%-10s%s\n", type, u->total, u->active, size, rec_pct);
+}
+
+static int64_t num_of(json_t *o, const char *k) {
+  return json_integer_value(json_object_get(o, k));
+}
+
+/* docker's accounting: images used by a container are not reclaimable,
+ * containers that do not run are, volumes no container uses are */
+static void df_summary(json_t *df) {
+  struct usage im = {0}, ct = {0}, vo = {0};
+  size_t i;
+  json_t *x;
+  im.size = num_of(df, "LayersSize");
+  json_array_foreach(json_object_get(df, "Images"), i, x) {
+    im.total++;
+    if (num_of(x, "Containers") > 0)
+      im.active++;
+    else
+      im.reclaimable += num_of(x, "Size");
+  }
+  if (im.reclaimable > im.size) im.reclaimable = im.size;
+  json_array_foreach(json_object_get(df, "Containers"), i, x) {
+    ct.total++;
+    ct.size += num_of(x, "SizeRw");
+    if (!strcmp(jstr(x, "State"), "running"))
+      ct.active++;
+    else
+      ct.reclaimable += num_of(x, "SizeRw");
+  }
+  json_array_foreach(json_object_get(df, "Volumes"), i, x) {
+    json_t *u = json_object_get(x, "UsageData");
+    vo.total++;
+    vo.size += num_of(u, "Size");
+    if (num_of(u, "RefCount") > 0)
+      vo.active++;
+    else
+      vo.reclaimable += num_of(u, "Size");
+  }
+  struct usage cache = {0};
+  printf("%-16s%-10s%-10s%-10s%s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
+  usage_row("Images", &im, true);
+  usage_row("Containers", &ct, true);
+  usage_row("Local Volumes", &vo, true);
+  usage_row("Build Cache", &cache, false);
+}
+
+/* -v: each object on a line of its own */
+static void df_verbose(json_t *df) {
+  size_t i;
+  json_t *x;
+  char size[32];
+  printf("Images space usage:\n\n%-40s%-15s%-12s%s\n", "REPOSITORY:TAG", "IMAGE ID", "SIZE",
+         "CONTAINERS");
+  json_array_foreach(json_object_get(df, "Images"), i, x) {
+    json_t *tags = json_object_get(x, "RepoTags");
+    human_size((double)num_of(x, "Size"), size, sizeof size);
+    printf("%-40s%-15.12s%-12s%lld\n",
+           json_array_size(tags) ? json_string_value(json_array_get(tags, 0)) : "<none>:<none>",
+           jstr(x, "Id") + (strncmp(jstr(x, "Id"), "sha256:", 7) ? 0 : 7), size,
+           (long long)num_of(x, "Containers"));
+  }
+  printf("\nContainers space usage:\n\n%-15s%-20s%-12s%-12s%s\n", "CONTAINER ID", "IMAGE", "SIZE",
+         "STATUS", "NAMES");
+  json_array_foreach(json_object_get(df, "Containers"), i, x) {
+    human_size((double)num_of(x, "SizeRw"), size, sizeof size);
+    printf("%-15.12s%-20s%-12s%-12s%s\n", jstr(x, "Id"), jstr(x, "Image"), size, jstr(x, "State"),
+           json_string_value(json_array_get(json_object_get(x, "Names"), 0)) + 1);
+  }
+  printf("\nLocal Volumes space usage:\n\n%-66s%-10s%s\n", "VOLUME NAME", "LINKS", "SIZE");
+  json_array_foreach(json_object_get(df, "Volumes"), i, x) {
+    json_t *u = json_object_get(x, "UsageData");
+    human_size((double)num_of(u, "Size"), size, sizeof size);
+    printf("%-66s%-10lld%s\n", jstr(x, "Name"), (long long)num_of(u, "RefCount"), size);
+  }
+  printf("\nBuild cache usage: 0B\n");
+}
+
+static int system_df(int argc, char **argv) {
+  bool verbose = false;
+  const char *format = NULL;
+  const struct flag flags[] = {
+      {"verbose", 'v', F_BOOL, &verbose, "Show detailed information on space usage"},
+      {"format", 0, F_STRING, &format, "Format output using a custom template"},
+      {0}};
+  PARSE("berth system df [OPTIONS]", flags);
+  free(pos);
+  json_t *df = NULL;
+  if (api_call("GET", "/system/df", NULL, &df, NULL) < 0) return 1;
+  if (format) {
+    char *s = template_render(format, df);
+    printf("%s\n", s);
+    free(s);
+  } else if (verbose) {
+    df_verbose(df);
+  } else {
+    df_summary(df);
+  }
+  json_decref(df);
+  return 0;
+}
+
+int cmd_system(int argc, char **argv) {
+  static const struct command sub[] = {
+      {"df", system_df, NULL},
+      {"info", cmd_info, NULL},
+  };
+  return run_subcommand("system", sub, ARRAY_SIZE(sub), "df info", argc, argv);
+}

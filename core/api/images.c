@@ -246,6 +246,21 @@ static json_t *sorted_by_created(json_t *list) {
   return out;
 }
 
+json_t *image_summary_json(struct image_store *s, struct image *im) {
+  json_t *j = json_object();
+  json_object_set_new(j, "Id", json_string(im->id));
+  json_object_set_new(j, "ParentId", json_string(im->parent));
+  json_object_set_new(j, "RepoTags", tags_json(s, im->id, false));
+  json_object_set_new(j, "RepoDigests", tags_json(s, im->id, true));
+  json_object_set_new(j, "Created", json_integer(im->created));
+  json_object_set_new(j, "Size", json_integer((json_int_t)im->size));
+  json_object_set_new(j, "SharedSize", json_integer(-1));
+  json_object_set_new(j, "VirtualSize", json_integer((json_int_t)im->size));
+  json_object_set_new(j, "Labels", image_labels(im));
+  json_object_set_new(j, "Containers", json_integer(-1));
+  return j;
+}
+
 static const char *valid_image_filters[] = {"dangling", "reference", "label", "before", "since"};
 
 static int list(struct api_request *req) {
@@ -304,19 +319,10 @@ static int list(struct api_request *req) {
     json_t *labels = json_object_get(json_object_get(im->config, "config"), "Labels");
     if (json_object_get(f, "label") && !match_labels(labels, json_object_get(f, "label"))) continue;
     if (im->created >= before || im->created <= since) continue;
-    json_t *j = json_object();
-    json_object_set_new(j, "Id", json_string(im->id));
-    json_object_set_new(j, "ParentId", json_string(im->parent));
+    json_t *j = image_summary_json(s, im);
     json_t *refpat = json_object_get(f, "reference");
-    json_t *tags = tags_json(s, im->id, false);
-    json_object_set_new(j, "RepoTags", refpat ? tags_matching(tags, refpat) : tags);
-    json_object_set_new(j, "RepoDigests", tags_json(s, im->id, true));
-    json_object_set_new(j, "Created", json_integer(im->created));
-    json_object_set_new(j, "Size", json_integer((json_int_t)im->size));
-    json_object_set_new(j, "SharedSize", json_integer(-1));
-    json_object_set_new(j, "VirtualSize", json_integer((json_int_t)im->size));
-    json_object_set_new(j, "Labels", image_labels(im));
-    json_object_set_new(j, "Containers", json_integer(-1));
+    if (refpat)
+      json_object_set_new(j, "RepoTags", tags_matching(tags_json(s, im->id, false), refpat));
     json_array_append_new(out, j);
   }
   pthread_mutex_unlock(&s->lock);

@@ -6,6 +6,8 @@
 #include "../container/container.h"
 #include "../daemon.h"
 #include "../driver.h"
+#include "../volume/volume.h"
+#include "images.h"
 #include "routes.h"
 
 static int ping(struct api_request *req) {
@@ -181,9 +183,64 @@ static int info(struct api_request *req) {
   return api_reply_json(req, 200, j);
 }
 
+/* GET /system/df: images (with the containers using each and the size of
+ * every layer once), containers with their sizes, volumes with their usage */
+static json_t *df_images(struct daemon *d, struct container **all, size_t n) {
+  struct image_store *s = &d->images;
+  json_t *images = json_array();
+  pthread_mutex_lock(&s->lock);
+  int64_t layers = 0;
+  for (size_t i = 0; i < s->n_layers; i++)
+    layers += (int64_t)s->layers[i]->size;
+  for (size_t i = 0; i < s->n_images; i++) {
+    json_t *j = image_summary_json(s, s->images[i]);
+    int users = 0;
+    for (size_t k = 0; k < n; k++)
+      users += !strcmp(all[k]->image_id, s->images[i]->id);
+    json_object_set_new(j, "Containers", json_integer(users));
+    json_array_append_new(images, j);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return json_pack("{s:I,s:o}", "LayersSize", (json_int_t)layers, "Images", images);
+}
+
+static int df(struct api_request *req) {
+  struct daemon *d = req->d;
+  size_t n;
+  struct container **all = ctr_list(&n);
+  json_t *out = df_images(d, all, n);
+  json_t *ctrs = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(ctrs, ctr_summary_json(d, all[i], true));
+  struct berth_err err = {0};
+  json_t *f = json_object();
+  json_t *vl = vol_list(d, f, ctr_volume_in_use, &err);
+  json_decref(f);
+  json_t *vols = json_incref(json_object_get(vl, "Volumes"));
+  json_decref(vl);
+  size_t i;
+  json_t *v;
+  json_array_foreach(vols, i, v) {
+    const char *name = json_string_value(json_object_get(v, "Name"));
+    json_t *users = ctr_volume_users(name);
+    json_object_set_new(v, "UsageData",
+                        json_pack("{s:I,s:I}", "Size", (json_int_t)vol_size(name), "RefCount",
+                                  (json_int_t)json_array_size(users)));
+    json_decref(users);
+  }
+  for (size_t k = 0; k < n; k++)
+    ctr_put(all[k]);
+  free(all);
+  json_object_set_new(out, "Containers", ctrs);
+  json_object_set_new(out, "Volumes", vols ? vols : json_array());
+  json_object_set_new(out, "BuildCache", json_array());
+  return api_reply_json(req, 200, out);
+}
+
 const struct api_route system_routes[] = {
     {"GET", "/_ping", ping, BODY_BUFFER, NULL},
     {"GET", "/version", version, BODY_BUFFER, NULL},
     {"GET", "/info", info, BODY_BUFFER, NULL},
+    {"GET", "/system/df", df, BODY_BUFFER, NULL},
 };
 const size_t n_system_routes = ARRAY_SIZE(system_routes);

@@ -354,6 +354,13 @@ static int64_t tree_bytes(const char *path) {
   return total;
 }
 
+int64_t vol_size(const char *name) {
+  pthread_mutex_lock(&V.lock);
+  cleanup_free char *data = find_locked(name) ? xasprintf("%s/%s/_data", V.root, name) : NULL;
+  pthread_mutex_unlock(&V.lock);
+  return data ? tree_bytes(data) : 0;
+}
+
 json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
                   struct berth_err *err) {
   (void)d;

@@ -50,6 +50,8 @@ char *vol_path(struct daemon *d, const char *name, bool create, bool *fresh, str
 void vol_mark_populated(struct daemon *d, const char *name);
 bool vol_exists(const char *name);
 bool vol_is_anonymous(const char *name);
+/* bytes its _data holds (system df) */
+int64_t vol_size(const char *name);
 /* docker's rule for local volume names */
 bool vol_valid_name(const char *name);
 

@@ -183,6 +183,15 @@ start_daemon || fail "berthd restarts"
 expect "after kill -9: the volumes are there" "anon data" "$(vols_anon)"
 expect "with their data" kept "$(docker exec user1 cat /data/f)"
 expect_match "and still in use" "volume is in use" "$(docker volume rm data 2>&1)"
+
+# ---- system df ----
+out=$(docker system df)
+expect_match "docker system df: docker's table" "^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE" "$out"
+expect_match "its volumes: two, both in use" "Local Volumes +2 +2 " "$out"
+expect_match "its containers: two, one running" "Containers +2 +1 " "$out"
+expect "the API: data's UsageData (one user, its file's blocks)" "1 True" "$(curl -s --unix-socket "$SOCK" http://x/system/df | python3 -c 'import json,sys; d=json.load(sys.stdin); v=[x for x in d["Volumes"] if x["Name"]=="data"][0]["UsageData"]; print(v["RefCount"], v["Size"] > 0)')"
+expect_match "berth system df -v lists the volume with its links" "data +1 " "$(berth system df -v)"
+expect_match "berth system df: the same summary" "Local Volumes +2 +2 " "$(berth system df)"
 docker rm -f user1 datac >/dev/null
 
 # ---- docker-py ----
