@@ -20,6 +20,15 @@ static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t
   return write_all_fd(*(int *)ctx, buf, len) < 0 ? -1 : (la_ssize_t)len;
 }
 
+/* a pax tar written to *fd (NULL when it cannot be opened) */
+static struct archive *tar_to_fd(int *fd) {
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  if (archive_write_open(a, fd, NULL, fd_write, NULL) == ARCHIVE_OK) return a;
+  archive_write_free(a);
+  return NULL;
+}
+
 /* the whiteout of path: dir/.wh.name */
 static char *whiteout_of(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -93,12 +102,9 @@ struct export_job {
 static void export_producer(int fd, void *ctx) {
   struct export_job *j = ctx;
   cleanup_close int rootfd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  struct archive *a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (rootfd >= 0 && archive_write_open(a, &fd, NULL, fd_write, NULL) == ARCHIVE_OK &&
-      export_dir(a, rootfd, "") == 0)
-    archive_write_close(a);
-  archive_write_free(a);
+  struct archive *a = rootfd >= 0 ? tar_to_fd(&fd) : NULL;
+  if (a && export_dir(a, rootfd, "") == 0) archive_write_close(a);
+  if (a) archive_write_free(a);
   struct berth_err e = {0};
   store_unmount_layer(&j->d->images, j->rw_id, &e);
   free(j);
@@ -122,9 +128,9 @@ int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer,
 static int write_tar(const char *root, json_t *changes, int out, struct berth_err *err) {
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", root);
-  struct archive *a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  int r = archive_write_open(a, &out, NULL, fd_write, NULL) == ARCHIVE_OK ? 0 : -1;
+  struct archive *a = tar_to_fd(&out);
+  if (!a) return berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: cannot open");
+  int r = 0;
   size_t i;
   json_t *c;
   json_array_foreach(changes, i, c) {

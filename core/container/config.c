@@ -167,7 +167,8 @@ static int mount_bind(json_t *m, const char *type, struct ctr_bind *b, struct be
   return 0;
 }
 
-/* HostConfig.Mounts: bind and volume as -v does them, tmpfs as --tmpfs */
+/* HostConfig.Mounts: bind and volume as -v does them, tmpfs as --tmpfs;
+ * then no target twice among all of them (-v's and --mount's) */
 static int parse_mounts(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   json_t *mounts = json_object_get(hc, "Mounts");
   o->binds = xrealloc(o->binds, (o->n_binds + json_array_size(mounts) + 1) * sizeof *o->binds);
@@ -217,9 +218,6 @@ static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
     struct ctr_bind *m = &o->binds[o->n_binds++];
     int r = parse_bind(s ? s : "", m, err);
     if (r < 0) return r;
-    for (size_t k = 0; k + 1 < o->n_binds; k++)
-      if (!strcmp(o->binds[k].target, m->target))
-        return berth_err_set(err, BERTH_EINVAL, 0, "Duplicate mount point: %s", m->target);
   }
   json_t *tmpfs = json_object_get(hc, "Tmpfs");
   const char *k;

@@ -283,10 +283,14 @@ static void want_ip6(json_t *cfg, struct net_endpoint *ep) {
   snprintf(ep->ip6, sizeof ep->ip6, "%s", ip6 ? ip6 : "");
 }
 
-/* --ip: EndpointConfig.IPAMConfig.IPv4Address; the MAC: EndpointConfig's
- * MacAddress (API 1.44), else --mac-address for the first network */
+/* an endpoint's address (net_reserve) named ifname in the container: --ip
+ * (EndpointConfig.IPAMConfig.IPv4Address), --ip6, the MAC (EndpointConfig's
+ * MacAddress of API 1.44, else default_mac: --mac-address on the first
+ * network), the names its network's DNS answers for it; at start and at
+ * connect */
 static int reserve_one(struct daemon *d, const struct container *c, const struct ctr_opts *o,
-                       json_t *cfg, struct net_endpoint *ep, size_t slot, struct berth_err *err) {
+                       json_t *cfg, struct net_endpoint *ep, const char *ifname,
+                       const char *default_mac, struct berth_err *err) {
   const char *ip =
       json_string_value(json_object_get(json_object_get(cfg, "IPAMConfig"), "IPv4Address"));
   if (ip && !*ip) ip = NULL;
@@ -294,9 +298,9 @@ static int reserve_one(struct daemon *d, const struct container *c, const struct
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "user specified IP address is supported on user defined networks only");
   const char *mac = json_string_value(json_object_get(cfg, "MacAddress"));
-  snprintf(ep->mac, sizeof ep->mac, "%s", mac && *mac ? mac : slot == 0 ? o->mac : "");
+  snprintf(ep->mac, sizeof ep->mac, "%s", mac && *mac ? mac : default_mac);
   want_ip6(cfg, ep);
-  snprintf(ep->ifname, sizeof ep->ifname, "eth%zu", slot);
+  snprintf(ep->ifname, sizeof ep->ifname, "%s", ifname);
   endpoint_names(c, o, cfg, ep);
   return net_reserve(d, ep, ip, err);
 }
@@ -463,7 +467,9 @@ int ctrnet_reserve(struct daemon *d, struct container *c, const struct ctr_opts 
   size_t done = 0;
   for (; r == 0 && done < n; done++) {
     v[done] = j[done].ep;
-    r = reserve_one(d, c, o, j[done].cfg, &v[done], done, err);
+    char ifname[16];
+    snprintf(ifname, sizeof ifname, "eth%zu", done);
+    r = reserve_one(d, c, o, j[done].cfg, &v[done], ifname, done == 0 ? o->mac : "", err);
   }
   if (r < 0 && v) {
     for (size_t i = 0; i < done; i++)
@@ -573,17 +579,9 @@ static void free_ifname(const struct container *c, char out[16]) {
 /* a running container: the endpoint made and plumbed now */
 static int connect_now(struct daemon *d, struct container *c, const struct ctr_opts *o, json_t *cfg,
                        struct net_endpoint *ep, struct berth_err *err) {
-  const char *ip =
-      json_string_value(json_object_get(json_object_get(cfg, "IPAMConfig"), "IPv4Address"));
-  if (ip && *ip && !strcmp(ep->net_name, "bridge"))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "user specified IP address is supported on user defined networks only");
-  const char *mac = json_string_value(json_object_get(cfg, "MacAddress"));
-  snprintf(ep->mac, sizeof ep->mac, "%s", mac ? mac : "");
-  want_ip6(cfg, ep);
-  free_ifname(c, ep->ifname);
-  endpoint_names(c, o, cfg, ep);
-  int r = net_reserve(d, ep, ip && *ip ? ip : NULL, err);
+  char ifname[16];
+  free_ifname(c, ifname);
+  int r = reserve_one(d, c, o, cfg, ep, ifname, "", err);
   if (r == 0) r = net_plumb(d, ep, c->pid, c->n_eps == 0, err);
   if (r < 0) {
     net_release_now(d, ep);

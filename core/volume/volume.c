@@ -339,26 +339,11 @@ json_t *vol_list(struct daemon *d, json_t *filters, bool (*in_use)(const char *n
   return json_pack("{s:o,s:n}", "Volumes", a, "Warnings");
 }
 
-static int64_t tree_bytes(const char *path) {
-  int64_t total = 0;
-  DIR *dd = opendir(path);
-  struct dirent *de;
-  while (dd && (de = readdir(dd))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    cleanup_free char *p = xasprintf("%s/%s", path, de->d_name);
-    struct stat st;
-    if (lstat(p, &st) < 0) continue;
-    total += S_ISDIR(st.st_mode) ? tree_bytes(p) : (int64_t)st.st_blocks * 512;
-  }
-  if (dd) closedir(dd);
-  return total;
-}
-
 int64_t vol_size(const char *name) {
   pthread_mutex_lock(&V.lock);
   cleanup_free char *data = find_locked(name) ? xasprintf("%s/%s/_data", V.root, name) : NULL;
   pthread_mutex_unlock(&V.lock);
-  return data ? tree_bytes(data) : 0;
+  return data ? (int64_t)dir_size(data) : 0;
 }
 
 json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
@@ -373,7 +358,7 @@ json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *
     struct volume *v = V.v[i];
     if ((!all && !v->anonymous) || in_use(v->name) || !matches(v, filters, in_use)) continue;
     cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
-    bytes += tree_bytes(data);
+    bytes += (int64_t)dir_size(data);
     json_array_append_new(gone, json_string(v->name));
     drop_locked(v);
   }

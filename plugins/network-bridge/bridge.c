@@ -218,43 +218,35 @@ static void add(struct text *t, const char *fmt, ...) {
   }
 }
 
-static void render_net(struct text *t, const struct bnet *n, const struct drv *d) {
+/* a network's rules in table fam ("ip" or "ip6") for its subnet of that
+ * family: masquerade out, --internal, no traffic with the other bridges;
+ * on IPv4 also the host's own 127/8 access and hairpin NAT */
+static void render_net(struct text *t, const char *fam, const char *subnet, const struct bnet *n,
+                       const struct drv *d) {
+  bool v4 = !strcmp(fam, "ip");
   if (n->masq && !n->internal)
-    add(t, "add rule ip berth postrouting ip saddr %s oifname != \"%s\" masquerade\n", n->subnet,
+    add(t, "add rule %s berth postrouting %s saddr %s oifname != \"%s\" masquerade\n", fam, fam,
+        subnet, n->bridge);
+  if (v4) {
+    add(t, "add rule ip berth postrouting ip saddr 127.0.0.0/8 oifname \"%s\" masquerade\n",
         n->bridge);
-  add(t, "add rule ip berth postrouting ip saddr 127.0.0.0/8 oifname \"%s\" masquerade\n",
-      n->bridge);
-  /* hairpin: a container reaching a published port of its own network
-   * through the host's address; the answer must come back through the NAT */
-  add(t, "add rule ip berth postrouting ip saddr %s oifname \"%s\" ct status dnat masquerade\n",
-      n->subnet, n->bridge);
+    /* hairpin: a container reaching a published port of its own network
+     * through the host's address; the answer must come back through the NAT */
+    add(t, "add rule ip berth postrouting ip saddr %s oifname \"%s\" ct status dnat masquerade\n",
+        subnet, n->bridge);
+  }
   if (n->internal)
     add(t,
-        "add rule ip berth forward iifname \"%s\" oifname != \"%s\" drop\n"
-        "add rule ip berth forward oifname \"%s\" iifname != \"%s\" drop\n",
-        n->bridge, n->bridge, n->bridge, n->bridge);
+        "add rule %s berth forward iifname \"%s\" oifname != \"%s\" drop\n"
+        "add rule %s berth forward oifname \"%s\" iifname != \"%s\" drop\n",
+        fam, n->bridge, n->bridge, fam, n->bridge, n->bridge);
   for (size_t k = 0; k < d->n_nets; k++)
     if (strcmp(d->nets[k].bridge, n->bridge))
-      add(t, "add rule ip berth forward iifname \"%s\" oifname \"%s\" drop\n", n->bridge,
+      add(t, "add rule %s berth forward iifname \"%s\" oifname \"%s\" drop\n", fam, n->bridge,
           d->nets[k].bridge);
 }
 
-/* `table ip6 berth`: masquerade and the same isolation for IPv6 networks */
-static void render_net6(struct text *t, const struct bnet *n, const struct drv *d) {
-  if (n->masq && !n->internal)
-    add(t, "add rule ip6 berth postrouting ip6 saddr %s oifname != \"%s\" masquerade\n", n->subnet6,
-        n->bridge);
-  if (n->internal)
-    add(t,
-        "add rule ip6 berth forward iifname \"%s\" oifname != \"%s\" drop\n"
-        "add rule ip6 berth forward oifname \"%s\" iifname != \"%s\" drop\n",
-        n->bridge, n->bridge, n->bridge, n->bridge);
-  for (size_t k = 0; k < d->n_nets; k++)
-    if (strcmp(d->nets[k].bridge, n->bridge))
-      add(t, "add rule ip6 berth forward iifname \"%s\" oifname \"%s\" drop\n", n->bridge,
-          d->nets[k].bridge);
-}
-
+/* `table ip6 berth`, there while a network has an IPv6 subnet */
 static void render_ip6(struct text *t, const struct drv *d) {
   bool any = false;
   for (size_t i = 0; i < d->n_nets; i++)
@@ -265,7 +257,7 @@ static void render_ip6(struct text *t, const struct drv *d) {
          "add chain ip6 berth postrouting { type nat hook postrouting priority srcnat; }\n"
          "add chain ip6 berth forward { type filter hook forward priority filter; }\n");
   for (size_t i = 0; i < d->n_nets; i++)
-    if (d->nets[i].subnet6[0]) render_net6(t, &d->nets[i], d);
+    if (d->nets[i].subnet6[0]) render_net(t, "ip6", d->nets[i].subnet6, &d->nets[i], d);
 }
 
 static void render_port(struct text *t, const struct berth_port_binding *b) {
@@ -290,7 +282,7 @@ static int apply_nat(struct drv *d, struct berth_err *err) {
             "add chain ip berth output { type nat hook output priority -100; }\n"
             "add chain ip berth forward { type filter hook forward priority filter; }\n");
     for (size_t i = 0; i < d->n_nets; i++)
-      render_net(&t, &d->nets[i], d);
+      render_net(&t, "ip", d->nets[i].subnet, &d->nets[i], d);
     for (size_t i = 0; i < d->n_ports; i++)
       render_port(&t, &d->ports[i].b);
   }
