@@ -56,7 +56,8 @@ struct api_request {
   bool consumer_started;
   int consume_ret;
   struct berth_err consume_err;
-  void *ctx; /* route-private */
+  char *headers[8]; /* extra response headers: name, value, ... (api_add_header) */
+  void *ctx;        /* route-private */
   void (*ctx_free)(void *);
   bool responded;
 };
@@ -77,6 +78,9 @@ const char *api_header(struct api_request *req, const char *name);
 const char *api_param(struct api_request *req, size_t i);
 /* Parse the body as JSON; NULL and a 400 reply on error (empty body -> {}). */
 json_t *api_body_json(struct api_request *req);
+
+/* A header the reply carries (X-Docker-Container-Path-Stat); at most 4. */
+void api_add_header(struct api_request *req, const char *name, const char *value);
 
 /* Replies.  Each returns 0 after queuing a response. */
 int api_reply_json(struct api_request *req, unsigned status, json_t *body); /* steals body */

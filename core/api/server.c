@@ -108,8 +108,19 @@ static void add_common_headers(struct MHD_Response *resp) {
   MHD_add_response_header(resp, "Server", "Berth/" PACKAGE_VERSION " (linux)");
 }
 
+void api_add_header(struct api_request *req, const char *name, const char *value) {
+  for (size_t i = 0; i + 1 < ARRAY_SIZE(req->headers); i += 2)
+    if (!req->headers[i]) {
+      req->headers[i] = xstrdup(name);
+      req->headers[i + 1] = xstrdup(value);
+      return;
+    }
+}
+
 static int queue(struct api_request *req, unsigned status, struct MHD_Response *resp) {
   add_common_headers(resp);
+  for (size_t i = 0; i + 1 < ARRAY_SIZE(req->headers) && req->headers[i]; i += 2)
+    MHD_add_response_header(resp, req->headers[i], req->headers[i + 1]);
   enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
   MHD_destroy_response(resp);
   req->responded = true;
@@ -475,6 +486,8 @@ static void request_free(struct api_request *req) {
   }
   for (size_t i = 0; i < req->n_params; i++)
     free(req->params[i]);
+  for (size_t i = 0; i < ARRAY_SIZE(req->headers); i++)
+    free(req->headers[i]);
   if (req->ctx_free) req->ctx_free(req->ctx);
   struct hijack *h = req->hijack;
   if (h && !req->hijack_started) {

@@ -4,7 +4,6 @@
  * the container's config, the -c changes and docker's history entry. */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -14,20 +13,7 @@
 #include "../image/store.h"
 #include "../runtime/runtime.h"
 #include "container.h"
-
-static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t len) {
-  (void)a;
-  return write_all_fd(*(int *)ctx, buf, len) < 0 ? -1 : (la_ssize_t)len;
-}
-
-/* a pax tar written to *fd (NULL when it cannot be opened) */
-static struct archive *tar_to_fd(int *fd) {
-  struct archive *a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (archive_write_open(a, fd, NULL, fd_write, NULL) == ARCHIVE_OK) return a;
-  archive_write_free(a);
-  return NULL;
-}
+#include "tar.h"
 
 /* the whiteout of path: dir/.wh.name */
 static char *whiteout_of(const char *path) {
@@ -35,64 +21,7 @@ static char *whiteout_of(const char *path) {
   return xasprintf("%.*s/.wh.%s", (int)(slash - path), path, slash + 1);
 }
 
-/* one changed entry, read inside the root (never through its symlinks) */
-static int add_entry(struct archive *a, int rootfd, const char *path) {
-  int fd = rt_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0) {
-    if (fd >= 0) close(fd);
-    return 0; /* gone meanwhile: nothing to add */
-  }
-  struct archive_entry *e = archive_entry_new();
-  archive_entry_set_pathname(e, path + 1);
-  archive_entry_copy_stat(e, &st);
-  char target[4096];
-  if (S_ISLNK(st.st_mode)) {
-    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
-    target[n > 0 ? n : 0] = 0;
-    archive_entry_set_symlink(e, target);
-  }
-  if (!S_ISREG(st.st_mode)) archive_entry_set_size(e, 0);
-  int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
-  if (r == 0 && S_ISREG(st.st_mode)) {
-    cleanup_free char *proc = xasprintf("/proc/self/fd/%d", fd);
-    int in = open(proc, O_RDONLY | O_CLOEXEC);
-    char buf[65536];
-    for (ssize_t n; r == 0 && in >= 0 && (n = read(in, buf, sizeof buf)) > 0;)
-      if (archive_write_data(a, buf, (size_t)n) != n) r = -1;
-    if (in < 0)
-      r = -1;
-    else
-      close(in);
-  }
-  archive_entry_free(e);
-  close(fd);
-  return r;
-}
-
 /* ---------------- export ---------------- */
-
-/* every entry below path (inside the root), depth first */
-static int export_dir(struct archive *a, int rootfd, const char *path) {
-  int fd = rt_openat_in_root(rootfd, *path ? path : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (!d) {
-    if (fd >= 0) close(fd);
-    return 0; /* gone meanwhile */
-  }
-  int r = 0;
-  struct dirent *de;
-  while (r == 0 && (de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    cleanup_free char *child = xasprintf("%s/%s", path, de->d_name);
-    struct stat st;
-    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    r = add_entry(a, rootfd, child);
-    if (r == 0 && S_ISDIR(st.st_mode)) r = export_dir(a, rootfd, child);
-  }
-  closedir(d);
-  return r;
-}
 
 struct export_job {
   struct daemon *d;
@@ -102,8 +31,8 @@ struct export_job {
 static void export_producer(int fd, void *ctx) {
   struct export_job *j = ctx;
   cleanup_close int rootfd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  struct archive *a = rootfd >= 0 ? tar_to_fd(&fd) : NULL;
-  if (a && export_dir(a, rootfd, "") == 0) archive_write_close(a);
+  struct archive *a = rootfd >= 0 ? ctar_writer(&fd) : NULL;
+  if (a && ctar_add_tree(a, rootfd, "/", "") == 0) archive_write_close(a);
   if (a) archive_write_free(a);
   struct berth_err e = {0};
   store_unmount_layer(&j->d->images, j->rw_id, &e);
@@ -128,7 +57,7 @@ int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer,
 static int write_tar(const char *root, json_t *changes, int out, struct berth_err *err) {
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", root);
-  struct archive *a = tar_to_fd(&out);
+  struct archive *a = ctar_writer(&out);
   if (!a) return berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: cannot open");
   int r = 0;
   size_t i;
@@ -137,7 +66,7 @@ static int write_tar(const char *root, json_t *changes, int out, struct berth_er
     if (r < 0) break;
     const char *path = json_string_value(json_object_get(c, "Path"));
     if (json_integer_value(json_object_get(c, "Kind")) != 2) {
-      r = add_entry(a, rootfd, path);
+      r = ctar_add(a, rootfd, path, path + 1);
       continue;
     }
     cleanup_free char *wh = whiteout_of(path);

@@ -1,0 +1,83 @@
+/* Tar streams of a container's files (tar.h). */
+#include "tar.h"
+
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "../runtime/runtime.h"
+#include "../util/util.h"
+
+static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t len) {
+  (void)a;
+  return write_all_fd(*(int *)ctx, buf, len) < 0 ? -1 : (la_ssize_t)len;
+}
+
+struct archive *ctar_writer(int *fd) {
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  if (archive_write_open(a, fd, NULL, fd_write, NULL) == ARCHIVE_OK) return a;
+  archive_write_free(a);
+  return NULL;
+}
+
+static int copy_data(struct archive *a, int fd) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int in = open(proc, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return -1;
+  char buf[65536];
+  int r = 0;
+  for (ssize_t n; r == 0 && (n = read(in, buf, sizeof buf)) != 0;)
+    if (n < 0 || archive_write_data(a, buf, (size_t)n) != n) r = -1;
+  close(in);
+  return r;
+}
+
+int ctar_add(struct archive *a, int rootfd, const char *path, const char *name) {
+  int fd = rt_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+  struct stat st;
+  if (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
+    if (fd >= 0) close(fd);
+    return 0; /* gone meanwhile: nothing to add */
+  }
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_copy_stat(e, &st);
+  char target[4096];
+  if (S_ISLNK(st.st_mode)) {
+    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    archive_entry_set_symlink(e, target);
+  }
+  if (!S_ISREG(st.st_mode)) archive_entry_set_size(e, 0);
+  int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
+  if (r == 0 && S_ISREG(st.st_mode)) r = copy_data(a, fd);
+  archive_entry_free(e);
+  close(fd);
+  return r;
+}
+
+int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *prefix) {
+  int fd = rt_openat_in_root(rootfd, *path ? path : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return 0; /* gone meanwhile */
+  }
+  int r = 0;
+  struct dirent *de;
+  while (r == 0 && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    bool root = !strcmp(path, "/");
+    cleanup_free char *child = xasprintf("%s/%s", root ? "" : path, de->d_name);
+    cleanup_free char *name = xasprintf("%s%s%s", prefix, *prefix ? "/" : "", de->d_name);
+    struct stat st;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    r = ctar_add(a, rootfd, child, name);
+    if (r == 0 && S_ISDIR(st.st_mode)) r = ctar_add_tree(a, rootfd, child, name);
+  }
+  closedir(d);
+  return r;
+}

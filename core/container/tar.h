@@ -1,0 +1,20 @@
+/* Tar streams of a container's files (tar.c), written with libarchive from
+ * inside a root: every path opened with rt_openat_in_root, so a symlink in
+ * the container never leads a read outside it.  Shared by commit, export
+ * and cp. */
+#ifndef BERTH_CONTAINER_TAR_H
+#define BERTH_CONTAINER_TAR_H
+
+#include <archive.h>
+
+/* a pax tar written to *fd (NULL when it cannot be opened) */
+struct archive *ctar_writer(int *fd);
+/* the entry at path (inside the root at rootfd; the last component is not
+ * followed), named name in the tar; 0 when it is gone meanwhile, -1 when
+ * the tar cannot be written */
+int ctar_add(struct archive *a, int rootfd, const char *path, const char *name);
+/* everything below the directory path, depth first, each entry named
+ * prefix/<path below> (no prefix: "" ) */
+int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *prefix);
+
+#endif
