@@ -16,6 +16,7 @@ struct http_resp {
   char *body;
   size_t len;
   char *content_type;
+  char *path_stat; /* X-Docker-Container-Path-Stat (cp) */
 };
 
 /* Called with each chunk of a streamed body; return 0 to go on. */
@@ -178,6 +179,40 @@ struct jsonstream {
   size_t lines;
 };
 int js_sink(const char *data, size_t len, void *ctx);
+
+/* ---- tar.c: the tar cp writes and reads (no libarchive in the CLI) ---- */
+#include <sys/types.h>
+struct tar_link {
+  dev_t dev;
+  ino_t ino;
+  char *name;
+};
+struct tar_writer {
+  int fd;
+  uint64_t bytes; /* written so far */
+  struct tar_link *links;
+  size_t n_links;
+};
+/* path (followed when follow) and everything below it, named name/... */
+int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow);
+int tar_write_end(struct tar_writer *w);
+struct tar_entry {
+  char *name, *link;
+  char type; /* '0' file, '1' hard link, '2' symlink, '3' '4' devices, '5' dir, '6' fifo */
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+  uint64_t size;
+  int64_t mtime;
+  dev_t rdev;
+  bool pax_size;
+};
+/* the next entry: 1, 0 at the end, -1 for a damaged archive */
+int tar_next(int fd, struct tar_entry *e);
+void tar_entry_free(struct tar_entry *e);
+/* the entry's data into out (-1: skipped) */
+int tar_copy_data(int fd, const struct tar_entry *e, int out);
+int cmd_cp(int argc, char **argv);
 
 /* ---- registry.c ---- */
 /* "X-Registry-Auth: ..." for host from ~/.berth/config.json (or

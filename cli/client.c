@@ -64,6 +64,14 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx) {
     free(b->resp->content_type);
     b->resp->content_type = strndup(v, vl);
   }
+  static const char ps[] = "X-Docker-Container-Path-Stat:";
+  if (len > sizeof ps - 1 && !strncasecmp(data, ps, sizeof ps - 1)) {
+    const char *v = data + sizeof ps - 1;
+    while (*v == ' ')
+      v++;
+    free(b->resp->path_stat);
+    b->resp->path_stat = strndup(v, strcspn(v, "\r\n"));
+  }
   return len;
 }
 
@@ -134,6 +142,7 @@ int http_do(const struct http_req *req, struct http_resp *resp) {
 void http_resp_free(struct http_resp *r) {
   free(r->body);
   free(r->content_type);
+  free(r->path_stat);
   memset(r, 0, sizeof *r);
 }
 

@@ -44,8 +44,7 @@ static int archive_get(struct api_request *req) {
 static int archive_put_consume(struct api_request *req, int fd) {
   const char *ref = api_param(req, 0);
   struct container *c = ctr_get(ref);
-  if (!c)
-    return berth_err_set(&req->consume_err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
+  if (!c) return berth_err_set(&req->consume_err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
   struct ctr_put o = {api_query(req, "path") ?: "",
                       api_query_bool(req, "noOverwriteDirNonDir", false),
                       api_query_bool(req, "copyUIDGID", false)};

@@ -66,7 +66,8 @@ static void *view_thread(void *p) {
   cleanup_free char *root = v->pid ? xasprintf("/proc/%d/root", v->pid) : xstrdup(v->root);
   if (!v->pid) {
     /* this thread's own mount namespace, nothing propagating back */
-    if (unshare(CLONE_FS | CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+    if (unshare(CLONE_FS | CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
       v->ret = err_sys(v->err, BERTH_EINTERNAL, "cp: a mount namespace");
       return NULL;
     }
@@ -211,8 +212,8 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
   int r = 0;
   cleanup_close int pfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_NOFOLLOW, 0);
   struct stat st;
-  bool is_dir = dir_contents || (pfd >= 0 && fstatat(pfd, "", &st, AT_EMPTY_PATH) == 0 &&
-                                 S_ISDIR(st.st_mode));
+  bool is_dir = dir_contents ||
+                (pfd >= 0 && fstatat(pfd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR(st.st_mode));
   if (dir_contents) { /* "dir/." or "dir/": the directory as ".", then its entries */
     struct archive_entry *e = archive_entry_new();
     cleanup_close int dfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_DIRECTORY, 0);
@@ -311,8 +312,8 @@ static int set_meta(int pfd, const char *base, struct archive_entry *e, const st
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   if (chmod(proc, archive_entry_perm(e) & 07777) < 0) return -1;
   if (S_ISDIR(st.st_mode)) {
-    json_array_append_new(dirs, json_pack("[s,I,I]", full, (json_int_t)ts[0].tv_sec,
-                                          (json_int_t)ts[0].tv_nsec));
+    json_array_append_new(
+        dirs, json_pack("[s,I,I]", full, (json_int_t)ts[0].tv_sec, (json_int_t)ts[0].tv_nsec));
     return 0;
   }
   return utimensat(AT_FDCWD, proc, ts, 0) < 0 ? -1 : 0;
@@ -346,8 +347,7 @@ static int make_entry(int rootfd, int pfd, const char *base, struct archive *a,
   case AE_IFLNK: return symlinkat(archive_entry_symlink(e) ?: "", pfd, base);
   case AE_IFCHR:
   case AE_IFBLK:
-  case AE_IFIFO:
-    return mknodat(pfd, base, archive_entry_filetype(e) | 0600, archive_entry_rdev(e));
+  case AE_IFIFO: return mknodat(pfd, base, archive_entry_filetype(e) | 0600, archive_entry_rdev(e));
   case AE_IFREG: {
     int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int r = fd < 0 ? -1 : write_data(a, fd);
@@ -378,11 +378,13 @@ static int clear_place(int pfd, const char *base, bool dir, const struct put_job
 
 static int put_entry(int rootfd, struct archive *a, struct archive_entry *e, struct put_job *j,
                      struct berth_err *err) {
-  bool self, bad;
+  bool self, bad, lself, lbad = false;
   cleanup_free char *rel = entry_rel(archive_entry_pathname(e) ?: "", &self, &bad);
-  if (bad)
+  const char *hard = archive_entry_hardlink(e);
+  cleanup_free char *lrel = hard ? entry_rel(hard, &lself, &lbad) : NULL;
+  if (bad || lbad)
     return berth_err_set(err, BERTH_EINVAL, 0, "\"%s\" is outside of \"%s\"",
-                         archive_entry_pathname(e), j->path);
+                         bad ? archive_entry_pathname(e) : hard, j->path);
   if (self) return 0; /* "." : the destination itself */
   bool root = !strcmp(j->path, "/");
   cleanup_free char *full = xasprintf("%s/%s", root ? "" : j->path, rel);
@@ -432,7 +434,10 @@ static int put_in(int rootfd, void *arg, struct berth_err *err) {
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_empty(a);
-  int r = archive_read_open_fd(a, j->in, 65536) == ARCHIVE_OK ? 0 : -1;
+  int r = archive_read_open_fd(a, j->in, 65536) == ARCHIVE_OK
+              ? 0
+              : berth_err_set(err, BERTH_EINVAL, 0, "cp: the archive: %s",
+                              archive_error_string(a) ?: "not a tar");
   struct archive_entry *e;
   while (r == 0) {
     int h = archive_read_next_header(a, &e);
@@ -444,8 +449,6 @@ static int put_in(int rootfd, void *arg, struct berth_err *err) {
     }
     r = put_entry(rootfd, a, e, j, err);
   }
-  if (r == -1) r = berth_err_set(err, BERTH_EINVAL, 0, "cp: the archive: %s",
-                                 archive_error_string(a) ?: "not a tar");
   archive_read_free(a);
   set_dir_times(rootfd, j->dirs);
   return r;
@@ -480,19 +483,20 @@ static int check_writable(struct container *c, const char *path, struct berth_er
   ctr_unlock();
   if (!ro || tmpfs) return 0;
   return berth_err_set(err, BERTH_EINVAL, 0,
-                       m ? "mounted volume is marked read-only" : "container rootfs is marked "
-                                                                  "read-only");
+                       m ? "mounted volume is marked read-only"
+                         : "container rootfs is marked "
+                           "read-only");
 }
 
-int ctr_archive_put(struct daemon *d, struct container *c, const char *ref,
-                    const struct ctr_put *o, int in, struct berth_err *err) {
+int ctr_archive_put(struct daemon *d, struct container *c, const char *ref, const struct ctr_put *o,
+                    int in, struct berth_err *err) {
   if (!*o->path) return berth_err_set(err, BERTH_EINVAL, 0, "Path cannot be empty");
   if (check_writable(c, o->path, err) < 0) return -err->code;
   ctr_lock();
   cleanup_free char *user = xstrdup(c->opts->user);
   ctr_unlock();
-  struct put_job j = {o->path, in, o->no_overwrite_dir_non_dir, o->copy_uid_gid, user, 0, 0,
-                      json_array()};
+  struct put_job j = {o->path, in,          o->no_overwrite_dir_non_dir, o->copy_uid_gid, user, 0,
+                      0,       json_array()};
   int r = in_view(d, c, put_in, &j, err);
   json_decref(j.dirs);
   return r == -BERTH_ENOTFOUND ? not_found(o->path, ref, err) : r;

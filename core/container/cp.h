@@ -30,7 +30,7 @@ struct ctr_put {
   bool no_overwrite_dir_non_dir, copy_uid_gid;
 };
 /* extract the tar read from in below o->path */
-int ctr_archive_put(struct daemon *d, struct container *c, const char *ref,
-                    const struct ctr_put *o, int in, struct berth_err *err);
+int ctr_archive_put(struct daemon *d, struct container *c, const char *ref, const struct ctr_put *o,
+                    int in, struct berth_err *err);
 
 #endif
