@@ -71,6 +71,8 @@ run() {
 echo "== the tree's own checks"
 run "format (clang-format)" make -s format-check
 
+run "plugin ABI: 1.0 kept, 1.1 exact (tests/abi/check.sh)" bash tests/abi/check.sh
+
 echo "== unit tests"
 UNIT_TESTS=$(make -s print-unit-tests) # the one list, in Makefile.am
 for t in $UNIT_TESTS; do

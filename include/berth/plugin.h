@@ -1,4 +1,4 @@
-/* berth plugin ABI 1.0 -- the common part every driver includes.
+/* berth plugin ABI 1.1 -- the common part every driver includes.
  *
  * History.  1.0 as first released had structs without struct_size
  * (berth_err, berth_kv, berth_reader, berth_writer, the registry
@@ -8,6 +8,10 @@
  * place (berth 0.1, issue 10) instead of waiting for 2.0: every struct
  * below crosses the boundary with its size, arrays of structs carry it per
  * element.  Everything in these headers is "since 1.0" unless marked.
+ *
+ * 1.1 (berth 0.2, issue 12) adds a kind: volume drivers (berth/volume.h,
+ * BERTH_KIND_VOLUME).  Nothing of 1.0 changed: 1.0 plugins load as they
+ * did, and tests/abi checks the 1.0 types against their frozen baseline.
  *
  * Rules (DESIGN.md section 3):
  *  - A plugin exports exactly one symbol, emitted by BERTH_PLUGIN_DEFINE.
@@ -42,13 +46,14 @@ extern "C" {
 
 #define BERTH_PLUGIN_MAGIC 0x48545242u /* "BRTH" little-endian */
 #define BERTH_ABI_MAJOR 1u
-#define BERTH_ABI_MINOR 0u
+#define BERTH_ABI_MINOR 1u
 
 enum berth_plugin_kind {
   BERTH_KIND_STORAGE = 1,
   BERTH_KIND_NETWORK = 2,
   BERTH_KIND_LOGGER = 3,
   BERTH_KIND_REGISTRY = 4,
+  BERTH_KIND_VOLUME = 5, /* since 1.1 */
 };
 
 /* Plugin flags (struct berth_plugin.flags). */

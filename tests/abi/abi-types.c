@@ -1,11 +1,14 @@
 /* Every type of the plugin ABI, reachable from one exported function, so
  * that abidw records them all: tests/abi/check.sh compares the ABI of a
- * header set against the committed 1.0 baseline. */
+ * header set against the committed baselines (1.0, 1.1). */
 #include <berth/logger.h>
 #include <berth/network.h>
 #include <berth/plugin.h>
 #include <berth/registry.h>
 #include <berth/storage.h>
+#if __has_include(<berth/volume.h>)
+#include <berth/volume.h> /* since 1.1 */
+#endif
 
 struct berth_abi_all {
   struct berth_plugin *plugin;
@@ -42,3 +45,17 @@ __attribute__((visibility("default"))) int berth_abi_all(struct berth_abi_all *a
 __attribute__((visibility("default"))) int berth_abi_all(struct berth_abi_all *all) {
   return all != 0;
 }
+
+#ifdef BERTH_VOLUME_H
+/* since 1.1: the types a minor added, through a function of their own (the
+ * carrier struct above is not part of the ABI: growing it would read as a
+ * change to the 1.0 types) */
+struct berth_abi_1_1 {
+  struct berth_volume_ops *volume_ops;
+  struct berth_volume_create_req *volume_create_req;
+};
+__attribute__((visibility("default"))) int berth_abi_1_1(struct berth_abi_1_1 *all);
+__attribute__((visibility("default"))) int berth_abi_1_1(struct berth_abi_1_1 *all) {
+  return all != 0;
+}
+#endif
