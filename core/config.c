@@ -23,7 +23,7 @@ static const struct conf_key top_keys[] = {
     {"plugin-dir", CONFIG_TYPE_STRING}, {"debug", CONFIG_TYPE_BOOL},
     {"api", CONFIG_TYPE_GROUP},         {"storage", CONFIG_TYPE_GROUP},
     {"network", CONFIG_TYPE_GROUP},     {"log", CONFIG_TYPE_GROUP},
-    {"registry", CONFIG_TYPE_GROUP},
+    {"registry", CONFIG_TYPE_GROUP},    {"volume", CONFIG_TYPE_GROUP},
 };
 static const struct conf_key api_keys[] = {{"socket", CONFIG_TYPE_STRING},
                                            {"group", CONFIG_TYPE_STRING}};
@@ -33,6 +33,7 @@ static const struct conf_key network_keys[] = {{"drivers", CONFIG_TYPE_ARRAY},
                                                {"bridge-subnet", CONFIG_TYPE_STRING}};
 static const struct conf_key log_keys[] = {{"driver", CONFIG_TYPE_STRING},
                                            {"drivers", CONFIG_TYPE_ARRAY}};
+static const struct conf_key volume_keys[] = {{"drivers", CONFIG_TYPE_ARRAY}};
 static const struct conf_key registry_keys[] = {{"driver", CONFIG_TYPE_STRING},
                                                 {"max-concurrent-downloads", CONFIG_TYPE_INT}};
 
@@ -164,6 +165,7 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
       {"network", network_keys, ARRAY_SIZE(network_keys), true},
       {"log", log_keys, ARRAY_SIZE(log_keys), true},
       {"registry", registry_keys, ARRAY_SIZE(registry_keys), true},
+      {"volume", volume_keys, ARRAY_SIZE(volume_keys), true},
   };
   for (size_t i = 0; r == 0 && i < ARRAY_SIZE(groups); i++) {
     config_setting_t *g = config_setting_lookup(root, groups[i].name);
@@ -207,6 +209,8 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   set_str(&c->bridge_subnet, net, "bridge-subnet");
   set_list(&c->network_drivers, &c->n_network_drivers, net, "drivers");
   set_list(&c->log_drivers, &c->n_log_drivers, config_setting_lookup(root, "log"), "drivers");
+  set_list(&c->volume_drivers, &c->n_volume_drivers, config_setting_lookup(root, "volume"),
+           "drivers");
   r = check_abs(c, root, "data-root", c->data_root, err);
   if (!r) r = check_abs(c, root, "exec-root", c->exec_root, err);
   if (!r) r = check_abs(c, root, "plugin-dir", c->plugin_dir, err);
@@ -236,6 +240,9 @@ void config_free(struct berth_config *c) {
   for (size_t i = 0; i < c->n_log_drivers; i++)
     free(c->log_drivers[i]);
   free(c->log_drivers);
+  for (size_t i = 0; i < c->n_volume_drivers; i++)
+    free(c->volume_drivers[i]);
+  free(c->volume_drivers);
   free(c->default_network);
   free(c->bridge_subnet);
   free(c->log_driver);

@@ -26,6 +26,8 @@ struct berth_config {
   char *log_driver;    /* the default; --log-driver picks any loaded one */
   char **log_drivers;  /* loaded besides it (failures are listed, not fatal) */
   size_t n_log_drivers;
+  char **volume_drivers; /* besides the built-in local one */
+  size_t n_volume_drivers;
   char *registry_driver;        /* NULL: none configured */
   int max_concurrent_downloads; /* layers pulled at once; 0: 3 */
   config_t cfg;

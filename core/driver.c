@@ -262,3 +262,51 @@ int drv_reg_search(struct loaded_plugin *p, const char *host, const char *term, 
   if (!p->ops.registry.search) return notsup(p, err, "search");
   return CALL(p, "search", p->ops.registry.search(p->drv, host, term, limit, out, err));
 }
+
+/* ---- volume: the driver's message goes on as it is (the volume layer
+ * says what it was doing, in docker's words: "create NAME: ...") ---- */
+
+int drv_vol_create(struct loaded_plugin *p, const struct berth_volume_create_req *req,
+                   struct berth_err *err) {
+  return CALL(p, "create", p->ops.volume.create(p->drv, req, err));
+}
+
+int drv_vol_remove(struct loaded_plugin *p, const char *name, struct berth_err *err) {
+  return CALL(p, "remove", p->ops.volume.remove(p->drv, name, err));
+}
+
+int drv_vol_mount(struct loaded_plugin *p, const char *name, const char *id,
+                  char path[BERTH_VOLUME_PATH_MAX], struct berth_err *err) {
+  path[0] = 0;
+  int r = CALL(p, "mount", p->ops.volume.mount(p->drv, name, id, path, BERTH_VOLUME_PATH_MAX, err));
+  path[BERTH_VOLUME_PATH_MAX - 1] = 0;
+  return r;
+}
+
+int drv_vol_unmount(struct loaded_plugin *p, const char *name, const char *id,
+                    struct berth_err *err) {
+  return CALL(p, "unmount", p->ops.volume.unmount(p->drv, name, id, err));
+}
+
+int drv_vol_path(struct loaded_plugin *p, const char *name, char path[BERTH_VOLUME_PATH_MAX],
+                 struct berth_err *err) {
+  path[0] = 0;
+  int r = CALL(p, "path", p->ops.volume.path(p->drv, name, path, BERTH_VOLUME_PATH_MAX, err));
+  path[BERTH_VOLUME_PATH_MAX - 1] = 0;
+  return r;
+}
+
+int drv_vol_get(struct loaded_plugin *p, const char *name, struct berth_buf *out,
+                struct berth_err *err) {
+  if (!p->ops.volume.get) return notsup(p, err, "get");
+  return CALL(p, "get", p->ops.volume.get(p->drv, name, out, err));
+}
+
+int drv_vol_list(struct loaded_plugin *p, struct berth_buf *out, struct berth_err *err) {
+  if (!p->ops.volume.list) return notsup(p, err, "list");
+  return CALL(p, "list", p->ops.volume.list(p->drv, out, err));
+}
+
+const char *drv_vol_scope(const struct loaded_plugin *p) {
+  return p->ops.volume.scope == BERTH_VOLUME_SCOPE_GLOBAL ? "global" : "local";
+}

@@ -70,6 +70,22 @@ int drv_net_delete_endpoint(struct loaded_plugin *p, const char *net, const char
 int drv_net_publish(struct loaded_plugin *p, const char *net, const char *ep,
                     const struct berth_port_binding *const *ports, size_t n, struct berth_err *err);
 
+/* ---- volume ---- */
+int drv_vol_create(struct loaded_plugin *p, const struct berth_volume_create_req *req,
+                   struct berth_err *err);
+int drv_vol_remove(struct loaded_plugin *p, const char *name, struct berth_err *err);
+int drv_vol_mount(struct loaded_plugin *p, const char *name, const char *id,
+                  char path[BERTH_VOLUME_PATH_MAX], struct berth_err *err);
+int drv_vol_unmount(struct loaded_plugin *p, const char *name, const char *id,
+                    struct berth_err *err);
+int drv_vol_path(struct loaded_plugin *p, const char *name, char path[BERTH_VOLUME_PATH_MAX],
+                 struct berth_err *err);
+/* optional: ENOTSUP */
+int drv_vol_get(struct loaded_plugin *p, const char *name, struct berth_buf *out,
+                struct berth_err *err);
+int drv_vol_list(struct loaded_plugin *p, struct berth_buf *out, struct berth_err *err);
+const char *drv_vol_scope(const struct loaded_plugin *p); /* "local" or "global" */
+
 /* ---- registry: a session is used by one thread at a time ---- */
 struct drv_reg {
   struct loaded_plugin *p;

@@ -251,7 +251,12 @@ int host_setup(struct loaded_plugin *p, struct berth_config *cfg, struct berth_e
   struct berth_host *h = &p->host;
   h->struct_size = sizeof *h;
   h->abi_minor = BERTH_ABI_MINOR;
-  h->root_dir = xasprintf("%s/%s/%s", cfg->data_root, hp->kind_name, p->name);
+  /* the built-in local volume driver keeps docker's layout, which people
+   * and tools look at: <data-root>/volumes/<name>/_data */
+  bool local_volumes = p->desc.kind == BERTH_KIND_VOLUME && !strcmp(p->origin, "built-in") &&
+                       !strcmp(p->name, "local");
+  h->root_dir = local_volumes ? xasprintf("%s/volumes", cfg->data_root)
+                              : xasprintf("%s/%s/%s", cfg->data_root, hp->kind_name, p->name);
   h->run_dir = xasprintf("%s/%s/%s", cfg->exec_root, hp->kind_name, p->name);
   h->log = host_log;
   h->conf_bind = host_conf_bind;

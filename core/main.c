@@ -130,6 +130,11 @@ static int load_drivers(struct daemon *d, struct berth_err *err) {
   if ((r = load_extras(d, BERTH_KIND_LOGGER, d->cfg.log_drivers, d->cfg.n_log_drivers, NULL, err)) <
       0)
     return r;
+  /* the built-in local volume driver always; others as configured */
+  if ((r = load_driver(d, BERTH_KIND_VOLUME, "local", NULL, err)) < 0) return r;
+  if ((r = load_extras(d, BERTH_KIND_VOLUME, d->cfg.volume_drivers, d->cfg.n_volume_drivers, NULL,
+                       err)) < 0)
+    return r;
   if (d->cfg.registry_driver &&
       (r = load_driver(d, BERTH_KIND_REGISTRY, d->cfg.registry_driver, &d->registry, err)) < 0)
     return r;

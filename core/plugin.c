@@ -12,6 +12,7 @@ const char *plugin_kind_name(int kind) {
   case BERTH_KIND_NETWORK: return "network";
   case BERTH_KIND_LOGGER: return "log";
   case BERTH_KIND_REGISTRY: return "registry";
+  case BERTH_KIND_VOLUME: return "volume";
   default: return "unknown";
   }
 }
@@ -28,6 +29,8 @@ struct required_op {
 
 #define OP(kind, type, field)                                                                      \
   { kind, #field, offsetof(struct type, field), 0 }
+#define OP_SINCE(kind, type, field, minor)                                                         \
+  { kind, #field, offsetof(struct type, field), minor }
 static const struct required_op required_ops[] = {
     OP(BERTH_KIND_STORAGE, berth_storage_ops, create),
     OP(BERTH_KIND_STORAGE, berth_storage_ops, remove),
@@ -47,8 +50,19 @@ static const struct required_op required_ops[] = {
     OP(BERTH_KIND_REGISTRY, berth_registry_ops, get_blob),
     OP(BERTH_KIND_REGISTRY, berth_registry_ops, put_blob),
     OP(BERTH_KIND_REGISTRY, berth_registry_ops, put_manifest),
+    OP_SINCE(BERTH_KIND_VOLUME, berth_volume_ops, create, 1),
+    OP_SINCE(BERTH_KIND_VOLUME, berth_volume_ops, remove, 1),
+    OP_SINCE(BERTH_KIND_VOLUME, berth_volume_ops, mount, 1),
+    OP_SINCE(BERTH_KIND_VOLUME, berth_volume_ops, unmount, 1),
+    OP_SINCE(BERTH_KIND_VOLUME, berth_volume_ops, path, 1),
 };
 #undef OP
+#undef OP_SINCE
+
+/* the ABI minor that brought each kind */
+static uint32_t kind_since(int kind) {
+  return kind == BERTH_KIND_VOLUME ? 1 : 0;
+}
 
 static size_t ops_size(int kind) {
   switch (kind) {
@@ -56,6 +70,7 @@ static size_t ops_size(int kind) {
   case BERTH_KIND_NETWORK: return sizeof(struct berth_network_ops);
   case BERTH_KIND_LOGGER: return sizeof(struct berth_logger_ops);
   case BERTH_KIND_REGISTRY: return sizeof(struct berth_registry_ops);
+  case BERTH_KIND_VOLUME: return sizeof(struct berth_volume_ops);
   default: return 0;
   }
 }
@@ -143,6 +158,12 @@ int plugin_validate(struct plugin_set *set, const struct berth_plugin *p, int ex
   if (!ops_size((int)lp->desc.kind))
     return berth_err_set(err, BERTH_EINVAL, 0, "plugin %s: unknown driver kind %u", where,
                          lp->desc.kind);
+  if (lp->desc.abi_minor < kind_since((int)lp->desc.kind))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "plugin %s: a %s driver built for ABI %u.%u, but %s drivers exist since "
+                         "ABI 1.%u: rebuild it against the berth 1.%u headers",
+                         where, kind_name, lp->desc.abi_major, lp->desc.abi_minor, kind_name,
+                         kind_since((int)lp->desc.kind), kind_since((int)lp->desc.kind));
   if (expect_kind && (int)lp->desc.kind != expect_kind)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "plugin %s is a %s driver, configured as a %s driver", where, kind_name,

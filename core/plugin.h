@@ -9,6 +9,7 @@
 #include <berth/network.h>
 #include <berth/registry.h>
 #include <berth/storage.h>
+#include <berth/volume.h>
 #include <jansson.h>
 #include <pthread.h>
 
@@ -24,6 +25,7 @@ struct loaded_plugin {
     struct berth_network_ops network;
     struct berth_logger_ops logger;
     struct berth_registry_ops registry;
+    struct berth_volume_ops volume;
   } ops;
   char *name;   /* desc.name, owned copy */
   char *origin; /* file path or "built-in" */

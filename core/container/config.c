@@ -78,6 +78,7 @@ static int parse_config(json_t *cfg, struct ctr_opts *o, struct berth_err *err) 
 static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
   o->network_mode = xstrdup(mode && strcmp(mode, "default") ? mode : "");
+  o->volume_driver = xstrdup(json_string_value(json_object_get(hc, "VolumeDriver")) ?: "");
   mode = o->network_mode;
   /* a network's name or container:<name|id>: the daemon checks it at start */
   if (!strcmp(mode, "container:"))
@@ -151,7 +152,12 @@ static int mount_bind(json_t *m, const char *type, struct ctr_bind *b, struct be
   b->source = xstrdup(src);
   b->target = xstrdup(dst);
   b->readonly = json_is_true(json_object_get(m, "ReadOnly"));
-  bool nocopy = json_is_true(json_object_get(json_object_get(m, "VolumeOptions"), "NoCopy"));
+  json_t *vo = json_object_get(m, "VolumeOptions"), *dc = json_object_get(vo, "DriverConfig");
+  bool nocopy = json_is_true(json_object_get(vo, "NoCopy"));
+  b->driver = xstrdup(json_string_value(json_object_get(dc, "Name")) ?: "");
+  json_t *dopts = json_object_get(dc, "Options"), *labels = json_object_get(vo, "Labels");
+  b->driver_opts = json_is_object(dopts) ? json_incref(dopts) : NULL;
+  b->labels = json_is_object(labels) ? json_incref(labels) : NULL;
   b->mode = xstrdup(nocopy ? "nocopy" : "");
   b->must_exist = !b->volume;
   if (!b->volume && src[0] != '/')
@@ -470,10 +476,13 @@ void ctr_opts_put(struct ctr_opts *o) {
   strv_free(o->cmd, o->n_cmd);
   json_decref(o->labels);
   free(o->network_mode);
+  free(o->volume_driver);
   free(o->log_type);
   json_decref(o->log_config);
   for (size_t i = 0; o->binds && i < o->n_binds; i++)
-    free(o->binds[i].source), free(o->binds[i].target), free(o->binds[i].mode);
+    free(o->binds[i].source), free(o->binds[i].target), free(o->binds[i].mode),
+        free(o->binds[i].driver), json_decref(o->binds[i].driver_opts),
+        json_decref(o->binds[i].labels);
   free(o->binds);
   for (size_t i = 0; o->tmpfs && i < o->n_tmpfs; i++)
     free(o->tmpfs[i].target), free(o->tmpfs[i].options);

@@ -19,6 +19,10 @@ struct ctr_bind {
   bool readonly, volume;
   bool must_exist; /* --mount type=bind: a missing source is an error, not made */
   char *mode;      /* what followed the target ("ro,z"), "" when nothing */
+  /* --mount type=volume: for a volume made at create (VolumeOptions) */
+  char *driver;        /* "" none given */
+  json_t *driver_opts; /* volume-opt, or NULL */
+  json_t *labels;      /* volume-label, or NULL */
 };
 
 struct ctr_tmpfs {
@@ -43,7 +47,8 @@ struct ctr_opts {
   int stop_signal;  /* SIGTERM unless StopSignal */
   int stop_timeout; /* seconds; -1: the request's or 10 */
   /* HostConfig */
-  char *network_mode; /* "" for the daemon's default */
+  char *network_mode;  /* "" for the daemon's default */
+  char *volume_driver; /* HostConfig.VolumeDriver: for volumes made at create; "" local */
   bool auto_remove, privileged, init, readonly_rootfs;
   enum ctr_restart restart;
   int restart_max;

@@ -49,7 +49,7 @@ static void bind_points(struct view *v, int rootfd) {
     const char *dst = json_string_value(json_object_get(p, "Destination")) ?: "";
     struct berth_err e = {0};
     cleanup_free char *src = !strcmp(type, "volume") && name
-                                 ? vol_path(v->d, name, false, NULL, &e)
+                                 ? vol_path(v->d, name, &e)
                                  : xstrdup(json_string_value(json_object_get(p, "Source")) ?: "");
     struct stat st;
     if (!strcmp(type, "tmpfs") || !src || stat(src, &st) < 0) continue;

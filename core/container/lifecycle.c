@@ -469,6 +469,7 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   store_unmount_layer(&d->images, c->rw_id, &e);
   /* a mount made by an earlier berthd is not in the refcount table */
   drv_storage_unmount(d->storage, c->rw_id, &e);
+  ctr_mounts_release(d, c);
   c->mounted = false;
   c->rootfs[0] = 0;
   pthread_mutex_unlock(&mu);

@@ -13,11 +13,13 @@
 #include "../runtime/runtime.h"
 #include "../volume/volume.h"
 
-static json_t *volume_point(const char *name, const char *path, const char *target,
-                            const char *mode, bool rw) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume", "Name", name, "Source",
-                   path, "Destination", target, "Driver", "local", "Mode", mode, "RW", rw,
-                   "Propagation", "");
+/* docker's MountPoint of a volume, from its Volume object */
+static json_t *volume_point(json_t *vol, const char *target, const char *mode, bool rw) {
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume", "Name",
+                   json_string_value(json_object_get(vol, "Name")) ?: "", "Source",
+                   json_string_value(json_object_get(vol, "Mountpoint")) ?: "", "Destination",
+                   target, "Driver", json_string_value(json_object_get(vol, "Driver")) ?: "local",
+                   "Mode", mode, "RW", rw, "Propagation", "");
 }
 
 static bool has_target(json_t *points, const char *target) {
@@ -29,15 +31,12 @@ static bool has_target(json_t *points, const char *target) {
   return false;
 }
 
-static int anonymous_point(struct daemon *d, const char *target, const char *mode, bool rw,
-                           json_t *points, struct berth_err *err) {
-  struct vol_create_req r = {NULL, "local", NULL, NULL};
+static int anonymous_point(struct daemon *d, const struct vol_create_req *r, const char *target,
+                           const char *mode, bool rw, json_t *points, struct berth_err *err) {
   bool created;
-  json_t *vol = vol_create(d, &r, &created, err);
+  json_t *vol = vol_create(d, r, &created, err);
   if (!vol) return -err->code;
-  json_array_append_new(points, volume_point(json_string_value(json_object_get(vol, "Name")),
-                                             json_string_value(json_object_get(vol, "Mountpoint")),
-                                             target, mode, rw));
+  json_array_append_new(points, volume_point(vol, target, mode, rw));
   json_decref(vol);
   return 0;
 }
@@ -48,8 +47,12 @@ static int bind_points(struct daemon *d, const struct ctr_opts *o, json_t *point
                        struct berth_err *err) {
   for (size_t i = 0; i < o->n_binds; i++) {
     const struct ctr_bind *b = &o->binds[i];
+    /* --mount's volume-driver and volume-opt, or --volume-driver: for a
+     * volume made here */
+    struct vol_create_req vr = {b->source, b->driver && *b->driver ? b->driver : o->volume_driver,
+                                b->driver_opts, b->labels};
     if (b->volume && !b->source[0]) { /* --mount type=volume without a source */
-      int r = anonymous_point(d, b->target, b->mode, !b->readonly, points, err);
+      int r = anonymous_point(d, &vr, b->target, b->mode, !b->readonly, points, err);
       if (r < 0) return r;
       continue;
     }
@@ -60,10 +63,12 @@ static int bind_points(struct daemon *d, const struct ctr_opts *o, json_t *point
                              "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "
                              "intended to pass a host directory, use absolute path",
                              b->source, b->source);
-      cleanup_free char *path = vol_path(d, b->source, true, NULL, err);
-      if (!path) return -err->code;
-      json_array_append_new(points,
-                            volume_point(b->source, path, b->target, b->mode, !b->readonly));
+      bool created;
+      json_t *vol = vol_exists(b->source) ? vol_inspect(d, b->source, err)
+                                          : vol_create(d, &vr, &created, err);
+      if (!vol) return -err->code;
+      json_array_append_new(points, volume_point(vol, b->target, b->mode, !b->readonly));
+      json_decref(vol);
       continue;
     }
     struct stat st;
@@ -112,13 +117,16 @@ static int from_points(json_t *hc, json_t *points, struct berth_err *err) {
 }
 
 /* Config.Volumes (-v /x, the image's VOLUME): an anonymous volume each */
-static int anonymous_points(struct daemon *d, json_t *cfg, json_t *points, struct berth_err *err) {
+static int anonymous_points(struct daemon *d, json_t *cfg, const char *driver, json_t *points,
+                            struct berth_err *err) {
+  struct vol_create_req req = {NULL, driver, NULL, NULL};
   const char *target;
   json_t *v;
   json_object_foreach(json_object_get(cfg, "Volumes"), target, v) {
     if (target[0] != '/' || !strcmp(target, "/"))
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid mount path: '%s'", target);
-    int r = has_target(points, target) ? 0 : anonymous_point(d, target, "", true, points, err);
+    int r =
+        has_target(points, target) ? 0 : anonymous_point(d, &req, target, "", true, points, err);
     if (r < 0) return r;
   }
   return 0;
@@ -140,7 +148,7 @@ int ctr_mounts_create(struct daemon *d, struct container *c, const struct ctr_op
   json_t *points = json_array();
   int r = bind_points(d, o, points, err);
   if (r == 0) r = from_points(c->host_config, points, err);
-  if (r == 0) r = anonymous_points(d, c->config, points, err);
+  if (r == 0) r = anonymous_points(d, c->config, o->volume_driver, points, err);
   if (r < 0) {
     drop_anonymous(d, points);
     json_decref(points);
@@ -303,8 +311,9 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
     if (!strcmp(type, "volume") && name) {
       bool fresh = false;
       struct berth_err e = {0};
-      char *path = vol_path(d, name, true, &fresh, &e);
+      char *path = vol_mount(d, name, c->id, &fresh, &e);
       if (path) free(src), src = path;
+      if (!path) log_warn("container %.12s: volume %s: %s", c->id, name, e.msg);
       const char *mode = json_string_value(json_object_get(p, "Mode")) ?: "";
       if (path && fresh && empty_dir(path) && !strstr(mode, "nocopy"))
         copy_up(c->rootfs, dst, path, name);
@@ -317,4 +326,18 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
   }
   json_decref(points);
   return n;
+}
+
+void ctr_mounts_release(struct daemon *d, struct container *c) {
+  ctr_lock();
+  json_t *points = json_deep_copy(c->mounts);
+  ctr_unlock();
+  size_t i;
+  json_t *p;
+  json_array_foreach(points, i, p) {
+    const char *name = json_string_value(json_object_get(p, "Name"));
+    if (name && !strcmp(json_string_value(json_object_get(p, "Type")) ?: "", "volume"))
+      vol_unmount(d, name, c->id);
+  }
+  json_decref(points);
 }

@@ -1,20 +1,17 @@
-/* Volumes of the local driver (volume.h). */
+/* Volumes (volume.h): the records here, the data with the volume driver
+ * (core/driver.h's drv_vol_*; the built-in one is plugins/volume-local). */
 #include "volume.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "../driver.h"
 #include "../util/rmtree.h"
 
-static void rmtree(const char *path) {
-  rm_tree_at(AT_FDCWD, path);
-}
-
 struct volume {
-  char *name;
+  char *name, *driver;
   json_t *labels, *opts;
   int64_t created_ns;
   bool anonymous, populated;
@@ -24,8 +21,9 @@ static struct {
   pthread_mutex_t lock;
   struct volume **v;
   size_t n;
-  char *root; /* <data-root>/volumes */
-} V = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL};
+  char *root; /* <data-root>/volumes: <name>/volume.json */
+  struct daemon *d;
+} V = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL, NULL};
 
 bool vol_valid_name(const char *n) {
   if (!n || !isalnum((unsigned char)n[0]) || strlen(n) < 2 || strlen(n) > 255) return false;
@@ -34,68 +32,25 @@ bool vol_valid_name(const char *n) {
   return true;
 }
 
-/* something is mounted on path (statx's mount-root attribute: a bind of a
- * directory of the same filesystem has the same st_dev) */
-static bool mount_root(const char *path) {
-  struct statx sx;
-  return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) == 0 &&
-         (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-         (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+static struct loaded_plugin *driver_of(const char *name) {
+  return plugin_find_active(&V.d->plugins, BERTH_KIND_VOLUME, name);
 }
 
-/* ---- the local driver's options: type=tmpfs [o=size=…,mode=…], or
- * type=none o=bind device=/abs/path; mounted on _data while berthd runs ---- */
-
-static const char *opt(json_t *opts, const char *k) {
-  return json_string_value(json_object_get(opts, k));
+static int no_driver(const char *name, struct berth_err *err) {
+  return berth_err_set(err, BERTH_ENOTFOUND, 0,
+                       "error looking up volume plugin %s: plugin \"%s\" not found", name, name);
 }
 
-static int check_opts(const char *name, json_t *opts, struct berth_err *err) {
+/* DriverOpts as the ABI's key/value array (borrowed strings) */
+static struct berth_kv *kv_of(json_t *opts, size_t *n) {
+  struct berth_kv *kv = xcalloc(json_object_size(opts) + 1, sizeof *kv);
   const char *k;
   json_t *v;
+  *n = 0;
   json_object_foreach(opts, k, v) {
-    if (strcmp(k, "type") && strcmp(k, "device") && strcmp(k, "o"))
-      return berth_err_set(err, BERTH_EINVAL, 0, "create %s: invalid option: \"%s\"", name, k);
+    kv[(*n)++] = (struct berth_kv){sizeof *kv, k, json_string_value(v) ?: ""};
   }
-  const char *type = opt(opts, "type"), *dev = opt(opts, "device"), *o = opt(opts, "o");
-  if (!json_object_size(opts)) return 0;
-  if (type && !strcmp(type, "tmpfs")) return 0;
-  if (type && !strcmp(type, "none") && o && strstr(o, "bind")) {
-    struct stat st;
-    if (!dev || dev[0] != '/' || stat(dev, &st) < 0)
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "create %s: a bind volume needs device=<an existing absolute path>, "
-                           "not \"%s\"",
-                           name, dev ? dev : "");
-    return 0;
-  }
-  return berth_err_set(err, BERTH_ENOTSUP, 0,
-                       "create %s: the local driver supports type=tmpfs and type=none with "
-                       "o=bind; not type=%s",
-                       name, type ? type : "(none)");
-}
-
-/* mount what the options say on _data, unless it is mounted already (a
- * berthd that was killed leaves its mounts) */
-static int mount_opts(const struct volume *v, struct berth_err *err) {
-  const char *type = opt(v->opts, "type");
-  if (!type) return 0;
-  cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
-  if (mount_root(data)) return 0;
-  const char *o = opt(v->opts, "o");
-  int r = !strcmp(type, "tmpfs")
-              ? mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, o ? o : "")
-              : mount(opt(v->opts, "device"), data, NULL, MS_BIND | MS_REC, NULL);
-  return r < 0 ? err_sys(err, BERTH_EINVAL, "mount volume %s", v->name) : 0;
-}
-
-/* unmounted: true when nothing is mounted on _data any more (only then
- * may its directory be removed: a bound directory is the host's) */
-static bool unmount_opts(const struct volume *v) {
-  if (!opt(v->opts, "type")) return true;
-  cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
-  umount2(data, MNT_DETACH);
-  return !mount_root(data);
+  return kv;
 }
 
 static struct volume *find_locked(const char *name) {
@@ -122,19 +77,23 @@ bool vol_is_anonymous(const char *name) {
 static void vol_free(struct volume *v) {
   if (!v) return;
   free(v->name);
+  free(v->driver);
   json_decref(v->labels);
   json_decref(v->opts);
   free(v);
 }
 
 static int save_locked(const struct volume *v, struct berth_err *err) {
-  json_t *j = json_pack("{s:s,s:O,s:O,s:I,s:b,s:b}", "Name", v->name, "Labels", v->labels,
-                        "Options", v->opts, "Created", (json_int_t)v->created_ns, "Anonymous",
-                        v->anonymous, "Populated", v->populated);
+  json_t *j =
+      json_pack("{s:s,s:s,s:O,s:O,s:I,s:b,s:b}", "Name", v->name, "Driver", v->driver, "Labels",
+                v->labels, "Options", v->opts, "Created", (json_int_t)v->created_ns, "Anonymous",
+                v->anonymous, "Populated", v->populated);
   cleanup_free char *text = json_dumps(j, JSON_COMPACT);
   json_decref(j);
-  cleanup_free char *path = xasprintf("%s/%s/volume.json", V.root, v->name);
-  int r = write_file_atomic(path, text, strlen(text), 0600);
+  cleanup_free char *dir = xasprintf("%s/%s", V.root, v->name);
+  cleanup_free char *path = xasprintf("%s/volume.json", dir);
+  int r = mkdir_p(dir, 0755);
+  if (r == 0) r = write_file_atomic(path, text, strlen(text), 0600);
   return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "save volume %s", v->name) : 0;
 }
 
@@ -142,57 +101,89 @@ static json_t *obj_or_empty(json_t *j) {
   return json_is_object(j) ? json_incref(j) : json_object();
 }
 
+/* a directory without a record: a create a crash cut short (the local
+ * driver's data, if any, goes through the driver) */
+static void drop_orphan(const char *name) {
+  struct loaded_plugin *local = driver_of("local");
+  struct berth_err e = {0};
+  if (local && drv_vol_remove(local, name, &e) < 0) {
+    log_warn("volume %s has no record and cannot be removed: %s", name, e.msg);
+    return;
+  }
+  cleanup_free char *dir = xasprintf("%s/%s", V.root, name);
+  log_warn("volume %s has no record; removed", name);
+  rm_tree_at(AT_FDCWD, dir);
+}
+
+static struct volume *load_record(const char *name, json_t *j) {
+  struct volume *v = xcalloc(1, sizeof *v);
+  v->name = xstrdup(name);
+  v->driver = xstrdup(json_string_value(json_object_get(j, "Driver")) ?: "local");
+  v->labels = obj_or_empty(json_object_get(j, "Labels"));
+  v->opts = obj_or_empty(json_object_get(j, "Options"));
+  v->created_ns = json_integer_value(json_object_get(j, "Created"));
+  v->anonymous = json_is_true(json_object_get(j, "Anonymous"));
+  v->populated = json_is_true(json_object_get(j, "Populated"));
+  if (!driver_of(v->driver))
+    log_warn("volume %s: its driver %s is not loaded; it cannot be mounted", name, v->driver);
+  return v;
+}
+
 int vol_init(struct daemon *d, struct berth_err *err) {
+  V.d = d;
   V.root = xasprintf("%s/volumes", d->cfg.data_root);
   int r = mkdir_p(V.root, 0701);
   if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", V.root);
+  if (chmod(V.root, 0701) < 0) log_warn("chmod %s: %s", V.root, strerror(errno));
   DIR *dd = opendir(V.root);
   struct dirent *de;
   while (dd && (de = readdir(dd))) {
     if (!vol_valid_name(de->d_name)) continue;
     cleanup_free char *p = xasprintf("%s/%s/volume.json", V.root, de->d_name);
     json_t *j = json_load_file(p, 0, NULL);
-    if (!j) { /* a create a crash cut short: its directory goes (unmounted first) */
-      cleanup_free char *dir = xasprintf("%s/%s", V.root, de->d_name);
-      cleanup_free char *data = xasprintf("%s/_data", dir);
-      umount2(data, MNT_DETACH);
-      log_warn("volume %s has no record; removed", de->d_name);
-      if (!mount_root(data)) rmtree(dir);
+    if (!j) {
+      drop_orphan(de->d_name);
       continue;
     }
-    struct volume *v = xcalloc(1, sizeof *v);
-    v->name = xstrdup(de->d_name);
-    v->labels = obj_or_empty(json_object_get(j, "Labels"));
-    v->opts = obj_or_empty(json_object_get(j, "Options"));
-    v->created_ns = json_integer_value(json_object_get(j, "Created"));
-    v->anonymous = json_is_true(json_object_get(j, "Anonymous"));
-    v->populated = json_is_true(json_object_get(j, "Populated"));
-    json_decref(j);
-    struct berth_err e = {0};
-    if (mount_opts(v, &e) < 0) log_warn("volume %s: %s", v->name, e.msg);
     V.v = xrealloc(V.v, (V.n + 1) * sizeof *V.v);
-    V.v[V.n++] = v;
+    V.v[V.n++] = load_record(de->d_name, j);
+    json_decref(j);
   }
   if (dd) closedir(dd);
   log_info("volumes: %zu", V.n);
   return 0;
 }
 
+/* where the driver keeps it ("" when it cannot say) */
+static void path_of(const struct volume *v, char path[BERTH_VOLUME_PATH_MAX]) {
+  struct loaded_plugin *p = driver_of(v->driver);
+  struct berth_err e = {0};
+  if (!p || drv_vol_path(p, v->name, path, &e) < 0) path[0] = 0;
+}
+
 /* docker's Volume object */
 static json_t *shown(const struct volume *v) {
-  char created[64];
+  char created[64], path[BERTH_VOLUME_PATH_MAX];
   format_rfc3339(v->created_ns, created, sizeof created);
-  json_t *j = json_pack("{s:s,s:s,s:O,s:s,s:O,s:s}", "CreatedAt", created, "Driver", "local",
-                        "Labels", v->labels, "Name", v->name, "Options", v->opts, "Scope", "local");
-  json_object_set_new(j, "Mountpoint", json_sprintf("%s/%s/_data", V.root, v->name));
+  path_of(v, path);
+  struct loaded_plugin *p = driver_of(v->driver);
+  json_t *j = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "CreatedAt", created, "Driver", v->driver,
+                        "Labels", v->labels, "Mountpoint", path, "Name", v->name, "Options",
+                        v->opts, "Scope", p ? drv_vol_scope(p) : "local");
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct berth_err e = {0};
+  json_t *status = p && drv_vol_get(p, v->name, &b, &e) == 0 && b.len
+                       ? json_loadb(b.data, b.len, 0, NULL)
+                       : NULL;
+  if (json_is_object(status)) json_object_set(j, "Status", status);
+  json_decref(status);
+  free(b.data);
   return j;
 }
 
 static int check_create(const struct vol_create_req *r, struct berth_err *err) {
-  if (r->driver && *r->driver && strcmp(r->driver, "local"))
-    return berth_err_set(err, BERTH_ENOTFOUND, 0,
-                         "error looking up volume plugin %s: plugin \"%s\" not found", r->driver,
-                         r->driver);
+  const char *drv = r->driver && *r->driver ? r->driver : "local";
+  if (!driver_of(drv)) return no_driver(drv, err);
   if (r->name && *r->name && !vol_valid_name(r->name))
     return berth_err_set(
         err, BERTH_EINVAL, 0,
@@ -200,28 +191,35 @@ static int check_create(const struct vol_create_req *r, struct berth_err *err) {
         "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a "
         "host directory, use absolute path",
         r->name, r->name);
-  return check_opts(r->name && *r->name ? r->name : "volume", r->opts, err);
+  return 0;
 }
 
-/* with V.lock held: the directory, then the record (a directory without a
- * record is a create a crash cut short, removed at start-up) */
+/* with V.lock held: the driver's volume, then the record (a volume
+ * without a record is a create a crash cut short, removed at start-up) */
 static struct volume *make_locked(const struct vol_create_req *r, struct berth_err *err) {
   struct volume *v = xcalloc(1, sizeof *v);
   char hex[65];
   random_hex(hex, 32);
   v->anonymous = !r->name || !*r->name;
   v->name = xstrdup(v->anonymous ? hex : r->name);
+  v->driver = xstrdup(r->driver && *r->driver ? r->driver : "local");
   v->labels = obj_or_empty(r->labels);
   v->opts = obj_or_empty(r->opts);
   v->created_ns = now_ns();
-  cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
-  int rc = mkdir_p(data, 0755);
-  if (rc < 0) err_sys_(err, BERTH_EINTERNAL, -rc, "create %s", v->name);
-  if (rc == 0) rc = mount_opts(v, err);
-  if (rc == 0) rc = save_locked(v, err);
+  struct loaded_plugin *p = driver_of(v->driver);
+  size_t n;
+  cleanup_free struct berth_kv *kv = kv_of(v->opts, &n);
+  struct berth_volume_create_req req = {sizeof req, v->name, kv, n};
+  int rc = p ? drv_vol_create(p, &req, err) : no_driver(v->driver, err);
   if (rc < 0) {
-    cleanup_free char *dir = xasprintf("%s/%s", V.root, v->name);
-    if (unmount_opts(v)) rmtree(dir);
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    snprintf(err->msg, sizeof err->msg, "create %s: %s", v->name, msg);
+  } else if ((rc = save_locked(v, err)) < 0) {
+    struct berth_err e = {0};
+    drv_vol_remove(p, v->name, &e);
+  }
+  if (rc < 0) {
     vol_free(v);
     return NULL;
   }
@@ -237,7 +235,17 @@ json_t *vol_create(struct daemon *d, const struct vol_create_req *r, bool *creat
   pthread_mutex_lock(&V.lock);
   struct volume *v = r->name && *r->name ? find_locked(r->name) : NULL;
   *created = !v;
-  if (!v) v = make_locked(r, err);
+  const char *want = r->driver && *r->driver ? r->driver : "local";
+  if (v && strcmp(v->driver, want)) {
+    berth_err_set(err, BERTH_ECONFLICT, 0,
+                  "create %s: volume name must be unique: a volume with this name exists with "
+                  "driver \"%s\"",
+                  v->name, v->driver);
+    v = NULL;
+    *created = false;
+  } else if (!v) {
+    v = make_locked(r, err);
+  }
   json_t *j = v ? shown(v) : NULL;
   pthread_mutex_unlock(&V.lock);
   return j;
@@ -253,20 +261,28 @@ json_t *vol_inspect(struct daemon *d, const char *name, struct berth_err *err) {
   return j;
 }
 
-static void drop_locked(struct volume *v) {
+/* the driver's volume, then the record: a failed remove keeps both */
+static int drop_locked(struct volume *v, struct berth_err *err) {
+  struct loaded_plugin *p = driver_of(v->driver);
+  int r = p ? drv_vol_remove(p, v->name, err) : no_driver(v->driver, err);
+  if (r < 0) {
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    snprintf(err->msg, sizeof err->msg, "remove %s: %s", v->name, msg);
+    return r;
+  }
   cleanup_free char *dir = xasprintf("%s/%s", V.root, v->name);
   cleanup_free char *rec = xasprintf("%s/volume.json", dir);
-  unlink(rec);         /* the record first: a crash leaves a directory start-up removes */
-  if (unmount_opts(v)) /* never into a bound directory's files */
-    rmtree(dir);
-  else
-    log_warn("volume %s: %s/_data is still mounted; its directory is left", v->name, dir);
+  unlink(rec);
+  if (rmdir(dir) < 0 && errno != ENOENT)
+    log_warn("volume %s: rmdir %s: %s", v->name, dir, strerror(errno));
   for (size_t i = 0; i < V.n; i++)
     if (V.v[i] == v) {
       V.v[i] = V.v[--V.n];
       break;
     }
   vol_free(v);
+  return 0;
 }
 
 int vol_remove(struct daemon *d, const char *name, bool force, json_t *users,
@@ -282,7 +298,7 @@ int vol_remove(struct daemon *d, const char *name, bool force, json_t *users,
       if (*p == '"') *p = ' ';
     r = berth_err_set(err, BERTH_ECONFLICT, 0, "remove %s: volume is in use - %s", name, list);
   }
-  if (r == 0 && v) drop_locked(v);
+  if (r == 0 && v) r = drop_locked(v, err);
   pthread_mutex_unlock(&V.lock);
   return r;
 }
@@ -305,7 +321,7 @@ static bool matches(const struct volume *v, json_t *f, bool (*in_use)(const char
     json_array_foreach(vals, i, x) {
       const char *val = json_string_value(x) ?: "";
       if (!strcmp(key, "name")) any |= strstr(v->name, val) != NULL;
-      if (!strcmp(key, "driver")) any |= !strcmp(val, "local");
+      if (!strcmp(key, "driver")) any |= !strcmp(val, v->driver);
       if (!strcmp(key, "label")) any |= label_matches(v->labels, val);
       if (!strcmp(key, "dangling"))
         any |= (!strcmp(val, "true") || !strcmp(val, "1")) == !in_use(v->name);
@@ -340,10 +356,12 @@ json_t *vol_list(struct daemon *d, json_t *filters, bool (*in_use)(const char *n
 }
 
 int64_t vol_size(const char *name) {
+  char path[BERTH_VOLUME_PATH_MAX] = "";
   pthread_mutex_lock(&V.lock);
-  cleanup_free char *data = find_locked(name) ? xasprintf("%s/%s/_data", V.root, name) : NULL;
+  struct volume *v = find_locked(name);
+  if (v) path_of(v, path);
   pthread_mutex_unlock(&V.lock);
-  return data ? (int64_t)dir_size(data) : 0;
+  return *path ? (int64_t)dir_size(path) : 0;
 }
 
 json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
@@ -357,30 +375,58 @@ json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *
   for (size_t i = V.n; i-- > 0;) {
     struct volume *v = V.v[i];
     if ((!all && !v->anonymous) || in_use(v->name) || !matches(v, filters, in_use)) continue;
-    cleanup_free char *data = xasprintf("%s/%s/_data", V.root, v->name);
-    bytes += (int64_t)dir_size(data);
-    json_array_append_new(gone, json_string(v->name));
-    drop_locked(v);
+    char path[BERTH_VOLUME_PATH_MAX];
+    path_of(v, path);
+    int64_t size = *path ? (int64_t)dir_size(path) : 0;
+    struct berth_err e = {0};
+    cleanup_free char *name = xstrdup(v->name);
+    if (drop_locked(v, &e) < 0) {
+      log_warn("volume prune: %s", e.msg);
+      continue;
+    }
+    bytes += size;
+    json_array_append_new(gone, json_string(name));
   }
   pthread_mutex_unlock(&V.lock);
   return json_pack("{s:o,s:I}", "VolumesDeleted", gone, "SpaceReclaimed", (json_int_t)bytes);
 }
 
-char *vol_path(struct daemon *d, const char *name, bool create, bool *fresh,
-               struct berth_err *err) {
+char *vol_path(struct daemon *d, const char *name, struct berth_err *err) {
+  (void)d;
+  char path[BERTH_VOLUME_PATH_MAX] = "";
+  pthread_mutex_lock(&V.lock);
+  struct volume *v = find_locked(name);
+  if (v) path_of(v, path);
+  pthread_mutex_unlock(&V.lock);
+  if (!v) berth_err_set(err, BERTH_ENOTFOUND, 0, "get %s: no such volume", name);
+  return v && *path ? xstrdup(path) : NULL;
+}
+
+char *vol_mount(struct daemon *d, const char *name, const char *id, bool *fresh,
+                struct berth_err *err) {
+  (void)d;
+  char path[BERTH_VOLUME_PATH_MAX] = "";
+  pthread_mutex_lock(&V.lock);
+  struct volume *v = find_locked(name);
+  if (!v) {
+    struct vol_create_req r = {name, "local", NULL, NULL};
+    v = make_locked(&r, err);
+  }
+  struct loaded_plugin *p = v ? driver_of(v->driver) : NULL;
+  int rc = !v ? -1 : p ? drv_vol_mount(p, name, id, path, err) : no_driver(v->driver, err);
+  if (fresh) *fresh = v && !v->populated;
+  pthread_mutex_unlock(&V.lock);
+  return rc == 0 && *path ? xstrdup(path) : NULL;
+}
+
+void vol_unmount(struct daemon *d, const char *name, const char *id) {
   (void)d;
   pthread_mutex_lock(&V.lock);
   struct volume *v = find_locked(name);
-  if (!v && create) {
-    struct vol_create_req r = {name, "local", NULL, NULL};
-    v = make_locked(&r, err);
-  } else if (!v) {
-    berth_err_set(err, BERTH_ENOTFOUND, 0, "get %s: no such volume", name);
-  }
-  char *p = v ? xasprintf("%s/%s/_data", V.root, v->name) : NULL;
-  if (fresh) *fresh = v && !v->populated;
+  struct loaded_plugin *p = v ? driver_of(v->driver) : NULL;
+  struct berth_err e = {0};
+  if (p && drv_vol_unmount(p, name, id, &e) < 0) log_warn("volume %s: unmount: %s", name, e.msg);
   pthread_mutex_unlock(&V.lock);
-  return p;
 }
 
 void vol_mark_populated(struct daemon *d, const char *name) {

@@ -1,5 +1,8 @@
-/* Volumes: the `local` driver's volumes, kept under
- * <data-root>/volumes/<name>/ (_data, and volume.json written atomically).
+/* Volumes: their records, <data-root>/volumes/<name>/volume.json written
+ * atomically (name, driver, labels, options); their data is the volume
+ * driver's (plugin ABI 1.1, include/berth/volume.h; the built-in `local`
+ * keeps it in <data-root>/volumes/<name>/_data), called through
+ * core/driver.h only.
  * Which containers use a volume is not stored here: the containers' records
  * say it (their MountPoints), so a kill -9 loses no reference; callers that
  * remove pass the users they found (core/container/mounts.c).  The HTTP
@@ -15,7 +18,7 @@
 
 struct vol_create_req {
   const char *name;   /* NULL or "": an anonymous volume (64 hex) */
-  const char *driver; /* NULL, "" or "local" */
+  const char *driver; /* NULL or "": local */
   json_t *opts;       /* DriverOpts: objects of strings, or NULL */
   json_t *labels;
 };
@@ -42,11 +45,16 @@ json_t *vol_list(struct daemon *d, json_t *filters, bool (*in_use)(const char *n
 json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
                   struct berth_err *err);
 
-/* for a container's mount: the volume's _data path (a new string); the
- * volume is made when missing (-v name:/x makes it, as docker's does).
- * *fresh: never populated yet (the caller copies the image's content in,
- * then calls vol_mark_populated) */
-char *vol_path(struct daemon *d, const char *name, bool create, bool *fresh, struct berth_err *err);
+/* where its driver keeps its data (a new string), NULL when it cannot say */
+char *vol_path(struct daemon *d, const char *name, struct berth_err *err);
+/* for container id's mount, before it starts: the driver's mount, the path
+ * to bind (a new string); a missing name is made with the local driver
+ * (-v name:/x, as docker's does).  *fresh: never populated yet (the caller
+ * copies the image's content in, then calls vol_mark_populated) */
+char *vol_mount(struct daemon *d, const char *name, const char *id, bool *fresh,
+                struct berth_err *err);
+/* container id is done with it (after it stops) */
+void vol_unmount(struct daemon *d, const char *name, const char *id);
 void vol_mark_populated(struct daemon *d, const char *name);
 bool vol_exists(const char *name);
 bool vol_is_anonymous(const char *name);

@@ -1,0 +1,221 @@
+/* local: berth's built-in volume driver, docker's layout and options.  A
+ * volume's data is <root>/<name>/_data, root being <data-root>/volumes (the
+ * host gives this built-in docker's directory).  Options as docker's local
+ * driver takes them: none (a directory), type=tmpfs [o=size=…,mode=…], or
+ * type=none o=bind device=<an existing absolute path>; the typed ones are
+ * mounted on _data at create and again at start-up while berthd runs, and
+ * their options are kept with host->state_put. */
+#include <berth/volume.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../core/util/rmtree.h"
+#include "../../core/util/util.h"
+
+struct local {
+  const struct berth_host *host;
+};
+
+struct opts {
+  char type[32], device[4096], o[1024];
+};
+
+static char *data_dir(struct local *l, const char *name) {
+  return xasprintf("%s/%s/_data", l->host->root_dir, name);
+}
+
+/* something is mounted on path (statx's mount-root attribute: a bind of a
+ * directory of the same filesystem has the same st_dev) */
+static bool mount_root(const char *path) {
+  struct statx sx;
+  return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) == 0 &&
+         (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+         (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+static int parse_opts(const struct berth_volume_create_req *r, struct opts *o,
+                      struct berth_err *err) {
+  memset(o, 0, sizeof *o);
+  for (size_t i = 0; i < r->n_opts; i++) {
+    const struct berth_kv *kv = BERTH_ELEM(r->opts, i);
+    char *dst = !strcmp(kv->key, "type")     ? o->type
+                : !strcmp(kv->key, "device") ? o->device
+                : !strcmp(kv->key, "o")      ? o->o
+                                             : NULL;
+    size_t cap = dst == o->type ? sizeof o->type : dst == o->device ? sizeof o->device : sizeof o->o;
+    if (!dst) return berth_err_set(err, BERTH_EINVAL, 0, "invalid option: \"%s\"", kv->key);
+    if (strlen(kv->value) >= cap)
+      return berth_err_set(err, BERTH_EINVAL, 0, "option %s is too long", kv->key);
+    strcpy(dst, kv->value);
+  }
+  if (!r->n_opts || !strcmp(o->type, "tmpfs")) return 0;
+  if (!strcmp(o->type, "none") && strstr(o->o, "bind")) {
+    struct stat st;
+    if (o->device[0] != '/' || stat(o->device, &st) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "a bind volume needs device=<an existing absolute path>, not \"%s\"",
+                           o->device);
+    return 0;
+  }
+  return berth_err_set(err, BERTH_ENOTSUP, 0,
+                       "the local driver supports type=tmpfs and type=none with o=bind; not "
+                       "type=%s",
+                       o->type[0] ? o->type : "(none)");
+}
+
+static int load_opts(struct local *l, const char *name, struct opts *o) {
+  memset(o, 0, sizeof *o);
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct berth_err e = {0};
+  if (l->host->state_get(l->host, name, "opts", &b, &e) < 0) return 0; /* a plain directory */
+  char *text = xasprintf("%.*s", (int)b.len, b.data ? b.data : "");
+  free(b.data);
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    char *eq = strchr(line, '=');
+    if (!eq) continue;
+    *eq = 0;
+    if (!strcmp(line, "type")) snprintf(o->type, sizeof o->type, "%s", eq + 1);
+    if (!strcmp(line, "device")) snprintf(o->device, sizeof o->device, "%s", eq + 1);
+    if (!strcmp(line, "o")) snprintf(o->o, sizeof o->o, "%s", eq + 1);
+  }
+  free(text);
+  return 0;
+}
+
+/* what the options say, on _data, unless it is there already (a berthd
+ * that was killed leaves its mounts) */
+static int mount_opts(struct local *l, const char *name, const struct opts *o,
+                      struct berth_err *err) {
+  if (!o->type[0]) return 0;
+  cleanup_free char *data = data_dir(l, name);
+  if (mount_root(data)) return 0;
+  int r = !strcmp(o->type, "tmpfs") ? mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, o->o)
+                                    : mount(o->device, data, NULL, MS_BIND | MS_REC, NULL);
+  return r < 0 ? berth_err_set(err, BERTH_EINVAL, errno, "mount %s: %s", name, strerror(errno))
+               : 0;
+}
+
+static int local_init(const struct berth_host *host, void **drv, struct berth_err *err) {
+  (void)err;
+  struct local *l = xcalloc(1, sizeof *l);
+  l->host = host;
+  *drv = l;
+  DIR *d = opendir(host->root_dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) { /* the typed volumes, mounted again */
+    if (de->d_name[0] == '.') continue;
+    struct opts o;
+    struct berth_err e = {0};
+    load_opts(l, de->d_name, &o);
+    if (mount_opts(l, de->d_name, &o, &e) < 0)
+      host->log(host, BERTH_LOG_WARN, "volume %s: %s", de->d_name, e.msg);
+  }
+  if (d) closedir(d);
+  return 0;
+}
+
+static void local_fini(void *drv) {
+  free(drv);
+}
+
+static int save_opts(struct local *l, const char *name, const struct opts *o,
+                     struct berth_err *err) {
+  if (!o->type[0]) return 0;
+  cleanup_free char *text =
+      xasprintf("type=%s\ndevice=%s\no=%s\n", o->type, o->device, o->o);
+  return l->host->state_put(l->host, name, "opts", text, strlen(text), err);
+}
+
+static int local_remove(void *drv, const char *name, struct berth_err *err);
+
+static int local_create(void *drv, const struct berth_volume_create_req *r,
+                        struct berth_err *err) {
+  struct local *l = drv;
+  struct opts o;
+  if (parse_opts(r, &o, err) < 0) return -err->code;
+  cleanup_free char *data = data_dir(l, r->name);
+  struct stat st;
+  if (stat(data, &st) == 0) return berth_err_set(err, BERTH_ECONFLICT, 0, "volume exists");
+  int rc = mkdir_p(data, 0755);
+  if (rc < 0) return berth_err_set(err, BERTH_EINTERNAL, -rc, "%s: %s", data, strerror(-rc));
+  rc = save_opts(l, r->name, &o, err);
+  if (rc == 0) rc = mount_opts(l, r->name, &o, err);
+  if (rc < 0) {
+    struct berth_err e = {0};
+    local_remove(drv, r->name, &e);
+  }
+  return rc;
+}
+
+static int local_remove(void *drv, const char *name, struct berth_err *err) {
+  struct local *l = drv;
+  struct opts o;
+  load_opts(l, name, &o);
+  cleanup_free char *data = data_dir(l, name);
+  if (o.type[0]) umount2(data, MNT_DETACH);
+  if (mount_root(data)) /* never into a bound directory's files */
+    return berth_err_set(err, BERTH_EINTERNAL, 0, "%s is still mounted", data);
+  rm_tree_at(AT_FDCWD, data);
+  return l->host->state_del(l->host, name, NULL, err);
+}
+
+static int local_path(void *drv, const char *name, char *path, size_t len, struct berth_err *err) {
+  cleanup_free char *data = data_dir(drv, name);
+  struct stat st;
+  if (stat(data, &st) < 0) return berth_err_set(err, BERTH_ENOTFOUND, 0, "no such volume");
+  snprintf(path, len, "%s", data);
+  return 0;
+}
+
+static int local_mount(void *drv, const char *name, const char *id, char *path, size_t len,
+                       struct berth_err *err) {
+  (void)id;
+  struct opts o;
+  load_opts(drv, name, &o);
+  if (mount_opts(drv, name, &o, err) < 0) return -err->code;
+  return local_path(drv, name, path, len, err);
+}
+
+static int local_unmount(void *drv, const char *name, const char *id, struct berth_err *err) {
+  (void)drv, (void)name, (void)id, (void)err;
+  return 0; /* typed volumes stay mounted while berthd runs */
+}
+
+static int local_list(void *drv, struct berth_buf *out, struct berth_err *err) {
+  struct local *l = drv;
+  DIR *d = opendir(l->host->root_dir);
+  struct dirent *de;
+  int r = 0;
+  while (r == 0 && d && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    cleanup_free char *data = data_dir(l, de->d_name);
+    struct stat st;
+    if (stat(data, &st) < 0) continue;
+    r = l->host->buf_append(l->host, out, de->d_name, strlen(de->d_name));
+    if (r == 0) r = l->host->buf_append(l->host, out, "\n", 1);
+  }
+  if (d) closedir(d);
+  return r < 0 ? berth_err_set(err, BERTH_EINTERNAL, 0, "out of memory") : 0;
+}
+
+static const struct berth_volume_ops local_ops = {
+    .struct_size = sizeof(struct berth_volume_ops),
+    .scope = BERTH_VOLUME_SCOPE_LOCAL,
+    .create = local_create,
+    .remove = local_remove,
+    .mount = local_mount,
+    .unmount = local_unmount,
+    .path = local_path,
+    .list = local_list,
+};
+
+BERTH_PLUGIN(volume_local, .kind = BERTH_KIND_VOLUME, .name = "local", .version = "1.0.0",
+             .description = "volumes under <data-root>/volumes, docker's local options",
+             .init = local_init, .fini = local_fini, .ops = &local_ops)
