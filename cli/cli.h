@@ -180,6 +180,11 @@ struct jsonstream {
 };
 int js_sink(const char *data, size_t len, void *ctx);
 
+/* ---- mountopt.c: --mount into a HostConfig.Mounts entry (NULL: why says) ---- */
+json_t *mount_spec(const char *arg, char *why, size_t len);
+/* "32m" -> bytes (docker's RAMInBytes: binary units); -1 when bad */
+int64_t parse_bytes(const char *s);
+
 /* ---- tar.c: the tar cp writes and reads (no libarchive in the CLI) ---- */
 #include <sys/types.h>
 struct tar_link {

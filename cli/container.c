@@ -28,7 +28,7 @@ static char *esc(const char *s) {
 }
 
 /* "32m" -> bytes (docker's RAMInBytes: binary units). -1: bad. */
-static int64_t parse_bytes(const char *s) {
+int64_t parse_bytes(const char *s) {
   char *end;
   double v = strtod(s, &end);
   if (end == s || v < 0) return -1;
@@ -89,12 +89,12 @@ struct run_opts {
   bool detach, interactive, tty, rm, privileged, init, read_only, no_healthcheck, sig_proxy;
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
-  const char *shm_size, *ip, *ip6, *mac;
+  const char *shm_size, *ip, *ip6, *mac, *volume_driver;
   long stop_timeout, cpu_shares, pids_limit;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
       ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links,
-      volumes_from;
+      volumes_from, mounts;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -141,6 +141,9 @@ struct run_opts {
       {"volume", 'v', F_LIST, &o.volumes, "Bind mount a volume"},                                  \
       {"volumes-from", 0, F_LIST, &o.volumes_from,                                                 \
        "Mount volumes from the specified container(s)"},                                           \
+      {"mount", 0, F_LIST, &o.mounts, "Attach a filesystem mount to the container"},               \
+      {"volume-driver", 0, F_STRING, &o.volume_driver,                                             \
+       "Optional volume driver for the container"},                                                \
       {"ulimit", 0, F_LIST, &o.ulimits, "Ulimit options"},                                         \
       {"log-driver", 0, F_STRING, &o.log_driver, "Logging driver for the container"},              \
       {"log-opt", 0, F_LIST, &o.log_opts, "Log driver options"},                                   \
@@ -392,6 +395,22 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (o->add_host.n) json_object_set_new(hc, "ExtraHosts", str_array(&o->add_host));
   if (o->links.n) json_object_set_new(hc, "Links", str_array(&o->links));
   if (o->volumes_from.n) json_object_set_new(hc, "VolumesFrom", str_array(&o->volumes_from));
+  if (o->volume_driver) json_object_set_new(hc, "VolumeDriver", json_string(o->volume_driver));
+  if (o->mounts.n) {
+    json_t *ms = json_array();
+    for (size_t i = 0; i < o->mounts.n; i++) {
+      char why[256];
+      json_t *m = mount_spec(o->mounts.v[i], why, sizeof why);
+      if (!m) {
+        fprintf(stderr, "invalid argument \"%s\" for \"--mount\" flag: %s\n", o->mounts.v[i], why);
+        json_decref(ms);
+        json_decref(c);
+        return NULL;
+      }
+      json_array_append_new(ms, m);
+    }
+    json_object_set_new(hc, "Mounts", ms);
+  }
   if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));
   if (o->dns_options.n) json_object_set_new(hc, "DnsOptions", str_array(&o->dns_options));
   if (o->tmpfs.n) {

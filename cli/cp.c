@@ -176,7 +176,11 @@ static int make_local(struct extract *x, int dirfd, int pfd, const char *base,
   case '3':
   case '4':
   case '6':
-    return mknodat(pfd, base, (e->type == '3' ? S_IFCHR : e->type == '4' ? S_IFBLK : S_IFIFO) | 0600,
+    return mknodat(pfd, base,
+                   (e->type == '3'   ? S_IFCHR
+                    : e->type == '4' ? S_IFBLK
+                                     : S_IFIFO) |
+                       0600,
                    e->rdev);
   default: {
     int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -187,7 +191,8 @@ static int make_local(struct extract *x, int dirfd, int pfd, const char *base,
   }
 }
 
-static void set_local_meta(struct extract *x, int pfd, const char *base, const struct tar_entry *e) {
+static void set_local_meta(struct extract *x, int pfd, const char *base,
+                           const struct tar_entry *e) {
   if (x->own && fchownat(pfd, base, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0) {
   }
   if (e->type != '2' && e->type != '1' && fchmodat(pfd, base, e->mode, 0) < 0) {
@@ -257,15 +262,16 @@ static int fetch_into(const char *ctr, const char *src, struct extract *x) {
   pthread_t t;
   pthread_create(&t, NULL, extract_thread, x);
   cleanup_free char *p = archive_path(ctr, src, NULL);
-  struct http_req rq = {.method = "GET", .path = p, .upload_fd = -1, .sink = counted,
-                        .sink_ctx = &sink};
+  struct http_req rq = {
+      .method = "GET", .path = p, .upload_fd = -1, .sink = counted, .sink_ctx = &sink};
   struct http_resp rs;
   int r = http_do(&rq, &rs);
   close(fds[1]);
   pthread_join(t, NULL);
   close(fds[0]);
   x->bytes = sink.bytes;
-  if (r == 0 && rs.status >= 400) r = print_error(&rs);
+  if (r == 0 && rs.status >= 400)
+    r = print_error(&rs);
   else if (r == 0 && x->err[0]) {
     fprintf(stderr, "Error: %s\n", x->err);
     r = 1;
@@ -318,7 +324,7 @@ static int copy_from(const char *ctr, const char *src, const char *dst, const st
     src = followed;
     if (stat_container(ctr, src, &st) < 0) return free(x.rename), 1;
   }
-  int r = !strcmp(dst, "-")            ? get_raw(ctr, src, 1)
+  int r = !strcmp(dst, "-")             ? get_raw(ctr, src, 1)
           : plan_local(dst, st.dir, &x) ? 1
                                         : fetch_into(ctr, src, &x);
   if (r == 0 && !o->quiet && strcmp(dst, "-")) {
@@ -359,10 +365,11 @@ static int upload(const char *ctr, const char *dir, const char *src, const char 
     k.w.fd = fds[1];
     pthread_create(&t, NULL, pack_thread, &k);
   }
-  cleanup_free char *p = archive_path(
-      ctr, dir, o->archive ? "&noOverwriteDirNonDir=true&copyUIDGID=true" : "&noOverwriteDirNonDir=true");
-  struct http_req rq = {.method = "PUT", .path = p, .upload_fd = fds[0],
-                        .content_type = "application/x-tar"};
+  cleanup_free char *p = archive_path(ctr, dir,
+                                      o->archive ? "&noOverwriteDirNonDir=true&copyUIDGID=true"
+                                                 : "&noOverwriteDirNonDir=true");
+  struct http_req rq = {
+      .method = "PUT", .path = p, .upload_fd = fds[0], .content_type = "application/x-tar"};
   struct http_resp rs;
   int r = http_do(&rq, &rs) < 0 ? 1 : rs.status >= 400 ? print_error(&rs) : 0;
   http_resp_free(&rs);

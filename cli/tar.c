@@ -17,7 +17,9 @@ struct tar_hdr {
   char magic[6], version[2], uname[32], gname[32], devmajor[8], devminor[8], prefix[155], pad[12];
 };
 
-static void octal(char *f, size_t n, uint64_t v) { snprintf(f, n, "%0*llo", (int)n - 1, (unsigned long long)v); }
+static void octal(char *f, size_t n, uint64_t v) {
+  snprintf(f, n, "%0*llo", (int)n - 1, (unsigned long long)v);
+}
 
 static int emit(struct tar_writer *w, const void *buf, size_t len) {
   if (write_all_fd(w->fd, buf, len) < 0) return -1;
@@ -67,7 +69,10 @@ static int write_header(struct tar_writer *w, const char *name, const struct sta
   octal(h.mode, sizeof h.mode, st->st_mode & 07777);
   octal(h.uid, sizeof h.uid, st->st_uid & 07777777);
   octal(h.gid, sizeof h.gid, st->st_gid & 07777777);
-  octal(h.size, sizeof h.size, type == 'x' ? (uint64_t)st->st_size : size > 077777777777ULL ? 0 : size);
+  octal(h.size, sizeof h.size,
+        type == 'x'              ? (uint64_t)st->st_size
+        : size > 077777777777ULL ? 0
+                                 : size);
   octal(h.mtime, sizeof h.mtime, (uint64_t)(st->st_mtime < 0 ? 0 : st->st_mtime));
   h.type = type;
   memcpy(h.link, link, strnlen(link, sizeof h.link));

@@ -84,6 +84,7 @@ echo "== driver conformance (the suites of berth-plugin-check)"
 run "conformance: vfs (built-in)" tests/plugin/conformance storage vfs
 run "conformance: overlay (overlay.so)" tests/plugin/conformance storage overlay "$TOP/plugins/.libs"
 run "conformance: json-file (built-in)" tests/plugin/conformance log json-file
+run "conformance: local volumes (built-in)" tests/plugin/conformance volume local
 run "conformance: none (built-in)" tests/plugin/conformance network none
 run "conformance: host (built-in)" tests/plugin/conformance network host
 # every shipped driver file and contrib's examples, from a staged install

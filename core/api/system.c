@@ -111,7 +111,7 @@ static int info(struct api_request *req) {
                                     p->origin, "Status", plugin_status(p, status, sizeof status)));
   }
   json_t *plugins =
-      json_pack("{s:[s],s:o,s:o,s:n,s:o,s:o}", "Volume", "local", "Network",
+      json_pack("{s:o,s:o,s:o,s:n,s:o,s:o}", "Volume", plugin_list(d, BERTH_KIND_VOLUME), "Network",
                 plugin_list(d, BERTH_KIND_NETWORK), "Log", plugin_list(d, BERTH_KIND_LOGGER),
                 "Authorization", "Storage", plugin_list(d, BERTH_KIND_STORAGE), "Drivers", drivers);
   json_t *warnings = json_array();

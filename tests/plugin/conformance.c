@@ -2,14 +2,14 @@
  * through berthd's own loader and host table, so the built-in drivers,
  * which are not files, are held to the same contract:
  *   conformance KIND NAME|/path/driver.so [PLUGIN_DIR]
- * KIND is storage, network, log or registry; REGISTRY=host:port gives the
+ * KIND is storage, network, log, registry or volume; REGISTRY=host:port gives the
  * registry suite its server. */
 #include "../../core/plugin.h"
 #include "../../tools/plugin-check/check.h"
 
 static int kind_of(const char *s) {
-  static const char *const n[] = {"", "storage", "network", "log", "registry"};
-  for (int i = 1; i <= 4; i++)
+  static const char *const n[] = {"", "storage", "network", "log", "registry", "volume"};
+  for (int i = 1; i <= 5; i++)
     if (!strcmp(s, n[i])) return i;
   return 0;
 }
@@ -17,7 +17,7 @@ static int kind_of(const char *s) {
 int main(int argc, char **argv) {
   int kind = argc >= 3 ? kind_of(argv[1]) : 0;
   if (!kind) {
-    fprintf(stderr, "usage: %s storage|network|log|registry DRIVER [PLUGIN_DIR]\n", argv[0]);
+    fprintf(stderr, "usage: %s storage|network|log|registry|volume DRIVER [PLUGIN_DIR]\n", argv[0]);
     return 2;
   }
   char dir[] = "/tmp/berth-conformance-XXXXXX";
@@ -39,8 +39,8 @@ int main(int argc, char **argv) {
     chk_note("driver %s %s from %s", p->name, p->desc.version, p->origin);
     cleanup_free char *scratch = xasprintf("%s/scratch", dir);
     struct target t = {&p->desc, &p->ops, p->drv, &p->host, scratch, getenv("REGISTRY")};
-    int (*suite[])(struct target *) = {NULL, suite_storage, suite_network, suite_log,
-                                       suite_registry};
+    int (*suite[])(struct target *) = {NULL,      suite_storage,  suite_network,
+                                       suite_log, suite_registry, suite_volume};
     if (suite[kind](&t) < 0) chk_ok(false, "the suite ran");
   }
   plugin_set_free(&set);

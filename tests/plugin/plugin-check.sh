@@ -74,6 +74,15 @@ for ex in storage-example/dirs plugin-example/example; do
   plugin_check "contrib/$ex.c passes" "$so"
 done
 
+check "contrib/volume-example/dirvol.c builds from the installed headers" cc $CFLAGS_PLUGIN -Wall -Wextra -Werror \
+  -shared -fPIC -o "$T/dirvol.so" "$TOP/contrib/volume-example/dirvol.c"
+plugin_check "contrib/volume-example/dirvol.c passes (ABI 1.1's volume kind)" "$T/dirvol.so"
+# a volume driver that keeps the data of a removed volume
+mkdir -p "$T/broken/vol"
+sed 's|  if (fd < 0 \|\| empty_dir(fd) < 0 \|\| rmdir(path) < 0)|  if (fd >= 0) return close(fd), 0; /* the bug: the data stays */\n  if (fd < 0 \|\| empty_dir(fd) < 0 \|\| rmdir(path) < 0)|' \
+  "$TOP/contrib/volume-example/dirvol.c" >"$T/broken/dirvol.c"
+cc $CFLAGS_PLUGIN -shared -fPIC -o "$T/broken/vol/dirvol.so" "$T/broken/dirvol.c"
+plugin_check_fails "a volume driver that keeps a removed volume's data fails the check" "^not ok .* its data went with it" "$T/broken/vol/dirvol.so"
 check "contrib/registry-example/dir-registry.c builds from the installed headers" cc $CFLAGS_PLUGIN -Wall -Wextra -Werror \
   -shared -fPIC -o "$T/dir-registry.so" "$TOP/contrib/registry-example/dir-registry.c" -lcrypto
 plugin_check "contrib/registry-example/dir-registry.c passes" --registry offline.example "$T/dir-registry.so"

@@ -10,6 +10,7 @@
 #include <berth/network.h>
 #include <berth/registry.h>
 #include <berth/storage.h>
+#include <berth/volume.h>
 #include <stdbool.h>
 
 /* ---- TAP: "ok N - ...", "not ok N - ..." ---- */
@@ -69,5 +70,6 @@ int suite_storage(struct target *t);
 int suite_log(struct target *t);
 int suite_network(struct target *t);
 int suite_registry(struct target *t);
+int suite_volume(struct target *t);
 
 #endif

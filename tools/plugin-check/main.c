@@ -33,8 +33,8 @@ static bool verbose, faults = true;
 static int timeout_s = 600;
 
 static const char *kind_name(uint32_t k) {
-  static const char *const n[] = {"?", "storage", "network", "log", "registry"};
-  return k <= 4 ? n[k] : "?";
+  static const char *const n[] = {"?", "storage", "network", "log", "registry", "volume"};
+  return k <= 5 ? n[k] : "?";
 }
 
 /* required ops per kind: name and offset in the kind's ops struct */
@@ -64,6 +64,11 @@ static const struct req required[] = {
     R(BERTH_KIND_REGISTRY, struct berth_registry_ops, get_blob),
     R(BERTH_KIND_REGISTRY, struct berth_registry_ops, put_blob),
     R(BERTH_KIND_REGISTRY, struct berth_registry_ops, put_manifest),
+    R(BERTH_KIND_VOLUME, struct berth_volume_ops, create),
+    R(BERTH_KIND_VOLUME, struct berth_volume_ops, remove),
+    R(BERTH_KIND_VOLUME, struct berth_volume_ops, mount),
+    R(BERTH_KIND_VOLUME, struct berth_volume_ops, unmount),
+    R(BERTH_KIND_VOLUME, struct berth_volume_ops, path),
 };
 
 static size_t ops_size(uint32_t kind) {
@@ -72,6 +77,7 @@ static size_t ops_size(uint32_t kind) {
   case BERTH_KIND_NETWORK: return sizeof(struct berth_network_ops);
   case BERTH_KIND_LOGGER: return sizeof(struct berth_logger_ops);
   case BERTH_KIND_REGISTRY: return sizeof(struct berth_registry_ops);
+  case BERTH_KIND_VOLUME: return sizeof(struct berth_volume_ops);
   default: return 0;
   }
 }
@@ -121,11 +127,13 @@ static bool check_descriptor(const struct berth_plugin *p) {
       p->struct_size < offsetof(struct berth_plugin, ops) + sizeof(void *))
     return false;
   describe(p);
-  chk_ok(p->kind >= 1 && p->kind <= 4, "a known kind (%u)", p->kind);
+  chk_ok(p->kind >= 1 && p->kind <= 5, "a known kind (%u)", p->kind);
+  if (p->kind == BERTH_KIND_VOLUME)
+    chk_ok(p->abi_minor >= 1, "a volume driver is built for ABI 1.1 or later (the kind's own)");
   chk_ok(valid_name(p->name), "a valid name: letters, digits, '.', '_', '-', at most 64");
   chk_ok(p->init != NULL, "it has init");
   chk_ok(p->ops != NULL && *(const uint32_t *)p->ops >= 8, "it has an ops table with its size");
-  return p->kind >= 1 && p->kind <= 4 && p->init && p->ops;
+  return p->kind >= 1 && p->kind <= 5 && p->init && p->ops;
 }
 
 /* the ops, zero-extended to this checker's size, and their required ones */
@@ -156,6 +164,7 @@ static int run_suite(struct target *t) {
   case BERTH_KIND_NETWORK: return suite_network(t);
   case BERTH_KIND_LOGGER: return suite_log(t);
   case BERTH_KIND_REGISTRY: return suite_registry(t);
+  case BERTH_KIND_VOLUME: return suite_volume(t);
   default: return -1;
   }
 }
