@@ -265,11 +265,10 @@ int copy_tree(const char *src, const char *dst) {
     if (mknod(dst, st.st_mode, st.st_rdev) < 0) return -errno;
   }
   if (lchown(dst, st.st_uid, st.st_gid) < 0 && errno != EPERM) return -errno;
-  if (!S_ISLNK(st.st_mode)) {
-    struct timespec ts[2] = {st.st_atim, st.st_mtim};
-    utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW);
-    if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) chmod(dst, st.st_mode & 07777);
-  }
+  /* times of every entry, links too: a copy reads as unchanged (vfs's diff) */
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW);
+  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) chmod(dst, st.st_mode & 07777);
   copy_xattrs(src, dst);
   return 0;
 }

@@ -48,7 +48,9 @@ static int parse_opts(const struct berth_volume_create_req *r, struct opts *o,
                 : !strcmp(kv->key, "device") ? o->device
                 : !strcmp(kv->key, "o")      ? o->o
                                              : NULL;
-    size_t cap = dst == o->type ? sizeof o->type : dst == o->device ? sizeof o->device : sizeof o->o;
+    size_t cap = dst == o->type     ? sizeof o->type
+                 : dst == o->device ? sizeof o->device
+                                    : sizeof o->o;
     if (!dst) return berth_err_set(err, BERTH_EINVAL, 0, "invalid option: \"%s\"", kv->key);
     if (strlen(kv->value) >= cap)
       return berth_err_set(err, BERTH_EINVAL, 0, "option %s is too long", kv->key);
@@ -98,8 +100,7 @@ static int mount_opts(struct local *l, const char *name, const struct opts *o,
   if (mount_root(data)) return 0;
   int r = !strcmp(o->type, "tmpfs") ? mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, o->o)
                                     : mount(o->device, data, NULL, MS_BIND | MS_REC, NULL);
-  return r < 0 ? berth_err_set(err, BERTH_EINVAL, errno, "mount %s: %s", name, strerror(errno))
-               : 0;
+  return r < 0 ? berth_err_set(err, BERTH_EINVAL, errno, "mount %s: %s", name, strerror(errno)) : 0;
 }
 
 static int local_init(const struct berth_host *host, void **drv, struct berth_err *err) {
@@ -128,15 +129,13 @@ static void local_fini(void *drv) {
 static int save_opts(struct local *l, const char *name, const struct opts *o,
                      struct berth_err *err) {
   if (!o->type[0]) return 0;
-  cleanup_free char *text =
-      xasprintf("type=%s\ndevice=%s\no=%s\n", o->type, o->device, o->o);
+  cleanup_free char *text = xasprintf("type=%s\ndevice=%s\no=%s\n", o->type, o->device, o->o);
   return l->host->state_put(l->host, name, "opts", text, strlen(text), err);
 }
 
 static int local_remove(void *drv, const char *name, struct berth_err *err);
 
-static int local_create(void *drv, const struct berth_volume_create_req *r,
-                        struct berth_err *err) {
+static int local_create(void *drv, const struct berth_volume_create_req *r, struct berth_err *err) {
   struct local *l = drv;
   struct opts o;
   if (parse_opts(r, &o, err) < 0) return -err->code;

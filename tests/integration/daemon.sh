@@ -33,6 +33,21 @@ expect_match "and in the log" "falling back to vfs" "$(cat "$T/berthd.log")"
 make_busybox_tar "$T/bb.tar"
 check "vfs imports" berth import "$T/bb.tar" bb:vfs
 check "vfs layer holds the files" test -x "$(ls -d "$T"/data/storage/vfs/dir/*/bin/busybox | head -1)"
+# diff and commit on vfs: the driver's naive changes (both trees walked)
+docker run --name vd bb:vfs sh -c 'echo n >/new; echo x >>/etc/passwd; rm /bin/zcat; mkdir -p /tmp/d; touch /tmp/d/f' >/dev/null
+expect "vfs: docker diff lists what overlay's would" "C /bin
+D /bin/zcat
+C /etc
+C /etc/passwd
+A /new
+C /tmp
+A /tmp/d
+A /tmp/d/f" "$(docker diff vd)"
+docker commit -c 'CMD ["cat","/new"]' vd bb:vfs2 >/dev/null
+expect "vfs: the committed image runs with the file" "n" "$(docker run --rm bb:vfs2)"
+expect "vfs: a deleted file stays deleted" "gone x" "$(docker run --rm bb:vfs2 sh -c 'test -e /bin/zcat || echo gone; tail -1 /etc/passwd' | xargs)"
+expect "vfs: the committed image's own diff is empty" "" "$(docker create --name vd2 bb:vfs2 >/dev/null; docker diff vd2)"
+docker rm vd vd2 >/dev/null
 out=$("$BERTHD" --config-file "$T/daemon.conf" 2>&1); rc=$?
 expect "a second berthd on the same data root is refused" 1 "$rc"
 expect_match "with a reason" "data root $T/data is in use by another berthd" "$out"
