@@ -86,30 +86,56 @@ static int write_tar(const char *root, json_t *changes, int out, struct berth_er
   return r < 0 ? -err->code : 0;
 }
 
-/* the new layer from the container's changes, on top of its image's */
+struct tar_job {
+  const char *root;
+  json_t *changes;
+  int fd;
+  struct berth_err err;
+  int ret;
+};
+
+static void *tar_thread(void *p) {
+  struct tar_job *j = p;
+  j->ret = write_tar(j->root, j->changes, j->fd, &j->err);
+  close(j->fd); /* the store's reader sees the end */
+  return NULL;
+}
+
+/* the new layer from the container's changes, on top of its image's: the
+ * tar streamed from a thread straight into the store (no copy on disk
+ * besides the layer and its blob) */
 static int commit_layer(struct daemon *d, struct container *c, const char *root,
                         char chain[DIGEST_LEN + 1], struct berth_err *err) {
   json_t *changes = ctr_changes(d, c, err);
   if (!changes) return -err->code;
-  char rnd[17];
-  random_hex(rnd, 8);
-  cleanup_free char *tmp = xasprintf("%s/tmp/commit-%s.tar", d->images.root, rnd);
-  int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  int r = fd < 0 ? err_sys(err, BERTH_EINTERNAL, "create %s", tmp) : 0;
-  if (r == 0) r = write_tar(root, changes, fd, err);
-  json_decref(changes);
   char parent[DIGEST_LEN + 1] = "";
   pthread_mutex_lock(&d->images.lock);
   struct image *im = store_lookup_locked(&d->images, c->image_id);
   if (im) memcpy(parent, im->top_chain, sizeof parent);
   pthread_mutex_unlock(&d->images.lock);
-  if (r == 0 && lseek(fd, 0, SEEK_SET) < 0) r = err_sys(err, BERTH_EINTERNAL, "seek %s", tmp);
+  int fds[2];
+  struct tar_job j = {root, changes, -1, {0}, 0};
+  pthread_t t;
+  int r = pipe2(fds, O_CLOEXEC) < 0 ? err_sys(err, BERTH_EINTERNAL, "pipe") : 0;
   if (r == 0) {
-    struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
-    r = store_add_layer(&d->images, parent, &in, NULL, chain, err);
+    j.fd = fds[1];
+    if (pthread_create(&t, NULL, tar_thread, &j) != 0) {
+      close(fds[0]);
+      close(fds[1]);
+      r = berth_err_set(err, BERTH_EINTERNAL, 0, "commit: cannot start a thread");
+    }
   }
-  if (fd >= 0) close(fd);
-  unlink(tmp);
+  if (r == 0) {
+    struct berth_reader in = BERTH_READER(&fds[0], fd_reader_read);
+    r = store_add_layer(&d->images, parent, &in, NULL, chain, err);
+    close(fds[0]); /* a writer still going gets EPIPE, not stuck */
+    pthread_join(t, NULL);
+    if (j.ret < 0) { /* the tar's own failure says more than the store's */
+      *err = j.err;
+      r = j.ret;
+    }
+  }
+  json_decref(changes);
   return r;
 }
 

@@ -9,7 +9,8 @@ struct layer_pipe {
   struct berth_reader src;
   struct berth_reader self;
   int blob_fd;
-  bool gz; /* input is gzip */
+  bool plain; /* the blob is the tar itself (compressed when pushed) */
+  bool gz;    /* input is gzip */
   bool detected;
   bool src_eof;
   z_stream in;
@@ -136,15 +137,17 @@ static ssize_t pipe_read(void *ctx, void *buf, size_t len) {
   if (n > 0) {
     sha256_update(p->diff, buf, (size_t)n);
     p->tar_size += (uint64_t)n;
-    if (p->blob_fd >= 0) deflate_feed(p, buf, (size_t)n, Z_NO_FLUSH);
+    if (p->blob_fd >= 0 && !p->plain) deflate_feed(p, buf, (size_t)n, Z_NO_FLUSH);
+    if (p->blob_fd >= 0 && p->plain) blob_write(p, buf, (size_t)n);
   }
   return n;
 }
 
-struct layer_pipe *layer_pipe_new(struct berth_reader *src, int blob_fd) {
+struct layer_pipe *layer_pipe_new(struct berth_reader *src, int blob_fd, bool plain) {
   struct layer_pipe *p = xcalloc(1, sizeof *p);
   p->src = *src;
   p->blob_fd = blob_fd;
+  p->plain = plain;
   p->self.ctx = p;
   p->self.read = pipe_read;
   if (inflateInit2(&p->in, 15 + 32) != Z_OK) abort();
@@ -165,7 +168,7 @@ int layer_pipe_finish(struct layer_pipe *p, char diff_id[DIGEST_LEN + 1],
   char buf[CHUNK];
   while (pipe_read(p, buf, sizeof buf) > 0) {
   }
-  if (!p->error && p->blob_fd >= 0) deflate_feed(p, NULL, 0, Z_FINISH);
+  if (!p->error && p->blob_fd >= 0 && !p->plain) deflate_feed(p, NULL, 0, Z_FINISH);
   if (!p->error && p->blob_fd >= 0 && fsync(p->blob_fd) < 0) fail(p, errno, "fsync layer blob");
   if (p->error)
     return berth_err_set(err, p->error == ENOTSUP ? BERTH_ENOTSUP : BERTH_EINVAL, p->error,
@@ -214,4 +217,26 @@ void gz_reader_free(struct berth_reader *r) {
   if (!r) return;
   gzclose((gzFile)r->ctx);
   free(r);
+}
+
+static ssize_t plain_read(void *ctx, void *buf, size_t len) {
+  for (;;) {
+    ssize_t n = read(*(int *)ctx, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    return n;
+  }
+}
+
+int gzip_file(const char *in, int out, char digest[DIGEST_LEN + 1], uint64_t *size,
+              struct berth_err *err) {
+  int fd = open(in, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", in);
+  struct berth_reader src = BERTH_READER(&fd, plain_read);
+  struct layer_pipe *p = layer_pipe_new(&src, out, false);
+  char diff[DIGEST_LEN + 1];
+  uint64_t tar_size;
+  int r = layer_pipe_finish(p, diff, digest, &tar_size, size, err);
+  layer_pipe_free(p);
+  close(fd);
+  return r;
 }

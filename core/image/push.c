@@ -62,6 +62,8 @@ static bool push_src_get(struct daemon *d, const char *named, struct push_src *p
 
 static int push_layers(struct daemon *d, struct drv_reg *s, struct push_src *p,
                        const struct xfer_progress *pr, struct berth_err *err) {
+  for (size_t i = p->n; i-- > 0;) /* layers made here: compressed now, once */
+    if (store_compress_layer(&d->images, &p->layers[i], err) < 0) return -err->code;
   for (size_t i = p->n; i-- > 0;) {
     char sid[13];
     snprintf(sid, sizeof sid, "%.12s", p->layers[i].blob + 7);

@@ -469,6 +469,35 @@ int store_add_layer(struct image_store *s, const char *parent_chain, struct bert
   return add_layer(s, parent_chain, in, expect_diff_id, NULL, NULL, 0, out_chain, err);
 }
 
+int store_compress_layer(struct image_store *s, struct layer *l, struct berth_err *err) {
+  if (strcmp(l->blob, l->diff_id)) return 0; /* compressed already */
+  cleanup_free char *plain = store_blob_path(s, l->blob);
+  char rnd[17];
+  random_hex(rnd, 8);
+  cleanup_free char *tmp = xasprintf("%s/tmp/gz-%s", s->root, rnd);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "create %s", tmp);
+  char digest[DIGEST_LEN + 1];
+  uint64_t size;
+  int r = gzip_file(plain, fd, digest, &size, err);
+  close(fd);
+  pthread_mutex_lock(&s->lock);
+  struct layer *have = r == 0 ? store_layer_locked(s, l->chain_id) : NULL;
+  bool mine = have && !strcmp(have->blob, l->diff_id);
+  cleanup_free char *gz = store_blob_path(s, digest);
+  if (mine && rename(tmp, gz) == 0) {
+    snprintf(have->blob, sizeof have->blob, "%s", digest);
+    have->blob_size = size;
+    int sr = save_layer(s, have);
+    if (sr < 0) log_warn("image store: record layer %s: %s", have->chain_id, strerror(-sr));
+    unlink(plain);
+  }
+  if (have) *l = *have; /* compressed by this call or another */
+  pthread_mutex_unlock(&s->lock);
+  unlink(tmp);
+  return r;
+}
+
 int store_add_layer_blob(struct image_store *s, const char *parent_chain, const char *blob_path,
                          const char *blob_digest, uint64_t blob_size, const char *expect_diff_id,
                          char out_chain[DIGEST_LEN + 1], struct berth_err *err) {
@@ -513,14 +542,16 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
   }
 
   cleanup_free char *tmp =
-      have_blob ? xstrdup(have_blob) : xasprintf("%s/tmp/layer-%s.gz", s->root, sid);
+      have_blob ? xstrdup(have_blob) : xasprintf("%s/tmp/layer-%s.tar", s->root, sid);
   int fd = have_blob ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && !have_blob) {
     storage_remove(s, sid);
     store_pending_end(s, sid);
     return err_sys(err, BERTH_EINTERNAL, "create %s", tmp);
   }
-  struct layer_pipe *pipe = layer_pipe_new(in, fd);
+  /* a layer made here (load, import, commit) keeps its tar as it is:
+   * compressing is for a push, which does it once, when it happens */
+  struct layer_pipe *pipe = layer_pipe_new(in, fd, true);
   uint64_t size = 0;
   if (drv_storage_can_apply_diff(s->storage)) {
     r = drv_storage_apply_diff(s->storage, sid, *parent_sid ? parent_sid : NULL,

@@ -17,7 +17,8 @@ struct layer {
   char diff_id[DIGEST_LEN + 1];
   char parent[DIGEST_LEN + 1]; /* chain id of the parent, "" for a base layer */
   char storage_id[65];
-  char blob[DIGEST_LEN + 1]; /* gzip-compressed tar in blobs/ */
+  char blob[DIGEST_LEN + 1]; /* in blobs/: the gzip-compressed tar, or (made here,
+                              * not pushed yet) the tar itself: blob == diff_id */
   uint64_t blob_size;
   uint64_t tar_size; /* uncompressed tar bytes */
   uint64_t size;     /* bytes the layer adds on disk */
@@ -101,6 +102,9 @@ char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n);
 void free_strv(char **v, size_t n);
 
 char *store_blob_path(struct image_store *s, const char *digest);
+/* a layer whose blob is its plain tar gets a gzip-compressed one instead
+ * (before a push); l, a copy, is updated */
+int store_compress_layer(struct image_store *s, struct layer *l, struct berth_err *err);
 
 /* Mount reference counting around the storage driver (used by export,
  * containers later). */
