@@ -31,12 +31,14 @@ static bool field(json_t *m, const char *f, char *why, size_t len) {
     return true;
   }
   if (!v) return snprintf(why, len, "invalid field '%s' must be a key=value pair", f), false;
-  if (!strcmp(key, "type")) json_object_set_new(m, "Type", json_string(v));
+  if (!strcmp(key, "type"))
+    json_object_set_new(m, "Type", json_string(v));
   else if (!strcmp(key, "source") || !strcmp(key, "src"))
     json_object_set_new(m, "Source", json_string(v));
   else if (!strcmp(key, "target") || !strcmp(key, "dst") || !strcmp(key, "destination"))
     json_object_set_new(m, "Target", json_string(v));
-  else if (!strcmp(key, "consistency")) json_object_set_new(m, "Consistency", json_string(v));
+  else if (!strcmp(key, "consistency"))
+    json_object_set_new(m, "Consistency", json_string(v));
   else if (!strcmp(key, "bind-propagation"))
     json_object_set_new(sub(m, "BindOptions"), "Propagation", json_string(v));
   else if (!strcmp(key, "volume-driver"))
@@ -44,9 +46,9 @@ static bool field(json_t *m, const char *f, char *why, size_t len) {
   else if (!strcmp(key, "volume-label") || !strcmp(key, "volume-opt")) {
     const char *eq2 = strchr(v, '=');
     cleanup_free char *k = eq2 ? xasprintf("%.*s", (int)(eq2 - v), v) : xstrdup(v);
-    json_t *to = !strcmp(key, "volume-label") ? sub(sub(m, "VolumeOptions"), "Labels")
-                                              : sub(sub(sub(m, "VolumeOptions"), "DriverConfig"),
-                                                    "Options");
+    json_t *to = !strcmp(key, "volume-label")
+                     ? sub(sub(m, "VolumeOptions"), "Labels")
+                     : sub(sub(sub(m, "VolumeOptions"), "DriverConfig"), "Options");
     json_object_set_new(to, k, json_string(eq2 ? eq2 + 1 : ""));
   } else if (!strcmp(key, "tmpfs-size")) {
     int64_t n = parse_bytes(v);

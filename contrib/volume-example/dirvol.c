@@ -127,7 +127,8 @@ static int set_user(struct dirvol *d, const char *name, const char *id, int add,
       n += (size_t)snprintf(out + n, sizeof out - n, "%.*s\n", (int)ll, line);
     i += ll + 1;
   }
-  if (r == 0 && add && n + idl + 2 < sizeof out) n += (size_t)snprintf(out + n, sizeof out - n, "%s\n", id);
+  if (r == 0 && add && n + idl + 2 < sizeof out)
+    n += (size_t)snprintf(out + n, sizeof out - n, "%s\n", id);
   free(b.data);
   return r == 0 ? d->host->state_put(d->host, name, "users", out, n, err) : r;
 }
@@ -195,5 +196,5 @@ static const struct berth_volume_ops dirvol_ops = {
 };
 
 BERTH_PLUGIN(dirvol, .kind = BERTH_KIND_VOLUME, .name = "dirvol", .version = "1.0.0",
-             .description = "directories with a mode, and who has them mounted",
-             .init = dv_init, .fini = dv_fini, .ops = &dirvol_ops)
+             .description = "directories with a mode, and who has them mounted", .init = dv_init,
+             .fini = dv_fini, .ops = &dirvol_ops)

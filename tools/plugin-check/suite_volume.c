@@ -59,7 +59,8 @@ static void test_mounts(struct target *t, const char *name) {
          "unmount again: safe to repeat (%s)", e.msg);
   r = OP(t, "mount", OPS(t)->mount(t->drv, name, ID2, again, sizeof again, &e));
   snprintf(file, sizeof file, "%s/kept", again);
-  chk_ok(r == 0 && access(file, F_OK) == 0, "mounted again for another container: the data is kept");
+  chk_ok(r == 0 && access(file, F_OK) == 0,
+         "mounted again for another container: the data is kept");
   if (r == 0) OP(t, "unmount", OPS(t)->unmount(t->drv, name, ID2, &e));
 }
 
