@@ -109,6 +109,10 @@ expect "the volume's file is not in the image" "absent" "$(docker run --rm img:v
 expect_match "history: the message and the author" "msg" "$(docker history --no-trunc --format '{{.Comment}}' img:v2 | head -1)"
 expect "inspect: author, one more layer, the -c CMD" "me 2 [cat /new]" "$(docker image inspect -f '{{.Author}} {{len .RootFS.Layers}} {{.Config.Cmd}}' img:v2)"
 expect "save: the new layer goes with it" 2 "$(docker save img:v2 | tar -t | grep -c '^blobs/sha256/.*' | awk '{print ($1 >= 3) ? 2 : $1}')"
+docker save -o "$T/v2.tar" img:v2
+expect "skopeo inspect of the saved commit: its layers are the image's, the new one last" \
+  "$(docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' img:v2)" \
+  "$(skopeo inspect "docker-archive:$T/v2.tar" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["Layers"]), end=" ")')"
 berth run -d --name rc busybox sh -c 'echo r >/r; sleep 300' >/dev/null
 for _ in $(seq 1 30); do berth exec rc test -e /r && break; sleep 0.1; done
 expect_match "berth commit of a running container (paused meanwhile)" "^sha256:" "$(berth commit rc img:run)"

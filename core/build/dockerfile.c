@@ -1,0 +1,415 @@
+/* The Dockerfile parser and the builder's word rules (dockerfile.h). */
+#include "dockerfile.h"
+
+#include <ctype.h>
+
+static const char *const known[] = {"from",   "run",      "cmd",    "label",      "maintainer",
+                                    "expose", "env",      "add",    "copy",       "entrypoint",
+                                    "volume", "user",     "workdir", "arg",       "onbuild",
+                                    "stopsignal", "healthcheck", "shell"};
+
+static int perr(struct berth_err *err, int line, const char *fmt, const char *what) {
+  char msg[400];
+  snprintf(msg, sizeof msg, fmt, what);
+  return berth_err_set(err, BERTH_EINVAL, 0, "dockerfile parse error line %d: %s", line, msg);
+}
+
+/* "# escape=`" at the top: 1 taken, 0 not a directive, -1 bad value */
+static int directive(const char *line, char *escape) {
+  const char *p = line;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p++ != '#') return 0;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  const char *k = p;
+  while (isalpha((unsigned char)*p))
+    p++;
+  size_t kl = (size_t)(p - k);
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (!kl || *p != '=') return 0;
+  p++;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (kl == 6 && !strncasecmp(k, "escape", 6)) {
+    if ((*p != '\\' && *p != '`') || (p[1] && !isspace((unsigned char)p[1]))) return -1;
+    *escape = *p;
+    return 1;
+  }
+  return kl == 6 && !strncasecmp(k, "syntax", 6) ? 1 : 0;
+}
+
+static bool blank_or_comment(const char *l) {
+  while (*l == ' ' || *l == '\t')
+    l++;
+  return !*l || *l == '#';
+}
+
+/* the line without trailing blanks; true when it ends with the escape */
+static bool continues(char *l, char escape) {
+  size_t n = strlen(l);
+  while (n && isspace((unsigned char)l[n - 1]))
+    l[--n] = 0;
+  if (n && l[n - 1] == escape) {
+    l[n - 1] = 0;
+    return true;
+  }
+  return false;
+}
+
+static json_t *json_form(const char *rest) {
+  if (*rest != '[') return NULL;
+  json_t *j = json_loads(rest, JSON_DECODE_ANY, NULL);
+  size_t i;
+  json_t *v;
+  bool ok = json_is_array(j);
+  json_array_foreach(j, i, v) ok = ok && json_is_string(v);
+  if (!ok) json_decref(j);
+  return ok ? j : NULL;
+}
+
+static int parse_flags(struct df_instr *in, const char **rest) {
+  const char *p = *rest;
+  while (p[0] == '-' && p[1] == '-' && p[2] && !isspace((unsigned char)p[2])) {
+    const char *end = p;
+    while (*end && !isspace((unsigned char)*end))
+      end++;
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    in->flags = xrealloc(in->flags, (in->n_flags + 1) * sizeof *in->flags);
+    struct df_flag *f = &in->flags[in->n_flags++];
+    f->name = xasprintf("%.*s", (int)((eq ? eq : end) - p - 2), p + 2);
+    f->value = eq ? xasprintf("%.*s", (int)(end - eq - 1), eq + 1) : xstrdup("");
+    p = end;
+    while (isspace((unsigned char)*p))
+      p++;
+  }
+  *rest = p;
+  return 0;
+}
+
+/* one logical line into an instruction */
+static int instruction(const char *text, int line, struct df_instr *in, struct berth_err *err) {
+  memset(in, 0, sizeof *in);
+  in->line = line;
+  const char *p = text;
+  while (isspace((unsigned char)*p))
+    p++;
+  in->original = xstrdup(p);
+  const char *k = p;
+  while (*p && !isspace((unsigned char)*p))
+    p++;
+  in->cmd = xasprintf("%.*s", (int)(p - k), k);
+  for (char *c = in->cmd; *c; c++)
+    *c = (char)tolower((unsigned char)*c);
+  bool ok = false;
+  for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+    ok |= !strcmp(in->cmd, known[i]);
+  if (!ok) {
+    cleanup_free char *up = xasprintf("%.*s", (int)(p - k), k);
+    for (char *c = up; *c; c++)
+      *c = (char)toupper((unsigned char)*c);
+    return perr(err, line, "unknown instruction: %s", up);
+  }
+  while (isspace((unsigned char)*p))
+    p++;
+  parse_flags(in, &p);
+  in->rest = xstrdup(p);
+  json_t *j = json_form(in->rest);
+  if (j) {
+    in->json = true;
+    in->n_args = json_array_size(j);
+    in->args = xcalloc(in->n_args + 1, sizeof *in->args);
+    for (size_t i = 0; i < in->n_args; i++)
+      in->args[i] = xstrdup(json_string_value(json_array_get(j, i)));
+    json_decref(j);
+  }
+  bool needs_args = strcmp(in->cmd, "cmd") && strcmp(in->cmd, "entrypoint") &&
+                    strcmp(in->cmd, "run") && strcmp(in->cmd, "healthcheck");
+  if (!*in->rest && needs_args) {
+    cleanup_free char *up = xstrdup(in->cmd);
+    for (char *c = up; *c; c++)
+      *c = (char)toupper((unsigned char)*c);
+    return perr(err, line, "%s requires at least one argument", up);
+  }
+  return 0;
+}
+
+static void instr_free(struct df_instr *in) {
+  free(in->cmd);
+  free(in->original);
+  free(in->rest);
+  for (size_t i = 0; i < in->n_args; i++)
+    free(in->args[i]);
+  free(in->args);
+  for (size_t i = 0; i < in->n_flags; i++)
+    free(in->flags[i].name), free(in->flags[i].value);
+  free(in->flags);
+}
+
+void df_free(struct dockerfile *df) {
+  for (size_t i = 0; i < df->n; i++)
+    instr_free(&df->v[i]);
+  free(df->v);
+  memset(df, 0, sizeof *df);
+}
+
+static int add_logical(struct dockerfile *df, const char *text, int line, struct berth_err *err) {
+  df->v = xrealloc(df->v, (df->n + 1) * sizeof *df->v);
+  int r = instruction(text, line, &df->v[df->n], err);
+  if (r < 0) {
+    instr_free(&df->v[df->n]);
+    return r;
+  }
+  df->n++;
+  return 0;
+}
+
+int df_parse(const char *text, size_t len, struct dockerfile *out, struct berth_err *err) {
+  memset(out, 0, sizeof *out);
+  out->escape = '\\';
+  cleanup_free char *copy = xasprintf("%.*s", (int)len, text);
+  if (strlen(copy) != len)
+    return berth_err_set(err, BERTH_EINVAL, 0, "the Dockerfile holds a NUL byte");
+  bool directives = true, in_cont = false;
+  char *logical = NULL;
+  int start = 0, lineno = 0, r = 0;
+  for (char *l = copy, *next; l && r == 0; l = next) {
+    next = strchr(l, '\n');
+    if (next) *next++ = 0;
+    lineno++;
+    size_t n = strlen(l);
+    if (n && l[n - 1] == '\r') l[n - 1] = 0;
+    if (directives) {
+      int d = directive(l, &out->escape);
+      if (d < 0) r = perr(err, lineno, "invalid ESCAPE '%s'. Must be ` or \\", l);
+      if (d != 0) continue;
+      directives = false;
+    }
+    if (blank_or_comment(l)) continue;
+    bool more = continues(l, out->escape);
+    if (!in_cont) start = lineno;
+    char *t = xasprintf("%s%s%s", logical ? logical : "", logical ? " " : "", l);
+    free(logical);
+    logical = t;
+    in_cont = more;
+    if (!more) {
+      r = add_logical(out, logical, start, err);
+      free(logical);
+      logical = NULL;
+    }
+  }
+  if (r == 0 && logical) r = add_logical(out, logical, start, err);
+  free(logical);
+  if (r == 0 && !out->n)
+    r = berth_err_set(err, BERTH_EINVAL, 0, "the Dockerfile (Dockerfile) cannot be empty");
+  if (r < 0) df_free(out);
+  return r;
+}
+
+const char *df_flag(const struct df_instr *in, const char *name) {
+  for (size_t i = 0; i < in->n_flags; i++)
+    if (!strcmp(in->flags[i].name, name)) return in->flags[i].value;
+  return NULL;
+}
+
+/* ---- the builder's shell lexer: quotes, escapes, $VAR ---- */
+
+void df_words_free(char **w, size_t n) {
+  for (size_t i = 0; w && i < n; i++)
+    free(w[i]);
+  free(w);
+}
+
+struct sb {
+  char *s;
+  size_t len, cap;
+};
+
+static void sb_put(struct sb *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    b->cap = (b->len + n + 1) * 2;
+    b->s = xrealloc(b->s, b->cap);
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+static bool name_char(char c) {
+  return isalnum((unsigned char)c) || c == '_';
+}
+
+/* ${...} or $NAME after the '$' at *pp, appended to out */
+static int variable(const char **pp, char escape, json_t *vars, struct sb *out,
+                    struct berth_err *err) {
+  const char *p = *pp;
+  if (*p != '{') {
+    const char *k = p;
+    while (name_char(*p))
+      p++;
+    if (p == k) {
+      sb_put(out, "$", 1);
+      return 0;
+    }
+    cleanup_free char *name = xasprintf("%.*s", (int)(p - k), k);
+    const char *v = json_string_value(json_object_get(vars, name)) ?: "";
+    sb_put(out, v, strlen(v));
+    *pp = p;
+    return 0;
+  }
+  const char *k = ++p;
+  while (name_char(*p))
+    p++;
+  cleanup_free char *name = xasprintf("%.*s", (int)(p - k), k);
+  int depth = 1;
+  const char *end = p;
+  while (*end && depth)
+    depth += *end == '{' ? 1 : *end == '}' ? -1 : 0, end += depth ? 1 : 0;
+  if (!*end || !*name)
+    return berth_err_set(err, BERTH_EINVAL, 0, "failed to process \"%s\": missing '}'", *pp - 1);
+  const char *v = json_string_value(json_object_get(vars, name));
+  if (*p == '}') {
+    sb_put(out, v ? v : "", v ? strlen(v) : 0);
+  } else if (p[0] == ':' && (p[1] == '-' || p[1] == '+')) {
+    cleanup_free char *word = xasprintf("%.*s", (int)(end - p - 2), p + 2);
+    bool set = v && *v;
+    if ((p[1] == '-' && !set) || (p[1] == '+' && set)) {
+      cleanup_free char *w = df_expand(word, escape, vars, err);
+      if (!w) return -err->code;
+      sb_put(out, w, strlen(w));
+    } else if (p[1] == '-') {
+      sb_put(out, v, strlen(v));
+    }
+  } else {
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "failed to process \"%.*s\": unsupported modifier (%c) in substitution",
+                         (int)(end - *pp + 2), *pp - 1, *p);
+  }
+  *pp = end + 1;
+  return 0;
+}
+
+/* s into words (split: on blanks outside quotes) */
+static char **lex(const char *s, char escape, json_t *vars, bool split, size_t *n,
+                  struct berth_err *err) {
+  char **words = xcalloc(1, sizeof *words);
+  *n = 0;
+  struct sb w = {0};
+  bool have = false; /* a word is open (even an empty "" one) */
+  char quote = 0;
+  int r = 0;
+  for (const char *p = s; *p && r == 0;) {
+    char c = *p;
+    if (!quote && split && isspace((unsigned char)c)) {
+      if (have) {
+        words = xrealloc(words, (*n + 2) * sizeof *words);
+        words[(*n)++] = w.s ? w.s : xstrdup("");
+        words[*n] = NULL;
+        w = (struct sb){0};
+        have = false;
+      }
+      p++;
+      continue;
+    }
+    have = true;
+    if (c == escape && quote != '\'' && p[1]) {
+      if (quote == '"' && !strchr("\"$`\\", p[1])) sb_put(&w, p, 1);
+      sb_put(&w, p + 1, 1);
+      p += 2;
+    } else if ((c == '\'' || c == '"') && (!quote || quote == c)) {
+      quote = quote ? 0 : c;
+      p++;
+    } else if (c == '$' && quote != '\'' && (quote || !split)) {
+      p++;
+      r = variable(&p, escape, vars, &w, err);
+    } else if (c == '$' && quote != '\'') { /* unquoted: its value splits into words */
+      p++;
+      struct sb v = {0};
+      r = variable(&p, escape, vars, &v, err);
+      for (size_t i = 0; r == 0 && i < v.len; i++) {
+        if (!isspace((unsigned char)v.s[i])) {
+          sb_put(&w, v.s + i, 1);
+          continue;
+        }
+        if (w.s) {
+          words = xrealloc(words, (*n + 2) * sizeof *words);
+          words[(*n)++] = w.s;
+          words[*n] = NULL;
+          w = (struct sb){0};
+        }
+      }
+      free(v.s);
+      have = w.s != NULL || !v.len;
+    } else {
+      sb_put(&w, p++, 1);
+    }
+  }
+  if (r == 0 && quote)
+    r = berth_err_set(err, BERTH_EINVAL, 0, "unexpected end of statement while looking for matching %c",
+                      quote);
+  if (r == 0 && have) {
+    words = xrealloc(words, (*n + 2) * sizeof *words);
+    words[(*n)++] = w.s ? w.s : xstrdup("");
+    words[*n] = NULL;
+  } else {
+    free(w.s);
+  }
+  if (r < 0) {
+    df_words_free(words, *n);
+    return NULL;
+  }
+  return words;
+}
+
+char **df_words(const char *s, char escape, json_t *vars, size_t *n, struct berth_err *err) {
+  return lex(s, escape, vars, true, n, err);
+}
+
+char *df_expand(const char *s, char escape, json_t *vars, struct berth_err *err) {
+  size_t n;
+  char **w = lex(s, escape, vars, false, &n, err);
+  if (!w) return NULL;
+  char *out = n ? w[0] : xstrdup("");
+  for (size_t i = 1; i < n; i++)
+    free(w[i]);
+  free(w);
+  return out;
+}
+
+int df_pairs(const char *s, char escape, json_t *vars, bool allow_old, json_t *obj,
+             struct berth_err *err) {
+  size_t n;
+  char **w = df_words(s, escape, vars, &n, err);
+  if (!w) return -err->code;
+  int r = 0;
+  if (n && !strchr(w[0], '=')) { /* the old form: "KEY value with blanks" */
+    if (!allow_old || n < 2) {
+      r = berth_err_set(err, BERTH_EINVAL, 0, "%s must have two arguments", w[0]);
+    } else { /* the value as written after the key, expanded whole */
+      const char *v = s;
+      while (isspace((unsigned char)*v))
+        v++;
+      while (*v && !isspace((unsigned char)*v))
+        v++;
+      while (isspace((unsigned char)*v))
+        v++;
+      char *val = df_expand(v, escape, vars, err);
+      if (!val) r = -err->code;
+      if (val) json_object_set_new(obj, w[0], json_string(val));
+      free(val);
+    }
+  }
+  bool pairs = n && strchr(w[0], '=');
+  for (size_t i = 0; r == 0 && pairs && i < n; i++) {
+    char *eq = strchr(w[i], '=');
+    if (!eq || eq == w[i]) {
+      r = berth_err_set(err, BERTH_EINVAL, 0, "Syntax error - can't find = in \"%s\". Must be of the form: name=value", w[i]);
+      break;
+    }
+    *eq = 0;
+    json_object_set_new(obj, w[i], json_string(eq + 1));
+  }
+  df_words_free(w, n);
+  return r;
+}
