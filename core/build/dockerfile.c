@@ -3,9 +3,9 @@
 
 #include <ctype.h>
 
-static const char *const known[] = {"from",   "run",      "cmd",    "label",      "maintainer",
-                                    "expose", "env",      "add",    "copy",       "entrypoint",
-                                    "volume", "user",     "workdir", "arg",       "onbuild",
+static const char *const known[] = {"from",       "run",         "cmd",     "label", "maintainer",
+                                    "expose",     "env",         "add",     "copy",  "entrypoint",
+                                    "volume",     "user",        "workdir", "arg",   "onbuild",
                                     "stopsignal", "healthcheck", "shell"};
 
 static int perr(struct berth_err *err, int line, const char *fmt, const char *what) {
@@ -346,8 +346,8 @@ static char **lex(const char *s, char escape, json_t *vars, bool split, size_t *
     }
   }
   if (r == 0 && quote)
-    r = berth_err_set(err, BERTH_EINVAL, 0, "unexpected end of statement while looking for matching %c",
-                      quote);
+    r = berth_err_set(err, BERTH_EINVAL, 0,
+                      "unexpected end of statement while looking for matching %c", quote);
   if (r == 0 && have) {
     words = xrealloc(words, (*n + 2) * sizeof *words);
     words[(*n)++] = w.s ? w.s : xstrdup("");
@@ -404,7 +404,9 @@ int df_pairs(const char *s, char escape, json_t *vars, bool allow_old, json_t *o
   for (size_t i = 0; r == 0 && pairs && i < n; i++) {
     char *eq = strchr(w[i], '=');
     if (!eq || eq == w[i]) {
-      r = berth_err_set(err, BERTH_EINVAL, 0, "Syntax error - can't find = in \"%s\". Must be of the form: name=value", w[i]);
+      r = berth_err_set(err, BERTH_EINVAL, 0,
+                        "Syntax error - can't find = in \"%s\". Must be of the form: name=value",
+                        w[i]);
       break;
     }
     *eq = 0;

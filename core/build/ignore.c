@@ -67,8 +67,7 @@ static bool match_from(char **pat, size_t np, size_t pi, char **s, size_t ns, si
       if (match_from(pat, np, pi + 1, s, ns, k)) return true;
     return false;
   }
-  return si < ns && fnmatch(pat[pi], s[si], 0) == 0 &&
-         match_from(pat, np, pi + 1, s, ns, si + 1);
+  return si < ns && fnmatch(pat[pi], s[si], 0) == 0 && match_from(pat, np, pi + 1, s, ns, si + 1);
 }
 
 /* the pattern matches the path or one of its parent directories */

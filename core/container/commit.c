@@ -200,8 +200,8 @@ static char *commit_config(struct daemon *d, struct container *c, const struct c
   return raw;
 }
 
-int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o,
-               char id[DIGEST_LEN + 1], struct berth_err *err) {
+int ctr_commit_layer(struct daemon *d, struct container *c, bool pause, char chain[DIGEST_LEN + 1],
+                     struct berth_err *err) {
   ctr_lock();
   bool running = c->status == CTR_RUNNING, mounted = c->mounted;
   char root[sizeof c->rootfs];
@@ -209,12 +209,11 @@ int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o
   ctr_unlock();
   bool paused = false, own_mount = false;
   int r = 0;
-  if (running && o->pause) paused = ctr_pause(d, c, true, err) == 0;
+  if (running && pause) paused = ctr_pause(d, c, true, err) == 0;
   if (!mounted) { /* a stopped container's layer, mounted for the copy */
     r = store_mount_layer(&d->images, c->rw_id, root, err);
     own_mount = r == 0;
   }
-  char chain[DIGEST_LEN + 1] = "";
   if (r == 0) r = commit_layer(d, c, root, chain, err);
   if (own_mount) {
     struct berth_err e = {0};
@@ -224,6 +223,13 @@ int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o
     struct berth_err e = {0};
     ctr_pause(d, c, false, &e);
   }
+  return r;
+}
+
+int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o,
+               char id[DIGEST_LEN + 1], struct berth_err *err) {
+  char chain[DIGEST_LEN + 1] = "";
+  int r = ctr_commit_layer(d, c, o->pause, chain, err);
   char *raw = r == 0 ? commit_config(d, c, o, chain, err) : NULL;
   if (r == 0 && !raw) r = -err->code;
   if (r == 0) r = store_add_image(&d->images, raw, strlen(raw), c->image_id, id, err);

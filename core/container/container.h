@@ -149,6 +149,10 @@ struct ctr_commit {
 };
 int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o,
                char id[DIGEST_LEN + 1], struct berth_err *err);
+/* only the layer of its changes, on top of its image's (builds make the
+ * config themselves); *chain its chain id */
+int ctr_commit_layer(struct daemon *d, struct container *c, bool pause, char chain[DIGEST_LEN + 1],
+                     struct berth_err *err);
 
 /* docker export: a producer writing the container's root as a tar (its
  * layer mounted with a reference of its own until the producer ends; the
