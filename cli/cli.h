@@ -200,6 +200,11 @@ struct tar_writer {
 };
 /* path (followed when follow) and everything below it, named name/... */
 int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow);
+/* the one entry (a directory without what it holds) */
+int tar_write_one(struct tar_writer *w, const char *path, const char *name, bool follow);
+/* a regular file of len bytes from memory, mode 0644 */
+int tar_write_data(struct tar_writer *w, const char *name, const char *data, size_t len);
+int cmd_build(int argc, char **argv);
 int tar_write_end(struct tar_writer *w);
 struct tar_entry {
   char *name, *link;

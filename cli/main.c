@@ -37,6 +37,7 @@ static const struct command commands[] = {
     {"port", cmd_port, "List port mappings or a specific mapping for the container"},
     {"diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem"},
     {"commit", cmd_commit, "Create a new image from a container's changes"},
+    {"build", cmd_build, "Build an image from a Dockerfile"},
     {"cp", cmd_cp, "Copy files/folders between a container and the local filesystem"},
     {"export", cmd_export, "Export a container's filesystem as a tar archive"},
     {"logs", cmd_logs, "Fetch the logs of a container"},

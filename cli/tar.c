@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -111,7 +112,7 @@ static int write_file(struct tar_writer *w, const char *path, const struct stat 
   return r;
 }
 
-int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow) {
+int tar_write_one(struct tar_writer *w, const char *path, const char *name, bool follow) {
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) < 0) return -1;
   char link[4096] = "", type;
@@ -138,8 +139,14 @@ int tar_write_tree(struct tar_writer *w, const char *path, const char *name, boo
   }
   cleanup_free char *dname = type == '5' ? xasprintf("%s/", name) : NULL;
   if (write_header(w, dname ? dname : name, &st, type, link) < 0) return -1;
-  if (type == '0') return write_file(w, path, &st);
-  if (type != '5') return 0;
+  return type == '0' ? write_file(w, path, &st) : 0;
+}
+
+int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow) {
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) < 0) return -1;
+  if (tar_write_one(w, path, name, follow) < 0) return -1;
+  if (!S_ISDIR(st.st_mode)) return 0;
   DIR *d = opendir(path);
   if (!d) return -1;
   int r = 0;
@@ -152,6 +159,12 @@ int tar_write_tree(struct tar_writer *w, const char *path, const char *name, boo
   }
   closedir(d);
   return r;
+}
+
+int tar_write_data(struct tar_writer *w, const char *name, const char *data, size_t len) {
+  struct stat st = {.st_mode = S_IFREG | 0644, .st_size = (off_t)len, .st_mtime = time(NULL)};
+  if (write_header(w, name, &st, '0', "") < 0) return -1;
+  return emit_padded(w, data, len);
 }
 
 int tar_write_end(struct tar_writer *w) {

@@ -88,9 +88,8 @@ static int build(struct api_request *req) {
   struct build_job *j = req->ctx;
   const char *remote = api_query(req, "remote");
   if (remote && *remote)
-    return api_reply_error(req, 400,
-                           "remote build contexts (%s) are not supported: send the context tar",
-                           remote);
+    return api_reply_error(
+        req, 400, "remote build contexts (%s) are not supported: send the context tar", remote);
   struct berth_err err = {0};
   size_t n = 0;
   const char **t = api_query_all(req, "t", &n);
@@ -105,9 +104,15 @@ static int build(struct api_request *req) {
   j->target = xstrdup(api_query(req, "target") ?: "");
   j->network = xstrdup(api_query(req, "networkmode") ?: "");
   if (!strcmp(j->network, "default")) j->network[0] = 0;
-  j->o = (struct build_opts){j->dockerfile, j->tags, j->buildargs, j->labels, j->target,
-                             j->network, api_query_bool(req, "nocache", false),
-                             api_query_bool(req, "pull", false), api_query_bool(req, "q", false),
+  j->o = (struct build_opts){j->dockerfile,
+                             j->tags,
+                             j->buildargs,
+                             j->labels,
+                             j->target,
+                             j->network,
+                             api_query_bool(req, "nocache", false),
+                             api_query_bool(req, "pull", false),
+                             api_query_bool(req, "q", false),
                              api_query_bool(req, "forcerm", false)};
   req->ctx = NULL; /* the producer owns it now */
   req->ctx_free = NULL;
@@ -118,8 +123,7 @@ static int build(struct api_request *req) {
  * -a removes them); BuildKit's cache, which this endpoint prunes in
  * docker, does not exist here */
 static int build_prune(struct api_request *req) {
-  return api_reply_json(req, 200,
-                        json_pack("{s:[],s:i}", "CachesDeleted", "SpaceReclaimed", 0));
+  return api_reply_json(req, 200, json_pack("{s:[],s:i}", "CachesDeleted", "SpaceReclaimed", 0));
 }
 
 const struct api_route build_routes[] = {

@@ -50,8 +50,7 @@ json_t *bscratch(void);
 /* CMD/ENTRYPOINT/RUN's command: the JSON array, or SHELL + the text */
 json_t *bcommand(struct bstage *s, const struct df_instr *in);
 /* a config-only instruction (ENV, LABEL, CMD, …, WORKDIR): cached or made */
-int bmeta_step(struct build *b, struct bstage *s, const struct df_instr *in,
-               struct berth_err *err);
+int bmeta_step(struct build *b, struct bstage *s, const struct df_instr *in, struct berth_err *err);
 
 /* steps.c */
 int step_run(struct build *b, struct bstage *s, const struct df_instr *in, struct berth_err *err);

@@ -64,7 +64,8 @@ int bstage_set(struct build *b, struct bstage *s, const char *id, struct berth_e
 
 static const char *last_created_by(json_t *img) {
   json_t *h = json_object_get(img, "history");
-  return json_string_value(json_object_get(json_array_get(h, json_array_size(h) - 1), "created_by"));
+  return json_string_value(
+      json_object_get(json_array_get(h, json_array_size(h) - 1), "created_by"));
 }
 
 bool bcache(struct build *b, struct bstage *s, const char *created_by) {
@@ -206,9 +207,8 @@ static int meta_healthcheck(struct bstage *s, const struct df_instr *in, struct 
     json_decref(arr);
     json_object_set_new(hc, "Test", test);
   }
-  static const char *const durs[][2] = {{"interval", "Interval"},
-                                        {"timeout", "Timeout"},
-                                        {"start-period", "StartPeriod"}};
+  static const char *const durs[][2] = {
+      {"interval", "Interval"}, {"timeout", "Timeout"}, {"start-period", "StartPeriod"}};
   for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
     const char *v = df_flag(in, durs[i][0]);
     if (!v) continue;
@@ -264,8 +264,8 @@ static int meta(struct build *b, struct bstage *s, const struct df_instr *in,
     if (!(w = words_of(s, in, b->df.escape, &n, err))) return -err->code;
     json_t *o = obj_member(cfg, c[0] == 'e' ? "ExposedPorts" : "Volumes");
     for (size_t i = 0; i < n; i++) {
-      cleanup_free char *k = c[0] == 'e' && !strchr(w[i], '/') ? xasprintf("%s/tcp", w[i])
-                                                               : xstrdup(w[i]);
+      cleanup_free char *k =
+          c[0] == 'e' && !strchr(w[i], '/') ? xasprintf("%s/tcp", w[i]) : xstrdup(w[i]);
       json_object_set_new(o, k, json_object());
     }
     df_words_free(w, n);
@@ -299,9 +299,10 @@ static char *meta_line(struct bstage *s, const struct df_instr *in) {
     return xasprintf("/bin/sh -c #(nop) WORKDIR %s",
                      json_string_value(json_object_get(cfg, "WorkingDir")) ?: "");
   if (!strcmp(c, "cmd") || !strcmp(c, "entrypoint") || !strcmp(c, "shell")) {
-    cleanup_free char *v = json_dumps(
-        json_object_get(cfg, c[0] == 'c' ? "Cmd" : c[0] == 'e' ? "Entrypoint" : "Shell"),
-        JSON_COMPACT | JSON_ENCODE_ANY);
+    cleanup_free char *v = json_dumps(json_object_get(cfg, c[0] == 'c'   ? "Cmd"
+                                                           : c[0] == 'e' ? "Entrypoint"
+                                                                         : "Shell"),
+                                      JSON_COMPACT | JSON_ENCODE_ANY);
     return xasprintf("/bin/sh -c #(nop)  %s %s", up, v ? v : "[]");
   }
   if (!strcmp(c, "env") || !strcmp(c, "label")) { /* the resolved values: the cache's key */

@@ -87,8 +87,7 @@ static int from_root(struct build *b, const char *from, struct root *r, struct b
     if (im) memcpy(img, im->id, sizeof img);
     pthread_mutex_unlock(&b->d->images.lock);
     if (!*img)
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid from flag value %s: No such image",
-                           from);
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid from flag value %s: No such image", from);
     id = img;
   }
   return root_of(b, id, r, err);
@@ -104,8 +103,7 @@ static char *clean_src(const char *src, struct berth_err *err) {
       char *slash = strrchr(out, '/');
       if (!slash) {
         free(out);
-        berth_err_set(err, BERTH_EINVAL, 0, "forbidden path outside the build context: %s ()",
-                      src);
+        berth_err_set(err, BERTH_EINVAL, 0, "forbidden path outside the build context: %s ()", src);
         return NULL;
       }
       *slash = 0;
@@ -227,7 +225,11 @@ static bool is_archive(int fd) {
   ssize_t n = in >= 0 ? pread(in, h, sizeof h, 0) : -1;
   if (in >= 0) close(in);
   if (n >= 3 && ((h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3))) return true;
-  if (n >= 6 && !memcmp(h, "\xfd" "7zXZ", 5)) return true;
+  if (n >= 6 && !memcmp(h,
+                        "\xfd"
+                        "7zXZ",
+                        5))
+    return true;
   return n == 512 && !memcmp(h + 257, "ustar", 5);
 }
 
@@ -270,7 +272,9 @@ static int owner(struct job *j, const char *spec, struct berth_err *err) {
     }
   }
   if (j->imgfd < 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "unable to convert uid/gid chown string to host mapping: no /etc/passwd for %s", spec);
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "unable to convert uid/gid chown string to host mapping: no /etc/passwd for %s", spec);
   struct rt_user ru = {0};
   if (rt_resolve_user_at(j->imgfd, spec, &ru, err) < 0) return -err->code;
   j->uid = ru.uid;
@@ -301,8 +305,8 @@ static int checksum(const struct job *j, char hex[65], struct berth_err *err) {
     sha256_update(h, e->name, strlen(e->name) + 1);
     sha256_update(h, meta, (size_t)n + 1);
     if (!e->src || S_ISDIR(st.st_mode)) continue;
-    int fd = rt_openat_in_root(j->srcfd, e->src, S_ISLNK(st.st_mode) ? O_PATH | O_NOFOLLOW
-                                                                     : O_RDONLY | O_NOFOLLOW, 0);
+    int fd = rt_openat_in_root(
+        j->srcfd, e->src, S_ISLNK(st.st_mode) ? O_PATH | O_NOFOLLOW : O_RDONLY | O_NOFOLLOW, 0);
     if (fd < 0) {
       r = err_sys(err, BERTH_EINVAL, "COPY failed: %s", e->src);
       break;
@@ -343,8 +347,8 @@ static void add_parents(struct job *j) {
     for (char *slash = strrchr(p, '/'); slash; slash = strrchr(p, '/')) {
       *slash = 0;
       if (has_entry(j, p)) continue;
-      struct stat st = {.st_mode = S_IFDIR | 0755, .st_uid = j->uid, .st_gid = j->gid,
-                        .st_mtime = time(NULL)};
+      struct stat st = {
+          .st_mode = S_IFDIR | 0755, .st_uid = j->uid, .st_gid = j->gid, .st_mtime = time(NULL)};
       cleanup_free char *abs = xasprintf("/%s", p);
       int fd = j->imgfd >= 0 ? rt_openat_in_root(j->imgfd, abs, O_PATH, 0) : -1;
       struct stat ist;
@@ -401,8 +405,10 @@ static int write_entry(struct archive *a, const struct job *j, const struct entr
     return r;
   }
   struct stat st;
-  if (e->src) header_stat(j, e, &st);
-  else st = e->st;
+  if (e->src)
+    header_stat(j, e, &st);
+  else
+    st = e->st;
   struct archive_entry *ae = archive_entry_new();
   archive_entry_set_pathname(ae, e->name);
   archive_entry_copy_stat(ae, &st);
@@ -558,7 +564,10 @@ static int copy_into(struct build *b, struct bstage *s, const struct df_instr *i
   json_decref(srcs);
   if (r < 0) return r;
   cleanup_free char *line = xasprintf("/bin/sh -c #(nop) %s %s:%s in %s ", what,
-                                      many ? "multi" : dir1 ? "dir" : "file", hex, dest);
+                                      many   ? "multi"
+                                      : dir1 ? "dir"
+                                             : "file",
+                                      hex, dest);
   if (bcache(b, s, line)) return 0;
   char diff_id[DIGEST_LEN + 1];
   r = make_layer(b, s, j, diff_id, err);

@@ -150,11 +150,12 @@ static int run_instr(struct build *b, struct bstage *s, const struct df_instr *i
 /* the instructions to run: up to the end of the --target stage */
 static int plan(struct build *b, size_t *end, struct berth_err *err) {
   *end = b->df.n;
-  bool found = !b->o->target || !*b->o->target, in_stage = false;
+  bool targeted = b->o->target && *b->o->target;
+  bool found = !targeted, in_stage = false;
   for (size_t i = 0; i < b->df.n; i++) {
     const struct df_instr *in = &b->df.v[i];
     if (!strcmp(in->cmd, "from")) {
-      if (found && in_stage) {
+      if (targeted && found && in_stage) {
         *end = i;
         break;
       }
@@ -182,7 +183,8 @@ static int read_files(struct build *b, struct berth_err *err) {
   if (!text)
     return berth_err_set(err, BERTH_EINVAL, 0, "Cannot locate specified Dockerfile: %s", name);
   struct berth_err e = {0};
-  cleanup_free char *ign = rt_read_in_root(b->ctxfd, "/.dockerignore", 1 << 20, &len, &e);
+  size_t ilen;
+  cleanup_free char *ign = rt_read_in_root(b->ctxfd, "/.dockerignore", 1 << 20, &ilen, &e);
   b->ig = ignore_parse(ign);
   return df_parse(text, len, &b->df, err);
 }
@@ -252,8 +254,8 @@ static int run_all(struct build *b, char id[DIGEST_LEN + 1], struct berth_err *e
 
 int build_image(struct daemon *d, const char *ctxdir, const struct build_opts *o,
                 const struct build_out *out, char id[DIGEST_LEN + 1], struct berth_err *err) {
-  struct build b = {d, o, out, ctxdir, -1, NULL, {0}, json_object(), json_object(), NULL, 0, 0, 0,
-                    NULL};
+  struct build b = {d,    o, out, ctxdir, -1,  NULL, {0}, json_object(), json_object(),
+                    NULL, 0, 0,   0,      NULL};
   b.ctxfd = open(ctxdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   int r = b.ctxfd < 0 ? err_sys(err, BERTH_EINTERNAL, "open %s", ctxdir) : read_files(&b, err);
   if (r == 0) r = run_all(&b, id, err);

@@ -136,8 +136,8 @@ int step_run(struct build *b, struct bstage *s, const struct df_instr *in, struc
   json_t *cfg = bconfig(s);
   json_t *body = json_pack(
       "{s:s,s:O,s:[],s:o,s:s,s:s,s:{s:s,s:{s:s,s:{}}}}", "Image", s->id, "Entrypoint", cmd, "Cmd",
-      "Env", env, "WorkingDir", json_string_value(json_object_get(cfg, "WorkingDir")) ?: "",
-      "User", json_string_value(json_object_get(cfg, "User")) ?: "", "HostConfig", "NetworkMode",
+      "Env", env, "WorkingDir", json_string_value(json_object_get(cfg, "WorkingDir")) ?: "", "User",
+      json_string_value(json_object_get(cfg, "User")) ?: "", "HostConfig", "NetworkMode",
       b->o->network ? b->o->network : "", "LogConfig", "Type", "json-file", "Config");
   char id[65];
   int r = ctr_create(b->d, NULL, body, id, NULL, err);

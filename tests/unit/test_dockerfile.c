@@ -67,7 +67,8 @@ static void test_errors(void) {
   is_str(parse_err(""), "the Dockerfile (Dockerfile) cannot be empty", "an empty Dockerfile");
   is_str(parse_err("# only\n\n"), "the Dockerfile (Dockerfile) cannot be empty",
          "comments only: empty");
-  is_str(parse_err("FROM x\nCOPY\n"), "dockerfile parse error line 2: COPY requires at least one argument",
+  is_str(parse_err("FROM x\nCOPY\n"),
+         "dockerfile parse error line 2: COPY requires at least one argument",
          "an instruction without arguments");
   contains(parse_err("# escape=x\nFROM a\n"), "invalid ESCAPE", "a bad escape directive");
   char nul[] = "FROM x\nRUN a\0b\n";
@@ -179,8 +180,8 @@ static void test_fuzz(void) {
     buf[n] = 0;
     ignore_free(ignore_parse(buf));
   }
-  ok(parsed + refused == 3000, "3000 mutated Dockerfiles: each parsed or refused with a message (%d, %d)",
-     parsed, refused);
+  ok(parsed + refused == 3000,
+     "3000 mutated Dockerfiles: each parsed or refused with a message (%d, %d)", parsed, refused);
   json_decref(vars);
 }
 

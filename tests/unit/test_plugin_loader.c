@@ -56,11 +56,15 @@ int main(void) {
 
   refused("badmagic", BERTH_KIND_STORAGE,
           "bad magic 0xdeadbeef (expected 0x48545242): not a berth plugin", "wrong magic");
-  refused("badmajor", BERTH_KIND_STORAGE,
-          "built for plugin ABI 2.0, but this berthd speaks ABI 1.0: rebuild the plugin",
-          "other major");
-  refused("newminor", BERTH_KIND_STORAGE,
-          "needs plugin ABI 1.1, newer than this berthd's 1.0: upgrade berthd", "newer minor");
+  char want[200];
+  snprintf(want, sizeof want,
+           "built for plugin ABI 2.0, but this berthd speaks ABI 1.%u: rebuild the plugin",
+           BERTH_ABI_MINOR);
+  refused("badmajor", BERTH_KIND_STORAGE, want, "other major");
+  snprintf(want, sizeof want,
+           "needs plugin ABI 1.%u, newer than this berthd's 1.%u: upgrade berthd",
+           BERTH_ABI_MINOR + 1, BERTH_ABI_MINOR);
+  refused("newminor", BERTH_KIND_STORAGE, want, "newer minor");
   refused("missingop", BERTH_KIND_STORAGE, "required storage op 'mount' is missing",
           "missing required op");
   refused("goodstore", BERTH_KIND_NETWORK, "is a storage driver, configured as a network driver",
