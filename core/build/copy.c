@@ -505,11 +505,15 @@ static int plan_entries(struct job *j, json_t *srcs, const char *dest, bool into
     const char *p = json_string_value(v);
     int fd = rt_openat_in_root(j->srcfd, p, O_PATH, 0);
     struct stat st;
-    bool dir = fd >= 0 && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR(st.st_mode);
+    bool ok = fd >= 0 && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0;
+    bool dir = ok && S_ISDIR(st.st_mode),
+         arch = add_ && ok && S_ISREG(st.st_mode) && is_archive(fd);
     if (fd >= 0) close(fd);
     const char *base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
-    cleanup_free char *name = dir || !into ? xasprintf("%.*s", (int)dl, d)
-                                           : xasprintf("%.*s%s%s", (int)dl, d, dl ? "/" : "", base);
+    /* a directory's contents and an archive's entries go into dest */
+    cleanup_free char *name = dir || arch || !into
+                                  ? xasprintf("%.*s", (int)dl, d)
+                                  : xasprintf("%.*s%s%s", (int)dl, d, dl ? "/" : "", base);
     if ((r = add_tree(j, p, name, true, add_, err)) < 0) break;
   }
   return r;

@@ -272,6 +272,40 @@ int build_image(struct daemon *d, const char *ctxdir, const struct build_opts *o
   return r;
 }
 
+/* The docker CLI's context tar for a Dockerfile outside the context (its
+ * ReplaceFileTarWrapper) ends without the last entry's padding and without
+ * the two zero blocks; dockerd's reader lets that pass.  This reader ends
+ * the last block and adds the end marker at EOF, so libarchive does too. */
+struct padded {
+  int fd;
+  uint64_t total;
+  size_t pad; /* zeros still to give */
+  bool eof, compressed;
+};
+
+static ssize_t padded_read(void *ctx, void *buf, size_t len) {
+  struct padded *p = ctx;
+  if (!p->eof) {
+    ssize_t n = fd_reader_read(&p->fd, buf, len);
+    if (n > 0 && !p->total) { /* gzip, bzip2, xz, zstd: left as they are */
+      const unsigned char *b = buf;
+      p->compressed = (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) ||
+                      (n >= 3 && !memcmp(b, "BZh", 3)) || (n >= 2 && b[0] == 0xfd && b[1] == '7') ||
+                      (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd);
+    }
+    if (n != 0) {
+      if (n > 0) p->total += (uint64_t)n;
+      return n;
+    }
+    p->eof = true;
+    p->pad = p->compressed ? 0 : (p->total % 512 ? 512 - p->total % 512 : 0) + 1024;
+  }
+  size_t n = p->pad < len ? p->pad : len;
+  memset(buf, 0, n);
+  p->pad -= n;
+  return (ssize_t)n;
+}
+
 char *build_receive(struct daemon *d, int fd, struct berth_err *err) {
   char rnd[17];
   random_hex(rnd, 8);
@@ -283,7 +317,8 @@ char *build_receive(struct daemon *d, int fd, struct berth_err *err) {
     free(dir);
     return NULL;
   }
-  struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
+  struct padded pr = {fd, 0, 0, false, false};
+  struct berth_reader in = BERTH_READER(&pr, padded_read);
   if (layer_untar(&in, dir, BERTH_UNTAR_WHITEOUT_DELETE, NULL, err) < 0) {
     err_wrap(err, "the build context");
     rm_rf(dir);

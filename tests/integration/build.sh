@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Builds (issue 13): Dockerfiles through `DOCKER_BUILDKIT=0 docker build`,
+# `berth build` and docker-py: every instruction, the cache, multi-stage,
+# ARG/ENV, .dockerignore, USER, ONBUILD, a failing RUN, bad input.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon || { fail "berthd starts"; finish; exit 1; }
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+export DOCKER_BUILDKIT=0
+dbuild() { docker build "$@" 2>&1 | grep -v -e DEPRECATED -e 'BuildKit is currently' -e 'environment-variable' -e '^ *$'; }
+
+# ---- every seed instruction ----
+C="$T/ctx1"
+mkdir -p "$C/sub" "$T/tarsrc/pkg"
+echo hello >"$C/f.txt"
+echo in-sub >"$C/sub/s.txt"
+echo packed >"$T/tarsrc/pkg/p.txt"
+tar -C "$T/tarsrc" -czf "$C/pkg.tar.gz" pkg
+cat >"$C/Dockerfile" <<'DF'
+# a comment
+FROM busybox
+MAINTAINER me@example.com
+ARG GREETING=hi
+ENV APP=/app \
+    MODE=test
+LABEL org.example.k="v 1"
+WORKDIR $APP
+COPY f.txt .
+COPY sub /app/sub/
+ADD pkg.tar.gz /opt/
+RUN echo "$GREETING from $(pwd) in $MODE" > out.txt && cat f.txt
+EXPOSE 8080 53/udp
+VOLUME /data
+STOPSIGNAL SIGINT
+ONBUILD RUN echo triggered > /trig
+ENTRYPOINT ["cat"]
+CMD ["out.txt"]
+DF
+out=$(dbuild -t seed:1 "$C")
+expect_match "docker build: docker's steps" "Step 1/16 : FROM busybox" "$out"
+expect "the RUN's output in the stream" "yes" "$(grep -qx hello <<<"$out" && echo yes)"
+expect_match "docker's closing lines" "Successfully built [0-9a-f]{12}
+Successfully tagged seed:1" "$out"
+expect "run: ENTRYPOINT, CMD, WORKDIR, ARG, ENV" "hi from /app in test" "$(docker run --rm seed:1)"
+expect "COPY of a file and a directory" "hello in-sub" "$(docker run --rm seed:1 f.txt sub/s.txt | xargs)"
+expect "ADD of a local tar.gz: unpacked" "packed" "$(docker run --rm seed:1 /opt/pkg/p.txt)"
+expect "the config: Cmd Entrypoint Env WorkingDir" '["out.txt"] ["cat"] /app' \
+  "$(docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}} {{.Config.WorkingDir}}' seed:1)"
+expect_match "Env has APP and MODE" '"APP=/app","MODE=test"' "$(docker image inspect -f '{{json .Config.Env}}' seed:1)"
+expect "ExposedPorts, Volumes, StopSignal, Labels, OnBuild, Author" \
+  '{"53/udp":{},"8080/tcp":{}} {"/data":{}} SIGINT v 1 ["RUN echo triggered > /trig"] me@example.com' \
+  "$(docker image inspect -f '{{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{.Config.StopSignal}} {{index .Config.Labels "org.example.k"}} {{json .Config.OnBuild}} {{.Author}}' seed:1)"
+expect "history: one row per instruction after FROM, and the base's" "16" "$(docker history -q seed:1 | wc -l)"
+expect "no container is left" "" "$(docker ps -aq)"
+
+# ---- the cache ----
+out=$(dbuild -t seed:1 "$C")
+expect "a second build: every step from the cache" "15" "$(grep -c 'Using cache' <<<"$out")"
+expect "the same image" "$(docker image inspect -f '{{.Id}}' seed:1 | cut -c8-19)" "$(sed -n 's/^Successfully built //p' <<<"$out")"
+echo changed >"$C/sub/s.txt"
+out=$(dbuild -t seed:2 "$C")
+expect "a changed COPY source: the steps before it cached, it and the ones after rerun" "6 yes" \
+  "$(grep -c 'Using cache' <<<"$out") $(grep -q 'Running in' <<<"$out" && echo yes)"
+expect "the new file is in" "changed" "$(docker run --rm seed:2 sub/s.txt)"
+out=$(dbuild --no-cache -t seed:3 "$C")
+expect "--no-cache: nothing from the cache" "0" "$(grep -c 'Using cache' <<<"$out")"
+
+# ---- multi-stage, --target ----
+M="$T/ms"
+mkdir -p "$M"
+cat >"$M/Dockerfile" <<'DF'
+FROM busybox AS builder
+RUN echo built >/artifact && echo more >/other
+FROM busybox AS second
+COPY --from=builder /other /o
+FROM scratch
+COPY --from=builder /artifact /artifact
+COPY --from=0 /other /
+DF
+dbuild -t ms:1 "$M" >/dev/null
+docker create --name msc ms:1 x >/dev/null
+expect "scratch final stage: only what was copied from the stages" "artifact other" "$(docker export msc | tar -t | sort | xargs)"
+expect "COPY --from=name and --from=0" "built more" "$(docker export msc | tar -xO | xargs)"
+docker rm msc >/dev/null
+id=$(berth build -q --target second "$M")
+expect_match "berth build -q --target: only the image id" "^sha256:[0-9a-f]{64}$" "$id"
+expect "--target stops at the stage" "more" "$(berth run --rm "$id" cat /o)"
+
+# ---- ARG/ENV, --build-arg, .dockerignore, USER, ONBUILD, stdin ----
+A="$T/args"
+mkdir -p "$A"
+printf 'secret\n*.log\n!keep.log\n' >"$A/.dockerignore"
+echo s >"$A/secret"; echo a >"$A/a.log"; echo k >"$A/keep.log"
+cat >"$A/Dockerfile" <<'DF'
+FROM busybox
+ARG V
+ARG D=dflt
+ENV E=${V:-none}-${D}
+RUN echo "v=$V e=$E" >/vals && echo 'app:x:1234:1234::/:/bin/sh' >>/etc/passwd
+COPY . /ctx/
+USER app
+CMD ["sh","-c","cat /vals; id -u; ls /ctx"]
+DF
+out=$(berth build --build-arg V=given --build-arg UNUSED=1 -t args:1 "$A" 2>&1)
+expect_match "an unused --build-arg: docker's warning" "\[Warning\] One or more build-args \[UNUSED\] were not consumed" "$out"
+expect "ARG, --build-arg, defaults, ENV with \${V:-x}; USER; .dockerignore with a ! exception" \
+  "v=given e=given-dflt 1234 Dockerfile keep.log" "$(berth run --rm args:1 | xargs)"
+printf 'FROM seed:1\nCMD ["/trig"]\n' | berth build -t child:1 - >/dev/null
+expect "ONBUILD: the parent's trigger ran in the child build" "triggered" "$(berth run --rm child:1)"
+expect "and the child does not inherit it" "null" "$(berth image inspect -f '{{json .Config.OnBuild}}' child:1)"
+tar -C "$A" -cf - Dockerfile .dockerignore keep.log | berth build -q -t fromtar:1 - >/dev/null
+expect "berth build - with a tar context on stdin" "1234" "$(berth run --rm fromtar:1 id -u)"
+expect "-f a Dockerfile outside the context" "outside" \
+  "$(printf 'FROM busybox\nCMD ["echo","outside"]\n' >"$T/elsewhere.df"; berth build -q -f "$T/elsewhere.df" -t else:1 "$A" >/dev/null; berth run --rm else:1)"
+
+# ---- a failing RUN ----
+printf 'FROM busybox\nRUN echo step-one\nRUN exit 3\n' >"$T/fail.df"
+out=$(dbuild -f "$T/fail.df" "$A"); rc=$?
+expect_match "a failing RUN: docker's message" "The command '/bin/sh -c exit 3' returned a non-zero code: 3" "$out"
+docker build -q -f "$T/fail.df" "$A" >/dev/null 2>&1
+expect "docker build exits 1" "1" "$?"
+berth build -q -f "$T/fail.df" "$A" >/dev/null 2>&1
+expect "berth build exits 1" "1" "$?"
+expect "no container left behind" "" "$(docker ps -aq)"
+out=$(dbuild -f "$T/fail.df" "$A")
+expect_match "the steps before it stay cached" "Using cache" "$out"
+
+# ---- bad input ----
+expect_match "an unknown instruction, with its line" "dockerfile parse error line 2: unknown instruction: FOO" \
+  "$(printf 'FROM busybox\nFOO bar\n' | berth build - 2>&1)"
+expect_match "no FROM first" "no build stage in current context" "$(printf 'RUN true\n' | berth build - 2>&1)"
+expect_match "COPY ../x: outside the context" "forbidden path outside the build context: ../x" \
+  "$(printf 'FROM busybox\nCOPY ../x /\n' >"$A/Dockerfile.bad"; berth build -f "$A/Dockerfile.bad" "$A" 2>&1)"
+expect_match "an unknown stage in COPY --from" "invalid from flag value nosuch" \
+  "$(printf 'FROM busybox\nCOPY --from=nosuch /a /b\n' | berth build - 2>&1)"
+expect_match "an unknown --target" "failed to reach build target nope" "$(berth build --target nope "$M" 2>&1)"
+expect_match "a source that is not there" "file not found in build context" \
+  "$(printf 'FROM busybox\nCOPY nothere /\n' >"$A/Dockerfile.nf"; berth build -f "$A/Dockerfile.nf" "$A" 2>&1)"
+expect_match "SHELL must be JSON" "SHELL requires the arguments to be in JSON form" \
+  "$(printf 'FROM busybox\nSHELL /bin/sh -c\n' | berth build - 2>&1)"
+python3 - "$T/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    d = b"FROM busybox\n"; i = tarfile.TarInfo("Dockerfile"); i.size = len(d); t.addfile(i, io.BytesIO(d))
+    e = tarfile.TarInfo("../../escaped-by-build"); e.size = 1; t.addfile(e, io.BytesIO(b"x"))
+PY
+expect_match "a context tar with ../ entries: refused" "build context" "$(berth build - <"$T/evil.tar" 2>&1)"
+expect "nothing written outside" "absent" "$([ -e "$T/data/escaped-by-build" ] || [ -e "$T/escaped-by-build" ] && echo present || echo absent)"
+expect "the scratch directories are gone" "" "$(ls "$T/data/build" 2>/dev/null)"
+
+# ---- docker-py ----
+out=$(python3 - "unix://$SOCK" "$C" <<'PY' 2>&1
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+img, logs = c.images.build(path=sys.argv[2], tag="py:1")
+print("py:1" in img.tags, any("Step 1/" in l.get("stream", "") for l in logs))
+print(c.containers.run("py:1", remove=True).decode().strip())
+PY
+)
+expect "docker-py images.build: the image and its log" "True True
+hi from /app in test" "$out"
+
+# ---- docker-compose 1.29: a project with a build: section ----
+mkdir -p "$T/proj/app"
+printf 'FROM busybox\nARG MSG=none\nRUN echo "$MSG" >/msg\nCMD ["cat","/msg"]\n' >"$T/proj/app/Dockerfile"
+cat >"$T/proj/docker-compose.yml" <<'YML'
+version: "3"
+services:
+  app:
+    build:
+      context: ./app
+      args:
+        MSG: from-compose
+    image: proj-app:1
+    network_mode: none
+YML
+(cd "$T/proj" && timeout 120 docker-compose -p proj build) >"$T/compose.log" 2>&1
+expect "docker-compose build: the image, with its build args" "from-compose" "$(docker run --rm proj-app:1 2>&1)"
+grep -q "Successfully built" "$T/compose.log" && ok "docker-compose shows the build's stream" || { fail "docker-compose shows the build's stream"; sed 's/^/#   /' "$T/compose.log" | tail -5; }
+finish
