@@ -26,8 +26,8 @@ static char *joined(json_t *a) {
 /* the RUN's environment (ENV, then the ARGs ENV does not set) and its
  * history line, docker's: "|N k=v … /bin/sh -c cmd" when ARGs are seen */
 static char *run_line(struct bstage *s, json_t *cmd, json_t **env) {
-  *env = json_deep_copy(json_object_get(bconfig(s), "Env") ?: json_array());
-  if (!json_is_array(*env)) json_decref(*env), *env = json_array();
+  json_t *have = json_object_get(bconfig(s), "Env");
+  *env = json_is_array(have) ? json_deep_copy(have) : json_array();
   json_t *vars = bvars(s);
   char *prefix = xstrdup("");
   size_t n = 0;
