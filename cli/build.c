@@ -112,8 +112,10 @@ static int dockerfile_arg(struct bctx *c, const char *file, char **query_name) {
   size_t len;
   char *text = !strcmp(file, "-") ? read_all(0, &len) : read_file(file, &len);
   if (!text) {
-    fprintf(stderr, "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
-                    "lstat %s: %s\n", file, strerror(errno));
+    fprintf(stderr,
+            "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
+            "lstat %s: %s\n",
+            file, strerror(errno));
     return -1;
   }
   char rnd[17];
@@ -168,8 +170,12 @@ static int send_build(struct bctx *c, int upload, const char *query, bool quiet)
     pthread_create(&t, NULL, pack_thread, c);
   }
   struct jsonstream js = {.tty = isatty(1), .quiet = false, .ids = json_object()};
-  struct http_req rq = {.method = "POST", .path = query, .upload_fd = upload,
-                        .content_type = "application/x-tar", .sink = js_sink, .sink_ctx = &js};
+  struct http_req rq = {.method = "POST",
+                        .path = query,
+                        .upload_fd = upload,
+                        .content_type = "application/x-tar",
+                        .sink = js_sink,
+                        .sink_ctx = &js};
   struct http_resp rs;
   int rc = http_do(&rq, &rs) < 0 ? 1 : js.error;
   close(upload);
