@@ -17,39 +17,25 @@ struct bctx {
   const char *dir; /* NULL: stdin's tar goes as it is */
   struct ignore *ig;
   char *df_name; /* the Dockerfile added to the tar, or NULL */
+  char *df_rel;  /* the Dockerfile's name in the context */
   char *df_text;
   size_t df_len;
   struct tar_writer w;
   int err;
 };
 
-/* the context's entries, what .dockerignore excludes left out */
-static int pack_dir(struct bctx *c, const char *rel) {
-  cleanup_free char *path = xasprintf("%s%s%s", c->dir, *rel ? "/" : "", rel);
-  DIR *d = opendir(path);
-  if (!d) return -1;
-  int r = 0;
-  struct dirent *de;
-  while (r == 0 && (de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    cleanup_free char *crel = xasprintf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
-    bool keep = !ignore_match(c->ig, crel) || !strcmp(crel, ".dockerignore") ||
-                (c->df_name == NULL && !strcmp(crel, "Dockerfile"));
-    cleanup_free char *cpath = xasprintf("%s/%s", path, de->d_name);
-    struct stat st;
-    if (lstat(cpath, &st) < 0) continue;
-    if (keep) r = tar_write_one(&c->w, cpath, crel, false);
-    /* into an excluded directory too: a "!" may take a file back */
-    if (r == 0 && S_ISDIR(st.st_mode)) r = pack_dir(c, crel);
-  }
-  closedir(d);
-  return r;
+/* a context entry goes unless .dockerignore excludes it (the Dockerfile
+ * and .dockerignore always go: the daemon reads them) */
+static bool keep_entry(const char *name, void *ctx) {
+  struct bctx *c = ctx;
+  return !ignore_match(c->ig, name) || !strcmp(name, ".dockerignore") ||
+         (c->df_rel && !strcmp(name, c->df_rel));
 }
 
 static void *pack_thread(void *p) {
   struct bctx *c = p;
   int r = 0;
-  if (c->dir) r = pack_dir(c, "");
+  if (c->dir) r = tar_walk(&c->w, c->dir, "", false, keep_entry, c);
   if (r == 0 && c->df_name) r = tar_write_data(&c->w, c->df_name, c->df_text, c->df_len);
   if (r == 0) r = tar_write_end(&c->w);
   if (r < 0) c->err = errno ? errno : EIO;
@@ -101,12 +87,14 @@ static int from_stdin(struct bctx *c, int *upload_fd) {
 static int dockerfile_arg(struct bctx *c, const char *file, char **query_name) {
   if (!file) {
     *query_name = xstrdup(c->df_name ? c->df_name : "Dockerfile");
+    c->df_rel = c->df_name ? NULL : xstrdup("Dockerfile");
     return 0;
   }
   char real_dir[PATH_MAX], real_file[PATH_MAX];
   if (strcmp(file, "-") && c->dir && realpath(c->dir, real_dir) && realpath(file, real_file) &&
       !strncmp(real_file, real_dir, strlen(real_dir)) && real_file[strlen(real_dir)] == '/') {
     *query_name = xstrdup(real_file + strlen(real_dir) + 1);
+    c->df_rel = xstrdup(*query_name);
     return 0;
   }
   size_t len;
@@ -242,6 +230,7 @@ int cmd_build(int argc, char **argv) {
   }
   free(df);
   free(c.df_name);
+  free(c.df_rel);
   free(c.df_text);
   ignore_free(c.ig);
   free(pos);

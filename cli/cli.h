@@ -200,6 +200,11 @@ struct tar_writer {
 };
 /* path (followed when follow) and everything below it, named name/... */
 int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow);
+/* the same, each entry written only when keep says so (the walk goes into
+ * every directory all the same); name "": path's entries at the top */
+typedef bool (*tar_keep_fn)(const char *name, void *ctx);
+int tar_walk(struct tar_writer *w, const char *path, const char *name, bool follow,
+             tar_keep_fn keep, void *ctx);
 /* the one entry (a directory without what it holds) */
 int tar_write_one(struct tar_writer *w, const char *path, const char *name, bool follow);
 /* a regular file of len bytes from memory, mode 0644 */

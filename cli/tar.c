@@ -142,10 +142,12 @@ int tar_write_one(struct tar_writer *w, const char *path, const char *name, bool
   return type == '0' ? write_file(w, path, &st) : 0;
 }
 
-int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow) {
+int tar_walk(struct tar_writer *w, const char *path, const char *name, bool follow,
+             tar_keep_fn keep, void *ctx) {
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) < 0) return -1;
-  if (tar_write_one(w, path, name, follow) < 0) return -1;
+  bool top = !*name; /* "": the directory itself is not an entry */
+  if (!top && (!keep || keep(name, ctx)) && tar_write_one(w, path, name, follow) < 0) return -1;
   if (!S_ISDIR(st.st_mode)) return 0;
   DIR *d = opendir(path);
   if (!d) return -1;
@@ -154,11 +156,15 @@ int tar_write_tree(struct tar_writer *w, const char *path, const char *name, boo
   while (r == 0 && (de = readdir(d))) {
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
     cleanup_free char *cp = xasprintf("%s/%s", path, de->d_name);
-    cleanup_free char *cn = xasprintf("%s/%s", name, de->d_name);
-    r = tar_write_tree(w, cp, cn, false);
+    cleanup_free char *cn = xasprintf("%s%s%s", name, top ? "" : "/", de->d_name);
+    r = tar_walk(w, cp, cn, false, keep, ctx);
   }
   closedir(d);
   return r;
+}
+
+int tar_write_tree(struct tar_writer *w, const char *path, const char *name, bool follow) {
+  return tar_walk(w, path, name, follow, NULL, NULL);
 }
 
 int tar_write_data(struct tar_writer *w, const char *name, const char *data, size_t len) {

@@ -307,23 +307,8 @@ static ssize_t padded_read(void *ctx, void *buf, size_t len) {
 }
 
 char *build_receive(struct daemon *d, int fd, struct berth_err *err) {
-  char rnd[17];
-  random_hex(rnd, 8);
-  cleanup_free char *base = xasprintf("%s/build", d->cfg.data_root);
-  mkdir_p(base, 0700);
-  char *dir = xasprintf("%s/%s", base, rnd);
-  if (mkdir(dir, 0700) < 0) {
-    err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
-    free(dir);
-    return NULL;
-  }
   struct padded pr = {fd, 0, 0, false, false};
   struct berth_reader in = BERTH_READER(&pr, padded_read);
-  if (layer_untar(&in, dir, BERTH_UNTAR_WHITEOUT_DELETE, NULL, err) < 0) {
-    err_wrap(err, "the build context");
-    rm_rf(dir);
-    free(dir);
-    return NULL;
-  }
-  return dir;
+  cleanup_free char *parent = xasprintf("%s/build", d->cfg.data_root);
+  return untar_to_new_dir(&in, parent, "ctx", "the build context", err);
 }

@@ -491,22 +491,9 @@ int image_load_dir(struct image_store *s, const char *dir, const struct xfer_pro
 /* ---------------- load: the receiving half ---------------- */
 
 char *image_load_receive(struct image_store *s, int fd, struct berth_err *err) {
-  char rnd[17];
-  random_hex(rnd, 8);
-  char *dir = xasprintf("%s/tmp/load-%s", s->root, rnd);
-  if (mkdir(dir, 0700) < 0) {
-    err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
-    free(dir);
-    return NULL;
-  }
   struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
-  if (layer_untar(&in, dir, BERTH_UNTAR_WHITEOUT_DELETE, NULL, err) < 0) {
-    err_wrap(err, "invalid image archive");
-    rm_rf(dir);
-    free(dir);
-    return NULL;
-  }
-  return dir;
+  cleanup_free char *parent = xasprintf("%s/tmp", s->root);
+  return untar_to_new_dir(&in, parent, "load", "invalid image archive", err);
 }
 
 /* ---------------- import ---------------- */

@@ -338,3 +338,23 @@ out:
   archive_read_free(a);
   return ret;
 }
+
+char *untar_to_new_dir(struct berth_reader *in, const char *parent, const char *prefix,
+                       const char *what, struct berth_err *err) {
+  char rnd[17];
+  random_hex(rnd, 8);
+  mkdir_p(parent, 0700);
+  char *dir = xasprintf("%s/%s-%s", parent, prefix, rnd);
+  if (mkdir(dir, 0700) < 0) {
+    err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
+    free(dir);
+    return NULL;
+  }
+  if (layer_untar(in, dir, BERTH_UNTAR_WHITEOUT_DELETE, NULL, err) < 0) {
+    err_wrap(err, "%s", what);
+    rm_rf(dir);
+    free(dir);
+    return NULL;
+  }
+  return dir;
+}

@@ -16,6 +16,12 @@ struct untar_stats {
  * roll back: on failure the caller removes dir. */
 int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct untar_stats *stats,
                 struct berth_err *err);
+/* A tar (load's archive, a build's context) into a new directory
+ * <parent>/<prefix>-<random> (parents made), with layer_untar's refusals
+ * (whiteouts deleted): its path, or NULL with err ("<what>: ...") and
+ * nothing left behind. */
+char *untar_to_new_dir(struct berth_reader *in, const char *parent, const char *prefix,
+                       const char *what, struct berth_err *err);
 
 /* A reader over an fd. */
 ssize_t fd_reader_read(void *ctx, void *buf, size_t len); /* ctx = (int *) */

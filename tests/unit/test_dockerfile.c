@@ -75,15 +75,14 @@ static void test_errors(void) {
   struct dockerfile df;
   struct berth_err e = {0};
   ok(df_parse(nul, sizeof nul - 1, &df, &e) < 0 && strstr(e.msg, "NUL"), "a NUL byte is refused");
-  size_t big = 10 << 20;
-  char *line = malloc(big + 16);
+  enum { big = 10 << 20 };
+  static char line[big + 16]; /* static: GCC's array-bounds check under ASan trips on a heap one */
   memcpy(line, "FROM x\nRUN ", 11);
   memset(line + 11, 'a', big);
   line[11 + big] = 0;
   ok(df_parse(line, strlen(line), &df, &e) == 0 && df.n == 2 && strlen(df.v[1].rest) == big,
      "a 10 MB line parses");
   if (df.n) df_free(&df);
-  free(line);
 }
 
 static void test_words(void) {
