@@ -147,12 +147,13 @@ static char *build_query(const struct build_flags *f, const char *df) {
   return q;
 }
 
-static int send_build(struct bctx *c, int upload, const char *query, bool quiet) {
+static int send_build(struct bctx *c, int upload, const char *query, bool by_ref) {
   pthread_t t;
-  bool packing = upload < 0;
+  bool packing = upload < 0 && !by_ref;
   if (packing) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) return 1;
+    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups; a smaller one still works */
     c->w.fd = fds[1];
     upload = fds[0];
     pthread_create(&t, NULL, pack_thread, c);
@@ -166,7 +167,7 @@ static int send_build(struct bctx *c, int upload, const char *query, bool quiet)
                         .sink_ctx = &js};
   struct http_resp rs;
   int rc = http_do(&rq, &rs) < 0 ? 1 : js.error;
-  close(upload);
+  if (upload >= 0) close(upload);
   if (packing) pthread_join(t, NULL);
   if (rc == 0 && rs.status >= 400) {
     cleanup_free char *m = resp_error_message(&rs);
@@ -177,7 +178,6 @@ static int send_build(struct bctx *c, int upload, const char *query, bool quiet)
     fprintf(stderr, "error reading the build context: %s\n", strerror(c->err));
     rc = 1;
   }
-  (void)quiet;
   http_resp_free(&rs);
   free(js.buf);
   json_decref(js.ids);
@@ -224,9 +224,20 @@ int cmd_build(int argc, char **argv) {
   char *df = NULL;
   if (r == 0) r = dockerfile_arg(&c, f.file, &df);
   int rc = 1;
+  /* root on this host: name the directory, berthd reads it in place
+   * (BERTH_BUILD_UPLOAD=1 sends the tar as any other client does) */
+  char real[PATH_MAX];
+  bool by_ref = r == 0 && c.dir && !c.df_name && geteuid() == 0 && !getenv("BERTH_BUILD_UPLOAD") &&
+                realpath(c.dir, real);
   if (r == 0) {
     cleanup_free char *q = build_query(&f, df);
-    rc = send_build(&c, upload, q, f.quiet);
+    if (by_ref) {
+      cleanup_free char *e = url_escape(real);
+      char *t = xasprintf("%s&berthcontext=%s", q, e);
+      free(q);
+      q = t;
+    }
+    rc = send_build(&c, upload, q, by_ref);
   }
   free(df);
   free(c.df_name);

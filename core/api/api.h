@@ -75,6 +75,8 @@ int64_t api_query_int(struct api_request *req, const char *key, int64_t def);
 /* All values of a repeated key (names=a&names=b); caller frees the array. */
 const char **api_query_all(struct api_request *req, const char *key, size_t *n);
 const char *api_header(struct api_request *req, const char *name);
+/* the client's process and user (SO_PEERCRED of the unix socket); -1 if unknown */
+int api_peer(struct api_request *req, pid_t *pid, uid_t *uid);
 const char *api_param(struct api_request *req, size_t i);
 /* Parse the body as JSON; NULL and a 400 reply on error (empty body -> {}). */
 json_t *api_body_json(struct api_request *req);

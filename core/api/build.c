@@ -3,6 +3,8 @@
  * query parsed into build_opts, the build's text rendered as docker's JSON
  * message stream ({"stream":…}, {"aux":{"ID":…}}, {"errorDetail":…}).  The
  * work is core/build's. */
+#include <fcntl.h>
+
 #include "../build/builder.h"
 #include "api.h"
 #include "jsonmessage.h"
@@ -10,7 +12,8 @@
 
 struct build_job {
   struct daemon *d;
-  char *ctx; /* the context's directory */
+  char *ctx; /* the context's directory, unpacked here (removed after) */
+  int ctxfd; /* that directory, or the client's own (berthcontext) */
   struct build_opts o;
   json_t *tags, *buildargs, *labels;
   char *dockerfile, *target, *network;
@@ -20,6 +23,7 @@ struct build_job {
 static void job_free(void *p) {
   struct build_job *j = p;
   if (!j) return;
+  if (j->ctxfd >= 0) close(j->ctxfd);
   if (j->ctx) rm_rf(j->ctx);
   free(j->ctx);
   json_decref(j->tags);
@@ -31,13 +35,31 @@ static void job_free(void *p) {
   free(j);
 }
 
+/* berth's CLI on this host, as root, names its context directory instead
+ * of sending it (berthcontext=PATH): read in place, nothing copied (socket
+ * access is root's anyway; other clients send the tar) */
+static int context_by_reference(struct api_request *req, struct build_job *j, const char *path) {
+  pid_t pid;
+  uid_t uid;
+  if (api_peer(req, &pid, &uid) < 0 || uid != 0)
+    return berth_err_set(&req->consume_err, BERTH_EFORBIDDEN, 0,
+                         "berthcontext: only a root client on this host may name its context");
+  j->ctxfd = build_context_of(pid, path, &req->consume_err);
+  return j->ctxfd < 0 ? j->ctxfd : 0;
+}
+
 static int build_consume(struct api_request *req, int fd) {
   struct build_job *j = xcalloc(1, sizeof *j);
   j->d = req->d;
+  j->ctxfd = -1;
   req->ctx = j;
   req->ctx_free = job_free;
+  const char *ref = api_query(req, "berthcontext");
+  if (ref && *ref) return context_by_reference(req, j, ref);
   j->ctx = build_receive(req->d, fd, &req->consume_err);
-  return j->ctx ? 0 : -req->consume_err.code;
+  if (!j->ctx) return -req->consume_err.code;
+  j->ctxfd = open(j->ctx, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return j->ctxfd >= 0 ? 0 : err_sys(&req->consume_err, BERTH_EINTERNAL, "open %s", j->ctx);
 }
 
 static void out_text(void *ctx, const char *s, size_t len) {
@@ -56,7 +78,7 @@ static void build_producer(int fd, void *p) {
   struct build_out out = {out_text, out_aux, j};
   char id[DIGEST_LEN + 1];
   struct berth_err err = {0};
-  if (build_image(j->d, j->ctx, &j->o, &out, id, &err) < 0)
+  if (build_image(j->d, j->ctxfd, &j->o, &out, id, &err) < 0)
     jsonmessage_error(fd, err.msg);
   else if (j->o.quiet)
     stream_json(fd, json_pack("{s:s+}", "stream", id, "\n"));

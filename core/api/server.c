@@ -380,6 +380,17 @@ const char **api_query_all(struct api_request *req, const char *key, size_t *n) 
   return c.vals;
 }
 
+int api_peer(struct api_request *req, pid_t *pid, uid_t *uid) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) return -1;
+  *pid = cr.pid;
+  *uid = cr.uid;
+  return 0;
+}
+
 const char *api_header(struct api_request *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
@@ -551,7 +562,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     req->upgrade = connhdr && strcasestr(connhdr, "upgrade");
     req->route = route_find(s, req);
     if (req->route && req->route->body == BODY_STREAM) {
+      /* a bigger pipe than 64 KiB: fewer wake-ups for a large upload */
       if (pipe2(req->body_pipe, O_CLOEXEC) == 0 &&
+          (fcntl(req->body_pipe[1], F_SETPIPE_SZ, 1 << 20) >= 0 || true) &&
           pthread_create(&req->consumer, NULL, consumer_thread, req) == 0)
         req->consumer_started = true;
     }

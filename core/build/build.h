@@ -18,7 +18,6 @@ struct build {
   struct daemon *d;
   const struct build_opts *o;
   const struct build_out *out;
-  const char *ctxdir;
   int ctxfd; /* O_PATH of the context's root */
   struct ignore *ig;
   struct dockerfile df;
@@ -27,7 +26,6 @@ struct build {
   struct bstage *st;
   size_t n_st;
   int step, n_steps;
-  json_t *intermediates; /* images this build made that a later step replaced */
 };
 
 void bsay(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

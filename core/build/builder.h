@@ -32,15 +32,20 @@ struct build_opts {
   bool nocache, pull, quiet, forcerm;
 };
 
-/* Build from the context unpacked at ctxdir; *id the final image.  Errors
+/* Build from the context whose directory ctxfd is (O_PATH; the caller's);
+ * *id the final image.  Errors
  * are docker's ("The command '/bin/sh -c false' returned a non-zero code: 1",
  * "dockerfile parse error line N: …"). */
-int build_image(struct daemon *d, const char *ctxdir, const struct build_opts *o,
+int build_image(struct daemon *d, int ctxfd, const struct build_opts *o,
                 const struct build_out *out, char id[DIGEST_LEN + 1], struct berth_err *err);
 
 /* the context tar read from fd (plain or compressed; entries that would
  * leave it refused) into a new directory under <data-root>/build: its path
  * (the caller removes it with rm_rf) */
 char *build_receive(struct daemon *d, int fd, struct berth_err *err);
+/* A context by reference (berth's own CLI on this host, as root): the
+ * directory path as process pid sees it, opened inside that process's root
+ * and read in place, nothing copied.  An O_PATH fd, or -code with err. */
+int build_context_of(pid_t pid, const char *path, struct berth_err *err);
 
 #endif

@@ -291,6 +291,46 @@ static void header_stat(const struct job *j, const struct entry *e, struct stat 
   if (j->chmod_ && !S_ISLNK(st->st_mode)) st->st_mode = (st->st_mode & S_IFMT) | j->chmod_;
 }
 
+/* Files' content hashes, remembered by inode with the stat fields any
+ * change of content moves (size, mtime and ctime to the nanosecond: ctime
+ * cannot be set back), as git's index does: a context read in place
+ * (berthcontext) is not hashed again while it has not changed. */
+static struct {
+  pthread_mutex_t lock;
+  json_t *known; /* "dev:ino" -> "size mtime ctime hex" */
+} H = {PTHREAD_MUTEX_INITIALIZER, NULL};
+
+static int file_hash(int fd, char hex[65]) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -1;
+  char key[64], stamp[128];
+  snprintf(key, sizeof key, "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+  int n = snprintf(stamp, sizeof stamp, "%lld %lld.%ld %lld.%ld ", (long long)st.st_size,
+                   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+                   st.st_ctim.tv_nsec);
+  pthread_mutex_lock(&H.lock);
+  const char *have = json_string_value(json_object_get(H.known, key));
+  bool hit = have && !strncmp(have, stamp, (size_t)n) && strlen(have) == (size_t)n + 64;
+  if (hit) memcpy(hex, have + n, 65);
+  pthread_mutex_unlock(&H.lock);
+  if (hit) return 0;
+  struct sha256_ctx *h = sha256_new();
+  char buf[65536];
+  ssize_t k;
+  while ((k = read(fd, buf, sizeof buf)) > 0)
+    sha256_update(h, buf, (size_t)k);
+  sha256_final_hex(h, hex);
+  if (k < 0) return -1;
+  pthread_mutex_lock(&H.lock);
+  if (!H.known || json_object_size(H.known) > 200000) { /* bounded: forget all, start again */
+    json_decref(H.known);
+    H.known = json_object();
+  }
+  json_object_set_new(H.known, key, json_sprintf("%s%s", stamp, hex));
+  pthread_mutex_unlock(&H.lock);
+  return 0;
+}
+
 /* the checksum of what the step copies: its cache key */
 static int checksum(const struct job *j, char hex[65], struct berth_err *err) {
   struct sha256_ctx *h = sha256_new();
@@ -307,19 +347,16 @@ static int checksum(const struct job *j, char hex[65], struct berth_err *err) {
     if (!e->src || S_ISDIR(st.st_mode)) continue;
     int fd = rt_openat_in_root(
         j->srcfd, e->src, S_ISLNK(st.st_mode) ? O_PATH | O_NOFOLLOW : O_RDONLY | O_NOFOLLOW, 0);
-    if (fd < 0) {
-      r = err_sys(err, BERTH_EINVAL, "COPY failed: %s", e->src);
-      break;
-    }
-    char buf[65536];
-    if (S_ISLNK(st.st_mode)) {
+    char buf[4096], fh[65];
+    if (fd >= 0 && S_ISLNK(st.st_mode)) {
       ssize_t l = readlinkat(fd, "", buf, sizeof buf);
       if (l > 0) sha256_update(h, buf, (size_t)l);
+    } else if (fd >= 0 && file_hash(fd, fh) == 0) {
+      sha256_update(h, fh, 64);
     } else {
-      for (ssize_t k; (k = read(fd, buf, sizeof buf)) > 0;)
-        sha256_update(h, buf, (size_t)k);
+      r = err_sys(err, BERTH_EINVAL, "COPY failed: %s", e->src);
     }
-    close(fd);
+    if (fd >= 0) close(fd);
   }
   if (r < 0) {
     sha256_free(h);

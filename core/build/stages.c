@@ -252,12 +252,10 @@ static int run_all(struct build *b, char id[DIGEST_LEN + 1], struct berth_err *e
   return r;
 }
 
-int build_image(struct daemon *d, const char *ctxdir, const struct build_opts *o,
+int build_image(struct daemon *d, int ctxfd, const struct build_opts *o,
                 const struct build_out *out, char id[DIGEST_LEN + 1], struct berth_err *err) {
-  struct build b = {d,    o, out, ctxdir, -1,  NULL, {0}, json_object(), json_object(),
-                    NULL, 0, 0,   0,      NULL};
-  b.ctxfd = open(ctxdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  int r = b.ctxfd < 0 ? err_sys(err, BERTH_EINTERNAL, "open %s", ctxdir) : read_files(&b, err);
+  struct build b = {d, o, out, ctxfd, NULL, {0}, json_object(), json_object(), NULL, 0, 0, 0};
+  int r = read_files(&b, err);
   if (r == 0) r = run_all(&b, id, err);
   for (size_t i = 0; i < b.n_st; i++) {
     json_decref(b.st[i].img);
@@ -268,8 +266,17 @@ int build_image(struct daemon *d, const char *ctxdir, const struct build_opts *o
   ignore_free(b.ig);
   json_decref(b.meta_args);
   json_decref(b.used_args);
-  if (b.ctxfd >= 0) close(b.ctxfd);
   return r;
+}
+
+int build_context_of(pid_t pid, const char *path, struct berth_err *err) {
+  if (path[0] != '/')
+    return berth_err_set(err, BERTH_EINVAL, 0, "berthcontext: an absolute path, not %s", path);
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+  cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = rootfd >= 0 ? rt_openat_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0) : -1;
+  return fd >= 0 ? fd : err_sys(err, BERTH_EINVAL, "berthcontext %s", path);
 }
 
 /* The docker CLI's context tar for a Dockerfile outside the context (its

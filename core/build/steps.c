@@ -66,7 +66,8 @@ static void follow_output(struct build *b, struct container *c) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) < 0) return;
   struct ctr_logs *l = xcalloc(1, sizeof *l);
-  *l = (struct ctr_logs){b->d, c, true, true, true, false, true, 0, 0, -1};
+  /* a build waits on each RUN's exit: seen within 10 ms */
+  *l = (struct ctr_logs){b->d, c, true, true, true, false, true, 0, 0, -1, 10};
   ctr_lock();
   c->refs++; /* the reader's own, put by ctr_logs_stream */
   ctr_unlock();

@@ -58,7 +58,9 @@ void ctr_logs_stream(int fd, void *p) {
   bool stopped_seen = false;
   while (r >= 0) {
     struct berth_log_msg m = {0};
-    r = drv_log_read_next(lg, rd, &m, 300, &err);
+    /* a short wait while it runs (its exit is seen within poll_ms), none
+     * for the last pass once it has stopped */
+    r = drv_log_read_next(lg, rd, &m, stopped_seen ? 0 : l->poll_ms > 0 ? l->poll_ms : 100, &err);
     if (r < 0 || r == BERTH_LOG_EOF) break;
     if (r == BERTH_LOG_AGAIN) {
       ctr_lock();

@@ -106,6 +106,15 @@ out=$(berth build --build-arg V=given --build-arg UNUSED=1 -t args:1 "$A" 2>&1)
 expect_match "an unused --build-arg: docker's warning" "\[Warning\] One or more build-args \[UNUSED\] were not consumed" "$out"
 expect "ARG, --build-arg, defaults, ENV with \${V:-x}; USER; .dockerignore with a ! exception" \
   "v=given e=given-dflt 1234 Dockerfile keep.log" "$(berth run --rm args:1 | xargs)"
+BERTH_BUILD_UPLOAD=1 berth build -q --build-arg V=given -t args:up "$A" >/dev/null
+expect "the same through an uploaded context (BERTH_BUILD_UPLOAD=1: the tar, as docker's CLI sends it)" \
+  "v=given e=given-dflt 1234 Dockerfile keep.log" "$(berth run --rm args:up | xargs)"
+expect "berth build as root names its context, read in place: nothing unpacked under the data root" "" \
+  "$(ls "$T/data/build" 2>/dev/null)"
+expect_match "berthcontext must be absolute" "an absolute path" \
+  "$(curl -s -X POST --unix-socket "$SOCK" 'http://x/build?berthcontext=rel/dir')"
+expect_match "berthcontext of a missing directory: refused" "berthcontext /nonexistent" \
+  "$(curl -s -X POST --unix-socket "$SOCK" 'http://x/build?berthcontext=/nonexistent')"
 printf 'FROM seed:1\nCMD ["/trig"]\n' | berth build -t child:1 - >/dev/null
 expect "ONBUILD: the parent's trigger ran in the child build" "triggered" "$(berth run --rm child:1)"
 expect "and the child does not inherit it" "null" "$(berth image inspect -f '{{json .Config.OnBuild}}' child:1)"
