@@ -1535,7 +1535,7 @@ int cmd_exec(int argc, char **argv) {
   json_t *created = NULL;
   int r = api_call("POST", cp, body, &created, NULL);
   json_decref(body);
-  if (r < 0) return 126;
+  if (r < 0) return 1; /* docker's exit for a refused exec (paused, not running) */
   cleanup_free char *eid = xstrdup(json_string_value(json_object_get(created, "Id")) ?: "");
   json_decref(created);
   cleanup_free char *sp = xasprintf("/exec/%s/start", eid);

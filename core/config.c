@@ -148,6 +148,14 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   cleanup_free char *copy = xstrdup(path);
   c->file_name = xstrdup(basename(copy));
   if (!path_exists(path)) return berth_err_set(err, BERTH_EINVAL, ENOENT, "%s: no such file", path);
+  size_t jl = strlen(path);
+  cleanup_free char *head = read_file(path, NULL);
+  const char *h = head ? head + strspn(head, " \t\r\n") : "";
+  if ((jl > 5 && !strcmp(path + jl - 5, ".json")) || *h == '{')
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "%s: berthd reads a daemon.conf (libconfig), not docker's daemon.json; "
+                         "docs/daemon-conf.md gives each daemon.json key's daemon.conf equivalent",
+                         c->file_name);
   if (config_read_file(&c->cfg, path) != CONFIG_TRUE)
     return berth_err_set(err, BERTH_EINVAL, 0, "%s:%d: %s", c->file_name,
                          config_error_line(&c->cfg), config_error_text(&c->cfg));

@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
                 {image_routes, n_image_routes},   {container_routes, n_container_routes},
                 {exec_routes, n_exec_routes},     {network_routes, n_network_routes},
                 {volume_routes, n_volume_routes}, {archive_routes, n_archive_routes},
-                {build_routes, n_build_routes}};
+                {build_routes, n_build_routes},   {swarm_routes, n_swarm_routes}};
   size_t n = 0;
   for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
     n += tables[i].n;

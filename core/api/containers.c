@@ -366,6 +366,29 @@ static int logs(struct api_request *req) {
                           ctr_logs_stream, l);
 }
 
+/* logs=1: what the container wrote so far, first; stream=0: only that */
+struct attach_job {
+  struct ctr_attach *a; /* NULL: stream=0 */
+  struct ctr_logs *l;   /* NULL: logs=0 */
+};
+
+static void attach_session(int sock, const char *extra, size_t extra_len, void *p) {
+  struct attach_job *j = p;
+  if (j->l) ctr_logs_stream(sock, j->l); /* frees it */
+  j->l = NULL;
+  if (j->a) ctr_attach_run(sock, extra, extra_len, j->a);
+}
+
+static void attach_job_free(void *p) {
+  struct attach_job *j = p;
+  if (j->a) ctr_attach_free(j->a);
+  if (j->l) {
+    ctr_put(j->l->c);
+    free(j->l);
+  }
+  free(j);
+}
+
 static int attach(struct api_request *req) {
   WITH_CONTAINER(req, c);
   if (!req->upgrade) {
@@ -377,17 +400,35 @@ static int attach(struct api_request *req) {
   bool in = api_query_bool(req, "stdin", json_is_true(json_object_get(body, "stdin")));
   bool out = api_query_bool(req, "stdout", json_is_true(json_object_get(body, "stdout")));
   bool er = api_query_bool(req, "stderr", json_is_true(json_object_get(body, "stderr")));
+  bool logs = api_query_bool(req, "logs", false), stream = api_query_bool(req, "stream", true);
   json_decref(body);
   struct berth_err err = {0};
-  struct ctr_attach *a = ctr_attach_new(req->d, c, in, out, er, api_query(req, "detachKeys"), &err);
-  if (!a) {
-    ctr_put(c);
+  struct attach_job *j = xcalloc(1, sizeof *j);
+  struct ctr_opts *o = ctr_opts_get(c);
+  bool tty = o->tty;
+  ctr_opts_put(o);
+  if (logs) {
+    j->l = xcalloc(1, sizeof *j->l);
+    *j->l = (struct ctr_logs){req->d, c, false, out, er, false, tty, 0, 0, -1, 0};
+    if (ctr_logs_check(req->d, c, j->l, &err) < 0) {
+      free(j->l);
+      j->l = NULL; /* a driver that cannot be read: no replay, as docker's */
+    } else {
+      ctr_lock();
+      c->refs++; /* the replay's own, put by ctr_logs_stream */
+      ctr_unlock();
+    }
+  }
+  /* ctr_attach_new takes over this request's reference to c */
+  if (stream) j->a = ctr_attach_new(req->d, c, in, out, er, api_query(req, "detachKeys"), &err);
+  if (!j->a) ctr_put(c);
+  if (stream && !j->a) {
+    attach_job_free(j);
     return api_reply_err(req, &err);
   }
-  const char *ct = ctr_attach_tty(a) || req->version < 142
-                       ? "application/vnd.docker.raw-stream"
-                       : "application/vnd.docker.multiplexed-stream";
-  return api_reply_hijack(req, ct, ctr_attach_run, a, ctr_attach_free);
+  const char *ct = tty || req->version < 142 ? "application/vnd.docker.raw-stream"
+                                             : "application/vnd.docker.multiplexed-stream";
+  return api_reply_hijack(req, ct, attach_session, j, attach_job_free);
 }
 
 /* ---------------- top, stats, update, prune ---------------- */

@@ -78,6 +78,8 @@ static int exec_start_h(struct api_request *req) {
   if (!e) return api_reply_error(req, 404, "No such exec instance: %s", api_param(req, 0));
   json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
   bool detach = json_is_true(json_object_get(body, "Detach"));
+  json_t *tty = json_object_get(body, "Tty"); /* docker-py sends it here */
+  if (json_is_boolean(tty)) exec_set_tty(e, json_is_true(tty));
   json_decref(body);
   struct session *s = xcalloc(1, sizeof *s);
   s->e = e;

@@ -16,6 +16,8 @@ extern const struct api_route network_routes[];
 extern const size_t n_network_routes;
 extern const struct api_route volume_routes[];
 extern const size_t n_volume_routes;
+extern const struct api_route swarm_routes[];
+extern const size_t n_swarm_routes;
 extern const struct api_route build_routes[];
 extern const size_t n_build_routes;
 extern const struct api_route archive_routes[];

@@ -86,6 +86,29 @@ static json_t *plugin_list(struct daemon *d, int kind) {
   return a;
 }
 
+/* docker's RegistryConfig: the registry driver's mirrors and insecure
+ * hosts (its resolved settings), loopback always insecure */
+static json_t *registry_config(struct daemon *d) {
+  json_t *rc = json_pack("{s:[s,s],s:{},s:[]}", "InsecureRegistryCIDRs", "127.0.0.0/8", "::1/128",
+                         "IndexConfigs", "Mirrors");
+  json_t *conf = d->registry ? plugin_resolved_config(d->registry) : NULL;
+  json_t *mirrors = json_object_get(rc, "Mirrors"), *index = json_object_get(rc, "IndexConfigs");
+  const char *m = json_string_value(json_object_get(conf, "mirrors")) ?: "";
+  const char *in = json_string_value(json_object_get(conf, "insecure")) ?: "";
+  cleanup_free char *mc = xstrdup(m), *ic = xstrdup(in);
+  for (char *save = NULL, *t = strtok_r(mc, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+    json_array_append_new(mirrors, json_string(t));
+  json_object_set_new(index, "docker.io",
+                      json_pack("{s:s,s:O,s:b,s:b}", "Name", "docker.io", "Mirrors", mirrors,
+                                "Secure", 1, "Official", 1));
+  for (char *save = NULL, *t = strtok_r(ic, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+    json_object_set_new(
+        index, t,
+        json_pack("{s:s,s:[],s:b,s:b}", "Name", t, "Mirrors", "Secure", 0, "Official", 0));
+  json_decref(conf);
+  return rc;
+}
+
 static int info(struct api_request *req) {
   struct daemon *d = req->d;
   struct utsname u;
@@ -165,9 +188,7 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "ServerVersion", json_string(PACKAGE_VERSION));
   json_object_set_new(j, "DockerRootDir", json_string(d->cfg.data_root));
   json_object_set_new(j, "IndexServerAddress", json_string("https://index.docker.io/v1/"));
-  json_object_set_new(j, "RegistryConfig",
-                      json_pack("{s:[s,s],s:{},s:[]}", "InsecureRegistryCIDRs", "127.0.0.0/8",
-                                "::1/128", "IndexConfigs", "Mirrors"));
+  json_object_set_new(j, "RegistryConfig", registry_config(d));
   json_object_set_new(j, "Swarm",
                       json_pack("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr", "",
                                 "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",

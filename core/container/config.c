@@ -253,6 +253,7 @@ static int check_caps(char **caps, size_t n, const char *what, struct berth_err 
 /* SecurityOpt, read exactly one way for create, start and exec */
 static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   o->cap_add = strv_of(json_object_get(hc, "CapAdd"), &o->n_cap_add);
+  o->group_add = strv_of(json_object_get(hc, "GroupAdd"), &o->n_group_add);
   o->cap_drop = strv_of(json_object_get(hc, "CapDrop"), &o->n_cap_drop);
   int r = check_caps(o->cap_add, o->n_cap_add, "CapAdd", err);
   if (r == 0) r = check_caps(o->cap_drop, o->n_cap_drop, "CapDrop", err);
@@ -488,6 +489,7 @@ void ctr_opts_put(struct ctr_opts *o) {
     free(o->tmpfs[i].target), free(o->tmpfs[i].options);
   free(o->tmpfs);
   strv_free(o->cap_add, o->n_cap_add);
+  strv_free(o->group_add, o->n_group_add);
   strv_free(o->cap_drop, o->n_cap_drop);
   free(o->ports);
   strv_free(o->dns, o->n_dns);

@@ -60,6 +60,8 @@ struct ctr_opts {
   size_t n_tmpfs;
   char **cap_add, **cap_drop;
   size_t n_cap_add, n_cap_drop;
+  char **group_add; /* --group-add: numbers or the container's group names */
+  size_t n_group_add;
   bool seccomp;          /* false: seccomp=unconfined */
   char *seccomp_profile; /* a profile's JSON (the CLI sends the content), or NULL */
   bool no_new_privs;

@@ -304,6 +304,12 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   return 0;
 }
 
+void exec_set_tty(struct exec_proc *e, bool tty) {
+  pthread_mutex_lock(&mu);
+  if (e->state == EXEC_CREATED) e->tty = tty;
+  pthread_mutex_unlock(&mu);
+}
+
 void exec_finish(struct exec_proc *e, struct exec_io *io) {
   int st = 0;
   while (waitpid(io->pid, &st, 0) < 0 && errno == EINTR) {
@@ -406,6 +412,11 @@ void exec_session(int sock, const char *extra, size_t extra_len, struct exec_pro
     send_output(sock, 2, full, strlen(full), raw);
   }
   exec_finish(e, io); /* exit code recorded before the stream closes */
+  if (n > 0) {        /* it never ran: docker's exec says 126 (run keeps 127) */
+    pthread_mutex_lock(&mu);
+    e->exit_code = 126;
+    pthread_mutex_unlock(&mu);
+  }
   shutdown(sock, SHUT_WR);
   if (have_stdin) {
     /* the copy thread ends before the fd it writes to is closed: a number

@@ -65,6 +65,8 @@ struct exec_io {
  * spawn the helper.  On a spawn failure the exec is recorded as done with
  * 126 and -code returned. */
 int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err);
+/* the start request's Tty (docker-py sends it there), before the start */
+void exec_set_tty(struct exec_proc *e, bool tty);
 /* Wait for the helper and record the exit code. */
 void exec_finish(struct exec_proc *e, struct exec_io *io);
 

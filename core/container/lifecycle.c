@@ -149,6 +149,9 @@ static int create_check(struct daemon *d, json_t *body, json_t **hc_out, struct 
                          "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
   hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+  /* inspect says what runs it, as info's DefaultRuntime does */
+  const char *rt = json_string_value(json_object_get(hc, "Runtime"));
+  if (!rt || !*rt) json_object_set_new(hc, "Runtime", json_string("berth"));
   struct ctr_opts *check = ctr_opts_parse(body, hc, err);
   r = check ? check_with_daemon(d, check, err) : -err->code;
   ctr_opts_put(check);
@@ -347,6 +350,31 @@ void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
 }
 
 /* args (behind /dev/init with --init), identity, environment */
+
+/* --group-add: numbers, or names the container's /etc/group knows
+ * (docker's "Unable to find group x" otherwise), after the user's own */
+static int add_groups(int rootfd, const struct ctr_opts *o, struct rt_user *ru,
+                      struct berth_err *err) {
+  for (size_t i = 0; i < o->n_group_add; i++) {
+    char *end;
+    unsigned long g = strtoul(o->group_add[i], &end, 10);
+    gid_t gid = (gid_t)g;
+    if (end == o->group_add[i] || *end) { /* a name: "0:<name>" gives its gid */
+      cleanup_free char *spec = xasprintf("0:%s", o->group_add[i]);
+      struct rt_user gu = {0};
+      if (rt_resolve_user_at(rootfd, spec, &gu, err) < 0)
+        return berth_err_set(err, BERTH_EINVAL, 0,
+                             "Unable to find group %s: no matching entries in group file",
+                             o->group_add[i]);
+      gid = gu.gid;
+      rt_user_free(&gu);
+    }
+    ru->groups = xrealloc(ru->groups, (ru->n_groups + 1) * sizeof *ru->groups);
+    ru->groups[ru->n_groups++] = gid;
+  }
+  return 0;
+}
+
 static int spec_process(struct container *c, const struct ctr_opts *o, struct rt_spec *s,
                         struct berth_err *err) {
   size_t na = 0;
@@ -365,6 +393,10 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   if (rt_resolve_user_at(rootfd, o->user, &ru, err) < 0) return -err->code;
   s->uid = ru.uid;
   s->gid = ru.gid;
+  if (add_groups(rootfd, o, &ru, err) < 0) {
+    rt_user_free(&ru);
+    return -err->code;
+  }
   s->groups = move_ptr(ru.groups);
   s->n_groups = ru.n_groups;
   size_t ne;
@@ -372,6 +404,10 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   ctrnet_link_env(c, o, &s->env, &ne);
   rt_user_free(&ru);
   s->cwd = *o->workdir ? o->workdir : "/";
+  if (*o->workdir && strcmp(o->workdir, "/")) { /* -w of a directory not there: made, as docker's */
+    int wfd = rt_mkdir_in_root(rootfd, o->workdir, 0755);
+    if (wfd >= 0) close(wfd);
+  }
   s->hostname = o->hostname;
   s->tty = o->tty;
   s->open_stdin = o->open_stdin;
@@ -749,6 +785,10 @@ static int default_stop_signal(struct container *c) {
   return c->opts->stop_signal > 0 ? c->opts->stop_signal : SIGTERM;
 }
 
+static bool wait_exit_locked(struct container *c, uint64_t exits, int timeout_ms);
+
+/* SIGKILL (the default) returns once the exit is recorded, as docker's kill
+ * does: an inspect right after shows it stopped, with its exit code */
 int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err) {
   int sig = signal && *signal ? parse_signal(signal) : SIGKILL;
   if (sig < 0) return berth_err_set(err, BERTH_EINVAL, 0, "Invalid signal: %s", signal);
@@ -761,12 +801,18 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   pid_t pid = c->pid;
   if (sig == SIGKILL) c->stopped_by_user = true;
   bool paused = c->status == CTR_PAUSED;
+  uint64_t exits = c->exits;
   ctr_unlock();
   if (kill(pid, sig) < 0 && errno != ESRCH)
     return err_sys(err, BERTH_EINTERNAL, "kill %d", (int)pid);
   if (paused && sig == SIGKILL) {
     struct berth_err e = {0};
     cgroup_ops()->freeze(c->id, false, &e);
+  }
+  if (sig == SIGKILL) {
+    ctr_lock();
+    wait_exit_locked(c, exits, 10000);
+    ctr_unlock();
   }
   return 0;
 }

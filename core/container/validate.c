@@ -147,7 +147,39 @@ static void normalise_strslice(json_t *cfg, const char *key) {
 }
 
 /* the values that are not Config/HostConfig fields of their own */
+/* the namespace modes berth does not implement yet, and a runtime other
+ * than its own: refused with the field named, never accepted and ignored */
+static int check_modes(json_t *hc, struct berth_err *err) {
+  static const struct {
+    const char *field;
+    const char *const ok[3];
+  } modes[] = {{"PidMode", {"", "private", NULL}},
+               {"UTSMode", {"", "private", NULL}},
+               {"IpcMode", {"", "private", "shareable"}},
+               {"CgroupnsMode", {"", "private", NULL}},
+               {"UsernsMode", {"", "private", NULL}}};
+  for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+    const char *v = json_string_value(json_object_get(hc, modes[i].field));
+    bool ok = !v;
+    for (size_t k = 0; !ok && k < 3 && modes[i].ok[k]; k++)
+      ok = !strcmp(v, modes[i].ok[k]);
+    if (!ok)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "HostConfig.%s \"%s\" is not supported by berth yet (docs/compat.md)",
+                           modes[i].field, v);
+  }
+  const char *rt = json_string_value(json_object_get(hc, "Runtime"));
+  if (rt && *rt && strcmp(rt, "berth"))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "unknown or invalid runtime name: %s (berth runs containers itself: "
+                         "runtime \"berth\")",
+                         rt);
+  return 0;
+}
+
 static int check_values(json_t *hc, struct berth_err *err) {
+  int r = check_modes(hc, err);
+  if (r < 0) return r;
   json_t *rp = json_object_get(hc, "RestartPolicy");
   json_t *name = json_object_get(rp, "Name"), *max = json_object_get(rp, "MaximumRetryCount");
   if ((name && !json_is_string(name) && !json_is_null(name)) ||

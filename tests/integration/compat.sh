@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Client compatibility (issue 14, first part): behaviours real clients depend
+# on, through the docker CLI and docker-py: kill returns after the exit,
+# attach logs=1 with and without stream, -w of a missing directory, swarm's
+# and managed plugins' answers, info's RegistryConfig, a daemon.json refused
+# with a pointer to docs/daemon-conf.md.
+. "$(dirname "$0")/lib.sh"
+
+# a docker daemon.json: refused, pointing at the equivalents
+printf '{ "data-root": "%s/dj" }\n' "$T" >"$T/daemon.json"
+out=$("$BERTHD" --config-file "$T/daemon.json" 2>&1); rc=$?
+expect "a daemon.json stops berthd" 1 "$rc"
+expect_match "and says where the daemon.conf equivalents are" "not docker's daemon.json; docs/daemon-conf.md" "$out"
+
+write_conf
+cat >>"$T/daemon.conf" <<CONF
+registry: { driver = "distribution"; distribution: { mirrors = "mirror.example:5000"; insecure = "reg.example:5000"; }; };
+CONF
+start_daemon || { fail "berthd starts"; finish; exit 1; }
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+
+# ---- kill returns once the container has stopped ----
+docker run -d --name k1 busybox sleep 300 >/dev/null
+docker kill k1 >/dev/null
+expect "kill (SIGKILL): inspect right after shows it stopped, with 137" "false 137" "$(docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' k1)"
+docker run -d --name k2 busybox sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' >/dev/null
+sleep 0.3
+docker kill -s TERM k2 >/dev/null
+for _ in $(seq 1 50); do [ "$(docker inspect -f '{{.State.Running}}' k2)" = false ] && break; sleep 0.1; done
+expect "kill -s TERM: the container's own handler decides" "7" "$(docker inspect -f '{{.State.ExitCode}}' k2)"
+
+# ---- attach with logs ----
+docker run -d --name a1 busybox sh -c 'echo first; echo second; sleep 300' >/dev/null
+for _ in $(seq 1 50); do [ "$(docker logs a1 2>&1 | wc -l)" = 2 ] && break; sleep 0.1; done
+out=$(timeout 10 python3 - "unix://$SOCK" <<'PY' 2>&1
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1]).containers.get("a1")
+print(c.attach(stdout=True, stderr=True, logs=True, stream=False).decode().split())
+PY
+)
+expect "attach logs=1&stream=0: the logs, then the end (no hang)" "['first', 'second']" "$out"
+docker rm -f a1 >/dev/null
+
+# ---- -w of a directory that is not there ----
+expect "-w /not/there: made, as docker does" "/not/there" "$(docker run --rm -w /not/there busybox pwd)"
+
+# ---- swarm and managed plugins ----
+expect_match "GET /swarm: docker's 503" "This node is not a swarm manager" "$(curl -s --unix-socket "$SOCK" http://x/swarm)"
+expect "its status is 503" "503" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://x/services)"
+expect_match "swarm leave: not part of a swarm" "This node is not part of a swarm" "$(docker swarm leave 2>&1)"
+expect_match "docker node ls: the same 503 text" "This node is not a swarm manager" "$(docker node ls 2>&1)"
+expect "GET /plugins: []" "[]" "$(curl -s --unix-socket "$SOCK" http://x/plugins)"
+expect "docker plugin ls: the empty table" "ID        NAME      DESCRIPTION   ENABLED" "$(docker plugin ls 2>&1)"
+expect_match "docker plugin install: refused, pointing at berth's drivers" "berth plugin ls" "$(docker plugin install --grant-all-permissions vieux/sshfs 2>&1)"
+out=$(python3 - "unix://$SOCK" <<'PY' 2>&1
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+try:
+    c.swarm.reload()
+except docker.errors.APIError as e:
+    print(e.response.status_code)
+print(c.plugins.list())
+PY
+)
+expect "docker-py: swarm.reload() gets the 503, plugins.list() is empty" "503
+[]" "$out"
+
+# ---- info: RegistryConfig ----
+expect "info: the mirrors" '["mirror.example:5000"]' "$(docker info -f '{{json .RegistryConfig.Mirrors}}')"
+expect_match "info: an insecure registry" "reg.example:5000" "$(docker info 2>/dev/null | sed -n '/Insecure Registries/,/^ [A-Z]/p')"
+
+# ---- the other behaviours clients depend on ----
+docker run -d --name e1 busybox sleep 300 >/dev/null
+docker exec e1 nosuchcmd >/dev/null 2>&1
+expect "exec of a missing executable: 126, as docker's exec (run keeps 127)" "126 127" \
+  "$(docker exec e1 nosuchcmd >/dev/null 2>&1; echo -n "$? "; docker run --rm busybox nosuchcmd >/dev/null 2>&1; echo $?)"
+out=$(python3 - "unix://$SOCK" <<'PY' 2>&1
+import docker, sys
+cl = docker.APIClient(base_url=sys.argv[1])
+e = cl.exec_create("e1", "tty", tty=False)
+print(cl.exec_start(e["Id"], tty=True).decode().strip())
+PY
+)
+expect_match "exec start's Tty (docker-py sends it there) gives a terminal" "^/dev/pts/" "$out"
+docker pause e1 >/dev/null
+expect "exec into a paused container: exit 1 from both CLIs" "1 1" \
+  "$(berth exec e1 true >/dev/null 2>&1; echo -n "$? "; docker exec e1 true >/dev/null 2>&1; echo $?)"
+docker unpause e1 >/dev/null
+expect "--group-add: a number and a name the image's /etc/group knows (root: 0, already the primary)" "0 1234" \
+  "$(docker run --rm --group-add 1234 --group-add root busybox id -G)"
+expect_match "--group-add of an unknown name: refused at start" "Unable to find group nosuchgroup" \
+  "$(docker run --rm --group-add nosuchgroup busybox true 2>&1)"
+expect "Runtime: berth in inspect, as in info" "berth berth" \
+  "$(docker inspect -f '{{.HostConfig.Runtime}}' e1) $(docker info -f '{{.DefaultRuntime}}')"
+expect_match "--runtime runc: refused, not ignored" "unknown or invalid runtime name: runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
+for m in "--pid host" "--uts host" "--ipc host" "--pid container:e1" "--ipc container:e1"; do
+  expect_match "$m: refused with the field named" "HostConfig\.[A-Za-z]+Mode .* is not supported by berth yet" "$(docker run --rm $m busybox true 2>&1)"
+done
+expect "--ipc shareable: accepted (no container can join it)" "ok" "$(docker run --rm --ipc shareable busybox echo ok)"
+
+# ---- docs/compat.md names exactly the endpoints the route tables serve ----
+have=$(grep -ho '{"\(GET\|POST\|PUT\|DELETE\|HEAD\)", "[^"]*"' "$TOP"/core/api/*.c | sed 's/{"\([A-Z]*\)", "\([^"]*\)"/\1 \2/' | sort -u)
+doc=$(sed -n 's/^| `\([A-Z]* \/[^`]*\)` |.*/\1/p' "$TOP/docs/compat.md" | sort -u)
+expect "docs/compat.md lists every route berthd serves, and no other" "$have" "$doc"
+
+docker rm -f k1 k2 e1 >/dev/null
+finish
