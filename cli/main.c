@@ -1,5 +1,7 @@
 #include <stdarg.h>
 
+#include <berth/plugin.h>
+
 #include "cli.h"
 
 static const struct command commands[] = {
@@ -195,11 +197,16 @@ int parse_flags(int argc, char **argv, const struct flag *flags, const char *usa
         free(out);
         return -1;
       }
+      if (f->type == F_BOOL && c[1] == '=') { /* -d=false, -itd=true: pflag's grammar */
+        set_flag(f, c + 2, usage_line);
+        break;
+      }
       if (f->type == F_BOOL) {
         set_flag(f, NULL, usage_line);
         continue;
       }
-      const char *val = c[1] ? c + 1 : (i + 1 < argc ? argv[++i] : NULL);
+      /* -n3, -n=3, -n 3 */
+      const char *val = c[1] ? c + 1 + (c[1] == '=') : (i + 1 < argc ? argv[++i] : NULL);
       if (!val) {
         die_usage(usage_line, "flag needs an argument: '%c' in %s", *c, a);
         free(out);
@@ -226,7 +233,8 @@ int main(int argc, char **argv) {
     else if (str_has_prefix(argv[i], "--host="))
       host = argv[i] + 7;
     else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version")) {
-      printf("berth version %s, plugin ABI 1.0\n", PACKAGE_VERSION);
+      printf("berth version %s, plugin ABI %u.%u\n", PACKAGE_VERSION, BERTH_ABI_MAJOR,
+             BERTH_ABI_MINOR);
       return 0;
     } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);

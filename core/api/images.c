@@ -386,6 +386,7 @@ static int prune(struct api_request *req) {
   /* collect candidates first, delete without holding the lock */
   pthread_mutex_lock(&s->lock);
   char(*ids)[DIGEST_LEN + 1] = xcalloc(s->n_images + 1, sizeof *ids);
+  uint64_t *sizes = xcalloc(s->n_images + 1, sizeof *sizes);
   size_t n = 0;
   uint64_t reclaimed = 0;
   for (size_t i = 0; i < s->n_images; i++) {
@@ -393,16 +394,17 @@ static int prune(struct api_request *req) {
     char **refs = store_refs_of_locked(s, s->images[i]->id, &nrefs);
     free_strv(refs, nrefs);
     if (only_dangling && nrefs) continue;
+    sizes[n] = s->images[i]->size;
     memcpy(ids[n++], s->images[i]->id, DIGEST_LEN + 1);
-    reclaimed += s->images[i]->size;
   }
   pthread_mutex_unlock(&s->lock);
   json_t *deleted = json_array();
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) { /* only what is really gone counts */
     struct berth_err e = {0};
-    store_delete(s, ids[i], !only_dangling, false, deleted, &e);
+    if (store_delete(s, ids[i], !only_dangling, false, deleted, &e) == 0) reclaimed += sizes[i];
   }
   free(ids);
+  free(sizes);
   return api_reply_json(
       req, 200,
       json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));

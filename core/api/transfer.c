@@ -37,7 +37,8 @@ int image_save(struct api_request *req) {
 
 struct load_job {
   struct daemon *d;
-  char *dir; /* extracted while the body arrives */
+  char *dir; /* extracted while the body arrives; NULL: the archive was bad */
+  char error[512];
   bool quiet;
 };
 
@@ -63,13 +64,19 @@ static void load_producer(int out, void *p) {
   struct jsonmessage jm = {out, c->quiet};
   struct xfer_progress pr = jsonmessage_sink(&jm);
   struct berth_err err = {0};
-  if (image_load_dir(&c->d->images, c->dir, &pr, &err) < 0) jsonmessage_error(out, err.msg);
+  if (!c->dir) /* the archive could not be read: said in the stream, as docker does */
+    jsonmessage_error(out, c->error);
+  else if (image_load_dir(&c->d->images, c->dir, &pr, &err) < 0)
+    jsonmessage_error(out, err.msg);
   load_job_free(c);
 }
 
 int image_load(struct api_request *req) {
-  if (req->consume_ret < 0) return api_reply_err(req, &req->consume_err);
   struct load_job *c = req->ctx;
+  if (req->consume_ret < 0 && c)
+    snprintf(c->error, sizeof c->error, "%s", req->consume_err.msg);
+  else if (req->consume_ret < 0)
+    return api_reply_err(req, &req->consume_err);
   req->ctx = NULL; /* the producer owns it now */
   req->ctx_free = NULL;
   c->quiet = api_query_bool(req, "quiet", false);

@@ -133,6 +133,10 @@ int imageconf_apply_change(json_t *config, const char *line, struct berth_err *e
     json_object_set_new(config, "User", json_string(arg));
   } else if (!strcasecmp(ins, "WORKDIR")) {
     json_object_set_new(config, "WorkingDir", json_string(arg));
+  } else if (!strcasecmp(ins, "ONBUILD")) {
+    json_t *ob = json_object_get(config, "OnBuild");
+    if (!json_is_array(ob)) json_object_set_new(config, "OnBuild", ob = json_array());
+    json_array_append_new(ob, json_string(arg));
   } else if (!strcasecmp(ins, "STOPSIGNAL")) {
     json_object_set_new(config, "StopSignal", json_string(arg));
   } else if (!strcasecmp(ins, "EXPOSE") || !strcasecmp(ins, "VOLUME")) {

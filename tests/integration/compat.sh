@@ -99,10 +99,33 @@ for m in "--pid host" "--uts host" "--ipc host" "--pid container:e1" "--ipc cont
 done
 expect "--ipc shareable: accepted (no container can join it)" "ok" "$(docker run --rm --ipc shareable busybox echo ok)"
 
+# ---- prune's space, load's errors, import -c ONBUILD ----
+docker run --name p1 busybox sh -c 'head -c 300000 /dev/zero >/big' >/dev/null
+expect_match "container prune: the space its layer held" "Total reclaimed space: 30[0-9](\.[0-9]+)?kB" "$(docker container prune -f 2>&1)"
+head -c 2000 /dev/urandom >"$T/garbage.tar"
+out=$(curl -s -X POST --unix-socket "$SOCK" -H 'Content-Type: application/x-tar' --data-binary @"$T/garbage.tar" http://x/images/load -w '\n%{http_code}')
+expect_match "load of a bad archive: 200 and the error in the stream, as docker" '^\{"errorDetail":\{"message":"invalid image archive' "$out"
+expect "its status" "200" "$(tail -1 <<<"$out")"
+expect_match "docker load prints it" "invalid image archive" "$(docker load <"$T/garbage.tar" 2>&1)"
+berth save busybox | berth import -c 'ONBUILD RUN echo x' - onb:1 >/dev/null 2>&1 || true
+tar -C "$T" -cf "$T/one.tar" garbage.tar
+docker import -c 'ONBUILD RUN echo hi' "$T/one.tar" onb:1 >/dev/null
+expect "import -c 'ONBUILD …' accepted" '["RUN echo hi"]' "$(docker image inspect -f '{{json .Config.OnBuild}}' onb:1)"
+
+# ---- the berth CLI's flag grammar (pflag's) ----
+for i in 1 2 3 4; do berth run --name g$i busybox true >/dev/null; done
+expect "ps -n=2 (a value after =)" "2" "$(berth ps -a -q -n=2 | wc -l)"
+expect "ps -n2 (a value glued on)" "2" "$(berth ps -a -q -n2 | wc -l)"
+expect "-d=false: a bool's value after =" "in the foreground" "$(berth run --rm -d=false busybox echo in the foreground)"
+expect "combined short flags -itd" "true true" "$(id=$(berth run -itd busybox sh); berth inspect -f '{{.Config.Tty}} {{.Config.OpenStdin}}' "$id"; berth rm -f "$id" >/dev/null)"
+expect "-e=A=1" "1" "$(berth run --rm -e=A=1 busybox sh -c 'echo $A')"
+expect "berth -v names the ABI it speaks" "berth version 0.1.0, plugin ABI 1.1" "$(berth -v)"
+berth rm g1 g2 g3 g4 >/dev/null
+
 # ---- docs/compat.md names exactly the endpoints the route tables serve ----
 have=$(grep -ho '{"\(GET\|POST\|PUT\|DELETE\|HEAD\)", "[^"]*"' "$TOP"/core/api/*.c | sed 's/{"\([A-Z]*\)", "\([^"]*\)"/\1 \2/' | sort -u)
 doc=$(sed -n 's/^| `\([A-Z]* \/[^`]*\)` |.*/\1/p' "$TOP/docs/compat.md" | sort -u)
 expect "docs/compat.md lists every route berthd serves, and no other" "$have" "$doc"
 
-docker rm -f k1 k2 e1 >/dev/null
+docker rm -f k1 k2 e1 >/dev/null 2>&1
 finish
