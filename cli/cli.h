@@ -228,6 +228,14 @@ void tar_entry_free(struct tar_entry *e);
 /* the entry's data into out (-1: skipped) */
 int tar_copy_data(int fd, const struct tar_entry *e, int out);
 int cmd_cp(int argc, char **argv);
+/* ---- prune.c ---- */
+/* POST a prune; print "Deleted <title>:" and what went under key; the
+ * space reclaimed, or -1 after saying why */
+long long prune_post(const char *path, const char *key, const char *title);
+void prune_total(long long bytes); /* "Total reclaimed space: …" */
+int cmd_container_prune(int argc, char **argv);
+int cmd_image_prune(int argc, char **argv);
+int cmd_system_prune(int argc, char **argv);
 
 /* ---- registry.c ---- */
 /* "X-Registry-Auth: ..." for host from ~/.berth/config.json (or

@@ -501,7 +501,11 @@ int cmd_image(int argc, char **argv) {
       {"save", cmd_save, NULL},
       {"import", cmd_import, NULL},
       {"pull", cmd_pull, NULL},
+      {"push", cmd_push, NULL},
+      {"prune", cmd_image_prune, NULL},
+      {"build", cmd_build, NULL},
   };
   return run_subcommand("image", sub, ARRAY_SIZE(sub),
-                        "ls inspect history tag rm load save import pull", argc, argv);
+                        "ls inspect history tag rm load save import pull push prune build", argc,
+                        argv);
 }

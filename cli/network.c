@@ -135,17 +135,7 @@ static int net_prune(int argc, char **argv) {
                          "container."))
     return 0;
   cleanup_free char *path = path_with_filters("/networks/prune", &filt, NULL);
-  json_t *out = NULL;
-  if (api_call("POST", path, NULL, &out, NULL) < 0) return 1;
-  json_t *names = json_object_get(out, "NetworksDeleted");
-  if (json_array_size(names)) {
-    printf("Deleted Networks:\n");
-    size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n) printf("%s\n", json_string_value(n));
-  }
-  json_decref(out);
-  return 0;
+  return prune_post(path, "NetworksDeleted", "Networks") < 0 ? 1 : 0;
 }
 
 /* connect and disconnect: POST /networks/{net}/(dis)connect */

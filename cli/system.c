@@ -252,6 +252,7 @@ int cmd_system(int argc, char **argv) {
   static const struct command sub[] = {
       {"df", system_df, NULL},
       {"info", cmd_info, NULL},
+      {"prune", cmd_system_prune, NULL},
   };
-  return run_subcommand("system", sub, ARRAY_SIZE(sub), "df info", argc, argv);
+  return run_subcommand("system", sub, ARRAY_SIZE(sub), "df info prune", argc, argv);
 }

@@ -101,20 +101,9 @@ static int vol_prune(int argc, char **argv) {
                          "one container."))
     return 0;
   cleanup_free char *path = path_with_filters("/volumes/prune", &filt, all ? "all=true" : NULL);
-  json_t *out = NULL;
-  if (api_call("POST", path, NULL, &out, NULL) < 0) return 1;
-  json_t *names = json_object_get(out, "VolumesDeleted");
-  if (json_array_size(names)) {
-    printf("Deleted Volumes:\n");
-    size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n) printf("%s\n", json_string_value(n));
-    printf("\n");
-  }
-  char size[32];
-  human_size((double)json_integer_value(json_object_get(out, "SpaceReclaimed")), size, sizeof size);
-  printf("Total reclaimed space: %s\n", size);
-  json_decref(out);
+  long long n = prune_post(path, "VolumesDeleted", "Volumes");
+  if (n < 0) return 1;
+  prune_total(n);
   return 0;
 }
 

@@ -112,6 +112,21 @@ tar -C "$T" -cf "$T/one.tar" garbage.tar
 docker import -c 'ONBUILD RUN echo hi' "$T/one.tar" onb:1 >/dev/null
 expect "import -c 'ONBUILD …' accepted" '["RUN echo hi"]' "$(docker image inspect -f '{{json .Config.OnBuild}}' onb:1)"
 
+# ---- berth's prunes, docker's output ----
+berth run --name p2 busybox true >/dev/null
+out=$(berth container prune -f)
+shape() { sed -E 's/[0-9a-f]{64}/ID/; s/(space: ).*/\1N/' <<<"$1" | xargs -d '\n' printf '%s|'; }
+expect "berth container prune -f: the ids, a blank line, the total (docker's lines)" \
+  "Deleted Containers:|ID||Total reclaimed space: N|" "$(shape "$out")"
+berth tag busybox doomed:1
+berth rmi doomed:1 >/dev/null
+berth volume create >/dev/null
+out=$(berth system prune -f --volumes)
+expect "berth system prune --volumes: a Deleted Volumes section with the volume" "Deleted Volumes:|ID|" \
+  "$(shape "$(sed -n '/^Deleted Volumes:/,/^$/p' <<<"$out" | sed '/^$/d')")"
+expect "and one total, last" "Total reclaimed space: N" "$(tail -1 <<<"$out" | sed -E 's/(space: ).*/\1N/')"
+expect_match "berth system prune without -f asks first" "WARNING! This will remove:" "$(echo n | berth system prune 2>&1)"
+
 # ---- the berth CLI's flag grammar (pflag's) ----
 for i in 1 2 3 4; do berth run --name g$i busybox true >/dev/null; done
 expect "ps -n=2 (a value after =)" "2" "$(berth ps -a -q -n=2 | wc -l)"
@@ -128,4 +143,9 @@ doc=$(sed -n 's/^| `\([A-Z]* \/[^`]*\)` |.*/\1/p' "$TOP/docs/compat.md" | sort -
 expect "docs/compat.md lists every route berthd serves, and no other" "$have" "$doc"
 
 docker rm -f k1 k2 e1 >/dev/null 2>&1
+# last: it takes the images no container uses
+out=$(berth image prune -a -f)
+expect "berth image prune -a -f: docker's lines (a title, untagged:, deleted: sha256:, the total last)" \
+  "Deleted Images: yes yes Total" \
+  "$(head -1 <<<"$out") $(grep -q '^untagged: busybox:latest$' <<<"$out" && echo yes) $(grep -Eq '^deleted: sha256:[0-9a-f]{64}$' <<<"$out" && echo yes) $(tail -1 <<<"$out" | cut -d' ' -f1)"
 finish
