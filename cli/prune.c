@@ -91,11 +91,12 @@ int cmd_system_prune(int argc, char **argv) {
   if (!force && !confirm(warning)) return 0;
   struct {
     const char *path, *key, *title, *extra;
-  } steps[] = {{"/containers/prune", "ContainersDeleted", "Containers", NULL},
-               {"/networks/prune", "NetworksDeleted", "Networks", NULL},
-               {"/volumes/prune", "VolumesDeleted", "Volumes", NULL},
-               {"/images/prune", "ImagesDeleted", "Images", all ? "dangling=false" : "dangling=true"},
-               {"/build/prune", "CachesDeleted", "Build Cache", NULL}};
+  } steps[] = {
+      {"/containers/prune", "ContainersDeleted", "Containers", NULL},
+      {"/networks/prune", "NetworksDeleted", "Networks", NULL},
+      {"/volumes/prune", "VolumesDeleted", "Volumes", NULL},
+      {"/images/prune", "ImagesDeleted", "Images", all ? "dangling=false" : "dangling=true"},
+      {"/build/prune", "CachesDeleted", "Build Cache", NULL}};
   long long total = 0;
   for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
     if (!volumes && !strcmp(steps[i].key, "VolumesDeleted")) continue;

@@ -594,29 +594,7 @@ static int update(struct api_request *req) {
 }
 
 static int prune(struct api_request *req) {
-  size_t n;
-  struct container **cs = ctr_list(&n);
-  json_t *deleted = json_array();
-  json_int_t reclaimed = 0;
-  for (size_t i = 0; i < n; i++) {
-    ctr_lock();
-    bool stopped =
-        cs[i]->status == CTR_EXITED || cs[i]->status == CTR_CREATED || cs[i]->status == CTR_DEAD;
-    ctr_unlock();
-    struct berth_err err = {0};
-    /* the space: what its layer held (SizeRw), measured before it goes */
-    json_t *sum = stopped ? ctr_summary_json(req->d, cs[i], true) : NULL;
-    json_int_t size = json_integer_value(json_object_get(sum, "SizeRw"));
-    json_decref(sum);
-    if (stopped && ctr_remove(req->d, cs[i], false, false, &err) == 0) {
-      json_array_append_new(deleted, json_string(cs[i]->id));
-      reclaimed += size;
-    }
-    ctr_put(cs[i]);
-  }
-  free(cs);
-  return api_reply_json(
-      req, 200, json_pack("{s:o,s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", reclaimed));
+  return api_reply_json(req, 200, ctr_prune(req->d));
 }
 
 const struct api_route container_routes[] = {

@@ -161,6 +161,10 @@ typedef void (*ctr_producer_fn)(int fd, void *ctx);
 int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
                struct berth_err *err);
 
+/* docker's container prune: the stopped ones removed,
+ * {"ContainersDeleted": [...], "SpaceReclaimed": what their layers held} */
+json_t *ctr_prune(struct daemon *d);
+
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);
