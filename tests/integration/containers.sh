@@ -43,7 +43,9 @@ if command -v tmux >/dev/null; then
     sess="berth-it-$$-$cli"
     bin=$([ $cli = berth ] && echo "$BERTH_BIN" || echo docker)
     tmux new-session -d -s "$sess" -x 100 -y 30 "BERTH_HOST=$BERTH_HOST DOCKER_HOST=$DOCKER_HOST $bin run -it --name tty-$cli busybox sh; echo EXIT=\$?; sleep 30"
-    sleep 1.5
+    # the shell's prompt first: keys typed before it are read by a terminal in
+    # the middle of its set-up (a loaded CI machine once lost the race at 1.5 s)
+    for _ in $(seq 1 100); do tmux capture-pane -t "$sess" -p | grep -q '^/ #' && break; sleep 0.1; done
     tmux send-keys -t "$sess" 'tty; stty size; echo $((6*7))' Enter
     sleep 1
     tmux send-keys -t "$sess" 'exit 5' Enter
