@@ -14,7 +14,10 @@ mount --bind "$T/resolv.conf" /etc/resolv.conf
 # "outside": a namespace of this test's own behind a veth pair (its name
 # file in /run/netns is removed however the script ends)
 OUT="berth-out-$$"
-trap 'ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
+# what runs in the peer namespace (a daemonised httpd) goes with it:
+# ip netns del alone leaves its processes running
+outside_gone() { ip netns pids "$OUT" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "$OUT" 2>/dev/null; }
+trap 'outside_gone; cleanup' EXIT
 ip netns add "$OUT"
 ip link add out0 type veth peer name out1
 ip link set out1 netns "$OUT"
@@ -45,7 +48,7 @@ ip netns exec "$OUT" python3 "$T/dns.py" 10.200.0.2 &
 DNSPIDS="$!"
 ip netns exec "$OUT" python3 "$T/dns.py" 10.200.0.3 & # another, answering with its own address
 DNSPIDS="$DNSPIDS $!"
-trap 'kill $DNSPIDS 2>/dev/null; ip netns del "$OUT" 2>/dev/null; cleanup' EXIT
+trap 'kill $DNSPIDS 2>/dev/null; outside_gone; cleanup' EXIT
 
 write_conf
 printf 'network: { drivers = [ "none", "host", "bridge" ]; default = "bridge"; };\n' >>"$T/daemon.conf"
