@@ -597,11 +597,8 @@ static int copy_into(struct build *b, struct bstage *s, const struct df_instr *i
   if (r == 0) r = plan_entries(j, srcs, dest, into, add_, err);
   char hex[65];
   if (r == 0) r = checksum(j, hex, err);
-  int fd = json_array_size(srcs) == 1
-               ? rt_openat_in_root(j->srcfd, json_string_value(json_array_get(srcs, 0)), O_PATH, 0)
-               : -1;
-  bool dir1 = fd >= 0 && is_dir_in(j->srcfd, json_string_value(json_array_get(srcs, 0)));
-  if (fd >= 0) close(fd);
+  bool dir1 =
+      json_array_size(srcs) == 1 && is_dir_in(j->srcfd, json_string_value(json_array_get(srcs, 0)));
   json_decref(srcs);
   if (r < 0) return r;
   cleanup_free char *line = xasprintf("/bin/sh -c #(nop) %s %s:%s in %s ", what,

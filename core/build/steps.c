@@ -101,8 +101,8 @@ static int exit_code(struct container *c) {
 }
 
 /* the container made for the step: run, followed, its layer taken */
-static int run_in(struct build *b, struct bstage *s, struct container *c, json_t *cmd,
-                  char diff_id[DIGEST_LEN + 1], struct berth_err *err) {
+static int run_in(struct build *b, struct container *c, json_t *cmd, char diff_id[DIGEST_LEN + 1],
+                  struct berth_err *err) {
   bsay(b, " ---> Running in %.12s\n", c->id);
   int r = ctr_start(b->d, c, err);
   if (r < 0) return r;
@@ -119,7 +119,6 @@ static int run_in(struct build *b, struct bstage *s, struct container *c, json_t
   struct layer *l = r == 0 ? store_layer_locked(&b->d->images, chain) : NULL;
   if (l) memcpy(diff_id, l->diff_id, DIGEST_LEN + 1);
   pthread_mutex_unlock(&b->d->images.lock);
-  (void)s;
   return r == 0 && !l ? berth_err_set(err, BERTH_EINTERNAL, 0, "the new layer is gone") : r;
 }
 
@@ -145,7 +144,7 @@ int step_run(struct build *b, struct bstage *s, const struct df_instr *in, struc
   json_decref(body);
   struct container *c = r == 0 ? ctr_get(id) : NULL;
   char diff_id[DIGEST_LEN + 1] = "";
-  if (c) r = run_in(b, s, c, cmd, diff_id, err);
+  if (c) r = run_in(b, c, cmd, diff_id, err);
   if (c) { /* the intermediate container goes, whatever happened */
     struct berth_err e = {0};
     bsay(b, "Removing intermediate container %.12s\n", c->id);
