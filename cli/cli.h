@@ -51,6 +51,9 @@ char *url_escape(const char *s);
 /* Render a Go-template subset: {{.A}}, {{.A.B}}, {{json .}}, {{json .A}},
  * {{upper .A}}, {{lower .A}}, "\t" and "\n" escapes.  out is malloc'd. */
 char *template_render(const char *tmpl, json_t *row);
+/* docker's GetTimestamp for --since/--until: "seconds.nanos" of an RFC 3339
+ * time (or a date), a unix time, or a Go duration ago; NULL when bad */
+char *timestamp_arg(const char *v);
 /* A table printed like Go's tabwriter (padding 3). */
 struct table;
 struct table *table_new(void);
@@ -76,6 +79,7 @@ int run_subcommand(const char *group, const struct command *sub, size_t n, const
 int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_plugin(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_system(int argc, char **argv);

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -371,4 +372,58 @@ bool confirm(const char *warning) {
   fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
   char ans[16] = "";
   return fgets(ans, sizeof ans, stdin) && (ans[0] == 'y' || ans[0] == 'Y');
+}
+
+/* docker's GetTimestamp: RFC 3339 (or a prefix), a unix time, or a Go
+ * duration ago ("10m", "1h30m"). */
+char *timestamp_arg(const char *v) {
+  if (!v || !*v) return NULL;
+  char *end;
+  strtod(v, &end);
+  if (!*end) return xstrdup(v);
+  /* a duration */
+  double secs = 0;
+  const char *s = v;
+  bool dur = true;
+  while (*s && dur) {
+    double n = strtod(s, &end);
+    if (end == s) {
+      dur = false;
+      break;
+    }
+    if (!strncmp(end, "ms", 2))
+      secs += n / 1000, end += 2;
+    else if (*end == 'h')
+      secs += n * 3600, end++;
+    else if (*end == 'm')
+      secs += n * 60, end++;
+    else if (*end == 's')
+      secs += n, end++;
+    else
+      dur = false;
+    s = end;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (dur) {
+    double t = (double)now.tv_sec + now.tv_nsec / 1e9 - secs;
+    return xasprintf("%.9f", t);
+  }
+  struct tm tm = {0};
+  const char *rest = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) rest = strptime(v, "%Y-%m-%d", &tm);
+  if (!rest) return NULL;
+  double frac = 0;
+  if (*rest == '.') frac = strtod(rest, (char **)&rest);
+  time_t t = timegm(&tm);
+  if (*rest == '+' || *rest == '-') {
+    int hh = 0, mm = 0;
+    sscanf(rest + 1, "%d:%d", &hh, &mm);
+    t -= (*rest == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+  } else if (*rest != 'Z' && *rest) {
+    /* no zone: local time, as docker does */
+    tm.tm_isdst = -1;
+    t = mktime(&tm);
+  }
+  return xasprintf("%.9f", (double)t + frac);
 }

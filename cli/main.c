@@ -50,6 +50,7 @@ static const struct command commands[] = {
     {"network", cmd_network, "Manage networks"},
     {"volume", cmd_volume, "Manage volumes"},
     {"system", cmd_system, "Manage berth (df, info)"},
+    {"events", cmd_events, "Get real time events from the server"},
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
 };
 

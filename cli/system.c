@@ -251,8 +251,9 @@ static int system_df(int argc, char **argv) {
 int cmd_system(int argc, char **argv) {
   static const struct command sub[] = {
       {"df", system_df, NULL},
+      {"events", cmd_events, NULL},
       {"info", cmd_info, NULL},
       {"prune", cmd_system_prune, NULL},
   };
-  return run_subcommand("system", sub, ARRAY_SIZE(sub), "df info prune", argc, argv);
+  return run_subcommand("system", sub, ARRAY_SIZE(sub), "df events info prune", argc, argv);
 }

@@ -13,6 +13,7 @@
 #include "container/container.h"
 #include "daemon.h"
 #include "driver.h"
+#include "events/events.h"
 #include "network/network.h"
 #include "volume/volume.h"
 
@@ -316,6 +317,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "berthd: %s\n", err.msg);
     return 1;
   }
+  ev_init(d.cfg.data_root, &err);
   ctr_init(&d);
   d.images.in_use = image_in_use;
   ctr_restore(&d);
@@ -326,7 +328,8 @@ int main(int argc, char **argv) {
                 {image_routes, n_image_routes},   {container_routes, n_container_routes},
                 {exec_routes, n_exec_routes},     {network_routes, n_network_routes},
                 {volume_routes, n_volume_routes}, {archive_routes, n_archive_routes},
-                {build_routes, n_build_routes},   {swarm_routes, n_swarm_routes}};
+                {build_routes, n_build_routes},   {swarm_routes, n_swarm_routes},
+                {event_routes, n_event_routes}};
   size_t n = 0;
   for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
     n += tables[i].n;
@@ -354,6 +357,7 @@ int main(int argc, char **argv) {
    * state is on disk and the shims live on, so leaving is safe. */
   pthread_t wd;
   if (pthread_create(&wd, NULL, shutdown_watchdog, d.cfg.socket_path) == 0) pthread_detach(wd);
+  ev_shutdown();
   ctr_shutdown();
   api_stop(srv);
   close(fd);

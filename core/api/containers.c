@@ -213,8 +213,7 @@ static int stop(struct api_request *req) {
 static int restart(struct api_request *req) {
   WITH_CONTAINER(req, c);
   struct berth_err err = {0};
-  int r = ctr_stop(req->d, c, (int)api_query_int(req, "t", -1), api_query(req, "signal"), &err);
-  if (r >= 0) r = ctr_start(req->d, c, &err);
+  int r = ctr_restart(req->d, c, (int)api_query_int(req, "t", -1), api_query(req, "signal"), &err);
   ctr_put(c);
   if (r < 0) return api_reply_err(req, &err);
   return api_reply_empty(req, 204);
@@ -321,8 +320,7 @@ static int wait_h(struct api_request *req) {
 
 static int resize(struct api_request *req) {
   WITH_CONTAINER(req, c);
-  cleanup_free char *sock = ctr_socket(req->d, c->id);
-  shim_resize(sock, (int)api_query_int(req, "h", 0), (int)api_query_int(req, "w", 0));
+  ctr_resize(req->d, c, (int)api_query_int(req, "h", 0), (int)api_query_int(req, "w", 0));
   ctr_put(c);
   return api_reply_empty(req, 200);
 }

@@ -354,7 +354,7 @@ static int tag(struct api_request *req) {
     ref_free(&r);
     return api_reply_error(req, 404, "No such image: %s", name);
   }
-  int rc = store_tag(&d->images, id, &r, &err);
+  int rc = store_tag_event(&d->images, id, &r, &err);
   ref_free(&r);
   if (rc < 0) return api_reply_err(req, &err);
   return api_reply_empty(req, 201);

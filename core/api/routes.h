@@ -24,5 +24,7 @@ extern const struct api_route archive_routes[];
 extern const size_t n_archive_routes;
 extern const struct api_route exec_routes[];
 extern const size_t n_exec_routes;
+extern const struct api_route event_routes[];
+extern const size_t n_event_routes;
 
 #endif

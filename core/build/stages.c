@@ -226,7 +226,7 @@ static int finish(struct build *b, struct bstage *s, char id[DIGEST_LEN + 1],
   json_array_foreach(b->o->tags, i, v) {
     struct image_ref ref;
     if ((r = ref_parse(json_string_value(v) ?: "", true, &ref, err)) < 0) break;
-    r = store_tag(&b->d->images, id, &ref, err);
+    r = store_tag_event(&b->d->images, id, &ref, err);
     cleanup_free char *fam = ref_familiar(&ref);
     ref_free(&ref);
     if (r < 0) break;

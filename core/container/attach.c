@@ -192,7 +192,17 @@ struct ctr_attach *ctr_attach_new(struct daemon *d, struct container *c, bool in
     return NULL;
   }
   attach_register(a);
+  ctr_event(c, "attach", NULL);
   return a;
+}
+
+void ctr_resize(struct daemon *d, struct container *c, int h, int w) {
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  shim_resize(sock, h, w);
+  char hs[16], ws[16];
+  snprintf(hs, sizeof hs, "%d", h);
+  snprintf(ws, sizeof ws, "%d", w);
+  ctr_event(c, "resize", json_pack("{s:s,s:s}", "height", hs, "width", ws));
 }
 
 bool ctr_attach_tty(const struct ctr_attach *a) {

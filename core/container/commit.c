@@ -234,6 +234,9 @@ int ctr_commit(struct daemon *d, struct container *c, const struct ctr_commit *o
   if (r == 0 && !raw) r = -err->code;
   if (r == 0) r = store_add_image(&d->images, raw, strlen(raw), c->image_id, id, err);
   free(raw);
-  if (r == 0 && o->ref) r = store_tag(&d->images, id, o->ref, err);
+  if (r == 0 && o->ref) r = store_tag_event(&d->images, id, o->ref, err);
+  if (r == 0)
+    ctr_event(c, "commit",
+              json_pack("{s:s,s:s}", "comment", o->comment ? o->comment : "", "imageID", id));
   return r;
 }

@@ -8,6 +8,7 @@
 
 #include "../daemon.h"
 #include "../driver.h"
+#include "../events/events.h"
 #include "config.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -557,4 +558,19 @@ json_t *ctr_prune(struct daemon *d) {
   }
   free(cs);
   return json_pack("{s:o,s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", reclaimed);
+}
+
+/* ---------------- events ---------------- */
+
+void ctr_event(struct container *c, const char *action, json_t *extra) {
+  struct ctr_opts *o = ctr_opts_get(c);
+  json_t *attrs = json_deep_copy(o->labels);
+  json_object_set_new(attrs, "image", json_string(o->image));
+  ctr_opts_put(o);
+  ctr_lock();
+  json_object_set_new(attrs, "name", json_string(c->name + 1));
+  ctr_unlock();
+  if (extra) json_object_update(attrs, extra);
+  json_decref(extra);
+  ev_emit("container", action, c->id, attrs);
 }

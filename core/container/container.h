@@ -104,6 +104,11 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err);
 int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal,
              struct berth_err *err);
 int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err);
+/* the tty's size (its shim's), and the resize event */
+void ctr_resize(struct daemon *d, struct container *c, int h, int w);
+/* stop (when running), then start */
+int ctr_restart(struct daemon *d, struct container *c, int timeout, const char *signal,
+                struct berth_err *err);
 int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
                struct berth_err *err);
 int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err);
@@ -112,6 +117,10 @@ int ctr_save(struct daemon *d, struct container *c);
 /* docker's update: resources (applied to a running container's cgroup)
  * and the restart policy */
 int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth_err *err);
+
+/* An event of this container (events.h): its labels, image and name, and
+ * extra's attributes (stolen, may be NULL).  Without ctr_lock held. */
+void ctr_event(struct container *c, const char *action, json_t *extra);
 
 /* paths */
 char *ctr_dir(struct daemon *d, const char *id);

@@ -67,6 +67,24 @@ static void free_all(struct exec_proc **gone, size_t n) {
   free(gone);
 }
 
+/* exec_create/exec_start carry the command, as docker's ("exec_start: sh -c
+ * true"); every one the execID */
+static void exec_event(struct exec_proc *e, const char *action, bool with_cmd, json_t *attrs) {
+  size_t len = strlen(action) + 3, i;
+  json_t *a;
+  json_array_foreach(e->cmd, i, a) len += strlen(json_string_value(a)) + 1;
+  cleanup_free char *name = xmalloc(len);
+  strcpy(name, action);
+  json_array_foreach(e->cmd, i, a) {
+    if (!with_cmd) break;
+    strcat(name, i ? " " : ": ");
+    strcat(name, json_string_value(a));
+  }
+  if (!attrs) attrs = json_object();
+  json_object_set_new(attrs, "execID", json_string(e->id));
+  ctr_event(e->c, name, attrs);
+}
+
 int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
                 struct berth_err *err) {
   ctr_lock();
@@ -106,6 +124,7 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
   trim_locked(c, &gone, &n_gone);
   pthread_mutex_unlock(&mu);
   free_all(gone, n_gone);
+  exec_event(e, "exec_create", true, NULL);
   return 0;
 }
 
@@ -318,8 +337,12 @@ void exec_finish(struct exec_proc *e, struct exec_io *io) {
   e->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   e->state = EXEC_DONE;
   e->pty = -1;
+  int code = e->exit_code;
   pthread_mutex_unlock(&mu);
   close(io->errp_r);
+  char num[16];
+  snprintf(num, sizeof num, "%d", code);
+  exec_event(e, "exec_die", false, json_pack("{s:s}", "exitCode", num));
 }
 
 int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
@@ -329,7 +352,10 @@ int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct bert
   pthread_mutex_unlock(&mu);
   if (!claimed)
     return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
-  if (exec_spawn(e, attach, io, err) == 0) return 0;
+  if (exec_spawn(e, attach, io, err) == 0) {
+    exec_event(e, "exec_start", true, NULL);
+    return 0;
+  }
   pthread_mutex_lock(&mu);
   e->state = EXEC_DONE;
   e->exit_code = 126;

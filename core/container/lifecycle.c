@@ -336,6 +336,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
     return r;
   }
   memcpy(out_id, c->id, 65);
+  ctr_event(c, "create", NULL);
   return 0;
 }
 
@@ -532,6 +533,10 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   /* on disk before anyone waiting (stop, wait, run) hears of it */
   ctr_save(d, c);
   trace_phase(c->id, "exit save", t);
+  if (oom) ctr_event(c, "oom", NULL);
+  char num[16];
+  snprintf(num, sizeof num, "%d", code);
+  ctr_event(c, "die", json_pack("{s:s}", "exitCode", num));
   ctr_lock();
   c->exits++;
   ctr_broadcast();
@@ -671,6 +676,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_broadcast();
   ctr_unlock();
   ctr_save(d, c);
+  ctr_event(c, "start", NULL);
   start_monitor(d, c);
   /* only now may a remove take over: the monitor will see the exit */
   start_done(c);
@@ -787,6 +793,12 @@ static int default_stop_signal(struct container *c) {
 
 static bool wait_exit_locked(struct container *c, uint64_t exits, int timeout_ms);
 
+static void kill_event(struct container *c, int sig) {
+  char num[16];
+  snprintf(num, sizeof num, "%d", sig);
+  ctr_event(c, "kill", json_pack("{s:s}", "signal", num));
+}
+
 /* SIGKILL (the default) returns once the exit is recorded, as docker's kill
  * does: an inspect right after shows it stopped, with its exit code */
 int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct berth_err *err) {
@@ -803,6 +815,7 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   bool paused = c->status == CTR_PAUSED;
   uint64_t exits = c->exits;
   ctr_unlock();
+  kill_event(c, sig);
   if (kill(pid, sig) < 0 && errno != ESRCH)
     return err_sys(err, BERTH_EINTERNAL, "kill %d", (int)pid);
   if (paused && sig == SIGKILL) {
@@ -856,11 +869,13 @@ int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *sig
     struct berth_err e = {0};
     cgroup_ops()->freeze(c->id, false, &e);
   }
+  kill_event(c, sig);
   kill(pid, sig);
   ctr_lock();
   bool done = wait_exit_locked(c, exits, timeout * 1000);
   ctr_unlock();
   if (!done) {
+    kill_event(c, SIGKILL);
     kill(pid, SIGKILL);
     ctr_lock();
     done = wait_exit_locked(c, exits, 10000);
@@ -869,7 +884,16 @@ int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *sig
       return berth_err_set(err, BERTH_EINTERNAL, 0, "container %s did not stop after SIGKILL",
                            c->id);
   }
+  ctr_event(c, "stop", NULL);
   return 0;
+}
+
+int ctr_restart(struct daemon *d, struct container *c, int timeout, const char *signal,
+                struct berth_err *err) {
+  int r = ctr_stop(d, c, timeout, signal, err);
+  if (r >= 0) r = ctr_start(d, c, err);
+  if (r >= 0) ctr_event(c, "restart", NULL);
+  return r < 0 ? r : 0;
 }
 
 int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err) {
@@ -890,6 +914,7 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
   ctr_broadcast();
   ctr_unlock();
   ctr_save(d, c);
+  ctr_event(c, pause ? "pause" : "unpause", NULL);
   return 0;
 }
 
@@ -956,6 +981,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   ctr_unlock();
   exec_forget_container(c);
   if (volumes) ctr_mounts_remove_anonymous(d, c); /* it is out of the table: not a user */
+  ctr_event(c, "destroy", NULL);
   return 0;
 }
 
@@ -980,10 +1006,11 @@ int ctr_rename(struct daemon *d, struct container *c, const char *name, struct b
         "remove (or rename) that container to be able to reuse that name.",
         full, other);
   }
-  free(c->name);
+  cleanup_free char *old = c->name;
   c->name = xstrdup(full);
   ctr_unlock();
   ctr_save(d, c);
+  ctr_event(c, "rename", json_pack("{s:s}", "oldName", old));
   return 0;
 }
 
@@ -1123,5 +1150,6 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth
   }
   free(res.cpuset_cpus);
   ctr_save(d, c);
+  if (r == 0) ctr_event(c, "update", NULL);
   return r;
 }

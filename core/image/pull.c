@@ -8,6 +8,7 @@
 
 #include "../daemon.h"
 #include "../driver.h"
+#include "../events/events.h"
 #include "blobio.h"
 #include "registry.h"
 
@@ -340,6 +341,7 @@ static int pull_one(struct daemon *d, const struct image_ref *ref, const char *p
     store_tag(&d->images, id, &dref, err);
     say(sink, NULL, "Digest: %s", man_digest);
     cleanup_free char *fam = ref_familiar(ref);
+    ev_emit("image", "pull", fam, json_pack("{s:s}", "name", fam));
     say(sink, NULL, "Status: %s for %s",
         up_to_date ? "Image is up to date" : "Downloaded newer image", fam);
   }

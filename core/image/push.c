@@ -5,6 +5,7 @@
 
 #include "../daemon.h"
 #include "../driver.h"
+#include "../events/events.h"
 #include "blobio.h"
 #include "registry.h"
 
@@ -169,6 +170,10 @@ int image_push(struct daemon *d, const char *name, const char *tag,
   if (r == 0) r = push_manifest(d, &s, &ref, &p, pr, err);
   drv_reg_close(&s);
   if (r < 0) log_warn("push %s: %s", name, err->msg);
+  if (r == 0) {
+    cleanup_free char *fam = ref_familiar(&ref);
+    ev_emit("image", "push", fam, json_pack("{s:s}", "name", fam));
+  }
   free(p.layers);
   free(p.config);
   ref_free(&ref);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "../driver.h"
+#include "../events/events.h"
 #include "blobio.h"
 #include "layer.h"
 
@@ -693,9 +694,18 @@ int store_tag(struct image_store *s, const char *id, const struct image_ref *ref
   return 0;
 }
 
+int store_tag_event(struct image_store *s, const char *id, const struct image_ref *ref,
+                    struct berth_err *err) {
+  int r = store_tag(s, id, ref, err);
+  cleanup_free char *fam = ref_familiar(ref);
+  if (r == 0) ev_emit("image", "tag", id, json_pack("{s:s}", "name", fam));
+  return r;
+}
+
 static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
   cleanup_free char *fam = ref_familiarize(t->ref);
   json_array_append_new(result, json_pack("{s:s}", "Untagged", fam));
+  ev_emit("image", "untag", t->id, json_pack("{s:s}", "name", fam));
   free(t->ref);
   *t = s->tags[--s->n_tags];
 }
@@ -712,6 +722,7 @@ static void delete_image_locked(struct image_store *s, struct image *im, bool no
   cleanup_free char *blob = store_blob_path(s, im->id);
   unlink(blob);
   json_array_append_new(result, json_pack("{s:s}", "Deleted", im->id));
+  ev_emit("image", "delete", im->id, json_pack("{s:s}", "name", im->id));
   for (size_t i = 0; i < s->n_images; i++)
     if (s->images[i] == im) s->images[i] = s->images[--s->n_images];
   /* remove now-unreferenced layers from the top down */

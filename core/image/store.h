@@ -94,6 +94,10 @@ int store_add_image(struct image_store *s, const char *config, size_t len, const
 int store_tag(struct image_store *s, const char *id, const struct image_ref *ref,
               struct berth_err *err);
 /* docker rmi semantics; fills result with [{"Untagged"}|{"Deleted"}]. */
+/* store_tag and its "tag" event: a tag the user asked for (tag, build,
+ * commit); pulls and loads record theirs without one, as docker's */
+int store_tag_event(struct image_store *s, const char *id, const struct image_ref *ref,
+                    struct berth_err *err);
 int store_delete(struct image_store *s, const char *name, bool force, bool noprune, json_t *result,
                  struct berth_err *err);
 

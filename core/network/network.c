@@ -10,6 +10,7 @@
 
 #include "../container/config.h"
 #include "../driver.h"
+#include "../events/events.h"
 #include "dns.h"
 #include "ipam.h"
 #include "sandbox.h"
@@ -442,6 +443,18 @@ static int driver_create(struct daemon *d, struct network *n, struct berth_err *
   return r;
 }
 
+/* docker's network events: the network's id, its name and driver */
+static void net_event(const char *id, const char *name, const char *driver, const char *action,
+                      const char *ctr) {
+  json_t *a = json_pack("{s:s,s:s}", "name", name, "type", driver);
+  if (ctr) json_object_set_new(a, "container", json_string(ctr));
+  ev_emit("network", action, id, a);
+}
+
+static void ep_event(const struct net_endpoint *ep, const char *action) {
+  net_event(ep->net_id, ep->net_name, ep->driver, action, ep->ctr_id);
+}
+
 int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65],
                struct berth_err *err) {
   const char *driver = r->driver && *r->driver ? r->driver : "bridge";
@@ -476,6 +489,7 @@ int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65]
   }
   pthread_mutex_unlock(&N.lock);
   if (dns) dns_up(d, id_out, gw, r->name);
+  if (rc == 0) net_event(id_out, r->name, driver, "create", NULL);
   return rc;
 }
 
@@ -513,6 +527,7 @@ int net_remove(struct daemon *d, const char *ref, struct berth_err *err) {
   }
   char gone[65] = "";
   if (r == 0) {
+    net_event(n->id, n->name, n->driver, "destroy", NULL);
     memcpy(gone, n->id, 65);
     remove_locked(n);
     net_free(n);
@@ -809,6 +824,8 @@ int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
     struct berth_err e2 = {0};
     drv_net_leave(p, ep->net_id, ep->ep_id, &e2);
     drv_net_delete_endpoint(p, ep->net_id, ep->ep_id, &e2);
+  } else {
+    ep_event(ep, "connect");
   }
   return r;
 }
@@ -847,6 +864,7 @@ static void *unplumb_main(void *arg) {
 
 static void release(struct daemon *d, struct net_endpoint *ep, bool now) {
   if (!net_endpoint_used(ep)) return;
+  if (plumbed_driver(ep->driver)) ep_event(ep, "disconnect");
   struct loaded_plugin *p = driver_of(d, ep);
   /* its published ports go now (a new container may want them) */
   pthread_mutex_lock(&N.lock);

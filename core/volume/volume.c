@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../driver.h"
+#include "../events/events.h"
 #include "../util/rmtree.h"
 
 struct volume {
@@ -225,6 +226,7 @@ static struct volume *make_locked(const struct vol_create_req *r, struct berth_e
   }
   V.v = xrealloc(V.v, (V.n + 1) * sizeof *V.v);
   V.v[V.n++] = v;
+  ev_emit("volume", "create", v->name, json_pack("{s:s}", "driver", v->driver));
   return v;
 }
 
@@ -281,6 +283,7 @@ static int drop_locked(struct volume *v, struct berth_err *err) {
       V.v[i] = V.v[--V.n];
       break;
     }
+  ev_emit("volume", "destroy", v->name, json_pack("{s:s}", "driver", v->driver));
   vol_free(v);
   return 0;
 }
@@ -415,6 +418,8 @@ char *vol_mount(struct daemon *d, const char *name, const char *id, bool *fresh,
   struct loaded_plugin *p = v ? driver_of(v->driver) : NULL;
   int rc = !v ? -1 : p ? drv_vol_mount(p, name, id, path, err) : no_driver(v->driver, err);
   if (fresh) *fresh = v && !v->populated;
+  if (rc == 0)
+    ev_emit("volume", "mount", name, json_pack("{s:s,s:s}", "container", id, "driver", v->driver));
   pthread_mutex_unlock(&V.lock);
   return rc == 0 && *path ? xstrdup(path) : NULL;
 }
@@ -426,6 +431,9 @@ void vol_unmount(struct daemon *d, const char *name, const char *id) {
   struct loaded_plugin *p = v ? driver_of(v->driver) : NULL;
   struct berth_err e = {0};
   if (p && drv_vol_unmount(p, name, id, &e) < 0) log_warn("volume %s: unmount: %s", name, e.msg);
+  if (v)
+    ev_emit("volume", "unmount", name,
+            json_pack("{s:s,s:s}", "container", id, "driver", v->driver));
   pthread_mutex_unlock(&V.lock);
 }
 

@@ -1,0 +1,199 @@
+/* Events: the ring, the persisted tail, the subscribers (events.h). */
+#include "events.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#define SUB_CAP (EV_RING + EV_QUEUE) /* a replay of the whole ring, then EV_QUEUE live */
+
+struct ev_sub {
+  json_t *q[SUB_CAP];
+  size_t head, count;
+  bool dropped;
+  struct ev_sub *next;
+};
+
+static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
+static json_t *ring[EV_RING];
+static size_t ring_head, ring_count; /* oldest at ring_head */
+static struct ev_sub *subs;
+static bool stopping;
+static char *tail_path;
+static int tail_fd = -1;
+static size_t tail_lines;
+static int64_t last_ns;
+
+static void ring_push(json_t *ev) {
+  size_t slot = (ring_head + ring_count) % EV_RING;
+  if (ring_count == EV_RING) {
+    json_decref(ring[ring_head]);
+    ring_head = (ring_head + 1) % EV_RING;
+    slot = (ring_head + EV_RING - 1) % EV_RING;
+  } else {
+    ring_count++;
+  }
+  ring[slot] = ev;
+}
+
+/* Rewrite the tail file with what the ring holds (atomically), and reopen
+ * it for appending.  With ev_mu held, or before any thread runs. */
+static void tail_compact(void) {
+  if (!tail_path) return;
+  size_t cap = 4096, len = 0;
+  char *buf = xmalloc(cap);
+  for (size_t i = 0; i < ring_count; i++) {
+    char *line = json_dumps(ring[(ring_head + i) % EV_RING], JSON_COMPACT);
+    size_t l = strlen(line);
+    if (len + l + 2 > cap) buf = xrealloc(buf, cap = 2 * (len + l + 2));
+    memcpy(buf + len, line, l);
+    buf[len + l] = '\n';
+    len += l + 1;
+    free(line);
+  }
+  if (tail_fd >= 0) close(tail_fd);
+  tail_fd = -1;
+  if (write_file_atomic(tail_path, buf, len, 0600) < 0)
+    log_warn("events: cannot write %s: %s", tail_path, strerror(errno));
+  free(buf);
+  tail_fd = open(tail_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  tail_lines = ring_count;
+}
+
+int ev_init(const char *data_root, struct berth_err *err) {
+  (void)err;
+  tail_path = xasprintf("%s/events.jsonl", data_root);
+  size_t len = 0;
+  cleanup_free char *text = read_file(tail_path, &len);
+  for (char *line = text, *nl; line && *line; line = nl + 1) {
+    nl = strchr(line, '\n');
+    if (!nl) break; /* a line cut short by a crash */
+    *nl = 0;
+    json_t *ev = json_loads(line, 0, NULL);
+    if (json_is_object(ev) && json_is_integer(json_object_get(ev, "timeNano"))) {
+      ring_push(ev);
+      last_ns = json_integer_value(json_object_get(ev, "timeNano"));
+    } else {
+      json_decref(ev);
+    }
+  }
+  tail_compact();
+  return 0;
+}
+
+void ev_shutdown(void) {
+  pthread_mutex_lock(&ev_mu);
+  stopping = true;
+  pthread_cond_broadcast(&ev_cond);
+  pthread_mutex_unlock(&ev_mu);
+}
+
+static bool sub_push(struct ev_sub *s, json_t *ev) {
+  if (s->count == SUB_CAP) return false;
+  s->q[(s->head + s->count) % SUB_CAP] = json_incref(ev);
+  s->count++;
+  return true;
+}
+
+static void publish(json_t *ev) {
+  ring_push(json_incref(ev));
+  for (struct ev_sub *s = subs; s; s = s->next) {
+    if (s->dropped || sub_push(s, ev)) continue;
+    s->dropped = true;
+    log_warn("events: a subscriber is %d events behind; dropped (its stream ends)", SUB_CAP);
+  }
+  pthread_cond_broadcast(&ev_cond);
+  if (tail_fd >= 0) {
+    char *line = json_dumps(ev, JSON_COMPACT);
+    size_t l = strlen(line);
+    line[l] = '\n'; /* the NUL is ours to overwrite: written by length */
+    if (write_all_fd(tail_fd, line, l + 1) < 0) log_warn("events: append: %s", strerror(errno));
+    free(line);
+    if (++tail_lines > 2 * EV_RING) tail_compact();
+  }
+}
+
+void ev_emit(const char *type, const char *action, const char *id, json_t *attrs) {
+  if (!attrs) attrs = json_object();
+  json_t *ev = json_object();
+  bool legacy = !strcmp(type, "container") || !strcmp(type, "image");
+  if (legacy) {
+    json_object_set_new(ev, "status", json_string(action));
+    json_object_set_new(ev, "id", json_string(id));
+    const char *from = json_string_value(json_object_get(attrs, "image"));
+    if (!strcmp(type, "container") && from) json_object_set_new(ev, "from", json_string(from));
+  }
+  json_object_set_new(ev, "Type", json_string(type));
+  json_object_set_new(ev, "Action", json_string(action));
+  json_object_set_new(ev, "Actor", json_pack("{s:s, s:o}", "ID", id, "Attributes", attrs));
+  json_object_set_new(ev, "scope", json_string("local"));
+  pthread_mutex_lock(&ev_mu);
+  if (stopping) {
+    pthread_mutex_unlock(&ev_mu);
+    json_decref(ev);
+    return;
+  }
+  int64_t ns = now_ns();
+  if (ns <= last_ns) ns = last_ns + 1; /* strictly increasing: since= is exact */
+  last_ns = ns;
+  json_object_set_new(ev, "time", json_integer(ns / 1000000000));
+  json_object_set_new(ev, "timeNano", json_integer(ns));
+  publish(ev);
+  pthread_mutex_unlock(&ev_mu);
+  json_decref(ev);
+}
+
+struct ev_sub *ev_subscribe(int64_t since_ns) {
+  struct ev_sub *s = xcalloc(1, sizeof *s);
+  pthread_mutex_lock(&ev_mu);
+  for (size_t i = 0; since_ns >= 0 && i < ring_count; i++) {
+    json_t *ev = ring[(ring_head + i) % EV_RING];
+    if (json_integer_value(json_object_get(ev, "timeNano")) >= since_ns) sub_push(s, ev);
+  }
+  s->next = subs;
+  subs = s;
+  pthread_mutex_unlock(&ev_mu);
+  return s;
+}
+
+int ev_next(struct ev_sub *s, int timeout_ms, json_t **out) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += timeout_ms / 1000;
+  dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (dl.tv_nsec >= 1000000000L) {
+    dl.tv_sec++;
+    dl.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&ev_mu);
+  while (!s->count && !s->dropped && !stopping) {
+    if (pthread_cond_timedwait(&ev_cond, &ev_mu, &dl)) break;
+  }
+  int r = 0;
+  if (s->count) {
+    *out = s->q[s->head];
+    s->head = (s->head + 1) % SUB_CAP;
+    s->count--;
+    r = 1;
+  } else if (s->dropped || stopping) {
+    r = -1;
+  }
+  pthread_mutex_unlock(&ev_mu);
+  return r;
+}
+
+void ev_unsubscribe(struct ev_sub *s) {
+  if (!s) return;
+  pthread_mutex_lock(&ev_mu);
+  for (struct ev_sub **p = &subs; *p; p = &(*p)->next) {
+    if (*p == s) {
+      *p = s->next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&ev_mu);
+  for (size_t i = 0; i < s->count; i++)
+    json_decref(s->q[(s->head + i) % SUB_CAP]);
+  free(s);
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Events (issue 14): GET /events through the docker CLI, docker-py and
+# curl: every action docker emits for containers, execs, images, networks
+# and volumes, in docker's shape (current and legacy fields); since/until
+# in the past, and after a restart of berthd (the persisted tail); the
+# filters; a live stream; a subscriber that never reads is dropped and
+# does not hold the daemon up.
+if [ -z "${BERTH_NETNS_TEST:-}" ]; then # a bridge: in a network namespace of its own
+  exec env BERTH_NETNS_TEST=1 unshare --net --mount --propagation private bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+ip link set lo up
+write_conf
+printf 'network: { drivers = [ "none", "host", "bridge" ]; default = "bridge"; };\n' >>"$T/daemon.conf"
+start_daemon || { fail "berthd starts"; finish; exit 1; }
+make_busybox_tar "$T/bb.tar"
+berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
+T0=$(date +%s)
+
+# ---- a live stream, from before the actions ----
+docker events --filter type=container --format '{{.Action}} {{.Actor.Attributes.name}}' >"$T/live.out" 2>&1 &
+LIVE=$!
+sleep 0.3
+
+# ---- container actions ----
+docker run -d --name e1 --label team=a busybox sleep 300 >/dev/null
+docker pause e1 >/dev/null
+docker unpause e1 >/dev/null
+docker rename e1 e2
+docker exec e2 true
+docker stop -t 1 e2 >/dev/null
+docker start e2 >/dev/null
+docker kill e2 >/dev/null
+docker rm e2 >/dev/null
+docker run --name e3 busybox sh -c 'exit 3' >/dev/null 2>&1
+docker rm e3 >/dev/null
+# ---- images, networks, volumes ----
+docker tag busybox evtag:1
+docker rmi evtag:1 >/dev/null
+docker save busybox -o "$T/save.tar"
+docker load -i "$T/save.tar" >/dev/null
+docker network create evnet >/dev/null
+docker volume create evvol >/dev/null
+docker run --rm --network evnet -v evvol:/data busybox true
+docker network rm evnet >/dev/null
+docker volume rm evvol >/dev/null
+sleep 1.1
+T1=$(date +%s)
+
+ev() { docker events --since "$T0" --until "$T1" "$@" 2>&1; }
+all=$(ev --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')
+want="container create e1
+container start e1
+container pause e1
+container unpause e1
+container rename e2
+container exec_create: true e2
+container exec_start: true e2
+container exec_die e2
+container kill e2
+container kill e2
+container die e2
+container stop e2
+container start e2
+container kill e2
+container die e2
+container destroy e2
+container create e3
+container attach e3
+container start e3
+container die e3
+container destroy e3"
+got=$(printf '%s\n' "$all" | grep -E '^container .* e[123]$')
+expect "every container action, in order, through docker events --since/--until" "$want" "$got"
+expect_match "tag with the new name" "^image tag evtag:1$" "$all"
+expect_match "untag" "^image untag evtag:1$" "$all"
+expect_match "delete of a no longer named image is not emitted while busybox names it" "^image save busybox$" "$all"
+expect_match "load" "^image load busybox:latest$" "$all"
+expect_match "network create" "^network create evnet$" "$all"
+expect_match "network connect (the --rm container's start)" "^network connect evnet$" "$all"
+expect_match "network disconnect" "^network disconnect evnet$" "$all"
+expect_match "network destroy" "^network destroy evnet$" "$all"
+expect_match "volume create" "^volume create" "$all"
+expect_match "volume mount" "^volume mount" "$all"
+expect_match "volume unmount" "^volume unmount" "$all"
+expect_match "volume destroy" "^volume destroy" "$all"
+
+# attributes
+expect "die carries exitCode" "3" "$(ev --filter event=die --filter container=e3 --format '{{.Actor.Attributes.exitCode}}')"
+expect "kill carries the signal (stop: 15, then 9 after -t 1 as sleep ignores TERM; kill: 9)" "15 9 9" "$(ev --filter event=kill --format '{{.Actor.Attributes.signal}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "rename carries oldName" "/e1" "$(ev --filter event=rename --format '{{.Actor.Attributes.oldName}}')"
+expect "labels are attributes" "a" "$(ev --filter event=create --filter type=container --filter container=e1 --format '{{.Actor.Attributes.team}}')"
+expect "image is an attribute, and the legacy from" "busybox busybox" "$(ev --filter event=create --filter container=e1 --format '{{.Actor.Attributes.image}} {{.From}}')"
+expect "exec_die carries the execID and exitCode" "1 0" "$(ev --filter event=exec_die --format '{{if .Actor.Attributes.execID}}1{{end}} {{.Actor.Attributes.exitCode}}')"
+
+# the wire shape, by curl
+raw=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/events?since=$T0&until=$T1")
+line=$(printf '%s\n' "$raw" | grep '"Action":"create"' | grep '"Type":"container"' | head -1)
+expect_match "container events carry the legacy status/id/from first" '^\{"status":"create","id":"[0-9a-f]{64}","from":"busybox","Type":"container","Action":"create","Actor":\{"ID":"[0-9a-f]{64}","Attributes":\{' "$line"
+expect_match "and scope, time, timeNano" '"scope":"local","time":[0-9]{10},"timeNano":[0-9]{19}\}$' "$line"
+nline=$(printf '%s\n' "$raw" | grep '"Type":"network","Action":"create"' | head -1)
+expect_match "network events have no legacy fields" '^\{"Type":"network","Action":"create","Actor":\{"ID":"[0-9a-f]{64}","Attributes":\{"name":"evnet","type":"bridge"\}\}' "$nline"
+expect "every line is one JSON object" "$(printf '%s\n' "$raw" | wc -l)" "$(printf '%s\n' "$raw" | python3 -c 'import sys,json; print(sum(1 for l in sys.stdin if isinstance(json.loads(l), dict)))')"
+expect "a malformed since: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "http://x/v1.43/events?since=yesterday")"
+expect "a malformed filter: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "http://x/v1.43/events?until=$T1&filters=nojson")"
+
+# ---- filters ----
+expect "type=network, network=evnet" "network network network network" "$(ev --filter type=network --filter network=evnet --format '{{.Type}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "event=die (two filters of a key: either): e2 twice, e3, the --rm one" "die die die die" "$(ev --filter event=die --filter event=nonesuch --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "event=exec_create matches the action with its command" "exec_create: true" "$(ev --filter event=exec_create --format '{{.Action}}')"
+expect "container= by the old name sees what happened before the rename" "create start pause unpause" "$(ev --filter container=e1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "label=team=a: only e1/e2's" "0" "$(ev --filter label=team=a --format '{{.Actor.Attributes.name}}' | grep -cv '^e[12]$')"
+expect "label=team=b: nothing" "" "$(ev --filter label=team=b)"
+expect "image=evtag:1: its tag and untag" "tag untag" "$(ev --filter image=evtag:1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "network=evnet: create, connect, disconnect, destroy" "create connect disconnect destroy" "$(ev --filter network=evnet --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "volume=evvol" "create mount unmount destroy" "$(ev --filter volume=evvol --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "type=image and event=tag together: both must hold" "tag" "$(ev --filter type=image --filter event=tag --format '{{.Action}}')"
+
+# ---- berth events ----
+bev=$(berth events --since "$T0" --until "$T1" --filter container=e3 --filter event=die)
+expect_match "berth events: docker's line (time, type, action, id, sorted attributes)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}(Z|[+-][0-9]{2}:[0-9]{2}) container die [0-9a-f]{64} \(exitCode=3, image=busybox, name=e3\)$' "$bev"
+expect "berth events --format with docker's Go names" "die e3 busybox" "$(berth events --since "$T0" --until "$T1" -f container=e3 -f event=die --format '{{.Status}} {{.Actor.Attributes.name}} {{.From}}')"
+expect "berth system events --since 10m (a duration)" "$(ev | wc -l)" "$(berth system events --since 10m --until "$T1" | wc -l)"
+expect_match "a bad --since" "invalid value for \"--since\": yesterday" "$(berth events --since yesterday 2>&1)"
+
+# ---- docker-py ----
+out=$(timeout 20 python3 - "unix://$SOCK" "$T0" "$T1" <<'PY' 2>&1
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+evs = list(c.events(since=int(sys.argv[2]), until=int(sys.argv[3]), decode=True, filters={"event": "destroy", "type": "container"}))
+print(" ".join(e["Actor"]["Attributes"]["name"] for e in evs[:2]), len(evs), evs[0]["status"])
+PY
+)
+expect "docker-py events(since, until, filters, decode): e2, e3, the --rm one" "e2 e3 3 destroy" "$out"
+
+# ---- the live stream saw them as they happened ----
+sleep 0.3
+kill "$LIVE" 2>/dev/null; wait "$LIVE" 2>/dev/null
+expect "a live docker events stream saw create..destroy of e1/e2" "create e1,start e1,pause e1" "$(head -3 "$T/live.out" | paste -sd,)"
+expect_match "and e3's die" "^die e3$" "$(cat "$T/live.out")"
+
+# ---- until in the future: the stream ends then ----
+s=$(date +%s.%N)
+timeout 10 docker events --since "$T0" --until "$(( $(date +%s) + 2 ))" >/dev/null 2>&1
+rc=$?
+e=$(date +%s.%N)
+expect "until 2 s ahead: the stream ends by itself" 0 "$rc"
+expect "after about 2 s" 1 "$(python3 -c "print(1 if 0.8 < $e - $s < 6 else 0)")"
+
+# ---- the tail survives a restart ----
+stop_daemon
+start_daemon || { fail "berthd restarts"; finish; exit 1; }
+expect "after a restart, --since still finds every event of before" "$all" "$(ev --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')"
+before=$(ev | wc -l)
+printf '{"status":"torn' >>"$T/data/events.jsonl"
+stop_daemon
+start_daemon || { fail "berthd restarts over a torn tail"; finish; exit 1; }
+expect "a line cut short by a crash is skipped; the rest is kept" "$before" "$(ev | wc -l)"
+
+# ---- a subscriber that never reads ----
+out=$(timeout 120 python3 - "$SOCK" <<'PY' 2>&1
+import socket, sys, time, http.client, json
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(path)
+s.sendall(b"GET /v1.43/events HTTP/1.1\r\nHost: x\r\n\r\n")  # and never read
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(path)
+c = C("x")
+t = time.time()
+worst = 0
+for i in range(1800):
+    a = time.time()
+    c.request("POST", "/v1.43/volumes/create", json.dumps({"Name": "slow%d" % i}), {"Content-Type": "application/json"})
+    c.getresponse().read()
+    c.request("DELETE", "/v1.43/volumes/slow%d" % i)
+    c.getresponse().read()
+    worst = max(worst, time.time() - a)
+print("ok" if worst < 2 else "slow %.2f" % worst)
+PY
+)
+expect "3600 events past a subscriber that never reads: no call waits on it" "ok" "$out"
+expect_match "it was dropped, with a warning" "events: a subscriber is [0-9]+ events behind; dropped" "$(cat "$T/berthd.log")"
+expect "berthd still answers" "OK" "$(curl -s --unix-socket "$SOCK" http://x/_ping)"
+
+finish
