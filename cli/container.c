@@ -90,7 +90,8 @@ struct run_opts {
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
   const char *shm_size, *ip, *ip6, *mac, *volume_driver;
-  long stop_timeout, cpu_shares, pids_limit;
+  const char *health_cmd, *health_interval, *health_timeout, *health_start;
+  long stop_timeout, cpu_shares, pids_limit, health_retries;
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
       ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links,
@@ -161,6 +162,16 @@ struct run_opts {
       {"platform", 0, F_STRING, &o.platform, "Set platform if server is multi-platform capable"},  \
       {"pull", 0, F_STRING, &o.pull,                                                               \
        "Pull image before running (\"always\"|\"missing\"|\"never\")"},                            \
+      {"health-cmd", 0, F_STRING, &o.health_cmd, "Command to run to check health"},                \
+      {"health-interval", 0, F_STRING, &o.health_interval,                                         \
+       "Time between running the check (ms|s|m|h) (default 0s)"},                                  \
+      {"health-timeout", 0, F_STRING, &o.health_timeout,                                           \
+       "Maximum time to allow one check to run (ms|s|m|h) (default 0s)"},                          \
+      {"health-start-period", 0, F_STRING, &o.health_start,                                        \
+       "Start period for the container to initialize before starting health-retries countdown "    \
+       "(ms|s|m|h) (default 0s)"},                                                                 \
+      {"health-retries", 0, F_INT, &o.health_retries,                                              \
+       "Consecutive failures needed to report unhealthy"},                                         \
   {                                                                                                \
     "no-healthcheck", 0, F_BOOL, &o.no_healthcheck, "Disable any container-specified HEALTHCHECK"  \
   }
@@ -219,6 +230,49 @@ static json_t *anonymous_of(const struct strlist *v) {
   return o;
 }
 
+/* docker's --health-* and --no-healthcheck into Config.Healthcheck */
+static int add_health(const struct run_opts *o, json_t *c) {
+  bool any = o->health_cmd || o->health_interval || o->health_timeout || o->health_start ||
+             o->health_retries;
+  if (o->no_healthcheck) {
+    if (any) {
+      fprintf(stderr, "berth: --no-healthcheck conflicts with --health-* options\n");
+      return -1;
+    }
+    json_object_set_new(c, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+    return 0;
+  }
+  if (!any) return 0;
+  json_t *h = json_object();
+  if (o->health_cmd) json_object_set_new(h, "Test", json_pack("[s,s]", "CMD-SHELL", o->health_cmd));
+  const char *vals[] = {o->health_interval, o->health_timeout, o->health_start};
+  static const char *const keys[] = {"Interval", "Timeout", "StartPeriod"};
+  static const char *const names[] = {"health-interval", "health-timeout", "health-start-period"};
+  for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
+    int64_t ns = 0;
+    if (vals[i] && parse_go_duration(vals[i], &ns) < 0) {
+      fprintf(stderr, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"\n",
+              vals[i], names[i], vals[i]);
+      json_decref(h);
+      return -1;
+    }
+    if (ns < 0) {
+      fprintf(stderr, "berth: --%s cannot be negative\n", names[i]);
+      json_decref(h);
+      return -1;
+    }
+    json_object_set_new(h, keys[i], json_integer(ns));
+  }
+  if (o->health_retries < 0) {
+    fprintf(stderr, "berth: --health-retries cannot be negative\n");
+    json_decref(h);
+    return -1;
+  }
+  json_object_set_new(h, "Retries", json_integer(o->health_retries));
+  json_object_set_new(c, "Healthcheck", h);
+  return 0;
+}
+
 static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd, char **cmd) {
   json_t *env = str_array(&o->env);
   for (size_t i = 0; i < o->env_file.n; i++)
@@ -263,6 +317,10 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (o->stop_signal) json_object_set_new(c, "StopSignal", json_string(o->stop_signal));
   if (o->mac) json_object_set_new(c, "MacAddress", json_string(o->mac));
   if (o->stop_timeout_set) json_object_set_new(c, "StopTimeout", json_integer(o->stop_timeout));
+  if (add_health(o, c) < 0) {
+    json_decref(c);
+    return NULL;
+  }
   json_t *exposed = json_object(), *bindings = json_object();
   for (size_t i = 0; i < o->expose.n; i++) {
     cleanup_free char *k =

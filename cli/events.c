@@ -113,8 +113,8 @@ int cmd_events(int argc, char **argv) {
                                       u ? "&until=" : "", u ? u : "");
   free(filt.v);
   struct ev_out o = {format, NULL, 0};
-  struct http_req rq = {.method = "GET", .path = path, .upload_fd = -1, .sink = on_chunk,
-                        .sink_ctx = &o};
+  struct http_req rq = {
+      .method = "GET", .path = path, .upload_fd = -1, .sink = on_chunk, .sink_ctx = &o};
   struct http_resp resp = {0};
   if (http_do(&rq, &resp) < 0) return 1;
   int rc = 0;

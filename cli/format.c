@@ -427,3 +427,34 @@ char *timestamp_arg(const char *v) {
   }
   return xasprintf("%.9f", (double)t + frac);
 }
+
+int parse_go_duration(const char *s, int64_t *ns) {
+  static const struct {
+    const char *unit;
+    double mul;
+  } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  bool neg = *s == '-';
+  if (*s == '-' || *s == '+') s++;
+  if (!strcmp(s, "0")) {
+    *ns = 0;
+    return 0;
+  }
+  if (!*s) return -1;
+  double total = 0;
+  while (*s) {
+    char *end;
+    double n = strtod(s, &end);
+    if (end == s || *s == '-' || *s == '+') return -1;
+    size_t best = 0, k = ARRAY_SIZE(units);
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+      size_t l = strlen(units[i].unit);
+      if (!strncmp(end, units[i].unit, l) && l > best) best = l, k = i;
+    }
+    if (k == ARRAY_SIZE(units)) return -1;
+    total += n * units[k].mul;
+    s = end + best;
+  }
+  *ns = (int64_t)(neg ? -total : total);
+  return 0;
+}

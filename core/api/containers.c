@@ -72,7 +72,11 @@ static bool match_filters(struct container *c, const struct ctr_opts *o, json_t 
                str_has_prefix(c->image_id + 7, w) || !strcmp(c->image_id, w);
       } else if (!strcmp(key, "exited"))
         any |= c->status == CTR_EXITED && c->exit_code == atoi(w);
-      else
+      else if (!strcmp(key, "health")) {
+        ctr_lock();
+        any |= !strcmp(ctr_health_locked(c), w);
+        ctr_unlock();
+      } else
         any = true;
     }
     if (!any) return false;
@@ -101,6 +105,17 @@ static int list(struct api_request *req) {
     if (!ok) {
       json_decref(f);
       return api_reply_error(req, 400, "invalid filter '%s'", key);
+    }
+  }
+  size_t hi;
+  json_t *hv;
+  json_array_foreach(json_object_get(f, "health"), hi, hv) {
+    const char *w = json_string_value(hv);
+    if (strcmp(w, "starting") && strcmp(w, "healthy") && strcmp(w, "unhealthy") &&
+        strcmp(w, "none")) {
+      int r = api_reply_error(req, 400, "Unrecognised filter value for health: %s", w);
+      json_decref(f);
+      return r;
     }
   }
   bool all = api_query_bool(req, "all", false);

@@ -73,6 +73,49 @@ static int parse_config(json_t *cfg, struct ctr_opts *o, struct berth_err *err) 
   return 0;
 }
 
+/* Config.Healthcheck: docker's checks (verifyContainerSettings), its
+ * defaults (30 s, 30 s, 0, 3), CMD or CMD-SHELL (through Config.Shell) */
+static int parse_health(json_t *cfg, struct ctr_opts *o, struct berth_err *err) {
+  json_t *sh = json_object_get(cfg, "Shell");
+  json_t *def = json_pack("[s,s]", "/bin/sh", "-c");
+  o->shell = strv_of(json_array_size(sh) ? sh : def, &o->n_shell);
+  json_decref(def);
+  json_t *h = json_object_get(cfg, "Healthcheck");
+  static const char *const durs[] = {"Interval", "Timeout", "StartPeriod"};
+  int64_t *dst[] = {&o->health_interval, &o->health_timeout, &o->health_start};
+  static const int64_t defs[] = {30000000000LL, 30000000000LL, 0};
+  for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
+    int64_t v = num(h, durs[i]);
+    if (v && v < 1000000)
+      return berth_err_set(err, BERTH_EINVAL, 0, "%s in Healthcheck cannot be less than 1ms",
+                           durs[i]);
+    *dst[i] = v ? v : defs[i];
+  }
+  int64_t retries = num(h, "Retries");
+  if (retries < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "Retries in Healthcheck cannot be negative");
+  o->health_retries = retries ? (int)retries : 3;
+  json_t *test = json_object_get(h, "Test");
+  const char *kind = json_string_value(json_array_get(test, 0));
+  if (!kind || !strcmp(kind, "NONE")) return 0;
+  json_t *argv = json_array();
+  if (!strcmp(kind, "CMD-SHELL") && json_array_size(test) == 2) {
+    for (size_t i = 0; i < o->n_shell; i++)
+      json_array_append_new(argv, json_string(o->shell[i]));
+    json_array_append(argv, json_array_get(test, 1));
+  } else if (!strcmp(kind, "CMD") && json_array_size(test) > 1) {
+    for (size_t i = 1; i < json_array_size(test); i++)
+      json_array_append(argv, json_array_get(test, i));
+  } else {
+    json_decref(argv);
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "unknown Healthcheck Test %s (want NONE, CMD or CMD-SHELL)", kind);
+  }
+  o->health_cmd = strv_of(argv, &o->n_health_cmd);
+  json_decref(argv);
+  return 0;
+}
+
 /* ---- HostConfig ---- */
 
 static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
@@ -441,6 +484,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   struct ctr_opts *o = xcalloc(1, sizeof *o);
   o->refs = 1;
   int r = parse_config(cfg, o, err);
+  if (r == 0) r = parse_health(cfg, o, err);
   if (r == 0) r = parse_network_restart(hc, o, err);
   if (r == 0) r = parse_binds(hc, o, err);
   if (r == 0) r = parse_security(hc, o, err);
@@ -475,6 +519,8 @@ void ctr_opts_put(struct ctr_opts *o) {
   strv_free(o->env, o->n_env);
   strv_free(o->entrypoint, o->n_entrypoint);
   strv_free(o->cmd, o->n_cmd);
+  strv_free(o->health_cmd, o->n_health_cmd);
+  strv_free(o->shell, o->n_shell);
   json_decref(o->labels);
   free(o->network_mode);
   free(o->volume_driver);

@@ -73,6 +73,14 @@ struct ctr_opts {
   char **links; /* --link, as "name:alias" (both without '/') */
   size_t n_links;
   char mac[18]; /* --mac-address (Config.MacAddress), lower case; "" none */
+  /* Config.Healthcheck (merged with the image's): the probe's argv (CMD-SHELL
+   * runs through shell), NULL for none; durations in ns, docker's defaults */
+  char **health_cmd;
+  size_t n_health_cmd;
+  int64_t health_interval, health_timeout, health_start;
+  int health_retries;
+  char **shell; /* Config.Shell, or /bin/sh -c */
+  size_t n_shell;
 };
 
 /* A port to publish: HostConfig.PortBindings, or an exposed port with

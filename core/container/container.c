@@ -69,6 +69,7 @@ static void ctr_free(struct container *c) {
   json_decref(c->net_config);
   json_decref(c->mounts);
   json_decref(c->ports);
+  json_decref(c->health);
   free(c->eps);
   free(c->parent_sid);
   free(c);
@@ -213,9 +214,12 @@ char *ctr_status_text(const struct container *c) {
   char d[64];
   int64_t now = now_ns();
   switch (c->status) {
-  case CTR_RUNNING:
+  case CTR_RUNNING: {
     human_duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
-    return xasprintf("Up %s", d);
+    const char *h = ctr_health_locked(c);
+    if (!strcmp(h, "none")) return xasprintf("Up %s", d);
+    return xasprintf("Up %s (%s%s)", d, strcmp(h, "starting") ? "" : "health: ", h);
+  }
   case CTR_PAUSED:
     human_duration((now - c->started_ns) / 1000000000LL, d, sizeof d);
     return xasprintf("Up %s (Paused)", d);
@@ -253,12 +257,14 @@ static json_t *state_json(const struct container *c) {
   if (c->started_ns) format_rfc3339(c->started_ns, started, sizeof started);
   if (c->finished_ns) format_rfc3339(c->finished_ns, finished, sizeof finished);
   bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING;
-  return json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status",
-                   ctr_status_name(c->status), "Running", running, "Paused",
-                   c->status == CTR_PAUSED, "Restarting", c->status == CTR_RESTARTING, "OOMKilled",
-                   c->oom_killed, "Dead", c->status == CTR_DEAD, "Pid", running ? (int)c->pid : 0,
-                   "ExitCode", c->exit_code, "Error", c->error, "StartedAt", started, "FinishedAt",
-                   finished);
+  json_t *j =
+      json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status",
+                ctr_status_name(c->status), "Running", running, "Paused", c->status == CTR_PAUSED,
+                "Restarting", c->status == CTR_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
+                c->status == CTR_DEAD, "Pid", running ? (int)c->pid : 0, "ExitCode", c->exit_code,
+                "Error", c->error, "StartedAt", started, "FinishedAt", finished);
+  if (c->health) json_object_set_new(j, "Health", json_deep_copy(c->health));
+  return j;
 }
 
 int ctr_save(struct daemon *d, struct container *c) {
@@ -342,6 +348,8 @@ static struct container *load_one(const char *path) {
   c->pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
   c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
   c->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
+  json_t *health = json_object_get(st, "Health");
+  if (json_is_object(health)) c->health = json_deep_copy(health);
   snprintf(c->error, sizeof c->error, "%s", json_string_value(json_object_get(st, "Error")) ?: "");
   const char *sa = json_string_value(json_object_get(st, "StartedAt"));
   const char *fa = json_string_value(json_object_get(st, "FinishedAt"));

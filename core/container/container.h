@@ -57,9 +57,11 @@ struct container {
   int refs;
   struct net_endpoint *eps; /* its addresses and plumbing while it runs (netctr.h) */
   size_t n_eps;
-  bool net_busy;     /* netctr.c is changing them */
-  json_t *ports;     /* its published ports while it runs: NetworkSettings.Ports */
-  char netns_of[65]; /* --network container:<id>: whose namespace it joins, at start */
+  bool net_busy;       /* netctr.c is changing them */
+  json_t *ports;       /* its published ports while it runs: NetworkSettings.Ports */
+  char netns_of[65];   /* --network container:<id>: whose namespace it joins, at start */
+  json_t *health;      /* State.Health (health.c); NULL without a health check */
+  uint64_t health_gen; /* a new one ends the running health monitor */
 };
 
 /* table */
@@ -121,6 +123,13 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth
 /* An event of this container (events.h): its labels, image and name, and
  * extra's attributes (stolen, may be NULL).  Without ctr_lock held. */
 void ctr_event(struct container *c, const char *action, json_t *extra);
+
+/* health checks (health.c): start probing a started container (resume:
+ * after a berthd restart, keeping its status); a new start or the exit
+ * ends the probing.  ctr_health_locked: "starting", "healthy",
+ * "unhealthy" or "none", with ctr_lock held. */
+void ctr_health_start(struct daemon *d, struct container *c, bool resume);
+const char *ctr_health_locked(const struct container *c);
 
 /* paths */
 char *ctr_dir(struct daemon *d, const char *id);

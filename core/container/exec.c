@@ -128,6 +128,13 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
   return 0;
 }
 
+int exec_exit_code(struct exec_proc *e) {
+  pthread_mutex_lock(&mu);
+  int code = e->exit_code;
+  pthread_mutex_unlock(&mu);
+  return code;
+}
+
 struct exec_proc *exec_get(const char *id) {
   size_t l = strlen(id);
   pthread_mutex_lock(&mu);

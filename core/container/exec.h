@@ -48,6 +48,7 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
 /* By full id or a unique prefix of 12+; takes a reference (NULL: 404). */
 struct exec_proc *exec_get(const char *id);
 void exec_put(struct exec_proc *e);
+int exec_exit_code(struct exec_proc *e); /* once exec_finish has recorded it */
 /* The container is being removed: its exec records leave the table. */
 void exec_forget_container(const struct container *c);
 size_t exec_count(void);

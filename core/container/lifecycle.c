@@ -53,6 +53,27 @@ static char *random_name(void) {
 /* Docker's merge of the image config into the container's. */
 /* Everything is copied: a container's config shares no JSON with the image's
  * (the image's is read by other threads while containers change theirs). */
+/* docker's merge: the image's Healthcheck when the request has none, else
+ * its fields where the request's are empty; its Shell likewise */
+static void merge_healthcheck(json_t *cfg, json_t *img) {
+  if (!json_array_size(json_object_get(cfg, "Shell")) &&
+      json_array_size(json_object_get(img, "Shell")))
+    json_object_set_new(cfg, "Shell", json_deep_copy(json_object_get(img, "Shell")));
+  json_t *ih = json_object_get(img, "Healthcheck");
+  if (!json_is_object(ih)) return;
+  json_t *ch = json_object_get(cfg, "Healthcheck");
+  if (!json_is_object(ch)) {
+    json_object_set_new(cfg, "Healthcheck", json_deep_copy(ih));
+    return;
+  }
+  if (!json_array_size(json_object_get(ch, "Test")))
+    json_object_set_new(ch, "Test", json_deep_copy(json_object_get(ih, "Test") ?: json_null()));
+  static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "Retries"};
+  for (size_t k = 0; k < ARRAY_SIZE(nums); k++)
+    if (!json_integer_value(json_object_get(ch, nums[k])) && json_object_get(ih, nums[k]))
+      json_object_set_new(ch, nums[k], json_deep_copy(json_object_get(ih, nums[k])));
+}
+
 static void merge_image_config(json_t *cfg, json_t *img) {
   json_t *ienv = json_object_get(img, "Env");
   json_t *cenv = json_object_get(cfg, "Env");
@@ -89,6 +110,7 @@ static void merge_image_config(json_t *cfg, json_t *img) {
     json_t *iv = json_object_get(img, strs[k]);
     if ((!v || !*v) && json_is_string(iv)) json_object_set_new(cfg, strs[k], json_deep_copy(iv));
   }
+  merge_healthcheck(cfg, img);
   static const char *const maps[] = {"Labels", "ExposedPorts", "Volumes"};
   for (size_t k = 0; k < ARRAY_SIZE(maps); k++) {
     json_t *im = json_object_get(img, maps[k]);
@@ -527,6 +549,7 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   c->finished_ns = now_ns();
   c->pid = 0;
   c->shim_ready = false;
+  c->health_gen++; /* its health monitor ends */
   ctr_unlock();
   unmount_rootfs(d, c);
   t = trace_phase(c->id, "exit unmount", t);
@@ -677,6 +700,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_unlock();
   ctr_save(d, c);
   ctr_event(c, "start", NULL);
+  ctr_health_start(d, c, false);
   start_monitor(d, c);
   /* only now may a remove take over: the monitor will see the exit */
   start_done(c);
@@ -1057,6 +1081,7 @@ void ctr_restore(struct daemon *d) {
         ctrnet_restore(d, c, true);
         c->shim_ready = true;
         start_monitor(d, c);
+        ctr_health_start(d, c, true);
       } else {
         int code;
         bool oom;

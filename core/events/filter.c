@@ -2,7 +2,8 @@
 #include "events.h"
 
 static const char *attr(const json_t *ev, const char *key) {
-  return json_string_value(json_object_get(json_object_get(json_object_get(ev, "Actor"), "Attributes"), key));
+  return json_string_value(
+      json_object_get(json_object_get(json_object_get(ev, "Actor"), "Attributes"), key));
 }
 
 static const char *actor_id(const json_t *ev) {
@@ -62,7 +63,8 @@ static char *strip_tag(const char *ref) {
 
 static bool match_image(const json_t *f, const json_t *ev) {
   const char *id = actor_id(ev);
-  const char *name = attr(ev, !strcmp(json_string_value(json_object_get(ev, "Type")), "image") ? "name" : "image");
+  const char *name =
+      attr(ev, !strcmp(json_string_value(json_object_get(ev, "Type")), "image") ? "name" : "image");
   cleanup_free char *sid = strip_tag(id), *sname = strip_tag(name);
   return exact(f, "image", id) || exact(f, "image", name) || exact(f, "image", sid) ||
          exact(f, "image", sname);
