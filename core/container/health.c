@@ -39,7 +39,8 @@ static bool read_output(struct exec_io *io, int64_t deadline, struct probe_resul
         open--;
         continue;
       }
-      size_t take = (size_t)r < HEALTH_OUTPUT_MAX - pr->len ? (size_t)r : HEALTH_OUTPUT_MAX - pr->len;
+      size_t take =
+          (size_t)r < HEALTH_OUTPUT_MAX - pr->len ? (size_t)r : HEALTH_OUTPUT_MAX - pr->len;
       memcpy(pr->output + pr->len, buf, take);
       pr->len += take;
     }
@@ -74,9 +75,9 @@ static void probe(struct container *c, const struct ctr_opts *o, struct probe_re
     close(io.err_r);
     pr->code = done ? exec_exit_code(e) : -1;
     if (!done)
-      pr->len = (size_t)snprintf(pr->output, sizeof pr->output,
-                                 "Health check exceeded timeout (%llds)",
-                                 (long long)(o->health_timeout / 1000000000LL));
+      pr->len =
+          (size_t)snprintf(pr->output, sizeof pr->output, "Health check exceeded timeout (%llds)",
+                           (long long)(o->health_timeout / 1000000000LL));
   }
   if (e) exec_put(e);
   pr->output[pr->len] = 0;
@@ -167,7 +168,8 @@ void ctr_health_start(struct daemon *d, struct container *c, bool resume) {
     ctr_unlock();
     return;
   }
-  if (!c->health) c->health = json_pack("{s:s,s:i,s:[]}", "Status", "starting", "FailingStreak", 0, "Log");
+  if (!c->health)
+    c->health = json_pack("{s:s,s:i,s:[]}", "Status", "starting", "FailingStreak", 0, "Log");
   if (!resume) {
     json_object_set_new(c->health, "Status", json_string("starting"));
     json_object_set_new(c->health, "FailingStreak", json_integer(0));
