@@ -195,7 +195,8 @@ static bool match_labels(json_t *labels, json_t *wanted) {
   return true;
 }
 
-/* only the tags a reference filter names, as docker does; takes tags */
+/* only the tags (or digests) a reference filter names, as docker does;
+ * takes tags */
 static json_t *tags_matching(json_t *tags, json_t *patterns) {
   json_t *kept = json_array();
   size_t ti;
@@ -203,6 +204,8 @@ static json_t *tags_matching(json_t *tags, json_t *patterns) {
   json_array_foreach(tags, ti, tv) {
     const char *t = json_string_value(tv);
     cleanup_free char *repo = xstrdup(t);
+    char *at = strchr(repo, '@');
+    if (at) *at = 0; /* a RepoDigests entry: repo@sha256:... */
     char *slash = strrchr(repo, '/'), *colon = strrchr(slash ? slash : repo, ':');
     if (colon) *colon = 0;
     size_t k;
@@ -321,8 +324,11 @@ static int list(struct api_request *req) {
     if (im->created >= before || im->created <= since) continue;
     json_t *j = image_summary_json(s, im);
     json_t *refpat = json_object_get(f, "reference");
-    if (refpat)
+    if (refpat) {
       json_object_set_new(j, "RepoTags", tags_matching(tags_json(s, im->id, false), refpat));
+      json_object_set_new(j, "RepoDigests",
+                          tags_matching(json_incref(json_object_get(j, "RepoDigests")), refpat));
+    }
     json_array_append_new(out, j);
   }
   pthread_mutex_unlock(&s->lock);

@@ -126,10 +126,22 @@ static int push(struct api_request *req) {
   cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);
   if (ref_parse(full, true, &ref, &err) < 0) return api_reply_error(req, 400, "%s", err.msg);
   cleanup_free char *canon = ref_canonical(&ref);
+  cleanup_free char *repo = ref_repo_canonical(&ref);
   ref_free(&ref);
+  bool all = !tag || !*tag;
+  if (all) { /* no tag: all of them (push -a), unless the name has one */
+    struct image_ref named;
+    if (ref_parse(name, false, &named, &err) == 0) {
+      all = !named.tag && !named.digest;
+      ref_free(&named);
+    }
+  }
+  size_t n = 0;
   pthread_mutex_lock(&req->d->images.lock);
   bool exists = store_lookup_locked(&req->d->images, canon) != NULL;
+  if (all) free_strv(store_repo_tags_locked(&req->d->images, repo, &n), n);
   pthread_mutex_unlock(&req->d->images.lock);
+  if (all) exists = n > 0;
   if (!exists)
     return api_reply_error(req, 404, "An image does not exist locally with the tag: %s", name);
   struct push_job *p = xcalloc(1, sizeof *p);

@@ -447,6 +447,20 @@ char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n) {
   return v;
 }
 
+char **store_repo_tags_locked(struct image_store *s, const char *repo, size_t *n) {
+  char **v = NULL;
+  *n = 0;
+  size_t rl = strlen(repo);
+  for (size_t i = 0; i < s->n_tags; i++) {
+    const char *ref = s->tags[i].ref;
+    if (strncmp(ref, repo, rl) || ref[rl] != ':') continue;
+    v = xrealloc(v, (*n + 1) * sizeof *v);
+    v[(*n)++] = xstrdup(ref + rl + 1);
+  }
+  if (*n) qsort(v, *n, sizeof *v, cmp_str);
+  return v;
+}
+
 /* ---- layers ---- */
 
 static int apply_fallback(struct image_store *s, const char *sid, struct berth_reader *in,

@@ -102,6 +102,8 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
                  struct berth_err *err);
 
 /* Canonical references (sorted) that point to id; caller frees with free_strv. */
+/* the tags of a repository (its canonical name), sorted; free_strv */
+char **store_repo_tags_locked(struct image_store *s, const char *repo, size_t *n);
 char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n);
 void free_strv(char **v, size_t n);
 

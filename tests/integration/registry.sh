@@ -309,6 +309,22 @@ berth rmi "$R/alltags:one" "$R/alltags:two" >/dev/null
 out=$(berth pull -a "$R/alltags" 2>&1)
 expect "pull -a pulls every tag" "$R/alltags:one $R/alltags:two" "$(berth images --format '{{.Repository}}:{{.Tag}}' "$R/alltags" | sort | tr '\n' ' ' | sed 's/ $//')"
 
+# ---- push -a: every tag; images REPO keeps only that repo's rows ----
+berth tag busybox "$R/pusha:one"
+berth tag busybox "$R/pusha:two"
+out=$(docker push --all-tags "$R/pusha" 2>&1)
+expect_match "docker push --all-tags pushes the first tag" "^one: digest: sha256:[0-9a-f]{64} size" "$out"
+expect_match "... and the second" "^two: digest: sha256:[0-9a-f]{64} size" "$out"
+expect "the registry has both" '["one","two"]' "$(curl -s "http://$R/v2/pusha/tags/list" | jq -c '.tags | sort')"
+berth tag busybox "$R/pushb:x"
+berth tag busybox "$R/pushb:y"
+out=$(berth push -a "$R/pushb" 2>&1)
+expect "berth push -a too" '["x","y"]' "$(curl -s "http://$R/v2/pushb/tags/list" | jq -c '.tags | sort')"
+expect_match "push -a of a repository with no tag: docker's 404" "An image does not exist locally with the tag: $R/nothing" "$(berth push -a "$R/nothing" 2>&1)"
+expect "images busybox: no row of the other repositories' digests" "busybox" "$(docker images --digests --format '{{.Repository}}' busybox | sort -u | paste -sd' ')"
+expect_match "images REPO --digests: that repository's digest" "^$R/pusha sha256:[0-9a-f]{64}$" "$(docker images --digests --format '{{.Repository}} {{.Digest}}' "$R/pusha" | sort -u | head -1)"
+berth rmi "$R/pusha:one" "$R/pusha:two" "$R/pushb:x" "$R/pushb:y" >/dev/null
+
 # ---- run pulls a missing image; /distribution/{name}/json ----
 berth rmi -f "$bigid" >/dev/null
 out=$(docker run --rm "$R/big:v1" sh -c 'wc -c </blob' 2>&1)
