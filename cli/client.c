@@ -165,13 +165,19 @@ char *resp_error_message(const struct http_resp *r) {
 }
 
 int api_call(const char *method, const char *path, json_t *body, json_t **out, long *status) {
+  return api_call_headers(method, path, body, NULL, out, status);
+}
+
+int api_call_headers(const char *method, const char *path, json_t *body, const char *const *headers,
+                     json_t **out, long *status) {
   cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   struct http_req req = {.method = method,
                          .path = path,
                          .body = text,
                          .body_len = text ? strlen(text) : 0,
                          .content_type = text ? "application/json" : NULL,
-                         .upload_fd = -1};
+                         .upload_fd = -1,
+                         .headers = headers};
   struct http_resp resp;
   if (out) *out = NULL;
   if (http_do(&req, &resp) < 0) return -1;

@@ -188,9 +188,19 @@ int cmd_search(int argc, char **argv) {
   json_decref(filters);
   cleanup_free char *et = url_escape(pos[0]);
   cleanup_free char *path = xasprintf("/images/search?term=%s&limit=%ld%s", et, limit, fq);
+  /* the stored login of the registry searched ("host:5000/term"), as
+   * docker's search sends it */
+  const char *slash = strchr(pos[0], '/');
+  cleanup_free char *host =
+      slash && (memchr(pos[0], '.', (size_t)(slash - pos[0])) ||
+                memchr(pos[0], ':', (size_t)(slash - pos[0])) || !strncmp(pos[0], "localhost/", 10))
+          ? strndup(pos[0], (size_t)(slash - pos[0]))
+          : xstrdup("docker.io");
+  cleanup_free char *auth = registry_auth_header(host);
+  const char *hdrs[] = {auth, NULL};
   free(pos);
   json_t *list = NULL;
-  if (api_call("GET", path, NULL, &list, NULL) < 0) return 1;
+  if (api_call_headers("GET", path, NULL, auth ? hdrs : NULL, &list, NULL) < 0) return 1;
   json_t *rows = json_array();
   size_t i;
   json_t *e;

@@ -257,8 +257,12 @@ int drv_reg_login(struct loaded_plugin *p, const char *host, const struct berth_
   return CALL(p, "login", p->ops.registry.login(p->drv, host, auth, NULL, err));
 }
 
-int drv_reg_search(struct loaded_plugin *p, const char *host, const char *term, uint32_t limit,
-                   struct berth_buf *out, struct berth_err *err) {
+int drv_reg_search(struct loaded_plugin *p, const char *host, const struct berth_reg_auth *auth,
+                   const char *term, uint32_t limit, struct berth_buf *out, struct berth_err *err) {
+  if (p->ops.registry.search_as) { /* 1.2: with the client's credentials */
+    struct berth_reg_target t = {sizeof t, host, "", auth, 0};
+    return CALL(p, "search_as", p->ops.registry.search_as(p->drv, &t, term, limit, out, err));
+  }
   if (!p->ops.registry.search) return notsup(p, err, "search");
   return CALL(p, "search", p->ops.registry.search(p->drv, host, term, limit, out, err));
 }

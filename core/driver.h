@@ -110,7 +110,8 @@ int drv_reg_put_manifest(struct drv_reg *s, const char *ref, const char *media_t
 int drv_reg_list_tags(struct drv_reg *s, struct berth_buf *tags, struct berth_err *err);
 int drv_reg_login(struct loaded_plugin *p, const char *host, const struct berth_reg_auth *auth,
                   struct berth_err *err);
-int drv_reg_search(struct loaded_plugin *p, const char *host, const char *term, uint32_t limit,
-                   struct berth_buf *out, struct berth_err *err);
+/* search_as (ABI 1.2) with auth when the driver has it, else search */
+int drv_reg_search(struct loaded_plugin *p, const char *host, const struct berth_reg_auth *auth,
+                   const char *term, uint32_t limit, struct berth_buf *out, struct berth_err *err);
 
 #endif

@@ -210,7 +210,11 @@ static int search(struct api_request *req) {
   const char *term = api_query(req, "term");
   if (!term || !*term) return api_reply_error(req, 400, "term is required");
   struct berth_err err = {0};
-  json_t *j = registry_search(req->d, term, api_query_int(req, "limit", 25), &err);
+  struct reg_creds creds;
+  creds_from_header(req, &creds); /* docker search sends the stored login */
+  json_t *j =
+      registry_search(req->d, term, api_query_int(req, "limit", 25), creds_auth(&creds), &err);
+  creds_free(&creds);
   if (!j) return api_reply_err(req, &err);
   json_t *res = search_filter(j, api_query(req, "filters"));
   json_decref(j);

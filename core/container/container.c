@@ -572,8 +572,8 @@ json_t *ctr_prune(struct daemon *d) {
 
 void ctr_event(struct container *c, const char *action, json_t *extra) {
   struct ctr_opts *o = ctr_opts_get(c);
-  json_t *attrs = json_deep_copy(o->labels);
-  json_object_set_new(attrs, "image", json_string(o->image));
+  json_t *attrs = o ? json_deep_copy(o->labels) : json_object();
+  if (o) json_object_set_new(attrs, "image", json_string(o->image));
   ctr_opts_put(o);
   ctr_lock();
   json_object_set_new(attrs, "name", json_string(c->name + 1));

@@ -186,7 +186,8 @@ int image_push(struct daemon *d, const char *name, const char *tag,
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "no registry driver is configured (set registry.driver in daemon.conf)");
   struct image_ref ref;
-  if ((tag && *tag) || ref_parse(name, false, &ref, err) < 0) return push_one(d, name, tag, auth, pr, err);
+  if ((tag && *tag) || ref_parse(name, false, &ref, err) < 0)
+    return push_one(d, name, tag, auth, pr, err);
   bool tagged = ref.tag || ref.digest;
   cleanup_free char *repo = ref_repo_canonical(&ref);
   ref_free(&ref);

@@ -103,7 +103,8 @@ int registry_login(struct daemon *d, const char *server, const char *user, const
   return drv_reg_login(d->registry, host_out, &a, err);
 }
 
-json_t *registry_search(struct daemon *d, const char *term, int64_t limit, struct berth_err *err) {
+json_t *registry_search(struct daemon *d, const char *term, int64_t limit,
+                        const struct berth_reg_auth *auth, struct berth_err *err) {
   if (!d->registry) {
     berth_err_set(err, BERTH_ENOTSUP, 0, "no registry driver is configured");
     return NULL;
@@ -117,7 +118,7 @@ json_t *registry_search(struct daemon *d, const char *term, int64_t limit, struc
     q = slash + 1;
   }
   struct berth_buf out = {sizeof out, NULL, 0, 0};
-  int r = drv_reg_search(d->registry, host ? host : "docker.io", q,
+  int r = drv_reg_search(d->registry, host ? host : "docker.io", auth, q,
                          (uint32_t)(limit > 0 ? limit : 25), &out, err);
   json_t *j =
       r == 0 ? json_loadb(out.data ? out.data : "[]", out.data ? out.len : 2, 0, NULL) : NULL;

@@ -47,6 +47,7 @@ int image_push(struct daemon *d, const char *name, const char *tag,
 /* login and search, through the driver's optional ops */
 int registry_login(struct daemon *d, const char *server, const char *user, const char *pass,
                    char host_out[256], struct berth_err *err);
-json_t *registry_search(struct daemon *d, const char *term, int64_t limit, struct berth_err *err);
+json_t *registry_search(struct daemon *d, const char *term, int64_t limit,
+                        const struct berth_reg_auth *auth, struct berth_err *err);
 
 #endif

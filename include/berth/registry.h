@@ -70,6 +70,12 @@ struct berth_registry_ops {
   /* A JSON array of {name, description, star_count, is_official, is_automated}. */
   int (*search)(void *drv, const char *host, const char *term, uint32_t limit,
                 struct berth_buf *results, struct berth_err *err);
+  /* --- optional, since 1.2 --- */
+  /* search with the client's credentials: target->host, target->auth (may
+   * be NULL), target->repo "" and target->flags 0.  berthd
+   * calls it instead of search when the driver has it. */
+  int (*search_as)(void *drv, const struct berth_reg_target *target, const char *term,
+                   uint32_t limit, struct berth_buf *results, struct berth_err *err);
 };
 
 #ifdef __cplusplus

@@ -723,9 +723,10 @@ static int d_list_tags(void *sp, struct berth_buf *tags, struct berth_err *err) 
 
 /* The catalog, where the registry offers one (docker-registry does):
  * repository names containing term. */
-static int d_search(void *drv, const char *host, const char *term, uint32_t limit,
-                    struct berth_buf *results, struct berth_err *err) {
-  struct berth_reg_target t = {sizeof t, host, "", NULL, 0};
+static int d_search_as(void *drv, const struct berth_reg_target *target, const char *term,
+                       uint32_t limit, struct berth_buf *results, struct berth_err *err) {
+  struct berth_reg_target t = {sizeof t, target->host, "", target->auth, 0};
+  const char *host = target->host;
   void *sp;
   int r = d_open(drv, &t, &sp, err);
   if (r < 0) return r;
@@ -774,6 +775,12 @@ static int d_search(void *drv, const char *host, const char *term, uint32_t limi
   return r;
 }
 
+static int d_search(void *drv, const char *host, const char *term, uint32_t limit,
+                    struct berth_buf *results, struct berth_err *err) {
+  struct berth_reg_target t = {sizeof t, host, "", NULL, 0};
+  return d_search_as(drv, &t, term, limit, results, err);
+}
+
 static const struct berth_conf_key keys[] = {
     BERTH_CONF_KEY("insecure", BERTH_CONF_STRING, struct dist_conf, insecure, ""),
     BERTH_CONF_KEY("certs_dir", BERTH_CONF_STRING, struct dist_conf, certs_dir,
@@ -812,6 +819,7 @@ static const struct berth_registry_ops ops = {
     .login = d_login,
     .list_tags = d_list_tags,
     .search = d_search,
+    .search_as = d_search_as,
 };
 
 /* Thread-safe: the driver's state is its read-only configuration; each

@@ -377,6 +377,9 @@ expect_match "push to the TLS+htpasswd registry (docker)" 'v1: digest: sha256:' 
 check_fails "anonymous access is refused by that registry" skopeo inspect --no-creds --tls-verify=false "docker://$S/sec/bb:v1"
 echo s3cret | berth login -u alice --password-stdin "$S" >/dev/null
 check "berth login stores docker's config.json" grep -q "\"$S\"" "$HOME/.berth/config.json"
+expect_match "berth search of the private registry sends the stored login" "^$S/sec/bb " "$(berth search "$S/sec" 2>&1)"
+expect_match "docker search too" "^$S/sec/bb " "$(docker search "$S/sec" 2>&1)"
+expect_match "anonymous search of it: refused" "unauthorized|401" "$(curl -s --unix-socket "$SOCK" "http://x/v1.43/images/search?term=$S/sec")"
 berth rmi "$S/sec/bb:v1" >/dev/null
 out=$(berth pull "$S/sec/bb:v1" 2>&1)
 expect_match "pull from the TLS+htpasswd registry (berth, with the stored login)" 'Status: ' "$out"
