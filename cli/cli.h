@@ -77,6 +77,14 @@ struct command {
   int (*fn)(int argc, char **argv);
   const char *help;
 };
+
+/* ---- gen.c: completion and man pages from the command tables ---- */
+struct gen_model;
+struct flag;
+extern struct gen_model *cli_gen; /* non-NULL while the tables are walked */
+void gen_flags(const char *usage, const struct flag *flags);
+int gen_group(const char *group, const struct command *sub, size_t n);
+int gen_main(int argc, char **argv, const struct command *top, size_t n_top);
 /* berth GROUP SUBCOMMAND ...: the subcommand named by argv[1], or the
  * group's usage (listing: the commands to show; NULL: every name in sub) */
 int run_subcommand(const char *group, const struct command *sub, size_t n, const char *listing,

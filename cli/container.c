@@ -87,6 +87,7 @@ static int read_env_file(const char *path, json_t *env) {
 
 struct run_opts {
   bool detach, interactive, tty, rm, privileged, init, read_only, no_healthcheck, sig_proxy;
+  bool publish_all;
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
   const char *shm_size, *ip, *ip6, *mac, *volume_driver;
@@ -138,6 +139,7 @@ struct run_opts {
       {"cpuset-cpus", 0, F_STRING, &o.cpuset, "CPUs in which to allow execution (0-3, 0,1)"},      \
       {"pids-limit", 0, F_INT, &o.pids_limit, "Tune container pids limit (set -1 for unlimited)"}, \
       {"publish", 'p', F_LIST, &o.publish, "Publish a container's port(s) to the host"},           \
+      {"publish-all", 'P', F_BOOL, &o.publish_all, "Publish all exposed ports to random ports"},   \
       {"expose", 0, F_LIST, &o.expose, "Expose a port or a range of ports"},                       \
       {"volume", 'v', F_LIST, &o.volumes, "Bind mount a volume"},                                  \
       {"volumes-from", 0, F_LIST, &o.volumes_from,                                                 \
@@ -378,6 +380,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
       "Name", !strcmp(rname, "no") ? "no" : rn, "MaximumRetryCount", (json_int_t)retries,
       "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd", str_array(&o->cap_add), "CapDrop",
       str_array(&o->cap_drop), "SecurityOpt", secopt, "ReadonlyRootfs", o->read_only);
+  json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
   json_object_set_new(c, "HostConfig", hc);
   /* as the docker CLI sends it: the endpoint under the network's name */
   json_t *epc = json_object(), *eps = json_object();
@@ -1776,20 +1779,35 @@ int cmd_stats(int argc, char **argv) {
 
 int cmd_container(int argc, char **argv) {
   static const struct command sub[] = {
-      {"create", cmd_create, NULL},   {"run", cmd_run, NULL},
-      {"start", cmd_start, NULL},     {"ls", cmd_ps, NULL},
-      {"list", cmd_ps, NULL},         {"ps", cmd_ps, NULL},
-      {"stop", cmd_stop, NULL},       {"kill", cmd_kill, NULL},
-      {"restart", cmd_restart, NULL}, {"pause", cmd_pause, NULL},
-      {"unpause", cmd_unpause, NULL}, {"rm", cmd_rm, NULL},
-      {"remove", cmd_rm, NULL},       {"rename", cmd_rename, NULL},
-      {"wait", cmd_wait, NULL},       {"top", cmd_top, NULL},
-      {"stats", cmd_stats, NULL},     {"update", cmd_update, NULL},
-      {"port", cmd_port, NULL},       {"diff", cmd_diff, NULL},
-      {"commit", cmd_commit, NULL},   {"export", cmd_export, NULL},
-      {"cp", cmd_cp, NULL},           {"prune", cmd_container_prune, NULL},
-      {"logs", cmd_logs, NULL},       {"attach", cmd_attach, NULL},
-      {"exec", cmd_exec, NULL},       {"inspect", cmd_container_inspect, NULL},
+      {"create", cmd_create, "Create a new container"},
+      {"run", cmd_run, "Create and run a new container from an image"},
+      {"start", cmd_start, "Start one or more stopped containers"},
+      {"ls", cmd_ps, "List containers"},
+      {"list", cmd_ps, "List containers"},
+      {"ps", cmd_ps, "List containers"},
+      {"stop", cmd_stop, "Stop one or more running containers"},
+      {"kill", cmd_kill, "Kill one or more running containers"},
+      {"restart", cmd_restart, "Restart one or more containers"},
+      {"pause", cmd_pause, "Pause all processes within one or more containers"},
+      {"unpause", cmd_unpause, "Unpause all processes within one or more containers"},
+      {"rm", cmd_rm, "Remove one or more containers"},
+      {"remove", cmd_rm, "Remove one or more containers"},
+      {"rename", cmd_rename, "Rename a container"},
+      {"wait", cmd_wait, "Block until one or more containers stop, then print their exit codes"},
+      {"top", cmd_top, "Display the running processes of a container"},
+      {"stats", cmd_stats, "Display a live stream of container(s) resource usage statistics"},
+      {"update", cmd_update, "Update configuration of one or more containers"},
+      {"port", cmd_port, "List port mappings or a specific mapping for the container"},
+      {"diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem"},
+      {"commit", cmd_commit, "Create a new image from a container's changes"},
+      {"export", cmd_export, "Export a container's filesystem as a tar archive"},
+      {"cp", cmd_cp, "Copy files/folders between a container and the local filesystem"},
+      {"prune", cmd_container_prune, "Remove all stopped containers"},
+      {"logs", cmd_logs, "Fetch the logs of a container"},
+      {"attach", cmd_attach,
+       "Attach local standard input, output, and error streams to a running container"},
+      {"exec", cmd_exec, "Execute a command in a running container"},
+      {"inspect", cmd_container_inspect, "Display detailed information on one or more containers"},
   };
   return run_subcommand("container", sub, ARRAY_SIZE(sub), NULL, argc, argv);
 }

@@ -66,15 +66,16 @@ static void usage(FILE *f) {
 
 int run_subcommand(const char *group, const struct command *sub, size_t n, const char *listing,
                    int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "Usage:  berth %s COMMAND\n\nCommands:", group);
-    if (listing)
-      fprintf(stderr, " %s", listing);
-    else
-      for (size_t i = 0; i < n; i++)
-        fprintf(stderr, " %s", sub[i].name);
-    fprintf(stderr, "\n");
-    return 1;
+  (void)listing;
+  if (cli_gen) return gen_group(group, sub, n);
+  bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+  if (argc < 2 || help) {
+    FILE *f = help ? stdout : stderr;
+    fprintf(f, "\nUsage:  berth %s COMMAND\n\nCommands:\n", group);
+    for (size_t i = 0; i < n; i++)
+      fprintf(f, "  %-12s %s\n", sub[i].name, sub[i].help ? sub[i].help : "");
+    fprintf(f, "\nRun 'berth %s COMMAND --help' for more information on a command.\n", group);
+    return help ? 0 : 1;
   }
   for (size_t i = 0; i < n; i++)
     if (!strcmp(sub[i].name, argv[1])) return sub[i].fn(argc - 1, argv + 1);
@@ -162,7 +163,12 @@ int parse_flags(int argc, char **argv, const struct flag *flags, const char *usa
       only_pos = true;
       continue;
     }
-    if (!strcmp(a, "--help") || (!strcmp(a, "-h") && !find_short(flags, 'h'))) {
+    if (cli_gen || !strcmp(a, "--help") || (!strcmp(a, "-h") && !find_short(flags, 'h'))) {
+      if (cli_gen) {
+        gen_flags(usage_line, flags);
+        free(out);
+        return 1;
+      }
       print_help(usage_line, flags);
       free(out);
       return 1;
@@ -250,6 +256,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 0;
   }
+  if (!strcmp(argv[i], "__gen"))
+    return gen_main(argc - i, argv + i, commands, ARRAY_SIZE(commands));
   client_init(host);
   for (size_t c = 0; c < ARRAY_SIZE(commands); c++)
     if (!strcmp(commands[c].name, argv[i])) return commands[c].fn(argc - i, argv + i);

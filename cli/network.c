@@ -185,15 +185,15 @@ static int net_disconnect(int argc, char **argv) {
 
 int cmd_network(int argc, char **argv) {
   static const struct command sub[] = {
-      {"ls", net_ls, NULL},
-      {"list", net_ls, NULL},
-      {"create", net_create, NULL},
-      {"inspect", net_inspect, NULL},
-      {"rm", net_rm, NULL},
-      {"remove", net_rm, NULL},
-      {"prune", net_prune, NULL},
-      {"connect", net_connect, NULL},
-      {"disconnect", net_disconnect, NULL},
+      {"ls", net_ls, "List networks"},
+      {"list", net_ls, "List networks"},
+      {"create", net_create, "Create a network"},
+      {"inspect", net_inspect, "Display detailed information on one or more networks"},
+      {"rm", net_rm, "Remove one or more networks"},
+      {"remove", net_rm, "Remove one or more networks"},
+      {"prune", net_prune, "Remove all unused networks"},
+      {"connect", net_connect, "Connect a container to a network"},
+      {"disconnect", net_disconnect, "Disconnect a container from a network"},
   };
   return run_subcommand("network", sub, ARRAY_SIZE(sub),
                         "ls create inspect rm prune connect disconnect", argc, argv);

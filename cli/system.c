@@ -100,11 +100,7 @@ int cmd_info(int argc, char **argv) {
   return 0;
 }
 
-int cmd_plugin(int argc, char **argv) {
-  if (argc < 2 || (strcmp(argv[1], "ls") && strcmp(argv[1], "list"))) {
-    fprintf(stderr, "Usage:  berth plugin ls [--format FORMAT] [-q]\n");
-    return 1;
-  }
+static int plugin_ls(int argc, char **argv) {
   const char *format = NULL;
   bool quiet = false;
   const struct flag flags[] = {
@@ -113,7 +109,7 @@ int cmd_plugin(int argc, char **argv) {
       {0}};
   int n;
   char **pos;
-  int r = parse_flags(argc - 1, argv + 1, flags, "berth plugin ls [OPTIONS]", &n, &pos);
+  int r = parse_flags(argc, argv, flags, "berth plugin ls [OPTIONS]", &n, &pos);
   if (r) return r < 0 ? 125 : 0;
   free(pos);
   json_t *i = NULL;
@@ -128,6 +124,14 @@ int cmd_plugin(int argc, char **argv) {
              headers, false);
   json_decref(i);
   return 0;
+}
+
+int cmd_plugin(int argc, char **argv) {
+  static const struct command sub[] = {
+      {"ls", plugin_ls, "List berth's drivers (storage, network, log, registry, volume)"},
+      {"list", plugin_ls, "List berth's drivers (storage, network, log, registry, volume)"},
+  };
+  return run_subcommand("plugin", sub, ARRAY_SIZE(sub), "ls", argc, argv);
 }
 
 /* ---------------- system df ---------------- */
@@ -250,10 +254,10 @@ static int system_df(int argc, char **argv) {
 
 int cmd_system(int argc, char **argv) {
   static const struct command sub[] = {
-      {"df", system_df, NULL},
-      {"events", cmd_events, NULL},
-      {"info", cmd_info, NULL},
-      {"prune", cmd_system_prune, NULL},
+      {"df", system_df, "Show berth disk usage"},
+      {"events", cmd_events, "Get real time events from the server"},
+      {"info", cmd_info, "Display system-wide information"},
+      {"prune", cmd_system_prune, "Remove unused data"},
   };
   return run_subcommand("system", sub, ARRAY_SIZE(sub), "df events info prune", argc, argv);
 }

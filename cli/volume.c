@@ -109,9 +109,13 @@ static int vol_prune(int argc, char **argv) {
 
 int cmd_volume(int argc, char **argv) {
   static const struct command sub[] = {
-      {"ls", vol_ls, NULL},           {"list", vol_ls, NULL}, {"create", vol_create, NULL},
-      {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},   {"remove", vol_rm, NULL},
-      {"prune", vol_prune, NULL},
+      {"ls", vol_ls, "List volumes"},
+      {"list", vol_ls, "List volumes"},
+      {"create", vol_create, "Create a volume"},
+      {"inspect", vol_inspect, "Display detailed information on one or more volumes"},
+      {"rm", vol_rm, "Remove one or more volumes"},
+      {"remove", vol_rm, "Remove one or more volumes"},
+      {"prune", vol_prune, "Remove all unused local volumes"},
   };
   return run_subcommand("volume", sub, ARRAY_SIZE(sub), "ls create inspect rm prune", argc, argv);
 }

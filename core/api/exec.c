@@ -24,6 +24,7 @@ static int exec_create_h(struct api_request *req) {
       .attach_stdout = json_is_true(json_object_get(body, "AttachStdout")),
       .attach_stderr = json_is_true(json_object_get(body, "AttachStderr")),
       .privileged = json_is_true(json_object_get(body, "Privileged")),
+      .detach_keys = json_string_value(json_object_get(body, "DetachKeys")),
   };
   struct berth_err err = {0};
   char id[65];

@@ -139,8 +139,9 @@ static int push(struct api_request *req) {
   size_t n = 0;
   pthread_mutex_lock(&req->d->images.lock);
   bool exists = store_lookup_locked(&req->d->images, canon) != NULL;
-  if (all) free_strv(store_repo_tags_locked(&req->d->images, repo, &n), n);
+  char **tags = all ? store_repo_tags_locked(&req->d->images, repo, &n) : NULL;
   pthread_mutex_unlock(&req->d->images.lock);
+  free_strv(tags, n);
   if (all) exists = n > 0;
   if (!exists)
     return api_reply_error(req, 404, "An image does not exist locally with the tag: %s", name);

@@ -70,48 +70,58 @@ static bool flush_stdin(struct stdin_pump *p, const unsigned char *out, size_t o
 
 /* Forward stdin to the shim; detach keys are held back until they can no
  * longer match.  false: stop reading (detached or shim gone). */
-static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n,
-                          size_t *matched) {
-  unsigned char out[32768 + 32];
+size_t detach_scan(struct detach_match *m, const unsigned char *in, size_t n, unsigned char *out,
+                   bool *hit) {
   size_t o = 0;
+  *hit = false;
   for (size_t i = 0; i < n; i++) {
-    unsigned char ch = buf[i];
-    if (p->n_keys) {
-      if (ch == p->keys[*matched]) {
-        if (++*matched == p->n_keys) {
-          flush_stdin(p, out, o);
-          p->detached = true;
-          return false;
+    unsigned char ch = in[i];
+    if (m->n_keys) {
+      if (ch == m->keys[m->matched]) {
+        if (++m->matched == m->n_keys) {
+          *hit = true;
+          return o;
         }
         continue;
       }
-      if (*matched) {
-        memcpy(out + o, p->keys, *matched);
-        o += *matched;
-        *matched = 0;
-        if (ch == p->keys[0]) {
-          *matched = 1;
+      if (m->matched) {
+        memcpy(out + o, m->keys, m->matched);
+        o += m->matched;
+        m->matched = 0;
+        if (ch == m->keys[0]) {
+          m->matched = 1;
           continue;
         }
       }
     }
     out[o++] = ch;
-    if (o >= 32768 && !flush_stdin(p, out, o)) return false;
-    if (o >= 32768) o = 0;
   }
-  return flush_stdin(p, out, o);
+  return o;
+}
+
+static bool forward_stdin(struct stdin_pump *p, const unsigned char *buf, size_t n,
+                          struct detach_match *m) {
+  unsigned char out[32768 + 32];
+  bool hit;
+  size_t o = detach_scan(m, buf, n, out, &hit);
+  bool ok = flush_stdin(p, out, o);
+  if (hit) p->detached = true;
+  return ok && !hit;
 }
 
 static void *stdin_thread(void *arg) {
   struct stdin_pump *p = arg;
-  size_t matched = 0;
+  struct detach_match m = {.n_keys = p->n_keys};
+  memcpy(m.keys, p->keys, p->n_keys);
   bool ok = true;
-  if (p->extra_len) ok = forward_stdin(p, (const unsigned char *)p->extra, p->extra_len, &matched);
+  const unsigned char *x = (const unsigned char *)p->extra;
+  for (size_t off = 0; ok && off < p->extra_len; off += 32768) /* chunks fit forward's buffer */
+    ok = forward_stdin(p, x + off, p->extra_len - off < 32768 ? p->extra_len - off : 32768, &m);
   unsigned char buf[32768];
   while (ok) {
     ssize_t n = read(p->sock, buf, sizeof buf);
     if (n <= 0) break;
-    ok = forward_stdin(p, buf, (size_t)n, &matched);
+    ok = forward_stdin(p, buf, (size_t)n, &m);
   }
   if (!p->detached) {
     shim_send_frame(p->shim, SHIM_F_STDIN_CLOSE, NULL, 0);

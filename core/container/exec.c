@@ -16,6 +16,7 @@
 #include "../shim/protocol.h"
 #include "config.h"
 #include "container.h"
+#include "stream.h"
 
 /* The table: its own lock, never held while ctr_lock is taken. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -28,6 +29,7 @@ static void exec_free(struct exec_proc *e) {
   json_decref(e->env);
   free(e->user);
   free(e->workdir);
+  free(e->detach_keys);
   free(e);
 }
 
@@ -98,8 +100,18 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
                            "Container %s is paused, unpause the container before exec", c->id);
     return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
   }
+  unsigned char keys[16];
+  size_t n_keys = 0;
+  const char *dk = o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q";
+  if (!parse_detach_keys(dk, keys, &n_keys)) {
+    ctr_put(c);
+    return berth_err_set(err, BERTH_EINVAL, 0, "Invalid detach keys (%s) provided", dk);
+  }
   struct exec_proc *e = xcalloc(1, sizeof *e);
   random_hex(e->id, 32);
+  memcpy(e->keys, keys, sizeof keys);
+  e->n_keys = n_keys;
+  e->detach_keys = xstrdup(o->detach_keys ? o->detach_keys : "");
   e->c = c;
   /* its own copies: json_incref races (TSan) with another thread's on a
    * shared value, and nothing of an exec's is shared */
@@ -180,13 +192,13 @@ json_t *exec_inspect_json(struct exec_proc *e) {
   int code = e->exit_code;
   pid_t pid = e->pid;
   pthread_mutex_unlock(&mu);
-  json_t *j =
-      json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID", e->id,
-                "Running", st == EXEC_RUNNING, "ExitCode", code, "Pid", (int)pid, "ContainerID",
-                e->c->id, "OpenStdin", e->attach_stdin, "OpenStdout", e->attach_stdout,
-                "OpenStderr", e->attach_stderr, "CanRemove", 0, "DetachKeys", "", "ProcessConfig",
-                "tty", e->tty, "entrypoint", json_string_value(json_array_get(e->cmd, 0)),
-                "arguments", args, "privileged", e->privileged, "user", e->user);
+  json_t *j = json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID",
+                        e->id, "Running", st == EXEC_RUNNING, "ExitCode", code, "Pid", (int)pid,
+                        "ContainerID", e->c->id, "OpenStdin", e->attach_stdin, "OpenStdout",
+                        e->attach_stdout, "OpenStderr", e->attach_stderr, "CanRemove", 0,
+                        "DetachKeys", e->detach_keys, "ProcessConfig", "tty", e->tty, "entrypoint",
+                        json_string_value(json_array_get(e->cmd, 0)), "arguments", args,
+                        "privileged", e->privileged, "user", e->user);
   if (st == EXEC_CREATED || st == EXEC_STARTING) json_object_set_new(j, "ExitCode", json_null());
   return j;
 }
@@ -377,15 +389,30 @@ struct stdin_copy {
   const char *extra;
   size_t extra_len;
   bool close_to;
+  struct detach_match m;
 };
+
+/* false: detached (the client's stream ends; the process runs on) or the
+ * process's stdin is gone */
+static bool copy_in(struct stdin_copy *c, const char *buf, size_t n) {
+  unsigned char out[32768 + 32];
+  bool hit = false;
+  for (size_t off = 0; off < n && !hit; off += 32768) {
+    size_t len = n - off < 32768 ? n - off : 32768;
+    size_t o = detach_scan(&c->m, (const unsigned char *)buf + off, len, out, &hit);
+    if (write_all_fd(c->to, out, o) < 0) return false;
+  }
+  if (hit) shutdown(c->from, SHUT_RDWR);
+  return !hit;
+}
 
 static void *copy_thread(void *p) {
   struct stdin_copy *c = p;
-  if (c->extra_len) write_all_fd(c->to, c->extra, c->extra_len);
+  bool ok = !c->extra_len || copy_in(c, c->extra, c->extra_len);
   char buf[32768];
   ssize_t n;
-  while ((n = read(c->from, buf, sizeof buf)) > 0)
-    if (write_all_fd(c->to, buf, (size_t)n) < 0) break;
+  while (ok && (n = read(c->from, buf, sizeof buf)) > 0)
+    ok = copy_in(c, buf, (size_t)n);
   if (c->close_to) close(c->to);
   return NULL;
 }
@@ -429,7 +456,10 @@ static void pump_output(int sock, struct exec_proc *e, struct exec_io *io, bool 
 void exec_session(int sock, const char *extra, size_t extra_len, struct exec_proc *e,
                   struct exec_io *io, bool raw, bool with_stdin) {
   pthread_t t;
-  struct stdin_copy sc = {sock, io->pty >= 0 ? io->pty : io->in_w, extra, extra_len, io->pty < 0};
+  struct stdin_copy sc = {sock,        io->pty >= 0 ? io->pty : io->in_w,
+                          extra,       extra_len,
+                          io->pty < 0, {.n_keys = e->n_keys}};
+  memcpy(sc.m.keys, e->keys, sizeof sc.m.keys);
   bool have_stdin =
       with_stdin && e->attach_stdin && pthread_create(&t, NULL, copy_thread, &sc) == 0;
   if (!have_stdin && io->in_w >= 0) close(io->in_w);

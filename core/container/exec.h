@@ -23,6 +23,7 @@ struct exec_opts {
   json_t *env; /* array of "K=V" or NULL */
   const char *user, *workdir;
   bool tty, attach_stdin, attach_stdout, attach_stderr, privileged;
+  const char *detach_keys; /* NULL or "": docker's ctrl-p,ctrl-q */
 };
 
 enum exec_state { EXEC_CREATED, EXEC_STARTING, EXEC_RUNNING, EXEC_DONE };
@@ -33,6 +34,9 @@ struct exec_proc {
   json_t *cmd, *env;
   char *user, *workdir;
   bool tty, attach_stdin, attach_stdout, attach_stderr, privileged;
+  char *detach_keys;      /* as given, for inspect */
+  unsigned char keys[16]; /* parsed */
+  size_t n_keys;
   int64_t created_ns;
   /* under the exec lock */
   enum exec_state state;

@@ -20,6 +20,17 @@ bool ctr_attach_tty(const struct ctr_attach *a);
 void ctr_attach_run(int sock, const char *extra, size_t extra_len, void *a);
 void ctr_attach_free(void *a);
 
+/* docker's detach keys in a stdin stream (attach and exec): the bytes to
+ * pass on go to out (room for n + 16), a partial match held back until it
+ * can no longer match; *hit when the whole sequence came (what follows it
+ * is dropped). */
+struct detach_match {
+  unsigned char keys[16];
+  size_t n_keys, matched;
+};
+size_t detach_scan(struct detach_match *m, const unsigned char *in, size_t n, unsigned char *out,
+                   bool *hit);
+
 /* logs.c */
 struct ctr_logs {
   struct daemon *d;

@@ -146,7 +146,8 @@ void rt_spec_free(struct rt_spec *s) {
 }
 
 int rt_clone_flags(const struct rt_spec *s) {
-  int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
+  int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (!s->host_network && !s->netns_path) f |= CLONE_NEWNET;
   return f;
 }
@@ -210,6 +211,81 @@ static int mount_in(int rootfd, const char *src, const char *target, const char 
   cleanup_close int fd = rt_target_in_root(rootfd, target, true, &e);
   if (fd < 0) die(err_fd, 125, "%s", e.msg);
   return rt_mount_on_fd(src, fd, type, flags, data);
+}
+
+/* one cgroup hierarchy the host mounts under /sys/fs/cgroup */
+struct cg_hier {
+  char name[64];  /* "memory", "cpu,cpuacct", "unified"; "" for /sys/fs/cgroup itself */
+  char type[8];   /* cgroup, cgroup2 */
+  char opts[128]; /* the super options, without rw/ro */
+};
+
+static size_t host_cgroups(struct cg_hier *h, size_t max) {
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  char line[1024];
+  size_t n = 0;
+  while (f && n < max && fgets(line, sizeof line, f)) {
+    char mp[512], type[32], src[64], sopts[256];
+    const char *dash = strstr(line, " - ");
+    if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mp) != 1 ||
+        sscanf(dash + 3, "%31s %63s %255s", type, src, sopts) != 3)
+      continue;
+    if (strcmp(type, "cgroup") && strcmp(type, "cgroup2")) continue;
+    const char *rel = !strcmp(mp, "/sys/fs/cgroup")           ? ""
+                      : str_has_prefix(mp, "/sys/fs/cgroup/") ? mp + 15
+                                                              : NULL;
+    if (!rel || strchr(rel, '/') || strlen(rel) >= sizeof h->name) continue;
+    struct cg_hier *c = &h[n++];
+    snprintf(c->name, sizeof c->name, "%s", rel);
+    snprintf(c->type, sizeof c->type, "%s", type);
+    c->opts[0] = 0;
+    char *save = NULL;
+    for (char *o = strtok_r(sopts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+      if (!strcmp(o, "rw") || !strcmp(o, "ro")) continue;
+      size_t l = strlen(c->opts);
+      snprintf(c->opts + l, sizeof c->opts - l, "%s%s", l ? "," : "", o);
+    }
+  }
+  return n;
+}
+
+/* /sys/fs/cgroup: the container's own cgroups, read-only (unless
+ * privileged), as docker shows them.  Its cgroup namespace is rooted at
+ * its cgroup (berth-shim unshares it once the container has joined), so
+ * each hierarchy mounted here shows that subtree only: cgroup2 on a
+ * unified host; on v1 and hybrid ones a tmpfs holding every hierarchy the
+ * host has (and the host's symlinks, cpu -> cpu,cpuacct). */
+static void mount_cgroups(int rootfd, bool privileged) {
+  unsigned long ro = privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+  cleanup_close int cg = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+  if (cg < 0) return;
+  struct cg_hier h[32];
+  size_t n = host_cgroups(h, ARRAY_SIZE(h));
+  for (size_t i = 0; i < n; i++)
+    if (!h[i].name[0] && !strcmp(h[i].type, "cgroup2")) {
+      rt_mount_on_fd("cgroup", cg, "cgroup2", fl | ro, NULL);
+      return;
+    }
+  if (rt_mount_on_fd("cgroup", cg, "tmpfs", fl, "mode=755") < 0) return;
+  cleanup_close int top = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+  cleanup_close int dirfd = top >= 0 ? openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  for (size_t i = 0; dirfd >= 0 && i < n; i++) {
+    if (!h[i].name[0] || mkdirat(dirfd, h[i].name, 0755) < 0) continue;
+    cleanup_close int t = openat(dirfd, h[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t >= 0)
+      rt_mount_on_fd("cgroup", t, h[i].type, fl | ro,
+                     strcmp(h[i].type, "cgroup") ? NULL : h[i].opts);
+  }
+  cleanup_dir DIR *hd = opendir("/sys/fs/cgroup");
+  for (struct dirent *de; dirfd >= 0 && hd && (de = readdir(hd));) {
+    char target[128], p[512];
+    snprintf(p, sizeof p, "/sys/fs/cgroup/%s", de->d_name);
+    ssize_t l = de->d_type == DT_LNK ? readlink(p, target, sizeof target - 1) : -1;
+    if (l <= 0 || memchr(target, '/', (size_t)l)) continue;
+    target[l] = 0;
+    symlinkat(target, dirfd, de->d_name);
+  }
+  if (top >= 0 && ro) rt_mount_on_fd(NULL, top, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | fl, NULL);
 }
 
 static void setup_dev(int rootfd, int err_fd) {
@@ -405,9 +481,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
                MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL,
                err_fd) < 0)
     die(err_fd, 125, "mount /sys: %s", strerror(errno));
-  cleanup_close int cg = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
-  if (cg >= 0)
-    rt_mount_on_fd("cgroup", cg, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
+  mount_cgroups(rootfd, s->privileged);
   setup_dev(rootfd, err_fd);
   static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {

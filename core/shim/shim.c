@@ -399,6 +399,7 @@ struct child_args {
   int close_fds[8];
   size_t n_close;
   int netns_fd; /* --network container:<id>: its namespace, or -1 */
+  int cg_r;     /* a byte once the shim has put it in its cgroup; EOF: it did not */
 };
 
 static int child_main(void *p) {
@@ -411,6 +412,14 @@ static int child_main(void *p) {
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   if (a->netns_fd >= 0 && setns(a->netns_fd, CLONE_NEWNET) < 0) {
     rt_report(a->io.err_fd, "join the network of %s: %s", S.spec.netns_path, strerror(errno));
+    _exit(125);
+  }
+  /* its cgroup namespace is rooted at its own cgroup: made once it is in it */
+  char b;
+  if (read(a->cg_r, &b, 1) != 1) _exit(125);
+  close(a->cg_r);
+  if (unshare(CLONE_NEWCGROUP) < 0) {
+    rt_report(a->io.err_fd, "unshare the cgroup namespace: %s", strerror(errno));
     _exit(125);
   }
   rt_container_init(&S.spec, &a->io);
@@ -429,9 +438,12 @@ static struct cg_limits limits_from(json_t *cg) {
 
 static int create_container(struct berth_err *err) {
   int start[2], errp[2], o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, pty[2] = {-1, -1};
-  if (pipe2(start, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+  int cgs[2];
+  if (pipe2(start, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(cgs, O_CLOEXEC) < 0)
     return err_sys(err, BERTH_EINTERNAL, "pipe");
-  struct child_args a = {.io = {start[0], errp[1], -1, {-1, -1, -1}}, .netns_fd = -1};
+  struct child_args a = {
+      .io = {start[0], errp[1], -1, {-1, -1, -1}}, .netns_fd = -1, .cg_r = cgs[0]};
+  a.close_fds[a.n_close++] = cgs[1];
   if (S.spec.netns_path && (a.netns_fd = open(S.spec.netns_path, O_RDONLY | O_CLOEXEC)) < 0)
     return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
   a.close_fds[a.n_close++] = start[1];
@@ -464,13 +476,24 @@ static int create_container(struct berth_err *err) {
   if (a.netns_fd >= 0) close(a.netns_fd);
   close(start[0]);
   close(errp[1]);
-  if (S.pid < 0) return err_sys_(err, BERTH_EINTERNAL, clone_errno, "clone");
+  close(cgs[0]);
+  if (S.pid < 0) {
+    close(cgs[1]);
+    return err_sys_(err, BERTH_EINTERNAL, clone_errno, "clone");
+  }
   S.start_w = start[1];
   S.err_r = errp[0];
   struct berth_err ce = {0};
   if (S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
+    close(cgs[1]);
     kill(S.pid, SIGKILL);
     return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);
+  }
+  ssize_t w = write(cgs[1], "C", 1);
+  close(cgs[1]);
+  if (w != 1) {
+    kill(S.pid, SIGKILL);
+    return err_sys(err, BERTH_EINTERNAL, "release the container's init");
   }
   if (S.spec.tty) {
     close(pty[1]);

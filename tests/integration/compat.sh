@@ -142,6 +142,60 @@ have=$(grep -ho '{"\(GET\|POST\|PUT\|DELETE\|HEAD\)", "[^"]*"' "$TOP"/core/api/*
 doc=$(sed -n 's/^| `\([A-Z]* \/[^`]*\)` |.*/\1/p' "$TOP/docs/compat.md" | sort -u)
 expect "docs/compat.md lists every route berthd serves, and no other" "$have" "$doc"
 
+# ---- /sys/fs/cgroup: the container's own cgroups (cgroup namespace), read-only ----
+expect "/proc/self/cgroup: every hierarchy rooted at the container's cgroup" "0" "$(docker run --rm busybox cat /proc/self/cgroup | grep -cv ':/$')"
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  expect "-m 64m: memory.max of its own cgroup, seen inside" "67108864" "$(docker run --rm -m 64m busybox cat /sys/fs/cgroup/memory.max)"
+  ro_path=/sys/fs/cgroup/x
+else
+  expect "-m 64m: memory.limit_in_bytes of its own cgroup, seen inside (v1)" "67108864" "$(docker run --rm -m 64m busybox cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+  expect "the host's hierarchies are all there (and its cpu -> cpu,cpuacct link)" "$(ls /sys/fs/cgroup | sort | paste -sd' ')" "$(docker run --rm busybox ls /sys/fs/cgroup | sort | paste -sd' ')"
+  expect "pids/cgroup.procs holds only the container's processes (cat, its pid 1)" "1" "$(docker run --rm busybox cat /sys/fs/cgroup/pids/cgroup.procs)"
+  ro_path=/sys/fs/cgroup/memory/x
+fi
+expect_match "read-only" "Read-only file system" "$(docker run --rm busybox mkdir "$ro_path" 2>&1)"
+docker run -d --name cgx busybox sleep 300 >/dev/null
+expect "an exec joins that cgroup namespace too" "0" "$(docker exec cgx cat /proc/self/cgroup | grep -cv ':/$')"
+expect_match "while the host sees the container's cgroup" "$(docker inspect -f '{{.Id}}' cgx)" "$(cat /proc/"$(docker inspect -f '{{.State.Pid}}' cgx)"/cgroup)"
+docker rm -f cgx >/dev/null
+
+# ---- exec DetachKeys: the client's stream ends, the process runs on ----
+docker run -d --name dk busybox sleep 300 >/dev/null
+out=$(timeout 20 python3 - "$SOCK" <<'PY' 2>&1
+import socket, sys, json, time, http.client
+path = sys.argv[1]
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(path)
+def post(url, body):
+    c = C("x"); c.request("POST", url, json.dumps(body), {"Content-Type": "application/json"})
+    r = c.getresponse(); return r.status, r.read()
+st, b = post("/v1.43/containers/dk/exec", {"Cmd": ["sh", "-c", "cat >/tmp/in; sleep 1; touch /tmp/done"],
+             "AttachStdin": True, "AttachStdout": True, "AttachStderr": True, "DetachKeys": "ctrl-x"})
+eid = json.loads(b)["Id"]
+bad, _ = post("/v1.43/containers/dk/exec", {"Cmd": ["true"], "DetachKeys": "ctrl-"})
+s = socket.socket(socket.AF_UNIX); s.connect(path)
+body = json.dumps({"Detach": False, "Tty": False}).encode()
+s.sendall(b"POST /v1.43/exec/%s/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (eid.encode(), len(body)) + body)
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(4096)
+t = time.time()
+s.sendall(b"hello\x18world")
+s.settimeout(5)
+while s.recv(4096):
+    pass
+ended = time.time() - t
+c = C("x"); c.request("GET", "/v1.43/exec/%s/json" % eid); running = json.loads(c.getresponse().read())["Running"]
+print(bad, "ended-early" if ended < 0.8 else "ended %.2f" % ended, "running" if running else "not-running")
+PY
+)
+expect "exec DetachKeys: a bad one 400; the sequence ends the stream at once; the process runs on" "400 ended-early running" "$out"
+expect "what came before the keys reached the process, nothing after" "hello" "$(docker exec dk cat /tmp/in)"
+for _ in $(seq 1 30); do docker exec dk test -f /tmp/done 2>/dev/null && break; sleep 0.1; done
+check "and it finished its work after the detach" docker exec dk test -f /tmp/done
+docker rm -f dk >/dev/null
+
 docker rm -f k1 k2 e1 >/dev/null 2>&1
 # last: it takes the images no container uses
 out=$(berth image prune -a -f)
