@@ -36,8 +36,8 @@ struct gen_model *cli_gen;
 static size_t gen_add(const char *path, const char *help) {
   struct gen_model *m = cli_gen;
   m->cmds = xrealloc(m->cmds, (m->n + 1) * sizeof *m->cmds);
-  m->cmds[m->n] = (struct gen_cmd){xstrdup(path), xstrdup(help ? help : ""), NULL, NULL, 0,
-                                   NULL, 0};
+  m->cmds[m->n] =
+      (struct gen_cmd){xstrdup(path), xstrdup(help ? help : ""), NULL, NULL, 0, NULL, 0};
   return m->n++;
 }
 
@@ -47,8 +47,8 @@ void gen_flags(const char *usage, const struct flag *flags) {
   c->usage = xstrdup(usage);
   for (const struct flag *f = flags; f && f->long_name; f++) {
     c->flags = xrealloc(c->flags, (c->n_flags + 1) * sizeof *c->flags);
-    c->flags[c->n_flags++] = (struct gen_flag){xstrdup(f->long_name), xstrdup(f->help ? f->help : ""),
-                                               f->short_name, f->type != F_BOOL};
+    c->flags[c->n_flags++] = (struct gen_flag){
+        xstrdup(f->long_name), xstrdup(f->help ? f->help : ""), f->short_name, f->type != F_BOOL};
   }
 }
 
@@ -121,7 +121,8 @@ static void print_bash(const struct gen_model *m, const struct command *top, siz
       "_berth_names() {\n"
       "  case $1 in\n"
       "  containers) berth ps -a --format '{{.Names}}' 2>/dev/null ;;\n"
-      "  images) berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>' ;;\n"
+      "  images) berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>' "
+      ";;\n"
       "  networks) berth network ls --format '{{.Name}}' 2>/dev/null ;;\n"
       "  volumes) berth volume ls -q 2>/dev/null ;;\n"
       "  esac\n"
@@ -131,7 +132,8 @@ static void print_bash(const struct gen_model *m, const struct command *top, siz
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
       "    w=${COMP_WORDS[i]}\n"
       "    case $w in -H | --host) ((i++)); continue ;; -*) continue ;; esac\n"
-      "    [[ \" ${_berth_valued[$path]} \" == *\" ${COMP_WORDS[i-1]} \"* && $i -gt 1 ]] && continue\n"
+      "    [[ \" ${_berth_valued[$path]} \" == *\" ${COMP_WORDS[i-1]} \"* && $i -gt 1 ]] && "
+      "continue\n"
       "    if [[ -n ${_berth_subs[$path]+x} && \" ${_berth_subs[$path]} \" == *\" $w \"* ]]; then\n"
       "      path=\"$path $w\"\n"
       "    else\n"

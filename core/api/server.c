@@ -210,6 +210,7 @@ struct hijack {
   int sock;
   struct MHD_Connection *conn;
   struct MHD_UpgradeResponseHandle *urh;
+  bool late; /* the stream waits a moment after the 101 (hijack_thread) */
 };
 
 /* libmicrohttpd 0.9.75 has a use-after-free in MHD_upgrade_action(CLOSE):
@@ -287,6 +288,11 @@ static void *hijack_thread(void *p) {
   hj_track(h->sock, true);
   int fl = fcntl(h->sock, F_GETFL);
   if (fl >= 0) fcntl(h->sock, F_SETFL, fl & ~O_NONBLOCK);
+  /* docker-py reads the 101's headers through a buffered reader, then the
+   * raw socket: what arrived in the same read as the headers is lost (an
+   * exec's first output, an attach's log replay).  dockerd's streams start
+   * a few ms later; for that client, berth's wait as long. */
+  if (h->late) usleep(20000);
   h->fn(h->sock, h->extra, h->extra_len, h->ctx);
   hj_track(h->sock, false);
   upgrade_close(h->conn, h->urh);
@@ -326,6 +332,8 @@ int api_reply_hijack(struct api_request *req, const char *content_type, api_hija
   h->fn = fn;
   h->ctx = ctx;
   h->ctx_free = ctx_free;
+  const char *ua = api_header(req, "User-Agent");
+  h->late = ua && str_has_prefix(ua, "docker-sdk-python");
   struct MHD_Response *resp = MHD_create_response_for_upgrade(upgrade_cb, h);
   if (!resp) {
     free(h);
