@@ -223,6 +223,22 @@ static int write_top_man(const struct command *top, size_t n, const char *dir, c
   return fclose(f);
 }
 
+static void gen_free(struct gen_model *m) {
+  for (size_t i = 0; i < m->n; i++) {
+    struct gen_cmd *c = &m->cmds[i];
+    for (size_t k = 0; k < c->n_flags; k++)
+      free(c->flags[k].long_name), free(c->flags[k].help);
+    for (size_t k = 0; k < c->n_subs; k++)
+      free(c->subs[k]);
+    free(c->flags);
+    free(c->subs);
+    free(c->path);
+    free(c->help);
+    free(c->usage);
+  }
+  free(m->cmds);
+}
+
 int gen_main(int argc, char **argv, const struct command *top, size_t n_top) {
   bool bash = argc == 2 && !strcmp(argv[1], "bash");
   bool man = argc == 3 && !strcmp(argv[1], "man");
@@ -237,6 +253,7 @@ int gen_main(int argc, char **argv, const struct command *top, size_t n_top) {
   cli_gen = NULL;
   if (bash) {
     print_bash(&m, top, n_top);
+    gen_free(&m);
     return fflush(stdout) ? 1 : 0;
   }
   /* SOURCE_DATE_EPOCH, for reproducible pages */
@@ -248,5 +265,6 @@ int gen_main(int argc, char **argv, const struct command *top, size_t n_top) {
   int rc = write_top_man(top, n_top, argv[2], date);
   for (size_t i = 0; i < m.n && rc == 0; i++)
     rc = write_man(&m.cmds[i], argv[2], date);
+  gen_free(&m);
   return rc ? 1 : 0;
 }

@@ -19,11 +19,18 @@ struct conf_key {
 };
 
 static const struct conf_key top_keys[] = {
-    {"data-root", CONFIG_TYPE_STRING},  {"exec-root", CONFIG_TYPE_STRING},
-    {"plugin-dir", CONFIG_TYPE_STRING}, {"debug", CONFIG_TYPE_BOOL},
-    {"api", CONFIG_TYPE_GROUP},         {"storage", CONFIG_TYPE_GROUP},
-    {"network", CONFIG_TYPE_GROUP},     {"log", CONFIG_TYPE_GROUP},
-    {"registry", CONFIG_TYPE_GROUP},    {"volume", CONFIG_TYPE_GROUP},
+    {"data-root", CONFIG_TYPE_STRING},
+    {"exec-root", CONFIG_TYPE_STRING},
+    {"plugin-dir", CONFIG_TYPE_STRING},
+    {"debug", CONFIG_TYPE_BOOL},
+    {"no-new-privileges", CONFIG_TYPE_BOOL},
+    {"seccomp-profile", CONFIG_TYPE_STRING},
+    {"api", CONFIG_TYPE_GROUP},
+    {"storage", CONFIG_TYPE_GROUP},
+    {"network", CONFIG_TYPE_GROUP},
+    {"log", CONFIG_TYPE_GROUP},
+    {"registry", CONFIG_TYPE_GROUP},
+    {"volume", CONFIG_TYPE_GROUP},
 };
 static const struct conf_key api_keys[] = {{"socket", CONFIG_TYPE_STRING},
                                            {"group", CONFIG_TYPE_STRING}};
@@ -185,8 +192,10 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   set_str(&c->data_root, root, "data-root");
   set_str(&c->exec_root, root, "exec-root");
   set_str(&c->plugin_dir, root, "plugin-dir");
+  set_str(&c->seccomp_profile, root, "seccomp-profile");
   int dbg;
   if (config_setting_lookup_bool(root, "debug", &dbg)) c->debug = dbg;
+  if (config_setting_lookup_bool(root, "no-new-privileges", &dbg)) c->no_new_privileges = dbg;
   config_setting_t *api = config_setting_lookup(root, "api");
   set_str(&c->socket_path, api, "socket");
   set_str(&c->socket_group, api, "group");
@@ -255,6 +264,7 @@ void config_free(struct berth_config *c) {
   free(c->bridge_subnet);
   free(c->log_driver);
   free(c->registry_driver);
+  free(c->seccomp_profile);
   if (c->cfg_loaded) config_destroy(&c->cfg);
   memset(c, 0, sizeof *c);
 }

@@ -17,6 +17,8 @@ struct berth_config {
   char *socket_group; /* NULL: keep root's group */
   char *plugin_dir;
   bool debug;
+  bool no_new_privileges; /* for every container made (docker's no-new-privileges) */
+  char *seccomp_profile;  /* the default profile's file; NULL: sysconfdir's, else built in */
   char *storage_driver;
   bool storage_driver_explicit; /* false: overlay with fallback to vfs */
   char **network_drivers;

@@ -18,6 +18,7 @@ struct daemon {
   int64_t started_ns;
   char **warnings;
   size_t n_warnings;
+  char *seccomp_source; /* the default seccomp profile: "builtin" or its file */
 };
 
 void daemon_warn(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

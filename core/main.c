@@ -15,6 +15,7 @@
 #include "driver.h"
 #include "events/events.h"
 #include "network/network.h"
+#include "runtime/runtime.h"
 #include "volume/volume.h"
 
 static void usage(FILE *f) {
@@ -256,6 +257,36 @@ static int lock_data_root(const char *root) {
   return 0; /* fd stays open: the lock lives as long as this process */
 }
 
+/* The default seccomp profile: daemon.conf's seccomp-profile (must load),
+ * else <sysconfdir>/berth/seccomp-default.json when installed (a bad one
+ * is a warning), else the copy built in.  One the same as the built-in is
+ * the built-in (compiled filters are shared). */
+static int seccomp_default(struct daemon *d, struct berth_err *err) {
+  const char *path = d->cfg.seccomp_profile;
+  bool asked = path != NULL;
+  if (!path && path_exists(SYSCONFDIR "/berth/seccomp-default.json"))
+    path = SYSCONFDIR "/berth/seccomp-default.json";
+  d->seccomp_source = xstrdup("builtin");
+  if (!path) return 0;
+  cleanup_free char *text = read_file(path, NULL);
+  size_t len = 0;
+  char *bpf = NULL;
+  int r = !text ? err_sys(err, BERTH_EINVAL, "seccomp-profile %s", path)
+                : rt_seccomp_check_profile(text, err);
+  if (r == 0 && !(bpf = rt_seccomp_compile(text, rt_caps_from_names(NULL, 0, NULL, 0), &len, err)))
+    r = -err->code;
+  free(bpf);
+  if (r < 0 && asked) return err_wrap(err, "seccomp-profile %s", path);
+  if (r < 0) {
+    daemon_warn(d, "%s: %s; using the built-in seccomp profile", path, err->msg);
+    return 0;
+  }
+  if (strcmp(text, rt_seccomp_default_json)) ctr_seccomp_set_default(text);
+  free(d->seccomp_source);
+  d->seccomp_source = xstrdup(path);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   struct flags f = {0};
   if (parse_flags(argc, argv, &f) < 0) return 2;
@@ -300,6 +331,10 @@ int main(int argc, char **argv) {
   }
   if (d.cfg.default_network && !strcmp(d.cfg.default_network, "none"))
     daemon_warn(&d, "default network is 'none': no bridge driver is configured yet");
+  if (seccomp_default(&d, &err) < 0) {
+    fprintf(stderr, "berthd: %s\n", err.msg);
+    return 1;
+  }
   if (store_open(&d.images, d.cfg.data_root, d.storage, &err) < 0) {
     fprintf(stderr, "berthd: %s\n", err.msg);
     return 1;
@@ -367,6 +402,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < d.n_warnings; i++)
     free(d.warnings[i]);
   free(d.warnings);
+  free(d.seccomp_source);
   free(routes);
   config_free(&d.cfg);
   return 0;

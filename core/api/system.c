@@ -195,7 +195,8 @@ static int info(struct api_request *req) {
                                 "RemoteManagers"));
   json_object_set_new(j, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berth-shim"));
   json_object_set_new(j, "DefaultRuntime", json_string("berth"));
-  json_object_set_new(j, "SecurityOptions", json_pack("[s]", "name=seccomp,profile=builtin"));
+  cleanup_free char *sec = xasprintf("name=seccomp,profile=%s", req->d->seccomp_source);
+  json_object_set_new(j, "SecurityOptions", json_pack("[s]", sec));
   json_object_set_new(j, "ExperimentalBuild", json_false());
   json_object_set_new(j, "LiveRestoreEnabled", json_true());
   json_object_set_new(j, "Warnings", warnings);

@@ -131,6 +131,13 @@ void ctr_event(struct container *c, const char *action, json_t *extra);
 void ctr_health_start(struct daemon *d, struct container *c, bool resume);
 const char *ctr_health_locked(const struct container *c);
 
+/* seccomp (seccomp_cache.c): the filter of a profile (NULL: the daemon's
+ * default) and capability set, compiled once, as base64 BPF for a spec;
+ * NULL when it cannot be (the runtime then builds it).  set_default: the
+ * daemon.conf seccomp-profile's text, NULL for the built-in. */
+const char *ctr_seccomp_bpf(const char *profile, uint64_t caps);
+void ctr_seccomp_set_default(const char *text);
+
 /* paths */
 char *ctr_dir(struct daemon *d, const char *id);
 char *ctr_socket(struct daemon *d, const char *id);

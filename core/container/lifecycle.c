@@ -162,6 +162,20 @@ static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct 
 
 /* The body's values checked (docker's order: before the image is looked
  * up); hc_out: the HostConfig, a copy. */
+/* daemon.conf no-new-privileges = true: every container made from now on
+ * gets it, unless it says no-new-privileges=false (docker's rule) */
+static void daemon_no_new_privs(struct daemon *d, json_t *hc) {
+  if (!d->cfg.no_new_privileges) return;
+  json_t *so = json_object_get(hc, "SecurityOpt");
+  size_t i;
+  json_t *v;
+  json_array_foreach(so, i, v) {
+    if (str_has_prefix(json_string_value(v) ?: "", "no-new-privileges")) return;
+  }
+  if (!json_is_array(so)) json_object_set_new(hc, "SecurityOpt", so = json_array());
+  json_array_append_new(so, json_string("no-new-privileges"));
+}
+
 static int create_check(struct daemon *d, json_t *body, json_t **hc_out, struct berth_err *err) {
   int r = ctr_validate_create(body, err);
   if (r < 0) return r;
@@ -174,6 +188,7 @@ static int create_check(struct daemon *d, json_t *body, json_t **hc_out, struct 
   /* inspect says what runs it, as info's DefaultRuntime does */
   const char *rt = json_string_value(json_object_get(hc, "Runtime"));
   if (!rt || !*rt) json_object_set_new(hc, "Runtime", json_string("berth"));
+  daemon_no_new_privs(d, hc);
   struct ctr_opts *check = ctr_opts_parse(body, hc, err);
   r = check ? check_with_daemon(d, check, err) : -err->code;
   ctr_opts_put(check);
@@ -370,6 +385,9 @@ void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
   s->seccomp_profile = o->seccomp_profile; /* borrowed from o */
   s->no_new_privs = o->no_new_privs;
   s->caps = rt_caps_from_names(o->cap_add, o->n_cap_add, o->cap_drop, o->n_cap_drop);
+  /* borrowed from the cache, which keeps it for berthd's life */
+  if (s->seccomp && !s->privileged)
+    s->seccomp_bpf = (char *)ctr_seccomp_bpf(o->seccomp_profile, s->caps);
 }
 
 /* args (behind /dev/init with --init), identity, environment */

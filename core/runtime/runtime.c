@@ -77,6 +77,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->no_new_privs = json_is_true(json_object_get(j, "no_new_privs"));
   s->seccomp = json_is_true(json_object_get(j, "seccomp"));
   s->seccomp_profile = jdup(j, "seccomp_profile");
+  s->seccomp_bpf = jdup(j, "seccomp_bpf");
   s->caps = (uint64_t)json_integer_value(json_object_get(j, "caps"));
   json_t *m = json_object_get(j, "mounts");
   s->n_mounts = json_array_size(m);
@@ -120,6 +121,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
       mounts);
   if (s->seccomp_profile)
     json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
+  if (s->seccomp_bpf) json_object_set_new(j, "seccomp_bpf", json_string(s->seccomp_bpf));
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
   return j;
 }
@@ -132,6 +134,7 @@ void rt_spec_free(struct rt_spec *s) {
   strv_free(s->env);
   free(s->cwd);
   free(s->seccomp_profile);
+  free(s->seccomp_bpf);
   free(s->groups);
   free(s->hostname);
   free(s->netns_path);
@@ -419,8 +422,6 @@ static void set_identity(const struct rt_spec *s, int err_fd) {
   if (setuid(s->uid) < 0) die(err_fd, 125, "setuid %u: %s", s->uid, strerror(errno));
   /* root keeps the configured set; other users get none, as with docker */
   if (s->uid == 0 && rt_caps_set(caps) < 0) die(err_fd, 125, "capset: %s", strerror(errno));
-  if ((s->no_new_privs || !s->privileged) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    die(err_fd, 125, "no_new_privs: %s", strerror(errno));
 }
 
 static const char *env_get(char **env, const char *key) {
@@ -528,12 +529,33 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   rt_exec_process(s, err_fd);
 }
 
-void rt_exec_process(const struct rt_spec *s, int err_fd) {
-  set_identity(s, err_fd);
+/* runc's order: without no_new_privs, loading the filter needs
+ * CAP_SYS_ADMIN, so it goes in before the identity is dropped (and the
+ * filter applies to the identity calls too); with it, as late as possible,
+ * after the prctl.  no_new_privs only when asked for, as docker: setuid
+ * programs in images (su, ping, passwd) work by default. */
+/* berthd's compiled filter when the spec has one, else the profile built here */
+static void install_filter(const struct rt_spec *s, int err_fd) {
   struct berth_err e = {0};
-  uint64_t caps = s->privileged ? rt_all_caps() : s->caps;
-  if (s->seccomp && !s->privileged && rt_seccomp_load(s->seccomp_profile, caps, &e) < 0)
-    die(err_fd, 125, "%s", e.msg);
+  int r;
+  if (s->seccomp_bpf) {
+    size_t n = 0;
+    char *bpf = base64_decode(s->seccomp_bpf, &n);
+    r = bpf ? rt_seccomp_install(bpf, n, &e) : berth_err_set(&e, BERTH_EINVAL, 0, "seccomp_bpf");
+    free(bpf);
+  } else {
+    r = rt_seccomp_load(s->seccomp_profile, s->caps, &e);
+  }
+  if (r < 0) die(err_fd, 125, "%s", e.msg);
+}
+
+void rt_exec_process(const struct rt_spec *s, int err_fd) {
+  bool filter = s->seccomp && !s->privileged;
+  if (filter && !s->no_new_privs) install_filter(s, err_fd);
+  set_identity(s, err_fd);
+  if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    die(err_fd, 125, "no_new_privs: %s", strerror(errno));
+  if (filter && s->no_new_privs) install_filter(s, err_fd);
   exec_args(s, err_fd);
 }
 

@@ -39,6 +39,7 @@ struct rt_spec {
   bool seccomp; /* Docker's default profile */
   char *
       seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
+  char *seccomp_bpf;   /* the filter compiled (base64), when berthd did: installed as it is */
   uint64_t caps;       /* effective/permitted/bounding set (bits) */
   struct rt_mount *mounts;
   size_t n_mounts;
@@ -59,8 +60,13 @@ uint64_t rt_all_caps(void);
  * permitted and inheritable (caps.c).  0 or -1 with errno. */
 int rt_caps_bound(uint64_t caps);
 int rt_caps_set(uint64_t caps);
-/* Load the default seccomp filter, or a profile in docker's JSON format
- * (seccomp.c); caps decide the rules that depend on them. */
+/* Load a profile in docker's JSON format, or the built-in default
+ * (seccomp.c; profile NULL); caps decide the rules that depend on them. */
+extern const char rt_seccomp_default_json[]; /* conf/seccomp-default.json, compiled in */
+/* the filter as BPF (for a spec: berthd compiles once per profile and
+ * capability set), and its installation by the container's process */
+char *rt_seccomp_compile(const char *profile, uint64_t caps, size_t *len, struct berth_err *err);
+int rt_seccomp_install(const void *bpf, size_t len, struct berth_err *err);
 int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
 uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop);

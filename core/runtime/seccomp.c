@@ -1,70 +1,19 @@
-/* Seccomp: the calls Docker's default profile refuses, answered with EPERM
- * (libseccomp, default allow).  Docker's profile is an allowlist of ~350
- * calls; this is the equivalent denylist for the calls that matter on
- * x86_64, kept in one table. */
+/* Seccomp: profiles in docker's JSON format, loaded with libseccomp.  The
+ * default is conf/seccomp-default.json (docker's allowlist), installed
+ * under the sysconfdir and compiled in (seccomp_default.c, made from it at
+ * build time) for when berthd finds no file.  An allowlist: a syscall it
+ * does not name fails with EPERM. */
 #include <jansson.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include "runtime.h"
-
-static const char *const denied[] = {"acct",
-                                     "add_key",
-                                     "bpf",
-                                     "clock_adjtime",
-                                     "clock_settime",
-                                     "create_module",
-                                     "delete_module",
-                                     "finit_module",
-                                     "fsconfig",
-                                     "fsmount",
-                                     "fsopen",
-                                     "fspick",
-                                     "get_kernel_syms",
-                                     "get_mempolicy",
-                                     "init_module",
-                                     "ioperm",
-                                     "iopl",
-                                     "kcmp",
-                                     "kexec_file_load",
-                                     "kexec_load",
-                                     "keyctl",
-                                     "lookup_dcookie",
-                                     "mbind",
-                                     "migrate_pages",
-                                     "mount",
-                                     "mount_setattr",
-                                     "move_mount",
-                                     "move_pages",
-                                     "name_to_handle_at",
-                                     "nfsservctl",
-                                     "open_by_handle_at",
-                                     "open_tree",
-                                     "perf_event_open",
-                                     "pivot_root",
-                                     "query_module",
-                                     "quotactl",
-                                     "quotactl_fd",
-                                     "reboot",
-                                     "request_key",
-                                     "set_mempolicy",
-                                     "setns",
-                                     "settimeofday",
-                                     "stime",
-                                     "swapoff",
-                                     "swapon",
-                                     "_sysctl",
-                                     "syslog",
-                                     "umount",
-                                     "umount2",
-                                     "unshare",
-                                     "uselib",
-                                     "userfaultfd",
-                                     "ustat",
-                                     "vhangup",
-                                     "vm86",
-                                     "vm86old",
-                                     "adjtimex"};
 
 static int parse_action(const char *a, json_t *errno_ret, uint32_t *out) {
   int e = errno_ret && json_is_integer(errno_ret) ? (int)json_integer_value(errno_ret) : EPERM;
@@ -146,99 +95,191 @@ int rt_seccomp_check_profile(const char *text, struct berth_err *err) {
   return r;
 }
 
-/* A profile in docker's format (defaultAction, syscalls[] with names,
- * action, errnoRet, args, includes/excludes caps). */
-static int load_profile(const char *text, uint64_t caps, struct berth_err *err) {
-  json_error_t je;
-  json_t *p = json_loads(text, 0, &je);
-  if (!p) return berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: %s", je.text);
-  uint32_t def;
-  if (parse_action(json_string_value(json_object_get(p, "defaultAction")),
-                   json_object_get(p, "defaultErrnoRet"), &def) < 0) {
-    json_decref(p);
-    return berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: bad defaultAction");
+/* docker's name for this machine's architecture (Go's GOARCH) */
+static const char *native_arch(void) {
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__i386__)
+  return "x86";
+#elif defined(__arm__)
+  return "arm";
+#else
+  return "";
+#endif
+}
+
+static uint32_t arch_token(const char *name) {
+  static const struct {
+    const char *name;
+    uint32_t token;
+  } arches[] = {{"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
+                {"SCMP_ARCH_X86", SCMP_ARCH_X86},
+                {"SCMP_ARCH_X32", SCMP_ARCH_X32},
+                {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
+                {"SCMP_ARCH_ARM", SCMP_ARCH_ARM}};
+  for (size_t i = 0; name && i < ARRAY_SIZE(arches); i++)
+    if (!strcmp(name, arches[i].name)) return arches[i].token;
+  return 0;
+}
+
+/* archMap: the native architecture's sub-architectures join the filter (on
+ * x86_64, x86 and x32: 32-bit programs and int 0x80 are filtered like the
+ * rest instead of killed, as with docker) */
+static void add_arches(scmp_filter_ctx ctx, json_t *p) {
+  uint32_t native = seccomp_arch_native();
+  size_t i, k;
+  json_t *m, *sub;
+  json_array_foreach(json_object_get(p, "archMap"), i, m) {
+    if (arch_token(json_string_value(json_object_get(m, "architecture"))) != native) continue;
+    json_array_foreach(json_object_get(m, "subArchitectures"), k, sub) {
+      uint32_t t = arch_token(json_string_value(sub));
+      if (t) seccomp_arch_add(ctx, t); /* -EEXIST: already there */
+    }
   }
-  scmp_filter_ctx ctx = seccomp_init(def);
-  if (!ctx) {
-    json_decref(p);
-    return berth_err_set(err, BERTH_EINTERNAL, 0, "seccomp_init failed");
-  }
-  int r = 0;
+}
+
+static bool kernel_at_least(const char *want) {
+  struct utsname u;
+  int a = 0, b = 0, x = 0, y = 0;
+  if (!want || uname(&u) < 0 || sscanf(want, "%d.%d", &a, &b) < 1) return true;
+  sscanf(u.release, "%d.%d", &x, &y);
+  return x > a || (x == a && y >= b);
+}
+
+static bool has_string(json_t *list, const char *s) {
   size_t i;
-  json_t *sc;
-  json_array_foreach(json_object_get(p, "syscalls"), i, sc) {
-    if (!caps_match(json_object_get(sc, "includes"), caps, true)) continue;
-    if (json_array_size(json_object_get(json_object_get(sc, "excludes"), "caps")) &&
-        caps_match(json_object_get(sc, "excludes"), caps, false))
-      continue;
-    uint32_t act;
-    if (parse_action(json_string_value(json_object_get(sc, "action")),
-                     json_object_get(sc, "errnoRet"), &act) < 0) {
-      r = berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: syscalls[%zu]: bad action", i);
+  json_t *v;
+  json_array_foreach(list, i, v) if (!strcmp(json_string_value(v) ?: "", s)) return true;
+  return false;
+}
+
+/* docker's includes/excludes: caps (all of includes held, none of
+ * excludes), arches (this machine's), minKernel */
+static bool rule_applies(json_t *sc, uint64_t caps) {
+  json_t *inc = json_object_get(sc, "includes"), *exc = json_object_get(sc, "excludes");
+  if (!caps_match(inc, caps, true)) return false;
+  if (json_array_size(json_object_get(exc, "caps")) && caps_match(exc, caps, false)) return false;
+  json_t *ia = json_object_get(inc, "arches");
+  if (json_array_size(ia) && !has_string(ia, native_arch())) return false;
+  if (has_string(json_object_get(exc, "arches"), native_arch())) return false;
+  return kernel_at_least(json_string_value(json_object_get(inc, "minKernel")));
+}
+
+static int add_rule(scmp_filter_ctx ctx, json_t *sc, size_t i, struct berth_err *err) {
+  uint32_t act;
+  if (parse_action(json_string_value(json_object_get(sc, "action")),
+                   json_object_get(sc, "errnoRet"), &act) < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: syscalls[%zu]: bad action", i);
+  struct scmp_arg_cmp cmp[6];
+  unsigned n_cmp = 0;
+  size_t k;
+  json_t *a;
+  json_array_foreach(json_object_get(sc, "args"), k, a) {
+    enum scmp_compare op;
+    if (n_cmp >= 6 || parse_op(json_string_value(json_object_get(a, "op")), &op) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: syscalls[%zu]: bad args", i);
+    cmp[n_cmp++] =
+        (struct scmp_arg_cmp){(unsigned)json_integer_value(json_object_get(a, "index")), op,
+                              (scmp_datum_t)json_integer_value(json_object_get(a, "value")),
+                              (scmp_datum_t)json_integer_value(json_object_get(a, "valueTwo"))};
+  }
+  json_t *names = json_object_get(sc, "names"), *one = json_object_get(sc, "name");
+  json_t *single = !names && json_is_string(one) ? json_pack("[O]", one) : NULL;
+  int r = 0;
+  json_t *nm;
+  json_array_foreach(single ? single : names, k, nm) {
+    const char *name = json_string_value(nm);
+    int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
+    if (nr == __NR_SCMP_ERROR) continue; /* a syscall libseccomp does not know */
+    int rr = seccomp_rule_add_array(ctx, act, nr, n_cmp, cmp);
+    /* a rule that repeats the default action is refused: it changes nothing;
+     * a pseudo number (nr < 0) names a syscall none of the filter's
+     * architectures has */
+    if (rr < 0 && rr != -EACCES && rr != -EEXIST && nr >= 0) {
+      r = berth_err_set(err, BERTH_EINVAL, -rr, "seccomp profile: rule for %s: %s", name,
+                        strerror(-rr));
       break;
     }
-    struct scmp_arg_cmp cmp[6];
-    unsigned n_cmp = 0;
-    size_t k;
-    json_t *a;
-    json_array_foreach(json_object_get(sc, "args"), k, a) {
-      enum scmp_compare op;
-      if (n_cmp >= 6 || parse_op(json_string_value(json_object_get(a, "op")), &op) < 0) {
-        r = berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: syscalls[%zu]: bad args", i);
-        break;
-      }
-      cmp[n_cmp++] =
-          (struct scmp_arg_cmp){(unsigned)json_integer_value(json_object_get(a, "index")), op,
-                                (scmp_datum_t)json_integer_value(json_object_get(a, "value")),
-                                (scmp_datum_t)json_integer_value(json_object_get(a, "valueTwo"))};
-    }
-    if (r) break;
-    json_t *names = json_object_get(sc, "names");
-    if (!names && json_is_string(json_object_get(sc, "name")))
-      names = json_pack("[O]", json_object_get(sc, "name"));
-    else
-      json_incref(names);
-    json_t *nm;
-    json_array_foreach(names, k, nm) {
-      int nr = seccomp_syscall_resolve_name(json_string_value(nm));
-      if (nr == __NR_SCMP_ERROR || nr < 0) continue; /* not on this architecture */
-      int rr = seccomp_rule_add_array(ctx, act, nr, n_cmp, cmp);
-      /* a rule that repeats the default action is refused; it changes nothing */
-      if (rr < 0 && rr != -EACCES && rr != -EEXIST) {
-        r = berth_err_set(err, BERTH_EINVAL, -rr, "seccomp profile: rule for %s: %s",
-                          json_string_value(nm), strerror(-rr));
-        break;
-      }
-    }
-    json_decref(names);
-    if (r) break;
   }
-  if (r == 0) {
-    int lr = seccomp_load(ctx);
-    if (lr < 0) r = berth_err_set(err, BERTH_EINTERNAL, -lr, "seccomp: %s", strerror(-lr));
-  }
-  seccomp_release(ctx);
-  json_decref(p);
+  json_decref(single);
   return r;
 }
 
-int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err) {
-  if (profile && *profile) return load_profile(profile, caps, err);
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-  if (!ctx) return berth_err_set(err, BERTH_EINTERNAL, 0, "seccomp_init failed");
-  int r = 0;
-  for (size_t i = 0; i < ARRAY_SIZE(denied) && r == 0; i++) {
-    int nr = seccomp_syscall_resolve_name(denied[i]);
-    if (nr == __NR_SCMP_ERROR || nr < 0) continue; /* not on this architecture */
-    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+/* A profile in docker's format: defaultAction (defaultErrnoRet), archMap,
+ * syscalls[] with names, action, errnoRet, args, includes/excludes; the
+ * filter built, not loaded.  libseccomp's own no_new_privs is off: berth
+ * sets it only when asked for (rt_exec_process). */
+static scmp_filter_ctx build_filter(const char *text, uint64_t caps, struct berth_err *err) {
+  json_error_t je;
+  json_t *p = json_loads(text, 0, &je);
+  if (!p) {
+    berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: %s", je.text);
+    return NULL;
   }
-  /* clone/clone3 creating a user namespace */
-  if (r == 0)
-    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
-  if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-  if (r == 0) r = seccomp_load(ctx);
+  uint32_t def;
+  scmp_filter_ctx ctx = NULL;
+  if (parse_action(json_string_value(json_object_get(p, "defaultAction")),
+                   json_object_get(p, "defaultErrnoRet"), &def) < 0)
+    berth_err_set(err, BERTH_EINVAL, 0, "seccomp profile: bad defaultAction");
+  else if (!(ctx = seccomp_init(def)))
+    berth_err_set(err, BERTH_EINTERNAL, 0, "seccomp_init failed");
+  if (ctx) {
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    add_arches(ctx, p);
+    size_t i;
+    json_t *sc;
+    json_array_foreach(json_object_get(p, "syscalls"), i, sc) {
+      if (rule_applies(sc, caps) && add_rule(ctx, sc, i, err) < 0) {
+        seccomp_release(ctx);
+        ctx = NULL;
+        break;
+      }
+    }
+  }
+  json_decref(p);
+  return ctx;
+}
+
+static const char *profile_text(const char *profile) {
+  return profile && *profile ? profile : rt_seccomp_default_json;
+}
+
+int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err) {
+  scmp_filter_ctx ctx = build_filter(profile_text(profile), caps, err);
+  if (!ctx) return -err->code;
+  int lr = seccomp_load(ctx);
   seccomp_release(ctx);
-  if (r < 0) return berth_err_set(err, BERTH_EINTERNAL, -r, "seccomp: %s", strerror(-r));
+  return lr < 0 ? berth_err_set(err, BERTH_EINTERNAL, -lr, "seccomp: %s", strerror(-lr)) : 0;
+}
+
+char *rt_seccomp_compile(const char *profile, uint64_t caps, size_t *len, struct berth_err *err) {
+  scmp_filter_ctx ctx = build_filter(profile_text(profile), caps, err);
+  if (!ctx) return NULL;
+  int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+  int r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+  seccomp_release(ctx);
+  struct stat st;
+  char *bpf = NULL;
+  if (r == 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+    bpf = xmalloc((size_t)st.st_size);
+    if (pread(fd, bpf, (size_t)st.st_size, 0) != st.st_size) {
+      free(bpf);
+      bpf = NULL;
+    }
+    *len = (size_t)st.st_size;
+  }
+  if (fd >= 0) close(fd);
+  if (!bpf) berth_err_set(err, BERTH_EINTERNAL, r < 0 ? -r : 0, "seccomp: export the filter");
+  return bpf;
+}
+
+int rt_seccomp_install(const void *bpf, size_t len, struct berth_err *err) {
+  struct sock_fprog prog = {(unsigned short)(len / sizeof(struct sock_filter)),
+                            (struct sock_filter *)bpf};
+  if (len % sizeof(struct sock_filter) ||
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "seccomp: install the filter");
   return 0;
 }

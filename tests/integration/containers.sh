@@ -214,7 +214,14 @@ expect_match "inside: reboot denied" 'Operation not permitted' "$out"
 out=$(berth run --rm busybox sh -c 'mkdir /m; mount -t tmpfs x /m' 2>&1)
 expect_match "inside: mount denied" 'permission denied|Operation not permitted' "$out"
 out=$(berth run --rm busybox grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t' ' ')
-expect "inside: docker's default caps, no_new_privs, seccomp filter" "$(printf 'CapEff: 00000000a80425fb\nNoNewPrivs: 1\nSeccomp: 2')" "$out"
+expect "inside: docker's default caps, no no_new_privs (docker's default), the seccomp filter" "$(printf 'CapEff: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 2')" "$out"
+out=$(berth run --rm --user 1000 busybox grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t' ' ' | paste -sd' ')
+expect "a non-root user: the filter still in place (loaded before the identity drop)" "NoNewPrivs: 0 Seccomp: 2" "$out"
+out=$(berth run --rm --security-opt no-new-privileges busybox grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t' ' ' | paste -sd' ')
+expect "--security-opt no-new-privileges: set, and the filter" "NoNewPrivs: 1 Seccomp: 2" "$out"
+berth run -d --name nnp --security-opt no-new-privileges=true busybox sleep 300 >/dev/null
+expect "an exec inherits the container's no-new-privileges" "NoNewPrivs: 1" "$(berth exec nnp grep NoNewPrivs /proc/self/status | tr -s '\t' ' ')"
+berth rm -f nnp >/dev/null
 out=$(berth run --rm --privileged busybox grep -E '^Seccomp:' /proc/self/status | tr -s '\t' ' ')
 expect "--privileged: no seccomp" "Seccomp: 0" "$out"
 out=$(berth run --rm --cap-drop ALL busybox grep CapEff /proc/self/status | tr -s '\t' ' ')

@@ -75,6 +75,17 @@ expect_match "berth info lists it as failed, with the reason" "network +nosuchne
 expect_match "docker info warns" "network driver nosuchnet is not available" "$(docker info --format '{{json .Warnings}}')"
 expect "and the working ones are there" '["host","none"]' "$(docker info --format '{{json .Plugins.Network}}' | jq -c 'sort')"
 stop_daemon
+# daemon.conf no-new-privileges = true: for every container made, unless it says false
+write_conf
+printf 'no-new-privileges = true;\n' >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with no-new-privileges = true"
+make_busybox_tar "$T/bbn.tar"
+berth import "$T/bbn.tar" busybox:latest >/dev/null
+expect "no-new-privileges = true: set in a container" "NoNewPrivs: 1" "$(berth run --rm busybox grep NoNewPrivs /proc/self/status | tr -s '\t' ' ')"
+expect "and in inspect's SecurityOpt" "[no-new-privileges]" "$(berth inspect -f '{{.HostConfig.SecurityOpt}}' "$(berth create busybox true)")"
+expect "--security-opt no-new-privileges=false overrides it" "NoNewPrivs: 0" "$(berth run --rm --security-opt no-new-privileges=false busybox grep NoNewPrivs /proc/self/status | tr -s '\t' ' ')"
+berth rm -f $(berth ps -aq) >/dev/null 2>&1
+stop_daemon
 # a default network driver that fails stops berthd
 write_conf
 printf 'network: { default = "nosuchnet"; drivers = ["none", "nosuchnet"]; };\n' >>"$T/daemon.conf"
