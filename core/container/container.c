@@ -521,28 +521,6 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   return j;
 }
 
-int parse_signal(const char *s) {
-  static const struct {
-    const char *name;
-    int sig;
-  } sigs[] = {{"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-              {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
-              {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
-              {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
-              {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
-              {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
-              {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-              {"PWR", SIGPWR},       {"SYS", SIGSYS}};
-  if (!s || !*s) return -1;
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (!*end) return n > 0 && n < 65 ? (int)n : -1;
-  const char *name = strncasecmp(s, "SIG", 3) ? s : s + 3;
-  for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-    if (!strcasecmp(sigs[i].name, name)) return sigs[i].sig;
-  return -1;
-}
-
 json_t *ctr_prune(struct daemon *d) {
   size_t n;
   struct container **cs = ctr_list(&n);

@@ -194,9 +194,6 @@ json_t *ctr_prune(struct daemon *d);
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);
 
-/* parse a signal name/number ("TERM", "SIGKILL", "9"); -1 if unknown */
-int parse_signal(const char *s);
-
 /* Restore at start-up: reconnect running containers' shims, record exits
  * that happened while berthd was down, apply restart policies. */
 void ctr_restore(struct daemon *d);

@@ -25,7 +25,9 @@ void ctr_seccomp_set_default(const char *text) {
 }
 
 const char *ctr_seccomp_bpf(const char *profile, uint64_t caps) {
-  const char *text = profile && *profile ? profile : default_text ? default_text : rt_seccomp_default_json;
+  const char *text = profile && *profile ? profile
+                     : default_text      ? default_text
+                                         : rt_seccomp_default_json;
   struct sha256_ctx *h = sha256_new();
   sha256_update(h, text, strlen(text));
   sha256_update(h, &caps, sizeof caps);

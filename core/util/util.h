@@ -115,6 +115,8 @@ void human_duration(int64_t seconds, char *out, size_t len);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 bool parse_bool_value(const char *s); /* moby's BoolValue */
+/* a signal name/number ("TERM", "SIGKILL", "9"); -1 if unknown */
+int parse_signal(const char *s);
 
 /* docker's --detach-keys syntax ("ctrl-p,ctrl-q", "a,ctrl-@") to bytes;
  * out holds up to 16.  false for bad syntax. */
