@@ -2,8 +2,10 @@
 
 #include "../network/ipam.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "../runtime/runtime.h"
 #include "container.h"
@@ -114,6 +116,92 @@ static int parse_health(json_t *cfg, struct ctr_opts *o, struct berth_err *err) 
   o->health_cmd = strv_of(argv, &o->n_health_cmd);
   json_decref(argv);
   return 0;
+}
+
+/* ---- ShmSize, Ulimits, OomScoreAdj, Sysctls ---- */
+
+static int rlimit_of(const char *name) {
+  static const struct {
+    const char *name;
+    int res;
+  } names[] = {
+      {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+      {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},
+      {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+      {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},
+      {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+      {"stack", RLIMIT_STACK}};
+  for (size_t i = 0; name && i < ARRAY_SIZE(names); i++)
+    if (!strcmp(name, names[i].name)) return names[i].res;
+  return -1;
+}
+
+static int parse_ulimits(json_t *hc, json_t *limits, struct berth_err *err) {
+  json_t *rl = json_array();
+  json_object_set_new(limits, "rlimits", rl);
+  size_t i;
+  json_t *u;
+  json_array_foreach(json_object_get(hc, "Ulimits"), i, u) {
+    const char *name = json_string_value(json_object_get(u, "Name"));
+    int res = rlimit_of(name);
+    json_int_t soft = json_integer_value(json_object_get(u, "Soft"));
+    json_int_t hard = json_integer_value(json_object_get(u, "Hard"));
+    if (res < 0) return berth_err_set(err, BERTH_EINVAL, 0, "invalid ulimit type: %s", name ?: "");
+    if (soft > hard)
+      return berth_err_set(
+          err, BERTH_EINVAL, 0,
+          "ulimit soft limit must be less than or equal to hard limit: %lld > %lld",
+          (long long)soft, (long long)hard);
+    json_array_append_new(rl, json_pack("[i,I,I]", res, soft, hard));
+  }
+  return 0;
+}
+
+/* docker's rule: only sysctls of a namespace the container has of its own */
+static int check_sysctl(const char *k, const char *netmode, struct berth_err *err) {
+  static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                    "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                    "kernel.shmmni", "kernel.shm_rmid_forced"};
+  for (const char *p = k; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid sysctl key %s", k);
+  if (strstr(k, "..") || *k == '.')
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid sysctl key %s", k);
+  for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+    if (!strcmp(k, ipc[i])) return 0;
+  if (str_has_prefix(k, "fs.mqueue.")) return 0;
+  if (str_has_prefix(k, "net.")) {
+    if (!strcmp(netmode, "host") || str_has_prefix(netmode, "container:"))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "sysctl \"%s\" not allowed in host network namespace", k);
+    return 0;
+  }
+  return berth_err_set(err, BERTH_EINVAL, 0, "sysctl \"%s\" is not in a separate kernel namespace",
+                       k);
+}
+
+static int parse_limits(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
+  json_t *oom = json_object_get(hc, "OomScoreAdj"), *sys = json_object_get(hc, "Sysctls");
+  if (shm < 0) return berth_err_set(err, BERTH_EINVAL, 0, "SHM size can not be less than 0");
+  json_int_t adj = json_integer_value(oom);
+  if (adj < -1000 || adj > 1000)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Invalid value %lld, range for oom score adj is [-1000, 1000]",
+                         (long long)adj);
+  if (!shm && !adj && !json_array_size(json_object_get(hc, "Ulimits")) && !json_object_size(sys))
+    return 0;
+  o->limits = json_object();
+  if (shm) json_object_set_new(o->limits, "shm_size", json_integer(shm));
+  if (adj) json_object_set_new(o->limits, "oom_score_adj", json_integer(adj));
+  int r = parse_ulimits(hc, o->limits, err);
+  const char *k;
+  json_t *v;
+  json_object_foreach(sys, k, v) {
+    if (r == 0) r = check_sysctl(k, o->network_mode, err);
+  }
+  if (r == 0 && json_object_size(sys)) json_object_set(o->limits, "sysctls", sys);
+  return r;
 }
 
 /* ---- HostConfig ---- */
@@ -491,6 +579,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = parse_ports(cfg, hc, o, err);
   if (r == 0) r = parse_dns(hc, o, err);
   if (r == 0) r = parse_mac(cfg, o, err);
+  if (r == 0) r = parse_limits(hc, o, err);
   parse_resources(hc, &o->res);
   if (r == 0) r = check_resources(&o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");
@@ -521,6 +610,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   strv_free(o->cmd, o->n_cmd);
   strv_free(o->health_cmd, o->n_health_cmd);
   strv_free(o->shell, o->n_shell);
+  json_decref(o->limits);
   json_decref(o->labels);
   free(o->network_mode);
   free(o->volume_driver);

@@ -81,6 +81,10 @@ struct ctr_opts {
   int health_retries;
   char **shell; /* Config.Shell, or /bin/sh -c */
   size_t n_shell;
+  /* ShmSize, Ulimits, OomScoreAdj, Sysctls, checked, as the runtime reads
+   * them: {"shm_size", "rlimits": [[resource, soft, hard]], "oom_score_adj",
+   * "sysctls": {key: value}}; NULL when none is set */
+  json_t *limits;
 };
 
 /* A port to publish: HostConfig.PortBindings, or an exposed port with

@@ -385,6 +385,7 @@ void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
   s->seccomp_profile = o->seccomp_profile; /* borrowed from o */
   s->no_new_privs = o->no_new_privs;
   s->caps = rt_caps_from_names(o->cap_add, o->n_cap_add, o->cap_drop, o->n_cap_drop);
+  s->limits = o->limits; /* borrowed from o */
   /* borrowed from the cache, which keeps it for berthd's life */
   if (s->seccomp && !s->privileged)
     s->seccomp_bpf = (char *)ctr_seccomp_bpf(o->seccomp_profile, s->caps);

@@ -177,6 +177,74 @@ static int check_modes(json_t *hc, struct berth_err *err) {
   return 0;
 }
 
+/* a value other than Go's zero one (null, 0, false, "", [] and {} are
+ * what clients send for "not set") */
+static bool is_set(json_t *v) {
+  switch (v ? json_typeof(v) : JSON_NULL) {
+  case JSON_STRING: return *json_string_value(v) != 0;
+  case JSON_INTEGER: return json_integer_value(v) != 0;
+  case JSON_REAL: return json_real_value(v) != 0;
+  case JSON_TRUE: return true;
+  case JSON_ARRAY: return json_array_size(v) > 0;
+  case JSON_OBJECT: return json_object_size(v) > 0;
+  default: return false;
+  }
+}
+
+/* what berth does not implement: refused when set, naming the field,
+ * never accepted and ignored (docs/compat.md lists them) */
+static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) {
+  static const char *const host[] = {"Devices",
+                                     "DeviceCgroupRules",
+                                     "DeviceRequests",
+                                     "CgroupParent",
+                                     "Cgroup",
+                                     "BlkioWeight",
+                                     "BlkioWeightDevice",
+                                     "BlkioDeviceReadBps",
+                                     "BlkioDeviceWriteBps",
+                                     "BlkioDeviceReadIOps",
+                                     "BlkioDeviceWriteIOps",
+                                     "CpuRealtimePeriod",
+                                     "CpuRealtimeRuntime",
+                                     "CpusetMems",
+                                     "KernelMemory",
+                                     "KernelMemoryTCP",
+                                     "MemoryReservation",
+                                     "OomKillDisable",
+                                     "StorageOpt",
+                                     "Annotations",
+                                     "CpuCount",
+                                     "CpuPercent",
+                                     "IOMaximumIOps",
+                                     "IOMaximumBandwidth"};
+  for (size_t i = 0; i < ARRAY_SIZE(host); i++)
+    if (is_set(json_object_get(hc, host[i])))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "HostConfig.%s is not supported by berth yet (docs/compat.md)", host[i]);
+  json_t *sw = json_object_get(hc, "MemorySwappiness");
+  if (json_is_integer(sw) && json_integer_value(sw) >= 0)
+    return berth_err_set(
+        err, BERTH_EINVAL, 0,
+        "HostConfig.MemorySwappiness is not supported by berth yet (docs/compat.md)");
+  /* [] unmasks (--security-opt systempaths=unconfined); only null keeps docker's */
+  static const char *const paths[] = {"MaskedPaths", "ReadonlyPaths"};
+  for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+    if (json_is_array(json_object_get(hc, paths[i])))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "HostConfig.%s is not supported by berth yet (docs/compat.md)",
+                           paths[i]);
+  const char *iso = json_string_value(json_object_get(hc, "Isolation"));
+  if (iso && *iso && strcmp(iso, "default"))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid isolation '%s' on linux", iso);
+  static const char *const cfg[] = {"Domainname", "NetworkDisabled"};
+  for (size_t i = 0; i < ARRAY_SIZE(cfg); i++)
+    if (is_set(json_object_get(body, cfg[i])))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "Config.%s is not supported by berth yet (docs/compat.md)", cfg[i]);
+  return 0;
+}
+
 static int check_values(json_t *hc, struct berth_err *err) {
   int r = check_modes(hc, err);
   if (r < 0) return r;
@@ -206,6 +274,7 @@ int ctr_validate_create(json_t *body, struct berth_err *err) {
   int r = check_fields(body, "Config", config_fields, ARRAY_SIZE(config_fields), err);
   if (r == 0 && json_is_object(hc))
     r = check_fields(hc, "HostConfig", host_fields, ARRAY_SIZE(host_fields), err);
+  if (r == 0) r = check_unimplemented(body, json_is_object(hc) ? hc : NULL, err);
   if (r < 0) return r;
   normalise_strslice(body, "Cmd");
   normalise_strslice(body, "Entrypoint");

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -78,6 +79,8 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->seccomp = json_is_true(json_object_get(j, "seccomp"));
   s->seccomp_profile = jdup(j, "seccomp_profile");
   s->seccomp_bpf = jdup(j, "seccomp_bpf");
+  json_t *lim = json_object_get(j, "limits");
+  s->limits = json_is_object(lim) ? json_incref(lim) : NULL;
   s->caps = (uint64_t)json_integer_value(json_object_get(j, "caps"));
   json_t *m = json_object_get(j, "mounts");
   s->n_mounts = json_array_size(m);
@@ -122,6 +125,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
   if (s->seccomp_profile)
     json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
   if (s->seccomp_bpf) json_object_set_new(j, "seccomp_bpf", json_string(s->seccomp_bpf));
+  if (s->limits) json_object_set(j, "limits", s->limits);
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
   return j;
 }
@@ -135,6 +139,7 @@ void rt_spec_free(struct rt_spec *s) {
   free(s->cwd);
   free(s->seccomp_profile);
   free(s->seccomp_bpf);
+  json_decref(s->limits);
   free(s->groups);
   free(s->hostname);
   free(s->netns_path);
@@ -291,7 +296,7 @@ static void mount_cgroups(int rootfd, bool privileged) {
   if (top >= 0 && ro) rt_mount_on_fd(NULL, top, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | fl, NULL);
 }
 
-static void setup_dev(int rootfd, int err_fd) {
+static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
   if (mount_in(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
                err_fd) < 0)
     die(err_fd, 125, "mount /dev: %s", strerror(errno));
@@ -317,8 +322,12 @@ static void setup_dev(int rootfd, int err_fd) {
   if (mount_in(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                "newinstance,ptmxmode=0666,mode=0620,gid=5", err_fd) < 0)
     die(err_fd, 125, "mount /dev/pts: %s", strerror(errno));
-  if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-               "mode=1777,size=65536k", err_fd) < 0)
+  json_int_t shm = json_integer_value(json_object_get(s->limits, "shm_size"));
+  char shmopt[64];
+  snprintf(shmopt, sizeof shmopt, "mode=1777,size=%lldk",
+           shm > 0 ? (long long)(shm + 1023) / 1024 : 65536LL);
+  if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmopt,
+               err_fd) < 0)
     die(err_fd, 125, "mount /dev/shm: %s", strerror(errno));
   if (mount_in(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                err_fd) < 0)
@@ -465,6 +474,8 @@ __attribute__((noreturn)) static void exec_args(const struct rt_spec *s, int err
   die(err_fd, 126, "exec: \"%s\": %s", file, strerror(e));
 }
 
+static void apply_sysctls(const struct rt_spec *s, int err_fd);
+
 void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   int err_fd = io->err_fd;
   const char *root = s->rootfs;
@@ -483,7 +494,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
                err_fd) < 0)
     die(err_fd, 125, "mount /sys: %s", strerror(errno));
   mount_cgroups(rootfd, s->privileged);
-  setup_dev(rootfd, err_fd);
+  setup_dev(s, rootfd, err_fd);
   static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {
     cleanup_free char *src = xasprintf("%s/%s", s->bundle, files[i]);
@@ -509,6 +520,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
       chdir("/") < 0)
     die(err_fd, 125, "pivot_root %s: %s", root, strerror(errno));
+  apply_sysctls(s, err_fd); /* while /proc/sys is still writable */
   if (!s->privileged) mask_paths(err_fd);
   if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     die(err_fd, 125, "read-only rootfs: %s", strerror(errno));
@@ -534,6 +546,44 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
  * filter applies to the identity calls too); with it, as late as possible,
  * after the prctl.  no_new_privs only when asked for, as docker: setuid
  * programs in images (su, ping, passwd) work by default. */
+/* --sysctl: written by the init, in its own namespaces (/proc/sys/net and
+ * the IPC keys show the reader's namespace); keys were checked by berthd */
+static void apply_sysctls(const struct rt_spec *s, int err_fd) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(s->limits, "sysctls"), k, v) {
+    cleanup_free char *path = xasprintf("/proc/sys/%s", k);
+    for (char *p = path + 10; *p; p++)
+      if (*p == '.') *p = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    const char *val = json_string_value(v) ?: "";
+    if (fd < 0 || write(fd, val, strlen(val)) < 0)
+      die(err_fd, 125, "sysctl %s=%s: %s", k, val, strerror(errno));
+    close(fd);
+  }
+}
+
+/* --ulimit and --oom-score-adj, for the container's process and its execs */
+static void apply_limits(const struct rt_spec *s, int err_fd) {
+  size_t i;
+  json_t *r;
+  json_array_foreach(json_object_get(s->limits, "rlimits"), i, r) {
+    struct rlimit rl = {(rlim_t)json_integer_value(json_array_get(r, 1)),
+                        (rlim_t)json_integer_value(json_array_get(r, 2))};
+    if (setrlimit((int)json_integer_value(json_array_get(r, 0)), &rl) < 0)
+      die(err_fd, 125, "setrlimit: %s (the hard limit berthd has is the highest)", strerror(errno));
+  }
+  json_t *adj = json_object_get(s->limits, "oom_score_adj");
+  if (adj) {
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(adj));
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, (size_t)n) < 0)
+      die(err_fd, 125, "oom_score_adj: %s", strerror(errno));
+    close(fd);
+  }
+}
+
 /* berthd's compiled filter when the spec has one, else the profile built here */
 static void install_filter(const struct rt_spec *s, int err_fd) {
   struct berth_err e = {0};
@@ -551,6 +601,7 @@ static void install_filter(const struct rt_spec *s, int err_fd) {
 
 void rt_exec_process(const struct rt_spec *s, int err_fd) {
   bool filter = s->seccomp && !s->privileged;
+  apply_limits(s, err_fd);
   if (filter && !s->no_new_privs) install_filter(s, err_fd);
   set_identity(s, err_fd);
   if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -40,6 +40,7 @@ struct rt_spec {
   char *
       seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
   char *seccomp_bpf;   /* the filter compiled (base64), when berthd did: installed as it is */
+  json_t *limits;      /* shm_size, rlimits [[res, soft, hard]], oom_score_adj, sysctls; or NULL */
   uint64_t caps;       /* effective/permitted/bounding set (bits) */
   struct rt_mount *mounts;
   size_t n_mounts;

@@ -159,6 +159,26 @@ expect "an exec joins that cgroup namespace too" "0" "$(docker exec cgx cat /pro
 expect_match "while the host sees the container's cgroup" "$(docker inspect -f '{{.Id}}' cgx)" "$(cat /proc/"$(docker inspect -f '{{.State.Pid}}' cgx)"/cgroup)"
 docker rm -f cgx >/dev/null
 
+# ---- --shm-size, --ulimit, --oom-score-adj, --sysctl honoured ----
+expect "--shm-size 16m: /dev/shm's size" "16384" "$(docker run --rm --shm-size 16m busybox df -k /dev/shm | awk 'NR==2 {print $2}')"
+expect "--ulimit nofile=1024:2048 (and nproc) in the process" "1024 2048 77" "$(docker run --rm --ulimit nofile=1024:2048 --ulimit nproc=77 busybox sh -c 'ulimit -n; ulimit -Hn; ulimit -u' | paste -sd' ')"
+docker run -d --name ul --ulimit nofile=1500:1500 busybox sleep 300 >/dev/null
+expect "and in an exec" "1500" "$(docker exec ul sh -c 'ulimit -n')"
+docker rm -f ul >/dev/null
+expect_match "--ulimit above the hard limit berthd has: a clear error" "setrlimit: .*the hard limit berthd has is the highest" "$(docker run --rm --ulimit nofile=900000:900000 busybox true 2>&1)"
+expect "--oom-score-adj 500" "500" "$(docker run --rm --oom-score-adj 500 busybox cat /proc/self/oom_score_adj)"
+expect_match "--oom-score-adj out of range: docker's 400" "range for oom score adj is \[-1000, 1000\]" "$(docker run --rm --oom-score-adj 2000 busybox true 2>&1)"
+expect "--sysctl net.ipv4.ip_unprivileged_port_start=80 and kernel.shmmni, in the container's namespaces" "80 1234" "$(docker run --rm --sysctl net.ipv4.ip_unprivileged_port_start=80 --sysctl kernel.shmmni=1234 busybox sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni' | paste -sd' ')"
+expect "the host's untouched" "$(cat /proc/sys/kernel/shmmni)" "$(cat /proc/sys/kernel/shmmni)"
+expect_match "--sysctl of a namespace the container shares with the host: refused (the docker CLI checks first; the API too)" "is not in a separate kernel namespace" "$(curl -s --unix-socket "$SOCK" -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"Sysctls":{"vm.swappiness":"1"}}}' http://x/v1.43/containers/create)"
+expect_match "--sysctl net.* with --network host: refused" "not allowed in host network namespace" "$(docker run --rm --network host --sysctl net.core.somaxconn=100 busybox true 2>&1)"
+
+# ---- fields berth does not implement: a 400 naming the field, never ignored ----
+for f in "--device /dev/null" "--cgroup-parent x" "--blkio-weight 300" "--memory-reservation 10m" "--oom-kill-disable" "--storage-opt size=1G" "--memory-swappiness 10" "--security-opt systempaths=unconfined" "--domainname example.org"; do
+  # shellcheck disable=SC2086
+  expect_match "docker run $f: refused, naming the field" "is not supported by berth yet" "$(docker run --rm $f busybox true 2>&1)"
+done
+
 # ---- exec DetachKeys: the client's stream ends, the process runs on ----
 docker run -d --name dk busybox sleep 300 >/dev/null
 out=$(timeout 20 python3 - "$SOCK" <<'PY' 2>&1
