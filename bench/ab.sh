@@ -5,6 +5,9 @@
 #
 #   bench/ab.sh BUILD_A BUILD_B [N]     N samples of each figure (default 100)
 #
+# AB_RUN_OPTS adds options to the run (e.g. "--security-opt
+# seccomp=unconfined", to see what a part of the start costs).
+#
 # A build is a built tree (berthd, berth, berth-shim, plugins/.libs), e.g. a
 # `git worktree` of the commit before a change.  Each build gets its own
 # berthd, data root and socket under one temp dir; all is stopped and
@@ -63,7 +66,8 @@ us() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $((($(date +%s%N) - 
 for _ in $(seq 1 "$N"); do
   for v in a b; do
     cli=("${BUILD[$v]}/berth" -H "unix://$W/$v/sock")
-    echo "$v run $(us "${cli[@]}" run --rm busybox true)"
+    # shellcheck disable=SC2086
+    echo "$v run $(us "${cli[@]}" run --rm ${AB_RUN_OPTS:-} busybox true)"
     echo "$v exec $(us "${cli[@]}" exec bench true)"
   done
 done >"$W/samples"

@@ -263,7 +263,47 @@ static size_t host_cgroups(struct cg_hier *h, size_t max) {
  * each hierarchy mounted here shows that subtree only: cgroup2 on a
  * unified host; on v1 and hybrid ones a tmpfs holding every hierarchy the
  * host has (and the host's symlinks, cpu -> cpu,cpuacct). */
-static void mount_cgroups(int rootfd, bool privileged) {
+/* the process's own cgroup in each hierarchy, read before it unshares its
+ * cgroup namespace (afterwards /proc/self/cgroup says "/"): "memory" ->
+ * "/berth/<id>", "systemd" (name=systemd), "" (the unified one) */
+static struct { char dir[64], path[448]; } own_cg[32];
+static size_t n_own_cg;
+
+void rt_cgroup_remember(void) {
+  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+  char line[600];
+  n_own_cg = 0;
+  while (f && n_own_cg < ARRAY_SIZE(own_cg) && fgets(line, sizeof line, f)) {
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = 0;
+    line[strcspn(c2 + 1, "\n") + (size_t)(c2 + 1 - line)] = 0;
+    const char *ctrls = c1 + 1;
+    if (str_has_prefix(ctrls, "name=")) ctrls += 5;
+    snprintf(own_cg[n_own_cg].dir, sizeof own_cg[0].dir, "%s", ctrls);
+    snprintf(own_cg[n_own_cg].path, sizeof own_cg[0].path, "%s", c2 + 1);
+    n_own_cg++;
+  }
+}
+
+/* the hierarchy's directory of this process, bound (a bind costs a tenth
+ * of a new cgroup mount: ~0.02 ms against ~0.25 ms a hierarchy here) */
+static int bind_own_cgroup(int dirfd, const struct cg_hier *h, unsigned long flags) {
+  const char *want = strcmp(h->type, "cgroup2") ? h->name : "";
+  for (size_t i = 0; i < n_own_cg; i++) {
+    if (strcmp(own_cg[i].dir, want)) continue;
+    cleanup_free char *src = xasprintf("/sys/fs/cgroup/%s%s", h->name, own_cg[i].path);
+    cleanup_close int t = openat(dirfd, h->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t < 0 || rt_mount_on_fd(src, t, NULL, MS_BIND, NULL) < 0) return -1;
+    /* the mount just made, not the directory under it: read-only */
+    cleanup_close int m = openat(dirfd, h->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* not read-only: the caller stops the start */
+    return m < 0 || rt_mount_on_fd(NULL, m, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0 ? -2 : 0;
+  }
+  return -1;
+}
+
+static void mount_cgroups(int rootfd, bool privileged, int err_fd) {
   unsigned long ro = privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NOEXEC | MS_NODEV;
   cleanup_close int cg = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
   if (cg < 0) return;
@@ -279,7 +319,10 @@ static void mount_cgroups(int rootfd, bool privileged) {
   cleanup_close int dirfd = top >= 0 ? openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   for (size_t i = 0; dirfd >= 0 && i < n; i++) {
     if (!h[i].name[0] || mkdirat(dirfd, h[i].name, 0755) < 0) continue;
-    cleanup_close int t = openat(dirfd, h[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int b = bind_own_cgroup(dirfd, &h[i], fl | ro);
+    if (b == -2) die(err_fd, 125, "/sys/fs/cgroup/%s: cannot make it read-only", h[i].name);
+    cleanup_close int t =
+        b < 0 ? openat(dirfd, h[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (t >= 0)
       rt_mount_on_fd("cgroup", t, h[i].type, fl | ro,
                      strcmp(h[i].type, "cgroup") ? NULL : h[i].opts);
@@ -493,7 +536,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
                MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL,
                err_fd) < 0)
     die(err_fd, 125, "mount /sys: %s", strerror(errno));
-  mount_cgroups(rootfd, s->privileged);
+  mount_cgroups(rootfd, s->privileged, err_fd);
   setup_dev(s, rootfd, err_fd);
   static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {

@@ -68,6 +68,9 @@ extern const char rt_seccomp_default_json[]; /* conf/seccomp-default.json, compi
  * capability set), and its installation by the container's process */
 char *rt_seccomp_compile(const char *profile, uint64_t caps, size_t *len, struct berth_err *err);
 int rt_seccomp_install(const void *bpf, size_t len, struct berth_err *err);
+/* Before the container's init unshares its cgroup namespace: its cgroups'
+ * paths, which /sys/fs/cgroup then binds (rt_container_init). */
+void rt_cgroup_remember(void);
 int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
 uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop);

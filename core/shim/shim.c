@@ -418,6 +418,7 @@ static int child_main(void *p) {
   char b;
   if (read(a->cg_r, &b, 1) != 1) _exit(125);
   close(a->cg_r);
+  rt_cgroup_remember();
   if (unshare(CLONE_NEWCGROUP) < 0) {
     rt_report(a->io.err_fd, "unshare the cgroup namespace: %s", strerror(errno));
     _exit(125);
