@@ -500,6 +500,7 @@ static int top(struct api_request *req) {
   }
   if (f) pclose(f);
   free(pids);
+  if (pid_col >= 0) ctr_event(c, "top", NULL);
   ctr_put(c);
   if (pid_col < 0) {
     json_decref(titles);

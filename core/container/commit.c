@@ -51,6 +51,7 @@ int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer,
   }
   *producer = export_producer;
   *ctx = j;
+  ctr_event(c, "export", NULL);
   return 0;
 }
 

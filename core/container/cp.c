@@ -258,6 +258,7 @@ int ctr_archive_get(struct daemon *d, struct container *c, const char *path,
   ctr_unlock();
   *producer = get_producer;
   *ctx = j;
+  ctr_event(c, "archive-path", json_pack("{s:s}", "path", path));
   return 0;
 }
 
@@ -499,5 +500,6 @@ int ctr_archive_put(struct daemon *d, struct container *c, const char *ref, cons
                       0,       json_array()};
   int r = in_view(d, c, put_in, &j, err);
   json_decref(j.dirs);
+  if (r == 0) ctr_event(c, "extract-to-dir", json_pack("{s:s}", "path", o->path));
   return r == -BERTH_ENOTFOUND ? not_found(o->path, ref, err) : r;
 }

@@ -34,6 +34,13 @@ docker kill e2 >/dev/null
 docker rm e2 >/dev/null
 docker run --name e3 busybox sh -c 'exit 3' >/dev/null 2>&1
 docker rm e3 >/dev/null
+docker run -d --name e4 busybox sleep 300 >/dev/null
+docker top e4 >/dev/null
+docker export e4 >/dev/null
+echo hi >"$T/cpin"
+docker cp "$T/cpin" e4:/tmp/cpin
+docker cp e4:/tmp/cpin "$T/cpout"
+docker rm -f e4 >/dev/null
 # ---- images, networks, volumes ----
 docker tag busybox evtag:1
 docker rmi evtag:1 >/dev/null
@@ -87,7 +94,8 @@ expect_match "volume destroy" "^volume destroy" "$all"
 
 # attributes
 expect "die carries exitCode" "3" "$(ev --filter event=die --filter container=e3 --format '{{.Actor.Attributes.exitCode}}')"
-expect "kill carries the signal (stop: 15, then 9 after -t 1 as sleep ignores TERM; kill: 9)" "15 9 9" "$(ev --filter event=kill --format '{{.Actor.Attributes.signal}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "kill carries the signal (stop: 15, then 9 after -t 1 as sleep ignores TERM; kill: 9)" "15 9 9" "$(ev --filter event=kill --filter container=e2 --format '{{.Actor.Attributes.signal}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "top, export, cp in (extract-to-dir) and out (archive-path), with the path" "top export extract-to-dir:/tmp archive-path:/tmp/cpin" "$(ev --filter container=e4 --filter event=top --filter event=export --filter event=extract-to-dir --filter event=archive-path --format '{{.Action}}{{with .Actor.Attributes.path}}:{{.}}{{end}}' | paste -sd' ')"
 expect "rename carries oldName" "/e1" "$(ev --filter event=rename --format '{{.Actor.Attributes.oldName}}')"
 expect "labels are attributes" "a" "$(ev --filter event=create --filter type=container --filter container=e1 --format '{{.Actor.Attributes.team}}')"
 expect "image is an attribute, and the legacy from" "busybox busybox" "$(ev --filter event=create --filter container=e1 --format '{{.Actor.Attributes.image}} {{.From}}')"
@@ -106,7 +114,7 @@ expect "a malformed filter: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}'
 
 # ---- filters ----
 expect "type=network, network=evnet" "network network network network" "$(ev --filter type=network --filter network=evnet --format '{{.Type}}' | tr '\n' ' ' | sed 's/ $//')"
-expect "event=die (two filters of a key: either): e2 twice, e3, the --rm one" "die die die die" "$(ev --filter event=die --filter event=nonesuch --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "event=die (two filters of a key: either): e2 twice, e3, e4, the --rm one" "die die die die die" "$(ev --filter event=die --filter event=nonesuch --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
 expect "event=exec_create matches the action with its command" "exec_create: true" "$(ev --filter event=exec_create --format '{{.Action}}')"
 expect "container= by the old name sees what happened before the rename" "create start pause unpause" "$(ev --filter container=e1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
 expect "label=team=a: only e1/e2's" "0" "$(ev --filter label=team=a --format '{{.Actor.Attributes.name}}' | grep -cv '^e[12]$')"
@@ -131,7 +139,7 @@ evs = list(c.events(since=int(sys.argv[2]), until=int(sys.argv[3]), decode=True,
 print(" ".join(e["Actor"]["Attributes"]["name"] for e in evs[:2]), len(evs), evs[0]["status"])
 PY
 )
-expect "docker-py events(since, until, filters, decode): e2, e3, the --rm one" "e2 e3 3 destroy" "$out"
+expect "docker-py events(since, until, filters, decode): e2, e3, e4, the --rm one" "e2 e3 4 destroy" "$out"
 
 # ---- the live stream saw them as they happened ----
 sleep 0.3
