@@ -40,14 +40,7 @@ bool ctr_wait(int timeout_ms) {
     pthread_cond_wait(&cond, &lock);
     return true;
   }
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += timeout_ms / 1000;
-  ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
+  struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, timeout_ms);
   return pthread_cond_timedwait(&cond, &lock, &ts) == 0;
 }
 

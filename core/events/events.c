@@ -158,14 +158,7 @@ struct ev_sub *ev_subscribe(int64_t since_ns) {
 }
 
 int ev_next(struct ev_sub *s, int timeout_ms, json_t **out) {
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += timeout_ms / 1000;
-  dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (dl.tv_nsec >= 1000000000L) {
-    dl.tv_sec++;
-    dl.tv_nsec -= 1000000000L;
-  }
+  struct timespec dl = deadline_after_ms(CLOCK_REALTIME, timeout_ms);
   pthread_mutex_lock(&ev_mu);
   while (!s->count && !s->dropped && !stopping) {
     if (pthread_cond_timedwait(&ev_cond, &ev_mu, &dl)) break;

@@ -325,6 +325,18 @@ int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+struct timespec deadline_after_ms(clockid_t clock, int ms) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
 int64_t trace_phase(const char *id, const char *phase, int64_t since_ns) {
   static int on = -1; /* read once; threads may race to set the same value */
   int v = __atomic_load_n(&on, __ATOMIC_RELAXED);

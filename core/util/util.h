@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define cleanup_free __attribute__((cleanup(cleanup_freep)))
@@ -100,6 +101,8 @@ void random_hex(char *out, size_t nbytes); /* writes 2*nbytes hex + NUL */
 
 /* Time */
 int64_t now_ns(void);
+/* the clock's time ms from now: a pthread_cond_timedwait deadline */
+struct timespec deadline_after_ms(clockid_t clock, int ms);
 void format_rfc3339(int64_t ns, char *out, size_t len); /* 2006-01-02T15:04:05.000000000Z */
 int64_t parse_rfc3339(const char *s);                   /* ns, or INT64_MIN on error */
 
