@@ -75,8 +75,10 @@ void print_json_indented(json_t *j);
 struct command {
   const char *name;
   int (*fn)(int argc, char **argv);
-  const char *help;
+  const char *help; /* NULL in a group: the top-level command's of the same fn */
 };
+/* c's help, or the top-level command's that runs the same function */
+const char *command_help(const struct command *c);
 
 /* ---- gen.c: completion and man pages from the command tables ---- */
 struct gen_model;

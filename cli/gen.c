@@ -72,7 +72,7 @@ int gen_group(const char *group, const struct command *sub, size_t n) {
     struct gen_cmd *c = &cli_gen->cmds[me];
     c->subs = xrealloc(c->subs, (c->n_subs + 1) * sizeof *c->subs);
     c->subs[c->n_subs++] = xstrdup(sub[i].name);
-    gen_visit(path, sub[i].name, sub[i].help, sub[i].fn);
+    gen_visit(path, sub[i].name, command_help(&sub[i]), sub[i].fn);
   }
   return 0;
 }

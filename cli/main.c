@@ -54,6 +54,13 @@ static const struct command commands[] = {
     {"plugin", cmd_plugin, "List berth's loaded drivers (plugin ls)"},
 };
 
+const char *command_help(const struct command *c) {
+  if (c->help) return c->help;
+  for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+    if (commands[i].fn == c->fn) return commands[i].help;
+  return "";
+}
+
 static void usage(FILE *f) {
   fprintf(f, "\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine that speaks docker.\n\n"
              "Options:\n  -H, --host string   Daemon socket to connect to (default "
@@ -73,7 +80,7 @@ int run_subcommand(const char *group, const struct command *sub, size_t n, const
     FILE *f = help ? stdout : stderr;
     fprintf(f, "\nUsage:  berth %s COMMAND\n\nCommands:\n", group);
     for (size_t i = 0; i < n; i++)
-      fprintf(f, "  %-12s %s\n", sub[i].name, sub[i].help ? sub[i].help : "");
+      fprintf(f, "  %-12s %s\n", sub[i].name, command_help(&sub[i]));
     fprintf(f, "\nRun 'berth %s COMMAND --help' for more information on a command.\n", group);
     return help ? 0 : 1;
   }

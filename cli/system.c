@@ -255,8 +255,8 @@ static int system_df(int argc, char **argv) {
 int cmd_system(int argc, char **argv) {
   static const struct command sub[] = {
       {"df", system_df, "Show berth disk usage"},
-      {"events", cmd_events, "Get real time events from the server"},
-      {"info", cmd_info, "Display system-wide information"},
+      {"events", cmd_events, NULL},
+      {"info", cmd_info, NULL},
       {"prune", cmd_system_prune, "Remove unused data"},
   };
   return run_subcommand("system", sub, ARRAY_SIZE(sub), "df events info prune", argc, argv);
