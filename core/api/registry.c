@@ -121,30 +121,11 @@ static int push(struct api_request *req) {
         name);
   const char *tag = api_query(req, "tag");
   /* 400 and 404 before streaming, as docker does */
-  struct image_ref ref;
   struct berth_err err = {0};
-  cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);
-  if (ref_parse(full, true, &ref, &err) < 0) return api_reply_error(req, 400, "%s", err.msg);
-  cleanup_free char *canon = ref_canonical(&ref);
-  cleanup_free char *repo = ref_repo_canonical(&ref);
-  ref_free(&ref);
-  bool all = !tag || !*tag;
-  if (all) { /* no tag: all of them (push -a), unless the name has one */
-    struct image_ref named;
-    if (ref_parse(name, false, &named, &err) == 0) {
-      all = !named.tag && !named.digest;
-      ref_free(&named);
-    }
-  }
-  size_t n = 0;
-  pthread_mutex_lock(&req->d->images.lock);
-  bool exists = store_lookup_locked(&req->d->images, canon) != NULL;
-  char **tags = all ? store_repo_tags_locked(&req->d->images, repo, &n) : NULL;
-  pthread_mutex_unlock(&req->d->images.lock);
+  size_t n;
+  char **tags = image_push_tags(req->d, name, tag, &n, &err);
+  if (!tags) return api_reply_err(req, &err);
   free_strv(tags, n);
-  if (all) exists = n > 0;
-  if (!exists)
-    return api_reply_error(req, 404, "An image does not exist locally with the tag: %s", name);
   struct push_job *p = xcalloc(1, sizeof *p);
   p->d = req->d;
   p->name = xstrdup(name);

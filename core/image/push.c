@@ -177,30 +177,42 @@ static int push_one(struct daemon *d, const char *name, const char *tag,
   return r;
 }
 
-/* no tag, and none in name: every tag of the repository (push -a), as
- * docker's push does */
+char **image_push_tags(struct daemon *d, const char *name, const char *tag, size_t *n,
+                       struct berth_err *err) {
+  struct image_ref ref;
+  cleanup_free char *full = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);
+  *n = 0;
+  if (ref_parse(full, false, &ref, err) < 0) return NULL;
+  bool all = !ref.tag && !ref.digest; /* push -a */
+  cleanup_free char *repo = ref_repo_canonical(&ref);
+  cleanup_free char *canon = ref_canonical(&ref);
+  ref_free(&ref);
+  char **v = NULL;
+  pthread_mutex_lock(&d->images.lock);
+  if (all) {
+    v = store_repo_tags_locked(&d->images, repo, n);
+  } else if (store_lookup_locked(&d->images, canon)) {
+    v = xcalloc(2, sizeof *v);
+    v[(*n)++] = xstrdup(""); /* as asked */
+  }
+  pthread_mutex_unlock(&d->images.lock);
+  if (!*n)
+    berth_err_set(err, BERTH_ENOTFOUND, 0, "An image does not exist locally with the tag: %s",
+                  name);
+  return *n ? v : (free(v), NULL);
+}
+
 int image_push(struct daemon *d, const char *name, const char *tag,
                const struct berth_reg_auth *auth, const struct xfer_progress *pr,
                struct berth_err *err) {
   if (!d->registry)
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "no registry driver is configured (set registry.driver in daemon.conf)");
-  struct image_ref ref;
-  if ((tag && *tag) || ref_parse(name, false, &ref, err) < 0)
-    return push_one(d, name, tag, auth, pr, err);
-  bool tagged = ref.tag || ref.digest;
-  cleanup_free char *repo = ref_repo_canonical(&ref);
-  ref_free(&ref);
-  if (tagged) return push_one(d, name, tag, auth, pr, err);
   size_t n;
-  pthread_mutex_lock(&d->images.lock);
-  char **tags = store_repo_tags_locked(&d->images, repo, &n);
-  pthread_mutex_unlock(&d->images.lock);
-  int r = n ? 0
-            : berth_err_set(err, BERTH_ENOTFOUND, 0,
-                            "An image does not exist locally with the tag: %s", name);
+  char **tags = image_push_tags(d, name, tag, &n, err);
+  int r = tags ? 0 : -err->code;
   for (size_t i = 0; i < n && r == 0; i++)
-    r = push_one(d, name, tags[i], auth, pr, err);
+    r = push_one(d, name, *tags[i] ? tags[i] : tag, auth, pr, err);
   free_strv(tags, n);
   return r;
 }

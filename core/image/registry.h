@@ -40,6 +40,11 @@ json_t *image_distribution_inspect(struct daemon *d, const struct image_ref *ref
                                    const struct berth_reg_auth *auth, struct berth_err *err);
 
 /* push.c: the image named name[:tag] (as given by the client) */
+/* What a push of name (and tag) sends: the tag asked for or named ("" for
+ * "as asked"), or with neither every tag of the repository (push -a, as
+ * docker's); NULL with a 400 for a bad name or a 404 when nothing is there */
+char **image_push_tags(struct daemon *d, const char *name, const char *tag, size_t *n,
+                       struct berth_err *err);
 int image_push(struct daemon *d, const char *name, const char *tag,
                const struct berth_reg_auth *auth, const struct xfer_progress *pr,
                struct berth_err *err);
