@@ -134,9 +134,10 @@ const char *ctr_health_locked(const struct container *c);
 /* seccomp (seccomp_cache.c): the filter of a profile (NULL: the daemon's
  * default) and capability set, compiled once, as base64 BPF for a spec;
  * NULL when it cannot be (the runtime then builds it).  set_default: the
- * daemon.conf seccomp-profile's text, NULL for the built-in. */
+ * daemon.conf seccomp-profile's text (compiled now: an error if it does
+ * not), NULL for the built-in. */
 const char *ctr_seccomp_bpf(const char *profile, uint64_t caps);
-void ctr_seccomp_set_default(const char *text);
+int ctr_seccomp_set_default(const char *text, struct berth_err *err);
 
 /* paths */
 char *ctr_dir(struct daemon *d, const char *id);
