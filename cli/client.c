@@ -1,9 +1,44 @@
 #include <curl/curl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static char *sock_path;
 static char *host_str;
+
+/* the groups an administrator gives the socket to (daemon.conf api.group):
+ * berth's, docker's, or the one named in BERTH_SOCKET_GROUP */
+static bool expected_group(gid_t gid) {
+  struct group *g = getgrgid(gid);
+  const char *want = getenv("BERTH_SOCKET_GROUP");
+  if (!g) return false;
+  return (want && !strcmp(g->gr_name, want)) || !strcmp(g->gr_name, "berth") ||
+         !strcmp(g->gr_name, "docker");
+}
+
+/* Whoever can write the API socket is root on this host, and whoever made
+ * it gets the registry credentials the CLI sends: a socket another user
+ * owns, or that everyone or an unexpected group may write, is refused. */
+static void check_socket(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) return; /* connect says why */
+  const char *why = NULL;
+  if (st.st_uid != 0 && st.st_uid != geteuid())
+    why = "owned by another user";
+  else if (st.st_mode & S_IWOTH)
+    why = "writable by every user";
+  else if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && !expected_group(st.st_gid))
+    why = "writable by an unexpected group";
+  if (!why) return;
+  fprintf(stderr,
+          "berth: warning: refusing to use %s: it is %s (mode %04o, uid %u, gid %u), and whoever "
+          "can write it is root here; make it 0660 root:<api.group> (BERTH_SOCKET_GROUP names "
+          "a group you trust)\n",
+          path, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+  exit(1);
+}
 
 void client_init(const char *host) {
   if (!host || !*host) host = getenv("BERTH_HOST");
@@ -14,6 +49,7 @@ void client_init(const char *host) {
     exit(1);
   }
   sock_path = xstrdup(host + strlen("unix://"));
+  check_socket(sock_path);
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <sys/utsname.h>
 
 #include "cli.h"
@@ -94,6 +95,18 @@ int cmd_info(int argc, char **argv) {
   printf(" Total Memory: %s\n Name: %s\n ID: %s\n Berth Root Dir: %s\n Debug Mode: %s\n", mem,
          jstr(i, "Name"), jstr(i, "ID"), jstr(i, "DockerRootDir"),
          json_is_true(json_object_get(i, "Debug")) ? "true" : "false");
+  printf(" Security Options:\n");
+  json_array_foreach(json_object_get(i, "SecurityOptions"), k, row) {
+    char *opt = xstrdup(json_string_value(row) ?: ""), *save = NULL;
+    for (char *kv = strtok_r(opt, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+      if (str_has_prefix(kv, "name="))
+        printf("  %s\n", kv + 5);
+      else if (strchr(kv, '='))
+        printf("   %c%.*s: %s\n", toupper((unsigned char)*kv), (int)(strchr(kv, '=') - kv - 1),
+               kv + 1, strchr(kv, '=') + 1);
+    free(opt);
+  }
+  if (*jstr(i, "AppArmor")) printf("  apparmor: %s\n", jstr(i, "AppArmor"));
   json_t *w = json_object_get(i, "Warnings");
   json_array_foreach(w, k, row) fprintf(stderr, "WARNING: %s\n", json_string_value(row));
   json_decref(i);

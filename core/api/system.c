@@ -6,6 +6,7 @@
 #include "../container/container.h"
 #include "../daemon.h"
 #include "../driver.h"
+#include "../runtime/runtime.h"
 #include "../volume/volume.h"
 #include "images.h"
 #include "routes.h"
@@ -197,6 +198,11 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "DefaultRuntime", json_string("berth"));
   cleanup_free char *sec = xasprintf("name=seccomp,profile=%s", req->d->seccomp_source);
   json_object_set_new(j, "SecurityOptions", json_pack("[s]", sec));
+  /* berth's own: what it does about the host's AppArmor (docker lists
+   * name=apparmor only when it applies a profile; berth never does) */
+  json_object_set_new(j, "AppArmor", json_string(rt_apparmor_enabled()
+                                                     ? "enabled on the host, not applied by berth"
+                                                     : "not on this kernel"));
   json_object_set_new(j, "ExperimentalBuild", json_false());
   json_object_set_new(j, "LiveRestoreEnabled", json_true());
   json_object_set_new(j, "Warnings", warnings);

@@ -409,6 +409,16 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
       if (rt_seccomp_check_profile(s + 8, err) < 0) return -err->code;
       free(o->seccomp_profile);
       o->seccomp_profile = xstrdup(s + 8);
+    } else if (str_has_prefix(s, "label=") || str_has_prefix(s, "label:")) {
+      /* docker with SELinux off accepts and ignores labels; with it on,
+       * berth would ignore what docker applies */
+      if (rt_selinux_enabled())
+        return berth_err_set(err, BERTH_EINVAL, 0,
+                             "--security-opt %s: berth does not apply SELinux labels", s);
+    } else if (str_has_prefix(s, "apparmor=") || str_has_prefix(s, "apparmor:")) {
+      if (rt_apparmor_enabled() && strcmp(s + 9, "unconfined"))
+        return berth_err_set(err, BERTH_EINVAL, 0,
+                             "--security-opt %s: berth does not apply AppArmor profiles", s);
     } else {
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid --security-opt: %s", s);
     }

@@ -9,6 +9,7 @@
 #include "../daemon.h"
 #include "../driver.h"
 #include "../events/events.h"
+#include "../shim/client.h"
 #include "config.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -365,6 +366,7 @@ void ctr_init(struct daemon *d) {
   pthread_condattr_init(&a);
   pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
   pthread_cond_init(&cond, &a);
+  shim_reaper_start();
   cleanup_free char *dir = xasprintf("%s/containers", d->cfg.data_root);
   mkdir_p(dir, 0700);
   cleanup_free char *sdir = xasprintf("%s/c", d->cfg.exec_root);

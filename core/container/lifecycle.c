@@ -331,12 +331,14 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
     store_pending_end(&d->images, c->rw_id);
     return r;
   }
+  failpoint("create-layer");
   cleanup_free char *dir = ctr_dir(d, c->id);
   if ((r = mkdir_p(dir, 0700)) < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
   /* on disk first: a record in the table is one no one can lose */
   if (r == 0 && ctr_save(d, c) < 0)
     r = berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
   if (r == 0) {
+    failpoint("create-record");
     ctr_lock();
     ctr_name_release_locked(c->name);
     ctr_table_add_locked(c);
@@ -622,6 +624,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   unlink(exitp); /* a previous run's: never read as this one's */
   t = trace_phase(c->id, "start spec", t);
   if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
+  if (r == 0) failpoint("start-shim");
   t = trace_phase(c->id, "start shim", t);
   if (r == 0) r = ctrnet_plumb(d, c, *pid, err);
   trace_phase(c->id, "start plumb", t);
@@ -706,6 +709,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
     start_done(c);
     return r;
   }
+  failpoint("start-released");
   ctr_lock();
   c->pid = pid;
   c->status = CTR_RUNNING;
@@ -723,6 +727,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   start_monitor(d, c);
   /* only now may a remove take over: the monitor will see the exit */
   start_done(c);
+  failpoint("start-done");
   return 0;
 }
 
@@ -774,6 +779,10 @@ static void *monitor_thread(void *p) {
     log_error("container %.12s: berth-shim died; killing what is left of the container", c->id);
     cgroup_ops()->destroy(c->id);
     unlink(sock);
+    ctr_lock();
+    pid_t init = c->pid; /* now berthd's child: the shim was its subreaper's child */
+    ctr_unlock();
+    shim_reap_orphan(init);
   }
   read_exit_file(d, c, &code, &oom, error, sizeof error);
   mark_exited(d, c, code, oom, error);

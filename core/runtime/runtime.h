@@ -142,6 +142,10 @@ int rt_ensure_sealed_self(char **argv, char **envp);
 int send_fd(int sock, int fd);
 /* Is this a seccomp profile berth can load? (docker's JSON format) */
 int rt_seccomp_check_profile(const char *json_text, struct berth_err *err);
+
+/* the host's security modules (core/runtime/lsm.c) */
+bool rt_apparmor_enabled(void);
+bool rt_selinux_enabled(void);
 int recv_fd(int sock);
 
 #endif

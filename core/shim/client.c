@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -28,6 +30,91 @@ static void spawn_child(int exe, char **argv, int ready_w, const char *logf) {
   shim_exec_sealed(exe, argv);
   dprintf(ready_w, "ERR cannot run %s: %s\n", argv[0], strerror(errno));
   _exit(127);
+}
+
+/* the shims berthd adopted (their intermediate parent exited while berthd,
+ * their subreaper, ran), reaped when they exit: swept soon after a shim is
+ * known to be going (shim_wait_gone) and every 10 s */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pid_t *pids;
+  size_t n, cap;
+  unsigned soon; /* shims said to be going and not reaped yet */
+  bool on;
+} reap = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, false};
+
+static void reap_adopt(pid_t pid) {
+  pthread_mutex_lock(&reap.mu);
+  if (reap.on) {
+    if (reap.n == reap.cap) {
+      reap.cap = reap.cap ? reap.cap * 2 : 64;
+      reap.pids = xrealloc(reap.pids, reap.cap * sizeof *reap.pids);
+    }
+    reap.pids[reap.n++] = pid;
+  }
+  pthread_mutex_unlock(&reap.mu);
+}
+
+static void reap_soon(void) {
+  pthread_mutex_lock(&reap.mu);
+  reap.soon++;
+  pthread_cond_signal(&reap.cv);
+  pthread_mutex_unlock(&reap.mu);
+}
+
+void shim_reap_orphan(pid_t pid) {
+  reap_adopt(pid);
+  reap_soon();
+}
+
+/* waitpid of each adopted shim: reaped, or not berthd's child (ECHILD) */
+static size_t reap_sweep(void) {
+  size_t kept = 0, gone = 0;
+  for (size_t i = 0; i < reap.n; i++) {
+    pid_t r = waitpid(reap.pids[i], NULL, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR))
+      reap.pids[kept++] = reap.pids[i];
+    else
+      gone++;
+  }
+  reap.n = kept;
+  return gone;
+}
+
+static void *reaper(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&reap.mu);
+  for (;;) {
+    struct timespec until = deadline_after_ms(CLOCK_REALTIME, 10000);
+    while (!reap.soon && pthread_cond_timedwait(&reap.cv, &reap.mu, &until) == 0) {
+    }
+    /* a shim that said it is going exits a moment later (it writes
+     * exit.json and closes its log first): look again, 25 ms to 1.6 s on,
+     * until as many have gone as were said to */
+    for (int ms = 25;; ms *= 2) {
+      size_t gone = reap_sweep();
+      reap.soon = gone >= reap.soon ? 0 : reap.soon - (unsigned)gone;
+      if (!reap.soon || ms > 1600) break;
+      pthread_mutex_unlock(&reap.mu);
+      usleep((useconds_t)ms * 1000);
+      pthread_mutex_lock(&reap.mu);
+    }
+    reap.soon = 0;
+  }
+  return NULL;
+}
+
+void shim_reaper_start(void) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    log_warn("cannot be the shims' subreaper: %s", strerror(errno));
+    return;
+  }
+  pthread_t t;
+  pthread_mutex_lock(&reap.mu);
+  reap.on = pthread_create(&t, NULL, reaper, NULL) == 0;
+  pthread_mutex_unlock(&reap.mu);
+  if (reap.on) pthread_detach(t);
 }
 
 int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
@@ -69,7 +156,10 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid
   buf[got] = 0;
   buf[strcspn(buf, "\n")] = 0;
   if (str_has_prefix(buf, "OK ")) {
-    *pid = (pid_t)atoi(buf + 3);
+    char *end;
+    *pid = (pid_t)strtol(buf + 3, &end, 10);
+    pid_t shim_pid = (pid_t)strtol(end, NULL, 10);
+    if (shim_pid > 0) reap_adopt(shim_pid);
     return 0;
   }
   return berth_err_set(err, BERTH_EINTERNAL, 0, "%s",
@@ -139,13 +229,17 @@ void shim_resize(const char *sock, int h, int w) {
 
 void shim_watch(const char *sock) {
   int fd = shim_connect(sock, "WATCH\n");
-  if (fd < 0) return;
+  if (fd < 0) {
+    reap_soon(); /* gone already */
+    return;
+  }
   unsigned char h[8];
   char payload[64];
   uint32_t len;
   while (shim_read_frame(fd, h, payload, sizeof payload, &len) == 1 && h[0] != SHIM_F_EXIT) {
   }
   close(fd);
+  reap_soon(); /* the container exited: its shim follows */
 }
 
 bool shim_wait_gone(const char *sock, int ms) {

@@ -10,11 +10,21 @@
 #include "../util/util.h"
 
 /* Start the shim of the bundle (spec.json in it) from the sealed copy of
- * berth-shim (launch.h): a double fork so that the shim's parent is init,
- * stdio to <bundle>/shim.log.  Waits for the shim's "OK <pid>" (the
- * container's init, held before its exec) on the ready pipe. */
+ * berth-shim (launch.h): a double fork so that the shim outlives berthd,
+ * stdio to <bundle>/shim.log.  Waits for the shim's "OK <pid> <shim pid>"
+ * (the container's init, held before its exec) on the ready pipe.  While
+ * berthd runs it is the shim's subreaper and reaps it (shim_reaper_start). */
 int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
                struct berth_err *err);
+
+/* Make berthd the child subreaper of what it starts and reap the shims it
+ * adopts that way when they exit: the double fork would otherwise leave
+ * them to PID 1, which does not reap on every host.  Once, at start-up. */
+void shim_reaper_start(void);
+
+/* a container's init left to berthd by a shim that died: reaped once the
+ * kill of its cgroup has ended it */
+void shim_reap_orphan(pid_t pid);
 
 /* Connect and send one command line; the fd, or -1 (no shim listening). */
 int shim_connect(const char *sock, const char *cmd);

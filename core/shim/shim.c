@@ -635,7 +635,7 @@ int main(int argc, char **argv) {
     unlink(S.socket_path);
     return 1;
   }
-  reply(ready_fd, "OK %d\n", (int)S.pid);
+  reply(ready_fd, "OK %d %d\n", (int)S.pid, (int)getpid());
   close(ready_fd);
   S.ready_fd = -1;
   /* stderr stays shim.log: what the log driver says at run time, and a

@@ -111,6 +111,11 @@ int64_t parse_rfc3339(const char *s);                   /* ns, or INT64_MIN on e
  * returns now, the start of the next phase.  Costs one load when off. */
 int64_t trace_phase(const char *id, const char *phase, int64_t since_ns);
 
+/* A crash test's hook: when BERTH_FAILPOINT names this point, the process
+ * kills itself with SIGKILL there (tests/integration/faults.sh), as a power
+ * cut or an OOM kill would.  Unset (always, outside tests), one load. */
+void failpoint(const char *name);
+
 /* "3 minutes", "About an hour": docker's (go-units) HumanDuration */
 void human_duration(int64_t seconds, char *out, size_t len);
 

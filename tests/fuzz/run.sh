@@ -21,7 +21,7 @@ declare -A SRC=(
   [ignore]="core/build/ignore.c"
   [seccomp]="core/runtime/seccomp.c core/runtime/caps.c $OUT/seccomp_default.c"
   [config]="core/config.c core/network/ipam.c"
-  [create]="core/container/validate.c core/container/config.c core/network/ipam.c core/runtime/caps.c core/runtime/seccomp.c $OUT/seccomp_default.c"
+  [create]="core/container/validate.c core/container/config.c core/network/ipam.c core/runtime/caps.c core/runtime/lsm.c core/runtime/seccomp.c $OUT/seccomp_default.c"
   [untar]="core/image/layer.c"
   [dns]="core/network/dns.c"
 )
