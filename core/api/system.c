@@ -200,9 +200,10 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "SecurityOptions", json_pack("[s]", sec));
   /* berth's own: what it does about the host's AppArmor (docker lists
    * name=apparmor only when it applies a profile; berth never does) */
-  json_object_set_new(j, "AppArmor", json_string(rt_apparmor_enabled()
-                                                     ? "enabled on the host, not applied by berth"
-                                                     : "not on this kernel"));
+  json_object_set_new(j, "AppArmor",
+                      json_string(rt_apparmor_enabled()
+                                      ? "enabled on the host, not applied by berth"
+                                      : "not on this kernel"));
   json_object_set_new(j, "ExperimentalBuild", json_false());
   json_object_set_new(j, "LiveRestoreEnabled", json_true());
   json_object_set_new(j, "Warnings", warnings);
