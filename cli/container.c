@@ -96,7 +96,7 @@ struct run_opts {
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
       ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links,
-      volumes_from, mounts;
+      volumes_from, mounts, devices, device_rules;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -128,6 +128,9 @@ struct run_opts {
       {"privileged", 0, F_BOOL, &o.privileged, "Give extended privileges to this container"},      \
       {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                \
       {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                             \
+      {"device", 0, F_LIST, &o.devices, "Add a host device to the container"},                     \
+      {"device-cgroup-rule", 0, F_LIST, &o.device_rules,                                           \
+       "Add a rule to the cgroup allowed devices list"},                                           \
       {"security-opt", 0, F_LIST, &o.security_opt, "Security Options"},                            \
       {"read-only", 0, F_BOOL, &o.read_only,                                                       \
        "Mount the container's root filesystem as read only"},                                      \
@@ -218,6 +221,42 @@ static int add_publish(const char *spec, json_t *exposed, json_t *bindings) {
 
 /* -v SRC:DST[:MODE] goes to HostConfig.Binds; -v /DST alone is an
  * anonymous volume, Config.Volumes (as docker's CLI sends them) */
+static bool device_mode(const char *m) {
+  if (!*m || strlen(m) > 3) return false;
+  for (const char *p = m; *p; p++)
+    if (!strchr("rwm", *p)) return false;
+  return true;
+}
+
+/* --device HOST[:CONTAINER][:PERMS], as the docker CLI reads it */
+static json_t *devices_of(const struct strlist *v) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < v->n; i++) {
+    cleanup_free char *s = xstrdup(v->v[i]);
+    char *part[4] = {0};
+    size_t n = 0;
+    for (char *p = s; p && n < 4; n++) {
+      part[n] = p;
+      if ((p = strchr(p, ':'))) *p++ = 0;
+    }
+    const char *src = part[0], *dst = NULL, *perms = "rwm";
+    if (n == 2 && device_mode(part[1]))
+      perms = part[1];
+    else if (n >= 2)
+      dst = part[1];
+    if (n == 3) perms = part[2];
+    if (n == 0 || n > 3 || !device_mode(perms) || (dst && *dst != '/') || *src != '/') {
+      fprintf(stderr, "invalid argument \"%s\" for \"--device\" flag: %s\n", v->v[i],
+              !device_mode(perms) ? "invalid device mode" : "bad format for path");
+      json_decref(a);
+      return NULL;
+    }
+    json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "PathOnHost", src, "PathInContainer",
+                                       dst ? dst : src, "CgroupPermissions", perms));
+  }
+  return a;
+}
+
 static json_t *binds_of(const struct strlist *v) {
   json_t *a = json_array();
   for (size_t i = 0; i < v->n; i++)
@@ -472,6 +511,15 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     }
     json_object_set_new(hc, "Mounts", ms);
   }
+  if (o->devices.n) {
+    json_t *devs = devices_of(&o->devices);
+    if (!devs) {
+      json_decref(c);
+      return NULL;
+    }
+    json_object_set_new(hc, "Devices", devs);
+  }
+  if (o->device_rules.n) json_object_set_new(hc, "DeviceCgroupRules", str_array(&o->device_rules));
   if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));
   if (o->dns_options.n) json_object_set_new(hc, "DnsOptions", str_array(&o->dns_options));
   if (o->tmpfs.n) {

@@ -81,7 +81,7 @@ static int write_tar(const char *root, json_t *changes, int out, struct berth_er
   }
   if (r == 0 && archive_write_close(a) != ARCHIVE_OK) r = -1;
   if (r < 0)
-    berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: %s",
+    berth_err_set(err, BERTH_EINTERNAL, archive_errno(a), "commit: the layer tar: %s",
                   archive_error_string(a) ?: "write failed");
   archive_write_free(a);
   return r < 0 ? -err->code : 0;
@@ -131,7 +131,9 @@ static int commit_layer(struct daemon *d, struct container *c, const char *root,
     r = store_add_layer(&d->images, parent, &in, NULL, chain, err);
     close(fds[0]); /* a writer still going gets EPIPE, not stuck */
     pthread_join(t, NULL);
-    if (j.ret < 0) { /* the tar's own failure says more than the store's */
+    /* the tar's own failure says more than the store's, unless it is
+     * only the broken pipe of a store that gave up (a full disk) */
+    if (j.ret < 0 && (r == 0 || j.err.sys_errno != EPIPE)) {
       *err = j.err;
       r = j.ret;
     }

@@ -3,9 +3,12 @@
 #include "../network/ipam.h"
 
 #include <ctype.h>
+#include <ftw.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "../runtime/runtime.h"
 #include "container.h"
@@ -201,6 +204,117 @@ static int parse_limits(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
     if (r == 0) r = check_sysctl(k, o->network_mode, err);
   }
   if (r == 0 && json_object_size(sys)) json_object_set(o->limits, "sysctls", sys);
+  return r;
+}
+
+/* ---- devices (--device, --device-cgroup-rule) ---- */
+
+static bool valid_access(const char *a) {
+  if (!*a || strlen(a) > 3) return false;
+  for (const char *p = a; *p; p++)
+    if (!strchr("rwm", *p) || strchr(p + 1, *p)) return false;
+  return true;
+}
+
+/* docker's rule syntax: "c 1:3 rwm", "b *:* m", "a 7:* r" */
+static json_t *cgroup_rule(const char *s, struct berth_err *err) {
+  char type, maj[16], min[16], acc[8];
+  int used = 0;
+  if (sscanf(s, "%c %15[0-9*]:%15[0-9*] %7s%n", &type, maj, min, acc, &used) != 4 || s[used] ||
+      !strchr("acb", type) || !valid_access(acc) || (strchr(maj, '*') && strcmp(maj, "*")) ||
+      (strchr(min, '*') && strcmp(min, "*"))) {
+    berth_err_set(err, BERTH_EINVAL, 0, "invalid device cgroup format '%s'", s);
+    return NULL;
+  }
+  return json_pack("{s:s#,s:i,s:i,s:s}", "type", &type, (size_t)1, "major",
+                   *maj == '*' ? -1 : atoi(maj), "minor", *min == '*' ? -1 : atoi(min), "access",
+                   acc);
+}
+
+/* one device node of the host, where the container sees it, with its rule */
+static void add_device(json_t *devs, json_t *rules, const char *in, const struct stat *st,
+                       const char *access) {
+  char type = S_ISBLK(st->st_mode) ? 'b' : 'c';
+  json_array_append_new(devs, json_pack("{s:s,s:s#,s:i,s:i,s:i,s:i,s:i}", "path", in, "type", &type,
+                                        (size_t)1, "major", (int)major(st->st_rdev), "minor",
+                                        (int)minor(st->st_rdev), "mode", (int)(st->st_mode & 07777),
+                                        "uid", (int)st->st_uid, "gid", (int)st->st_gid));
+  json_array_append_new(rules, json_pack("{s:s#,s:i,s:i,s:s}", "type", &type, (size_t)1, "major",
+                                         (int)major(st->st_rdev), "minor", (int)minor(st->st_rdev),
+                                         "access", access));
+}
+
+/* a directory given to --device: every node under it (as docker walks it) */
+static struct {
+  json_t *devs, *rules;
+  const char *host, *in, *access;
+} walk;
+
+static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *f) {
+  (void)f;
+  if (flag != FTW_F || !(S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) return 0;
+  cleanup_free char *in = xasprintf("%s%s", walk.in, path + strlen(walk.host));
+  add_device(walk.devs, walk.rules, in, st, walk.access);
+  return 0;
+}
+
+static pthread_mutex_t walk_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int one_device(json_t *d, json_t *devs, json_t *rules, struct berth_err *err) {
+  const char *host = json_string_value(json_object_get(d, "PathOnHost")) ?: "";
+  const char *in = json_string_value(json_object_get(d, "PathInContainer")) ?: "";
+  const char *acc = json_string_value(json_object_get(d, "CgroupPermissions")) ?: "";
+  if (!*in) in = host;
+  if (!*acc) acc = "rwm";
+  if (!valid_access(acc))
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid device mode: %s", acc);
+  if (in[0] != '/') return berth_err_set(err, BERTH_EINVAL, 0, "%s is not an absolute path", in);
+  struct stat st;
+  if (stat(host, &st) < 0)
+    return berth_err_set(err, BERTH_EINVAL, errno,
+                         "error gathering device information while adding custom device \"%s\": "
+                         "%s",
+                         host, strerror(errno));
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    add_device(devs, rules, in, &st, acc);
+    return 0;
+  }
+  if (!S_ISDIR(st.st_mode))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "error gathering device information while adding custom device \"%s\": "
+                         "not a device node",
+                         host);
+  pthread_mutex_lock(&walk_mu);
+  walk.devs = devs, walk.rules = rules, walk.host = host, walk.in = in, walk.access = acc;
+  nftw(host, walk_one, 16, FTW_PHYS);
+  pthread_mutex_unlock(&walk_mu);
+  return 0;
+}
+
+/* HostConfig.Devices and DeviceCgroupRules: the nodes made in the
+ * container and the rules its device cgroup gets besides docker's */
+static int parse_devices(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
+  json_t *list = json_object_get(hc, "Devices"), *crules = json_object_get(hc, "DeviceCgroupRules");
+  if (!json_array_size(list) && !json_array_size(crules)) return 0;
+  json_t *devs = json_array(), *rules = json_array();
+  int r = 0;
+  size_t i;
+  json_t *v;
+  json_array_foreach(list, i, v) {
+    if (r == 0) r = one_device(v, devs, rules, err);
+  }
+  json_array_foreach(crules, i, v) {
+    json_t *rule = r == 0 ? cgroup_rule(json_string_value(v) ?: "", err) : NULL;
+    if (r == 0 && !rule) r = -err->code;
+    if (rule) json_array_append_new(rules, rule);
+  }
+  if (r == 0) {
+    if (!o->limits) o->limits = json_object();
+    json_object_set(o->limits, "devices", devs);
+    json_object_set(o->limits, "device_rules", rules);
+  }
+  json_decref(devs);
+  json_decref(rules);
   return r;
 }
 
@@ -590,6 +704,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = parse_dns(hc, o, err);
   if (r == 0) r = parse_mac(cfg, o, err);
   if (r == 0) r = parse_limits(hc, o, err);
+  if (r == 0) r = parse_devices(hc, o, err);
   parse_resources(hc, &o->res);
   if (r == 0) r = check_resources(&o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");

@@ -20,7 +20,7 @@
 #include "netctr.h"
 
 static void start_monitor(struct daemon *d, struct container *c);
-static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
+static bool read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
                            size_t elen);
 
 /* ---------------- create ---------------- */
@@ -335,6 +335,9 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
   cleanup_free char *dir = ctr_dir(d, c->id);
   if ((r = mkdir_p(dir, 0700)) < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
   /* on disk first: a record in the table is one no one can lose */
+  cleanup_free char *rec = xasprintf("%s/config.v2.json", dir);
+  if (r == 0 && (r = store_pending_own(&d->images, c->rw_id, rec)) < 0)
+    r = err_sys_(err, BERTH_EINTERNAL, -r, "write %s", rec);
   if (r == 0 && ctr_save(d, c) < 0)
     r = berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
   if (r == 0) {
@@ -738,7 +741,8 @@ struct monitor_arg {
   struct container *c;
 };
 
-static void read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
+/* false (and 255) when the shim wrote none */
+static bool read_exit_file(struct daemon *d, struct container *c, int *code, bool *oom, char *error,
                            size_t elen) {
   cleanup_free char *dir = ctr_dir(d, c->id);
   cleanup_free char *p = xasprintf("%s/exit.json", dir);
@@ -750,6 +754,7 @@ static void read_exit_file(struct daemon *d, struct container *c, int *code, boo
              : "berth-shim died without recording the exit; the container's processes were "
                "killed");
   json_decref(j);
+  return j != NULL;
 }
 
 /* with ctr_lock held */
@@ -767,7 +772,8 @@ static void *monitor_thread(void *p) {
   struct container *c = a->c;
   free(a);
   cleanup_free char *sock = ctr_socket(d, c->id);
-  shim_watch(sock);
+  int fcode = 0;
+  bool foom = false, framed = shim_watch(sock, &fcode, &foom);
   /* the shim is gone or said exit: wait until it has written exit.json */
   bool died = !shim_wait_gone(sock, 2000) && shim_status(sock, NULL) == SHIM_GONE;
   int code;
@@ -784,7 +790,12 @@ static void *monitor_thread(void *p) {
     ctr_unlock();
     shim_reap_orphan(init);
   }
-  read_exit_file(d, c, &code, &oom, error, sizeof error);
+  if (!read_exit_file(d, c, &code, &oom, error, sizeof error) && framed) {
+    /* exit.json could not be written (a full disk): the frame said it */
+    code = fcode;
+    oom = foom;
+    error[0] = 0;
+  }
   mark_exited(d, c, code, oom, error);
   log_debug("container %.12s exited with %d", c->id, code);
   ctr_lock();
@@ -1197,8 +1208,8 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth
     int64_t cpus = res.nano_cpus;
     if (!cpus && res.cpu_quota > 0)
       cpus = res.cpu_quota * 1000000000LL / (res.cpu_period > 0 ? res.cpu_period : 100000);
-    struct cg_limits l = {res.memory,      res.memory_swap, cpus, res.cpu_shares,
-                          res.cpuset_cpus, res.pids_limit,  false};
+    struct cg_limits l = {res.memory,      res.memory_swap, cpus,  res.cpu_shares,
+                          res.cpuset_cpus, res.pids_limit,  false, NULL};
     r = cgroup_ops()->update(c->id, &l, err);
   }
   free(res.cpuset_cpus);

@@ -10,8 +10,9 @@
 #include "../util/util.h"
 
 static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t len) {
-  (void)a;
-  return write_all_fd(*(int *)ctx, buf, len) < 0 ? -1 : (la_ssize_t)len;
+  if (write_all_fd(*(int *)ctx, buf, len) == 0) return (la_ssize_t)len;
+  archive_set_error(a, errno, "write: %s", strerror(errno)); /* EPIPE: the reader gave up */
+  return -1;
 }
 
 struct archive *ctar_writer(int *fd) {

@@ -194,9 +194,7 @@ static bool is_set(json_t *v) {
 /* what berth does not implement: refused when set, naming the field,
  * never accepted and ignored (docs/compat.md lists them) */
 static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) {
-  static const char *const host[] = {"Devices",
-                                     "DeviceCgroupRules",
-                                     "DeviceRequests",
+  static const char *const host[] = {"DeviceRequests",
                                      "CgroupParent",
                                      "Cgroup",
                                      "BlkioWeight",

@@ -274,17 +274,34 @@ static void drop_layer_files(struct image_store *s, struct layer *l) {
 }
 
 /* A storage layer being made is recorded as <image>/pending/<sid> until
- * its owner (a layer record, a container record) is on disk.  One left at
- * start-up belongs to an operation a crash cut short: it is removed. */
+ * its owner (a layer record, a container record) is on disk.  Just before
+ * the owner is written, the pending file names it (store_pending_own): one
+ * left at start-up whose owner is on disk and names the layer was cut
+ * short after the owner was written, and the layer stays; any other
+ * belongs to an operation a crash cut short, and the layer is removed. */
 void store_pending_begin(struct image_store *s, const char *sid) {
   cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
   int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0) close(fd);
 }
 
+int store_pending_own(struct image_store *s, const char *sid, const char *owner) {
+  cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
+  return write_file_atomic(p, owner, strlen(owner), 0600);
+}
+
 void store_pending_end(struct image_store *s, const char *sid) {
   cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
   unlink(p);
+}
+
+/* the owner the pending file of sid names is on disk and names sid */
+static bool pending_owned(struct image_store *s, const char *sid) {
+  cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
+  cleanup_free char *owner = read_file(p, NULL);
+  if (!owner || owner[0] != '/') return false;
+  cleanup_free char *rec = read_file(owner, NULL);
+  return rec && strstr(rec, sid);
 }
 
 static void sweep_pending(struct image_store *s) {
@@ -293,6 +310,10 @@ static void sweep_pending(struct image_store *s) {
   struct dirent *de;
   while (d && (de = readdir(d))) {
     if (strlen(de->d_name) != 64 || !is_hex(de->d_name, 64)) continue;
+    if (pending_owned(s, de->d_name)) {
+      store_pending_end(s, de->d_name);
+      continue;
+    }
     log_warn("image store: removing storage layer %s left by an interrupted operation", de->d_name);
     if (storage_remove(s, de->d_name) == 0) store_pending_end(s, de->d_name);
   }
@@ -612,7 +633,9 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     return 0;
   }
   cleanup_free char *blob = store_blob_path(s, l.blob);
-  if (rename(tmp, blob) < 0 || (r = save_layer(s, &l)) < 0) {
+  cleanup_free char *rec = xasprintf("%s/layers/%s/layer.json", s->root, l.chain_id + 7);
+  if (rename(tmp, blob) < 0 || (r = store_pending_own(s, sid, rec)) < 0 ||
+      (r = save_layer(s, &l)) < 0) {
     int e = r < 0 ? -r : errno;
     pthread_mutex_unlock(&s->lock);
     unlink(tmp);

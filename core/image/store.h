@@ -64,6 +64,9 @@ void store_close(struct image_store *s);
 /* A storage layer being made (sid) until its owner's record is on disk:
  * one left at start-up is removed. */
 void store_pending_begin(struct image_store *s, const char *sid);
+/* the record at owner (an absolute path) is about to be written and will
+ * name sid: a crash after it keeps the layer (store.c) */
+int store_pending_own(struct image_store *s, const char *sid, const char *owner);
 void store_pending_end(struct image_store *s, const char *sid);
 
 /* Lookup by reference, full or short id (with or without sha256:), or

@@ -168,7 +168,7 @@ static int v1_create(const char *id, const struct cg_limits *l, struct berth_err
     write_str(allow, "a");
   } else if (path_exists(deny)) {
     size_t n;
-    const struct rt_dev_rule *rules = rt_default_dev_rules(&n);
+    cleanup_free struct rt_dev_rule *rules = rt_dev_rules(l->device_rules, &n);
     write_str(deny, "a");
     for (size_t i = 0; i < n; i++) {
       char line[64];
@@ -329,7 +329,7 @@ static int v2_create(const char *id, const struct cg_limits *l, struct berth_err
   /* v2 has no devices files: the allowlist is an eBPF program */
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t n;
-  const struct rt_dev_rule *rules = rt_default_dev_rules(&n);
+  cleanup_free struct rt_dev_rule *rules = rt_dev_rules(l->device_rules, &n);
   if (!l->all_devices && (dfd < 0 || rt_devfilter_attach(dfd, rules, n, err) < 0))
     return dfd < 0 ? err_sys(err, BERTH_EINTERNAL, "open %s", dir) : -err->code;
   return v2_limits(id, l, err);

@@ -17,6 +17,9 @@ struct cg_limits {
   const char *cpuset_cpus;
   int64_t pids_limit; /* 0 or -1 = unlimited */
   bool all_devices;   /* --privileged: no device allowlist (create only) */
+  /* rules besides docker's (--device, --device-cgroup-rule), create only:
+   * [{"type": "c"|"b"|"a", "major": n|-1, "minor": n|-1, "access": "rwm"}] */
+  json_t *device_rules;
 };
 
 struct cgroup_ops {
@@ -39,12 +42,14 @@ const struct cgroup_ops *cgroup_ops(void);
 
 /* Device access (devices.c): docker's default allowlist. */
 struct rt_dev_rule {
-  char type;       /* 'c' or 'b' */
+  char type;       /* 'c', 'b' or 'a' (either) */
   int major;       /* -1: any */
   int minor;       /* -1: any */
   unsigned access; /* BPF_DEVCG_ACC_* bits: mknod 1, read 2, write 4 */
 };
 const struct rt_dev_rule *rt_default_dev_rules(size_t *n);
+/* docker's, then extra (cg_limits.device_rules); caller frees */
+struct rt_dev_rule *rt_dev_rules(json_t *extra, size_t *n);
 /* "c 1:3 rwm" for devices.allow (cgroup v1) */
 void rt_dev_rule_text(const struct rt_dev_rule *r, char *buf, size_t len);
 /* cgroup v2: attach an eBPF program allowing only these to the cgroup

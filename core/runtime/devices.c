@@ -30,6 +30,28 @@ const struct rt_dev_rule *rt_default_dev_rules(size_t *n) {
   return rules;
 }
 
+struct rt_dev_rule *rt_dev_rules(json_t *extra, size_t *n) {
+  size_t nd;
+  const struct rt_dev_rule *def = rt_default_dev_rules(&nd);
+  struct rt_dev_rule *all = xcalloc(nd + json_array_size(extra), sizeof *all);
+  memcpy(all, def, nd * sizeof *all);
+  *n = nd;
+  size_t i;
+  json_t *r;
+  json_array_foreach(extra, i, r) {
+    const char *t = json_string_value(json_object_get(r, "type")) ?: "";
+    const char *acc = json_string_value(json_object_get(r, "access")) ?: "";
+    if (!strchr("abc", *t) || !*t) continue;
+    all[*n] = (struct rt_dev_rule){*t, (int)json_integer_value(json_object_get(r, "major")),
+                                   (int)json_integer_value(json_object_get(r, "minor")), 0};
+    all[*n].access = (strchr(acc, 'r') ? BPF_DEVCG_ACC_READ : 0) |
+                     (strchr(acc, 'w') ? BPF_DEVCG_ACC_WRITE : 0) |
+                     (strchr(acc, 'm') ? BPF_DEVCG_ACC_MKNOD : 0);
+    (*n)++;
+  }
+  return all;
+}
+
 void rt_dev_rule_text(const struct rt_dev_rule *r, char *buf, size_t len) {
   char maj[16] = "*", min[16] = "*";
   if (r->major != ANY) snprintf(maj, sizeof maj, "%d", r->major);
@@ -48,14 +70,15 @@ void rt_dev_rule_text(const struct rt_dev_rule *r, char *buf, size_t len) {
   ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 
 static size_t rule_len(const struct rt_dev_rule *r) {
-  return 1 + 3 + (r->major != ANY) + (r->minor != ANY) + 2;
+  return (r->type != 'a') + 3 + (r->major != ANY) + (r->minor != ANY) + 2;
 }
 
 static size_t emit_rule(struct bpf_insn *p, const struct rt_dev_rule *r) {
   size_t n = 0;
   short skip = (short)(rule_len(r) - 1); /* from the first insn, to the next rule */
   int type = r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
-  p[n] = INSN(BPF_JMP | BPF_JNE | BPF_K, 3, 0, (short)(skip - (short)n), type), n++;
+  if (r->type != 'a')
+    p[n] = INSN(BPF_JMP | BPF_JNE | BPF_K, 3, 0, (short)(skip - (short)n), type), n++;
   /* access asked for must be a subset of the rule's */
   p[n++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 4, 0, 0);
   p[n++] = INSN(BPF_ALU64 | BPF_AND | BPF_K, 7, 0, 0, ~(int)r->access & 0xffff);

@@ -377,6 +377,37 @@ static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
     die(err_fd, 125, "mount /dev/mqueue: %s", strerror(errno));
 }
 
+/* --device: each node made where the container sees it, with the host
+ * node's type, numbers, mode and owner (what docker's runc does when it is
+ * not in a user namespace) */
+static void make_devices(const struct rt_spec *s, int rootfd, int err_fd) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(s->limits, "devices"), i, d) {
+    const char *path = json_string_value(json_object_get(d, "path")) ?: "";
+    cleanup_free char *parent = xstrdup(path);
+    char *slash = strrchr(parent, '/');
+    if (*path != '/' || !slash || !slash[1]) die(err_fd, 125, "device path %s: invalid", path);
+    *slash = 0;
+    if (*parent && rt_mkdir_in_root(rootfd, parent, 0755) < 0)
+      die(err_fd, 125, "mkdir %s: %s", parent, strerror(errno));
+    cleanup_close int pfd =
+        rt_openat_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0);
+    if (pfd < 0) die(err_fd, 125, "open %s: %s", parent, strerror(errno));
+    const char *type = json_string_value(json_object_get(d, "type")) ?: "c";
+    mode_t mode = (mode_t)json_integer_value(json_object_get(d, "mode")) & 07777;
+    dev_t dev = makedev((unsigned)json_integer_value(json_object_get(d, "major")),
+                        (unsigned)json_integer_value(json_object_get(d, "minor")));
+    unlinkat(pfd, slash + 1, 0); /* the image's own node of that name, as runc replaces it */
+    if (mknodat(pfd, slash + 1, (*type == 'b' ? S_IFBLK : S_IFCHR) | mode, dev) < 0)
+      die(err_fd, 125, "mknod %s: %s", path, strerror(errno));
+    fchmodat(pfd, slash + 1, mode, 0);
+    if (fchownat(pfd, slash + 1, (uid_t)json_integer_value(json_object_get(d, "uid")),
+                 (gid_t)json_integer_value(json_object_get(d, "gid")), AT_SYMLINK_NOFOLLOW) < 0)
+      die(err_fd, 125, "chown %s: %s", path, strerror(errno));
+  }
+}
+
 /* A bind mount of a host path (opened here, by the runtime) onto a target
  * resolved inside the root. */
 static void bind_in(int rootfd, const char *src, const char *target, bool ro, int err_fd) {
@@ -554,6 +585,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
       die(err_fd, 125, "mount %s on %s: %s", m->type, m->target, strerror(errno));
     }
   }
+  make_devices(s, rootfd, err_fd);
   /* docker makes a missing working directory */
   if (s->cwd && *s->cwd == '/' && strcmp(s->cwd, "/")) {
     int wd = rt_mkdir_in_root(rootfd, s->cwd, 0755);

@@ -227,19 +227,27 @@ void shim_resize(const char *sock, int h, int w) {
   request(sock, cmd, line, sizeof line);
 }
 
-void shim_watch(const char *sock) {
+bool shim_watch(const char *sock, int *code, bool *oom) {
   int fd = shim_connect(sock, "WATCH\n");
   if (fd < 0) {
     reap_soon(); /* gone already */
-    return;
+    return false;
   }
   unsigned char h[8];
   char payload[64];
   uint32_t len;
-  while (shim_read_frame(fd, h, payload, sizeof payload, &len) == 1 && h[0] != SHIM_F_EXIT) {
+  bool got = false;
+  while (!got && shim_read_frame(fd, h, payload, sizeof payload - 1, &len) == 1) {
+    if (h[0] != SHIM_F_EXIT) continue;
+    payload[len] = 0;
+    int o = 0;
+    got = sscanf(payload, "%d %d", code, &o) == 2;
+    *oom = o != 0;
+    if (!got) break;
   }
   close(fd);
   reap_soon(); /* the container exited: its shim follows */
+  return got;
 }
 
 bool shim_wait_gone(const char *sock, int ms) {

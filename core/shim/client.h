@@ -40,8 +40,9 @@ int shim_start(const char *sock, char *reason, size_t len);
 /* RESIZE the container's tty */
 void shim_resize(const char *sock, int h, int w);
 
-/* WATCH: block until the container exits or the shim goes away. */
-void shim_watch(const char *sock);
+/* WATCH: block until the container exits or the shim goes away.  true
+ * with the exit code and OOM flag of the exit frame when one came. */
+bool shim_watch(const char *sock, int *code, bool *oom);
 
 /* Wait up to ms for the shim to remove its socket (it has then written
  * exit.json).  false if it is still there. */

@@ -614,6 +614,7 @@ int main(int argc, char **argv) {
     json_t *cg = json_object_get(S.extra, "cgroup");
     struct cg_limits l = limits_from(cg);
     l.all_devices = S.spec.privileged;
+    l.device_rules = json_object_get(S.spec.limits, "device_rules");
     r = S.cg->create(S.spec.id, &l, &err);
   }
   if (r == 0) r = open_logger(plugin_dir, &err);

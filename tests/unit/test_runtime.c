@@ -165,41 +165,60 @@ static int probe_devices(const char *dir) {
   return bits;
 }
 
+/* the probe's bits in a child of a fresh cgroup (under mnt) the rules
+ * filter; -1 when the filter does not attach */
+static int filtered_probe(const char *mnt, const struct rt_dev_rule *rules, size_t n, int k) {
+  cleanup_free char *cg = xasprintf("%s/berth-devtest-%d-%d", mnt, (int)getpid(), k);
+  ok(mkdir(cg, 0755) == 0, "a cgroup for the test (%d)", k);
+  int cfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct berth_err e = {0};
+  bool att = rt_devfilter_attach(cfd, rules, n, &e) == 0;
+  ok(att, "the eBPF device filter loads and attaches (%d rules): %s", (int)n, e.msg);
+  pid_t p = att ? fork() : -1;
+  if (p == 0) {
+    cleanup_free char *procs = xasprintf("%s/cgroup.procs", cg);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    int f = open(procs, O_WRONLY);
+    if (f < 0 || write(f, pid, strlen(pid)) < 0) _exit(100);
+    close(f);
+    cleanup_free char *dir = xasprintf("%s/probe%d", root, k);
+    mkdir(dir, 0755);
+    _exit(probe_devices(dir));
+  }
+  int st = 0;
+  if (p > 0) waitpid(p, &st, 0);
+  close(cfd);
+  rmdir(cg);
+  return p > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void test_devfilter(void) {
   cleanup_free char *mnt = xasprintf("%s-cg2", root);
   mkdir(mnt, 0755);
   int mr = mount("cgroup2", mnt, "cgroup2", 0, NULL);
   ok(mr == 0, "a cgroup2 mount of the test's own%s%s", mr ? ": " : "", mr ? strerror(errno) : "");
-  cleanup_free char *cg = xasprintf("%s/berth-devtest-%d", mnt, (int)getpid());
-  ok(mkdir(cg, 0755) == 0, "a cgroup for the test");
-  int cfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t n;
   const struct rt_dev_rule *rules = rt_default_dev_rules(&n);
-  struct berth_err e = {0};
-  ok(rt_devfilter_attach(cfd, rules, n, &e) == 0, "the eBPF device filter loads and attaches: %s",
-     e.msg);
-  pid_t p = fork();
-  if (p == 0) {
-    cleanup_free char *procs = xasprintf("%s/cgroup.procs", cg);
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (write_file_atomic(procs, pid, strlen(pid), 0644) < 0) {
-      int f = open(procs, O_WRONLY);
-      if (f < 0 || write(f, pid, strlen(pid)) < 0) _exit(100);
-      close(f);
-    }
-    _exit(probe_devices(root));
-  }
-  int st = 0;
-  waitpid(p, &st, 0);
-  int bits = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  int bits = filtered_probe(mnt, rules, n, 0);
   ok(bits != 100, "the child joined the cgroup");
   ok(bits >= 0 && (bits & 1), "under the filter: /dev/null opens");
   ok(bits >= 0 && (bits & 2), "under the filter: mknod is allowed");
   ok(bits >= 0 && (bits & 4), "under the filter: a block device (8:0) is refused with EPERM");
   ok(bits >= 0 && (bits & 8), "under the filter: /dev/mem (1:1) is refused with EPERM");
-  close(cfd);
-  rmdir(cg);
+  /* --device-cgroup-rule 'b 8:* r' and 'a 1:1 r' (any type) on top */
+  json_t *extra = json_loads("[{\"type\":\"b\",\"major\":8,\"minor\":-1,\"access\":\"r\"},"
+                             "{\"type\":\"a\",\"major\":1,\"minor\":1,\"access\":\"r\"}]",
+                             0, NULL);
+  cleanup_free struct rt_dev_rule *more = rt_dev_rules(extra, &n);
+  json_decref(extra);
+  char line[64];
+  rt_dev_rule_text(&more[n - 1], line, sizeof line);
+  is_str(line, "a 1:1 r", "v1 rule text of an extra rule of any type");
+  bits = filtered_probe(mnt, more, n, 1);
+  ok(bits >= 0 && (bits & 1), "with extra rules: /dev/null still opens");
+  ok(bits >= 0 && !(bits & 4), "with 'b 8:* r': the block device 8:0 is no longer refused");
+  ok(bits >= 0 && !(bits & 8), "with 'a 1:1 r': /dev/mem is no longer refused");
   umount2(mnt, MNT_DETACH);
   rmdir(mnt);
 }
