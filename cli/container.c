@@ -96,7 +96,7 @@ struct run_opts {
   bool stop_timeout_set;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
       ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links,
-      volumes_from, mounts, devices, device_rules;
+      volumes_from, mounts, devices, device_rules, sysctls;
 };
 
 #define RUN_FLAGS(o)                                                                               \
@@ -129,6 +129,7 @@ struct run_opts {
       {"cap-add", 0, F_LIST, &o.cap_add, "Add Linux capabilities"},                                \
       {"cap-drop", 0, F_LIST, &o.cap_drop, "Drop Linux capabilities"},                             \
       {"device", 0, F_LIST, &o.devices, "Add a host device to the container"},                     \
+      {"sysctl", 0, F_LIST, &o.sysctls, "Sysctl options"},                                         \
       {"device-cgroup-rule", 0, F_LIST, &o.device_rules,                                           \
        "Add a rule to the cgroup allowed devices list"},                                           \
       {"security-opt", 0, F_LIST, &o.security_opt, "Security Options"},                            \
@@ -518,6 +519,22 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
       return NULL;
     }
     json_object_set_new(hc, "Devices", devs);
+  }
+  if (o->sysctls.n) {
+    json_t *m = json_object();
+    for (size_t i = 0; i < o->sysctls.n; i++) {
+      const char *eq = strchr(o->sysctls.v[i], '=');
+      if (!eq) {
+        fprintf(stderr, "invalid argument \"%s\" for \"--sysctl\" flag: invalid sysctl value\n",
+                o->sysctls.v[i]);
+        json_decref(m);
+        json_decref(c);
+        return NULL;
+      }
+      cleanup_free char *k = strndup(o->sysctls.v[i], (size_t)(eq - o->sysctls.v[i]));
+      json_object_set_new(m, k, json_string(eq + 1));
+    }
+    json_object_set_new(hc, "Sysctls", m);
   }
   if (o->device_rules.n) json_object_set_new(hc, "DeviceCgroupRules", str_array(&o->device_rules));
   if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));

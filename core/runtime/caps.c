@@ -55,21 +55,26 @@ int rt_cap_from_name(const char *name) {
   return -1;
 }
 
+static bool has_all(char *const *names, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcasecmp(names[i], "ALL")) return true;
+  return false;
+}
+
+static uint64_t cap_bits(char *const *names, size_t n) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (rt_cap_from_name(names[i]) >= 0) m |= 1ull << rt_cap_from_name(names[i]);
+  return m;
+}
+
+/* docker's rule: --cap-add ALL is every capability but those dropped;
+ * --cap-drop ALL is only those added; else the default set, less what is
+ * dropped, plus what is added */
 uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop) {
-  uint64_t caps = rt_default_caps();
-  for (size_t i = 0; i < n_add; i++) {
-    if (!strcasecmp(add[i], "ALL"))
-      caps = rt_all_caps();
-    else if (rt_cap_from_name(add[i]) >= 0)
-      caps |= 1ull << rt_cap_from_name(add[i]);
-  }
-  for (size_t i = 0; i < n_drop; i++) {
-    if (!strcasecmp(drop[i], "ALL"))
-      caps = 0;
-    else if (rt_cap_from_name(drop[i]) >= 0)
-      caps &= ~(1ull << rt_cap_from_name(drop[i]));
-  }
-  return caps;
+  if (has_all(add, n_add)) return rt_all_caps() & ~cap_bits(drop, n_drop);
+  if (has_all(drop, n_drop)) return cap_bits(add, n_add);
+  return (rt_default_caps() & ~cap_bits(drop, n_drop)) | cap_bits(add, n_add);
 }
 
 static int last_cap(void) {

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -32,75 +34,79 @@ static void spawn_child(int exe, char **argv, int ready_w, const char *logf) {
   _exit(127);
 }
 
-/* the shims berthd adopted (their intermediate parent exited while berthd,
- * their subreaper, ran), reaped when they exit: swept soon after a shim is
- * known to be going (shim_wait_gone) and every 10 s */
+/* The shims berthd adopted (their intermediate parent exited while berthd,
+ * their subreaper, ran), reaped the moment they exit: a reaper thread polls
+ * a pidfd of each (readable once the process is a zombie) and an eventfd
+ * that says one more was adopted.  Without pidfds (kernel < 5.3), a sweep
+ * every 10 s. */
+struct adopted {
+  pid_t pid;
+  int pidfd; /* -1: swept */
+};
+
 static struct {
   pthread_mutex_t mu;
-  pthread_cond_t cv;
-  pid_t *pids;
+  struct adopted *v;
   size_t n, cap;
-  unsigned soon; /* shims said to be going and not reaped yet */
-  bool on;
-} reap = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, false};
+  int wake; /* eventfd */
+} reap = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, -1};
 
 static void reap_adopt(pid_t pid) {
   pthread_mutex_lock(&reap.mu);
-  if (reap.on) {
+  if (reap.wake >= 0) {
     if (reap.n == reap.cap) {
       reap.cap = reap.cap ? reap.cap * 2 : 64;
-      reap.pids = xrealloc(reap.pids, reap.cap * sizeof *reap.pids);
+      reap.v = xrealloc(reap.v, reap.cap * sizeof *reap.v);
     }
-    reap.pids[reap.n++] = pid;
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    reap.v[reap.n++] = (struct adopted){pid, fd};
+    uint64_t one = 1;
+    if (write(reap.wake, &one, sizeof one) < 0) {
+    }
   }
-  pthread_mutex_unlock(&reap.mu);
-}
-
-static void reap_soon(void) {
-  pthread_mutex_lock(&reap.mu);
-  reap.soon++;
-  pthread_cond_signal(&reap.cv);
   pthread_mutex_unlock(&reap.mu);
 }
 
 void shim_reap_orphan(pid_t pid) {
   reap_adopt(pid);
-  reap_soon();
 }
 
-/* waitpid of each adopted shim: reaped, or not berthd's child (ECHILD) */
-static size_t reap_sweep(void) {
-  size_t kept = 0, gone = 0;
+/* reap what has exited: all (swept) or those whose pidfd polled ready */
+static void reap_ready(const struct pollfd *p, size_t np, bool sweep) {
+  pthread_mutex_lock(&reap.mu);
+  size_t kept = 0;
   for (size_t i = 0; i < reap.n; i++) {
-    pid_t r = waitpid(reap.pids[i], NULL, WNOHANG);
-    if (r == 0 || (r < 0 && errno == EINTR))
-      reap.pids[kept++] = reap.pids[i];
-    else
-      gone++;
+    struct adopted a = reap.v[i];
+    bool look = sweep && a.pidfd < 0;
+    for (size_t k = 0; k < np && !look; k++)
+      look = p[k].fd == a.pidfd && a.pidfd >= 0 && p[k].revents;
+    pid_t r = look ? waitpid(a.pid, NULL, WNOHANG) : 0;
+    if (r == 0 || (r < 0 && errno == EINTR)) {
+      reap.v[kept++] = a;
+    } else if (a.pidfd >= 0) {
+      close(a.pidfd); /* reaped, or not berthd's child (ECHILD) */
+    }
   }
   reap.n = kept;
-  return gone;
+  pthread_mutex_unlock(&reap.mu);
 }
 
 static void *reaper(void *arg) {
   (void)arg;
-  pthread_mutex_lock(&reap.mu);
+  struct pollfd *p = NULL;
   for (;;) {
-    struct timespec until = deadline_after_ms(CLOCK_REALTIME, 10000);
-    while (!reap.soon && pthread_cond_timedwait(&reap.cv, &reap.mu, &until) == 0) {
+    pthread_mutex_lock(&reap.mu);
+    size_t np = 1;
+    p = xrealloc(p, (reap.n + 1) * sizeof *p);
+    p[0] = (struct pollfd){reap.wake, POLLIN, 0};
+    for (size_t i = 0; i < reap.n; i++)
+      if (reap.v[i].pidfd >= 0) p[np++] = (struct pollfd){reap.v[i].pidfd, POLLIN, 0};
+    pthread_mutex_unlock(&reap.mu);
+    int r = poll(p, np, 10000);
+    uint64_t v;
+    if (r > 0 && p[0].revents && read(reap.wake, &v, sizeof v) < 0) {
     }
-    /* a shim that said it is going exits a moment later (it writes
-     * exit.json and closes its log first): look again, 25 ms to 1.6 s on,
-     * until as many have gone as were said to */
-    for (int ms = 25;; ms *= 2) {
-      size_t gone = reap_sweep();
-      reap.soon = gone >= reap.soon ? 0 : reap.soon - (unsigned)gone;
-      if (!reap.soon || ms > 1600) break;
-      pthread_mutex_unlock(&reap.mu);
-      usleep((useconds_t)ms * 1000);
-      pthread_mutex_lock(&reap.mu);
-    }
-    reap.soon = 0;
+    reap_ready(p + 1, np - 1, r == 0);
   }
   return NULL;
 }
@@ -112,9 +118,14 @@ void shim_reaper_start(void) {
   }
   pthread_t t;
   pthread_mutex_lock(&reap.mu);
-  reap.on = pthread_create(&t, NULL, reaper, NULL) == 0;
+  reap.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (reap.wake >= 0 && pthread_create(&t, NULL, reaper, NULL) == 0) {
+    pthread_detach(t);
+  } else if (reap.wake >= 0) {
+    close(reap.wake);
+    reap.wake = -1;
+  }
   pthread_mutex_unlock(&reap.mu);
-  if (reap.on) pthread_detach(t);
 }
 
 int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
@@ -229,10 +240,7 @@ void shim_resize(const char *sock, int h, int w) {
 
 bool shim_watch(const char *sock, int *code, bool *oom) {
   int fd = shim_connect(sock, "WATCH\n");
-  if (fd < 0) {
-    reap_soon(); /* gone already */
-    return false;
-  }
+  if (fd < 0) return false;
   unsigned char h[8];
   char payload[64];
   uint32_t len;
@@ -246,7 +254,6 @@ bool shim_watch(const char *sock, int *code, bool *oom) {
     if (!got) break;
   }
   close(fd);
-  reap_soon(); /* the container exited: its shim follows */
   return got;
 }
 
