@@ -7,8 +7,18 @@
 
 #define SUB_CAP (EV_RING + EV_QUEUE) /* a replay of the whole ring, then EV_QUEUE live */
 
+/* An event as it is kept: its compact JSON line, shared by the ring and the
+ * subscribers' queues (a jansson object of one event takes ~3 KB, its text
+ * ~350 bytes), parsed again for a subscriber when it is delivered. */
+struct ev_text {
+  int refs; /* under ev_mu */
+  int64_t ns;
+  size_t len;
+  char line[]; /* with a '\n' at len, then NUL */
+};
+
 struct ev_sub {
-  json_t *q[SUB_CAP];
+  struct ev_text *q[SUB_CAP];
   size_t head, count;
   bool dropped;
   struct ev_sub *next;
@@ -16,7 +26,7 @@ struct ev_sub {
 
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
-static json_t *ring[EV_RING];
+static struct ev_text *ring[EV_RING];
 static size_t ring_head, ring_count; /* oldest at ring_head */
 static struct ev_sub *subs;
 static bool stopping;
@@ -25,10 +35,30 @@ static int tail_fd = -1;
 static size_t tail_lines;
 static int64_t last_ns;
 
-static void ring_push(json_t *ev) {
+static struct ev_text *text_new(const char *line, size_t len, int64_t ns) {
+  struct ev_text *t = xmalloc(sizeof *t + len + 2);
+  t->refs = 1;
+  t->ns = ns;
+  t->len = len;
+  memcpy(t->line, line, len);
+  t->line[len] = '\n';
+  t->line[len + 1] = 0;
+  return t;
+}
+
+static struct ev_text *text_ref(struct ev_text *t) {
+  t->refs++;
+  return t;
+}
+
+static void text_put(struct ev_text *t) {
+  if (t && --t->refs == 0) free(t);
+}
+
+static void ring_push(struct ev_text *ev) {
   size_t slot = (ring_head + ring_count) % EV_RING;
   if (ring_count == EV_RING) {
-    json_decref(ring[ring_head]);
+    text_put(ring[ring_head]);
     ring_head = (ring_head + 1) % EV_RING;
     slot = (ring_head + EV_RING - 1) % EV_RING;
   } else {
@@ -41,16 +71,14 @@ static void ring_push(json_t *ev) {
  * it for appending.  With ev_mu held, or before any thread runs. */
 static void tail_compact(void) {
   if (!tail_path) return;
-  size_t cap = 4096, len = 0;
-  char *buf = xmalloc(cap);
+  size_t len = 0;
+  for (size_t i = 0; i < ring_count; i++)
+    len += ring[(ring_head + i) % EV_RING]->len + 1;
+  char *buf = xmalloc(len + 1), *p = buf;
   for (size_t i = 0; i < ring_count; i++) {
-    char *line = json_dumps(ring[(ring_head + i) % EV_RING], JSON_COMPACT);
-    size_t l = strlen(line);
-    if (len + l + 2 > cap) buf = xrealloc(buf, cap = 2 * (len + l + 2));
-    memcpy(buf + len, line, l);
-    buf[len + l] = '\n';
-    len += l + 1;
-    free(line);
+    struct ev_text *t = ring[(ring_head + i) % EV_RING];
+    memcpy(p, t->line, t->len + 1);
+    p += t->len + 1;
   }
   if (tail_fd >= 0) close(tail_fd);
   tail_fd = -1;
@@ -71,12 +99,12 @@ int ev_init(const char *data_root, struct berth_err *err) {
     if (!nl) break; /* a line cut short by a crash */
     *nl = 0;
     json_t *ev = json_loads(line, 0, NULL);
-    if (json_is_object(ev) && json_is_integer(json_object_get(ev, "timeNano"))) {
-      ring_push(ev);
-      last_ns = json_integer_value(json_object_get(ev, "timeNano"));
-    } else {
-      json_decref(ev);
+    json_t *ns = json_object_get(ev, "timeNano");
+    if (json_is_object(ev) && json_is_integer(ns)) {
+      last_ns = json_integer_value(ns);
+      ring_push(text_new(line, (size_t)(nl - line), last_ns));
     }
+    json_decref(ev);
   }
   tail_compact();
   return 0;
@@ -89,15 +117,15 @@ void ev_shutdown(void) {
   pthread_mutex_unlock(&ev_mu);
 }
 
-static bool sub_push(struct ev_sub *s, json_t *ev) {
+static bool sub_push(struct ev_sub *s, struct ev_text *ev) {
   if (s->count == SUB_CAP) return false;
-  s->q[(s->head + s->count) % SUB_CAP] = json_incref(ev);
+  s->q[(s->head + s->count) % SUB_CAP] = text_ref(ev);
   s->count++;
   return true;
 }
 
-static void publish(json_t *ev) {
-  ring_push(json_incref(ev));
+static void publish(struct ev_text *ev) {
+  ring_push(text_ref(ev));
   for (struct ev_sub *s = subs; s; s = s->next) {
     if (s->dropped || sub_push(s, ev)) continue;
     s->dropped = true;
@@ -105,11 +133,8 @@ static void publish(json_t *ev) {
   }
   pthread_cond_broadcast(&ev_cond);
   if (tail_fd >= 0) {
-    char *line = json_dumps(ev, JSON_COMPACT);
-    size_t l = strlen(line);
-    line[l] = '\n'; /* the NUL is ours to overwrite: written by length */
-    if (write_all_fd(tail_fd, line, l + 1) < 0) log_warn("events: append: %s", strerror(errno));
-    free(line);
+    if (write_all_fd(tail_fd, ev->line, ev->len + 1) < 0)
+      log_warn("events: append: %s", strerror(errno));
     if (++tail_lines > 2 * EV_RING) tail_compact();
   }
 }
@@ -139,17 +164,21 @@ void ev_emit(const char *type, const char *action, const char *id, json_t *attrs
   last_ns = ns;
   json_object_set_new(ev, "time", json_integer(ns / 1000000000));
   json_object_set_new(ev, "timeNano", json_integer(ns));
-  publish(ev);
-  pthread_mutex_unlock(&ev_mu);
+  char *line = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
+  struct ev_text *t = text_new(line, strlen(line), ns);
+  free(line);
+  publish(t);
+  text_put(t);
+  pthread_mutex_unlock(&ev_mu);
 }
 
 struct ev_sub *ev_subscribe(int64_t since_ns) {
   struct ev_sub *s = xcalloc(1, sizeof *s);
   pthread_mutex_lock(&ev_mu);
   for (size_t i = 0; since_ns >= 0 && i < ring_count; i++) {
-    json_t *ev = ring[(ring_head + i) % EV_RING];
-    if (json_integer_value(json_object_get(ev, "timeNano")) >= since_ns) sub_push(s, ev);
+    struct ev_text *ev = ring[(ring_head + i) % EV_RING];
+    if (ev->ns >= since_ns) sub_push(s, ev);
   }
   s->next = subs;
   subs = s;
@@ -164,8 +193,9 @@ int ev_next(struct ev_sub *s, int timeout_ms, json_t **out) {
     if (pthread_cond_timedwait(&ev_cond, &ev_mu, &dl)) break;
   }
   int r = 0;
+  struct ev_text *t = NULL;
   if (s->count) {
-    *out = s->q[s->head];
+    t = s->q[s->head];
     s->head = (s->head + 1) % SUB_CAP;
     s->count--;
     r = 1;
@@ -173,6 +203,13 @@ int ev_next(struct ev_sub *s, int timeout_ms, json_t **out) {
     r = -1;
   }
   pthread_mutex_unlock(&ev_mu);
+  if (t) {
+    *out = json_loadb(t->line, t->len, 0, NULL);
+    pthread_mutex_lock(&ev_mu);
+    text_put(t);
+    pthread_mutex_unlock(&ev_mu);
+    if (!*out) r = 0; /* never: the line was made by json_dumps */
+  }
   return r;
 }
 
@@ -186,7 +223,9 @@ void ev_unsubscribe(struct ev_sub *s) {
     }
   }
   pthread_mutex_unlock(&ev_mu);
+  pthread_mutex_lock(&ev_mu);
   for (size_t i = 0; i < s->count; i++)
-    json_decref(s->q[(s->head + i) % SUB_CAP]);
+    text_put(s->q[(s->head + i) % SUB_CAP]);
+  pthread_mutex_unlock(&ev_mu);
   free(s);
 }
