@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Output of short-lived containers under load: a CPU hog on every core
-# beside 300 short containers, 10 at a time; every byte each wrote to
+# beside 500 short containers, 10 at a time; every byte each wrote to
 # stdout and stderr just before exiting must arrive, without and with -t,
-# through attach (run) and through logs (run -d, wait, logs).
+# through attach (run) and through logs (run -d, wait, logs), through the
+# berth CLI and the docker CLI.
 #   COUNT=1000 PARALLEL=40 tests/integration/output.sh   harder, by hand
 . "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-100}
@@ -29,10 +30,13 @@ cat >"$T/one" <<ONE
 i=\$1 mode=\$2 d=$T/r/\$mode-\$i
 mkdir -p "\$d"
 B="timeout -s KILL 120 $BERTH_BIN"
+D="timeout -s KILL 120 $(command -v docker)"
 prog=\$(cat $T/prog)
 case \$mode in
 attach) \$B run --rm busybox sh -c "\$prog" sh "\$i" >"\$d/out" 2>"\$d/err" ;;
 tty)    \$B run --rm -t busybox sh -c "\$prog" sh "\$i" >"\$d/out" 2>"\$d/err" ;;
+dattach) \$D run --rm busybox sh -c "\$prog" sh "\$i" >"\$d/out" 2>"\$d/err" ;;
+dtty)   \$D run --rm -t busybox sh -c "\$prog" sh "\$i" >"\$d/out" 2>"\$d/err" ;;
 logs)   id=\$(\$B run -d busybox sh -c "\$prog" sh "\$i") && \$B wait "\$id" >/dev/null &&
         \$B logs "\$id" >"\$d/out" 2>"\$d/err" && \$B rm "\$id" >/dev/null ;;
 esac
@@ -46,17 +50,17 @@ for _ in $(seq 1 "$(nproc)"); do
   HOGS+=($!)
 done
 start=$(date +%s)
-for mode in attach tty logs; do
+for mode in attach tty logs dattach dtty; do
   seq 1 "$COUNT" | xargs -P "$PARALLEL" -I{} "$T/one" {} "$mode"
 done
 stop_hogs
-echo "# $((3 * COUNT)) containers ($PARALLEL at a time) beside $(nproc) busy loops in $(( $(date +%s) - start )) s"
+echo "# $((5 * COUNT)) containers ($PARALLEL at a time) beside $(nproc) busy loops in $(( $(date +%s) - start )) s"
 
-for mode in attach tty logs; do
+for mode in attach tty logs dattach dtty; do
   bad=0 first=""
   for i in $(seq 1 "$COUNT"); do
     d="$T/r/$mode-$i"
-    if [ "$mode" = tty ]; then
+    if [ "$mode" = tty ] || [ "$mode" = dtty ]; then
       # a pty: both streams on stdout in program order, \r\n line ends
       got=$(tr -d '\r' <"$d/out")
       want=$( { want_err "$i" | head -1; want_out "$i" | head -40; want_err "$i" | tail -1; printf 'last-%s' "$i"; } )
