@@ -9,6 +9,7 @@
 #   M=50 bench/run-latency.sh     containers for the run -d / PSS figure
 #
 # Figures printed:
+#   version         median wall time of `version` (CLI start + one request)
 #   run --rm true   median wall time of `run --rm busybox true`
 #   exec true       median wall time of `exec C true` in a running container
 #   run -d xM       wall time of M sequential `run -d busybox sleep 3600`
@@ -16,6 +17,9 @@
 #                   (berth-shim / containerd-shim-runc-v2 / conmon), summed
 #                   over the M containers and divided by M
 #   daemon +PSS/c   growth of the daemon's own PSS per container
+#   ps -a (M)       median wall time of `ps -a` with the M containers
+#   stop -t 0       median wall time of `stop -t 0` of one of them
+#   rm -f xM        wall time of one `rm -f` of all M
 set -u
 N=${1:-20}
 M=${M:-50}
@@ -55,11 +59,19 @@ pss_kib() {
 }
 
 # bench_engine NAME MONITOR_PGREP DAEMON_PID CLI...
-declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS
+declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS R_VER R_PS R_STOP R_RM
+# median_ms CMD...: the median of N timed runs, in ms
+median_ms() {
+  local i t0
+  for i in $(seq 1 "$N"); do
+    t0=$(now_ns); "$@" >/dev/null 2>&1
+    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}'
+}
 bench_engine() {
   local name=$1 mon=$2 dpid=$3; shift 3
   local cli=("$@") i t0
   "${cli[@]}" run --rm --network none busybox true >/dev/null 2>&1 # warm caches
+  R_VER[$name]=$(median_ms "${cli[@]}" version)
   R_RUN[$name]=$(for i in $(seq 1 "$N"); do
     t0=$(now_ns); "${cli[@]}" run --rm --network none busybox true >/dev/null 2>&1
     echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
@@ -82,7 +94,14 @@ bench_engine() {
     R_PSS[$name]="-"
   fi
   R_DPSS[$name]="$((($(pss_kib "$dpid") - d0) / M)) KiB"
-  "${cli[@]}" rm -f $("${cli[@]}" ps -aq) >/dev/null 2>&1
+  R_PS[$name]=$(median_ms "${cli[@]}" ps -a)
+  local ids; mapfile -t ids < <("${cli[@]}" ps -aq)
+  R_STOP[$name]=$(for i in $(seq 0 $((N < M ? N - 1 : M - 1))); do
+    t0=$(now_ns); "${cli[@]}" stop -t 0 "${ids[$i]}" >/dev/null 2>&1
+    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  t0=$(now_ns)
+  "${cli[@]}" rm -f "${ids[@]}" >/dev/null 2>&1
+  R_RM[$name]=$(awk -v ns=$(($(now_ns) - t0)) 'BEGIN {printf "%.0f ms", ns / 1e6}')
 }
 
 # ---- the busybox image, from Debian's busybox-static ----
@@ -163,6 +182,8 @@ fi
 # ---- the table ----
 printf '\n%-22s' "N=$N, M=$M"
 for e in "${ENGINES[@]}"; do printf '%-22s' "$e"; done
+printf '\n%-22s' "version (ms)"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_VER[$e]}"; done
 printf '\n%-22s' "run --rm true (ms)"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RUN[$e]}"; done
 printf '\n%-22s' "exec true (ms)"
@@ -173,4 +194,10 @@ printf '\n%-22s' "PSS/container"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_PSS[$e]}"; done
 printf '\n%-22s' "daemon +PSS/container"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_DPSS[$e]}"; done
+printf '\n%-22s' "ps -a, $M (ms)"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_PS[$e]}"; done
+printf '\n%-22s' "stop -t 0 (ms)"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_STOP[$e]}"; done
+printf '\n%-22s' "rm -f x$M"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RM[$e]}"; done
 printf '\n'

@@ -1,6 +1,6 @@
-/* Raw HTTP on the daemon's socket for what libcurl cannot do: the hijacked
- * attach/exec streams (reference §3) and requests whose headers must be
- * seen before the body (wait, sent before start). */
+/* Raw HTTP on the daemon's socket beside client.c's one-shot requests: the
+ * hijacked attach/exec streams (reference §3) and requests whose headers
+ * must be seen before the body (wait, sent before start). */
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
