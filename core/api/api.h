@@ -60,6 +60,7 @@ struct api_request {
   void *ctx;        /* route-private */
   void (*ctx_free)(void *);
   bool responded;
+  int64_t trace_t0; /* BERTH_TRACE: when the request came (0: not tracing) */
 };
 
 /* Start serving on an already bound and listening socket. */

@@ -521,6 +521,11 @@ static void request_free(struct api_request *req) {
 
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+  struct api_request *req = *con_cls;
+  if (req && req->trace_t0) {
+    cleanup_free char *what = xasprintf("%s %s", req->method, req->path);
+    trace_phase("api", what, req->trace_t0); /* until the reply (or the stream) ended */
+  }
   request_free(*con_cls);
   *con_cls = NULL;
 }
@@ -559,6 +564,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     req->conn = conn;
     req->d = s->d;
     req->method = method;
+    req->trace_t0 = trace_phase("api", "", 0);
     req->body_pipe[0] = req->body_pipe[1] = -1;
     const char *rest;
     split_version(url, &req->version, req->version_text, sizeof req->version_text, &rest);

@@ -362,14 +362,20 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   json_t *hc = NULL;
   int r = create_check(d, body, &hc, err);
   if (r < 0) return r;
+  int64_t t = trace_phase("create", "", 0);
   struct container *c = create_record(d, body, hc, err);
   if (!c) return -err->code;
+  t = trace_phase(c->id, "create parse", t);
   if ((r = create_name(c, name, err)) < 0) {
     discard(c);
     return r;
   }
   /* its volumes (made now, as docker's create makes them), then its layer */
-  if ((r = ctr_mounts_create(d, c, c->opts, err)) < 0 || (r = create_layer(d, c, err)) < 0) {
+  r = ctr_mounts_create(d, c, c->opts, err);
+  t = trace_phase(c->id, "create volumes", t);
+  if (r == 0) r = create_layer(d, c, err);
+  trace_phase(c->id, "create layer+record", t);
+  if (r < 0) {
     ctr_mounts_remove_anonymous(d, c); /* not in the table: not a user of them */
     ctr_lock();
     ctr_name_release_locked(c->name);
@@ -707,6 +713,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_unlock();
   cleanup_free char *sockp = ctr_socket(d, c->id);
   char reason[1200] = "";
+  int64_t t = trace_phase(c->id, "", 0);
   if (shim_start(sockp, reason, sizeof reason) < 0) {
     r = start_refused(d, c, sockp, reason, sizeof reason, err);
     start_done(c);
@@ -724,10 +731,12 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   c->stopped_by_user = false;
   ctr_broadcast();
   ctr_unlock();
+  t = trace_phase(c->id, "start START", t);
   ctr_save(d, c);
   ctr_event(c, "start", NULL);
   ctr_health_start(d, c, false);
   start_monitor(d, c);
+  trace_phase(c->id, "start save+monitor", t);
   /* only now may a remove take over: the monitor will see the exit */
   start_done(c);
   failpoint("start-done");
@@ -1032,12 +1041,17 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   ctr_lock();
   c->status = CTR_REMOVING;
   ctr_unlock();
+  int64_t t = trace_phase(c->id, "", 0);
   unmount_rootfs(d, c);
+  t = trace_phase(c->id, "rm unmount", t);
   struct berth_err e = {0};
   drv_storage_remove(d->storage, c->rw_id, &e);
+  t = trace_phase(c->id, "rm layer", t);
   cgroup_ops()->destroy(c->id);
+  t = trace_phase(c->id, "rm cgroup", t);
   cleanup_free char *dir = ctr_dir(d, c->id);
   rm_rf(dir);
+  trace_phase(c->id, "rm state", t);
   ctr_lock();
   ctr_table_remove_locked(c);
   ctr_broadcast();

@@ -607,7 +607,9 @@ int main(int argc, char **argv) {
   cleanup_free char *spec_path = xasprintf("%s/spec.json", bundle);
   S.exit_path = xasprintf("%s/exit.json", bundle);
   unlink(S.exit_path);
+  int64_t t = trace_phase("shim", "", 0);
   int r = rt_spec_load(spec_path, &S.spec, &err);
+  t = trace_phase("shim", "spec", t);
   if (r == 0) {
     S.extra = json_load_file(spec_path, 0, NULL);
     S.stdin_once = json_is_true(json_object_get(S.extra, "stdin_once"));
@@ -617,7 +619,9 @@ int main(int argc, char **argv) {
     l.device_rules = json_object_get(S.spec.limits, "device_rules");
     r = S.cg->create(S.spec.id, &l, &err);
   }
+  t = trace_phase("shim", "cgroup", t);
   if (r == 0) r = open_logger(plugin_dir, &err);
+  t = trace_phase("shim", "logger", t);
   if (r == 0) r = listen_socket(&err);
   sigset_t mask;
   sigemptyset(&mask);
@@ -625,6 +629,7 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (r == 0) r = create_container(&err);
+  trace_phase("shim", "container (clone to held init)", t);
   if (r < 0) {
     reply(ready_fd, "ERR %s\n", err.msg);
     if (S.pid > 0) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Where `run --rm` spends its time: berthd's own timestamps (BERTH_TRACE=1:
+# a trace line per API request and per phase of create, start, exit and
+# rm; berth-shim's set-up phases in each container's shim.log), medians
+# over N runs, beside the wall time the CLI sees.
+#
+#   bench/phases.sh [N]      (default 50; --network none, a private berthd)
+set -u
+N=${1:-50}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
+W=$(mktemp -d /tmp/berth-phases-XXXXXX)
+cleanup() {
+  [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null && sleep 0.5
+  pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
+  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+cat >"$W/berth.conf" <<CONF
+data-root = "$W/data";
+exec-root = "$W/run";
+plugin-dir = "$TOP/plugins/.libs";
+api: { socket = "$W/berth.sock"; };
+CONF
+BERTH_TRACE=1 "$TOP/berthd" --config-file "$W/berth.conf" >"$W/berthd.log" 2>&1 &
+BPID=$!
+for _ in $(seq 1 100); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.05; done
+B=("$TOP/berth" -H "unix://$W/berth.sock")
+root="$W/bbroot"
+mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
+"${B[@]}" import "$W/bb.tar" busybox >/dev/null
+for _ in 1 2 3; do "${B[@]}" run --rm --network none busybox true; done
+
+median() { sort -n | awk '{a[NR]=$1} END {if (!NR) print "-"; else printf "%.2f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+: >"$W/berthd.log"
+: >"$W/wall"
+for _ in $(seq 1 "$N"); do
+  t0=$(date +%s%N)
+  "${B[@]}" run --rm --network none busybox true
+  echo "$((($(date +%s%N) - t0) / 1000))" >>"$W/wall"
+done
+sleep 0.5
+# the shims' own phases: run -d, wait, read shim.log, rm
+: >"$W/shim.trace"
+for _ in $(seq 1 "$N"); do
+  id=$("${B[@]}" run -d --network none busybox true)
+  "${B[@]}" wait "$id" >/dev/null
+  grep -o 'trace shim .*' "$W/data/containers/$id/shim.log" >>"$W/shim.trace" 2>/dev/null
+  "${B[@]}" rm "$id" >/dev/null
+done
+
+printf '%-44s %10s\n' "run --rm --network none busybox true" "median ms"
+printf '%-44s %10s\n' "wall time seen by the CLI" "$(awk '{print $1 / 1000}' "$W/wall" | median)"
+# "trace <id> <phase words> <ms> ms": the phase is everything between
+grep -o 'trace .* ms"' "$W/berthd.log" | sed 's/"$//' |
+  awk '{ph=""; for (i = 3; i <= NF - 2; i++) ph = ph (ph ? " " : "") $i; print ph "\t" $(NF-1)}' |
+  sed -E 's#/containers/[0-9a-f]{64}#/containers/ID#' >"$W/phases"
+cut -f1 "$W/phases" | awk '!seen[$0]++' | while IFS= read -r ph; do
+  printf '  %-42s %10s\n' "$ph" "$(awk -F'\t' -v p="$ph" '$1 == p {print $2}' "$W/phases" | median)"
+done
+printf '%-44s\n' "berth-shim, from its start to a held init"
+awk '{ph=""; for (i = 3; i <= NF - 2; i++) ph = ph (ph ? " " : "") $i; print ph "\t" $(NF-1)}' "$W/shim.trace" >"$W/sphases"
+cut -f1 "$W/sphases" | awk '!seen[$0]++' | while IFS= read -r ph; do
+  printf '  %-42s %10s\n' "$ph" "$(awk -F'\t' -v p="$ph" '$1 == p {print $2}' "$W/sphases" | median)"
+done
