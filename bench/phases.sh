@@ -50,21 +50,42 @@ sleep 0.5
 for _ in $(seq 1 "$N"); do
   id=$("${B[@]}" run -d --network none busybox true)
   "${B[@]}" wait "$id" >/dev/null
-  grep -o 'trace shim .*' "$W/data/containers/$id/shim.log" >>"$W/shim.trace" 2>/dev/null
+  grep -ao 'trace shim .*' "$W/data/containers/$id/shim.log" >>"$W/shim.trace" 2>/dev/null
   "${B[@]}" rm "$id" >/dev/null
 done
 
+# exec: create, start (hijacked until the process ends), inspect
+cp "$W/berthd.log" "$W/run.log"
+id=$("${B[@]}" run -d --network none busybox sleep 3600)
+"${B[@]}" exec "$id" true
+: >"$W/berthd.log"
+: >"$W/ewall"
+for _ in $(seq 1 "$N"); do
+  t0=$(date +%s%N)
+  "${B[@]}" exec "$id" true
+  echo "$((($(date +%s%N) - t0) / 1000))" >>"$W/ewall"
+done
+sleep 0.3
+cp "$W/berthd.log" "$W/exec.log"
+"${B[@]}" rm -f "$id" >/dev/null
+
+# "trace <id> <phase words> <ms> ms": the phase is everything between
+table() {
+  grep -ao 'trace .* ms"' "$1" | sed 's/"$//' |
+    awk '{ph=""; for (i = 3; i <= NF - 2; i++) ph = ph (ph ? " " : "") $i; print ph "\t" $(NF-1)}' |
+    sed -E 's#/(containers|exec)/[0-9a-f]{64}#/\1/ID#' >"$W/phases"
+  cut -f1 "$W/phases" | awk '!seen[$0]++' | while IFS= read -r ph; do
+    printf '  %-42s %10s\n' "$ph" "$(awk -F'\t' -v p="$ph" '$1 == p {print $2}' "$W/phases" | median)"
+  done
+}
 printf '%-44s %10s\n' "run --rm --network none busybox true" "median ms"
 printf '%-44s %10s\n' "wall time seen by the CLI" "$(awk '{print $1 / 1000}' "$W/wall" | median)"
-# "trace <id> <phase words> <ms> ms": the phase is everything between
-grep -o 'trace .* ms"' "$W/berthd.log" | sed 's/"$//' |
-  awk '{ph=""; for (i = 3; i <= NF - 2; i++) ph = ph (ph ? " " : "") $i; print ph "\t" $(NF-1)}' |
-  sed -E 's#/containers/[0-9a-f]{64}#/containers/ID#' >"$W/phases"
-cut -f1 "$W/phases" | awk '!seen[$0]++' | while IFS= read -r ph; do
-  printf '  %-42s %10s\n' "$ph" "$(awk -F'\t' -v p="$ph" '$1 == p {print $2}' "$W/phases" | median)"
-done
+table "$W/run.log"
 printf '%-44s\n' "berth-shim, from its start to a held init"
 awk '{ph=""; for (i = 3; i <= NF - 2; i++) ph = ph (ph ? " " : "") $i; print ph "\t" $(NF-1)}' "$W/shim.trace" >"$W/sphases"
 cut -f1 "$W/sphases" | awk '!seen[$0]++' | while IFS= read -r ph; do
   printf '  %-42s %10s\n' "$ph" "$(awk -F'\t' -v p="$ph" '$1 == p {print $2}' "$W/sphases" | median)"
 done
+printf '%-44s %10s\n' "exec C true" "median ms"
+printf '%-44s %10s\n' "wall time seen by the CLI" "$(awk '{print $1 / 1000}' "$W/ewall" | median)"
+table "$W/exec.log"

@@ -3,6 +3,7 @@
  * inspect.  Flags, output and exit codes follow the docker CLI. */
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -750,26 +751,86 @@ int cmd_run(int argc, char **argv) {
 
 /* For each name: METHOD path; prints the name on success, docker's error
  * otherwise.  Exit 1 when any failed. */
-static int for_each(int npos, char **pos, const char *method, const char *fmt, const char *query) {
-  int rc = 0;
-  for (int i = 0; i < npos; i++) {
-    cleanup_free char *e = esc(pos[i]);
-    cleanup_free char *p = xasprintf(fmt, e, query ? query : "");
-    struct http_req req = {.method = method, .path = p, .upload_fd = -1};
+/* one request per container, as the docker CLI's parallelOperation makes
+ * them: up to 16 at once, the results printed in the order given */
+struct each_job {
+  const char *method;
+  char **paths;
+  long *status;
+  char **msgs;
+  int n, next;
+  bool conn_failed;
+  pthread_mutex_t mu;
+};
+
+static void *each_worker(void *arg) {
+  struct each_job *j = arg;
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    int i = j->conn_failed || j->next >= j->n ? j->n : j->next++;
+    pthread_mutex_unlock(&j->mu);
+    if (i >= j->n) return NULL;
+    struct http_req req = {.method = j->method, .path = j->paths[i], .upload_fd = -1};
     struct http_resp resp;
-    if (http_do(&req, &resp) < 0) return 1;
-    if (resp.status >= 400) {
-      char *m = resp_error_message(&resp);
-      fprintf(stderr, "Error response from daemon: %s\n", m);
-      free(m);
-      rc = 1;
-    } else {
-      printf("%s\n", pos[i]);
+    if (http_do(&req, &resp) < 0) {
+      pthread_mutex_lock(&j->mu);
+      j->conn_failed = true;
+      pthread_mutex_unlock(&j->mu);
+      return NULL;
     }
+    j->status[i] = resp.status;
+    if (resp.status >= 400) j->msgs[i] = resp_error_message(&resp);
     http_resp_free(&resp);
   }
+}
+
+static int for_each_n(int npos, char **pos, const char *method, const char *fmt, const char *query,
+                      int max_par) {
+  struct each_job j = {method,
+                       xcalloc((size_t)npos, sizeof(char *)),
+                       xcalloc((size_t)npos, sizeof(long)),
+                       xcalloc((size_t)npos, sizeof(char *)),
+                       npos,
+                       0,
+                       false,
+                       PTHREAD_MUTEX_INITIALIZER};
+  for (int i = 0; i < npos; i++) {
+    cleanup_free char *e = esc(pos[i]);
+    j.paths[i] = xasprintf(fmt, e, query ? query : "");
+  }
+  pthread_t t[16]; /* max_par <= 16 */
+  int nt = npos < max_par ? npos : max_par, started = 0;
+  /* the first alone: a daemon that is not there is said once */
+  j.n = 1;
+  each_worker(&j);
+  j.n = npos;
+  for (int k = 1; k < nt && !j.conn_failed; k++)
+    if (pthread_create(&t[started], NULL, each_worker, &j) == 0) started++;
+  each_worker(&j);
+  for (int k = 0; k < started; k++)
+    pthread_join(t[k], NULL);
+  int rc = j.conn_failed;
+  for (int i = 0; i < npos && !j.conn_failed; i++) {
+    if (j.msgs[i]) {
+      fprintf(stderr, "Error response from daemon: %s\n", j.msgs[i]);
+      rc = 1;
+    } else if (j.status[i]) {
+      printf("%s\n", pos[i]);
+    }
+  }
+  for (int i = 0; i < npos; i++) {
+    free(j.paths[i]);
+    free(j.msgs[i]);
+  }
+  free(j.paths);
+  free(j.status);
+  free(j.msgs);
   free(pos);
   return rc;
+}
+
+static int for_each(int npos, char **pos, const char *method, const char *fmt, const char *query) {
+  return for_each_n(npos, pos, method, fmt, query, 16);
 }
 
 int cmd_start(int argc, char **argv) {
@@ -783,7 +844,9 @@ int cmd_start(int argc, char **argv) {
       {0}};
   PARSE("berth start [OPTIONS] CONTAINER [CONTAINER...]", flags);
   if (!need_args("start", "berth start [OPTIONS] CONTAINER [CONTAINER...]", npos, 1, -1)) return 1;
-  if (!attach && !interactive) return for_each(npos, pos, "POST", "/containers/%s/start%s", NULL);
+  /* in the order given, one after another, as docker's start */
+  if (!attach && !interactive)
+    return for_each_n(npos, pos, "POST", "/containers/%s/start%s", NULL, 1);
   if (npos > 1) {
     fprintf(stderr, "you cannot start and attach multiple containers at once\n");
     return 1;

@@ -353,6 +353,7 @@ int main(int argc, char **argv) {
   ctr_init(&d);
   d.images.in_use = image_in_use;
   ctr_restore(&d);
+  store_sweep_pending(&d.images, ctr_layer_owned);
   const struct {
     const struct api_route *r;
     size_t n;
@@ -381,12 +382,15 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   log_info("berthd %s serving API %s on unix://%s (storage %s, data root %s)", PACKAGE_VERSION,
            API_VERSION, d.cfg.socket_path, d.storage->name, d.cfg.data_root);
-  /* every 10 s, the free memory malloc keeps in its arenas (one per
-   * connection thread, up to 8 per core) goes back to the system: without
-   * it berthd's RSS creeps up with fragmentation though nothing leaks */
+  /* every 10 s: the records a full disk kept from being saved, and the
+   * free memory malloc keeps in its arenas (one per connection thread, up
+   * to 8 per core) goes back to the system: without it berthd's RSS creeps
+   * up with fragmentation though nothing leaks */
   while (!stop_signal) {
     struct timespec ten = {10, 0};
-    if (nanosleep(&ten, NULL) == 0) malloc_trim(0);
+    if (nanosleep(&ten, NULL) != 0) continue;
+    ctr_save_unsaved(&d);
+    malloc_trim(0);
   }
   log_info("received signal %d, shutting down", (int)stop_signal);
   /* Streams that wait on containers (logs -f, wait, stats) end when their

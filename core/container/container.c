@@ -143,6 +143,15 @@ struct container **ctr_list(size_t *n) {
   return v;
 }
 
+bool ctr_layer_owned(const char *sid) {
+  bool owned = false;
+  ctr_lock();
+  for (size_t i = 0; i < n_table && !owned; i++)
+    owned = !strcmp(table[i]->rw_id, sid);
+  ctr_unlock();
+  return owned;
+}
+
 void ctr_table_add_locked(struct container *c) {
   table = xrealloc(table, (n_table + 1) * sizeof *table);
   table[n_table++] = c;
@@ -285,8 +294,28 @@ int ctr_save(struct daemon *d, struct container *c) {
   json_decref(j);
   int r = write_file_atomic(path, text, strlen(text), 0600);
   free(text);
-  if (r < 0) log_error("container %.12s: cannot save its record: %s", c->id, strerror(-r));
+  ctr_lock();
+  bool was = c->unsaved;
+  c->unsaved = r < 0;
+  ctr_unlock();
+  if (r < 0 && !was)
+    log_error("container %.12s: cannot save its record (tried again every 10 s): %s", c->id,
+              strerror(-r));
+  if (r == 0 && was) log_info("container %.12s: its record is saved again", c->id);
   return r;
+}
+
+void ctr_save_unsaved(struct daemon *d) {
+  size_t n;
+  struct container **v = ctr_list(&n);
+  for (size_t i = 0; i < n; i++) {
+    ctr_lock();
+    bool again = v[i]->unsaved && !v[i]->removed;
+    ctr_unlock();
+    if (again) ctr_save(d, v[i]);
+    ctr_put(v[i]);
+  }
+  free(v);
 }
 
 static enum ctr_status status_from(const char *s) {

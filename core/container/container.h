@@ -46,6 +46,7 @@ struct container {
   bool stopped_by_user; /* for unless-stopped and on-failure */
   uint64_t exits;       /* increments at every exit, for wait next-exit */
   bool removed;
+  bool unsaved;  /* its last ctr_save failed (a full disk): ctr_save_unsaved tries again */
   bool removing; /* a remove owns the container */
 
   char rootfs[4096];
@@ -198,5 +199,10 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);
 /* Restore at start-up: reconnect running containers' shims, record exits
  * that happened while berthd was down, apply restart policies. */
 void ctr_restore(struct daemon *d);
+/* Save again every record whose last save failed (berthd's housekeeping,
+ * every 10 s): a full disk loses no state once space is freed. */
+void ctr_save_unsaved(struct daemon *d);
+/* a loaded container has sid as its read-write layer (store_sweep_pending) */
+bool ctr_layer_owned(const char *sid);
 
 #endif

@@ -335,9 +335,6 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
   cleanup_free char *dir = ctr_dir(d, c->id);
   if ((r = mkdir_p(dir, 0700)) < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
   /* on disk first: a record in the table is one no one can lose */
-  cleanup_free char *rec = xasprintf("%s/config.v2.json", dir);
-  if (r == 0 && (r = store_pending_own(&d->images, c->rw_id, rec)) < 0)
-    r = err_sys_(err, BERTH_EINTERNAL, -r, "write %s", rec);
   if (r == 0 && ctr_save(d, c) < 0)
     r = berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
   if (r == 0) {
@@ -625,7 +622,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (r == 0) {
     cleanup_free char *sp = xasprintf("%s/spec.json", bundle);
     cleanup_free char *text = json_dumps(spec, JSON_COMPACT);
-    r = write_file_atomic(sp, text, strlen(text), 0600);
+    r = write_file_derived(sp, text, strlen(text), 0600); /* made again at every start */
     if (r < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "write spec");
   }
   json_decref(spec);

@@ -387,7 +387,7 @@ static void write_etc_files(struct daemon *d, struct container *c, const struct 
   const char *hostname = host_net ? hostbuf : o->hostname;
   cleanup_free char *hnp = xasprintf("%s/hostname", dir);
   cleanup_free char *hntext = xasprintf("%s\n", hostname);
-  write_file_atomic(hnp, hntext, strlen(hntext), 0644);
+  write_file_derived(hnp, hntext, strlen(hntext), 0644);
   /* docker's lines, the container's own address under its hostname, then
    * --add-host (host-gateway: the gateway of its network) */
   char *own = used ? xasprintf("%s\t%s\n", ep->ip, hostname) : xstrdup("");
@@ -414,10 +414,10 @@ static void write_etc_files(struct daemon *d, struct container *c, const struct 
                            own);
   free(own);
   cleanup_free char *hp = xasprintf("%s/hosts", dir);
-  if (hosts) write_file_atomic(hp, hosts, strlen(hosts), 0644);
+  if (hosts) write_file_derived(hp, hosts, strlen(hosts), 0644);
   cleanup_free char *resolv = resolv_conf(ep, o, host_net);
   cleanup_free char *rp = xasprintf("%s/resolv.conf", dir);
-  write_file_atomic(rp, resolv, strlen(resolv), 0644);
+  write_file_derived(rp, resolv, strlen(resolv), 0644);
 }
 
 /* --network container:<name|id>: the other one must be running; its
@@ -446,7 +446,7 @@ static int join_container_network(struct daemon *d, struct container *c, const c
       cleanup_free char *dst = xasprintf("%s/%s", to, files[i]);
       size_t len = 0;
       cleanup_free char *text = read_file(src, &len);
-      if (text) write_file_atomic(dst, text, len, 0644);
+      if (text) write_file_derived(dst, text, len, 0644);
     }
   }
   ctr_put(t);

@@ -274,20 +274,15 @@ static void drop_layer_files(struct image_store *s, struct layer *l) {
 }
 
 /* A storage layer being made is recorded as <image>/pending/<sid> until
- * its owner (a layer record, a container record) is on disk.  Just before
- * the owner is written, the pending file names it (store_pending_own): one
- * left at start-up whose owner is on disk and names the layer was cut
- * short after the owner was written, and the layer stays; any other
- * belongs to an operation a crash cut short, and the layer is removed. */
+ * its owner (a layer record, a container record) is on disk and the mark
+ * is removed.  One left at start-up belongs to an operation a crash cut
+ * short: its layer is removed, unless an owner that names it was loaded
+ * (the crash came between the owner's record and the mark's removal):
+ * store_sweep_pending, once the containers are known too. */
 void store_pending_begin(struct image_store *s, const char *sid) {
   cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
   int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0) close(fd);
-}
-
-int store_pending_own(struct image_store *s, const char *sid, const char *owner) {
-  cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
-  return write_file_atomic(p, owner, strlen(owner), 0600);
 }
 
 void store_pending_end(struct image_store *s, const char *sid) {
@@ -295,27 +290,23 @@ void store_pending_end(struct image_store *s, const char *sid) {
   unlink(p);
 }
 
-/* the owner the pending file of sid names is on disk and names sid */
-static bool pending_owned(struct image_store *s, const char *sid) {
-  cleanup_free char *p = xasprintf("%s/pending/%s", s->root, sid);
-  cleanup_free char *owner = read_file(p, NULL);
-  if (!owner || owner[0] != '/') return false;
-  cleanup_free char *rec = read_file(owner, NULL);
-  return rec && strstr(rec, sid);
-}
-
-static void sweep_pending(struct image_store *s) {
+void store_sweep_pending(struct image_store *s, bool (*owned)(const char *sid)) {
   cleanup_free char *dir = xasprintf("%s/pending", s->root);
   cleanup_dir DIR *d = opendir(dir);
   struct dirent *de;
   while (d && (de = readdir(d))) {
     if (strlen(de->d_name) != 64 || !is_hex(de->d_name, 64)) continue;
-    if (pending_owned(s, de->d_name)) {
-      store_pending_end(s, de->d_name);
-      continue;
+    bool keep = owned && owned(de->d_name);
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; !keep && i < s->n_layers; i++)
+      keep = !strcmp(s->layers[i]->storage_id, de->d_name);
+    pthread_mutex_unlock(&s->lock);
+    if (!keep) {
+      log_warn("image store: removing storage layer %s left by an interrupted operation",
+               de->d_name);
+      if (storage_remove(s, de->d_name) < 0) continue;
     }
-    log_warn("image store: removing storage layer %s left by an interrupted operation", de->d_name);
-    if (storage_remove(s, de->d_name) == 0) store_pending_end(s, de->d_name);
+    store_pending_end(s, de->d_name);
   }
 }
 
@@ -356,7 +347,6 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
   cleanup_free char *tmp = xasprintf("%s/tmp", s->root);
   rm_rf(tmp);
   mkdir_p(tmp, 0700);
-  sweep_pending(s);
   load_layers(s);
   /* Layers whose storage is gone are dropped with their images; one the
    * driver cannot tell about (an I/O error) is kept. */
@@ -633,9 +623,7 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
     return 0;
   }
   cleanup_free char *blob = store_blob_path(s, l.blob);
-  cleanup_free char *rec = xasprintf("%s/layers/%s/layer.json", s->root, l.chain_id + 7);
-  if (rename(tmp, blob) < 0 || (r = store_pending_own(s, sid, rec)) < 0 ||
-      (r = save_layer(s, &l)) < 0) {
+  if (rename(tmp, blob) < 0 || (r = save_layer(s, &l)) < 0) {
     int e = r < 0 ? -r : errno;
     pthread_mutex_unlock(&s->lock);
     unlink(tmp);

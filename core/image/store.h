@@ -61,13 +61,12 @@ struct image_store {
 int store_open(struct image_store *s, const char *data_root, struct loaded_plugin *storage,
                struct berth_err *err);
 void store_close(struct image_store *s);
-/* A storage layer being made (sid) until its owner's record is on disk:
- * one left at start-up is removed. */
+/* A storage layer being made (sid) until its owner's record is on disk. */
 void store_pending_begin(struct image_store *s, const char *sid);
-/* the record at owner (an absolute path) is about to be written and will
- * name sid: a crash after it keeps the layer (store.c) */
-int store_pending_own(struct image_store *s, const char *sid, const char *owner);
 void store_pending_end(struct image_store *s, const char *sid);
+/* At start-up, once the containers are loaded: remove the layers left
+ * pending that no loaded layer record and no owned(sid) names. */
+void store_sweep_pending(struct image_store *s, bool (*owned)(const char *sid));
 
 /* Lookup by reference, full or short id (with or without sha256:), or
  * name@digest.  Caller holds s->lock.  NULL if absent. */

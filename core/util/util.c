@@ -133,7 +133,19 @@ int fsync_dir(const char *dir) {
   return r;
 }
 
+static int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                              bool durable);
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+  return write_file_replace(path, data, len, mode, true);
+}
+
+int write_file_derived(const char *path, const void *data, size_t len, mode_t mode) {
+  return write_file_replace(path, data, len, mode, false);
+}
+
+static int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                              bool durable) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp-%d-%lx", path, (int)getpid(), (unsigned long)random());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -152,7 +164,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
     p += n;
     left -= (size_t)n;
   }
-  if (fsync(fd) < 0 || close(fd) < 0) {
+  if ((durable && fsync(fd) < 0) || close(fd) < 0) {
     int e = errno;
     unlink(tmp);
     return -e;
@@ -162,6 +174,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
     unlink(tmp);
     return -e;
   }
+  if (!durable) return 0;
   char dir[4200];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');

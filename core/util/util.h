@@ -78,6 +78,11 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path); /* 0 or -errno; a missing path is fine */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same replace by rename (a reader sees the old file or the new one,
+ * never a part) without the fsyncs: for files berthd makes again before
+ * every use (spec.json, /etc/hosts, hostname, resolv.conf), which a power
+ * cut may lose but never tear. */
+int write_file_derived(const char *path, const void *data, size_t len, mode_t mode);
 /* Read a whole file; returns NULL with errno set.  *len optional. */
 char *read_file(const char *path, size_t *len);
 int fsync_dir(const char *dir);

@@ -185,12 +185,15 @@ expect "a container that fills the disk: its exit code recorded all the same" 7 
 out=$(berth commit filling fill:1 2>&1)
 expect_match "commit onto a full disk: a clear error" "[Nn]o space left on device" "$out"
 expect "... no partial image" "busybox" "$(berth images --format '{{.Repository}}' | paste -sd' ')"
-berth rm -f filling chatty >/dev/null
+berth rm -f filling >/dev/null
 expect "space freed: run works again" "again" "$(berth run --rm busybox echo again)"
-before=$(berth ps -a --format '{{.Names}} {{.Status}}'; berth images --format '{{.ID}}')
+sleep 10.5 # the records the full disk kept from being saved are saved again
+state() { berth ps -a --format '{{.Names}} {{.State}}'; berth inspect -f '{{.Name}} {{.State.ExitCode}} {{.State.FinishedAt}}' $(berth ps -aq); berth images --format '{{.ID}}'; }
+before=$(state)
+expect_match "chatty's exit, which the full disk kept from its record, is saved once there is space" "^/chatty 0 " "$before"
 stop_daemon KILL
 start_daemon
-expect "... and a restart finds everything as it was" "$before" "$(berth ps -a --format '{{.Names}} {{.Status}}'; berth images --format '{{.ID}}')"
+expect "... and a restart finds everything as it was (states, exit codes, finish times, images)" "$before" "$(state)"
 stop_daemon
 umount -l "$T/small"
 finish
