@@ -352,6 +352,7 @@ void exec_finish(struct exec_proc *e, struct exec_io *io) {
   int st = 0;
   while (waitpid(io->pid, &st, 0) < 0 && errno == EINTR) {
   }
+  trace_phase(e->id, "exec spawned to helper's exit", io->trace_t0);
   pthread_mutex_lock(&mu);
   e->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   e->state = EXEC_DONE;
@@ -371,7 +372,9 @@ int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct bert
   pthread_mutex_unlock(&mu);
   if (!claimed)
     return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
+  int64_t t = trace_phase(e->id, "", 0);
   if (exec_spawn(e, attach, io, err) == 0) {
+    io->trace_t0 = trace_phase(e->id, "exec spawn", t);
     exec_event(e, "exec_start", true, NULL);
     return 0;
   }

@@ -64,6 +64,7 @@ void exec_resize(struct exec_proc *e, int h, int w);
 struct exec_io {
   int in_w, out_r, err_r, pty, errp_r;
   pid_t pid;
+  int64_t trace_t0; /* BERTH_TRACE: when the helper was spawned */
 };
 
 /* Claim the start (409 "already running" for the second caller), then
