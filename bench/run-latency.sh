@@ -45,7 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-now_ns() { date +%s%N; }
+# microseconds, without a fork (bash 5's EPOCHREALTIME): a `date` per sample
+# would add ~1 ms to every figure
+now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
 # median of the numbers on stdin, to one decimal
 median() { sort -n | awk '{a[NR]=$1} END {if (!NR) print "-"; else printf "%.1f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # PSS in KiB of the given pids, summed
@@ -62,29 +64,25 @@ pss_kib() {
 declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS R_VER R_PS R_STOP R_RM
 # median_ms CMD...: the median of N timed runs, in ms
 median_ms() {
-  local i t0
+  local i t0 t1
   for i in $(seq 1 "$N"); do
-    t0=$(now_ns); "$@" >/dev/null 2>&1
-    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}'
+    t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; t1=${EPOCHREALTIME/./}
+    echo "$((t1 - t0))"; done | median | awk '{printf "%.1f", $1 / 1000}'
 }
 bench_engine() {
   local name=$1 mon=$2 dpid=$3; shift 3
-  local cli=("$@") i t0
+  local cli=("$@") i t0 t1
   "${cli[@]}" run --rm --network none busybox true >/dev/null 2>&1 # warm caches
   R_VER[$name]=$(median_ms "${cli[@]}" version)
-  R_RUN[$name]=$(for i in $(seq 1 "$N"); do
-    t0=$(now_ns); "${cli[@]}" run --rm --network none busybox true >/dev/null 2>&1
-    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  R_RUN[$name]=$(median_ms "${cli[@]}" run --rm --network none busybox true)
   "${cli[@]}" run -d --network none --name bench-exec busybox sleep 3600 >/dev/null
-  R_EXEC[$name]=$(for i in $(seq 1 "$N"); do
-    t0=$(now_ns); "${cli[@]}" exec bench-exec true >/dev/null 2>&1
-    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  R_EXEC[$name]=$(median_ms "${cli[@]}" exec bench-exec true)
   "${cli[@]}" rm -f bench-exec >/dev/null 2>&1
   sleep 1
   local d0; d0=$(pss_kib "$dpid")
-  t0=$(now_ns)
+  t0=$(now_us)
   for i in $(seq 1 "$M"); do "${cli[@]}" run -d --network none busybox sleep 3600 >/dev/null 2>&1; done
-  R_RUND[$name]=$(awk -v ns=$(($(now_ns) - t0)) 'BEGIN {printf "%.2f s", ns / 1e9}')
+  R_RUND[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.2f s", us / 1e6}')
   sleep 2
   local mpids; mapfile -t mpids < <(pgrep -f "$mon")
   local n=${#mpids[@]}
@@ -97,11 +95,11 @@ bench_engine() {
   R_PS[$name]=$(median_ms "${cli[@]}" ps -a)
   local ids; mapfile -t ids < <("${cli[@]}" ps -aq)
   R_STOP[$name]=$(for i in $(seq 0 $((N < M ? N - 1 : M - 1))); do
-    t0=$(now_ns); "${cli[@]}" stop -t 0 "${ids[$i]}" >/dev/null 2>&1
-    echo "$((($(now_ns) - t0) / 1000))"; done | median | awk '{printf "%.1f", $1 / 1000}')
-  t0=$(now_ns)
+    t0=${EPOCHREALTIME/./}; "${cli[@]}" stop -t 0 "${ids[$i]}" >/dev/null 2>&1; t1=${EPOCHREALTIME/./}
+    echo "$((t1 - t0))"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  t0=$(now_us)
   "${cli[@]}" rm -f "${ids[@]}" >/dev/null 2>&1
-  R_RM[$name]=$(awk -v ns=$(($(now_ns) - t0)) 'BEGIN {printf "%.0f ms", ns / 1e6}')
+  R_RM[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.0f ms", us / 1e3}')
 }
 
 # ---- the busybox image, from Debian's busybox-static ----
