@@ -14,23 +14,32 @@
 #include "launch.h"
 #include "protocol.h"
 
-/* The intermediate child: everything here is async-signal-safe (berthd
- * has many threads).  Only the ready pipe and stdio reach the shim. */
-static void spawn_child(int exe, char **argv, int ready_w, const char *logf) {
+/* The child that becomes the shim (spawn_vm: berthd's memory is shared
+ * until the exec, so system calls only).  Only the ready pipe and stdio
+ * reach the shim, in a session of its own. */
+struct spawn_args {
+  int exe, ready_w;
+  char **argv;
+  const char *logf;
+};
+
+static int spawn_child(void *p) {
+  const struct spawn_args *a = p;
   setsid();
-  pid_t q = fork();
-  if (q != 0) _exit(q < 0 ? 1 : 0);
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-  fcntl(ready_w, F_SETFD, 0);
-  int lf = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  fcntl(a->ready_w, F_SETFD, 0);
+  int lf = open(a->logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int nul = open("/dev/null", O_RDWR);
   if (nul >= 0) dup2(nul, 0);
   if (lf >= 0) {
     dup2(lf, 1);
     dup2(lf, 2);
   }
-  shim_exec_sealed(exe, argv);
-  dprintf(ready_w, "ERR cannot run %s: %s\n", argv[0], strerror(errno));
+  spawn_vm_unblock();
+  shim_exec_sealed(a->exe, a->argv);
+  static const char msg[] = "ERR cannot run the sealed berth-shim\n";
+  if (write(a->ready_w, msg, sizeof msg - 1) < 0) {
+  }
   _exit(127);
 }
 
@@ -148,14 +157,17 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid
                   (char *)"--plugin-dir",
                   (char *)plugin_dir,
                   NULL};
-  pid_t p = fork();
-  if (p == 0) spawn_child(exe, argv, rp[1], logf);
+  /* berthd's own child (no double fork): it outlives berthd all the same,
+   * and berthd reaps it (the reaper, below) */
+  struct spawn_args sa = {exe, rp[1], argv, logf};
+  pid_t p = spawn_vm(spawn_child, &sa);
+  int e = errno;
   close(rp[1]);
   if (p < 0) {
     close(rp[0]);
-    return err_sys(err, BERTH_EINTERNAL, "fork");
+    return err_sys_(err, BERTH_EINTERNAL, e, "clone");
   }
-  waitpid(p, NULL, 0);
+  reap_adopt(p);
   char buf[1200];
   size_t got = 0;
   ssize_t n;
@@ -167,10 +179,7 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid
   buf[got] = 0;
   buf[strcspn(buf, "\n")] = 0;
   if (str_has_prefix(buf, "OK ")) {
-    char *end;
-    *pid = (pid_t)strtol(buf + 3, &end, 10);
-    pid_t shim_pid = (pid_t)strtol(end, NULL, 10);
-    if (shim_pid > 0) reap_adopt(shim_pid);
+    *pid = (pid_t)atoi(buf + 3);
     return 0;
   }
   return berth_err_set(err, BERTH_EINTERNAL, 0, "%s",

@@ -10,16 +10,18 @@
 #include "../util/util.h"
 
 /* Start the shim of the bundle (spec.json in it) from the sealed copy of
- * berth-shim (launch.h): a double fork so that the shim outlives berthd,
- * stdio to <bundle>/shim.log.  Waits for the shim's "OK <pid> <shim pid>"
- * (the container's init, held before its exec) on the ready pipe.  While
- * berthd runs it is the shim's subreaper and reaps it (shim_reaper_start). */
+ * berth-shim (launch.h): berthd's child (spawn_vm), in a session of its
+ * own, stdio to <bundle>/shim.log; it outlives berthd, and while berthd
+ * runs berthd reaps it (shim_reaper_start).  Waits for the shim's "OK
+ * <pid> <shim pid>" (the container's init, held before its exec) on the
+ * ready pipe. */
 int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
                struct berth_err *err);
 
-/* Make berthd the child subreaper of what it starts and reap the shims it
- * adopts that way when they exit: the double fork would otherwise leave
- * them to PID 1, which does not reap on every host.  Once, at start-up. */
+/* Make berthd the child subreaper of what it starts (a shim's children,
+ * the container's init among them, come back to berthd if the shim dies)
+ * and reap the shims and those orphans when they exit, the moment they do
+ * (a pidfd each): PID 1 does not reap on every host.  Once, at start-up. */
 void shim_reaper_start(void);
 
 /* a container's init left to berthd by a shim that died: reaped once the

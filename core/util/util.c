@@ -6,6 +6,7 @@
 #include "rmtree.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -358,6 +359,32 @@ int64_t trace_phase(const char *id, const char *phase, int64_t since_ns) {
   int64_t t = now_ns();
   if (since_ns) log_info("trace %.12s %s %.2f ms", id, phase, (double)(t - since_ns) / 1e6);
   return t;
+}
+
+static __thread sigset_t spawn_saved_mask;
+
+pid_t spawn_vm(int (*fn)(void *), void *arg) {
+  size_t size = 64 * 1024;
+  char *stack = xmalloc(size);
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &spawn_saved_mask);
+  pid_t p = clone(fn, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &spawn_saved_mask, NULL);
+  free(stack);
+  errno = e;
+  return p;
+}
+
+void spawn_vm_unblock(void) {
+  /* a handler of berthd's run here would run on berthd's memory */
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0) continue;
+    if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) signal(sig, SIG_DFL);
+  }
+  sigprocmask(SIG_SETMASK, &spawn_saved_mask, NULL);
 }
 
 void failpoint(const char *name) {

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Many containers on one berthd: whether the cost of each operation stays
+# flat as containers accumulate, and what each running container costs.
+#
+#   bench/density.sh [COUNT]     default 1000 (`run -d --network none ... sleep`)
+#
+# At 10, 100 and COUNT running containers it prints the median wall time of
+# `run -d`, `ps -a`, `ps -q` and `inspect` (N=10 samples each), berthd's PSS
+# and the average PSS of a berth-shim; then berthd's start-up time with
+# COUNT containers to restore (kill -9, start, first answered /_ping).
+# A private berthd on its own data root; everything is removed at the end.
+set -u
+COUNT=${1:-1000}
+N=10
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
+W=$(mktemp -d /tmp/berth-density-XXXXXX)
+BPID=
+cleanup() {
+  [ -n "$BPID" ] && kill -9 "$BPID" 2>/dev/null
+  pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
+  sleep 1
+  for cg in /sys/fs/cgroup/*/berth/*; do
+    [ -d "$W/data/containers/$(basename "$cg")" ] || continue
+    xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
+  done
+  sleep 0.5
+  for cg in /sys/fs/cgroup/*/berth/*; do
+    [ -d "$W/data/containers/$(basename "$cg")" ] && rmdir "$cg" 2>/dev/null
+  done
+  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+cat >"$W/berth.conf" <<CONF
+data-root = "$W/data";
+exec-root = "$W/run";
+plugin-dir = "$TOP/plugins/.libs";
+api: { socket = "$W/berth.sock"; };
+CONF
+start() {
+  "$TOP/berthd" --config-file "$W/berth.conf" >>"$W/berthd.log" 2>&1 &
+  BPID=$!
+  for _ in $(seq 1 400); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && return; sleep 0.025; done
+}
+start
+B=("$TOP/berth" -H "unix://$W/berth.sock")
+root="$W/bbroot"
+mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
+"${B[@]}" import "$W/bb.tar" busybox >/dev/null
+
+median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2) / 1000}'; }
+timed() { local t0 t1; t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; t1=${EPOCHREALTIME/./}; echo $((t1 - t0)); }
+pss() { awk '/^Pss:/ {s += $2} END {print s + 0}' "$@" 2>/dev/null; }
+row() {
+  local n=$1 run ps psq insp shims
+  run=$(for _ in $(seq 1 "$N"); do timed "${B[@]}" run -d --network none busybox sleep 36000; done | median)
+  ps=$(for _ in $(seq 1 "$N"); do timed "${B[@]}" ps -a; done | median)
+  psq=$(for _ in $(seq 1 "$N"); do timed "${B[@]}" ps -q; done | median)
+  insp=$(for _ in $(seq 1 "$N"); do timed "${B[@]}" inspect "$first"; done | median)
+  mapfile -t shims < <(pgrep -f "berth-shim --bundle $W/")
+  printf '%-8s %10s %10s %10s %10s %12s %14s\n' "$n" "$run" "$ps" "$psq" "$insp" \
+    "$(pss "/proc/$BPID/smaps_rollup") KiB" "$(($(pss $(printf '/proc/%s/smaps_rollup ' "${shims[@]}")) / ${#shims[@]})) KiB"
+}
+have=0
+add_to() { # run -d until $1 are running, 8 at a time
+  seq $((have + 1)) "$1" | xargs -P 8 -I{} "${B[@]}" run -d --network none busybox sleep 36000 >/dev/null
+  have=$1
+}
+first=$("${B[@]}" run -d --network none busybox sleep 36000)
+have=1
+printf '%-8s %10s %10s %10s %10s %12s %14s\n' running "run -d ms" "ps -a ms" "ps -q ms" "inspect" "berthd PSS" "PSS per shim"
+for n in 10 100 "$COUNT"; do
+  [ "$n" -gt "$COUNT" ] && continue
+  add_to "$((n - N))"
+  row "$n"
+  have=$n
+done
+running=$("${B[@]}" ps -q | wc -l)
+kill -9 "$BPID"
+wait "$BPID" 2>/dev/null
+t0=${EPOCHREALTIME/./}
+start
+t1=${EPOCHREALTIME/./}
+echo "berthd start-up with $running containers to restore: $(((t1 - t0) / 1000)) ms to the first /_ping; $("${B[@]}" ps -q | wc -l) running after it"
