@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,15 +59,35 @@ static int write_small(const char *path, const char *data) {
 }
 
 /* Mount in a child that chdirs to the driver root, so the lowerdir list
- * can use short relative paths without changing berthd's own cwd. */
+ * can use short relative paths without changing berthd's own cwd.  The
+ * child shares berthd's memory until it exits (CLONE_VM|CLONE_VFORK, not
+ * a fork: copying the page tables of a berthd with 1,000 containers made
+ * each mount ~20 ms); it has its own cwd (no CLONE_FS) and makes only
+ * system calls. */
+struct mount_args {
+  const char *root, *target, *data;
+};
+
+static int mount_child(void *p) {
+  const struct mount_args *a = p;
+  if (chdir(a->root) < 0) _exit(errno);
+  if (mount("overlay", a->target, "overlay", 0, a->data) < 0) _exit(errno);
+  _exit(0);
+}
+
 static int mount_overlay(struct ovl *o, const char *target, const char *data) {
-  pid_t pid = fork();
-  if (pid < 0) return -errno;
-  if (pid == 0) {
-    if (chdir(o->root) < 0) _exit(errno);
-    if (mount("overlay", target, "overlay", 0, data) < 0) _exit(errno);
-    _exit(0);
-  }
+  struct mount_args a = {o->root, target, data};
+  size_t size = 16384;
+  char *stack = malloc(size);
+  if (!stack) return -ENOMEM;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = clone(mount_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  free(stack);
+  if (pid < 0) return -e;
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return -errno;
