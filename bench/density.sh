@@ -32,29 +32,13 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
-cat >"$W/berth.conf" <<CONF
-data-root = "$W/data";
-exec-root = "$W/run";
-plugin-dir = "$TOP/plugins/.libs";
-api: { socket = "$W/berth.sock"; };
-CONF
-start() {
-  "$TOP/berthd" --config-file "$W/berth.conf" >>"$W/berthd.log" 2>&1 &
-  BPID=$!
-  for _ in $(seq 1 400); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && return; sleep 0.025; done
-}
-start
+. "$TOP/bench/common.sh"
+bench_conf
+bench_start || { echo "berthd did not start" >&2; exit 1; }
 B=("$TOP/berth" -H "unix://$W/berth.sock")
-root="$W/bbroot"
-mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
-tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
-"${B[@]}" import "$W/bb.tar" busybox >/dev/null
+bench_busybox
 
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2) / 1000}'; }
-timed() { local t0 t1; t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; t1=${EPOCHREALTIME/./}; echo $((t1 - t0)); }
 pss() { awk '/^Pss:/ {s += $2} END {print s + 0}' "$@" 2>/dev/null; }
 row() {
   local n=$1 run ps psq insp shims
@@ -84,6 +68,6 @@ running=$("${B[@]}" ps -q | wc -l)
 kill -9 "$BPID"
 wait "$BPID" 2>/dev/null
 t0=${EPOCHREALTIME/./}
-start
+bench_start
 t1=${EPOCHREALTIME/./}
 echo "berthd start-up with $running containers to restore: $(((t1 - t0) / 1000)) ms to the first /_ping; $("${B[@]}" ps -q | wc -l) running after it"

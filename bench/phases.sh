@@ -17,34 +17,17 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
-cat >"$W/berth.conf" <<CONF
-data-root = "$W/data";
-exec-root = "$W/run";
-plugin-dir = "$TOP/plugins/.libs";
-api: { socket = "$W/berth.sock"; };
-CONF
-BERTH_TRACE=1 "$TOP/berthd" --config-file "$W/berth.conf" >"$W/berthd.log" 2>&1 &
-BPID=$!
-for _ in $(seq 1 100); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.05; done
+. "$TOP/bench/common.sh"
+bench_conf
+bench_start BERTH_TRACE=1 || { echo "berthd did not start" >&2; exit 1; }
 B=("$TOP/berth" -H "unix://$W/berth.sock")
-root="$W/bbroot"
-mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
-tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
-"${B[@]}" import "$W/bb.tar" busybox >/dev/null
+bench_busybox
 for _ in 1 2 3; do "${B[@]}" run --rm --network none busybox true; done
 
 median() { sort -n | awk '{a[NR]=$1} END {if (!NR) print "-"; else printf "%.2f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 : >"$W/berthd.log"
 : >"$W/wall"
-for _ in $(seq 1 "$N"); do
-  t0=${EPOCHREALTIME/./}
-  "${B[@]}" run --rm --network none busybox true
-  t1=${EPOCHREALTIME/./}
-  echo "$((t1 - t0))" >>"$W/wall"
-done
+for _ in $(seq 1 "$N"); do timed "${B[@]}" run --rm --network none busybox true >>"$W/wall"; done
 sleep 0.5
 # the shims' own phases: run -d, wait, read shim.log, rm
 : >"$W/shim.trace"
@@ -61,12 +44,7 @@ id=$("${B[@]}" run -d --network none busybox sleep 3600)
 "${B[@]}" exec "$id" true
 : >"$W/berthd.log"
 : >"$W/ewall"
-for _ in $(seq 1 "$N"); do
-  t0=${EPOCHREALTIME/./}
-  "${B[@]}" exec "$id" true
-  t1=${EPOCHREALTIME/./}
-  echo "$((t1 - t0))" >>"$W/ewall"
-done
+for _ in $(seq 1 "$N"); do timed "${B[@]}" exec "$id" true >>"$W/ewall"; done
 sleep 0.3
 cp "$W/berthd.log" "$W/exec.log"
 "${B[@]}" rm -f "$id" >/dev/null

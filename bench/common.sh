@@ -1,0 +1,45 @@
+# Shared by the berth-only benches (phases.sh, density.sh): a private berthd
+# on a temp dir, the busybox image from Debian's busybox-static, timing
+# without forks.  Source it after setting W (the temp dir) and TOP.
+
+# berthd.conf for a data root, exec root and socket under $W
+bench_conf() {
+  cat >"$W/berth.conf" <<CONF
+data-root = "$W/data";
+exec-root = "$W/run";
+plugin-dir = "$TOP/plugins/.libs";
+api: { socket = "$W/berth.sock"; };
+CONF
+}
+
+# start berthd (extra environment in $@, e.g. BERTH_TRACE=1) and wait for
+# its first answered /_ping; BPID is its pid
+bench_start() {
+  env "$@" "$TOP/berthd" --config-file "$W/berth.conf" >>"$W/berthd.log" 2>&1 &
+  BPID=$!
+  for _ in $(seq 1 400); do
+    curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && return 0
+    sleep 0.025
+  done
+  return 1
+}
+
+# the busybox image, imported as "busybox" through the CLI in B
+bench_busybox() {
+  local root="$W/bbroot" a
+  mkdir -p "$root"/{bin,etc,tmp,root,dev,proc,sys}
+  cp /bin/busybox "$root/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
+  "${B[@]}" import "$W/bb.tar" busybox >/dev/null
+}
+
+# the wall time of a command in microseconds (bash 5's EPOCHREALTIME: no fork)
+timed() {
+  local t0 t1
+  t0=${EPOCHREALTIME/./}
+  "$@" >/dev/null 2>&1
+  t1=${EPOCHREALTIME/./}
+  echo $((t1 - t0))
+}
