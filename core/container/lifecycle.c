@@ -794,7 +794,7 @@ static void *monitor_thread(void *p) {
     ctr_lock();
     pid_t init = c->pid; /* now berthd's child: the shim was its subreaper's child */
     ctr_unlock();
-    shim_reap_orphan(init);
+    shim_reap_later(init);
   }
   if (!read_exit_file(d, c, &code, &oom, error, sizeof error) && framed) {
     /* exit.json could not be written (a full disk): the frame said it */

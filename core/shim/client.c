@@ -43,11 +43,11 @@ static int spawn_child(void *p) {
   _exit(127);
 }
 
-/* The shims berthd adopted (their intermediate parent exited while berthd,
- * their subreaper, ran), reaped the moment they exit: a reaper thread polls
- * a pidfd of each (readable once the process is a zombie) and an eventfd
- * that says one more was adopted.  Without pidfds (kernel < 5.3), a sweep
- * every 10 s. */
+/* The processes berthd reaps — the shims it starts, and the container init
+ * a dead shim leaves to berthd, its subreaper — reaped the moment they
+ * exit: a reaper thread polls a pidfd of each (readable once the process is
+ * a zombie) and an eventfd that says one more was added.  Without pidfds
+ * (kernel < 5.3), a sweep every 10 s. */
 struct adopted {
   pid_t pid;
   int pidfd; /* -1: swept */
@@ -60,7 +60,7 @@ static struct {
   int wake; /* eventfd */
 } reap = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, -1};
 
-static void reap_adopt(pid_t pid) {
+void shim_reap_later(pid_t pid) {
   pthread_mutex_lock(&reap.mu);
   if (reap.wake >= 0) {
     if (reap.n == reap.cap) {
@@ -74,10 +74,6 @@ static void reap_adopt(pid_t pid) {
     }
   }
   pthread_mutex_unlock(&reap.mu);
-}
-
-void shim_reap_orphan(pid_t pid) {
-  reap_adopt(pid);
 }
 
 /* reap what has exited: all (swept) or those whose pidfd polled ready */
@@ -167,7 +163,7 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid
     close(rp[0]);
     return err_sys_(err, BERTH_EINTERNAL, e, "clone");
   }
-  reap_adopt(p);
+  shim_reap_later(p);
   char buf[1200];
   size_t got = 0;
   ssize_t n;

@@ -24,9 +24,9 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid
  * (a pidfd each): PID 1 does not reap on every host.  Once, at start-up. */
 void shim_reaper_start(void);
 
-/* a container's init left to berthd by a shim that died: reaped once the
- * kill of its cgroup has ended it */
-void shim_reap_orphan(pid_t pid);
+/* pid, a child of berthd (a shim, or the container init a dead shim left
+ * to berthd), is reaped when it exits */
+void shim_reap_later(pid_t pid);
 
 /* Connect and send one command line; the fd, or -1 (no shim listening). */
 int shim_connect(const char *sock, const char *cmd);
