@@ -223,13 +223,6 @@ static int add_publish(const char *spec, json_t *exposed, json_t *bindings) {
 
 /* -v SRC:DST[:MODE] goes to HostConfig.Binds; -v /DST alone is an
  * anonymous volume, Config.Volumes (as docker's CLI sends them) */
-static bool device_mode(const char *m) {
-  if (!*m || strlen(m) > 3) return false;
-  for (const char *p = m; *p; p++)
-    if (!strchr("rwm", *p)) return false;
-  return true;
-}
-
 /* --device HOST[:CONTAINER][:PERMS], as the docker CLI reads it */
 static json_t *devices_of(const struct strlist *v) {
   json_t *a = json_array();
@@ -242,14 +235,14 @@ static json_t *devices_of(const struct strlist *v) {
       if ((p = strchr(p, ':'))) *p++ = 0;
     }
     const char *src = part[0], *dst = NULL, *perms = "rwm";
-    if (n == 2 && device_mode(part[1]))
+    if (n == 2 && device_access_valid(part[1]))
       perms = part[1];
     else if (n >= 2)
       dst = part[1];
     if (n == 3) perms = part[2];
-    if (n == 0 || n > 3 || !device_mode(perms) || (dst && *dst != '/') || *src != '/') {
+    if (n == 0 || n > 3 || !device_access_valid(perms) || (dst && *dst != '/') || *src != '/') {
       fprintf(stderr, "invalid argument \"%s\" for \"--device\" flag: %s\n", v->v[i],
-              !device_mode(perms) ? "invalid device mode" : "bad format for path");
+              !device_access_valid(perms) ? "invalid device mode" : "bad format for path");
       json_decref(a);
       return NULL;
     }
@@ -810,7 +803,7 @@ static int for_each_n(int npos, char **pos, const char *method, const char *fmt,
   for (int k = 0; k < started; k++)
     pthread_join(t[k], NULL);
   int rc = j.conn_failed;
-  for (int i = 0; i < npos && !j.conn_failed; i++) {
+  for (int i = 0; i < npos; i++) { /* those done before a lost connection too */
     if (j.msgs[i]) {
       fprintf(stderr, "Error response from daemon: %s\n", j.msgs[i]);
       rc = 1;

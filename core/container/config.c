@@ -209,19 +209,12 @@ static int parse_limits(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
 
 /* ---- devices (--device, --device-cgroup-rule) ---- */
 
-static bool valid_access(const char *a) {
-  if (!*a || strlen(a) > 3) return false;
-  for (const char *p = a; *p; p++)
-    if (!strchr("rwm", *p) || strchr(p + 1, *p)) return false;
-  return true;
-}
-
 /* docker's rule syntax: "c 1:3 rwm", "b *:* m", "a 7:* r" */
 static json_t *cgroup_rule(const char *s, struct berth_err *err) {
   char type, maj[16], min[16], acc[8];
   int used = 0;
   if (sscanf(s, "%c %15[0-9*]:%15[0-9*] %7s%n", &type, maj, min, acc, &used) != 4 || s[used] ||
-      !strchr("acb", type) || !valid_access(acc) || (strchr(maj, '*') && strcmp(maj, "*")) ||
+      !strchr("acb", type) || !device_access_valid(acc) || (strchr(maj, '*') && strcmp(maj, "*")) ||
       (strchr(min, '*') && strcmp(min, "*"))) {
     berth_err_set(err, BERTH_EINVAL, 0, "invalid device cgroup format '%s'", s);
     return NULL;
@@ -266,7 +259,7 @@ static int one_device(json_t *d, json_t *devs, json_t *rules, struct berth_err *
   const char *acc = json_string_value(json_object_get(d, "CgroupPermissions")) ?: "";
   if (!*in) in = host;
   if (!*acc) acc = "rwm";
-  if (!valid_access(acc))
+  if (!device_access_valid(acc))
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid device mode: %s", acc);
   if (in[0] != '/') return berth_err_set(err, BERTH_EINVAL, 0, "%s is not an absolute path", in);
   struct stat st;

@@ -6,7 +6,6 @@
 #include "rmtree.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -361,38 +360,11 @@ int64_t trace_phase(const char *id, const char *phase, int64_t since_ns) {
   return t;
 }
 
-static __thread sigset_t spawn_saved_mask;
-
-pid_t spawn_vm(int (*fn)(void *), void *arg) {
-#if defined(__SANITIZE_THREAD__)
-  /* ThreadSanitizer's runtime cannot follow a child that runs on the
-   * parent's memory (its interceptors take the child for the parent's
-   * thread and it dies): the tsan build forks, as posix_spawn's fallback */
-  pid_t f = fork();
-  if (f == 0) _exit(fn(arg));
-  return f;
-#endif
-  size_t size = 64 * 1024;
-  char *stack = xmalloc(size);
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &spawn_saved_mask);
-  pid_t p = clone(fn, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
-  int e = errno;
-  pthread_sigmask(SIG_SETMASK, &spawn_saved_mask, NULL);
-  free(stack);
-  errno = e;
-  return p;
-}
-
-void spawn_vm_unblock(void) {
-  /* a handler of berthd's run here would run on berthd's memory */
-  for (int sig = 1; sig < NSIG; sig++) {
-    struct sigaction sa;
-    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0) continue;
-    if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) signal(sig, SIG_DFL);
-  }
-  sigprocmask(SIG_SETMASK, &spawn_saved_mask, NULL);
+bool device_access_valid(const char *a) {
+  if (!*a || strlen(a) > 3) return false;
+  for (const char *p = a; *p; p++)
+    if (!strchr("rwm", *p) || strchr(p + 1, *p)) return false;
+  return true;
 }
 
 void failpoint(const char *name) {

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spawn.h"
+
 #define cleanup_free __attribute__((cleanup(cleanup_freep)))
 #define cleanup_close __attribute__((cleanup(cleanup_closep)))
 #define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
@@ -116,16 +118,9 @@ int64_t parse_rfc3339(const char *s);                   /* ns, or INT64_MIN on e
  * returns now, the start of the next phase.  Costs one load when off. */
 int64_t trace_phase(const char *id, const char *phase, int64_t since_ns);
 
-/* Start fn(arg) in a child process that shares the caller's memory until
- * it execs or exits (clone CLONE_VM|CLONE_VFORK, as posix_spawn): no page
- * tables are copied, so starting a shim or an exec helper does not get
- * slower as berthd grows (1,000 containers: 1,000 threads and stacks).
- * fn runs on a stack of its own with every signal blocked and berthd's
- * handlers reset; it may only make system calls and write its own locals,
- * and must exec or _exit.  The caller resumes once it has.  -1 on error. */
-pid_t spawn_vm(int (*fn)(void *), void *arg);
-/* in fn, just before its exec: the signal mask berthd's thread had */
-void spawn_vm_unblock(void);
+/* a device cgroup access: one to three of r, w, m, none twice (docker's
+ * rule for --device's PERMS and --device-cgroup-rule) */
+bool device_access_valid(const char *a);
 
 /* A crash test's hook: when BERTH_FAILPOINT names this point, the process
  * kills itself with SIGKILL there (tests/integration/faults.sh), as a power

@@ -8,9 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../core/util/rmtree.h"
+#include "../../core/util/spawn.h"
 
 struct ovl {
   const struct berth_host *host;
@@ -60,10 +58,9 @@ static int write_small(const char *path, const char *data) {
 
 /* Mount in a child that chdirs to the driver root, so the lowerdir list
  * can use short relative paths without changing berthd's own cwd.  The
- * child shares berthd's memory until it exits (CLONE_VM|CLONE_VFORK, not
- * a fork: copying the page tables of a berthd with 1,000 containers made
- * each mount ~20 ms); it has its own cwd (no CLONE_FS) and makes only
- * system calls. */
+ * child is spawn_vm's, not a fork (copying the page tables of a berthd
+ * with 1,000 containers made each mount ~20 ms); it has its own cwd (no
+ * CLONE_FS) and makes only system calls. */
 struct mount_args {
   const char *root, *target, *data;
 };
@@ -77,26 +74,8 @@ static int mount_child(void *p) {
 
 static int mount_overlay(struct ovl *o, const char *target, const char *data) {
   struct mount_args a = {o->root, target, data};
-#if defined(__SANITIZE_THREAD__)
-  pid_t f = fork(); /* ThreadSanitizer cannot follow a CLONE_VM child (util.c spawn_vm) */
-  if (f == 0) mount_child(&a);
-  if (f < 0) return -errno;
-  int st;
-  while (waitpid(f, &st, 0) < 0)
-    if (errno != EINTR) return -errno;
-  return WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
-#endif
-  size_t size = 16384;
-  char *stack = malloc(size);
-  if (!stack) return -ENOMEM;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = clone(mount_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-  int e = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  free(stack);
-  if (pid < 0) return -e;
+  pid_t pid = spawn_vm(mount_child, &a);
+  if (pid < 0) return -errno;
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return -errno;
