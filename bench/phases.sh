@@ -62,10 +62,7 @@ printf '%-44s %10s\n' "run --rm --network none busybox true" "median ms"
 printf '%-44s %10s\n' "wall time seen by the CLI" "$(awk '{print $1 / 1000}' "$W/wall" | median)"
 table "$W/run.log"
 printf '%-44s\n' "berth-shim, from its start to a held init"
-awk '{ph=""; for (i = 3; i <= NF - 2; i++) ph = ph (ph ? " " : "") $i; print ph "\t" $(NF-1)}' "$W/shim.trace" >"$W/sphases"
-cut -f1 "$W/sphases" | awk '!seen[$0]++' | while IFS= read -r ph; do
-  printf '  %-42s %10s\n' "$ph" "$(awk -F'\t' -v p="$ph" '$1 == p {print $2}' "$W/sphases" | median)"
-done
+table "$W/shim.trace"
 printf '%-44s %10s\n' "exec C true" "median ms"
 printf '%-44s %10s\n' "wall time seen by the CLI" "$(awk '{print $1 / 1000}' "$W/ewall" | median)"
 table "$W/exec.log"
