@@ -25,6 +25,7 @@ static const struct conf_key top_keys[] = {
     {"debug", CONFIG_TYPE_BOOL},
     {"no-new-privileges", CONFIG_TYPE_BOOL},
     {"seccomp-profile", CONFIG_TYPE_STRING},
+    {"userns-remap", CONFIG_TYPE_STRING},
     {"api", CONFIG_TYPE_GROUP},
     {"storage", CONFIG_TYPE_GROUP},
     {"network", CONFIG_TYPE_GROUP},
@@ -193,6 +194,7 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   set_str(&c->exec_root, root, "exec-root");
   set_str(&c->plugin_dir, root, "plugin-dir");
   set_str(&c->seccomp_profile, root, "seccomp-profile");
+  set_str(&c->userns_remap, root, "userns-remap");
   int dbg;
   if (config_setting_lookup_bool(root, "debug", &dbg)) c->debug = dbg;
   if (config_setting_lookup_bool(root, "no-new-privileges", &dbg)) c->no_new_privileges = dbg;
@@ -265,6 +267,7 @@ void config_free(struct berth_config *c) {
   free(c->log_driver);
   free(c->registry_driver);
   free(c->seccomp_profile);
+  free(c->userns_remap);
   if (c->cfg_loaded) config_destroy(&c->cfg);
   memset(c, 0, sizeof *c);
 }

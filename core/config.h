@@ -19,6 +19,7 @@ struct berth_config {
   bool debug;
   bool no_new_privileges; /* for every container made (docker's no-new-privileges) */
   char *seccomp_profile;  /* the default profile's file; NULL: sysconfdir's, else built in */
+  char *userns_remap;     /* "default", "user[:group]", "uid[:gid]"; NULL: no user namespaces */
   char *storage_driver;
   bool storage_driver_explicit; /* false: overlay with fallback to vfs */
   char **network_drivers;

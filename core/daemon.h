@@ -6,6 +6,7 @@
 #include "config.h"
 #include "image/store.h"
 #include "plugin.h"
+#include "util/idmap.h"
 
 struct daemon {
   struct berth_config cfg;
@@ -19,6 +20,9 @@ struct daemon {
   char **warnings;
   size_t n_warnings;
   char *seccomp_source; /* the default seccomp profile: "builtin" or its file */
+  struct idmap remap;   /* daemon.conf userns-remap (size 0: off) */
+  char *remap_user;     /* "user:group" it came from */
+  int remap_fd;         /* a user namespace with that mapping, for id-mapped mounts; or -1 */
 };
 
 void daemon_warn(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

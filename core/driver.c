@@ -78,6 +78,20 @@ int drv_storage_mount(struct loaded_plugin *p, const char *id, const char *label
   return context(p, r, err, "mount %.12s", id);
 }
 
+int drv_storage_mount_idmapped(struct loaded_plugin *p, const char *id,
+                               const struct berth_storage_idmap *map,
+                               char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err) {
+  if (!p->ops.storage.mount_idmapped) return notsup(p, err, "mount_idmapped");
+  int r =
+      CALL(p, "mount_idmapped",
+           p->ops.storage.mount_idmapped(p->drv, id, "", map, path, BERTH_STORAGE_PATH_MAX, err));
+  return context(p, r, err, "mount %.12s with an id mapping", id);
+}
+
+bool drv_storage_can_idmap(const struct loaded_plugin *p) {
+  return p->ops.storage.mount_idmapped != NULL;
+}
+
 int drv_storage_unmount(struct loaded_plugin *p, const char *id, struct berth_err *err) {
   int r = CALL(p, "unmount", p->ops.storage.unmount(p->drv, id, err));
   return context(p, r, err, "unmount %.12s", id);

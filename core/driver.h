@@ -28,6 +28,11 @@ int drv_storage_exists(struct loaded_plugin *p, const char *id, struct berth_err
 int drv_storage_mount(struct loaded_plugin *p, const char *id, const char *label,
                       char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err);
 int drv_storage_unmount(struct loaded_plugin *p, const char *id, struct berth_err *err);
+/* mount with an id mapping (ABI 1.3, optional: ENOTSUP without) */
+int drv_storage_mount_idmapped(struct loaded_plugin *p, const char *id,
+                               const struct berth_storage_idmap *map,
+                               char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err);
+bool drv_storage_can_idmap(const struct loaded_plugin *p);
 int drv_storage_status(struct loaded_plugin *p, struct berth_buf *out, struct berth_err *err);
 /* optional: ENOTSUP when the driver has no such op */
 int drv_storage_metadata(struct loaded_plugin *p, const char *id, struct berth_buf *out,

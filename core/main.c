@@ -17,6 +17,7 @@
 #include "events/events.h"
 #include "network/network.h"
 #include "runtime/runtime.h"
+#include "userns.h"
 #include "volume/volume.h"
 
 static void usage(FILE *f) {
@@ -328,7 +329,7 @@ int main(int argc, char **argv) {
   }
   if (d.cfg.default_network && !strcmp(d.cfg.default_network, "none"))
     daemon_warn(&d, "default network is 'none': no bridge driver is configured yet");
-  if (seccomp_default(&d, &err) < 0) {
+  if (seccomp_default(&d, &err) < 0 || userns_setup(&d, &err) < 0) {
     fprintf(stderr, "berthd: %s\n", err.msg);
     return 1;
   }
@@ -409,6 +410,8 @@ int main(int argc, char **argv) {
     free(d.warnings[i]);
   free(d.warnings);
   free(d.seccomp_source);
+  free(d.remap_user);
+  if (d.remap_fd >= 0) close(d.remap_fd);
   free(routes);
   config_free(&d.cfg);
   return 0;

@@ -225,13 +225,15 @@ static json_t *cgroup_rule(const char *s, struct berth_err *err) {
 }
 
 /* one device node of the host, where the container sees it, with its rule */
-static void add_device(json_t *devs, json_t *rules, const char *in, const struct stat *st,
-                       const char *access) {
+static void add_device(json_t *devs, json_t *rules, const char *host, const char *in,
+                       const struct stat *st, const char *access) {
   char type = S_ISBLK(st->st_mode) ? 'b' : 'c';
-  json_array_append_new(devs, json_pack("{s:s,s:s#,s:i,s:i,s:i,s:i,s:i}", "path", in, "type", &type,
-                                        (size_t)1, "major", (int)major(st->st_rdev), "minor",
-                                        (int)minor(st->st_rdev), "mode", (int)(st->st_mode & 07777),
-                                        "uid", (int)st->st_uid, "gid", (int)st->st_gid));
+  /* host: what a container in a user namespace gets bound (mknod is refused there) */
+  json_array_append_new(devs, json_pack("{s:s,s:s,s:s#,s:i,s:i,s:i,s:i,s:i}", "path", in, "host",
+                                        host, "type", &type, (size_t)1, "major",
+                                        (int)major(st->st_rdev), "minor", (int)minor(st->st_rdev),
+                                        "mode", (int)(st->st_mode & 07777), "uid", (int)st->st_uid,
+                                        "gid", (int)st->st_gid));
   json_array_append_new(rules, json_pack("{s:s#,s:i,s:i,s:s}", "type", &type, (size_t)1, "major",
                                          (int)major(st->st_rdev), "minor", (int)minor(st->st_rdev),
                                          "access", access));
@@ -247,7 +249,7 @@ static int walk_one(const char *path, const struct stat *st, int flag, struct FT
   (void)f;
   if (flag != FTW_F || !(S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) return 0;
   cleanup_free char *in = xasprintf("%s%s", walk.in, path + strlen(walk.host));
-  add_device(walk.devs, walk.rules, in, st, walk.access);
+  add_device(walk.devs, walk.rules, path, in, st, walk.access);
   return 0;
 }
 
@@ -269,7 +271,7 @@ static int one_device(json_t *d, json_t *devs, json_t *rules, struct berth_err *
                          "%s",
                          host, strerror(errno));
   if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-    add_device(devs, rules, in, &st, acc);
+    add_device(devs, rules, host, in, &st, acc);
     return 0;
   }
   if (!S_ISDIR(st.st_mode))
@@ -497,6 +499,7 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
   if (r == 0) r = check_caps(o->cap_drop, o->n_cap_drop, "CapDrop", err);
   if (r < 0) return r;
   o->privileged = flag(hc, "Privileged");
+  o->userns_host = !strcmp(json_string_value(json_object_get(hc, "UsernsMode")) ?: "", "host");
   o->readonly_rootfs = flag(hc, "ReadonlyRootfs");
   o->init = flag(hc, "Init");
   o->seccomp = true;

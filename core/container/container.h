@@ -205,4 +205,8 @@ void ctr_save_unsaved(struct daemon *d);
 /* a loaded container has sid as its read-write layer (store_sweep_pending) */
 bool ctr_layer_owned(const char *sid);
 
+/* does it run in a user namespace (daemon.conf userns-remap, and not
+ * --userns=host)? */
+bool ctr_remapped(struct daemon *d, struct container *c);
+
 #endif

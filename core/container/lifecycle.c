@@ -142,7 +142,32 @@ static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct ber
 }
 
 /* What only this daemon can judge (config.c judges the rest). */
+bool ctr_remapped(struct daemon *d, struct container *c) {
+  if (!d->remap.size) return false;
+  struct ctr_opts *o = ctr_opts_get(c);
+  bool r = !o->userns_host;
+  ctr_opts_put(o);
+  return r;
+}
+
+/* docker's refusals with a user namespace (verifyPlatformContainerSettings) */
+static int check_userns(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
+  if (!d->remap.size || o->userns_host) return 0;
+  if (o->privileged)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "privileged mode is incompatible with user namespaces.  You must run the "
+                         "container in the host namespace when running privileged mode");
+  const char *mode = *o->network_mode ? o->network_mode : d->cfg.default_network;
+  if (mode && !strcmp(mode, "host"))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "cannot share the host's network namespace when user namespaces are "
+                         "enabled");
+  return 0;
+}
+
 static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
+  int ur = check_userns(d, o, err);
+  if (ur < 0) return ur;
   /* the network is looked up at start, as docker does (a 404 from create
    * would make the docker CLI pull the image) */
   const char *lt = o->log_type;
@@ -470,12 +495,15 @@ static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_
                         struct rt_spec *s, char *init_path, char ***owned) {
   s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 2, sizeof *s->mounts);
   if (init_path)
-    s->mounts[s->n_mounts++] = (struct rt_mount){init_path, "/dev/init", NULL, NULL, true};
+    s->mounts[s->n_mounts++] =
+        (struct rt_mount){init_path, "/dev/init", NULL, NULL, true, false, -1};
   s->n_mounts += ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned);
   for (size_t i = 0; i < o->n_tmpfs; i++)
     s->mounts[s->n_mounts++] =
-        (struct rt_mount){"tmpfs", o->tmpfs[i].target, "tmpfs",
-                          *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777", false};
+        (struct rt_mount){"tmpfs", o->tmpfs[i].target,
+                          "tmpfs", *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777",
+                          false,   false,
+                          -1};
 }
 
 /* what only the shim needs: the log driver (the very file berthd loaded,
@@ -504,6 +532,25 @@ json_t *ctr_cgroup_json(const struct ctr_resources *r) {
                    (json_int_t)r->pids_limit);
 }
 
+/* In a user namespace the container's root has no capability over a
+ * network namespace made by berthd: docker's defaults (20.10) let it bind
+ * ports below 1024 and ping all the same, unless --sysctl says otherwise. */
+static void userns_sysctls(json_t *spec, const struct rt_spec *s) {
+  json_t *lim = json_object_get(spec, "limits");
+  if (!json_is_object(lim)) json_object_set_new(spec, "limits", lim = json_object());
+  json_t *sc = json_object_get(lim, "sysctls");
+  if (!json_is_object(sc)) json_object_set_new(lim, "sysctls", sc = json_object());
+  if (!json_object_get(sc, "net.ipv4.ip_unprivileged_port_start"))
+    json_object_set_new(sc, "net.ipv4.ip_unprivileged_port_start", json_string("0"));
+  /* every gid of the container; read by the kernel in the namespace of
+   * the writer: the shim's for a network namespace the container joins
+   * (it writes those), the container's own otherwise */
+  uint32_t first = s->netns_path ? s->userns.gid : 0;
+  if (!json_object_get(sc, "net.ipv4.ping_group_range"))
+    json_object_set_new(sc, "net.ipv4.ping_group_range",
+                        json_sprintf("%u %u", first, first + s->userns.size - 1));
+}
+
 static json_t *build_spec(struct daemon *d, struct container *c, const struct ctr_opts *o,
                           struct berth_err *err) {
   struct rt_spec s = {0};
@@ -526,7 +573,9 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
     char **owned = NULL;
     spec_mounts(d, c, o, &s, init_path, &owned);
+    if (d->remap.size && !o->userns_host) s.userns = d->remap;
     spec = rt_spec_to_json(&s);
+    if (s.userns.size && !s.host_network) userns_sysctls(spec, &s);
     for (char **p = owned; p && *p; p++)
       free(*p);
     free(owned);
@@ -600,16 +649,32 @@ static void start_done(struct container *c) {
   ctr_unlock();
 }
 
+/* /etc/hosts, hostname and resolv.conf belong to the container's root,
+ * who may edit them as with docker */
+static void remap_bundle_files(struct daemon *d, struct container *c) {
+  static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+  cleanup_free char *bundle = ctr_dir(d, c->id);
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+    cleanup_free char *p = xasprintf("%s/%s", bundle, files[i]);
+    if (chown(p, d->remap.uid, d->remap.gid) < 0 && errno != ENOENT)
+      log_warn("container %.12s: chown %s: %s", c->id, p, strerror(errno));
+  }
+}
+
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
  * (init waits for START).  On failure the rootfs is unmounted again. */
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
   int64_t t = trace_phase(c->id, "", 0);
-  int r = store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
+  bool remap = ctr_remapped(d, c);
+  int r = remap ? store_mount_layer_idmapped(&d->images, c->rw_id, &d->remap, d->remap_fd,
+                                             c->rootfs, err)
+                : store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
   if (r < 0) return err_wrap(err, "mount rootfs");
   t = trace_phase(c->id, "start mount", t);
   c->mounted = true;
   struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
   r = ctrnet_reserve(d, c, o, err);
+  if (r == 0 && remap) remap_bundle_files(d, c);
   t = trace_phase(c->id, "start reserve", t);
   json_t *spec = NULL;
   if (r == 0) {

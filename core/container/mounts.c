@@ -210,6 +210,20 @@ void ctr_mounts_remove_anonymous(struct daemon *d, struct container *c) {
  * modes (docker's copy-up); the image side is opened inside the rootfs */
 static int volume_copy_dir(int from, int to);
 
+/* with --userns-remap the rootfs shows the mapping's host ids; the volume
+ * stores what the image stores (it is id-mapped into the container too) */
+static __thread struct idmap copy_map;
+
+static uid_t unmapped_uid(uid_t u) {
+  return copy_map.size && u >= copy_map.uid && u - copy_map.uid < copy_map.size ? u - copy_map.uid
+                                                                                : u;
+}
+
+static gid_t unmapped_gid(gid_t g) {
+  return copy_map.size && g >= copy_map.gid && g - copy_map.gid < copy_map.size ? g - copy_map.gid
+                                                                                : g;
+}
+
 static int copy_entry(int from, int to, const char *name, const struct stat *st) {
   if (S_ISDIR(st->st_mode)) {
     if (mkdirat(to, name, st->st_mode & 07777) < 0 && errno != EEXIST) return -errno;
@@ -238,7 +252,9 @@ static int copy_entry(int from, int to, const char *name, const struct stat *st)
   } else {
     return 0; /* devices, fifos, sockets: not copied */
   }
-  if (fchownat(to, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  if (fchownat(to, name, unmapped_uid(st->st_uid), unmapped_gid(st->st_gid), AT_SYMLINK_NOFOLLOW) <
+      0)
+    return -errno;
   if (!S_ISLNK(st->st_mode) && fchmodat(to, name, st->st_mode & 07777, 0) < 0) return -errno;
   return 0;
 }
@@ -263,7 +279,9 @@ static int volume_copy_dir(int from, int to) {
   return r;
 }
 
-static void copy_up(const char *rootfs, const char *target, const char *path, const char *name) {
+static void copy_up(const char *rootfs, const char *target, const char *path, const char *name,
+                    const struct idmap *map) {
+  copy_map = map ? *map : (struct idmap){0};
   cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   cleanup_close int src =
       rootfd >= 0 ? rt_openat_in_root(rootfd, target, O_RDONLY | O_DIRECTORY, 0) : -1;
@@ -271,7 +289,8 @@ static void copy_up(const char *rootfs, const char *target, const char *path, co
   if (src < 0 || dst < 0) return; /* nothing there in the image */
   struct stat st;
   if (fstat(src, &st) == 0) {
-    if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0) {
+    if (fchown(dst, unmapped_uid(st.st_uid), unmapped_gid(st.st_gid)) < 0 ||
+        fchmod(dst, st.st_mode & 07777) < 0) {
     }
   }
   int r = volume_copy_dir(src, dst);
@@ -297,6 +316,7 @@ size_t ctr_mounts_count(struct container *c) {
 }
 
 size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths) {
+  bool remap = ctr_remapped(d, c);
   ctr_lock();
   json_t *points = json_deep_copy(c->mounts);
   ctr_unlock();
@@ -316,13 +336,19 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
       if (!path) log_warn("container %.12s: volume %s: %s", c->id, name, e.msg);
       const char *mode = json_string_value(json_object_get(p, "Mode")) ?: "";
       if (path && fresh && empty_dir(path) && !strstr(mode, "nocopy"))
-        copy_up(c->rootfs, dst, path, name);
+        copy_up(c->rootfs, dst, path, name, remap ? &d->remap : NULL);
       if (path && fresh) vol_mark_populated(d, name);
     }
     char *target = xstrdup(dst);
     (*paths)[2 * n] = src;
     (*paths)[2 * n + 1] = target;
-    out[n++] = (struct rt_mount){src, target, NULL, NULL, !json_is_true(json_object_get(p, "RW"))};
+    out[n++] = (struct rt_mount){src,
+                                 target,
+                                 NULL,
+                                 NULL,
+                                 !json_is_true(json_object_get(p, "RW")),
+                                 remap && !strcmp(type, "volume"),
+                                 -1};
   }
   json_decref(points);
   return n;

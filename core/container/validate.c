@@ -157,7 +157,7 @@ static int check_modes(json_t *hc, struct berth_err *err) {
                {"UTSMode", {"", "private", NULL}},
                {"IpcMode", {"", "private", "shareable"}},
                {"CgroupnsMode", {"", "private", NULL}},
-               {"UsernsMode", {"", "private", NULL}}};
+               {"UsernsMode", {"", "private", "host"}}};
   for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
     const char *v = json_string_value(json_object_get(hc, modes[i].field));
     bool ok = !v;

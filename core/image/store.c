@@ -5,6 +5,7 @@
 
 #include "../driver.h"
 #include "../events/events.h"
+#include "../util/idmap.h"
 #include "blobio.h"
 #include "layer.h"
 
@@ -927,32 +928,54 @@ struct mount_ref {
   char sid[65];
   char path[BERTH_STORAGE_PATH_MAX];
   int count;
+  bool mapped; /* mount_idmapped's */
 };
 static struct mount_ref *mounts;
 static size_t n_mounts;
 static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int store_mount_layer(struct image_store *s, const char *sid, char *path, struct berth_err *err) {
+/* map: NULL for a plain mount.  A layer is mounted one way at a time: a
+ * request the other way while it is mounted is refused (ECONFLICT). */
+static int mount_layer(struct image_store *s, const char *sid,
+                       const struct berth_storage_idmap *map, char *path, struct berth_err *err) {
   pthread_mutex_lock(&mounts_lock);
   struct mount_ref *m = NULL;
   for (size_t i = 0; i < n_mounts; i++)
     if (!strcmp(mounts[i].sid, sid)) m = &mounts[i];
+  if (m && m->mapped != (map != NULL)) {
+    pthread_mutex_unlock(&mounts_lock);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "layer %.12s is in use %s an id mapping; try again when it is not", sid,
+                         m->mapped ? "with" : "without");
+  }
   if (m) {
     m->count++;
     memcpy(path, m->path, BERTH_STORAGE_PATH_MAX);
     pthread_mutex_unlock(&mounts_lock);
     return 0;
   }
-  int r = drv_storage_mount(s->storage, sid, "", path, err);
+  int r = map ? drv_storage_mount_idmapped(s->storage, sid, map, path, err)
+              : drv_storage_mount(s->storage, sid, "", path, err);
   if (r == 0) {
     mounts = xrealloc(mounts, (n_mounts + 1) * sizeof *mounts);
     m = &mounts[n_mounts++];
     snprintf(m->sid, sizeof m->sid, "%s", sid);
     memcpy(m->path, path, BERTH_STORAGE_PATH_MAX);
     m->count = 1;
+    m->mapped = map != NULL;
   }
   pthread_mutex_unlock(&mounts_lock);
   return r;
+}
+
+int store_mount_layer(struct image_store *s, const char *sid, char *path, struct berth_err *err) {
+  return mount_layer(s, sid, NULL, path, err);
+}
+
+int store_mount_layer_idmapped(struct image_store *s, const char *sid, const struct idmap *map,
+                               int userns_fd, char *path, struct berth_err *err) {
+  struct berth_storage_idmap m = {sizeof m, userns_fd, map->uid, map->gid, map->size};
+  return mount_layer(s, sid, &m, path, err);
 }
 
 int store_unmount_layer(struct image_store *s, const char *sid, struct berth_err *err) {

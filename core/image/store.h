@@ -118,6 +118,13 @@ int store_compress_layer(struct image_store *s, struct layer *l, struct berth_er
  * containers later). */
 int store_mount_layer(struct image_store *s, const char *storage_id, char *path,
                       struct berth_err *err);
+/* the same with the files seen through an id mapping (--userns-remap; the
+ * driver's mount_idmapped).  A layer is mounted one way at a time: asking
+ * the other way while it is mounted is ECONFLICT. */
+struct idmap;
+int store_mount_layer_idmapped(struct image_store *s, const char *storage_id,
+                               const struct idmap *map, int userns_fd, char *path,
+                               struct berth_err *err);
 int store_unmount_layer(struct image_store *s, const char *storage_id, struct berth_err *err);
 
 #endif

@@ -92,7 +92,15 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
     s->mounts[i].type = jdup(e, "type");
     s->mounts[i].options = jdup(e, "options");
     s->mounts[i].readonly = json_is_true(json_object_get(e, "readonly"));
+    s->mounts[i].idmap = json_is_true(json_object_get(e, "idmap"));
+    s->mounts[i].fd = -1;
   }
+  json_t *un = json_object_get(j, "userns");
+  s->userns.uid = (uint32_t)json_integer_value(json_object_get(un, "uid"));
+  s->userns.gid = (uint32_t)json_integer_value(json_object_get(un, "gid"));
+  s->userns.size = (uint32_t)json_integer_value(json_object_get(un, "size"));
+  for (size_t i = 0; i < ARRAY_SIZE(s->bundle_fds); i++)
+    s->bundle_fds[i] = -1;
   if (!s->rootfs || !s->args || !s->args[0]) {
     rt_spec_free(s);
     return berth_err_set(err, BERTH_EINVAL, 0, "rootfs and args are required");
@@ -111,6 +119,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
                           m->readonly);
     if (m->type) json_object_set_new(e, "type", json_string(m->type));
     if (m->options) json_object_set_new(e, "options", json_string(m->options));
+    if (m->idmap) json_object_set_new(e, "idmap", json_true());
     json_array_append_new(mounts, e);
   }
   json_t *j = json_pack(
@@ -127,6 +136,10 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
   if (s->seccomp_bpf) json_object_set_new(j, "seccomp_bpf", json_string(s->seccomp_bpf));
   if (s->limits) json_object_set(j, "limits", s->limits);
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
+  if (s->userns.size)
+    json_object_set_new(j, "userns",
+                        json_pack("{s:I,s:I,s:I}", "uid", (json_int_t)s->userns.uid, "gid",
+                                  (json_int_t)s->userns.gid, "size", (json_int_t)s->userns.size));
   return j;
 }
 
@@ -157,6 +170,7 @@ int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
   int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (!s->host_network && !s->netns_path) f |= CLONE_NEWNET;
+  if (s->userns.size) f |= CLONE_NEWUSER; /* first: the others are then its */
   return f;
 }
 
@@ -339,6 +353,17 @@ static void mount_cgroups(int rootfd, bool privileged, int err_fd) {
   if (top >= 0 && ro) rt_mount_on_fd(NULL, top, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | fl, NULL);
 }
 
+/* an empty file named name in the directory dirfd, with the host's node
+ * at host bound on it (what runc does in a user namespace) */
+static void bind_node(int dirfd, const char *name, const char *host, int err_fd) {
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) die(err_fd, 125, "create %s: %s", name, strerror(errno));
+  close(fd);
+  cleanup_close int t = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (t < 0 || rt_mount_on_fd(host, t, NULL, MS_BIND, NULL) < 0)
+    die(err_fd, 125, "bind %s: %s", host, strerror(errno));
+}
+
 static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
   if (mount_in(rootfd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
                err_fd) < 0)
@@ -352,6 +377,11 @@ static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
   } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
                {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+    if (s->userns.size) { /* mknod is refused in a user namespace: the host's node, bound */
+      cleanup_free char *host = xasprintf("/dev/%s", nodes[i].name);
+      bind_node(dev, nodes[i].name, host, err_fd);
+      continue;
+    }
     if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
       die(err_fd, 125, "mknod /dev/%s: %s", nodes[i].name, strerror(errno));
     fchmodat(dev, nodes[i].name, 0666, 0);
@@ -399,6 +429,10 @@ static void make_devices(const struct rt_spec *s, int rootfd, int err_fd) {
     dev_t dev = makedev((unsigned)json_integer_value(json_object_get(d, "major")),
                         (unsigned)json_integer_value(json_object_get(d, "minor")));
     unlinkat(pfd, slash + 1, 0); /* the image's own node of that name, as runc replaces it */
+    if (s->userns.size) {
+      bind_node(pfd, slash + 1, json_string_value(json_object_get(d, "host")) ?: path, err_fd);
+      continue;
+    }
     if (mknodat(pfd, slash + 1, (*type == 'b' ? S_IFBLK : S_IFCHR) | mode, dev) < 0)
       die(err_fd, 125, "mknod %s: %s", path, strerror(errno));
     fchmodat(pfd, slash + 1, mode, 0);
@@ -410,8 +444,9 @@ static void make_devices(const struct rt_spec *s, int rootfd, int err_fd) {
 
 /* A bind mount of a host path (opened here, by the runtime) onto a target
  * resolved inside the root. */
-static void bind_in(int rootfd, const char *src, const char *target, bool ro, int err_fd) {
-  cleanup_close int sfd = open(src, O_PATH | O_CLOEXEC);
+static void bind_in_fd(int rootfd, int src_fd, const char *src, const char *target, bool ro,
+                       int err_fd) {
+  cleanup_close int sfd = src_fd >= 0 ? src_fd : open(src, O_PATH | O_CLOEXEC);
   struct stat st;
   if (sfd < 0 || fstat(sfd, &st) < 0) die(err_fd, 125, "bind source %s: %s", src, strerror(errno));
   struct berth_err e = {0};
@@ -427,6 +462,82 @@ static void bind_in(int rootfd, const char *src, const char *target, bool ro, in
   if (mfd < 0 ||
       rt_mount_on_fd(NULL, mfd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
     die(err_fd, 125, "remount %s read-only: %s", target, strerror(errno));
+}
+
+static void bind_in(int rootfd, const char *src, const char *target, bool ro, int err_fd) {
+  bind_in_fd(rootfd, -1, src, target, ro, err_fd);
+}
+
+/* a detached, id-mapped tree (rt_userns_map_volumes) attached on target */
+static void attach_in(int rootfd, int tree, const char *src, const char *target, bool ro,
+                      int err_fd) {
+  struct berth_err e = {0};
+  cleanup_close int tfd = rt_target_in_root(rootfd, target, true, &e);
+  if (tfd < 0) die(err_fd, 125, "%s", e.msg);
+  int r = idmap_attach(tree, tfd);
+  close(tree);
+  if (r < 0) die(err_fd, 125, "mount %s on %s: %s", src, target, strerror(-r));
+  cleanup_close int mfd = ro ? rt_openat_in_root(rootfd, target, O_PATH, 0) : -1;
+  if (ro && (mfd < 0 ||
+             rt_mount_on_fd(NULL, mfd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0))
+    die(err_fd, 125, "remount %s read-only: %s", target, strerror(errno));
+}
+
+static const char *const bundle_files[] = {"hosts", "hostname", "resolv.conf"};
+
+int rt_userns_map_volumes(struct rt_spec *s, struct berth_err *err) {
+  int ns = -1;
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    struct rt_mount *m = &s->mounts[i];
+    if (!m->idmap || m->type) continue;
+    if (ns < 0 && (ns = idmap_userns(&s->userns)) < 0)
+      return berth_err_set(err, BERTH_EINTERNAL, -ns, "a user namespace: %s", strerror(-ns));
+    m->fd = idmap_tree(m->source, ns, true);
+    if (m->fd < 0) {
+      int e = -m->fd;
+      close(ns);
+      return berth_err_set(err, BERTH_EINTERNAL, e, "id-mapped mount of %s: %s", m->source,
+                           strerror(e));
+    }
+  }
+  if (ns >= 0) close(ns);
+  return 0;
+}
+
+void rt_userns_open_sources(struct rt_spec *s, int err_fd) {
+  for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(bundle_files); i++) {
+    cleanup_free char *src = xasprintf("%s/%s", s->bundle, bundle_files[i]);
+    s->bundle_fds[i] = open(src, O_PATH | O_CLOEXEC);
+  }
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    struct rt_mount *m = &s->mounts[i];
+    if (m->type || m->fd >= 0) continue;
+    m->fd = open(m->source, O_PATH | O_CLOEXEC);
+    if (m->fd < 0) die(err_fd, 125, "bind source %s: %s", m->source, strerror(errno));
+  }
+}
+
+/* From here on the init is the namespace's root (the mapping's host uid):
+ * what it creates in the rootfs and in /dev is the container root's. */
+static void become_ns_root(int err_fd) {
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+    die(err_fd, 125, "become root in the user namespace: %s", strerror(errno));
+}
+
+/* /sys: a sysfs of its own where the network namespace is the
+ * container's; in a user namespace whose network namespace is not its own
+ * (a bridge's sandbox, container:<id>) sysfs cannot be mounted, and the
+ * host's is bound instead, as runc does */
+static void mount_sys(const struct rt_spec *s, int rootfd, int err_fd) {
+  unsigned long ro = s->privileged ? 0 : MS_RDONLY;
+  if (mount_in(rootfd, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | ro, NULL,
+               err_fd) == 0)
+    return;
+  if (errno == EPERM && s->userns.size) {
+    bind_in(rootfd, "/sys", "/sys", ro != 0, err_fd);
+    return;
+  }
+  die(err_fd, 125, "mount /sys: %s", strerror(errno));
 }
 
 static void mask_paths(int err_fd) {
@@ -561,24 +672,24 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   /* opened after the bind: every mount below lands on the bind's tree */
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die(err_fd, 125, "open rootfs %s: %s", root, strerror(errno));
+  if (s->userns.size) become_ns_root(err_fd);
   if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
-  if (mount_in(rootfd, "sysfs", "/sys", "sysfs",
-               MS_NOSUID | MS_NOEXEC | MS_NODEV | (s->privileged ? 0 : MS_RDONLY), NULL,
-               err_fd) < 0)
-    die(err_fd, 125, "mount /sys: %s", strerror(errno));
+  mount_sys(s, rootfd, err_fd);
   mount_cgroups(rootfd, s->privileged, err_fd);
   setup_dev(s, rootfd, err_fd);
-  static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
-  for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(files); i++) {
-    cleanup_free char *src = xasprintf("%s/%s", s->bundle, files[i]);
-    cleanup_free char *dst = xasprintf("/etc/%s", files[i]);
-    if (path_exists(src)) bind_in(rootfd, src, dst, false, err_fd);
+  for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(bundle_files); i++) {
+    cleanup_free char *src = xasprintf("%s/%s", s->bundle, bundle_files[i]);
+    cleanup_free char *dst = xasprintf("/etc/%s", bundle_files[i]);
+    if (s->userns.size ? s->bundle_fds[i] >= 0 : path_exists(src))
+      bind_in_fd(rootfd, s->userns.size ? s->bundle_fds[i] : -1, src, dst, false, err_fd);
   }
   for (size_t i = 0; i < s->n_mounts; i++) {
     const struct rt_mount *m = &s->mounts[i];
-    if (!m->type) {
-      bind_in(rootfd, m->source, m->target, m->readonly, err_fd);
+    if (!m->type && m->idmap && m->fd >= 0) {
+      attach_in(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);
+    } else if (!m->type) {
+      bind_in_fd(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);
     } else if (mount_in(rootfd, m->source, m->target, m->type,
                         MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), m->options,
                         err_fd) < 0) {
@@ -623,10 +734,15 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
  * programs in images (su, ping, passwd) work by default. */
 /* --sysctl: written by the init, in its own namespaces (/proc/sys/net and
  * the IPC keys show the reader's namespace); keys were checked by berthd */
+static bool shim_writes(const struct rt_spec *s, const char *key) {
+  return s->userns.size && s->netns_path && str_has_prefix(key, "net.");
+}
+
 static void apply_sysctls(const struct rt_spec *s, int err_fd) {
   const char *k;
   json_t *v;
   json_object_foreach(json_object_get(s->limits, "sysctls"), k, v) {
+    if (shim_writes(s, k)) continue;
     cleanup_free char *path = xasprintf("/proc/sys/%s", k);
     for (char *p = path + 10; *p; p++)
       if (*p == '.') *p = '/';
@@ -636,6 +752,24 @@ static void apply_sysctls(const struct rt_spec *s, int err_fd) {
       die(err_fd, 125, "sysctl %s=%s: %s", k, val, strerror(errno));
     close(fd);
   }
+}
+
+int rt_apply_net_sysctls(const struct rt_spec *s, struct berth_err *err) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(s->limits, "sysctls"), k, v) {
+    if (!shim_writes(s, k)) continue;
+    cleanup_free char *path = xasprintf("/proc/sys/%s", k);
+    for (char *p = path + 10; *p; p++)
+      if (*p == '.') *p = '/';
+    const char *val = json_string_value(v) ?: "";
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    bool ok = fd >= 0 && write(fd, val, strlen(val)) >= 0;
+    int e = errno;
+    if (fd >= 0) close(fd);
+    if (!ok) return berth_err_set(err, BERTH_EINTERNAL, e, "sysctl %s=%s: %s", k, val, strerror(e));
+  }
+  return 0;
 }
 
 /* --ulimit and --oom-score-adj, for the container's process and its execs */
@@ -689,8 +823,10 @@ int rt_join(pid_t pid, struct berth_err *err) {
   static const struct {
     const char *name;
     int flag;
-  } ns[] = {{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-            {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+  } ns[] = {/* the user namespace first: the others are then its own (or no-ops) */
+            {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+            {"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID},
+            {"mnt", CLONE_NEWNS}};
   int fds[ARRAY_SIZE(ns)];
   for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
     char p[64];

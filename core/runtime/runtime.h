@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "../util/idmap.h"
 #include "../util/util.h"
 
 struct rt_mount {
@@ -15,6 +16,8 @@ struct rt_mount {
   char *type;   /* NULL: bind */
   char *options;
   bool readonly;
+  bool idmap; /* a named volume, in a user namespace: seen through its mapping */
+  int fd;     /* in a user namespace: the source, opened (or id-mapped) beforehand; else -1 */
 };
 
 struct rt_spec {
@@ -44,7 +47,9 @@ struct rt_spec {
   uint64_t caps;       /* effective/permitted/bounding set (bits) */
   struct rt_mount *mounts;
   size_t n_mounts;
-  bool init; /* --init: not supported without an init binary; refused earlier */
+  bool init;           /* --init: not supported without an init binary; refused earlier */
+  struct idmap userns; /* --userns-remap: the mapping (size 0: no user namespace) */
+  int bundle_fds[3];   /* in a user namespace: hosts, hostname, resolv.conf, opened beforehand */
 };
 
 /* Parse the spec berthd writes (spec.json). */
@@ -92,6 +97,17 @@ __attribute__((noreturn)) void rt_container_init(const struct rt_spec *s,
 
 /* clone() flags for a new container. */
 int rt_clone_flags(const struct rt_spec *s);
+/* In a user namespace, the container's init is its root (the mapping's
+ * host uid) from early on and can no longer open berthd's 0700 paths:
+ * its bind sources are opened before that, by the init itself while it is
+ * still host uid 0 (rt_userns_open_sources), and named volumes are
+ * id-mapped trees the shim makes (rt_userns_map_volumes, which needs
+ * CAP_SYS_ADMIN over the volumes' filesystem: before the clone). */
+int rt_userns_map_volumes(struct rt_spec *s, struct berth_err *err);
+void rt_userns_open_sources(struct rt_spec *s, int err_fd);
+/* net.* sysctls of a network namespace the container joins (one it does
+ * not own: the shim writes them, having joined it) */
+int rt_apply_net_sysctls(const struct rt_spec *s, struct berth_err *err);
 
 /* Join the namespaces of pid (mnt, uts, ipc, net, pid, cgroup) in the
  * calling process (which must be single-threaded: a fresh fork).  The pid

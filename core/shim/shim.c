@@ -420,6 +420,7 @@ static int child_main(void *p) {
   if (read(a->cg_r, &b, 1) != 1) _exit(125);
   close(a->cg_r);
   rt_cgroup_remember();
+  if (S.spec.userns.size) rt_userns_open_sources(&S.spec, a->io.err_fd); /* still host uid 0 */
   if (unshare(CLONE_NEWCGROUP) < 0) {
     rt_report(a->io.err_fd, "unshare the cgroup namespace: %s", strerror(errno));
     _exit(125);
@@ -436,6 +437,36 @@ static struct cg_limits limits_from(json_t *cg) {
   l.cpuset_cpus = json_string_value(json_object_get(cg, "cpuset_cpus"));
   l.pids_limit = json_integer_value(json_object_get(cg, "pids_limit"));
   return l;
+}
+
+/* In a user namespace the init cannot join a network namespace it does
+ * not own (a bridge's sandbox, container:<id>): the shim joins it for the
+ * clone, writing its net.* sysctls there, and goes back (to *own_net) after;
+ * named volumes become id-mapped trees while the shim can still make them. */
+static int userns_before_clone(struct child_args *a, int *own_net, struct berth_err *err) {
+  *own_net = -1;
+  if (!S.spec.userns.size) return 0;
+  if (rt_userns_map_volumes(&S.spec, err) < 0) return -err->code;
+  if (a->netns_fd < 0) return 0;
+  *own_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (*own_net < 0) return err_sys(err, BERTH_EINTERNAL, "open /proc/self/ns/net");
+  if (setns(a->netns_fd, CLONE_NEWNET) < 0)
+    return err_sys(err, BERTH_EINTERNAL, "join the network of %s", S.spec.netns_path);
+  close(a->netns_fd);
+  a->netns_fd = -1;
+  return rt_apply_net_sysctls(&S.spec, err);
+}
+
+static void userns_after_clone(int own_net) {
+  if (own_net >= 0) {
+    if (setns(own_net, CLONE_NEWNET) < 0) log_warn("back to the shim's network: %m");
+    close(own_net);
+  }
+  for (size_t i = 0; i < S.spec.n_mounts; i++)
+    if (S.spec.mounts[i].fd >= 0) {
+      close(S.spec.mounts[i].fd);
+      S.spec.mounts[i].fd = -1;
+    }
 }
 
 static int create_container(struct berth_err *err) {
@@ -470,11 +501,17 @@ static int create_container(struct berth_err *err) {
     a.close_fds[a.n_close++] = o[0];
     a.close_fds[a.n_close++] = e[0];
   }
+  int own_net = -1;
+  if (userns_before_clone(&a, &own_net, err) < 0) {
+    userns_after_clone(own_net);
+    return -err->code;
+  }
   size_t stack_size = 1 << 20;
   char *stack = xmalloc(stack_size);
   S.pid = clone(child_main, stack + stack_size, rt_clone_flags(&S.spec) | SIGCHLD, &a);
   int clone_errno = errno;
   free(stack);
+  userns_after_clone(own_net);
   if (a.netns_fd >= 0) close(a.netns_fd);
   close(start[0]);
   close(errp[1]);
@@ -486,7 +523,10 @@ static int create_container(struct berth_err *err) {
   S.start_w = start[1];
   S.err_r = errp[0];
   struct berth_err ce = {0};
-  if (S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
+  int mr = S.spec.userns.size ? idmap_write(S.pid, &S.spec.userns) : 0;
+  if (mr < 0)
+    berth_err_set(&ce, BERTH_EINTERNAL, -mr, "write the user namespace's maps: %s", strerror(-mr));
+  if (mr < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
     close(cgs[1]);
     kill(S.pid, SIGKILL);
     return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);

@@ -46,7 +46,7 @@ extern "C" {
 
 #define BERTH_PLUGIN_MAGIC 0x48545242u /* "BRTH" little-endian */
 #define BERTH_ABI_MAJOR 1u
-#define BERTH_ABI_MINOR 2u
+#define BERTH_ABI_MINOR 3u
 
 enum berth_plugin_kind {
   BERTH_KIND_STORAGE = 1,

@@ -1,4 +1,4 @@
-/* berth plugin ABI 1.0 -- storage drivers (like moby's graphdriver).
+/* berth plugin ABI 1.3 -- storage drivers (like moby's graphdriver).
  *
  * A storage driver keeps layers identified by ids the core chooses.  A
  * read-only layer is created with a parent (or none) and filled once with
@@ -26,6 +26,16 @@ struct berth_storage_create_req {
   const char *parent;          /* parent layer id or NULL */
   const struct berth_kv *opts; /* --storage-opt, may be NULL */
   size_t n_opts;
+};
+
+/* An id mapping for mount_idmapped (--userns-remap). */
+struct berth_storage_idmap {
+  uint32_t struct_size;
+  /* --- since 1.3 --- */
+  int userns_fd; /* a user namespace with the mapping (for MOUNT_ATTR_IDMAP) */
+  uint32_t uid;  /* the host uid of the container's uid 0 */
+  uint32_t gid;  /* the host gid of its gid 0 */
+  uint32_t size; /* ids mapped from there */
 };
 
 /* Feature bits in berth_storage_ops.features. */
@@ -72,6 +82,17 @@ struct berth_storage_ops {
   /* Bytes the layer adds on top of its parent. */
   int (*diff_size)(void *drv, const char *id, const char *parent, uint64_t *size,
                    struct berth_err *err);
+  /* --- optional, since 1.3 --- */
+  /* mount, with the layer's files seen through map's id mapping
+   * (--userns-remap): a file stored as uid 0 shows as map->uid, and what
+   * the container's uid 0 (map->uid on the host) creates is stored as 0.
+   * What is stored stays as the image has it, so diff, changes and a
+   * later plain mount see no difference.  The same path as mount; the core
+   * never has a layer mounted both ways at once and undoes either with
+   * unmount.  NULL: the core refuses --userns-remap with this driver. */
+  int (*mount_idmapped)(void *drv, const char *id, const char *mount_label,
+                        const struct berth_storage_idmap *map, char *path, size_t path_len,
+                        struct berth_err *err);
 };
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../core/util/idmap.h"
 #include "../../core/util/rmtree.h"
 #include "../../core/util/spawn.h"
 
@@ -63,17 +64,33 @@ static int write_small(const char *path, const char *data) {
  * CLONE_FS) and makes only system calls. */
 struct mount_args {
   const char *root, *target, *data;
+  const struct berth_storage_idmap *map; /* or NULL */
 };
 
+/* With an id mapping: the layers are an id-mapped copy of the driver's
+ * root (an overlay itself cannot be id-mapped; its layers can), and the
+ * mount is made as the mapping's root, whose credentials overlayfs keeps
+ * for its work on the upper layer (as host root, ids it creates there
+ * could not be mapped: EOVERFLOW, and it would mount read-only). */
 static int mount_child(void *p) {
   const struct mount_args *a = p;
-  if (chdir(a->root) < 0) _exit(errno);
+  if (a->map) {
+    int tree = idmap_tree(a->root, a->map->userns_fd, false);
+    if (tree < 0) _exit(-tree);
+    struct idmap m = {a->map->uid, a->map->gid, a->map->size};
+    if (fchdir(tree) < 0) _exit(errno);
+    int r = idmap_become_root(&m);
+    if (r < 0) _exit(-r);
+  } else if (chdir(a->root) < 0) {
+    _exit(errno);
+  }
   if (mount("overlay", a->target, "overlay", 0, a->data) < 0) _exit(errno);
   _exit(0);
 }
 
-static int mount_overlay(struct ovl *o, const char *target, const char *data) {
-  struct mount_args a = {o->root, target, data};
+static int mount_overlay(struct ovl *o, const char *target, const char *data,
+                         const struct berth_storage_idmap *map) {
+  struct mount_args a = {o->root, target, data, map};
   pid_t pid = spawn_vm(mount_child, &a);
   if (pid < 0) return -errno;
   int status;
@@ -99,7 +116,7 @@ static int probe(struct ovl *o, struct berth_err *err) {
   }
   char data[600];
   snprintf(data, sizeof data, "lowerdir=.probe/l,upperdir=.probe/u,workdir=.probe/w");
-  int r = mount_overlay(o, m, data);
+  int r = mount_overlay(o, m, data, NULL);
   if (r == 0) umount2(m, MNT_DETACH);
   rm_tree(base);
   if (r < 0)
@@ -246,8 +263,20 @@ static int ovl_exists(void *drv, const char *id, struct berth_err *err) {
   return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: stat %s: %s", p, strerror(errno));
 }
 
-static int ovl_mount(void *drv, const char *id, const char *label, char *out, size_t out_len,
-                     struct berth_err *err) {
+/* A layer without a parent, mapped: an id-mapped bind of its diff. */
+static int bind_mapped(const char *diff, const char *target,
+                       const struct berth_storage_idmap *map) {
+  int tree = idmap_tree(diff, map->userns_fd, false);
+  if (tree < 0) return tree;
+  int t = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int r = t < 0 ? -errno : idmap_attach(tree, t);
+  if (t >= 0) close(t);
+  close(tree);
+  return r;
+}
+
+static int mount_layer(void *drv, const char *id, const struct berth_storage_idmap *map, char *out,
+                       size_t out_len, struct berth_err *err) {
   struct ovl *o = drv;
   int ex = ovl_exists(drv, id, err);
   if (ex < 0) return ex;
@@ -257,21 +286,42 @@ static int ovl_mount(void *drv, const char *id, const char *label, char *out, si
                          BERTH_STORAGE_PATH_MAX);
   char p[4400], lower[4096];
   path_of(o, p, sizeof p, id, "lower");
+  int r;
   if (read_small(p, lower, sizeof lower) <= 0) {
     /* A base layer is its diff directory. */
     path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "diff");
-    return 0;
+    if (!map) return 0;
+    path_of(o, p, sizeof p, id, "diff");
+    path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
+    mkdir(out, 0755);
+    r = bind_mapped(p, out, map);
+  } else {
+    char data[4096];
+    int n =
+        snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, id, id);
+    if (n >= (int)sizeof data)
+      return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount data too long for %s", id);
+    path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
+    r = mount_overlay(o, out, data, map);
   }
-  char data[4096];
-  int n =
-      snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, id, id);
-  if (n >= (int)sizeof data)
-    return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount data too long for %s", id);
-  path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
-  int r = mount_overlay(o, out, data);
   if (r < 0)
     return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: mount %s: %s", id, strerror(-r));
   return 0;
+}
+
+static int ovl_mount(void *drv, const char *id, const char *label, char *out, size_t out_len,
+                     struct berth_err *err) {
+  (void)label;
+  return mount_layer(drv, id, NULL, out, out_len, err);
+}
+
+static int ovl_mount_idmapped(void *drv, const char *id, const char *label,
+                              const struct berth_storage_idmap *map, char *out, size_t out_len,
+                              struct berth_err *err) {
+  (void)label;
+  if (!map || map->struct_size < sizeof *map || map->userns_fd < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount_idmapped needs a mapping");
+  return mount_layer(drv, id, map, out, out_len, err);
 }
 
 /* The name Docker shows for the filesystem under a path. */
@@ -434,6 +484,7 @@ static const struct berth_storage_ops ovl_ops = {
     .remove = ovl_remove,
     .exists = ovl_exists,
     .mount = ovl_mount,
+    .mount_idmapped = ovl_mount_idmapped,
     .unmount = ovl_unmount,
     .status = ovl_status,
     .metadata = ovl_metadata,

@@ -1,6 +1,6 @@
 /* Every type of the plugin ABI, reachable from one exported function, so
  * that abidw records them all: tests/abi/check.sh compares the ABI of a
- * header set against the committed baselines (1.0, 1.1). */
+ * header set against the committed baselines (1.0 to 1.3). */
 #include <berth/logger.h>
 #include <berth/network.h>
 #include <berth/plugin.h>
@@ -56,6 +56,17 @@ struct berth_abi_1_1 {
 };
 __attribute__((visibility("default"))) int berth_abi_1_1(struct berth_abi_1_1 *all);
 __attribute__((visibility("default"))) int berth_abi_1_1(struct berth_abi_1_1 *all) {
+  return all != 0;
+}
+#endif
+
+#if BERTH_ABI_MINOR >= 3
+/* since 1.3: the id mapping of storage's mount_idmapped */
+struct berth_abi_1_3 {
+  struct berth_storage_idmap *storage_idmap;
+};
+__attribute__((visibility("default"))) int berth_abi_1_3(struct berth_abi_1_3 *all);
+__attribute__((visibility("default"))) int berth_abi_1_3(struct berth_abi_1_3 *all) {
   return all != 0;
 }
 #endif

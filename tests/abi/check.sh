@@ -2,9 +2,9 @@
 # The plugin ABI of a header set (default: the tree's include/) compared
 # with each committed baseline: tests/abi/berth-1.0.abi (made from the
 # frozen tests/abi/1.0 headers), berth-1.1.abi (tests/abi/1.1) and
-# berth-1.2.abi (tests/abi/1.2).  A minor only adds, so the older types must
+# berth-1.2.abi (tests/abi/1.2), berth-1.3.abi (tests/abi/1.3).  A minor only adds, so the older types must
 # still be their baseline's (nothing removed or changed; what a later minor
-# added is reported as added), and the 1.2 ones the 1.2 baseline's exactly.
+# added is reported as added), and the 1.3 ones the 1.3 baseline's exactly.
 # One TAP line per baseline.
 #
 #   tests/abi/check.sh [INCLUDE_DIR]         compare
@@ -51,8 +51,8 @@ only_appended() {
        END { exit bad }' "$1"
 }
 n=0 rc=0
-latest=1.2
-for v in 1.0 1.1 1.2; do
+latest=1.3
+for v in 1.0 1.1 1.2 1.3; do
   n=$((n + 1))
   if abidiff "$HERE/berth-$v.abi" "$W/now.abi" >"$W/diff" 2>&1; then
     echo "ok $n - the plugin ABI of $inc keeps the $v baseline (abidiff clean)"

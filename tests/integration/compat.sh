@@ -134,7 +134,7 @@ expect "ps -n2 (a value glued on)" "2" "$(berth ps -a -q -n2 | wc -l)"
 expect "-d=false: a bool's value after =" "in the foreground" "$(berth run --rm -d=false busybox echo in the foreground)"
 expect "combined short flags -itd" "true true" "$(id=$(berth run -itd busybox sh); berth inspect -f '{{.Config.Tty}} {{.Config.OpenStdin}}' "$id"; berth rm -f "$id" >/dev/null)"
 expect "-e=A=1" "1" "$(berth run --rm -e=A=1 busybox sh -c 'echo $A')"
-expect "berth -v names the ABI it speaks" "berth version 0.1.0, plugin ABI 1.2" "$(berth -v)"
+expect "berth -v names the ABI it speaks" "berth version 0.1.0, plugin ABI 1.3" "$(berth -v)"
 berth rm g1 g2 g3 g4 >/dev/null
 
 # ---- docs/compat.md names exactly the endpoints the route tables serve ----

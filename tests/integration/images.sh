@@ -12,10 +12,10 @@ expect_match "API 1.43 negotiated" "API version: +1.43 \(minimum version 1.24\)"
 out=$(docker info 2>&1)
 expect_match "docker info shows the storage driver" "Storage Driver: overlay" "$out"
 out=$(berth info 2>&1)
-expect_match "berth info lists every driver with its ABI" "storage +overlay +1.0.0 +ABI 1.2" "$out"
+expect_match "berth info lists every driver with its ABI" "storage +overlay +1.0.0 +ABI 1.3" "$out"
 expect_match "berth info lists built-ins" "log +json-file .*built-in" "$out"
 out=$(berth plugin ls --format '{{.Kind}}/{{.Name}}/{{.ABI}}')
-expect_match "plugin ls" "network/none/1.2" "$out"
+expect_match "plugin ls" "network/none/1.3" "$out"
 
 hdr=$(curl -sI --unix-socket "$SOCK" http://x/_ping)
 expect_match "HEAD /_ping has Api-Version" "Api-Version: 1.43" "$hdr"

@@ -27,7 +27,7 @@ write_conf
 printf 'log: { driver = "%s"; example-log: { prefix = "exo"; stamp = true; max-line = "64k"; }; };\n' \
   "$T/example-log.so" >>"$T/daemon.conf"
 start_daemon || fail "berthd starts with the example driver"
-expect_match "berthd lists it" "log +example-log +0.2.0 +ABI 1.2 +$T/example-log.so" "$(berth info 2>/dev/null)"
+expect_match "berthd lists it" "log +example-log +0.2.0 +ABI 1.3 +$T/example-log.so" "$(berth info 2>/dev/null)"
 expect "and uses it" "example-log" "$(docker info --format '{{.LoggingDriver}}')"
 expect_match "the driver logged through the host table" "log-driver example-log: example log driver ready" "$(cat "$T/berthd.log")"
 make_busybox_tar "$T/bb.tar"

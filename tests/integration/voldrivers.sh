@@ -25,7 +25,7 @@ berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
 
 expect "docker info: the volume drivers loaded" "[local dirvol]" "$(docker info --format '{{.Plugins.Volume}}')"
 out=$(berth plugin ls 2>&1)
-expect_match "plugin ls: dirvol, a volume driver built with the tree's headers (ABI 1.2)" "volume +dirvol +.*1\.2" "$out"
+expect_match "plugin ls: dirvol, a volume driver built with the tree's headers (ABI 1.3)" "volume +dirvol +.*1\.3" "$out"
 expect_match "plugin ls: the 1.0 build refused, saying why" "volume drivers exist since ABI 1.1: rebuild it" "$out"
 expect_match "plugin ls: a missing one listed as failed" "nosuchvol" "$out"
 
