@@ -91,7 +91,7 @@ struct run_opts {
   bool publish_all;
   const char *name, *workdir, *user, *hostname, *entrypoint, *restart, *stop_signal, *network;
   const char *memory, *memory_swap, *cpus, *cpuset, *detach_keys, *log_driver, *platform, *pull;
-  const char *shm_size, *ip, *ip6, *mac, *volume_driver;
+  const char *shm_size, *ip, *ip6, *mac, *volume_driver, *userns;
   const char *health_cmd, *health_interval, *health_timeout, *health_start;
   long stop_timeout, cpu_shares, pids_limit, health_retries;
   bool stop_timeout_set;
@@ -120,6 +120,7 @@ struct run_opts {
       {"init", 0, F_BOOL, &o.init,                                                                 \
        "Run an init inside the container that forwards signals and reaps processes"},              \
       {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                    \
+      {"userns", 0, F_STRING, &o.userns, "User namespace to use"},                                 \
       {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
       {"ip", 0, F_STRING, &o.ip, "IPv4 address (e.g., 172.30.100.104)"},                           \
       {"ip6", 0, F_STRING, &o.ip6, "IPv6 address (e.g., 2001:db8::33)"},                           \
@@ -427,6 +428,7 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   json_object_set_new(eps, o->network ? o->network : "default", epc);
   json_object_set_new(c, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
   if (o->init) json_object_set_new(hc, "Init", json_true());
+  if (o->userns) json_object_set_new(hc, "UsernsMode", json_string(o->userns));
   if (o->memory) {
     int64_t m = parse_bytes(o->memory);
     if (m < 0) goto bad_mem;

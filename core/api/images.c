@@ -38,23 +38,8 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
   json_t *layers = json_array();
   for (size_t i = 0; i < im->n_layers; i++)
     json_array_append_new(layers, json_string(im->diff_ids[i]));
-  json_t *gd = json_object();
   struct layer *top = *im->top_chain ? store_layer_locked(s, im->top_chain) : NULL;
-  if (top) {
-    struct berth_buf b = {sizeof b, NULL, 0, 0};
-    struct berth_err e = {0};
-    if (drv_storage_metadata(d->storage, top->storage_id, &b, &e) == 0 && b.data) {
-      char *save = NULL;
-      for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *tab = strchr(line, '\t');
-        if (tab) {
-          *tab = 0;
-          json_object_set_new(gd, line, json_string(tab + 1));
-        }
-      }
-    }
-    host_buf_free(&b);
-  }
+  json_t *gd = top ? store_graph_data(s, top->storage_id) : json_object();
   char last_tag[64];
   if (im->last_tag_ns)
     format_rfc3339(im->last_tag_ns, last_tag, sizeof last_tag);

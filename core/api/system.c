@@ -197,7 +197,9 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "Runtimes", json_pack("{s:{s:s}}", "berth", "path", "berth-shim"));
   json_object_set_new(j, "DefaultRuntime", json_string("berth"));
   cleanup_free char *sec = xasprintf("name=seccomp,profile=%s", req->d->seccomp_source);
-  json_object_set_new(j, "SecurityOptions", json_pack("[s]", sec));
+  json_t *secopts = json_pack("[s]", sec);
+  if (req->d->remap.size) json_array_append_new(secopts, json_string("name=userns"));
+  json_object_set_new(j, "SecurityOptions", secopts);
   /* berth's own: what it does about the host's AppArmor (docker lists
    * name=apparmor only when it applies a profile; berth never does) */
   json_object_set_new(j, "AppArmor",

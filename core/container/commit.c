@@ -26,10 +26,12 @@ static char *whiteout_of(const char *path) {
 struct export_job {
   struct daemon *d;
   char rw_id[65], root[4096];
+  bool mapped; /* the running container's id-mapped mount: the tar unmaps */
 };
 
 static void export_producer(int fd, void *ctx) {
   struct export_job *j = ctx;
+  ctar_set_idmap(j->mapped ? &j->d->remap : NULL);
   cleanup_close int rootfd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   struct archive *a = rootfd >= 0 ? ctar_writer(&fd) : NULL;
   if (a && ctar_add_tree(a, rootfd, "/", "") == 0) archive_write_close(a);
@@ -44,8 +46,16 @@ int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer,
   struct export_job *j = xcalloc(1, sizeof *j);
   j->d = d;
   memcpy(j->rw_id, c->rw_id, sizeof j->rw_id);
-  /* a reference of its own on the layer's mount: an exit meanwhile keeps it */
-  if (store_mount_layer(&d->images, c->rw_id, j->root, err) < 0) {
+  /* a reference of its own on the layer's mount: an exit meanwhile keeps
+   * it; the way a running container has it (id-mapped under userns-remap) */
+  ctr_lock();
+  bool mounted = c->mounted;
+  ctr_unlock();
+  j->mapped = mounted && ctr_remapped(d, c);
+  int r = j->mapped ? store_mount_layer_idmapped(&d->images, c->rw_id, &d->remap, d->remap_fd,
+                                                 j->root, err)
+                    : store_mount_layer(&d->images, c->rw_id, j->root, err);
+  if (r < 0) {
     free(j);
     return -err->code;
   }
@@ -93,10 +103,12 @@ struct tar_job {
   int fd;
   struct berth_err err;
   int ret;
+  const struct idmap *map; /* a running container's mount under userns-remap */
 };
 
 static void *tar_thread(void *p) {
   struct tar_job *j = p;
+  ctar_set_idmap(j->map);
   j->ret = write_tar(j->root, j->changes, j->fd, &j->err);
   close(j->fd); /* the store's reader sees the end */
   return NULL;
@@ -105,7 +117,7 @@ static void *tar_thread(void *p) {
 /* the new layer from the container's changes, on top of its image's: the
  * tar streamed from a thread straight into the store (no copy on disk
  * besides the layer and its blob) */
-static int commit_layer(struct daemon *d, struct container *c, const char *root,
+static int commit_layer(struct daemon *d, struct container *c, const char *root, bool mapped,
                         char chain[DIGEST_LEN + 1], struct berth_err *err) {
   json_t *changes = ctr_changes(d, c, err);
   if (!changes) return -err->code;
@@ -115,7 +127,7 @@ static int commit_layer(struct daemon *d, struct container *c, const char *root,
   if (im) memcpy(parent, im->top_chain, sizeof parent);
   pthread_mutex_unlock(&d->images.lock);
   int fds[2];
-  struct tar_job j = {root, changes, -1, {0}, 0};
+  struct tar_job j = {root, changes, -1, {0}, 0, mapped ? &d->remap : NULL};
   pthread_t t;
   int r = pipe2(fds, O_CLOEXEC) < 0 ? err_sys(err, BERTH_EINTERNAL, "pipe") : 0;
   if (r == 0) {
@@ -217,7 +229,8 @@ int ctr_commit_layer(struct daemon *d, struct container *c, bool pause, char cha
     r = store_mount_layer(&d->images, c->rw_id, root, err);
     own_mount = r == 0;
   }
-  if (r == 0) r = commit_layer(d, c, root, chain, err);
+  /* a running container's mount is id-mapped under userns-remap */
+  if (r == 0) r = commit_layer(d, c, root, mounted && ctr_remapped(d, c), chain, err);
   if (own_mount) {
     struct berth_err e = {0};
     store_unmount_layer(&d->images, c->rw_id, &e);

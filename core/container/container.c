@@ -481,7 +481,9 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_object_set_new(j, "AppArmorProfile", json_string(""));
   json_object_set_new(j, "ExecIDs", json_null());
   json_object_set_new(j, "HostConfig", hc);
-  json_object_set_new(j, "GraphDriver", json_pack("{s:s,s:{}}", "Name", d->storage->name, "Data"));
+  json_object_set_new(j, "GraphDriver",
+                      json_pack("{s:s,s:o}", "Name", d->storage->name, "Data",
+                                store_graph_data(&d->images, c->rw_id)));
   json_object_set_new(j, "Mounts", mounts);
   json_object_set_new(j, "Config", cfg);
   json_object_set_new(j, "NetworkSettings",

@@ -29,7 +29,8 @@ typedef int view_fn(int rootfd, void *arg, struct berth_err *err);
 
 struct view {
   struct daemon *d;
-  pid_t pid; /* running: its init; 0: the layer at root */
+  pid_t pid;                 /* running: its init; 0: the layer at root */
+  const struct idmap *remap; /* running in a user namespace: its mapping */
   char root[4096];
   json_t *mounts;
   view_fn *fn;
@@ -78,6 +79,13 @@ static void *view_thread(void *p) {
     return NULL;
   }
   if (!v->pid) bind_points(v, rootfd);
+  /* this thread's own credentials: what it makes is the container root's */
+  int r = v->remap ? idmap_become_root(v->remap) : 0;
+  if (r < 0) {
+    v->ret = berth_err_set(v->err, BERTH_EINTERNAL, -r, "cp: the mapping's root: %s", strerror(-r));
+    return NULL;
+  }
+  ctar_set_idmap(v->remap);
   v->ret = v->fn(rootfd, v->arg, v->err);
   return NULL;
 }
@@ -91,6 +99,7 @@ static int in_view(struct daemon *d, struct container *c, view_fn *fn, void *arg
   v.pid = running ? c->pid : 0;
   v.mounts = json_deep_copy(c->mounts);
   ctr_unlock();
+  if (v.pid && ctr_remapped(d, c)) v.remap = &d->remap;
   int r = v.pid ? 0 : store_mount_layer(&d->images, c->rw_id, v.root, err);
   bool own_mount = !v.pid && r == 0;
   pthread_t t;
@@ -219,6 +228,7 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
     cleanup_close int dfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_DIRECTORY, 0);
     if (dfd >= 0 && fstatat(dfd, "", &st, AT_EMPTY_PATH) == 0) {
       archive_entry_copy_stat(e, &st);
+      ctar_entry_unmap(e);
       archive_entry_set_pathname(e, j->name);
       archive_entry_set_size(e, 0);
       r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;
@@ -303,8 +313,8 @@ static int set_meta(int pfd, const char *base, struct archive_entry *e, const st
   cleanup_close int fd = openat(pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) return -1;
-  uid_t uid = j->copy_uid_gid ? j->uid : (uid_t)archive_entry_uid(e);
-  gid_t gid = j->copy_uid_gid ? j->gid : (gid_t)archive_entry_gid(e);
+  uid_t uid = ctar_host_uid(j->copy_uid_gid ? j->uid : (uid_t)archive_entry_uid(e));
+  gid_t gid = ctar_host_gid(j->copy_uid_gid ? j->gid : (gid_t)archive_entry_gid(e));
   if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0) return -1;
   struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
                            {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};

@@ -9,6 +9,31 @@
 #include "../runtime/runtime.h"
 #include "../util/util.h"
 
+static __thread struct idmap tar_map;
+
+void ctar_set_idmap(const struct idmap *m) {
+  tar_map = m ? *m : (struct idmap){0};
+}
+
+static uint32_t unmap(uint32_t id, uint32_t base) {
+  return tar_map.size && id >= base && id - base < tar_map.size ? id - base : id;
+}
+
+void ctar_entry_unmap(struct archive_entry *e) {
+  if (!tar_map.size) return;
+  archive_entry_set_uid(e, unmap((uint32_t)archive_entry_uid(e), tar_map.uid));
+  archive_entry_set_gid(e, unmap((uint32_t)archive_entry_gid(e), tar_map.gid));
+}
+
+/* an id the mapping does not have stays as it is: the kernel refuses it */
+uid_t ctar_host_uid(uid_t u) {
+  return tar_map.size && u < tar_map.size ? tar_map.uid + u : u;
+}
+
+gid_t ctar_host_gid(gid_t g) {
+  return tar_map.size && g < tar_map.size ? tar_map.gid + g : g;
+}
+
 static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t len) {
   if (write_all_fd(*(int *)ctx, buf, len) == 0) return (la_ssize_t)len;
   archive_set_error(a, errno, "write: %s", strerror(errno)); /* EPIPE: the reader gave up */
@@ -47,6 +72,7 @@ int ctar_add(struct archive *a, int rootfd, const char *path, const char *name) 
   struct archive_entry *e = archive_entry_new();
   archive_entry_set_pathname(e, name);
   archive_entry_copy_stat(e, &st);
+  ctar_entry_unmap(e);
   char target[4096];
   if (S_ISLNK(st.st_mode)) {
     ssize_t n = readlinkat(fd, "", target, sizeof target - 1);

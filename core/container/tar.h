@@ -6,6 +6,9 @@
 #define BERTH_CONTAINER_TAR_H
 
 #include <archive.h>
+#include <archive_entry.h>
+
+#include "../util/idmap.h"
 
 /* a pax tar written to *fd (NULL when it cannot be opened) */
 struct archive *ctar_writer(int *fd);
@@ -16,5 +19,14 @@ int ctar_add(struct archive *a, int rootfd, const char *path, const char *name);
 /* everything below the directory path, depth first, each entry named
  * prefix/<path below> (no prefix: "" ) */
 int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *prefix);
+
+/* --userns-remap: on the calling thread, a running container's files show
+ * the mapping's host ids while tars carry the container's own.  NULL: no
+ * mapping (the default).  The entries ctar_add writes are unmapped; a
+ * reader maps the ids it applies with ctar_host_uid/gid. */
+void ctar_set_idmap(const struct idmap *m);
+void ctar_entry_unmap(struct archive_entry *e);
+uid_t ctar_host_uid(uid_t u);
+gid_t ctar_host_gid(gid_t g);
 
 #endif

@@ -978,6 +978,24 @@ int store_mount_layer_idmapped(struct image_store *s, const char *sid, const str
   return mount_layer(s, sid, &m, path, err);
 }
 
+json_t *store_graph_data(struct image_store *s, const char *sid) {
+  json_t *gd = json_object();
+  struct berth_buf b = {sizeof b, NULL, 0, 0};
+  struct berth_err e = {0};
+  if (drv_storage_metadata(s->storage, sid, &b, &e) == 0 && b.data) {
+    char *save = NULL;
+    for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      char *tab = strchr(line, '\t');
+      if (tab) {
+        *tab = 0;
+        json_object_set_new(gd, line, json_string(tab + 1));
+      }
+    }
+  }
+  host_buf_free(&b);
+  return gd;
+}
+
 int store_unmount_layer(struct image_store *s, const char *sid, struct berth_err *err) {
   pthread_mutex_lock(&mounts_lock);
   int r = 0;

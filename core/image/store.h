@@ -126,5 +126,7 @@ int store_mount_layer_idmapped(struct image_store *s, const char *storage_id,
                                const struct idmap *map, int userns_fd, char *path,
                                struct berth_err *err);
 int store_unmount_layer(struct image_store *s, const char *storage_id, struct berth_err *err);
+/* inspect's GraphDriver.Data of a layer: the driver's metadata rows */
+json_t *store_graph_data(struct image_store *s, const char *storage_id);
 
 #endif

@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "../../core/util/idmap.h"
 #include "../../core/util/util.h"
 
 struct vfs {
@@ -96,7 +98,33 @@ static int vfs_mount(void *drv, const char *id, const char *label, char *out, si
   return 0;
 }
 
+/* a layer is its directory; mapped, an id-mapped bind of it on itself */
+static int vfs_mount_idmapped(void *drv, const char *id, const char *label,
+                              const struct berth_storage_idmap *map, char *out, size_t out_len,
+                              struct berth_err *err) {
+  if (!map || map->struct_size < sizeof *map || map->userns_fd < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "vfs: mount_idmapped needs a mapping");
+  int r = vfs_mount(drv, id, label, out, out_len, err);
+  if (r < 0) return r;
+  int tree = idmap_tree(out, map->userns_fd, false);
+  int t = tree < 0 ? -1 : open(out, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  r = tree < 0 ? tree : t < 0 ? -errno : idmap_attach(tree, t);
+  if (t >= 0) close(t);
+  if (tree >= 0) close(tree);
+  if (r < 0)
+    return berth_err_set(err, BERTH_EINTERNAL, -r, "vfs: id-mapped mount of %s: %s", id,
+                         strerror(-r));
+  return 0;
+}
+
+/* only an id-mapped mount is a mount: a plain one is nothing to undo */
 static int vfs_unmount(void *drv, const char *id, struct berth_err *err) {
+  struct vfs *v = drv;
+  if (!valid_id(id)) return 0;
+  char p[4400];
+  snprintf(p, sizeof p, "%s/%s", v->dir, id);
+  if (umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+    return berth_err_set(err, BERTH_EINTERNAL, errno, "vfs: unmount %s: %s", p, strerror(errno));
   return 0;
 }
 
@@ -237,6 +265,7 @@ static const struct berth_storage_ops vfs_ops = {
     .exists = vfs_exists,
     .mount = vfs_mount,
     .unmount = vfs_unmount,
+    .mount_idmapped = vfs_mount_idmapped,
     .status = vfs_status,
     .apply_diff = vfs_apply_diff,
     .changes = vfs_changes,
