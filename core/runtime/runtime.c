@@ -429,8 +429,11 @@ static void make_devices(const struct rt_spec *s, int rootfd, int err_fd) {
     dev_t dev = makedev((unsigned)json_integer_value(json_object_get(d, "major")),
                         (unsigned)json_integer_value(json_object_get(d, "minor")));
     unlinkat(pfd, slash + 1, 0); /* the image's own node of that name, as runc replaces it */
-    if (s->userns.size) {
-      bind_node(pfd, slash + 1, json_string_value(json_object_get(d, "host")) ?: path, err_fd);
+    if (s->userns.size) {        /* the host's node, opened by rt_userns_open_sources */
+      char from[64];
+      snprintf(from, sizeof from, "/proc/self/fd/%d",
+               (int)json_integer_value(json_object_get(d, "host_fd")));
+      bind_node(pfd, slash + 1, from, err_fd);
       continue;
     }
     if (mknodat(pfd, slash + 1, (*type == 'b' ? S_IFBLK : S_IFCHR) | mode, dev) < 0)
@@ -514,6 +517,14 @@ void rt_userns_open_sources(struct rt_spec *s, int err_fd) {
     if (m->type || m->fd >= 0) continue;
     m->fd = open(m->source, O_PATH | O_CLOEXEC);
     if (m->fd < 0) die(err_fd, 125, "bind source %s: %s", m->source, strerror(errno));
+  }
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(s->limits, "devices"), i, d) {
+    const char *host = json_string_value(json_object_get(d, "host")) ?: "";
+    int fd = open(host, O_PATH | O_CLOEXEC);
+    if (fd < 0) die(err_fd, 125, "device %s: %s", host, strerror(errno));
+    json_object_set_new(d, "host_fd", json_integer(fd)); /* this process's copy of the spec */
   }
 }
 

@@ -89,6 +89,25 @@ expect_match "bridge: ping_group_range covers every gid of the container (read i
 expect "--network none: its own namespace, whose root it is" "0" "$(berth run --rm --network none busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>&1)"
 expect "a tty works" "0" "$(berth run --rm -t busybox id -u 2>&1 | tr -d '\r')"
 
+# ---- devices, --init, --read-only, another container's network, build ----
+expect "--device /dev/fuse: the host's node bound (mknod is refused in a user namespace)" "c 10 229" \
+  "$(berth run --rm --device /dev/fuse busybox sh -c 'stat -c "%F %t %T" /dev/fuse | sed "s/character special file/c/; s/ a / 10 /; s/ e5$/ 229/"' 2>&1)"
+check_fails "... whose host mode (0600 root's) keeps the container's root out, as with docker" \
+  berth run --rm --device /dev/fuse busybox sh -c 'exec 3</dev/fuse'
+mknod "$T/fusenode" c 10 229 && chmod 0666 "$T/fusenode"
+check "a node the host opens to all, bound: it opens (the device cgroup allows it)" \
+  berth run --rm --device "$T/fusenode:/dev/fuse" busybox sh -c 'exec 3</dev/fuse'
+expect_match "--init: /dev/init is PID 1" '^ +1 /dev/init -- sh -c' "$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p' 2>&1)"
+check_fails "--read-only: the rootfs refuses writes" berth run --rm --read-only busybox touch /x
+berth run -d --name netpeer --network none busybox sleep 300 >/dev/null
+expect "--network container:<a remapped one>: its namespace joined" \
+  "$(berth exec netpeer readlink /proc/self/ns/net 2>&1)" "$(berth run --rm --network container:netpeer busybox readlink /proc/self/ns/net 2>&1)"
+berth rm -f netpeer >/dev/null
+mkdir -p "$T/ctx" && printf 'FROM busybox\nRUN echo built >/built && chown 3:4 /built\n' >"$T/ctx/Dockerfile"
+check "build: RUN steps run remapped" berth build -q -t ubuilt "$T/ctx"
+expect "build: the image has what RUN made, with the container's ids" "3 4 built" \
+  "$(berth run --rm --userns=host ubuilt sh -c 'stat -c "%u %g" /built; cat /built' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+
 # ---- cp, commit ----
 echo from-host >"$T/cpfile"
 check "cp into the running container" berth cp "$T/cpfile" c1:/cpfile
