@@ -25,7 +25,9 @@ static int first_range(const char *file, const char *name, unsigned long id, uin
   char line[512], idstr[32];
   snprintf(idstr, sizeof idstr, "%lu", id);
   while (fgets(line, sizeof line, f)) {
-    char *who = strtok(line, ":\n"), *s = strtok(NULL, ":\n"), *n = strtok(NULL, ":\n");
+    char *save = NULL;
+    char *who = strtok_r(line, ":\n", &save), *s = strtok_r(NULL, ":\n", &save),
+         *n = strtok_r(NULL, ":\n", &save);
     if (!who || !s || !n || (strcmp(who, name) && strcmp(who, idstr))) continue;
     char *e1, *e2;
     unsigned long a = strtoul(s, &e1, 10), c = strtoul(n, &e2, 10);

@@ -370,7 +370,8 @@ static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) 
                          "\"%s\": invalid specification: destination can't be '/'",
                          s, m->volume ? "volume" : "bind");
   cleanup_free char *words = xstrdup(m->mode);
-  for (char *w = strtok(words, ","); w; w = strtok(NULL, ",")) {
+  char *save = NULL; /* strtok_r: containers are created on several threads at once */
+  for (char *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
     static const char *const ok[] = {"ro",       "rw",     "z",       "Z",     "nocopy", "private",
                                      "rprivate", "shared", "rshared", "slave", "rslave"};
     bool known = false;

@@ -353,7 +353,9 @@ static char *resolv_conf(const struct net_endpoint *ep, const struct ctr_opts *o
     append(&servers, l);
     free(l);
   }
-  for (char *line = host ? strtok(host, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+  char *save = NULL; /* strtok_r: several containers start at once */
+  for (char *line = host ? strtok_r(host, "\n", &save) : NULL; line;
+       line = strtok_r(NULL, "\n", &save)) {
     bool ns = str_has_prefix(line, "nameserver");
     if (ns && !user_net && !o->n_dns && !strstr(line, " 127.") && !strstr(line, " ::1")) {
       append(&servers, line);
