@@ -43,6 +43,9 @@ void http_resp_free(struct http_resp *r);
 /* GET/POST/DELETE with an optional JSON body; prints "Error response from
  * daemon: ..." and returns -1 on a status >= 400 (NULL out = ignore body). */
 int api_call(const char *method, const char *path, json_t *body, json_t **out, long *status);
+/* GET of a listing (a JSON array of objects), keeping only the members
+ * named in keep of each (jpick.h): what a table shows */
+int api_get_list(const char *path, const char *const *keep, json_t **out);
 /* api_call with extra "Name: value" headers (NULL-terminated, may be NULL) */
 int api_call_headers(const char *method, const char *path, json_t *body, const char *const *headers,
                      json_t **out, long *status);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jpick.h"
 
 static char *sock_path;
 static char *host_str;
@@ -299,6 +300,24 @@ char *resp_error_message(const struct http_resp *r) {
     return s;
   }
   return xasprintf("request returned status %ld", r->status);
+}
+
+int api_get_list(const char *path, const char *const *keep, json_t **out) {
+  struct http_req req = {.method = "GET", .path = path, .upload_fd = -1};
+  struct http_resp resp;
+  *out = NULL;
+  if (http_do(&req, &resp) < 0) return -1;
+  if (resp.status >= 400) {
+    char *m = resp_error_message(&resp);
+    fprintf(stderr, "Error response from daemon: %s\n", m);
+    free(m);
+    http_resp_free(&resp);
+    return -1;
+  }
+  *out = jpick_array(resp.body, resp.len, keep);
+  http_resp_free(&resp);
+  if (!*out) fprintf(stderr, "berth: the daemon's reply to GET %s is not a JSON array\n", path);
+  return *out ? 0 : -1;
 }
 
 int api_call(const char *method, const char *path, json_t *body, json_t **out, long *status) {

@@ -1060,7 +1060,9 @@ int cmd_ps(int argc, char **argv) {
       xasprintf("/containers/json?all=%d&size=%d%s%s", all, size, fq, last > 0 ? "" : "");
   cleanup_free char *path2 = last > 0 ? xasprintf("%s&limit=%ld", path, last) : xstrdup(path);
   json_t *list = NULL;
-  if (api_call("GET", path2, NULL, &list, NULL) < 0) return 1;
+  static const char *const shown[] = {"Id",     "Names", "Image",  "Command", "Created",    "Ports",
+                                      "Labels", "State", "Status", "SizeRw",  "SizeRootFs", NULL};
+  if (api_get_list(path2, shown, &list) < 0) return 1;
   json_t *rows = json_array();
   time_t now = time(NULL);
   size_t i;

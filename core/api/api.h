@@ -87,6 +87,8 @@ void api_add_header(struct api_request *req, const char *name, const char *value
 
 /* Replies.  Each returns 0 after queuing a response. */
 int api_reply_json(struct api_request *req, unsigned status, json_t *body); /* steals body */
+/* JSON already written (a malloc'd string, ending with a newline; stolen) */
+int api_reply_json_text(struct api_request *req, unsigned status, char *text);
 int api_reply_error(struct api_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int api_reply_err(struct api_request *req, const struct berth_err *err); /* status from code */

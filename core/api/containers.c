@@ -89,6 +89,29 @@ static int cmp_created(const void *a, const void *b) {
   return x->created_ns < y->created_ns ? 1 : x->created_ns > y->created_ns ? -1 : 0;
 }
 
+static int list_plain(struct api_request *req, struct container **cs, size_t n, bool all,
+                      int64_t limit) {
+  char *buf = NULL;
+  size_t len = 0;
+  ctr_append_text(&buf, &len, "[");
+  int64_t shown = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct container *c = cs[i];
+    ctr_lock();
+    enum ctr_status st = c->status;
+    ctr_unlock();
+    bool running = st == CTR_RUNNING || st == CTR_PAUSED || st == CTR_RESTARTING;
+    if ((all || running) && (limit <= 0 || shown < limit)) {
+      if (shown++) ctr_append_text(&buf, &len, ",");
+      ctr_summary_append(req->d, c, &buf, &len);
+    }
+    ctr_put(c);
+  }
+  free(cs);
+  ctr_append_text(&buf, &len, "]\n");
+  return api_reply_json_text(req, 200, buf);
+}
+
 static int list(struct api_request *req) {
   struct berth_err err = {0};
   json_t *f = api_filters(req, &err);
@@ -125,6 +148,10 @@ static int list(struct api_request *req) {
   size_t n;
   struct container **cs = ctr_list(&n);
   qsort(cs, n, sizeof *cs, cmp_created);
+  if (!json_object_size(f) && !size) { /* ps, ps -a, ps -n: the cached summaries */
+    json_decref(f);
+    return list_plain(req, cs, n, all, limit);
+  }
   json_t *out = json_array();
   for (size_t i = 0; i < n; i++) {
     struct container *c = cs[i];

@@ -136,6 +136,13 @@ int api_reply_text(struct api_request *req, unsigned status, const char *content
   return queue(req, status, resp);
 }
 
+int api_reply_json_text(struct api_request *req, unsigned status, char *text) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  return queue(req, status, resp);
+}
+
 int api_reply_json(struct api_request *req, unsigned status, json_t *body) {
   char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
   json_decref(body);
@@ -143,9 +150,7 @@ int api_reply_json(struct api_request *req, unsigned status, json_t *body) {
   s = xrealloc(s, len + 2);
   s[len] = '\n';
   s[len + 1] = 0;
-  struct MHD_Response *resp = MHD_create_response_from_buffer(len + 1, s, MHD_RESPMEM_MUST_FREE);
-  MHD_add_response_header(resp, "Content-Type", "application/json");
-  return queue(req, status, resp);
+  return api_reply_json_text(req, status, s);
 }
 
 int api_reply_error(struct api_request *req, unsigned status, const char *fmt, ...) {

@@ -56,6 +56,7 @@ char *ctr_log_path(struct daemon *d, const char *id) {
 }
 
 static void ctr_free(struct container *c) {
+  free(c->summary);
   ctr_opts_put(c->opts);
   free(c->name);
   json_decref(c->config);
@@ -271,6 +272,7 @@ static json_t *state_json(const struct container *c) {
 }
 
 int ctr_save(struct daemon *d, struct container *c) {
+  ctr_summaries_changed(); /* whatever changed is in the record */
   ctr_lock();
   json_t *j =
       json_pack("{s:s,s:s,s:O,s:O,s:O,s:s,s:I,s:s,s:s?,s:o,s:i,s:b,s:s}", "Id", c->id, "Name",
@@ -545,6 +547,68 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;
+}
+
+static uint64_t summaries_gen = 1;
+
+void ctr_summaries_changed(void) {
+  __atomic_add_fetch(&summaries_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+/* the buffer's size is a function of its length (the power of two above
+ * it, 4 KiB at least): grown by doubling, never told its capacity */
+static size_t room_for(size_t len) {
+  size_t r = 4096;
+  while (r < len + 1)
+    r *= 2;
+  return r;
+}
+
+static void append(char **buf, size_t *len, const char *s, size_t n) {
+  if (room_for(*len + n) != room_for(*len) || *len == 0) *buf = xrealloc(*buf, room_for(*len + n));
+  memcpy(*buf + *len, s, n);
+  *len += n;
+  (*buf)[*len] = 0;
+}
+
+void ctr_append_text(char **buf, size_t *len, const char *s) {
+  append(buf, len, s, strlen(s));
+}
+
+/* ,"State":"…","Status":"…"} */
+static void append_state(struct container *c, char **buf, size_t *len) {
+  cleanup_free char *text = ctr_status_text(c);
+  json_t *st = json_pack("{s:s,s:s}", "State", ctr_status_name(c->status), "Status", text);
+  cleanup_free char *s = json_dumps(st, JSON_COMPACT);
+  json_decref(st);
+  append(buf, len, ",", 1);
+  append(buf, len, s + 1, strlen(s + 1)); /* without its "{" */
+}
+
+void ctr_summary_append(struct daemon *d, struct container *c, char **buf, size_t *len) {
+  uint64_t gen = __atomic_load_n(&summaries_gen, __ATOMIC_ACQUIRE), net = net_generation();
+  ctr_lock();
+  bool fresh = c->summary && c->summary_gen == gen && c->summary_net == net;
+  if (fresh) {
+    append(buf, len, c->summary, strlen(c->summary));
+    append_state(c, buf, len);
+  }
+  ctr_unlock();
+  if (fresh) return;
+  json_t *j = ctr_summary_json(d, c, false);
+  json_object_del(j, "State");
+  json_object_del(j, "Status");
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  text[strlen(text) - 1] = 0; /* open: State and Status follow */
+  ctr_lock();
+  free(c->summary);
+  c->summary = text;
+  c->summary_gen = gen; /* a change meanwhile made a newer generation */
+  c->summary_net = net;
+  append(buf, len, text, strlen(text));
+  append_state(c, buf, len);
+  ctr_unlock();
 }
 
 json_t *ctr_prune(struct daemon *d) {

@@ -25,6 +25,9 @@ enum ctr_status {
 
 struct container {
   char id[65];
+  char *summary;         /* ps's cached JSON, without State and Status (ctr_summary_append) */
+  uint64_t summary_gen;  /* the ctr_summaries_changed generation it was made in */
+  uint64_t summary_net;  /* and net_generation's */
   char *name;            /* with the leading '/' */
   json_t *config;        /* Config, as stored: for inspect */
   json_t *host_config;   /* HostConfig, as stored: for inspect */
@@ -91,6 +94,14 @@ void ctr_name_release_locked(const char *name);
 bool ctr_name_taken_locked(const char *name, const struct container *except, char id_out[65]);
 
 const char *ctr_status_name(enum ctr_status s);
+/* `ps`: the container's summary as JSON appended to *buf (of *len bytes,
+ * grown with xrealloc).  All but State and Status (made fresh) is kept as
+ * text until ctr_summaries_changed: ctr_save and every change of a network
+ * call it, so a listing with nothing changed costs a copy per container. */
+void ctr_summary_append(struct daemon *d, struct container *c, char **buf, size_t *len);
+void ctr_summaries_changed(void);
+/* text appended to such a buffer (NULL and 0 to begin with) */
+void ctr_append_text(char **buf, size_t *len, const char *s);
 char *ctr_status_text(const struct container *c); /* "Up 2 seconds" ... */
 
 /* Docker's 400s for a create body: every field of the right JSON type,

@@ -455,8 +455,15 @@ static void ep_event(const struct net_endpoint *ep, const char *action) {
   net_event(ep->net_id, ep->net_name, ep->driver, action, ep->ctr_id);
 }
 
+static uint64_t generation = 1;
+
+uint64_t net_generation(void) {
+  return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+}
+
 int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65],
                struct berth_err *err) {
+  __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL);
   const char *driver = r->driver && *r->driver ? r->driver : "bridge";
   pthread_mutex_lock(&N.lock);
   int rc = check_create(d, r, driver, err);
@@ -506,6 +513,7 @@ static int in_use(const struct network *n, struct berth_err *err) {
 }
 
 int net_remove(struct daemon *d, const char *ref, struct berth_err *err) {
+  __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL);
   pthread_mutex_lock(&N.lock);
   struct network *n = find_locked(ref);
   int r = 0;

@@ -26,6 +26,9 @@ int net_init(struct daemon *d, struct berth_err *err);
 int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65],
                struct berth_err *err);
 /* by name, full id or unique id prefix; ENOTFOUND "network X not found" */
+/* bumped by every create and remove: what a container shows of its
+ * networks may have changed (ps's cached summaries) */
+uint64_t net_generation(void);
 int net_remove(struct daemon *d, const char *ref, struct berth_err *err);
 /* docker's Network object */
 json_t *net_inspect(struct daemon *d, const char *ref, struct berth_err *err);
