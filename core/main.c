@@ -286,6 +286,11 @@ static int seccomp_default(struct daemon *d, struct berth_err *err) {
 }
 
 int main(int argc, char **argv) {
+  /* two malloc arenas, not glibc's 8 per core: with a thread per running
+   * container, objects spread over 16 arenas left ~11 KiB of each
+   * container's share of berthd's memory in their fragments (measured:
+   * 53 -> 42 KiB per container with 100 running) */
+  mallopt(M_ARENA_MAX, 2);
   struct flags f = {0};
   if (parse_flags(argc, argv, &f) < 0) return 2;
   static struct daemon d;

@@ -46,7 +46,9 @@ static int userns_child(void *p) {
 int idmap_userns(const struct idmap *m) {
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) return -errno;
-  static __thread char stack[16 * 1024] __attribute__((aligned(16)));
+  /* the child runs on a copy of this (no CLONE_VM): a local buffer will
+   * do (never thread-local: every thread of berthd would carry it) */
+  char stack[16 * 1024] __attribute__((aligned(16)));
   pid_t pid = clone(userns_child, stack + sizeof stack, CLONE_NEWUSER | SIGCHLD, pfd);
   if (pid < 0) {
     int e = -errno;
