@@ -837,14 +837,13 @@ static bool should_restart(struct container *c, int code) {
   return true;
 }
 
-static void *monitor_thread(void *p) {
+/* the container's shim said EXIT or went away (shim_watch_async) */
+static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
   struct monitor_arg *a = p;
   struct daemon *d = a->d;
   struct container *c = a->c;
   free(a);
   cleanup_free char *sock = ctr_socket(d, c->id);
-  int fcode = 0;
-  bool foom = false, framed = shim_watch(sock, &fcode, &foom);
   /* the shim is gone or said exit: wait until it has written exit.json */
   bool died = !shim_wait_gone(sock, 2000) && shim_status(sock, NULL) == SHIM_GONE;
   int code;
@@ -899,7 +898,6 @@ static void *monitor_thread(void *p) {
     ctr_remove(d, c, true, true, &e);
   }
   ctr_put(c);
-  return NULL;
 }
 
 static void start_monitor(struct daemon *d, struct container *c) {
@@ -909,13 +907,8 @@ static void start_monitor(struct daemon *d, struct container *c) {
   ctr_lock();
   c->refs++;
   ctr_unlock();
-  pthread_t t;
-  if (pthread_create(&t, NULL, monitor_thread, a) == 0)
-    pthread_detach(t);
-  else {
-    ctr_put(c);
-    free(a);
-  }
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  shim_watch_async(sock, monitor_exit, a);
 }
 
 /* ---------------- stop, kill, pause ---------------- */

@@ -4,6 +4,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -243,23 +244,142 @@ void shim_resize(const char *sock, int h, int w) {
   request(sock, cmd, line, sizeof line);
 }
 
-bool shim_watch(const char *sock, int *code, bool *oom) {
-  int fd = shim_connect(sock, "WATCH\n");
-  if (fd < 0) return false;
+/* the exit frame's payload, "<code> <oom>" (len < 64) */
+static bool exit_payload(const void *data, uint32_t len, int *code, bool *oom) {
+  char payload[64];
+  memcpy(payload, data, len);
+  payload[len] = 0;
+  int o = 0;
+  bool got = sscanf(payload, "%d %d", code, &o) == 2;
+  *oom = o != 0;
+  return got;
+}
+
+static bool watch_fd(int fd, int *code, bool *oom) {
   unsigned char h[8];
   char payload[64];
   uint32_t len;
-  bool got = false;
-  while (!got && shim_read_frame(fd, h, payload, sizeof payload - 1, &len) == 1) {
-    if (h[0] != SHIM_F_EXIT) continue;
-    payload[len] = 0;
-    int o = 0;
-    got = sscanf(payload, "%d %d", code, &o) == 2;
-    *oom = o != 0;
-    if (!got) break;
-  }
+  while (shim_read_frame(fd, h, payload, sizeof payload - 1, &len) == 1)
+    if (h[0] == SHIM_F_EXIT) return exit_payload(payload, len, code, oom);
+  return false;
+}
+
+bool shim_watch(const char *sock, int *code, bool *oom) {
+  int fd = shim_connect(sock, "WATCH\n");
+  if (fd < 0) return false;
+  bool got = watch_fd(fd, code, oom);
   close(fd);
   return got;
+}
+
+/* ---- the watcher: every WATCH connection on one epoll thread ---- */
+
+struct watch {
+  int fd;
+  shim_exit_fn *done;
+  void *arg;
+  bool framed, oom;
+  bool blocking; /* no watcher thread: read on the done thread */
+  int code;
+  unsigned char buf[8 + 64]; /* a frame at most (the exit frame's payload is short) */
+  size_t got;
+};
+
+static int watch_ep = -1;
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+
+static void *watch_done_main(void *p) {
+  struct watch *w = p;
+  if (w->blocking) { /* the frame read here, blocking */
+    w->framed = watch_fd(w->fd, &w->code, &w->oom);
+    close(w->fd);
+  }
+  w->done(w->arg, w->framed, w->code, w->oom);
+  free(w);
+  return NULL;
+}
+
+/* done on a thread of its own (the watcher never waits for it) */
+static void watch_finish(struct watch *w) {
+  if (w->fd >= 0 && !w->blocking) {
+    epoll_ctl(watch_ep, EPOLL_CTL_DEL, w->fd, NULL);
+    close(w->fd);
+    w->fd = -1;
+  }
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  while (pthread_create(&t, &at, watch_done_main, w) != 0)
+    usleep(10000); /* out of threads for a moment: the exit must still be handled */
+  pthread_attr_destroy(&at);
+}
+
+/* what arrived: frames other than the exit frame are dropped; 1 when the
+ * connection is done with (the exit frame, end of file, an error) */
+static bool watch_read(struct watch *w) {
+  for (;;) {
+    ssize_t n = read(w->fd, w->buf + w->got, sizeof w->buf - w->got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n <= 0) return true;
+    w->got += (size_t)n;
+    while (w->got >= 8) {
+      uint32_t len = shim_frame_len(w->buf);
+      if (len > sizeof w->buf - 9) return true; /* not a frame a shim sends on WATCH */
+      if (w->got < 8 + len) break;
+      if (w->buf[0] == SHIM_F_EXIT) {
+        w->framed = exit_payload(w->buf + 8, len, &w->code, &w->oom);
+        return true;
+      }
+      memmove(w->buf, w->buf + 8 + len, w->got - 8 - len);
+      w->got -= 8 + len;
+    }
+  }
+}
+
+static void *watcher_main(void *unused) {
+  (void)unused;
+  struct epoll_event ev[64];
+  for (;;) {
+    int n = epoll_wait(watch_ep, ev, 64, -1);
+    for (int i = 0; i < n; i++) {
+      struct watch *w = ev[i].data.ptr;
+      if (watch_read(w)) watch_finish(w);
+    }
+    if (n < 0 && errno != EINTR) usleep(10000);
+  }
+  return NULL;
+}
+
+static void watcher_start(void) {
+  watch_ep = epoll_create1(EPOLL_CLOEXEC);
+  pthread_t t;
+  if (watch_ep >= 0 && pthread_create(&t, NULL, watcher_main, NULL) == 0)
+    pthread_detach(t);
+  else if (watch_ep >= 0) {
+    close(watch_ep);
+    watch_ep = -1;
+  }
+}
+
+void shim_watch_async(const char *sock, shim_exit_fn *done, void *arg) {
+  pthread_once(&watch_once, watcher_start);
+  struct watch *w = xcalloc(1, sizeof *w);
+  w->done = done;
+  w->arg = arg;
+  w->fd = shim_connect(sock, "WATCH\n");
+  if (w->fd >= 0 && watch_ep < 0) { /* no watcher thread: a thread of its own */
+    w->blocking = true;
+    watch_finish(w);
+    return;
+  }
+  if (w->fd < 0 || fcntl(w->fd, F_SETFL, O_NONBLOCK) < 0) {
+    watch_finish(w);
+    return;
+  }
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = w};
+  if (epoll_ctl(watch_ep, EPOLL_CTL_ADD, w->fd, &ev) < 0) watch_finish(w);
 }
 
 bool shim_wait_gone(const char *sock, int ms) {

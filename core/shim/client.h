@@ -45,6 +45,13 @@ void shim_resize(const char *sock, int h, int w);
 /* WATCH: block until the container exits or the shim goes away.  true
  * with the exit code and OOM flag of the exit frame when one came. */
 bool shim_watch(const char *sock, int *code, bool *oom);
+/* The same for every running container on one thread (epoll), not a
+ * thread each: once the shim at sock sends its exit frame or goes away,
+ * done(arg, framed, code, oom) runs on a thread of its own (framed: the
+ * frame came, with code and oom).  A shim that cannot be reached at all
+ * gets done at once, unframed. */
+typedef void shim_exit_fn(void *arg, bool framed, int code, bool oom);
+void shim_watch_async(const char *sock, shim_exit_fn *done, void *arg);
 
 /* Wait up to ms for the shim to remove its socket (it has then written
  * exit.json).  false if it is still there. */
