@@ -4,7 +4,7 @@
 # label/apparmor where docker ignores them; AppArmor's status in info;
 # --cap-add/--cap-drop names; namespaced --sysctl only; --device and
 # --device-cgroup-rule (nodes, cgroup v1 rules).  Seccomp and
-# no-new-privileges are seccomp.sh's.
+# no-new-privileges are seccomp.sh's; --userns-remap in brief (the full set: userns.sh).
 . "$(dirname "$0")/lib.sh"
 
 start_daemon || { fail "berthd starts"; finish; exit 1; }
@@ -89,4 +89,17 @@ if [ -f "/sys/fs/cgroup/devices/berth/$id/devices.list" ]; then
 fi
 berth rm -f "$id" >/dev/null
 check "a directory given to --device: every node under it" sh -c "$BERTH_BIN run --rm --device /dev/net busybox test -c /dev/net/tun"
+
+# ---- user namespaces (--userns-remap); the full set is userns.sh's ----
+stop_daemon
+echo 'userns-remap = "default";' >>"$T/daemon.conf"
+start_daemon || fail "berthd starts with userns-remap"
+base=$(awk -F: '$1 == "berthremap" { print $2; exit }' /etc/subuid)
+for cli in berth docker; do
+  expect_match "$cli: userns-remap: the container's root is host uid $base" "^ +0 +$base +[0-9]+$" "$($cli run --rm busybox head -1 /proc/self/uid_map 2>&1)"
+done
+mkdir -p "$T/rootdir" && chmod 0755 "$T/rootdir"
+check_fails "userns-remap: a root-owned host directory is not the container root's to write" \
+  berth run --rm -v "$T/rootdir:/h" busybox touch /h/escaped
+check "--userns=host: it is again" berth run --rm --userns=host -v "$T/rootdir:/h" busybox touch /h/escaped
 finish
