@@ -2,6 +2,24 @@
 # on a temp dir, the busybox image from Debian's busybox-static, timing
 # without forks.  Source it after setting W (the temp dir) and TOP.
 
+# kill berthd ($BPID), the shims and containers under $W, and remove their
+# cgroups, mounts and $W itself (the EXIT trap of a bench with containers)
+bench_cleanup() {
+  [ -n "${BPID:-}" ] && kill -9 "$BPID" 2>/dev/null
+  pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
+  sleep 1
+  for cg in /sys/fs/cgroup/*/berth/*; do
+    [ -d "$W/data/containers/$(basename "$cg")" ] || continue
+    xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
+  done
+  sleep 0.5
+  for cg in /sys/fs/cgroup/*/berth/*; do
+    [ -d "$W/data/containers/$(basename "$cg")" ] && rmdir "$cg" 2>/dev/null
+  done
+  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$W"
+}
+
 # berthd.conf for a data root, exec root and socket under $W
 bench_conf() {
   cat >"$W/berth.conf" <<CONF

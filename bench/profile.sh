@@ -17,23 +17,8 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 [ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
 W=$(mktemp -d /tmp/berth-profile-XXXXXX)
 BPID=
-cleanup() {
-  [ -n "$BPID" ] && kill -9 "$BPID" 2>/dev/null
-  pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
-  sleep 1
-  for cg in /sys/fs/cgroup/*/berth/*; do
-    [ -d "$W/data/containers/$(basename "$cg")" ] || continue
-    xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
-  done
-  sleep 0.5
-  for cg in /sys/fs/cgroup/*/berth/*; do
-    [ -d "$W/data/containers/$(basename "$cg")" ] && rmdir "$cg" 2>/dev/null
-  done
-  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
 . "$TOP/bench/common.sh"
+trap bench_cleanup EXIT INT TERM
 bench_conf
 bench_start || { echo "berthd did not start" >&2; exit 1; }
 B=("$TOP/berth" -H "unix://$W/berth.sock")

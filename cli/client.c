@@ -302,18 +302,22 @@ char *resp_error_message(const struct http_resp *r) {
   return xasprintf("request returned status %ld", r->status);
 }
 
+/* an error status: docker's "Error response from daemon: …" said, the
+ * response freed */
+static bool refused(struct http_resp *resp) {
+  if (resp->status < 400) return false;
+  char *m = resp_error_message(resp);
+  fprintf(stderr, "Error response from daemon: %s\n", m);
+  free(m);
+  http_resp_free(resp);
+  return true;
+}
+
 int api_get_list(const char *path, const char *const *keep, json_t **out) {
   struct http_req req = {.method = "GET", .path = path, .upload_fd = -1};
   struct http_resp resp;
   *out = NULL;
-  if (http_do(&req, &resp) < 0) return -1;
-  if (resp.status >= 400) {
-    char *m = resp_error_message(&resp);
-    fprintf(stderr, "Error response from daemon: %s\n", m);
-    free(m);
-    http_resp_free(&resp);
-    return -1;
-  }
+  if (http_do(&req, &resp) < 0 || refused(&resp)) return -1;
   *out = jpick_array(resp.body, resp.len, keep);
   http_resp_free(&resp);
   if (!*out) fprintf(stderr, "berth: the daemon's reply to GET %s is not a JSON array\n", path);
@@ -338,13 +342,7 @@ int api_call_headers(const char *method, const char *path, json_t *body, const c
   if (out) *out = NULL;
   if (http_do(&req, &resp) < 0) return -1;
   if (status) *status = resp.status;
-  if (resp.status >= 400) {
-    char *m = resp_error_message(&resp);
-    fprintf(stderr, "Error response from daemon: %s\n", m);
-    free(m);
-    http_resp_free(&resp);
-    return -1;
-  }
+  if (refused(&resp)) return -1;
   if (out && resp.len) *out = json_loadb(resp.body, resp.len, 0, NULL);
   http_resp_free(&resp);
   return 0;
