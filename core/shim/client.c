@@ -275,6 +275,7 @@ bool shim_watch(const char *sock, int *code, bool *oom) {
 /* ---- the watcher: every WATCH connection on one epoll thread ---- */
 
 struct watch {
+  struct watch *prev, *next; /* the watches open: berthd holds them (not only the kernel) */
   int fd;
   shim_exit_fn *done;
   void *arg;
@@ -287,6 +288,25 @@ struct watch {
 
 static int watch_ep = -1;
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static struct watch *watching;
+static pthread_mutex_t watching_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void watching_add(struct watch *w) {
+  pthread_mutex_lock(&watching_mu);
+  w->next = watching;
+  if (watching) watching->prev = w;
+  watching = w;
+  pthread_mutex_unlock(&watching_mu);
+}
+
+static void watching_del(struct watch *w) {
+  pthread_mutex_lock(&watching_mu);
+  if (w->prev) w->prev->next = w->next;
+  if (w->next) w->next->prev = w->prev;
+  if (watching == w) watching = w->next;
+  w->prev = w->next = NULL;
+  pthread_mutex_unlock(&watching_mu);
+}
 
 static void *watch_done_main(void *p) {
   struct watch *w = p;
@@ -301,6 +321,7 @@ static void *watch_done_main(void *p) {
 
 /* done on a thread of its own (the watcher never waits for it) */
 static void watch_finish(struct watch *w) {
+  watching_del(w);
   if (w->fd >= 0 && !w->blocking) {
     epoll_ctl(watch_ep, EPOLL_CTL_DEL, w->fd, NULL);
     close(w->fd);
@@ -378,6 +399,7 @@ void shim_watch_async(const char *sock, shim_exit_fn *done, void *arg) {
     watch_finish(w);
     return;
   }
+  watching_add(w);
   struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = w};
   if (epoll_ctl(watch_ep, EPOLL_CTL_ADD, w->fd, &ev) < 0) watch_finish(w);
 }
