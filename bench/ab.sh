@@ -18,7 +18,7 @@ A=$(cd "$1" && pwd)
 B=$(cd "$2" && pwd)
 N=${3:-100}
 for b in "$A" "$B"; do [ -x "$b/berthd" ] || { echo "$b: no berthd (build it first)" >&2; exit 1; }; done
-W=$(mktemp -d /tmp/berth-ab-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-ab-XXXXXX)
 
 cleanup() {
   for v in a b; do [ -f "$W/$v/pid" ] && kill "$(cat "$W/$v/pid")" 2>/dev/null; done

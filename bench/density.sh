@@ -14,7 +14,7 @@ COUNT=${1:-1000}
 N=10
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-density-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-density-XXXXXX)
 BPID=
 . "$TOP/bench/common.sh"
 trap bench_cleanup EXIT INT TERM

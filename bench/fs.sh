@@ -17,7 +17,7 @@ N=${1:-3}
 MB=${MB:-100}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-bench-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-bench-XXXXXX)
 PIDS=()
 
 cleanup() {

@@ -21,7 +21,7 @@ fi
 N=${1:-20}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$TOP/berthd" ] || { echo "build first" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-bench-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-bench-XXXXXX)
 ip link set lo up
 PIDS=()
 cleanup() {

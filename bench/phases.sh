@@ -9,7 +9,7 @@ set -u
 N=${1:-50}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-phases-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-phases-XXXXXX)
 cleanup() {
   [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null && sleep 0.5
   pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null

@@ -15,7 +15,7 @@ OUT=${2:-/tmp/berth-profile}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
 [ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-profile-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-profile-XXXXXX)
 BPID=
 . "$TOP/bench/common.sh"
 trap bench_cleanup EXIT INT TERM

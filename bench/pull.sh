@@ -12,7 +12,7 @@ MB=${MB:-300}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$TOP/berthd" ] || { echo "build first" >&2; exit 1; }
 command -v docker-registry >/dev/null || { echo "apt-get install docker-registry" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-bench-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-bench-XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done

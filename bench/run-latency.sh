@@ -25,7 +25,7 @@ N=${1:-20}
 M=${M:-50}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$TOP/berthd" ] || { echo "build first: ./autogen.sh && ./configure && make" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-bench-XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-bench-XXXXXX)
 PIDS=()
 
 cleanup() {
