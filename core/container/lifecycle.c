@@ -574,7 +574,9 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     char **owned = NULL;
     spec_mounts(d, c, o, &s, init_path, &owned);
     if (d->remap.size && !o->userns_host) s.userns = d->remap;
+    s.cgroup_hiers = rt_cgroup_hiers();
     spec = rt_spec_to_json(&s);
+    json_decref(s.cgroup_hiers);
     if (s.userns.size && !s.host_network) userns_sysctls(spec, &s);
     for (char **p = owned; p && *p; p++)
       free(*p);

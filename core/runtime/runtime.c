@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -81,6 +82,8 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->seccomp_bpf = jdup(j, "seccomp_bpf");
   json_t *lim = json_object_get(j, "limits");
   s->limits = json_is_object(lim) ? json_incref(lim) : NULL;
+  json_t *ch = json_object_get(j, "cgroup_hiers");
+  s->cgroup_hiers = json_is_array(ch) ? json_incref(ch) : NULL;
   s->caps = (uint64_t)json_integer_value(json_object_get(j, "caps"));
   json_t *m = json_object_get(j, "mounts");
   s->n_mounts = json_array_size(m);
@@ -135,6 +138,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
     json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
   if (s->seccomp_bpf) json_object_set_new(j, "seccomp_bpf", json_string(s->seccomp_bpf));
   if (s->limits) json_object_set(j, "limits", s->limits);
+  if (s->cgroup_hiers) json_object_set(j, "cgroup_hiers", s->cgroup_hiers);
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
   if (s->userns.size)
     json_object_set_new(j, "userns",
@@ -153,6 +157,7 @@ void rt_spec_free(struct rt_spec *s) {
   free(s->seccomp_profile);
   free(s->seccomp_bpf);
   json_decref(s->limits);
+  json_decref(s->cgroup_hiers);
   free(s->groups);
   free(s->hostname);
   free(s->netns_path);
@@ -271,6 +276,37 @@ static size_t host_cgroups(struct cg_hier *h, size_t max) {
   return n;
 }
 
+static pthread_once_t hiers_once = PTHREAD_ONCE_INIT;
+static json_t *hiers;
+
+static void read_hiers(void) {
+  struct cg_hier h[32];
+  size_t n = host_cgroups(h, ARRAY_SIZE(h));
+  hiers = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(hiers, json_pack("[s,s,s]", h[i].name, h[i].type, h[i].opts));
+}
+
+json_t *rt_cgroup_hiers(void) {
+  pthread_once(&hiers_once, read_hiers);
+  return json_deep_copy(hiers);
+}
+
+/* the spec's list when berthd gave one, else mountinfo's */
+static size_t spec_cgroups(const struct rt_spec *s, struct cg_hier *h, size_t max) {
+  if (!json_is_array(s->cgroup_hiers)) return host_cgroups(h, max);
+  size_t n = 0, i;
+  json_t *e;
+  json_array_foreach(s->cgroup_hiers, i, e) {
+    if (n == max) break;
+    snprintf(h[n].name, sizeof h[n].name, "%s", json_string_value(json_array_get(e, 0)) ?: "");
+    snprintf(h[n].type, sizeof h[n].type, "%s", json_string_value(json_array_get(e, 1)) ?: "");
+    snprintf(h[n].opts, sizeof h[n].opts, "%s", json_string_value(json_array_get(e, 2)) ?: "");
+    n++;
+  }
+  return n;
+}
+
 /* /sys/fs/cgroup: the container's own cgroups, read-only (unless
  * privileged), as docker shows them.  Its cgroup namespace is rooted at
  * its cgroup (berth-shim unshares it once the container has joined), so
@@ -317,12 +353,13 @@ static int bind_own_cgroup(int dirfd, const struct cg_hier *h, unsigned long fla
   return -1;
 }
 
-static void mount_cgroups(int rootfd, bool privileged, int err_fd) {
+static void mount_cgroups(const struct rt_spec *s, int rootfd, int err_fd) {
+  bool privileged = s->privileged;
   unsigned long ro = privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NOEXEC | MS_NODEV;
   cleanup_close int cg = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
   if (cg < 0) return;
   struct cg_hier h[32];
-  size_t n = host_cgroups(h, ARRAY_SIZE(h));
+  size_t n = spec_cgroups(s, h, ARRAY_SIZE(h));
   for (size_t i = 0; i < n; i++)
     if (!h[i].name[0] && !strcmp(h[i].type, "cgroup2")) {
       rt_mount_on_fd("cgroup", cg, "cgroup2", fl | ro, NULL);
@@ -687,7 +724,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
   mount_sys(s, rootfd, err_fd);
-  mount_cgroups(rootfd, s->privileged, err_fd);
+  mount_cgroups(s, rootfd, err_fd);
   setup_dev(s, rootfd, err_fd);
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(bundle_files); i++) {
     cleanup_free char *src = xasprintf("%s/%s", s->bundle, bundle_files[i]);

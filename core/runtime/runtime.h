@@ -44,7 +44,9 @@ struct rt_spec {
       seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
   char *seccomp_bpf;   /* the filter compiled (base64), when berthd did: installed as it is */
   json_t *limits;      /* shm_size, rlimits [[res, soft, hard]], oom_score_adj, sysctls; or NULL */
-  uint64_t caps;       /* effective/permitted/bounding set (bits) */
+  json_t *
+      cgroup_hiers; /* the host's cgroup mounts, [[name, type, opts]…] (rt_cgroup_hiers); or NULL */
+  uint64_t caps;    /* effective/permitted/bounding set (bits) */
   struct rt_mount *mounts;
   size_t n_mounts;
   bool init;           /* --init: not supported without an init binary; refused earlier */
@@ -76,6 +78,11 @@ int rt_seccomp_install(const void *bpf, size_t len, struct berth_err *err);
 /* Before the container's init unshares its cgroup namespace: its cgroups'
  * paths, which /sys/fs/cgroup then binds (rt_container_init). */
 void rt_cgroup_remember(void);
+/* The host's cgroup hierarchies under /sys/fs/cgroup, read from
+ * mountinfo once per process (a copy): berthd puts them in every spec, so
+ * a container's init does not read a mountinfo that grows with every
+ * running container's rootfs. */
+json_t *rt_cgroup_hiers(void);
 int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
 uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop);
