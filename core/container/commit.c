@@ -52,10 +52,7 @@ int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer,
   bool mounted = c->mounted;
   ctr_unlock();
   j->mapped = mounted && ctr_remapped(d, c);
-  int r = j->mapped ? store_mount_layer_idmapped(&d->images, c->rw_id, &d->remap, d->remap_fd,
-                                                 j->root, err)
-                    : store_mount_layer(&d->images, c->rw_id, j->root, err);
-  if (r < 0) {
+  if (ctr_mount_layer(d, c, j->mapped, j->root, err) < 0) {
     free(j);
     return -err->code;
   }

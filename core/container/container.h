@@ -219,5 +219,9 @@ bool ctr_layer_owned(const char *sid);
 /* does it run in a user namespace (daemon.conf userns-remap, and not
  * --userns=host)? */
 bool ctr_remapped(struct daemon *d, struct container *c);
+/* its read-write layer mounted (a reference more), id-mapped when mapped
+ * (the way a remapped container runs), at path */
+int ctr_mount_layer(struct daemon *d, struct container *c, bool mapped, char *path,
+                    struct berth_err *err);
 
 #endif

@@ -141,18 +141,29 @@ static int check_log_opts(struct daemon *d, const struct ctr_opts *o, struct ber
   return r;
 }
 
-/* What only this daemon can judge (config.c judges the rest). */
+/* in a user namespace: daemon.conf userns-remap, and not --userns=host */
+static bool opts_remapped(const struct daemon *d, const struct ctr_opts *o) {
+  return d->remap.size && !o->userns_host;
+}
+
 bool ctr_remapped(struct daemon *d, struct container *c) {
   if (!d->remap.size) return false;
   struct ctr_opts *o = ctr_opts_get(c);
-  bool r = !o->userns_host;
+  bool r = opts_remapped(d, o);
   ctr_opts_put(o);
   return r;
 }
 
+int ctr_mount_layer(struct daemon *d, struct container *c, bool mapped, char *path,
+                    struct berth_err *err) {
+  return mapped
+             ? store_mount_layer_idmapped(&d->images, c->rw_id, &d->remap, d->remap_fd, path, err)
+             : store_mount_layer(&d->images, c->rw_id, path, err);
+}
+
 /* docker's refusals with a user namespace (verifyPlatformContainerSettings) */
 static int check_userns(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
-  if (!d->remap.size || o->userns_host) return 0;
+  if (!opts_remapped(d, o)) return 0;
   if (o->privileged)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "privileged mode is incompatible with user namespaces.  You must run the "
@@ -165,6 +176,7 @@ static int check_userns(struct daemon *d, const struct ctr_opts *o, struct berth
   return 0;
 }
 
+/* What only this daemon can judge (config.c judges the rest). */
 static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct berth_err *err) {
   int ur = check_userns(d, o, err);
   if (ur < 0) return ur;
@@ -573,7 +585,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
     char **owned = NULL;
     spec_mounts(d, c, o, &s, init_path, &owned);
-    if (d->remap.size && !o->userns_host) s.userns = d->remap;
+    if (opts_remapped(d, o)) s.userns = d->remap;
     s.cgroup_hiers = rt_cgroup_hiers();
     spec = rt_spec_to_json(&s);
     json_decref(s.cgroup_hiers);
@@ -668,9 +680,7 @@ static void remap_bundle_files(struct daemon *d, struct container *c) {
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
   int64_t t = trace_phase(c->id, "", 0);
   bool remap = ctr_remapped(d, c);
-  int r = remap ? store_mount_layer_idmapped(&d->images, c->rw_id, &d->remap, d->remap_fd,
-                                             c->rootfs, err)
-                : store_mount_layer(&d->images, c->rw_id, c->rootfs, err);
+  int r = ctr_mount_layer(d, c, remap, c->rootfs, err);
   if (r < 0) return err_wrap(err, "mount rootfs");
   t = trace_phase(c->id, "start mount", t);
   c->mounted = true;

@@ -215,13 +215,11 @@ static int volume_copy_dir(int from, int to);
 static __thread struct idmap copy_map;
 
 static uid_t unmapped_uid(uid_t u) {
-  return copy_map.size && u >= copy_map.uid && u - copy_map.uid < copy_map.size ? u - copy_map.uid
-                                                                                : u;
+  return idmap_to_container(u, copy_map.uid, copy_map.size);
 }
 
 static gid_t unmapped_gid(gid_t g) {
-  return copy_map.size && g >= copy_map.gid && g - copy_map.gid < copy_map.size ? g - copy_map.gid
-                                                                                : g;
+  return idmap_to_container(g, copy_map.gid, copy_map.size);
 }
 
 static int copy_entry(int from, int to, const char *name, const struct stat *st) {

@@ -15,23 +15,21 @@ void ctar_set_idmap(const struct idmap *m) {
   tar_map = m ? *m : (struct idmap){0};
 }
 
-static uint32_t unmap(uint32_t id, uint32_t base) {
-  return tar_map.size && id >= base && id - base < tar_map.size ? id - base : id;
-}
-
 void ctar_entry_unmap(struct archive_entry *e) {
   if (!tar_map.size) return;
-  archive_entry_set_uid(e, unmap((uint32_t)archive_entry_uid(e), tar_map.uid));
-  archive_entry_set_gid(e, unmap((uint32_t)archive_entry_gid(e), tar_map.gid));
+  archive_entry_set_uid(
+      e, idmap_to_container((uint32_t)archive_entry_uid(e), tar_map.uid, tar_map.size));
+  archive_entry_set_gid(
+      e, idmap_to_container((uint32_t)archive_entry_gid(e), tar_map.gid, tar_map.size));
 }
 
 /* an id the mapping does not have stays as it is: the kernel refuses it */
 uid_t ctar_host_uid(uid_t u) {
-  return tar_map.size && u < tar_map.size ? tar_map.uid + u : u;
+  return idmap_to_host(u, tar_map.uid, tar_map.size);
 }
 
 gid_t ctar_host_gid(gid_t g) {
-  return tar_map.size && g < tar_map.size ? tar_map.gid + g : g;
+  return idmap_to_host(g, tar_map.gid, tar_map.size);
 }
 
 static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t len) {

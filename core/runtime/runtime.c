@@ -786,27 +786,13 @@ static bool shim_writes(const struct rt_spec *s, const char *key) {
   return s->userns.size && s->netns_path && str_has_prefix(key, "net.");
 }
 
-static void apply_sysctls(const struct rt_spec *s, int err_fd) {
+/* the spec's sysctls one side writes: the shim the net.* ones of a network
+ * namespace it joined for the init (shim), the init the rest */
+static int write_sysctls(const struct rt_spec *s, bool shim, struct berth_err *err) {
   const char *k;
   json_t *v;
   json_object_foreach(json_object_get(s->limits, "sysctls"), k, v) {
-    if (shim_writes(s, k)) continue;
-    cleanup_free char *path = xasprintf("/proc/sys/%s", k);
-    for (char *p = path + 10; *p; p++)
-      if (*p == '.') *p = '/';
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    const char *val = json_string_value(v) ?: "";
-    if (fd < 0 || write(fd, val, strlen(val)) < 0)
-      die(err_fd, 125, "sysctl %s=%s: %s", k, val, strerror(errno));
-    close(fd);
-  }
-}
-
-int rt_apply_net_sysctls(const struct rt_spec *s, struct berth_err *err) {
-  const char *k;
-  json_t *v;
-  json_object_foreach(json_object_get(s->limits, "sysctls"), k, v) {
-    if (!shim_writes(s, k)) continue;
+    if (shim_writes(s, k) != shim) continue;
     cleanup_free char *path = xasprintf("/proc/sys/%s", k);
     for (char *p = path + 10; *p; p++)
       if (*p == '.') *p = '/';
@@ -818,6 +804,15 @@ int rt_apply_net_sysctls(const struct rt_spec *s, struct berth_err *err) {
     if (!ok) return berth_err_set(err, BERTH_EINTERNAL, e, "sysctl %s=%s: %s", k, val, strerror(e));
   }
   return 0;
+}
+
+static void apply_sysctls(const struct rt_spec *s, int err_fd) {
+  struct berth_err e = {0};
+  if (write_sysctls(s, false, &e) < 0) die(err_fd, 125, "%s", e.msg);
+}
+
+int rt_apply_net_sysctls(const struct rt_spec *s, struct berth_err *err) {
+  return write_sysctls(s, true, err);
 }
 
 /* --ulimit and --oom-score-adj, for the container's process and its execs */

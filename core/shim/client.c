@@ -264,14 +264,6 @@ static bool watch_fd(int fd, int *code, bool *oom) {
   return false;
 }
 
-bool shim_watch(const char *sock, int *code, bool *oom) {
-  int fd = shim_connect(sock, "WATCH\n");
-  if (fd < 0) return false;
-  bool got = watch_fd(fd, code, oom);
-  close(fd);
-  return got;
-}
-
 /* ---- the watcher: every WATCH connection on one epoll thread ---- */
 
 struct watch {

@@ -42,10 +42,7 @@ int shim_start(const char *sock, char *reason, size_t len);
 /* RESIZE the container's tty */
 void shim_resize(const char *sock, int h, int w);
 
-/* WATCH: block until the container exits or the shim goes away.  true
- * with the exit code and OOM flag of the exit frame when one came. */
-bool shim_watch(const char *sock, int *code, bool *oom);
-/* The same for every running container on one thread (epoll), not a
+/* WATCH of every running container's shim on one thread (epoll), not a
  * thread each: once the shim at sock sends its exit frame or goes away,
  * done(arg, framed, code, oom) runs on a thread of its own (framed: the
  * frame came, with code and oom).  A shim that cannot be reached at all

@@ -15,6 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+uint32_t idmap_to_container(uint32_t id, uint32_t base, uint32_t size) {
+  return size && id >= base && id - base < size ? id - base : id;
+}
+
+uint32_t idmap_to_host(uint32_t id, uint32_t base, uint32_t size) {
+  return size && id < size ? base + id : id;
+}
+
 static int write_small(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
@@ -87,6 +95,16 @@ int idmap_attach(int tree_fd, int target_fd) {
               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     return -errno;
   return 0;
+}
+
+int idmap_bind(const char *src, const char *target, int userns_fd) {
+  int tree = idmap_tree(src, userns_fd, false);
+  if (tree < 0) return tree;
+  int t = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int r = t < 0 ? -errno : idmap_attach(tree, t);
+  if (t >= 0) close(t);
+  close(tree);
+  return r;
 }
 
 int idmap_become_root(const struct idmap *m) {

@@ -13,6 +13,11 @@ struct idmap {
   uint32_t uid, gid, size;
 };
 
+/* An id translated by one range of a mapping (base: m->uid or m->gid): a
+ * host id to the container's, the container's to the host's.  An id the
+ * range does not hold (or any, with size 0) stays as it is. */
+uint32_t idmap_to_container(uint32_t id, uint32_t base, uint32_t size);
+uint32_t idmap_to_host(uint32_t id, uint32_t base, uint32_t size);
 /* Write /proc/<pid>/uid_map and gid_map ("0 <base> <size>").  0 or -errno. */
 int idmap_write(pid_t pid, const struct idmap *m);
 /* A user namespace with the mapping, as an fd (for MOUNT_ATTR_IDMAP): made
@@ -26,6 +31,9 @@ int idmap_tree(const char *path, int userns_fd, bool recursive);
 /* Attach a detached tree (idmap_tree's) on the directory or file fd
  * refers to (move_mount).  0 or -errno. */
 int idmap_attach(int tree_fd, int target_fd);
+/* An id-mapped bind of the directory src on the directory target (both in
+ * the caller's mount namespace): idmap_tree + idmap_attach.  0 or -errno. */
+int idmap_bind(const char *src, const char *target, int userns_fd);
 /* The calling thread's file-system ids become the mapping's root (so what
  * it creates through an id-mapped mount is stored as 0) while it keeps its
  * capabilities (changing fsuid drops them; they are raised again).  0 or

@@ -263,18 +263,6 @@ static int ovl_exists(void *drv, const char *id, struct berth_err *err) {
   return berth_err_set(err, BERTH_EINTERNAL, errno, "overlay: stat %s: %s", p, strerror(errno));
 }
 
-/* A layer without a parent, mapped: an id-mapped bind of its diff. */
-static int bind_mapped(const char *diff, const char *target,
-                       const struct berth_storage_idmap *map) {
-  int tree = idmap_tree(diff, map->userns_fd, false);
-  if (tree < 0) return tree;
-  int t = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  int r = t < 0 ? -errno : idmap_attach(tree, t);
-  if (t >= 0) close(t);
-  close(tree);
-  return r;
-}
-
 static int mount_layer(void *drv, const char *id, const struct berth_storage_idmap *map, char *out,
                        size_t out_len, struct berth_err *err) {
   struct ovl *o = drv;
@@ -294,7 +282,7 @@ static int mount_layer(void *drv, const char *id, const struct berth_storage_idm
     path_of(o, p, sizeof p, id, "diff");
     path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
     mkdir(out, 0755);
-    r = bind_mapped(p, out, map);
+    r = idmap_bind(p, out, map->userns_fd); /* a layer without a parent */
   } else {
     char data[4096];
     int n =

@@ -106,11 +106,7 @@ static int vfs_mount_idmapped(void *drv, const char *id, const char *label,
     return berth_err_set(err, BERTH_EINVAL, 0, "vfs: mount_idmapped needs a mapping");
   int r = vfs_mount(drv, id, label, out, out_len, err);
   if (r < 0) return r;
-  int tree = idmap_tree(out, map->userns_fd, false);
-  int t = tree < 0 ? -1 : open(out, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  r = tree < 0 ? tree : t < 0 ? -errno : idmap_attach(tree, t);
-  if (t >= 0) close(t);
-  if (tree >= 0) close(tree);
+  r = idmap_bind(out, out, map->userns_fd);
   if (r < 0)
     return berth_err_set(err, BERTH_EINTERNAL, -r, "vfs: id-mapped mount of %s: %s", id,
                          strerror(-r));
