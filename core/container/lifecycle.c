@@ -396,6 +396,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   json_t *hc = NULL;
   int r = create_check(d, body, &hc, err);
   if (r < 0) return r;
+  cgroup_prime(); /* a start usually follows: its shim's cgroup move waits less */
   int64_t t = trace_phase("create", "", 0);
   struct container *c = create_record(d, body, hc, err);
   if (!c) return -err->code;
@@ -767,6 +768,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   }
   c->start_in_progress = true;
   ctr_unlock();
+  cgroup_prime();
   pid_t pid = 0;
   int r = start_shim(d, c, &pid, err);
   if (r < 0) {

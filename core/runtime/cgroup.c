@@ -1,6 +1,7 @@
 #include "cgroup.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -397,6 +398,61 @@ static int v2_destroy(const char *id) {
 
 static const struct cgroup_ops v2_ops = {"2",    v2_create, v2_limits, v2_add_pid, v2_freeze,
                                          v2_oom, v2_stats,  v2_pids,   v2_destroy};
+
+/* ---------------- priming the kernel for a migration ---------------- */
+
+/* berthd's own cgroup.procs: the pids hierarchy's (v1), the unified one's (v2) */
+static char *own_procs(void) {
+  cleanup_free char *text = read_file("/proc/self/cgroup", NULL);
+  bool v2 = cgroup_ops() == &v2_ops;
+  char *save = NULL;
+  for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+    char *ctrls = strchr(l, ':'), *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+    if (!path) continue;
+    *path++ = 0;
+    ctrls++;
+    if (v2 && !*ctrls && !strcmp(l, "0")) return xasprintf(CG_ROOT "%s/cgroup.procs", path);
+    for (char *c = ctrls, *s2 = NULL; !v2 && (c = strtok_r(c, ",", &s2)); c = NULL)
+      if (!strcmp(c, "pids")) return xasprintf(CG_ROOT "/pids%s/cgroup.procs", path);
+  }
+  return NULL;
+}
+
+static pthread_mutex_t prime_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t prime_cond = PTHREAD_COND_INITIALIZER;
+static bool prime_wanted, prime_running;
+
+static void *primer(void *arg) {
+  char *procs = arg, pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  pthread_mutex_lock(&prime_mu);
+  for (;;) {
+    while (!prime_wanted)
+      pthread_cond_wait(&prime_cond, &prime_mu);
+    prime_wanted = false;
+    pthread_mutex_unlock(&prime_mu);
+    int r = write_str(procs, pid); /* a no-op move: the wait is the point */
+    if (r < 0) log_debug("cgroup: priming through %s: %s", procs, strerror(-r));
+    pthread_mutex_lock(&prime_mu);
+  }
+  return NULL;
+}
+
+void cgroup_prime(void) {
+  pthread_mutex_lock(&prime_mu);
+  if (!prime_running) {
+    char *procs = own_procs();
+    pthread_t t;
+    prime_running = true; /* tried once: without a path there is nothing to prime */
+    if (procs && pthread_create(&t, NULL, primer, procs) == 0)
+      pthread_detach(t);
+    else
+      free(procs);
+  }
+  prime_wanted = true;
+  pthread_cond_signal(&prime_cond);
+  pthread_mutex_unlock(&prime_mu);
+}
 
 const struct cgroup_ops *cgroup_ops(void) {
   /* unified only when the root itself is cgroup2 with controllers */

@@ -40,6 +40,14 @@ struct cgroup_ops {
 
 const struct cgroup_ops *cgroup_ops(void);
 
+/* The first cgroup migration after a quiet spell waits for an RCU grace
+ * period (the kernel's cgroup_threadgroup_rwsem: 5-15 ms on a 2-core VM).
+ * A move of berthd into the cgroup it is already in, on a thread of its
+ * own, starts that wait early: a shim's move of its init a few ms later
+ * finds the period over or nearly so.  Calls that come while one is under
+ * way are folded into it; never blocks the caller. */
+void cgroup_prime(void);
+
 /* Device access (devices.c): docker's default allowlist. */
 struct rt_dev_rule {
   char type;       /* 'c', 'b' or 'a' (either) */
