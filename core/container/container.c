@@ -271,7 +271,17 @@ static json_t *state_json(const struct container *c) {
   return j;
 }
 
+static int save(struct daemon *d, struct container *c, bool durable);
+
 int ctr_save(struct daemon *d, struct container *c) {
+  return save(d, c, true);
+}
+
+int ctr_save_nosync(struct daemon *d, struct container *c) {
+  return save(d, c, false);
+}
+
+static int save(struct daemon *d, struct container *c, bool durable) {
   ctr_summaries_changed(); /* whatever changed is in the record */
   ctr_lock();
   json_t *j =
@@ -294,7 +304,8 @@ int ctr_save(struct daemon *d, struct container *c) {
   cleanup_free char *path = xasprintf("%s/config.v2.json", dir);
   char *text = json_dumps(j, JSON_COMPACT);
   json_decref(j);
-  int r = write_file_atomic(path, text, strlen(text), 0600);
+  int r = durable ? write_file_atomic(path, text, strlen(text), 0600)
+                  : write_file_derived(path, text, strlen(text), 0600);
   free(text);
   ctr_lock();
   bool was = c->unsaved;

@@ -11,6 +11,7 @@
 #include <termios.h>
 
 #include "../daemon.h"
+#include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
 #include "../shim/launch.h"
 #include "../shim/protocol.h"
@@ -89,6 +90,7 @@ static void exec_event(struct exec_proc *e, const char *action, bool with_cmd, j
 
 int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
                 struct berth_err *err) {
+  cgroup_prime(); /* for the start that follows (exec_start) */
   ctr_lock();
   enum ctr_status st = c->status;
   c->refs++; /* the exec's reference */
@@ -383,6 +385,7 @@ int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct bert
   pthread_mutex_unlock(&mu);
   if (!claimed)
     return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
+  cgroup_prime(); /* the helper moves itself into the container's cgroup */
   int64_t t = trace_phase(e->id, "", 0);
   if (exec_spawn(e, attach, io, err) == 0) {
     io->trace_t0 = trace_phase(e->id, "exec spawn", t);

@@ -625,8 +625,10 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   pthread_mutex_unlock(&mu);
 }
 
+/* rm_next: a --rm container's exit, removed next (ctr_remove unmounts it
+ * after it has left the table, and its record goes) */
 static void mark_exited(struct daemon *d, struct container *c, int code, bool oom,
-                        const char *error) {
+                        const char *error, bool rm_next) {
   /* its address and plumbing go before anyone waiting (stop, rm -f) hears
    * of the exit: a network rm right after must find it free */
   int64_t t = trace_phase(c->id, "", 0);
@@ -642,10 +644,14 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   c->shim_ready = false;
   c->health_gen++; /* its health monitor ends */
   ctr_unlock();
-  unmount_rootfs(d, c);
+  if (!rm_next) unmount_rootfs(d, c);
   t = trace_phase(c->id, "exit unmount", t);
-  /* on disk before anyone waiting (stop, wait, run) hears of it */
-  ctr_save(d, c);
+  /* on disk before anyone waiting (stop, wait, run) hears of it; a --rm
+   * container's record is removed next, so a power cut may lose it */
+  if (rm_next)
+    ctr_save_nosync(d, c);
+  else
+    ctr_save(d, c);
   trace_phase(c->id, "exit save", t);
   if (oom) ctr_event(c, "oom", NULL);
   char num[16];
@@ -676,9 +682,20 @@ static void remap_bundle_files(struct daemon *d, struct container *c) {
   }
 }
 
+/* The previous shim of c, which sent its exit frame, finishes (removes its
+ * cgroup and socket) before a new one starts or the container goes: a
+ * millisecond or two.  One that never goes and no longer listens left
+ * its socket behind. */
+static void shim_settle(struct daemon *d, struct container *c) {
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  if (path_exists(sock) && !shim_wait_gone(sock, 2000) && shim_status(sock, NULL) == SHIM_GONE)
+    unlink(sock);
+}
+
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
  * (init waits for START).  On failure the rootfs is unmounted again. */
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
+  shim_settle(d, c);
   int64_t t = trace_phase(c->id, "", 0);
   bool remap = ctr_remapped(d, c);
   int r = ctr_mount_layer(d, c, remap, c->rootfs, err);
@@ -749,7 +766,7 @@ static int start_refused(struct daemon *d, struct container *c, const char *sock
   ctr_lock();
   c->started_ns = now_ns();
   ctr_unlock();
-  mark_exited(d, c, code, false, err->msg);
+  mark_exited(d, c, code, false, err->msg, false);
   return r;
 }
 
@@ -806,9 +823,13 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   c->error[0] = 0;
   c->stopped_by_user = false;
   ctr_broadcast();
+  bool keep = c->opts->restart != RESTART_NO; /* a power cut must not lose what restarts */
   ctr_unlock();
   t = trace_phase(c->id, "start START", t);
-  ctr_save(d, c);
+  if (keep)
+    ctr_save(d, c);
+  else
+    ctr_save_nosync(d, c);
   ctr_event(c, "start", NULL);
   ctr_health_start(d, c, false);
   start_monitor(d, c);
@@ -858,8 +879,11 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
   struct container *c = a->c;
   free(a);
   cleanup_free char *sock = ctr_socket(d, c->id);
-  /* the shim is gone or said exit: wait until it has written exit.json */
-  bool died = !shim_wait_gone(sock, 2000) && shim_status(sock, NULL) == SHIM_GONE;
+  /* the exit frame comes after exit.json is written: the shim's last steps
+   * (its cgroup, its socket) are waited for by what comes next for the
+   * container (shim_settle in start and remove).  Without the frame, wait
+   * for it to go and see whether it died. */
+  bool died = !framed && !shim_wait_gone(sock, 2000) && shim_status(sock, NULL) == SHIM_GONE;
   int code;
   bool oom;
   char error[512];
@@ -880,11 +904,13 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
     oom = foom;
     error[0] = 0;
   }
-  mark_exited(d, c, code, oom, error);
+  ctr_lock();
+  bool autoremove = c->opts->auto_remove && !should_restart(c, code);
+  ctr_unlock();
+  mark_exited(d, c, code, oom, error, autoremove);
   log_debug("container %.12s exited with %d", c->id, code);
   ctr_lock();
   bool restart = should_restart(c, code);
-  bool autoremove = c->opts->auto_remove;
   if (restart) {
     c->status = CTR_RESTARTING;
     c->restart_count++;
@@ -1110,23 +1136,28 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   ctr_lock();
   c->status = CTR_REMOVING;
   ctr_unlock();
-  int64_t t = trace_phase(c->id, "", 0);
-  unmount_rootfs(d, c);
-  t = trace_phase(c->id, "rm unmount", t);
-  struct berth_err e = {0};
-  drv_storage_remove(d->storage, c->rw_id, &e);
-  t = trace_phase(c->id, "rm layer", t);
-  cgroup_ops()->destroy(c->id);
-  t = trace_phase(c->id, "rm cgroup", t);
-  cleanup_free char *dir = ctr_dir(d, c->id);
-  rm_rf(dir);
-  trace_phase(c->id, "rm state", t);
+  /* out of the table first: a `wait --condition removed` (run --rm) hears
+   * of it now, while its mount, cgroup and files go below; a caller of
+   * ctr_remove (DELETE) returns after them.  A crash in between leaves the
+   * record, which the restart removes again. */
   ctr_lock();
   ctr_table_remove_locked(c);
   ctr_broadcast();
   ctr_unlock();
+  int64_t t = trace_phase(c->id, "", 0);
   exec_forget_container(c);
+  unmount_rootfs(d, c);
   if (volumes) ctr_mounts_remove_anonymous(d, c); /* it is out of the table: not a user */
+  t = trace_phase(c->id, "rm unmount", t);
+  shim_settle(d, c);
+  cgroup_ops()->destroy(c->id);
+  t = trace_phase(c->id, "rm cgroup", t);
+  struct berth_err e = {0};
+  drv_storage_remove(d->storage, c->rw_id, &e);
+  t = trace_phase(c->id, "rm layer", t);
+  cleanup_free char *dir = ctr_dir(d, c->id);
+  rm_rf(dir);
+  trace_phase(c->id, "rm state", t);
   ctr_event(c, "destroy", NULL);
   return 0;
 }
@@ -1210,7 +1241,7 @@ void ctr_restore(struct daemon *d) {
         char error[512];
         read_exit_file(d, c, &code, &oom, error, sizeof error);
         log_info("container %.12s exited with %d while berthd was away", c->id, code);
-        mark_exited(d, c, code, oom, error);
+        mark_exited(d, c, code, oom, error, false);
         ctr_lock();
         bool restart = should_restart(c, code), autoremove = c->opts->auto_remove;
         if (restart) c->restart_count++;

@@ -301,7 +301,11 @@ static void record_exit(int status) {
   json_t *j = json_pack("{s:i,s:b,s:s,s:s}", "exit_code", S.exit_code, "oom_killed", oom > 0,
                         "finished_at", ts, "error", S.started ? "" : S.error);
   char *text = json_dumps(j, JSON_COMPACT);
-  write_file_atomic(S.exit_path, text, strlen(text), 0600);
+  /* berthd's record of the exit is the durable one (ctr_save before any
+   * waiter hears of it); this file hands the code over, and a crash of
+   * berthd keeps it (the page cache does).  A power cut ends the container
+   * with the machine: no fsync here. */
+  write_file_derived(S.exit_path, text, strlen(text), 0600);
   free(text);
   json_decref(j);
 }

@@ -339,6 +339,8 @@ for _ in $(seq 1 50); do pgrep -f "berth-shim --bundle $T/" >/dev/null || break;
 left=$(berth ps -a)
 expect "50 x run --rm: no container left" 1 "$(wc -l <<<"$left")"
 [ "$(wc -l <<<"$left")" = 1 ] || { echo "$left" | sed 's/^/#   /'; grep -i -E "error|warn" "$T/berthd.log" | tail -5 | sed 's/^/#   /'; }
+# its mount and files go just after the container leaves the table (wait returns then)
+for _ in $(seq 1 20); do [ -z "$(ls "$T/data/containers")" ] && ! grep -q " $T/" /proc/self/mounts && break; sleep 0.1; done
 expect "50 x run --rm: no state dir left" 0 "$(ls "$T/data/containers" | wc -l)"
 expect "50 x run --rm: no shim left" 0 "$(pgrep -c -f "berth-shim --bundle $T/")"
 expect "50 x run --rm: no mount left" 0 "$(grep -c " $T/" /proc/self/mounts)"
