@@ -300,7 +300,7 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   int r = running ? exec_build_spec(e, cpid, o, &spec, err)
                   : berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
   ctr_opts_put(o);
-  int exe = r == 0 ? shim_exe_fd(err) : -1;
+  int exe = r == 0 ? shim_exe_fd(false, err) : -1;
   if (r == 0 && exe < 0) r = err_wrap(err, "berth-shim");
   if (r < 0) {
     json_decref(spec);

@@ -711,6 +711,8 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
   }
+  struct loaded_plugin *lg = ctr_log_driver(d, o);
+  bool dl = lg && strcmp(lg->origin, "built-in"); /* the shim must dlopen it */
   ctr_opts_put(o);
   cleanup_free char *bundle = ctr_dir(d, c->id);
   cleanup_free char *sockp = ctr_socket(d, c->id);
@@ -724,7 +726,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
   t = trace_phase(c->id, "start spec", t);
-  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, pid, err);
+  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, dl, pid, err);
   if (r == 0) failpoint("start-shim");
   t = trace_phase(c->id, "start shim", t);
   if (r == 0) r = ctrnet_plumb(d, c, *pid, err);

@@ -134,11 +134,12 @@ void shim_reaper_start(void) {
   pthread_mutex_unlock(&reap.mu);
 }
 
-int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
+int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, bool dl, pid_t *pid,
                struct berth_err *err) {
+  /* argv[0] is berth-shim for both builds: what ps shows and pgrep finds */
   cleanup_free char *shim = helper_path("berth-shim");
   cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
-  int exe = shim_exe_fd(err);
+  int exe = shim_exe_fd(dl, err);
   if (exe < 0) return err_wrap(err, "berth-shim");
   int rp[2];
   if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");

@@ -15,7 +15,8 @@
  * runs berthd reaps it (shim_reaper_start).  Waits for the shim's "OK
  * <pid> <shim pid>" (the container's init, held before its exec) on the
  * ready pipe. */
-int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, pid_t *pid,
+/* dl: the build that can dlopen (the log driver is a plugin file) */
+int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, bool dl, pid_t *pid,
                struct berth_err *err);
 
 /* Make berthd the child subreaper of what it starts (a shim's children,

@@ -8,8 +8,10 @@
 
 /* A helper installed next to berthd ("berth-shim", "berth-init"). */
 char *helper_path(const char *name);
-/* The sealed copy of berth-shim (close-on-exec; owned here), or -code. */
-int shim_exe_fd(struct berth_err *err);
+/* The sealed copy of berth-shim (close-on-exec; owned here), or -code;
+ * dl: of berth-shim-dl, the build that can dlopen a log driver (berth-shim
+ * is a static PIE where the build could make one). */
+int shim_exe_fd(bool dl, struct berth_err *err);
 /* In a forked child: exec the sealed shim.  Async-signal-safe; returns only
  * on failure. */
 void shim_exec_sealed(int fd, char **argv);
