@@ -20,6 +20,8 @@
 #   ps -a (M)       median wall time of `ps -a` with the M containers
 #   stop -t 0       median wall time of `stop -t 0` of one of them
 #   rm -f xM        wall time of one `rm -f` of all M
+# and in the column "dockercli": the docker CLI on PATH as berthd's client
+# (version, run --rm, exec), beside the berth CLI's
 set -u
 N=${1:-20}
 M=${M:-50}
@@ -130,6 +132,19 @@ BERTH=("$TOP/berth" -H "unix://$W/berth.sock")
 echo "berth:  berthd $("${BERTH[@]}" version --format '{{.Server.Version}}' 2>/dev/null)" >&2
 bench_engine berth "berth-shim --bundle $W/" "$BPID" "${BERTH[@]}"
 ENGINES+=(berth)
+
+# ---- the docker CLI as berthd's client: version and run --rm only ----
+if command -v docker >/dev/null; then
+  DCLI=(docker -H "unix://$W/berth.sock")
+  "${DCLI[@]}" run --rm --network none busybox true >/dev/null 2>&1 # warm caches
+  R_VER[dockercli]=$(median_ms "${DCLI[@]}" version)
+  R_RUN[dockercli]=$(median_ms "${DCLI[@]}" run --rm --network none busybox true)
+  R_EXEC[dockercli]=$(median_ms "${DCLI[@]}" exec "$("${BERTH[@]}" run -d --network none busybox sleep 3600)" true)
+  "${BERTH[@]}" rm -f $("${BERTH[@]}" ps -aq) >/dev/null 2>&1
+  R_RUND[dockercli]=-; R_PSS[dockercli]=-; R_DPSS[dockercli]=-
+  R_PS[dockercli]=-; R_STOP[dockercli]=-; R_RM[dockercli]=-
+  ENGINES+=(dockercli)
+fi
 
 # ---- docker (dockerd 20.10, its own containerd, no bridge, no iptables) ----
 if command -v dockerd >/dev/null; then
