@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "../daemon.h"
@@ -33,21 +34,44 @@ static bool valid_name(const char *n) {
   return true;
 }
 
-static char *random_name(void) {
-  static const char *const adj[] = {"agile", "bold",    "brave",   "calm",     "clever",
-                                    "eager", "fervent", "gallant", "happy",    "jolly",
-                                    "keen",  "lucid",   "nifty",   "quirky",   "serene",
-                                    "stoic", "tender",  "upbeat",  "vigilant", "zealous"};
-  static const char *const noun[] = {"babbage",  "curie",   "darwin", "euler",    "feynman",
-                                     "galois",   "hopper",  "kepler", "lovelace", "meitner",
-                                     "newton",   "noether", "pascal", "ritchie",  "shannon",
-                                     "thompson", "turing",  "volta"};
-  unsigned char r[2];
-  char hex[5];
-  random_hex(hex, 2);
-  r[0] = (unsigned char)strtol((char[]){hex[0], hex[1], 0}, NULL, 16);
-  r[1] = (unsigned char)strtol((char[]){hex[2], hex[3], 0}, NULL, 16);
-  return xasprintf("/%s_%s", adj[r[0] % ARRAY_SIZE(adj)], noun[r[1] % ARRAY_SIZE(noun)]);
+/* docker's generator's shape (adjective_scientist): 108 x 64 names, a
+ * digit appended after a collision, as docker's retry does */
+static char *random_name(int retry) {
+  static const char *const adj[] = {
+      "admiring",     "adoring",     "affectionate", "agitated",    "amazing",     "angry",
+      "awesome",      "beautiful",   "blissful",     "bold",        "boring",      "brave",
+      "busy",         "charming",    "clever",       "compassionate", "competent", "condescending",
+      "confident",    "cool",        "cranky",       "crazy",       "dazzling",    "determined",
+      "distracted",   "dreamy",      "eager",        "ecstatic",    "elastic",     "elated",
+      "elegant",      "eloquent",    "epic",         "exciting",    "fervent",     "festive",
+      "flamboyant",   "focused",     "friendly",     "frosty",      "funny",       "gallant",
+      "gifted",       "goofy",       "gracious",     "great",       "happy",       "hardcore",
+      "heuristic",    "hopeful",     "hungry",       "infallible",  "inspiring",   "intelligent",
+      "interesting",  "jolly",       "jovial",       "keen",        "kind",        "laughing",
+      "loving",       "lucid",       "magical",      "modest",      "musing",      "mystifying",
+      "naughty",      "nervous",     "nice",         "nifty",       "nostalgic",   "objective",
+      "optimistic",   "peaceful",    "pedantic",     "pensive",     "practical",   "priceless",
+      "quirky",       "quizzical",   "recursing",    "relaxed",     "reverent",    "romantic",
+      "sad",          "serene",      "sharp",        "silly",       "sleepy",      "stoic",
+      "strange",      "stupefied",   "suspicious",   "sweet",       "tender",      "thirsty",
+      "trusting",     "unruffled",   "upbeat",       "vibrant",     "vigilant",    "vigorous",
+      "wizardly",     "wonderful",   "xenodochial",  "youthful",    "zealous",     "zen"};
+  static const char *const noun[] = {
+      "agnesi",   "albattani", "allen",    "archimedes", "babbage",  "banach",   "bardeen",
+      "bhabha",   "blackwell", "bohr",     "booth",      "borg",     "bose",     "brahmagupta",
+      "brattain", "burnell",   "carson",   "cerf",       "chandrasekhar", "curie", "darwin",
+      "dijkstra", "einstein",  "elion",    "euclid",     "euler",    "fermat",   "fermi",
+      "feynman",  "franklin",  "galileo",  "galois",     "gauss",    "goldberg", "goodall",
+      "hamilton", "hawking",   "heisenberg", "hopper",   "hypatia",  "johnson",  "kepler",
+      "knuth",    "lamport",   "leakey",   "lovelace",   "lumiere",  "mayer",    "mccarthy",
+      "meitner",  "mendel",    "morse",    "newton",     "noether",  "pascal",   "payne",
+      "ramanujan", "ritchie",  "shannon",  "thompson",   "torvalds", "turing",   "volta",
+      "wozniak"};
+  uint32_t r[2] = {0, 0};
+  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) r[0] = (uint32_t)random(), r[1] = (uint32_t)random();
+  const char *a = adj[r[0] % ARRAY_SIZE(adj)], *n = noun[(r[0] >> 16) % ARRAY_SIZE(noun)];
+  if (retry) return xasprintf("/%s_%s%u", a, n, r[1] % 10);
+  return xasprintf("/%s_%s", a, n);
 }
 
 /* Docker's merge of the image config into the container's. */
@@ -344,7 +368,7 @@ static int create_name(struct container *c, const char *name, struct berth_err *
   }
   for (int tries = 0; !c->name || ctr_name_taken_locked(c->name, NULL, NULL); tries++) {
     free(c->name);
-    c->name = random_name();
+    c->name = random_name(tries);
     if (tries > 20) {
       char *n = xasprintf("%s_%.6s", c->name, c->id);
       free(c->name);
