@@ -38,37 +38,39 @@ static bool valid_name(const char *n) {
  * digit appended after a collision, as docker's retry does */
 static char *random_name(int retry) {
   static const char *const adj[] = {
-      "admiring",     "adoring",     "affectionate", "agitated",    "amazing",     "angry",
-      "awesome",      "beautiful",   "blissful",     "bold",        "boring",      "brave",
-      "busy",         "charming",    "clever",       "compassionate", "competent", "condescending",
-      "confident",    "cool",        "cranky",       "crazy",       "dazzling",    "determined",
-      "distracted",   "dreamy",      "eager",        "ecstatic",    "elastic",     "elated",
-      "elegant",      "eloquent",    "epic",         "exciting",    "fervent",     "festive",
-      "flamboyant",   "focused",     "friendly",     "frosty",      "funny",       "gallant",
-      "gifted",       "goofy",       "gracious",     "great",       "happy",       "hardcore",
-      "heuristic",    "hopeful",     "hungry",       "infallible",  "inspiring",   "intelligent",
-      "interesting",  "jolly",       "jovial",       "keen",        "kind",        "laughing",
-      "loving",       "lucid",       "magical",      "modest",      "musing",      "mystifying",
-      "naughty",      "nervous",     "nice",         "nifty",       "nostalgic",   "objective",
-      "optimistic",   "peaceful",    "pedantic",     "pensive",     "practical",   "priceless",
-      "quirky",       "quizzical",   "recursing",    "relaxed",     "reverent",    "romantic",
-      "sad",          "serene",      "sharp",        "silly",       "sleepy",      "stoic",
-      "strange",      "stupefied",   "suspicious",   "sweet",       "tender",      "thirsty",
-      "trusting",     "unruffled",   "upbeat",       "vibrant",     "vigilant",    "vigorous",
-      "wizardly",     "wonderful",   "xenodochial",  "youthful",    "zealous",     "zen"};
+      "admiring",    "adoring",   "affectionate", "agitated",      "amazing",   "angry",
+      "awesome",     "beautiful", "blissful",     "bold",          "boring",    "brave",
+      "busy",        "charming",  "clever",       "compassionate", "competent", "condescending",
+      "confident",   "cool",      "cranky",       "crazy",         "dazzling",  "determined",
+      "distracted",  "dreamy",    "eager",        "ecstatic",      "elastic",   "elated",
+      "elegant",     "eloquent",  "epic",         "exciting",      "fervent",   "festive",
+      "flamboyant",  "focused",   "friendly",     "frosty",        "funny",     "gallant",
+      "gifted",      "goofy",     "gracious",     "great",         "happy",     "hardcore",
+      "heuristic",   "hopeful",   "hungry",       "infallible",    "inspiring", "intelligent",
+      "interesting", "jolly",     "jovial",       "keen",          "kind",      "laughing",
+      "loving",      "lucid",     "magical",      "modest",        "musing",    "mystifying",
+      "naughty",     "nervous",   "nice",         "nifty",         "nostalgic", "objective",
+      "optimistic",  "peaceful",  "pedantic",     "pensive",       "practical", "priceless",
+      "quirky",      "quizzical", "recursing",    "relaxed",       "reverent",  "romantic",
+      "sad",         "serene",    "sharp",        "silly",         "sleepy",    "stoic",
+      "strange",     "stupefied", "suspicious",   "sweet",         "tender",    "thirsty",
+      "trusting",    "unruffled", "upbeat",       "vibrant",       "vigilant",  "vigorous",
+      "wizardly",    "wonderful", "xenodochial",  "youthful",      "zealous",   "zen"};
   static const char *const noun[] = {
-      "agnesi",   "albattani", "allen",    "archimedes", "babbage",  "banach",   "bardeen",
-      "bhabha",   "blackwell", "bohr",     "booth",      "borg",     "bose",     "brahmagupta",
-      "brattain", "burnell",   "carson",   "cerf",       "chandrasekhar", "curie", "darwin",
-      "dijkstra", "einstein",  "elion",    "euclid",     "euler",    "fermat",   "fermi",
-      "feynman",  "franklin",  "galileo",  "galois",     "gauss",    "goldberg", "goodall",
-      "hamilton", "hawking",   "heisenberg", "hopper",   "hypatia",  "johnson",  "kepler",
-      "knuth",    "lamport",   "leakey",   "lovelace",   "lumiere",  "mayer",    "mccarthy",
-      "meitner",  "mendel",    "morse",    "newton",     "noether",  "pascal",   "payne",
-      "ramanujan", "ritchie",  "shannon",  "thompson",   "torvalds", "turing",   "volta",
-      "wozniak"};
+      "agnesi",        "albattani",   "allen",     "archimedes", "babbage",  "banach",
+      "bardeen",       "bhabha",      "blackwell", "bohr",       "booth",    "borg",
+      "bose",          "brahmagupta", "brattain",  "burnell",    "carson",   "cerf",
+      "chandrasekhar", "curie",       "darwin",    "dijkstra",   "einstein", "elion",
+      "euclid",        "euler",       "fermat",    "fermi",      "feynman",  "franklin",
+      "galileo",       "galois",      "gauss",     "goldberg",   "goodall",  "hamilton",
+      "hawking",       "heisenberg",  "hopper",    "hypatia",    "johnson",  "kepler",
+      "knuth",         "lamport",     "leakey",    "lovelace",   "lumiere",  "mayer",
+      "mccarthy",      "meitner",     "mendel",    "morse",      "newton",   "noether",
+      "pascal",        "payne",       "ramanujan", "ritchie",    "shannon",  "thompson",
+      "torvalds",      "turing",      "volta",     "wozniak"};
   uint32_t r[2] = {0, 0};
-  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) r[0] = (uint32_t)random(), r[1] = (uint32_t)random();
+  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+    r[0] = (uint32_t)random(), r[1] = (uint32_t)random();
   const char *a = adj[r[0] % ARRAY_SIZE(adj)], *n = noun[(r[0] >> 16) % ARRAY_SIZE(noun)];
   if (retry) return xasprintf("/%s_%s%u", a, n, r[1] % 10);
   return xasprintf("/%s_%s", a, n);

@@ -44,14 +44,19 @@ static char *jdup(json_t *o, const char *k) {
   return s ? xstrdup(s) : NULL;
 }
 
-int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err) {
+int rt_spec_load(const char *path, struct rt_spec *s, json_t **json, struct berth_err *err) {
   memset(s, 0, sizeof *s);
+  *json = NULL;
   json_error_t je;
   json_t *j = json_load_file(path, 0, &je);
   if (!j) return berth_err_set(err, BERTH_EINVAL, 0, "%s: %s", path, je.text);
   int r = rt_spec_from_json(j, s, err);
-  json_decref(j);
-  return r < 0 ? err_wrap(err, "%s", path) : 0;
+  if (r < 0) {
+    json_decref(j);
+    return err_wrap(err, "%s", path);
+  }
+  *json = j;
+  return 0;
 }
 
 int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
@@ -333,6 +338,18 @@ void rt_cgroup_remember(void) {
     snprintf(own_cg[n_own_cg].dir, sizeof own_cg[0].dir, "%s", ctrls);
     snprintf(own_cg[n_own_cg].path, sizeof own_cg[0].path, "%s", c2 + 1);
     n_own_cg++;
+  }
+}
+
+void rt_enter_cgroup(int fd, int err_fd) {
+  /* its cgroup namespace is rooted at its own cgroup: made once it is in it */
+  char b;
+  if (read(fd, &b, 1) != 1) _exit(125);
+  close(fd);
+  rt_cgroup_remember();
+  if (unshare(CLONE_NEWCGROUP) < 0) {
+    rt_report(err_fd, "unshare the cgroup namespace: %s", strerror(errno));
+    _exit(125);
   }
 }
 
@@ -724,6 +741,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
   mount_sys(s, rootfd, err_fd);
+  if (io->cgroup_fd >= 0) rt_enter_cgroup(io->cgroup_fd, err_fd);
   mount_cgroups(s, rootfd, err_fd);
   setup_dev(s, rootfd, err_fd);
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(bundle_files); i++) {

@@ -54,8 +54,9 @@ struct rt_spec {
   int bundle_fds[3];   /* in a user namespace: hosts, hostname, resolv.conf, opened beforehand */
 };
 
-/* Parse the spec berthd writes (spec.json). */
-int rt_spec_load(const char *path, struct rt_spec *s, struct berth_err *err);
+/* Parse the spec berthd writes (spec.json); *json: the whole of it, for
+ * the parts the typed spec leaves out (the caller's) */
+int rt_spec_load(const char *path, struct rt_spec *s, json_t **json, struct berth_err *err);
 int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err);
 json_t *rt_spec_to_json(const struct rt_spec *s);
 void rt_spec_free(struct rt_spec *s);
@@ -78,6 +79,9 @@ int rt_seccomp_install(const void *bpf, size_t len, struct berth_err *err);
 /* Before the container's init unshares its cgroup namespace: its cgroups'
  * paths, which /sys/fs/cgroup then binds (rt_container_init). */
 void rt_cgroup_remember(void);
+/* In the init: wait for the byte on fd that says it is in its cgroup,
+ * remember that cgroup, unshare the cgroup namespace (exits on failure) */
+void rt_enter_cgroup(int fd, int err_fd);
 /* The host's cgroup hierarchies under /sys/fs/cgroup, read from
  * mountinfo once per process (a copy): berthd puts them in every spec, so
  * a container's init does not read a mountinfo that grows with every
@@ -96,6 +100,10 @@ uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, s
 struct rt_child_io {
   int start_fd;
   int err_fd;
+  /* >= 0: the init's first mounts (proc, sys) overlap its cgroup's making;
+   * before the cgroup mounts it waits for a byte here (the shim placed it
+   * in its cgroup), then unshares its cgroup namespace.  -1: done before */
+  int cgroup_fd;
   int pty_sock; /* -1 without a tty */
   int stdio[3]; /* without a tty: fds for 0,1,2 */
 };

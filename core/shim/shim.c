@@ -419,17 +419,24 @@ static int child_main(void *p) {
     rt_report(a->io.err_fd, "join the network of %s: %s", S.spec.netns_path, strerror(errno));
     _exit(125);
   }
-  /* its cgroup namespace is rooted at its own cgroup: made once it is in it */
-  char b;
-  if (read(a->cg_r, &b, 1) != 1) _exit(125);
-  close(a->cg_r);
-  rt_cgroup_remember();
-  if (S.spec.userns.size) rt_userns_open_sources(&S.spec, a->io.err_fd); /* still host uid 0 */
-  if (unshare(CLONE_NEWCGROUP) < 0) {
-    rt_report(a->io.err_fd, "unshare the cgroup namespace: %s", strerror(errno));
-    _exit(125);
+  /* in a user namespace its maps come with the cgroup byte, and it opens
+   * its sources while still host uid 0: all before anything else */
+  if (S.spec.userns.size) {
+    rt_enter_cgroup(a->cg_r, a->io.err_fd);
+    a->io.cgroup_fd = -1;
+    rt_userns_open_sources(&S.spec, a->io.err_fd);
   }
   rt_container_init(&S.spec, &a->io);
+}
+
+static struct cg_limits limits_from(json_t *cg);
+
+/* the container's cgroup, with its limits and device rules */
+static int make_cgroup(struct berth_err *err) {
+  struct cg_limits l = limits_from(json_object_get(S.extra, "cgroup"));
+  l.all_devices = S.spec.privileged;
+  l.device_rules = json_object_get(S.spec.limits, "device_rules");
+  return S.cg->create(S.spec.id, &l, err);
 }
 
 static struct cg_limits limits_from(json_t *cg) {
@@ -479,7 +486,7 @@ static int create_container(struct berth_err *err) {
   if (pipe2(start, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(cgs, O_CLOEXEC) < 0)
     return err_sys(err, BERTH_EINTERNAL, "pipe");
   struct child_args a = {
-      .io = {start[0], errp[1], -1, {-1, -1, -1}}, .netns_fd = -1, .cg_r = cgs[0]};
+      .io = {start[0], errp[1], cgs[0], -1, {-1, -1, -1}}, .netns_fd = -1, .cg_r = cgs[0]};
   a.close_fds[a.n_close++] = cgs[1];
   if (S.spec.netns_path && (a.netns_fd = open(S.spec.netns_path, O_RDONLY | O_CLOEXEC)) < 0)
     return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
@@ -530,7 +537,8 @@ static int create_container(struct berth_err *err) {
   int mr = S.spec.userns.size ? idmap_write(S.pid, &S.spec.userns) : 0;
   if (mr < 0)
     berth_err_set(&ce, BERTH_EINTERNAL, -mr, "write the user namespace's maps: %s", strerror(-mr));
-  if (mr < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
+  /* the cgroup is made while the init makes its first mounts */
+  if (mr < 0 || make_cgroup(&ce) < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
     close(cgs[1]);
     kill(S.pid, SIGKILL);
     return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);
@@ -668,18 +676,9 @@ int main(int argc, char **argv) {
   S.exit_path = xasprintf("%s/exit.json", bundle);
   unlink(S.exit_path);
   int64_t t = trace_phase("shim", "", 0);
-  int r = rt_spec_load(spec_path, &S.spec, &err);
+  int r = rt_spec_load(spec_path, &S.spec, &S.extra, &err); /* read and parsed once */
   t = trace_phase("shim", "spec", t);
-  if (r == 0) {
-    S.extra = json_load_file(spec_path, 0, NULL);
-    S.stdin_once = json_is_true(json_object_get(S.extra, "stdin_once"));
-    json_t *cg = json_object_get(S.extra, "cgroup");
-    struct cg_limits l = limits_from(cg);
-    l.all_devices = S.spec.privileged;
-    l.device_rules = json_object_get(S.spec.limits, "device_rules");
-    r = S.cg->create(S.spec.id, &l, &err);
-  }
-  t = trace_phase("shim", "cgroup", t);
+  if (r == 0) S.stdin_once = json_is_true(json_object_get(S.extra, "stdin_once"));
   if (r == 0) r = open_logger(plugin_dir, &err);
   t = trace_phase("shim", "logger", t);
   if (r == 0) r = listen_socket(&err);
