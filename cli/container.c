@@ -1019,15 +1019,13 @@ static char *ellipsis(const char *s, size_t n) {
   return xasprintf("%.*s…", (int)cut, s);
 }
 
-/* whether the format shows a field (all of them: json or the whole row) */
-static bool shows(const char *fmt, const char *field) {
-  static const char *seen;
-  static bool all;
-  if (seen != fmt) {
-    seen = fmt;
-    all = strstr(fmt, "json") || strstr(fmt, "{{.}}") || strstr(fmt, "{{ . }}");
-  }
-  return all || strstr(fmt, field);
+/* the fields a format names; NULL: all of them (json, or the whole row) */
+static const char *named_fields(const char *fmt) {
+  return strstr(fmt, "json") || strstr(fmt, "{{.}}") || strstr(fmt, "{{ . }}") ? NULL : fmt;
+}
+
+static bool shows(const char *fields, const char *field) {
+  return !fields || strstr(fields, field);
 }
 
 static void set_str(json_t *row, const char *k, const char *v) {
@@ -1035,31 +1033,32 @@ static void set_str(json_t *row, const char *k, const char *v) {
 }
 
 /* One container of GET /containers/json as ps shows it; only the fields
- * fmt uses are made (for 1,000 containers the rest was half of ps). */
-static json_t *ps_row(json_t *c, const char *fmt, time_t now, bool no_trunc, bool size) {
+ * named are made (named_fields; for 1,000 containers the rest was half of
+ * ps). */
+static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, bool size) {
   json_t *row = json_object();
   cleanup_free char *sid = short_id(json_string_value(json_object_get(c, "Id")), no_trunc);
   set_str(row, "ID", sid);
-  if (shows(fmt, "Image")) {
+  if (shows(fields, "Image")) {
     const char *image = json_string_value(json_object_get(c, "Image")) ?: "";
     cleanup_free char *img =
         (!no_trunc && str_has_prefix(image, "sha256:")) ? short_id(image, false) : xstrdup(image);
     set_str(row, "Image", img);
   }
-  if (shows(fmt, "Command")) {
+  if (shows(fields, "Command")) {
     const char *cmd = json_string_value(json_object_get(c, "Command")) ?: "";
     cleanup_free char *cmd_t = no_trunc ? xstrdup(cmd) : ellipsis(cmd, 20);
     cleanup_free char *cmd_q = xasprintf("\"%s\"", cmd_t);
     set_str(row, "Command", cmd_q);
   }
   json_int_t created = json_integer_value(json_object_get(c, "Created"));
-  if (shows(fmt, "RunningFor")) {
+  if (shows(fields, "RunningFor")) {
     char since[64];
     human_duration(now - created, since, sizeof since);
     strcat(since, " ago");
     set_str(row, "RunningFor", since);
   }
-  if (shows(fmt, "CreatedAt")) {
+  if (shows(fields, "CreatedAt")) {
     char created_at[64];
     time_t ct = (time_t)created;
     struct tm tm;
@@ -1067,7 +1066,7 @@ static json_t *ps_row(json_t *c, const char *fmt, time_t now, bool no_trunc, boo
     strftime(created_at, sizeof created_at, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
     set_str(row, "CreatedAt", created_at);
   }
-  if (shows(fmt, "Names")) {
+  if (shows(fields, "Names")) {
     cleanup_free char *names = xstrdup("");
     size_t k;
     json_t *nm;
@@ -1081,7 +1080,7 @@ static json_t *ps_row(json_t *c, const char *fmt, time_t now, bool no_trunc, boo
     }
     set_str(row, "Names", names);
   }
-  if (shows(fmt, "Ports")) {
+  if (shows(fields, "Ports")) {
     cleanup_free char *ports = ports_string(json_object_get(c, "Ports"));
     set_str(row, "Ports", ports);
   }
@@ -1093,7 +1092,7 @@ static json_t *ps_row(json_t *c, const char *fmt, time_t now, bool no_trunc, boo
     snprintf(sz, sizeof sz, "%s (virtual %s)", rw, rootfs);
   }
   set_str(row, "Size", sz);
-  if (shows(fmt, "Labels")) {
+  if (shows(fields, "Labels")) {
     cleanup_free char *labels = xstrdup("");
     const char *lk;
     json_t *lv;
@@ -1169,12 +1168,13 @@ int cmd_ps(int argc, char **argv) {
                          : "table "
                            "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{."
                            "Ports}}\t{{.Names}}";
-  const char *fmt = quiet ? "{{.ID}}" : format && *format ? format : def;
+  const char *fields = named_fields(quiet ? "{{.ID}}" : format && *format ? format : def);
   json_t *rows = json_array();
   time_t now = time(NULL);
   size_t i;
   json_t *c;
-  json_array_foreach(list, i, c) json_array_append_new(rows, ps_row(c, fmt, now, no_trunc, size));
+  json_array_foreach(list, i, c)
+      json_array_append_new(rows, ps_row(c, fields, now, no_trunc, size));
   print_rows(rows, quiet ? "{{.ID}}" : format, def, headers, false);
   FREE_AT_EXIT(json_decref(rows));
   FREE_AT_EXIT(json_decref(list));

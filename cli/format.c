@@ -32,20 +32,14 @@ static void sb_str(struct sbuf *b, const char *s) {
   sb_add(b, s, strlen(s));
 }
 
-static json_t *resolve(json_t *row, const char *path) {
+/* .A.B of path[0..len): no copy of the path or its keys */
+static json_t *resolve(json_t *row, const char *path, size_t len) {
   json_t *cur = row;
-  char key[256];
-  for (const char *p = path; cur && *p;) {
-    size_t n = strcspn(p, ".");
-    if (!n) {
-      p++;
-      continue;
-    }
-    if (n >= sizeof key) return NULL;
-    memcpy(key, p, n);
-    key[n] = 0;
-    cur = json_object_get(cur, key);
-    p += n;
+  for (const char *p = path, *end = path + len; cur && p < end;) {
+    const char *dot = memchr(p, '.', (size_t)(end - p));
+    size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+    if (n) cur = json_object_getn(cur, p, n);
+    p += n + 1;
   }
   return cur;
 }
@@ -103,12 +97,10 @@ static void eval(struct sbuf *b, const char *expr, json_t *row) {
     while (isspace((unsigned char)*arg))
       arg++;
   }
-  char path[512];
   size_t pl = strlen(arg);
   while (pl && isspace((unsigned char)arg[pl - 1]))
     pl--;
-  snprintf(path, sizeof path, "%.*s", (int)(pl < sizeof path ? pl : sizeof path - 1), arg);
-  json_t *v = resolve(row, path);
+  json_t *v = resolve(row, arg, pl);
   if (!strcmp(fn, "json")) {
     char *s = json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
     sb_str(b, s);
@@ -132,10 +124,13 @@ char *template_render(const char *tmpl, json_t *row) {
         sb_str(&b, p);
         break;
       }
-      char expr[512];
+      char buf[256];
       size_t n = (size_t)(end - p - 2);
-      snprintf(expr, sizeof expr, "%.*s", (int)(n < sizeof expr ? n : sizeof expr - 1), p + 2);
+      char *expr = n < sizeof buf ? buf : xmalloc(n + 1); /* a long one whole, as short ones */
+      memcpy(expr, p + 2, n);
+      expr[n] = 0;
       eval(&b, expr, row);
+      if (expr != buf) free(expr);
       p = end + 2;
     } else if (p[0] == '\\' && p[1] == 't') {
       sb_add(&b, "\t", 1);

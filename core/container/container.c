@@ -271,17 +271,11 @@ static json_t *state_json(const struct container *c) {
   return j;
 }
 
-static int save(struct daemon *d, struct container *c, bool durable);
-
 int ctr_save(struct daemon *d, struct container *c) {
-  return save(d, c, true);
+  return ctr_save_record(d, c, true);
 }
 
-int ctr_save_nosync(struct daemon *d, struct container *c) {
-  return save(d, c, false);
-}
-
-static int save(struct daemon *d, struct container *c, bool durable) {
+int ctr_save_record(struct daemon *d, struct container *c, bool durable) {
   ctr_summaries_changed(); /* whatever changed is in the record */
   ctr_lock();
   json_t *j =

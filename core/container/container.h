@@ -128,13 +128,13 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
 int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_err *err);
 int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err);
 int ctr_save(struct daemon *d, struct container *c);
-/* The same record, replaced by rename but not fsynced: it survives a crash
- * of berthd (the page cache does), not a power cut.  For states a power cut
- * undoes anyway: "running" (its processes die with the machine; the record
- * of create, which is durable, stands) and the exit of a --rm container
- * (whose record goes next; a berthd restart removes it if that was cut
- * short). */
-int ctr_save_nosync(struct daemon *d, struct container *c);
+/* The same record, replaced by rename; fsynced only when durable (ctr_save
+ * always).  Without: it survives a crash of berthd (the page cache does),
+ * not a power cut.  For states a power cut undoes anyway: "running" (its
+ * processes die with the machine; the record of create, which is durable,
+ * stands) and the exit of a --rm container (whose record goes next; a
+ * berthd restart removes it if that was cut short). */
+int ctr_save_record(struct daemon *d, struct container *c, bool durable);
 /* docker's update: resources (applied to a running container's cgroup)
  * and the restart policy */
 int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth_err *err);

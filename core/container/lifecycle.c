@@ -674,10 +674,7 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   t = trace_phase(c->id, "exit unmount", t);
   /* on disk before anyone waiting (stop, wait, run) hears of it; a --rm
    * container's record is removed next, so a power cut may lose it */
-  if (rm_next)
-    ctr_save_nosync(d, c);
-  else
-    ctr_save(d, c);
+  ctr_save_record(d, c, !rm_next);
   trace_phase(c->id, "exit save", t);
   if (oom) ctr_event(c, "oom", NULL);
   char num[16];
@@ -854,10 +851,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   bool keep = c->opts->restart != RESTART_NO; /* a power cut must not lose what restarts */
   ctr_unlock();
   t = trace_phase(c->id, "start START", t);
-  if (keep)
-    ctr_save(d, c);
-  else
-    ctr_save_nosync(d, c);
+  ctr_save_record(d, c, keep);
   ctr_event(c, "start", NULL);
   ctr_health_start(d, c, false);
   start_monitor(d, c);

@@ -401,19 +401,33 @@ static const struct cgroup_ops v2_ops = {"2",    v2_create, v2_limits, v2_add_pi
 
 /* ---------------- priming the kernel for a migration ---------------- */
 
+size_t cgroup_self(struct cg_self *out, size_t max) {
+  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+  char line[600];
+  size_t n = 0;
+  while (f && n < max && fgets(line, sizeof line, f)) {
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = 0;
+    c2[1 + strcspn(c2 + 1, "\n")] = 0;
+    const char *ctrls = c1 + 1;
+    if (str_has_prefix(ctrls, "name=")) ctrls += 5;
+    snprintf(out[n].dir, sizeof out[n].dir, "%s", ctrls);
+    snprintf(out[n].path, sizeof out[n].path, "%s", c2 + 1);
+    n++;
+  }
+  return n;
+}
+
 /* berthd's own cgroup.procs: the pids hierarchy's (v1), the unified one's (v2) */
 static char *own_procs(void) {
-  cleanup_free char *text = read_file("/proc/self/cgroup", NULL);
+  struct cg_self cg[32];
+  size_t n = cgroup_self(cg, ARRAY_SIZE(cg));
   bool v2 = cgroup_ops() == &v2_ops;
-  char *save = NULL;
-  for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-    char *ctrls = strchr(l, ':'), *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
-    if (!path) continue;
-    *path++ = 0;
-    ctrls++;
-    if (v2 && !*ctrls && !strcmp(l, "0")) return xasprintf(CG_ROOT "%s/cgroup.procs", path);
-    for (char *c = ctrls, *s2 = NULL; !v2 && (c = strtok_r(c, ",", &s2)); c = NULL)
-      if (!strcmp(c, "pids")) return xasprintf(CG_ROOT "/pids%s/cgroup.procs", path);
+  for (size_t i = 0; i < n; i++) {
+    if (v2 && !cg[i].dir[0]) return xasprintf(CG_ROOT "%s/cgroup.procs", cg[i].path);
+    for (char *c = cg[i].dir, *save = NULL; !v2 && (c = strtok_r(c, ",", &save)); c = NULL)
+      if (!strcmp(c, "pids")) return xasprintf(CG_ROOT "/pids%s/cgroup.procs", cg[i].path);
   }
   return NULL;
 }

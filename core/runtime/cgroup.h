@@ -40,6 +40,15 @@ struct cgroup_ops {
 
 const struct cgroup_ops *cgroup_ops(void);
 
+/* The calling process's cgroups (/proc/self/cgroup): each hierarchy's
+ * controllers as its directory under /sys/fs/cgroup names them ("memory",
+ * "cpu,cpuacct", "systemd" for name=systemd, "" for the unified one) and
+ * the process's path in it ("/berth/<id>").  Returns how many, at most max. */
+struct cg_self {
+  char dir[64], path[448];
+};
+size_t cgroup_self(struct cg_self *out, size_t max);
+
 /* The first cgroup migration after a quiet spell waits for an RCU grace
  * period (the kernel's cgroup_threadgroup_rwsem: 5-15 ms on a 2-core VM).
  * A move of berthd into the cgroup it is already in, on a thread of its

@@ -1,5 +1,7 @@
 #include "runtime.h"
 
+#include "cgroup.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -321,24 +323,11 @@ static size_t spec_cgroups(const struct rt_spec *s, struct cg_hier *h, size_t ma
 /* the process's own cgroup in each hierarchy, read before it unshares its
  * cgroup namespace (afterwards /proc/self/cgroup says "/"): "memory" ->
  * "/berth/<id>", "systemd" (name=systemd), "" (the unified one) */
-static struct { char dir[64], path[448]; } own_cg[32];
+static struct cg_self own_cg[32];
 static size_t n_own_cg;
 
 void rt_cgroup_remember(void) {
-  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
-  char line[600];
-  n_own_cg = 0;
-  while (f && n_own_cg < ARRAY_SIZE(own_cg) && fgets(line, sizeof line, f)) {
-    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) continue;
-    *c2 = 0;
-    line[strcspn(c2 + 1, "\n") + (size_t)(c2 + 1 - line)] = 0;
-    const char *ctrls = c1 + 1;
-    if (str_has_prefix(ctrls, "name=")) ctrls += 5;
-    snprintf(own_cg[n_own_cg].dir, sizeof own_cg[0].dir, "%s", ctrls);
-    snprintf(own_cg[n_own_cg].path, sizeof own_cg[0].path, "%s", c2 + 1);
-    n_own_cg++;
-  }
+  n_own_cg = cgroup_self(own_cg, ARRAY_SIZE(own_cg));
 }
 
 void rt_enter_cgroup(int fd, int err_fd) {

@@ -102,7 +102,8 @@ struct rt_child_io {
   int err_fd;
   /* >= 0: the init's first mounts (proc, sys) overlap its cgroup's making;
    * before the cgroup mounts it waits for a byte here (the shim placed it
-   * in its cgroup), then unshares its cgroup namespace.  -1: done before */
+   * in its cgroup; EOF: it did not), then unshares its cgroup namespace.
+   * -1: done before */
   int cgroup_fd;
   int pty_sock; /* -1 without a tty */
   int stdio[3]; /* without a tty: fds for 0,1,2 */

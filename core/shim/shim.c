@@ -404,7 +404,6 @@ struct child_args {
   int close_fds[8];
   size_t n_close;
   int netns_fd; /* --network container:<id>: its namespace, or -1 */
-  int cg_r;     /* a byte once the shim has put it in its cgroup; EOF: it did not */
 };
 
 static int child_main(void *p) {
@@ -422,7 +421,7 @@ static int child_main(void *p) {
   /* in a user namespace its maps come with the cgroup byte, and it opens
    * its sources while still host uid 0: all before anything else */
   if (S.spec.userns.size) {
-    rt_enter_cgroup(a->cg_r, a->io.err_fd);
+    rt_enter_cgroup(a->io.cgroup_fd, a->io.err_fd);
     a->io.cgroup_fd = -1;
     rt_userns_open_sources(&S.spec, a->io.err_fd);
   }
@@ -485,8 +484,7 @@ static int create_container(struct berth_err *err) {
   int cgs[2];
   if (pipe2(start, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(cgs, O_CLOEXEC) < 0)
     return err_sys(err, BERTH_EINTERNAL, "pipe");
-  struct child_args a = {
-      .io = {start[0], errp[1], cgs[0], -1, {-1, -1, -1}}, .netns_fd = -1, .cg_r = cgs[0]};
+  struct child_args a = {.io = {start[0], errp[1], cgs[0], -1, {-1, -1, -1}}, .netns_fd = -1};
   a.close_fds[a.n_close++] = cgs[1];
   if (S.spec.netns_path && (a.netns_fd = open(S.spec.netns_path, O_RDONLY | O_CLOEXEC)) < 0)
     return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
