@@ -10,6 +10,7 @@
 #include "../driver.h"
 #include "../events/events.h"
 #include "../shim/client.h"
+#include "../shim/launch.h"
 #include "config.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,6 +35,7 @@ void ctr_shutdown(void) {
   ctr_stopping = true;
   ctr_broadcast();
   ctr_unlock();
+  shim_spare_stop();
 }
 
 bool ctr_wait(int timeout_ms) {
@@ -403,6 +405,7 @@ void ctr_init(struct daemon *d) {
   pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
   pthread_cond_init(&cond, &a);
   shim_reaper_start();
+  shim_spare_start();
   cleanup_free char *dir = xasprintf("%s/containers", d->cfg.data_root);
   mkdir_p(dir, 0700);
   cleanup_free char *sdir = xasprintf("%s/c", d->cfg.exec_root);

@@ -255,40 +255,6 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, const struct ctr_opt
   return 0;
 }
 
-/* In the spawned child (spawn_vm: berthd's memory until the exec, so
- * system calls and its own locals only): put each fd at its number in the
- * helper's layout (protocol.h) and exec the sealed shim. */
-struct exec_child_args {
-  int exe;
-  char **argv;
-  int fds[6];
-};
-
-static int exec_child(void *p) {
-  const struct exec_child_args *a = p;
-  int exe = a->exe;
-  char **argv = a->argv;
-  int fds[6];
-  memcpy(fds, a->fds, sizeof fds);
-  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-  for (int i = 0; i < 6; i++) {
-    if (fds[i] < 0 && i < 3) fds[i] = nul;
-    /* out of the way of the numbers 0..5 first */
-    if (fds[i] >= 0) fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-  }
-  for (int i = 0; i < 6; i++)
-    if (fds[i] >= 0 && dup2(fds[i], i) < 0) _exit(126);
-  /* nothing else of berthd's reaches the helper (the sealed exe is
-   * close-on-exec too, and execveat still runs it) */
-  syscall(SYS_close_range, fds[5] >= 0 ? 6U : 5U, ~0U, CLOSE_RANGE_CLOEXEC);
-  spawn_vm_unblock();
-  shim_exec_sealed(exe, argv);
-  static const char msg[] = "cannot run the sealed berth-shim";
-  if (write(SHIM_EXEC_ERR_FD, msg, sizeof msg - 1) < 0) {
-  }
-  _exit(126);
-}
-
 static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
   struct container *c = e->c;
   ctr_lock();
@@ -300,8 +266,6 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   int r = running ? exec_build_spec(e, cpid, o, &spec, err)
                   : berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
   ctr_opts_put(o);
-  int exe = r == 0 ? shim_exe_fd(false, err) : -1;
-  if (r == 0 && exe < 0) r = err_wrap(err, "berth-shim");
   if (r < 0) {
     json_decref(spec);
     return r;
@@ -322,10 +286,10 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   else if (attach && !e->tty &&
            (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))
     r = err_sys(err, BERTH_EINTERNAL, "pipe");
-  struct exec_child_args ca = {
-      exe, argv, {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1]}};
-  pid_t p = r == 0 ? spawn_vm(exec_child, &ca) : -1;
-  if (r == 0 && p < 0) r = err_sys(err, BERTH_EINTERNAL, "clone");
+  /* the helper's descriptors: protocol.h */
+  int fds[] = {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1]};
+  pid_t p = r == 0 ? shim_launch(false, argv, fds, ptys[1] >= 0 ? 6 : 5, err) : -1;
+  if (r == 0 && p < 0) r = (int)p;
   int child_ends[] = {in[0], out[1], er[1], sp[0], ep[1], ptys[1]};
   for (size_t k = 0; k < ARRAY_SIZE(child_ends); k++)
     if (child_ends[k] >= 0) close(child_ends[k]);

@@ -15,35 +15,6 @@
 #include "launch.h"
 #include "protocol.h"
 
-/* The child that becomes the shim (spawn_vm: berthd's memory is shared
- * until the exec, so system calls only).  Only the ready pipe and stdio
- * reach the shim, in a session of its own. */
-struct spawn_args {
-  int exe, ready_w;
-  char **argv;
-  const char *logf;
-};
-
-static int spawn_child(void *p) {
-  const struct spawn_args *a = p;
-  setsid();
-  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-  fcntl(a->ready_w, F_SETFD, 0);
-  int lf = open(a->logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  int nul = open("/dev/null", O_RDWR);
-  if (nul >= 0) dup2(nul, 0);
-  if (lf >= 0) {
-    dup2(lf, 1);
-    dup2(lf, 2);
-  }
-  spawn_vm_unblock();
-  shim_exec_sealed(a->exe, a->argv);
-  static const char msg[] = "ERR cannot run the sealed berth-shim\n";
-  if (write(a->ready_w, msg, sizeof msg - 1) < 0) {
-  }
-  _exit(127);
-}
-
 /* The processes berthd reaps — the shims it starts, and the container init
  * a dead shim leaves to berthd, its subreaper — reaped the moment they
  * exit: a reaper thread polls a pidfd of each (readable once the process is
@@ -139,31 +110,29 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, boo
   /* argv[0] is berth-shim for both builds: what ps shows and pgrep finds */
   cleanup_free char *shim = helper_path("berth-shim");
   cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
-  int exe = shim_exe_fd(dl, err);
-  if (exe < 0) return err_wrap(err, "berth-shim");
   int rp[2];
   if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
-  char fdnum[16];
-  snprintf(fdnum, sizeof fdnum, "%d", rp[1]);
+  int lf = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   char *argv[] = {shim,
                   (char *)"--bundle",
                   (char *)bundle,
                   (char *)"--socket",
                   (char *)sock,
                   (char *)"--ready-fd",
-                  fdnum,
+                  (char *)"3",
                   (char *)"--plugin-dir",
                   (char *)plugin_dir,
                   NULL};
   /* berthd's own child (no double fork): it outlives berthd all the same,
-   * and berthd reaps it (the reaper, below) */
-  struct spawn_args sa = {exe, rp[1], argv, logf};
-  pid_t p = spawn_vm(spawn_child, &sa);
-  int e = errno;
+   * and berthd reaps it (the reaper, below); stdio to shim.log, the ready
+   * pipe at 3 */
+  int fds[] = {-1, lf, lf, rp[1]};
+  pid_t p = shim_launch(dl, argv, fds, 4, err);
+  if (lf >= 0) close(lf);
   close(rp[1]);
   if (p < 0) {
     close(rp[0]);
-    return err_sys_(err, BERTH_EINTERNAL, e, "clone");
+    return (int)p;
   }
   shim_reap_later(p);
   char buf[1200];

@@ -16,4 +16,17 @@ int shim_exe_fd(bool dl, struct berth_err *err);
  * on failure. */
 void shim_exec_sealed(int fd, char **argv);
 
+/* Run berth-shim with argv (a shim's or "exec ..."), fds[i] at descriptor i
+ * (i < nfds <= SHIM_SPARE_MAX_FDS; -1: /dev/null for 0-2, closed above),
+ * in a session of its own, as berthd's child: the spare's pid when one is
+ * ready (never for dl), else a new clone's that execs the sealed copy.
+ * The pid, or -code. */
+pid_t shim_launch(bool dl, char **argv, const int *fds, int nfds, struct berth_err *err);
+/* Keep one spare berth-shim ready (protocol.h) from now on: a thread makes
+ * one at start-up and another each time one is taken.  Once, at start-up. */
+void shim_spare_start(void);
+/* End the spare (at shutdown; a spare also ends when berthd's end of its
+ * socket closes). */
+void shim_spare_stop(void);
+
 #endif

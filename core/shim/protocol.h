@@ -55,4 +55,23 @@ static inline uint32_t shim_frame_len(const unsigned char h[8]) {
 #define SHIM_EXEC_PTY_FD 5
 int shim_exec_main(int argc, char **argv);
 
+/* berth-shim spare: a berth-shim exec'd ahead of need (launch.c keeps
+ * one), so that a container's start or an exec pays no clone and exec of
+ * its own.  It waits on SHIM_SPARE_CTL_FD, a seqpacket socket, for one
+ * message: a struct shim_spare_hdr, then the role's argv (argc
+ * NUL-terminated strings, "berth-shim --bundle ..." or "berth-shim exec
+ * ..."); SCM_RIGHTS carries the descriptors of the slots set in mask, in
+ * slot order.  It puts each at its number (0-2 missing: /dev/null), closes
+ * every other, writes the role's argv over its own command line (what ps
+ * and pgrep show) and runs as if started with it.  EOF: berthd is gone, and
+ * so is the spare. */
+#define SHIM_SPARE_CTL_FD 3
+#define SHIM_SPARE_MAX_FDS 8
+#define SHIM_SPARE_MAX_MSG 16384
+struct shim_spare_hdr {
+  uint32_t nslots, mask, argc;
+};
+/* 0: argc and argv are the role's; -1: berthd went away (or sent nonsense) */
+int shim_spare_wait(int *argc, char ***argv);
+
 #endif

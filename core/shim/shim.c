@@ -646,6 +646,8 @@ int main(int argc, char **argv) {
   if (rt_ensure_sealed_self(argv, environ) < 0) return 125;
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return 125;
   fault_install("berth-shim");
+  /* a spare: exec'd ahead, it becomes a shim or an exec helper here */
+  if (argc > 1 && !strcmp(argv[1], "spare") && shim_spare_wait(&argc, &argv) < 0) _exit(0);
   if (argc > 1 && !strcmp(argv[1], "exec")) return shim_exec_main(argc, argv);
   const char *bundle = NULL, *plugin_dir = "/nowhere";
   int ready_fd = -1;
