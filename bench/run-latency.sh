@@ -21,7 +21,12 @@
 #   stop -t 0       median wall time of `stop -t 0` of one of them
 #   rm -f xM        wall time of one `rm -f` of all M
 # and in the column "dockercli": the docker CLI on PATH as berthd's client
-# (version, run --rm, exec), beside the berth CLI's
+# (version, run --rm, exec), beside the berth CLI's.  Under the table, this
+# machine of the hour: the kernel's floor for `run --rm true` (bench/floor.c:
+# an overlay mount, cgroups, namespaces, pivot, exec, wait, clean-up, with
+# no engine around it) and a fork+exec of /bin/true from this shell (what
+# every CLI figure pays before the CLI runs); this VM's speed moves 2-5x
+# from hour to hour, these two say how fast it is in this run
 set -u
 N=${1:-20}
 M=${M:-50}
@@ -112,6 +117,15 @@ for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/b
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
+
+# ---- the machine of the hour: the kernel's floor and a shell's fork+exec ----
+FLOOR="-"
+if cc -O2 -o "$W/floor" "$TOP/bench/floor.c" 2>"$W/floor.log"; then
+  mkdir -p "$W/floor-scratch"
+  FLOOR=$("$W/floor" "$root" "$W/floor-scratch" "$N" 2>>"$W/floor.log" |
+    sed -n 's/^floor: median \([0-9.]*\) ms.*/\1/p')
+fi
+FORK=$(median_ms /bin/true)
 
 ENGINES=()
 
@@ -213,4 +227,8 @@ printf '\n%-22s' "stop -t 0 (ms)"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_STOP[$e]}"; done
 printf '\n%-22s' "rm -f x$M"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RM[$e]}"; done
-printf '\n'
+printf '\n\nthis machine now: the kernel floor of run --rm true %s ms (bench/floor.c), /bin/true from bash %s ms\n' \
+  "${FLOOR:--}" "$FORK"
+[ -n "$FLOOR" ] && [ "$FLOOR" != - ] &&
+  awk -v r="${R_RUN[berth]}" -v f="$FLOOR" -v t="$FORK" 'BEGIN {
+    printf "berth run --rm = %.1f x the floor (%.1f x after the shell'"'"'s fork+exec of the CLI)\n", r / f, (r - t) / f }'
