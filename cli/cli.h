@@ -287,6 +287,11 @@ int raw_connect(void);
 /* Sends a request; reads the status line and headers.  Returns the status
  * or -1.  The connection stays open for the body or the hijacked stream. */
 int raw_request(int fd, const char *method, const char *path, json_t *body, bool upgrade);
+/* The two halves of raw_request, for requests on several connections at
+ * once: send (0 or -1), then read the status and headers (the status or -1;
+ * the last one read sets how raw_read_body de-chunks). */
+int raw_send(int fd, const char *method, const char *path, json_t *body, bool upgrade);
+int raw_status(int fd);
 /* Reads the rest of a response body (chunked or not) until EOF. */
 char *raw_read_body(int fd, size_t *len);
 struct stream_opts {

@@ -690,14 +690,22 @@ int cmd_run(int argc, char **argv) {
   bool a_out = json_is_true(json_object_get(cfg, "AttachStdout"));
   bool a_err = json_is_true(json_object_get(cfg, "AttachStderr"));
   json_decref(cfg);
-  /* attach before start, then register the wait, then start */
-  int afd = raw_connect();
-  if (afd < 0) return 125;
+  /* attach and register the wait (both sent at once: two round trips in
+   * one), then start */
+  int afd = raw_connect(), wfd = afd < 0 ? -1 : raw_connect();
+  if (wfd < 0) {
+    if (afd >= 0) close(afd);
+    return 125;
+  }
   cleanup_free char *dk = o.detach_keys ? esc(o.detach_keys) : NULL;
   cleanup_free char *apath =
       xasprintf("/containers/%s/attach?stream=1&stdin=%d&stdout=%d&stderr=%d%s%s", id, a_in, a_out,
                 a_err, dk ? "&detachKeys=" : "", dk ? dk : "");
-  int st = raw_request(afd, "POST", apath, NULL, true);
+  cleanup_free char *wpath =
+      xasprintf("/containers/%s/wait?condition=%s", id, o.rm ? "removed" : "next-exit");
+  bool asent = raw_send(afd, "POST", apath, NULL, true) == 0;
+  bool wsent = raw_send(wfd, "POST", wpath, NULL, false) == 0;
+  int st = asent ? raw_status(afd) : -1;
   if (st != 101 && st != 200) {
     size_t n;
     char *b = raw_read_body(afd, &n);
@@ -707,14 +715,13 @@ int cmd_run(int argc, char **argv) {
     json_decref(j);
     free(b);
     close(afd);
+    close(wfd);
     return 125;
   }
-  int wfd = raw_connect();
-  if (wfd < 0) return 125;
-  cleanup_free char *wpath =
-      xasprintf("/containers/%s/wait?condition=%s", id, o.rm ? "removed" : "next-exit");
-  if (raw_request(wfd, "POST", wpath, NULL, false) != 200) {
+  if (!wsent || raw_status(wfd) != 200) {
     fprintf(stderr, "berth: cannot wait for container %s\n", id);
+    close(afd);
+    close(wfd);
     return 125;
   }
   int rc = start_container(id, "berth: ");

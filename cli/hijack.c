@@ -41,20 +41,27 @@ static int read_head(int fd, char *buf, size_t len) {
 
 static bool head_chunked;
 
-int raw_request(int fd, const char *method, const char *path, json_t *body, bool upgrade) {
+int raw_send(int fd, const char *method, const char *path, json_t *body, bool upgrade) {
   cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : xstrdup("");
   cleanup_free char *req = xasprintf(
       "%s %s%s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli/%s\r\n"
       "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n%s",
       method, CLI_API_PREFIX, path, PACKAGE_VERSION, strlen(text),
       upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n", text);
-  if (write_all_fd(fd, req, strlen(req)) < 0) return -1;
+  return write_all_fd(fd, req, strlen(req));
+}
+
+int raw_status(int fd) {
   char head[8192];
   if (read_head(fd, head, sizeof head) < 0) return -1;
   int status = 0;
   if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) return -1;
   head_chunked = strcasestr(head, "\r\nTransfer-Encoding: chunked") != NULL;
   return status;
+}
+
+int raw_request(int fd, const char *method, const char *path, json_t *body, bool upgrade) {
+  return raw_send(fd, method, path, body, upgrade) < 0 ? -1 : raw_status(fd);
 }
 
 char *raw_read_body(int fd, size_t *len) {
