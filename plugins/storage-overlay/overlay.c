@@ -24,6 +24,7 @@
 struct ovl {
   const struct berth_host *host;
   char root[4096];
+  int fsapi; /* mount_overlay_fsapi: 1 works, -1 not on this kernel, 0 not tried (atomic) */
 };
 
 #define LINK_LEN 26
@@ -109,6 +110,35 @@ static int mount_overlay(struct ovl *o, const char *target, const char *data,
     if (errno != EINTR) return -errno;
   if (!WIFEXITED(status)) return -EIO;
   return -WEXITSTATUS(status);
+}
+
+/* The same mount with the kernel's mount API and "lowerdir+" (Linux 6.8):
+ * each lower layer by its full path, one option each, so berthd needs no
+ * child that chdirs for short relative paths.  -ENOSYS, -EINVAL or
+ * -EOPNOTSUPP where the kernel has no such option (the child then). */
+static int mount_overlay_fsapi(struct ovl *o, const char *target, const char *lower,
+                               const char *id) {
+  int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fs < 0) return -errno;
+  char p[4400];
+  int r = fsconfig(fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0 ? -errno : 0;
+  for (const char *l = lower; r == 0 && *l;) {
+    size_t n = strcspn(l, ":");
+    snprintf(p, sizeof p, "%s/%.*s", o->root, (int)n, l);
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p, 0) < 0) r = -errno;
+    l += n + (l[n] == ':');
+  }
+  path_of(o, p, sizeof p, id, "diff");
+  if (r == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p, 0) < 0) r = -errno;
+  path_of(o, p, sizeof p, id, "work");
+  if (r == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p, 0) < 0) r = -errno;
+  if (r == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) r = -errno;
+  int m = r == 0 ? fsmount(fs, FSMOUNT_CLOEXEC, 0) : -1;
+  if (r == 0 && m < 0) r = -errno;
+  close(fs);
+  if (r == 0 && move_mount(m, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) r = -errno;
+  if (m >= 0) close(m);
+  return r;
 }
 
 static int probe(struct ovl *o, struct berth_err *err) {
@@ -304,7 +334,16 @@ static int mount_layer(void *drv, const char *id, const struct berth_storage_idm
     if (n >= (int)sizeof data)
       return berth_err_set(err, BERTH_EINVAL, 0, "overlay: mount data too long for %s", id);
     path_of(o, out, BERTH_STORAGE_PATH_MAX, id, "merged");
-    r = mount_overlay(o, out, data, map);
+    r = -ENOSYS;
+    int api = __atomic_load_n(&o->fsapi, __ATOMIC_RELAXED);
+    if (!map && api >= 0) {
+      r = mount_overlay_fsapi(o, out, lower, id);
+      bool unsupported = r == -ENOSYS || r == -EINVAL || r == -EOPNOTSUPP;
+      /* never worked here: the child from now on */
+      if (unsupported && !api) __atomic_store_n(&o->fsapi, -1, __ATOMIC_RELAXED);
+      if (r == 0 && !api) __atomic_store_n(&o->fsapi, 1, __ATOMIC_RELAXED);
+    }
+    if (r == -ENOSYS || r == -EINVAL || r == -EOPNOTSUPP) r = mount_overlay(o, out, data, map);
   }
   if (r < 0)
     return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: mount %s: %s", id, strerror(-r));
