@@ -268,8 +268,35 @@ static int v1_destroy(const char *id) {
   return ret;
 }
 
+/* a cgroup made ahead (by a spare shim, with docker's default devices)
+ * renamed to the container's in every hierarchy: a rename is a fraction of
+ * a mkdir, which makes each controller's files */
+static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
+                    struct berth_err *err) {
+  size_t done = 0;
+  int e = 0;
+  for (; done < ARRAY_SIZE(v1_ctrls); done++) {
+    cleanup_free char *root = xasprintf(CG_ROOT "/%s", v1_ctrls[done]);
+    cleanup_free char *src = v1_path(v1_ctrls[done], from, NULL);
+    cleanup_free char *dst = v1_path(v1_ctrls[done], id, NULL);
+    if (path_exists(root) && rename(src, dst) < 0) {
+      e = errno;
+      break;
+    }
+  }
+  if (e) { /* as it was: the caller makes one the usual way */
+    while (done-- > 0) {
+      cleanup_free char *src = v1_path(v1_ctrls[done], from, NULL);
+      cleanup_free char *dst = v1_path(v1_ctrls[done], id, NULL);
+      rename(dst, src);
+    }
+    return 1;
+  }
+  return v1_limits(id, l, err);
+}
+
 static const struct cgroup_ops v1_ops = {"1",    v1_create, v1_limits, v1_add_pid, v1_freeze,
-                                         v1_oom, v1_stats,  v1_pids,   v1_destroy};
+                                         v1_oom, v1_stats,  v1_pids,   v1_destroy, v1_adopt};
 
 /* ---------------- v2 ---------------- */
 
@@ -396,8 +423,9 @@ static int v2_destroy(const char *id) {
   return path_exists(dir) ? -EBUSY : 0;
 }
 
+/* no adopt: cgroup2 has no rename */
 static const struct cgroup_ops v2_ops = {"2",    v2_create, v2_limits, v2_add_pid, v2_freeze,
-                                         v2_oom, v2_stats,  v2_pids,   v2_destroy};
+                                         v2_oom, v2_stats,  v2_pids,   v2_destroy, NULL};
 
 /* ---------------- priming the kernel for a migration ---------------- */
 

@@ -36,6 +36,12 @@ struct cgroup_ops {
   pid_t *(*pids)(const char *id, size_t *n);
   /* kill what is left and remove the cgroup; safe to repeat */
   int (*destroy)(const char *id);
+  /* take a cgroup made ahead with create(from, docker's defaults) as id's,
+   * with l's limits (not its devices): 0; 1 when it could not be renamed
+   * (from is left as it was: make one with create); -code when a limit
+   * failed (the cgroup is id's by then).  NULL where the hierarchy cannot
+   * rename (cgroup2). */
+  int (*adopt)(const char *from, const char *id, const struct cg_limits *l, struct berth_err *err);
 };
 
 const struct cgroup_ops *cgroup_ops(void);

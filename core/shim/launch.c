@@ -1,5 +1,6 @@
 #include "launch.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
 #include "protocol.h"
 
@@ -130,6 +132,32 @@ static pid_t spare_make(int *ctl) {
   return p;
 }
 
+/* EOF on its socket: it removes its cgroup and exits (SIGKILL after 1 s) */
+static void spare_end(pid_t pid, int ctl) {
+  close(ctl);
+  for (int i = 0; i < 100; i++) {
+    pid_t r = waitpid(pid, NULL, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) return;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+/* the cgroups of spares that died without removing them (killed -9):
+ * "spare-<pid>" of a pid that is gone */
+static void spare_sweep_cgroups(void) {
+  const struct cgroup_ops *cg = cgroup_ops();
+  cleanup_dir DIR *d = cg->adopt ? opendir("/sys/fs/cgroup/memory/berth") : NULL;
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    int pid = 0;
+    if (sscanf(de->d_name, "spare-%d", &pid) == 1 && pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)
+      cg->destroy(de->d_name);
+  }
+}
+
 static void *spare_keeper(void *arg) {
   (void)arg;
   pthread_mutex_lock(&spare.mu);
@@ -150,18 +178,12 @@ static void *spare_keeper(void *arg) {
 }
 
 void shim_spare_start(void) {
+  spare_sweep_cgroups();
   pthread_mutex_lock(&spare.mu);
   pthread_t t;
   spare.run = pthread_create(&t, NULL, spare_keeper, NULL) == 0;
   if (spare.run) pthread_detach(t);
   pthread_mutex_unlock(&spare.mu);
-}
-
-static void spare_end(pid_t pid, int ctl) {
-  close(ctl);
-  kill(pid, SIGKILL);
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-  }
 }
 
 void shim_spare_stop(void) {

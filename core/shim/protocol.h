@@ -71,7 +71,16 @@ int shim_exec_main(int argc, char **argv);
 struct shim_spare_hdr {
   uint32_t nslots, mask, argc;
 };
-/* 0: argc and argv are the role's; -1: berthd went away (or sent nonsense) */
+/* 0: argc and argv are the role's; -1: berthd went away (or sent nonsense,
+ * and the spare's cgroup is gone).  While it waits, a spare makes a cgroup
+ * ahead ("spare-<pid>", docker's default devices) where the hierarchy can
+ * rename one (cgroup v1), for a shim to adopt as its container's. */
 int shim_spare_wait(int *argc, char ***argv);
+/* that cgroup's name, or NULL (none, or taken or dropped already) */
+const char *shim_spare_cgroup(void);
+/* it is the container's now (adopted), or it goes (rmdir): for a role
+ * without a use for it; either is a no-op without one */
+void shim_spare_cgroup_taken(void);
+void shim_spare_cgroup_drop(void);
 
 #endif

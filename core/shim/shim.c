@@ -435,6 +435,14 @@ static int make_cgroup(struct berth_err *err) {
   struct cg_limits l = limits_from(json_object_get(S.extra, "cgroup"));
   l.all_devices = S.spec.privileged;
   l.device_rules = json_object_get(S.spec.limits, "device_rules");
+  /* the spare's, made ahead with docker's default devices, where it fits */
+  const char *warm = shim_spare_cgroup();
+  if (warm && !l.all_devices && json_array_size(l.device_rules) == 0) {
+    int r = S.cg->adopt(warm, S.spec.id, &l, err);
+    if (r <= 0) shim_spare_cgroup_taken();
+    if (r <= 0) return r;
+  }
+  shim_spare_cgroup_drop();
   return S.cg->create(S.spec.id, &l, err);
 }
 
@@ -664,6 +672,7 @@ int main(int argc, char **argv) {
   }
   S.ready_fd = ready_fd;
   if (!bundle || !S.socket_path || ready_fd < 0) {
+    shim_spare_cgroup_drop();
     fprintf(stderr,
             "usage: berth-shim --bundle DIR --socket PATH --ready-fd N [--plugin-dir DIR]\n");
     return 2;
@@ -688,6 +697,7 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (r == 0) r = create_container(&err);
+  shim_spare_cgroup_drop(); /* a spare's cgroup, if create did not adopt it */
   trace_phase("shim", "container (clone to held init)", t);
   if (r < 0) {
     reply(ready_fd, "ERR %s\n", err.msg);

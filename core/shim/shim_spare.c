@@ -4,8 +4,34 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include "../runtime/cgroup.h"
 #include "../util/util.h"
 #include "protocol.h"
+
+static char warm_cg[32];
+
+const char *shim_spare_cgroup(void) {
+  return warm_cg[0] ? warm_cg : NULL;
+}
+
+void shim_spare_cgroup_taken(void) {
+  warm_cg[0] = 0;
+}
+
+void shim_spare_cgroup_drop(void) {
+  if (warm_cg[0]) cgroup_ops()->destroy(warm_cg);
+  warm_cg[0] = 0;
+}
+
+/* docker's default devices, no limits: what most containers ask for */
+static void make_warm_cgroup(void) {
+  const struct cgroup_ops *cg = cgroup_ops();
+  if (!cg->adopt) return;
+  snprintf(warm_cg, sizeof warm_cg, "spare-%d", (int)getpid());
+  struct cg_limits l = {0};
+  struct berth_err err = {0};
+  if (cg->create(warm_cg, &l, &err) < 0) shim_spare_cgroup_drop();
+}
 
 /* ps and pgrep read a process's command line from its original argument
  * area: the role's argv goes there (as nginx names its workers), cut to
@@ -70,10 +96,14 @@ int shim_spare_wait(int *argc, char ***argv) {
   struct iovec iov = {buf, SHIM_SPARE_MAX_MSG};
   struct msghdr m = {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b};
+  make_warm_cgroup();
   ssize_t n;
   while ((n = recvmsg(SHIM_SPARE_CTL_FD, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
   }
-  if (n < (ssize_t)sizeof(struct shim_spare_hdr)) return -1;
+  if (n < (ssize_t)sizeof(struct shim_spare_hdr)) {
+    shim_spare_cgroup_drop();
+    return -1;
+  }
   int got[SHIM_SPARE_MAX_FDS], ngot = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
