@@ -1,5 +1,4 @@
 #include <ctype.h>
-#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,14 +9,31 @@
 static char *sock_path;
 static char *host_str;
 
+/* a group's name from /etc/group (the CLI is a static binary where it can
+ * be: no NSS modules to load), or false */
+static bool group_name(gid_t gid, char *name, size_t len) {
+  FILE *f = fopen("/etc/group", "re");
+  char line[4096];
+  bool found = false;
+  while (f && !found && fgets(line, sizeof line, f)) {
+    char *save = NULL, *n = strtok_r(line, ":", &save), *pw = strtok_r(NULL, ":", &save);
+    char *g = pw ? strtok_r(NULL, ":", &save) : NULL;
+    if (n && g && (gid_t)strtoul(g, NULL, 10) == gid && *g >= '0' && *g <= '9') {
+      snprintf(name, len, "%s", n);
+      found = true;
+    }
+  }
+  if (f) fclose(f);
+  return found;
+}
+
 /* the groups an administrator gives the socket to (daemon.conf api.group):
  * berth's, docker's, or the one named in BERTH_SOCKET_GROUP */
 static bool expected_group(gid_t gid) {
-  struct group *g = getgrgid(gid);
+  char g[256];
   const char *want = getenv("BERTH_SOCKET_GROUP");
-  if (!g) return false;
-  return (want && !strcmp(g->gr_name, want)) || !strcmp(g->gr_name, "berth") ||
-         !strcmp(g->gr_name, "docker");
+  if (!group_name(gid, g, sizeof g)) return false;
+  return (want && !strcmp(g, want)) || !strcmp(g, "berth") || !strcmp(g, "docker");
 }
 
 /* Whoever can write the API socket is root on this host, and whoever made
