@@ -651,8 +651,9 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   pthread_mutex_unlock(&mu);
 }
 
-/* rm_next: a --rm container's exit, removed next (ctr_remove unmounts it
- * after it has left the table, and its record goes) */
+/* rm_next: a --rm container's exit, or one rm -f killed: removed next
+ * (ctr_remove unmounts it after it has left the table, and its record
+ * goes) */
 static void mark_exited(struct daemon *d, struct container *c, int code, bool oom,
                         const char *error, bool rm_next) {
   /* its address and plumbing go before anyone waiting (stop, rm -f) hears
@@ -928,8 +929,9 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
   }
   ctr_lock();
   bool autoremove = c->opts->auto_remove && !should_restart(c, code);
+  bool removing = c->removing; /* rm -f killed it: its remove unmounts it, its record goes */
   ctr_unlock();
-  mark_exited(d, c, code, oom, error, autoremove);
+  mark_exited(d, c, code, oom, error, autoremove || removing);
   log_debug("container %.12s exited with %d", c->id, code);
   ctr_lock();
   bool restart = should_restart(c, code);
