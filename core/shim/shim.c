@@ -130,14 +130,14 @@ static void broadcast(int type, const char *data, size_t len) {
   }
 }
 
-static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply(int fd, const char *fmt, ...) {
+static int reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reply(int fd, const char *fmt, ...) {
   char b[1200];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(b, sizeof b, fmt, ap);
   va_end(ap);
-  write_all_fd(fd, b, (size_t)(n < (int)sizeof b ? n : (int)sizeof b - 1));
+  return write_all_fd(fd, b, (size_t)(n < (int)sizeof b ? n : (int)sizeof b - 1));
 }
 
 /* Stdin EOF for the container.  With a tty there is nothing to close (the
@@ -699,6 +699,11 @@ int main(int argc, char **argv) {
   if (r == 0) r = create_container(&err);
   shim_spare_cgroup_drop(); /* a spare's cgroup, if create did not adopt it */
   trace_phase("shim", "container (clone to held init)", t);
+  /* a berthd killed since it started this shim cannot read the pipe (EPIPE):
+   * the restarted one may have looked for this shim before its socket was
+   * there, so nothing would ever end it; it ends itself */
+  if (r == 0 && reply(ready_fd, "OK %d %d\n", (int)S.pid, (int)getpid()) < 0)
+    r = berth_err_set(&err, BERTH_EINTERNAL, errno, "berthd went away before the start");
   if (r < 0) {
     reply(ready_fd, "ERR %s\n", err.msg);
     if (S.pid > 0) {
@@ -710,7 +715,6 @@ int main(int argc, char **argv) {
     unlink(S.socket_path);
     return 1;
   }
-  reply(ready_fd, "OK %d %d\n", (int)S.pid, (int)getpid());
   close(ready_fd);
   S.ready_fd = -1;
   shed_setup_memory();

@@ -23,7 +23,12 @@ done
 expect "default: clone3 is ENOSYS (libcs fall back to clone)" "ENOSYS" "$(field "$def" clone3)"
 expect "default: read-only adjtimex allowed" "ok" "$(field "$def" adjtimex_read)"
 expect "default: personality's query allowed" "ok" "$(field "$def" personality_query)"
-expect "default: an i386 syscall (int 0x80) runs, not killed" "ok" "$(field "$def" int80_getpid)"
+# int 0x80 as on the host: ok where the machine runs i386 calls; this
+# session's VM cannot at all (SIGSEGV on the host too), which the filter
+# must not turn into its own kill (SIGSYS)
+host80=$("$T/probe" int80 | cut -d= -f2)
+expect "default: an i386 syscall (int 0x80) fares as on the host ($host80: ok where it runs), not killed" \
+  "$host80" "$(field "$def" int80_getpid)"
 # the built-in copy, or the same file installed under the sysconfdir (make install)
 expect_match "info names the profile" "^\[name=seccomp,profile=(builtin|/.*/berth/seccomp-default.json)\]$" "$(docker info -f '{{.SecurityOptions}}')"
 
