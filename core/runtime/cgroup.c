@@ -279,7 +279,9 @@ static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
     cleanup_free char *root = xasprintf(CG_ROOT "/%s", v1_ctrls[done]);
     cleanup_free char *src = v1_path(v1_ctrls[done], from, NULL);
     cleanup_free char *dst = v1_path(v1_ctrls[done], id, NULL);
-    if (path_exists(root) && rename(src, dst) < 0) {
+    /* ENOENT with dst there: a co-mounted hierarchy (cpu,cpuacct) already
+     * renamed through its other name */
+    if (path_exists(root) && rename(src, dst) < 0 && !(errno == ENOENT && path_exists(dst))) {
       e = errno;
       break;
     }
