@@ -378,6 +378,48 @@ else
   fail "python3-docker is installed"
 fi
 
+# ---- the spare berth-shim (core/shim/launch.c) and, on cgroup v1, its cgroup made ahead ----
+spare_of() { # the spare of this berthd, waiting
+  local p
+  for _ in $(seq 1 40); do
+    p=$(pgrep -P "$DPID" -f "berth-shim spare" | head -1)
+    [ -n "$p" ] && { echo "$p"; return; }
+    sleep 0.05
+  done
+}
+gone_within() { for _ in $(seq 1 40); do [ -e "$1" ] || return 0; sleep 0.05; done; return 1; }
+sp=$(spare_of)
+check "a spare berth-shim waits, berthd's child" test -n "$sp"
+if [ -d /sys/fs/cgroup/memory/berth ] && [ -n "$sp" ]; then
+  for _ in $(seq 1 40); do [ -d "/sys/fs/cgroup/devices/berth/spare-$sp" ] && break; sleep 0.05; done
+  check "... with a cgroup made ahead in each hierarchy" test -d "/sys/fs/cgroup/memory/berth/spare-$sp" -a -d "/sys/fs/cgroup/devices/berth/spare-$sp"
+  ino=$(stat -c %i "/sys/fs/cgroup/memory/berth/spare-$sp")
+  id=$(berth run -d -m 48m busybox sleep 60)
+  expect "the container's cgroup is the one the spare made (renamed: the same inode)" "$ino" "$(stat -c %i "/sys/fs/cgroup/memory/berth/$id")"
+  expect "the container the spare became the shim of runs in that cgroup, under its id, with its limit" \
+    "/berth/$id 50331648" "$(grep ':memory:' "/proc/$(berth inspect -f '{{.State.Pid}}' "$id")/cgroup" | cut -d: -f3) $(cat "/sys/fs/cgroup/memory/berth/$id/memory.limit_in_bytes")"
+  expect "... and docker's device rules" "c 1:3 rwm" "$(grep -x 'c 1:3 rwm' "/sys/fs/cgroup/devices/berth/$id/devices.list")"
+  check "the spare's cgroup became the container's (no spare-$sp left)" gone_within "/sys/fs/cgroup/memory/berth/spare-$sp"
+  berth rm -f "$id" >/dev/null
+  ex=$(berth run -d busybox sleep 60)
+  sp=$(spare_of)
+  check "an exec through a spare works" test "$(berth exec "$ex" echo hi)" = hi
+  check "... and the spare's cgroup it had no use for is gone" gone_within "/sys/fs/cgroup/memory/berth/spare-$sp"
+  berth rm -f "$ex" >/dev/null
+  sp=$(spare_of)
+  stop_daemon KILL
+  check "a spare whose berthd is killed -9 removes its cgroup and exits" gone_within "/sys/fs/cgroup/memory/berth/spare-$sp"
+  start_daemon || fail "berthd restarts"
+  sp=$(spare_of)
+  for _ in $(seq 1 40); do [ -d "/sys/fs/cgroup/devices/berth/spare-$sp" ] && break; sleep 0.05; done
+  sleep 0.1
+  kill -9 "$sp"
+  stop_daemon
+  check "the cgroup of a spare killed -9 is still there" test -d "/sys/fs/cgroup/memory/berth/spare-$sp"
+  start_daemon || fail "berthd restarts"
+  check "... until the next berthd's start-up sweeps it" gone_within "/sys/fs/cgroup/memory/berth/spare-$sp"
+fi
+
 # ---- bad input ----
 out=$(berth run --rm -m 1x busybox true 2>&1)
 expect "bad -m value is refused" 125 "$(berth run --rm -m 1x busybox true >/dev/null 2>&1; echo $?)"
