@@ -170,6 +170,10 @@ static void *spare_keeper(void *arg) {
     int ctl = -1;
     pid_t p = spare_make(&ctl);
     pthread_mutex_lock(&spare.mu);
+    if (!spare.run && p > 0) { /* stopped while it was being made */
+      spare_end(p, ctl);
+      break;
+    }
     spare.pid = p;
     spare.ctl = ctl;
   }
