@@ -713,6 +713,8 @@ int main(int argc, char **argv) {
     if (S.sink) FAULT_CALL(S.logger, "close", &err, S.logger->ops.logger.close(S.sink, &err));
     S.cg->destroy(S.spec.id ? S.spec.id : "");
     unlink(S.socket_path);
+    /* nothing of the container is left (see the end of main) */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     return 1;
   }
   close(ready_fd);
