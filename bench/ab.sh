@@ -21,6 +21,9 @@ for b in "$A" "$B"; do [ -x "$b/berthd" ] || { echo "$b: no berthd (build it fir
 W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-ab-XXXXXX)
 
 cleanup() {
+  # the long-running exec target first: a container outlives its berthd
+  [ -S "$W/a/sock" ] && "$A/berth" -H "unix://$W/a/sock" rm -f bench >/dev/null 2>&1
+  [ -S "$W/b/sock" ] && "$B/berth" -H "unix://$W/b/sock" rm -f bench >/dev/null 2>&1
   for v in a b; do [ -f "$W/$v/pid" ] && kill "$(cat "$W/$v/pid")" 2>/dev/null; done
   sleep 1
   pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
