@@ -9,12 +9,12 @@ bench_cleanup() {
   pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
   sleep 1
   for cg in /sys/fs/cgroup/*/berth/*; do
-    [ -d "$W/data/containers/$(basename "$cg")" ] || continue
+    [ -d "$W/data/containers/${cg##*/}" ] || continue
     xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
   done
   sleep 0.5
   for cg in /sys/fs/cgroup/*/berth/*; do
-    [ -d "$W/data/containers/$(basename "$cg")" ] && rmdir "$cg" 2>/dev/null
+    [ -d "$W/data/containers/${cg##*/}" ] && rmdir "$cg" 2>/dev/null
   done
   grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$W"

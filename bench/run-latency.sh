@@ -43,7 +43,7 @@ cleanup() {
   pkill -9 -f "conmon.*$W" 2>/dev/null
   for cg in /sys/fs/cgroup/*/berth/*; do
     [ -d "$cg" ] || continue
-    grep -q . "$cg/cgroup.procs" 2>/dev/null && [ -d "$W/berth/containers/$(basename "$cg")" ] &&
+    grep -q . "$cg/cgroup.procs" 2>/dev/null && [ -d "$W/berth/containers/${cg##*/}" ] &&
       xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
   done
   sleep 0.3
