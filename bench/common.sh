@@ -8,15 +8,16 @@ bench_cleanup() {
   [ -n "${BPID:-}" ] && kill -9 "$BPID" 2>/dev/null
   pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
   sleep 1
+  # one kill, one rmdir, one umount for all (a fork costs ~5 ms on this VM:
+  # one per cgroup made the clean-up of 1,000 containers take minutes)
+  local cg mine=()
   for cg in /sys/fs/cgroup/*/berth/*; do
-    [ -d "$W/data/containers/${cg##*/}" ] || continue
-    xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null
+    [ -d "$W/data/containers/${cg##*/}" ] && mine+=("$cg")
   done
+  [ ${#mine[@]} -gt 0 ] && cat "${mine[@]/%//cgroup.procs}" 2>/dev/null | xargs -r kill -9 2>/dev/null
   sleep 0.5
-  for cg in /sys/fs/cgroup/*/berth/*; do
-    [ -d "$W/data/containers/${cg##*/}" ] && rmdir "$cg" 2>/dev/null
-  done
-  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  [ ${#mine[@]} -gt 0 ] && rmdir "${mine[@]}" 2>/dev/null
+  grep -o " $W[^ ]*" /proc/self/mounts | sort -r | xargs -r umount -l 2>/dev/null
   rm -rf "$W"
 }
 
