@@ -6,7 +6,9 @@
 #   bench/ab.sh BUILD_A BUILD_B [N]     N samples of each figure (default 100)
 #
 # AB_RUN_OPTS adds options to the run (e.g. "--security-opt
-# seccomp=unconfined", to see what a part of the start costs).
+# seccomp=unconfined", to see what a part of the start costs); AB_GAP
+# (seconds, e.g. 0.1) waits that long before each sample, as a person at a
+# terminal does: what is made ahead between commands is then ready.
 #
 # A build is a built tree (berthd, berth, berth-shim, plugins/.libs), e.g. a
 # `git worktree` of the commit before a change.  Each build gets its own
@@ -70,7 +72,9 @@ for _ in $(seq 1 "$N"); do
   for v in a b; do
     cli=("${BUILD[$v]}/berth" -H "unix://$W/$v/sock")
     # shellcheck disable=SC2086
+    [ -n "${AB_GAP:-}" ] && sleep "$AB_GAP"
     echo "$v run $(us "${cli[@]}" run --rm ${AB_RUN_OPTS:-} busybox true)"
+    [ -n "${AB_GAP:-}" ] && sleep "$AB_GAP"
     echo "$v exec $(us "${cli[@]}" exec bench true)"
   done
 done >"$W/samples"

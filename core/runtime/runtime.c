@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -730,9 +731,9 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
   mount_sys(s, rootfd, err_fd);
+  setup_dev(s, rootfd, err_fd); /* while the shim places it in its cgroup */
   if (io->cgroup_fd >= 0) rt_enter_cgroup(io->cgroup_fd, err_fd);
   mount_cgroups(s, rootfd, err_fd);
-  setup_dev(s, rootfd, err_fd);
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(bundle_files); i++) {
     cleanup_free char *src = xasprintf("%s/%s", s->bundle, bundle_files[i]);
     cleanup_free char *dst = xasprintf("/etc/%s", bundle_files[i]);
@@ -858,8 +859,21 @@ static void install_filter(const struct rt_spec *s, int err_fd) {
   if (r < 0) die(err_fd, 125, "%s", e.msg);
 }
 
+/* the process starts as docker's do: no signal blocked, none ignored (an
+ * ignored one stays ignored across execve: the shim ignores SIGPIPE, and
+ * it blocks SIGCHLD for its signalfd) */
+static void default_signals(void) {
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 void rt_exec_process(const struct rt_spec *s, int err_fd) {
   bool filter = s->seccomp && !s->privileged;
+  default_signals();
   apply_limits(s, err_fd);
   if (filter && !s->no_new_privs) install_filter(s, err_fd);
   set_identity(s, err_fd);

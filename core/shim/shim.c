@@ -430,7 +430,8 @@ static int child_main(void *p) {
 
 static struct cg_limits limits_from(json_t *cg);
 
-/* the container's cgroup, with its limits and device rules */
+/* the container's cgroup, with its limits and device rules (a spare's
+ * cgroup not taken is dropped by main) */
 static int make_cgroup(struct berth_err *err) {
   struct cg_limits l = limits_from(json_object_get(S.extra, "cgroup"));
   l.all_devices = S.spec.privileged;
@@ -442,7 +443,6 @@ static int make_cgroup(struct berth_err *err) {
     if (r <= 0) shim_spare_cgroup_taken();
     if (r <= 0) return r;
   }
-  shim_spare_cgroup_drop();
   return S.cg->create(S.spec.id, &l, err);
 }
 
@@ -487,6 +487,28 @@ static void userns_after_clone(int own_net) {
     }
 }
 
+/* the init in its cgroup, then let on to its cgroup mounts; the user
+ * namespace's maps first */
+static int place_init(int cg_w, struct berth_err *err) {
+  struct berth_err ce = {0};
+  int mr = S.spec.userns.size ? idmap_write(S.pid, &S.spec.userns) : 0;
+  if (mr < 0)
+    berth_err_set(&ce, BERTH_EINTERNAL, -mr, "write the user namespace's maps: %s", strerror(-mr));
+  /* the cgroup is made while the init makes its first mounts */
+  if (mr < 0 || make_cgroup(&ce) < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
+    close(cg_w);
+    kill(S.pid, SIGKILL);
+    return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);
+  }
+  ssize_t w = write(cg_w, "C", 1);
+  close(cg_w);
+  if (w != 1) {
+    kill(S.pid, SIGKILL);
+    return err_sys(err, BERTH_EINTERNAL, "release the container's init");
+  }
+  return 0;
+}
+
 static int create_container(struct berth_err *err) {
   int start[2], errp[2], o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, pty[2] = {-1, -1};
   int cgs[2];
@@ -498,7 +520,6 @@ static int create_container(struct berth_err *err) {
     return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
   a.close_fds[a.n_close++] = start[1];
   a.close_fds[a.n_close++] = errp[0];
-  a.close_fds[a.n_close++] = S.listen_fd;
   if (S.spec.tty) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0)
       return err_sys(err, BERTH_EINTERNAL, "socketpair");
@@ -539,22 +560,7 @@ static int create_container(struct berth_err *err) {
   }
   S.start_w = start[1];
   S.err_r = errp[0];
-  struct berth_err ce = {0};
-  int mr = S.spec.userns.size ? idmap_write(S.pid, &S.spec.userns) : 0;
-  if (mr < 0)
-    berth_err_set(&ce, BERTH_EINTERNAL, -mr, "write the user namespace's maps: %s", strerror(-mr));
-  /* the cgroup is made while the init makes its first mounts */
-  if (mr < 0 || make_cgroup(&ce) < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
-    close(cgs[1]);
-    kill(S.pid, SIGKILL);
-    return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);
-  }
-  ssize_t w = write(cgs[1], "C", 1);
-  close(cgs[1]);
-  if (w != 1) {
-    kill(S.pid, SIGKILL);
-    return err_sys(err, BERTH_EINTERNAL, "release the container's init");
-  }
+  if (place_init(cgs[1], err) < 0) return -err->code;
   if (S.spec.tty) {
     close(pty[1]);
     S.pty = recv_fd(pty[0]);
@@ -679,7 +685,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   struct berth_err err = {0};
-  S.pty = S.stdin_w = S.out.fd = S.err.fd = S.start_w = S.err_r = -1;
+  S.pty = S.stdin_w = S.out.fd = S.err.fd = S.start_w = S.err_r = S.listen_fd = -1;
   S.cg = cgroup_ops();
   cleanup_free char *spec_path = xasprintf("%s/spec.json", bundle);
   S.exit_path = xasprintf("%s/exit.json", bundle);
@@ -688,17 +694,19 @@ int main(int argc, char **argv) {
   int r = rt_spec_load(spec_path, &S.spec, &S.extra, &err); /* read and parsed once */
   t = trace_phase("shim", "spec", t);
   if (r == 0) S.stdin_once = json_is_true(json_object_get(S.extra, "stdin_once"));
-  if (r == 0) r = open_logger(plugin_dir, &err);
-  t = trace_phase("shim", "logger", t);
-  if (r == 0) r = listen_socket(&err);
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  /* the init first: it sets up while the logger opens (it writes nothing
+   * before START), and has no copy of the descriptors opened after */
   if (r == 0) r = create_container(&err);
   shim_spare_cgroup_drop(); /* a spare's cgroup, if create did not adopt it */
-  trace_phase("shim", "container (clone to held init)", t);
+  t = trace_phase("shim", "container (clone to the cgroup)", t);
+  if (r == 0) r = open_logger(plugin_dir, &err);
+  t = trace_phase("shim", "logger", t);
+  if (r == 0) r = listen_socket(&err);
   /* a berthd killed since it started this shim cannot read the pipe (EPIPE):
    * the restarted one may have looked for this shim before its socket was
    * there, so nothing would ever end it; it ends itself */

@@ -37,6 +37,17 @@ for cli in berth docker; do
   expect "$cli: --entrypoint" "a b" "$out"
 done
 
+# the process starts as docker's: no signal blocked or ignored (berth-shim
+# blocks SIGCHLD and ignores SIGPIPE; a blocked or ignored signal survives
+# execve); `yes | head` ends because yes dies of SIGPIPE
+sigs() { grep -E '^Sig(Blk|Ign)' | awk '{print $2}' | tr '\n' ' '; }
+expect "run: no signal blocked or ignored" "0000000000000000 0000000000000000 " "$(berth run --rm busybox cat /proc/self/status | sigs)"
+expect "run -i: no signal blocked or ignored" "0000000000000000 0000000000000000 " "$(berth run --rm -i busybox cat /proc/self/status </dev/null | sigs)"
+expect "run: a pipe's writer dies of SIGPIPE (141)" 141 "$(berth run --rm busybox sh -c '(yes; echo $? >/tmp/rc) | head -1 >/dev/null; cat /tmp/rc')"
+berth run -d --name sigs busybox sleep 100 >/dev/null
+expect "exec: no signal blocked or ignored" "0000000000000000 0000000000000000 " "$(berth exec sigs cat /proc/self/status | sigs)"
+berth rm -f sigs >/dev/null
+
 # ---- a real pty, through tmux ----
 if command -v tmux >/dev/null; then
   for cli in berth docker; do
