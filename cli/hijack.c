@@ -24,16 +24,29 @@ int raw_connect(void) {
   return fd;
 }
 
-/* Header lines are read a byte at a time so nothing of the stream that
- * follows them is consumed. */
+/* The head, and not a byte of the stream that follows it: what has come
+ * is peeked at, and only the head is taken (a read a byte at a time made
+ * ~250 system calls of an attach and a wait). */
 static int read_head(int fd, char *buf, size_t len) {
   size_t got = 0;
   while (got < len - 1) {
-    ssize_t n = read(fd, buf + got, 1);
+    ssize_t n = recv(fd, buf + got, len - 1 - got, MSG_PEEK);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
-    got++;
-    if (got >= 4 && !memcmp(buf + got - 4, "\r\n\r\n", 4)) break;
+    /* the end may straddle what was taken before and what is peeked now */
+    size_t from = got >= 3 ? got - 3 : 0, end = 0;
+    for (size_t i = from; i + 4 <= got + (size_t)n; i++)
+      if (!memcmp(buf + i, "\r\n\r\n", 4)) {
+        end = i + 4;
+        break;
+      }
+    size_t take = end ? end - got : (size_t)n;
+    ssize_t r;
+    while ((r = read(fd, buf + got, take)) < 0 && errno == EINTR) {
+    }
+    if (r != (ssize_t)take) return -1;
+    got += take;
+    if (end) break;
   }
   buf[got] = 0;
   return 0;

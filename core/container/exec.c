@@ -336,6 +336,7 @@ void exec_finish(struct exec_proc *e, struct exec_io *io) {
   e->pty = -1;
   int code = e->exit_code;
   pthread_mutex_unlock(&mu);
+  shim_spare_exited(io->pid);
   close(io->errp_r);
   char num[16];
   snprintf(num, sizeof num, "%d", code);

@@ -158,6 +158,15 @@ static void spare_sweep_cgroups(void) {
   }
 }
 
+void shim_spare_exited(pid_t pid) {
+  const struct cgroup_ops *cg = cgroup_ops();
+  if (!cg->adopt || pid <= 0) return;
+  char name[32], probe[96];
+  snprintf(name, sizeof name, "spare-%d", (int)pid);
+  snprintf(probe, sizeof probe, "/sys/fs/cgroup/memory/berth/%s", name);
+  if (access(probe, F_OK) == 0) cg->destroy(name);
+}
+
 static void *spare_keeper(void *arg) {
   (void)arg;
   pthread_mutex_lock(&spare.mu);
