@@ -673,9 +673,12 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   ctr_unlock();
   if (!rm_next) unmount_rootfs(d, c);
   t = trace_phase(c->id, "exit unmount", t);
-  /* on disk before anyone waiting (stop, wait, run) hears of it; a --rm
-   * container's record is removed next, so a power cut may lose it */
-  ctr_save_record(d, c, !rm_next);
+  /* on disk before anyone waiting (stop, wait, run) hears of it; not a
+   * --rm container's (or one rm -f ended): its record is removed next, and
+   * a berthd that dies before finds it "running" with no shim, reads the
+   * shim's exit.json and does what this would have (ctr_restore: exited,
+   * removed if --rm) */
+  if (!rm_next) ctr_save_record(d, c, true);
   trace_phase(c->id, "exit save", t);
   if (oom) ctr_event(c, "oom", NULL);
   char num[16];
@@ -958,6 +961,7 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
       ctr_save(d, c);
     }
   } else if (autoremove) {
+    failpoint("exit-rm"); /* exited, not yet removed: its record still says running */
     struct berth_err e = {0};
     ctr_remove(d, c, true, true, &e);
   }

@@ -70,6 +70,25 @@ for fp in create-layer create-record start-shim start-released start-done; do
   expect "$fp: after rm -f nothing is left (mounts, cgroups, shim, state, layers)" "0 $base" "$([ -n "$id" ] && leftovers "$id" || echo 0) $(layers)"
 done
 
+# ---- kill -9 of berthd between a --rm container's exit and its removal:
+# its exit is not saved (its record goes next), so the record on disk says
+# running; the next berthd finds no shim, reads exit.json, removes it ----
+stop_daemon
+BERTH_FAILPOINT=exit-rm start_daemon
+berth run --rm --name fp-exit-rm busybox sh -c 'exit 7' >/dev/null 2>&1
+for _ in $(seq 1 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$DPID" 2>/dev/null; then fail "exit-rm: berthd died at the failpoint"; else ok "exit-rm: berthd died at the failpoint"; fi
+wait "$DPID" 2>/dev/null
+DPID=
+id=$(grep -l 'fp-exit-rm' "$T"/data/containers/*/config.v2.json 2>/dev/null | xargs -r dirname | xargs -r basename)
+check "exit-rm: its record is there after the kill" test -n "$id"
+start_daemon
+expect "exit-rm: the next berthd removed it (not in ps -a)" "" "$(berth ps -aq --filter name=fp-exit-rm)"
+check "exit-rm: ... and its state dir is gone" test -n "$id" -a ! -e "$T/data/containers/$id"
+sleep 0.2
+expect "exit-rm: nothing of it left (mounts, cgroups, shim, state) and no layer" "0 $base" "$(leftovers "$id") $(layers)"
+expect_match "exit-rm: the log says it exited with its code while berthd was away" "container ${id:0:12} exited with 7 while berthd was away" "$(cat "$T/berthd.log" 2>/dev/null)"
+
 # ---- 100 running containers across kill -9, then 100 parallel rm -f ----
 berth run --rm busybox true # warm: every lazily opened fd is open
 fd_idle=$(fds)
