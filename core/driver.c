@@ -46,6 +46,59 @@ static int notsup(struct loaded_plugin *p, struct berth_err *err, const char *op
     plugin_unlock(p);                                                                              \
   } while (0)
 
+/* A thread-safe storage driver still never sees two calls at once for one
+ * layer (storage.h): a call holds its id here meanwhile.  (A serialised
+ * driver has that from its lock.) */
+struct busy_id {
+  const struct loaded_plugin *p;
+  char id[72];
+};
+static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ids_cv = PTHREAD_COND_INITIALIZER;
+static struct busy_id *busy;
+static size_t n_busy, cap_busy;
+
+static bool id_busy_locked(const struct loaded_plugin *p, const char *id) {
+  for (size_t i = 0; i < n_busy; i++)
+    if (busy[i].p == p && !strncmp(busy[i].id, id, sizeof busy[i].id - 1)) return true;
+  return false;
+}
+
+static bool id_hold(struct loaded_plugin *p, const char *id) {
+  if (!(p->desc.flags & BERTH_PLUGIN_F_THREADSAFE) || !id) return false;
+  pthread_mutex_lock(&ids_mu);
+  while (id_busy_locked(p, id))
+    pthread_cond_wait(&ids_cv, &ids_mu);
+  if (n_busy == cap_busy)
+    busy = xrealloc(busy, (cap_busy = cap_busy ? cap_busy * 2 : 16) * sizeof *busy);
+  busy[n_busy].p = p;
+  snprintf(busy[n_busy].id, sizeof busy[n_busy].id, "%s", id);
+  n_busy++;
+  pthread_mutex_unlock(&ids_mu);
+  return true;
+}
+
+static void id_release(struct loaded_plugin *p, const char *id, bool held) {
+  if (!held) return;
+  pthread_mutex_lock(&ids_mu);
+  for (size_t i = 0; i < n_busy; i++)
+    if (busy[i].p == p && !strncmp(busy[i].id, id, sizeof busy[i].id - 1)) {
+      busy[i] = busy[--n_busy];
+      break;
+    }
+  pthread_cond_broadcast(&ids_cv);
+  pthread_mutex_unlock(&ids_mu);
+}
+
+/* CALL for a storage op on one layer */
+#define CALL_ID(p, op, id, expr)                                                                   \
+  ({                                                                                               \
+    volatile bool held_ = id_hold(p, id);                                                          \
+    int rr_ = CALL(p, op, expr);                                                                   \
+    id_release(p, id, held_);                                                                      \
+    rr_;                                                                                           \
+  })
+
 void drv_install_fault_handler(void) {
   fault_install("berthd");
 }
@@ -55,26 +108,26 @@ void drv_install_fault_handler(void) {
 int drv_storage_create(struct loaded_plugin *p, const struct berth_storage_create_req *req, bool rw,
                        struct berth_err *err) {
   const struct berth_storage_ops *o = &p->ops.storage;
-  int r = rw && o->create_rw ? CALL(p, "create_rw", o->create_rw(p->drv, req, err))
-                             : CALL(p, "create", o->create(p->drv, req, err));
+  int r = rw && o->create_rw ? CALL_ID(p, "create_rw", req->id, o->create_rw(p->drv, req, err))
+                             : CALL_ID(p, "create", req->id, o->create(p->drv, req, err));
   return context(p, r, err, "create %.12s", req->id);
 }
 
 int drv_storage_remove(struct loaded_plugin *p, const char *id, struct berth_err *err) {
-  int r = CALL(p, "remove", p->ops.storage.remove(p->drv, id, err));
+  int r = CALL_ID(p, "remove", id, p->ops.storage.remove(p->drv, id, err));
   return context(p, r, err, "remove %.12s", id);
 }
 
 int drv_storage_exists(struct loaded_plugin *p, const char *id, struct berth_err *err) {
-  int r = CALL(p, "exists", p->ops.storage.exists(p->drv, id, err));
+  int r = CALL_ID(p, "exists", id, p->ops.storage.exists(p->drv, id, err));
   return r < 0 ? context(p, r, err, "look for %.12s", id) : r > 0;
 }
 
 int drv_storage_mount(struct loaded_plugin *p, const char *id, const char *label,
                       char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err) {
-  int r =
-      CALL(p, "mount",
-           p->ops.storage.mount(p->drv, id, label ? label : "", path, BERTH_STORAGE_PATH_MAX, err));
+  int r = CALL_ID(
+      p, "mount", id,
+      p->ops.storage.mount(p->drv, id, label ? label : "", path, BERTH_STORAGE_PATH_MAX, err));
   return context(p, r, err, "mount %.12s", id);
 }
 
@@ -82,9 +135,9 @@ int drv_storage_mount_idmapped(struct loaded_plugin *p, const char *id,
                                const struct berth_storage_idmap *map,
                                char path[BERTH_STORAGE_PATH_MAX], struct berth_err *err) {
   if (!p->ops.storage.mount_idmapped) return notsup(p, err, "mount_idmapped");
-  int r =
-      CALL(p, "mount_idmapped",
-           p->ops.storage.mount_idmapped(p->drv, id, "", map, path, BERTH_STORAGE_PATH_MAX, err));
+  int r = CALL_ID(
+      p, "mount_idmapped", id,
+      p->ops.storage.mount_idmapped(p->drv, id, "", map, path, BERTH_STORAGE_PATH_MAX, err));
   return context(p, r, err, "mount %.12s with an id mapping", id);
 }
 
@@ -93,7 +146,7 @@ bool drv_storage_can_idmap(const struct loaded_plugin *p) {
 }
 
 int drv_storage_unmount(struct loaded_plugin *p, const char *id, struct berth_err *err) {
-  int r = CALL(p, "unmount", p->ops.storage.unmount(p->drv, id, err));
+  int r = CALL_ID(p, "unmount", id, p->ops.storage.unmount(p->drv, id, err));
   return context(p, r, err, "unmount %.12s", id);
 }
 
@@ -105,21 +158,21 @@ int drv_storage_status(struct loaded_plugin *p, struct berth_buf *out, struct be
 int drv_storage_metadata(struct loaded_plugin *p, const char *id, struct berth_buf *out,
                          struct berth_err *err) {
   if (!p->ops.storage.metadata) return notsup(p, err, "metadata");
-  int r = CALL(p, "metadata", p->ops.storage.metadata(p->drv, id, out, err));
+  int r = CALL_ID(p, "metadata", id, p->ops.storage.metadata(p->drv, id, out, err));
   return context(p, r, err, "metadata %.12s", id);
 }
 
 int drv_storage_diff_size(struct loaded_plugin *p, const char *id, const char *parent,
                           uint64_t *size, struct berth_err *err) {
   if (!p->ops.storage.diff_size) return notsup(p, err, "diff_size");
-  int r = CALL(p, "diff_size", p->ops.storage.diff_size(p->drv, id, parent, size, err));
+  int r = CALL_ID(p, "diff_size", id, p->ops.storage.diff_size(p->drv, id, parent, size, err));
   return context(p, r, err, "size of %.12s", id);
 }
 
 int drv_storage_changes(struct loaded_plugin *p, const char *id, const char *parent,
                         struct berth_buf *out, struct berth_err *err) {
   if (!p->ops.storage.changes) return notsup(p, err, "changes");
-  int r = CALL(p, "changes", p->ops.storage.changes(p->drv, id, parent, out, err));
+  int r = CALL_ID(p, "changes", id, p->ops.storage.changes(p->drv, id, parent, out, err));
   return context(p, r, err, "changes of %.12s", id);
 }
 
@@ -130,7 +183,8 @@ bool drv_storage_can_apply_diff(const struct loaded_plugin *p) {
 int drv_storage_apply_diff(struct loaded_plugin *p, const char *id, const char *parent,
                            struct berth_reader *tar, uint64_t *size, struct berth_err *err) {
   if (!p->ops.storage.apply_diff) return notsup(p, err, "apply_diff");
-  int r = CALL(p, "apply_diff", p->ops.storage.apply_diff(p->drv, id, parent, tar, size, err));
+  int r =
+      CALL_ID(p, "apply_diff", id, p->ops.storage.apply_diff(p->drv, id, parent, tar, size, err));
   return context(p, r, err, "apply layer %.12s", id);
 }
 

@@ -54,6 +54,7 @@ struct container {
 
   char rootfs[4096];
   bool mounted;
+  bool unmounting;    /* unmount_rootfs under way (the exit monitor's or rm's) */
   int pending_attach; /* attach clients waiting for the shim */
   uint64_t shim_gen;  /* increments when a new shim is ready */
   bool shim_ready;

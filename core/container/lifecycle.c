@@ -634,21 +634,26 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
 }
 
 static void unmount_rootfs(struct daemon *d, struct container *c) {
-  /* the exit monitor and rm -f may both get here */
-  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-  pthread_mutex_lock(&mu);
-  if (!c->mounted) {
-    pthread_mutex_unlock(&mu);
-    return;
-  }
+  /* the exit monitor and rm -f may both get here: the second waits for
+   * the first (rm deletes the layer next); other containers do not */
+  ctr_lock();
+  while (c->unmounting)
+    ctr_wait(1000);
+  bool mine = c->mounted;
+  if (mine) c->unmounting = true;
+  ctr_unlock();
+  if (!mine) return;
   struct berth_err e = {0};
   store_unmount_layer(&d->images, c->rw_id, &e);
   /* a mount made by an earlier berthd is not in the refcount table */
   drv_storage_unmount(d->storage, c->rw_id, &e);
   ctr_mounts_release(d, c);
+  ctr_lock();
   c->mounted = false;
   c->rootfs[0] = 0;
-  pthread_mutex_unlock(&mu);
+  c->unmounting = false;
+  ctr_broadcast();
+  ctr_unlock();
 }
 
 /* rm_next: a --rm container's exit, or one rm -f killed: removed next

@@ -929,19 +929,42 @@ struct mount_ref {
   char path[BERTH_STORAGE_PATH_MAX];
   int count;
   bool mapped; /* mount_idmapped's */
+  bool busy;   /* the driver mounts or unmounts it now, outside the lock */
 };
 static struct mount_ref *mounts;
 static size_t n_mounts;
+/* the table only: a driver's mount or unmount runs outside it (an
+ * overlay's unmount syncs the upper filesystem: 50 at once by rm -f were
+ * one after another), one at a time for a layer (busy) */
 static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mounts_cv = PTHREAD_COND_INITIALIZER;
+
+/* sid's entry, once no mount or unmount of it is under way; -1: none */
+static ssize_t mount_ref_locked(const char *sid) {
+  for (;;) {
+    ssize_t at = -1;
+    for (size_t i = 0; i < n_mounts; i++)
+      if (!strcmp(mounts[i].sid, sid)) at = (ssize_t)i;
+    if (at < 0 || !mounts[at].busy) return at;
+    pthread_cond_wait(&mounts_cv, &mounts_lock);
+  }
+}
+
+static void mount_ref_drop_locked(const char *sid) {
+  for (size_t i = 0; i < n_mounts; i++)
+    if (!strcmp(mounts[i].sid, sid)) {
+      mounts[i] = mounts[--n_mounts];
+      break;
+    }
+}
 
 /* map: NULL for a plain mount.  A layer is mounted one way at a time: a
  * request the other way while it is mounted is refused (ECONFLICT). */
 static int mount_layer(struct image_store *s, const char *sid,
                        const struct berth_storage_idmap *map, char *path, struct berth_err *err) {
   pthread_mutex_lock(&mounts_lock);
-  struct mount_ref *m = NULL;
-  for (size_t i = 0; i < n_mounts; i++)
-    if (!strcmp(mounts[i].sid, sid)) m = &mounts[i];
+  ssize_t at = mount_ref_locked(sid);
+  struct mount_ref *m = at >= 0 ? &mounts[at] : NULL;
   if (m && m->mapped != (map != NULL)) {
     pthread_mutex_unlock(&mounts_lock);
     return berth_err_set(err, BERTH_ECONFLICT, 0,
@@ -954,16 +977,24 @@ static int mount_layer(struct image_store *s, const char *sid,
     pthread_mutex_unlock(&mounts_lock);
     return 0;
   }
+  mounts = xrealloc(mounts, (n_mounts + 1) * sizeof *mounts);
+  m = &mounts[n_mounts++];
+  *m = (struct mount_ref){.count = 0, .mapped = map != NULL, .busy = true};
+  snprintf(m->sid, sizeof m->sid, "%s", sid);
+  pthread_mutex_unlock(&mounts_lock);
   int r = map ? drv_storage_mount_idmapped(s->storage, sid, map, path, err)
               : drv_storage_mount(s->storage, sid, "", path, err);
+  pthread_mutex_lock(&mounts_lock);
+  for (size_t i = 0; i < n_mounts; i++) /* the array may have moved */
+    if (!strcmp(mounts[i].sid, sid) && mounts[i].busy) m = &mounts[i];
   if (r == 0) {
-    mounts = xrealloc(mounts, (n_mounts + 1) * sizeof *mounts);
-    m = &mounts[n_mounts++];
-    snprintf(m->sid, sizeof m->sid, "%s", sid);
     memcpy(m->path, path, BERTH_STORAGE_PATH_MAX);
     m->count = 1;
-    m->mapped = map != NULL;
+    m->busy = false;
+  } else {
+    mount_ref_drop_locked(sid);
   }
+  pthread_cond_broadcast(&mounts_cv);
   pthread_mutex_unlock(&mounts_lock);
   return r;
 }
@@ -998,15 +1029,15 @@ json_t *store_graph_data(struct image_store *s, const char *sid) {
 
 int store_unmount_layer(struct image_store *s, const char *sid, struct berth_err *err) {
   pthread_mutex_lock(&mounts_lock);
-  int r = 0;
-  for (size_t i = 0; i < n_mounts; i++) {
-    if (strcmp(mounts[i].sid, sid)) continue;
-    if (--mounts[i].count == 0) {
-      r = drv_storage_unmount(s->storage, sid, err);
-      mounts[i] = mounts[--n_mounts];
-    }
-    break;
-  }
+  ssize_t at = mount_ref_locked(sid);
+  bool last = at >= 0 && --mounts[at].count == 0;
+  if (last) mounts[at].busy = true;
+  pthread_mutex_unlock(&mounts_lock);
+  if (!last) return 0;
+  int r = drv_storage_unmount(s->storage, sid, err);
+  pthread_mutex_lock(&mounts_lock);
+  mount_ref_drop_locked(sid);
+  pthread_cond_broadcast(&mounts_cv);
   pthread_mutex_unlock(&mounts_lock);
   return r;
 }

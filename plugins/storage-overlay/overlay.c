@@ -534,6 +534,12 @@ static const struct berth_storage_ops ovl_ops = {
     .diff_size = ovl_diff_size,
 };
 
+/* thread-safe: no state but the root and the probe's answer (atomic); each
+ * call works on its own layer's directories (the core never makes two calls
+ * at once for one layer), and a mount that must chdir does it in a child.
+ * Unmounts and removals of different containers (an overlay's unmount
+ * syncs the upper filesystem) and a pull's apply_diff no longer wait for
+ * one another. */
 BERTH_PLUGIN_DEFINE(overlay, BERTH_KIND_STORAGE, "overlay", "1.0.0",
-                    "overlayfs layers with short lower links (overlay2 layout)", 0, ovl_init,
-                    ovl_fini, &ovl_ops)
+                    "overlayfs layers with short lower links (overlay2 layout)",
+                    BERTH_PLUGIN_F_THREADSAFE, ovl_init, ovl_fini, &ovl_ops)
