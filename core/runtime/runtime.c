@@ -719,6 +719,9 @@ static void apply_sysctls(const struct rt_spec *s, int err_fd);
 void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   int err_fd = io->err_fd;
   const char *root = s->rootfs;
+  /* BERTH_TRACE: the init's phases, in shim.log (its stderr until the
+   * container's stdio takes the place; bench/phases.sh reads them) */
+  int64_t t = trace_phase("init", "", 0);
   if (s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     die(err_fd, 125, "make / rslave: %s", strerror(errno));
@@ -730,10 +733,14 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (s->userns.size) become_ns_root(err_fd);
   if (mount_in(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, err_fd) < 0)
     die(err_fd, 125, "mount /proc: %s", strerror(errno));
+  t = trace_phase("init", "rslave, rootfs, /proc", t);
   mount_sys(s, rootfd, err_fd);
   setup_dev(s, rootfd, err_fd); /* while the shim places it in its cgroup */
+  t = trace_phase("init", "/sys, /dev", t);
   if (io->cgroup_fd >= 0) rt_enter_cgroup(io->cgroup_fd, err_fd);
+  t = trace_phase("init", "waits for its cgroup", t);
   mount_cgroups(s, rootfd, err_fd);
+  t = trace_phase("init", "/sys/fs/cgroup", t);
   for (size_t i = 0; s->bundle && *s->bundle && i < ARRAY_SIZE(bundle_files); i++) {
     cleanup_free char *src = xasprintf("%s/%s", s->bundle, bundle_files[i]);
     cleanup_free char *dst = xasprintf("/etc/%s", bundle_files[i]);
@@ -758,14 +765,18 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     int wd = rt_mkdir_in_root(rootfd, s->cwd, 0755);
     if (wd >= 0) close(wd);
   }
+  t = trace_phase("init", "/etc files, volumes, devices", t);
   if (!s->host_network && !s->netns_path) loopback_up();
+  t = trace_phase("init", "lo up", t);
   if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
       chdir("/") < 0)
     die(err_fd, 125, "pivot_root %s: %s", root, strerror(errno));
+  t = trace_phase("init", "pivot_root, old root detached", t);
   apply_sysctls(s, err_fd); /* while /proc/sys is still writable */
   if (!s->privileged) mask_paths(err_fd);
   if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     die(err_fd, 125, "read-only rootfs: %s", strerror(errno));
+  trace_phase("init", "sysctls, masked paths", t);
   if (s->tty) {
     setup_tty(s, io->pty_sock, err_fd);
   } else {
