@@ -1,7 +1,9 @@
-/* The driver call layer (core/driver.c): a fake storage driver that fails
- * if it is entered twice at once; optional ops missing; error context. */
+/* The driver call layer (core/driver.c): a fake storage driver that counts
+ * how many calls are inside it at once (one for a serialised driver; for a
+ * thread-safe one, one per layer); optional ops missing; error context. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "../../core/driver.h"
 #include "tap.h"
@@ -77,25 +79,36 @@ static struct loaded_plugin fake(uint64_t flags) {
   return p;
 }
 
+struct hammer_arg {
+  struct loaded_plugin *p;
+  char id[8]; /* the layer this thread works on */
+};
+
 static void *hammer(void *arg) {
-  struct loaded_plugin *p = arg;
+  struct hammer_arg *a = arg;
   char path[BERTH_STORAGE_PATH_MAX];
   struct berth_err e = {0};
   for (int i = 0; i < 40; i++) {
-    drv_storage_mount(p, "a", NULL, path, &e);
-    drv_storage_exists(p, "a", &e);
-    drv_storage_unmount(p, "a", &e);
-    drv_storage_remove(p, "a", &e);
+    drv_storage_mount(a->p, a->id, NULL, path, &e);
+    drv_storage_exists(a->p, a->id, &e);
+    drv_storage_unmount(a->p, a->id, &e);
+    drv_storage_remove(a->p, a->id, &e);
   }
   return NULL;
 }
 
-static int run_threads(struct loaded_plugin *p) {
+/* 8 threads on one layer ("a"), or each on its own: the most calls inside
+ * the driver at once */
+static int run_threads(struct loaded_plugin *p, bool one_layer) {
   atomic_store(&max_inside, 0);
   atomic_store(&calls, 0);
   pthread_t t[8];
-  for (int i = 0; i < 8; i++)
-    pthread_create(&t[i], NULL, hammer, p);
+  struct hammer_arg a[8];
+  for (int i = 0; i < 8; i++) {
+    a[i].p = p;
+    snprintf(a[i].id, sizeof a[i].id, one_layer ? "a" : "l%d", i);
+    pthread_create(&t[i], NULL, hammer, &a[i]);
+  }
   for (int i = 0; i < 8; i++)
     pthread_join(t[i], NULL);
   return atomic_load(&max_inside);
@@ -103,12 +116,15 @@ static int run_threads(struct loaded_plugin *p) {
 
 int main(void) {
   struct loaded_plugin p = fake(0);
-  int m = run_threads(&p);
+  int m = run_threads(&p, false);
   ok(atomic_load(&calls) == 8 * 40 * 4, "all %d calls arrived", atomic_load(&calls));
   ok(m == 1, "a driver not flagged thread-safe is never entered twice at once (max %d)", m);
   struct loaded_plugin ts = fake(BERTH_PLUGIN_F_THREADSAFE);
-  m = run_threads(&ts);
-  ok(m > 1, "a thread-safe driver is called concurrently (max %d at once)", m);
+  m = run_threads(&ts, false);
+  ok(m > 1, "a thread-safe driver is called concurrently for different layers (max %d at once)", m);
+  m = run_threads(&ts, true);
+  ok(atomic_load(&calls) == 8 * 40 * 4 && m == 1,
+     "... and never twice at once for one layer (max %d, %d calls)", m, atomic_load(&calls));
 
   struct berth_err e = {0};
   char path[BERTH_STORAGE_PATH_MAX];
