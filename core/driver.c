@@ -58,16 +58,17 @@ static pthread_cond_t ids_cv = PTHREAD_COND_INITIALIZER;
 static struct busy_id *busy;
 static size_t n_busy, cap_busy;
 
-static bool id_busy_locked(const struct loaded_plugin *p, const char *id) {
+/* where (p, id) is held, or -1 */
+static ssize_t id_at_locked(const struct loaded_plugin *p, const char *id) {
   for (size_t i = 0; i < n_busy; i++)
-    if (busy[i].p == p && !strncmp(busy[i].id, id, sizeof busy[i].id - 1)) return true;
-  return false;
+    if (busy[i].p == p && !strncmp(busy[i].id, id, sizeof busy[i].id - 1)) return (ssize_t)i;
+  return -1;
 }
 
 static bool id_hold(struct loaded_plugin *p, const char *id) {
   if (!(p->desc.flags & BERTH_PLUGIN_F_THREADSAFE) || !id) return false;
   pthread_mutex_lock(&ids_mu);
-  while (id_busy_locked(p, id))
+  while (id_at_locked(p, id) >= 0)
     pthread_cond_wait(&ids_cv, &ids_mu);
   if (n_busy == cap_busy)
     busy = xrealloc(busy, (cap_busy = cap_busy ? cap_busy * 2 : 16) * sizeof *busy);
@@ -81,11 +82,8 @@ static bool id_hold(struct loaded_plugin *p, const char *id) {
 static void id_release(struct loaded_plugin *p, const char *id, bool held) {
   if (!held) return;
   pthread_mutex_lock(&ids_mu);
-  for (size_t i = 0; i < n_busy; i++)
-    if (busy[i].p == p && !strncmp(busy[i].id, id, sizeof busy[i].id - 1)) {
-      busy[i] = busy[--n_busy];
-      break;
-    }
+  ssize_t at = id_at_locked(p, id);
+  if (at >= 0) busy[at] = busy[--n_busy];
   pthread_cond_broadcast(&ids_cv);
   pthread_mutex_unlock(&ids_mu);
 }

@@ -145,11 +145,15 @@ static void spare_end(pid_t pid, int ctl) {
   }
 }
 
+/* where a spare's cgroup made ahead ("spare-<pid>", shim_spare.c) is
+ * seen, on the cgroup v1 hierarchies that can adopt one */
+#define SPARE_CG_DIR "/sys/fs/cgroup/memory/berth"
+
 /* the cgroups of spares that died without removing them (killed -9):
  * "spare-<pid>" of a pid that is gone */
 static void spare_sweep_cgroups(void) {
   const struct cgroup_ops *cg = cgroup_ops();
-  cleanup_dir DIR *d = cg->adopt ? opendir("/sys/fs/cgroup/memory/berth") : NULL;
+  cleanup_dir DIR *d = cg->adopt ? opendir(SPARE_CG_DIR) : NULL;
   struct dirent *de;
   while (d && (de = readdir(d))) {
     int pid = 0;
@@ -163,7 +167,7 @@ void shim_spare_exited(pid_t pid) {
   if (!cg->adopt || pid <= 0) return;
   char name[32], probe[96];
   snprintf(name, sizeof name, "spare-%d", (int)pid);
-  snprintf(probe, sizeof probe, "/sys/fs/cgroup/memory/berth/%s", name);
+  snprintf(probe, sizeof probe, SPARE_CG_DIR "/%s", name);
   if (access(probe, F_OK) == 0) cg->destroy(name);
 }
 

@@ -362,28 +362,40 @@ static void late_stop(void) {
   if (running) pthread_join(late.thread, NULL);
 }
 
-static int ovl_unmount(void *drv, const char *id, struct berth_err *err) {
-  struct ovl *o = drv;
+/* id's mount detached; *hold: a reference on it (-1: none, or it was not
+ * mounted), whose close ends the superblock */
+static int detach(struct ovl *o, const char *id, int *hold, struct berth_err *err) {
+  *hold = -1;
   if (!valid_id(id)) return berth_err_set(err, BERTH_EINVAL, 0, "overlay: bad layer id");
   char m[4400];
   path_of(o, m, sizeof m, id, "merged");
-  int hold = open(m, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int h = open(m, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (umount2(m, MNT_DETACH) < 0) {
     int e = errno;
-    if (hold >= 0) close(hold);
+    if (h >= 0) close(h);
     if (e != EINVAL && e != ENOENT)
       return berth_err_set(err, BERTH_EINTERNAL, e, "overlay: unmount %s: %s", m, strerror(e));
     return 0;
   }
-  if (hold >= 0 && late_push(id, hold) < 0) close(hold);
+  *hold = h;
   return 0;
+}
+
+static int ovl_unmount(void *drv, const char *id, struct berth_err *err) {
+  int hold;
+  int r = detach(drv, id, &hold, err);
+  if (hold >= 0 && late_push(id, hold) < 0) close(hold);
+  return r;
 }
 
 static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
   struct ovl *o = drv;
-  int r = ovl_unmount(drv, id, err);
+  int hold;
+  int r = detach(o, id, &hold, err);
   if (r < 0) return r;
-  late_drop(id); /* its files go: the superblock first */
+  /* its files go: the superblock first (this one's, an earlier unmount's) */
+  if (hold >= 0) close(hold);
+  late_drop(id);
   char p[4400], link[64];
   path_of(o, p, sizeof p, id, "link");
   if (read_small(p, link, sizeof link) > 0 && !strchr(link, '/')) {
