@@ -644,9 +644,10 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   ctr_unlock();
   if (!mine) return;
   struct berth_err e = {0};
-  store_unmount_layer(&d->images, c->rw_id, &e);
-  /* a mount made by an earlier berthd is not in the refcount table */
-  drv_storage_unmount(d->storage, c->rw_id, &e);
+  /* a mount made by an earlier berthd is not in the refcount table; one
+   * that is stays while a cp or export still holds it */
+  if (store_unmount_layer(&d->images, c->rw_id, &e) == 1)
+    drv_storage_unmount(d->storage, c->rw_id, &e);
   ctr_mounts_release(d, c);
   ctr_lock();
   c->mounted = false;

@@ -1033,6 +1033,7 @@ int store_unmount_layer(struct image_store *s, const char *sid, struct berth_err
   bool last = at >= 0 && --mounts[at].count == 0;
   if (last) mounts[at].busy = true;
   pthread_mutex_unlock(&mounts_lock);
+  if (at < 0) return 1;
   if (!last) return 0;
   int r = drv_storage_unmount(s->storage, sid, err);
   pthread_mutex_lock(&mounts_lock);

@@ -125,6 +125,8 @@ struct idmap;
 int store_mount_layer_idmapped(struct image_store *s, const char *storage_id,
                                const struct idmap *map, int userns_fd, char *path,
                                struct berth_err *err);
+/* 0: one reference dropped (the last unmounts); 1: no mount of storage_id
+ * is on record here (one made by an earlier berthd: the caller decides) */
 int store_unmount_layer(struct image_store *s, const char *storage_id, struct berth_err *err);
 /* inspect's GraphDriver.Data of a layer: the driver's metadata rows */
 json_t *store_graph_data(struct image_store *s, const char *storage_id);

@@ -155,6 +155,23 @@ expect "no link to the host's passwd" "absent" "$(berth cp h1:/hl - >/dev/null 2
 expect "cp out of ctr:/evil/etc/hostname reads the container's, not the host's" "absent" "$(berth cp h1:/evil/etc/hostname - 2>/dev/null | tar -xO 2>/dev/null | grep -qx "$(hostname)" && echo present || echo absent)"
 docker rm h1 >/dev/null
 
+# ---- a cp out of a stopped container holds its rootfs: a start and an
+# exit meanwhile neither unmount it under the cp nor leave the next start
+# an empty directory (the exit dropped the cp's mount before: the second
+# start below ran on an unmounted rootfs and failed) ----
+docker create --name held busybox sh -c \
+  'mkdir -p /big && cd /big && i=0 && while [ $i -lt 3000 ]; do echo $i >f$i; i=$((i + 1)); done; ls /big | wc -l' >/dev/null
+expect "held: its first run makes 3000 files" "3000" "$(docker start -a held 2>&1)"
+# the reader waits before it reads: the cp blocks in its walk, mount held
+(berth cp held:/big - | (sleep 3; tar -t | wc -l) >"$T/held.n") &
+cpw=$!
+sleep 1
+expect "a start while a cp holds the rootfs, and its exit" "3000" "$(docker start -a held 2>&1)"
+expect "a second start after that exit finds its files" "3000" "$(docker start -a held 2>&1)"
+wait $cpw
+expect "and the cp's tar is whole (the directory and 3000 files)" "3001" "$(tr -d ' ' <"$T/held.n")"
+docker rm held >/dev/null
+
 # ---- docker-py: put_archive, get_archive, export ----
 out=$(python3 - "unix://$SOCK" "$SRC" <<'PY' 2>&1
 import docker, io, sys, tarfile, hashlib
