@@ -30,6 +30,7 @@ struct ovl {
 };
 
 #define LINK_LEN 26
+#define TRASH ".removed" /* removals not yet deleted (ovl_remove) */
 
 static void path_of(struct ovl *o, char *out, size_t len, const char *id, const char *leaf) {
   snprintf(out, len, "%s/%s%s%s", o->root, id, leaf ? "/" : "", leaf ? leaf : "");
@@ -169,6 +170,27 @@ static int probe(struct ovl *o, struct berth_err *err) {
 }
 
 static void late_reset(void);
+static int late_push(const char *id, int fd, char *trash);
+
+/* what removals an earlier run left in .removed: queued for deletion
+ * (.removed itself made here) */
+static void trash_sweep(struct ovl *o) {
+  char t[4200];
+  snprintf(t, sizeof t, "%s/" TRASH, o->root);
+  if (mkdir(t, 0700) < 0 && errno != EEXIST) return;
+  DIR *d = opendir(t);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", t, de->d_name) < 0) break;
+    if (late_push(TRASH, -1, p) < 0) {
+      rm_tree(p);
+      free(p);
+    }
+  }
+  if (d) closedir(d);
+}
 
 static int ovl_init(const struct berth_host *host, void **drv, struct berth_err *err) {
   late_reset(); /* a driver loaded again after a fini */
@@ -187,6 +209,7 @@ static int ovl_init(const struct berth_host *host, void **drv, struct berth_err 
     free(o);
     return r;
   }
+  trash_sweep(o);
   *drv = o;
   return 0;
 }
@@ -279,18 +302,24 @@ fail:;
  * upper filesystem (0.5-3 ms here, more under I/O): on the path of every
  * stop.  The mount is detached at once with a reference held, and the
  * reference dropped (the sync) on a thread of the driver's.  A mount or a
- * removal of that layer drops it first, itself (overlayfs refuses a new
- * mount of an upper directory whose old superblock still lives). */
-#define LATE_MAX 64
+ * removal of that layer takes it back first (overlayfs refuses a new
+ * mount of an upper directory whose old superblock still lives).
+ *
+ * A removal is one rename: the layer's directory moves into <root>/.removed
+ * (no layer id starts with a dot) and the same thread deletes it there, so
+ * that rm and rmi wait for neither the sync nor the unlinks, and a crash
+ * never leaves half a layer: what .removed holds at the next start goes. */
+#define LATE_MAX 256
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   struct {
     char id[72];
-    int fd;
+    int fd;      /* a detached mount's reference, or -1 */
+    char *trash; /* a tree to delete after, or NULL */
   } q[LATE_MAX];
   size_t n;
-  char closing[72]; /* the one the thread closes now */
+  char closing[72]; /* the detached mount the thread closes now */
   bool running, stopping;
   pthread_t thread;
 } late = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -303,10 +332,13 @@ static void *late_main(void *arg) {
       pthread_cond_wait(&late.cv, &late.mu);
     if (!late.n) break;
     int fd = late.q[0].fd;
-    memcpy(late.closing, late.q[0].id, sizeof late.closing);
+    char *trash = late.q[0].trash;
+    if (!trash) memcpy(late.closing, late.q[0].id, sizeof late.closing);
     memmove(&late.q[0], &late.q[1], --late.n * sizeof late.q[0]);
     pthread_mutex_unlock(&late.mu);
-    close(fd);
+    if (fd >= 0) close(fd);
+    if (trash) rm_tree(trash);
+    free(trash);
     pthread_mutex_lock(&late.mu);
     late.closing[0] = 0;
     pthread_cond_broadcast(&late.cv);
@@ -315,27 +347,30 @@ static void *late_main(void *arg) {
   return NULL;
 }
 
-/* hand fd (holding id's detached mount) to the thread; 0, or -1: close it yourself */
-static int late_push(const char *id, int fd) {
+/* hand fd (holding id's detached mount; -1: none) and trash (a tree to
+ * delete, taken) to the thread; 0, or -1: the caller does both itself */
+static int late_push(const char *id, int fd, char *trash) {
   pthread_mutex_lock(&late.mu);
   if (!late.running && !late.stopping)
     late.running = pthread_create(&late.thread, NULL, late_main, NULL) == 0;
   bool ok = late.running && !late.stopping && late.n < LATE_MAX;
   if (ok) {
     snprintf(late.q[late.n].id, sizeof late.q[0].id, "%s", id);
-    late.q[late.n++].fd = fd;
+    late.q[late.n].fd = fd;
+    late.q[late.n++].trash = trash;
     pthread_cond_broadcast(&late.cv);
   }
   pthread_mutex_unlock(&late.mu);
   return ok ? 0 : -1;
 }
 
-/* id's detached superblock, if one waits or is being closed: gone on return */
-static void late_drop(const char *id) {
+/* id's detached superblock, if one waits (returned: the caller's to close)
+ * or is being closed (waited for); removals queued under id are not its */
+static int late_take(const char *id) {
   int fd = -1;
   pthread_mutex_lock(&late.mu);
   for (size_t i = 0; i < late.n; i++)
-    if (!strncmp(late.q[i].id, id, sizeof late.q[0].id - 1)) {
+    if (!late.q[i].trash && !strncmp(late.q[i].id, id, sizeof late.q[0].id - 1)) {
       fd = late.q[i].fd;
       memmove(&late.q[i], &late.q[i + 1], (--late.n - i) * sizeof late.q[0]);
       break;
@@ -343,6 +378,11 @@ static void late_drop(const char *id) {
   while (!strncmp(late.closing, id, sizeof late.closing - 1) && late.closing[0])
     pthread_cond_wait(&late.cv, &late.mu);
   pthread_mutex_unlock(&late.mu);
+  return fd;
+}
+
+static void late_drop(const char *id) {
+  int fd = late_take(id);
   if (fd >= 0) close(fd);
 }
 
@@ -352,7 +392,7 @@ static void late_reset(void) {
   pthread_mutex_unlock(&late.mu);
 }
 
-/* at fini: every one closed, the thread gone */
+/* at fini: every one closed and deleted, the thread gone */
 static void late_stop(void) {
   pthread_mutex_lock(&late.mu);
   late.stopping = true;
@@ -384,8 +424,23 @@ static int detach(struct ovl *o, const char *id, int *hold, struct berth_err *er
 static int ovl_unmount(void *drv, const char *id, struct berth_err *err) {
   int hold;
   int r = detach(drv, id, &hold, err);
-  if (hold >= 0 && late_push(id, hold) < 0) close(hold);
+  if (hold >= 0 && late_push(id, hold, NULL) < 0) close(hold);
   return r;
+}
+
+/* dir moved to a fresh name under .removed: that name (NULL: not moved) */
+static char *to_trash(struct ovl *o, const char *id, const char *dir) {
+  static unsigned seq;
+  for (int i = 0; i < 100; i++) {
+    unsigned n = __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED);
+    char *t = NULL;
+    if (asprintf(&t, "%s/" TRASH "/%s.%u", o->root, id, n) < 0) return NULL;
+    if (rename(dir, t) == 0) return t;
+    int e = errno;
+    free(t);
+    if (e != EEXIST && e != ENOTEMPTY) return NULL;
+  }
+  return NULL;
 }
 
 static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
@@ -393,9 +448,13 @@ static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
   int hold;
   int r = detach(o, id, &hold, err);
   if (r < 0) return r;
-  /* its files go: the superblock first (this one's, an earlier unmount's) */
-  if (hold >= 0) close(hold);
-  late_drop(id);
+  /* the superblock (this one's, or an earlier unmount's) goes with it */
+  int older = late_take(id);
+  if (hold < 0) {
+    hold = older;
+  } else if (older >= 0) {
+    close(older);
+  }
   char p[4400], link[64];
   path_of(o, p, sizeof p, id, "link");
   if (read_small(p, link, sizeof link) > 0 && !strchr(link, '/')) {
@@ -404,7 +463,12 @@ static int ovl_remove(void *drv, const char *id, struct berth_err *err) {
     unlink(lpath);
   }
   path_of(o, p, sizeof p, id, NULL);
-  r = rm_tree(p);
+  char *trash = to_trash(o, id, p);
+  if (trash && late_push(id, hold, trash) == 0) return 0;
+  /* not moved, or no thread: here and now */
+  if (hold >= 0) close(hold);
+  r = rm_tree(trash ? trash : p);
+  free(trash);
   if (r < 0)
     return berth_err_set(err, BERTH_EINTERNAL, -r, "overlay: remove %s: %s", id, strerror(-r));
   return 0;

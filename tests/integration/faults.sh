@@ -20,7 +20,9 @@ leftovers() {
   [ -e "$T/data/containers/$id" ] && n=$((n + 1))
   echo "$n"
 }
-layers() { find "$T/data/storage/overlay" -mindepth 1 -maxdepth 1 -type d ! -name l | wc -l; }
+layers() { find "$T/data/storage/overlay" -mindepth 1 -maxdepth 1 -type d ! -name l ! -name .removed | wc -l; }
+trash="$T/data/storage/overlay/.removed"
+trash_empty() { for _ in $(seq 1 50); do [ -z "$(ls -A "$trash")" ] && return 0; sleep 0.1; done; return 1; }
 zombies() { ps -o stat= --ppid "$DPID" | grep -c '^Z'; }
 fds() { ls "/proc/$DPID/fd" | wc -l; }
 
@@ -69,6 +71,19 @@ for fp in create-layer create-record start-shim start-released start-done; do
   sleep 0.2
   expect "$fp: after rm -f nothing is left (mounts, cgroups, shim, state, layers)" "0 $base" "$([ -n "$id" ] && leftovers "$id" || echo 0) $(layers)"
 done
+
+# ---- a removal is a rename into .removed, deleted there by the driver's
+# thread; what a killed berthd left there goes after the next start ----
+cid=$(berth create busybox true)
+upper=$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$cid")
+berth rm "$cid" >/dev/null
+check "rm: the container's layer directory is gone when rm returns" test -n "$upper" -a ! -e "${upper%/diff}"
+check "... and .removed is empty soon after" trash_empty
+mkdir -p "$trash/left.0/diff/a/b" "$trash/left.1/work/work" && echo x >"$trash/left.0/diff/a/b/f"
+stop_daemon KILL
+start_daemon
+check "what a killed berthd left in .removed is deleted after the next start" trash_empty
+expect "... and the layers are the same" "$base" "$(layers)"
 
 # ---- kill -9 of berthd between a --rm container's exit and its removal:
 # its exit is not saved (its record goes next), so the record on disk says

@@ -29,7 +29,7 @@ t.close()
 PY
 }
 
-state() { (cd "$T/data" && find storage/overlay image/layers image/blobs image/images image/tmp -mindepth 1 | grep -v '^storage/overlay/l$' | sort); }
+state() { (cd "$T/data" && find storage/overlay image/layers image/blobs image/images image/tmp -mindepth 1 | grep -v '^storage/overlay/l$' | grep -v '^storage/overlay/.removed' | sort); }
 mkdir -p "$T/outside"
 links_before=$(stat -c %h /etc/shadow)
 before=$(state)
