@@ -408,6 +408,7 @@ void ctr_init(struct daemon *d) {
   shim_spare_start();
   cleanup_free char *dir = xasprintf("%s/containers", d->cfg.data_root);
   mkdir_p(dir, 0700);
+  rm_rf_sweep(dir); /* removals a crash or a stop cut short */
   cleanup_free char *sdir = xasprintf("%s/c", d->cfg.exec_root);
   mkdir_p(sdir, 0700);
   cleanup_dir DIR *dp = opendir(dir);

@@ -1190,7 +1190,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   drv_storage_remove(d->storage, c->rw_id, &e);
   t = trace_phase(c->id, "rm layer", t);
   cleanup_free char *dir = ctr_dir(d, c->id);
-  rm_rf(dir);
+  rm_rf_later(dir);
   trace_phase(c->id, "rm state", t);
   ctr_event(c, "destroy", NULL);
   return 0;

@@ -125,6 +125,87 @@ int rm_rf(const char *path) {
   return rm_tree_at(AT_FDCWD, path);
 }
 
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  char **q;
+  size_t n, cap;
+  bool running;
+} later = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, false};
+
+static void *later_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&later.mu);
+  for (;;) {
+    while (!later.n)
+      pthread_cond_wait(&later.cv, &later.mu);
+    char *p = later.q[--later.n];
+    pthread_mutex_unlock(&later.mu);
+    rm_rf(p);
+    free(p);
+    pthread_mutex_lock(&later.mu);
+  }
+  return NULL;
+}
+
+/* trash (taken) to the thread; false: delete it yourself */
+static bool later_push(char *trash) {
+  pthread_mutex_lock(&later.mu);
+  if (!later.running) {
+    pthread_t t;
+    later.running = pthread_create(&t, NULL, later_main, NULL) == 0;
+    if (later.running) pthread_detach(t);
+  }
+  if (later.running && later.n == later.cap) {
+    later.cap = later.cap ? 2 * later.cap : 16;
+    later.q = xrealloc(later.q, later.cap * sizeof *later.q);
+  }
+  if (later.running) {
+    later.q[later.n++] = trash;
+    pthread_cond_signal(&later.cv);
+  }
+  bool ok = later.running;
+  pthread_mutex_unlock(&later.mu);
+  return ok;
+}
+
+int rm_rf_later(const char *path) {
+  static unsigned seq;
+  cleanup_free char *dir = xstrdup(path);
+  char *slash = strrchr(dir, '/');
+  if (!slash || !slash[1]) return rm_rf(path);
+  *slash = 0;
+  cleanup_free char *bin = xasprintf("%s/.removed", dir);
+  if (mkdir(bin, 0700) < 0 && errno != EEXIST) return rm_rf(path);
+  for (int i = 0; i < 100; i++) {
+    char *t = xasprintf("%s/%s.%u", bin, slash + 1, __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    if (rename(path, t) == 0) {
+      if (later_push(t)) return 0;
+      int r = rm_rf(t);
+      free(t);
+      return r;
+    }
+    int e = errno;
+    free(t);
+    if (e != EEXIST && e != ENOTEMPTY) return e == ENOENT ? 0 : rm_rf(path);
+  }
+  return rm_rf(path);
+}
+
+void rm_rf_sweep(const char *dir) {
+  cleanup_free char *bin = xasprintf("%s/.removed", dir);
+  cleanup_dir DIR *d = opendir(bin);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char *t = xasprintf("%s/%s", bin, de->d_name);
+    if (!later_push(t)) {
+      rm_rf(t);
+      free(t);
+    }
+  }
+}
+
 int fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;

@@ -79,6 +79,12 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Files */
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path); /* 0 or -errno; a missing path is fine */
+/* path renamed at once into .removed/ beside it (atomic: a crash leaves
+ * all of it or none) and deleted there by a thread of its own; a failed
+ * rename deletes it here.  rm_rf_sweep(dir): what an earlier run left in
+ * dir/.removed goes the same way. */
+int rm_rf_later(const char *path);
+void rm_rf_sweep(const char *dir);
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* The same replace by rename (a reader sees the old file or the new one,
  * never a part) without the fsyncs: for files berthd makes again before

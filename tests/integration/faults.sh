@@ -78,11 +78,16 @@ cid=$(berth create busybox true)
 upper=$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$cid")
 berth rm "$cid" >/dev/null
 check "rm: the container's layer directory is gone when rm returns" test -n "$upper" -a ! -e "${upper%/diff}"
+check "... and its state directory" test ! -e "$T/data/containers/$cid"
 check "... and .removed is empty soon after" trash_empty
-mkdir -p "$trash/left.0/diff/a/b" "$trash/left.1/work/work" && echo x >"$trash/left.0/diff/a/b/f"
+ctrash="$T/data/containers/.removed"
+check "... and the containers' .removed too" env trash="$ctrash" bash -c "$(declare -f trash_empty); trash_empty"
+mkdir -p "$trash/left.0/diff/a/b" "$trash/left.1/work/work" "$ctrash/$cid.7" && echo x >"$trash/left.0/diff/a/b/f"
+echo '{}' >"$ctrash/$cid.7/config.v2.json"
 stop_daemon KILL
 start_daemon
 check "what a killed berthd left in .removed is deleted after the next start" trash_empty
+check "... a container's state too (and it is not restored)" env trash="$ctrash" bash -c "$(declare -f trash_empty); trash_empty"
 expect "... and the layers are the same" "$base" "$(layers)"
 
 # ---- kill -9 of berthd between a --rm container's exit and its removal:
