@@ -181,6 +181,7 @@ bool ctr_volume_in_use(const char *name);
 /* docker's diff: [{"Path", "Kind" (0 C, 1 A, 2 D)}] by path; ENOTSUP
  * when the storage driver has no changes (fs.c) */
 json_t *ctr_changes(struct daemon *d, struct container *c, struct berth_err *err);
+int ctr_fill_init_layer(int rootfd, void *arg, struct berth_err *err); /* fs.c */
 
 /* docker commit (commit.c): a new image from the container's changes,
  * tagged ref when given */

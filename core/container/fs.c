@@ -4,12 +4,33 @@
  * /sys and the mount points). */
 #include "../daemon.h"
 #include "../driver.h"
+#include "../runtime/runtime.h"
 #include "container.h"
 
-/* what the runtime makes or mounts in every container */
+/* what the runtime makes or mounts in every container (the files first) */
+static const char *const own[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
+                                  "/dev",       "/proc",         "/sys"};
+
+/* An image's init layer (store_init_layer): each of them, where the image
+ * lacks it, so that no container's own layer copies up /etc and makes
+ * them at each start.  Resolved in the root (an image's symlinks stay in
+ * it); one that cannot be made here is made by the container's init, as
+ * before. */
+int ctr_fill_init_layer(int rootfd, void *arg, struct berth_err *err) {
+  (void)arg;
+  (void)err;
+  for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+    struct berth_err e = {0};
+    int fd = rt_target_in_root(rootfd, own[i], i >= 3, &e);
+    if (fd >= 0)
+      close(fd);
+    else
+      log_debug("init layer: %s", e.msg);
+  }
+  return 0;
+}
+
 static bool berths_own(const char *path, json_t *mounts) {
-  static const char *const own[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
-                                    "/dev",       "/proc",         "/sys"};
   for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
     size_t n = strlen(own[i]);
     if (!strncmp(path, own[i], n) && (!path[n] || path[n] == '/')) return true;

@@ -386,6 +386,16 @@ static int create_name(struct container *c, const char *name, struct berth_err *
 /* The read-write layer, the directory and the record on disk, then the
  * table.  On failure, nothing of it is left. */
 static int create_layer(struct daemon *d, struct container *c, struct berth_err *err) {
+  char init[STORE_INIT_ID_MAX];
+  struct berth_err ie = {0};
+  if (c->parent_sid &&
+      store_init_layer(&d->images, c->parent_sid, ctr_fill_init_layer, NULL, init, &ie) == 0) {
+    free(c->parent_sid);
+    c->parent_sid = xstrdup(init);
+  } else if (c->parent_sid) {
+    log_warn("container %.12s: no init layer (%s): its own layer holds what the init makes", c->id,
+             ie.msg);
+  }
   random_hex(c->rw_id, 32);
   struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
   store_pending_begin(&d->images, c->rw_id);

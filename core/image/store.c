@@ -264,7 +264,12 @@ static int storage_remove(struct image_store *s, const char *sid) {
   return r;
 }
 
+#define INIT_SUFFIX "-init"
+
 static void drop_layer_files(struct image_store *s, struct layer *l) {
+  cleanup_free char *init = xasprintf("%s" INIT_SUFFIX, l->storage_id);
+  struct berth_err e = {0};
+  if (drv_storage_exists(s->storage, init, &e) > 0) storage_remove(s, init);
   storage_remove(s, l->storage_id);
   if (*l->blob) {
     cleanup_free char *b = store_blob_path(s, l->blob);
@@ -296,7 +301,10 @@ void store_sweep_pending(struct image_store *s, bool (*owned)(const char *sid)) 
   cleanup_dir DIR *d = opendir(dir);
   struct dirent *de;
   while (d && (de = readdir(d))) {
-    if (strlen(de->d_name) != 64 || !is_hex(de->d_name, 64)) continue;
+    size_t n = strlen(de->d_name);
+    if ((n != 64 && (n != 64 + strlen(INIT_SUFFIX) || strcmp(de->d_name + 64, INIT_SUFFIX))) ||
+        !is_hex(de->d_name, 64))
+      continue;
     bool keep = owned && owned(de->d_name);
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; !keep && i < s->n_layers; i++)
@@ -925,7 +933,7 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
 /* ---- layer data and mounts ---- */
 
 struct mount_ref {
-  char sid[65];
+  char sid[STORE_INIT_ID_MAX];
   char path[BERTH_STORAGE_PATH_MAX];
   int count;
   bool mapped; /* mount_idmapped's */
@@ -1056,4 +1064,35 @@ void store_drop_unused_layer(struct image_store *s, const char *chain_id) {
     free(l);
   }
   pthread_mutex_unlock(&s->lock);
+}
+
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int make_init_layer(struct image_store *s, const char *top_sid, const char *id,
+                           store_fill_fn *fill, void *arg, struct berth_err *err) {
+  struct berth_storage_create_req req = {sizeof req, id, top_sid, NULL, 0};
+  store_pending_begin(s, id); /* a crash before its end: swept at start-up */
+  int r = drv_storage_create(s->storage, &req, true, err);
+  char path[BERTH_STORAGE_PATH_MAX];
+  if (r == 0 && (r = store_mount_layer(s, id, path, err)) == 0) {
+    int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r = rootfd < 0 ? err_sys(err, BERTH_EINTERNAL, "open %s", path) : fill(rootfd, arg, err);
+    if (rootfd >= 0) close(rootfd);
+    struct berth_err e = {0};
+    store_unmount_layer(s, id, &e);
+    if (r < 0) storage_remove(s, id);
+  }
+  store_pending_end(s, id);
+  return r;
+}
+
+int store_init_layer(struct image_store *s, const char *top_sid, store_fill_fn *fill, void *arg,
+                     char out[STORE_INIT_ID_MAX], struct berth_err *err) {
+  if (snprintf(out, STORE_INIT_ID_MAX, "%s" INIT_SUFFIX, top_sid) >= STORE_INIT_ID_MAX)
+    return berth_err_set(err, BERTH_EINVAL, 0, "layer id %s is too long", top_sid);
+  pthread_mutex_lock(&init_mu);
+  int r = drv_storage_exists(s->storage, out, err);
+  if (r == 0) r = make_init_layer(s, top_sid, out, fill, arg, err);
+  pthread_mutex_unlock(&init_mu);
+  return r < 0 ? r : 0;
 }

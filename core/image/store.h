@@ -128,6 +128,15 @@ int store_mount_layer_idmapped(struct image_store *s, const char *storage_id,
 /* 0: one reference dropped (the last unmounts); 1: no mount of storage_id
  * is on record here (one made by an earlier berthd: the caller decides) */
 int store_unmount_layer(struct image_store *s, const char *storage_id, struct berth_err *err);
+
+/* The layer every container of an image starts from: "<top_sid>-init", a
+ * child of the image's top storage layer filled once by fill(rootfd, arg)
+ * on its mount, when first asked for (as docker makes an init layer per
+ * container); removed with top_sid's layer.  out: its storage id. */
+#define STORE_INIT_ID_MAX 72
+typedef int store_fill_fn(int rootfd, void *arg, struct berth_err *err);
+int store_init_layer(struct image_store *s, const char *top_sid, store_fill_fn *fill, void *arg,
+                     char out[STORE_INIT_ID_MAX], struct berth_err *err);
 /* inspect's GraphDriver.Data of a layer: the driver's metadata rows */
 json_t *store_graph_data(struct image_store *s, const char *storage_id);
 

@@ -80,7 +80,16 @@ COPY --from=0 /other /
 DF
 dbuild -t ms:1 "$M" >/dev/null
 docker create --name msc ms:1 x >/dev/null
-expect "scratch final stage: only what was copied from the stages" "artifact other" "$(docker export msc | tar -t | sort | xargs)"
+expect "scratch final stage: only what was copied from the stages (and the mount points and /etc files every container has, as with docker's init layer)" \
+  "artifact dev/ etc/ etc/hostname etc/hosts etc/resolv.conf other proc/ sys/" "$(docker export msc | tar -t | sort | xargs)"
+layer_files() {
+  python3 -c '
+import io, json, sys, tarfile
+t = tarfile.open(fileobj=io.BytesIO(sys.stdin.buffer.read()))
+for l in json.load(t.extractfile("manifest.json"))[0]["Layers"]:
+    print("\n".join(tarfile.open(fileobj=t.extractfile(l)).getnames()))'
+}
+expect "... the image itself: only what was copied" "artifact other" "$(docker save ms:1 | layer_files | sort | xargs)"
 expect "COPY --from=name and --from=0" "built more" "$(docker export msc | tar -xO | xargs)"
 docker rm msc >/dev/null
 id=$(berth build -q --target second "$M")

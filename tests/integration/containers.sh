@@ -441,6 +441,24 @@ if [ -d /sys/fs/cgroup/memory/berth ] && [ -n "$sp" ]; then
   check "... until the next berthd's start-up sweeps it" gone_within "/sys/fs/cgroup/memory/berth/spare-$sp"
 fi
 
+# ---- an image's init layer: the mount points and /etc files made once,
+# not copied up into each container's own layer at each start ----
+i1=$(berth run -d busybox sleep 600)
+i2=$(berth run -d busybox sleep 600)
+up1=$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$i1")
+expect "a container's own layer holds nothing after its start (no /etc copied up)" "0" "$(find "$up1" -mindepth 1 | wc -l)"
+expect "one init layer for the image's two containers" "1" "$(ls -d "$T"/data/storage/overlay/*-init | wc -l)"
+expect "its /etc files are the container's (bound over the init layer's)" "$(echo "${i1:0:12}")" "$(berth exec "$i1" cat /etc/hostname)"
+# an image whose /etc has its own mode and owner, and no /proc, /sys, /dev
+make_busybox_tar "$T/odd.tar"
+rm -rf "$T/bbroot"/{proc,sys,dev} && chmod 751 "$T/bbroot/etc" && chown 7:8 "$T/bbroot/etc"
+tar --numeric-owner -C "$T/bbroot" -cf "$T/odd.tar" . && berth import "$T/odd.tar" oddetc:1 >/dev/null
+expect "an image's /etc keeps its mode and owner under the init layer's files" "751:7:8 y y" \
+  "$(berth run --rm oddetc:1 sh -c 'stat -c %a:%u:%g /etc; test -d /proc/self && echo y; test -e /dev/null && echo y' | xargs)"
+berth rmi oddetc:1 >/dev/null
+expect "docker diff: nothing of berth's" "" "$(berth diff "$i2")"
+berth rm -f "$i1" "$i2" >/dev/null
+
 # ---- bad input ----
 out=$(berth run --rm -m 1x busybox true 2>&1)
 expect "bad -m value is refused" 125 "$(berth run --rm -m 1x busybox true >/dev/null 2>&1; echo $?)"

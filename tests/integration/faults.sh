@@ -84,8 +84,13 @@ ctrash="$T/data/containers/.removed"
 check "... and the containers' .removed too" env trash="$ctrash" bash -c "$(declare -f trash_empty); trash_empty"
 mkdir -p "$trash/left.0/diff/a/b" "$trash/left.1/work/work" "$ctrash/$cid.7" && echo x >"$trash/left.0/diff/a/b/f"
 echo '{}' >"$ctrash/$cid.7/config.v2.json"
+# an image's init layer a crash cut short (its pending mark still there)
+half="$(printf '%064d' 9)-init"
+mkdir -p "$T/data/storage/overlay/$half/diff" && touch "$T/data/image/pending/$half"
 stop_daemon KILL
 start_daemon
+check "an init layer left half made is swept at start-up, its mark too" \
+  test ! -e "$T/data/storage/overlay/$half" -a ! -e "$T/data/image/pending/$half"
 check "what a killed berthd left in .removed is deleted after the next start" trash_empty
 check "... a container's state too (and it is not restored)" env trash="$ctrash" bash -c "$(declare -f trash_empty); trash_empty"
 expect "... and the layers are the same" "$base" "$(layers)"
