@@ -71,6 +71,10 @@ struct container {
 
 /* table */
 void ctr_init(struct daemon *d);
+/* the mount namespace shims clone inits from (mntns.c): made in the
+ * background at start-up; -1 until then, or if it cannot be made */
+void ctr_mntns_start(struct daemon *d);
+int ctr_mntns_fd(void);
 void ctr_lock(void);
 void ctr_unlock(void);
 void ctr_broadcast(void);

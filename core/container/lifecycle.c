@@ -545,14 +545,15 @@ static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_
   s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 2, sizeof *s->mounts);
   if (init_path)
     s->mounts[s->n_mounts++] =
-        (struct rt_mount){init_path, "/dev/init", NULL, NULL, true, false, -1};
+        (struct rt_mount){.source = init_path, .target = "/dev/init", .readonly = true, .fd = -1};
   s->n_mounts += ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned);
   for (size_t i = 0; i < o->n_tmpfs; i++)
     s->mounts[s->n_mounts++] =
-        (struct rt_mount){"tmpfs", o->tmpfs[i].target,
-                          "tmpfs", *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777",
-                          false,   false,
-                          -1};
+        (struct rt_mount){.source = "tmpfs",
+                          .target = o->tmpfs[i].target,
+                          .type = "tmpfs",
+                          .options = *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777",
+                          .fd = -1};
 }
 
 /* what only the shim needs: the log driver (the very file berthd loaded,
@@ -769,7 +770,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
   t = trace_phase(c->id, "start spec", t);
-  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, dl, pid, err);
+  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, dl, ctr_mntns_fd(), pid, err);
   if (r == 0) failpoint("start-shim");
   t = trace_phase(c->id, "start shim", t);
   if (r == 0) r = ctrnet_plumb(d, c, *pid, err);

@@ -340,13 +340,11 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
     char *target = xstrdup(dst);
     (*paths)[2 * n] = src;
     (*paths)[2 * n + 1] = target;
-    out[n++] = (struct rt_mount){src,
-                                 target,
-                                 NULL,
-                                 NULL,
-                                 !json_is_true(json_object_get(p, "RW")),
-                                 remap && !strcmp(type, "volume"),
-                                 -1};
+    out[n++] = (struct rt_mount){.source = src,
+                                 .target = target,
+                                 .readonly = !json_is_true(json_object_get(p, "RW")),
+                                 .idmap = remap && !strcmp(type, "volume"),
+                                 .fd = -1};
   }
   json_decref(points);
   return n;

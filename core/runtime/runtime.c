@@ -112,6 +112,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->userns.size = (uint32_t)json_integer_value(json_object_get(un, "size"));
   for (size_t i = 0; i < ARRAY_SIZE(s->bundle_fds); i++)
     s->bundle_fds[i] = -1;
+  s->rootfs_tree = -1;
   if (!s->rootfs || !s->args || !s->args[0]) {
     rt_spec_free(s);
     return berth_err_set(err, BERTH_EINVAL, 0, "rootfs and args are required");
@@ -515,11 +516,14 @@ static void bind_in(int rootfd, const char *src, const char *target, bool ro, in
   bind_in_fd(rootfd, -1, src, target, ro, err_fd);
 }
 
-/* a detached, id-mapped tree (rt_userns_map_volumes) attached on target */
+/* a detached tree (id-mapped: rt_userns_map_volumes; or cloned by the
+ * shim for an init cloned from the template) attached on target */
 static void attach_in(int rootfd, int tree, const char *src, const char *target, bool ro,
                       int err_fd) {
   struct berth_err e = {0};
-  cleanup_close int tfd = rt_target_in_root(rootfd, target, true, &e);
+  struct stat st;
+  bool dir = fstat(tree, &st) < 0 || S_ISDIR(st.st_mode);
+  cleanup_close int tfd = rt_target_in_root(rootfd, target, dir, &e);
   if (tfd < 0) die(err_fd, 125, "%s", e.msg);
   int r = idmap_attach(tree, tfd);
   close(tree);
@@ -725,8 +729,14 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   if (s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     die(err_fd, 125, "make / rslave: %s", strerror(errno));
-  if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (s->rootfs_tree >= 0) { /* cloned from the template: the shim's clone of it */
+    cleanup_close int on = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int r = on < 0 ? -errno : idmap_attach(s->rootfs_tree, on);
+    if (r < 0) die(err_fd, 125, "attach rootfs %s: %s", root, strerror(-r));
+    close(s->rootfs_tree);
+  } else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
     die(err_fd, 125, "bind rootfs %s: %s", root, strerror(errno));
+  }
   /* opened after the bind: every mount below lands on the bind's tree */
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die(err_fd, 125, "open rootfs %s: %s", root, strerror(errno));
@@ -749,7 +759,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   }
   for (size_t i = 0; i < s->n_mounts; i++) {
     const struct rt_mount *m = &s->mounts[i];
-    if (!m->type && m->idmap && m->fd >= 0) {
+    if (!m->type && (m->idmap || m->tree) && m->fd >= 0) {
       attach_in(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);
     } else if (!m->type) {
       bind_in_fd(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);

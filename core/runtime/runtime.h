@@ -17,7 +17,8 @@ struct rt_mount {
   char *options;
   bool readonly;
   bool idmap; /* a named volume, in a user namespace: seen through its mapping */
-  int fd;     /* in a user namespace: the source, opened (or id-mapped) beforehand; else -1 */
+  bool tree;  /* fd is a detached tree of the source (the shim's, rt_mntns_template) */
+  int fd;     /* the source, opened, id-mapped or cloned beforehand (idmap, tree); else -1 */
 };
 
 struct rt_spec {
@@ -52,6 +53,7 @@ struct rt_spec {
   bool init;           /* --init: not supported without an init binary; refused earlier */
   struct idmap userns; /* --userns-remap: the mapping (size 0: no user namespace) */
   int bundle_fds[3];   /* in a user namespace: hosts, hostname, resolv.conf, opened beforehand */
+  int rootfs_tree;     /* the rootfs as a detached tree (cloned from a template), or -1 */
 };
 
 /* Parse the spec berthd writes (spec.json); *json: the whole of it, for
@@ -90,6 +92,15 @@ json_t *rt_cgroup_hiers(void);
 int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
 uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop);
+
+/* The mount namespace a container's init is cloned from (mntns.c): a
+ * private copy of the calling thread's, without any mount but "/", /proc,
+ * /sys, the cgroup hierarchies, /dev and the mounts the paths in keep lie
+ * on (each must then be what it is here).  Unshares the calling thread's
+ * fs and mount namespace: call it on a thread of its own.  Returns an fd
+ * of the namespace; *n_detached: the mounts left out. */
+int rt_mntns_template(const char *const *keep, size_t n_keep, size_t *n_detached,
+                      struct berth_err *err);
 
 /* The container side of a create: everything from mounts to execve.  Runs
  * in the cloned child (pid 1 of the new pid namespace).  start_fd is read

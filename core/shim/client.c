@@ -105,8 +105,8 @@ void shim_reaper_start(void) {
   pthread_mutex_unlock(&reap.mu);
 }
 
-int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, bool dl, pid_t *pid,
-               struct berth_err *err) {
+int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, bool dl, int mntns_fd,
+               pid_t *pid, struct berth_err *err) {
   /* argv[0] is berth-shim for both builds: what ps shows and pgrep finds */
   cleanup_free char *shim = helper_path("berth-shim");
   cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
@@ -122,12 +122,14 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, boo
                   (char *)"3",
                   (char *)"--plugin-dir",
                   (char *)plugin_dir,
+                  mntns_fd >= 0 ? (char *)"--mntns-fd" : NULL,
+                  (char *)"4",
                   NULL};
   /* berthd's own child (no double fork): it outlives berthd all the same,
    * and berthd reaps it (the reaper, below); stdio to shim.log, the ready
-   * pipe at 3 */
-  int fds[] = {-1, lf, lf, rp[1]};
-  pid_t p = shim_launch(dl, argv, fds, 4, err);
+   * pipe at 3, the namespace to clone the init from at 4 */
+  int fds[] = {-1, lf, lf, rp[1], mntns_fd};
+  pid_t p = shim_launch(dl, argv, fds, mntns_fd >= 0 ? 5 : 4, err);
   if (lf >= 0) close(lf);
   close(rp[1]);
   if (p < 0) {

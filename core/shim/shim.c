@@ -5,6 +5,7 @@
  * berthd finds it again through its socket. */
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/mount.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sched.h>
@@ -69,6 +70,7 @@ static struct {
   void *sink;
   const struct cgroup_ops *cg;
   int ready_fd;
+  int mntns_fd; /* --mntns-fd: the namespace to clone the init from, or -1 */
 } S;
 
 /* ---------------- logging ---------------- */
@@ -487,6 +489,63 @@ static void userns_after_clone(int own_net) {
     }
 }
 
+static void tmpl_drop_trees(void) {
+  if (S.spec.rootfs_tree >= 0) close(S.spec.rootfs_tree);
+  S.spec.rootfs_tree = -1;
+  for (size_t i = 0; i < S.spec.n_mounts; i++) {
+    struct rt_mount *m = &S.spec.mounts[i];
+    if (!m->tree) continue;
+    if (m->fd >= 0) close(m->fd);
+    m->fd = -1;
+    m->tree = false;
+  }
+}
+
+static int tree_of(const char *path) {
+  return (int)syscall(SYS_open_tree, AT_FDCWD, path,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+}
+
+/* The init is cloned from berthd's template (rt_mntns_template) when
+ * berthd gave one and the container has no user namespace: what it needs
+ * of the mounts here (its rootfs, the bind sources) it gets as detached
+ * trees made now, and the shim enters the template for the clone and goes
+ * back after (*own, *cwd).  Whatever fails leaves the clone to the shim's
+ * own namespace, as without a template. */
+static void tmpl_before_clone(int *own, int *cwd) {
+  *own = *cwd = -1;
+  if (S.mntns_fd < 0 || S.spec.userns.size) return;
+  bool ok = (S.spec.rootfs_tree = tree_of(S.spec.rootfs)) >= 0;
+  for (size_t i = 0; ok && i < S.spec.n_mounts; i++) {
+    struct rt_mount *m = &S.spec.mounts[i];
+    if (m->type || m->fd >= 0) continue;
+    m->tree = ok = (m->fd = tree_of(m->source)) >= 0;
+  }
+  if (ok) {
+    *cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    *own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    /* a thread of a sanitizer's may share the fs: this thread's own first */
+    ok = *own >= 0 && unshare(CLONE_FS) == 0 && setns(S.mntns_fd, CLONE_NEWNS) == 0;
+  }
+  if (ok) return;
+  log_warn("the init is cloned from the shim's own mount namespace: %s", strerror(errno));
+  tmpl_drop_trees();
+  if (*own >= 0) close(*own);
+  if (*cwd >= 0) close(*cwd);
+  *own = *cwd = -1;
+}
+
+static int tmpl_after_clone(int own, int cwd, struct berth_err *err) {
+  int r = 0;
+  if (own >= 0 && setns(own, CLONE_NEWNS) < 0)
+    r = err_sys(err, BERTH_EINTERNAL, "back to the shim's mount namespace");
+  if (cwd >= 0 && fchdir(cwd) < 0) log_warn("back to the shim's directory: %m");
+  if (own >= 0) close(own);
+  if (cwd >= 0) close(cwd);
+  tmpl_drop_trees();
+  return r;
+}
+
 /* the init in its cgroup, then let on to its cgroup mounts; the user
  * namespace's maps first */
 static int place_init(int cg_w, struct berth_err *err) {
@@ -544,11 +603,14 @@ static int create_container(struct berth_err *err) {
     userns_after_clone(own_net);
     return -err->code;
   }
+  int own_mnt, cwd;
+  tmpl_before_clone(&own_mnt, &cwd);
   size_t stack_size = 1 << 20;
   char *stack = xmalloc(stack_size);
   S.pid = clone(child_main, stack + stack_size, rt_clone_flags(&S.spec) | SIGCHLD, &a);
   int clone_errno = errno;
   free(stack);
+  int back = tmpl_after_clone(own_mnt, cwd, err);
   userns_after_clone(own_net);
   if (a.netns_fd >= 0) close(a.netns_fd);
   close(start[0]);
@@ -556,7 +618,12 @@ static int create_container(struct berth_err *err) {
   close(cgs[0]);
   if (S.pid < 0) {
     close(cgs[1]);
-    return err_sys_(err, BERTH_EINTERNAL, clone_errno, "clone");
+    return back < 0 ? back : err_sys_(err, BERTH_EINTERNAL, clone_errno, "clone");
+  }
+  if (back < 0) { /* nowhere to listen for berthd: the init never runs */
+    close(cgs[1]);
+    kill(S.pid, SIGKILL);
+    return back;
   }
   S.start_w = start[1];
   S.err_r = errp[0];
@@ -665,7 +732,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "exec")) return shim_exec_main(argc, argv);
   const char *bundle = NULL, *plugin_dir = "/nowhere";
   int ready_fd = -1;
-  S.ready_fd = -1;
+  S.ready_fd = S.mntns_fd = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--bundle"))
       bundle = argv[i + 1];
@@ -675,7 +742,11 @@ int main(int argc, char **argv) {
       ready_fd = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--plugin-dir"))
       plugin_dir = argv[i + 1];
+    else if (!strcmp(argv[i], "--mntns-fd"))
+      S.mntns_fd = atoi(argv[i + 1]);
   }
+  /* at its slot without close-on-exec: none of the shim's children keep it */
+  if (S.mntns_fd >= 0) fcntl(S.mntns_fd, F_SETFD, FD_CLOEXEC);
   S.ready_fd = ready_fd;
   if (!bundle || !S.socket_path || ready_fd < 0) {
     shim_spare_cgroup_drop();
