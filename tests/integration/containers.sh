@@ -459,6 +459,45 @@ berth rmi oddetc:1 >/dev/null
 expect "docker diff: nothing of berth's" "" "$(berth diff "$i2")"
 berth rm -f "$i1" "$i2" >/dev/null
 
+# ---- the mount namespace inits are cloned from: none of the rootfs
+# mounts of running containers, and binds of mounts made after it ----
+# berthd's descriptor of the template (core/runtime/mntns.c), once made
+template_fd() {
+  local l
+  for _ in $(seq 1 40); do
+    l=$(ls -l "/proc/$DPID/fd" 2>/dev/null | awk '/-> mnt:/ {print $9; exit}')
+    [ -n "$l" ] && { echo "$l"; return; }
+    sleep 0.05
+  done
+}
+in_template() { nsenter --mount="/proc/$DPID/fd/$(template_fd)" "$@"; }
+m1=$(berth run -d busybox sleep 600)
+m2=$(berth run -d busybox sleep 600)
+expect_match "berthd says inits are cloned from a template" "cloned from a mount namespace without" "$(cat "$T/berthd.log")"
+expect "berthd's namespace holds the two rootfs mounts" "2" "$(grep -c " $T/data/storage/overlay/[0-9a-f]*/merged " /proc/self/mountinfo)"
+expect "the template holds none of them, nor any mount of the test's" "0" "$(in_template grep -c " $T/" /proc/self/mountinfo)"
+expect "... and is small (/, /proc, /sys, cgroups, /dev)" "yes" "$(in_template cat /proc/self/mountinfo | awk -v h="$(wc -l </proc/self/mountinfo)" 'END {print (NR <= 40 && NR < h) ? "yes" : NR " of " h}')"
+# a tmpfs mounted after berthd started, with another one inside: a bind
+# source is the init's by a tree cloned in berthd's namespace, not a path
+mkdir -p "$T/late"
+mount -t tmpfs late "$T/late" && mkdir "$T/late/in" && mount -t tmpfs inner "$T/late/in"
+echo top >"$T/late/f" && echo inner >"$T/late/in/g"
+expect "a bind of a mount made after berthd's start, and of one under it" "top inner" \
+  "$(berth run --rm -v "$T/late:/x" busybox sh -c 'cat /x/f /x/in/g' | xargs)"
+expect "a file of it bound read-only: read-only" "top|refused" \
+  "$(berth run --rm -v "$T/late/f:/f:ro" busybox sh -c 'cat /f; { echo no >/f; } 2>/dev/null || echo refused' | xargs | tr ' ' '|')"
+expect "a volume beside it, and the container's /etc files" "v ${m1:0:12}" \
+  "$( (berth run --rm -v tmplvol:/v busybox sh -c 'echo v >/v/a; cat /v/a'; berth exec "$m1" cat /etc/hostname) | xargs)"
+berth volume rm tmplvol >/dev/null
+umount "$T/late/in" "$T/late"
+expect "the template holds none of the test's mounts after they are gone" "0" "$(in_template grep -c " $T/" /proc/self/mountinfo)"
+stop_daemon KILL
+start_daemon || fail "berthd restarts"
+expect "a template made with containers running leaves their rootfs mounts out" "0" "$(in_template grep -c " $T/" /proc/self/mountinfo)"
+expect "a container started after the restart runs" "ok" "$(berth run --rm busybox echo ok)"
+check "the running one is stopped and removed" berth rm -f "$m1" "$m2"
+expect "... its rootfs mounts gone" "0" "$(grep -c " $T/data/storage/overlay/[0-9a-f]*/merged " /proc/self/mountinfo)"
+
 # ---- bad input ----
 out=$(berth run --rm -m 1x busybox true 2>&1)
 expect "bad -m value is refused" 125 "$(berth run --rm -m 1x busybox true >/dev/null 2>&1; echo $?)"
