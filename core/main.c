@@ -360,6 +360,7 @@ int main(int argc, char **argv) {
   d.images.in_use = image_in_use;
   ctr_restore(&d);
   store_sweep_pending(&d.images, ctr_layer_owned);
+  ctr_mntns_start(&d); /* after the restore: it must not slow it down */
   const struct {
     const struct api_route *r;
     size_t n;

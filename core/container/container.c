@@ -406,7 +406,6 @@ void ctr_init(struct daemon *d) {
   pthread_cond_init(&cond, &a);
   shim_reaper_start();
   shim_spare_start();
-  ctr_mntns_start(d);
   cleanup_free char *dir = xasprintf("%s/containers", d->cfg.data_root);
   mkdir_p(dir, 0700);
   rm_rf_sweep(dir); /* removals a crash or a stop cut short */

