@@ -103,6 +103,18 @@ static char *v1_path(const char *ctrl, const char *id, const char *file) {
                    file ? "/" : "", file ? file : "");
 }
 
+/* berth's own cpuset parent gives each new child its cpus and mems itself
+ * (cgroup.clone_children): a write of cpuset.cpus or cpuset.mems checks
+ * the new value against every sibling (the kernel's validate_change; ~0.8
+ * ms of CPU a container with 1,000 running), the copy at the child's making
+ * does not */
+static void v1_cpuset_clone_children(const char *parent) {
+  static bool done; /* once a process: a shim makes one cgroup */
+  if (done) return;
+  cleanup_free char *p = xasprintf("%s/cgroup.clone_children", parent);
+  done = write_str(p, "1") == 0;
+}
+
 static void v1_cpuset_inherit(const char *dir) {
   /* an empty cpuset cannot take tasks: copy the parent's */
   static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
@@ -157,7 +169,10 @@ static int v1_create(const char *id, const struct cg_limits *l, struct berth_err
     cleanup_free char *root = xasprintf(CG_ROOT "/%s", v1_ctrls[i]);
     if (!path_exists(root)) continue;
     mkdir(parent, 0755);
-    if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(parent);
+    if (!strcmp(v1_ctrls[i], "cpuset")) {
+      v1_cpuset_inherit(parent);
+      v1_cpuset_clone_children(parent);
+    }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
       return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
     if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(dir);
