@@ -46,6 +46,10 @@ int api_call(const char *method, const char *path, json_t *body, json_t **out, l
 /* GET of a listing (a JSON array of objects), keeping only the members
  * named in keep of each (jpick.h): what a table shows */
 int api_get_list(const char *path, const char *const *keep, json_t **out);
+/* Between the two, jansson allocates from an arena freed only when the
+ * process ends (client.c): for the values of a big listing */
+void json_arena_begin(void);
+void json_arena_end(void);
 /* api_call with extra "Name: value" headers (NULL-terminated, may be NULL) */
 int api_call_headers(const char *method, const char *path, json_t *body, const char *const *headers,
                      json_t **out, long *status);

@@ -1026,8 +1026,40 @@ static char *ellipsis(const char *s, size_t n) {
   return xasprintf("%.*s…", (int)cut, s);
 }
 
-/* the fields a format names; NULL: all of them (json, or the whole row) */
-static const char *named_fields(const char *fmt) {
+/* docker's ps Mounts: each mount's volume name, or its source, joined by
+ * "," (cut to 15 characters unless --no-trunc) */
+static char *mount_names(json_t *mounts, bool no_trunc) {
+  char *out = xstrdup("");
+  size_t i;
+  json_t *m;
+  json_array_foreach(mounts, i, m) {
+    const char *name = json_string_value(json_object_get(m, "Name"));
+    if (!name || !*name) name = json_string_value(json_object_get(m, "Source")) ?: "";
+    cleanup_free char *n = no_trunc ? xstrdup(name) : ellipsis(name, 15);
+    char *j = *out ? xasprintf("%s,%s", out, n) : xstrdup(n);
+    free(out);
+    out = j;
+  }
+  return out;
+}
+
+/* docker's ps Networks: the names of the networks, joined by "," */
+static char *joined_keys(json_t *obj) {
+  char *out = xstrdup("");
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    char *j = *out ? xasprintf("%s,%s", out, k) : xstrdup(k);
+    free(out);
+    out = j;
+  }
+  return out;
+}
+
+/* the fields a format names; NULL: all of them (json, or the whole row);
+ * a bare "table" is the default's */
+static const char *named_fields(const char *fmt, const char *def) {
+  if (str_has_prefix(fmt, "table") && !fmt[5 + strspn(fmt + 5, " ")]) fmt = def;
   return strstr(fmt, "json") || strstr(fmt, "{{.}}") || strstr(fmt, "{{ . }}") ? NULL : fmt;
 }
 
@@ -1092,13 +1124,13 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
     set_str(row, "Ports", ports);
   }
   char sz[96] = "";
-  if (size) {
+  if (size && shows(fields, "Size")) {
     char rw[32], rootfs[32];
     human_size((double)json_integer_value(json_object_get(c, "SizeRw")), rw, sizeof rw);
     human_size((double)json_integer_value(json_object_get(c, "SizeRootFs")), rootfs, sizeof rootfs);
     snprintf(sz, sizeof sz, "%s (virtual %s)", rw, rootfs);
   }
-  set_str(row, "Size", sz);
+  if (shows(fields, "Size")) set_str(row, "Size", sz);
   if (shows(fields, "Labels")) {
     cleanup_free char *labels = xstrdup("");
     const char *lk;
@@ -1111,11 +1143,46 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
     }
     set_str(row, "Labels", labels);
   }
-  set_str(row, "State", json_string_value(json_object_get(c, "State")));
-  set_str(row, "Status", json_string_value(json_object_get(c, "Status")));
-  json_object_set_new_nocheck(row, "Mounts", json_array());
-  set_str(row, "Networks", "");
+  if (shows(fields, "State")) set_str(row, "State", json_string_value(json_object_get(c, "State")));
+  if (shows(fields, "Status"))
+    set_str(row, "Status", json_string_value(json_object_get(c, "Status")));
+  if (shows(fields, "Mounts")) {
+    cleanup_free char *mounts = mount_names(json_object_get(c, "Mounts"), no_trunc);
+    set_str(row, "Mounts", mounts);
+  }
+  if (shows(fields, "Networks")) {
+    cleanup_free char *nets =
+        joined_keys(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"));
+    set_str(row, "Networks", nets);
+  }
   return row;
+}
+
+/* the members of GET /containers/json that ps_row reads for these fields */
+static void ps_keep(const char *fields, bool size, const char **keep) {
+  static const struct {
+    const char *field, *member;
+  } from[] = {{"Names", "Names"},
+              {"Image", "Image"},
+              {"Command", "Command"},
+              {"RunningFor", "Created"},
+              {"CreatedAt", "Created"},
+              {"Ports", "Ports"},
+              {"Labels", "Labels"},
+              {"State", "State"},
+              {"Status", "Status"},
+              {"Size", "SizeRw"},
+              {"Size", "SizeRootFs"},
+              {"Mounts", "Mounts"},
+              {"Networks", "NetworkSettings"}};
+  size_t n = 0;
+  keep[n++] = "Id";
+  for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+    if (!shows(fields, from[i].field) || (!size && !strcmp(from[i].field, "Size"))) continue;
+    if (n > 1 && !strcmp(keep[n - 1], from[i].member)) continue; /* Created twice */
+    keep[n++] = from[i].member;
+  }
+  keep[n] = NULL;
 }
 
 int cmd_ps(int argc, char **argv) {
@@ -1158,10 +1225,6 @@ int cmd_ps(int argc, char **argv) {
   cleanup_free char *path =
       xasprintf("/containers/json?all=%d&size=%d%s%s", all, size, fq, last > 0 ? "" : "");
   cleanup_free char *path2 = last > 0 ? xasprintf("%s&limit=%ld", path, last) : xstrdup(path);
-  json_t *list = NULL;
-  static const char *const shown[] = {"Id",     "Names", "Image",  "Command", "Created",    "Ports",
-                                      "Labels", "State", "Status", "SizeRw",  "SizeRootFs", NULL};
-  if (api_get_list(path2, shown, &list) < 0) return 1;
   static const char *const headers[][2] = {{"ID", "CONTAINER ID"},    {"Image", "IMAGE"},
                                            {"Command", "COMMAND"},    {"CreatedAt", "CREATED AT"},
                                            {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
@@ -1175,13 +1238,22 @@ int cmd_ps(int argc, char **argv) {
                          : "table "
                            "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{."
                            "Ports}}\t{{.Names}}";
-  const char *fields = named_fields(quiet ? "{{.ID}}" : format && *format ? format : def);
+  const char *fields = named_fields(quiet ? "{{.ID}}" : format && *format ? format : def, def);
+  const char *keep[20];
+  ps_keep(fields, size, keep);
+  json_t *list = NULL;
+  json_arena_begin();
+  if (api_get_list(path2, keep, &list) < 0) {
+    json_arena_end();
+    return 1;
+  }
   json_t *rows = json_array();
   time_t now = time(NULL);
   size_t i;
   json_t *c;
   json_array_foreach(list, i, c)
       json_array_append_new(rows, ps_row(c, fields, now, no_trunc, size));
+  json_arena_end();
   print_rows(rows, quiet ? "{{.ID}}" : format, def, headers, false);
   FREE_AT_EXIT(json_decref(rows));
   FREE_AT_EXIT(json_decref(list));

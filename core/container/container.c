@@ -546,12 +546,13 @@ json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {
   struct net_endpoint bridge;
   json_t *networks = ctrnet_networks_json(d, c, &bridge);
   json_t *label_obj = json_is_object(labels) ? json_incref(labels) : json_object();
-  json_t *j = json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:o},s:[]}", "Id",
-                        c->id, "Names", c->name, "Image", image ? image : c->image_id, "ImageID",
-                        c->image_id, "Command", cmd, "Created",
-                        (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels", label_obj,
-                        "State", ctr_status_name(c->status), "Status", status, "HostConfig",
-                        "NetworkMode", mode, "NetworkSettings", "Networks", networks, "Mounts");
+  json_t *mounts = c->mounts ? json_deep_copy(c->mounts) : json_array();
+  json_t *j = json_pack(
+      "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:o,s:s,s:s,s:{s:s},s:{s:o},s:o}", "Id", c->id, "Names",
+      c->name, "Image", image ? image : c->image_id, "ImageID", c->image_id, "Command", cmd,
+      "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels", label_obj, "State",
+      ctr_status_name(c->status), "Status", status, "HostConfig", "NetworkMode", mode,
+      "NetworkSettings", "Networks", networks, "Mounts", mounts);
   json_object_set_new(j, "Ports", summary_ports(c));
   ctr_unlock();
   if (size) add_sizes(d, c, j);

@@ -158,6 +158,17 @@ expect "ps --filter status=created" f2 "$(berth ps -a --filter status=created --
 expect "ps --filter name" f1 "$(berth ps --filter name=f1 --format '{{.Names}}')"
 expect "ps -n 1 is the newest" f2 "$(berth ps -n 1 --format '{{.Names}}')"
 expect "docker ps --filter ancestor" "f1" "$(docker ps --filter ancestor=busybox --format '{{.Names}}')"
+expect "ps --format table is the default table" "$(berth ps -a --filter name=f2)" "$(berth ps -a --filter name=f2 --format table)"
+expect_match "ps --format table has the image and names" ' busybox .* f2$' "$(berth ps -a --filter name=f2 --format table | tail -1)"
+expect "ps --format with State, Labels" "f2 created team=b" "$(berth ps -a --filter name=f2 --format '{{.Names}} {{.State}} {{.Labels}}')"
+berth create --name fm -v /tmp:/h -v fm-vol-with-a-long-name:/v busybox true >/dev/null
+expect "ps Mounts: volume names and sources, cut to 15" "/tmp,fm-vol-with-a-…" "$(berth ps -a --filter name=fm --format '{{.Mounts}}')"
+expect "ps Mounts and Networks as docker's CLI shows them" "$(docker ps -a --filter name=fm --format '{{.Mounts}}|{{.Networks}}')" \
+  "$(berth ps -a --filter name=fm --format '{{.Mounts}}|{{.Networks}}')"
+expect "ps --no-trunc Mounts" "/tmp,fm-vol-with-a-long-name" "$(berth ps -a --no-trunc --filter name=fm --format '{{.Mounts}}')"
+berth rm -v fm >/dev/null
+berth volume rm fm-vol-with-a-long-name >/dev/null 2>&1
+expect "ps --format json keeps every field" "busybox f2 created" "$(berth ps -a --filter name=f2 --format json | jq -r '"\(.Image) \(.Names) \(.State)"')"
 expect "ps --no-trunc shows 64-hex ids" 64 "$(berth ps -q --no-trunc | head -1 | tr -d '\n' | wc -c)"
 check "rename" berth rename f2 f3
 expect "renamed" f3 "$(berth ps -a --filter label=team=b --format '{{.Names}}')"
