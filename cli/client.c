@@ -209,18 +209,20 @@ static void arena_free(void *p) {
   free(p);
 }
 
-void json_arena_begin(void) {
-#ifndef __SANITIZE_ADDRESS__
-  json_set_alloc_funcs(arena_alloc, arena_free);
+#ifdef __SANITIZE_ADDRESS__
+enum { ARENA_ON = 0 };
+#else
+enum { ARENA_ON = 1 };
 #endif
+
+void json_arena_begin(void) {
+  if (ARENA_ON) json_set_alloc_funcs(arena_alloc, arena_free);
 }
 
 /* what jansson makes from here on (json_dumps' text, which callers free())
  * comes from malloc again */
 void json_arena_end(void) {
-#ifndef __SANITIZE_ADDRESS__
-  json_set_alloc_funcs(malloc, arena_free);
-#endif
+  if (ARENA_ON) json_set_alloc_funcs(malloc, arena_free);
 }
 
 static void deliver(struct sink_buf *b, const char *data, size_t len) {
