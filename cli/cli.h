@@ -80,6 +80,10 @@ struct table;
 struct table *table_new(void);
 void table_add(struct table *t, const char *row_tab_separated);
 void table_print(struct table *t, FILE *f);
+/* The template a row is rendered with: --format, or the default (a
+ * "table" prefix says a table, a bare "table" is the default's; "json" is
+ * {{json .}}) */
+const char *row_template(const char *format, const char *default_format, bool *is_table);
 /* Print rows with --format (table prefix supported) or the default table
  * format; headers maps field names to column titles. */
 void print_rows(json_t *rows, const char *format, const char *default_format,

@@ -225,9 +225,14 @@ void json_arena_end(void) {
   if (ARENA_ON) json_set_alloc_funcs(malloc, arena_free);
 }
 
+/* a successful answer's body goes to the request's sink, if it has one */
+static bool to_sink(const struct sink_buf *b) {
+  return b->req->sink && b->resp->status < 400 && b->resp->status != 0;
+}
+
 static void deliver(struct sink_buf *b, const char *data, size_t len) {
   if (b->stopped || !len) return;
-  if (b->req->sink && b->resp->status < 400 && b->resp->status != 0) {
+  if (to_sink(b)) {
     if (b->req->sink(data, len, b->req->sink_ctx) != 0) b->stopped = true;
     return;
   }
@@ -264,8 +269,7 @@ static int body_whole(struct conn *c, struct sink_buf *b, size_t n) {
 
 /* up to n bytes of the body as they arrive (n < 0: to the end) */
 static int body_bytes(struct conn *c, struct sink_buf *b, long long n) {
-  bool to_sink = b->req->sink && b->resp->status < 400 && b->resp->status != 0;
-  if (n > 0 && n <= (64LL << 20) && !to_sink) return body_whole(c, b, (size_t)n);
+  if (n > 0 && n <= (64LL << 20) && !to_sink(b)) return body_whole(c, b, (size_t)n);
   while (n != 0 && !b->stopped) {
     if (c->off == c->len && conn_fill(c) < 0) return n < 0 ? 0 : -1;
     size_t take = c->len - c->off;

@@ -994,6 +994,13 @@ int cmd_wait(int argc, char **argv) {
 
 /* ---------------- ps ---------------- */
 
+/* s added to the list in *out, after sep unless it is the first */
+static void list_add(char **out, const char *sep, const char *s) {
+  char *joined = **out ? xasprintf("%s%s%s", *out, sep, s) : xstrdup(s);
+  free(*out);
+  *out = joined;
+}
+
 static char *ports_string(json_t *ports) {
   size_t n = json_array_size(ports);
   char *out = xstrdup("");
@@ -1006,10 +1013,8 @@ static char *ports_string(json_t *ports) {
     char *one = pub ? xasprintf("%s:%lld->%lld/%s", ip ? ip : "0.0.0.0", (long long)pub,
                                 (long long)priv, type)
                     : xasprintf("%lld/%s", (long long)priv, type);
-    char *joined = *out ? xasprintf("%s, %s", out, one) : xstrdup(one);
-    free(out);
+    list_add(&out, ", ", one);
     free(one);
-    out = joined;
   }
   return out;
 }
@@ -1036,9 +1041,7 @@ static char *mount_names(json_t *mounts, bool no_trunc) {
     const char *name = json_string_value(json_object_get(m, "Name"));
     if (!name || !*name) name = json_string_value(json_object_get(m, "Source")) ?: "";
     cleanup_free char *n = no_trunc ? xstrdup(name) : ellipsis(name, 15);
-    char *j = *out ? xasprintf("%s,%s", out, n) : xstrdup(n);
-    free(out);
-    out = j;
+    list_add(&out, ",", n);
   }
   return out;
 }
@@ -1048,18 +1051,15 @@ static char *joined_keys(json_t *obj) {
   char *out = xstrdup("");
   const char *k;
   json_t *v;
-  json_object_foreach(obj, k, v) {
-    char *j = *out ? xasprintf("%s,%s", out, k) : xstrdup(k);
-    free(out);
-    out = j;
-  }
+  json_object_foreach(obj, k, v) list_add(&out, ",", k);
   return out;
 }
 
-/* the fields a format names; NULL: all of them (json, or the whole row);
- * a bare "table" is the default's */
-static const char *named_fields(const char *fmt, const char *def) {
-  if (str_has_prefix(fmt, "table") && !fmt[5 + strspn(fmt + 5, " ")]) fmt = def;
+/* the fields the template print_rows will render names; NULL: all of
+ * them (json, or the whole row) */
+static const char *named_fields(const char *format, const char *def) {
+  bool table;
+  const char *fmt = row_template(format, def, &table);
   return strstr(fmt, "json") || strstr(fmt, "{{.}}") || strstr(fmt, "{{ . }}") ? NULL : fmt;
 }
 
@@ -1113,9 +1113,7 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
       const char *s = json_string_value(nm);
       if (s[0] == '/') s++;
       if (!no_trunc && strchr(s, '/')) continue; /* link names */
-      char *j = *names ? xasprintf("%s,%s", names, s) : xstrdup(s);
-      free(names);
-      names = j;
+      list_add(&names, ",", s);
     }
     set_str(row, "Names", names);
   }
@@ -1123,23 +1121,23 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
     cleanup_free char *ports = ports_string(json_object_get(c, "Ports"));
     set_str(row, "Ports", ports);
   }
-  char sz[96] = "";
-  if (size && shows(fields, "Size")) {
-    char rw[32], rootfs[32];
-    human_size((double)json_integer_value(json_object_get(c, "SizeRw")), rw, sizeof rw);
-    human_size((double)json_integer_value(json_object_get(c, "SizeRootFs")), rootfs, sizeof rootfs);
-    snprintf(sz, sizeof sz, "%s (virtual %s)", rw, rootfs);
+  if (shows(fields, "Size")) {
+    char sz[96] = "", rw[32], rootfs[32];
+    if (size) {
+      human_size((double)json_integer_value(json_object_get(c, "SizeRw")), rw, sizeof rw);
+      human_size((double)json_integer_value(json_object_get(c, "SizeRootFs")), rootfs,
+                 sizeof rootfs);
+      snprintf(sz, sizeof sz, "%s (virtual %s)", rw, rootfs);
+    }
+    set_str(row, "Size", sz);
   }
-  if (shows(fields, "Size")) set_str(row, "Size", sz);
   if (shows(fields, "Labels")) {
     cleanup_free char *labels = xstrdup("");
     const char *lk;
     json_t *lv;
     json_object_foreach(json_object_get(c, "Labels"), lk, lv) {
-      char *j = *labels ? xasprintf("%s,%s=%s", labels, lk, json_string_value(lv))
-                        : xasprintf("%s=%s", lk, json_string_value(lv));
-      free(labels);
-      labels = j;
+      cleanup_free char *one = xasprintf("%s=%s", lk, json_string_value(lv));
+      list_add(&labels, ",", one);
     }
     set_str(row, "Labels", labels);
   }
@@ -1238,7 +1236,7 @@ int cmd_ps(int argc, char **argv) {
                          : "table "
                            "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{."
                            "Ports}}\t{{.Names}}";
-  const char *fields = named_fields(quiet ? "{{.ID}}" : format && *format ? format : def, def);
+  const char *fields = named_fields(quiet ? "{{.ID}}" : format, def);
   const char *keep[20];
   ps_keep(fields, size, keep);
   json_t *list = NULL;

@@ -259,17 +259,23 @@ static char *header_of(const char *tmpl, const char *const headers[][2]) {
   return b.s;
 }
 
-void print_rows(json_t *rows, const char *format, const char *default_format,
-                const char *const headers[][2], bool quiet) {
+const char *row_template(const char *format, const char *default_format, bool *is_table) {
   const char *fmt = format && *format ? format : default_format;
   if (!strcmp(fmt, "json")) fmt = "{{json .}}";
-  bool is_table = str_has_prefix(fmt, "table");
-  if (is_table) {
+  *is_table = str_has_prefix(fmt, "table");
+  if (*is_table) {
     fmt += 5;
     while (*fmt == ' ')
       fmt++;
     if (!*fmt) fmt = default_format + 6;
   }
+  return fmt;
+}
+
+void print_rows(json_t *rows, const char *format, const char *default_format,
+                const char *const headers[][2], bool quiet) {
+  bool is_table;
+  const char *fmt = row_template(format, default_format, &is_table);
   struct table *t = is_table ? table_new() : NULL;
   if (t && !quiet) {
     char *h = header_of(fmt, headers);
