@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake libtool pkg-config libltdl-dev libconfig-dev
   libjansson-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev
-  libcurl4-openssl-dev libmicrohttpd-dev libssl-dev zlib1g-dev libnftables-dev libldns-dev busybox-static curl"
+  libcurl4-openssl-dev libmicrohttpd-dev libssl-dev zlib1g-dev libnftables-dev libldns-dev nettle-dev busybox-static curl"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "==> installing Debian packages: $(echo $missing)"

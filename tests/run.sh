@@ -11,7 +11,7 @@ PKGS="build-essential autoconf automake libtool pkg-config libltdl-dev libconfig
   libjansson-dev libseccomp-dev libarchive-dev libnl-3-dev libnl-route-3-dev
   libcurl4-openssl-dev libmicrohttpd-dev libssl-dev zlib1g-dev busybox-static
   curl jq skopeo umoci python3 tar tmux python3-docker procps docker-registry apache2-utils openssl
-  clang-format abigail-tools libnftables-dev nftables libldns-dev docker-compose
+  clang-format abigail-tools libnftables-dev nftables libldns-dev nettle-dev docker-compose
   clang libclang-rt-14-dev man-db"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then

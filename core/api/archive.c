@@ -28,15 +28,13 @@ static int archive_get(struct api_request *req) {
     return strcmp(req->method, "HEAD") ? api_reply_err(req, &err)
                                        : api_reply_empty(req, (unsigned)err_http_status(err.code));
   }
-  add_stat_header(req, &st);
-  if (!strcmp(req->method, "HEAD")) {
-    ctr_put(c);
-    return api_reply_empty(req, 200);
-  }
-  ctr_producer_fn producer;
-  void *ctx;
-  ctr_archive_get(req->d, c, path, &producer, &ctx);
+  ctr_producer_fn producer = NULL;
+  void *ctx = NULL;
+  if (strcmp(req->method, "HEAD")) r = ctr_archive_get(req->d, c, path, &producer, &ctx, &err);
   ctr_put(c);
+  if (r < 0) return api_reply_err(req, &err);
+  add_stat_header(req, &st);
+  if (!producer) return api_reply_empty(req, 200); /* HEAD */
   return api_reply_stream(req, 200, "application/x-tar", producer, ctx);
 }
 

@@ -18,6 +18,7 @@
 #include "../image/layer.h"
 #include "../image/store.h"
 #include "../runtime/runtime.h"
+#include "../util/lazylib.h"
 #include "build.h"
 
 struct entry {
@@ -404,6 +405,7 @@ static int by_entry(const void *a, const void *b) {
 /* an archive's entries under name (ADD) */
 static int unpack(struct archive *out, int fd, const char *name, struct berth_err *err) {
   struct archive *in = archive_read_new();
+  if (!in) return lazylib_fail(&lazy_libarchive, err);
   archive_read_support_filter_all(in);
   archive_read_support_format_tar(in);
   int r = archive_read_open_fd(in, fd, 65536) == ARCHIVE_OK ? 0 : -1;
@@ -476,7 +478,8 @@ struct writer {
 
 static void *writer_thread(void *p) {
   struct writer *w = p;
-  struct archive *a = ctar_writer(&w->fd);
+  struct archive *a = ctar_writer(&w->fd, &w->err);
+  if (!a) w->ret = -1;
   for (size_t i = 0; a && w->ret == 0 && i < w->j->n; i++)
     w->ret = write_entry(a, w->j, &w->j->v[i], &w->err);
   if (a && w->ret == 0) archive_write_close(a);

@@ -12,6 +12,7 @@
 #include "../image/layer.h"
 #include "../image/store.h"
 #include "../runtime/runtime.h"
+#include "../util/lazylib.h"
 #include "container.h"
 #include "tar.h"
 
@@ -33,16 +34,18 @@ static void export_producer(int fd, void *ctx) {
   struct export_job *j = ctx;
   ctar_set_idmap(j->mapped ? &j->d->remap : NULL);
   cleanup_close int rootfd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  struct archive *a = rootfd >= 0 ? ctar_writer(&fd) : NULL;
+  struct berth_err e = {0};
+  struct archive *a = rootfd >= 0 ? ctar_writer(&fd, &e) : NULL;
+  if (!a) log_error("export: %s", e.msg[0] ? e.msg : "cannot open the container's root");
   if (a && ctar_add_tree(a, rootfd, "/", "") == 0) archive_write_close(a);
   if (a) archive_write_free(a);
-  struct berth_err e = {0};
   store_unmount_layer(&j->d->images, j->rw_id, &e);
   free(j);
 }
 
 int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
                struct berth_err *err) {
+  if (!lazylib_open(&lazy_libarchive)) return lazylib_fail(&lazy_libarchive, err);
   struct export_job *j = xcalloc(1, sizeof *j);
   j->d = d;
   memcpy(j->rw_id, c->rw_id, sizeof j->rw_id);
@@ -65,8 +68,8 @@ int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer,
 static int write_tar(const char *root, json_t *changes, int out, struct berth_err *err) {
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", root);
-  struct archive *a = ctar_writer(&out);
-  if (!a) return berth_err_set(err, BERTH_EINTERNAL, 0, "commit: the layer tar: cannot open");
+  struct archive *a = ctar_writer(&out, err);
+  if (!a) return -1;
   int r = 0;
   size_t i;
   json_t *c;

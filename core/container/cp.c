@@ -19,6 +19,7 @@
 #include "../daemon.h"
 #include "../image/store.h"
 #include "../runtime/runtime.h"
+#include "../util/lazylib.h"
 #include "../volume/volume.h"
 #include "config.h"
 #include "tar.h"
@@ -215,8 +216,8 @@ struct get_job {
 
 static int get_in(int rootfd, void *arg, struct berth_err *err) {
   struct get_job *j = arg;
-  struct archive *a = ctar_writer(&j->fd);
-  if (!a) return berth_err_set(err, BERTH_EINTERNAL, 0, "cp: cannot write a tar");
+  struct archive *a = ctar_writer(&j->fd, err);
+  if (!a) return -1;
   bool dir_contents = follows_last(j->path);
   int r = 0;
   cleanup_close int pfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_NOFOLLOW, 0);
@@ -256,7 +257,9 @@ static void get_producer(int fd, void *p) {
 }
 
 int ctr_archive_get(struct daemon *d, struct container *c, const char *path,
-                    ctr_producer_fn *producer, void **ctx) {
+                    ctr_producer_fn *producer, void **ctx, struct berth_err *err) {
+  /* the tar is written once the reply has begun: libarchive loaded now */
+  if (!lazylib_open(&lazy_libarchive)) return lazylib_fail(&lazy_libarchive, err);
   struct get_job *j = xcalloc(1, sizeof *j);
   *j = (struct get_job){d, c, xstrdup(path), NULL, -1};
   /* the top entry: the path's basename ("." for "dir/." or "/") */
@@ -442,6 +445,7 @@ static int put_in(int rootfd, void *arg, struct berth_err *err) {
     rt_user_free(&u);
   }
   struct archive *a = archive_read_new();
+  if (!a) return lazylib_fail(&lazy_libarchive, err);
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_empty(a);

@@ -23,7 +23,7 @@ json_t *ctr_path_stat_json(const struct ctr_path_stat *st);
 /* a producer writing path as a tar (top entry: its basename, "." for
  * "dir/."); it holds a reference on c until it ends */
 int ctr_archive_get(struct daemon *d, struct container *c, const char *path,
-                    ctr_producer_fn *producer, void **ctx);
+                    ctr_producer_fn *producer, void **ctx, struct berth_err *err);
 
 struct ctr_put {
   const char *path; /* an existing directory in the container */

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "../runtime/runtime.h"
+#include "../util/lazylib.h"
 #include "../util/util.h"
 
 static __thread struct idmap tar_map;
@@ -38,11 +39,16 @@ static la_ssize_t fd_write(struct archive *a, void *ctx, const void *buf, size_t
   return -1;
 }
 
-struct archive *ctar_writer(int *fd) {
+struct archive *ctar_writer(int *fd, struct berth_err *err) {
   struct archive *a = archive_write_new();
+  if (!a) {
+    lazylib_fail(&lazy_libarchive, err);
+    return NULL;
+  }
   archive_write_set_format_pax_restricted(a);
   archive_write_set_bytes_in_last_block(a, 1); /* no padding to 10 KiB: what go's tar writes */
   if (archive_write_open(a, fd, NULL, fd_write, NULL) == ARCHIVE_OK) return a;
+  berth_err_set(err, BERTH_EINTERNAL, 0, "tar: %s", archive_error_string(a) ?: "cannot write");
   archive_write_free(a);
   return NULL;
 }

@@ -7,11 +7,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <berth/plugin.h>
 
 #include "../util/idmap.h"
 
-/* a pax tar written to *fd (NULL when it cannot be opened) */
-struct archive *ctar_writer(int *fd);
+/* a pax tar written to *fd (NULL, with err set, when it cannot be opened:
+ * libarchive did not load) */
+struct archive *ctar_writer(int *fd, struct berth_err *err);
 /* the entry at path (inside the root at rootfd; the last component is not
  * followed), named name in the tar; 0 when it is gone meanwhile, -1 when
  * the tar cannot be written */

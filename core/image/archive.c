@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../events/events.h"
+#include "../util/lazylib.h"
 #include "blobio.h"
 #include "imageconf.h"
 #include "layer.h"
@@ -132,7 +133,7 @@ static int tar_add_layer(struct archive *a, const char *name, const char *blob, 
 }
 
 void image_save_write(struct image_save *c, int fd) {
-  struct archive *a = archive_write_new();
+  struct archive *a = archive_write_new(); /* not NULL: image_save_add opened libarchive */
   archive_write_set_format_pax_restricted(a);
   archive_write_set_bytes_in_last_block(a, 1);
   if (archive_write_open(a, &fd, NULL, fd_write_cb, NULL) != ARCHIVE_OK) goto out;
@@ -221,6 +222,7 @@ out:
 
 int image_save_add(struct image_store *s, struct image_save *c, const char *name,
                    struct berth_err *err) {
+  if (!lazylib_open(&lazy_libarchive)) return lazylib_fail(&lazy_libarchive, err);
   pthread_mutex_lock(&s->lock);
   struct image *im = store_lookup_locked(s, name);
   if (!im) {

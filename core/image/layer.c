@@ -7,6 +7,8 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "../util/lazylib.h"
+
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
@@ -308,6 +310,7 @@ int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct
   cleanup_close int rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return err_sys(err, BERTH_EINTERNAL, "open %s", dir);
   struct archive *a = archive_read_new();
+  if (!a) return lazylib_fail(&lazy_libarchive, err);
   archive_read_support_format_tar(a);
   archive_read_support_format_gnutar(a);
   archive_read_support_filter_all(a);

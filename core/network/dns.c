@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../util/lazylib.h"
 #include "../util/util.h"
 
 #define TTL 600 /* as docker's */
@@ -56,8 +57,20 @@ static bool question_name(const ldns_rr *qrr, char *name, size_t len) {
   return ok;
 }
 
+/* ldns, opened at the first question (lazylib.h); a line in the log, once,
+ * if it cannot be: the questions then go unanswered */
+static bool have_ldns(void) {
+  static bool told;
+  if (lazylib_open(&lazy_libldns)) return true;
+  struct berth_err e = {0};
+  lazylib_fail(&lazy_libldns, &e);
+  if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED)) log_error("dns: %s", e.msg);
+  return false;
+}
+
 long dns_answer(const uint8_t *q, size_t len, const char *net_id, uint32_t client,
                 dns_lookup_fn lookup, uint8_t *out, size_t out_len) {
+  if (!have_ldns()) return -1;
   ldns_pkt *pkt = NULL;
   if (ldns_wire2pkt(&pkt, q, len) != LDNS_STATUS_OK || !pkt) return -1;
   long r = 0;
@@ -147,6 +160,7 @@ struct fwd {
 };
 
 static long servfail(const uint8_t *q, size_t len, uint8_t *out, size_t out_len) {
+  if (!have_ldns()) return -1;
   ldns_pkt *pkt = NULL;
   if (ldns_wire2pkt(&pkt, q, len) != LDNS_STATUS_OK || !pkt) return -1;
   long r = to_wire(reply_to(pkt, LDNS_RCODE_SERVFAIL), out, out_len);

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,6 +48,18 @@ struct dist_sess {
   char **mirrors; /* docker.io: mirror bases, tried first for reads */
   size_t n_mirrors;
 };
+
+/* libcurl's global set-up (OpenSSL's with it: ~2 MiB of pages touched) at
+ * the first request, not when berthd loads the plugin: a berthd that does
+ * not pull or push never pays it */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_setup(void) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+static CURL *easy_new(void) {
+  pthread_once(&curl_once, curl_setup);
+  return curl_easy_init();
+}
 
 static char *dup_s(const char *s) {
   return s ? strdup(s) : NULL;
@@ -252,7 +265,7 @@ static int fetch_token(struct dist_sess *s, const char *challenge, struct berth_
     free(scope);
     return berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "bearer challenge without a realm");
   }
-  CURL *h = curl_easy_init();
+  CURL *h = easy_new();
   char *es = service ? curl_easy_escape(h, service, 0) : NULL;
   char *def_scope =
       fmt("repository:%s:%s", s->repo, (s->flags & BERTH_REG_PUSH) ? "pull,push" : "pull");
@@ -311,7 +324,7 @@ static int request(struct dist_sess *s, const char *method, const char *url,
                    const char *const *headers, struct xfer *x, uint64_t upload_len,
                    struct berth_err *err) {
   for (int attempt = 0; attempt < 2; attempt++) {
-    CURL *h = curl_easy_init();
+    CURL *h = easy_new();
     struct curl_slist *hl = NULL;
     for (const char *const *p = headers; p && *p; p++)
       hl = curl_slist_append(hl, *p);
@@ -593,7 +606,7 @@ static int d_put_blob(void *sp, const struct berth_reg_desc *desc, const char *m
   struct dist_sess *s = sp;
   int r = ensure_auth(s, err);
   if (r < 0) return r;
-  CURL *h = curl_easy_init();
+  CURL *h = easy_new();
   char *ed = curl_easy_escape(h, desc->digest, 0);
   char *url =
       mount_from ? fmt("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", s->base, s->repo, ed, mount_from)
@@ -797,7 +810,6 @@ static int d_init(const struct berth_host *host, void **out, struct berth_err *e
     free(d);
     return r;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   *out = d;
   return 0;
 }

@@ -92,4 +92,33 @@ printf 'network: { default = "nosuchnet"; drivers = ["none", "nosuchnet"]; };\n'
 out=$("$BERTHD" --config-file "$T/daemon.conf" 2>&1); rc=$?
 expect "a failing default network driver stops berthd" 1 "$rc"
 expect_match "saying which" "network driver 'nosuchnet' not found" "$out"
+# libarchive and ldns are opened at their first use (core/util/lazylib.h)
+write_conf
+start_daemon || fail "berthd starts (libraries opened at first use)"
+expect "a berthd that has not read a tar has not loaded libarchive or ldns" "" \
+  "$(grep -oE 'lib(archive|ldns)[^ ]*' "/proc/$DPID/maps" | sort -u)"
+make_busybox_tar "$T/bbl.tar"
+check "an import" berth import "$T/bbl.tar" bbl
+expect_match "loads libarchive" "libarchive\.so" "$(cat "/proc/$DPID/maps")"
+stop_daemon
+# a libarchive that does not load (a file that is not one, bound over it in
+# berthd's own mount namespace): the requests that need it fail with the
+# reason, the rest of berthd goes on
+lib=$(ldconfig -p | awk '/libarchive\.so\.[0-9]+ .*x86-64/ {print $NF; exit}')
+unshare --mount --propagation private sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' \
+  sh "$lib" "$BERTHD" --config-file "$T/daemon.conf" >>"$T/berthd.log" 2>&1 &
+DPID=$!
+for _ in $(seq 1 100); do curl -sf --unix-socket "$SOCK" http://x/_ping >/dev/null 2>&1 && break; sleep 0.05; done
+msg="cannot load libarchive\.so\.[0-9]+, which berthd needs for tar archives: .*libarchive"
+expect_match "an import says libarchive cannot be loaded, and why" "$msg" "$(berth import "$T/bbl.tar" bbl2 2>&1)"
+expect_match "a save too" "$msg" "$(berth save -o "$T/x.tar" bbl 2>&1)"
+expect_match "an export too" "$msg" "$(berth export "$(berth create bbl true)" 2>&1 >/dev/null)"
+expect_match "and docker cp" "$msg" "$(docker cp "$(berth create bbl true)":/etc/passwd - 2>&1 >/dev/null)"
+expect_match "a load too" "$msg" "$(berth load -i "$T/bbl.tar" 2>&1)"
+expect_match "a commit too" "$msg" "$(berth commit "$(berth create bbl true)" bbl:c 2>&1)"
+expect_match "and a copy into a container" "$msg" "$(docker cp "$T/daemon.conf" "$(berth create bbl true)":/ 2>&1)"
+check "berthd serves on" berth version
+expect "and runs containers" "hi" "$(berth run --rm bbl echo hi 2>&1)"
+berth rm -f $(berth ps -aq) >/dev/null 2>&1
+stop_daemon
 finish

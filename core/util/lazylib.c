@@ -1,0 +1,50 @@
+/* Libraries opened at their first use: see lazylib.h. */
+#include "lazylib.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+static pthread_mutex_t lazylib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool lazylib_open(struct lazylib *l) {
+  if (__atomic_load_n(&l->handle, __ATOMIC_ACQUIRE)) return true;
+  pthread_mutex_lock(&lazylib_lock);
+  if (!l->handle) {
+    /* RTLD_NOW: every symbol bound here, none at a call in the middle of a
+     * request; RTLD_LOCAL: its names stay out of the plugins' scope */
+    void *h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+      __atomic_store_n(&l->handle, h, __ATOMIC_RELEASE);
+      log_debug("loaded %s (%s)", l->soname, l->purpose);
+    } else {
+      const char *e = dlerror();
+      snprintf(l->error, sizeof l->error, "%s", e ? e : "dlopen failed");
+    }
+  }
+  bool ok = l->handle != NULL;
+  pthread_mutex_unlock(&lazylib_lock);
+  return ok;
+}
+
+int lazylib_fail(struct lazylib *l, struct berth_err *err) {
+  pthread_mutex_lock(&lazylib_lock);
+  int r = berth_err_set(err, BERTH_EINTERNAL, 0, "cannot load %s, which berthd needs for %s: %s",
+                        l->soname, l->purpose, l->error[0] ? l->error : "not opened");
+  pthread_mutex_unlock(&lazylib_lock);
+  return r;
+}
+
+void *lazylib_sym(struct lazylib *l, const char *name) {
+  void *p = lazylib_open(l) ? dlsym(l->handle, name) : NULL;
+  if (!p) {
+    log_error("%s: %s", l->soname, l->handle ? dlerror() : l->error);
+    log_error("berthd stops: %s from %s is missing (install the library berthd was built against)",
+              name, l->soname);
+    abort();
+  }
+  return p;
+}
