@@ -68,7 +68,7 @@ pss_kib() {
 }
 
 # bench_engine NAME MONITOR_PGREP DAEMON_PID CLI...
-declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS R_VER R_PS R_STOP R_RM
+declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS R_VER R_PS R_STOP R_RM R_IDLE R_AFTER
 # median_ms CMD...: the median of N timed runs, in ms
 median_ms() {
   local i t0 t1
@@ -107,7 +107,12 @@ bench_engine() {
   t0=$(now_us)
   "${cli[@]}" rm -f "${ids[@]}" >/dev/null 2>&1
   R_RM[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.0f ms", us / 1e3}')
+  sleep 1
+  R_AFTER[$name]="$(($(pss_kib "$dpid") / 1024)) MiB"
 }
+# the daemon's PSS a second after it first answered, before any request
+# but _ping: what the loader and its start-up left resident
+idle_pss() { sleep 1; echo "$(awk -v k="$(pss_kib "$1")" 'BEGIN {printf "%.1f", k / 1024}') MiB"; }
 
 # ---- the busybox image, from Debian's busybox-static ----
 root="$W/bbroot"
@@ -140,6 +145,7 @@ CONF
 BPID=$!
 PIDS+=("$BPID")
 for _ in $(seq 1 100); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.05; done
+R_IDLE[berth]=$(idle_pss "$BPID")
 BERTH=("$TOP/berth" -H "unix://$W/berth.sock")
 "${BERTH[@]}" import -c 'CMD ["sh"]' "$W/bb.tar" busybox:latest >/dev/null
 "${BERTH[@]}" save -o "$W/busybox-image.tar" busybox
@@ -156,7 +162,7 @@ if command -v docker >/dev/null; then
   R_EXEC[dockercli]=$(median_ms "${DCLI[@]}" exec "$("${BERTH[@]}" run -d --network none busybox sleep 3600)" true)
   "${BERTH[@]}" rm -f $("${BERTH[@]}" ps -aq) >/dev/null 2>&1
   R_RUND[dockercli]=-; R_PSS[dockercli]=-; R_DPSS[dockercli]=-
-  R_PS[dockercli]=-; R_STOP[dockercli]=-; R_RM[dockercli]=-
+  R_PS[dockercli]=-; R_STOP[dockercli]=-; R_RM[dockercli]=-; R_IDLE[dockercli]=-; R_AFTER[dockercli]=-
   ENGINES+=(dockercli)
 fi
 
@@ -168,6 +174,7 @@ if command -v dockerd >/dev/null; then
   DPID=$!
   PIDS+=("$DPID")
   for _ in $(seq 1 200); do curl -sf --unix-socket "$W/docker.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+  R_IDLE[docker]=$(idle_pss "$DPID")
   DOCKER=(docker -H "unix://$W/docker.sock")
   if "${DOCKER[@]}" load -i "$W/busybox-image.tar" >/dev/null 2>&1; then
     echo "docker: dockerd $("${DOCKER[@]}" version --format '{{.Server.Version}}')" >&2
@@ -197,7 +204,7 @@ if command -v podman >/dev/null; then
     echo "podman: $("${PODMAN[@]}" version --format '{{.Client.Version}}')" >&2
     # podman has no daemon: its "daemon" figure is left out
     bench_engine podman "conmon.*$W/podman" "$$" "${PODMAN[@]}"
-    R_DPSS[podman]="(no daemon)"
+    R_DPSS[podman]="(no daemon)"; R_IDLE[podman]="(no daemon)"; R_AFTER[podman]="(no daemon)"
     ENGINES+=(podman)
   else
     echo "podman: could not load the image" >&2
@@ -221,6 +228,10 @@ printf '\n%-22s' "PSS/container"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_PSS[$e]}"; done
 printf '\n%-22s' "daemon +PSS/container"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_DPSS[$e]}"; done
+printf '\n%-22s' "daemon PSS, started"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_IDLE[$e]}"; done
+printf '\n%-22s' "daemon PSS, after"
+for e in "${ENGINES[@]}"; do printf '%-22s' "${R_AFTER[$e]}"; done
 printf '\n%-22s' "ps -a, $M (ms)"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_PS[$e]}"; done
 printf '\n%-22s' "stop -t 0 (ms)"

@@ -29,8 +29,7 @@ LAZYLIB_FN(A, int, archive_read_open,
             archive_close_callback *c),
            (a, data, o, r, c))
 LAZYLIB_FN(A, int, archive_read_open_fd, (struct archive * a, int fd, size_t block), (a, fd, block))
-LAZYLIB_FN(A, int, archive_read_next_header, (struct archive * a, struct archive_entry * *e),
-           (a, e))
+LAZYLIB_FN(A, int, archive_read_next_header, (struct archive * a, struct archive_entry **e), (a, e))
 LAZYLIB_FN(A, int, archive_read_data_block,
            (struct archive * a, const void **buf, size_t *size, la_int64_t *off),
            (a, buf, size, off))

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "util.h"
-
 static pthread_mutex_t lazylib_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool lazylib_open(struct lazylib *l) {
@@ -19,7 +17,6 @@ bool lazylib_open(struct lazylib *l) {
     void *h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
     if (h) {
       __atomic_store_n(&l->handle, h, __ATOMIC_RELEASE);
-      log_debug("loaded %s (%s)", l->soname, l->purpose);
     } else {
       const char *e = dlerror();
       snprintf(l->error, sizeof l->error, "%s", e ? e : "dlopen failed");
@@ -40,10 +37,11 @@ int lazylib_fail(struct lazylib *l, struct berth_err *err) {
 
 void *lazylib_sym(struct lazylib *l, const char *name) {
   void *p = lazylib_open(l) ? dlsym(l->handle, name) : NULL;
-  if (!p) {
-    log_error("%s: %s", l->soname, l->handle ? dlerror() : l->error);
-    log_error("berthd stops: %s from %s is missing (install the library berthd was built against)",
-              name, l->soname);
+  if (!p) { /* on stderr, which is berthd's log: berthd's logger is not in plugins */
+    const char *why = l->handle ? dlerror() : l->error;
+    fprintf(stderr,
+            "berthd stops: %s is not in %s (%s); install the library berthd was built against\n",
+            name, l->soname, why ? why : "no such symbol");
     abort();
   }
   return p;

@@ -11,7 +11,9 @@
  * libarchive changes nothing but its check of archive_read_new() or
  * archive_write_new() for NULL.  Each function is a small definition
  * (LAZYLIB_FN) that resolves the real one once and then calls it; the
- * tables are core/util/lazy-archive.c and core/util/lazy-ldns.c.
+ * tables are core/util/lazy-archive.c and core/util/lazy-ldns.c, and the
+ * registry plugin's lazy-curl.c (lazylib.c is compiled into it too: it
+ * needs nothing of berthd's but plugin.h).
  *
  * Only the functions that start a use (lazylib's _NEW: the library's
  * constructors) can meet a library that will not load: they return NULL,
@@ -23,6 +25,7 @@
 #define BERTH_LAZYLIB_H
 
 #include <berth/plugin.h>
+#include <errno.h>
 #include <stdbool.h>
 
 struct lazylib {
@@ -32,7 +35,8 @@ struct lazylib {
   char error[240];     /* dlerror() of the last failed open */
 };
 
-extern struct lazylib lazy_libarchive, lazy_libldns;
+extern struct lazylib lazy_libarchive, lazy_libldns; /* core/util/lazy-*.c */
+extern struct lazylib lazy_libcurl;                  /* the distribution plugin's lazy-curl.c */
 
 /* open l if it is not yet: true when it is, false with l->error set */
 bool lazylib_open(struct lazylib *l);
@@ -42,34 +46,34 @@ int lazylib_fail(struct lazylib *l, struct berth_err *err);
 void *lazylib_sym(struct lazylib *l, const char *name);
 
 /* ret name params: resolve name in lib at the first call, then call it */
-#define LAZYLIB_RESOLVE(lib, fnptr, name)                                         \
-  __extension__({                                                                  \
-    __typeof__(fnptr) f_ = __atomic_load_n(&fnptr, __ATOMIC_ACQUIRE);              \
-    if (!f_) {                                                                     \
-      f_ = (__typeof__(fnptr))lazylib_sym(&lib, name);                             \
-      __atomic_store_n(&fnptr, f_, __ATOMIC_RELEASE);                              \
-    }                                                                              \
-    f_;                                                                            \
+#define LAZYLIB_RESOLVE(lib, fnptr, name)                                                          \
+  __extension__({                                                                                  \
+    __typeof__(fnptr) f_ = __atomic_load_n(&fnptr, __ATOMIC_ACQUIRE);                              \
+    if (!f_) {                                                                                     \
+      f_ = (__typeof__(fnptr))lazylib_sym(&lib, name);                                             \
+      __atomic_store_n(&fnptr, f_, __ATOMIC_RELEASE);                                              \
+    }                                                                                              \
+    f_;                                                                                            \
   })
-#define LAZYLIB_FN(lib, ret, name, params, args)                                  \
-  ret name params {                                                                \
-    static ret(*fn_) params;                                                       \
-    return LAZYLIB_RESOLVE(lib, fn_, #name) args;                                  \
+#define LAZYLIB_FN(lib, ret, name, params, args)                                                   \
+  ret name params {                                                                                \
+    static ret(*fn_) params;                                                                       \
+    return LAZYLIB_RESOLVE(lib, fn_, #name) args;                                                  \
   }
-#define LAZYLIB_VOID(lib, name, params, args)                                     \
-  void name params {                                                               \
-    static void(*fn_) params;                                                      \
-    LAZYLIB_RESOLVE(lib, fn_, #name) args;                                         \
+#define LAZYLIB_VOID(lib, name, params, args)                                                      \
+  void name params {                                                                               \
+    static void(*fn_) params;                                                                      \
+    LAZYLIB_RESOLVE(lib, fn_, #name) args;                                                         \
   }
 /* a constructor: NULL with errno ELIBACC when lib does not load */
-#define LAZYLIB_NEW(lib, ret, name, params, args)                                 \
-  ret name params {                                                                \
-    static ret(*fn_) params;                                                       \
-    if (!lazylib_open(&lib)) {                                                     \
-      errno = ELIBACC;                                                             \
-      return NULL;                                                                 \
-    }                                                                              \
-    return LAZYLIB_RESOLVE(lib, fn_, #name) args;                                  \
+#define LAZYLIB_NEW(lib, ret, name, params, args)                                                  \
+  ret name params {                                                                                \
+    static ret(*fn_) params;                                                                       \
+    if (!lazylib_open(&lib)) {                                                                     \
+      errno = ELIBACC;                                                                             \
+      return NULL;                                                                                 \
+    }                                                                                              \
+    return LAZYLIB_RESOLVE(lib, fn_, #name) args;                                                  \
   }
 
 #endif

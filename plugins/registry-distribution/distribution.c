@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../../core/util/lazylib.h"
+
 struct dist_conf {
   const char *insecure;
   const char *certs_dir;
@@ -49,16 +51,19 @@ struct dist_sess {
   size_t n_mirrors;
 };
 
-/* libcurl's global set-up (OpenSSL's with it: ~2 MiB of pages touched) at
- * the first request, not when berthd loads the plugin: a berthd that does
- * not pull or push never pays it */
+/* libcurl is opened at the first request (lazy-curl.c), and its global
+ * set-up (OpenSSL's with it) made then: a berthd that does not pull or
+ * push never pays for either.  Every operation starts here, so that no
+ * later call meets a library that did not load. */
+extern struct lazylib lazy_libcurl;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_setup(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
-static CURL *easy_new(void) {
+static int curl_ready(struct berth_err *err) { /* from d_open: login and search open one too */
+  if (!lazylib_open(&lazy_libcurl)) return lazylib_fail(&lazy_libcurl, err);
   pthread_once(&curl_once, curl_setup);
-  return curl_easy_init();
+  return 0;
 }
 
 static char *dup_s(const char *s) {
@@ -265,7 +270,7 @@ static int fetch_token(struct dist_sess *s, const char *challenge, struct berth_
     free(scope);
     return berth_err_set(err, BERTH_EUNAUTHORIZED, 0, "bearer challenge without a realm");
   }
-  CURL *h = easy_new();
+  CURL *h = curl_easy_init();
   char *es = service ? curl_easy_escape(h, service, 0) : NULL;
   char *def_scope =
       fmt("repository:%s:%s", s->repo, (s->flags & BERTH_REG_PUSH) ? "pull,push" : "pull");
@@ -324,7 +329,7 @@ static int request(struct dist_sess *s, const char *method, const char *url,
                    const char *const *headers, struct xfer *x, uint64_t upload_len,
                    struct berth_err *err) {
   for (int attempt = 0; attempt < 2; attempt++) {
-    CURL *h = easy_new();
+    CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
     for (const char *const *p = headers; p && *p; p++)
       hl = curl_slist_append(hl, *p);
@@ -418,6 +423,7 @@ static int ensure_auth(struct dist_sess *s, struct berth_err *err) {
 /* ---------------- ops ---------------- */
 
 static int d_open(void *drv, const struct berth_reg_target *t, void **out, struct berth_err *err) {
+  if (curl_ready(err) < 0) return -err->code;
   struct dist_drv *d = drv;
   struct dist_sess *s = calloc(1, sizeof *s);
   if (!s) return berth_err_set(err, BERTH_EINTERNAL, 0, "out of memory");
@@ -606,7 +612,7 @@ static int d_put_blob(void *sp, const struct berth_reg_desc *desc, const char *m
   struct dist_sess *s = sp;
   int r = ensure_auth(s, err);
   if (r < 0) return r;
-  CURL *h = easy_new();
+  CURL *h = curl_easy_init();
   char *ed = curl_easy_escape(h, desc->digest, 0);
   char *url =
       mount_from ? fmt("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", s->base, s->repo, ed, mount_from)

@@ -59,6 +59,9 @@ registry: { driver = "distribution"; distribution: { mirrors = "http://$M"; }; }
 CONF
 start_daemon || { fail "berthd starts with the distribution driver"; finish; exit 1; }
 expect_match "info lists the registry driver" 'registry +distribution' "$(berth info)"
+# the driver opens libcurl at its first request (lazy-curl.c), not at load
+expect "before a registry request berthd has not loaded libcurl" "" \
+  "$(grep -oE 'libcurl[^ ]*' "/proc/$DPID/maps" | sort -u)"
 make_busybox_tar "$T/bb.tar"
 berth import -c 'CMD ["sh"]' "$T/bb.tar" busybox:latest >/dev/null
 id0=$(berth image inspect -f '{{.Id}}' busybox)
@@ -68,6 +71,7 @@ for cli in berth docker; do
   if [ $cli = berth ]; then C=(berth); else C=(docker); fi
   "${C[@]}" tag busybox "$R/$cli/bb:v1"
   out=$("${C[@]}" push "$R/$cli/bb:v1" 2>&1)
+  [ $cli = berth ] && expect_match "the first push loaded libcurl" "libcurl\.so" "$(cat "/proc/$DPID/maps")"
   expect_match "$cli push: docker's lines" "The push refers to repository \[$R/$cli/bb\]" "$out"
   expect_match "$cli push: digest line" 'v1: digest: sha256:[0-9a-f]{64} size: [0-9]+' "$out"
   pushed=$(grep -o 'sha256:[0-9a-f]\{64\}' <<<"$out" | tail -1)
