@@ -36,9 +36,10 @@ int lazylib_fail(struct lazylib *l, struct berth_err *err) {
 }
 
 void *lazylib_sym(struct lazylib *l, const char *name) {
-  void *p = lazylib_open(l) ? dlsym(l->handle, name) : NULL;
+  bool opened = lazylib_open(l);
+  void *p = opened ? dlsym(l->handle, name) : NULL;
   if (!p) { /* on stderr, which is berthd's log: berthd's logger is not in plugins */
-    const char *why = l->handle ? dlerror() : l->error;
+    const char *why = opened ? dlerror() : l->error;
     fprintf(stderr,
             "berthd stops: %s is not in %s (%s); install the library berthd was built against\n",
             name, l->soname, why ? why : "no such symbol");
