@@ -107,12 +107,16 @@ bench_engine() {
   t0=$(now_us)
   "${cli[@]}" rm -f "${ids[@]}" >/dev/null 2>&1
   R_RM[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.0f ms", us / 1e3}')
-  sleep 1
-  R_AFTER[$name]="$(($(pss_kib "$dpid") / 1024)) MiB"
+  R_AFTER[$name]=$(daemon_mem "$dpid")
 }
-# the daemon's PSS a second after it first answered, before any request
-# but _ping: what the loader and its start-up left resident
-idle_pss() { sleep 1; echo "$(awk -v k="$(pss_kib "$1")" 'BEGIN {printf "%.1f", k / 1024}') MiB"; }
+# the daemon's PSS and RSS a second from now: called when it first
+# answered (before any request but _ping: what the loader and its start-up
+# left resident) and after the runs.  PSS shares a page among the
+# processes that map it, so another berthd or dockerd running lowers it.
+daemon_mem() {
+  sleep 1
+  awk '/^Rss:/ {r = $2} /^Pss:/ {p = $2} END {printf "%.1f MiB (RSS %.1f)", p / 1024, r / 1024}' "/proc/$1/smaps_rollup"
+}
 
 # ---- the busybox image, from Debian's busybox-static ----
 root="$W/bbroot"
@@ -145,7 +149,7 @@ CONF
 BPID=$!
 PIDS+=("$BPID")
 for _ in $(seq 1 100); do curl -sf --unix-socket "$W/berth.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.05; done
-R_IDLE[berth]=$(idle_pss "$BPID")
+R_IDLE[berth]=$(daemon_mem "$BPID")
 BERTH=("$TOP/berth" -H "unix://$W/berth.sock")
 "${BERTH[@]}" import -c 'CMD ["sh"]' "$W/bb.tar" busybox:latest >/dev/null
 "${BERTH[@]}" save -o "$W/busybox-image.tar" busybox
@@ -174,7 +178,7 @@ if command -v dockerd >/dev/null; then
   DPID=$!
   PIDS+=("$DPID")
   for _ in $(seq 1 200); do curl -sf --unix-socket "$W/docker.sock" http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done
-  R_IDLE[docker]=$(idle_pss "$DPID")
+  R_IDLE[docker]=$(daemon_mem "$DPID")
   DOCKER=(docker -H "unix://$W/docker.sock")
   if "${DOCKER[@]}" load -i "$W/busybox-image.tar" >/dev/null 2>&1; then
     echo "docker: dockerd $("${DOCKER[@]}" version --format '{{.Server.Version}}')" >&2
