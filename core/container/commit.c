@@ -219,8 +219,8 @@ int ctr_commit_layer(struct daemon *d, struct container *c, bool pause, char cha
                      struct berth_err *err) {
   ctr_lock();
   bool running = c->status == CTR_RUNNING, mounted = c->mounted;
-  char root[sizeof c->rootfs];
-  memcpy(root, c->rootfs, sizeof root);
+  char root[4096];
+  snprintf(root, sizeof root, "%s", c->rootfs ? c->rootfs : "");
   ctr_unlock();
   bool paused = false, own_mount = false;
   int r = 0;

@@ -69,6 +69,7 @@ static void ctr_free(struct container *c) {
   json_decref(c->health);
   free(c->eps);
   free(c->parent_sid);
+  free(c->rootfs);
   free(c);
 }
 
@@ -286,7 +287,7 @@ int ctr_save_record(struct daemon *d, struct container *c, bool durable) {
                 c->net_config ? c->net_config : json_null(), "Image", c->image_id, "CreatedNs",
                 (json_int_t)c->created_ns, "RWLayer", c->rw_id, "ParentLayer", c->parent_sid,
                 "State", state_json(c), "RestartCount", c->restart_count, "StoppedByUser",
-                c->stopped_by_user, "Rootfs", c->mounted ? c->rootfs : "");
+                c->stopped_by_user, "Rootfs", c->mounted && c->rootfs ? c->rootfs : "");
   if (c->n_eps) json_object_set_new(j, "Endpoints", ctrnet_to_json(c));
   if (c->mounts) json_object_set(j, "MountPoints", c->mounts);
   if (c->ports) json_object_set(j, "Ports", c->ports);
@@ -392,7 +393,8 @@ static struct container *load_one(const char *path) {
   c->stopped_by_user = json_is_true(json_object_get(j, "StoppedByUser"));
   const char *rootfs = json_string_value(json_object_get(j, "Rootfs"));
   if (rootfs && *rootfs) {
-    snprintf(c->rootfs, sizeof c->rootfs, "%s", rootfs);
+    free(c->rootfs);
+    c->rootfs = xstrdup(rootfs);
     c->mounted = true;
   }
   json_decref(j);

@@ -52,7 +52,11 @@ struct container {
   bool unsaved;  /* its last ctr_save failed (a full disk): ctr_save_unsaved tries again */
   bool removing; /* a remove owns the container */
 
-  char rootfs[4096];
+  /* where its layer is mounted: NULL before the first mount; replaced by a
+   * start (under ctr_lock), kept after an unmount (mounted says whether it
+   * is).  A pointer: a 4 KiB buffer here was a quarter of what each
+   * container costs berthd */
+  char *rootfs;
   bool mounted;
   bool unmounting;    /* unmount_rootfs under way (the exit monitor's or rm's) */
   int pending_attach; /* attach clients waiting for the shim */

@@ -662,7 +662,6 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   ctr_mounts_release(d, c);
   ctr_lock();
   c->mounted = false;
-  c->rootfs[0] = 0;
   c->unmounting = false;
   ctr_broadcast();
   ctr_unlock();
@@ -742,10 +741,17 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   shim_settle(d, c);
   int64_t t = trace_phase(c->id, "", 0);
   bool remap = ctr_remapped(d, c);
-  int r = ctr_mount_layer(d, c, remap, c->rootfs, err);
+  char root[4096];
+  int r = ctr_mount_layer(d, c, remap, root, err);
   if (r < 0) return err_wrap(err, "mount rootfs");
   t = trace_phase(c->id, "start mount", t);
+  ctr_lock();
+  if (!c->rootfs || strcmp(c->rootfs, root)) {
+    free(c->rootfs);
+    c->rootfs = xstrdup(root);
+  }
   c->mounted = true;
+  ctr_unlock();
   struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
   r = ctrnet_reserve(d, c, o, err);
   if (r == 0 && remap) remap_bundle_files(d, c);
