@@ -14,6 +14,10 @@ OUT=${FUZZ_OUT:-/tmp/berth-fuzz}
 RUNS=${1:-20000}
 mkdir -p "$OUT"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -DSYSCONFDIR=\"/etc\" -I$TOP/include -I$TOP/core -I$TOP"
+# libarchive and ldns are opened at first use (core/util/lazylib.h), by the
+# soname configure would find
+soname() { objdump -p "$(clang -print-file-name="lib$1.so")" 2>/dev/null | sed -n 's/^ *SONAME *//p'; }
+CFLAGS="$CFLAGS -DARCHIVE_SONAME=\"$(soname archive)\" -DLDNS_SONAME=\"$(soname ldns)\""
 UTIL="core/util/util.c core/util/digest.c core/util/rmtree.c"
 declare -A SRC=(
   [reference]="core/image/reference.c"
@@ -22,12 +26,12 @@ declare -A SRC=(
   [seccomp]="core/runtime/seccomp.c core/runtime/caps.c $OUT/seccomp_default.c"
   [config]="core/config.c core/network/ipam.c"
   [create]="core/container/validate.c core/container/config.c core/network/ipam.c core/runtime/caps.c core/runtime/lsm.c core/runtime/seccomp.c $OUT/seccomp_default.c"
-  [untar]="core/image/layer.c"
-  [dns]="core/network/dns.c"
+  [untar]="core/image/layer.c core/util/lazylib.c core/util/lazy-archive.c"
+  [dns]="core/network/dns.c core/util/lazylib.c core/util/lazy-ldns.c"
 )
 declare -A LIBS=(
   [reference]="" [dockerfile]="" [ignore]="" [seccomp]="-lseccomp" [config]="-lconfig"
-  [create]="-lseccomp" [untar]="-larchive" [dns]="-lldns"
+  [create]="-lseccomp" [untar]="-ldl" [dns]="-ldl"
 )
 { echo 'const char rt_seccomp_default_json[] = {'
   od -An -v -tx1 "$TOP/conf/seccomp-default.json" | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
@@ -38,7 +42,7 @@ for t in reference dockerfile ignore seccomp config create untar dns; do
   srcs=""
   for s in ${SRC[$t]} $UTIL; do case $s in /*) srcs="$srcs $s" ;; *) srcs="$srcs $TOP/$s" ;; esac; done
   # shellcheck disable=SC2086
-  if ! clang $CFLAGS -o "$OUT/fuzz_$t" "$TOP/tests/fuzz/fuzz_$t.c" $srcs ${LIBS[$t]} -ljansson -lcrypto \
+  if ! clang $CFLAGS -o "$OUT/fuzz_$t" "$TOP/tests/fuzz/fuzz_$t.c" $srcs ${LIBS[$t]} -ljansson -lnettle \
     >"$OUT/build_$t.log" 2>&1; then
     echo "not ok $n - fuzz_$t builds"; sed 's/^/#   /' "$OUT/build_$t.log" | head -20
     failed=$((failed + 1)); continue
