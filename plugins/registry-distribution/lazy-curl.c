@@ -1,6 +1,6 @@
 /* libcurl, opened at the distribution driver's first request instead of
  * with the plugin: linked, it brought OpenSSL, Kerberos, LDAP, libssh2,
- * nghttp2 and more into every berthd (~4 MiB of an idle one's memory) for
+ * nghttp2 and more into every berthd (~3 MiB of an idle one's RSS) for
  * pulls and pushes that may never come.  The functions distribution.c
  * calls, with their curl.h prototypes (core/util/lazylib.h says how). */
 #include <curl/curl.h>
