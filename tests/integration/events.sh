@@ -23,24 +23,26 @@ LIVE=$!
 sleep 0.3
 
 # ---- container actions ----
-docker run -d --name e1 --label team=a busybox sleep 300 >/dev/null
-docker pause e1 >/dev/null
-docker unpause e1 >/dev/null
-docker rename e1 e2
-docker exec e2 true
-docker stop -t 1 e2 >/dev/null
-docker start e2 >/dev/null
-docker kill e2 >/dev/null
-docker rm e2 >/dev/null
-docker run --name e3 busybox sh -c 'exit 3' >/dev/null 2>&1
-docker rm e3 >/dev/null
-docker run -d --name e4 busybox sleep 300 >/dev/null
-docker top e4 >/dev/null
-docker export e4 >/dev/null
+# names that are not hex: a container= filter matches an id prefix too (as
+# docker's), and a random id beginning "e3" once matched a container "e3"
+docker run -d --name ev1 --label team=a busybox sleep 300 >/dev/null
+docker pause ev1 >/dev/null
+docker unpause ev1 >/dev/null
+docker rename ev1 ev2
+docker exec ev2 true
+docker stop -t 1 ev2 >/dev/null
+docker start ev2 >/dev/null
+docker kill ev2 >/dev/null
+docker rm ev2 >/dev/null
+docker run --name ev3 busybox sh -c 'exit 3' >/dev/null 2>&1
+docker rm ev3 >/dev/null
+docker run -d --name ev4 busybox sleep 300 >/dev/null
+docker top ev4 >/dev/null
+docker export ev4 >/dev/null
 echo hi >"$T/cpin"
-docker cp "$T/cpin" e4:/tmp/cpin
-docker cp e4:/tmp/cpin "$T/cpout"
-docker rm -f e4 >/dev/null
+docker cp "$T/cpin" ev4:/tmp/cpin
+docker cp ev4:/tmp/cpin "$T/cpout"
+docker rm -f ev4 >/dev/null
 # ---- images, networks, volumes ----
 docker tag busybox evtag:1
 docker rmi evtag:1 >/dev/null
@@ -56,28 +58,28 @@ T1=$(date +%s)
 
 ev() { docker events --since "$T0" --until "$T1" "$@" 2>&1; }
 all=$(ev --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')
-want="container create e1
-container start e1
-container pause e1
-container unpause e1
-container rename e2
-container exec_create: true e2
-container exec_start: true e2
-container exec_die e2
-container kill e2
-container kill e2
-container die e2
-container stop e2
-container start e2
-container kill e2
-container die e2
-container destroy e2
-container create e3
-container attach e3
-container start e3
-container die e3
-container destroy e3"
-got=$(printf '%s\n' "$all" | grep -E '^container .* e[123]$')
+want="container create ev1
+container start ev1
+container pause ev1
+container unpause ev1
+container rename ev2
+container exec_create: true ev2
+container exec_start: true ev2
+container exec_die ev2
+container kill ev2
+container kill ev2
+container die ev2
+container stop ev2
+container start ev2
+container kill ev2
+container die ev2
+container destroy ev2
+container create ev3
+container attach ev3
+container start ev3
+container die ev3
+container destroy ev3"
+got=$(printf '%s\n' "$all" | grep -E '^container .* ev[123]$')
 expect "every container action, in order, through docker events --since/--until" "$want" "$got"
 expect_match "tag with the new name" "^image tag evtag:1$" "$all"
 expect_match "untag" "^image untag evtag:1$" "$all"
@@ -93,12 +95,12 @@ expect_match "volume unmount" "^volume unmount" "$all"
 expect_match "volume destroy" "^volume destroy" "$all"
 
 # attributes
-expect "die carries exitCode" "3" "$(ev --filter event=die --filter container=e3 --format '{{.Actor.Attributes.exitCode}}')"
-expect "kill carries the signal (stop: 15, then 9 after -t 1 as sleep ignores TERM; kill: 9)" "15 9 9" "$(ev --filter event=kill --filter container=e2 --format '{{.Actor.Attributes.signal}}' | tr '\n' ' ' | sed 's/ $//')"
-expect "top, export, cp in (extract-to-dir) and out (archive-path), with the path" "top export extract-to-dir:/tmp archive-path:/tmp/cpin" "$(ev --filter container=e4 --filter event=top --filter event=export --filter event=extract-to-dir --filter event=archive-path --format '{{.Action}}{{with .Actor.Attributes.path}}:{{.}}{{end}}' | paste -sd' ')"
-expect "rename carries oldName" "/e1" "$(ev --filter event=rename --format '{{.Actor.Attributes.oldName}}')"
-expect "labels are attributes" "a" "$(ev --filter event=create --filter type=container --filter container=e1 --format '{{.Actor.Attributes.team}}')"
-expect "image is an attribute, and the legacy from" "busybox busybox" "$(ev --filter event=create --filter container=e1 --format '{{.Actor.Attributes.image}} {{.From}}')"
+expect "die carries exitCode" "3" "$(ev --filter event=die --filter container=ev3 --format '{{.Actor.Attributes.exitCode}}')"
+expect "kill carries the signal (stop: 15, then 9 after -t 1 as sleep ignores TERM; kill: 9)" "15 9 9" "$(ev --filter event=kill --filter container=ev2 --format '{{.Actor.Attributes.signal}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "top, export, cp in (extract-to-dir) and out (archive-path), with the path" "top export extract-to-dir:/tmp archive-path:/tmp/cpin" "$(ev --filter container=ev4 --filter event=top --filter event=export --filter event=extract-to-dir --filter event=archive-path --format '{{.Action}}{{with .Actor.Attributes.path}}:{{.}}{{end}}' | paste -sd' ')"
+expect "rename carries oldName" "/ev1" "$(ev --filter event=rename --format '{{.Actor.Attributes.oldName}}')"
+expect "labels are attributes" "a" "$(ev --filter event=create --filter type=container --filter container=ev1 --format '{{.Actor.Attributes.team}}')"
+expect "image is an attribute, and the legacy from" "busybox busybox" "$(ev --filter event=create --filter container=ev1 --format '{{.Actor.Attributes.image}} {{.From}}')"
 expect "exec_die carries the execID and exitCode" "1 0" "$(ev --filter event=exec_die --format '{{if .Actor.Attributes.execID}}1{{end}} {{.Actor.Attributes.exitCode}}')"
 
 # the wire shape, by curl
@@ -114,10 +116,10 @@ expect "a malformed filter: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}'
 
 # ---- filters ----
 expect "type=network, network=evnet" "network network network network" "$(ev --filter type=network --filter network=evnet --format '{{.Type}}' | tr '\n' ' ' | sed 's/ $//')"
-expect "event=die (two filters of a key: either): e2 twice, e3, e4, the --rm one" "die die die die die" "$(ev --filter event=die --filter event=nonesuch --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "event=die (two filters of a key: either): ev2 twice, ev3, ev4, the --rm one" "die die die die die" "$(ev --filter event=die --filter event=nonesuch --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
 expect "event=exec_create matches the action with its command" "exec_create: true" "$(ev --filter event=exec_create --format '{{.Action}}')"
-expect "container= by the old name sees what happened before the rename" "create start pause unpause" "$(ev --filter container=e1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
-expect "label=team=a: only e1/e2's" "0" "$(ev --filter label=team=a --format '{{.Actor.Attributes.name}}' | grep -cv '^e[12]$')"
+expect "container= by the old name sees what happened before the rename" "create start pause unpause" "$(ev --filter container=ev1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
+expect "label=team=a: only ev1/ev2's" "0" "$(ev --filter label=team=a --format '{{.Actor.Attributes.name}}' | grep -cv '^ev[12]$')"
 expect "label=team=b: nothing" "" "$(ev --filter label=team=b)"
 expect "image=evtag:1: its tag and untag" "tag untag" "$(ev --filter image=evtag:1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
 expect "network=evnet: create, connect, disconnect, destroy" "create connect disconnect destroy" "$(ev --filter network=evnet --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
@@ -125,9 +127,9 @@ expect "volume=evvol" "create mount unmount destroy" "$(ev --filter volume=evvol
 expect "type=image and event=tag together: both must hold" "tag" "$(ev --filter type=image --filter event=tag --format '{{.Action}}')"
 
 # ---- berth events ----
-bev=$(berth events --since "$T0" --until "$T1" --filter container=e3 --filter event=die)
-expect_match "berth events: docker's line (time, type, action, id, sorted attributes)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}(Z|[+-][0-9]{2}:[0-9]{2}) container die [0-9a-f]{64} \(exitCode=3, image=busybox, name=e3\)$' "$bev"
-expect "berth events --format with docker's Go names" "die e3 busybox" "$(berth events --since "$T0" --until "$T1" -f container=e3 -f event=die --format '{{.Status}} {{.Actor.Attributes.name}} {{.From}}')"
+bev=$(berth events --since "$T0" --until "$T1" --filter container=ev3 --filter event=die)
+expect_match "berth events: docker's line (time, type, action, id, sorted attributes)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}(Z|[+-][0-9]{2}:[0-9]{2}) container die [0-9a-f]{64} \(exitCode=3, image=busybox, name=ev3\)$' "$bev"
+expect "berth events --format with docker's Go names" "die ev3 busybox" "$(berth events --since "$T0" --until "$T1" -f container=ev3 -f event=die --format '{{.Status}} {{.Actor.Attributes.name}} {{.From}}')"
 expect "berth system events --since 10m (a duration)" "$(ev | wc -l)" "$(berth system events --since 10m --until "$T1" | wc -l)"
 expect_match "a bad --since" "invalid value for \"--since\": yesterday" "$(berth events --since yesterday 2>&1)"
 
@@ -139,13 +141,13 @@ evs = list(c.events(since=int(sys.argv[2]), until=int(sys.argv[3]), decode=True,
 print(" ".join(e["Actor"]["Attributes"]["name"] for e in evs[:2]), len(evs), evs[0]["status"])
 PY
 )
-expect "docker-py events(since, until, filters, decode): e2, e3, e4, the --rm one" "e2 e3 4 destroy" "$out"
+expect "docker-py events(since, until, filters, decode): ev2, ev3, ev4, the --rm one" "ev2 ev3 4 destroy" "$out"
 
 # ---- the live stream saw them as they happened ----
 sleep 0.3
 kill "$LIVE" 2>/dev/null; wait "$LIVE" 2>/dev/null
-expect "a live docker events stream saw create..destroy of e1/e2" "create e1,start e1,pause e1" "$(head -3 "$T/live.out" | paste -sd,)"
-expect_match "and e3's die" "^die e3$" "$(cat "$T/live.out")"
+expect "a live docker events stream saw create..destroy of ev1/ev2" "create ev1,start ev1,pause ev1" "$(head -3 "$T/live.out" | paste -sd,)"
+expect_match "and ev3's die" "^die ev3$" "$(cat "$T/live.out")"
 
 # ---- until in the future: the stream ends then ----
 s=$(date +%s.%N)
