@@ -45,7 +45,7 @@ static void export_producer(int fd, void *ctx) {
 
 int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
                struct berth_err *err) {
-  if (!lazylib_open(&lazy_libarchive)) return lazylib_fail(&lazy_libarchive, err);
+  if (lazylib_need(&lazy_libarchive, err) < 0) return -err->code;
   struct export_job *j = xcalloc(1, sizeof *j);
   j->d = d;
   memcpy(j->rw_id, c->rw_id, sizeof j->rw_id);

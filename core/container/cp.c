@@ -259,7 +259,7 @@ static void get_producer(int fd, void *p) {
 int ctr_archive_get(struct daemon *d, struct container *c, const char *path,
                     ctr_producer_fn *producer, void **ctx, struct berth_err *err) {
   /* the tar is written once the reply has begun: libarchive loaded now */
-  if (!lazylib_open(&lazy_libarchive)) return lazylib_fail(&lazy_libarchive, err);
+  if (lazylib_need(&lazy_libarchive, err) < 0) return -err->code;
   struct get_job *j = xcalloc(1, sizeof *j);
   *j = (struct get_job){d, c, xstrdup(path), NULL, -1};
   /* the top entry: the path's basename ("." for "dir/." or "/") */

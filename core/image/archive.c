@@ -222,7 +222,7 @@ out:
 
 int image_save_add(struct image_store *s, struct image_save *c, const char *name,
                    struct berth_err *err) {
-  if (!lazylib_open(&lazy_libarchive)) return lazylib_fail(&lazy_libarchive, err);
+  if (lazylib_need(&lazy_libarchive, err) < 0) return -err->code;
   pthread_mutex_lock(&s->lock);
   struct image *im = store_lookup_locked(s, name);
   if (!im) {

@@ -61,7 +61,7 @@ static bool question_name(const ldns_rr *qrr, char *name, size_t len) {
  * if it cannot be: the questions then go unanswered */
 static bool have_ldns(void) {
   static bool told;
-  if (lazylib_open(&lazy_libldns)) return true;
+  if (lazylib_open(&lazy_libldns)) return true; /* every question: no error to build */
   struct berth_err e = {0};
   lazylib_fail(&lazy_libldns, &e);
   if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED)) log_error("dns: %s", e.msg);

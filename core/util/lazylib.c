@@ -35,6 +35,10 @@ int lazylib_fail(struct lazylib *l, struct berth_err *err) {
   return r;
 }
 
+int lazylib_need(struct lazylib *l, struct berth_err *err) {
+  return lazylib_open(l) ? 0 : lazylib_fail(l, err);
+}
+
 void *lazylib_sym(struct lazylib *l, const char *name) {
   bool opened = lazylib_open(l);
   void *p = opened ? dlsym(l->handle, name) : NULL;

@@ -42,6 +42,9 @@ extern struct lazylib lazy_libcurl;                  /* the distribution plugin'
 bool lazylib_open(struct lazylib *l);
 /* the berth_err for a library that did not open ("cannot load ..."): its -code */
 int lazylib_fail(struct lazylib *l, struct berth_err *err);
+/* lazylib_open, for a request that must not begin without l: 0, or
+ * lazylib_fail's error */
+int lazylib_need(struct lazylib *l, struct berth_err *err);
 /* name's address in l, opening l first; stops berthd if it cannot */
 void *lazylib_sym(struct lazylib *l, const char *name);
 

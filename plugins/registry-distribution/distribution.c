@@ -61,7 +61,7 @@ static void curl_setup(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 static int curl_ready(struct berth_err *err) { /* from d_open: login and search open one too */
-  if (!lazylib_open(&lazy_libcurl)) return lazylib_fail(&lazy_libcurl, err);
+  if (lazylib_need(&lazy_libcurl, err) < 0) return -err->code;
   pthread_once(&curl_once, curl_setup);
   return 0;
 }
