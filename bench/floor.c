@@ -9,12 +9,20 @@
  *   cc -O2 -o floor bench/floor.c && ./floor LOWER SCRATCH [ROUNDS]
  *
  * bench/run-latency.sh builds and runs it in its temp dir, so that every
- * figure it prints can be read against this machine's floor of the hour. */
+ * figure it prints can be read against this machine's floor of the hour.
+ *
+ * The floor for one `exec c true`, the same way: a child that joins the
+ * cgroups and every namespace of a running container's process PID (one
+ * setns through a pidfd), forks (the pid namespace is its children's)
+ * and waits for its child's exec of the container's /bin/true.
+ *
+ *   ./floor exec PID [ROUNDS] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +36,7 @@
 #define MAX_CG 32
 
 static char cg_mounts[MAX_CG][256];
+static char cg_opts[MAX_CG][256]; /* the super options: "rw,memory", "rw" (cgroup2) */
 static int n_cg;
 
 static void die(const char *what) {
@@ -43,11 +52,14 @@ static void find_cgroups(void) {
   while (fgets(line, sizeof line, f) && n_cg < MAX_CG) {
     char mnt[256], fstype[64];
     const char *sep = strstr(line, " - ");
+    char opts[256] = "";
     if (!sep || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
-        sscanf(sep + 3, "%63s", fstype) != 1)
+        sscanf(sep + 3, "%63s %*s %255s", fstype, opts) < 1)
       continue;
-    if (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2"))
+    if (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2")) {
+      snprintf(cg_opts[n_cg], sizeof cg_opts[0], "%s", !strcmp(fstype, "cgroup2") ? "" : opts);
       snprintf(cg_mounts[n_cg++], sizeof cg_mounts[0], "%s", mnt);
+    }
   }
   fclose(f);
 }
@@ -143,6 +155,77 @@ static double round_ms(const char *lower, const char *scratch, int i) {
   return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 }
 
+/* ---- exec ---- */
+
+static char exec_cg[MAX_CG][512]; /* the container's cgroup.procs in each hierarchy */
+static int n_exec_cg;
+
+/* does a mount's super options name every controller of "cpu,cpuacct"? */
+static int has_ctrls(const char *opts, const char *ctrls) {
+  char want[256], hay[300];
+  snprintf(want, sizeof want, "%s", ctrls);
+  snprintf(hay, sizeof hay, ",%.256s,", opts);
+  for (char *save = NULL, *c = strtok_r(want, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+    char pad[300];
+    snprintf(pad, sizeof pad, ",%.256s,", c);
+    if (!strstr(hay, pad)) return 0;
+  }
+  return 1;
+}
+
+/* /proc/PID/cgroup's "id:controllers:path" lines, each at its mount */
+static void find_exec_cgroups(pid_t pid) {
+  char p[64], line[1024];
+  snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
+  FILE *f = fopen(p, "r");
+  if (!f) die(p);
+  while (fgets(line, sizeof line, f) && n_exec_cg < MAX_CG) {
+    line[strcspn(line, "\n")] = 0;
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = 0;
+    const char *ctrls = c1 + 1, *path = c2 + 1;
+    for (int k = 0; k < n_cg; k++) {
+      int v2 = !cg_opts[k][0];
+      if (v2 != !*ctrls || (!v2 && !has_ctrls(cg_opts[k], ctrls))) continue;
+      if (strcmp(path, "/")) /* the root: nothing of its own */
+        snprintf(exec_cg[n_exec_cg++], sizeof exec_cg[0], "%.255s%.255s", cg_mounts[k], path);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+static double exec_round_ms(pid_t target) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    for (int k = 0; k < n_exec_cg; k++)
+      write_pid(exec_cg[k], getpid());
+    int pfd = (int)syscall(SYS_pidfd_open, target, 0);
+    if (pfd < 0 || setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                                  CLONE_NEWPID | CLONE_NEWNS) < 0)
+      _exit(20);
+    pid_t c = vfork();
+    if (c == 0) {
+      char *argv[] = {"true", NULL}, *envp[] = {"PATH=/bin", NULL};
+      execve("/bin/true", argv, envp);
+      _exit(21);
+    }
+    int st;
+    _exit(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) ? WEXITSTATUS(st) : 22);
+  }
+  int st;
+  if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "floor: the exec failed (status %d)\n", st);
+    exit(1);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -150,20 +233,27 @@ static int cmp(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: floor LOWER SCRATCH [ROUNDS]\n");
+    fprintf(stderr, "usage: floor LOWER SCRATCH [ROUNDS]\n       floor exec PID [ROUNDS]\n");
     return 2;
   }
   int rounds = argc > 3 ? atoi(argv[3]) : 20;
   if (rounds < 1 || rounds > 10000) rounds = 20;
   find_cgroups();
+  bool exec = !strcmp(argv[1], "exec");
+  pid_t target = exec ? (pid_t)atoi(argv[2]) : 0;
+  if (exec) find_exec_cgroups(target);
   double *ms = calloc((size_t)rounds, sizeof *ms);
   if (!ms) die("calloc");
-  round_ms(argv[1], argv[2], rounds); /* warm up */
+  if (exec)
+    exec_round_ms(target); /* warm up */
+  else
+    round_ms(argv[1], argv[2], rounds);
   for (int i = 0; i < rounds; i++)
-    ms[i] = round_ms(argv[1], argv[2], i);
+    ms[i] = exec ? exec_round_ms(target) : round_ms(argv[1], argv[2], i);
   qsort(ms, (size_t)rounds, sizeof *ms, cmp);
-  printf("floor: median %.2f ms, min %.2f, max %.2f (%d rounds, %d cgroup hierarchies)\n",
-         ms[rounds / 2], ms[0], ms[rounds - 1], rounds, n_cg);
+  printf("floor%s: median %.2f ms, min %.2f, max %.2f (%d rounds, %d cgroup hierarchies)\n",
+         exec ? " exec" : "", ms[rounds / 2], ms[0], ms[rounds - 1], rounds,
+         exec ? n_exec_cg : n_cg);
   free(ms);
   return 0;
 }

@@ -25,7 +25,8 @@
 # machine of the hour: the kernel's floor for `run --rm true` (bench/floor.c:
 # an overlay mount, cgroups, namespaces, pivot, exec, wait, clean-up, with
 # no engine around it) and a fork+exec of /bin/true from this shell (what
-# every CLI figure pays before the CLI runs); this VM's speed moves 2-5x
+# every CLI figure pays before the CLI runs), and the floor for `exec C true`
+# (bench/floor.c exec, on the berth container exec used); this VM's speed moves 2-5x
 # from hour to hour, these two say how fast it is in this run
 set -u
 N=${1:-20}
@@ -84,6 +85,10 @@ bench_engine() {
   R_RUN[$name]=$(median_ms "${cli[@]}" run --rm --network none busybox true)
   "${cli[@]}" run -d --network none --name bench-exec busybox sleep 3600 >/dev/null
   R_EXEC[$name]=$(median_ms "${cli[@]}" exec bench-exec true)
+  if [ "$name" = berth ] && [ -x "$W/floor" ]; then # the same container, without an engine
+    EXEC_FLOOR=$("$W/floor" exec "$("${cli[@]}" inspect -f '{{.State.Pid}}' bench-exec)" "$N" \
+      2>>"$W/floor.log" | sed -n 's/^floor exec: median \([0-9.]*\) ms.*/\1/p')
+  fi
   "${cli[@]}" rm -f bench-exec >/dev/null 2>&1
   sleep 1
   local d0; d0=$(pss_kib "$dpid")
@@ -129,6 +134,7 @@ tar --numeric-owner -C "$root" -cf "$W/bb.tar" .
 
 # ---- the machine of the hour: the kernel's floor and a shell's fork+exec ----
 FLOOR="-"
+EXEC_FLOOR=""
 if cc -O2 -o "$W/floor" "$TOP/bench/floor.c" 2>"$W/floor.log"; then
   mkdir -p "$W/floor-scratch"
   FLOOR=$("$W/floor" "$root" "$W/floor-scratch" "$N" 2>>"$W/floor.log" |
@@ -244,6 +250,10 @@ printf '\n%-22s' "rm -f x$M"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RM[$e]}"; done
 printf '\n\nthis machine now: the kernel floor of run --rm true %s ms (bench/floor.c), /bin/true from bash %s ms\n' \
   "${FLOOR:--}" "$FORK"
+[ -n "$EXEC_FLOOR" ] &&
+  awk -v e="${R_EXEC[berth]}" -v f="$EXEC_FLOOR" -v t="$FORK" 'BEGIN {
+    printf "the kernel floor of exec true %.2f ms (bench/floor.c exec: the cgroups, one setns, a fork,\n", f
+    printf "  the exec of the container'"'"'s /bin/true); berth exec = that + the fork+exec of the CLI + %.1f ms\n", e - f - t }'
 [ -n "$FLOOR" ] && [ "$FLOOR" != - ] &&
   awk -v r="${R_RUN[berth]}" -v f="$FLOOR" -v t="$FORK" 'BEGIN {
     printf "berth run --rm = %.1f x the floor (%.1f x after the shell'"'"'s fork+exec of the CLI)\n", r / f, (r - t) / f }'

@@ -266,6 +266,7 @@ static int lock_data_root(const char *root) {
 static int seccomp_default(struct daemon *d, struct berth_err *err) {
   const char *path = d->cfg.seccomp_profile;
   bool asked = path != NULL;
+  ctr_seccomp_init(d->cfg.exec_root);
   if (!path && path_exists(SYSCONFDIR "/berth/seccomp-default.json"))
     path = SYSCONFDIR "/berth/seccomp-default.json";
   d->seccomp_source = xstrdup("builtin");

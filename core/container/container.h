@@ -160,11 +160,13 @@ void ctr_health_start(struct daemon *d, struct container *c, bool resume);
 const char *ctr_health_locked(const struct container *c);
 
 /* seccomp (seccomp_cache.c): the filter of a profile (NULL: the daemon's
- * default) and capability set, compiled once, as base64 BPF for a spec;
- * NULL when it cannot be (the runtime then builds it).  set_default: the
- * daemon.conf seccomp-profile's text (compiled now: an error if it does
- * not), NULL for the built-in. */
-const char *ctr_seccomp_bpf(const char *profile, uint64_t caps);
+ * default) and capability set, compiled once, as the path of a file of
+ * its BPF for a spec; NULL when it cannot be (the runtime then builds it).
+ * init: the files' directory, under the exec-root (before the first).
+ * set_default: the daemon.conf seccomp-profile's text (compiled now: an
+ * error if it does not), NULL for the built-in. */
+void ctr_seccomp_init(const char *exec_root);
+const char *ctr_seccomp_bpf_path(const char *profile, uint64_t caps);
 int ctr_seccomp_set_default(const char *text, struct berth_err *err);
 
 /* paths */

@@ -290,6 +290,17 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   int fds[] = {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1]};
   pid_t p = r == 0 ? shim_launch(false, argv, fds, ptys[1] >= 0 ? 6 : 5, err) : -1;
   if (r == 0 && p < 0) r = (int)p;
+  /* berthd puts the helper in the container's cgroup while it wakes (the
+   * two at once, on two cores: ~0.2 ms of cgroup v1 writes off its path);
+   * the helper reads the spec, which comes after, before it forks */
+  if (r == 0 && cgroup_ops()->add_pid(c->id, p, err) < 0) {
+    kill(p, SIGKILL); /* it sees no spec and would say so: nobody listens */
+    while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+    }
+    shim_spare_exited(p);
+    r = -err->code;
+    p = -1;
+  }
   int child_ends[] = {in[0], out[1], er[1], sp[0], ep[1], ptys[1]};
   for (size_t k = 0; k < ARRAY_SIZE(child_ends); k++)
     if (child_ends[k] >= 0) close(child_ends[k]);
@@ -350,7 +361,7 @@ int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct bert
   pthread_mutex_unlock(&mu);
   if (!claimed)
     return berth_err_set(err, BERTH_ECONFLICT, 0, "Exec command %s is already running", e->id);
-  cgroup_prime(); /* the helper moves itself into the container's cgroup */
+  cgroup_prime(); /* berthd moves the helper into the container's cgroup */
   int64_t t = trace_phase(e->id, "", 0);
   if (exec_spawn(e, attach, io, err) == 0) {
     io->trace_t0 = trace_phase(e->id, "exec spawn", t);

@@ -470,7 +470,7 @@ void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
   s->limits = o->limits; /* borrowed from o */
   /* borrowed from the cache, which keeps it for berthd's life */
   if (s->seccomp && !s->privileged)
-    s->seccomp_bpf = (char *)ctr_seccomp_bpf(o->seccomp_profile, s->caps);
+    s->seccomp_bpf_path = (char *)ctr_seccomp_bpf_path(o->seccomp_profile, s->caps);
 }
 
 /* args (behind /dev/init with --init), identity, environment */

@@ -43,8 +43,10 @@ struct rt_spec {
   bool seccomp; /* Docker's default profile */
   char *
       seccomp_profile; /* a profile in docker's JSON format instead (--security-opt seccomp=FILE) */
-  char *seccomp_bpf;   /* the filter compiled (base64), when berthd did: installed as it is */
-  json_t *limits;      /* shm_size, rlimits [[res, soft, hard]], oom_score_adj, sysctls; or NULL */
+  char *seccomp_bpf_path; /* the filter berthd compiled, a file of BPF: installed as it is */
+  void *seccomp_bpf;      /* that file's contents, read by rt_spec_from_json (not in the JSON) */
+  size_t seccomp_bpf_len;
+  json_t *limits; /* shm_size, rlimits [[res, soft, hard]], oom_score_adj, sysctls; or NULL */
   json_t *
       cgroup_hiers; /* the host's cgroup mounts, [[name, type, opts]…] (rt_cgroup_hiers); or NULL */
   uint64_t caps;    /* effective/permitted/bounding set (bits) */

@@ -26,8 +26,8 @@ pid_t shim_launch(bool dl, char **argv, const int *fds, int nfds, struct berth_e
  * one at start-up and another each time one is taken.  Once, at start-up. */
 void shim_spare_start(void);
 /* A berth-shim berthd started, exited and reaped: the cgroup it made
- * ahead as a spare, if it left it (an exec helper does: its removal is
- * not on the exec's path), goes. */
+ * ahead as a spare, if it left it (an exec helper does), goes, removed by
+ * the spares' thread (not on the exec's path). */
 void shim_spare_exited(pid_t pid);
 /* End the spare (at shutdown; a spare also ends when berthd's end of its
  * socket closes). */

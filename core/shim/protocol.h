@@ -48,7 +48,8 @@ static inline uint32_t shim_frame_len(const unsigned char h[8]) {
  *   3        the spec (rt_spec JSON), read to EOF
  *   4        close-on-exec error pipe: a message if set-up or exec failed
  *   5        (tty only) a socket that receives the pty master
- * It joins the container's cgroup and namespaces, forks the process and
+ * berthd puts it in the container's cgroup before the spec ends; it joins
+ * the container's namespaces, forks the process and
  * exits with its status. */
 #define SHIM_EXEC_SPEC_FD 3
 #define SHIM_EXEC_ERR_FD 4

@@ -709,14 +709,16 @@ static void event_loop(int sfd) {
 
 /* The container's init has its own copy of the spec (clone): what only
  * the set-up needed goes, and malloc gives the pages back, so that each of
- * the long-lived shims costs less (the seccomp BPF alone is ~10 KB twice) */
+ * the long-lived shims costs less (the seccomp BPF alone is ~10 KB) */
 static void shed_setup_memory(void) {
-  static const char *const keys[] = {"seccomp_bpf", "seccomp_profile", "args",  "env",
-                                     "mounts",      "limits",          "groups"};
+  static const char *const keys[] = {"seccomp_bpf_path", "seccomp_profile", "args",  "env",
+                                     "mounts",           "limits",          "groups"};
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
     json_object_del(S.extra, keys[i]);
   free(S.spec.seccomp_bpf);
   S.spec.seccomp_bpf = NULL;
+  free(S.spec.seccomp_bpf_path);
+  S.spec.seccomp_bpf_path = NULL;
   free(S.spec.seccomp_profile);
   S.spec.seccomp_profile = NULL;
   malloc_trim(0);

@@ -69,7 +69,8 @@ static int exec_child(void *p) {
     for (int fd = 0; fd < 3; fd++)
       dup2(c->slave, fd);
   }
-  spawn_vm_unblock();
+  /* no spawn_vm_unblock(): rt_exec_process resets every handler and the
+   * mask first (64 system calls fewer) */
   rt_exec_process(c->s, SHIM_EXEC_ERR_FD);
 }
 
@@ -97,8 +98,9 @@ int shim_exec_main(int argc, char **argv) {
   json_decref(j);
   if (r < 0) return fail("exec spec: %s", err.msg);
   setsid();
-  if (cgroup_ops()->add_pid(id, getpid(), &err) < 0 || rt_join(pid, &err) < 0)
-    return fail("%s", err.msg);
+  /* in the container's cgroup already: berthd put it there before the
+   * spec's end */
+  if (rt_join(pid, &err) < 0) return fail("%s", err.msg);
   int slave = -1;
   if (s.tty && (slave = container_pty()) < 0) return -slave;
   /* no fork: a copy of this process's page tables, and the faults of

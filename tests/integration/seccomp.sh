@@ -44,6 +44,17 @@ unc=$(probe --security-opt seccomp=unconfined busybox)
 expect "seccomp=unconfined: sysfs and READ_IMPLIES_EXEC reach the kernel" "ok ok" "$(field "$unc" sysfs) $(field "$unc" personality_rie)"
 berth run -d --name sx -v "$T/probe:/probe:ro" busybox sleep 300 >/dev/null
 expect "an exec gets the container's filter" "$def" "$(berth exec sx /probe | paste -sd' ')"
+# berthd's compiled filters: files of BPF under the exec-root, named by
+# their sha256, root's alone; a spec names its file instead of the BPF
+spec=$T/data/containers/$(berth inspect -f '{{.Id}}' sx)/spec.json
+f=$(grep -o '"seccomp_bpf_path": *"[^"]*"' "$spec" | cut -d'"' -f4)
+expect "the container's spec names its filter's file, under the exec-root" "$T/run/seccomp" "$(dirname "${f:-none}")"
+check "and holds no BPF" sh -c "! grep -q '\"seccomp_bpf\"' '$spec'"
+expect "a compiled filter is a file named by its sha256" "$(basename "${f:-none}" .bpf)" "$(sha256sum "${f:-/dev/null}" | cut -d' ' -f1)"
+expect "in a directory only root reads" "700 600" "$(stat -c %a "$T/run/seccomp" "${f:-/dev/null}" | paste -sd' ')"
+rm -f "$T/run/seccomp"/*.bpf
+expect "an exec after the files were removed: the same filter (the file written again)" "$def" "$(berth exec sx /probe | paste -sd' ')"
+check "and the file is back" test -s "$f"
 berth rm -f sx >/dev/null
 
 # a profile of one's own, through the docker CLI (it sends the file's content)
