@@ -277,9 +277,9 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   snprintf(pidnum, sizeof pidnum, "%d", (int)cpid);
   char *argv[] = {shim, "exec", "--container", c->id, "--pid", pidnum, NULL};
   int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ep[2] = {-1, -1}, sp[2] = {-1, -1},
-      ptys[2] = {-1, -1};
-  io->pty = -1;
-  if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0)
+      ptys[2] = {-1, -1}, stp[2] = {-1, -1};
+  io->pty = io->status_r = -1;
+  if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0 || pipe2(stp, O_CLOEXEC) < 0)
     r = err_sys(err, BERTH_EINTERNAL, "pipe");
   else if (attach && e->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptys) < 0)
     r = err_sys(err, BERTH_EINTERNAL, "socketpair");
@@ -287,8 +287,8 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
            (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0))
     r = err_sys(err, BERTH_EINTERNAL, "pipe");
   /* the helper's descriptors: protocol.h */
-  int fds[] = {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1]};
-  pid_t p = r == 0 ? shim_launch(false, argv, fds, ptys[1] >= 0 ? 6 : 5, err) : -1;
+  int fds[] = {e->attach_stdin ? in[0] : -1, out[1], er[1], sp[0], ep[1], ptys[1], stp[1]};
+  pid_t p = r == 0 ? shim_launch(false, argv, fds, (int)ARRAY_SIZE(fds), err) : -1;
   if (r == 0 && p < 0) r = (int)p;
   /* berthd puts the helper in the container's cgroup while it wakes (the
    * two at once, on two cores: ~0.2 ms of cgroup v1 writes off its path);
@@ -301,7 +301,7 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
     r = -err->code;
     p = -1;
   }
-  int child_ends[] = {in[0], out[1], er[1], sp[0], ep[1], ptys[1]};
+  int child_ends[] = {in[0], out[1], er[1], sp[0], ep[1], ptys[1], stp[1]};
   for (size_t k = 0; k < ARRAY_SIZE(child_ends); k++)
     if (child_ends[k] >= 0) close(child_ends[k]);
   /* the helper reads the spec to EOF before anything else */
@@ -315,9 +315,10 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   io->out_r = out[0];
   io->err_r = er[0];
   io->errp_r = ep[0];
+  io->status_r = stp[0];
   io->pid = p;
   if (r < 0) {
-    int rest[] = {in[1], out[0], er[0], ep[0]};
+    int rest[] = {in[1], out[0], er[0], ep[0], stp[0]};
     for (size_t k = 0; k < ARRAY_SIZE(rest); k++)
       if (rest[k] >= 0) close(rest[k]);
     return r;
@@ -336,22 +337,51 @@ void exec_set_tty(struct exec_proc *e, bool tty) {
   pthread_mutex_unlock(&mu);
 }
 
-void exec_finish(struct exec_proc *e, struct exec_io *io) {
+/* the process's wait status: the helper's report, or (it died before it
+ * wrote one: killed) the helper's own, reaped here */
+static int exit_status(struct exec_io *io) {
   int st = 0;
+  ssize_t n = -1;
+  if (io->status_r >= 0) {
+    while ((n = read(io->status_r, &st, sizeof st)) < 0 && errno == EINTR) {
+    }
+    close(io->status_r);
+    io->status_r = -1;
+  }
+  if (n == (ssize_t)sizeof st) return st;
   while (waitpid(io->pid, &st, 0) < 0 && errno == EINTR) {
   }
-  trace_phase(e->id, "exec spawned to helper's exit", io->trace_t0);
+  shim_spare_exited(io->pid);
+  io->pid = 0;
+  return st;
+}
+
+void exec_record(struct exec_proc *e, struct exec_io *io) {
+  int st = exit_status(io);
+  trace_phase(e->id, "exec spawned to the process's exit", io->trace_t0);
   pthread_mutex_lock(&mu);
   e->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   e->state = EXEC_DONE;
   e->pty = -1;
   int code = e->exit_code;
   pthread_mutex_unlock(&mu);
-  shim_spare_exited(io->pid);
   close(io->errp_r);
   char num[16];
   snprintf(num, sizeof num, "%d", code);
   exec_event(e, "exec_die", false, json_pack("{s:s}", "exitCode", num));
+}
+
+void exec_reap(struct exec_io *io) {
+  if (io->pid <= 0) return;
+  while (waitpid(io->pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  shim_spare_exited(io->pid);
+  io->pid = 0;
+}
+
+void exec_finish(struct exec_proc *e, struct exec_io *io) {
+  exec_record(e, io);
+  exec_reap(io);
 }
 
 int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
@@ -467,13 +497,14 @@ void exec_session(int sock, const char *extra, size_t extra_len, struct exec_pro
                   (int)n, msg);
     send_output(sock, 2, full, strlen(full), raw);
   }
-  exec_finish(e, io); /* exit code recorded before the stream closes */
+  exec_record(e, io); /* exit code recorded before the stream closes */
   if (n > 0) {        /* it never ran: docker's exec says 126 (run keeps 127) */
     pthread_mutex_lock(&mu);
     e->exit_code = 126;
     pthread_mutex_unlock(&mu);
   }
   shutdown(sock, SHUT_WR);
+  exec_reap(io); /* the helper's exit: after the client has its EOF */
   if (have_stdin) {
     /* the copy thread ends before the fd it writes to is closed: a number
      * closed under it could be reused by another thread's open */

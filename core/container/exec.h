@@ -63,7 +63,8 @@ void exec_resize(struct exec_proc *e, int h, int w);
 /* A started exec: the helper and the ends of its stdio. */
 struct exec_io {
   int in_w, out_r, err_r, pty, errp_r;
-  pid_t pid;
+  int status_r;     /* the helper's report of the process's wait status */
+  pid_t pid;        /* the helper; 0 once reaped */
   int64_t trace_t0; /* BERTH_TRACE: when the helper was spawned */
 };
 
@@ -73,8 +74,12 @@ struct exec_io {
 int exec_start(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err);
 /* the start request's Tty (docker-py sends it there), before the start */
 void exec_set_tty(struct exec_proc *e, bool tty);
-/* Wait for the helper and record the exit code. */
+/* Record the exit code (the helper's report, else its own exit), then
+ * reap the helper: exec_record and exec_reap, for a caller with nothing
+ * to do between them. */
 void exec_finish(struct exec_proc *e, struct exec_io *io);
+void exec_record(struct exec_proc *e, struct exec_io *io);
+void exec_reap(struct exec_io *io);
 
 /* Stream a started exec over sock until it ends: stdout/stderr framed
  * (unless raw) and, when with_stdin, the socket's input (extra first) to

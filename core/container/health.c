@@ -58,7 +58,7 @@ static void probe(struct container *c, const struct ctr_opts *o, struct probe_re
   char id[65];
   struct berth_err err = {0};
   struct exec_proc *e = NULL;
-  struct exec_io io = {-1, -1, -1, -1, -1, 0, 0};
+  struct exec_io io = {-1, -1, -1, -1, -1, -1, 0, 0};
   int r = exec_create(c, &eo, id, &err);
   json_decref(cmd);
   if (r == 0 && !(e = exec_get(id))) r = berth_err_set(&err, BERTH_ENOTFOUND, 0, "exec vanished");

@@ -48,12 +48,16 @@ static inline uint32_t shim_frame_len(const unsigned char h[8]) {
  *   3        the spec (rt_spec JSON), read to EOF
  *   4        close-on-exec error pipe: a message if set-up or exec failed
  *   5        (tty only) a socket that receives the pty master
+ *   6        the process's wait status (an int, native order), written
+ *            once the helper has reaped it: berthd has the exit code
+ *            without waiting for the helper's own exit
  * berthd puts it in the container's cgroup before the spec ends; it joins
- * the container's namespaces, forks the process and
- * exits with its status. */
+ * the container's namespaces, forks the process and exits with its
+ * status. */
 #define SHIM_EXEC_SPEC_FD 3
 #define SHIM_EXEC_ERR_FD 4
 #define SHIM_EXEC_PTY_FD 5
+#define SHIM_EXEC_STATUS_FD 6
 int shim_exec_main(int argc, char **argv);
 
 /* berth-shim spare: a berth-shim exec'd ahead of need (launch.c keeps
