@@ -362,6 +362,7 @@ int main(int argc, char **argv) {
   ctr_restore(&d);
   store_sweep_pending(&d.images, ctr_layer_owned);
   ctr_mntns_start(&d); /* after the restore: it must not slow it down */
+  ctr_netns_start();
   const struct {
     const struct api_route *r;
     size_t n;

@@ -75,6 +75,11 @@ struct container {
 
 /* table */
 void ctr_init(struct daemon *d);
+/* network namespaces made ahead (netns.c), lo up: take one (an fd the
+ * caller owns) for a container with a network of its own, or -1 (none
+ * ready: its init makes its own) */
+void ctr_netns_start(void);
+int ctr_netns_take(void);
 /* the mount namespace shims clone inits from (mntns.c): made in the
  * background at start-up; -1 until then, or if it cannot be made */
 void ctr_mntns_start(struct daemon *d);

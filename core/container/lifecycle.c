@@ -757,9 +757,12 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (r == 0 && remap) remap_bundle_files(d, c);
   t = trace_phase(c->id, "start reserve", t);
   json_t *spec = NULL;
+  bool own_netns = false; /* a network of its own (none): one made ahead fits */
   if (r == 0) {
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
+    own_netns = spec && !json_is_true(json_object_get(spec, "host_network")) &&
+                !json_object_get(spec, "netns_path") && !json_object_get(spec, "userns");
   }
   struct loaded_plugin *lg = ctr_log_driver(d, o);
   bool dl = lg && strcmp(lg->origin, "built-in"); /* the shim must dlopen it */
@@ -776,7 +779,9 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   cleanup_free char *exitp = xasprintf("%s/exit.json", bundle);
   unlink(exitp); /* a previous run's: never read as this one's */
   t = trace_phase(c->id, "start spec", t);
-  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, dl, ctr_mntns_fd(), pid, err);
+  int netns = r == 0 && own_netns ? ctr_netns_take() : -1;
+  if (r == 0) r = shim_spawn(bundle, sockp, d->cfg.plugin_dir, dl, ctr_mntns_fd(), netns, pid, err);
+  if (netns >= 0) close(netns); /* the shim's now */
   if (r == 0) failpoint("start-shim");
   t = trace_phase(c->id, "start shim", t);
   if (r == 0) r = ctrnet_plumb(d, c, *pid, err);

@@ -194,7 +194,7 @@ void rt_spec_free(struct rt_spec *s) {
 int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
   int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-  if (!s->host_network && !s->netns_path) f |= CLONE_NEWNET;
+  if (!s->host_network && !s->netns_path && !s->netns_ahead) f |= CLONE_NEWNET;
   if (s->userns.size) f |= CLONE_NEWUSER; /* first: the others are then its */
   return f;
 }
@@ -652,6 +652,23 @@ static void loopback_up(void) {
   close(s);
 }
 
+int rt_netns_ahead(int own, bool *stranded, struct berth_err *err) {
+  *stranded = false;
+  if (unshare(CLONE_NEWNET) < 0) return err_sys(err, BERTH_EINTERNAL, "unshare(CLONE_NEWNET)");
+  int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int e = errno;
+  if (fd >= 0) loopback_up();
+  if (setns(own, CLONE_NEWNET) < 0) {
+    e = errno;
+    if (fd >= 0) close(fd);
+    *stranded = true;
+    return berth_err_set(err, BERTH_EINTERNAL, e, "back to the thread's own network: %s",
+                         strerror(e));
+  }
+  if (fd < 0) return berth_err_set(err, BERTH_EINTERNAL, e, "open the new network namespace");
+  return fd;
+}
+
 static void setup_tty(const struct rt_spec *s, int pty_sock, int err_fd) {
   int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) die(err_fd, 125, "open /dev/pts/ptmx: %s", strerror(errno));
@@ -787,7 +804,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     if (wd >= 0) close(wd);
   }
   t = trace_phase("init", "/etc files, volumes, devices", t);
-  if (!s->host_network && !s->netns_path) loopback_up();
+  if (!s->host_network && !s->netns_path && !s->netns_ahead) loopback_up();
   t = trace_phase("init", "lo up", t);
   if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
       chdir("/") < 0)

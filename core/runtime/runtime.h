@@ -37,6 +37,7 @@ struct rt_spec {
   bool open_stdin;
   bool host_network; /* share the host's netns */
   char *netns_path;  /* or join this one (--network container:<id>) */
+  bool netns_ahead;  /* or the shim joins one made ahead, lo up (rt_netns_ahead; not in the JSON) */
   bool privileged;
   bool readonly_rootfs;
   bool no_new_privs;
@@ -95,6 +96,11 @@ int rt_seccomp_load(const char *profile, uint64_t caps, struct berth_err *err);
 /* docker's default set with HostConfig.CapAdd/CapDrop applied ("ALL" too) */
 uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, size_t n_drop);
 
+/* A network namespace made ahead, with lo up, for a container's own
+ * network: the calling thread unshares one, opens it and goes back to
+ * own (its namespace, opened before).  The fd, or -code; *stranded: the
+ * thread could not go back and must not use the network again. */
+int rt_netns_ahead(int own, bool *stranded, struct berth_err *err);
 /* The mount namespace a container's init is cloned from (mntns.c): a
  * private copy of the calling thread's, without any mount but "/", /proc,
  * /sys, the cgroup hierarchies, /dev and the mounts the paths in keep lie

@@ -99,30 +99,37 @@ void shim_reaper_start(void) {
 }
 
 int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, bool dl, int mntns_fd,
-               pid_t *pid, struct berth_err *err) {
+               int netns_fd, pid_t *pid, struct berth_err *err) {
   /* argv[0] is berth-shim for both builds: what ps shows and pgrep finds */
   cleanup_free char *shim = helper_path("berth-shim");
   cleanup_free char *logf = xasprintf("%s/shim.log", bundle);
   int rp[2];
   if (pipe2(rp, O_CLOEXEC) < 0) return err_sys(err, BERTH_EINTERNAL, "pipe");
   int lf = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  char *argv[] = {shim,
-                  (char *)"--bundle",
-                  (char *)bundle,
-                  (char *)"--socket",
-                  (char *)sock,
-                  (char *)"--ready-fd",
-                  (char *)"3",
-                  (char *)"--plugin-dir",
-                  (char *)plugin_dir,
-                  mntns_fd >= 0 ? (char *)"--mntns-fd" : NULL,
-                  (char *)"4",
-                  NULL};
+  char *argv[16] = {shim,
+                    (char *)"--bundle",
+                    (char *)bundle,
+                    (char *)"--socket",
+                    (char *)sock,
+                    (char *)"--ready-fd",
+                    (char *)"3",
+                    (char *)"--plugin-dir",
+                    (char *)plugin_dir};
+  int na = 9;
+  if (mntns_fd >= 0) {
+    argv[na++] = (char *)"--mntns-fd";
+    argv[na++] = (char *)"4";
+  }
+  if (netns_fd >= 0) {
+    argv[na++] = (char *)"--netns-fd";
+    argv[na++] = (char *)"5";
+  }
   /* berthd's own child (no double fork): it outlives berthd all the same,
    * and berthd reaps it (the reaper, below); stdio to shim.log, the ready
-   * pipe at 3, the namespace to clone the init from at 4 */
-  int fds[] = {-1, lf, lf, rp[1], mntns_fd};
-  pid_t p = shim_launch(dl, argv, fds, mntns_fd >= 0 ? 5 : 4, err);
+   * pipe at 3, the namespace to clone the init from at 4, a network
+   * namespace made ahead for it at 5 */
+  int fds[] = {-1, lf, lf, rp[1], mntns_fd, netns_fd};
+  pid_t p = shim_launch(dl, argv, fds, netns_fd >= 0 ? 6 : mntns_fd >= 0 ? 5 : 4, err);
   if (lf >= 0) close(lf);
   close(rp[1]);
   if (p < 0) {

@@ -16,9 +16,11 @@
  * <pid> <shim pid>" (the container's init, held before its exec) on the
  * ready pipe. */
 /* dl: the build that can dlopen (the log driver is a plugin file);
- * mntns_fd: the namespace the shim clones the init from (-1: its own) */
+ * mntns_fd: the namespace the shim clones the init from (-1: its own);
+ * netns_fd: a network namespace made ahead for the init to join, for a
+ * container with one of its own (-1: the init makes one) */
 int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, bool dl, int mntns_fd,
-               pid_t *pid, struct berth_err *err);
+               int netns_fd, pid_t *pid, struct berth_err *err);
 
 /* Make berthd the child subreaper of what it starts (a shim's children,
  * the container's init among them, come back to berthd if the shim dies)

@@ -71,6 +71,7 @@ static struct {
   const struct cgroup_ops *cg;
   int ready_fd;
   int mntns_fd; /* --mntns-fd: the namespace to clone the init from, or -1 */
+  int netns_fd; /* --netns-fd: a network namespace made ahead for the init, or -1 */
 } S;
 
 /* ---------------- logging ---------------- */
@@ -417,7 +418,8 @@ static int child_main(void *p) {
   if (S.ready_fd >= 0) close(S.ready_fd);
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   if (a->netns_fd >= 0 && setns(a->netns_fd, CLONE_NEWNET) < 0) {
-    rt_report(a->io.err_fd, "join the network of %s: %s", S.spec.netns_path, strerror(errno));
+    rt_report(a->io.err_fd, "join the network of %s: %s",
+              S.spec.netns_path ? S.spec.netns_path : "the namespace made ahead", strerror(errno));
     _exit(125);
   }
   /* in a user namespace its maps come with the cgroup byte, and it opens
@@ -577,6 +579,12 @@ static int create_container(struct berth_err *err) {
   a.close_fds[a.n_close++] = cgs[1];
   if (S.spec.netns_path && (a.netns_fd = open(S.spec.netns_path, O_RDONLY | O_CLOEXEC)) < 0)
     return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
+  /* berthd's namespace made ahead (lo up), for a network of its own */
+  if (!S.spec.netns_path && !S.spec.host_network && !S.spec.userns.size && S.netns_fd >= 0) {
+    a.netns_fd = S.netns_fd;
+    S.netns_fd = -1;
+    S.spec.netns_ahead = true;
+  }
   a.close_fds[a.n_close++] = start[1];
   a.close_fds[a.n_close++] = errp[0];
   if (S.spec.tty) {
@@ -734,7 +742,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "exec")) return shim_exec_main(argc, argv);
   const char *bundle = NULL, *plugin_dir = "/nowhere";
   int ready_fd = -1;
-  S.ready_fd = S.mntns_fd = -1;
+  S.ready_fd = S.mntns_fd = S.netns_fd = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--bundle"))
       bundle = argv[i + 1];
@@ -746,9 +754,12 @@ int main(int argc, char **argv) {
       plugin_dir = argv[i + 1];
     else if (!strcmp(argv[i], "--mntns-fd"))
       S.mntns_fd = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--netns-fd"))
+      S.netns_fd = atoi(argv[i + 1]);
   }
-  /* at its slot without close-on-exec: none of the shim's children keep it */
+  /* at their slots without close-on-exec: none of the shim's children keep them */
   if (S.mntns_fd >= 0) fcntl(S.mntns_fd, F_SETFD, FD_CLOEXEC);
+  if (S.netns_fd >= 0) fcntl(S.netns_fd, F_SETFD, FD_CLOEXEC);
   S.ready_fd = ready_fd;
   if (!bundle || !S.socket_path || ready_fd < 0) {
     shim_spare_cgroup_drop();

@@ -263,6 +263,18 @@ expect "ls /dev" "core fd full mqueue null ptmx pts random shm stderr stdin stdo
 expect_match "ls /dev with -t has the console" 'console' "$(berth run --rm -t busybox ls /dev)"
 out=$(berth run --rm --network none busybox ip -o link | awk '{print $2}' | tr -d ':')
 expect "--network none: lo only" lo "$out"
+# namespaces made ahead (core/container/netns.c): each container its own, lo up
+berth run -d --name nn1 --network none busybox sleep 300 >/dev/null
+berth run -d --name nn2 --network none busybox sleep 300 >/dev/null
+n1=$(readlink "/proc/$(berth inspect -f '{{.State.Pid}}' nn1)/ns/net")
+n2=$(readlink "/proc/$(berth inspect -f '{{.State.Pid}}' nn2)/ns/net")
+check "--network none, two containers: two network namespaces, neither berthd's" \
+  test -n "$n1" -a -n "$n2" -a "$n1" != "$n2" -a "$n1" != "$(readlink "/proc/$DPID/ns/net")"
+expect "and lo up in each" "UP UP" "$(for c in nn1 nn2; do berth exec $c ip -o link show lo | grep -o ',UP,' | tr -d ,; done | paste -sd' ')"
+expect "loopback traffic in it" "1" "$(berth exec nn1 ping -c1 -W2 127.0.0.1 | grep -c ' 0% packet loss')"
+shim=$(pgrep -f "berth-shim --bundle $T/data/containers/$(berth inspect -f '{{.Id}}' nn1)")
+expect "its shim keeps no network namespace open" "0" "$(ls -l "/proc/$shim/fd" | grep -c 'net:\[')"
+berth rm -f nn1 nn2 >/dev/null
 expect "--network host: the host's interfaces" "$(ip -o link | wc -l)" "$(berth run --rm --network host busybox ip -o link | wc -l)"
 out=$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p')
 expect_match "--init: /dev/init is PID 1" '^ +1 /dev/init -- sh -c' "$out"
