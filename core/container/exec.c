@@ -348,7 +348,7 @@ static int exit_status(struct exec_io *io) {
     close(io->status_r);
     io->status_r = -1;
   }
-  if (n == (ssize_t)sizeof st) return st;
+  if (n == (ssize_t)sizeof st || io->pid <= 0) return st;
   while (waitpid(io->pid, &st, 0) < 0 && errno == EINTR) {
   }
   shim_spare_exited(io->pid);
