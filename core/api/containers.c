@@ -9,6 +9,7 @@
 
 #include "../container/config.h"
 #include "../container/container.h"
+#include "../container/exec.h"
 #include "../container/stream.h"
 #include "../daemon.h"
 #include "../image/reference.h"
@@ -522,6 +523,7 @@ static int top(struct api_request *req) {
     bool mine = false;
     for (size_t i = 0; i < n; i++)
       mine |= pids[i] == pid;
+    mine = mine && !exec_is_helper(c, pid);
     if (mine) json_array_append(procs, row);
     json_decref(row);
   }

@@ -331,6 +331,15 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   return 0;
 }
 
+bool exec_is_helper(const struct container *c, pid_t pid) {
+  bool found = false;
+  pthread_mutex_lock(&mu);
+  for (size_t i = 0; i < n_execs && !found; i++)
+    found = execs[i]->c == c && execs[i]->state == EXEC_RUNNING && execs[i]->pid == pid;
+  pthread_mutex_unlock(&mu);
+  return found;
+}
+
 void exec_set_tty(struct exec_proc *e, bool tty) {
   pthread_mutex_lock(&mu);
   if (e->state == EXEC_CREATED) e->tty = tty;

@@ -56,6 +56,10 @@ int exec_exit_code(struct exec_proc *e); /* once exec_finish has recorded it */
 /* The container is being removed: its exec records leave the table. */
 void exec_forget_container(const struct container *c);
 size_t exec_count(void);
+/* Is pid one of c's running exec helpers?  They sit in the container's
+ * cgroup while their process runs, but are berth's, not the container's:
+ * top leaves them out, as docker's shows no runc or shim process. */
+bool exec_is_helper(const struct container *c, pid_t pid);
 
 json_t *exec_inspect_json(struct exec_proc *e);
 void exec_resize(struct exec_proc *e, int h, int w);

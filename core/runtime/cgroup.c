@@ -200,9 +200,8 @@ static int v1_add_pid(const char *id, pid_t pid, struct berth_err *err) {
   snprintf(b, sizeof b, "%d", (int)pid);
   for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
     cleanup_free char *p = v1_path(v1_ctrls[i], id, "cgroup.procs");
-    if (!path_exists(p)) continue;
-    int r = write_str(p, b);
-    if (r < 0) return err_sys_(err, BERTH_EINTERNAL, -r, "join cgroup %s", p);
+    int r = write_str(p, b); /* ENOENT: a hierarchy this host has not (no stat first) */
+    if (r < 0 && r != -ENOENT) return err_sys_(err, BERTH_EINTERNAL, -r, "join cgroup %s", p);
   }
   return 0;
 }
@@ -295,8 +294,9 @@ static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
     cleanup_free char *src = v1_path(v1_ctrls[done], from, NULL);
     cleanup_free char *dst = v1_path(v1_ctrls[done], id, NULL);
     /* ENOENT with dst there: a co-mounted hierarchy (cpu,cpuacct) already
-     * renamed through its other name */
-    if (path_exists(root) && rename(src, dst) < 0 && !(errno == ENOENT && path_exists(dst))) {
+     * renamed through its other name; with no root: a hierarchy this host
+     * has not (looked at only then: the usual rename costs no stat) */
+    if (rename(src, dst) < 0 && !(errno == ENOENT && (path_exists(dst) || !path_exists(root)))) {
       e = errno;
       break;
     }

@@ -118,6 +118,11 @@ for cli in berth docker; do
   out=$(C $cli top web)
   expect_match "$cli: top web" 'sh -c i=0' "$out"
   expect_match "$cli: top web has ps -ef titles" '^UID +PID +PPID +C +STIME +TTY +TIME +CMD' "$out"
+  C $cli exec -d web sleep 30
+  sleep 0.3
+  out=$(C $cli top web)
+  expect_match "$cli: top lists a detached exec's process" 'sleep 30' "$out"
+  expect "$cli: and not berth's exec helper waiting for it" 0 "$(grep -c berth-shim <<<"$out")"
   out=$(C $cli stats --no-stream web)
   expect_match "$cli: stats --no-stream header" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS' "$out"
   expect_match "$cli: stats --no-stream row" 'web +[0-9.]+% +[0-9.]+[KMG]i?B / [0-9.]+[KMGT]i?B' "$out"
