@@ -9,7 +9,9 @@
 # and the average PSS of a berth-shim, and the kernel's floor for a
 # container's run with no engine around it (bench/floor.c, N rounds) at
 # the same moment: what of run -d's growth the kernel itself shows (it
-# walks every task at pivot_root, for one); then berthd's start-up time
+# walks every task at pivot_root, for one), and bash's fork and exec of
+# /bin/true (what every CLI figure pays: whether the machine itself got
+# slower with the containers); then berthd's start-up time
 # with COUNT containers to restore (kill -9, start, first answered /_ping).
 # A private berthd on its own data root; everything is removed at the end.
 set -u
@@ -42,11 +44,12 @@ row() {
   psq=$(for _ in $(seq 1 "$N"); do timed "${B[@]}" ps -q; done | median)
   insp=$(for _ in $(seq 1 "$N"); do timed "${B[@]}" inspect "$first"; done | median)
   fl=$(floor_ms)
+  tr=$(for _ in $(seq 1 "$N"); do timed /bin/true; done | median) # the machine: any process's start
   RUN_AT[$n]=$run
   FLOOR_AT[$n]=$fl
   mapfile -t shims < <(pgrep -f "berth-shim --bundle $W/")
-  printf '%-8s %10s %10s %10s %10s %12s %14s %10s\n' "$n" "$run" "$ps" "$psq" "$insp" \
-    "$(pss "/proc/$BPID/smaps_rollup") KiB" "$(($(pss $(printf '/proc/%s/smaps_rollup ' "${shims[@]}")) / ${#shims[@]})) KiB" "$fl"
+  printf '%-8s %10s %10s %10s %10s %12s %14s %10s %10s\n' "$n" "$run" "$ps" "$psq" "$insp" \
+    "$(pss "/proc/$BPID/smaps_rollup") KiB" "$(($(pss $(printf '/proc/%s/smaps_rollup ' "${shims[@]}")) / ${#shims[@]})) KiB" "$fl" "$tr"
 }
 have=0
 add_to() { # run -d until $1 are running, 8 at a time
@@ -55,7 +58,7 @@ add_to() { # run -d until $1 are running, 8 at a time
 }
 first=$("${B[@]}" run -d --network none busybox sleep 36000)
 have=1
-printf '%-8s %10s %10s %10s %10s %12s %14s %10s\n' running "run -d ms" "ps -a ms" "ps -q ms" "inspect" "berthd PSS" "PSS per shim" "floor ms"
+printf '%-8s %10s %10s %10s %10s %12s %14s %10s %10s\n' running "run -d ms" "ps -a ms" "ps -q ms" "inspect" "berthd PSS" "PSS per shim" "floor ms" "/bin/true"
 for n in 10 100 "$COUNT"; do
   [ "$n" -gt "$COUNT" ] && continue
   add_to "$((n - N))"
