@@ -255,6 +255,16 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, const struct ctr_opt
   return 0;
 }
 
+/* a helper's end: its wait status, once reaped, and the cgroup it made
+ * ahead as a spare goes */
+static int reap_helper(pid_t p) {
+  int st = 0;
+  while (waitpid(p, &st, 0) < 0 && errno == EINTR) {
+  }
+  shim_spare_exited(p);
+  return st;
+}
+
 static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, struct berth_err *err) {
   struct container *c = e->c;
   ctr_lock();
@@ -295,9 +305,7 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
    * the helper reads the spec, which comes after, before it forks */
   if (r == 0 && cgroup_ops()->add_pid(c->id, p, err) < 0) {
     kill(p, SIGKILL); /* it sees no spec and would say so: nobody listens */
-    while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
-    }
-    shim_spare_exited(p);
+    reap_helper(p);
     r = -err->code;
     p = -1;
   }
@@ -358,9 +366,7 @@ static int exit_status(struct exec_io *io) {
     io->status_r = -1;
   }
   if (n == (ssize_t)sizeof st || io->pid <= 0) return st;
-  while (waitpid(io->pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  shim_spare_exited(io->pid);
+  st = reap_helper(io->pid);
   io->pid = 0;
   return st;
 }
@@ -382,9 +388,7 @@ void exec_record(struct exec_proc *e, struct exec_io *io) {
 
 void exec_reap(struct exec_io *io) {
   if (io->pid <= 0) return;
-  while (waitpid(io->pid, NULL, 0) < 0 && errno == EINTR) {
-  }
-  shim_spare_exited(io->pid);
+  reap_helper(io->pid);
   io->pid = 0;
 }
 

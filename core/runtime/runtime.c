@@ -191,10 +191,16 @@ void rt_spec_free(struct rt_spec *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* the init makes its network namespace (and brings its lo up): not the
+ * host's, not one to join, not one made ahead with lo up already */
+static bool makes_netns(const struct rt_spec *s) {
+  return !s->host_network && !s->netns_path && !s->netns_ahead;
+}
+
 int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
   int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-  if (!s->host_network && !s->netns_path && !s->netns_ahead) f |= CLONE_NEWNET;
+  if (makes_netns(s)) f |= CLONE_NEWNET;
   if (s->userns.size) f |= CLONE_NEWUSER; /* first: the others are then its */
   return f;
 }
@@ -804,7 +810,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     if (wd >= 0) close(wd);
   }
   t = trace_phase("init", "/etc files, volumes, devices", t);
-  if (!s->host_network && !s->netns_path && !s->netns_ahead) loopback_up();
+  if (makes_netns(s)) loopback_up();
   t = trace_phase("init", "lo up", t);
   if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
       chdir("/") < 0)
