@@ -124,9 +124,29 @@ static uint32_t arch_token(const char *name) {
   return 0;
 }
 
+/* whether this kernel runs x32 system calls at all (CONFIG_X86_X32_ABI:
+ * Debian's kernels leave it out and answer them ENOSYS) */
+static bool x32_runs(void) {
+#if defined(__x86_64__)
+  static int runs = -1; /* asked once; threads may race to store the same */
+  if (runs < 0) {
+    errno = 0;
+    long r = syscall(0x40000000L | SYS_getpid);
+    runs = r >= 0 || errno != ENOSYS;
+  }
+  return runs;
+#else
+  return false;
+#endif
+}
+
 /* archMap: the native architecture's sub-architectures join the filter (on
  * x86_64, x86 and x32: 32-bit programs and int 0x80 are filtered like the
- * rest instead of killed, as with docker) */
+ * rest instead of killed, as with docker).  Where the kernel has no x32,
+ * its branch (a third of the filter's instructions, compiled by the kernel
+ * at every start and exec) is left out, and a call of an architecture the
+ * filter lacks gets ENOSYS, as that kernel answers it, not libseccomp's
+ * default kill. */
 static void add_arches(scmp_filter_ctx ctx, json_t *p) {
   uint32_t native = seccomp_arch_native();
   size_t i, k;
@@ -135,7 +155,10 @@ static void add_arches(scmp_filter_ctx ctx, json_t *p) {
     if (arch_token(json_string_value(json_object_get(m, "architecture"))) != native) continue;
     json_array_foreach(json_object_get(m, "subArchitectures"), k, sub) {
       uint32_t t = arch_token(json_string_value(sub));
-      if (t) seccomp_arch_add(ctx, t); /* -EEXIST: already there */
+      if (t == SCMP_ARCH_X32 && !x32_runs())
+        seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS));
+      else if (t)
+        seccomp_arch_add(ctx, t); /* -EEXIST: already there */
     }
   }
 }

@@ -29,6 +29,10 @@ expect "default: personality's query allowed" "ok" "$(field "$def" personality_q
 host80=$("$T/probe" int80 | cut -d= -f2)
 expect "default: an i386 syscall (int 0x80) fares as on the host ($host80: ok where it runs), not killed" \
   "$host80" "$(field "$def" int80_getpid)"
+# x32 likewise: ENOSYS on a kernel without the x32 ABI (Debian's), whose
+# filter leaves the x32 branch out and answers ENOSYS itself, not a kill
+hostx32=$("$T/probe" x32 | cut -d= -f2)
+expect "default: an x32 syscall fares as on the host ($hostx32), not killed" "$hostx32" "$(field "$def" x32_getpid)"
 # the built-in copy, or the same file installed under the sysconfdir (make install)
 expect_match "info names the profile" "^\[name=seccomp,profile=(builtin|/.*/berth/seccomp-default.json)\]$" "$(docker info -f '{{.SecurityOptions}}')"
 
@@ -52,6 +56,14 @@ expect "the container's spec names its filter's file, under the exec-root" "$T/r
 check "and holds no BPF" sh -c "! grep -q '\"seccomp_bpf\"' '$spec'"
 expect "a compiled filter is a file named by its sha256" "$(basename "${f:-none}" .bpf)" "$(sha256sum "${f:-/dev/null}" | cut -d' ' -f1)"
 expect "in a directory only root reads" "700 600" "$(stat -c %a "$T/run/seccomp" "${f:-/dev/null}" | paste -sd' ')"
+# the x32 branch compares x32 numbers (0x40000000 + n, jgt/jge): none
+# where the kernel has no x32 (the probe's ENOSYS on the host), some where it has
+x32_cmps=$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(); print(sum(1 for i in range(0,len(d),8) if struct.unpack_from("<H",d,i)[0] in (0x25,0x35) and 0x40000000<struct.unpack_from("<I",d,i+4)[0]<0x40001000))' "${f:-/dev/null}")
+if [ "$hostx32" = ENOSYS ]; then
+  expect "no x32 branch in the filter on a kernel without x32" 0 "$x32_cmps"
+else
+  check "the filter keeps its x32 branch on a kernel with x32 ($x32_cmps comparisons)" test "$x32_cmps" -gt 0
+fi
 rm -f "$T/run/seccomp"/*.bpf
 expect "an exec after the files were removed: the same filter (the file written again)" "$def" "$(berth exec sx /probe | paste -sd' ')"
 check "and the file is back" test -s "$f"

@@ -5,7 +5,10 @@
  * int 0x80, in a child: "ok", or the signal that ended it — SIGSYS from a
  * filter without x86 in its architectures, SIGSEGV from a machine that
  * cannot run it at all (a kernel without IA32 emulation, some VMs).
- * "probe int80" prints that line alone (run on the host to compare). */
+ * x32_getpid is getpid through the x32 ABI, in a child too: "ok", the
+ * error (ENOSYS where the kernel has no x32) or the signal (SIGSYS: a
+ * filter killed it).  "probe int80" / "probe x32" print that line alone
+ * (run on the host to compare). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -35,9 +38,22 @@ static const char *int80(void) {
   if (WIFEXITED(st)) return WEXITSTATUS(st) == 0 ? "ok" : "fail";
   return WTERMSIG(st) == SIGSYS ? "SIGSYS" : WTERMSIG(st) == SIGSEGV ? "SIGSEGV" : "signal";
 }
+static const char *x32(void) {
+  pid_t p = fork();
+  if (p == 0) _exit(syscall(0x40000000L | SYS_getpid) > 0 ? 0 : errno == ENOSYS ? 2 : 1);
+  int st = 0;
+  if (p < 0 || waitpid(p, &st, 0) < 0) return "nofork";
+  if (WIFEXITED(st)) return WEXITSTATUS(st) == 0 ? "ok" : WEXITSTATUS(st) == 2 ? "ENOSYS" : "fail";
+  return WTERMSIG(st) == SIGSYS ? "SIGSYS" : "signal";
+}
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "x32")) {
+    printf("x32_getpid=%s\n", x32());
+    return 0;
+  }
   printf("int80_getpid=%s\n", int80());
   if (argc > 1 && !strcmp(argv[1], "int80")) return 0;
+  printf("x32_getpid=%s\n", x32());
   show("personality_rie", personality(0x0400000));
   show("personality_query", personality(0xffffffff));
   struct timex tx = {0};
