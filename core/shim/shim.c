@@ -65,6 +65,7 @@ static struct {
   size_t n_clients;
   bool started, exited, stdin_once;
   int exit_code;
+  bool oom_killed; /* read once, at the exit */
   char error[1024];
   struct loaded_plugin *logger;
   void *sink;
@@ -298,10 +299,10 @@ static void record_exit(int status) {
     S.error[n > 0 ? n : 0] = 0;
   }
   S.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  int64_t oom = S.cg->oom_kills(S.spec.id);
+  S.oom_killed = S.cg->oom_kills(S.spec.id) > 0;
   char ts[64];
   format_rfc3339(now_ns(), ts, sizeof ts);
-  json_t *j = json_pack("{s:i,s:b,s:s,s:s}", "exit_code", S.exit_code, "oom_killed", oom > 0,
+  json_t *j = json_pack("{s:i,s:b,s:s,s:s}", "exit_code", S.exit_code, "oom_killed", S.oom_killed,
                         "finished_at", ts, "error", S.started ? "" : S.error);
   char *text = json_dumps(j, JSON_COMPACT);
   /* berthd's record of the exit is the durable one (ctr_save before any
@@ -313,20 +314,23 @@ static void record_exit(int status) {
   json_decref(j);
 }
 
+/* The log's last lines are written (readable by `logs`) before anyone
+ * hears of the exit; the driver's close (json-file's fsync) comes after the
+ * exit frame, off the path of wait, stop and run --rm. */
 static void finish(void) {
   flush_log(&S.out);
   flush_log(&S.err);
-  if (S.sink) {
-    struct berth_err e = {0};
-    FAULT_CALL(S.logger, "close", &e, S.logger->ops.logger.close(S.sink, &e));
-    S.sink = NULL;
-  }
   char p[32];
-  snprintf(p, sizeof p, "%d %d", S.exit_code, S.cg->oom_kills(S.spec.id) > 0 ? 1 : 0);
+  snprintf(p, sizeof p, "%d %d", S.exit_code, S.oom_killed ? 1 : 0);
   for (size_t i = 0; i < S.n_clients; i++) {
     if (S.clients[i].attached || S.clients[i].watch)
       send_frame(S.clients[i].fd, SHIM_F_EXIT, p, strlen(p));
     shutdown(S.clients[i].fd, SHUT_WR);
+  }
+  if (S.sink) {
+    struct berth_err e = {0};
+    FAULT_CALL(S.logger, "close", &e, S.logger->ops.logger.close(S.sink, &e));
+    S.sink = NULL;
   }
   S.cg->destroy(S.spec.id);
   unlink(S.socket_path);

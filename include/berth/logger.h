@@ -5,6 +5,9 @@
  * call.  A sink may serve reads (BERTH_LOG_F_READ) so `berth logs` works;
  * follow is driven by the host, which calls read_next with a timeout.
  * log() and a reader on the same container may run concurrently.
+ * close() is called after the container's exit has been reported (wait,
+ * stop and run --rm do not wait for it): a line a sink serves must be
+ * readable once log() has returned, not only after close().
  */
 #ifndef BERTH_LOGGER_H
 #define BERTH_LOGGER_H
