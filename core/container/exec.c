@@ -348,6 +348,15 @@ bool exec_is_helper(const struct container *c, pid_t pid) {
   return found;
 }
 
+size_t exec_helpers_running(const struct container *c) {
+  size_t n = 0;
+  pthread_mutex_lock(&mu);
+  for (size_t i = 0; i < n_execs; i++)
+    n += execs[i]->c == c && execs[i]->state == EXEC_RUNNING && execs[i]->pid > 0;
+  pthread_mutex_unlock(&mu);
+  return n;
+}
+
 void exec_set_tty(struct exec_proc *e, bool tty) {
   pthread_mutex_lock(&mu);
   if (e->state == EXEC_CREATED) e->tty = tty;

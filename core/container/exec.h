@@ -60,6 +60,8 @@ size_t exec_count(void);
  * cgroup while their process runs, but are berth's, not the container's:
  * top leaves them out, as docker's shows no runc or shim process. */
 bool exec_is_helper(const struct container *c, pid_t pid);
+/* How many of them run now: stats' PIDS leaves them out, as top does. */
+size_t exec_helpers_running(const struct container *c);
 
 json_t *exec_inspect_json(struct exec_proc *e);
 void exec_resize(struct exec_proc *e, int h, int w);

@@ -123,6 +123,12 @@ for cli in berth docker; do
   out=$(C $cli top web)
   expect_match "$cli: top lists a detached exec's process" 'sleep 30' "$out"
   expect "$cli: and not berth's exec helper waiting for it" 0 "$(grep -c berth-shim <<<"$out")"
+  C $cli run -d --name pc busybox sleep 300 >/dev/null
+  C $cli exec -d pc sleep 30
+  sleep 0.3
+  expect "$cli: stats' PIDS: the container's process and the exec's, not the helper" 2 \
+    "$(C $cli stats --no-stream --format '{{.PIDs}}' pc)"
+  C $cli rm -f pc >/dev/null
   out=$(C $cli stats --no-stream web)
   expect_match "$cli: stats --no-stream header" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS' "$out"
   expect_match "$cli: stats --no-stream row" 'web +[0-9.]+% +[0-9.]+[KMG]i?B / [0-9.]+[KMGT]i?B' "$out"
