@@ -546,14 +546,7 @@ struct stats_ctx {
 };
 
 static json_t *sample(struct container *c, json_t *prev) {
-  json_t *s = cgroup_ops()->stats(c->id);
-  /* a running exec's helper waits in the container's cgroup: berth's,
-   * not the container's (docker counts no runc) */
-  json_t *pids = json_object_get(s, "pids_stats");
-  json_int_t cur = json_integer_value(json_object_get(pids, "current"));
-  json_int_t helpers = (json_int_t)exec_helpers_running(c);
-  if (helpers && cur > 0)
-    json_object_set_new(pids, "current", json_integer(cur > helpers ? cur - helpers : 0));
+  json_t *s = ctr_cgroup_stats(c);
   char now[64];
   format_rfc3339(now_ns(), now, sizeof now);
   json_t *cpu = json_object_get(s, "cpu_stats");

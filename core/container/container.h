@@ -229,6 +229,9 @@ json_t *ctr_prune(struct daemon *d);
 
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);
+/* The cgroup's figures for stats (cpu, memory, pids: docker's members),
+ * berth's running exec helpers left out of the pids. */
+json_t *ctr_cgroup_stats(struct container *c);
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size);
 
 /* Restore at start-up: reconnect running containers' shims, record exits

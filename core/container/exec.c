@@ -357,6 +357,18 @@ size_t exec_helpers_running(const struct container *c) {
   return n;
 }
 
+/* a running exec's helper waits in the container's cgroup: berth's, not
+ * the container's (docker counts no runc) */
+json_t *ctr_cgroup_stats(struct container *c) {
+  json_t *s = cgroup_ops()->stats(c->id);
+  json_t *pids = json_object_get(s, "pids_stats");
+  json_int_t cur = json_integer_value(json_object_get(pids, "current"));
+  json_int_t helpers = (json_int_t)exec_helpers_running(c);
+  if (helpers && cur > 0)
+    json_object_set_new(pids, "current", json_integer(cur > helpers ? cur - helpers : 0));
+  return s;
+}
+
 void exec_set_tty(struct exec_proc *e, bool tty) {
   pthread_mutex_lock(&mu);
   if (e->state == EXEC_CREATED) e->tty = tty;
