@@ -757,12 +757,17 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (r == 0 && remap) remap_bundle_files(d, c);
   t = trace_phase(c->id, "start reserve", t);
   json_t *spec = NULL;
-  bool own_netns = false; /* a network of its own (none): one made ahead fits */
+  /* --network none: a namespace made ahead fits.  Not one with networks:
+   * ctrnet_plumb finds the init's namespace by its pid as soon as the shim
+   * answers, which may be before the init has joined one made ahead (the
+   * veth would land in the shim's namespace) */
+  bool own_netns = false;
   if (r == 0) {
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
     own_netns = spec && !json_is_true(json_object_get(spec, "host_network")) &&
-                !json_object_get(spec, "netns_path") && !json_object_get(spec, "userns");
+                !json_object_get(spec, "netns_path") && !json_object_get(spec, "userns") &&
+                !ctrnet_has_endpoints(c);
   }
   struct loaded_plugin *lg = ctr_log_driver(d, o);
   bool dl = lg && strcmp(lg->origin, "built-in"); /* the shim must dlopen it */

@@ -485,6 +485,13 @@ int ctrnet_reserve(struct daemon *d, struct container *c, const struct ctr_opts 
   return r;
 }
 
+bool ctrnet_has_endpoints(struct container *c) {
+  ctr_lock();
+  bool any = c->n_eps > 0;
+  ctr_unlock();
+  return any;
+}
+
 int ctrnet_plumb(struct daemon *d, struct container *c, pid_t pid, struct berth_err *err) {
   hold(c);
   int r = 0;

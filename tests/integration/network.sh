@@ -89,6 +89,14 @@ id=$(docker network inspect -f '{{.Id}}' appnet)
 expect_match "its bridge br-<12 hex> holds the gateway" "10.99.0.1/24" "$(ip -4 -br addr show "br-${id:0:12}")"
 docker run -d --name db --network appnet busybox sleep 300 >/dev/null
 expect "a container on it: 10.99.0.2" "10.99.0.2" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' db)"
+# its veth is moved into the init's namespace by pid as soon as the shim
+# answers: a namespace made ahead, joined by the init a moment later, would
+# have raced it (eth0 missing now and then in the 50 below)
+shim=$(pgrep -f "berth-shim --bundle $T/data/containers/$(docker inspect -f '{{.Id}}' db)")
+args=$(tr '\0' ' ' <"/proc/${shim:-0}/cmdline" 2>/dev/null)
+expect_match "its shim is found" "berth-shim --bundle" "$args"
+expect "a container on a network clones its own namespace (no --netns-fd for its shim)" 0 \
+  "$(grep -c -- --netns-fd <<<"$args")"
 expect "--ip is honoured" "10.99.0.50" "$(docker run --rm --network appnet --ip 10.99.0.50 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
 check "it reaches db by address" docker run --rm --network appnet busybox ping -c1 -W2 10.99.0.2
 # ---- names on a user network: the embedded DNS server on its gateway ----
