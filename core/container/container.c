@@ -9,9 +9,11 @@
 #include "../daemon.h"
 #include "../driver.h"
 #include "../events/events.h"
+#include "../runtime/cgroup.h"
 #include "../shim/client.h"
 #include "../shim/launch.h"
 #include "config.h"
+#include "exec.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond;
@@ -433,6 +435,18 @@ void ctr_init(struct daemon *d) {
 static const char *hc_string(json_t *hc, const char *k, const char *def) {
   const char *s = json_string_value(json_object_get(hc, k));
   return s && *s ? s : def;
+}
+
+/* a running exec's helper waits in the container's cgroup: berth's, not
+ * the container's (docker counts no runc) */
+json_t *ctr_cgroup_stats(struct container *c) {
+  json_t *s = cgroup_ops()->stats(c->id);
+  json_t *pids = json_object_get(s, "pids_stats");
+  json_int_t cur = json_integer_value(json_object_get(pids, "current"));
+  json_int_t helpers = (json_int_t)exec_helpers_running(c);
+  if (helpers && cur > 0)
+    json_object_set_new(pids, "current", json_integer(cur > helpers ? cur - helpers : 0));
+  return s;
 }
 
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {

@@ -339,11 +339,16 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   return 0;
 }
 
+/* with mu held: e's helper is alive, in c's cgroup */
+static bool helper_running(const struct exec_proc *e, const struct container *c) {
+  return e->c == c && e->state == EXEC_RUNNING && e->pid > 0;
+}
+
 bool exec_is_helper(const struct container *c, pid_t pid) {
   bool found = false;
   pthread_mutex_lock(&mu);
   for (size_t i = 0; i < n_execs && !found; i++)
-    found = execs[i]->c == c && execs[i]->state == EXEC_RUNNING && execs[i]->pid == pid;
+    found = helper_running(execs[i], c) && execs[i]->pid == pid;
   pthread_mutex_unlock(&mu);
   return found;
 }
@@ -352,21 +357,9 @@ size_t exec_helpers_running(const struct container *c) {
   size_t n = 0;
   pthread_mutex_lock(&mu);
   for (size_t i = 0; i < n_execs; i++)
-    n += execs[i]->c == c && execs[i]->state == EXEC_RUNNING && execs[i]->pid > 0;
+    n += helper_running(execs[i], c);
   pthread_mutex_unlock(&mu);
   return n;
-}
-
-/* a running exec's helper waits in the container's cgroup: berth's, not
- * the container's (docker counts no runc) */
-json_t *ctr_cgroup_stats(struct container *c) {
-  json_t *s = cgroup_ops()->stats(c->id);
-  json_t *pids = json_object_get(s, "pids_stats");
-  json_int_t cur = json_integer_value(json_object_get(pids, "current"));
-  json_int_t helpers = (json_int_t)exec_helpers_running(c);
-  if (helpers && cur > 0)
-    json_object_set_new(pids, "current", json_integer(cur > helpers ? cur - helpers : 0));
-  return s;
 }
 
 void exec_set_tty(struct exec_proc *e, bool tty) {

@@ -129,12 +129,13 @@ static uint32_t arch_token(const char *name) {
 static bool x32_runs(void) {
 #if defined(__x86_64__)
   static int runs = -1; /* asked once; threads may race to store the same */
-  if (runs < 0) {
+  int v = __atomic_load_n(&runs, __ATOMIC_RELAXED);
+  if (v < 0) {
     errno = 0;
     long r = syscall(0x40000000L | SYS_getpid);
-    runs = r >= 0 || errno != ENOSYS;
+    __atomic_store_n(&runs, v = r >= 0 || errno != ENOSYS, __ATOMIC_RELAXED);
   }
-  return runs;
+  return v;
 #else
   return false;
 #endif
