@@ -767,7 +767,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
     if (!spec) r = -err->code;
     own_netns = spec && !json_is_true(json_object_get(spec, "host_network")) &&
                 !json_object_get(spec, "netns_path") && !json_object_get(spec, "userns") &&
-                !ctrnet_has_endpoints(c);
+                !ctrnet_plumbs(c);
   }
   struct loaded_plugin *lg = ctr_log_driver(d, o);
   bool dl = lg && strcmp(lg->origin, "built-in"); /* the shim must dlopen it */

@@ -485,9 +485,11 @@ int ctrnet_reserve(struct daemon *d, struct container *c, const struct ctr_opts 
   return r;
 }
 
-bool ctrnet_has_endpoints(struct container *c) {
+bool ctrnet_plumbs(struct container *c) {
   ctr_lock();
-  bool any = c->n_eps > 0;
+  bool any = false;
+  for (size_t i = 0; i < c->n_eps && !any; i++)
+    any = net_endpoint_plumbed(&c->eps[i]);
   ctr_unlock();
   return any;
 }

@@ -18,8 +18,9 @@ int ctrnet_create(struct daemon *d, struct container *c, const struct ctr_opts *
  * resolv.conf in its directory */
 int ctrnet_reserve(struct daemon *d, struct container *c, const struct ctr_opts *o,
                    struct berth_err *err);
-/* after ctrnet_reserve: whether it joins any network (plumbed by pid) */
-bool ctrnet_has_endpoints(struct container *c);
+/* after ctrnet_reserve: whether ctrnet_plumb will put an interface into
+ * its namespace (by the init's pid); the none network's endpoint is not one */
+bool ctrnet_plumbs(struct container *c);
 /* once its namespace exists (the shim's pid): every endpoint plumbed in,
  * the ports published on the first one */
 int ctrnet_plumb(struct daemon *d, struct container *c, pid_t pid, struct berth_err *err);

@@ -737,6 +737,10 @@ bool net_endpoint_used(const struct net_endpoint *ep) {
   return ep->ip[0] != 0;
 }
 
+bool net_endpoint_plumbed(const struct net_endpoint *ep) {
+  return plumbed_driver(ep->driver) && net_endpoint_used(ep);
+}
+
 /* the IPv6 half of an endpoint on a network with --ipv6 */
 static int reserve6_locked(struct network *n, struct net_endpoint *ep, struct berth_err *err) {
   char want6[46];
@@ -798,7 +802,7 @@ static struct loaded_plugin *driver_of(struct daemon *d, const struct net_endpoi
 
 int net_plumb(struct daemon *d, struct net_endpoint *ep, pid_t pid, bool route,
               struct berth_err *err) {
-  if (!plumbed_driver(ep->driver) || !net_endpoint_used(ep)) return 0;
+  if (!net_endpoint_plumbed(ep)) return 0;
   struct loaded_plugin *p = driver_of(d, ep);
   if (!p) return berth_err_set(err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ep->driver);
   char ns[64];

@@ -73,6 +73,9 @@ void net_release_now(struct daemon *d, struct net_endpoint *ep);
  * address; a dead one's plumbing and address go */
 void net_restore(struct daemon *d, struct net_endpoint *ep, bool running);
 bool net_endpoint_used(const struct net_endpoint *ep); /* has an address */
+/* whether net_plumb puts an interface into the container's namespace (not
+ * on the host or none network, nor without an address) */
+bool net_endpoint_plumbed(const struct net_endpoint *ep);
 json_t *net_endpoint_json(const struct net_endpoint *ep);
 void net_endpoint_from_json(json_t *j, struct net_endpoint *ep);
 /* NetworkSettings.Networks[<name>] as docker shows it (aliases: a new array) */

@@ -275,7 +275,12 @@ expect_match "ls /dev with -t has the console" 'console' "$(berth run --rm -t bu
 out=$(berth run --rm --network none busybox ip -o link | awk '{print $2}' | tr -d ':')
 expect "--network none: lo only" lo "$out"
 # namespaces made ahead (core/container/netns.c): each container its own, lo up
+sleep 1 # the maker (nice 10) has one ready again after the runs above
 berth run -d --name nn1 --network none busybox sleep 300 >/dev/null
+shim=$(pgrep -f "berth-shim --bundle $T/data/containers/$(berth inspect -f '{{.Id}}' nn1)")
+args=$(tr '\0' ' ' <"/proc/${shim:-0}/cmdline" 2>/dev/null)
+expect_match "--network none: its shim is found" "berth-shim --bundle" "$args"
+expect "and is given the network namespace made ahead (--netns-fd)" 1 "$(grep -c -- --netns-fd <<<"$args")"
 berth run -d --name nn2 --network none busybox sleep 300 >/dev/null
 n1=$(readlink "/proc/$(berth inspect -f '{{.State.Pid}}' nn1)/ns/net")
 n2=$(readlink "/proc/$(berth inspect -f '{{.State.Pid}}' nn2)/ns/net")
