@@ -54,11 +54,24 @@ bench_busybox() {
   "${B[@]}" import "$W/bb.tar" busybox >/dev/null
 }
 
-# the wall time of a command in microseconds (bash 5's EPOCHREALTIME: no fork)
+# the wall time of a command in microseconds: bench/timeit.c's when
+# bench_timer built it (spawned as hyperfine -N spawns, without the copy of
+# bash a fork makes: 2-3 ms on this kind of machine), else from bash (5's
+# EPOCHREALTIME: no fork of date either)
 timed() {
+  if [ -x "$W/timeit" ]; then
+    "$W/timeit" 1 "$@" 2>/dev/null | awk '/^median/ {printf "%d\n", $2 * 1000}'
+    return
+  fi
   local t0 t1
   t0=${EPOCHREALTIME/./}
   "$@" >/dev/null 2>&1
   t1=${EPOCHREALTIME/./}
   echo $((t1 - t0))
+}
+
+# build bench/timeit.c into $W for timed (not with BENCH_SHELL_TIMER=1)
+bench_timer() {
+  [ -z "${BENCH_SHELL_TIMER:-}" ] && cc -O2 -o "$W/timeit" "$TOP/bench/timeit.c" 2>/dev/null
+  return 0
 }

@@ -24,6 +24,7 @@ BPID=
 . "$TOP/bench/common.sh"
 trap bench_cleanup EXIT INT TERM
 bench_conf
+bench_timer
 bench_start || { echo "berthd did not start" >&2; exit 1; }
 B=("$TOP/berth" -H "unix://$W/berth.sock")
 bench_busybox

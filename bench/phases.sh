@@ -19,6 +19,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 . "$TOP/bench/common.sh"
 bench_conf
+bench_timer
 bench_start BERTH_TRACE=1 || { echo "berthd did not start" >&2; exit 1; }
 B=("$TOP/berth" -H "unix://$W/berth.sock")
 bench_busybox

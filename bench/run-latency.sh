@@ -21,13 +21,18 @@
 #   stop -t 0       median wall time of `stop -t 0` of one of them
 #   rm -f xM        wall time of one `rm -f` of all M
 # and in the column "dockercli": the docker CLI on PATH as berthd's client
-# (version, run --rm, exec), beside the berth CLI's.  Under the table, this
-# machine of the hour: the kernel's floor for `run --rm true` (bench/floor.c:
-# an overlay mount, cgroups, namespaces, pivot, exec, wait, clean-up, with
-# no engine around it) and a fork+exec of /bin/true from this shell (what
-# every CLI figure pays before the CLI runs), and the floor for `exec C true`
-# (bench/floor.c exec, on the berth container exec used); this VM's speed moves 2-5x
-# from hour to hour, these two say how fast it is in this run
+# (version, run --rm, exec), beside the berth CLI's.  Every wall time is
+# taken by bench/timeit.c, which starts each command as hyperfine -N does
+# (posix_spawn: nothing of the timer copied) and waits for it; a shell's
+# own fork would add 2-3 ms of copying bash to every figure on this kind
+# of machine (BENCH_SHELL_TIMER=1 times from bash instead, as before stop
+# 23).  Under the table, this machine of the hour: the kernel's floor for
+# `run --rm true` (bench/floor.c: an overlay mount, cgroups, namespaces,
+# pivot, exec, wait, clean-up, with no engine around it), /bin/true
+# spawned the same way (what every CLI figure pays before the CLI runs)
+# and from bash, and the floor for `exec C true` (bench/floor.c exec, on
+# the berth container exec used); this VM's speed moves 2-5x from hour to
+# hour, these say how fast it is in this run
 set -u
 N=${1:-20}
 M=${M:-50}
@@ -70,12 +75,26 @@ pss_kib() {
 
 # bench_engine NAME MONITOR_PGREP DAEMON_PID CLI...
 declare -A R_RUN R_EXEC R_RUND R_PSS R_DPSS R_VER R_PS R_STOP R_RM R_IDLE R_AFTER
-# median_ms CMD...: the median of N timed runs, in ms
-median_ms() {
+# median_ms CMD...: the median of N timed runs, in ms (timeit's, or
+# from this shell: shell_ms)
+shell_ms() {
   local i t0 t1
   for i in $(seq 1 "$N"); do
     t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; t1=${EPOCHREALTIME/./}
     echo "$((t1 - t0))"; done | median | awk '{printf "%.1f", $1 / 1000}'
+}
+median_ms() {
+  [ -x "$W/timeit" ] || { shell_ms "$@"; return; }
+  "$W/timeit" "$N" "$@" 2>/dev/null | awk '/^median/ {printf "%.1f", $2}'
+}
+# one run of CMD..., in microseconds
+once_us() {
+  if [ -x "$W/timeit" ]; then
+    "$W/timeit" 1 "$@" 2>/dev/null | awk '/^median/ {printf "%d", $2 * 1000}'
+  else
+    local t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; local t1=${EPOCHREALTIME/./}
+    echo "$((t1 - t0))"
+  fi
 }
 bench_engine() {
   local name=$1 mon=$2 dpid=$3; shift 3
@@ -92,9 +111,14 @@ bench_engine() {
   "${cli[@]}" rm -f bench-exec >/dev/null 2>&1
   sleep 1
   local d0; d0=$(pss_kib "$dpid")
-  t0=$(now_us)
-  for i in $(seq 1 "$M"); do "${cli[@]}" run -d --network none busybox sleep 3600 >/dev/null 2>&1; done
-  R_RUND[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.2f s", us / 1e6}')
+  if [ -x "$W/timeit" ]; then
+    R_RUND[$name]="$("$W/timeit" -s "$M" "${cli[@]}" run -d --network none busybox sleep 3600 2>/dev/null |
+      awk '/^total/ {printf "%.2f s", $2}')"
+  else
+    t0=$(now_us)
+    for i in $(seq 1 "$M"); do "${cli[@]}" run -d --network none busybox sleep 3600 >/dev/null 2>&1; done
+    R_RUND[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.2f s", us / 1e6}')
+  fi
   sleep 2
   local mpids; mapfile -t mpids < <(pgrep -f "$mon")
   local n=${#mpids[@]}
@@ -107,11 +131,8 @@ bench_engine() {
   R_PS[$name]=$(median_ms "${cli[@]}" ps -a)
   local ids; mapfile -t ids < <("${cli[@]}" ps -aq)
   R_STOP[$name]=$(for i in $(seq 0 $((N < M ? N - 1 : M - 1))); do
-    t0=${EPOCHREALTIME/./}; "${cli[@]}" stop -t 0 "${ids[$i]}" >/dev/null 2>&1; t1=${EPOCHREALTIME/./}
-    echo "$((t1 - t0))"; done | median | awk '{printf "%.1f", $1 / 1000}')
-  t0=$(now_us)
-  "${cli[@]}" rm -f "${ids[@]}" >/dev/null 2>&1
-  R_RM[$name]=$(awk -v us=$(($(now_us) - t0)) 'BEGIN {printf "%.0f ms", us / 1e3}')
+    once_us "${cli[@]}" stop -t 0 "${ids[$i]}"; echo; done | median | awk '{printf "%.1f", $1 / 1000}')
+  R_RM[$name]=$(awk -v us="$(once_us "${cli[@]}" rm -f "${ids[@]}")" 'BEGIN {printf "%.0f ms", us / 1e3}')
   R_AFTER[$name]=$(daemon_mem "$dpid")
 }
 # the daemon's PSS and RSS a second from now: called when it first
@@ -140,7 +161,14 @@ if cc -O2 -o "$W/floor" "$TOP/bench/floor.c" 2>"$W/floor.log"; then
   FLOOR=$("$W/floor" "$root" "$W/floor-scratch" "$N" 2>>"$W/floor.log" |
     sed -n 's/^floor: median \([0-9.]*\) ms.*/\1/p')
 fi
-FORK=$(median_ms /bin/true)
+FORK=$(shell_ms /bin/true)
+# the timer (bench/timeit.c); without a compiler, the shell's
+if [ -z "${BENCH_SHELL_TIMER:-}" ] && cc -O2 -o "$W/timeit" "$TOP/bench/timeit.c" 2>>"$W/floor.log"; then
+  SPAWN=$(median_ms /bin/true)
+else
+  rm -f "$W/timeit"
+  SPAWN=$FORK
+fi
 
 ENGINES=()
 
@@ -248,12 +276,14 @@ printf '\n%-22s' "stop -t 0 (ms)"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_STOP[$e]}"; done
 printf '\n%-22s' "rm -f x$M"
 for e in "${ENGINES[@]}"; do printf '%-22s' "${R_RM[$e]}"; done
-printf '\n\nthis machine now: the kernel floor of run --rm true %s ms (bench/floor.c), /bin/true from bash %s ms\n' \
-  "${FLOOR:--}" "$FORK"
+printf '\n\nthis machine now: the kernel floor of run --rm true %s ms (bench/floor.c), /bin/true %s ms\n' \
+  "${FLOOR:--}" "$SPAWN"
+printf '(wall times %s; /bin/true from bash: %s ms)\n' \
+  "$([ -x "$W/timeit" ] && echo "spawned by bench/timeit.c" || echo "from bash")" "$FORK"
 [ -n "$EXEC_FLOOR" ] &&
-  awk -v e="${R_EXEC[berth]}" -v f="$EXEC_FLOOR" -v t="$FORK" 'BEGIN {
+  awk -v e="${R_EXEC[berth]}" -v f="$EXEC_FLOOR" -v t="$SPAWN" 'BEGIN {
     printf "the kernel floor of exec true %.2f ms (bench/floor.c exec: the cgroups, one setns, a fork,\n", f
     printf "  the exec of the container'"'"'s /bin/true); berth exec = that + the fork+exec of the CLI + %.1f ms\n", e - f - t }'
 [ -n "$FLOOR" ] && [ "$FLOOR" != - ] &&
-  awk -v r="${R_RUN[berth]}" -v f="$FLOOR" -v t="$FORK" 'BEGIN {
-    printf "berth run --rm = %.1f x the floor (%.1f x after the shell'"'"'s fork+exec of the CLI)\n", r / f, (r - t) / f }'
+  awk -v r="${R_RUN[berth]}" -v f="$FLOOR" -v t="$SPAWN" 'BEGIN {
+    printf "berth run --rm = %.1f x the floor (%.1f x after the start of the CLI as /bin/true)\n", r / f, (r - t) / f }'
