@@ -43,7 +43,8 @@ static double run_once(char **argv, posix_spawn_file_actions_t *fa) {
   while (waitpid(pid, &st, 0) < 0)
     ;
   double t = now_ms() - t0;
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fprintf(stderr, "timeit: %s failed (%#x)\n", argv[0], st);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fprintf(stderr, "timeit: %s failed (%#x)\n", argv[0], st);
   return t;
 }
 
