@@ -718,41 +718,43 @@ static const char *env_get(char **env, const char *key) {
   return NULL;
 }
 
-/* execvpe with the container's PATH; the error text matches runc's so the
- * docker CLI maps it to 126/127. */
-__attribute__((noreturn)) static void exec_args(const struct rt_spec *s, int err_fd) {
+/* The file execve will run: args[0], or found on the container's PATH as
+ * execvpe finds it; refused here, with runc's words (the docker CLI maps
+ * them to 126/127), when it is missing, a directory or not executable. */
+static char *find_program(const struct rt_spec *s, int err_fd) {
   const char *file = s->args[0];
-  if (s->cwd && *s->cwd && chdir(s->cwd) < 0)
-    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
-        strerror(errno));
-  if (!strchr(file, '/')) {
-    const char *path = env_get(s->env, "PATH");
-    if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    cleanup_free char *copy = xstrdup(path);
-    char *save = NULL;
-    bool found_noexec = false;
-    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-      cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", file);
-      struct stat st;
-      if (stat(cand, &st) < 0 || S_ISDIR(st.st_mode)) continue;
-      if (access(cand, X_OK) < 0) {
-        found_noexec = true;
-        continue;
-      }
-      execve(cand, s->args, s->env);
-      die(err_fd, errno == EACCES ? 126 : 127, "exec: \"%s\": %s", file, strerror(errno));
+  struct stat st;
+  if (strchr(file, '/')) {
+    if (stat(file, &st) < 0) {
+      int e = errno;
+      if (e == ENOENT || e == ENOTDIR)
+        die(err_fd, 127, "exec: \"%s\": stat %s: no such file or directory", file, file);
+      die(err_fd, 126, "exec: \"%s\": %s", file, strerror(e));
     }
-    if (found_noexec) die(err_fd, 126, "exec: \"%s\": permission denied", file);
-    die(err_fd, 127, "exec: \"%s\": executable file not found in $PATH", file);
+    if (S_ISDIR(st.st_mode) || access(file, X_OK) < 0)
+      die(err_fd, 126, "exec: \"%s\": permission denied", file);
+    return xstrdup(file);
   }
-  execve(file, s->args, s->env);
-  int e = errno;
-  if (e == ENOENT) die(err_fd, 127, "exec: \"%s\": stat %s: no such file or directory", file, file);
-  if (e == EACCES || e == EISDIR) die(err_fd, 126, "exec: \"%s\": permission denied", file);
-  die(err_fd, 126, "exec: \"%s\": %s", file, strerror(e));
+  const char *path = env_get(s->env, "PATH");
+  if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  cleanup_free char *copy = xstrdup(path);
+  char *save = NULL;
+  bool found_noexec = false;
+  for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+    char *cand = xasprintf("%s/%s", *dir ? dir : ".", file);
+    if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode)) {
+      if (access(cand, X_OK) == 0) return cand;
+      found_noexec = true;
+    }
+    free(cand);
+  }
+  if (found_noexec) die(err_fd, 126, "exec: \"%s\": permission denied", file);
+  die(err_fd, 127, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
 static void apply_sysctls(const struct rt_spec *s, int err_fd);
+static char *prepare_process(const struct rt_spec *s, int err_fd);
+static int exec_prepared(const struct rt_spec *s, const char *file, int err_fd);
 
 void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   int err_fd = io->err_fd;
@@ -831,18 +833,19 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
       if (io->stdio[fd] > 2) close(io->stdio[fd]);
     setsid();
   }
-  /* wait for START: everything is in place, attach clients are connected */
-  char go;
-  if (read(io->start_fd, &go, 1) != 1) _exit(125);
+  /* all that can fail, then a NUL on the error pipe (ready: the shim can
+   * answer START) and the hold for START, as runc's exec fifo: attach
+   * clients are connected when it comes */
+  char *file = prepare_process(s, err_fd);
+  char go = 0;
+  if (write(err_fd, &go, 1) != 1 || read(io->start_fd, &go, 1) != 1) _exit(125);
   close(io->start_fd);
-  rt_exec_process(s, err_fd);
+  /* START was answered: what fails now is the container's, as with runc
+   * (exit 1, the message on its stderr) */
+  int e = exec_prepared(s, file, STDERR_FILENO);
+  die(STDERR_FILENO, 1, "exec user process caused: %s\n", strerror(e));
 }
 
-/* runc's order: without no_new_privs, loading the filter needs
- * CAP_SYS_ADMIN, so it goes in before the identity is dropped (and the
- * filter applies to the identity calls too); with it, as late as possible,
- * after the prctl.  no_new_privs only when asked for, as docker: setuid
- * programs in images (su, ping, passwd) work by default. */
 /* --sysctl: written by the init, in its own namespaces (/proc/sys/net and
  * the IPC keys show the reader's namespace); keys were checked by berthd */
 static bool shim_writes(const struct rt_spec *s, const char *key) {
@@ -923,16 +926,38 @@ static void default_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-void rt_exec_process(const struct rt_spec *s, int err_fd) {
-  bool filter = s->seccomp && !s->privileged;
+/* What can fail before the process runs, in runc's order, which does all
+ * of it before its exec fifo: signals, limits, the filter (without
+ * no_new_privs: loading it needs CAP_SYS_ADMIN, so before the identity
+ * drops it, and it then applies to the identity calls too), the identity,
+ * the working directory, the program.  Returns the file to exec.
+ * no_new_privs only when asked for, as docker: setuid programs in images
+ * (su, ping, passwd) work by default. */
+static char *prepare_process(const struct rt_spec *s, int err_fd) {
   default_signals();
   apply_limits(s, err_fd);
-  if (filter && !s->no_new_privs) install_filter(s, err_fd);
+  if (s->seccomp && !s->privileged && !s->no_new_privs) install_filter(s, err_fd);
   set_identity(s, err_fd);
+  if (s->cwd && *s->cwd && chdir(s->cwd) < 0)
+    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
+        strerror(errno));
+  return find_program(s, err_fd);
+}
+
+/* no_new_privs and its filter as late as they can be (runc), then the
+ * exec of what prepare_process found.  Returns execve's errno. */
+static int exec_prepared(const struct rt_spec *s, const char *file, int err_fd) {
   if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die(err_fd, 125, "no_new_privs: %s", strerror(errno));
-  if (filter && s->no_new_privs) install_filter(s, err_fd);
-  exec_args(s, err_fd);
+  if (s->seccomp && !s->privileged && s->no_new_privs) install_filter(s, err_fd);
+  execve(file, s->args, s->env);
+  return errno;
+}
+
+void rt_exec_process(const struct rt_spec *s, int err_fd) {
+  char *file = prepare_process(s, err_fd);
+  int e = exec_prepared(s, file, err_fd);
+  die(err_fd, e == ENOENT ? 127 : 126, "exec: \"%s\": %s", s->args[0], strerror(e));
 }
 
 /* all of pid's namespaces in one setns through a pidfd (Linux 5.8):

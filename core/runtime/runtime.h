@@ -113,7 +113,10 @@ int rt_mntns_template(const char *const *keep, size_t n_keep, size_t *n_detached
 /* The container side of a create: everything from mounts to execve.  Runs
  * in the cloned child (pid 1 of the new pid namespace).  start_fd is read
  * once before exec (the START from berthd); err_fd receives a message if
- * anything fails, and is close-on-exec, so EOF on it means exec worked.
+ * anything before it fails, or one NUL byte once all that can fail is
+ * done (runc's order: set-up, filter, identity, the program found); an
+ * exec that fails after START is the container's (exit 1, the message on
+ * its stderr).
  * pty_sock, when the container has a tty, receives the pty master.
  * Never returns. */
 struct rt_child_io {
@@ -150,7 +153,9 @@ int rt_apply_net_sysctls(const struct rt_spec *s, struct berth_err *err);
 int rt_join(pid_t pid, struct berth_err *err);
 /* Write one formatted message (at most 1 KiB) to a set-up error pipe. */
 void rt_report(int err_fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Identity, caps, no_new_privs, seccomp, then exec; for exec processes. */
+/* Identity, caps, no_new_privs, seccomp, then exec; for exec processes
+ * (an exec that fails: 126 or 127 and the message on err_fd, as docker
+ * answers an exec). */
 __attribute__((noreturn)) void rt_exec_process(const struct rt_spec *s, int err_fd);
 
 /* Look a user up in the container's /etc/passwd and /etc/group ("name",

@@ -161,12 +161,21 @@ static void do_start(int fd) {
   S.started = true;
   char go = 'G';
   if (!S.error[0] && write(S.start_w, &go, 1) == 1) {
-    /* EOF on the close-on-exec pipe: exec worked */
+    /* the init's NUL: all that can fail before the exec is done (it may
+     * come before or after the G), and the START is answered, as runc's
+     * start returns once its init has passed the exec fifo; or its
+     * message, to the pipe's EOF */
     size_t got = 0;
     ssize_t n;
-    while ((n = read(S.err_r, S.error + got, sizeof S.error - 1 - got)) > 0)
+    while ((n = read(S.err_r, S.error + got, sizeof S.error - 1 - got)) > 0) {
       got += (size_t)n;
-    S.error[got] = 0;
+      if (!S.error[0]) break; /* ready */
+    }
+    bool ready = got > 0 && !S.error[0];
+    S.error[ready ? 0 : got] = 0;
+    if (!ready && !got) snprintf(S.error, sizeof S.error, "container init exited before start");
+    close(S.err_r);
+    S.err_r = -1;
   } else if (!S.error[0]) {
     snprintf(S.error, sizeof S.error, "container init exited before start");
   }

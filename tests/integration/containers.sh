@@ -37,6 +37,20 @@ for cli in berth docker; do
   expect "$cli: --entrypoint" "a b" "$out"
 done
 
+# a program found and executable that the kernel cannot run: as with runc,
+# the start succeeds (what can fail is checked before START is answered)
+# and the container exits 1 with the reason on its stderr
+berth run --name mkbad busybox sh -c 'echo not-a-program >/bad && chmod +x /bad' >/dev/null 2>&1
+berth commit mkbad badimg >/dev/null 2>&1
+berth rm mkbad >/dev/null 2>&1
+for cli in berth docker; do
+  out=$(C $cli run --rm badimg /bad 2>&1)
+  rc=$?
+  expect "$cli: run of a file the kernel cannot exec exits 1 (runc's code)" 1 "$rc"
+  expect_match "$cli: and says why on the container's stderr" 'exec user process caused: [Ee]xec format error' "$out"
+done
+berth rmi badimg >/dev/null 2>&1
+
 # the process starts as docker's: no signal blocked or ignored (berth-shim
 # blocks SIGCHLD and ignores SIGPIPE; a blocked or ignored signal survives
 # execve); `yes | head` ends because yes dies of SIGPIPE
