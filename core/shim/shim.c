@@ -160,7 +160,10 @@ static void do_start(int fd) {
   }
   S.started = true;
   char go = 'G';
-  if (!S.error[0] && write(S.start_w, &go, 1) == 1) {
+  /* the G may find the init gone (EPIPE): its message is on the pipe all
+   * the same (a lookup that failed before the hold) */
+  bool sent = !S.error[0] && write(S.start_w, &go, 1) == 1;
+  if (!S.error[0] && S.err_r >= 0) {
     /* the init's NUL: all that can fail before the exec is done (it may
      * come before or after the G), and the START is answered, as runc's
      * start returns once its init has passed the exec fifo; or its
@@ -173,9 +176,10 @@ static void do_start(int fd) {
     }
     bool ready = got > 0 && !S.error[0];
     S.error[ready ? 0 : got] = 0;
-    if (!ready && !got) snprintf(S.error, sizeof S.error, "container init exited before start");
     close(S.err_r);
     S.err_r = -1;
+    if (!S.error[0] && !(ready && sent))
+      snprintf(S.error, sizeof S.error, "container init exited before start");
   } else if (!S.error[0]) {
     snprintf(S.error, sizeof S.error, "container init exited before start");
   }
