@@ -1,6 +1,7 @@
 # Shared by the berth-only benches (phases.sh, density.sh): a private berthd
 # on a temp dir, the busybox image from Debian's busybox-static, timing
-# without forks.  Source it after setting W (the temp dir) and TOP.
+# without forks (run-latency.sh takes its timer, timed and bench_timer).
+# Source it after setting W (the temp dir) and TOP.
 
 # kill berthd ($BPID), the shims and containers under $W, and remove their
 # cgroups, mounts and $W itself (the EXIT trap of a bench with containers)

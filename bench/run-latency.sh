@@ -58,6 +58,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# timed (one run in microseconds) and bench_timer (bench/timeit.c into $W)
+. "$TOP/bench/common.sh"
+
 # microseconds, without a fork (bash 5's EPOCHREALTIME): a `date` per sample
 # would add ~1 ms to every figure
 now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
@@ -86,15 +89,6 @@ shell_ms() {
 median_ms() {
   [ -x "$W/timeit" ] || { shell_ms "$@"; return; }
   "$W/timeit" "$N" "$@" 2>/dev/null | awk '/^median/ {printf "%.1f", $2}'
-}
-# one run of CMD..., in microseconds
-once_us() {
-  if [ -x "$W/timeit" ]; then
-    "$W/timeit" 1 "$@" 2>/dev/null | awk '/^median/ {printf "%d", $2 * 1000}'
-  else
-    local t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; local t1=${EPOCHREALTIME/./}
-    echo "$((t1 - t0))"
-  fi
 }
 bench_engine() {
   local name=$1 mon=$2 dpid=$3; shift 3
@@ -131,8 +125,8 @@ bench_engine() {
   R_PS[$name]=$(median_ms "${cli[@]}" ps -a)
   local ids; mapfile -t ids < <("${cli[@]}" ps -aq)
   R_STOP[$name]=$(for i in $(seq 0 $((N < M ? N - 1 : M - 1))); do
-    once_us "${cli[@]}" stop -t 0 "${ids[$i]}"; echo; done | median | awk '{printf "%.1f", $1 / 1000}')
-  R_RM[$name]=$(awk -v us="$(once_us "${cli[@]}" rm -f "${ids[@]}")" 'BEGIN {printf "%.0f ms", us / 1e3}')
+    timed "${cli[@]}" stop -t 0 "${ids[$i]}"; done | median | awk '{printf "%.1f", $1 / 1000}')
+  R_RM[$name]=$(awk -v us="$(timed "${cli[@]}" rm -f "${ids[@]}")" 'BEGIN {printf "%.0f ms", us / 1e3}')
   R_AFTER[$name]=$(daemon_mem "$dpid")
 }
 # the daemon's PSS and RSS a second from now: called when it first
@@ -163,12 +157,9 @@ if cc -O2 -o "$W/floor" "$TOP/bench/floor.c" 2>"$W/floor.log"; then
 fi
 FORK=$(shell_ms /bin/true)
 # the timer (bench/timeit.c); without a compiler, the shell's
-if [ -z "${BENCH_SHELL_TIMER:-}" ] && cc -O2 -o "$W/timeit" "$TOP/bench/timeit.c" 2>>"$W/floor.log"; then
-  SPAWN=$(median_ms /bin/true)
-else
-  rm -f "$W/timeit"
-  SPAWN=$FORK
-fi
+bench_timer
+SPAWN=$FORK
+[ -x "$W/timeit" ] && SPAWN=$(median_ms /bin/true)
 
 ENGINES=()
 

@@ -933,10 +933,14 @@ static void default_signals(void) {
  * the working directory, the program.  Returns the file to exec.
  * no_new_privs only when asked for, as docker: setuid programs in images
  * (su, ping, passwd) work by default. */
+static bool filtered(const struct rt_spec *s) {
+  return s->seccomp && !s->privileged;
+}
+
 static char *prepare_process(const struct rt_spec *s, int err_fd) {
   default_signals();
   apply_limits(s, err_fd);
-  if (s->seccomp && !s->privileged && !s->no_new_privs) install_filter(s, err_fd);
+  if (filtered(s) && !s->no_new_privs) install_filter(s, err_fd);
   set_identity(s, err_fd);
   if (s->cwd && *s->cwd && chdir(s->cwd) < 0)
     die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
@@ -949,7 +953,7 @@ static char *prepare_process(const struct rt_spec *s, int err_fd) {
 static int exec_prepared(const struct rt_spec *s, const char *file, int err_fd) {
   if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die(err_fd, 125, "no_new_privs: %s", strerror(errno));
-  if (s->seccomp && !s->privileged && s->no_new_privs) install_filter(s, err_fd);
+  if (filtered(s) && s->no_new_privs) install_filter(s, err_fd);
   execve(file, s->args, s->env);
   return errno;
 }

@@ -163,7 +163,7 @@ static void do_start(int fd) {
   /* the G may find the init gone (EPIPE): its message is on the pipe all
    * the same (a lookup that failed before the hold) */
   bool sent = !S.error[0] && write(S.start_w, &go, 1) == 1;
-  if (!S.error[0] && S.err_r >= 0) {
+  if (!S.error[0]) {
     /* the init's NUL: all that can fail before the exec is done (it may
      * come before or after the G), and the START is answered, as runc's
      * start returns once its init has passed the exec fifo; or its
@@ -180,8 +180,6 @@ static void do_start(int fd) {
     S.err_r = -1;
     if (!S.error[0] && !(ready && sent))
       snprintf(S.error, sizeof S.error, "container init exited before start");
-  } else if (!S.error[0]) {
-    snprintf(S.error, sizeof S.error, "container init exited before start");
   }
   close(S.start_w);
   S.start_w = -1;
