@@ -115,6 +115,9 @@ finish() {
   stop_daemon TERM
   if grep -q "Sanitizer" "$T/berthd.log" 2>/dev/null; then
     fail "berthd ran clean under the sanitizers"
+    # the whole report outlives $T (run.sh shows a dozen lines of it)
+    local keep="/tmp/berth-sanitizer-$(basename "$0" .sh)-$$.log"
+    cp "$T/berthd.log" "$keep" 2>/dev/null && echo "#   berthd's log, with the whole report: $keep"
     grep -A30 "Sanitizer" "$T/berthd.log" | head -60 | sed 's/^/#   /'
   elif [ -n "${BERTH_BUILD:-}" ]; then
     ok "berthd ran clean under the sanitizers"
