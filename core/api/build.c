@@ -4,6 +4,7 @@
  * message stream ({"stream":…}, {"aux":{"ID":…}}, {"errorDetail":…}).  The
  * work is core/build's. */
 #include <fcntl.h>
+#include <poll.h>
 
 #include "../build/builder.h"
 #include "api.h"
@@ -72,10 +73,17 @@ static void out_aux(void *ctx, json_t *aux) {
   stream_json(j->fd, json_pack("{s:o}", "aux", aux));
 }
 
+/* the reply's reader closed: the client went (its connection ended) */
+static bool out_gone(void *ctx) {
+  struct build_job *j = ctx;
+  struct pollfd pf = {j->fd, 0, 0};
+  return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
+}
+
 static void build_producer(int fd, void *p) {
   struct build_job *j = p;
   j->fd = fd;
-  struct build_out out = {out_text, out_aux, j};
+  struct build_out out = {out_text, out_aux, out_gone, j};
   char id[DIGEST_LEN + 1];
   struct berth_err err = {0};
   if (build_image(j->d, j->ctxfd, &j->o, &out, id, &err) < 0)

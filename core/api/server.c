@@ -172,6 +172,30 @@ int api_reply_empty(struct api_request *req, unsigned status) {
   return queue(req, status, resp);
 }
 
+/* The threads that go on serving a request after its handler returned: a
+ * stream's producer and a hijacked session.  They use the daemon's state,
+ * which main frees once api_stop returns, so api_stop waits for them
+ * (berthd's shutdown watchdog bounds the wait).  CI's ASan run caught a
+ * build's producer in a plugin main had freed. */
+enum { LIVE_PRODUCER, LIVE_HIJACK };
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static unsigned live_n[2];
+
+static void live_add(int kind, int delta) {
+  pthread_mutex_lock(&live_lock);
+  live_n[kind] += (unsigned)delta;
+  if (!live_n[kind]) pthread_cond_broadcast(&live_cond);
+  pthread_mutex_unlock(&live_lock);
+}
+
+static void live_wait(int kind) {
+  pthread_mutex_lock(&live_lock);
+  while (live_n[kind])
+    pthread_cond_wait(&live_cond, &live_lock);
+  pthread_mutex_unlock(&live_lock);
+}
+
 struct producer {
   api_producer_fn fn;
   void *ctx;
@@ -183,6 +207,7 @@ static void *producer_thread(void *p) {
   pr->fn(pr->fd, pr->ctx);
   close(pr->fd);
   free(pr);
+  live_add(LIVE_PRODUCER, -1);
   return NULL;
 }
 
@@ -193,7 +218,9 @@ int api_reply_stream(struct api_request *req, unsigned status, const char *conte
   struct producer *pr = xmalloc(sizeof *pr);
   *pr = (struct producer){fn, ctx, fds[1]};
   pthread_t t;
+  live_add(LIVE_PRODUCER, 1);
   if (pthread_create(&t, NULL, producer_thread, pr) != 0) {
+    live_add(LIVE_PRODUCER, -1);
     close(fds[0]);
     close(fds[1]);
     free(pr);
@@ -275,9 +302,13 @@ static pthread_mutex_t hj_lock = PTHREAD_MUTEX_INITIALIZER;
 static int hj_socks[1024];
 static size_t hj_n;
 
+static bool hj_stopping;
+
 static void hj_track(int sock, bool add) {
   pthread_mutex_lock(&hj_lock);
-  if (add && hj_n < ARRAY_SIZE(hj_socks))
+  if (add && hj_stopping) /* a session begun as berthd stops ends at once */
+    shutdown(sock, SHUT_RDWR);
+  else if (add && hj_n < ARRAY_SIZE(hj_socks))
     hj_socks[hj_n++] = sock;
   else if (!add)
     for (size_t i = 0; i < hj_n; i++)
@@ -304,6 +335,7 @@ static void *hijack_thread(void *p) {
   if (h->ctx_free) h->ctx_free(h->ctx);
   free(h->extra);
   free(h);
+  live_add(LIVE_HIJACK, -1);
   return NULL;
 }
 
@@ -321,7 +353,9 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *req_cls, co
     h->extra_len = extra_in_size;
   }
   pthread_t t;
+  live_add(LIVE_HIJACK, 1);
   if (pthread_create(&t, NULL, hijack_thread, h) != 0) {
+    live_add(LIVE_HIJACK, -1);
     upgrade_close(conn, urh);
     if (h->ctx_free) h->ctx_free(h->ctx);
     free(h->extra);
@@ -690,9 +724,14 @@ void api_stop(struct api_server *s) {
   MHD_quiesce_daemon(s->mhd);
   /* attach and exec sessions end; the containers and shims go on */
   pthread_mutex_lock(&hj_lock);
+  hj_stopping = true;
   for (size_t i = 0; i < hj_n; i++)
     shutdown(hj_socks[i], SHUT_RDWR);
   pthread_mutex_unlock(&hj_lock);
+  /* each session hands its connection back before the daemon goes */
+  live_wait(LIVE_HIJACK);
   MHD_stop_daemon(s->mhd);
+  /* a producer learns its stream is gone at its next write */
+  live_wait(LIVE_PRODUCER);
   free(s);
 }

@@ -29,6 +29,9 @@ struct build {
 };
 
 void bsay(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0, or an error once the client went away or berthd stops (as docker's
+ * "context canceled"): checked before each step and while a RUN waits */
+int bcancelled(struct build *b, struct berth_err *err);
 /* the variables a step's words see: the stage's ARGs, then its ENV over them */
 json_t *bvars(struct bstage *s);
 /* the image's config object (made when missing) */

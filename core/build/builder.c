@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <strings.h>
 
+#include "../container/container.h"
 #include "../image/reference.h"
 #include "../image/registry.h"
 #include "../image/store.h"
@@ -22,6 +23,13 @@ void bsay(struct build *b, const char *fmt, ...) {
   if (n < 0) return;
   b->out->text(b->out->ctx, s, (size_t)n);
   free(s);
+}
+
+int bcancelled(struct build *b, struct berth_err *err) {
+  if (ctr_stopping) return berth_err_set(err, BERTH_EINTERNAL, 0, "berthd is stopping");
+  if (b->out->gone && b->out->gone(b->out->ctx))
+    return berth_err_set(err, BERTH_EINTERNAL, 0, "context canceled");
+  return 0;
 }
 
 json_t *bconfig(struct bstage *s) {

@@ -19,6 +19,7 @@
 struct build_out {
   void (*text)(void *ctx, const char *s, size_t len);
   void (*aux)(void *ctx, json_t *aux); /* steals aux */
+  bool (*gone)(void *ctx);             /* the client went away: the build is cancelled */
   void *ctx;
 };
 

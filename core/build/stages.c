@@ -240,6 +240,7 @@ static int run_all(struct build *b, char id[DIGEST_LEN + 1], struct berth_err *e
   int r = plan(b, &end, err);
   for (size_t i = 0; r == 0 && i < end; i++) {
     const struct df_instr *in = &b->df.v[i];
+    if ((r = bcancelled(b, err)) < 0) break;
     bsay(b, "Step %d/%d : %s\n", ++b->step, b->n_steps, in->original);
     if (!strcmp(in->cmd, "from"))
       r = stage_from(b, in, err);

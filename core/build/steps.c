@@ -90,11 +90,22 @@ static void follow_output(struct build *b, struct container *c) {
   pthread_join(t, NULL);
 }
 
-static int exit_code(struct container *c) {
+/* its exit code; a cancelled build kills it (*r: bcancelled's answer) */
+static int exit_code(struct build *b, struct container *c, int *r, struct berth_err *err) {
+  bool killed = false;
   ctr_lock();
   while (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING ||
-         c->start_in_progress)
+         c->start_in_progress) {
+    if (!killed && (*r = bcancelled(b, err)) < 0) {
+      ctr_unlock();
+      struct berth_err e = {0};
+      ctr_kill(b->d, c, "KILL", &e);
+      killed = true;
+      ctr_lock();
+      continue;
+    }
     ctr_wait(1000);
+  }
   int code = c->exit_code;
   ctr_unlock();
   return code;
@@ -107,7 +118,8 @@ static int run_in(struct build *b, struct container *c, json_t *cmd, char diff_i
   int r = ctr_start(b->d, c, err);
   if (r < 0) return r;
   follow_output(b, c);
-  int code = exit_code(c);
+  int code = exit_code(b, c, &r, err);
+  if (r < 0) return r;
   if (code != 0) {
     cleanup_free char *shown = joined(cmd);
     return berth_err_set(err, BERTH_EINVAL, 0, "The command '%s' returned a non-zero code: %d",

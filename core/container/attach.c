@@ -1,6 +1,7 @@
 /* attach: a client's socket joined to the container's stdio through its
  * shim (ATTACH), with docker's detach keys; an attach made before start
  * is registered so the start waits for it to reach the shim. */
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -154,6 +155,16 @@ static int connect_shim(struct ctr_attach *a) {
   return fd;
 }
 
+/* Waits for the shim's next frame; false once the client is gone for good
+ * (hung up, or its socket shut down by berthd's stop): a quiet container
+ * would otherwise hold the session until its next output. */
+static bool client_here(int sock, int shim) {
+  struct pollfd p[2] = {{shim, POLLIN, 0}, {sock, 0, 0}};
+  while (poll(p, 2, -1) < 0)
+    if (errno != EINTR) return true;
+  return !(p[1].revents & POLLHUP);
+}
+
 void ctr_attach_run(int sock, const char *extra, size_t extra_len, void *p) {
   struct ctr_attach *a = p;
   int shim = connect_shim(a);
@@ -168,7 +179,8 @@ void ctr_attach_run(int sock, const char *extra, size_t extra_len, void *p) {
   unsigned char h[8];
   char *buf = xmalloc(65536);
   uint32_t len;
-  while (shim_read_frame(shim, h, buf, 65536, &len) == 1 && h[0] != SHIM_F_EXIT) {
+  while (client_here(sock, shim) && shim_read_frame(shim, h, buf, 65536, &len) == 1 &&
+         h[0] != SHIM_F_EXIT) {
     if (a->tty) {
       if (write_all_fd(sock, buf, len) < 0) break;
     } else if (write_all_fd(sock, h, 8) < 0 || write_all_fd(sock, buf, len) < 0) {

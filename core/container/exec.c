@@ -482,13 +482,23 @@ void exec_session_error(int sock, const char *msg, bool raw) {
   shutdown(sock, SHUT_WR);
 }
 
-/* stdout and stderr (or the pty) to sock until both end */
-static void pump_output(int sock, struct exec_proc *e, struct exec_io *io, bool raw) {
+/* stdout and stderr (or the pty) to sock until both end.  false: berthd
+ * stops and shut the client's socket; the process goes on, unwaited.  A
+ * client gone before that is not watched (its hang-up stays raised): its
+ * process is waited for its exit code, berthd's stop seen within a second. */
+static bool pump_output(int sock, struct exec_proc *e, struct exec_io *io, bool raw) {
   int fds[2] = {io->pty >= 0 ? io->pty : io->out_r, io->pty >= 0 ? -1 : io->err_r};
   char buf[32768];
+  int client = sock;
   while (fds[0] >= 0 || fds[1] >= 0) {
-    struct pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    struct pollfd p[3] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}, {client, 0, 0}};
+    if (poll(p, 3, client < 0 ? 1000 : -1) < 0 && errno != EINTR) break;
+    if (p[2].revents & (POLLHUP | POLLERR)) client = -1;
+    if (client < 0 && ctr_stopping) {
+      for (int k = 0; k < 2 && io->pty < 0; k++)
+        if (fds[k] >= 0) close(fds[k]);
+      return false;
+    }
     for (int k = 0; k < 2; k++) {
       if (fds[k] < 0 || !p[k].revents) continue;
       ssize_t n = read(fds[k], buf, sizeof buf);
@@ -501,6 +511,7 @@ static void pump_output(int sock, struct exec_proc *e, struct exec_io *io, bool 
       if (io->pty >= 0 || want) send_output(sock, k + 1, buf, (size_t)n, raw);
     }
   }
+  return true;
 }
 
 void exec_session(int sock, const char *extra, size_t extra_len, struct exec_proc *e,
@@ -513,7 +524,11 @@ void exec_session(int sock, const char *extra, size_t extra_len, struct exec_pro
   bool have_stdin =
       with_stdin && e->attach_stdin && pthread_create(&t, NULL, copy_thread, &sc) == 0;
   if (!have_stdin && io->in_w >= 0) close(io->in_w);
-  pump_output(sock, e, io, raw);
+  if (!pump_output(sock, e, io, raw)) {
+    if (have_stdin) pthread_join(t, NULL); /* its read of sock ends: shut by berthd */
+    if (io->pty >= 0) close(io->pty);
+    return;
+  }
   /* the exec error (exec: "x": executable file not found) goes to stderr */
   char msg[1024];
   ssize_t n = read(io->errp_r, msg, sizeof msg - 2);

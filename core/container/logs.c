@@ -67,6 +67,7 @@ void ctr_logs_stream(int fd, void *p) {
       bool running = l->c->status == CTR_RUNNING || l->c->status == CTR_PAUSED ||
                      l->c->status == CTR_RESTARTING || l->c->start_in_progress;
       ctr_unlock();
+      if (ctr_stopping) break; /* berthd stops: the stream ends, as dockerd's */
       if (!running) {
         if (stopped_seen) break;
         stopped_seen = true; /* one more pass to drain */

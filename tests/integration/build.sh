@@ -196,4 +196,24 @@ YML
 (cd "$T/proj" && timeout 120 docker-compose -p proj build) >"$T/compose.log" 2>&1
 expect "docker-compose build: the image, with its build args" "from-compose" "$(docker run --rm proj-app:1 2>&1)"
 grep -q "Successfully built" "$T/compose.log" && ok "docker-compose shows the build's stream" || { fail "docker-compose shows the build's stream"; sed 's/^/#   /' "$T/compose.log" | tail -5; }
+
+# ---- berthd stopped during a RUN: the build is cancelled (its container
+# killed and removed) and berthd leaves at once; under the sanitizers, the
+# build's thread no longer outlives the state berthd frees (CI caught one)
+mkdir -p "$T/slow"
+printf 'FROM busybox\nRUN sleep 30\n' >"$T/slow/Dockerfile"
+before=$(berth ps -aq | wc -l)
+berth build -t slow:1 "$T/slow" >"$T/slow.log" 2>&1 &
+bpid=$!
+for _ in $(seq 1 200); do grep -q "Running in" "$T/slow.log" && break; sleep 0.05; done
+t0=$(date +%s%N)
+kill -TERM "$DPID"
+for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+name="berthd stops within 3 s in the middle of a build's RUN sleep 30"
+if ! kill -0 "$DPID" 2>/dev/null && [ "$ms" -lt 3000 ]; then ok "$name ($ms ms)"; else fail "$name (took $ms ms)"; fi
+wait "$bpid" 2>/dev/null
+start_daemon || fail "berthd starts again"
+expect "the cancelled build left no container" "$before" "$(berth ps -aq | wc -l)"
+expect "nor an image" "" "$(berth images -q slow:1 2>&1)"
 finish

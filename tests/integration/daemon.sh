@@ -101,6 +101,38 @@ make_busybox_tar "$T/bbl.tar"
 check "an import" berth import "$T/bbl.tar" bbl
 expect_match "loads libarchive" "libarchive\.so" "$(cat "/proc/$DPID/maps")"
 stop_daemon
+# berthd stops at once with sessions open on quiet containers (logs -f,
+# attach, exec), and leaves the containers as they were: an attached
+# container's stdin stays open (cat would end on its EOF)
+start_daemon || fail "berthd starts again"
+cat_id=$(berth run -di bbl cat)
+slp=$(berth run -d bbl sleep 60)
+berth logs -f "$slp" >/dev/null 2>&1 &
+l1=$!
+mkfifo "$T/stdin"
+exec 7<>"$T/stdin" # a stdin that stays open, with no process behind it
+berth attach "$cat_id" <&7 >/dev/null 2>&1 &
+l2=$!
+berth exec "$slp" sleep 50 >/dev/null 2>&1 &
+l3=$!
+echo through-attach >&7
+for _ in $(seq 1 40); do berth logs "$cat_id" 2>&1 | grep -q through-attach && break; sleep 0.05; done
+expect "the attach carries stdin" "through-attach" "$(berth logs "$cat_id" 2>&1)"
+t0=$(date +%s%N)
+kill -TERM "$DPID"
+for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+name="berthd stops within 3 s with logs -f, attach and exec open on quiet containers"
+if ! kill -0 "$DPID" 2>/dev/null && [ "$ms" -lt 3000 ]; then ok "$name ($ms ms)"; else fail "$name (took $ms ms)"; fi
+kill "$l1" "$l2" "$l3" 2>/dev/null
+wait "$l1" "$l2" "$l3" 2>/dev/null
+exec 7>&-
+start_daemon || fail "berthd starts again"
+expect "the attached container still runs, its stdin open" "true" \
+  "$(berth inspect -f '{{.State.Running}}' "$cat_id" 2>&1)"
+expect "the container with an exec still runs" "true" "$(berth inspect -f '{{.State.Running}}' "$slp" 2>&1)"
+berth rm -f "$cat_id" "$slp" >/dev/null 2>&1
+stop_daemon
 # a libarchive that does not load (a file that is not one, bound over it in
 # berthd's own mount namespace): the requests that need it fail with the
 # reason, the rest of berthd goes on
