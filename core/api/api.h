@@ -102,6 +102,11 @@ int api_reply_text(struct api_request *req, unsigned status, const char *content
 typedef void (*api_producer_fn)(int fd, void *ctx);
 int api_reply_stream(struct api_request *req, unsigned status, const char *content_type,
                      api_producer_fn producer, void *ctx);
+/* A producer's question between writes: has its client gone?  The pipe's
+ * reader closed, or the client's socket hung up (the daemon's thread
+ * notices that only when it has something to send, so a quiet stream asks
+ * the socket itself). */
+bool api_stream_gone(int fd);
 
 /* Hijack: answer 101 and hand the raw socket to fn on its own thread.
  * extra holds bytes the client sent after the request (stdin already on

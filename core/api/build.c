@@ -4,7 +4,6 @@
  * message stream ({"stream":…}, {"aux":{"ID":…}}, {"errorDetail":…}).  The
  * work is core/build's. */
 #include <fcntl.h>
-#include <poll.h>
 
 #include "../build/builder.h"
 #include "api.h"
@@ -73,11 +72,9 @@ static void out_aux(void *ctx, json_t *aux) {
   stream_json(j->fd, json_pack("{s:o}", "aux", aux));
 }
 
-/* the reply's reader closed: the client went (its connection ended) */
 static bool out_gone(void *ctx) {
   struct build_job *j = ctx;
-  struct pollfd pf = {j->fd, 0, 0};
-  return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
+  return api_stream_gone(j->fd);
 }
 
 static void build_producer(int fd, void *p) {

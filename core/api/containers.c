@@ -2,7 +2,6 @@
  * wait, remove, pause, rename, attach, logs, resize, top, stats, update. */
 #include <ctype.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -319,9 +318,7 @@ static void wait_producer(int fd, void *p) {
     if (w->condition == 0 && (!running || c->removed)) break;
     if (ctr_stopping) break;
     ctr_wait(1000);
-    /* client gone? */
-    struct pollfd pf = {fd, 0, 0};
-    if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) break;
+    if (api_stream_gone(fd)) break;
   }
   if (ctr_stopping) {
     /* no status to give: the connection just ends, as with dockerd */

@@ -1,5 +1,4 @@
 /* GET /events: parse since/until/filters, subscribe, stream (events.h). */
-#include <poll.h>
 
 #include "../events/events.h"
 #include "routes.h"
@@ -37,11 +36,6 @@ static void stream_free(void *p) {
   free(s);
 }
 
-static bool client_gone(int fd) {
-  struct pollfd pf = {fd, 0, 0};
-  return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
-}
-
 static void producer(int fd, void *p) {
   struct ev_stream *s = p;
   for (;;) {
@@ -54,7 +48,7 @@ static void producer(int fd, void *p) {
     int r = ev_next(s->sub, timeout, &ev);
     if (r < 0) break;
     if (r == 0) {
-      if ((s->until_ns >= 0 && now_ns() >= s->until_ns) || client_gone(fd)) break;
+      if ((s->until_ns >= 0 && now_ns() >= s->until_ns) || api_stream_gone(fd)) break;
       continue;
     }
     int64_t t = json_integer_value(json_object_get(ev, "timeNano"));

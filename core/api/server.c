@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -200,11 +201,45 @@ struct producer {
   api_producer_fn fn;
   void *ctx;
   int fd;
+  int client; /* the connection's socket, -1 unknown */
+  struct producer *next;
 };
+/* the running producers, for api_stream_gone */
+static struct producer *producers;
+
+static void producer_list(struct producer *pr, bool add) {
+  pthread_mutex_lock(&live_lock);
+  if (add) {
+    pr->next = producers;
+    producers = pr;
+  }
+  for (struct producer **q = &producers; !add && *q; q = &(*q)->next)
+    if (*q == pr) {
+      *q = pr->next;
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+}
+
+bool api_stream_gone(int fd) {
+  struct pollfd pf = {fd, 0, 0};
+  if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) return true;
+  pthread_mutex_lock(&live_lock);
+  int client = -1;
+  for (struct producer *p = producers; p; p = p->next)
+    if (p->fd == fd) client = p->client;
+  /* polled under the lock: the socket is the connection's while its
+   * producer runs (the daemon closes it after the pipe's reader) */
+  struct pollfd cf = {client, 0, 0};
+  bool gone = client >= 0 && poll(&cf, 1, 0) > 0 && (cf.revents & (POLLHUP | POLLERR));
+  pthread_mutex_unlock(&live_lock);
+  return gone;
+}
 
 static void *producer_thread(void *p) {
   struct producer *pr = p;
   pr->fn(pr->fd, pr->ctx);
+  producer_list(pr, false);
   close(pr->fd);
   free(pr);
   live_add(LIVE_PRODUCER, -1);
@@ -215,12 +250,16 @@ int api_reply_stream(struct api_request *req, unsigned status, const char *conte
                      api_producer_fn fn, void *ctx) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) < 0) return api_reply_error(req, 500, "pipe: %s", strerror(errno));
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   struct producer *pr = xmalloc(sizeof *pr);
-  *pr = (struct producer){fn, ctx, fds[1]};
+  *pr = (struct producer){fn, ctx, fds[1], ci ? ci->connect_fd : -1, NULL};
+  producer_list(pr, true);
   pthread_t t;
   live_add(LIVE_PRODUCER, 1);
   if (pthread_create(&t, NULL, producer_thread, pr) != 0) {
     live_add(LIVE_PRODUCER, -1);
+    producer_list(pr, false);
     close(fds[0]);
     close(fds[1]);
     free(pr);

@@ -1,6 +1,7 @@
 /* RUN (build.h): a container of its own made by the container code, its
  * output streamed into the build's, its changes a layer. */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -61,6 +62,14 @@ static void *logs_thread(void *p) {
   return NULL;
 }
 
+/* a cancelled build's RUN ends: true when it was killed */
+static bool cancel_kill(struct build *b, struct container *c) {
+  struct berth_err e = {0};
+  if (bcancelled(b, &e) == 0) return false;
+  ctr_kill(b->d, c, "KILL", &e);
+  return true;
+}
+
 /* the container's output, as it comes, into the build's stream */
 static void follow_output(struct build *b, struct container *c) {
   int fds[2];
@@ -81,28 +90,33 @@ static void follow_output(struct build *b, struct container *c) {
     return;
   }
   char buf[8192];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
+  bool killed = false;
+  for (;;) {
+    struct pollfd pf = {fds[0], POLLIN, 0};
+    if (poll(&pf, 1, 1000) == 0) { /* quiet for a second: still wanted? */
+      killed = killed || cancel_kill(b, c);
+      continue;
+    }
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;
     if (!b->o->quiet) b->out->text(b->out->ctx, buf, (size_t)n);
   }
   close(fds[0]);
   pthread_join(t, NULL);
 }
 
-/* its exit code; a cancelled build kills it (*r: bcancelled's answer) */
-static int exit_code(struct build *b, struct container *c, int *r, struct berth_err *err) {
+/* its exit code; a cancelled build kills it */
+static int exit_code(struct build *b, struct container *c) {
   bool killed = false;
   ctr_lock();
   while (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING ||
          c->start_in_progress) {
-    if (!killed && (*r = bcancelled(b, err)) < 0) {
+    if (!killed) {
       ctr_unlock();
-      struct berth_err e = {0};
-      ctr_kill(b->d, c, "KILL", &e);
-      killed = true;
+      killed = cancel_kill(b, c);
       ctr_lock();
-      continue;
+      if (killed) continue;
     }
     ctr_wait(1000);
   }
@@ -118,8 +132,8 @@ static int run_in(struct build *b, struct container *c, json_t *cmd, char diff_i
   int r = ctr_start(b->d, c, err);
   if (r < 0) return r;
   follow_output(b, c);
-  int code = exit_code(b, c, &r, err);
-  if (r < 0) return r;
+  int code = exit_code(b, c);
+  if ((r = bcancelled(b, err)) < 0) return r;
   if (code != 0) {
     cleanup_free char *shown = joined(cmd);
     return berth_err_set(err, BERTH_EINVAL, 0, "The command '%s' returned a non-zero code: %d",

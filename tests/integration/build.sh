@@ -203,6 +203,14 @@ grep -q "Successfully built" "$T/compose.log" && ok "docker-compose shows the bu
 mkdir -p "$T/slow"
 printf 'FROM busybox\nRUN sleep 30\n' >"$T/slow/Dockerfile"
 before=$(berth ps -aq | wc -l)
+# a client that goes (^C) cancels its build, as docker's: the RUN is killed
+berth build -t gone:1 "$T/slow" >"$T/gone.log" 2>&1 &
+for _ in $(seq 1 200); do grep -q "Running in" "$T/gone.log" && break; sleep 0.05; done
+pkill -9 -f "berth build -t gone:1"
+for _ in $(seq 1 100); do [ "$(berth ps -aq | wc -l)" = "$before" ] && break; sleep 0.05; done
+expect "a build whose client went is cancelled: its RUN's container gone within 5 s" "$before" \
+  "$(berth ps -aq | wc -l)"
+expect "and no image made" "" "$(berth images -q gone:1 2>&1)"
 berth build -t slow:1 "$T/slow" >"$T/slow.log" 2>&1 &
 bpid=$!
 for _ in $(seq 1 200); do grep -q "Running in" "$T/slow.log" && break; sleep 0.05; done
