@@ -118,12 +118,7 @@ l3=$!
 echo through-attach >&7
 for _ in $(seq 1 40); do berth logs "$cat_id" 2>&1 | grep -q through-attach && break; sleep 0.05; done
 expect "the attach carries stdin" "through-attach" "$(berth logs "$cat_id" 2>&1)"
-t0=$(date +%s%N)
-kill -TERM "$DPID"
-for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
-ms=$((($(date +%s%N) - t0) / 1000000))
-name="berthd stops within 3 s with logs -f, attach and exec open on quiet containers"
-if ! kill -0 "$DPID" 2>/dev/null && [ "$ms" -lt 3000 ]; then ok "$name ($ms ms)"; else fail "$name (took $ms ms)"; fi
+check_stops "berthd stops within 3 s with logs -f, attach and exec open on quiet containers"
 kill "$l1" "$l2" "$l3" 2>/dev/null
 wait "$l1" "$l2" "$l3" 2>/dev/null
 exec 7>&-

@@ -57,6 +57,17 @@ start_daemon() {
   return 1
 }
 
+# check_stops NAME: SIGTERM to berthd; passes when it is gone within 3 s
+# (its watchdog ends it at 5 s whatever still runs)
+check_stops() {
+  local t0 ms
+  t0=$(date +%s%N)
+  kill -TERM "$DPID"
+  for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  if ! kill -0 "$DPID" 2>/dev/null && [ "$ms" -lt 3000 ]; then ok "$1 ($ms ms)"; else fail "$1 (took $ms ms)"; fi
+}
+
 stop_daemon() {
   local sig=${1:-TERM}
   [ -n "$DPID" ] || return 0
