@@ -62,16 +62,16 @@ static void *logs_thread(void *p) {
   return NULL;
 }
 
-/* a cancelled build's RUN ends: true when it was killed */
-static bool cancel_kill(struct build *b, struct container *c) {
+/* a cancelled build's RUN ends, killed once (*killed) */
+static void cancel_kill(struct build *b, struct container *c, bool *killed) {
   struct berth_err e = {0};
-  if (bcancelled(b, &e) == 0) return false;
+  if (*killed || bcancelled(b, &e) == 0) return;
   ctr_kill(b->d, c, "KILL", &e);
-  return true;
+  *killed = true;
 }
 
 /* the container's output, as it comes, into the build's stream */
-static void follow_output(struct build *b, struct container *c) {
+static void follow_output(struct build *b, struct container *c, bool *killed) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) < 0) return;
   struct ctr_logs *l = xcalloc(1, sizeof *l);
@@ -90,11 +90,10 @@ static void follow_output(struct build *b, struct container *c) {
     return;
   }
   char buf[8192];
-  bool killed = false;
   for (;;) {
     struct pollfd pf = {fds[0], POLLIN, 0};
     if (poll(&pf, 1, 1000) == 0) { /* quiet for a second: still wanted? */
-      killed = killed || cancel_kill(b, c);
+      cancel_kill(b, c, killed);
       continue;
     }
     ssize_t n = read(fds[0], buf, sizeof buf);
@@ -107,16 +106,15 @@ static void follow_output(struct build *b, struct container *c) {
 }
 
 /* its exit code; a cancelled build kills it */
-static int exit_code(struct build *b, struct container *c) {
-  bool killed = false;
+static int exit_code(struct build *b, struct container *c, bool *killed) {
   ctr_lock();
   while (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING ||
          c->start_in_progress) {
-    if (!killed) {
+    if (!*killed) {
       ctr_unlock();
-      killed = cancel_kill(b, c);
+      cancel_kill(b, c, killed);
       ctr_lock();
-      if (killed) continue;
+      if (*killed) continue;
     }
     ctr_wait(1000);
   }
@@ -131,8 +129,9 @@ static int run_in(struct build *b, struct container *c, json_t *cmd, char diff_i
   bsay(b, " ---> Running in %.12s\n", c->id);
   int r = ctr_start(b->d, c, err);
   if (r < 0) return r;
-  follow_output(b, c);
-  int code = exit_code(b, c);
+  bool killed = false; /* by a cancel, while followed or waited for */
+  follow_output(b, c, &killed);
+  int code = exit_code(b, c, &killed);
   if ((r = bcancelled(b, err)) < 0) return r;
   if (code != 0) {
     cleanup_free char *shown = joined(cmd);
