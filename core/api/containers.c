@@ -389,6 +389,7 @@ static int logs(struct api_request *req) {
   l->until = parse_time_arg(api_query(req, "until"));
   const char *tail = api_query(req, "tail");
   l->tail = !tail || !*tail || !strcmp(tail, "all") ? -1 : atoll(tail);
+  l->gone = api_stream_gone; /* a quiet container's reader still sees its client go */
   struct ctr_opts *o = ctr_opts_get(c);
   l->tty = o->tty;
   ctr_opts_put(o);
@@ -447,7 +448,7 @@ static int attach(struct api_request *req) {
   ctr_opts_put(o);
   if (logs) {
     j->l = xcalloc(1, sizeof *j->l);
-    *j->l = (struct ctr_logs){req->d, c, false, out, er, false, tty, 0, 0, -1, 0};
+    *j->l = (struct ctr_logs){.d = req->d, .c = c, .out = out, .err = er, .tty = tty, .tail = -1};
     if (ctr_logs_check(req->d, c, j->l, &err) < 0) {
       free(j->l);
       j->l = NULL; /* a driver that cannot be read: no replay, as docker's */

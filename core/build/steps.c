@@ -76,7 +76,14 @@ static void follow_output(struct build *b, struct container *c, bool *killed) {
   if (pipe2(fds, O_CLOEXEC) < 0) return;
   struct ctr_logs *l = xcalloc(1, sizeof *l);
   /* a build waits on each RUN's exit: seen within 10 ms */
-  *l = (struct ctr_logs){b->d, c, true, true, true, false, true, 0, 0, -1, 10};
+  *l = (struct ctr_logs){.d = b->d,
+                         .c = c,
+                         .follow = true,
+                         .out = true,
+                         .err = true,
+                         .tty = true,
+                         .tail = -1,
+                         .poll_ms = 10};
   ctr_lock();
   c->refs++; /* the reader's own, put by ctr_logs_stream */
   ctr_unlock();

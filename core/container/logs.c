@@ -38,6 +38,11 @@ static void stream_error(int fd, bool tty, const char *msg) {
   if (tty || write_all_fd(fd, hdr, sizeof hdr) == 0) write_all_fd(fd, msg, len);
 }
 
+static bool fd_hung_up(int fd) {
+  struct pollfd pf = {fd, 0, 0};
+  return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
+}
+
 void ctr_logs_stream(int fd, void *p) {
   struct ctr_logs *l = p;
   struct ctr_opts *o = ctr_opts_get(l->c);
@@ -72,8 +77,7 @@ void ctr_logs_stream(int fd, void *p) {
         if (stopped_seen) break;
         stopped_seen = true; /* one more pass to drain */
       }
-      struct pollfd pf = {fd, 0, 0};
-      if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP))) break;
+      if (l->gone ? l->gone(fd) : fd_hung_up(fd)) break;
       continue;
     }
     if ((m.stream == 1 && !l->out) || (m.stream == 2 && !l->err)) continue;

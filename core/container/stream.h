@@ -38,6 +38,7 @@ struct ctr_logs {
   bool follow, out, err, timestamps, tty;
   int64_t since, until, tail; /* ns, ns, lines (-1 all) */
   int poll_ms;                /* follow: how soon an exit is seen; 0: 100 ms */
+  bool (*gone)(int fd);       /* follow: has fd's reader gone? NULL: fd's own hang-up */
 };
 /* 501 if the container's log driver cannot be read; 400 without a stream */
 int ctr_logs_check(struct daemon *d, struct container *c, const struct ctr_logs *l,

@@ -126,6 +126,17 @@ start_daemon || fail "berthd starts again"
 expect "the attached container still runs, its stdin open" "true" \
   "$(berth inspect -f '{{.State.Running}}' "$cat_id" 2>&1)"
 expect "the container with an exec still runs" "true" "$(berth inspect -f '{{.State.Running}}' "$slp" 2>&1)"
+# a logs -f whose client goes while the container is quiet ends then, not
+# at the container's next line: berthd's threads back to what they were
+threads() { awk '/^Threads:/ {print $2}' "/proc/$DPID/status"; }
+before=$(threads)
+"$BERTH_BIN" logs -f "$slp" >/dev/null 2>&1 &
+lf=$!
+for _ in $(seq 1 40); do [ "$(threads)" -gt "$before" ] && break; sleep 0.05; done
+check "logs -f has its threads in berthd" test "$(threads)" -gt "$before"
+{ kill -9 "$lf"; wait "$lf"; } 2>/dev/null
+for _ in $(seq 1 60); do [ "$(threads)" -le "$before" ] && break; sleep 0.05; done
+expect "a logs -f whose client went ends on a quiet container" "$before" "$(threads)"
 berth rm -f "$cat_id" "$slp" >/dev/null 2>&1
 stop_daemon
 # a libarchive that does not load (a file that is not one, bound over it in
