@@ -26,6 +26,7 @@ struct build {
   struct bstage *st;
   size_t n_st;
   int step, n_steps;
+  bool cancel_logged; /* berthd's log says once why the build ended */
 };
 
 void bsay(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -26,10 +26,15 @@ void bsay(struct build *b, const char *fmt, ...) {
 }
 
 int bcancelled(struct build *b, struct berth_err *err) {
-  if (ctr_stopping) return berth_err_set(err, BERTH_EINTERNAL, 0, "berthd is stopping");
-  if (b->out->gone && b->out->gone(b->out->ctx))
-    return berth_err_set(err, BERTH_EINTERNAL, 0, "context canceled");
-  return 0;
+  bool stopping = ctr_stopping;
+  if (!stopping && !(b->out->gone && b->out->gone(b->out->ctx))) return 0;
+  /* the client may not be there to read why: berthd's log says it, once */
+  if (!b->cancel_logged)
+    log_info("build cancelled at step %d/%d: %s", b->step, b->n_steps,
+             stopping ? "berthd is stopping" : "its client went away");
+  b->cancel_logged = true;
+  return berth_err_set(err, BERTH_EINTERNAL, 0,
+                       stopping ? "berthd is stopping" : "context canceled");
 }
 
 json_t *bconfig(struct bstage *s) {

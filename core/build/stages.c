@@ -255,7 +255,12 @@ static int run_all(struct build *b, char id[DIGEST_LEN + 1], struct berth_err *e
 
 int build_image(struct daemon *d, int ctxfd, const struct build_opts *o,
                 const struct build_out *out, char id[DIGEST_LEN + 1], struct berth_err *err) {
-  struct build b = {d, o, out, ctxfd, NULL, {0}, json_object(), json_object(), NULL, 0, 0, 0};
+  struct build b = {.d = d,
+                    .o = o,
+                    .out = out,
+                    .ctxfd = ctxfd,
+                    .meta_args = json_object(),
+                    .used_args = json_object()};
   int r = read_files(&b, err);
   if (r == 0) r = run_all(&b, id, err);
   for (size_t i = 0; i < b.n_st; i++) {

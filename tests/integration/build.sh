@@ -211,6 +211,8 @@ for _ in $(seq 1 100); do [ "$(berth ps -aq | wc -l)" = "$before" ] && break; sl
 expect "a build whose client went is cancelled: its RUN's container gone within 5 s" "$before" \
   "$(berth ps -aq | wc -l)"
 expect "and no image made" "" "$(berth images -q gone:1 2>&1)"
+expect "berthd's log says why, once" "1" \
+  "$(grep -c 'build cancelled at step 2/2: its client went away' "$T/berthd.log")"
 berth build -t slow:1 "$T/slow" >"$T/slow.log" 2>&1 &
 bpid=$!
 for _ in $(seq 1 200); do grep -q "Running in" "$T/slow.log" && break; sleep 0.05; done
@@ -219,4 +221,6 @@ wait "$bpid" 2>/dev/null
 start_daemon || fail "berthd starts again"
 expect "the cancelled build left no container" "$before" "$(berth ps -aq | wc -l)"
 expect "nor an image" "" "$(berth images -q slow:1 2>&1)"
+expect "berthd's log says the stop cancelled it" "1" \
+  "$(grep -c 'build cancelled at step 2/2: berthd is stopping' "$T/berthd.log")"
 finish
