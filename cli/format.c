@@ -107,6 +107,16 @@ static void eval(struct sbuf *b, const char *expr, json_t *row) {
     free(s);
     return;
   }
+  if (!strcmp(fn, "len")) { /* Go's len: an array's, a map's, a string's */
+    char n[24];
+    snprintf(n, sizeof n, "%zu",
+             json_is_array(v)    ? json_array_size(v)
+             : json_is_object(v) ? json_object_size(v)
+             : json_is_string(v) ? json_string_length(v)
+                                 : 0);
+    sb_str(b, n);
+    return;
+  }
   size_t from = b->len;
   fmt_value(b, v);
   if (!strcmp(fn, "upper") || !strcmp(fn, "lower"))

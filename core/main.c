@@ -410,6 +410,7 @@ int main(int argc, char **argv) {
   ev_shutdown();
   ctr_shutdown();
   api_stop(srv);
+  work_drain(); /* a container's exit, an unplumbing, a probe: out of the drivers */
   close(fd);
   unlink(d.cfg.socket_path);
   store_close(&d.images);

@@ -27,8 +27,8 @@ static bool read_output(struct exec_io *io, int64_t deadline, struct probe_resul
   int open = 2;
   while (open > 0) {
     int64_t left = (deadline - now_ns()) / 1000000;
-    if (left <= 0) return false;
-    int n = poll(p, 2, left > 1000 ? 1000 : (int)left);
+    if (left <= 0 || ctr_stopping) return false;
+    int n = poll(p, 2, left > 250 ? 250 : (int)left); /* berthd's stop seen within 250 ms */
     if (n < 0 && errno != EINTR) return false;
     for (int i = 0; i < 2 && n > 0; i++) {
       if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -138,10 +138,15 @@ static void *monitor_main(void *p) {
   struct container *c = m->c;
   struct ctr_opts *o = ctr_opts_get(c);
   int64_t due = now_ns() + o->health_interval;
-  while (wait_due(c, m->gen, due)) {
+  while (wait_due(c, m->gen, due) && work_begin()) {
     struct probe_result *pr = xmalloc(sizeof *pr);
     probe(c, o, pr);
     due = now_ns() + o->health_interval;
+    if (ctr_stopping) { /* cut short by berthd's stop: not a result */
+      free(pr);
+      work_end();
+      break;
+    }
     ctr_lock();
     const char *changed = c->health_gen == m->gen && c->health ? apply_locked(c, o, pr) : NULL;
     cleanup_free char *status = changed ? xasprintf("health_status: %s", changed) : NULL;
@@ -149,6 +154,7 @@ static void *monitor_main(void *p) {
     free(pr);
     ctr_save(m->d, c);
     if (status) ctr_event(c, status, NULL);
+    work_end();
   }
   ctr_opts_put(o);
   ctr_put(c);

@@ -937,6 +937,10 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
   struct daemon *d = a->d;
   struct container *c = a->c;
   free(a);
+  if (!work_begin()) { /* berthd stops: the next start reads the exit from disk */
+    ctr_put(c);
+    return;
+  }
   cleanup_free char *sock = ctr_socket(d, c->id);
   /* the exit frame comes after exit.json is written: the shim's last steps
    * (its cgroup, its socket) are waited for by what comes next for the
@@ -979,10 +983,12 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
   ctr_unlock();
   if (restart) {
     int delay = 100 << (c->restart_count > 8 ? 8 : c->restart_count - 1);
-    usleep((useconds_t)delay * 1000);
+    int64_t until = now_ns() + (int64_t)delay * 1000000;
     struct berth_err e = {0};
     ctr_lock();
-    bool still = c->status == CTR_RESTARTING && !c->removed && !c->removing;
+    for (int64_t left; !ctr_stopping && (left = (until - now_ns()) / 1000000) > 0;)
+      ctr_wait((int)left); /* berthd's stop ends the wait: the next start restarts it */
+    bool still = c->status == CTR_RESTARTING && !c->removed && !c->removing && !ctr_stopping;
     ctr_unlock();
     /* "restarting" until the start is done: no client sees a false "exited" */
     if (still && ctr_start(d, c, &e) < 0) {
@@ -999,6 +1005,7 @@ static void monitor_exit(void *p, bool framed, int fcode, bool foom) {
     ctr_remove(d, c, true, true, &e);
   }
   ctr_put(c);
+  work_end();
 }
 
 static void start_monitor(struct daemon *d, struct container *c) {

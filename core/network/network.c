@@ -874,6 +874,13 @@ static void *unplumb_main(void *arg) {
   return NULL;
 }
 
+/* on a thread of its own: counted, so berthd's stop waits for the driver */
+static void *unplumb_thread(void *arg) {
+  unplumb_main(arg);
+  work_end();
+  return NULL;
+}
+
 static void release(struct daemon *d, struct net_endpoint *ep, bool now) {
   if (!net_endpoint_used(ep)) return;
   if (plumbed_driver(ep->driver)) ep_event(ep, "disconnect");
@@ -889,10 +896,13 @@ static void release(struct daemon *d, struct net_endpoint *ep, bool now) {
   struct unplumb *u = xcalloc(1, sizeof *u);
   u->d = d, u->ep = *ep;
   pthread_t t;
-  if (!now && pthread_create(&t, NULL, unplumb_main, u) == 0)
+  bool later = !now && work_begin(); /* berthd stopping: here, in the caller's work */
+  if (later && pthread_create(&t, NULL, unplumb_thread, u) == 0) {
     pthread_detach(t);
-  else
+  } else {
+    if (later) work_end();
     unplumb_main(u);
+  }
   ep->ip[0] = ep->gateway[0] = ep->mac[0] = ep->ep_id[0] = 0;
 }
 

@@ -128,6 +128,35 @@ int rm_rf(const char *path) {
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  unsigned n;
+  bool draining;
+} work = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+
+bool work_begin(void) {
+  pthread_mutex_lock(&work.mu);
+  bool ok = !work.draining;
+  if (ok) work.n++;
+  pthread_mutex_unlock(&work.mu);
+  return ok;
+}
+
+void work_end(void) {
+  pthread_mutex_lock(&work.mu);
+  if (--work.n == 0) pthread_cond_broadcast(&work.cv);
+  pthread_mutex_unlock(&work.mu);
+}
+
+void work_drain(void) {
+  pthread_mutex_lock(&work.mu);
+  work.draining = true;
+  while (work.n)
+    pthread_cond_wait(&work.cv, &work.mu);
+  pthread_mutex_unlock(&work.mu);
+}
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
   char **q;
   size_t n, cap;
   bool running;

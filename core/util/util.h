@@ -76,6 +76,17 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Work on the daemon's state by a thread main never joins (a container's
+ * exit, a network's unplumbing, a health probe): main calls work_drain
+ * before it frees that state (the plugins, the config), and it returns once
+ * every work_begin has had its work_end.  work_begin is false from the
+ * drain on: the work is not begun (a container's exit is read from disk at
+ * the next start).  Without it such a thread could be in a driver main had
+ * unloaded. */
+bool work_begin(void);
+void work_end(void);
+void work_drain(void);
+
 /* Files */
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path); /* 0 or -errno; a missing path is fine */

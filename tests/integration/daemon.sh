@@ -138,6 +138,25 @@ check "logs -f has its threads in berthd" test "$(threads)" -gt "$before"
 for _ in $(seq 1 60); do [ "$(threads)" -le "$before" ] && break; sleep 0.05; done
 expect "a logs -f whose client went ends on a quiet container" "$before" "$(threads)"
 berth rm -f "$cat_id" "$slp" >/dev/null 2>&1
+# berthd waits, before it frees its state, for the work of threads it never
+# joins (a container's exit, a health probe), but not long: a container in
+# its restart back-off and a probe that runs for 20 s end at the stop
+rs=$(berth run -d --restart always bbl sh -c 'sleep 0.3; exit 3')
+hc=$(berth run -d --health-cmd 'sleep 20' --health-interval 1s --health-timeout 30s bbl sleep 600)
+for _ in $(seq 1 100); do [ "$(berth inspect -f '{{.RestartCount}}' "$rs")" -ge 2 ] && break; sleep 0.1; done
+check "a container restarts (always)" test "$(berth inspect -f '{{.RestartCount}}' "$rs")" -ge 2
+sleep 1.2 # the probe begun
+expect_match "its probe runs" "sleep 20" "$(ps -eo args | grep -v grep | grep 'sleep 20')"
+check_stops "berthd stops within 3 s with a restart back-off and a health probe under way"
+expect "the stop cut the probe" "" "$(ps -eo args | grep -v grep | grep 'sleep 20')"
+start_daemon || fail "berthd starts again"
+for _ in $(seq 1 60); do [ "$(berth inspect -f '{{.State.Running}}' "$rs")" = true ] && break; sleep 0.1; done
+expect "the restarting container is brought back" "true" "$(berth inspect -f '{{.State.Running}}' "$rs")"
+expect "the cut probe was not counted" "starting 0" \
+  "$(berth inspect -f '{{.State.Health.Status}} {{len .State.Health.Log}}' "$hc")"
+expect "docker's template says the same" "starting 0" \
+  "$(docker inspect -f '{{.State.Health.Status}} {{len .State.Health.Log}}' "$hc")"
+berth rm -f "$rs" "$hc" >/dev/null 2>&1
 stop_daemon
 # a libarchive that does not load (a file that is not one, bound over it in
 # berthd's own mount namespace): the requests that need it fail with the
