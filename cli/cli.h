@@ -58,8 +58,8 @@ char *resp_error_message(const struct http_resp *r);
 char *url_escape(const char *s);
 
 /* ---- format.c ---- */
-/* Render a Go-template subset: {{.A}}, {{.A.B}}, {{json .}}, {{json .A}},
- * {{upper .A}}, {{lower .A}}, "\t" and "\n" escapes.  out is malloc'd. */
+/* tmpl (Go's text/template, template.h) run on row, malloc'd; a template
+ * that does not parse or run ends the process with docker's message */
 char *template_render(const char *tmpl, json_t *row);
 /* docker's GetTimestamp for --since/--until: "seconds.nanos" of an RFC 3339
  * time (or a date), a unix time, or a Go duration ago; NULL when bad */

@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "template.h"
 
 void human_size(double n, char *out, size_t len) {
   static const char *units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
@@ -13,147 +14,32 @@ void human_size(double n, char *out, size_t len) {
   snprintf(out, len, "%.3g%s", n, units[u]);
 }
 
-struct sbuf {
-  char *s;
-  size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    b->cap = (b->len + n + 1) * 2;
-    b->s = xrealloc(b->s, b->cap);
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = 0;
+/* --format's template, or the process ends with docker's words: "template
+ * parsing error: ..." (inspect and the like, 64) or "failed to parse
+ * template: ..." (listings, 1) */
+static struct template *compile_or_die(const char *src, const char *what, int code) {
+  char *err = NULL;
+  struct template *t = template_parse(src, &err);
+  if (t) return t;
+  fprintf(stderr, "%s: %s\n", what, err);
+  free(err);
+  exit(code);
 }
 
-static void sb_str(struct sbuf *b, const char *s) {
-  sb_add(b, s, strlen(s));
-}
-
-/* .A.B of path[0..len): no copy of the path or its keys */
-static json_t *resolve(json_t *row, const char *path, size_t len) {
-  json_t *cur = row;
-  for (const char *p = path, *end = path + len; cur && p < end;) {
-    const char *dot = memchr(p, '.', (size_t)(end - p));
-    size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
-    if (n) cur = json_object_getn(cur, p, n);
-    p += n + 1;
-  }
-  return cur;
-}
-
-/* Go's fmt of a value: strings bare, arrays as [a b], maps as map[k:v]. */
-static void fmt_value(struct sbuf *b, json_t *v) {
-  if (!v || json_is_null(v)) {
-    sb_str(b, "<no value>");
-  } else if (json_is_string(v)) {
-    sb_str(b, json_string_value(v));
-  } else if (json_is_integer(v)) {
-    char n[32];
-    snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
-    sb_str(b, n);
-  } else if (json_is_real(v)) {
-    char n[64];
-    snprintf(n, sizeof n, "%g", json_real_value(v));
-    sb_str(b, n);
-  } else if (json_is_boolean(v)) {
-    sb_str(b, json_is_true(v) ? "true" : "false");
-  } else if (json_is_array(v)) {
-    sb_str(b, "[");
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) {
-      if (i) sb_str(b, " ");
-      fmt_value(b, e);
-    }
-    sb_str(b, "]");
-  } else {
-    sb_str(b, "map[");
-    const char *k;
-    json_t *e;
-    bool first = true;
-    json_object_foreach(v, k, e) {
-      if (!first) sb_str(b, " ");
-      first = false;
-      sb_str(b, k);
-      sb_str(b, ":");
-      fmt_value(b, e);
-    }
-    sb_str(b, "]");
-  }
-}
-
-static void eval(struct sbuf *b, const char *expr, json_t *row) {
-  while (isspace((unsigned char)*expr))
-    expr++;
-  char fn[16] = "";
-  const char *arg = expr;
-  if (*expr != '.') {
-    size_t n = strcspn(expr, " \t");
-    snprintf(fn, sizeof fn, "%.*s", (int)(n < 15 ? n : 15), expr);
-    arg = expr + n;
-    while (isspace((unsigned char)*arg))
-      arg++;
-  }
-  size_t pl = strlen(arg);
-  while (pl && isspace((unsigned char)arg[pl - 1]))
-    pl--;
-  json_t *v = resolve(row, arg, pl);
-  if (!strcmp(fn, "json")) {
-    char *s = json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-    sb_str(b, s);
-    free(s);
-    return;
-  }
-  if (!strcmp(fn, "len")) { /* Go's len: an array's, a map's, a string's */
-    char n[24];
-    snprintf(n, sizeof n, "%zu",
-             json_is_array(v)    ? json_array_size(v)
-             : json_is_object(v) ? json_object_size(v)
-             : json_is_string(v) ? json_string_length(v)
-                                 : 0);
-    sb_str(b, n);
-    return;
-  }
-  size_t from = b->len;
-  fmt_value(b, v);
-  if (!strcmp(fn, "upper") || !strcmp(fn, "lower"))
-    for (char *c = b->s + from; *c; c++)
-      *c = (char)(fn[0] == 'u' ? toupper(*c) : tolower(*c));
+static char *render_or_die(const struct template *t, json_t *row) {
+  char *err = NULL;
+  char *s = template_exec(t, row, &err);
+  if (s) return s;
+  fprintf(stderr, "%s\n", err);
+  free(err);
+  exit(1);
 }
 
 char *template_render(const char *tmpl, json_t *row) {
-  struct sbuf b = {0};
-  sb_add(&b, "", 0);
-  for (const char *p = tmpl; *p;) {
-    if (p[0] == '{' && p[1] == '{') {
-      const char *end = strstr(p + 2, "}}");
-      if (!end) {
-        sb_str(&b, p);
-        break;
-      }
-      char buf[256];
-      size_t n = (size_t)(end - p - 2);
-      char *expr = n < sizeof buf ? buf : xmalloc(n + 1); /* a long one whole, as short ones */
-      memcpy(expr, p + 2, n);
-      expr[n] = 0;
-      eval(&b, expr, row);
-      if (expr != buf) free(expr);
-      p = end + 2;
-    } else if (p[0] == '\\' && p[1] == 't') {
-      sb_add(&b, "\t", 1);
-      p += 2;
-    } else if (p[0] == '\\' && p[1] == 'n') {
-      sb_add(&b, "\n", 1);
-      p += 2;
-    } else {
-      sb_add(&b, p, 1);
-      p++;
-    }
-  }
-  return b.s;
+  struct template *t = compile_or_die(tmpl, "template parsing error", 64);
+  char *s = render_or_die(t, row);
+  template_free(t);
+  return s;
 }
 
 /* rows kept as their lines, split in place at the tabs */
@@ -213,16 +99,16 @@ void table_print(struct table *t, FILE *f) {
   /* Go's tabwriter as docker sets it up: minwidth 10, padding 3 */
   for (size_t c = 0; c < maxc; c++)
     w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
-  struct sbuf b = {0};
+  struct strbuf b = {0};
   for (size_t i = 0; i < t->n; i++) {
     struct table_row *r = &t->rows[i];
     b.len = 0;
     for (size_t c = 0; c < r->n; c++) {
-      sb_str(&b, r->cells[c]);
+      strbuf_str(&b, r->cells[c]);
       for (size_t k = c + 1 < r->n ? display_width(r->cells[c]) : w[c]; k < w[c]; k++)
-        sb_add(&b, " ", 1);
+        strbuf_add(&b, " ", 1);
     }
-    sb_add(&b, "\n", 1);
+    strbuf_add(&b, "\n", 1);
     fwrite(b.s, 1, b.len, f);
     free(r->line);
     free(r->cells);
@@ -235,8 +121,8 @@ void table_print(struct table *t, FILE *f) {
 
 /* "table {{.A}}\t{{.B}}" -> header "TITLE_A\tTITLE_B" */
 static char *header_of(const char *tmpl, const char *const headers[][2]) {
-  struct sbuf b = {0};
-  sb_add(&b, "", 0);
+  struct strbuf b = {0};
+  strbuf_add(&b, "", 0);
   for (const char *p = tmpl; *p;) {
     if (p[0] == '{' && p[1] == '{') {
       const char *end = strstr(p + 2, "}}");
@@ -256,13 +142,13 @@ static char *header_of(const char *tmpl, const char *const headers[][2]) {
           title = field;
         }
       }
-      sb_str(&b, title ? title : "");
+      strbuf_str(&b, title ? title : "");
       p = end + 2;
     } else if (p[0] == '\\' && p[1] == 't') {
-      sb_add(&b, "\t", 1);
+      strbuf_add(&b, "\t", 1);
       p += 2;
     } else {
-      sb_add(&b, p, 1);
+      strbuf_add(&b, p, 1);
       p++;
     }
   }
@@ -292,10 +178,11 @@ void print_rows(json_t *rows, const char *format, const char *default_format,
     table_add(t, h);
     free(h);
   }
+  struct template *tp = compile_or_die(fmt, "failed to parse template", 1);
   size_t i;
   json_t *row;
   json_array_foreach(rows, i, row) {
-    char *line = template_render(fmt, row);
+    char *line = render_or_die(tp, row);
     if (t)
       table_add(t, line);
     else
@@ -303,6 +190,7 @@ void print_rows(json_t *rows, const char *format, const char *default_format,
     free(line);
   }
   if (t) table_print(t, stdout);
+  template_free(tp);
 }
 
 void print_json_indented(json_t *j) {
@@ -316,13 +204,15 @@ void print_inspect(json_t *results, const char *format) {
     print_json_indented(results);
     return;
   }
+  struct template *tp = compile_or_die(format, "template parsing error", 64);
   size_t i;
   json_t *o;
   json_array_foreach(results, i, o) {
-    char *s = template_render(format, o);
+    char *s = render_or_die(tp, o);
     printf("%s\n", s);
     free(s);
   }
+  template_free(tp);
 }
 
 /* ---- ids and filters, for every listing ---- */

@@ -221,27 +221,12 @@ void df_words_free(char **w, size_t n) {
   free(w);
 }
 
-struct sb {
-  char *s;
-  size_t len, cap;
-};
-
-static void sb_put(struct sb *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    b->cap = (b->len + n + 1) * 2;
-    b->s = xrealloc(b->s, b->cap);
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = 0;
-}
-
 static bool name_char(char c) {
   return isalnum((unsigned char)c) || c == '_';
 }
 
 /* ${...} or $NAME after the '$' at *pp, appended to out */
-static int variable(const char **pp, char escape, json_t *vars, struct sb *out,
+static int variable(const char **pp, char escape, json_t *vars, struct strbuf *out,
                     struct berth_err *err) {
   const char *p = *pp;
   if (*p != '{') {
@@ -249,12 +234,12 @@ static int variable(const char **pp, char escape, json_t *vars, struct sb *out,
     while (name_char(*p))
       p++;
     if (p == k) {
-      sb_put(out, "$", 1);
+      strbuf_add(out, "$", 1);
       return 0;
     }
     cleanup_free char *name = xasprintf("%.*s", (int)(p - k), k);
     const char *v = json_string_value(json_object_get(vars, name)) ?: "";
-    sb_put(out, v, strlen(v));
+    strbuf_add(out, v, strlen(v));
     *pp = p;
     return 0;
   }
@@ -270,16 +255,16 @@ static int variable(const char **pp, char escape, json_t *vars, struct sb *out,
     return berth_err_set(err, BERTH_EINVAL, 0, "failed to process \"%s\": missing '}'", *pp - 1);
   const char *v = json_string_value(json_object_get(vars, name));
   if (*p == '}') {
-    sb_put(out, v ? v : "", v ? strlen(v) : 0);
+    strbuf_add(out, v ? v : "", v ? strlen(v) : 0);
   } else if (p[0] == ':' && (p[1] == '-' || p[1] == '+')) {
     cleanup_free char *word = xasprintf("%.*s", (int)(end - p - 2), p + 2);
     bool set = v && *v;
     if ((p[1] == '-' && !set) || (p[1] == '+' && set)) {
       cleanup_free char *w = df_expand(word, escape, vars, err);
       if (!w) return -err->code;
-      sb_put(out, w, strlen(w));
+      strbuf_add(out, w, strlen(w));
     } else if (p[1] == '-') {
-      sb_put(out, v, strlen(v));
+      strbuf_add(out, v, strlen(v));
     }
   } else {
     return berth_err_set(err, BERTH_EINVAL, 0,
@@ -295,7 +280,7 @@ static char **lex(const char *s, char escape, json_t *vars, bool split, size_t *
                   struct berth_err *err) {
   char **words = xcalloc(1, sizeof *words);
   *n = 0;
-  struct sb w = {0};
+  struct strbuf w = {0};
   bool have = false; /* a word is open (even an empty "" one) */
   char quote = 0;
   int r = 0;
@@ -306,7 +291,7 @@ static char **lex(const char *s, char escape, json_t *vars, bool split, size_t *
         words = xrealloc(words, (*n + 2) * sizeof *words);
         words[(*n)++] = w.s ? w.s : xstrdup("");
         words[*n] = NULL;
-        w = (struct sb){0};
+        w = (struct strbuf){0};
         have = false;
       }
       p++;
@@ -314,8 +299,8 @@ static char **lex(const char *s, char escape, json_t *vars, bool split, size_t *
     }
     have = true;
     if (c == escape && quote != '\'' && p[1]) {
-      if (quote == '"' && !strchr("\"$`\\", p[1])) sb_put(&w, p, 1);
-      sb_put(&w, p + 1, 1);
+      if (quote == '"' && !strchr("\"$`\\", p[1])) strbuf_add(&w, p, 1);
+      strbuf_add(&w, p + 1, 1);
       p += 2;
     } else if ((c == '\'' || c == '"') && (!quote || quote == c)) {
       quote = quote ? 0 : c;
@@ -325,24 +310,24 @@ static char **lex(const char *s, char escape, json_t *vars, bool split, size_t *
       r = variable(&p, escape, vars, &w, err);
     } else if (c == '$' && quote != '\'') { /* unquoted: its value splits into words */
       p++;
-      struct sb v = {0};
+      struct strbuf v = {0};
       r = variable(&p, escape, vars, &v, err);
       for (size_t i = 0; r == 0 && i < v.len; i++) {
         if (!isspace((unsigned char)v.s[i])) {
-          sb_put(&w, v.s + i, 1);
+          strbuf_add(&w, v.s + i, 1);
           continue;
         }
         if (w.s) {
           words = xrealloc(words, (*n + 2) * sizeof *words);
           words[(*n)++] = w.s;
           words[*n] = NULL;
-          w = (struct sb){0};
+          w = (struct strbuf){0};
         }
       }
       free(v.s);
       have = w.s != NULL || !v.len;
     } else {
-      sb_put(&w, p++, 1);
+      strbuf_add(&w, p++, 1);
     }
   }
   if (r == 0 && quote)

@@ -75,6 +75,15 @@ void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A string that grows; s is NUL-terminated from the first add on */
+struct strbuf {
+  char *s;
+  size_t len, cap;
+};
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+static inline void strbuf_str(struct strbuf *b, const char *s) {
+  strbuf_add(b, s, strlen(s));
+}
 
 /* Work on the daemon's state by a thread main never joins (a container's
  * exit, a network's unplumbing, a health probe): main calls work_drain

@@ -59,6 +59,35 @@ id=$(berth create -P --expose 8080 busybox true)
 expect "-P sends PublishAllPorts" "true" "$(docker inspect -f '{{.HostConfig.PublishAllPorts}}' "$id")"
 berth rm comp-one "$id" >/dev/null
 
+# ---- --format is Go's text/template: berth renders it as the docker CLI does ----
+fc=$(berth run -d --name fmt-c --label a.b=c --label x=y -e E1=1 busybox sleep 60)
+for f in '{{range .NetworkSettings.Networks}}<{{.NetworkID}}>{{end}}' \
+  '{{index .Config.Labels "a.b"}}' '{{if .State.Running}}up{{else}}down{{end}}' \
+  '{{join .Config.Cmd ","}} {{len .Config.Cmd}} {{.Name | len}}' \
+  '{{printf "%s-%d|%5s|%q" .Name .State.ExitCode "ab" .Path}}' \
+  '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}' \
+  '{{with .State}}{{.Status}}{{end}} {{with .Config.Domainname}}x{{else}}none{{end}}' \
+  '{{.Config.Labels}} {{.Config.Cmd}} {{json .Config.Labels}}' \
+  '{{upper .State.Status}} {{title "a-b c"}} {{split "1,2" ","}} {{lower "AB"}}' \
+  '{{$n := .Name}}{{range .Config.Cmd}}{{$n}}:{{.}} {{end}}{{$.Id | printf "%.5s"}}' \
+  '{{if and .State.Running (eq .State.Status "running")}}both{{end}} {{or .Config.User "root"}}' \
+  '{{- .Name -}}   {{- /* trimmed */ -}}   x' '{{index .Config.Cmd 1}}' '{{range .Config.Env}}{{.}} {{end}}'; do
+  expect "inspect -f '$f' renders as the docker CLI's" "$(docker inspect -f "$f" fmt-c 2>&1)" \
+    "$("$BERTH_BIN" inspect -f "$f" fmt-c 2>&1)"
+done
+f='{{.Names}}|{{if eq .State "running"}}R{{end}}|{{.Image}}'
+expect "ps --format with if/eq as the docker CLI's" "$(docker ps --filter name=fmt-c --format "$f")" \
+  "$("$BERTH_BIN" ps --filter name=fmt-c --format "$f")"
+out=$("$BERTH_BIN" inspect -f '{{foo .Name}}' fmt-c 2>&1); rc=$?
+expect "an unknown function: docker's message" "template parsing error: template: :1: function \"foo\" not defined" "$out"
+expect "and docker's status" "64 $(docker inspect -f '{{foo .Name}}' fmt-c >/dev/null 2>&1; echo $?)" "$rc 64"
+out=$("$BERTH_BIN" ps --format '{{if .Names}}' 2>&1); rc=$?
+expect "a listing's template that does not parse" "failed to parse template: template: :1: unexpected EOF (1)" "$out ($rc)"
+out=$("$BERTH_BIN" inspect -f '{{index .Config.Cmd 9}}' fmt-c 2>&1); rc=$?
+expect_match "a template that fails as it runs says where" 'executing "" at <index .Config.Cmd 9>: error calling index: index out of range: 9' "$out"
+expect "and fails" 1 "$rc"
+berth rm -f "$fc" >/dev/null
+
 # ---- man pages ----
 "$BERTH_BIN" __gen man "$T/man" 2>"$T/gen.err"
 expect "berth __gen man succeeds" "" "$(cat "$T/gen.err")"
