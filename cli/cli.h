@@ -89,6 +89,14 @@ const char *row_template(const char *format, const char *default_format, bool *i
 void print_rows(json_t *rows, const char *format, const char *default_format,
                 const char *const headers[][2], bool quiet_field_only);
 void human_size(double n, char *out, size_t len);
+/* Go's Time.String of ns since the epoch, local time: "2026-12-04
+ * 20:11:34.233135518 +0000 UTC" (no fraction when it is 0) */
+void go_time_string(int64_t ns, char *out, size_t len);
+/* docker's .Labels of a listing: "k=v,k2=v2" (a new string) */
+json_t *labels_joined(json_t *labels);
+/* rows in the order docker lists networks and volumes: by Name, digits
+ * as numbers (sortorder.NaturalLess) */
+void sort_by_name(json_t *rows);
 void print_json_indented(json_t *j);
 
 /* ---- commands ---- */

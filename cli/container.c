@@ -1099,10 +1099,7 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
   }
   if (shows(fields, "CreatedAt")) {
     char created_at[64];
-    time_t ct = (time_t)created;
-    struct tm tm;
-    localtime_r(&ct, &tm);
-    strftime(created_at, sizeof created_at, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+    go_time_string((int64_t)created * 1000000000, created_at, sizeof created_at);
     set_str(row, "CreatedAt", created_at);
   }
   if (shows(fields, "Names")) {
@@ -1131,7 +1128,7 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
     }
     set_str(row, "Size", sz);
   }
-  if (shows(fields, "Labels")) {
+  if (shows(fields, "Label")) { /* .Labels, and .Label "key" */
     cleanup_free char *labels = xstrdup("");
     const char *lk;
     json_t *lv;
@@ -1160,19 +1157,11 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
 static void ps_keep(const char *fields, bool size, const char **keep) {
   static const struct {
     const char *field, *member;
-  } from[] = {{"Names", "Names"},
-              {"Image", "Image"},
-              {"Command", "Command"},
-              {"RunningFor", "Created"},
-              {"CreatedAt", "Created"},
-              {"Ports", "Ports"},
-              {"Labels", "Labels"},
-              {"State", "State"},
-              {"Status", "Status"},
-              {"Size", "SizeRw"},
-              {"Size", "SizeRootFs"},
-              {"Mounts", "Mounts"},
-              {"Networks", "NetworkSettings"}};
+  } from[] = {{"Names", "Names"},        {"Image", "Image"},       {"Command", "Command"},
+              {"RunningFor", "Created"}, {"CreatedAt", "Created"}, {"Ports", "Ports"},
+              {"Label", "Labels"}, /* .Labels and .Label "key" */
+              {"State", "State"},        {"Status", "Status"},     {"Size", "SizeRw"},
+              {"Size", "SizeRootFs"},    {"Mounts", "Mounts"},     {"Networks", "NetworkSettings"}};
   size_t n = 0;
   keep[n++] = "Id";
   for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {

@@ -4,6 +4,77 @@
 #include "cli.h"
 #include "template.h"
 
+void go_time_string(int64_t ns, char *out, size_t len) {
+  time_t t = (time_t)(ns / 1000000000);
+  long frac = (long)(ns % 1000000000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char day[32], zone[32], nanos[16] = "";
+  strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm);
+  strftime(zone, sizeof zone, "%z %Z", &tm);
+  if (frac) { /* .999999999: the trailing zeros go */
+    snprintf(nanos, sizeof nanos, ".%09ld", frac);
+    for (size_t n = strlen(nanos); nanos[n - 1] == '0'; n--)
+      nanos[n - 1] = 0;
+  }
+  snprintf(out, len, "%s%s %s", day, nanos, zone);
+}
+
+json_t *labels_joined(json_t *labels) {
+  struct strbuf b = {0};
+  strbuf_add(&b, "", 0);
+  const char *k;
+  json_t *v;
+  json_object_foreach(labels, k, v) {
+    if (b.len) strbuf_str(&b, ",");
+    strbuf_str(&b, k);
+    strbuf_str(&b, "=");
+    strbuf_str(&b, json_string_value(v) ?: "");
+  }
+  json_t *r = json_string(b.s);
+  free(b.s);
+  return r;
+}
+
+/* docker's sortorder.NaturalLess: runs of digits compare as numbers */
+static int natural_cmp(const char *a, const char *b) {
+  while (*a && *b) {
+    if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+      while (*a == '0' && isdigit((unsigned char)a[1]))
+        a++;
+      while (*b == '0' && isdigit((unsigned char)b[1]))
+        b++;
+      size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+      int c = na != nb ? (na > nb) - (na < nb) : strncmp(a, b, na);
+      if (c) return c;
+      a += na, b += nb;
+      continue;
+    }
+    if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
+    a++, b++;
+  }
+  return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int by_name(const void *x, const void *y) {
+  const char *a = json_string_value(json_object_get(*(json_t *const *)x, "Name"));
+  const char *b = json_string_value(json_object_get(*(json_t *const *)y, "Name"));
+  return natural_cmp(a ? a : "", b ? b : "");
+}
+
+void sort_by_name(json_t *rows) {
+  size_t n = json_array_size(rows);
+  if (n < 2) return;
+  json_t **v = xmalloc(n * sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = json_incref(json_array_get(rows, i));
+  qsort(v, n, sizeof *v, by_name);
+  json_array_clear(rows);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(rows, v[i]);
+  free(v);
+}
+
 void human_size(double n, char *out, size_t len) {
   static const char *units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   int u = 0;
@@ -119,40 +190,46 @@ void table_print(struct table *t, FILE *f) {
   free(t);
 }
 
-/* "table {{.A}}\t{{.B}}" -> header "TITLE_A\tTITLE_B" */
-static char *header_of(const char *tmpl, const char *const headers[][2]) {
-  struct strbuf b = {0};
-  strbuf_add(&b, "", 0);
-  for (const char *p = tmpl; *p;) {
-    if (p[0] == '{' && p[1] == '{') {
-      const char *end = strstr(p + 2, "}}");
-      if (!end) break;
-      cleanup_free char *expr = strndup(p + 2, (size_t)(end - p - 2));
-      char *field = strchr(expr, '.');
-      const char *title = NULL;
-      if (field) {
-        field++;
-        size_t n = strcspn(field, " }");
-        field[n] = 0;
-        for (size_t i = 0; headers && headers[i][0]; i++)
-          if (!strcmp(headers[i][0], field)) title = headers[i][1];
-        if (!title) {
-          for (char *c = field; *c; c++)
-            *c = (char)toupper(*c);
-          title = field;
-        }
+/* the title of a field: the listing's own, or its name in capitals */
+static json_t *title_of(const char *path, const char *const headers[][2]) {
+  for (size_t i = 0; headers && headers[i][0]; i++)
+    if (!strcmp(headers[i][0], path)) return json_string(headers[i][1]);
+  char *t = xstrdup(path);
+  for (char *c = t; *c; c++)
+    *c = (char)toupper((unsigned char)*c);
+  json_t *v = json_string(t);
+  free(t);
+  return v;
+}
+
+/* "table {{.A}}\t{{if .B}}{{.B}}{{end}}" -> "TITLE_A\tTITLE_B": the template
+ * run on each field it names set to its title, as docker makes its header */
+static char *header_of(const struct template *tp, const char *tmpl,
+                       const char *const headers[][2]) {
+  json_t *titles = json_object();
+  for (const char *p = tmpl; (p = strchr(p, '.'));) {
+    size_t n = strspn(++p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.");
+    char *path = xstrndup(p, n);
+    p += n;
+    json_t *at = titles; /* .A.B: {"A": {"B": "A.B"}} */
+    for (char *seg = path, *dot; at && *seg; seg = dot + 1) {
+      if (!(dot = strchr(seg, '.'))) {
+        if (!json_object_get(at, seg)) json_object_set_new(at, seg, title_of(path, headers));
+        break;
       }
-      strbuf_str(&b, title ? title : "");
-      p = end + 2;
-    } else if (p[0] == '\\' && p[1] == 't') {
-      strbuf_add(&b, "\t", 1);
-      p += 2;
-    } else {
-      strbuf_add(&b, p, 1);
-      p++;
+      *dot = 0;
+      json_t *next = json_object_get(at, seg);
+      if (!next) json_object_set_new(at, seg, next = json_object());
+      *dot = '.';
+      at = json_is_object(next) ? next : NULL;
     }
+    free(path);
   }
-  return b.s;
+  char *err = NULL;
+  char *h = template_exec_as(tp, titles, true, &err);
+  free(err);
+  json_decref(titles);
+  return h ? h : xstrdup("");
 }
 
 const char *row_template(const char *format, const char *default_format, bool *is_table) {
@@ -172,13 +249,13 @@ void print_rows(json_t *rows, const char *format, const char *default_format,
                 const char *const headers[][2], bool quiet) {
   bool is_table;
   const char *fmt = row_template(format, default_format, &is_table);
+  struct template *tp = compile_or_die(fmt, "failed to parse template", 1);
   struct table *t = is_table ? table_new() : NULL;
   if (t && !quiet) {
-    char *h = header_of(fmt, headers);
+    char *h = header_of(tp, fmt, headers);
     table_add(t, h);
     free(h);
   }
-  struct template *tp = compile_or_die(fmt, "failed to parse template", 1);
   size_t i;
   json_t *row;
   json_array_foreach(rows, i, row) {

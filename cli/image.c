@@ -67,10 +67,7 @@ int cmd_images(int argc, char **argv) {
     int64_t created = json_integer_value(json_object_get(im, "Created"));
     human_duration(now - created, since, sizeof since);
     strcat(since, " ago");
-    time_t ct = (time_t)created;
-    struct tm tm;
-    localtime_r(&ct, &tm);
-    strftime(created_at, sizeof created_at, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+    go_time_string(created * 1000000000, created_at, sizeof created_at);
     json_t *tags = json_object_get(im, "RepoTags");
     json_t *dig = json_object_get(im, "RepoDigests");
     size_t ntags = json_array_size(tags);

@@ -2,6 +2,23 @@
  * flags, columns and messages. */
 #include "cli.h"
 
+/* a network as docker's network ls shows it: the short ID, CreatedAt,
+ * IPv6, Internal and Labels as its formatter's fields */
+static void net_row(json_t *r, bool no_trunc) {
+  char id[65], at[96] = "";
+  snprintf(id, sizeof id, "%.*s", no_trunc ? 64 : 12,
+           json_string_value(json_object_get(r, "Id")) ?: "");
+  json_object_set_new(r, "ID", json_string(id));
+  int64_t created = parse_rfc3339(json_string_value(json_object_get(r, "Created")) ?: "");
+  if (created != INT64_MIN) go_time_string(created, at, sizeof at);
+  json_object_set_new(r, "CreatedAt", json_string(at));
+  json_object_set_new(
+      r, "IPv6", json_string(json_is_true(json_object_get(r, "EnableIPv6")) ? "true" : "false"));
+  json_object_set_new(r, "Internal",
+                      json_string(json_is_true(json_object_get(r, "Internal")) ? "true" : "false"));
+  json_object_set_new(r, "Labels", labels_joined(json_object_get(r, "Labels")));
+}
+
 static int net_ls(int argc, char **argv) {
   bool quiet = false, no_trunc = false;
   const char *format = NULL;
@@ -18,16 +35,12 @@ static int net_ls(int argc, char **argv) {
   if (api_call("GET", path, NULL, &rows, NULL) < 0) return 1;
   size_t i;
   json_t *r;
-  json_array_foreach(rows, i, r) { /* the CLI's short ID, as docker's */
-    char id[65];
-    snprintf(id, sizeof id, "%.*s", no_trunc ? 64 : 12,
-             json_string_value(json_object_get(r, "Id")) ?: "");
-    json_object_set_new(r, "ID", json_string(id));
-  }
-  static const char *const headers[][2] = {{"ID", "NETWORK ID"},
-                                           {"Name", "NAME"},
-                                           {"Driver", "DRIVER"},
-                                           {"Scope", "SCOPE"},
+  json_array_foreach(rows, i, r) net_row(r, no_trunc);
+  sort_by_name(rows);
+  static const char *const headers[][2] = {{"ID", "NETWORK ID"}, {"Name", "NAME"},
+                                           {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
+                                           {"IPv6", "IPV6"},     {"Internal", "INTERNAL"},
+                                           {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"},
                                            {NULL, NULL}};
   print_rows(rows, quiet ? "{{.ID}}" : format, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
              headers, false);

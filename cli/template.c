@@ -54,19 +54,14 @@ struct template {
 };
 
 typedef json_t *fn_t(json_t **a, size_t n, char **err);
-static const struct func {
+struct func {
   const char *name;
   fn_t *fn;
-} * find_func(const char *name, size_t len);
+  bool docker; /* docker's, not Go's */
+};
+static const struct func *find_func(const char *name, size_t len);
 
 static void pipe_free(struct pipe *p);
-
-static char *xstrndup(const char *s, size_t n) {
-  char *r = xmalloc(n + 1);
-  memcpy(r, s, n);
-  r[n] = 0;
-  return r;
-}
 
 static void args_free(struct arg *a, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -555,6 +550,7 @@ struct var {
   json_t *v; /* a reference */
 };
 struct exec {
+  bool header; /* docker's header row: its own functions pass their operand on */
   struct strbuf out;
   struct var *vars; /* vars[0] is $, the data */
   size_t n_vars;
@@ -629,11 +625,42 @@ static json_t *eval_arg(struct exec *x, const struct pipe *at, const struct arg 
   return follow(x, at, v, a);
 }
 
+/* docker's listings' .Label "key": the value of one label, from the row's
+ * Labels (an object, or docker's "k=v,k2=v2"); a header row shows the key */
+static json_t *label_method(struct exec *x, const struct pipe *p, const struct cmd *c,
+                            json_t *dot) {
+  struct arg owner = c->args[0];
+  owner.n_fields--; /* .X.Label: on .X */
+  json_t *row = eval_arg(x, p, &owner, dot), *key = eval_arg(x, p, &c->args[1], dot), *v = NULL;
+  if (!x->err && !json_is_string(key)) xerr(x, p, "Label wants a string");
+  const char *k = json_string_value(key);
+  json_t *labels = json_object_get(row, "Labels");
+  if (x->err) {
+  } else if (x->header) {
+    v = json_incref(key);
+  } else if (json_is_object(labels)) {
+    v = json_object_get(labels, k) ? json_incref(json_object_get(labels, k)) : json_string("");
+  } else {
+    const char *l = json_string_value(labels) ?: "";
+    size_t kl = strlen(k);
+    for (const char *e = l; !v && *e; e += strcspn(e, ","), e += *e == ',')
+      if (!strncmp(e, k, kl) && e[kl] == '=')
+        v = json_stringn(e + kl + 1, strcspn(e + kl + 1, ","));
+    if (!v) v = json_string("");
+  }
+  json_decref(row);
+  json_decref(key);
+  return v;
+}
+
 /* one command: a function called with its operands (and, in a pipeline,
  * the value before it last), or one operand */
 static json_t *run_cmd(struct exec *x, const struct pipe *p, const struct cmd *c, json_t *dot,
                        json_t *piped, bool has_piped) {
   if (c->args[0].kind != A_FUNC) {
+    const struct arg *m = &c->args[0];
+    if (c->n == 2 && !has_piped && m->n_fields && !strcmp(m->fields[m->n_fields - 1], "Label"))
+      return label_method(x, p, c, dot);
     if (c->n > 1 || has_piped) return xerr(x, p, "can't give argument to non-function %s", p->src);
     return eval_arg(x, p, &c->args[0], dot);
   }
@@ -643,9 +670,11 @@ static json_t *run_cmd(struct exec *x, const struct pipe *p, const struct cmd *c
     a[i - 1] = eval_arg(x, p, &c->args[i], dot);
   if (has_piped) a[n - 1] = piped ? json_incref(piped) : NULL;
   json_t *v = NULL;
-  if (!x->err) {
+  const struct func *f = find_func(c->args[0].s, strlen(c->args[0].s));
+  if (!x->err && x->header && f->docker && n) {
+    v = a[0] ? json_incref(a[0]) : NULL;
+  } else if (!x->err) {
     char *err = NULL;
-    const struct func *f = find_func(c->args[0].s, strlen(c->args[0].s));
     v = f->fn(a, n, &err);
     if (err) xerr(x, p, "error calling %s: %s", f->name, err);
     free(err);
@@ -759,7 +788,11 @@ static void run_list(struct exec *x, const struct list *l, json_t *dot) {
 }
 
 char *template_exec(const struct template *t, json_t *dot, char **err) {
-  struct exec x = {0};
+  return template_exec_as(t, dot, false, err);
+}
+
+char *template_exec_as(const struct template *t, json_t *dot, bool header, char **err) {
+  struct exec x = {.header = header};
   strbuf_add(&x.out, "", 0);
   var_push(&x, "", dot);
   run_list(&x, &t->root, dot);
@@ -1079,12 +1112,14 @@ static json_t *f_truncate(json_t **a, size_t n, char **err) {
 }
 
 static const struct func funcs[] = {
-    {"and", f_and},           {"eq", f_eq},           {"ge", f_ge},       {"gt", f_gt},
-    {"index", f_index},       {"join", f_join},       {"json", f_json},   {"le", f_le},
-    {"len", f_len},           {"lower", f_lower},     {"lt", f_lt},       {"ne", f_ne},
-    {"not", f_not},           {"or", f_or},           {"pad", f_pad},     {"print", f_print},
-    {"printf", f_printf},     {"println", f_println}, {"split", f_split}, {"title", f_title},
-    {"truncate", f_truncate}, {"upper", f_upper},
+    {"and", f_and, false},     {"eq", f_eq, false},         {"ge", f_ge, false},
+    {"gt", f_gt, false},       {"index", f_index, false},   {"join", f_join, true},
+    {"json", f_json, true},    {"le", f_le, false},         {"len", f_len, false},
+    {"lower", f_lower, true},  {"lt", f_lt, false},         {"ne", f_ne, false},
+    {"not", f_not, false},     {"or", f_or, false},         {"pad", f_pad, true},
+    {"print", f_print, false}, {"printf", f_printf, false}, {"println", f_println, false},
+    {"split", f_split, true},  {"title", f_title, true},    {"truncate", f_truncate, true},
+    {"upper", f_upper, true},
 };
 
 static const struct func *find_func(const char *name, size_t len) {

@@ -10,6 +10,7 @@
 #define BERTH_CLI_TEMPLATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 struct template;
 
@@ -19,6 +20,10 @@ struct template *template_parse(const char *src, char **err);
 /* src run on dot, malloc'd; NULL and *err when it fails ("template: :1:
  * executing \"\" at <index .A 1>: error calling index: ...") */
 char *template_exec(const struct template *t, json_t *dot, char **err);
+/* header: a table's header row, as docker makes it (dot holds each field's
+ * title; json, join, lower, upper, split, title, pad and truncate give their
+ * operand back: "table {{json .Names}}" is headed NAMES, not "NAMES") */
+char *template_exec_as(const struct template *t, json_t *dot, bool header, char **err);
 void template_free(struct template *t);
 
 #endif

@@ -15,10 +15,20 @@ static int vol_ls(int argc, char **argv) {
   cleanup_free char *path = path_with_filters("/volumes", &filt, NULL);
   json_t *out = NULL;
   if (api_call("GET", path, NULL, &out, NULL) < 0) return 1;
-  static const char *const headers[][2] = {
-      {"Driver", "DRIVER"}, {"Name", "VOLUME NAME"}, {NULL, NULL}};
-  print_rows(json_object_get(out, "Volumes"), quiet ? "{{.Name}}" : format,
-             "table {{.Driver}}\t{{.Name}}", headers, false);
+  json_t *rows = json_object_get(out, "Volumes");
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) { /* docker's formatter's fields */
+    json_object_set_new(r, "Labels", labels_joined(json_object_get(r, "Labels")));
+    json_object_set_new(r, "Links", json_string("N/A"));
+    json_object_set_new(r, "Size", json_string("N/A"));
+  }
+  sort_by_name(rows);
+  static const char *const headers[][2] = {{"Driver", "DRIVER"}, {"Name", "VOLUME NAME"},
+                                           {"Scope", "SCOPE"},   {"Mountpoint", "MOUNTPOINT"},
+                                           {"Labels", "LABELS"}, {"Links", "LINKS"},
+                                           {"Size", "SIZE"},     {NULL, NULL}};
+  print_rows(rows, quiet ? "{{.Name}}" : format, "table {{.Driver}}\t{{.Name}}", headers, false);
   json_decref(out);
   return 0;
 }

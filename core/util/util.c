@@ -108,6 +108,13 @@ char *xasprintf(const char *fmt, ...) {
   return s;
 }
 
+char *xstrndup(const char *s, size_t n) {
+  char *r = xmalloc(n + 1);
+  memcpy(r, s, n);
+  r[n] = 0;
+  return r;
+}
+
 void strbuf_add(struct strbuf *b, const char *s, size_t n) {
   if (b->len + n + 1 > b->cap) {
     b->cap = (b->len + n + 1) * 2;

@@ -75,9 +75,26 @@ for f in '{{range .NetworkSettings.Networks}}<{{.NetworkID}}>{{end}}' \
   expect "inspect -f '$f' renders as the docker CLI's" "$(docker inspect -f "$f" fmt-c 2>&1)" \
     "$("$BERTH_BIN" inspect -f "$f" fmt-c 2>&1)"
 done
-f='{{.Names}}|{{if eq .State "running"}}R{{end}}|{{.Image}}'
-expect "ps --format with if/eq as the docker CLI's" "$(docker ps --filter name=fmt-c --format "$f")" \
-  "$("$BERTH_BIN" ps --filter name=fmt-c --format "$f")"
+# listings: docker's fields and methods, its table headers (the template
+# run on the titles) and its order (networks and volumes by name, digits
+# as numbers)
+berth volume create v10 >/dev/null
+berth volume create --label a=b v9 >/dev/null
+while IFS='|' read -r l f; do
+  # shellcheck disable=SC2086
+  expect "$l --format '$f' as the docker CLI's" "$(docker $l --format "$f" 2>&1)" \
+    "$("$BERTH_BIN" $l --format "$f" 2>&1)"
+done <<'EOF'
+ps --filter name=fmt-c|table {{.Names}}\t{{if eq .State "running"}}R{{end}}\t{{.Label "x"}}\t{{.Labels}}
+ps --filter name=fmt-c|table {{json .Names}}\t{{upper .Status}}\t{{.CreatedAt}}
+volume ls|{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}} {{.Label "a"}} {{.Links}} {{.Size}}
+volume ls|table {{.Name}}\t{{.Scope}}\t{{.Mountpoint}}\t{{.Labels}}\t{{.Links}}\t{{.Size}}
+volume ls|
+network ls|table {{.Name}}\t{{.ID}}\t{{.CreatedAt}}\t{{.IPv6}}\t{{.Internal}}\t{{.Labels}}
+network ls|{{.Name}} {{.Driver}} {{.Scope}} {{.Label "k"}}
+network ls|
+EOF
+berth volume rm v9 v10 >/dev/null
 out=$("$BERTH_BIN" inspect -f '{{foo .Name}}' fmt-c 2>&1); rc=$?
 expect "an unknown function: docker's message" "template parsing error: template: :1: function \"foo\" not defined" "$out"
 expect "and docker's status" "64 $(docker inspect -f '{{foo .Name}}' fmt-c >/dev/null 2>&1; echo $?)" "$rc 64"
