@@ -116,7 +116,10 @@ struct parser {
   const char *src; /* the whole, for line numbers */
   char *err;
   bool trim_next; /* the last action ended with -}} */
+  int depth;      /* blocks and parentheses open: a bound, not the stack's */
 };
+
+#define MAX_DEPTH 200
 
 static bool fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool fail(struct parser *ps, const char *fmt, ...) {
@@ -256,7 +259,10 @@ static bool parse_operand(struct parser *ps, struct arg *a) {
   if (c == '(') {
     ps->p++;
     a->kind = A_PIPE;
-    if (!(a->pipe = parse_pipe(ps, true))) return false;
+    ps->depth++;
+    a->pipe = parse_pipe(ps, true);
+    ps->depth--;
+    if (!a->pipe) return false;
     return parse_fields(ps, a);
   }
   if (isalpha((unsigned char)c) || c == '_') return parse_word(ps, a);
@@ -307,6 +313,7 @@ static void parse_decl(struct parser *ps, struct pipe *p) {
 }
 
 static struct pipe *parse_pipe(struct parser *ps, bool in_parens) {
+  if (ps->depth >= MAX_DEPTH) return fail(ps, "max expression depth exceeded"), NULL;
   struct pipe *p = xcalloc(1, sizeof *p);
   const char *from = ps->p;
   parse_decl(ps, p);
@@ -342,14 +349,19 @@ static bool parse_control(struct parser *ps, struct list *l, enum node_kind kind
   n->pipe = parse_pipe(ps, false);
   if (!n->pipe || !action_end(ps, true)) return n->pipe ? fail(ps, "unclosed action") : false;
   struct list body = {0}, alt = {0};
+  if (ps->depth >= MAX_DEPTH) return fail(ps, "max expression depth exceeded");
+  ps->depth++;
   enum stop s = parse_list(ps, &body);
+  ps->depth--;
   n = &l->v[l->n - 1]; /* l may have moved */
   n->body = body;
   if (s == S_ELSE) {
     skip_space(ps);
     if (kind == N_IF && !strncmp(ps->p, "if", 2) && !ident_char(ps->p[2])) {
       ps->p += 2; /* {{else if}}: an if in the else, sharing the {{end}} */
+      ps->depth++;
       bool ok = parse_control(ps, &alt, N_IF, "if");
+      ps->depth--;
       l->v[l->n - 1].alt = alt;
       return ok;
     }
@@ -430,7 +442,7 @@ static enum stop parse_list(struct parser *ps, struct list *l) {
 
 struct template *template_parse(const char *src, char **err) {
   struct template *t = xcalloc(1, sizeof *t);
-  struct parser ps = {src, src, NULL, false};
+  struct parser ps = {src, src, NULL, false, 0};
   enum stop s = parse_list(&ps, &t->root);
   if (!ps.err && s == S_END) fail(&ps, "unexpected {{end}}");
   if (!ps.err && s == S_ELSE) fail(&ps, "unexpected {{else}}");
@@ -986,7 +998,7 @@ static int compare(json_t *a, json_t *b, bool ordered, char **err) {
 
 static json_t *f_eq(json_t **a, size_t n, char **err) {
   if (n < 2) return *err = xstrdup("missing argument for comparison"), NULL;
-  for (size_t i = 1; i < n; i++)
+  for (size_t i = 1; i < n && !*err; i++)
     if (compare(a[0], a[i], false, err) == 0 && !*err) return json_true();
   return *err ? NULL : json_false();
 }

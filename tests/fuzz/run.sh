@@ -28,16 +28,17 @@ declare -A SRC=(
   [create]="core/container/validate.c core/container/config.c core/network/ipam.c core/runtime/caps.c core/runtime/lsm.c core/runtime/seccomp.c $OUT/seccomp_default.c"
   [untar]="core/image/layer.c core/util/lazylib.c core/util/lazy-archive.c"
   [dns]="core/network/dns.c core/util/lazylib.c core/util/lazy-ldns.c"
+  [template]="cli/template.c"
 )
 declare -A LIBS=(
   [reference]="" [dockerfile]="" [ignore]="" [seccomp]="-lseccomp" [config]="-lconfig"
-  [create]="-lseccomp" [untar]="-ldl" [dns]="-ldl"
+  [create]="-lseccomp" [untar]="-ldl" [dns]="-ldl" [template]=""
 )
 { echo 'const char rt_seccomp_default_json[] = {'
   od -An -v -tx1 "$TOP/conf/seccomp-default.json" | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
   echo '0x00};'; } >"$OUT/seccomp_default.c"
 n=0 failed=0
-for t in reference dockerfile ignore seccomp config create untar dns; do
+for t in reference dockerfile ignore seccomp config create untar dns template; do
   n=$((n + 1))
   srcs=""
   for s in ${SRC[$t]} $UTIL; do case $s in /*) srcs="$srcs $s" ;; *) srcs="$srcs $TOP/$s" ;; esac; done

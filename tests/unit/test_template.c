@@ -128,6 +128,15 @@ int main(void) {
   fails("{{.Name 1}}", "can't give argument to non-function");
   fails("{{lt .Name 1}}", "incompatible types for comparison");
   fails("{{len .State.Pid}}", "len of type int");
+  fails("{{eq .State.Pid \"x\" .}}", "incompatible types for comparison"); /* fuzz: leaked */
+  char deep[4096] = "{{";
+  for (int i = 0; i < 1000; i++)
+    strcat(deep, "(");
+  fails(deep, "max expression depth exceeded");
+  strcpy(deep, "");
+  for (int i = 0; i < 300; i++)
+    strcat(deep, "{{if 1}}");
+  fails(deep, "max expression depth exceeded");
   json_decref(root);
   return done();
 }
