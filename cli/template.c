@@ -934,6 +934,25 @@ static void printf_verb(struct strbuf *o, const char *spec, char verb, json_t *v
   strbuf_str(o, buf);
 }
 
+/* a verb's flags, width and precision after its "%" into spec ("%-5.2");
+ * the length read.  A width or precision over 1e6 is Go's %!(BADWIDTH) or
+ * %!(BADPREC), and left out */
+static size_t printf_spec(const char *p, char spec[48], struct strbuf *o) {
+  size_t k = strspn(p, "-+# 0");
+  int n = snprintf(spec, 48, "%%%.*s", (int)(k < 8 ? k : 8), p);
+  for (int prec = 0; prec < 2; prec++) {
+    if (prec && p[k] != '.') break;
+    k += prec;
+    size_t d = strspn(p + k, "0123456789");
+    long v = d > 7 ? 10000000 : d ? strtol(p + k, NULL, 10) : -1;
+    if (v > 1000000) strbuf_str(o, prec ? "%!(BADPREC)" : "%!(BADWIDTH)");
+    if (prec && v <= 1000000) n += snprintf(spec + n, (size_t)(48 - n), ".");
+    if (v >= 0 && v <= 1000000) n += snprintf(spec + n, (size_t)(48 - n), "%ld", v);
+    k += d;
+  }
+  return k;
+}
+
 static json_t *f_printf(json_t **a, size_t n, char **err) {
   if (!n || !json_is_string(a[0]))
     return *err = xstrdup("printf wants a format string first"), NULL;
@@ -945,9 +964,8 @@ static json_t *f_printf(json_t **a, size_t n, char **err) {
       strbuf_add(&o, p, 1);
       continue;
     }
-    size_t k = strspn(p + 1, "-+# 0");
-    k += strspn(p + 1 + k, "0123456789");
-    if (p[1 + k] == '.') k += 1 + strspn(p + 2 + k, "0123456789");
+    char spec[48];
+    size_t k = printf_spec(p + 1, spec, &o);
     char verb = p[1 + k];
     if (!verb) break;
     if (verb == '%') {
@@ -957,8 +975,6 @@ static json_t *f_printf(json_t **a, size_t n, char **err) {
       snprintf(m, sizeof m, "%%!%c(MISSING)", verb);
       strbuf_str(&o, m);
     } else {
-      char spec[40];
-      snprintf(spec, sizeof spec, "%%%.*s", (int)(k < 30 ? k : 30), p + 1);
       printf_verb(&o, spec, verb, a[used++]);
     }
     p += 1 + k;

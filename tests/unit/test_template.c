@@ -73,6 +73,8 @@ int main(void) {
        "ab    |  1.5|ff|true|[sleep 60]|%");
   same("{{.Name | printf \"%q\"}}", "\"/web\"");
   same("{{printf \"%d\" \"x\"}}", "%!d(string=x)");
+  same("{{printf \"%99999999s|%.9999999d|%.2s\" \"a\" 5 \"xyz\"}}",
+       "%!(BADWIDTH)a|%!(BADPREC)5|xy"); /* fuzz: a width of 222,222,222 took 12 s */
   same("{{printf \"%s %s\" \"a\"}}", "a %!s(MISSING)");
   same("{{printf \"%s\" \"a\" 1}}", "a%!(EXTRA int=1)");
   same("{{print \"a\" 1 2 \"b\"}}", "a1 2b");
