@@ -1118,9 +1118,12 @@ static json_t *f_pad(json_t **a, size_t n, char **err) {
   if (!nargs(n, 3, err)) return NULL;
   if (!json_is_integer(a[1]) || !json_is_integer(a[2]))
     return *err = xstrdup("pad wants a string and two numbers"), NULL;
+  json_int_t before = json_integer_value(a[1]), after = json_integer_value(a[2]);
+  if (before > 1000000 || after > 1000000) /* as printf's widths */
+    return *err = xstrdup("pad wants at most 1000000 spaces a side"), NULL;
   char *s = value_str(a[0], false);
-  int before = (int)json_integer_value(a[1]), after = (int)json_integer_value(a[2]);
-  char *r = xasprintf("%*s%s%*s", before > 0 ? before : 0, "", s, after > 0 ? after : 0, "");
+  char *r =
+      xasprintf("%*s%s%*s", before > 0 ? (int)before : 0, "", s, after > 0 ? (int)after : 0, "");
   json_t *v = json_string(r);
   free(r);
   free(s);

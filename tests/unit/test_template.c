@@ -130,6 +130,7 @@ int main(void) {
   fails("{{.Name 1}}", "can't give argument to non-function");
   fails("{{lt .Name 1}}", "incompatible types for comparison");
   fails("{{len .State.Pid}}", "len of type int");
+  fails("{{pad \"x\" 999999999 0}}", "at most 1000000 spaces");
   fails("{{eq .State.Pid \"x\" .}}", "incompatible types for comparison"); /* fuzz: leaked */
   char deep[4096] = "{{";
   for (int i = 0; i < 1000; i++)
