@@ -567,7 +567,12 @@ struct exec {
   struct var *vars; /* vars[0] is $, the data */
   size_t n_vars;
   char *err;
+  unsigned long steps; /* nodes run: ranges in ranges must not run for ever */
 };
+
+/* what one run may do: ten million nodes, 64 MiB of output */
+#define MAX_STEPS 10000000UL
+#define MAX_OUT (64UL << 20)
 
 static void var_push(struct exec *x, const char *name, json_t *v) {
   x->vars = xrealloc(x->vars, (x->n_vars + 1) * sizeof *x->vars);
@@ -770,6 +775,11 @@ static void text_out(struct strbuf *o, const char *t) {
 }
 
 static void run_node(struct exec *x, const struct node *n, json_t *dot) {
+  if (++x->steps > MAX_STEPS || x->out.len > MAX_OUT) {
+    xerr(x, n->pipe, "the template does more than %lu steps or prints more than %lu MiB", MAX_STEPS,
+         MAX_OUT >> 20);
+    return;
+  }
   if (n->kind == N_TEXT) {
     text_out(&x->out, n->text);
     return;

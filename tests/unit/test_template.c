@@ -131,6 +131,10 @@ int main(void) {
   fails("{{lt .Name 1}}", "incompatible types for comparison");
   fails("{{len .State.Pid}}", "len of type int");
   fails("{{pad \"x\" 999999999 0}}", "at most 1000000 spaces");
+  fails("{{range .Config.Cmd}}{{range $.Config.Cmd}}{{range $.Config.Cmd}}{{range $.Config.Cmd}}"
+        "{{range $.Config.Cmd}}{{range $.Config.Cmd}}{{range $.Config.Cmd}}{{range $.Config.Cmd}}"
+        "{{printf \"%999999s\" \"x\"}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}",
+        "prints more than 64 MiB");
   fails("{{eq .State.Pid \"x\" .}}", "incompatible types for comparison"); /* fuzz: leaked */
   char deep[4096] = "{{";
   for (int i = 0; i < 1000; i++)
