@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/util/util.h"
 
@@ -600,6 +601,20 @@ static json_t *xerr(struct exec *x, const struct pipe *at, const char *fmt, ...)
   return NULL;
 }
 
+/* o's member name; else one that differs only in case: docker's templates
+ * name Go's fields (.ID, .Client.APIVersion) where the JSON says Id and
+ * ApiVersion */
+static json_t *member(json_t *o, const char *name) {
+  json_t *v = json_object_get(o, name);
+  if (v) return v;
+  const char *k;
+  json_t *e;
+  json_object_foreach(o, k, e) {
+    if (!strcasecmp(k, name)) return e;
+  }
+  return NULL;
+}
+
 /* v (taken) followed through .A.B: a member missing is no value */
 static json_t *follow(struct exec *x, const struct pipe *at, json_t *v, const struct arg *a) {
   for (size_t i = 0; i < a->n_fields && !x->err; i++) {
@@ -609,7 +624,7 @@ static json_t *follow(struct exec *x, const struct pipe *at, json_t *v, const st
       json_decref(v);
       return NULL;
     }
-    json_t *next = json_object_get(v, a->fields[i]);
+    json_t *next = member(v, a->fields[i]);
     if (next) json_incref(next);
     json_decref(v);
     v = next;

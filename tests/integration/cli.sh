@@ -71,10 +71,14 @@ for f in '{{range .NetworkSettings.Networks}}<{{.NetworkID}}>{{end}}' \
   '{{upper .State.Status}} {{title "a-b c"}} {{split "1,2" ","}} {{lower "AB"}}' \
   '{{$n := .Name}}{{range .Config.Cmd}}{{$n}}:{{.}} {{end}}{{$.Id | printf "%.5s"}}' \
   '{{if and .State.Running (eq .State.Status "running")}}both{{end}} {{or .Config.User "root"}}' \
-  '{{- .Name -}}   {{- /* trimmed */ -}}   x' '{{index .Config.Cmd 1}}' '{{range .Config.Env}}{{.}} {{end}}'; do
+  '{{- .Name -}}   {{- /* trimmed */ -}}   x' '{{index .Config.Cmd 1}}' '{{range .Config.Env}}{{.}} {{end}}' \
+  '{{.ID}} {{.Config.Hostname}}'; do
   expect "inspect -f '$f' renders as the docker CLI's" "$(docker inspect -f "$f" fmt-c 2>&1)" \
     "$("$BERTH_BIN" inspect -f "$f" fmt-c 2>&1)"
 done
+f='{{.Client.APIVersion}} {{.Server.APIVersion}} {{.Server.Os}}'
+expect "version --format with Go's field names, as the docker CLI's" "$(docker version --format "$f")" \
+  "$("$BERTH_BIN" version --format "$f")"
 # listings: docker's fields and methods, its table headers (the template
 # run on the titles) and its order (networks and volumes by name, digits
 # as numbers)

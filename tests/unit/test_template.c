@@ -48,6 +48,8 @@ static void fails(const char *src, const char *want) {
 int main(void) {
   root = json_loads(data, 0, NULL);
   same("{{.Name}}", "/web");
+  same("{{.ID}} {{.state.pid}}",
+       "abc123def456 42"); /* Go's field names: the JSON's in another case */
   same("{{.State.Pid}} {{.State.Running}}", "42 true");
   same("{{range .Nets}}{{.IP}} {{end}}", "10.0.0.2 172.17.0.2 ");
   same("{{range $k, $v := .Nets}}{{$k}}={{$v.IP}};{{end}}", "alt=10.0.0.2;bridge=172.17.0.2;");
