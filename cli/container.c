@@ -1128,16 +1128,8 @@ static json_t *ps_row(json_t *c, const char *fields, time_t now, bool no_trunc, 
     }
     set_str(row, "Size", sz);
   }
-  if (shows(fields, "Label")) { /* .Labels, and .Label "key" */
-    cleanup_free char *labels = xstrdup("");
-    const char *lk;
-    json_t *lv;
-    json_object_foreach(json_object_get(c, "Labels"), lk, lv) {
-      cleanup_free char *one = xasprintf("%s=%s", lk, json_string_value(lv));
-      list_add(&labels, ",", one);
-    }
-    set_str(row, "Labels", labels);
-  }
+  if (shows(fields, "Label")) /* .Labels, and .Label "key" */
+    json_object_set_new_nocheck(row, "Labels", labels_joined(json_object_get(c, "Labels")));
   if (shows(fields, "State")) set_str(row, "State", json_string_value(json_object_get(c, "State")));
   if (shows(fields, "Status"))
     set_str(row, "Status", json_string_value(json_object_get(c, "Status")));
