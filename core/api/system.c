@@ -6,6 +6,7 @@
 #include "../container/container.h"
 #include "../daemon.h"
 #include "../driver.h"
+#include "../events/events.h"
 #include "../runtime/runtime.h"
 #include "../volume/volume.h"
 #include "images.h"
@@ -67,16 +68,74 @@ static json_t *status_rows(struct loaded_plugin *p) {
   return rows;
 }
 
-static const char *os_name(char *buf, size_t len) {
+/* a KEY= line of /etc/os-release, unquoted; or def */
+static const char *os_release(const char *key, const char *def, char *buf, size_t len) {
   cleanup_free char *s = read_file("/etc/os-release", NULL);
-  const char *key = "PRETTY_NAME=";
-  char *p = s ? strstr(s, key) : NULL;
-  if (!p) return "Linux";
-  p += strlen(key);
+  size_t kl = strlen(key);
+  char *p = s;
+  while (p && strncmp(p, key, kl) && (p = strchr(p, '\n')))
+    p++;
+  if (!p || !*p) return def;
+  p += kl;
   if (*p == '"') p++;
   size_t n = strcspn(p, "\"\n");
   snprintf(buf, len, "%.*s", (int)n, p);
   return buf;
+}
+
+/* a proxy setting of berthd's environment, its password masked as docker
+ * masks it ("http://user:xxxxx@host") */
+static json_t *proxy_env(const char *upper, const char *lower) {
+  const char *v = getenv(upper) ?: getenv(lower) ?: "";
+  const char *scheme = strstr(v, "://"), *at = strrchr(v, '@');
+  const char *user = scheme ? scheme + 3 : v;
+  const char *colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
+  if (!colon) return json_string(v);
+  return json_sprintf("%.*sxxxxx%s", (int)(colon + 1 - v), v, at);
+}
+
+static bool sysctl_on(const char *path) {
+  cleanup_free char *b = read_file(path, NULL);
+  return b && b[0] == '1';
+}
+
+/* berthd's open descriptors and threads (docker's NFd and NGoroutines) */
+static json_int_t count_dir(const char *path) {
+  cleanup_dir DIR *dp = opendir(path);
+  json_int_t n = 0;
+  for (struct dirent *de; dp && (de = readdir(dp));)
+    n += de->d_name[0] != '.';
+  return n;
+}
+
+/* the members of docker's info that describe the host and the daemon's
+ * process rather than berth's parts */
+static void info_host(json_t *j) {
+  char osv[64], now[64];
+  format_rfc3339(now_ns(), now, sizeof now);
+  json_object_set_new(j, "KernelMemory", json_false()); /* refused: docs/compat.md */
+  json_object_set_new(j, "KernelMemoryTCP", json_false());
+  json_object_set_new(j, "BridgeNfIptables",
+                      json_boolean(sysctl_on("/proc/sys/net/bridge/bridge-nf-call-iptables")));
+  json_object_set_new(j, "BridgeNfIp6tables",
+                      json_boolean(sysctl_on("/proc/sys/net/bridge/bridge-nf-call-ip6tables")));
+  json_object_set_new(j, "NFd", json_integer(count_dir("/proc/self/fd") - 1)); /* not opendir's */
+  json_object_set_new(j, "NGoroutines", json_integer(count_dir("/proc/self/task")));
+  json_object_set_new(j, "SystemTime", json_string(now));
+  json_object_set_new(j, "NEventsListener", json_integer((json_int_t)ev_listeners()));
+  json_object_set_new(j, "OSVersion", json_string(os_release("VERSION_ID=", "", osv, sizeof osv)));
+  json_object_set_new(j, "GenericResources", json_null());
+  json_object_set_new(j, "HttpProxy", proxy_env("HTTP_PROXY", "http_proxy"));
+  json_object_set_new(j, "HttpsProxy", proxy_env("HTTPS_PROXY", "https_proxy"));
+  json_object_set_new(j, "NoProxy", proxy_env("NO_PROXY", "no_proxy"));
+  json_object_set_new(j, "Labels", json_array());
+  json_object_set_new(j, "Isolation", json_string(""));
+  json_object_set_new(j, "InitBinary", json_string("berth-init"));
+  /* no containerd, runc or docker-init: berth-shim and berth-init are
+   * berth's own, of ServerVersion */
+  static const char *const commits[] = {"ContainerdCommit", "RuncCommit", "InitCommit"};
+  for (size_t i = 0; i < ARRAY_SIZE(commits); i++)
+    json_object_set_new(j, commits[i], json_pack("{s:s,s:s}", "ID", "", "Expected", ""));
 }
 
 static json_t *plugin_list(struct daemon *d, int kind) {
@@ -90,8 +149,9 @@ static json_t *plugin_list(struct daemon *d, int kind) {
 /* docker's RegistryConfig: the registry driver's mirrors and insecure
  * hosts (its resolved settings), loopback always insecure */
 static json_t *registry_config(struct daemon *d) {
-  json_t *rc = json_pack("{s:[s,s],s:{},s:[]}", "InsecureRegistryCIDRs", "127.0.0.0/8", "::1/128",
-                         "IndexConfigs", "Mirrors");
+  json_t *rc = json_pack("{s:[],s:[],s:[s,s],s:{},s:[]}", "AllowNondistributableArtifactsCIDRs",
+                         "AllowNondistributableArtifactsHostnames", "InsecureRegistryCIDRs",
+                         "127.0.0.0/8", "::1/128", "IndexConfigs", "Mirrors");
   json_t *conf = d->registry ? plugin_resolved_config(d->registry) : NULL;
   json_t *mirrors = json_object_get(rc, "Mirrors"), *index = json_object_get(rc, "IndexConfigs");
   const char *m = json_string_value(json_object_get(conf, "mirrors")) ?: "";
@@ -180,7 +240,8 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "CgroupVersion",
                       json_string(path_exists("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1"));
   json_object_set_new(j, "KernelVersion", json_string(u.release));
-  json_object_set_new(j, "OperatingSystem", json_string(os_name(osbuf, sizeof osbuf)));
+  json_object_set_new(j, "OperatingSystem",
+                      json_string(os_release("PRETTY_NAME=", "Linux", osbuf, sizeof osbuf)));
   json_object_set_new(j, "OSType", json_string("linux"));
   json_object_set_new(j, "Architecture", json_string(u.machine));
   json_object_set_new(j, "NCPU", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
@@ -211,6 +272,7 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "Warnings", warnings);
   json_object_set_new(j, "PluginABI", json_string(abi));
   json_object_set_new(j, "DefaultNetwork", json_string(d->cfg.default_network));
+  info_host(j);
   return api_reply_json(req, 200, j);
 }
 

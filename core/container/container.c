@@ -10,6 +10,7 @@
 #include "../driver.h"
 #include "../events/events.h"
 #include "../runtime/cgroup.h"
+#include "../runtime/runtime.h"
 #include "../shim/client.h"
 #include "../shim/launch.h"
 #include "config.h"
@@ -449,6 +450,121 @@ json_t *ctr_cgroup_stats(struct container *c) {
   return s;
 }
 
+/* HostConfig's members with the value docker reports for one a client
+ * left out: docker's is a Go struct, every member always there, and
+ * docker-py and compose send only what they set but read the rest */
+enum hc_zero { HC_NULL, HC_STR, HC_INT, HC_FALSE };
+static const struct {
+  const char *name;
+  enum hc_zero zero;
+} hc_members[] = {
+    {"Binds", HC_NULL},
+    {"ContainerIDFile", HC_STR},
+    {"PortBindings", HC_NULL},
+    {"AutoRemove", HC_FALSE},
+    {"VolumeDriver", HC_STR},
+    {"VolumesFrom", HC_NULL},
+    {"CapAdd", HC_NULL},
+    {"CapDrop", HC_NULL},
+    {"Dns", HC_NULL},
+    {"DnsOptions", HC_NULL},
+    {"DnsSearch", HC_NULL},
+    {"ExtraHosts", HC_NULL},
+    {"GroupAdd", HC_NULL},
+    {"Cgroup", HC_STR},
+    {"Links", HC_NULL},
+    {"OomScoreAdj", HC_INT},
+    {"PidMode", HC_STR},
+    {"Privileged", HC_FALSE},
+    {"PublishAllPorts", HC_FALSE},
+    {"ReadonlyRootfs", HC_FALSE},
+    {"SecurityOpt", HC_NULL},
+    {"UTSMode", HC_STR},
+    {"UsernsMode", HC_STR},
+    {"Isolation", HC_STR},
+    {"CpuShares", HC_INT},
+    {"Memory", HC_INT},
+    {"NanoCpus", HC_INT},
+    {"CgroupParent", HC_STR},
+    {"BlkioWeight", HC_INT},
+    {"BlkioWeightDevice", HC_NULL},
+    {"BlkioDeviceReadBps", HC_NULL},
+    {"BlkioDeviceWriteBps", HC_NULL},
+    {"BlkioDeviceReadIOps", HC_NULL},
+    {"BlkioDeviceWriteIOps", HC_NULL},
+    {"CpuPeriod", HC_INT},
+    {"CpuQuota", HC_INT},
+    {"CpuRealtimePeriod", HC_INT},
+    {"CpuRealtimeRuntime", HC_INT},
+    {"CpusetCpus", HC_STR},
+    {"CpusetMems", HC_STR},
+    {"Devices", HC_NULL},
+    {"DeviceCgroupRules", HC_NULL},
+    {"DeviceRequests", HC_NULL},
+    {"KernelMemory", HC_INT},
+    {"KernelMemoryTCP", HC_INT},
+    {"MemoryReservation", HC_INT},
+    {"MemorySwap", HC_INT},
+    {"MemorySwappiness", HC_NULL},
+    {"OomKillDisable", HC_FALSE},
+    {"PidsLimit", HC_NULL},
+    {"Ulimits", HC_NULL},
+    {"CpuCount", HC_INT},
+    {"CpuPercent", HC_INT},
+    {"IOMaximumIOps", HC_INT},
+    {"IOMaximumBandwidth", HC_INT},
+};
+
+static json_t *string_list(const char *const *v) {
+  json_t *a = json_array();
+  for (size_t i = 0; v[i]; i++)
+    json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+/* what berth applies where docker reports its effective value: the log
+ * driver, no restart, 64 MiB of /dev/shm, private ipc and cgroup
+ * namespaces, the paths masked unless privileged; a PidsLimit of 0 or -1
+ * and a MemorySwappiness of -1 (what the docker CLI sends) are "unset",
+ * null as docker shows them */
+static void hc_docker_view(json_t *hc, const char *log_driver) {
+  json_t *log = json_object_get(hc, "LogConfig");
+  if (!json_is_object(log)) json_object_set_new(hc, "LogConfig", log = json_object());
+  if (!hc_string(log, "Type", NULL)) json_object_set_new(log, "Type", json_string(log_driver));
+  if (!json_object_get(log, "Config")) json_object_set_new(log, "Config", json_object());
+  if (!json_object_get(hc, "RestartPolicy"))
+    json_object_set_new(hc, "RestartPolicy",
+                        json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+  static const char *const modes[][2] = {
+      {"NetworkMode", "default"}, {"IpcMode", "private"}, {"CgroupnsMode", "private"}};
+  for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+    if (!hc_string(hc, modes[i][0], NULL))
+      json_object_set_new(hc, modes[i][0], json_string(modes[i][1]));
+  if (json_integer_value(json_object_get(hc, "ShmSize")) <= 0)
+    json_object_set_new(hc, "ShmSize", json_integer(64 << 20));
+  if (!json_is_array(json_object_get(hc, "ConsoleSize")))
+    json_object_set_new(hc, "ConsoleSize", json_pack("[i,i]", 0, 0));
+  if (json_integer_value(json_object_get(hc, "PidsLimit")) <= 0)
+    json_object_set_new(hc, "PidsLimit", json_null());
+  if (json_integer_value(json_object_get(hc, "MemorySwappiness")) < 0)
+    json_object_set_new(hc, "MemorySwappiness", json_null());
+  for (size_t i = 0; i < ARRAY_SIZE(hc_members); i++) {
+    if (json_object_get(hc, hc_members[i].name)) continue;
+    enum hc_zero z = hc_members[i].zero;
+    json_object_set_new(hc, hc_members[i].name,
+                        z == HC_STR     ? json_string("")
+                        : z == HC_INT   ? json_integer(0)
+                        : z == HC_FALSE ? json_false()
+                                        : json_null());
+  }
+  bool privileged = json_is_true(json_object_get(hc, "Privileged"));
+  if (!json_is_array(json_object_get(hc, "MaskedPaths")))
+    json_object_set_new(hc, "MaskedPaths", privileged ? json_null() : string_list(rt_masked_paths));
+  if (!json_is_array(json_object_get(hc, "ReadonlyPaths")))
+    json_object_set_new(hc, "ReadonlyPaths",
+                        privileged ? json_null() : string_list(rt_readonly_paths));
+}
+
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   ctr_lock();
   char created[64];
@@ -475,16 +591,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   struct net_endpoint nep; /* docker's top-level fields: the default bridge's */
   json_t *networks = ctrnet_networks_json(d, c, &nep);
   bool legacy = nep.net_name[0] != 0;
-  json_t *hc_log = json_object_get(hc, "LogConfig");
-  if (!json_is_object(hc_log)) json_object_set_new(hc, "LogConfig", hc_log = json_object());
-  if (!hc_string(hc_log, "Type", NULL))
-    json_object_set_new(hc_log, "Type", json_string(d->logger->name));
-  if (!json_object_get(hc_log, "Config")) json_object_set_new(hc_log, "Config", json_object());
-  if (!json_object_get(hc, "RestartPolicy"))
-    json_object_set_new(hc, "RestartPolicy",
-                        json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
-  if (!json_object_get(hc, "NetworkMode"))
-    json_object_set_new(hc, "NetworkMode", json_string("default"));
+  hc_docker_view(hc, d->logger->name);
   cleanup_free char *dir = ctr_dir(d, c->id);
   cleanup_free char *logp = ctr_log_path(d, c->id);
   json_t *mounts = c->mounts ? json_deep_copy(c->mounts) : json_array();
@@ -513,13 +620,17 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
                                 store_graph_data(&d->images, c->rw_id)));
   json_object_set_new(j, "Mounts", mounts);
   json_object_set_new(j, "Config", cfg);
-  json_object_set_new(j, "NetworkSettings",
-                      json_pack("{s:s,s:b,s:{},s:s,s:o,s:s,s:s,s:i,s:s,s:s}", "Bridge", "",
-                                "HairpinMode", 0, "Ports", "SandboxKey", "", "Networks", networks,
-                                "Gateway", legacy ? nep.gateway : "", "IPAddress",
-                                legacy ? nep.ip : "", "IPPrefixLen", legacy ? nep.prefix : 0,
-                                "MacAddress", legacy ? nep.mac : "", "EndpointID",
-                                legacy ? nep.ep_id : ""));
+  if (!json_is_object(json_object_get(cfg, "Labels")))
+    json_object_set_new(cfg, "Labels", json_object()); /* docker's create makes it {} */
+  json_t *ns =
+      json_pack("{s:s,s:s,s:b,s:s,s:i,s:{},s:s,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:o}",
+                "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
+                "LinkLocalIPv6PrefixLen", 0, "Ports", "SandboxKey", "", "SecondaryIPAddresses",
+                "SecondaryIPv6Addresses", "EndpointID", legacy ? nep.ep_id : "", "Gateway",
+                legacy ? nep.gateway : "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                "IPAddress", legacy ? nep.ip : "", "IPPrefixLen", legacy ? nep.prefix : 0,
+                "IPv6Gateway", "", "MacAddress", legacy ? nep.mac : "", "Networks", networks);
+  json_object_set_new(j, "NetworkSettings", ns);
   json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
   const char *pk;
   json_t *pv;

@@ -690,7 +690,10 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
 
 /* ---------------- shown ---------------- */
 
-static json_t *shown_aliases(const struct container *c, json_t *cfg) {
+/* docker's: the short id, the name and --network-alias on a network a
+ * user made; none on bridge, host and none, which have no names */
+static json_t *shown_aliases(const struct container *c, const char *net, json_t *cfg) {
+  if (!strcmp(net, "bridge") || !strcmp(net, "none") || !strcmp(net, "host")) return json_null();
   json_t *a = json_array();
   json_array_append_new(a, json_sprintf("%.12s", c->id));
   json_array_append_new(a, json_string(c->name + 1));
@@ -726,8 +729,9 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
     n = 1;
   }
   for (size_t i = 0; i < n; i++) {
-    json_object_set_new(out, j[i].ep.net_name,
-                        net_endpoint_settings(&j[i].ep, shown_aliases(c, j[i].cfg)));
+    json_object_set_new(
+        out, j[i].ep.net_name,
+        net_endpoint_settings(&j[i].ep, shown_aliases(c, j[i].ep.net_name, j[i].cfg)));
     if (!strcmp(j[i].ep.net_name, "bridge")) *bridge = j[i].ep;
   }
   free(j);

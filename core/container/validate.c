@@ -3,6 +3,7 @@
  * we, with the same wording, instead of ignoring it or failing at start. */
 #include <unistd.h>
 
+#include "../runtime/runtime.h"
 #include "container.h"
 
 enum ftype {
@@ -191,6 +192,19 @@ static bool is_set(json_t *v) {
   }
 }
 
+/* a JSON array of exactly these strings, in this order */
+static bool same_strings(json_t *a, const char *const *v) {
+  size_t n = 0;
+  while (v[n])
+    n++;
+  if (json_array_size(a) != n) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!json_is_string(json_array_get(a, i)) ||
+        strcmp(json_string_value(json_array_get(a, i)), v[i]))
+      return false;
+  return true;
+}
+
 /* what berth does not implement: refused when set, naming the field,
  * never accepted and ignored (docs/compat.md lists them) */
 static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) {
@@ -225,13 +239,17 @@ static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) 
     return berth_err_set(
         err, BERTH_EINVAL, 0,
         "HostConfig.MemorySwappiness is not supported by berth yet (docs/compat.md)");
-  /* [] unmasks (--security-opt systempaths=unconfined); only null keeps docker's */
+  /* [] unmasks (--security-opt systempaths=unconfined): only null, or the
+   * defaults themselves (inspect's HostConfig sent back), keeps docker's */
   static const char *const paths[] = {"MaskedPaths", "ReadonlyPaths"};
-  for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
-    if (json_is_array(json_object_get(hc, paths[i])))
+  const char *const *defaults[] = {rt_masked_paths, rt_readonly_paths};
+  for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+    json_t *v = json_object_get(hc, paths[i]);
+    if (json_is_array(v) && !same_strings(v, defaults[i]))
       return berth_err_set(err, BERTH_EINVAL, 0,
                            "HostConfig.%s is not supported by berth yet (docs/compat.md)",
                            paths[i]);
+  }
   const char *iso = json_string_value(json_object_get(hc, "Isolation"));
   if (iso && *iso && strcmp(iso, "default"))
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid isolation '%s' on linux", iso);

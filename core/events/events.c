@@ -186,6 +186,15 @@ struct ev_sub *ev_subscribe(int64_t since_ns) {
   return s;
 }
 
+size_t ev_listeners(void) {
+  size_t n = 0;
+  pthread_mutex_lock(&ev_mu);
+  for (struct ev_sub *s = subs; s; s = s->next)
+    n++;
+  pthread_mutex_unlock(&ev_mu);
+  return n;
+}
+
 int ev_next(struct ev_sub *s, int timeout_ms, json_t **out) {
   struct timespec dl = deadline_after_ms(CLOCK_REALTIME, timeout_ms);
   pthread_mutex_lock(&ev_mu);

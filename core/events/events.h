@@ -37,5 +37,7 @@ struct ev_sub *ev_subscribe(int64_t since_ns);
  * timeout_ms; -1 when the subscriber was dropped or berthd is stopping. */
 int ev_next(struct ev_sub *s, int timeout_ms, json_t **out);
 void ev_unsubscribe(struct ev_sub *s);
+/* How many subscriptions there are (info's NEventsListener). */
+size_t ev_listeners(void);
 
 #endif

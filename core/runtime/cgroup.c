@@ -234,6 +234,7 @@ static json_t *v1_stats(const char *id) {
   cleanup_free char *usage = v1_path("cpuacct", id, "cpuacct.usage");
   cleanup_free char *mu = v1_path("memory", id, "memory.usage_in_bytes");
   cleanup_free char *ml = v1_path("memory", id, "memory.limit_in_bytes");
+  cleanup_free char *mx = v1_path("memory", id, "memory.max_usage_in_bytes");
   cleanup_free char *ms = v1_path("memory", id, "memory.stat");
   cleanup_free char *pc = v1_path("pids", id, "pids.current");
   cleanup_free char *pm = v1_path("pids", id, "pids.max");
@@ -249,13 +250,14 @@ static json_t *v1_stats(const char *id) {
   cleanup_free char *cst = v1_path("cpuacct", id, "cpuacct.stat");
   int64_t tick_ns = 1000000000LL / sysconf(_SC_CLK_TCK);
   int64_t ut = stat_field(cst, "user"), st = stat_field(cst, "system");
-  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats",
+  /* max_usage: cgroup v1's high-water mark, which docker shows there */
+  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats",
                    "cpu_usage", "total_usage", (json_int_t)read_i64(usage), "percpu_usage", percpu,
                    "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns),
                    "usage_in_usermode", (json_int_t)(ut < 0 ? 0 : ut * tick_ns), "memory_stats",
-                   "usage", (json_int_t)read_i64(mu), "limit", (json_int_t)limit, "stats",
-                   stat_object(ms), "pids_stats", "current", (json_int_t)read_i64(pc), "limit",
-                   (json_int_t)(pmax < 0 ? 0 : pmax));
+                   "usage", (json_int_t)read_i64(mu), "max_usage", (json_int_t)read_i64(mx),
+                   "limit", (json_int_t)limit, "stats", stat_object(ms), "pids_stats", "current",
+                   (json_int_t)read_i64(pc), "limit", (json_int_t)(pmax < 0 ? 0 : pmax));
 }
 
 static pid_t *v1_pids(const char *id, size_t *n) {

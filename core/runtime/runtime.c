@@ -616,8 +616,9 @@ static void mount_sys(const struct rt_spec *s, int rootfd, int err_fd) {
   die(err_fd, 125, "mount /sys: %s", strerror(errno));
 }
 
-static void mask_paths(int err_fd) {
-  static const char *const masked[] = {"/proc/asound",
+/* docker's defaults for a container that is not privileged (inspect's
+ * HostConfig.MaskedPaths and ReadonlyPaths report them) */
+const char *const rt_masked_paths[] = {"/proc/asound",
                                        "/proc/acpi",
                                        "/proc/kcore",
                                        "/proc/keys",
@@ -627,10 +628,14 @@ static void mask_paths(int err_fd) {
                                        "/proc/sched_debug",
                                        "/proc/scsi",
                                        "/sys/firmware",
-                                       "/sys/devices/virtual/powercap"};
-  static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                         "/proc/sysrq-trigger"};
-  for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
+                                       "/sys/devices/virtual/powercap",
+                                       NULL};
+const char *const rt_readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
+
+static void mask_paths(int err_fd) {
+  const char *const *masked = rt_masked_paths, *const *readonly = rt_readonly_paths;
+  for (size_t i = 0; masked[i]; i++) {
     struct stat st;
     if (stat(masked[i], &st) < 0) continue;
     if (S_ISDIR(st.st_mode))
@@ -638,7 +643,7 @@ static void mask_paths(int err_fd) {
     else
       mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
   }
-  for (size_t i = 0; i < ARRAY_SIZE(readonly); i++) {
+  for (size_t i = 0; readonly[i]; i++) {
     if (!path_exists(readonly[i])) continue;
     if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
         mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)

@@ -77,6 +77,10 @@ int rt_caps_set(uint64_t caps);
 /* Load a profile in docker's JSON format, or the built-in default
  * (seccomp.c; profile NULL); caps decide the rules that depend on them. */
 extern const char rt_seccomp_default_json[]; /* conf/seccomp-default.json, compiled in */
+/* the paths masked and made read-only in a container that is not
+ * privileged, NULL-terminated */
+extern const char *const rt_masked_paths[];
+extern const char *const rt_readonly_paths[];
 /* the filter as BPF (for a spec: berthd compiles once per profile and
  * capability set), and its installation by the container's process */
 char *rt_seccomp_compile(const char *profile, uint64_t caps, size_t *len, struct berth_err *err);

@@ -216,6 +216,88 @@ for _ in $(seq 1 30); do docker exec dk test -f /tmp/done 2>/dev/null && break; 
 check "and it finished its work after the detach" docker exec dk test -f /tmp/done
 docker rm -f dk >/dev/null
 
+# ---- inspect: docker's whole HostConfig and NetworkSettings for a client that sent little ----
+# docker-py and compose send only what they set and read members they did
+# not send; docker's are Go structs, every member always there
+out=$(python3 - "$SOCK" <<'PY' 2>&1
+import http.client, json, socket, sys
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sys.argv[1])
+def call(m, p, b=None):
+    c = C("x"); c.request(m, p, json.dumps(b) if b is not None else None, {"Content-Type": "application/json"})
+    r = c.getresponse(); return r.status, json.loads(r.read() or b"null")
+st, _ = call("POST", "/v1.41/containers/create?name=sparse", {"Image": "busybox", "Cmd": ["true"]})
+_, j = call("GET", "/v1.41/containers/sparse/json")
+hc, ns = j["HostConfig"], j["NetworkSettings"]
+# dockerd 20.10's members for this very body
+want = ("Binds ContainerIDFile LogConfig NetworkMode PortBindings RestartPolicy AutoRemove VolumeDriver "
+        "VolumesFrom CapAdd CapDrop CgroupnsMode Dns DnsOptions DnsSearch ExtraHosts GroupAdd IpcMode Cgroup "
+        "Links OomScoreAdj PidMode Privileged PublishAllPorts ReadonlyRootfs SecurityOpt UTSMode UsernsMode "
+        "ShmSize ConsoleSize Isolation CpuShares Memory NanoCpus CgroupParent BlkioWeight BlkioWeightDevice "
+        "BlkioDeviceReadBps BlkioDeviceWriteBps BlkioDeviceReadIOps BlkioDeviceWriteIOps CpuPeriod CpuQuota "
+        "CpuRealtimePeriod CpuRealtimeRuntime CpusetCpus CpusetMems Devices DeviceCgroupRules DeviceRequests "
+        "KernelMemory KernelMemoryTCP MemoryReservation MemorySwap MemorySwappiness OomKillDisable PidsLimit "
+        "Ulimits CpuCount CpuPercent IOMaximumIOps IOMaximumBandwidth MaskedPaths ReadonlyPaths").split()
+print("created" if st == 201 else st, "hc-missing:", [k for k in want if k not in hc] or "none")
+print(hc["Memory"], hc["CpuShares"], hc["PidsLimit"], hc["MemorySwappiness"], hc["ShmSize"], hc["IpcMode"],
+      hc["CgroupnsMode"], hc["ConsoleSize"], "/proc/kcore" in hc["MaskedPaths"], hc["ReadonlyPaths"][0])
+nwant = ("Bridge SandboxID HairpinMode LinkLocalIPv6Address LinkLocalIPv6PrefixLen Ports SandboxKey "
+         "SecondaryIPAddresses SecondaryIPv6Addresses EndpointID Gateway GlobalIPv6Address GlobalIPv6PrefixLen "
+         "IPAddress IPPrefixLen IPv6Gateway MacAddress Networks").split()
+print("ns-missing:", [k for k in nwant if k not in ns] or "none", "labels:", j["Config"]["Labels"],
+      "aliases:", [n["Aliases"] for n in ns["Networks"].values()])
+# inspect's HostConfig sent back as a create's (runlike, copies of a container): accepted
+st, r = call("POST", "/v1.41/containers/create?name=again", {"Image": "busybox", "Cmd": ["true"], "HostConfig": hc})
+print("round-trip:", st, r.get("message", ""))
+bad = dict(hc, MaskedPaths=["/proc/kcore"])
+st, r = call("POST", "/v1.41/containers/create?name=bad", {"Image": "busybox", "Cmd": ["true"], "HostConfig": bad})
+print("other-masks:", st)
+PY
+)
+expect_match "a create of Image and Cmd alone: inspect has every HostConfig member dockerd 20.10 shows" "^created hc-missing: none$" "$(sed -n 1p <<<"$out")"
+expect "with docker's values for the unset (0, null, 64 MiB of shm, private namespaces, the masked paths)" \
+  "0 0 None None 67108864 private private [0, 0] True /proc/bus" "$(sed -n 2p <<<"$out")"
+expect "NetworkSettings has docker's members, Config.Labels is {} (not null), no aliases on none" \
+  "ns-missing: none labels: {} aliases: [None]" "$(sed -n 3p <<<"$out")"
+expect "inspect's HostConfig sent back to create is accepted (its MaskedPaths are berth's own)" "round-trip: 201 " "$(sed -n 4p <<<"$out")"
+expect "MaskedPaths other than the defaults stay refused" "other-masks: 400" "$(sed -n 5p <<<"$out")"
+expect "the docker CLI's template reads a member the client never sent (as against dockerd 20.10)" "0 0 <no value>" \
+  "$(docker inspect -f '{{.HostConfig.CpuShares}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' sparse)"
+docker rm -f sparse again >/dev/null 2>&1
+
+# ---- stats: cgroup v1's memory high-water mark, as docker shows it there ----
+docker run -d --name st1 busybox sleep 300 >/dev/null
+out=$(curl -s --unix-socket "$SOCK" "http://x/v1.41/containers/st1/stats?stream=0" |
+  python3 -c 'import json,sys; m=json.load(sys.stdin)["memory_stats"]; print("max_usage" in m and m["max_usage"] >= m["usage"] > 0, "max_usage" in m)')
+if [ -d /sys/fs/cgroup/memory ]; then
+  expect "stats on cgroup v1: memory_stats.max_usage, at least the usage" "True True" "$out"
+else
+  expect "stats on cgroup v2: no max_usage (docker has none there)" "False False" "$out"
+fi
+docker rm -f st1 >/dev/null
+
+# ---- info: the host's members docker shows ----
+curl -s -N --unix-socket "$SOCK" http://x/events >/dev/null 2>&1 &
+evpid=$!
+sleep 0.3
+out=$(python3 - "unix://$SOCK" <<'PY' 2>&1
+import docker, os, sys, datetime
+i = docker.APIClient(base_url=sys.argv[1]).info()
+osv = [l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release") if l.startswith("VERSION_ID=")][0]
+t = datetime.datetime.strptime(i["SystemTime"][:19], "%Y-%m-%dT%H:%M:%S")
+print(i["NFd"] > 3, i["NGoroutines"] > 1, i["NEventsListener"] >= 1, i["OSVersion"] == osv,
+      abs((datetime.datetime.utcnow() - t).total_seconds()) < 60, i["InitBinary"], i["Labels"],
+      sorted(k for k in ("ContainerdCommit", "RuncCommit", "InitCommit", "HttpProxy", "NoProxy",
+                         "KernelMemory", "BridgeNfIptables", "GenericResources", "Isolation") if k not in i),
+      sorted(i["RegistryConfig"]))
+PY
+)
+kill "$evpid" 2>/dev/null
+expect "info: NFd, NGoroutines, NEventsListener (an events client), OSVersion, SystemTime and the rest of docker's members" \
+  "True True True True True berth-init [] [] ['AllowNondistributableArtifactsCIDRs', 'AllowNondistributableArtifactsHostnames', 'IndexConfigs', 'InsecureRegistryCIDRs', 'Mirrors']" "$out"
+expect_match "docker info prints them (containerd/runc lines come out empty: berth has neither)" "Init Binary: berth-init" "$(docker info 2>&1)"
+
 docker rm -f k1 k2 e1 >/dev/null 2>&1
 # last: it takes the images no container uses
 out=$(berth image prune -a -f)
