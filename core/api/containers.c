@@ -329,7 +329,9 @@ static void wait_producer(int fd, void *p) {
   }
   int code = c->exit_code;
   char error[512];
-  snprintf(error, sizeof error, "%s", c->error);
+  /* removed: docker's answer carries no error (a --rm container whose
+   * start failed: its CLI has printed the reason already) */
+  snprintf(error, sizeof error, "%s", c->removed ? "" : c->error);
   ctr_unlock();
   json_t *j = json_pack("{s:i}", "StatusCode", code);
   json_object_set_new(j, "Error", *error ? json_pack("{s:s}", "Message", error) : json_null());

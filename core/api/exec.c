@@ -91,9 +91,13 @@ static int exec_start_h(struct api_request *req) {
       session_free(s);
       return api_reply_err(req, &err);
     }
-    s->error = xasprintf(
-        "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n",
-        err.msg);
+    /* a user or group the container does not know is dockerd's own
+     * finding, before any runtime: its words alone, as docker's */
+    s->error = err.code == BERTH_EINVAL
+                   ? xasprintf("%s\r\n", err.msg)
+                   : xasprintf("OCI runtime exec failed: exec failed: unable to start container "
+                               "process: %s: unknown\r\n",
+                               err.msg);
   }
   if (detach) {
     pthread_t t;

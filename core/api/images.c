@@ -364,9 +364,41 @@ static int delete (struct api_request *req) {
   return api_reply_json(req, 200, result);
 }
 
+/* one pass of prune: the images it may take (all unused, or only the
+ * untagged), collected first and deleted without the lock; how many went */
+static size_t prune_pass(struct image_store *s, bool only_dangling, json_t *deleted) {
+  pthread_mutex_lock(&s->lock);
+  char(*ids)[DIGEST_LEN + 1] = xcalloc(s->n_images + 1, sizeof *ids);
+  size_t n = 0, gone = 0;
+  for (size_t i = 0; i < s->n_images; i++) {
+    size_t nrefs;
+    char **refs = store_refs_of_locked(s, s->images[i]->id, &nrefs);
+    free_strv(refs, nrefs);
+    if (only_dangling && nrefs) continue;
+    memcpy(ids[n++], s->images[i]->id, DIGEST_LEN + 1);
+  }
+  pthread_mutex_unlock(&s->lock);
+  for (size_t i = 0; i < n; i++) {
+    struct berth_err e = {0};
+    gone += store_delete(s, ids[i], !only_dangling, false, deleted, &e) == 0;
+  }
+  free(ids);
+  return gone;
+}
+
+/* the bytes the store's layers hold on disk */
+static uint64_t layers_size(struct image_store *s) {
+  uint64_t n = 0;
+  pthread_mutex_lock(&s->lock);
+  for (size_t i = 0; i < s->n_layers; i++)
+    n += s->layers[i]->size;
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+/* passes until one takes nothing: an image refused for its child (a
+ * parent listed before it) goes in the next, as docker's prune takes both */
 static int prune(struct api_request *req) {
-  struct daemon *d = req->d;
-  struct image_store *s = &d->images;
   struct berth_err err = {0};
   json_t *f = api_filters(req, &err);
   if (!f) return api_reply_err(req, &err);
@@ -374,28 +406,12 @@ static int prune(struct api_request *req) {
   bool only_dangling =
       !json_array_size(dv) || parse_bool_value(json_string_value(json_array_get(dv, 0)));
   json_decref(f);
-  /* collect candidates first, delete without holding the lock */
-  pthread_mutex_lock(&s->lock);
-  char(*ids)[DIGEST_LEN + 1] = xcalloc(s->n_images + 1, sizeof *ids);
-  uint64_t *sizes = xcalloc(s->n_images + 1, sizeof *sizes);
-  size_t n = 0;
-  uint64_t reclaimed = 0;
-  for (size_t i = 0; i < s->n_images; i++) {
-    size_t nrefs;
-    char **refs = store_refs_of_locked(s, s->images[i]->id, &nrefs);
-    free_strv(refs, nrefs);
-    if (only_dangling && nrefs) continue;
-    sizes[n] = s->images[i]->size;
-    memcpy(ids[n++], s->images[i]->id, DIGEST_LEN + 1);
-  }
-  pthread_mutex_unlock(&s->lock);
   json_t *deleted = json_array();
-  for (size_t i = 0; i < n; i++) { /* only what is really gone counts */
-    struct berth_err e = {0};
-    if (store_delete(s, ids[i], !only_dangling, false, deleted, &e) == 0) reclaimed += sizes[i];
+  /* what the layers that went held: a layer two images shared counts once */
+  uint64_t before = layers_size(&req->d->images);
+  while (prune_pass(&req->d->images, only_dangling, deleted) > 0) {
   }
-  free(ids);
-  free(sizes);
+  uint64_t after = layers_size(&req->d->images), reclaimed = before > after ? before - after : 0;
   return api_reply_json(
       req, 200,
       json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));

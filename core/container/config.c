@@ -783,7 +783,7 @@ json_t *ctr_hostconfig_update(json_t *hc, json_t *body, struct berth_err *err) {
   json_t *out = json_deep_copy(hc);
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
     json_t *v = json_object_get(body, keys[i]);
-    if (!v) continue;
+    if (!v || json_is_null(v)) continue; /* Go's pointers: the docker CLI sends PidsLimit null */
     if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy"))
       continue;
     if (json_is_string(v) && !*json_string_value(v)) continue;

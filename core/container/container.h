@@ -128,6 +128,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
                struct berth_err *err);
 /* 0 started, 1 already running (304) */
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err);
+struct rt_user;
+struct ctr_opts;
+/* o's --group-add added to ru's groups, names looked up under rootfd */
+int ctr_add_groups(int rootfd, const struct ctr_opts *o, struct rt_user *ru, struct berth_err *err);
 /* 0 stopped, 1 was not running (304) */
 int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *signal,
              struct berth_err *err);

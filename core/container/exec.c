@@ -224,6 +224,10 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, const struct ctr_opt
   if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "container %s is not running", e->c->id);
   int r = rt_resolve_user_at(rootfd, *e->user ? e->user : o->user, &ru, err);
   if (r < 0) return r;
+  if ((r = ctr_add_groups(rootfd, o, &ru, err)) < 0) { /* docker's execs have them too */
+    rt_user_free(&ru);
+    return r;
+  }
   s.uid = ru.uid;
   s.gid = ru.gid;
   s.groups = ru.groups;
@@ -533,10 +537,11 @@ void exec_session(int sock, const char *extra, size_t extra_len, struct exec_pro
   char msg[1024];
   ssize_t n = read(io->errp_r, msg, sizeof msg - 2);
   if (n > 0) {
-    msg[n++] = '\n';
-    cleanup_free char *full =
-        xasprintf("OCI runtime exec failed: exec failed: unable to start container process: %.*s",
-                  (int)n, msg);
+    while (n > 0 && msg[n - 1] == '\n')
+      n--;
+    cleanup_free char *full = xasprintf("OCI runtime exec failed: exec failed: unable to start "
+                                        "container process: %.*s: unknown\r\n",
+                                        (int)n, msg);
     send_output(sock, 2, full, strlen(full), raw);
   }
   exec_record(e, io); /* exit code recorded before the stream closes */

@@ -476,9 +476,10 @@ void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
 /* args (behind /dev/init with --init), identity, environment */
 
 /* --group-add: numbers, or names the container's /etc/group knows
- * (docker's "Unable to find group x" otherwise), after the user's own */
-static int add_groups(int rootfd, const struct ctr_opts *o, struct rt_user *ru,
-                      struct berth_err *err) {
+ * (docker's "Unable to find group x" otherwise), after the user's own; for
+ * the container's process and its execs */
+int ctr_add_groups(int rootfd, const struct ctr_opts *o, struct rt_user *ru,
+                   struct berth_err *err) {
   for (size_t i = 0; i < o->n_group_add; i++) {
     char *end;
     unsigned long g = strtoul(o->group_add[i], &end, 10);
@@ -493,8 +494,7 @@ static int add_groups(int rootfd, const struct ctr_opts *o, struct rt_user *ru,
       gid = gu.gid;
       rt_user_free(&gu);
     }
-    ru->groups = xrealloc(ru->groups, (ru->n_groups + 1) * sizeof *ru->groups);
-    ru->groups[ru->n_groups++] = gid;
+    rt_user_add_group(ru, gid);
   }
   return 0;
 }
@@ -517,7 +517,7 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   if (rt_resolve_user_at(rootfd, o->user, &ru, err) < 0) return -err->code;
   s->uid = ru.uid;
   s->gid = ru.gid;
-  if (add_groups(rootfd, o, &ru, err) < 0) {
+  if (ctr_add_groups(rootfd, o, &ru, err) < 0) {
     rt_user_free(&ru);
     return -err->code;
   }
@@ -825,10 +825,18 @@ static int start_refused(struct daemon *d, struct container *c, const char *sock
   /* the shim records the exit and goes away; wait for it so state is settled */
   for (int i = 0; i < 100 && shim_status(sockp, NULL) != SHIM_GONE; i++)
     usleep(20000);
+  /* as docker's: nothing ran, so nothing exited (no "die", no exit for a
+   * wait on the next one, the state it had, "created" for a new one), but
+   * the code and the reason are the container's */
+  ctrnet_release(d, c);
   ctr_lock();
-  c->started_ns = now_ns();
+  c->exit_code = code;
+  snprintf(c->error, sizeof c->error, "%s", err->msg);
+  c->pid = 0;
+  c->shim_ready = false;
   ctr_unlock();
-  mark_exited(d, c, code, false, err->msg, false);
+  unmount_rootfs(d, c);
+  ctr_save_record(d, c, true);
   return r;
 }
 

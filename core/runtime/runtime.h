@@ -173,6 +173,8 @@ struct rt_user {
 };
 int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct berth_err *err);
 void rt_user_free(struct rt_user *u);
+/* gid added to u's supplementary groups, unless there already */
+void rt_user_add_group(struct rt_user *u, gid_t gid);
 
 /* ---- paths inside a container root (inroot.c) ----
  * openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: symlinks and ".."

@@ -149,14 +149,28 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
                            "unable to find group %s: no matching entries in group file", g);
     }
   }
-  /* supplementary groups of a user that has a passwd entry */
-  if (found && group) {
+  /* the supplementary groups, as dockerd 20.10.24 sets them: the primary
+   * one first (so a file's group-deny bits hold: setgroups replaces the
+   * list the process had), then, for a user of the passwd file given
+   * without a group, the groups that list it as a member */
+  out->groups = xmalloc(sizeof *out->groups);
+  out->groups[0] = out->gid;
+  out->n_groups = 1;
+  if (found && group && !g) {
     struct group_query gq = {.member = q.found.name};
     scan(group, true, collect_groups, &gq);
-    out->groups = gq.groups;
-    out->n_groups = gq.n;
+    for (size_t i = 0; i < gq.n; i++)
+      rt_user_add_group(out, gq.groups[i]);
+    free(gq.groups);
   }
   return 0;
+}
+
+void rt_user_add_group(struct rt_user *u, gid_t gid) {
+  for (size_t i = 0; i < u->n_groups; i++)
+    if (u->groups[i] == gid) return;
+  u->groups = xrealloc(u->groups, (u->n_groups + 1) * sizeof *u->groups);
+  u->groups[u->n_groups++] = gid;
 }
 
 void rt_user_free(struct rt_user *u) {

@@ -266,6 +266,37 @@ expect "the docker CLI's template reads a member the client never sent (as again
   "$(docker inspect -f '{{.HostConfig.CpuShares}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' sparse)"
 docker rm -f sparse again >/dev/null 2>&1
 
+# ---- the process's groups, as dockerd 20.10.24 sets them (run and exec) ----
+mkdir -p "$T/gctx"
+printf 'FROM busybox\nRUN echo "wheel:x:10:root,ann" >> /etc/group && echo "ann:x:1001:1001::/home:/bin/sh" >> /etc/passwd\n' >"$T/gctx/Dockerfile"
+DOCKER_BUILDKIT=0 docker build -q -t gimg "$T/gctx" >/dev/null 2>&1
+expect "-u 1000:1000 (no passwd entry): the primary group is also a supplementary one" "uid=1000 gid=1000 groups=1000" "$(docker run --rm -u 1000:1000 busybox id)"
+expect "-u ann: the groups listing it, and its primary one" "uid=1001(ann) gid=1001 groups=10(wheel),1001" "$(docker run --rm -u ann gimg id)"
+expect "-u ann:1234: the group given, no memberships" "uid=1001(ann) gid=1234 groups=1234" "$(docker run --rm -u ann:1234 gimg id)"
+docker run -d --name gx --group-add 777 gimg sleep 300 >/dev/null
+expect "exec: --group-add holds for execs too" "uid=0(root) gid=0(root) groups=0(root),10(wheel),777|uid=1001(ann) gid=1001 groups=10(wheel),777,1001" \
+  "$(docker exec gx id)|$(docker exec -u ann gx id)"
+expect "exec -u of an unknown user: docker's words alone, 126" "unable to find user nobody: no matching entries in passwd file 126" \
+  "$(docker exec -u nobody gx id 2>&1 | tr -d '\r') $(docker exec -u nobody gx id >/dev/null 2>&1; echo $?)"
+expect_match "exec of a missing program: the runtime's words, ending as runc's (CR LF, as dockerd's)" 'exec: "nosuch": executable file not found in \$PATH: unknown'$'\r''$' "$(docker exec gx nosuch 2>&1)"
+
+# ---- a start that fails: nothing ran, so nothing exited ----
+out=$(docker run --name fs1 busybox nosuchcmd 2>&1); rc=$?
+expect "docker run of a missing program: 127, and only docker's error (no \"Error waiting\" line)" "127 1" "$rc $(grep -c 'Error response from daemon' <<<"$out")$(grep -c 'Error waiting' <<<"$out" | sed 's/^0$//')"
+expect "the container stays created, as docker's, with the code and the reason" "created 127 0001-01-01T00:00:00Z true" \
+  "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.StartedAt}} {{ne .State.Error ""}}' fs1)"
+expect "ps -a shows it Created" "Created" "$(docker ps -a --filter name=fs1 --format '{{.Status}}')"
+docker rm fs1 >/dev/null
+out=$(docker run --rm --name fs2 busybox nosuchcmd 2>&1); rc=$?
+expect "docker run --rm of a missing program: 127, no \"Error waiting\", the container gone" "127 0 0" \
+  "$rc $(grep -c 'Error waiting' <<<"$out") $(docker ps -aq --filter name=fs2 | wc -l)"
+
+# ---- docker update through the docker CLI (it sends PidsLimit null, Go's unset pointer) ----
+out=$(docker update --memory 128m --memory-swap 256m gx 2>&1)
+expect "docker update --memory 128m --memory-swap 256m: done" "gx" "$out"
+expect "and inspect shows it" "134217728 268435456" "$(docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' gx)"
+docker rm -f gx >/dev/null
+
 # ---- stats: cgroup v1's memory high-water mark, as docker shows it there ----
 docker run -d --name st1 busybox sleep 300 >/dev/null
 out=$(curl -s --unix-socket "$SOCK" "http://x/v1.41/containers/st1/stats?stream=0" |
@@ -304,4 +335,5 @@ out=$(berth image prune -a -f)
 expect "berth image prune -a -f: docker's lines (a title, untagged:, deleted: sha256:, the total last)" \
   "Deleted Images: yes yes Total" \
   "$(head -1 <<<"$out") $(grep -q '^untagged: busybox:latest$' <<<"$out" && echo yes) $(grep -Eq '^deleted: sha256:[0-9a-f]{64}$' <<<"$out" && echo yes) $(tail -1 <<<"$out" | cut -d' ' -f1)"
+expect "prune -a takes an image and the parent a child of it held (gimg FROM busybox): none left" "0" "$(docker images -q | wc -l)"
 finish
