@@ -135,11 +135,17 @@ static int history(struct api_request *req) {
     json_array_append_new(out, json_pack("{s:s,s:I,s:s,s:n,s:I,s:s}", "Id", "<missing>", "Created",
                                          (json_int_t)im->created, "CreatedBy", "", "Tags", "Size",
                                          (json_int_t)im->size, "Comment", ""));
-  json_t *first = json_array_get(out, 0);
-  json_object_set_new(first, "Id", json_string(im->id));
-  json_t *tags = tags_json(s, im->id, false);
-  json_object_set_new(first, "Tags",
-                      json_array_size(tags) ? tags : (json_decref(tags), json_null()));
+  /* docker's ids and tags: row k is the image's k-th local parent (one
+   * history line per build step), <missing> past the chain */
+  struct image *at = im;
+  for (size_t k = 0; at && k < json_array_size(out); k++) {
+    json_t *row = json_array_get(out, k);
+    json_object_set_new(row, "Id", json_string(at->id));
+    json_t *tags = tags_json(s, at->id, false);
+    json_object_set_new(row, "Tags",
+                        json_array_size(tags) ? tags : (json_decref(tags), json_null()));
+    at = *at->parent ? store_lookup_locked(s, at->parent) : NULL;
+  }
   pthread_mutex_unlock(&s->lock);
   free(sizes);
   return api_reply_json(req, 200, out);

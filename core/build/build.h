@@ -37,6 +37,9 @@ int bcancelled(struct build *b, struct berth_err *err);
 json_t *bvars(struct bstage *s);
 /* the image's config object (made when missing) */
 json_t *bconfig(struct bstage *s);
+/* "<the SHELL in force> #(nop) ": how docker's history begins a step that
+ * ran nothing (the caller frees it) */
+char *bnop(struct bstage *s);
 /* s becomes image id (its JSON loaded from the store) */
 int bstage_set(struct build *b, struct bstage *s, const char *id, struct berth_err *err);
 /* an image made earlier by the same step: the child of s's image whose last
@@ -58,7 +61,9 @@ int bmeta_step(struct build *b, struct bstage *s, const struct df_instr *in, str
 int step_run(struct build *b, struct bstage *s, const struct df_instr *in, struct berth_err *err);
 int step_copy(struct build *b, struct bstage *s, const struct df_instr *in, bool add,
               struct berth_err *err);
-/* WORKDIR's directory, made in a layer when the image lacks it */
-int step_mkdir(struct build *b, struct bstage *s, const char *dir, struct berth_err *err);
+/* WORKDIR's directory, made in a layer when the image lacks it; line: the
+ * step's history line */
+int step_mkdir(struct build *b, struct bstage *s, const char *dir, const char *line,
+               struct berth_err *err);
 
 #endif

@@ -105,6 +105,9 @@ int bcommit(struct build *b, struct bstage *s, const char *created_by, const cha
   char now[64];
   format_rfc3339(now_ns(), now, sizeof now);
   json_object_set_new(img, "created", json_string(now));
+  json_t *cfg = json_object_get(img, "config");
+  if (json_is_object(cfg))
+    json_object_set_new(cfg, "Image", json_string(s->id)); /* docker's: the parent */
   json_t *h = json_pack("{s:s,s:s}", "created", now, "created_by", created_by);
   if (!diff_id) json_object_set_new(h, "empty_layer", json_true());
   json_t *hist = json_object_get(img, "history");
@@ -301,44 +304,186 @@ static int meta(struct build *b, struct bstage *s, const struct df_instr *in,
   return 0;
 }
 
-/* the history line of a config-only step: what it did, expanded */
-static char *meta_line(struct bstage *s, const struct df_instr *in) {
+char *bnop(struct bstage *s) {
+  json_t *sh = json_object_get(bconfig(s), "Shell");
+  struct strbuf b = {0};
+  if (!json_array_size(sh)) strbuf_str(&b, "/bin/sh -c");
+  size_t i;
+  json_t *w;
+  json_array_foreach(sh, i, w) {
+    if (i) strbuf_str(&b, " ");
+    strbuf_str(&b, json_string_value(w) ?: "");
+  }
+  strbuf_str(&b, " #(nop) ");
+  return b.s;
+}
+
+/* Go's %q of one string (strconv.Quote), for ASCII's escapes */
+static void go_quote(struct strbuf *b, const char *v, char q) {
+  static const char esc[] = "\a\b\f\n\r\t\v", let[] = "abfnrtv";
+  char c[8];
+  strbuf_add(b, &q, 1);
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    const char *e = *p ? strchr(esc, *p) : NULL;
+    if (e)
+      snprintf(c, sizeof c, "\\%c", let[e - esc]);
+    else if (*p == (unsigned char)q || *p == '\\')
+      snprintf(c, sizeof c, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f)
+      snprintf(c, sizeof c, "\\x%02x", *p);
+    else
+      snprintf(c, sizeof c, "%c", *p);
+    strbuf_str(b, c);
+  }
+  strbuf_add(b, &q, 1);
+}
+
+/* a string array as Go prints it: %q ["a" "b"], or %v [a b] */
+static void go_list(struct strbuf *b, json_t *a, bool quoted) {
+  strbuf_str(b, "[");
+  size_t i;
+  json_t *w;
+  json_array_foreach(a, i, w) {
+    if (i) strbuf_str(b, " ");
+    if (quoted)
+      go_quote(b, json_string_value(w) ?: "", '"');
+    else
+      strbuf_str(b, json_string_value(w) ?: "");
+  }
+  strbuf_str(b, "]");
+}
+
+/* Go's time.Duration.String of ns nanoseconds: 0s, 500ms, 1m30s, 1h0m0s */
+static void go_duration(struct strbuf *b, json_int_t ns) {
+  char t[64];
+  if (ns == 0) {
+    strbuf_str(b, "0s");
+    return;
+  }
+  if (ns < 1000000000) {
+    static const struct {
+      json_int_t unit;
+      const char *name;
+    } u[] = {{1000000, "ms"}, {1000, "µs"}, {1, "ns"}};
+    size_t k = 0;
+    while (ns < u[k].unit)
+      k++;
+    snprintf(t, sizeof t, "%.9g%s", (double)ns / (double)u[k].unit, u[k].name);
+    strbuf_str(b, t);
+    return;
+  }
+  json_int_t h = ns / 3600000000000LL, m = ns / 60000000000LL % 60;
+  double sec = (double)(ns % 60000000000LL) / 1e9;
+  if (h)
+    snprintf(t, sizeof t, "%lldh%lldm%.9gs", (long long)h, (long long)m, sec);
+  else if (m)
+    snprintf(t, sizeof t, "%lldm%.9gs", (long long)m, sec);
+  else
+    snprintf(t, sizeof t, "%.9gs", sec);
+  strbuf_str(b, t);
+}
+
+/* HEALTHCHECK's history as docker 20.10 writes it: Go's %q of its
+ * HealthConfig, &{["CMD-SHELL" "true"] "5s" "2s" "0s" '\x02'} (the retries
+ * an int printed as a character) */
+static void go_healthcheck(struct strbuf *b, json_t *hc) {
+  strbuf_str(b, "&{");
+  go_list(b, json_object_get(hc, "Test"), true);
+  static const char *const durs[] = {"Interval", "Timeout", "StartPeriod"};
+  for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
+    strbuf_str(b, " \"");
+    go_duration(b, json_integer_value(json_object_get(hc, durs[i])));
+    strbuf_str(b, "\"");
+  }
+  char r[2] = {(char)(json_integer_value(json_object_get(hc, "Retries")) & 0x7f), 0};
+  strbuf_str(b, " ");
+  if (r[0])
+    go_quote(b, r, '\'');
+  else
+    strbuf_str(b, "'\\x00'");
+  strbuf_str(b, "}");
+}
+
+/* EXPOSE's history: this instruction's ports, proto added, sorted */
+static int by_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the history line of a config-only step, docker's words for it (Go's
+ * printing of what the step set), after the SHELL in force */
+static char *meta_line(struct build *b, struct bstage *s, const struct df_instr *in) {
   json_t *cfg = bconfig(s);
   const char *c = in->cmd;
   cleanup_free char *up = xstrdup(c);
   for (char *p = up; *p; p++)
     *p = (char)toupper((unsigned char)*p);
-  if (!strcmp(c, "workdir"))
-    return xasprintf("/bin/sh -c #(nop) WORKDIR %s",
-                     json_string_value(json_object_get(cfg, "WorkingDir")) ?: "");
+  struct strbuf l = {0};
+  char *nop = bnop(s);
+  strbuf_str(&l, nop);
+  free(nop);
+  if (!strcmp(c, "workdir")) {
+    strbuf_str(&l, "WORKDIR ");
+    strbuf_str(&l, json_string_value(json_object_get(cfg, "WorkingDir")) ?: "");
+    return l.s;
+  }
+  strbuf_str(&l, " ");
+  strbuf_str(&l, up);
   if (!strcmp(c, "cmd") || !strcmp(c, "entrypoint") || !strcmp(c, "shell")) {
-    cleanup_free char *v = json_dumps(json_object_get(cfg, c[0] == 'c'   ? "Cmd"
-                                                           : c[0] == 'e' ? "Entrypoint"
-                                                                         : "Shell"),
-                                      JSON_COMPACT | JSON_ENCODE_ANY);
-    return xasprintf("/bin/sh -c #(nop)  %s %s", up, v ? v : "[]");
+    strbuf_str(&l, " ");
+    go_list(&l,
+            json_object_get(cfg, c[0] == 'c'   ? "Cmd"
+                                 : c[0] == 'e' ? "Entrypoint"
+                                               : "Shell"),
+            c[0] != 's');
+    return l.s;
+  }
+  if (!strcmp(c, "healthcheck")) {
+    strbuf_str(&l, " ");
+    go_healthcheck(&l, json_object_get(cfg, "Healthcheck"));
+    return l.s;
+  }
+  size_t n;
+  struct berth_err e = {0};
+  char **w = NULL;
+  if ((!strcmp(c, "expose") || !strcmp(c, "volume")) &&
+      (w = words_of(s, in, b->df.escape, &n, &e))) {
+    for (size_t i = 0; c[0] == 'e' && i < n; i++)
+      if (!strchr(w[i], '/')) {
+        char *t = xasprintf("%s/tcp", w[i]);
+        free(w[i]);
+        w[i] = t;
+      }
+    if (c[0] == 'e') qsort(w, n, sizeof *w, by_str);
+    strbuf_str(&l, c[0] == 'e' ? " " : " [");
+    for (size_t i = 0; i < n; i++) {
+      if (i) strbuf_str(&l, " ");
+      strbuf_str(&l, w[i]);
+    }
+    if (c[0] == 'v') strbuf_str(&l, "]");
+    df_words_free(w, n);
+    return l.s;
   }
   if (!strcmp(c, "env") || !strcmp(c, "label")) { /* the resolved values: the cache's key */
     json_t *vars = bvars(s), *pairs = json_object();
-    struct berth_err e = {0};
     df_pairs(in->rest, '\\', vars, true, pairs, &e);
-    char *line = xasprintf("/bin/sh -c #(nop)  %s", up);
     const char *k;
     json_t *v;
     json_object_foreach(pairs, k, v) {
-      char *t = xasprintf("%s %s=%s", line, k, json_string_value(v));
-      free(line);
-      line = t;
+      strbuf_str(&l, " ");
+      strbuf_str(&l, k);
+      strbuf_str(&l, "=");
+      strbuf_str(&l, json_string_value(v) ?: "");
     }
     json_decref(pairs);
     json_decref(vars);
-    return line;
+    return l.s;
   }
   json_t *vars = bvars(s);
-  struct berth_err e = {0};
   cleanup_free char *v = df_expand(in->rest, '\\', vars, &e);
   json_decref(vars);
-  return xasprintf("/bin/sh -c #(nop)  %s %s", up, v ? v : in->rest);
+  strbuf_str(&l, " ");
+  strbuf_str(&l, v ? v : in->rest);
+  return l.s;
 }
 
 /* one config-only step: cached, or a new config-only image */
@@ -352,7 +497,7 @@ int bmeta_step(struct build *b, struct bstage *s, const struct df_instr *in,
     s->img = before;
     return r;
   }
-  cleanup_free char *line = meta_line(s, in);
+  cleanup_free char *line = meta_line(b, s, in);
   json_t *after = s->img;
   s->img = before;
   if (bcache(b, s, line)) {
@@ -363,7 +508,7 @@ int bmeta_step(struct build *b, struct bstage *s, const struct df_instr *in,
   s->img = after;
   if (!strcmp(in->cmd, "workdir")) {
     const char *dir = json_string_value(json_object_get(bconfig(s), "WorkingDir"));
-    return step_mkdir(b, s, dir, err);
+    return step_mkdir(b, s, dir, line, err);
   }
   return bcommit(b, s, line, NULL, err);
 }

@@ -604,11 +604,16 @@ static int copy_into(struct build *b, struct bstage *s, const struct df_instr *i
       json_array_size(srcs) == 1 && is_dir_in(j->srcfd, json_string_value(json_array_get(srcs, 0)));
   json_decref(srcs);
   if (r < 0) return r;
-  cleanup_free char *line = xasprintf("/bin/sh -c #(nop) %s %s:%s in %s ", what,
-                                      many   ? "multi"
-                                      : dir1 ? "dir"
-                                             : "file",
-                                      hex, dest);
+  /* docker's words: the --chown as given, run into the source's kind (its
+   * missing space kept), the destination as written */
+  const char *chown = df_flag(in, "chown");
+  cleanup_free char *nop = bnop(s);
+  cleanup_free char *line =
+      xasprintf("%s%s %s%s%s:%s in %s ", nop, what, chown ? "--chown=" : "", chown ? chown : "",
+                many   ? "multi"
+                : dir1 ? "dir"
+                       : "file",
+                hex, w[n - 1]);
   if (bcache(b, s, line)) return 0;
   char diff_id[DIGEST_LEN + 1];
   r = make_layer(b, s, j, diff_id, err);
@@ -652,8 +657,8 @@ int step_copy(struct build *b, struct bstage *s, const struct df_instr *in, bool
   return r;
 }
 
-int step_mkdir(struct build *b, struct bstage *s, const char *dir, struct berth_err *err) {
-  cleanup_free char *line = xasprintf("/bin/sh -c #(nop) WORKDIR %s", dir);
+int step_mkdir(struct build *b, struct bstage *s, const char *dir, const char *line,
+               struct berth_err *err) {
   struct root img = {-1, ""};
   int r = root_of(b, s->id, &img, err);
   if (r < 0) return r;

@@ -76,6 +76,18 @@ static int triggers(struct build *b, struct bstage *s, struct berth_err *err) {
   return r;
 }
 
+/* docker's builder gives a stage a PATH when its image has none (an
+ * imported root, scratch): its RUNs and the image made find programs */
+static void default_path(struct bstage *s) {
+  json_t *env = json_object_get(bconfig(s), "Env");
+  size_t i;
+  json_t *e;
+  json_array_foreach(env, i, e) if (!strncmp(json_string_value(e) ?: "", "PATH=", 5)) return;
+  if (!json_is_array(env)) json_object_set_new(bconfig(s), "Env", env = json_array());
+  json_array_append_new(
+      env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+}
+
 static int stage_from(struct build *b, const struct df_instr *in, struct berth_err *err) {
   json_t *vars = json_deep_copy(b->meta_args);
   size_t n;
@@ -108,6 +120,7 @@ static int stage_from(struct build *b, const struct df_instr *in, struct berth_e
   }
   df_words_free(w, n);
   if (r == 0 && !s->img) s->img = bscratch();
+  if (r == 0) default_path(s);
   if (r == 0) bsay(b, " ---> %.12s\n", *s->id ? s->id + 7 : "scratch");
   if (r == 0) r = triggers(b, s, err);
   return r;
@@ -196,7 +209,8 @@ static int finish(struct build *b, struct bstage *s, char id[DIGEST_LEN + 1],
   if (json_object_size(b->o->labels)) {
     const char *k;
     json_t *v;
-    cleanup_free char *line = xstrdup("/bin/sh -c #(nop)  LABEL");
+    cleanup_free char *nop = bnop(s);
+    cleanup_free char *line = xasprintf("%s LABEL", nop);
     json_t *labels = json_object_get(bconfig(s), "Labels");
     if (!json_is_object(labels)) json_object_set_new(bconfig(s), "Labels", labels = json_object());
     json_object_foreach(b->o->labels, k, v) {
@@ -207,7 +221,8 @@ static int finish(struct build *b, struct bstage *s, char id[DIGEST_LEN + 1],
     }
     if (!bcache(b, s, line)) r = bcommit(b, s, line, NULL, err);
   }
-  if (r == 0 && !*s->id) r = bcommit(b, s, "/bin/sh -c #(nop) ", NULL, err);
+  cleanup_free char *nop = bnop(s);
+  if (r == 0 && !*s->id) r = bcommit(b, s, nop, NULL, err);
   if (r < 0) return r;
   memcpy(id, s->id, DIGEST_LEN + 1);
   const char *k;

@@ -210,6 +210,11 @@ static char *commit_config(struct daemon *d, struct container *c, const struct c
   json_object_set_new(img, "container", json_string(c->id));
   json_object_set_new(img, "created", json_string(now));
   json_object_set_new(img, "author", json_string(o->author));
+  /* the image's own (inspect's Comment, docker's), never its parent's */
+  if (*o->comment)
+    json_object_set_new(img, "comment", json_string(o->comment));
+  else
+    json_object_del(img, "comment");
   char *raw = r == 0 ? json_dumps(img, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(img);
   return raw;

@@ -642,25 +642,25 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   return j;
 }
 
+/* ps's COMMAND as docker's: the path, then each argument, one with a
+ * space in single quotes (sh -c 'echo hi') */
 static char *command_string(json_t *cfg) {
-  size_t cap = 256, len = 0;
-  char *s = xmalloc(cap);
-  s[0] = 0;
+  struct strbuf b = {0};
+  strbuf_add(&b, "", 0);
   const char *keys[] = {"Entrypoint", "Cmd"};
   for (int k = 0; k < 2; k++) {
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(cfg, keys[k]), i, e) {
-      const char *a = json_string_value(e);
-      size_t al = strlen(a ? a : "");
-      if (len + al + 2 > cap) s = xrealloc(s, cap = (len + al + 2) * 2);
-      if (len) s[len++] = ' ';
-      memcpy(s + len, a ? a : "", al);
-      len += al;
-      s[len] = 0;
+      const char *a = json_string_value(e) ?: "";
+      bool quote = b.len && strchr(a, ' ');
+      if (b.len) strbuf_str(&b, " ");
+      if (quote) strbuf_str(&b, "'");
+      strbuf_str(&b, a);
+      if (quote) strbuf_str(&b, "'");
     }
   }
-  return s;
+  return b.s;
 }
 
 json_t *ctr_summary_json(struct daemon *d, struct container *c, bool size) {

@@ -229,7 +229,7 @@ int image_save_add(struct image_store *s, struct image_save *c, const char *name
     pthread_mutex_unlock(&s->lock);
     return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", name);
   }
-  ev_emit("image", "save", im->id, json_pack("{s:s}", "name", name));
+  ev_emit("image", "save", im->id, json_pack("{s:s}", "name", im->id)); /* docker's: the id */
   struct save_image *si = NULL;
   for (size_t i = 0; i < c->n; i++)
     if (!strcmp(c->images[i].id, im->id)) si = &c->images[i];
@@ -329,16 +329,14 @@ static int load_one(struct load_ctx *c, const char *config_path, json_t *layer_p
     if (ref_parse(json_string_value(n), true, &ref, err) < 0) return -err->code;
     r = store_tag(c->store, id, &ref, err);
     cleanup_free char *fam = ref_familiar(&ref);
-    if (r == 0) ev_emit("image", "load", id, json_pack("{s:s}", "name", fam));
     ref_free(&ref);
     if (r < 0) return r;
     xfer_stream(c->pr, "Loaded image: %s\n", fam);
     tagged++;
   }
-  if (!tagged) {
-    xfer_stream(c->pr, "Loaded image ID: %s\n", id);
-    ev_emit("image", "load", id, json_pack("{s:s}", "name", id));
-  }
+  if (!tagged) xfer_stream(c->pr, "Loaded image ID: %s\n", id);
+  /* docker's: one load of the id (its names come as tag events) */
+  ev_emit("image", "load", id, json_pack("{s:s}", "name", id));
   json_array_append_new(loaded, json_string(id));
   return 0;
 }

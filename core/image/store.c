@@ -607,16 +607,17 @@ static int add_layer(struct image_store *s, const char *parent_chain, struct ber
                       "layer content does not match its digest: expected %s, got %s",
                       expect_diff_id, l.diff_id);
   struct berth_err size_err = {0};
-  if (r == 0 &&
-      drv_storage_diff_size(s->storage, sid, *parent_sid ? parent_sid : NULL, &size, &size_err) < 0)
-    size = 0; /* no diff_size (or it failed): the tar's size below */
+  /* no diff_size (or it failed): the tar's size below; a layer of
+   * directories alone adds 0 bytes, as docker counts it */
+  bool sized = r == 0 && drv_storage_diff_size(s->storage, sid, *parent_sid ? parent_sid : NULL,
+                                               &size, &size_err) == 0;
   if (r < 0) {
     unlink(tmp);
     storage_remove(s, sid);
     store_pending_end(s, sid);
     return r;
   }
-  l.size = size ? size : l.tar_size;
+  l.size = sized ? size : l.tar_size;
   memcpy(l.storage_id, sid, sizeof sid);
   snprintf(l.parent, sizeof l.parent, "%s", parent_chain);
   store_chain_of(parent_chain, l.diff_id, l.chain_id);
@@ -739,7 +740,7 @@ int store_tag_event(struct image_store *s, const char *id, const struct image_re
 static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
   cleanup_free char *fam = ref_familiarize(t->ref);
   json_array_append_new(result, json_pack("{s:s}", "Untagged", fam));
-  ev_emit("image", "untag", t->id, json_pack("{s:s}", "name", fam));
+  ev_emit("image", "untag", t->id, json_pack("{s:s}", "name", t->id)); /* docker's: the id */
   free(t->ref);
   *t = s->tags[--s->n_tags];
 }

@@ -54,6 +54,44 @@ expect "ExposedPorts, Volumes, StopSignal, Labels, OnBuild, Author" \
 expect "history: one row per instruction after FROM, and the base's" "16" "$(docker history -q seed:1 | wc -l)"
 expect "no container is left" "" "$(docker ps -aq)"
 
+# ---- the history's words, as docker 20.10's builder writes them ----
+H="$T/ctxh"
+mkdir -p "$H/d1"
+echo one >"$H/f1"; echo two >"$H/d1/x"
+cat >"$H/Dockerfile" <<'DF'
+FROM busybox
+WORKDIR /w
+COPY f1 .
+COPY --chown=1:2 d1/ /w/d1/
+EXPOSE 80 53/udp
+VOLUME /data
+HEALTHCHECK --interval=5s --timeout=2s --retries=2 CMD true
+ENTRYPOINT ["/bin/sh","-c"]
+SHELL ["/bin/sh","-ec"]
+ONBUILD RUN echo onbuild
+DF
+dbuild -t hist:1 "$H" >/dev/null
+hist=$(docker history --no-trunc --format '{{.CreatedBy}}|{{.Size}}' hist:1 | head -9 | sed -E 's/(file|dir):[0-9a-f]{64}/\1:H/')
+cat >"$T/hist.want" <<'WANT'
+/bin/sh -ec #(nop)  ONBUILD RUN echo onbuild|0B
+/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]|0B
+/bin/sh -c #(nop)  ENTRYPOINT ["/bin/sh" "-c"]|0B
+/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"] "5s" "2s" "0s" '\x02'}|0B
+/bin/sh -c #(nop)  VOLUME [/data]|0B
+/bin/sh -c #(nop)  EXPOSE 53/udp 80/tcp|0B
+/bin/sh -c #(nop) COPY --chown=1:2dir:H in /w/d1/ |4B
+/bin/sh -c #(nop) COPY file:H in . |4B
+/bin/sh -c #(nop) WORKDIR /w|0B
+WANT
+expect "docker history: Go's printing of each step (%q lists, %v VOLUME and SHELL, sorted EXPOSE, HEALTHCHECK's struct, COPY's --chown and its destination as written, the SHELL in force, a WORKDIR's layer 0B)" \
+  "$(cat "$T/hist.want")" "$hist"
+parent=$(docker image inspect -f '{{.Parent}}' hist:1)
+expect "a stage on an image without PATH gets docker's; Config.Image is the parent" "yes $parent" \
+  "$(docker image inspect -f '{{json .Config.Env}}' hist:1 | grep -q '"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' && echo yes) $(docker image inspect -f '{{.Config.Image}}' hist:1)"
+expect "docker history: the rows of the build's own images have their ids, as docker's (not <missing>)" \
+  "$parent" "$(docker history -q --no-trunc hist:1 | sed -n 2p)"
+docker rmi hist:1 >/dev/null
+
 # ---- the cache ----
 out=$(dbuild -t seed:1 "$C")
 expect "a second build: every step from the cache" "15" "$(grep -c 'Using cache' <<<"$out")"

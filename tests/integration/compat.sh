@@ -297,6 +297,16 @@ expect "docker update --memory 128m --memory-swap 256m: done" "gx" "$out"
 expect "and inspect shows it" "134217728 268435456" "$(docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' gx)"
 docker rm -f gx >/dev/null
 
+# ---- tmpfs mounts, /dev, ps's COMMAND: as dockerd 20.10.24 shows them ----
+expect_match "--tmpfs: docker's noexec,nosuid,nodev by default" "^tmpfs /t tmpfs rw,nosuid,nodev,noexec" "$(docker run --rm --tmpfs /t busybox grep ' /t ' /proc/mounts)"
+expect "--tmpfs /t:exec: exec lifts the default (it was a failed start: EINVAL from tmpfs)" "tmpfs /t tmpfs rw,nosuid,nodev,relatime 0 0" "$(docker run --rm --tmpfs /t:exec busybox grep ' /t ' /proc/mounts 2>&1)"
+expect_match "--mount type=tmpfs: the same defaults, its size kept" "rw,nosuid,nodev,noexec,relatime,size=1024k" "$(docker run --rm --mount type=tmpfs,destination=/t,tmpfs-size=1m busybox grep ' /t ' /proc/mounts)"
+want=$([ -e /proc/kcore ] && echo yes || echo no)
+expect "/dev/core only where the kernel has /proc/kcore (runc's rule)" "$want" "$(docker run --rm busybox sh -c '[ -L /dev/core ] && echo yes || echo no')"
+docker create --name cmdq busybox sh -c 'echo a b' >/dev/null
+expect "ps's COMMAND quotes an argument with a space, as docker's" "\"sh -c 'echo a b'\"" "$(docker ps -a --no-trunc --filter name=cmdq --format '{{.Command}}')"
+docker rm cmdq >/dev/null
+
 # ---- stats: cgroup v1's memory high-water mark, as docker shows it there ----
 docker run -d --name st1 busybox sleep 300 >/dev/null
 out=$(curl -s --unix-socket "$SOCK" "http://x/v1.41/containers/st1/stats?stream=0" |

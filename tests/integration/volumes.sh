@@ -107,7 +107,7 @@ expect "a file deleted in the container stays deleted (whiteout)" "gone" "$(dock
 expect "and the other changes are there" "x" "$(docker run --rm img:v2 tail -1 /etc/passwd)"
 expect "the volume's file is not in the image" "absent" "$(docker run --rm img:v2 sh -c 'test -e /data/v || echo absent')"
 expect_match "history: the message and the author" "msg" "$(docker history --no-trunc --format '{{.Comment}}' img:v2 | head -1)"
-expect "inspect: author, one more layer, the -c CMD" "me 2 [cat /new]" "$(docker image inspect -f '{{.Author}} {{len .RootFS.Layers}} {{.Config.Cmd}}' img:v2)"
+expect "inspect: author, one more layer, the -c CMD, the -m message as its Comment" "me 2 [cat /new] msg" "$(docker image inspect -f '{{.Author}} {{len .RootFS.Layers}} {{.Config.Cmd}} {{.Comment}}' img:v2)"
 expect "save: the new layer goes with it" 2 "$(docker save img:v2 | tar -t | grep -c '^blobs/sha256/.*' | awk '{print ($1 >= 3) ? 2 : $1}')"
 docker save -o "$T/v2.tar" img:v2
 expect "skopeo inspect of the saved commit: its layers are the image's, the new one last" \
