@@ -26,6 +26,11 @@ static int create(struct api_request *req) {
   if (!body) return 0;
   char id[65];
   struct berth_err err = {0};
+  const char *image = json_string_value(json_object_get(body, "Image"));
+  if (image && store_check_platform(&req->d->images, image, api_query(req, "platform"), &err) < 0) {
+    json_decref(body);
+    return api_reply_err(req, &err);
+  }
   json_t *warnings = json_array();
   int r = ctr_create(req->d, api_query(req, "name"), body, id, warnings, &err);
   json_decref(body);
@@ -390,7 +395,11 @@ static int logs(struct api_request *req) {
   l->since = parse_time_arg(api_query(req, "since"));
   l->until = parse_time_arg(api_query(req, "until"));
   const char *tail = api_query(req, "tail");
-  l->tail = !tail || !*tail || !strcmp(tail, "all") ? -1 : atoll(tail);
+  /* docker's: "all", or a count; anything else (a word, a negative
+   * number) is all of it */
+  char *end = NULL;
+  long long n = tail && *tail ? strtoll(tail, &end, 10) : -1;
+  l->tail = !end || *end || n < 0 ? -1 : n;
   l->gone = api_stream_gone; /* a quiet container's reader still sees its client go */
   struct ctr_opts *o = ctr_opts_get(c);
   l->tty = o->tty;

@@ -274,6 +274,12 @@ static int check_values(json_t *hc, struct berth_err *err) {
         json_kind(name && !json_is_string(name) ? name : max),
         name && !json_is_string(name) ? "Name" : "MaximumRetryCount",
         name && !json_is_string(name) ? "string" : "int");
+  /* create's own rule (an update may set the swap alone), as docker's */
+  if (json_integer_value(json_object_get(hc, "MemorySwap")) > 0 &&
+      json_integer_value(json_object_get(hc, "Memory")) == 0)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "You should always set the Memory limit when using Memoryswap limit, "
+                         "see usage");
   return 0;
 }
 

@@ -745,6 +745,42 @@ static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
   *t = s->tags[--s->n_tags];
 }
 
+/* docker's names for one architecture (platforms.Normalize, the common ones) */
+static const char *arch_name(const char *a) {
+  return !strcmp(a, "x86_64") || !strcmp(a, "x86-64") ? "amd64"
+         : !strcmp(a, "aarch64")                      ? "arm64"
+                                                      : a;
+}
+
+int store_check_platform(struct image_store *s, const char *name, const char *platform,
+                         struct berth_err *err) {
+  char os[32] = "", arch[32] = "", variant[32] = "";
+  if (!platform || !*platform) return 0;
+  if (sscanf(platform, "%31[^/]/%31[^/]/%31s", os, arch, variant) < 1)
+    return berth_err_set(err, BERTH_EINVAL, 0, "\"%s\": unknown operating system or architecture",
+                         platform);
+  pthread_mutex_lock(&s->lock);
+  struct image *im = store_lookup_locked(s, name);
+  char have_os[32] = "", have_arch[32] = "", have_var[32] = "";
+  if (im) {
+    snprintf(have_os, sizeof have_os, "%s",
+             json_string_value(json_object_get(im->config, "os")) ?: "linux");
+    snprintf(have_arch, sizeof have_arch, "%s",
+             arch_name(json_string_value(json_object_get(im->config, "architecture")) ?: ""));
+    snprintf(have_var, sizeof have_var, "%s",
+             json_string_value(json_object_get(im->config, "variant")) ?: "");
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (!im) return 0; /* create's own "No such image" */
+  if (!strcmp(os, have_os) && (!*arch || !strcmp(arch_name(arch), have_arch)) &&
+      (!*variant || !strcmp(variant, have_var)))
+    return 0;
+  return berth_err_set(err, BERTH_ENOTFOUND, 0,
+                       "image with reference %s was found but does not match the specified "
+                       "platform: wanted %s, actual: %s/%s%s%s",
+                       name, platform, have_os, have_arch, *have_var ? "/" : "", have_var);
+}
+
 static void unref_layer(struct layer *l, void *arg) {
   l->refs--;
 }

@@ -71,6 +71,11 @@ void store_sweep_pending(struct image_store *s, bool (*owned)(const char *sid));
 /* Lookup by reference, full or short id (with or without sha256:), or
  * name@digest.  Caller holds s->lock.  NULL if absent. */
 struct image *store_lookup_locked(struct image_store *s, const char *name);
+/* 0 when image name is there and is of platform ("os[/arch[/variant]]",
+ * or NULL/"": any), or is not there; docker's 404 "found but does not
+ * match the specified platform" otherwise (the docker CLI then pulls) */
+int store_check_platform(struct image_store *s, const char *name, const char *platform,
+                         struct berth_err *err);
 struct layer *store_layer_locked(struct image_store *s, const char *chain_id);
 /* chain id of diff_id on top of parent_chain ("" for a base layer) */
 void store_chain_of(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]);

@@ -307,6 +307,18 @@ docker create --name cmdq busybox sh -c 'echo a b' >/dev/null
 expect "ps's COMMAND quotes an argument with a space, as docker's" "\"sh -c 'echo a b'\"" "$(docker ps -a --no-trunc --filter name=cmdq --format '{{.Command}}')"
 docker rm cmdq >/dev/null
 
+# ---- logs --tail of a word, swap without memory, --platform: as dockerd 20.10.24 ----
+docker run -d --name tl busybox sh -c 'echo one; echo two; sleep 300' >/dev/null
+for _ in $(seq 1 30); do [ "$(docker logs tl 2>&1 | wc -l)" = 2 ] && break; sleep 0.1; done
+expect "logs --tail=abc: all of it, as docker (a count it cannot read is no limit)" "one two" "$(docker logs --tail=abc tl | xargs)"
+docker rm -f tl >/dev/null
+expect_match "--memory-swap without --memory: docker's refusal at create" "You should always set the Memory limit when using Memoryswap limit, see usage" \
+  "$(docker run --rm --memory-swap 10m busybox true 2>&1)"
+expect "--platform of the image's own: it runs" "ok" "$(docker run --rm --platform linux/$(docker image inspect -f '{{.Architecture}}' busybox) busybox echo ok)"
+expect_match "--platform another: create's 404 says so (the docker CLI then tries a pull)" \
+  "found but does not match the specified platform: wanted linux/s390x, actual: linux/" \
+  "$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox"}' --unix-socket "$SOCK" 'http://x/v1.43/containers/create?platform=linux/s390x')"
+
 # ---- stats: cgroup v1's memory high-water mark, as docker shows it there ----
 docker run -d --name st1 busybox sleep 300 >/dev/null
 out=$(curl -s --unix-socket "$SOCK" "http://x/v1.41/containers/st1/stats?stream=0" |
