@@ -302,10 +302,7 @@ static int list(struct api_request *req) {
     size_t nrefs;
     char **refs = store_refs_of_locked(s, im->id, &nrefs);
     free_strv(refs, nrefs);
-    bool has_child = false;
-    for (size_t j = 0; j < s->n_images; j++)
-      if (!strcmp(s->images[j]->parent, im->id)) has_child = true;
-    if (!all && nrefs == 0 && has_child) continue;
+    if (!all && store_hidden_locked(s, im)) continue;
     if (want_dangling >= 0 && (nrefs == 0) != (bool)want_dangling) continue;
     if (json_object_get(f, "reference") &&
         !match_reference(s, im->id, json_object_get(f, "reference")))

@@ -285,14 +285,25 @@ static json_t *df_images(struct daemon *d, struct container **all, size_t n) {
   int64_t layers = 0;
   for (size_t i = 0; i < s->n_layers; i++)
     layers += (int64_t)s->layers[i]->size;
-  for (size_t i = 0; i < s->n_images; i++) {
-    json_t *j = image_summary_json(s, s->images[i]);
+  /* docker's: the images its list shows (not the intermediate ones), each
+   * with the bytes of its layers another of them shares */
+  struct image **shown = xcalloc(s->n_images + 1, sizeof *shown);
+  size_t n_shown = 0;
+  for (size_t i = 0; i < s->n_images; i++)
+    if (!store_hidden_locked(s, s->images[i])) shown[n_shown++] = s->images[i];
+  json_t *refs = store_layer_refs_locked(s, shown, n_shown);
+  for (size_t i = 0; i < n_shown; i++) {
+    json_t *j = image_summary_json(s, shown[i]);
     int users = 0;
     for (size_t k = 0; k < n; k++)
-      users += !strcmp(all[k]->image_id, s->images[i]->id);
+      users += !strcmp(all[k]->image_id, shown[i]->id);
     json_object_set_new(j, "Containers", json_integer(users));
+    json_object_set_new(j, "SharedSize",
+                        json_integer((json_int_t)store_shared_size_locked(s, shown[i], refs)));
     json_array_append_new(images, j);
   }
+  json_decref(refs);
+  free(shown);
   pthread_mutex_unlock(&s->lock);
   return json_pack("{s:I,s:o}", "LayersSize", (json_int_t)layers, "Images", images);
 }

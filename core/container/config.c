@@ -161,7 +161,7 @@ static int parse_ulimits(json_t *hc, json_t *limits, struct berth_err *err) {
 }
 
 /* docker's rule: only sysctls of a namespace the container has of its own */
-static int check_sysctl(const char *k, const char *netmode, struct berth_err *err) {
+static int check_sysctl(const char *k, const char *netmode, bool ipc_host, struct berth_err *err) {
   static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
                                     "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                     "kernel.shmmni", "kernel.shm_rmid_forced"};
@@ -170,9 +170,13 @@ static int check_sysctl(const char *k, const char *netmode, struct berth_err *er
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid sysctl key %s", k);
   if (strstr(k, "..") || *k == '.')
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid sysctl key %s", k);
+  bool of_ipc = str_has_prefix(k, "fs.mqueue.");
   for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
-    if (!strcmp(k, ipc[i])) return 0;
-  if (str_has_prefix(k, "fs.mqueue.")) return 0;
+    of_ipc |= !strcmp(k, ipc[i]);
+  if (of_ipc && ipc_host)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "sysctl \"%s\" is not allowed in the hosts ipc namespace", k);
+  if (of_ipc) return 0;
   if (str_has_prefix(k, "net.")) {
     if (!strcmp(netmode, "host") || str_has_prefix(netmode, "container:"))
       return berth_err_set(err, BERTH_EINVAL, 0,
@@ -201,7 +205,7 @@ static int parse_limits(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   const char *k;
   json_t *v;
   json_object_foreach(sys, k, v) {
-    if (r == 0) r = check_sysctl(k, o->network_mode, err);
+    if (r == 0) r = check_sysctl(k, o->network_mode, o->ipc_host, err);
   }
   if (r == 0 && json_object_size(sys)) json_object_set(o->limits, "sysctls", sys);
   return r;
@@ -501,6 +505,8 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
   if (r < 0) return r;
   o->privileged = flag(hc, "Privileged");
   o->userns_host = !strcmp(json_string_value(json_object_get(hc, "UsernsMode")) ?: "", "host");
+  o->ipc_host = !strcmp(json_string_value(json_object_get(hc, "IpcMode")) ?: "", "host");
+  o->uts_host = !strcmp(json_string_value(json_object_get(hc, "UTSMode")) ?: "", "host");
   o->readonly_rootfs = flag(hc, "ReadonlyRootfs");
   o->init = flag(hc, "Init");
   o->seccomp = true;

@@ -542,10 +542,13 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
  * strings the mounts point to */
 static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_opts *o,
                         struct rt_spec *s, char *init_path, char ***owned) {
-  s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 2, sizeof *s->mounts);
+  s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 3, sizeof *s->mounts);
   if (init_path)
     s->mounts[s->n_mounts++] =
         (struct rt_mount){.source = init_path, .target = "/dev/init", .readonly = true, .fd = -1};
+  if (o->ipc_host) /* docker's: the host's /dev/shm with its ipc namespace */
+    s->mounts[s->n_mounts++] =
+        (struct rt_mount){.source = "/dev/shm", .target = "/dev/shm", .fd = -1};
   s->n_mounts += ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned);
   for (size_t i = 0; i < o->n_tmpfs; i++)
     s->mounts[s->n_mounts++] =
@@ -615,6 +618,8 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
                            ? o->network_mode
                            : d->cfg.default_network;
     s.host_network = !strcmp(mode, "host");
+    s.host_ipc = o->ipc_host;
+    s.host_uts = o->uts_host;
     cleanup_free char *netns = c->netns_of[0] ? xasprintf("/proc/%s/ns/net", c->netns_of) : NULL;
     s.netns_path = netns;
     s.privileged = o->privileged;

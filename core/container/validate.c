@@ -153,16 +153,16 @@ static void normalise_strslice(json_t *cfg, const char *key) {
 static int check_modes(json_t *hc, struct berth_err *err) {
   static const struct {
     const char *field;
-    const char *const ok[3];
+    const char *const ok[4];
   } modes[] = {{"PidMode", {"", "private", NULL}},
-               {"UTSMode", {"", "private", NULL}},
-               {"IpcMode", {"", "private", "shareable"}},
+               {"UTSMode", {"", "private", "host", NULL}},
+               {"IpcMode", {"", "private", "shareable", "host"}},
                {"CgroupnsMode", {"", "private", NULL}},
-               {"UsernsMode", {"", "private", "host"}}};
+               {"UsernsMode", {"", "private", "host", NULL}}};
   for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
     const char *v = json_string_value(json_object_get(hc, modes[i].field));
     bool ok = !v;
-    for (size_t k = 0; !ok && k < 3 && modes[i].ok[k]; k++)
+    for (size_t k = 0; !ok && k < 4 && modes[i].ok[k]; k++)
       ok = !strcmp(v, modes[i].ok[k]);
     if (!ok)
       return berth_err_set(err, BERTH_EINVAL, 0,
@@ -297,6 +297,10 @@ int ctr_validate_create(json_t *body, struct berth_err *err) {
   if (r == 0 && json_is_object(hc))
     r = check_fields(hc, "HostConfig", host_fields, ARRAY_SIZE(host_fields), err);
   if (r == 0) r = check_unimplemented(body, json_is_object(hc) ? hc : NULL, err);
+  const char *hn = json_string_value(json_object_get(body, "Hostname"));
+  if (r == 0 && hn && *hn &&
+      !strcmp(json_string_value(json_object_get(hc, "UTSMode")) ?: "", "host"))
+    r = berth_err_set(err, BERTH_EINVAL, 0, "conflicting options: hostname and the UTS mode");
   if (r < 0) return r;
   normalise_strslice(body, "Cmd");
   normalise_strslice(body, "Entrypoint");

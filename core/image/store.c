@@ -745,6 +745,44 @@ static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
   *t = s->tags[--s->n_tags];
 }
 
+bool store_hidden_locked(struct image_store *s, const struct image *im) {
+  size_t nrefs;
+  char **refs = store_refs_of_locked(s, im->id, &nrefs);
+  free_strv(refs, nrefs);
+  if (nrefs) return false;
+  for (size_t j = 0; j < s->n_images; j++)
+    if (!strcmp(s->images[j]->parent, im->id)) return true;
+  return false;
+}
+
+static void count_layer(struct layer *l, void *refs) {
+  json_t *n = json_object_get(refs, l->chain_id);
+  json_object_set_new(refs, l->chain_id, json_integer(json_integer_value(n) + 1));
+}
+
+struct shared_sum {
+  json_t *refs;
+  uint64_t bytes;
+};
+
+static void add_shared(struct layer *l, void *p) {
+  struct shared_sum *sum = p;
+  if (json_integer_value(json_object_get(sum->refs, l->chain_id)) > 1) sum->bytes += l->size;
+}
+
+json_t *store_layer_refs_locked(struct image_store *s, struct image *const *ims, size_t n) {
+  json_t *refs = json_object();
+  for (size_t i = 0; i < n; i++)
+    for_chain(s, ims[i]->top_chain, count_layer, refs);
+  return refs;
+}
+
+uint64_t store_shared_size_locked(struct image_store *s, const struct image *im, json_t *refs) {
+  struct shared_sum sum = {refs, 0};
+  for_chain(s, im->top_chain, add_shared, &sum);
+  return sum.bytes;
+}
+
 /* docker's names for one architecture (platforms.Normalize, the common ones) */
 static const char *arch_name(const char *a) {
   return !strcmp(a, "x86_64") || !strcmp(a, "x86-64") ? "amd64"

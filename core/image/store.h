@@ -71,6 +71,13 @@ void store_sweep_pending(struct image_store *s, bool (*owned)(const char *sid));
 /* Lookup by reference, full or short id (with or without sha256:), or
  * name@digest.  Caller holds s->lock.  NULL if absent. */
 struct image *store_lookup_locked(struct image_store *s, const char *name);
+/* an intermediate image: no name of its own, a child that is built on it
+ * (docker's image list hides it unless asked for all) */
+bool store_hidden_locked(struct image_store *s, const struct image *im);
+/* how many of images ims use each layer (chain id -> count), and the bytes
+ * of im's layers another of them uses too (docker's SharedSize) */
+json_t *store_layer_refs_locked(struct image_store *s, struct image *const *ims, size_t n);
+uint64_t store_shared_size_locked(struct image_store *s, const struct image *im, json_t *refs);
 /* 0 when image name is there and is of platform ("os[/arch[/variant]]",
  * or NULL/"": any), or is not there; docker's 404 "found but does not
  * match the specified platform" otherwise (the docker CLI then pulls) */

@@ -81,6 +81,8 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->tty = json_is_true(json_object_get(j, "tty"));
   s->open_stdin = json_is_true(json_object_get(j, "open_stdin"));
   s->host_network = json_is_true(json_object_get(j, "host_network"));
+  s->host_ipc = json_is_true(json_object_get(j, "host_ipc"));
+  s->host_uts = json_is_true(json_object_get(j, "host_uts"));
   s->netns_path = jdup(j, "netns_path");
   s->privileged = json_is_true(json_object_get(j, "privileged"));
   s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
@@ -151,6 +153,8 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
       s->host_network, "privileged", s->privileged, "readonly_rootfs", s->readonly_rootfs,
       "no_new_privs", s->no_new_privs, "seccomp", s->seccomp, "caps", (json_int_t)s->caps, "mounts",
       mounts);
+  if (s->host_ipc) json_object_set_new(j, "host_ipc", json_true());
+  if (s->host_uts) json_object_set_new(j, "host_uts", json_true());
   /* the profile only for a runtime that must compile it itself */
   if (s->seccomp_bpf_path)
     json_object_set_new(j, "seccomp_bpf_path", json_string(s->seccomp_bpf_path));
@@ -199,7 +203,9 @@ static bool makes_netns(const struct rt_spec *s) {
 
 int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
-  int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  int f = CLONE_NEWNS | CLONE_NEWPID;
+  if (!s->host_uts) f |= CLONE_NEWUTS;
+  if (!s->host_ipc) f |= CLONE_NEWIPC;
   if (makes_netns(s)) f |= CLONE_NEWNET;
   if (s->userns.size) f |= CLONE_NEWUSER; /* first: the others are then its */
   return f;
@@ -507,8 +513,11 @@ static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
   char shmopt[64];
   snprintf(shmopt, sizeof shmopt, "mode=1777,size=%lldk",
            shm > 0 ? (long long)(shm + 1023) / 1024 : 65536LL);
-  if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmopt,
-               err_fd) < 0)
+  /* --ipc host: the host's /dev/shm, a bind among the mounts (berthd's) */
+  if (s->host_ipc)
+    mkdirat(dev, "shm", 01777);
+  else if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmopt,
+                    err_fd) < 0)
     die(err_fd, 125, "mount /dev/shm: %s", strerror(errno));
   if (mount_in(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                err_fd) < 0)
@@ -662,23 +671,6 @@ static void mount_sys(const struct rt_spec *s, int rootfd, int err_fd) {
   die(err_fd, 125, "mount /sys: %s", strerror(errno));
 }
 
-/* docker's defaults for a container that is not privileged (inspect's
- * HostConfig.MaskedPaths and ReadonlyPaths report them) */
-const char *const rt_masked_paths[] = {"/proc/asound",
-                                       "/proc/acpi",
-                                       "/proc/kcore",
-                                       "/proc/keys",
-                                       "/proc/latency_stats",
-                                       "/proc/timer_list",
-                                       "/proc/timer_stats",
-                                       "/proc/sched_debug",
-                                       "/proc/scsi",
-                                       "/sys/firmware",
-                                       "/sys/devices/virtual/powercap",
-                                       NULL};
-const char *const rt_readonly_paths[] = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
-
 static void mask_paths(int err_fd) {
   const char *const *masked = rt_masked_paths, *const *readonly = rt_readonly_paths;
   for (size_t i = 0; masked[i]; i++) {
@@ -813,7 +805,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   /* BERTH_TRACE: the init's phases, in shim.log (its stderr until the
    * container's stdio takes the place; bench/phases.sh reads them) */
   int64_t t = trace_phase("init", "", 0);
-  if (s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
+  if (!s->host_uts && s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     die(err_fd, 125, "make / rslave: %s", strerror(errno));
   if (s->rootfs_tree >= 0) { /* cloned from the template: the shim's clone of it */

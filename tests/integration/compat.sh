@@ -94,7 +94,7 @@ expect_match "--group-add of an unknown name: refused at start" "Unable to find 
 expect "Runtime: berth in inspect, as in info" "berth berth" \
   "$(docker inspect -f '{{.HostConfig.Runtime}}' e1) $(docker info -f '{{.DefaultRuntime}}')"
 expect_match "--runtime runc: refused, not ignored" "unknown or invalid runtime name: runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
-for m in "--pid host" "--uts host" "--ipc host" "--pid container:e1" "--ipc container:e1"; do
+for m in "--pid host" "--pid container:e1" "--ipc container:e1"; do
   expect_match "$m: refused with the field named" "HostConfig\.[A-Za-z]+Mode .* is not supported by berth yet" "$(docker run --rm $m busybox true 2>&1)"
 done
 expect "--ipc shareable: accepted (no container can join it)" "ok" "$(docker run --rm --ipc shareable busybox echo ok)"
@@ -318,6 +318,42 @@ expect "--platform of the image's own: it runs" "ok" "$(docker run --rm --platfo
 expect_match "--platform another: create's 404 says so (the docker CLI then tries a pull)" \
   "found but does not match the specified platform: wanted linux/s390x, actual: linux/" \
   "$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox"}' --unix-socket "$SOCK" 'http://x/v1.43/containers/create?platform=linux/s390x')"
+
+# ---- --ipc host and --uts host, as dockerd 20.10.24 ----
+expect "--uts host: the host's hostname; /etc/hostname and Config.Hostname the container's own, as docker's" \
+  "$(hostname) yes" "$(docker run --name uh --uts host busybox sh -c 'hostname; cat /etc/hostname' | head -1) $([ "$(docker inspect -f '{{.Config.Hostname}}' uh)" = "$(docker logs uh | tail -1)" ] && echo yes)"
+docker rm uh >/dev/null
+expect_match "--uts host with --hostname: docker's conflict" "conflicting options: hostname and the UTS mode" "$(docker run --rm --uts host --hostname foo busybox true 2>&1)"
+expect "--ipc host: the host's ipc namespace" "$(readlink /proc/self/ns/ipc)" "$(docker run --rm --ipc host busybox readlink /proc/self/ns/ipc)"
+echo "shared-$$" >"/dev/shm/berth-test-$$"
+expect "--ipc host: the host's /dev/shm" "shared-$$" "$(docker run --rm --ipc host busybox cat /dev/shm/berth-test-$$ 2>&1)"
+rm -f "/dev/shm/berth-test-$$"
+expect_match "--ipc host with an ipc sysctl: docker's refusal" 'sysctl "kernel.msgmax" is not allowed in the hosts ipc namespace' \
+  "$(docker run --rm --ipc host --sysctl kernel.msgmax=100 busybox true 2>&1)"
+docker run -d --name ih --ipc host --uts host busybox sleep 300 >/dev/null
+expect "an exec joins them too" "$(hostname) $(readlink /proc/self/ns/ipc)" "$(docker exec ih sh -c 'echo $(hostname) $(readlink /proc/self/ns/ipc)')"
+docker rm -f ih >/dev/null
+expect "a container of its own keeps its own ipc namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ] && echo yes || echo no)"
+
+# ---- system df: the images docker's list shows, with their shared bytes ----
+mkdir -p "$T/dfctx"
+printf 'FROM busybox\nENV A=1\nRUN echo x > /x\n' >"$T/dfctx/Dockerfile"
+DOCKER_BUILDKIT=0 docker build -q -t dfimg "$T/dfctx" >/dev/null 2>&1
+out=$(python3 - "$SOCK" <<'PY'
+import http.client, json, socket, sys
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sys.argv[1])
+def get(p):
+    c = C("x"); c.request("GET", p); return json.loads(c.getresponse().read())
+df, listed, every = get("/v1.43/system/df"), get("/v1.43/images/json"), get("/v1.43/images/json?all=1")
+ids = sorted(i["Id"] for i in df["Images"])
+bb = [i for i in df["Images"] if "busybox:latest" in (i["RepoTags"] or [])][0]
+print(len(every) > len(listed), ids == sorted(i["Id"] for i in listed), bb["SharedSize"] == bb["Size"] > 0)
+PY
+)
+expect "df lists what images lists (no intermediate build step), busybox's layers shared with dfimg" "True True True" "$out"
+docker rmi dfimg >/dev/null
 
 # ---- stats: cgroup v1's memory high-water mark, as docker shows it there ----
 docker run -d --name st1 busybox sleep 300 >/dev/null

@@ -99,13 +99,17 @@ static void test_users(void) {
   struct rt_user u;
   struct berth_err e = {0};
   ok(rt_resolve_user_at(rootfd, "app", &u, &e) == 0 && u.uid == 1000 && u.gid == 1000 &&
-         u.n_groups == 2 && !strcmp(u.home, "/home/app"),
-     "user by name, with home and supplementary groups");
+         u.n_groups == 3 && u.groups[0] == 1000 && u.groups[1] == 50 && u.groups[2] == 10 &&
+         !strcmp(u.home, "/home/app"),
+     "user by name, with home; its groups: the primary one first, then the ones listing it");
   rt_user_free(&u);
-  ok(rt_resolve_user_at(rootfd, "app:staff", &u, &e) == 0 && u.gid == 50, "user:group by name");
+  ok(rt_resolve_user_at(rootfd, "app:staff", &u, &e) == 0 && u.gid == 50 && u.n_groups == 1 &&
+         u.groups[0] == 50,
+     "user:group by name: the group given alone (no memberships)");
   rt_user_free(&u);
-  ok(rt_resolve_user_at(rootfd, "4242", &u, &e) == 0 && u.uid == 4242 && u.gid == 0,
-     "an unknown numeric uid");
+  ok(rt_resolve_user_at(rootfd, "4242", &u, &e) == 0 && u.uid == 4242 && u.gid == 0 &&
+         u.n_groups == 1 && u.groups[0] == 0,
+     "an unknown numeric uid: gid 0, the only group");
   rt_user_free(&u);
   ok(rt_resolve_user_at(rootfd, "nosuch", &u, &e) < 0 &&
          strstr(e.msg, "unable to find user nosuch: no matching entries in passwd file"),
