@@ -302,7 +302,7 @@ static int list(struct api_request *req) {
     size_t nrefs;
     char **refs = store_refs_of_locked(s, im->id, &nrefs);
     free_strv(refs, nrefs);
-    if (!all && store_hidden_locked(s, im)) continue;
+    if (!all && !nrefs && store_has_child_locked(s, im->id)) continue; /* an intermediate one */
     if (want_dangling >= 0 && (nrefs == 0) != (bool)want_dangling) continue;
     if (json_object_get(f, "reference") &&
         !match_reference(s, im->id, json_object_get(f, "reference")))

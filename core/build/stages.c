@@ -84,8 +84,7 @@ static void default_path(struct bstage *s) {
   json_t *e;
   json_array_foreach(env, i, e) if (!strncmp(json_string_value(e) ?: "", "PATH=", 5)) return;
   if (!json_is_array(env)) json_object_set_new(bconfig(s), "Env", env = json_array());
-  json_array_append_new(
-      env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  json_array_append_new(env, json_string("PATH=" RT_DEFAULT_PATH));
 }
 
 static int stage_from(struct build *b, const struct df_instr *in, struct berth_err *err) {
@@ -221,8 +220,10 @@ static int finish(struct build *b, struct bstage *s, char id[DIGEST_LEN + 1],
     }
     if (!bcache(b, s, line)) r = bcommit(b, s, line, NULL, err);
   }
-  cleanup_free char *nop = bnop(s);
-  if (r == 0 && !*s->id) r = bcommit(b, s, nop, NULL, err);
+  if (r == 0 && !*s->id) {
+    cleanup_free char *nop = bnop(s);
+    r = bcommit(b, s, nop, NULL, err);
+  }
   if (r < 0) return r;
   memcpy(id, s->id, DIGEST_LEN + 1);
   const char *k;

@@ -838,7 +838,7 @@ char **ctr_env(const struct ctr_opts *o, char *const *extra, size_t n_extra, con
     if (strchr(extra[i], '=')) env_put(&b, extra[i], true);
   if (!json_object_get(b.where, "PATH")) {
     /* first, as docker puts it */
-    env_put(&b, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", false);
+    env_put(&b, "PATH=" RT_DEFAULT_PATH, false);
     char *path = b.v[b.n - 1];
     memmove(b.v + 1, b.v, (b.n - 1) * sizeof *b.v);
     b.v[0] = path;

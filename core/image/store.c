@@ -745,14 +745,17 @@ static void untag_locked(struct image_store *s, struct tag *t, json_t *result) {
   *t = s->tags[--s->n_tags];
 }
 
+bool store_has_child_locked(struct image_store *s, const char *id) {
+  for (size_t j = 0; j < s->n_images; j++)
+    if (!strcmp(s->images[j]->parent, id)) return true;
+  return false;
+}
+
 bool store_hidden_locked(struct image_store *s, const struct image *im) {
   size_t nrefs;
   char **refs = store_refs_of_locked(s, im->id, &nrefs);
   free_strv(refs, nrefs);
-  if (nrefs) return false;
-  for (size_t j = 0; j < s->n_images; j++)
-    if (!strcmp(s->images[j]->parent, im->id)) return true;
-  return false;
+  return !nrefs && store_has_child_locked(s, im->id);
 }
 
 static void count_layer(struct layer *l, void *refs) {

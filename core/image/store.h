@@ -74,6 +74,8 @@ struct image *store_lookup_locked(struct image_store *s, const char *name);
 /* an intermediate image: no name of its own, a child that is built on it
  * (docker's image list hides it unless asked for all) */
 bool store_hidden_locked(struct image_store *s, const struct image *im);
+/* an image built on id is in the store */
+bool store_has_child_locked(struct image_store *s, const char *id);
 /* how many of images ims use each layer (chain id -> count), and the bytes
  * of im's layers another of them uses too (docker's SharedSize) */
 json_t *store_layer_refs_locked(struct image_store *s, struct image *const *ims, size_t n);

@@ -15,5 +15,5 @@ const char *const rt_masked_paths[] = {"/proc/asound",
                                        "/sys/firmware",
                                        "/sys/devices/virtual/powercap",
                                        NULL};
-const char *const rt_readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                         "/proc/sysrq-trigger", NULL};
+const char *const rt_readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};

@@ -779,7 +779,7 @@ static char *find_program(const struct rt_spec *s, int err_fd) {
     return xstrdup(file);
   }
   const char *path = env_get(s->env, "PATH");
-  if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (!path) path = RT_DEFAULT_PATH;
   cleanup_free char *copy = xstrdup(path);
   char *save = NULL;
   bool found_noexec = false;

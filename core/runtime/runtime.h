@@ -82,6 +82,8 @@ extern const char rt_seccomp_default_json[]; /* conf/seccomp-default.json, compi
 /* the paths masked and made read-only in a container that is not
  * privileged, NULL-terminated */
 extern const char *const rt_masked_paths[];
+/* docker's PATH for a process whose environment has none */
+#define RT_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 extern const char *const rt_readonly_paths[];
 /* the filter as BPF (for a spec: berthd compiles once per profile and
  * capability set), and its installation by the container's process */
