@@ -94,7 +94,10 @@ struct run_opts {
   const char *shm_size, *ip, *ip6, *mac, *volume_driver, *userns;
   const char *health_cmd, *health_interval, *health_timeout, *health_start;
   long stop_timeout, cpu_shares, pids_limit, health_retries;
-  bool stop_timeout_set;
+  const char *memory_reservation, *cpuset_mems;
+  long memory_swappiness, blkio_weight;
+  bool stop_timeout_set, oom_kill_disable;
+  struct strlist blkio_weight_device, read_bps, write_bps, read_iops, write_iops;
   struct strlist env, env_file, labels, cap_add, cap_drop, security_opt, publish, expose, volumes,
       ulimits, log_opts, dns, add_host, tmpfs, attach, net_aliases, dns_search, dns_options, links,
       volumes_from, mounts, devices, device_rules, sysctls;
@@ -144,6 +147,23 @@ struct run_opts {
       {"cpu-shares", 'c', F_INT, &o.cpu_shares, "CPU shares (relative weight)"},                   \
       {"cpuset-cpus", 0, F_STRING, &o.cpuset, "CPUs in which to allow execution (0-3, 0,1)"},      \
       {"pids-limit", 0, F_INT, &o.pids_limit, "Tune container pids limit (set -1 for unlimited)"}, \
+      {"memory-reservation", 0, F_STRING, &o.memory_reservation, "Memory soft limit"},             \
+      {"memory-swappiness", 0, F_INT, &o.memory_swappiness,                                        \
+       "Tune container memory swappiness (0 to 100) (default -1)"},                                \
+      {"oom-kill-disable", 0, F_BOOL, &o.oom_kill_disable, "Disable OOM Killer"},                  \
+      {"cpuset-mems", 0, F_STRING, &o.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)"}, \
+      {"blkio-weight", 0, F_INT, &o.blkio_weight,                                                  \
+       "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)"},            \
+      {"blkio-weight-device", 0, F_LIST, &o.blkio_weight_device,                                   \
+       "Block IO weight (relative device weight)"},                                                \
+      {"device-read-bps", 0, F_LIST, &o.read_bps,                                                  \
+       "Limit read rate (bytes per second) from a device"},                                        \
+      {"device-write-bps", 0, F_LIST, &o.write_bps,                                                \
+       "Limit write rate (bytes per second) to a device"},                                         \
+      {"device-read-iops", 0, F_LIST, &o.read_iops,                                                \
+       "Limit read rate (IO per second) from a device"},                                           \
+      {"device-write-iops", 0, F_LIST, &o.write_iops,                                              \
+       "Limit write rate (IO per second) to a device"},                                            \
       {"publish", 'p', F_LIST, &o.publish, "Publish a container's port(s) to the host"},           \
       {"publish-all", 'P', F_BOOL, &o.publish_all, "Publish all exposed ports to random ports"},   \
       {"expose", 0, F_LIST, &o.expose, "Expose a port or a range of ports"},                       \
@@ -188,6 +208,69 @@ static int bad_flag(const char *flag, const char *val, const char *why) {
   fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: %s\nSee 'berth run --help'.\n", val,
           flag, why);
   return -1;
+}
+
+/* --device-read-bps /dev/sda:1mb and its kin as docker's [{"Path", "Rate"}]
+ * (key "Weight" for --blkio-weight-device), checked as the docker CLI
+ * checks them */
+static int add_blkio_list(json_t *hc, const char *field, const char *flag, const char *key,
+                          const struct strlist *l) {
+  if (!l->n) return 0;
+  json_t *a = json_array();
+  json_object_set_new(hc, field, a);
+  for (size_t i = 0; i < l->n; i++) {
+    const char *v = l->v[i], *colon = strrchr(v, ':');
+    if (!colon || colon == v) return bad_flag(flag, v, "bad format for device path");
+    cleanup_free char *path = strndup(v, (size_t)(colon - v));
+    if (strncmp(path, "/dev/", 5)) return bad_flag(flag, v, "bad format for device path");
+    char *end;
+    int64_t n;
+    if (!strcmp(key, "Weight")) {
+      n = strtoll(colon + 1, &end, 10);
+      if (*end || end == colon + 1 || n < 10 || n > 1000)
+        return bad_flag(flag, v, "invalid weight for device (10 to 1000)");
+    } else if (strstr(flag, "iops")) {
+      n = strtoll(colon + 1, &end, 10);
+      if (*end || end == colon + 1 || n < 0)
+        return bad_flag(flag, v, "invalid rate for device: want <device-path>:<number>");
+    } else if ((n = parse_bytes(colon + 1)) < 0) {
+      return bad_flag(flag, v, "invalid rate for device: want <device-path>:<number>[<unit>]");
+    }
+    json_array_append_new(a, json_pack("{s:s,s:I}", "Path", path, key, (json_int_t)n));
+  }
+  return 0;
+}
+
+/* the limits beyond memory, cpus and pids: soft limit, swappiness, the
+ * OOM killer, memory nodes, block I/O */
+static int add_more_resources(const struct run_opts *o, json_t *hc) {
+  if (o->memory_reservation) {
+    int64_t m = parse_bytes(o->memory_reservation);
+    if (m < 0) return bad_flag("--memory-reservation", o->memory_reservation, "invalid size");
+    json_object_set_new(hc, "MemoryReservation", json_integer(m));
+  }
+  if (o->memory_swappiness != -1) {
+    if (o->memory_swappiness < 0 || o->memory_swappiness > 100) {
+      fprintf(stderr, "invalid value: %ld. Valid memory swappiness range is 0-100\n",
+              o->memory_swappiness);
+      return -1;
+    }
+    json_object_set_new(hc, "MemorySwappiness", json_integer(o->memory_swappiness));
+  }
+  if (o->oom_kill_disable) json_object_set_new(hc, "OomKillDisable", json_true());
+  if (o->cpuset_mems) json_object_set_new(hc, "CpusetMems", json_string(o->cpuset_mems));
+  if (o->blkio_weight) json_object_set_new(hc, "BlkioWeight", json_integer(o->blkio_weight));
+  const struct {
+    const char *field, *flag, *key;
+    const struct strlist *l;
+  } lists[] = {{"BlkioWeightDevice", "--blkio-weight-device", "Weight", &o->blkio_weight_device},
+               {"BlkioDeviceReadBps", "--device-read-bps", "Rate", &o->read_bps},
+               {"BlkioDeviceWriteBps", "--device-write-bps", "Rate", &o->write_bps},
+               {"BlkioDeviceReadIOps", "--device-read-iops", "Rate", &o->read_iops},
+               {"BlkioDeviceWriteIOps", "--device-write-iops", "Rate", &o->write_iops}};
+  for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+    if (add_blkio_list(hc, lists[i].field, lists[i].flag, lists[i].key, lists[i].l) < 0) return -1;
+  return 0;
 }
 
 /* "[ip:][hostPort:]containerPort[/proto]" into ExposedPorts and PortBindings. */
@@ -457,6 +540,10 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (o->cpu_shares) json_object_set_new(hc, "CpuShares", json_integer(o->cpu_shares));
   if (o->cpuset) json_object_set_new(hc, "CpusetCpus", json_string(o->cpuset));
   if (o->pids_limit) json_object_set_new(hc, "PidsLimit", json_integer(o->pids_limit));
+  if (add_more_resources(o, hc) < 0) {
+    json_decref(c);
+    return NULL;
+  }
   if (o->ulimits.n) {
     json_t *ul = json_array();
     for (size_t i = 0; i < o->ulimits.n; i++) {
@@ -605,7 +692,7 @@ static char *create_container(struct run_opts *o, json_t *body, const char *imag
 }
 
 int cmd_create(int argc, char **argv) {
-  struct run_opts o = {.sig_proxy = true, .stop_timeout = NO_TIMEOUT};
+  struct run_opts o = {.sig_proxy = true, .stop_timeout = NO_TIMEOUT, .memory_swappiness = -1};
   const struct flag flags[] = {RUN_FLAGS(o), {0}};
   flags_stop_at_positional = true;
   PARSE("berth create [OPTIONS] IMAGE [COMMAND] [ARG...]", flags);
@@ -659,7 +746,7 @@ static int read_wait_status(int fd) {
 }
 
 int cmd_run(int argc, char **argv) {
-  struct run_opts o = {.sig_proxy = true, .stop_timeout = NO_TIMEOUT};
+  struct run_opts o = {.sig_proxy = true, .stop_timeout = NO_TIMEOUT, .memory_swappiness = -1};
   const struct flag flags[] = {RUN_FLAGS(o), {0}};
   flags_stop_at_positional = true;
   PARSE("berth run [OPTIONS] IMAGE [COMMAND] [ARG...]", flags);
@@ -1502,7 +1589,8 @@ int cmd_port(int argc, char **argv) {
 
 int cmd_update(int argc, char **argv) {
   const char *memory = NULL, *swap = NULL, *cpus = NULL, *cpuset = NULL, *restart = NULL;
-  long shares = 0, pids = 0;
+  const char *reservation = NULL, *mems = NULL;
+  long shares = 0, pids = 0, weight = 0;
   const struct flag flags[] = {
       {"memory", 'm', F_STRING, &memory, "Memory limit"},
       {"memory-swap", 0, F_STRING, &swap, "Swap limit equal to memory plus swap"},
@@ -1510,6 +1598,10 @@ int cmd_update(int argc, char **argv) {
       {"cpu-shares", 'c', F_INT, &shares, "CPU shares (relative weight)"},
       {"cpuset-cpus", 0, F_STRING, &cpuset, "CPUs in which to allow execution (0-3, 0,1)"},
       {"pids-limit", 0, F_INT, &pids, "Tune container pids limit (set -1 for unlimited)"},
+      {"memory-reservation", 0, F_STRING, &reservation, "Memory soft limit"},
+      {"cpuset-mems", 0, F_STRING, &mems, "MEMs in which to allow execution (0-3, 0,1)"},
+      {"blkio-weight", 0, F_INT, &weight,
+       "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)"},
       {"restart", 0, F_STRING, &restart, "Restart policy to apply when a container exits"},
       {0}};
   PARSE("berth update [OPTIONS] CONTAINER [CONTAINER...]", flags);
@@ -1526,6 +1618,10 @@ int cmd_update(int argc, char **argv) {
   if (shares) json_object_set_new(body, "CpuShares", json_integer(shares));
   if (cpuset) json_object_set_new(body, "CpusetCpus", json_string(cpuset));
   if (pids) json_object_set_new(body, "PidsLimit", json_integer(pids));
+  if (reservation)
+    json_object_set_new(body, "MemoryReservation", json_integer(parse_bytes(reservation)));
+  if (mems) json_object_set_new(body, "CpusetMems", json_string(mems));
+  if (weight) json_object_set_new(body, "BlkioWeight", json_integer(weight));
   if (restart) {
     cleanup_free char *rn = xstrdup(restart);
     char *colon = strchr(rn, ':');
@@ -1541,10 +1637,17 @@ int cmd_update(int argc, char **argv) {
   for (int i = 0; i < npos; i++) {
     cleanup_free char *e = esc(pos[i]);
     cleanup_free char *p = xasprintf("/containers/%s/update", e);
-    if (api_call("POST", p, body, NULL, NULL) < 0)
+    json_t *resp = NULL;
+    if (api_call("POST", p, body, &resp, NULL) < 0) {
       rc = 1;
-    else
-      printf("%s\n", pos[i]);
+      continue;
+    }
+    size_t k;
+    json_t *w;
+    json_array_foreach(json_object_get(resp, "Warnings"), k, w)
+        fprintf(stderr, "%s\n", json_string_value(w) ?: "");
+    json_decref(resp);
+    printf("%s\n", pos[i]);
   }
   json_decref(body);
   free(pos);

@@ -568,11 +568,6 @@ static json_t *sample(struct container *c, json_t *prev) {
   json_object_set_new(s, "name", json_string(c->name));
   json_object_set_new(s, "id", json_string(c->id));
   json_object_set_new(s, "num_procs", json_integer(0));
-  json_object_set_new(s, "blkio_stats",
-                      json_pack("{s:[],s:n,s:n,s:n,s:n,s:n,s:n,s:n}", "io_service_bytes_recursive",
-                                "io_serviced_recursive", "io_queue_recursive",
-                                "io_service_time_recursive", "io_wait_time_recursive",
-                                "io_merged_recursive", "io_time_recursive", "sectors_recursive"));
   json_object_set_new(s, "storage_stats", json_object());
   json_object_set_new(s, "networks", json_object());
   if (prev) {
@@ -638,11 +633,15 @@ static int update(struct api_request *req) {
     return 0;
   }
   struct berth_err err = {0};
-  int r = ctr_update(req->d, c, body, &err);
+  json_t *warnings = json_array();
+  int r = ctr_update(req->d, c, body, warnings, &err);
   json_decref(body);
   ctr_put(c);
-  if (r < 0) return api_reply_err(req, &err);
-  return api_reply_json(req, 200, json_pack("{s:[]}", "Warnings"));
+  if (r < 0) {
+    json_decref(warnings);
+    return api_reply_err(req, &err);
+  }
+  return api_reply_json(req, 200, json_pack("{s:o}", "Warnings", warnings));
 }
 
 static int prune(struct api_request *req) {

@@ -543,26 +543,6 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
   return 0;
 }
 
-static int check_resources(const struct ctr_resources *r, struct berth_err *err) {
-  if (r->memory != 0 && r->memory < 6 * 1024 * 1024)
-    return berth_err_set(err, BERTH_EINVAL, 0, "Minimum memory limit allowed is 6MB");
-  if (r->memory_swap > 0 && r->memory > 0 && r->memory_swap < r->memory)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "Minimum memoryswap limit should be larger than memory limit, see usage");
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (r->nano_cpus < 0 || r->nano_cpus > (int64_t)ncpu * 1000000000)
-    return berth_err_set(
-        err, BERTH_EINVAL, 0,
-        "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
-  if (r->cpu_shares < 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid CPU shares: must be a positive number");
-  if (r->nano_cpus > 0 && (r->cpu_period > 0 || r->cpu_quota > 0))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "Conflicting options: Nano CPUs and CPU %s cannot both be set",
-                         r->cpu_period > 0 ? "Period" : "Quota");
-  return 0;
-}
-
 /* "80/tcp" -> 80, "tcp" */
 static int port_key(const char *k, struct ctr_port *p, struct berth_err *err) {
   char *end;
@@ -684,17 +664,6 @@ static int parse_dns(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   return 0;
 }
 
-static void parse_resources(json_t *hc, struct ctr_resources *r) {
-  r->memory = num(hc, "Memory");
-  r->memory_swap = num(hc, "MemorySwap");
-  r->nano_cpus = num(hc, "NanoCpus");
-  r->cpu_shares = num(hc, "CpuShares");
-  r->cpu_quota = num(hc, "CpuQuota");
-  r->cpu_period = num(hc, "CpuPeriod");
-  r->pids_limit = num(hc, "PidsLimit");
-  r->cpuset_cpus = str_of(hc, "CpusetCpus");
-}
-
 struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) {
   struct ctr_opts *o = xcalloc(1, sizeof *o);
   o->refs = 1;
@@ -708,8 +677,7 @@ struct ctr_opts *ctr_opts_parse(json_t *cfg, json_t *hc, struct berth_err *err) 
   if (r == 0) r = parse_mac(cfg, o, err);
   if (r == 0) r = parse_limits(hc, o, err);
   if (r == 0) r = parse_devices(hc, o, err);
-  parse_resources(hc, &o->res);
-  if (r == 0) r = check_resources(&o->res, err);
+  if (r == 0) r = ctr_resources_parse(hc, &o->res, err);
   json_t *log = json_object_get(hc, "LogConfig");
   o->log_type = str_of(log, "Type");
   json_t *lc = json_object_get(log, "Config");
@@ -762,7 +730,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   strv_free(o->extra_hosts, o->n_extra_hosts);
   strv_free(o->links, o->n_links);
   free(o->seccomp_profile);
-  free(o->res.cpuset_cpus);
+  ctr_resources_free(&o->res);
   free(o);
 }
 
@@ -782,25 +750,40 @@ void ctr_opts_set(struct container *c, struct ctr_opts *o) {
   ctr_opts_put(old);
 }
 
+/* what docker's update changes (daemon/update.go): a zero value is "not given" */
 json_t *ctr_hostconfig_update(json_t *hc, json_t *body, struct berth_err *err) {
-  static const char *const keys[] = {"Memory",        "MemorySwap", "NanoCpus",
-                                     "CpuShares",     "CpusetCpus", "PidsLimit",
-                                     "RestartPolicy", "CpuQuota",   "CpuPeriod"};
+  static const struct {
+    const char *key;
+    json_type type;
+  } keys[] = {{"Memory", JSON_INTEGER},
+              {"MemorySwap", JSON_INTEGER},
+              {"MemoryReservation", JSON_INTEGER},
+              {"NanoCpus", JSON_INTEGER},
+              {"CpuShares", JSON_INTEGER},
+              {"CpusetCpus", JSON_STRING},
+              {"CpusetMems", JSON_STRING},
+              {"PidsLimit", JSON_INTEGER},
+              {"RestartPolicy", JSON_OBJECT},
+              {"CpuQuota", JSON_INTEGER},
+              {"CpuPeriod", JSON_INTEGER},
+              {"BlkioWeight", JSON_INTEGER}};
   json_t *out = json_deep_copy(hc);
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-    json_t *v = json_object_get(body, keys[i]);
+    json_t *v = json_object_get(body, keys[i].key);
     if (!v || json_is_null(v)) continue; /* Go's pointers: the docker CLI sends PidsLimit null */
-    if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(keys[i], "RestartPolicy"))
-      continue;
+    if (json_is_integer(v) && json_integer_value(v) == 0) continue;
     if (json_is_string(v) && !*json_string_value(v)) continue;
-    if (strcmp(keys[i], "RestartPolicy") && strcmp(keys[i], "CpusetCpus") && !json_is_integer(v)) {
+    if (keys[i].type != JSON_OBJECT && json_typeof(v) != keys[i].type) {
       json_decref(out);
       berth_err_set(err, BERTH_EINVAL, 0,
-                    "json: cannot unmarshal %s into Go struct field UpdateConfig.%s of type int64",
-                    json_is_string(v) ? "string" : "value", keys[i]);
+                    "json: cannot unmarshal %s into Go struct field UpdateConfig.%s of type %s",
+                    json_is_string(v)    ? "string"
+                    : json_is_integer(v) ? "number"
+                                         : "value",
+                    keys[i].key, keys[i].type == JSON_STRING ? "string" : "int64");
       return NULL;
     }
-    json_object_set_new(out, keys[i], json_deep_copy(v));
+    json_object_set_new(out, keys[i].key, json_deep_copy(v));
   }
   return out;
 }

@@ -29,9 +29,22 @@ struct ctr_tmpfs {
   char *target, *options; /* options "" -> mode=1777 */
 };
 
+/* --device-read-bps and its kin, by path (resolved to a device number at
+ * each start) */
+struct ctr_blkio {
+  char *path;
+  const char *kind; /* "weight", "read_bps", "write_bps", "read_iops", "write_iops" */
+  int64_t value;
+};
+
 struct ctr_resources {
   int64_t memory, memory_swap, nano_cpus, cpu_shares, cpu_quota, cpu_period, pids_limit;
-  char *cpuset_cpus; /* "" none */
+  int64_t memory_reservation, memory_swappiness; /* swappiness -1: the host's */
+  bool oom_kill_disable;
+  char *cpuset_cpus, *cpuset_mems; /* "" none */
+  int64_t blkio_weight;            /* 0 none */
+  struct ctr_blkio *blkio;
+  size_t n_blkio;
 };
 
 struct ctr_opts {
@@ -124,7 +137,18 @@ void ctr_env_free(char **env, size_t n);
  * exec); the profile is borrowed from o.  (lifecycle.c) */
 struct rt_spec;
 void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o);
-/* the spec's cgroup limits (lifecycle.c) */
-json_t *ctr_cgroup_json(const struct ctr_resources *r);
+/* Resources (resources.c).  fit: what this host's cgroups cannot hold is
+ * taken out of hc with docker's warning appended to warnings (may be
+ * NULL).  parse: hc's resources into r, checked as dockerd checks them
+ * (free with ctr_resources_free).  cg_limits: r as cgroup limits, its
+ * devices resolved; returns the limits' device list, which the caller
+ * frees after l, or NULL and err.  cgroup_json: the same as a shim's spec
+ * wants it. */
+void ctr_resources_fit(json_t *hc, json_t *warnings);
+int ctr_resources_parse(json_t *hc, struct ctr_resources *r, struct berth_err *err);
+void ctr_resources_free(struct ctr_resources *r);
+struct cg_limits;
+json_t *ctr_cg_limits(const struct ctr_resources *r, struct cg_limits *l, struct berth_err *err);
+json_t *ctr_cgroup_json(const struct ctr_resources *r, struct berth_err *err);
 
 #endif

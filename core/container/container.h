@@ -155,7 +155,8 @@ int ctr_save(struct daemon *d, struct container *c);
 int ctr_save_record(struct daemon *d, struct container *c, bool durable);
 /* docker's update: resources (applied to a running container's cgroup)
  * and the restart policy */
-int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth_err *err);
+int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warnings,
+               struct berth_err *err);
 
 /* An event of this container (events.h): its labels, image and name, and
  * extra's attributes (stolen, may be NULL).  Without ctr_lock held. */

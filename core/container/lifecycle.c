@@ -239,7 +239,8 @@ static void daemon_no_new_privs(struct daemon *d, json_t *hc) {
   json_array_append_new(so, json_string("no-new-privileges"));
 }
 
-static int create_check(struct daemon *d, json_t *body, json_t **hc_out, struct berth_err *err) {
+static int create_check(struct daemon *d, json_t *body, json_t **hc_out, json_t *warnings,
+                        struct berth_err *err) {
   int r = ctr_validate_create(body, err);
   if (r < 0) return r;
   const char *image = json_string_value(json_object_get(body, "Image"));
@@ -252,6 +253,7 @@ static int create_check(struct daemon *d, json_t *body, json_t **hc_out, struct 
   const char *rt = json_string_value(json_object_get(hc, "Runtime"));
   if (!rt || !*rt) json_object_set_new(hc, "Runtime", json_string("berth"));
   daemon_no_new_privs(d, hc);
+  ctr_resources_fit(hc, warnings);
   struct ctr_opts *check = ctr_opts_parse(body, hc, err);
   r = check ? check_with_daemon(d, check, err) : -err->code;
   ctr_opts_put(check);
@@ -428,9 +430,8 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
 
 int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
                struct berth_err *err) {
-  (void)warnings;
   json_t *hc = NULL;
-  int r = create_check(d, body, &hc, err);
+  int r = create_check(d, body, &hc, warnings, err);
   if (r < 0) return r;
   cgroup_prime(); /* a start usually follows: its shim's cgroup move waits less */
   int64_t t = trace_phase("create", "", 0);
@@ -575,16 +576,6 @@ static json_t *spec_log(struct daemon *d, struct container *c, const struct ctr_
                    lg->host.run_dir ? lg->host.run_dir : "");
 }
 
-json_t *ctr_cgroup_json(const struct ctr_resources *r) {
-  int64_t cpus = r->nano_cpus;
-  if (!cpus && r->cpu_quota > 0)
-    cpus = r->cpu_quota * 1000000000LL / (r->cpu_period > 0 ? r->cpu_period : 100000);
-  return json_pack("{s:I,s:I,s:I,s:I,s:s,s:I}", "memory", (json_int_t)r->memory, "memory_swap",
-                   (json_int_t)r->memory_swap, "nano_cpus", (json_int_t)cpus, "cpu_shares",
-                   (json_int_t)r->cpu_shares, "cpuset_cpus", r->cpuset_cpus, "pids_limit",
-                   (json_int_t)r->pids_limit);
-}
-
 /* In a user namespace the container's root has no capability over a
  * network namespace made by berthd: docker's defaults (20.10) let it bind
  * ports below 1024 and ping all the same, unless --sysctl says otherwise. */
@@ -637,8 +628,14 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
       free(*p);
     free(owned);
     json_object_set_new(spec, "log", spec_log(d, c, o));
-    json_object_set_new(spec, "cgroup", ctr_cgroup_json(&o->res));
     json_object_set_new(spec, "stdin_once", json_boolean(o->stdin_once));
+    json_t *cg = ctr_cgroup_json(&o->res, err);
+    if (cg) {
+      json_object_set_new(spec, "cgroup", cg);
+    } else {
+      json_decref(spec);
+      spec = NULL;
+    }
   }
   for (char **e = s.env; e && *e; e++)
     ne++;
@@ -1375,21 +1372,22 @@ void ctr_restore(struct daemon *d) {
 
 /* ---------------- update ---------------- */
 
-int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth_err *err) {
+int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warnings,
+               struct berth_err *err) {
   /* a new HostConfig and opts, swapped in under the lock: a start in
    * flight keeps the opts it took */
   ctr_lock();
   json_t *hc = ctr_hostconfig_update(c->host_config, body, err);
   json_t *cfg = json_deep_copy(c->config); /* a copy: json_incref is not atomic enough */
   ctr_unlock();
+  if (hc) ctr_resources_fit(hc, warnings);
   struct ctr_opts *o = hc ? ctr_opts_parse(cfg, hc, err) : NULL;
   json_decref(cfg);
   if (!o) {
     json_decref(hc);
     return -err->code;
   }
-  struct ctr_resources res = o->res;
-  res.cpuset_cpus = xstrdup(o->res.cpuset_cpus);
+  o->refs++; /* ours, besides the container's: not yet shared */
   ctr_lock();
   json_decref(c->host_config);
   c->host_config = hc;
@@ -1399,15 +1397,11 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, struct berth
   ctr_unlock();
   ctr_opts_put(old);
   int r = 0;
-  if (running) {
-    int64_t cpus = res.nano_cpus;
-    if (!cpus && res.cpu_quota > 0)
-      cpus = res.cpu_quota * 1000000000LL / (res.cpu_period > 0 ? res.cpu_period : 100000);
-    struct cg_limits l = {res.memory,      res.memory_swap, cpus,  res.cpu_shares,
-                          res.cpuset_cpus, res.pids_limit,  false, NULL};
-    r = cgroup_ops()->update(c->id, &l, err);
-  }
-  free(res.cpuset_cpus);
+  struct cg_limits l;
+  json_t *devs = running ? ctr_cg_limits(&o->res, &l, err) : NULL;
+  if (running) r = devs ? cgroup_ops()->update(c->id, &l, err) : -err->code;
+  json_decref(devs);
+  ctr_opts_put(o);
   ctr_save(d, c);
   if (r == 0) ctr_event(c, "update", NULL);
   return r;

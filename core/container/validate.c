@@ -62,6 +62,9 @@ static const struct field host_fields[] = {
     {"CpuPeriod", F_INT},
     {"PidsLimit", F_INT},
     {"CpusetCpus", F_STR},
+    {"CpusetMems", F_STR},
+    {"MemorySwappiness", F_INT},
+    {"BlkioWeight", F_INT},
     {"LogConfig", F_OBJ},
     {"Mounts", F_OBJ},
     {"ShmSize", F_INT},
@@ -208,37 +211,15 @@ static bool same_strings(json_t *a, const char *const *v) {
 /* what berth does not implement: refused when set, naming the field,
  * never accepted and ignored (docs/compat.md lists them) */
 static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) {
-  static const char *const host[] = {"DeviceRequests",
-                                     "CgroupParent",
-                                     "Cgroup",
-                                     "BlkioWeight",
-                                     "BlkioWeightDevice",
-                                     "BlkioDeviceReadBps",
-                                     "BlkioDeviceWriteBps",
-                                     "BlkioDeviceReadIOps",
-                                     "BlkioDeviceWriteIOps",
-                                     "CpuRealtimePeriod",
-                                     "CpuRealtimeRuntime",
-                                     "CpusetMems",
-                                     "KernelMemory",
-                                     "KernelMemoryTCP",
-                                     "MemoryReservation",
-                                     "OomKillDisable",
-                                     "StorageOpt",
-                                     "Annotations",
-                                     "CpuCount",
-                                     "CpuPercent",
-                                     "IOMaximumIOps",
+  static const char *const host[] = {"DeviceRequests",    "CgroupParent",       "Cgroup",
+                                     "CpuRealtimePeriod", "CpuRealtimeRuntime", "KernelMemory",
+                                     "KernelMemoryTCP",   "StorageOpt",         "Annotations",
+                                     "CpuCount",          "CpuPercent",         "IOMaximumIOps",
                                      "IOMaximumBandwidth"};
   for (size_t i = 0; i < ARRAY_SIZE(host); i++)
     if (is_set(json_object_get(hc, host[i])))
       return berth_err_set(err, BERTH_EINVAL, 0,
                            "HostConfig.%s is not supported by berth yet (docs/compat.md)", host[i]);
-  json_t *sw = json_object_get(hc, "MemorySwappiness");
-  if (json_is_integer(sw) && json_integer_value(sw) >= 0)
-    return berth_err_set(
-        err, BERTH_EINVAL, 0,
-        "HostConfig.MemorySwappiness is not supported by berth yet (docs/compat.md)");
   /* [] unmasks (--security-opt systempaths=unconfined): only null, or the
    * defaults themselves (inspect's HostConfig sent back), keeps docker's */
   static const char *const paths[] = {"MaskedPaths", "ReadonlyPaths"};

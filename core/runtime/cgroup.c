@@ -53,6 +53,63 @@ static json_t *stat_object(const char *path) {
   return o;
 }
 
+json_t *cgroup_limits_json(const struct cg_limits *l) {
+  json_t *j =
+      json_pack("{s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:b,s:s,s:I,s:O}", "memory",
+                (json_int_t)l->memory, "memory_swap", (json_int_t)l->memory_swap, "nano_cpus",
+                (json_int_t)l->nano_cpus, "cpu_shares", (json_int_t)l->cpu_shares, "cpuset_cpus",
+                l->cpuset_cpus ?: "", "pids_limit", (json_int_t)l->pids_limit, "memory_reservation",
+                (json_int_t)l->memory_reservation, "memory_swappiness",
+                (json_int_t)l->memory_swappiness, "oom_kill_disable", l->oom_kill_disable,
+                "cpuset_mems", l->cpuset_mems ?: "", "blkio_weight", (json_int_t)l->blkio_weight,
+                "blkio_devices", l->blkio_devices ? l->blkio_devices : json_null());
+  return j;
+}
+
+struct cg_limits cgroup_limits_parse(json_t *cg) {
+  struct cg_limits l = {0};
+  l.memory = json_integer_value(json_object_get(cg, "memory"));
+  l.memory_swap = json_integer_value(json_object_get(cg, "memory_swap"));
+  l.nano_cpus = json_integer_value(json_object_get(cg, "nano_cpus"));
+  l.cpu_shares = json_integer_value(json_object_get(cg, "cpu_shares"));
+  l.cpuset_cpus = json_string_value(json_object_get(cg, "cpuset_cpus"));
+  l.pids_limit = json_integer_value(json_object_get(cg, "pids_limit"));
+  l.memory_reservation = json_integer_value(json_object_get(cg, "memory_reservation"));
+  json_t *sw = json_object_get(cg, "memory_swappiness");
+  l.memory_swappiness = json_is_integer(sw) ? json_integer_value(sw) : -1;
+  l.oom_kill_disable = json_is_true(json_object_get(cg, "oom_kill_disable"));
+  l.cpuset_mems = json_string_value(json_object_get(cg, "cpuset_mems"));
+  l.blkio_weight = json_integer_value(json_object_get(cg, "blkio_weight"));
+  json_t *bd = json_object_get(cg, "blkio_devices");
+  l.blkio_devices = json_is_array(bd) ? bd : NULL;
+  return l;
+}
+
+/* blkio_devices' entries as "MAJ:MIN VALUE" (v1's files) or "MAJ:MIN KEY=VALUE" */
+static void blkio_line(json_t *d, const char *key, char *buf, size_t len) {
+  snprintf(buf, len, "%lld:%lld %s%s%lld",
+           (long long)json_integer_value(json_object_get(d, "major")),
+           (long long)json_integer_value(json_object_get(d, "minor")), key ? key : "",
+           key ? "=" : "", (long long)json_integer_value(json_object_get(d, "value")));
+}
+
+/* "254:0 Read 4096" lines (v1) as docker's [{major, minor, op, value}];
+ * the closing "Total N" has no device and is not one */
+static json_t *blkio_entries_v1(const char *path) {
+  json_t *a = json_array();
+  cleanup_free char *s = read_file(path, NULL);
+  char *save = NULL;
+  for (char *line = s ? strtok_r(s, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    unsigned maj, min;
+    char op[16];
+    unsigned long long v;
+    if (sscanf(line, "%u:%u %15s %llu", &maj, &min, op, &v) == 4)
+      json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:I}", "major", (json_int_t)maj, "minor",
+                                         (json_int_t)min, "op", op, "value", (json_int_t)v));
+  }
+  return a;
+}
+
 uint64_t cgroup_system_cpu_ns(void) {
   cleanup_free char *s = read_file("/proc/stat", NULL);
   if (!s || strncmp(s, "cpu ", 4)) return 0;
@@ -130,6 +187,70 @@ static void v1_cpuset_inherit(const char *dir) {
   }
 }
 
+/* --memory-reservation, --memory-swappiness, --oom-kill-disable and
+ * --cpuset-mems: the files docker's runc writes */
+static int v1_memory_more(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  int r = 0;
+  if (l->memory_reservation > 0) {
+    cleanup_free char *p = v1_path("memory", id, "memory.soft_limit_in_bytes");
+    if ((r = write_i64(p, l->memory_reservation)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "memory reservation");
+  }
+  if (l->memory_swappiness >= 0) {
+    cleanup_free char *p = v1_path("memory", id, "memory.swappiness");
+    if ((r = write_i64(p, l->memory_swappiness)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "memory swappiness");
+  }
+  if (l->oom_kill_disable) {
+    cleanup_free char *p = v1_path("memory", id, "memory.oom_control");
+    if ((r = write_str(p, "1")) < 0) return err_sys_(err, BERTH_EINVAL, -r, "oom kill disable");
+  }
+  if (l->cpuset_mems && *l->cpuset_mems) {
+    cleanup_free char *p = v1_path("cpuset", id, "cpuset.mems");
+    if ((r = write_str(p, l->cpuset_mems)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "invalid --cpuset-mems %s", l->cpuset_mems);
+  }
+  return 0;
+}
+
+/* the first of a (CFQ) file and its BFQ twin that this host has */
+static char *v1_blkio_file(const char *id, const char *cfq, const char *bfq) {
+  char *p = v1_path("blkio", id, cfq);
+  if (!bfq || path_exists(p)) return p;
+  free(p);
+  return v1_path("blkio", id, bfq);
+}
+
+static int v1_blkio(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  static const struct {
+    const char *kind, *cfq, *bfq;
+  } files[] = {{"weight", "blkio.weight_device", "blkio.bfq.weight_device"},
+               {"read_bps", "blkio.throttle.read_bps_device", NULL},
+               {"write_bps", "blkio.throttle.write_bps_device", NULL},
+               {"read_iops", "blkio.throttle.read_iops_device", NULL},
+               {"write_iops", "blkio.throttle.write_iops_device", NULL}};
+  int r;
+  if (l->blkio_weight > 0) {
+    cleanup_free char *p = v1_blkio_file(id, "blkio.weight", "blkio.bfq.weight");
+    if ((r = write_i64(p, l->blkio_weight)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "blkio weight");
+  }
+  size_t i;
+  json_t *d;
+  json_array_foreach(l->blkio_devices, i, d) {
+    const char *kind = json_string_value(json_object_get(d, "kind")) ?: "";
+    for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
+      if (strcmp(kind, files[k].kind)) continue;
+      char line[96];
+      blkio_line(d, NULL, line, sizeof line);
+      cleanup_free char *p = v1_blkio_file(id, files[k].cfq, files[k].bfq);
+      if ((r = write_str(p, line)) < 0)
+        return err_sys_(err, BERTH_EINVAL, -r, "blkio %s %s", kind, line);
+    }
+  }
+  return 0;
+}
+
 static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err *err) {
   int r = 0;
   if (l->memory > 0) {
@@ -159,7 +280,8 @@ static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err
     cleanup_free char *p = v1_path("pids", id, "pids.max");
     if ((r = write_i64(p, l->pids_limit)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "pids limit");
   }
-  return 0;
+  r = v1_memory_more(id, l, err);
+  return r < 0 ? r : v1_blkio(id, l, err);
 }
 
 static int v1_create(const char *id, const struct cg_limits *l, struct berth_err *err) {
@@ -224,6 +346,30 @@ static int64_t v1_oom(const char *id) {
   return stat_field(p, "oom_kill");
 }
 
+static bool v1_has(enum cg_feature f) {
+  static const char *const files[][2] = {
+      [CG_MEMORY_RESERVATION] = {"memory/memory.soft_limit_in_bytes", NULL},
+      [CG_MEMORY_SWAPPINESS] = {"memory/memory.swappiness", NULL},
+      [CG_OOM_KILL_DISABLE] = {"memory/memory.oom_control", NULL},
+      [CG_BLKIO_WEIGHT] = {"blkio/blkio.weight", "blkio/blkio.bfq.weight"},
+      [CG_BLKIO_WEIGHT_DEVICE] = {"blkio/blkio.weight_device", "blkio/blkio.bfq.weight_device"},
+      [CG_BLKIO_THROTTLE] = {"blkio/blkio.throttle.read_bps_device", NULL}};
+  for (size_t i = 0; i < 2 && files[f][i]; i++) {
+    cleanup_free char *p = xasprintf(CG_ROOT "/%s", files[f][i]);
+    if (path_exists(p)) return true;
+  }
+  return false;
+}
+
+static json_t *v1_blkio_stats(const char *id) {
+  cleanup_free char *b = v1_path("blkio", id, "blkio.throttle.io_service_bytes_recursive");
+  cleanup_free char *n = v1_path("blkio", id, "blkio.throttle.io_serviced_recursive");
+  return json_pack("{s:o,s:o,s:n,s:n,s:n,s:n,s:n,s:n}", "io_service_bytes_recursive",
+                   blkio_entries_v1(b), "io_serviced_recursive", blkio_entries_v1(n),
+                   "io_queue_recursive", "io_service_time_recursive", "io_wait_time_recursive",
+                   "io_merged_recursive", "io_time_recursive", "sectors_recursive");
+}
+
 /* "no limit" is reported as the host's memory, as docker does */
 static int64_t clamp_to_host(int64_t limit) {
   int64_t phys = (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
@@ -251,13 +397,14 @@ static json_t *v1_stats(const char *id) {
   int64_t tick_ns = 1000000000LL / sysconf(_SC_CLK_TCK);
   int64_t ut = stat_field(cst, "user"), st = stat_field(cst, "system");
   /* max_usage: cgroup v1's high-water mark, which docker shows there */
-  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats",
+  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:I,s:o},s:{s:I,s:I},s:o}", "cpu_stats",
                    "cpu_usage", "total_usage", (json_int_t)read_i64(usage), "percpu_usage", percpu,
                    "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns),
                    "usage_in_usermode", (json_int_t)(ut < 0 ? 0 : ut * tick_ns), "memory_stats",
                    "usage", (json_int_t)read_i64(mu), "max_usage", (json_int_t)read_i64(mx),
                    "limit", (json_int_t)limit, "stats", stat_object(ms), "pids_stats", "current",
-                   (json_int_t)read_i64(pc), "limit", (json_int_t)(pmax < 0 ? 0 : pmax));
+                   (json_int_t)read_i64(pc), "limit", (json_int_t)(pmax < 0 ? 0 : pmax),
+                   "blkio_stats", v1_blkio_stats(id));
 }
 
 static pid_t *v1_pids(const char *id, size_t *n) {
@@ -314,14 +461,67 @@ static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
   return v1_limits(id, l, err);
 }
 
-static const struct cgroup_ops v1_ops = {"1",    v1_create, v1_limits, v1_add_pid, v1_freeze,
-                                         v1_oom, v1_stats,  v1_pids,   v1_destroy, v1_adopt};
+static const struct cgroup_ops v1_ops = {"1",        v1_create, v1_limits, v1_add_pid,
+                                         v1_freeze,  v1_oom,    v1_stats,  v1_pids,
+                                         v1_destroy, v1_adopt,  v1_has};
 
 /* ---------------- v2 ---------------- */
 
 static char *v2_path(const char *id, const char *file) {
   return xasprintf(CG_ROOT "/" CG_PARENT "%s%s%s%s", id ? "/" : "", id ? id : "", file ? "/" : "",
                    file ? file : "");
+}
+
+/* a weight: BFQ's file where the host has it, io.weight's "default N" else */
+static int v2_io_weight(const char *id, const char *dev, int64_t w) {
+  cleanup_free char *bfq = v2_path(id, "io.bfq.weight");
+  cleanup_free char *iow = v2_path(id, "io.weight");
+  char b[64];
+  snprintf(b, sizeof b, "%s %lld", dev ? dev : "default", (long long)w);
+  if (path_exists(bfq)) return write_str(bfq, dev ? b : b + strlen("default "));
+  return write_str(iow, b);
+}
+
+/* the memory.low, cpuset.mems and io files of the fields v1 has more of;
+ * swappiness and the OOM killer's switch have no v2 file (discarded with
+ * docker's warning before they get here) */
+static int v2_more(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  static const char *const keys[][2] = {
+      {"read_bps", "rbps"}, {"write_bps", "wbps"}, {"read_iops", "riops"}, {"write_iops", "wiops"}};
+  int r = 0;
+  if (l->memory_reservation > 0) {
+    cleanup_free char *p = v2_path(id, "memory.low");
+    if ((r = write_i64(p, l->memory_reservation)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "memory reservation");
+  }
+  if (l->cpuset_mems && *l->cpuset_mems) {
+    cleanup_free char *p = v2_path(id, "cpuset.mems");
+    if ((r = write_str(p, l->cpuset_mems)) < 0)
+      return err_sys_(err, BERTH_EINVAL, -r, "invalid --cpuset-mems %s", l->cpuset_mems);
+  }
+  if (l->blkio_weight > 0 && (r = v2_io_weight(id, NULL, l->blkio_weight)) < 0)
+    return err_sys_(err, BERTH_EINVAL, -r, "blkio weight");
+  size_t i;
+  json_t *d;
+  json_array_foreach(l->blkio_devices, i, d) {
+    const char *kind = json_string_value(json_object_get(d, "kind")) ?: "";
+    char line[96], dev[32];
+    snprintf(dev, sizeof dev, "%lld:%lld",
+             (long long)json_integer_value(json_object_get(d, "major")),
+             (long long)json_integer_value(json_object_get(d, "minor")));
+    if (!strcmp(kind, "weight")) {
+      if ((r = v2_io_weight(id, dev, json_integer_value(json_object_get(d, "value")))) < 0)
+        return err_sys_(err, BERTH_EINVAL, -r, "blkio weight of %s", dev);
+      continue;
+    }
+    for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+      if (strcmp(kind, keys[k][0])) continue;
+      blkio_line(d, keys[k][1], line, sizeof line);
+      cleanup_free char *p = v2_path(id, "io.max");
+      if ((r = write_str(p, line)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "io.max %s", line);
+    }
+  }
+  return 0;
 }
 
 static int v2_limits(const char *id, const struct cg_limits *l, struct berth_err *err) {
@@ -357,7 +557,7 @@ static int v2_limits(const char *id, const struct cg_limits *l, struct berth_err
     cleanup_free char *p = v2_path(id, "pids.max");
     if ((r = write_i64(p, l->pids_limit)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "pids limit");
   }
-  return 0;
+  return v2_more(id, l, err);
 }
 
 static int v2_create(const char *id, const struct cg_limits *l, struct berth_err *err) {
@@ -405,6 +605,45 @@ static int64_t v2_oom(const char *id) {
   return stat_field(p, "oom_kill");
 }
 
+/* the controllers the root hands down, as docker's sysinfo reads them */
+static bool v2_has(enum cg_feature f) {
+  cleanup_free char *c = read_file(CG_ROOT "/cgroup.controllers", NULL);
+  const char *want = f == CG_MEMORY_RESERVATION                              ? "memory"
+                     : f == CG_MEMORY_SWAPPINESS || f == CG_OOM_KILL_DISABLE ? NULL
+                                                                             : "io";
+  if (!c || !want) return false;
+  char *save = NULL;
+  for (char *t = strtok_r(c, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+    if (!strcmp(t, want)) return true;
+  return false;
+}
+
+/* io.stat's "254:0 rbytes=N wbytes=N rios=N ..." as docker's "read" and
+ * "write" entries of io_service_bytes_recursive (the only one it fills) */
+static json_t *v2_blkio_stats(const char *id) {
+  cleanup_free char *p = v2_path(id, "io.stat");
+  cleanup_free char *s = read_file(p, NULL);
+  json_t *a = json_array();
+  char *save = NULL;
+  for (char *line = s ? strtok_r(s, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    unsigned maj, min;
+    unsigned long long rb = 0, wb = 0;
+    if (sscanf(line, "%u:%u", &maj, &min) != 2) continue;
+    const char *r = strstr(line, " rbytes="), *w = strstr(line, " wbytes=");
+    if (r) rb = strtoull(r + 8, NULL, 10);
+    if (w) wb = strtoull(w + 8, NULL, 10);
+    json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:I}", "major", (json_int_t)maj, "minor",
+                                       (json_int_t)min, "op", "read", "value", (json_int_t)rb));
+    json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:I}", "major", (json_int_t)maj, "minor",
+                                       (json_int_t)min, "op", "write", "value", (json_int_t)wb));
+  }
+  if (!json_array_size(a)) json_decref(a), a = json_null();
+  return json_pack("{s:o,s:n,s:n,s:n,s:n,s:n,s:n,s:n}", "io_service_bytes_recursive", a,
+                   "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive",
+                   "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive",
+                   "sectors_recursive");
+}
+
 static json_t *v2_stats(const char *id) {
   cleanup_free char *cs = v2_path(id, "cpu.stat");
   cleanup_free char *mc = v2_path(id, "memory.current");
@@ -415,13 +654,13 @@ static json_t *v2_stats(const char *id) {
   int64_t usec = stat_field(cs, "usage_usec");
   int64_t limit = clamp_to_host(read_i64(mm));
   int64_t pmax = read_i64(pm);
-  return json_pack("{s:{s:{s:I,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I}}", "cpu_stats", "cpu_usage",
-                   "total_usage", (json_int_t)(usec < 0 ? 0 : usec * 1000), "usage_in_kernelmode",
-                   (json_int_t)(stat_field(cs, "system_usec") * 1000), "usage_in_usermode",
-                   (json_int_t)(stat_field(cs, "user_usec") * 1000), "memory_stats", "usage",
-                   (json_int_t)read_i64(mc), "limit", (json_int_t)limit, "stats", stat_object(ms),
-                   "pids_stats", "current", (json_int_t)read_i64(pc), "limit",
-                   (json_int_t)(pmax < 0 ? 0 : pmax));
+  return json_pack("{s:{s:{s:I,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I},s:o}", "cpu_stats",
+                   "cpu_usage", "total_usage", (json_int_t)(usec < 0 ? 0 : usec * 1000),
+                   "usage_in_kernelmode", (json_int_t)(stat_field(cs, "system_usec") * 1000),
+                   "usage_in_usermode", (json_int_t)(stat_field(cs, "user_usec") * 1000),
+                   "memory_stats", "usage", (json_int_t)read_i64(mc), "limit", (json_int_t)limit,
+                   "stats", stat_object(ms), "pids_stats", "current", (json_int_t)read_i64(pc),
+                   "limit", (json_int_t)(pmax < 0 ? 0 : pmax), "blkio_stats", v2_blkio_stats(id));
 }
 
 static pid_t *v2_pids(const char *id, size_t *n) {
@@ -443,8 +682,9 @@ static int v2_destroy(const char *id) {
 }
 
 /* no adopt: cgroup2 has no rename */
-static const struct cgroup_ops v2_ops = {"2",    v2_create, v2_limits, v2_add_pid, v2_freeze,
-                                         v2_oom, v2_stats,  v2_pids,   v2_destroy, NULL};
+static const struct cgroup_ops v2_ops = {"2",        v2_create, v2_limits, v2_add_pid,
+                                         v2_freeze,  v2_oom,    v2_stats,  v2_pids,
+                                         v2_destroy, NULL,      v2_has};
 
 /* ---------------- priming the kernel for a migration ---------------- */
 

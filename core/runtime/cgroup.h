@@ -20,7 +20,33 @@ struct cg_limits {
   /* rules besides docker's (--device, --device-cgroup-rule), create only:
    * [{"type": "c"|"b"|"a", "major": n|-1, "minor": n|-1, "access": "rwm"}] */
   json_t *device_rules;
+  int64_t memory_reservation; /* soft limit, bytes; 0 = none */
+  int64_t memory_swappiness;  /* 0..100; -1 = the host's */
+  bool oom_kill_disable;
+  const char *cpuset_mems; /* NULL or "" = the parent's */
+  int64_t blkio_weight;    /* 10..1000; 0 = the default */
+  /* per device, resolved by berthd: [{"kind": "weight"|"read_bps"|
+   * "write_bps"|"read_iops"|"write_iops", "major": n, "minor": n,
+   * "value": n}] */
+  json_t *blkio_devices;
 };
+
+/* what a cgroup of this host can hold beyond memory, cpu and pids: the
+ * files docker's sysinfo looks for (a limit the host cannot hold is
+ * discarded with docker's warning, never half-applied) */
+enum cg_feature {
+  CG_MEMORY_RESERVATION,
+  CG_MEMORY_SWAPPINESS,
+  CG_OOM_KILL_DISABLE,
+  CG_BLKIO_WEIGHT,
+  CG_BLKIO_WEIGHT_DEVICE,
+  CG_BLKIO_THROTTLE,
+};
+
+/* cg_limits <-> the "cgroup" object of a shim's spec (strings and arrays
+ * are borrowed from the JSON) */
+json_t *cgroup_limits_json(const struct cg_limits *l);
+struct cg_limits cgroup_limits_parse(json_t *cg);
 
 struct cgroup_ops {
   const char *version; /* "1" or "2" */
@@ -42,6 +68,7 @@ struct cgroup_ops {
    * failed (the cgroup is id's by then).  NULL where the hierarchy cannot
    * rename (cgroup2). */
   int (*adopt)(const char *from, const char *id, const struct cg_limits *l, struct berth_err *err);
+  bool (*has)(enum cg_feature f);
 };
 
 const struct cgroup_ops *cgroup_ops(void);

@@ -447,12 +447,10 @@ static int child_main(void *p) {
   rt_container_init(&S.spec, &a->io);
 }
 
-static struct cg_limits limits_from(json_t *cg);
-
 /* the container's cgroup, with its limits and device rules (a spare's
  * cgroup not taken is dropped by main) */
 static int make_cgroup(struct berth_err *err) {
-  struct cg_limits l = limits_from(json_object_get(S.extra, "cgroup"));
+  struct cg_limits l = cgroup_limits_parse(json_object_get(S.extra, "cgroup"));
   l.all_devices = S.spec.privileged;
   l.device_rules = json_object_get(S.spec.limits, "device_rules");
   /* the spare's, made ahead with docker's default devices, where it fits */
@@ -463,17 +461,6 @@ static int make_cgroup(struct berth_err *err) {
     if (r <= 0) return r;
   }
   return S.cg->create(S.spec.id, &l, err);
-}
-
-static struct cg_limits limits_from(json_t *cg) {
-  struct cg_limits l = {0};
-  l.memory = json_integer_value(json_object_get(cg, "memory"));
-  l.memory_swap = json_integer_value(json_object_get(cg, "memory_swap"));
-  l.nano_cpus = json_integer_value(json_object_get(cg, "nano_cpus"));
-  l.cpu_shares = json_integer_value(json_object_get(cg, "cpu_shares"));
-  l.cpuset_cpus = json_string_value(json_object_get(cg, "cpuset_cpus"));
-  l.pids_limit = json_integer_value(json_object_get(cg, "pids_limit"));
-  return l;
 }
 
 /* In a user namespace the init cannot join a network namespace it does

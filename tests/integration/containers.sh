@@ -377,6 +377,67 @@ else
   expect "cgroup v2 cpu.max" "50000 100000" "$(cat /sys/fs/cgroup/berth/$id/cpu.max)"
 fi
 berth rm -f lim >/dev/null
+
+# ---- the rest of docker's resources: soft limit, swappiness, OOM killer, memory nodes, block I/O ----
+# each applied where this host's cgroups have the file, discarded with docker's warning where not
+blk=$(for b in /sys/block/*; do case ${b##*/} in loop* | ram* | zram*) ;; *) [ -b "/dev/${b##*/}" ] && echo "${b##*/}" ;; esac; done | head -1)
+if [ -d /sys/fs/cgroup/memory/berth ]; then
+  out=$(berth run --rm -m 128m --memory-reservation 64m --memory-swappiness 10 --oom-kill-disable --cpuset-mems 0 busybox sh -c \
+    'cd /sys/fs/cgroup; cat memory/memory.soft_limit_in_bytes memory/memory.swappiness cpuset/cpuset.mems; grep oom_kill_disable memory/memory.oom_control' 2>&1 | xargs)
+  expect "--memory-reservation, --memory-swappiness, --cpuset-mems and --oom-kill-disable in the container's cgroup v1" \
+    "67108864 10 0 oom_kill_disable 1" "$out"
+else
+  expect "--memory-reservation as cgroup v2's memory.low" 67108864 "$(berth run --rm --memory-reservation 64m busybox cat /sys/fs/cgroup/memory.low)"
+  expect_match "--memory-swappiness on cgroup v2: docker's warning" "Memory swappiness discarded" "$(berth run --rm --memory-swappiness 10 busybox true 2>&1)"
+fi
+expect_match "--oom-kill-disable without -m: docker's warning" "OOM killer is disabled for the container, but no memory limit is set" \
+  "$(berth run --rm --oom-kill-disable busybox true 2>&1)"
+expect_match "--memory-reservation 1k: docker's 400" "Minimum memory reservation allowed is 6MB" "$(berth run --rm --memory-reservation 1k busybox true 2>&1)"
+expect_match "-m below --memory-reservation: docker's 400" "Minimum memory limit can not be less than memory reservation limit" \
+  "$(berth run --rm -m 16m --memory-reservation 32m busybox true 2>&1)"
+expect_match "--cpuset-mems of a node the host has not: docker's 400" "Requested memory nodes are not available - requested 99, available: " \
+  "$(berth run --rm --cpuset-mems 99 busybox true 2>&1)"
+expect_match "--cpuset-mems that is not a list" "Invalid value 1-x for cpuset mems: invalid format: 1-x" "$(berth run --rm --cpuset-mems 1-x busybox true 2>&1)"
+expect_match "--cpuset-cpus of a cpu the host has not" "Requested CPUs are not available - requested 4096, available: " "$(berth run --rm --cpuset-cpus 4096 busybox true 2>&1)"
+expect_match "MemorySwappiness 101 through the API: docker's 400" "Invalid value: 101, valid memory swappiness range is 0-100" \
+  "$(curl -s --unix-socket "$SOCK" -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"MemorySwappiness":101}}' http://x/v1.43/containers/create)"
+out=$(berth run --rm --blkio-weight 300 busybox sh -c 'cat /sys/fs/cgroup/blkio/blkio.weight /sys/fs/cgroup/blkio/blkio.bfq.weight /sys/fs/cgroup/io.weight 2>/dev/null' 2>&1)
+if [ -e /sys/fs/cgroup/blkio/blkio.weight ] || [ -e /sys/fs/cgroup/blkio/blkio.bfq.weight ]; then
+  expect_match "--blkio-weight 300 in the cgroup" "300" "$out"
+  expect_match "--blkio-weight 5: docker's 400" "Range of blkio weight is from 10 to 1000" "$(berth run --rm --blkio-weight 5 busybox true 2>&1)"
+elif [ -d /sys/fs/cgroup/blkio ]; then
+  expect_match "--blkio-weight where the host has no weight file: docker's warning" "Block I/O weight or the cgroup is not mounted. Weight discarded" "$out"
+  # dockerd discards it before its range check, so a bad weight is only the warning
+  berth run -d --name bw --blkio-weight 5 busybox true >/dev/null 2>&1
+  expect "a discarded weight is 0 in inspect, as docker's" 0 "$(berth inspect -f '{{.HostConfig.BlkioWeight}}' bw)"
+  berth rm -f bw >/dev/null
+fi
+if [ -n "$blk" ] && [ -e /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device ]; then
+  devno=$(cat "/sys/block/$blk/dev")
+  out=$(berth run --rm --device-read-bps "/dev/$blk:1mb" --device-write-iops "/dev/$blk:100" busybox sh -c \
+    'cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device' | xargs)
+  expect "--device-read-bps and --device-write-iops /dev/$blk by its number ($devno)" "$devno 1048576 $devno 100" "$out"
+  berth run -d --name bio busybox sh -c 'dd if=/dev/zero of=/bio bs=1M count=4 oflag=direct 2>/dev/null; sleep 60' >/dev/null
+  sleep 1
+  written=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/bio/stats?stream=false" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["blkio_stats"]["io_service_bytes_recursive"] or []
+print(sum(e["value"] for e in s if e["op"].lower() == "write"))')
+  expect "stats: blkio_stats counts the 4 MiB the container wrote" 1 "$([ "${written:-0}" -ge 4194304 ] && echo 1 || echo "0 ($written)")"
+  expect_match "docker stats' BLOCK I/O column" " / [4-9]\.?[0-9]*MB" "$(docker stats --no-stream --format '{{.BlockIO}}' bio)"
+  berth rm -f bio >/dev/null
+fi
+out=$(berth run --rm --device-read-bps /dev/berth-no-such-disk:1mb busybox true 2>&1)
+expect_match "--device-read-bps of a missing device: the start fails naming it" "stat /dev/berth-no-such-disk" "$out"
+check_fails "a bad --device-read-bps is the CLI's error" berth run --rm --device-read-bps sda:1mb busybox true
+berth run -d --name upd busybox sleep 60 >/dev/null
+uid=$(berth inspect -f '{{.Id}}' upd)
+check "update --memory-reservation 32m" berth update --memory-reservation 32m upd
+expect "update's reservation in inspect" 33554432 "$(berth inspect -f '{{.HostConfig.MemoryReservation}}' upd)"
+if [ -d /sys/fs/cgroup/memory/berth ]; then
+  expect "update's reservation in the cgroup" 33554432 "$(cat /sys/fs/cgroup/memory/berth/$uid/memory.soft_limit_in_bytes)"
+fi
+berth rm -f upd >/dev/null
 check "no cgroup left for a removed container" test ! -e "/sys/fs/cgroup/memory/berth/$id" -a ! -e "/sys/fs/cgroup/berth/$id"
 
 # ---- kill -9 berthd while 10 containers log ----
