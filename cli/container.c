@@ -94,7 +94,7 @@ struct run_opts {
   const char *shm_size, *ip, *ip6, *mac, *volume_driver, *userns;
   const char *health_cmd, *health_interval, *health_timeout, *health_start;
   long stop_timeout, cpu_shares, pids_limit, health_retries;
-  const char *memory_reservation, *cpuset_mems;
+  const char *memory_reservation, *cpuset_mems, *ipc, *uts, *pid;
   long memory_swappiness, blkio_weight;
   bool stop_timeout_set, oom_kill_disable;
   struct strlist blkio_weight_device, read_bps, write_bps, read_iops, write_iops;
@@ -124,6 +124,9 @@ struct run_opts {
        "Run an init inside the container that forwards signals and reaps processes"},              \
       {"network", 0, F_STRING, &o.network, "Connect a container to a network"},                    \
       {"userns", 0, F_STRING, &o.userns, "User namespace to use"},                                 \
+      {"ipc", 0, F_STRING, &o.ipc, "IPC mode to use"},                                             \
+      {"uts", 0, F_STRING, &o.uts, "UTS namespace to use"},                                        \
+      {"pid", 0, F_STRING, &o.pid, "PID namespace to use"},                                        \
       {"net", 0, F_STRING, &o.network, "Connect a container to a network"},                        \
       {"ip", 0, F_STRING, &o.ip, "IPv4 address (e.g., 172.30.100.104)"},                           \
       {"ip6", 0, F_STRING, &o.ip6, "IPv6 address (e.g., 2001:db8::33)"},                           \
@@ -512,6 +515,9 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   json_object_set_new(c, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
   if (o->init) json_object_set_new(hc, "Init", json_true());
   if (o->userns) json_object_set_new(hc, "UsernsMode", json_string(o->userns));
+  if (o->ipc) json_object_set_new(hc, "IpcMode", json_string(o->ipc));
+  if (o->uts) json_object_set_new(hc, "UTSMode", json_string(o->uts));
+  if (o->pid) json_object_set_new(hc, "PidMode", json_string(o->pid));
   if (o->memory) {
     int64_t m = parse_bytes(o->memory);
     if (m < 0) goto bad_mem;

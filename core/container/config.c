@@ -507,6 +507,7 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
   o->userns_host = !strcmp(json_string_value(json_object_get(hc, "UsernsMode")) ?: "", "host");
   o->ipc_host = !strcmp(json_string_value(json_object_get(hc, "IpcMode")) ?: "", "host");
   o->uts_host = !strcmp(json_string_value(json_object_get(hc, "UTSMode")) ?: "", "host");
+  o->pid_host = !strcmp(json_string_value(json_object_get(hc, "PidMode")) ?: "", "host");
   o->readonly_rootfs = flag(hc, "ReadonlyRootfs");
   o->init = flag(hc, "Init");
   o->seccomp = true;

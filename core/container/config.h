@@ -63,8 +63,8 @@ struct ctr_opts {
   char *network_mode;  /* "" for the daemon's default */
   char *volume_driver; /* HostConfig.VolumeDriver: for volumes made at create; "" local */
   bool auto_remove, privileged, init, readonly_rootfs;
-  bool userns_host;        /* UsernsMode "host": no user namespace under --userns-remap */
-  bool ipc_host, uts_host; /* IpcMode/UTSMode "host": the host's namespace, not one of its own */
+  bool userns_host;                  /* UsernsMode "host": no user namespace under --userns-remap */
+  bool ipc_host, uts_host, pid_host; /* IpcMode/UTSMode/PidMode "host": the host's namespace */
   enum ctr_restart restart;
   int restart_max;
   char *log_type; /* "" for the daemon's log driver */

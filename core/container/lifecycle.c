@@ -199,6 +199,9 @@ static int check_userns(struct daemon *d, const struct ctr_opts *o, struct berth
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "cannot share the host's network namespace when user namespaces are "
                          "enabled");
+  if (o->pid_host)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "cannot share the host PID namespace when user namespaces are enabled");
   return 0;
 }
 
@@ -611,6 +614,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     s.host_network = !strcmp(mode, "host");
     s.host_ipc = o->ipc_host;
     s.host_uts = o->uts_host;
+    s.host_pid = o->pid_host;
     cleanup_free char *netns = c->netns_of[0] ? xasprintf("/proc/%s/ns/net", c->netns_of) : NULL;
     s.netns_path = netns;
     s.privileged = o->privileged;

@@ -139,8 +139,10 @@ static int list_within(const char *want, const char *have) {
       if (*end && *end != ',' && *end != '\n') return -1;
       for (unsigned long n = lo; n <= hi; n++) {
         if (n >= MAX) return pass ? 1 : 0;
-        if (!pass) ok[n] = 1;
-        else if (!ok[n]) return 1;
+        if (!pass)
+          ok[n] = 1;
+        else if (!ok[n])
+          return 1;
       }
       s = *end == ',' ? end + 1 : end;
     }
@@ -148,8 +150,8 @@ static int list_within(const char *want, const char *have) {
   return 0;
 }
 
-static int check_cpuset(const char *want, const char *what, const char *sys_file,
-                        const char *noun, struct berth_err *err) {
+static int check_cpuset(const char *want, const char *what, const char *sys_file, const char *noun,
+                        struct berth_err *err) {
   if (!want || !*want) return 0;
   cleanup_free char *have = read_file(sys_file, NULL);
   if (!have) have = xstrdup("0");
@@ -159,8 +161,10 @@ static int check_cpuset(const char *want, const char *what, const char *sys_file
     return berth_err_set(err, BERTH_EINVAL, 0, "Invalid value %s for cpuset %s: invalid format: %s",
                          want, what, want);
   if (r > 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "Requested %s are not available - requested %s, "
-                         "available: %s", noun, want, have);
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Requested %s are not available - requested %s, "
+                         "available: %s",
+                         noun, want, have);
   return 0;
 }
 

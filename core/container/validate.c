@@ -157,7 +157,7 @@ static int check_modes(json_t *hc, struct berth_err *err) {
   static const struct {
     const char *field;
     const char *const ok[4];
-  } modes[] = {{"PidMode", {"", "private", NULL}},
+  } modes[] = {{"PidMode", {"", "private", "host", NULL}},
                {"UTSMode", {"", "private", "host", NULL}},
                {"IpcMode", {"", "private", "shareable", "host"}},
                {"CgroupnsMode", {"", "private", NULL}},

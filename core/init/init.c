@@ -1,5 +1,6 @@
 /* berth-init: the --init process.  Bind-mounted read-only at /dev/init and
- * run as PID 1 of the container ("/dev/init -- CMD ARGS..."): it starts the
+ * run as PID 1 of the container ("/dev/init -- CMD ARGS..."; a subreaper
+ * where the container shares the host's pid namespace): it starts the
  * command, forwards every signal it can to it, reaps orphaned zombies and
  * exits with the command's status (128+N when a signal ended it).  Linked
  * statically so it runs on any image. */
@@ -7,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: berth-init [--] COMMAND [ARG...]\n");
     return 2;
   }
+  /* not PID 1 (--pid host): orphans still come here to be reaped */
+  if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);

@@ -83,6 +83,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->host_network = json_is_true(json_object_get(j, "host_network"));
   s->host_ipc = json_is_true(json_object_get(j, "host_ipc"));
   s->host_uts = json_is_true(json_object_get(j, "host_uts"));
+  s->host_pid = json_is_true(json_object_get(j, "host_pid"));
   s->netns_path = jdup(j, "netns_path");
   s->privileged = json_is_true(json_object_get(j, "privileged"));
   s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
@@ -155,6 +156,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
       mounts);
   if (s->host_ipc) json_object_set_new(j, "host_ipc", json_true());
   if (s->host_uts) json_object_set_new(j, "host_uts", json_true());
+  if (s->host_pid) json_object_set_new(j, "host_pid", json_true());
   /* the profile only for a runtime that must compile it itself */
   if (s->seccomp_bpf_path)
     json_object_set_new(j, "seccomp_bpf_path", json_string(s->seccomp_bpf_path));
@@ -203,7 +205,8 @@ static bool makes_netns(const struct rt_spec *s) {
 
 int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
-  int f = CLONE_NEWNS | CLONE_NEWPID;
+  int f = CLONE_NEWNS;
+  if (!s->host_pid) f |= CLONE_NEWPID;
   if (!s->host_uts) f |= CLONE_NEWUTS;
   if (!s->host_ipc) f |= CLONE_NEWIPC;
   if (makes_netns(s)) f |= CLONE_NEWNET;

@@ -38,6 +38,8 @@ struct rt_spec {
   bool host_network; /* share the host's netns */
   bool host_ipc;     /* the host's ipc namespace (and its /dev/shm) */
   bool host_uts;     /* the host's uts namespace: its hostname, none set */
+  bool host_pid;     /* the host's pid namespace: the process is not PID 1, and
+                      * what it leaves behind is killed with it (the shim) */
   char *netns_path;  /* or join this one (--network container:<id>) */
   bool netns_ahead;  /* or the shim joins one made ahead, lo up (rt_netns_ahead; not in the JSON) */
   bool privileged;

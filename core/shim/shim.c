@@ -613,6 +613,8 @@ static int create_container(struct berth_err *err) {
     userns_after_clone(own_net);
     return -err->code;
   }
+  /* the host's pid namespace: the container's orphans come to the shim */
+  if (S.spec.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
   int own_mnt, cwd;
   tmpl_before_clone(&own_mnt, &cwd);
   size_t stack_size = 1 << 20;
@@ -668,6 +670,24 @@ static int create_container(struct berth_err *err) {
   return 0;
 }
 
+/* In the host's pid namespace nothing ends the container's other processes
+ * when its own exits (a namespace's PID 1 takes them with it): they are
+ * killed, as runc's delete kills them, so that their pipes close and the
+ * rootfs can go; the shim, their subreaper, reaps them. */
+static void kill_leftovers(void) {
+  if (!S.spec.host_pid) return;
+  for (int round = 0; round < 100; round++) {
+    size_t n;
+    pid_t *p = S.cg->pids(S.spec.id, &n);
+    for (size_t i = 0; i < n; i++)
+      kill(p[i], SIGKILL);
+    free(p);
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+    if (!n) return;
+    usleep(10000);
+  }
+}
 static void event_loop(int sfd) {
   bool out_open = S.out.fd >= 0, err_open = S.err.fd >= 0;
   int status = 0;
@@ -696,6 +716,7 @@ static void event_loop(int sfd) {
         if (w == S.pid) {
           status = st;
           reaped = true;
+          kill_leftovers();
         }
     }
     if (p[1].revents & POLLIN) {

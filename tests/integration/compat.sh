@@ -94,7 +94,7 @@ expect_match "--group-add of an unknown name: refused at start" "Unable to find 
 expect "Runtime: berth in inspect, as in info" "berth berth" \
   "$(docker inspect -f '{{.HostConfig.Runtime}}' e1) $(docker info -f '{{.DefaultRuntime}}')"
 expect_match "--runtime runc: refused, not ignored" "unknown or invalid runtime name: runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
-for m in "--pid host" "--pid container:e1" "--ipc container:e1"; do
+for m in "--pid container:e1" "--ipc container:e1"; do
   expect_match "$m: refused with the field named" "HostConfig\.[A-Za-z]+Mode .* is not supported by berth yet" "$(docker run --rm $m busybox true 2>&1)"
 done
 expect "--ipc shareable: accepted (no container can join it)" "ok" "$(docker run --rm --ipc shareable busybox echo ok)"
@@ -333,6 +333,25 @@ expect_match "--ipc host with an ipc sysctl: docker's refusal" 'sysctl "kernel.m
 docker run -d --name ih --ipc host --uts host busybox sleep 300 >/dev/null
 expect "an exec joins them too" "$(hostname) $(readlink /proc/self/ns/ipc)" "$(docker exec ih sh -c 'echo $(hostname) $(readlink /proc/self/ns/ipc)')"
 docker rm -f ih >/dev/null
+
+# ---- --pid host: the host's processes, and nothing of the container outlives it ----
+expect "--pid host: the host's pid namespace" "$(readlink /proc/self/ns/pid)" "$(docker run --rm --pid host busybox readlink /proc/self/ns/pid)"
+expect "--pid host: the host's processes in its /proc (this shell's pid among them)" "yes" "$(docker run --rm --pid host busybox sh -c "[ -d /proc/$$ ] && echo yes")"
+expect "--pid host: the process is not PID 1" "no" "$(berth run --rm --pid host busybox sh -c '[ $$ = 1 ] && echo yes || echo no')"
+docker run -d --name ph --pid host busybox sh -c 'sleep 2400 & sleep 2401 & sleep 1; exit 3' >/dev/null
+phid=$(docker inspect -f '{{.Id}}' ph)
+expect "--pid host: the container's exit code" 3 "$(docker wait ph)"
+sleep 0.5
+expect "--pid host: its background processes are killed with it (as runc's delete kills them)" 0 "$(pgrep -fc 'sleep 240[01]')"
+check "--pid host: its cgroup is gone" test ! -e "/sys/fs/cgroup/pids/berth/$phid" -a ! -e "/sys/fs/cgroup/berth/$phid"
+docker rm ph >/dev/null
+docker run -d --name ph --pid host --init busybox sleep 300 >/dev/null
+expect "--pid host --init: an exec sees the host's processes too" "yes" "$(docker exec ph sh -c "[ -d /proc/$$ ] && echo yes")"
+docker rm -f ph >/dev/null
+docker run -d --name ph --pid host busybox sleep 300 >/dev/null
+expect "--pid host: stop's SIGTERM ends it (143; a PID 1 of its own would ignore it and be killed, 137)" 143 "$(docker stop -t 30 ph >/dev/null; docker inspect -f '{{.State.ExitCode}}' ph)"
+docker rm -f ph >/dev/null
+expect "a container of its own keeps its own pid namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] && echo yes || echo no)"
 expect "a container of its own keeps its own ipc namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ] && echo yes || echo no)"
 
 # ---- system df: the images docker's list shows, with their shared bytes ----

@@ -70,6 +70,7 @@ expect_match "--userns=host: no mapping" "^ +0 +0 +4294967295$" "$(docker run --
 expect_match "--privileged: refused as docker does" "privileged mode is incompatible with user namespaces" "$(berth run --rm --privileged busybox true 2>&1)"
 check "--privileged --userns=host: runs" berth run --rm --privileged --userns=host busybox true
 expect_match "--network host: refused as docker does" "cannot share the host's network namespace when user namespaces are enabled" "$(docker run --rm --network host busybox true 2>&1)"
+expect_match "--pid host: refused as docker does" "cannot share the host PID namespace when user namespaces are enabled" "$(docker run --rm --pid host busybox true 2>&1)"
 
 # ---- named volumes: id-mapped, stored as the container's ids ----
 berth run --rm -v uvol:/data busybox sh -c 'touch /data/f && chown 7:8 /data/f' >/dev/null 2>&1
