@@ -160,8 +160,15 @@ static int parse_ulimits(json_t *hc, json_t *limits, struct berth_err *err) {
   return 0;
 }
 
+/* "container:<ref>" of a namespace mode: the ref, or NULL */
+static char *mode_container(json_t *hc, const char *key) {
+  const char *m = json_string_value(json_object_get(hc, key));
+  return m && str_has_prefix(m, "container:") ? xstrdup(m + strlen("container:")) : NULL;
+}
+
 /* docker's rule: only sysctls of a namespace the container has of its own */
-static int check_sysctl(const char *k, const char *netmode, bool ipc_host, struct berth_err *err) {
+static int check_sysctl(const char *k, const char *netmode, const struct ctr_opts *o,
+                        struct berth_err *err) {
   static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
                                     "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                     "kernel.shmmni", "kernel.shm_rmid_forced"};
@@ -173,7 +180,7 @@ static int check_sysctl(const char *k, const char *netmode, bool ipc_host, struc
   bool of_ipc = str_has_prefix(k, "fs.mqueue.");
   for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
     of_ipc |= !strcmp(k, ipc[i]);
-  if (of_ipc && ipc_host)
+  if (of_ipc && o->ipc_host)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "sysctl \"%s\" is not allowed in the hosts ipc namespace", k);
   if (of_ipc) return 0;
@@ -205,7 +212,7 @@ static int parse_limits(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   const char *k;
   json_t *v;
   json_object_foreach(sys, k, v) {
-    if (r == 0) r = check_sysctl(k, o->network_mode, o->ipc_host, err);
+    if (r == 0) r = check_sysctl(k, o->network_mode, o, err);
   }
   if (r == 0 && json_object_size(sys)) json_object_set(o->limits, "sysctls", sys);
   return r;
@@ -508,6 +515,7 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
   o->ipc_host = !strcmp(json_string_value(json_object_get(hc, "IpcMode")) ?: "", "host");
   o->uts_host = !strcmp(json_string_value(json_object_get(hc, "UTSMode")) ?: "", "host");
   o->pid_host = !strcmp(json_string_value(json_object_get(hc, "PidMode")) ?: "", "host");
+  o->pid_of = mode_container(hc, "PidMode");
   o->readonly_rootfs = flag(hc, "ReadonlyRootfs");
   o->init = flag(hc, "Init");
   o->seccomp = true;
@@ -702,6 +710,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   free(o->hostname);
   free(o->user);
   free(o->workdir);
+  free(o->pid_of);
   strv_free(o->env, o->n_env);
   strv_free(o->entrypoint, o->n_entrypoint);
   strv_free(o->cmd, o->n_cmd);

@@ -65,6 +65,7 @@ struct ctr_opts {
   bool auto_remove, privileged, init, readonly_rootfs;
   bool userns_host;                  /* UsernsMode "host": no user namespace under --userns-remap */
   bool ipc_host, uts_host, pid_host; /* IpcMode/UTSMode/PidMode "host": the host's namespace */
+  char *pid_of;                      /* PidMode "container:<ref>": that one's namespace, or NULL */
   enum ctr_restart restart;
   int restart_max;
   char *log_type; /* "" for the daemon's log driver */

@@ -202,6 +202,10 @@ static int check_userns(struct daemon *d, const struct ctr_opts *o, struct berth
   if (o->pid_host)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "cannot share the host PID namespace when user namespaces are enabled");
+  if (o->pid_of)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "--pid container:<id> with user namespaces is not supported by berth yet "
+                         "(docs/compat.md)");
   return 0;
 }
 
@@ -598,6 +602,36 @@ static void userns_sysctls(json_t *spec, const struct rt_spec *s) {
                         json_sprintf("%u %u", first, first + s->userns.size - 1));
 }
 
+/* --pid container:<ref>: that container's process, which must be
+ * running (docker's words); 0 and *pid, or -code */
+static int shared_with(struct container *c, const char *ref, const char *what, pid_t *pid,
+                       struct berth_err *err) {
+  struct container *t = ctr_get(ref);
+  if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
+  ctr_lock();
+  bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
+  *pid = t->pid;
+  ctr_unlock();
+  int r = 0;
+  if (t == c)
+    r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own %s namespace", what);
+  else if (!running || *pid <= 0)
+    r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join %s of a non running container: %s",
+                      what, ref);
+  ctr_put(t);
+  return r;
+}
+
+/* the pid namespace of another container a spec joins: a path to free */
+static int spec_shared(struct container *c, const struct ctr_opts *o, char **pidns,
+                       struct berth_err *err) {
+  pid_t pid = 0;
+  if (!o->pid_of) return 0;
+  if (shared_with(c, o->pid_of, "PID", &pid, err) < 0) return -err->code;
+  *pidns = xasprintf("/proc/%d/ns/pid", (int)pid);
+  return 0;
+}
+
 static json_t *build_spec(struct daemon *d, struct container *c, const struct ctr_opts *o,
                           struct berth_err *err) {
   struct rt_spec s = {0};
@@ -607,7 +641,8 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
   s.bundle = bundle;
   size_t ne = 0;
   json_t *spec = NULL;
-  if (spec_process(c, o, &s, err) == 0) {
+  char *pidns = NULL;
+  if (spec_shared(c, o, &pidns, err) == 0 && spec_process(c, o, &s, err) == 0) {
     const char *mode = *o->network_mode && strcmp(o->network_mode, "bridge")
                            ? o->network_mode
                            : d->cfg.default_network;
@@ -615,6 +650,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     s.host_ipc = o->ipc_host;
     s.host_uts = o->uts_host;
     s.host_pid = o->pid_host;
+    s.pidns_path = pidns;
     cleanup_free char *netns = c->netns_of[0] ? xasprintf("/proc/%s/ns/net", c->netns_of) : NULL;
     s.netns_path = netns;
     s.privileged = o->privileged;
@@ -644,6 +680,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
   for (char **e = s.env; e && *e; e++)
     ne++;
   ctr_env_free(s.env, ne);
+  free(pidns);
   free(s.args);
   free(s.groups);
   free(s.mounts);

@@ -157,16 +157,18 @@ static int check_modes(json_t *hc, struct berth_err *err) {
   static const struct {
     const char *field;
     const char *const ok[4];
-  } modes[] = {{"PidMode", {"", "private", "host", NULL}},
-               {"UTSMode", {"", "private", "host", NULL}},
-               {"IpcMode", {"", "private", "shareable", "host"}},
-               {"CgroupnsMode", {"", "private", NULL}},
-               {"UsernsMode", {"", "private", "host", NULL}}};
+    bool other; /* "container:<ref>" too */
+  } modes[] = {{"PidMode", {"", "private", "host", NULL}, true},
+               {"UTSMode", {"", "private", "host", NULL}, false},
+               {"IpcMode", {"", "private", "shareable", "host"}, false},
+               {"CgroupnsMode", {"", "private", NULL}, false},
+               {"UsernsMode", {"", "private", "host", NULL}, false}};
   for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
     const char *v = json_string_value(json_object_get(hc, modes[i].field));
     bool ok = !v;
     for (size_t k = 0; !ok && k < 4 && modes[i].ok[k]; k++)
       ok = !strcmp(v, modes[i].ok[k]);
+    if (!ok && modes[i].other && str_has_prefix(v, "container:")) ok = v[strlen("container:")] != 0;
     if (!ok)
       return berth_err_set(err, BERTH_EINVAL, 0,
                            "HostConfig.%s \"%s\" is not supported by berth yet (docs/compat.md)",

@@ -85,6 +85,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->host_uts = json_is_true(json_object_get(j, "host_uts"));
   s->host_pid = json_is_true(json_object_get(j, "host_pid"));
   s->netns_path = jdup(j, "netns_path");
+  s->pidns_path = jdup(j, "pidns_path");
   s->privileged = json_is_true(json_object_get(j, "privileged"));
   s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
   s->no_new_privs = json_is_true(json_object_get(j, "no_new_privs"));
@@ -165,6 +166,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
   if (s->limits) json_object_set(j, "limits", s->limits);
   if (s->cgroup_hiers) json_object_set(j, "cgroup_hiers", s->cgroup_hiers);
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
+  if (s->pidns_path) json_object_set_new(j, "pidns_path", json_string(s->pidns_path));
   if (s->userns.size)
     json_object_set_new(j, "userns",
                         json_pack("{s:I,s:I,s:I}", "uid", (json_int_t)s->userns.uid, "gid",
@@ -187,6 +189,7 @@ void rt_spec_free(struct rt_spec *s) {
   free(s->groups);
   free(s->hostname);
   free(s->netns_path);
+  free(s->pidns_path);
   for (size_t i = 0; i < s->n_mounts; i++) {
     free(s->mounts[i].source);
     free(s->mounts[i].target);
@@ -206,7 +209,7 @@ static bool makes_netns(const struct rt_spec *s) {
 int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
   int f = CLONE_NEWNS;
-  if (!s->host_pid) f |= CLONE_NEWPID;
+  if (!s->host_pid && !s->pidns_path) f |= CLONE_NEWPID;
   if (!s->host_uts) f |= CLONE_NEWUTS;
   if (!s->host_ipc) f |= CLONE_NEWIPC;
   if (makes_netns(s)) f |= CLONE_NEWNET;

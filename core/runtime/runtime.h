@@ -41,6 +41,7 @@ struct rt_spec {
   bool host_pid;     /* the host's pid namespace: the process is not PID 1, and
                       * what it leaves behind is killed with it (the shim) */
   char *netns_path;  /* or join this one (--network container:<id>) */
+  char *pidns_path;  /* --pid container:<id>: the shim's clone puts the init in it */
   bool netns_ahead;  /* or the shim joins one made ahead, lo up (rt_netns_ahead; not in the JSON) */
   bool privileged;
   bool readonly_rootfs;

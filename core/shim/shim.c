@@ -572,6 +572,20 @@ static int place_init(int cg_w, struct berth_err *err) {
   return 0;
 }
 
+/* another container's pid namespace: the shim's next child is born in it
+ * (setns of a pid namespace moves only the children).  The host's pid
+ * namespace: the container's orphans come to the shim. */
+static int join_before_clone(struct berth_err *err) {
+  if (S.spec.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
+  if (!S.spec.pidns_path) return 0;
+  int fd = open(S.spec.pidns_path, O_RDONLY | O_CLOEXEC);
+  int r = fd < 0 ? -1 : setns(fd, CLONE_NEWPID);
+  int e = errno;
+  if (fd >= 0) close(fd);
+  return r < 0 ? err_sys_(err, BERTH_ECONFLICT, e, "join the pid namespace %s", S.spec.pidns_path)
+               : 0;
+}
+
 static int create_container(struct berth_err *err) {
   int start[2], errp[2], o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, pty[2] = {-1, -1};
   int cgs[2];
@@ -579,6 +593,7 @@ static int create_container(struct berth_err *err) {
     return err_sys(err, BERTH_EINTERNAL, "pipe");
   struct child_args a = {.io = {start[0], errp[1], cgs[0], -1, {-1, -1, -1}}, .netns_fd = -1};
   a.close_fds[a.n_close++] = cgs[1];
+  if (join_before_clone(err) < 0) return -err->code;
   if (S.spec.netns_path && (a.netns_fd = open(S.spec.netns_path, O_RDONLY | O_CLOEXEC)) < 0)
     return err_sys(err, BERTH_EINTERNAL, "open %s", S.spec.netns_path);
   /* berthd's namespace made ahead (lo up), for a network of its own */
@@ -613,8 +628,6 @@ static int create_container(struct berth_err *err) {
     userns_after_clone(own_net);
     return -err->code;
   }
-  /* the host's pid namespace: the container's orphans come to the shim */
-  if (S.spec.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
   int own_mnt, cwd;
   tmpl_before_clone(&own_mnt, &cwd);
   size_t stack_size = 1 << 20;
@@ -670,12 +683,12 @@ static int create_container(struct berth_err *err) {
   return 0;
 }
 
-/* In the host's pid namespace nothing ends the container's other processes
+/* In the host's pid namespace (or another container's) nothing ends the container's other processes
  * when its own exits (a namespace's PID 1 takes them with it): they are
  * killed, as runc's delete kills them, so that their pipes close and the
  * rootfs can go; the shim, their subreaper, reaps them. */
 static void kill_leftovers(void) {
-  if (!S.spec.host_pid) return;
+  if (!S.spec.host_pid && !S.spec.pidns_path) return;
   for (int round = 0; round < 100; round++) {
     size_t n;
     pid_t *p = S.cg->pids(S.spec.id, &n);

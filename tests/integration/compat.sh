@@ -94,7 +94,7 @@ expect_match "--group-add of an unknown name: refused at start" "Unable to find 
 expect "Runtime: berth in inspect, as in info" "berth berth" \
   "$(docker inspect -f '{{.HostConfig.Runtime}}' e1) $(docker info -f '{{.DefaultRuntime}}')"
 expect_match "--runtime runc: refused, not ignored" "unknown or invalid runtime name: runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
-for m in "--pid container:e1" "--ipc container:e1"; do
+for m in "--ipc container:e1"; do
   expect_match "$m: refused with the field named" "HostConfig\.[A-Za-z]+Mode .* is not supported by berth yet" "$(docker run --rm $m busybox true 2>&1)"
 done
 expect "--ipc shareable: accepted (no container can join it)" "ok" "$(docker run --rm --ipc shareable busybox echo ok)"
@@ -351,6 +351,24 @@ docker rm -f ph >/dev/null
 docker run -d --name ph --pid host busybox sleep 300 >/dev/null
 expect "--pid host: stop's SIGTERM ends it (143; a PID 1 of its own would ignore it and be killed, 137)" 143 "$(docker stop -t 30 ph >/dev/null; docker inspect -f '{{.State.ExitCode}}' ph)"
 docker rm -f ph >/dev/null
+# ---- --pid container:<name>: another container's processes, as docker's ----
+docker run -d --name pt busybox sleep 2402 >/dev/null
+expect "--pid container:pt: its processes (its sleep is PID 1 there)" "1 sleep 2402" \
+  "$(docker run --rm --pid container:pt busybox ps -o pid,args | awk '$2 == "sleep" {print $1, $2, $3}')"
+docker run -d --name pj --pid container:pt busybox sh -c 'sleep 2403 & sleep 1; exit 5' >/dev/null
+expect "--pid container: the joiner's exit code" 5 "$(docker wait pj)"
+sleep 0.5
+expect "--pid container: what the joiner left running is killed with it" "" "$(docker exec pt ps -o stat,args | awk '$2 == "sleep" && $3 == "2403" && $1 !~ /Z/')"
+expect "inspect keeps the mode as sent" "container:pt" "$(docker inspect -f '{{.HostConfig.PidMode}}' pj)"
+docker rm pj >/dev/null
+expect_match "--pid container: of a missing container" "No such container: berth-no-such" "$(docker run --rm --pid container:berth-no-such busybox true 2>&1)"
+docker create --name pc busybox true >/dev/null
+expect_match "--pid container: of one not running: docker's words" "cannot join PID of a non running container: pc" "$(docker run --rm --pid container:pc busybox true 2>&1)"
+docker run -d --name pk --pid container:pt busybox sleep 2404 >/dev/null
+docker stop -t 1 pt >/dev/null
+expect "--pid container: the joiner ends when the one it joined does (its namespace's PID 1 takes it along)" "exited 137" \
+  "$(docker wait pk >/dev/null; docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' pk)"
+docker rm -f pt pk pc >/dev/null
 expect "a container of its own keeps its own pid namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] && echo yes || echo no)"
 expect "a container of its own keeps its own ipc namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ] && echo yes || echo no)"
 

@@ -71,6 +71,9 @@ expect_match "--privileged: refused as docker does" "privileged mode is incompat
 check "--privileged --userns=host: runs" berth run --rm --privileged --userns=host busybox true
 expect_match "--network host: refused as docker does" "cannot share the host's network namespace when user namespaces are enabled" "$(docker run --rm --network host busybox true 2>&1)"
 expect_match "--pid host: refused as docker does" "cannot share the host PID namespace when user namespaces are enabled" "$(docker run --rm --pid host busybox true 2>&1)"
+docker run -d --name upt busybox sleep 300 >/dev/null
+expect_match "--pid container: with user namespaces: refused, named" "--pid container:<id> with user namespaces is not supported by berth yet" "$(docker run --rm --pid container:upt busybox true 2>&1)"
+docker rm -f upt >/dev/null
 
 # ---- named volumes: id-mapped, stored as the container's ids ----
 berth run --rm -v uvol:/data busybox sh -c 'touch /data/f && chown 7:8 /data/f' >/dev/null 2>&1
