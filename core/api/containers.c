@@ -569,7 +569,6 @@ static json_t *sample(struct container *c, json_t *prev) {
   json_object_set_new(s, "id", json_string(c->id));
   json_object_set_new(s, "num_procs", json_integer(0));
   json_object_set_new(s, "storage_stats", json_object());
-  json_object_set_new(s, "networks", json_object());
   if (prev) {
     json_object_set(s, "precpu_stats", json_object_get(prev, "cpu_stats"));
     json_object_set(s, "preread", json_object_get(prev, "read"));

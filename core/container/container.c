@@ -447,6 +447,13 @@ json_t *ctr_cgroup_stats(struct container *c) {
   json_int_t helpers = (json_int_t)exec_helpers_running(c);
   if (helpers && cur > 0)
     json_object_set_new(pids, "current", json_integer(cur > helpers ? cur - helpers : 0));
+  struct ctr_opts *o = ctr_opts_get(c);
+  ctr_lock();
+  pid_t pid = c->pid;
+  ctr_unlock();
+  json_t *net = o ? ctrnet_stats(o, pid) : NULL;
+  ctr_opts_put(o);
+  if (net) json_object_set_new(s, "networks", net);
   return s;
 }
 

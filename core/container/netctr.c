@@ -737,3 +737,39 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
   free(j);
   return out;
 }
+
+json_t *ctrnet_stats(const struct ctr_opts *o, pid_t pid) {
+  char p[64];
+  struct stat mine, theirs;
+  snprintf(p, sizeof p, "/proc/%d/ns/net", (int)pid);
+  if (pid <= 0 || shares_netns(o) || stat(p, &theirs) < 0 || stat("/proc/self/ns/net", &mine) < 0 ||
+      (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino))
+    return NULL;
+  snprintf(p, sizeof p, "/proc/%d/net/dev", (int)pid);
+  cleanup_free char *s = read_file(p, NULL);
+  json_t *out = json_object();
+  char *save = NULL;
+  /* "  eth0: rx bytes packets errs drop fifo frame compressed multicast tx bytes packets errs drop
+   * ..." */
+  for (char *line = s ? strtok_r(s, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    char *colon = strchr(line, ':');
+    if (!colon) continue; /* the two header lines */
+    *colon = 0;
+    while (*line == ' ')
+      line++;
+    unsigned long long v[16] = {0};
+    if (!strcmp(line, "lo") ||
+        sscanf(colon + 1, "%llu %llu %llu %llu %*u %*u %*u %*u %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[8], &v[9], &v[10], &v[11]) != 8)
+      continue;
+    json_object_set_new(out, line,
+                        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "rx_bytes", (json_int_t)v[0],
+                                  "rx_packets", (json_int_t)v[1], "rx_errors", (json_int_t)v[2],
+                                  "rx_dropped", (json_int_t)v[3], "tx_bytes", (json_int_t)v[8],
+                                  "tx_packets", (json_int_t)v[9], "tx_errors", (json_int_t)v[10],
+                                  "tx_dropped", (json_int_t)v[11]));
+  }
+  if (json_object_size(out)) return out;
+  json_decref(out);
+  return NULL;
+}

@@ -37,6 +37,11 @@ void ctrnet_link_env(struct container *c, const struct ctr_opts *o, char ***env,
  * ctr_lock held. */
 json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
                              struct net_endpoint *bridge);
+/* docker's stats "networks": each interface of the container's own
+ * network namespace but lo, by its name there, with its counters; NULL
+ * where it has none of its own (none, host, another container's: docker
+ * leaves the member out) */
+json_t *ctrnet_stats(const struct ctr_opts *o, pid_t pid);
 /* the record's "Endpoints" and back */
 json_t *ctrnet_to_json(const struct container *c);
 void ctrnet_from_json(struct container *c, json_t *record);

@@ -78,6 +78,22 @@ expect_match "eth0 inside has it, with the MAC docker derives" "eth0@.* 02:42:ac
 expect_match "the default route goes via the gateway" "default via 172.17.0.1 dev eth0" "$(docker exec web ip route)"
 check "one reaches the other by address" docker exec web ping -c1 -W2 "$ip2"
 check "and the host's side reaches it" busybox ping -c1 -W2 "$ip1"
+# stats' networks: eth0's counters from the container's own namespace (lo left out, as docker's)
+out=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/web/stats?stream=false" | python3 -c '
+import json, sys
+n = json.load(sys.stdin).get("networks") or {}
+e = n.get("eth0", {})
+print(sorted(n), e.get("rx_packets", 0) > 0 and e.get("tx_packets", 0) > 0, sorted(e))')
+expect "stats: networks has eth0 (not lo), its packets counted both ways, docker's 8 counters" \
+  "['eth0'] True ['rx_bytes', 'rx_dropped', 'rx_errors', 'rx_packets', 'tx_bytes', 'tx_dropped', 'tx_errors', 'tx_packets']" "$out"
+expect_match "docker stats' NET I/O column is no longer 0B / 0B" "^[1-9][0-9.]*k?B / [1-9][0-9.]*k?B$" "$(docker stats --no-stream --format '{{.NetIO}}' web)"
+docker run -d --name nonet --network none busybox sleep 60 >/dev/null
+expect "stats of a --network none container: no networks member, as docker's" "absent" \
+  "$(curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/nonet/stats?stream=false" | python3 -c 'import json, sys; print("absent" if "networks" not in json.load(sys.stdin) else "there")')"
+docker run -d --name hostnet --network host busybox sleep 60 >/dev/null
+expect "nor of a --network host one (the host's interfaces are not its)" "absent" \
+  "$(curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/hostnet/stats?stream=false" | python3 -c 'import json, sys; print("absent" if "networks" not in json.load(sys.stdin) else "there")')"
+docker rm -f nonet hostnet >/dev/null
 expect_match "/etc/hosts has its own address and hostname" "^$ip1[[:space:]]+$(docker inspect -f '{{.Config.Hostname}}' web)$" "$(docker exec web cat /etc/hosts)"
 expect "network inspect lists both containers" "web web2" "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' bridge | tr ' ' '\n' | sort | xargs)"
 out=$(docker run --rm --ip 172.17.0.99 busybox true 2>&1)
