@@ -629,10 +629,18 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_object_set_new(j, "Config", cfg);
   if (!json_is_object(json_object_get(cfg, "Labels")))
     json_object_set_new(cfg, "Labels", json_object()); /* docker's create makes it {} */
+  /* what `nsenter --net=<SandboxKey>` wants while it runs: its process's
+   * namespace (docker's is a file of its own; another container's network:
+   * none, as docker's) */
+  char sandbox[64] = "";
+  const char *nmode = json_string_value(json_object_get(hc, "NetworkMode")) ?: "";
+  if ((c->status == CTR_RUNNING || c->status == CTR_PAUSED) && c->pid > 0 &&
+      !str_has_prefix(nmode, "container:"))
+    snprintf(sandbox, sizeof sandbox, "/proc/%d/ns/net", (int)c->pid);
   json_t *ns =
       json_pack("{s:s,s:s,s:b,s:s,s:i,s:{},s:s,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:o}",
                 "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
-                "LinkLocalIPv6PrefixLen", 0, "Ports", "SandboxKey", "", "SecondaryIPAddresses",
+                "LinkLocalIPv6PrefixLen", 0, "Ports", "SandboxKey", sandbox, "SecondaryIPAddresses",
                 "SecondaryIPv6Addresses", "EndpointID", legacy ? nep.ep_id : "", "Gateway",
                 legacy ? nep.gateway : "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
                 "IPAddress", legacy ? nep.ip : "", "IPPrefixLen", legacy ? nep.prefix : 0,

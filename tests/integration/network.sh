@@ -78,6 +78,8 @@ expect_match "eth0 inside has it, with the MAC docker derives" "eth0@.* 02:42:ac
 expect_match "the default route goes via the gateway" "default via 172.17.0.1 dev eth0" "$(docker exec web ip route)"
 check "one reaches the other by address" docker exec web ping -c1 -W2 "$ip2"
 check "and the host's side reaches it" busybox ping -c1 -W2 "$ip1"
+expect_match "nsenter --net=<SandboxKey> enters its namespace (its address on eth0)" "eth0.* $ip1/16" \
+  "$(nsenter --net="$(docker inspect -f '{{.NetworkSettings.SandboxKey}}' web)" ip -4 -br addr show eth0)"
 # stats' networks: eth0's counters from the container's own namespace (lo left out, as docker's)
 out=$(curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/web/stats?stream=false" | python3 -c '
 import json, sys
@@ -93,6 +95,8 @@ expect "stats of a --network none container: no networks member, as docker's" "a
 docker run -d --name hostnet --network host busybox sleep 60 >/dev/null
 expect "nor of a --network host one (the host's interfaces are not its)" "absent" \
   "$(curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/hostnet/stats?stream=false" | python3 -c 'import json, sys; print("absent" if "networks" not in json.load(sys.stdin) else "there")')"
+docker stop -t 0 nonet >/dev/null
+expect "a stopped container has no SandboxKey, as docker's" "" "$(docker inspect -f '{{.NetworkSettings.SandboxKey}}' nonet)"
 docker rm -f nonet hostnet >/dev/null
 expect_match "/etc/hosts has its own address and hostname" "^$ip1[[:space:]]+$(docker inspect -f '{{.Config.Hostname}}' web)$" "$(docker exec web cat /etc/hosts)"
 expect "network inspect lists both containers" "web web2" "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' bridge | tr ' ' '\n' | sort | xargs)"
