@@ -729,9 +729,14 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
     n = 1;
   }
   for (size_t i = 0; i < n; i++) {
-    json_object_set_new(
-        out, j[i].ep.net_name,
-        net_endpoint_settings(&j[i].ep, shown_aliases(c, j[i].ep.net_name, j[i].cfg)));
+    json_t *s = net_endpoint_settings(&j[i].ep, shown_aliases(c, j[i].ep.net_name, j[i].cfg));
+    /* IPAMConfig (--ip, --ip6) and DriverOpts as the client sent them, as docker's */
+    static const char *const echoed[] = {"IPAMConfig", "DriverOpts"};
+    for (size_t k = 0; k < ARRAY_SIZE(echoed); k++) {
+      json_t *v = json_object_get(j[i].cfg, echoed[k]);
+      if (json_is_object(v)) json_object_set(s, echoed[k], v);
+    }
+    json_object_set_new(out, j[i].ep.net_name, s);
     if (!strcmp(j[i].ep.net_name, "bridge")) *bridge = j[i].ep;
   }
   free(j);

@@ -118,6 +118,9 @@ expect_match "its shim is found" "berth-shim --bundle" "$args"
 expect "a container on a network clones its own namespace (no --netns-fd for its shim)" 0 \
   "$(grep -c -- --netns-fd <<<"$args")"
 expect "--ip is honoured" "10.99.0.50" "$(docker run --rm --network appnet --ip 10.99.0.50 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")"
+docker run -d --name ipc50 --network appnet --ip 10.99.0.51 busybox sleep 60 >/dev/null
+expect "inspect's IPAMConfig is the --ip the client sent, as docker's" '{"IPv4Address":"10.99.0.51"}' "$(docker inspect -f '{{json .NetworkSettings.Networks.appnet.IPAMConfig}}' ipc50)"
+docker rm -f ipc50 >/dev/null
 check "it reaches db by address" docker run --rm --network appnet busybox ping -c1 -W2 10.99.0.2
 # ---- names on a user network: the embedded DNS server on its gateway ----
 mkdir -p "$T/www0" && echo hello-by-name >"$T/www0/index.html"
