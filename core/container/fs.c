@@ -1,15 +1,17 @@
 /* A container's filesystem as docker shows it: diff (the storage driver's
  * changes of its read-write layer, without what berth itself mounts or
- * makes there: /etc/hosts, /etc/hostname, /etc/resolv.conf, /dev, /proc,
- * /sys and the mount points). */
+ * makes there: /etc/hosts, /etc/hostname, /etc/resolv.conf, /.dockerenv,
+ * /dev, /proc, /sys and the mount points). */
 #include "../daemon.h"
 #include "../driver.h"
 #include "../runtime/runtime.h"
 #include "container.h"
 
-/* what the runtime makes or mounts in every container (the files first) */
-static const char *const own[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
-                                  "/dev",       "/proc",         "/sys"};
+/* what the runtime makes or mounts in every container (the files first);
+ * /.dockerenv, docker's empty marker that scripts test for, only made */
+static const char *const own[] = {
+    "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv", "/dev", "/proc", "/sys"};
+enum { OWN_FILES = 4 };
 
 /* An image's init layer (store_init_layer): each of them, where the image
  * lacks it, so that no container's own layer copies up /etc and makes
@@ -21,7 +23,7 @@ int ctr_fill_init_layer(int rootfd, void *arg, struct berth_err *err) {
   (void)err;
   for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
     struct berth_err e = {0};
-    int fd = rt_target_in_root(rootfd, own[i], i >= 3, &e);
+    int fd = rt_target_in_root(rootfd, own[i], i >= OWN_FILES, &e);
     if (fd >= 0)
       close(fd);
     else

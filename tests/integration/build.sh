@@ -119,7 +119,7 @@ DF
 dbuild -t ms:1 "$M" >/dev/null
 docker create --name msc ms:1 x >/dev/null
 expect "scratch final stage: only what was copied from the stages (and the mount points and /etc files every container has, as with docker's init layer)" \
-  "artifact dev/ etc/ etc/hostname etc/hosts etc/resolv.conf other proc/ sys/" "$(docker export msc | tar -t | sort | xargs)"
+  ".dockerenv artifact dev/ etc/ etc/hostname etc/hosts etc/resolv.conf other proc/ sys/" "$(docker export msc | tar -t | LC_ALL=C sort | xargs)"
 layer_files() {
   python3 -c '
 import io, json, sys, tarfile

@@ -580,6 +580,16 @@ expect "an image's /etc keeps its mode and owner under the init layer's files" "
   "$(berth run --rm oddetc:1 sh -c 'stat -c %a:%u:%g /etc; test -d /proc/self && echo y; test -e /dev/null && echo y' | xargs)"
 berth rmi oddetc:1 >/dev/null
 expect "docker diff: nothing of berth's" "" "$(berth diff "$i2")"
+expect "/.dockerenv is there, empty, as in docker's containers (scripts test for it)" "0" "$(berth exec "$i2" stat -c %s /.dockerenv)"
+berth exec "$i2" touch /made >/dev/null
+berth commit "$i2" dockerenv:1 >/dev/null
+expect "a commit holds what the container made, not /.dockerenv (the init layer's)" "made" \
+  "$(berth save dockerenv:1 | python3 -c '
+import io, json, sys, tarfile
+t = tarfile.open(fileobj=io.BytesIO(sys.stdin.buffer.read()))
+top = json.load(t.extractfile("manifest.json"))[0]["Layers"][-1]
+print(" ".join(sorted(m.name for m in tarfile.open(fileobj=t.extractfile(top)) if not m.isdir())))')"
+berth rmi dockerenv:1 >/dev/null
 berth rm -f "$i1" "$i2" >/dev/null
 
 # ---- the mount namespace inits are cloned from: none of the rootfs
