@@ -1094,6 +1094,14 @@ static void list_add(char **out, const char *sep, const char *s) {
   *out = joined;
 }
 
+/* a host address as the docker CLI prints it beside a port: IPv6 in [] */
+static const char *host_addr(const char *ip, char *buf, size_t len) {
+  if (!ip || !*ip) return "0.0.0.0";
+  if (!strchr(ip, ':')) return ip;
+  snprintf(buf, len, "[%s]", ip);
+  return buf;
+}
+
 static char *ports_string(json_t *ports) {
   size_t n = json_array_size(ports);
   char *out = xstrdup("");
@@ -1103,7 +1111,8 @@ static char *ports_string(json_t *ports) {
     json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
     json_int_t priv = json_integer_value(json_object_get(p, "PrivatePort"));
     const char *type = json_string_value(json_object_get(p, "Type")) ?: "tcp";
-    char *one = pub ? xasprintf("%s:%lld->%lld/%s", ip ? ip : "0.0.0.0", (long long)pub,
+    char ab[64];
+    char *one = pub ? xasprintf("%s:%lld->%lld/%s", host_addr(ip, ab, sizeof ab), (long long)pub,
                                 (long long)priv, type)
                     : xasprintf("%lld/%s", (long long)priv, type);
     list_add(&out, ", ", one);
@@ -1575,12 +1584,13 @@ int cmd_port(int argc, char **argv) {
     size_t i;
     json_t *b;
     json_array_foreach(v, i, b) {
-      const char *ip = json_string_value(json_object_get(b, "HostIp"));
+      char ab[64];
+      const char *ip = host_addr(json_string_value(json_object_get(b, "HostIp")), ab, sizeof ab);
       const char *hp = json_string_value(json_object_get(b, "HostPort"));
       if (want)
-        printf("%s:%s\n", ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
+        printf("%s:%s\n", ip, hp ? hp : "");
       else
-        printf("%s -> %s:%s\n", k, ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
+        printf("%s -> %s:%s\n", k, ip, hp ? hp : "");
       found = true;
     }
   }

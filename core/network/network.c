@@ -13,6 +13,7 @@
 #include "../events/events.h"
 #include "dns.h"
 #include "ipam.h"
+#include "proxy.h"
 #include "sandbox.h"
 
 struct network {
@@ -1079,7 +1080,8 @@ static bool free_on_host(const char *proto, const char *ip, uint16_t port) {
   sa.sin_addr.s_addr = htonl(a);
   bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   close(fd);
-  return ok;
+  /* any address: the IPv6 side too, which the proxy will listen on */
+  return ok && (strcmp(proto, "tcp") || !any_ip(ip) || proxy_v6_free(port));
 }
 
 static void ephemeral_range(uint16_t *lo, uint16_t *hi) {
@@ -1117,6 +1119,7 @@ static bool has_holds_locked(const char *ep_id) {
 }
 
 static void unhold_locked(const char *ep_id) {
+  proxy_remove(ep_id);
   for (size_t i = 0; i < n_holds;)
     if (!strcmp(holds[i].ep_id, ep_id))
       holds[i] = holds[--n_holds];
@@ -1135,6 +1138,7 @@ static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t 
   const struct berth_port_binding **ptrs = xcalloc(n_holds + 1, sizeof *ptrs);
   json_t *ports = json_object();
   size_t n = 0;
+  int r = 0;
   for (size_t i = 0; i < n_holds; i++) {
     const struct port_hold *h = &holds[i];
     if (strcmp(h->ep_id, ep->ep_id)) continue;
@@ -1151,9 +1155,19 @@ static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t 
                           json_pack("{s:s,s:s}", "HostIp",
                                     any_ip(h->host_ip) ? "0.0.0.0" : h->host_ip, "HostPort", hp));
     n++;
+    /* docker's [::]:PORT beside it (docker-proxy's), where the host has IPv6 */
+    int v6 = strcmp(h->proto, "tcp") || !any_ip(h->host_ip)
+                 ? 1
+                 : proxy_add(ep->ep_id, h->port, ep->ip, h->cport, err);
+    if (v6 == 0) json_array_append_new(arr, json_pack("{s:s,s:s}", "HostIp", "::", "HostPort", hp));
+    if (v6 < 0) {
+      r = v6;
+      break;
+    }
   }
   struct loaded_plugin *p = driver_of(d, ep);
-  int r = p ? drv_net_publish(p, ep->net_id, ep->ep_id, ptrs, n, err) : 0;
+  if (r == 0 && p) r = drv_net_publish(p, ep->net_id, ep->ep_id, ptrs, n, err);
+  if (r < 0) proxy_remove(ep->ep_id);
   free(ptrs);
   free(b);
   if (r < 0 || !ports_out)
@@ -1211,6 +1225,7 @@ void net_republish(struct daemon *d, struct net_endpoint *ep, json_t *ports) {
       snprintf(h.ep_id, sizeof h.ep_id, "%s", ep->ep_id);
       snprintf(h.proto, sizeof h.proto, "%s", proto);
       const char *hip = json_string_value(json_object_get(b, "HostIp")) ?: "";
+      if (!strcmp(hip, "::")) continue; /* the proxy's, made again with the IPv4 one */
       snprintf(h.host_ip, sizeof h.host_ip, "%s", strcmp(hip, "0.0.0.0") ? hip : "");
       h.port = (uint16_t)atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0");
       h.cport = (uint16_t)cport;

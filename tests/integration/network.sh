@@ -187,10 +187,27 @@ docker run -d --name web80 -p 8080:80 -v "$T/www:/www" busybox httpd -f -p 80 -h
 for _ in $(seq 1 50); do curl -s -m 1 -o /dev/null 127.0.0.1:8080/index.html && break; sleep 0.1; done
 expect "-p 8080:80: curl 127.0.0.1:8080 from the host" hello-from-httpd "$(curl -s -m 3 127.0.0.1:8080/index.html)"
 expect "and from outside, to the host's address" hello-from-httpd "$(ip netns exec "$OUT" curl -s -m 3 10.200.0.1:8080/index.html)"
-expect "docker port" "80/tcp -> 0.0.0.0:8080" "$(docker port web80)"
-expect "berth port" "80/tcp -> 0.0.0.0:8080" "$(berth port web80)"
-expect "ps PORTS" "0.0.0.0:8080->80/tcp" "$(docker ps --filter name=web80 --format '{{.Ports}}')"
-expect "NetworkSettings.Ports" '{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}' "$(docker inspect -f '{{json .NetworkSettings.Ports}}' web80)"
+# the IPv6 side ([::]:8080, docker-proxy's in docker) where this namespace has IPv6
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+  v6port=$'\n80/tcp -> [::]:8080' v6ps=', [::]:8080->80/tcp' v6json=',{"HostIp":"::","HostPort":"8080"}'
+else
+  v6port='' v6ps='' v6json=''
+  echo "# no IPv6 in this namespace: the [::] side of -p is not tested"
+fi
+expect "docker port" "80/tcp -> 0.0.0.0:8080$v6port" "$(docker port web80)"
+expect "berth port" "80/tcp -> 0.0.0.0:8080$v6port" "$(berth port web80)"
+expect "ps PORTS" "0.0.0.0:8080->80/tcp$v6ps" "$(docker ps --filter name=web80 --format '{{.Ports}}')"
+expect "NetworkSettings.Ports" '{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}'"$v6json"']}' "$(docker inspect -f '{{json .NetworkSettings.Ports}}' web80)"
+if [ -n "$v6port" ]; then
+  expect "curl [::1]:8080: the IPv6 side relayed to the container" hello-from-httpd "$(curl -s -m 3 'http://[::1]:8080/index.html')"
+  big=$(head -c 3000000 /dev/urandom | tee "$T/www/big" | md5sum)
+  expect "3 MB through the IPv6 side, byte for byte" "$big" "$(curl -s -m 10 'http://[::1]:8080/big' | md5sum)"
+  rm -f "$T/www/big"
+  expect_match "a port another program holds on [::] only: refused as taken" "port is already allocated" \
+    "$(python3 -c 'import socket,time; s=socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); s.bind(("::", 8097)); s.listen(1); time.sleep(3)' & np=$!; sleep 0.5; docker run --rm -p 8097:80 busybox true 2>&1; kill $np 2>/dev/null)"
+  expect "-p 127.0.0.1:...: no IPv6 side, as docker's" "80/tcp -> 127.0.0.1:8098" \
+    "$(docker run -d --name lo80 -p 127.0.0.1:8098:80 busybox sleep 60 >/dev/null; docker port lo80; docker rm -f lo80 >/dev/null)"
+fi
 get80='printf "GET /index.html HTTP/1.0\r\n\r\n" | nc -w 2 10.200.0.1 8080 | tail -1'
 expect "hairpin: another container reaches it through the host's address" hello-from-httpd "$(docker run --rm busybox sh -c "$get80")"
 expect "and so does the container itself" hello-from-httpd "$(docker exec web80 sh -c "$get80")"
@@ -200,7 +217,7 @@ expect "and it is not running" "false" "$(docker inspect -f '{{.State.Running}}'
 docker rm -f web81 >/dev/null 2>&1
 expect_match "-p 80:80 on a host port in use by another program: refused" "port is already allocated" "$(busybox nc -l -p 8090 >/dev/null 2>&1 & np=$!; sleep 0.2; docker run --rm -p 8090:80 busybox true 2>&1; kill $np 2>/dev/null)"
 docker run -d --name webp --expose 8081 -P -v "$T/www:/www" busybox httpd -f -p 8081 -h /www >/dev/null
-hp=$(docker port webp 8081/tcp | sed 's/.*://')
+hp=$(docker port webp 8081/tcp | head -1 | sed 's/.*://')
 read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
 [ -n "$hp" ] && [ "$hp" -ge "$lo" ] && [ "$hp" -le "$hi" ] && ok "-P: an ephemeral port ($hp)" || fail "-P: an ephemeral port ($hp)"
 for _ in $(seq 1 50); do curl -s -m 1 -o /dev/null "127.0.0.1:$hp/index.html" && break; sleep 0.1; done
@@ -352,7 +369,8 @@ expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.I
 expect "a connected container keeps both addresses" "10.99.0.77 $(docker exec late ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1)" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}}' late)"
 check "and is still reached by name" docker exec db ping -c1 -W2 late
 expect "a published port still answers" hello-from-httpd "$(curl -s -m 3 127.0.0.1:8080/index.html)"
-expect "and docker port still says it" "80/tcp -> 0.0.0.0:8080" "$(docker port web80)"
+expect "and docker port still says it" "80/tcp -> 0.0.0.0:8080$v6port" "$(docker port web80)"
+[ -n "$v6port" ] && expect "and its IPv6 side answers again (the relay made again at the restart)" hello-from-httpd "$(curl -s -m 3 'http://[::1]:8080/index.html')"
 check "and answers on it" busybox ping -c1 -W2 "$ip1"
 new=$(docker run --rm busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1")
 [ -n "$new" ] && [ "$new" != "$ip1" ] && [ "$new" != "$ip2" ] && ok "a new container gets another address ($new)" || fail "a new container gets another address ($new)"
