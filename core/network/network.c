@@ -1081,7 +1081,8 @@ static bool free_on_host(const char *proto, const char *ip, uint16_t port) {
   bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   close(fd);
   /* any address: the IPv6 side too, which the proxy will listen on */
-  return ok && (strcmp(proto, "tcp") || !any_ip(ip) || proxy_v6_free(port));
+  return ok &&
+         (!strcmp(proto, "sctp") || !any_ip(ip) || proxy_v6_free(!strcmp(proto, "udp"), port));
 }
 
 static void ephemeral_range(uint16_t *lo, uint16_t *hi) {
@@ -1156,9 +1157,9 @@ static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t 
                                     any_ip(h->host_ip) ? "0.0.0.0" : h->host_ip, "HostPort", hp));
     n++;
     /* docker's [::]:PORT beside it (docker-proxy's), where the host has IPv6 */
-    int v6 = strcmp(h->proto, "tcp") || !any_ip(h->host_ip)
+    int v6 = !strcmp(h->proto, "sctp") || !any_ip(h->host_ip)
                  ? 1
-                 : proxy_add(ep->ep_id, h->port, ep->ip, h->cport, err);
+                 : proxy_add(ep->ep_id, !strcmp(h->proto, "udp"), h->port, ep->ip, h->cport, err);
     if (v6 == 0) json_array_append_new(arr, json_pack("{s:s,s:s}", "HostIp", "::", "HostPort", hp));
     if (v6 < 0) {
       r = v6;

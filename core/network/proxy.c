@@ -1,14 +1,17 @@
-/* docker-proxy's IPv6 half, in berthd: one accepting thread per listener,
- * one relaying thread per connection (poll on both ends, a buffer each
- * way, half-closes passed on).  What a listener holds is counted: the
- * listener and each of its relays; the last to let go frees it. */
+/* docker-proxy's IPv6 half, in berthd.  TCP: one accepting thread per
+ * listener, one relaying thread per connection (poll on both ends, a
+ * buffer each way, half-closes passed on).  UDP: one thread per listener
+ * holding its flows.  What a listener holds is counted: the listener and
+ * each of its relays; the last to let go frees it. */
 #include "proxy.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct relay {
   int a, b; /* the client's, the container's */
@@ -18,7 +21,9 @@ struct relay {
 
 struct listener {
   char owner[65];
-  int fd;       /* the acceptor's: it closes it when it ends */
+  int fd; /* the acceptor's: it closes it when it ends */
+  bool udp;
+  int wake[2]; /* udp: proxy_remove's word to its thread */
   pthread_t acceptor;
   int refs; /* the acceptor and each relay; with mu */
   bool gone;
@@ -34,8 +39,8 @@ static void put_locked(struct listener *l) {
   if (--l->refs == 0) free(l);
 }
 
-static int v6_socket(void) {
-  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+static int v6_socket(bool udp) {
+  int fd = socket(AF_INET6, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
@@ -54,8 +59,8 @@ static bool no_v6(int e) {
   return e == EAFNOSUPPORT || e == EADDRNOTAVAIL || e == EPROTONOSUPPORT;
 }
 
-bool proxy_v6_free(uint16_t port) {
-  int fd = v6_socket();
+bool proxy_v6_free(bool udp, uint16_t port) {
+  int fd = v6_socket(udp);
   if (fd < 0) return true;
   int r = v6_bind(fd, port);
   close(fd);
@@ -174,18 +179,100 @@ static void *accept_main(void *arg) {
   return NULL;
 }
 
-int proxy_add(const char *owner, uint16_t host_port, const char *ip4, uint16_t port,
+/* ---- UDP: a flow per client, its own connected socket to the container ---- */
+
+struct flow {
+  struct sockaddr_in6 client;
+  int fd;
+  time_t last;
+};
+
+enum { MAX_FLOWS = 1024, FLOW_IDLE_S = 90 };
+
+static struct flow *flow_of(struct listener *l, struct flow *f, size_t *n,
+                            const struct sockaddr_in6 *from) {
+  for (size_t i = 0; i < *n; i++)
+    if (!memcmp(&f[i].client, from, sizeof *from)) return &f[i];
+  if (*n == MAX_FLOWS) return NULL;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&l->to, sizeof l->to) < 0) {
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
+  f[*n] = (struct flow){*from, fd, 0};
+  return &f[(*n)++];
+}
+
+/* a datagram from the client on to its flow, or from a flow back */
+static void udp_turn(struct listener *l, struct pollfd *p, struct flow *f, size_t *n) {
+  char buf[65536];
+  time_t now = time(NULL);
+  if (p[1].revents) {
+    struct sockaddr_in6 from;
+    socklen_t fl = sizeof from;
+    ssize_t m = recvfrom(l->fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+    struct flow *x = m >= 0 && fl == sizeof from ? flow_of(l, f, n, &from) : NULL;
+    if (x && send(x->fd, buf, (size_t)m, 0) >= 0) x->last = now;
+  }
+  for (size_t i = 0; i < *n; i++) {
+    if (p[2 + i].revents) {
+      ssize_t m = recv(f[i].fd, buf, sizeof buf, 0);
+      if (m >= 0 && sendto(l->fd, buf, (size_t)m, 0, (struct sockaddr *)&f[i].client,
+                           sizeof f[i].client) >= 0)
+        f[i].last = now;
+    }
+  }
+  for (size_t i = 0; i < *n;) /* the idle ones forgotten, as docker-proxy's */
+    if (now - f[i].last > FLOW_IDLE_S) {
+      close(f[i].fd);
+      f[i] = f[--*n];
+    } else {
+      i++;
+    }
+}
+
+static void *udp_main(void *arg) {
+  struct listener *l = arg;
+  struct flow *f = xcalloc(MAX_FLOWS, sizeof *f);
+  struct pollfd *p = xcalloc(MAX_FLOWS + 2, sizeof *p);
+  size_t n = 0;
+  for (;;) {
+    p[0] = (struct pollfd){l->wake[0], POLLIN, 0};
+    p[1] = (struct pollfd){l->fd, POLLIN, 0};
+    for (size_t i = 0; i < n; i++)
+      p[2 + i] = (struct pollfd){f[i].fd, POLLIN, 0};
+    if (poll(p, n + 2, n ? 30000 : -1) < 0 && errno != EINTR) continue;
+    if (p[0].revents) break; /* proxy_remove */
+    udp_turn(l, p, f, &n);
+  }
+  for (size_t i = 0; i < n; i++)
+    close(f[i].fd);
+  free(f);
+  free(p);
+  close(l->fd);
+  close(l->wake[0]);
+  close(l->wake[1]);
+  pthread_mutex_lock(&mu);
+  put_locked(l);
+  pthread_mutex_unlock(&mu);
+  return NULL;
+}
+
+int proxy_add(const char *owner, bool udp, uint16_t host_port, const char *ip4, uint16_t port,
               struct berth_err *err) {
   struct listener *l = xcalloc(1, sizeof *l);
   snprintf(l->owner, sizeof l->owner, "%s", owner);
+  l->udp = udp;
+  l->wake[0] = l->wake[1] = -1;
   l->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port)};
   l->refs = 1;
   int r = inet_pton(AF_INET, ip4, &l->to.sin_addr) == 1 ? 0 : -EINVAL;
-  l->fd = r == 0 ? v6_socket() : -1;
+  l->fd = r == 0 ? v6_socket(udp) : -1;
   if (r == 0 && l->fd < 0) r = -errno;
   if (r == 0) r = v6_bind(l->fd, host_port);
-  if (r == 0 && listen(l->fd, 128) < 0) r = -errno;
-  if (r == 0 && (r = -pthread_create(&l->acceptor, NULL, accept_main, l)) == 0) {
+  if (r == 0 && !udp && listen(l->fd, 128) < 0) r = -errno;
+  if (r == 0 && udp && pipe2(l->wake, O_CLOEXEC) < 0) r = -errno;
+  if (r == 0 && (r = -pthread_create(&l->acceptor, NULL, udp ? udp_main : accept_main, l)) == 0) {
     pthread_mutex_lock(&mu);
     l->next = all;
     all = l;
@@ -193,10 +280,11 @@ int proxy_add(const char *owner, uint16_t host_port, const char *ip4, uint16_t p
     return 0;
   }
   if (l->fd >= 0) close(l->fd);
+  if (l->wake[0] >= 0) close(l->wake[0]), close(l->wake[1]);
   free(l);
   if (no_v6(-r)) return 1;
-  return err_sys_(err, BERTH_ECONFLICT, -r, "listen on [::]:%u (the published port's IPv6 side)",
-                  host_port);
+  return err_sys_(err, BERTH_ECONFLICT, -r, "listen on [::]:%u/%s (the published port's IPv6 side)",
+                  host_port, udp ? "udp" : "tcp");
 }
 
 /* the listeners go (their ports free when this returns: the next start
@@ -219,7 +307,8 @@ void proxy_remove(const char *owner) {
       }
       *pp = l->next;
       l->gone = true;
-      shutdown(l->fd, SHUT_RDWR); /* wakes its accept */
+      if (l->udp && write(l->wake[1], "x", 1) < 0) log_warn("proxy: cannot wake a UDP relay");
+      if (!l->udp) shutdown(l->fd, SHUT_RDWR); /* wakes its accept */
       for (struct relay *r = l->relays; r; r = r->next) {
         shutdown(r->a, SHUT_RDWR);
         shutdown(r->b, SHUT_RDWR);

@@ -245,6 +245,17 @@ docker run -d --name udp -p 5353:5353/udp -v "$T/udp:/u" busybox /u/echo >/dev/n
 sleep 0.3
 got=$(ip netns exec "$OUT" python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b"over-udp", ("10.200.0.1", 5353)); print(s.recv(100).decode())' 2>&1)
 expect "-p 5353:5353/udp: a datagram from outside comes back" over-udp "$got"
+if [ -n "$v6port" ]; then
+  expect "and over IPv6 ([::1]:5353/udp, relayed as docker-proxy relays it), two clients each answered" "v6-one v6-two" \
+    "$(python3 -c '
+import socket
+out = []
+for w in (b"v6-one", b"v6-two"):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
+    s.sendto(w, ("::1", 5353)); out.append(s.recv(100).decode())
+print(*out)' 2>&1)"
+  expect "docker port shows the udp port's IPv6 side" "5353/udp -> 0.0.0.0:5353 5353/udp -> [::]:5353" "$(docker port udp | xargs)"
+fi
 ip netns exec "$OUT" busybox httpd -p 10.200.0.2:8000 -h "$T/www"
 out=$(docker run --rm busybox sh -c 'printf "GET /index.html HTTP/1.0\r\n\r\n" | nc 10.200.0.2 8000' 2>&1)
 expect_match "a container reaches outside through masquerade" "hello-from-httpd" "$out"
