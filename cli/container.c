@@ -396,7 +396,8 @@ static int add_health(const struct run_opts *o, json_t *c) {
   return 0;
 }
 
-static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd, char **cmd) {
+/* Config's process, attach, labels and health fields; NULL after a message */
+static json_t *config_part(struct run_opts *o, const char *image, int ncmd, char **cmd) {
   json_t *env = str_array(&o->env);
   for (size_t i = 0; i < o->env_file.n; i++)
     if (read_env_file(o->env_file.v[i], env) < 0) {
@@ -444,21 +445,29 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     json_decref(c);
     return NULL;
   }
-  json_t *exposed = json_object(), *bindings = json_object();
+  return c;
+}
+
+/* --expose and -p into Config.ExposedPorts and *bindings; -1 after a message */
+static int ports_part(struct run_opts *o, json_t *c, json_t **bindings) {
+  json_t *exposed = json_object();
+  *bindings = json_object();
+  json_object_set_new(c, "ExposedPorts", exposed);
   for (size_t i = 0; i < o->expose.n; i++) {
     cleanup_free char *k =
         strchr(o->expose.v[i], '/') ? xstrdup(o->expose.v[i]) : xasprintf("%s/tcp", o->expose.v[i]);
     json_object_set_new(exposed, k, json_object());
   }
   for (size_t i = 0; i < o->publish.n; i++)
-    if (add_publish(o->publish.v[i], exposed, bindings) < 0) {
-      json_decref(c);
-      json_decref(exposed);
-      json_decref(bindings);
-      return NULL;
+    if (add_publish(o->publish.v[i], exposed, *bindings) < 0) {
+      json_decref(*bindings);
+      return -1;
     }
-  json_object_set_new(c, "ExposedPorts", exposed);
-  /* restart policy */
+  return 0;
+}
+
+/* --restart NAME[:N] as docker's RestartPolicy; NULL after a message */
+static json_t *restart_policy(const struct run_opts *o) {
   const char *rname = o->restart ? o->restart : "no";
   long retries = 0;
   cleanup_free char *rn = xstrdup(rname);
@@ -470,12 +479,14 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (strcmp(rn, "no") && strcmp(rn, "always") && strcmp(rn, "on-failure") &&
       strcmp(rn, "unless-stopped")) {
     fprintf(stderr, "invalid restart policy %s\n", rname);
-    json_decref(c);
-    json_decref(bindings);
     return NULL;
   }
-  if (!strcmp(rn, "no")) rn[0] = 0;
-  /* seccomp=FILE: the daemon gets the profile's content (docker does this too) */
+  return json_pack("{s:s,s:I}", "Name", rn, "MaximumRetryCount", (json_int_t)retries);
+}
+
+/* --security-opt; seccomp=FILE: the daemon gets the profile's content
+ * (docker does this too).  NULL after a message */
+static json_t *security_opts(const struct run_opts *o) {
   json_t *secopt = json_array();
   for (size_t i = 0; i < o->security_opt.n; i++) {
     const char *so = o->security_opt.v[i];
@@ -485,8 +496,6 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
       if (!text) {
         fprintf(stderr, "opening seccomp profile (%s) failed: %s\n", so + 8, strerror(errno));
         json_decref(secopt);
-        json_decref(c);
-        json_decref(bindings);
         return NULL;
       }
       json_array_append_new(secopt, json_sprintf("seccomp=%s", text));
@@ -495,15 +504,11 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
       json_array_append_new(secopt, json_string(so));
     }
   }
-  json_t *hc = json_pack(
-      "{s:o,s:s,s:o,s:{s:s,s:I},s:b,s:b,s:o,s:o,s:o,s:b}", "Binds", binds_of(&o->volumes),
-      "NetworkMode", o->network ? o->network : "default", "PortBindings", bindings, "RestartPolicy",
-      "Name", !strcmp(rname, "no") ? "no" : rn, "MaximumRetryCount", (json_int_t)retries,
-      "AutoRemove", o->rm, "Privileged", o->privileged, "CapAdd", str_array(&o->cap_add), "CapDrop",
-      str_array(&o->cap_drop), "SecurityOpt", secopt, "ReadonlyRootfs", o->read_only);
-  json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
-  json_object_set_new(c, "HostConfig", hc);
-  /* as the docker CLI sends it: the endpoint under the network's name */
+  return secopt;
+}
+
+/* as the docker CLI sends it: the endpoint under the network's name */
+static void endpoint_part(const struct run_opts *o, json_t *c) {
   json_t *epc = json_object(), *eps = json_object();
   if (o->ip || o->ip6) json_object_set_new(epc, "IPAMConfig", json_object());
   if (o->ip)
@@ -513,121 +518,94 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
   if (o->net_aliases.n) json_object_set_new(epc, "Aliases", str_array(&o->net_aliases));
   json_object_set_new(eps, o->network ? o->network : "default", epc);
   json_object_set_new(c, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig", eps));
-  if (o->init) json_object_set_new(hc, "Init", json_true());
-  if (o->userns) json_object_set_new(hc, "UsernsMode", json_string(o->userns));
-  if (o->ipc) json_object_set_new(hc, "IpcMode", json_string(o->ipc));
-  if (o->uts) json_object_set_new(hc, "UTSMode", json_string(o->uts));
-  if (o->pid) json_object_set_new(hc, "PidMode", json_string(o->pid));
-  if (o->memory) {
-    int64_t m = parse_bytes(o->memory);
-    if (m < 0) goto bad_mem;
-    json_object_set_new(hc, "Memory", json_integer(m));
-  }
-  if (o->memory_swap) {
-    int64_t m = !strcmp(o->memory_swap, "-1") ? -1 : parse_bytes(o->memory_swap);
-    if (m < -1) goto bad_mem;
-    json_object_set_new(hc, "MemorySwap", json_integer(m));
-  }
-  if (o->shm_size) {
-    int64_t m = parse_bytes(o->shm_size);
-    if (m < 0) goto bad_mem;
-    json_object_set_new(hc, "ShmSize", json_integer(m));
+}
+
+/* -m, --memory-swap, --shm-size, --cpus and the other limits; -1 after a message */
+static int limits_part(const struct run_opts *o, json_t *hc) {
+  const struct {
+    const char *flag, *val, *key;
+  } sizes[] = {{"--memory", o->memory, "Memory"},
+               {"--memory-swap", o->memory_swap, "MemorySwap"},
+               {"--shm-size", o->shm_size, "ShmSize"}};
+  for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+    if (!sizes[i].val) continue;
+    bool swap_any = !strcmp(sizes[i].key, "MemorySwap") && !strcmp(sizes[i].val, "-1");
+    int64_t m = swap_any ? -1 : parse_bytes(sizes[i].val);
+    if (m < (swap_any ? -1 : 0)) {
+      fprintf(stderr, "invalid size: '%s'\n", sizes[i].val);
+      return -1;
+    }
+    json_object_set_new(hc, sizes[i].key, json_integer(m));
   }
   if (o->cpus) {
     char *end;
     double v = strtod(o->cpus, &end);
-    if (*end || v < 0) {
-      bad_flag("--cpus", o->cpus, "failed to parse as a rational number");
-      json_decref(c);
-      return NULL;
-    }
+    if (*end || v < 0) return bad_flag("--cpus", o->cpus, "failed to parse as a rational number");
     json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(v * 1e9 + 0.5)));
   }
   if (o->cpu_shares) json_object_set_new(hc, "CpuShares", json_integer(o->cpu_shares));
   if (o->cpuset) json_object_set_new(hc, "CpusetCpus", json_string(o->cpuset));
   if (o->pids_limit) json_object_set_new(hc, "PidsLimit", json_integer(o->pids_limit));
-  if (add_more_resources(o, hc) < 0) {
-    json_decref(c);
-    return NULL;
+  if (add_more_resources(o, hc) < 0) return -1;
+  if (!o->ulimits.n) return 0;
+  json_t *ul = json_array();
+  json_object_set_new(hc, "Ulimits", ul);
+  for (size_t i = 0; i < o->ulimits.n; i++) {
+    cleanup_free char *u = xstrdup(o->ulimits.v[i]);
+    char *eq = strchr(u, '=');
+    if (!eq) return bad_flag("--ulimit", u, "invalid ulimit argument");
+    *eq = 0;
+    long long soft = strtoll(eq + 1, NULL, 10), hard = soft;
+    char *col = strchr(eq + 1, ':');
+    if (col) hard = strtoll(col + 1, NULL, 10);
+    json_array_append_new(ul, json_pack("{s:s,s:I,s:I}", "Name", u, "Soft", soft, "Hard", hard));
   }
-  if (o->ulimits.n) {
-    json_t *ul = json_array();
-    for (size_t i = 0; i < o->ulimits.n; i++) {
-      cleanup_free char *u = xstrdup(o->ulimits.v[i]);
-      char *eq = strchr(u, '=');
-      if (!eq) {
-        bad_flag("--ulimit", u, "invalid ulimit argument");
-        json_decref(ul);
-        json_decref(c);
-        return NULL;
-      }
-      *eq = 0;
-      long long soft = strtoll(eq + 1, NULL, 10), hard = soft;
-      char *col = strchr(eq + 1, ':');
-      if (col) hard = strtoll(col + 1, NULL, 10);
-      json_array_append_new(ul, json_pack("{s:s,s:I,s:I}", "Name", u, "Soft", soft, "Hard", hard));
+  return 0;
+}
+
+/* "K=V" items (--log-opt, --sysctl) as an object; NULL (after a message
+ * naming flag) for one without "=" where need_eq */
+static json_t *kv_object(const struct strlist *l, const char *flag, bool need_eq) {
+  json_t *m = json_object();
+  for (size_t i = 0; i < l->n; i++) {
+    const char *eq = strchr(l->v[i], '=');
+    if (!eq && need_eq) {
+      fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: invalid sysctl value\n", l->v[i],
+              flag);
+      json_decref(m);
+      return NULL;
     }
-    json_object_set_new(hc, "Ulimits", ul);
+    cleanup_free char *k = eq ? strndup(l->v[i], (size_t)(eq - l->v[i])) : xstrdup(l->v[i]);
+    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
   }
-  if (o->log_driver || o->log_opts.n) {
-    json_t *cfg = json_object();
-    for (size_t i = 0; i < o->log_opts.n; i++) {
-      const char *eq = strchr(o->log_opts.v[i], '=');
-      cleanup_free char *k = eq ? strndup(o->log_opts.v[i], (size_t)(eq - o->log_opts.v[i]))
-                                : xstrdup(o->log_opts.v[i]);
-      json_object_set_new(cfg, k, json_string(eq ? eq + 1 : ""));
-    }
-    json_object_set_new(
-        hc, "LogConfig",
-        json_pack("{s:s,s:o}", "Type", o->log_driver ? o->log_driver : "", "Config", cfg));
-  }
-  if (o->dns.n) json_object_set_new(hc, "Dns", str_array(&o->dns));
-  if (o->add_host.n) json_object_set_new(hc, "ExtraHosts", str_array(&o->add_host));
-  if (o->links.n) json_object_set_new(hc, "Links", str_array(&o->links));
-  if (o->volumes_from.n) json_object_set_new(hc, "VolumesFrom", str_array(&o->volumes_from));
-  if (o->volume_driver) json_object_set_new(hc, "VolumeDriver", json_string(o->volume_driver));
+  return m;
+}
+
+/* --mount, --device, --sysctl, --tmpfs; -1 after a message */
+static int mounts_part(const struct run_opts *o, json_t *hc) {
   if (o->mounts.n) {
     json_t *ms = json_array();
+    json_object_set_new(hc, "Mounts", ms);
     for (size_t i = 0; i < o->mounts.n; i++) {
       char why[256];
       json_t *m = mount_spec(o->mounts.v[i], why, sizeof why);
       if (!m) {
         fprintf(stderr, "invalid argument \"%s\" for \"--mount\" flag: %s\n", o->mounts.v[i], why);
-        json_decref(ms);
-        json_decref(c);
-        return NULL;
+        return -1;
       }
       json_array_append_new(ms, m);
     }
-    json_object_set_new(hc, "Mounts", ms);
   }
   if (o->devices.n) {
     json_t *devs = devices_of(&o->devices);
-    if (!devs) {
-      json_decref(c);
-      return NULL;
-    }
+    if (!devs) return -1;
     json_object_set_new(hc, "Devices", devs);
   }
   if (o->sysctls.n) {
-    json_t *m = json_object();
-    for (size_t i = 0; i < o->sysctls.n; i++) {
-      const char *eq = strchr(o->sysctls.v[i], '=');
-      if (!eq) {
-        fprintf(stderr, "invalid argument \"%s\" for \"--sysctl\" flag: invalid sysctl value\n",
-                o->sysctls.v[i]);
-        json_decref(m);
-        json_decref(c);
-        return NULL;
-      }
-      cleanup_free char *k = strndup(o->sysctls.v[i], (size_t)(eq - o->sysctls.v[i]));
-      json_object_set_new(m, k, json_string(eq + 1));
-    }
+    json_t *m = kv_object(&o->sysctls, "--sysctl", true);
+    if (!m) return -1;
     json_object_set_new(hc, "Sysctls", m);
   }
-  if (o->device_rules.n) json_object_set_new(hc, "DeviceCgroupRules", str_array(&o->device_rules));
-  if (o->dns_search.n) json_object_set_new(hc, "DnsSearch", str_array(&o->dns_search));
-  if (o->dns_options.n) json_object_set_new(hc, "DnsOptions", str_array(&o->dns_options));
   if (o->tmpfs.n) {
     json_t *t = json_object();
     for (size_t i = 0; i < o->tmpfs.n; i++) {
@@ -638,14 +616,66 @@ static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd
     }
     json_object_set_new(hc, "Tmpfs", t);
   }
+  return 0;
+}
+
+/* the lists and strings of HostConfig that need no checking here */
+static void host_lists_part(const struct run_opts *o, json_t *hc) {
+  if (o->init) json_object_set_new(hc, "Init", json_true());
+  const struct {
+    const char *key, *val;
+  } strs[] = {{"UsernsMode", o->userns},
+              {"IpcMode", o->ipc},
+              {"UTSMode", o->uts},
+              {"PidMode", o->pid},
+              {"VolumeDriver", o->volume_driver}};
+  for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+    if (strs[i].val) json_object_set_new(hc, strs[i].key, json_string(strs[i].val));
+  const struct {
+    const char *key;
+    const struct strlist *l;
+  } lists[] = {{"Dns", &o->dns},
+               {"ExtraHosts", &o->add_host},
+               {"Links", &o->links},
+               {"VolumesFrom", &o->volumes_from},
+               {"DeviceCgroupRules", &o->device_rules},
+               {"DnsSearch", &o->dns_search},
+               {"DnsOptions", &o->dns_options}};
+  for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+    if (lists[i].l->n) json_object_set_new(hc, lists[i].key, str_array(lists[i].l));
+  if (o->log_driver || o->log_opts.n)
+    json_object_set_new(hc, "LogConfig",
+                        json_pack("{s:s,s:o}", "Type", o->log_driver ? o->log_driver : "", "Config",
+                                  kv_object(&o->log_opts, "--log-opt", false)));
+}
+
+static json_t *build_create_body(struct run_opts *o, const char *image, int ncmd, char **cmd) {
+  json_t *c = config_part(o, image, ncmd, cmd), *bindings = NULL;
+  if (!c || ports_part(o, c, &bindings) < 0) {
+    json_decref(c);
+    return NULL;
+  }
+  json_t *restart = restart_policy(o), *secopt = restart ? security_opts(o) : NULL;
+  if (!secopt) {
+    json_decref(restart);
+    json_decref(bindings);
+    json_decref(c);
+    return NULL;
+  }
+  json_t *hc =
+      json_pack("{s:o,s:s,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:b,s:b}", "Binds", binds_of(&o->volumes),
+                "NetworkMode", o->network ? o->network : "default", "PortBindings", bindings,
+                "RestartPolicy", restart, "AutoRemove", o->rm, "Privileged", o->privileged,
+                "CapAdd", str_array(&o->cap_add), "CapDrop", str_array(&o->cap_drop), "SecurityOpt",
+                secopt, "ReadonlyRootfs", o->read_only, "PublishAllPorts", o->publish_all);
+  json_object_set_new(c, "HostConfig", hc);
+  endpoint_part(o, c);
+  host_lists_part(o, hc);
+  if (limits_part(o, hc) < 0 || mounts_part(o, hc) < 0) {
+    json_decref(c);
+    return NULL;
+  }
   return c;
-bad_mem:
-  fprintf(stderr, "invalid size: '%s'\n",
-          o->memory        ? o->memory
-          : o->memory_swap ? o->memory_swap
-                           : o->shm_size);
-  json_decref(c);
-  return NULL;
 }
 
 /* POST /containers/create; pulls a missing image the way docker does. */
