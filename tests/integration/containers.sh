@@ -390,6 +390,7 @@ else
   expect "--memory-reservation as cgroup v2's memory.low" 67108864 "$(berth run --rm --memory-reservation 64m busybox cat /sys/fs/cgroup/memory.low)"
   expect_match "--memory-swappiness on cgroup v2: docker's warning" "Memory swappiness discarded" "$(berth run --rm --memory-swappiness 10 busybox true 2>&1)"
 fi
+expect_match "--memory-swap that is not a size: refused by the CLI, naming it" "invalid size: 'abc'" "$(berth run --rm -m 16m --memory-swap abc busybox true 2>&1)"
 expect_match "--oom-kill-disable without -m: docker's warning" "OOM killer is disabled for the container, but no memory limit is set" \
   "$(berth run --rm --oom-kill-disable busybox true 2>&1)"
 expect_match "--memory-reservation 1k: docker's 400" "Minimum memory reservation allowed is 6MB" "$(berth run --rm --memory-reservation 1k busybox true 2>&1)"
