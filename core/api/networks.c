@@ -1,5 +1,6 @@
 /* /networks: parse, call core/network, render. */
 #include "../container/container.h"
+#include "../container/netctr.h"
 #include "../network/network.h"
 #include "routes.h"
 
@@ -59,7 +60,7 @@ static int list(struct api_request *req) {
 
 static int inspect(struct api_request *req) {
   struct berth_err err = {0};
-  json_t *j = net_inspect(req->d, api_param(req, 0), &err);
+  json_t *j = ctrnet_network_inspect(req->d, api_param(req, 0), &err);
   return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
 }
 

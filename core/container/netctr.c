@@ -778,3 +778,35 @@ json_t *ctrnet_stats(const struct ctr_opts *o, pid_t pid) {
   json_decref(out);
   return NULL;
 }
+
+static void unplumbed_members(struct daemon *d, const char *net_id, json_t *members) {
+  size_t n;
+  struct container **all = ctr_list(&n);
+  for (size_t i = 0; i < n; i++) {
+    struct container *c = all[i];
+    struct ctr_opts *o = ctr_opts_get(c);
+    ctr_lock();
+    bool run = running(c);
+    cleanup_free char *name = xstrdup(c->name + 1);
+    ctr_unlock();
+    struct net_endpoint ep;
+    struct berth_err e = {0};
+    if (o && run && !shares_netns(o) && net_resolve(d, mode_of(o), &ep, &e) == 0 &&
+        !strcmp(ep.net_id, net_id) && !json_object_get(members, c->id))
+      json_object_set_new(members, c->id,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", name, "EndpointID", "",
+                                    "MacAddress", "", "IPv4Address", "", "IPv6Address", ""));
+    ctr_opts_put(o);
+    ctr_put(c);
+  }
+  free(all);
+}
+
+json_t *ctrnet_network_inspect(struct daemon *d, const char *ref, struct berth_err *err) {
+  json_t *j = net_inspect(d, ref, err);
+  const char *drv = json_string_value(json_object_get(j, "Driver")) ?: "";
+  json_t *members = json_object_get(j, "Containers");
+  if (json_is_object(members) && (!strcmp(drv, "host") || !strcmp(drv, "null")))
+    unplumbed_members(d, json_string_value(json_object_get(j, "Id")) ?: "", members);
+  return j;
+}

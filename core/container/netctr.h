@@ -37,6 +37,9 @@ void ctrnet_link_env(struct container *c, const struct ctr_opts *o, char ***env,
  * ctr_lock held. */
 json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
                              struct net_endpoint *bridge);
+/* network inspect as docker's: for host and none, which have no
+ * endpoints, the running containers whose network it is too */
+json_t *ctrnet_network_inspect(struct daemon *d, const char *ref, struct berth_err *err);
 /* docker's stats "networks": each interface of the container's own
  * network namespace but lo, by its name there, with its counters; NULL
  * where it has none of its own (none, host, another container's: docker

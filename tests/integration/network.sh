@@ -100,6 +100,13 @@ expect "a stopped container has no SandboxKey, as docker's" "" "$(docker inspect
 docker rm -f nonet hostnet >/dev/null
 expect_match "/etc/hosts has its own address and hostname" "^$ip1[[:space:]]+$(docker inspect -f '{{.Config.Hostname}}' web)$" "$(docker exec web cat /etc/hosts)"
 expect "network inspect lists both containers" "web web2" "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' bridge | tr ' ' '\n' | sort | xargs)"
+docker run -d --name onhost --network host busybox sleep 60 >/dev/null
+docker run -d --name onnone --network none busybox sleep 60 >/dev/null
+expect "network inspect host and none list their running containers, as docker's" "onhost onnone" \
+  "$(docker network inspect -f '{{range .Containers}}{{.Name}}{{end}}' host none | xargs)"
+docker stop -t 0 onhost >/dev/null
+expect "a stopped one is not listed" "" "$(docker network inspect -f '{{range .Containers}}{{.Name}}{{end}}' host)"
+docker rm -f onhost onnone >/dev/null
 out=$(docker run --rm --ip 172.17.0.99 busybox true 2>&1)
 expect_match "--ip on the default bridge: docker's refusal" "user specified IP address is supported on user defined networks only" "$out"
 
