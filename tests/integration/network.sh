@@ -210,8 +210,13 @@ if [ -n "$v6port" ]; then
   big=$(head -c 3000000 /dev/urandom | tee "$T/www/big" | md5sum)
   expect "3 MB through the IPv6 side, byte for byte" "$big" "$(curl -s -m 10 'http://[::1]:8080/big' | md5sum)"
   rm -f "$T/www/big"
-  expect_match "a port another program holds on [::] only: refused as taken" "port is already allocated" \
-    "$(python3 -c 'import socket,time; s=socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); s.bind(("::", 8097)); s.listen(1); time.sleep(3)' & np=$!; sleep 0.5; docker run --rm -p 8097:80 busybox true 2>&1; kill $np 2>/dev/null)"
+  python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::", 8097)); s.listen(1); open(sys.argv[1], "w").close(); time.sleep(30)' "$T/v6held" &
+  np=$!
+  for _ in $(seq 1 200); do [ -e "$T/v6held" ] && break; sleep 0.05; done
+  expect_match "a port another program holds on [::] only: refused as taken" "port is already allocated" "$(docker run --rm -p 8097:80 busybox true 2>&1)"
+  kill $np 2>/dev/null
   expect "-p 127.0.0.1:...: no IPv6 side, as docker's" "80/tcp -> 127.0.0.1:8098" \
     "$(docker run -d --name lo80 -p 127.0.0.1:8098:80 busybox sleep 60 >/dev/null; docker port lo80; docker rm -f lo80 >/dev/null)"
 fi
