@@ -602,34 +602,27 @@ static void userns_sysctls(json_t *spec, const struct rt_spec *s) {
                         json_sprintf("%u %u", first, first + s->userns.size - 1));
 }
 
-/* --pid container:<ref>: that container's process, which must be
- * running (docker's words); 0 and *pid, or -code */
-static int shared_with(struct container *c, const char *ref, const char *what, pid_t *pid,
+/* --pid container:<ref>: the pid namespace of that container's process,
+ * which must be running (docker's words); *pidns a path to free */
+static int spec_shared(struct container *c, const struct ctr_opts *o, char **pidns,
                        struct berth_err *err) {
-  struct container *t = ctr_get(ref);
-  if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
+  if (!o->pid_of) return 0;
+  struct container *t = ctr_get(o->pid_of);
+  if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", o->pid_of);
   ctr_lock();
   bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
-  *pid = t->pid;
+  pid_t pid = t->pid;
   ctr_unlock();
   int r = 0;
   if (t == c)
-    r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own %s namespace", what);
-  else if (!running || *pid <= 0)
-    r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join %s of a non running container: %s",
-                      what, ref);
+    r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own PID namespace");
+  else if (!running || pid <= 0)
+    r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join PID of a non running container: %s",
+                      o->pid_of);
+  else
+    *pidns = xasprintf("/proc/%d/ns/pid", (int)pid);
   ctr_put(t);
   return r;
-}
-
-/* the pid namespace of another container a spec joins: a path to free */
-static int spec_shared(struct container *c, const struct ctr_opts *o, char **pidns,
-                       struct berth_err *err) {
-  pid_t pid = 0;
-  if (!o->pid_of) return 0;
-  if (shared_with(c, o->pid_of, "PID", &pid, err) < 0) return -err->code;
-  *pidns = xasprintf("/proc/%d/ns/pid", (int)pid);
-  return 0;
 }
 
 static json_t *build_spec(struct daemon *d, struct container *c, const struct ctr_opts *o,

@@ -754,8 +754,8 @@ json_t *ctrnet_stats(const struct ctr_opts *o, pid_t pid) {
   cleanup_free char *s = read_file(p, NULL);
   json_t *out = json_object();
   char *save = NULL;
-  /* "  eth0: rx bytes packets errs drop fifo frame compressed multicast tx bytes packets errs drop
-   * ..." */
+  /* "  eth0: RX bytes packets errs drop fifo frame compressed multicast,
+   * TX bytes packets errs drop ...": docker's four of each */
   for (char *line = s ? strtok_r(s, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
     char *colon = strchr(line, ':');
     if (!colon) continue; /* the two header lines */

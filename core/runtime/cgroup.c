@@ -85,12 +85,18 @@ struct cg_limits cgroup_limits_parse(json_t *cg) {
   return l;
 }
 
-/* blkio_devices' entries as "MAJ:MIN VALUE" (v1's files) or "MAJ:MIN KEY=VALUE" */
+/* a blkio_devices entry's "MAJ:MIN" */
+static void blkio_dev(json_t *d, char *buf, size_t len) {
+  snprintf(buf, len, "%lld:%lld", (long long)json_integer_value(json_object_get(d, "major")),
+           (long long)json_integer_value(json_object_get(d, "minor")));
+}
+
+/* an entry as "MAJ:MIN VALUE" (v1's files) or "MAJ:MIN KEY=VALUE" (io.max) */
 static void blkio_line(json_t *d, const char *key, char *buf, size_t len) {
-  snprintf(buf, len, "%lld:%lld %s%s%lld",
-           (long long)json_integer_value(json_object_get(d, "major")),
-           (long long)json_integer_value(json_object_get(d, "minor")), key ? key : "",
-           key ? "=" : "", (long long)json_integer_value(json_object_get(d, "value")));
+  char dev[32];
+  blkio_dev(d, dev, sizeof dev);
+  snprintf(buf, len, "%s %s%s%lld", dev, key ? key : "", key ? "=" : "",
+           (long long)json_integer_value(json_object_get(d, "value")));
 }
 
 /* "254:0 Read 4096" lines (v1) as docker's [{major, minor, op, value}];
@@ -416,11 +422,15 @@ static pid_t *v1_pids(const char *id, size_t *n) {
   return read_pids(p, n);
 }
 
-static int v1_destroy(const char *id) {
+static void v1_kill(const char *id) {
   cleanup_free char *fz = v1_path("freezer", id, "freezer.state");
   if (path_exists(fz)) write_str(fz, "THAWED");
   cleanup_free char *procs = v1_path("memory", id, "cgroup.procs");
   kill_all(procs);
+}
+
+static int v1_destroy(const char *id) {
+  v1_kill(id);
   int ret = 0;
   for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
     cleanup_free char *dir = v1_path(v1_ctrls[i], id, NULL);
@@ -463,7 +473,7 @@ static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
 
 static const struct cgroup_ops v1_ops = {"1",        v1_create, v1_limits, v1_add_pid,
                                          v1_freeze,  v1_oom,    v1_stats,  v1_pids,
-                                         v1_destroy, v1_adopt,  v1_has};
+                                         v1_destroy, v1_kill,   v1_adopt,  v1_has};
 
 /* ---------------- v2 ---------------- */
 
@@ -506,9 +516,7 @@ static int v2_more(const char *id, const struct cg_limits *l, struct berth_err *
   json_array_foreach(l->blkio_devices, i, d) {
     const char *kind = json_string_value(json_object_get(d, "kind")) ?: "";
     char line[96], dev[32];
-    snprintf(dev, sizeof dev, "%lld:%lld",
-             (long long)json_integer_value(json_object_get(d, "major")),
-             (long long)json_integer_value(json_object_get(d, "minor")));
+    blkio_dev(d, dev, sizeof dev);
     if (!strcmp(kind, "weight")) {
       if ((r = v2_io_weight(id, dev, json_integer_value(json_object_get(d, "value")))) < 0)
         return err_sys_(err, BERTH_EINVAL, -r, "blkio weight of %s", dev);
@@ -668,14 +676,18 @@ static pid_t *v2_pids(const char *id, size_t *n) {
   return read_pids(p, n);
 }
 
-static int v2_destroy(const char *id) {
+static void v2_kill(const char *id) {
   cleanup_free char *kill_file = v2_path(id, "cgroup.kill");
-  cleanup_free char *dir = v2_path(id, NULL);
-  if (!path_exists(dir)) return 0;
   if (write_str(kill_file, "1") < 0) {
     cleanup_free char *procs = v2_path(id, "cgroup.procs");
     kill_all(procs);
   }
+}
+
+static int v2_destroy(const char *id) {
+  cleanup_free char *dir = v2_path(id, NULL);
+  if (!path_exists(dir)) return 0;
+  v2_kill(id);
   for (int t = 0; t < 100 && rmdir(dir) < 0 && errno == EBUSY; t++)
     usleep(10000);
   return path_exists(dir) ? -EBUSY : 0;
@@ -684,7 +696,7 @@ static int v2_destroy(const char *id) {
 /* no adopt: cgroup2 has no rename */
 static const struct cgroup_ops v2_ops = {"2",        v2_create, v2_limits, v2_add_pid,
                                          v2_freeze,  v2_oom,    v2_stats,  v2_pids,
-                                         v2_destroy, NULL,      v2_has};
+                                         v2_destroy, v2_kill,   NULL,      v2_has};
 
 /* ---------------- priming the kernel for a migration ---------------- */
 

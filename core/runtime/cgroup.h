@@ -62,6 +62,9 @@ struct cgroup_ops {
   pid_t *(*pids)(const char *id, size_t *n);
   /* kill what is left and remove the cgroup; safe to repeat */
   int (*destroy)(const char *id);
+  /* kill every process of the cgroup, which stays (what a container's
+   * process left running where no pid namespace of its own ends it) */
+  void (*kill)(const char *id);
   /* take a cgroup made ahead with create(from, docker's defaults) as id's,
    * with l's limits (not its devices): 0; 1 when it could not be renamed
    * (from is left as it was: make one with create); -code when a limit

@@ -683,24 +683,15 @@ static int create_container(struct berth_err *err) {
   return 0;
 }
 
-/* In the host's pid namespace (or another container's) nothing ends the container's other processes
- * when its own exits (a namespace's PID 1 takes them with it): they are
- * killed, as runc's delete kills them, so that their pipes close and the
- * rootfs can go; the shim, their subreaper, reaps them. */
+/* In the host's pid namespace (or another container's) nothing ends the
+ * container's other processes when its own exits (a namespace's PID 1
+ * takes them with it): they are killed, as runc's delete kills them, so
+ * that their pipes close and the rootfs can go; the event loop reaps them
+ * (the shim is their subreaper with the host's). */
 static void kill_leftovers(void) {
-  if (!S.spec.host_pid && !S.spec.pidns_path) return;
-  for (int round = 0; round < 100; round++) {
-    size_t n;
-    pid_t *p = S.cg->pids(S.spec.id, &n);
-    for (size_t i = 0; i < n; i++)
-      kill(p[i], SIGKILL);
-    free(p);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
-    if (!n) return;
-    usleep(10000);
-  }
+  if (S.spec.host_pid || S.spec.pidns_path) S.cg->kill(S.spec.id);
 }
+
 static void event_loop(int sfd) {
   bool out_open = S.out.fd >= 0, err_open = S.err.fd >= 0;
   int status = 0;
