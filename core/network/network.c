@@ -1061,6 +1061,11 @@ static bool any_ip(const char *ip) {
   return !*ip || !strcmp(ip, "0.0.0.0");
 }
 
+/* a port with an IPv6 side relayed by the proxy: TCP or UDP on any address */
+static bool proxied(const char *proto, const char *ip) {
+  return strcmp(proto, "sctp") && any_ip(ip);
+}
+
 static bool held_locked(const char *proto, const char *ip, uint16_t port) {
   for (size_t i = 0; i < n_holds; i++)
     if (holds[i].port == port && !strcmp(holds[i].proto, proto) &&
@@ -1081,8 +1086,7 @@ static bool free_on_host(const char *proto, const char *ip, uint16_t port) {
   bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   close(fd);
   /* any address: the IPv6 side too, which the proxy will listen on */
-  return ok &&
-         (!strcmp(proto, "sctp") || !any_ip(ip) || proxy_v6_free(!strcmp(proto, "udp"), port));
+  return ok && (!proxied(proto, ip) || proxy_v6_free(!strcmp(proto, "udp"), port));
 }
 
 static void ephemeral_range(uint16_t *lo, uint16_t *hi) {
@@ -1132,9 +1136,12 @@ static uint32_t proto_num(const char *p) {
   return !strcmp(p, "udp") ? 17 : !strcmp(p, "sctp") ? 132 : 6;
 }
 
-/* the holds of ep as docker's NetworkSettings.Ports, and to the driver */
+/* the holds of ep as docker's NetworkSettings.Ports, and to the driver;
+ * an IPv6 side that cannot be had fails the publish when v6_required (a
+ * new one, checked free a moment ago), else is only said in the log (a
+ * restart: the IPv4 side is published all the same) */
 static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t **ports_out,
-                        struct berth_err *err) {
+                        bool v6_required, struct berth_err *err) {
   struct berth_port_binding *b = xcalloc(n_holds + 1, sizeof *b);
   const struct berth_port_binding **ptrs = xcalloc(n_holds + 1, sizeof *ptrs);
   json_t *ports = json_object();
@@ -1157,13 +1164,17 @@ static int publish_held(struct daemon *d, const struct net_endpoint *ep, json_t 
                                     any_ip(h->host_ip) ? "0.0.0.0" : h->host_ip, "HostPort", hp));
     n++;
     /* docker's [::]:PORT beside it (docker-proxy's), where the host has IPv6 */
-    int v6 = !strcmp(h->proto, "sctp") || !any_ip(h->host_ip)
-                 ? 1
-                 : proxy_add(ep->ep_id, !strcmp(h->proto, "udp"), h->port, ep->ip, h->cport, err);
+    int v6 = proxied(h->proto, h->host_ip)
+                 ? proxy_add(ep->ep_id, !strcmp(h->proto, "udp"), h->port, ep->ip, h->cport, err)
+                 : 1;
     if (v6 == 0) json_array_append_new(arr, json_pack("{s:s,s:s}", "HostIp", "::", "HostPort", hp));
-    if (v6 < 0) {
+    if (v6 < 0 && v6_required) {
       r = v6;
       break;
+    }
+    if (v6 < 0) {
+      log_warn("container %.12s: %s", ep->ctr_id, err->msg);
+      err->code = err->sys_errno = 0, err->msg[0] = 0;
     }
   }
   struct loaded_plugin *p = driver_of(d, ep);
@@ -1203,7 +1214,7 @@ json_t *net_publish(struct daemon *d, struct net_endpoint *ep, const struct ctr_
     h->port = port, h->cport = req[i].cport;
   }
   json_t *ports = NULL;
-  if (r == 0) r = publish_held(d, ep, &ports, err);
+  if (r == 0) r = publish_held(d, ep, &ports, true, err);
   if (r < 0) unhold_locked(ep->ep_id);
   pthread_mutex_unlock(&N.lock);
   return r < 0 ? NULL : ports;
@@ -1235,7 +1246,7 @@ void net_republish(struct daemon *d, struct net_endpoint *ep, json_t *ports) {
     }
   }
   struct berth_err e = {0};
-  if (publish_held(d, ep, NULL, &e) < 0)
+  if (publish_held(d, ep, NULL, false, &e) < 0)
     log_warn("container %.12s: its ports could not be published again: %s", ep->ctr_id, e.msg);
   pthread_mutex_unlock(&N.lock);
 }
