@@ -516,6 +516,10 @@ static int parse_security(json_t *hc, struct ctr_opts *o, struct berth_err *err)
   o->uts_host = !strcmp(json_string_value(json_object_get(hc, "UTSMode")) ?: "", "host");
   o->pid_host = !strcmp(json_string_value(json_object_get(hc, "PidMode")) ?: "", "host");
   o->pid_of = mode_container(hc, "PidMode");
+  const char *ipc = json_string_value(json_object_get(hc, "IpcMode")) ?: "";
+  o->ipc_of = mode_container(hc, "IpcMode");
+  o->ipc_shareable = !strcmp(ipc, "shareable");
+  o->ipc_none = !strcmp(ipc, "none");
   o->readonly_rootfs = flag(hc, "ReadonlyRootfs");
   o->init = flag(hc, "Init");
   o->seccomp = true;
@@ -711,6 +715,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   free(o->user);
   free(o->workdir);
   free(o->pid_of);
+  free(o->ipc_of);
   strv_free(o->env, o->n_env);
   strv_free(o->entrypoint, o->n_entrypoint);
   strv_free(o->cmd, o->n_cmd);

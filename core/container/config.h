@@ -65,7 +65,10 @@ struct ctr_opts {
   bool auto_remove, privileged, init, readonly_rootfs;
   bool userns_host;                  /* UsernsMode "host": no user namespace under --userns-remap */
   bool ipc_host, uts_host, pid_host; /* IpcMode/UTSMode/PidMode "host": the host's namespace */
-  char *pid_of;                      /* PidMode "container:<ref>": that one's namespace, or NULL */
+  char *pid_of;                      /* PidMode "container:<id>": that one's namespace, or NULL */
+  char *ipc_of;                      /* IpcMode "container:<id>": that one's ipc and /dev/shm */
+  bool ipc_shareable; /* IpcMode "shareable": /dev/shm mounted where others find it */
+  bool ipc_none;      /* IpcMode "none": no /dev/shm at all */
   enum ctr_restart restart;
   int restart_max;
   char *log_type; /* "" for the daemon's log driver */

@@ -256,4 +256,15 @@ bool ctr_remapped(struct daemon *d, struct container *c);
 int ctr_mount_layer(struct daemon *d, struct container *c, bool mapped, char *path,
                     struct berth_err *err);
 
+/* --ipc (ipc.c): a shareable container's /dev/shm, mounted by berthd at
+ * start (ctr_shm_mount, nothing for other modes) and unmounted when it
+ * stops; a joiner's donor namespace and /dev/shm (ctr_ipc_join: NULLs
+ * left unless IpcMode is container:<id>) */
+char *ctr_shm_path(struct daemon *d, const char *id);
+int ctr_shm_mount(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                  struct berth_err *err);
+void ctr_shm_unmount(struct daemon *d, struct container *c);
+int ctr_ipc_join(struct daemon *d, const struct ctr_opts *o, char **ns, char **shm,
+                 struct berth_err *err);
+
 #endif

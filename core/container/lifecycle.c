@@ -202,10 +202,11 @@ static int check_userns(struct daemon *d, const struct ctr_opts *o, struct berth
   if (o->pid_host)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "cannot share the host PID namespace when user namespaces are enabled");
-  if (o->pid_of)
+  if (o->pid_of || o->ipc_of)
     return berth_err_set(err, BERTH_EINVAL, 0,
-                         "--pid container:<id> with user namespaces is not supported by berth yet "
-                         "(docs/compat.md)");
+                         "--%s container:<id> with user namespaces is not supported by berth yet "
+                         "(docs/compat.md)",
+                         o->pid_of ? "pid" : "ipc");
   return 0;
 }
 
@@ -246,6 +247,25 @@ static void daemon_no_new_privs(struct daemon *d, json_t *hc) {
   json_array_append_new(so, json_string("no-new-privileges"));
 }
 
+/* "container:<ref>" of PidMode and IpcMode names a container that exists
+ * (docker's 400 at create, before the image is looked up), kept by its id
+ * as docker keeps it; NetworkMode's by its id when it exists (its
+ * container is looked up at start) */
+static int resolve_mode_refs(json_t *hc, struct berth_err *err) {
+  static const char *const keys[] = {"PidMode", "IpcMode", "NetworkMode"};
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+    const char *m = json_string_value(json_object_get(hc, keys[i]));
+    if (!m || !str_has_prefix(m, "container:")) continue;
+    struct container *t = ctr_get(m + strlen("container:"));
+    if (!t && strcmp(keys[i], "NetworkMode"))
+      return berth_err_set(err, BERTH_EINVAL, 0, "No such container: %s", m + strlen("container:"));
+    if (!t) continue;
+    json_object_set_new(hc, keys[i], json_sprintf("container:%s", t->id));
+    ctr_put(t);
+  }
+  return 0;
+}
+
 static int create_check(struct daemon *d, json_t *body, json_t **hc_out, json_t *warnings,
                         struct berth_err *err) {
   int r = ctr_validate_create(body, err);
@@ -256,6 +276,10 @@ static int create_check(struct daemon *d, json_t *body, json_t **hc_out, json_t 
                          "Config cannot be empty in order to create a container");
   json_t *hc = json_object_get(body, "HostConfig");
   hc = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+  if ((r = resolve_mode_refs(hc, err)) < 0) {
+    json_decref(hc);
+    return r;
+  }
   /* inspect says what runs it, as info's DefaultRuntime does */
   const char *rt = json_string_value(json_object_get(hc, "Runtime"));
   if (!rt || !*rt) json_object_set_new(hc, "Runtime", json_string("berth"));
@@ -549,14 +573,16 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
 /* --init's binary, the mount points (volumes, binds), --tmpfs; *owned: the
  * strings the mounts point to */
 static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_opts *o,
-                        struct rt_spec *s, char *init_path, char ***owned) {
+                        struct rt_spec *s, char *init_path, const char *shm, char ***owned) {
   s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 3, sizeof *s->mounts);
   if (init_path)
     s->mounts[s->n_mounts++] =
         (struct rt_mount){.source = init_path, .target = "/dev/init", .readonly = true, .fd = -1};
-  if (o->ipc_host) /* docker's: the host's /dev/shm with its ipc namespace */
+  /* docker's: the host's /dev/shm with its ipc namespace, a shareable
+   * one's mounted by berthd, or the one of the container it joins */
+  if (shm)
     s->mounts[s->n_mounts++] =
-        (struct rt_mount){.source = "/dev/shm", .target = "/dev/shm", .fd = -1};
+        (struct rt_mount){.source = (char *)shm, .target = "/dev/shm", .fd = -1};
   s->n_mounts += ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned);
   for (size_t i = 0; i < o->n_tmpfs; i++)
     s->mounts[s->n_mounts++] =
@@ -602,25 +628,34 @@ static void userns_sysctls(json_t *spec, const struct rt_spec *s) {
                         json_sprintf("%u %u", first, first + s->userns.size - 1));
 }
 
-/* --pid container:<ref>: the pid namespace of that container's process,
- * which must be running (docker's words); *pidns a path to free */
-static int spec_shared(struct container *c, const struct ctr_opts *o, char **pidns,
-                       struct berth_err *err) {
-  if (!o->pid_of) return 0;
+/* what a start takes of other containers or berthd: the namespaces it
+ * joins (paths) and the /dev/shm it binds */
+struct shared {
+  char *pidns, *ipcns, *shm;
+};
+
+/* --pid container:<id>: the pid namespace of that container's process,
+ * which must be running (docker's words); --ipc container:<id> (ipc.c);
+ * --ipc shareable: its own /dev/shm as berthd mounted it */
+static int spec_shared(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                       struct shared *sh, struct berth_err *err) {
+  if (o->ipc_host) sh->shm = xstrdup("/dev/shm");
+  if (o->ipc_shareable) sh->shm = ctr_shm_path(d, c->id);
+  int r = ctr_ipc_join(d, o, &sh->ipcns, &sh->shm, err);
+  if (r < 0 || !o->pid_of) return r;
   struct container *t = ctr_get(o->pid_of);
   if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", o->pid_of);
   ctr_lock();
   bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
   pid_t pid = t->pid;
   ctr_unlock();
-  int r = 0;
   if (t == c)
     r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own PID namespace");
   else if (!running || pid <= 0)
     r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join PID of a non running container: %s",
                       o->pid_of);
   else
-    *pidns = xasprintf("/proc/%d/ns/pid", (int)pid);
+    sh->pidns = xasprintf("/proc/%d/ns/pid", (int)pid);
   ctr_put(t);
   return r;
 }
@@ -634,8 +669,8 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
   s.bundle = bundle;
   size_t ne = 0;
   json_t *spec = NULL;
-  char *pidns = NULL;
-  if (spec_shared(c, o, &pidns, err) == 0 && spec_process(c, o, &s, err) == 0) {
+  struct shared sh = {0};
+  if (spec_shared(d, c, o, &sh, err) == 0 && spec_process(c, o, &s, err) == 0) {
     const char *mode = *o->network_mode && strcmp(o->network_mode, "bridge")
                            ? o->network_mode
                            : d->cfg.default_network;
@@ -643,7 +678,9 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     s.host_ipc = o->ipc_host;
     s.host_uts = o->uts_host;
     s.host_pid = o->pid_host;
-    s.pidns_path = pidns;
+    s.pidns_path = sh.pidns;
+    s.ipcns_path = sh.ipcns;
+    s.shm = sh.shm ? RT_SHM_BOUND : o->ipc_none ? RT_SHM_NONE : RT_SHM_OWN;
     cleanup_free char *netns = c->netns_of[0] ? xasprintf("/proc/%s/ns/net", c->netns_of) : NULL;
     s.netns_path = netns;
     s.privileged = o->privileged;
@@ -651,7 +688,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     ctr_spec_security(&s, o);
     cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
     char **owned = NULL;
-    spec_mounts(d, c, o, &s, init_path, &owned);
+    spec_mounts(d, c, o, &s, init_path, sh.shm, &owned);
     if (opts_remapped(d, o)) s.userns = d->remap;
     s.cgroup_hiers = rt_cgroup_hiers();
     spec = rt_spec_to_json(&s);
@@ -673,7 +710,9 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
   for (char **e = s.env; e && *e; e++)
     ne++;
   ctr_env_free(s.env, ne);
-  free(pidns);
+  free(sh.pidns);
+  free(sh.ipcns);
+  free(sh.shm);
   free(s.args);
   free(s.groups);
   free(s.mounts);
@@ -696,6 +735,7 @@ static void unmount_rootfs(struct daemon *d, struct container *c) {
   if (store_unmount_layer(&d->images, c->rw_id, &e) == 1)
     drv_storage_unmount(d->storage, c->rw_id, &e);
   ctr_mounts_release(d, c);
+  ctr_shm_unmount(d, c);
   ctr_lock();
   c->mounted = false;
   c->unmounting = false;
@@ -789,7 +829,8 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   c->mounted = true;
   ctr_unlock();
   struct ctr_opts *o = ctr_opts_get(c); /* update may swap c->opts meanwhile */
-  r = ctrnet_reserve(d, c, o, err);
+  r = ctr_shm_mount(d, c, o, err);
+  if (r == 0) r = ctrnet_reserve(d, c, o, err);
   if (r == 0 && remap) remap_bundle_files(d, c);
   t = trace_phase(c->id, "start reserve", t);
   json_t *spec = NULL;

@@ -151,24 +151,28 @@ static void normalise_strslice(json_t *cfg, const char *key) {
 }
 
 /* the values that are not Config/HostConfig fields of their own */
-/* the namespace modes berth does not implement yet, and a runtime other
- * than its own: refused with the field named, never accepted and ignored */
+/* the namespace modes: one that is none of docker's values is invalid
+ * (docker's words, "invalid IPC mode: x"); one of docker's that berth
+ * does not implement yet is refused with the field named, never accepted
+ * and ignored */
 static int check_modes(json_t *hc, struct berth_err *err) {
   static const struct {
-    const char *field;
-    const char *const ok[4];
+    const char *field, *name; /* name: every docker value is berth's too */
+    const char *const ok[5];
     bool other; /* "container:<ref>" too */
-  } modes[] = {{"PidMode", {"", "private", "host", NULL}, true},
-               {"UTSMode", {"", "private", "host", NULL}, false},
-               {"IpcMode", {"", "private", "shareable", "host"}, false},
-               {"CgroupnsMode", {"", "private", NULL}, false},
-               {"UsernsMode", {"", "private", "host", NULL}, false}};
+  } modes[] = {{"PidMode", "PID", {"", "private", "host", NULL}, true},
+               {"UTSMode", "UTS", {"", "private", "host", NULL}, false},
+               {"IpcMode", "IPC", {"", "private", "shareable", "host", "none"}, true},
+               {"CgroupnsMode", NULL, {"", "private", NULL}, false},
+               {"UsernsMode", NULL, {"", "private", "host", NULL}, false}};
   for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
     const char *v = json_string_value(json_object_get(hc, modes[i].field));
     bool ok = !v;
-    for (size_t k = 0; !ok && k < 4 && modes[i].ok[k]; k++)
+    for (size_t k = 0; !ok && k < ARRAY_SIZE(modes[i].ok) && modes[i].ok[k]; k++)
       ok = !strcmp(v, modes[i].ok[k]);
     if (!ok && modes[i].other && str_has_prefix(v, "container:")) ok = v[strlen("container:")] != 0;
+    if (!ok && modes[i].name)
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s mode: %s", modes[i].name, v);
     if (!ok)
       return berth_err_set(err, BERTH_EINVAL, 0,
                            "HostConfig.%s \"%s\" is not supported by berth yet (docs/compat.md)",

@@ -86,6 +86,9 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   s->host_pid = json_is_true(json_object_get(j, "host_pid"));
   s->netns_path = jdup(j, "netns_path");
   s->pidns_path = jdup(j, "pidns_path");
+  s->ipcns_path = jdup(j, "ipcns_path");
+  const char *shm = json_string_value(json_object_get(j, "shm")) ?: "";
+  s->shm = !strcmp(shm, "bound") ? RT_SHM_BOUND : !strcmp(shm, "none") ? RT_SHM_NONE : RT_SHM_OWN;
   s->privileged = json_is_true(json_object_get(j, "privileged"));
   s->readonly_rootfs = json_is_true(json_object_get(j, "readonly_rootfs"));
   s->no_new_privs = json_is_true(json_object_get(j, "no_new_privs"));
@@ -167,6 +170,9 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
   if (s->cgroup_hiers) json_object_set(j, "cgroup_hiers", s->cgroup_hiers);
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
   if (s->pidns_path) json_object_set_new(j, "pidns_path", json_string(s->pidns_path));
+  if (s->ipcns_path) json_object_set_new(j, "ipcns_path", json_string(s->ipcns_path));
+  if (s->shm != RT_SHM_OWN)
+    json_object_set_new(j, "shm", json_string(s->shm == RT_SHM_BOUND ? "bound" : "none"));
   if (s->userns.size)
     json_object_set_new(j, "userns",
                         json_pack("{s:I,s:I,s:I}", "uid", (json_int_t)s->userns.uid, "gid",
@@ -190,6 +196,7 @@ void rt_spec_free(struct rt_spec *s) {
   free(s->hostname);
   free(s->netns_path);
   free(s->pidns_path);
+  free(s->ipcns_path);
   for (size_t i = 0; i < s->n_mounts; i++) {
     free(s->mounts[i].source);
     free(s->mounts[i].target);
@@ -211,7 +218,7 @@ int rt_clone_flags(const struct rt_spec *s) {
   int f = CLONE_NEWNS;
   if (!s->host_pid && !s->pidns_path) f |= CLONE_NEWPID;
   if (!s->host_uts) f |= CLONE_NEWUTS;
-  if (!s->host_ipc) f |= CLONE_NEWIPC;
+  if (!s->host_ipc && !s->ipcns_path) f |= CLONE_NEWIPC;
   if (makes_netns(s)) f |= CLONE_NEWNET;
   if (s->userns.size) f |= CLONE_NEWUSER; /* first: the others are then its */
   return f;
@@ -519,11 +526,11 @@ static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
   char shmopt[64];
   snprintf(shmopt, sizeof shmopt, "mode=1777,size=%lldk",
            shm > 0 ? (long long)(shm + 1023) / 1024 : 65536LL);
-  /* --ipc host: the host's /dev/shm, a bind among the mounts (berthd's) */
-  if (s->host_ipc)
+  /* a bind among the mounts (berthd's), or none at all */
+  if (s->shm == RT_SHM_BOUND)
     mkdirat(dev, "shm", 01777);
-  else if (mount_in(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmopt,
-                    err_fd) < 0)
+  else if (s->shm == RT_SHM_OWN && mount_in(rootfd, "shm", "/dev/shm", "tmpfs",
+                                            MS_NOSUID | MS_NODEV | MS_NOEXEC, shmopt, err_fd) < 0)
     die(err_fd, 125, "mount /dev/shm: %s", strerror(errno));
   if (mount_in(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                err_fd) < 0)

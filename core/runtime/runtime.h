@@ -42,7 +42,13 @@ struct rt_spec {
                       * what it leaves behind is killed with it (the shim) */
   char *netns_path;  /* or join this one (--network container:<id>) */
   char *pidns_path;  /* --pid container:<id>: the shim's clone puts the init in it */
-  bool netns_ahead;  /* or the shim joins one made ahead, lo up (rt_netns_ahead; not in the JSON) */
+  char *ipcns_path;  /* --ipc container:<id>: the shim joins it before its clone */
+  enum rt_shm {
+    RT_SHM_OWN,   /* a tmpfs of the init's (--shm-size) */
+    RT_SHM_BOUND, /* a mount among the mounts (--ipc host, shareable, container:) */
+    RT_SHM_NONE,  /* --ipc none: no /dev/shm */
+  } shm;
+  bool netns_ahead; /* or the shim joins one made ahead, lo up (rt_netns_ahead; not in the JSON) */
   bool privileged;
   bool readonly_rootfs;
   bool no_new_privs;

@@ -575,15 +575,21 @@ static int place_init(int cg_w, struct berth_err *err) {
 /* another container's pid namespace: the shim's next child is born in it
  * (setns of a pid namespace moves only the children).  The host's pid
  * namespace: the container's orphans come to the shim. */
-static int join_before_clone(struct berth_err *err) {
-  if (S.spec.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
-  if (!S.spec.pidns_path) return 0;
-  int fd = open(S.spec.pidns_path, O_RDONLY | O_CLOEXEC);
-  int r = fd < 0 ? -1 : setns(fd, CLONE_NEWPID);
+static int join_ns(const char *path, int type, const char *what, struct berth_err *err) {
+  if (!path) return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int r = fd < 0 ? -1 : setns(fd, type);
   int e = errno;
   if (fd >= 0) close(fd);
-  return r < 0 ? err_sys_(err, BERTH_ECONFLICT, e, "join the pid namespace %s", S.spec.pidns_path)
-               : 0;
+  return r < 0 ? err_sys_(err, BERTH_ECONFLICT, e, "join the %s namespace %s", what, path) : 0;
+}
+
+/* another container's ipc namespace: the shim's, so its child's (--ipc
+ * container:) */
+static int join_before_clone(struct berth_err *err) {
+  if (S.spec.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int r = join_ns(S.spec.pidns_path, CLONE_NEWPID, "pid", err);
+  return r < 0 ? r : join_ns(S.spec.ipcns_path, CLONE_NEWIPC, "ipc", err);
 }
 
 static int create_container(struct berth_err *err) {

@@ -94,10 +94,8 @@ expect_match "--group-add of an unknown name: refused at start" "Unable to find 
 expect "Runtime: berth in inspect, as in info" "berth berth" \
   "$(docker inspect -f '{{.HostConfig.Runtime}}' e1) $(docker info -f '{{.DefaultRuntime}}')"
 expect_match "--runtime runc: refused, not ignored" "unknown or invalid runtime name: runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
-for m in "--ipc container:e1"; do
-  expect_match "$m: refused with the field named" "HostConfig\.[A-Za-z]+Mode .* is not supported by berth yet" "$(docker run --rm $m busybox true 2>&1)"
-done
-expect "--ipc shareable: accepted (no container can join it)" "ok" "$(docker run --rm --ipc shareable busybox echo ok)"
+expect_match "an IpcMode docker does not know: refused in docker's words" 'invalid IPC mode: bogus' \
+  "$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"IpcMode":"bogus"}}' --unix-socket "$SOCK" http://x/containers/create)"
 
 # ---- prune's space, load's errors, import -c ONBUILD ----
 docker run --name p1 busybox sh -c 'head -c 300000 /dev/zero >/big' >/dev/null
@@ -359,16 +357,44 @@ docker run -d --name pj --pid container:pt busybox sh -c 'sleep 2403 & sleep 1; 
 expect "--pid container: the joiner's exit code" 5 "$(docker wait pj)"
 sleep 0.5
 expect "--pid container: what the joiner left running is killed with it" "" "$(docker exec pt ps -o stat,args | awk '$2 == "sleep" && $3 == "2403" && $1 !~ /Z/')"
-expect "inspect keeps the mode as sent" "container:pt" "$(docker inspect -f '{{.HostConfig.PidMode}}' pj)"
+expect "inspect keeps the mode by the container's id, as docker's" "container:$(docker inspect -f '{{.Id}}' pt)" "$(docker inspect -f '{{.HostConfig.PidMode}}' pj)"
 docker rm pj >/dev/null
-expect_match "--pid container: of a missing container" "No such container: berth-no-such" "$(docker run --rm --pid container:berth-no-such busybox true 2>&1)"
+expect "--pid container: of a missing container: docker's 400 at create" '{"message":"No such container: berth-no-such"} 400' \
+  "$(curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"PidMode":"container:berth-no-such"}}' --unix-socket "$SOCK" http://x/containers/create | tr -d '\n')"
 docker create --name pc busybox true >/dev/null
-expect_match "--pid container: of one not running: docker's words" "cannot join PID of a non running container: pc" "$(docker run --rm --pid container:pc busybox true 2>&1)"
+expect_match "--pid container: of one not running: docker's words" "cannot join PID of a non running container: $(docker inspect -f '{{.Id}}' pc)" "$(docker run --rm --pid container:pc busybox true 2>&1)"
 docker run -d --name pk --pid container:pt busybox sleep 2404 >/dev/null
 docker stop -t 1 pt >/dev/null
 expect "--pid container: the joiner ends when the one it joined does (its namespace's PID 1 takes it along)" "exited 137" \
   "$(docker wait pk >/dev/null; docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' pk)"
 docker rm -f pt pk pc >/dev/null
+# ---- --ipc shareable, container:<name> and none, as dockerd 20.10's ----
+docker run -d --name is --ipc shareable --shm-size 8m busybox sh -c 'echo from-is >/dev/shm/x; sleep 2405' >/dev/null
+isid=$(docker inspect -f '{{.Id}}' is)
+check "--ipc shareable: its /dev/shm is mounted where berthd keeps the container" grep -q " $T/data/containers/$isid/shm " /proc/$DPID/mountinfo
+expect "--ipc container:is: the donor's /dev/shm (its file, its size) and ipc namespace" \
+  "from-is 8192 $(docker exec is readlink /proc/self/ns/ipc)" \
+  "$(docker run --rm --ipc container:is busybox sh -c 'echo $(cat /dev/shm/x) $(df -k /dev/shm | awk "NR==2 {print \$2}") $(readlink /proc/self/ns/ipc)')"
+docker run --rm --ipc container:is busybox sh -c 'echo from-joiner >/dev/shm/y'
+expect "what a joiner writes there, the donor reads" "from-joiner" "$(docker exec is cat /dev/shm/y)"
+expect "inspect keeps IpcMode by the donor's id, as docker's" "container:$isid" \
+  "$(docker create --name ij --ipc container:is busybox true >/dev/null; docker inspect -f '{{.HostConfig.IpcMode}}' ij)"
+docker stop -t 0 is >/dev/null
+check "the donor stopped: its /dev/shm is unmounted" sh -c "! grep -q '$isid/shm' /proc/$DPID/mountinfo"
+expect_match "--ipc container: of one not running: docker's words" "can't join IPC of container $isid: container $isid is not running" "$(docker start ij 2>&1)"
+docker start is >/dev/null
+expect "started again, it is joinable again (a new, empty /dev/shm, as docker's)" "from-is" "$(docker start -a ij >/dev/null; docker run --rm --ipc container:is busybox sh -c 'echo $(cat /dev/shm/x) $(cat /dev/shm/y 2>/dev/null)')"
+docker run -d --name ip busybox sleep 2406 >/dev/null
+expect_match "--ipc container: of a private one: docker's refusal" "can't join IPC of container $(docker inspect -f '{{.Id}}' ip): non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)" \
+  "$(docker run --rm --ipc container:ip busybox true 2>&1)"
+expect "--ipc container: of a missing container: docker's 400 at create" '{"message":"No such container: berth-no-such"} 400' \
+  "$(curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"IpcMode":"container:berth-no-such"}}' --unix-socket "$SOCK" http://x/containers/create | tr -d '\n')"
+docker run -d --name ih --ipc host busybox sleep 2407 >/dev/null
+expect "--ipc container: of one on the host's ipc: the host's namespace" "$(readlink /proc/self/ns/ipc)" "$(berth run --rm --ipc container:ih busybox readlink /proc/self/ns/ipc)"
+expect "--ipc none: no /dev/shm at all, an ipc namespace of its own" "no $(readlink /proc/self/ns/ipc)" \
+  "$(docker run --rm --ipc none busybox sh -c '[ -e /dev/shm ] && echo yes || echo no; readlink /proc/self/ns/ipc' | { read -r a; read -r b; [ "$b" = "$(readlink /proc/self/ns/ipc)" ] && echo "$a host" || echo "$a $(readlink /proc/self/ns/ipc)"; })"
+docker rm -f is ij ip ih >/dev/null
+check "no shareable /dev/shm left mounted" sh -c "! grep -q '$T/data/containers/.*/shm' /proc/$DPID/mountinfo"
 expect "a container of its own keeps its own pid namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] && echo yes || echo no)"
 expect "a container of its own keeps its own ipc namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ] && echo yes || echo no)"
 

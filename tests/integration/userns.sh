@@ -74,6 +74,11 @@ expect_match "--pid host: refused as docker does" "cannot share the host PID nam
 docker run -d --name upt busybox sleep 300 >/dev/null
 expect_match "--pid container: with user namespaces: refused, named" "--pid container:<id> with user namespaces is not supported by berth yet" "$(docker run --rm --pid container:upt busybox true 2>&1)"
 docker rm -f upt >/dev/null
+docker run -d --name uis --ipc shareable busybox sleep 300 >/dev/null
+expect "--ipc shareable: its /dev/shm belongs to the container's root (docker chowns it)" "0 0 ok" \
+  "$(docker exec uis sh -c 'stat -c "%u %g" /dev/shm; touch /dev/shm/f && echo ok' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+expect_match "--ipc container: with user namespaces: refused, named" "--ipc container:<id> with user namespaces is not supported by berth yet" "$(docker run --rm --ipc container:uis busybox true 2>&1)"
+docker rm -f uis >/dev/null
 
 # ---- named volumes: id-mapped, stored as the container's ids ----
 berth run --rm -v uvol:/data busybox sh -c 'touch /data/f && chown 7:8 /data/f' >/dev/null 2>&1
