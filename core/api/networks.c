@@ -44,6 +44,7 @@ static int create(struct api_request *req) {
     rc = berth_err_set(&err, BERTH_ENOTFOUND, 0, "plugin \"%s\" not found", ipam_driver);
   if (rc == 0) rc = api_string_map(body, "Options", &r.options, &err);
   if (rc == 0) rc = api_string_map(body, "Labels", &r.labels, &err);
+  if (rc == 0 && json_is_object(ipam)) rc = api_string_map(ipam, "Options", &r.ipam_options, &err);
   if (rc == 0) rc = net_create(req->d, &r, id, &err);
   json_decref(body);
   if (rc < 0) return api_reply_err(req, &err);

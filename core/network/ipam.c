@@ -214,11 +214,13 @@ int ipam_alloc(struct ipam_net *n, uint32_t want, uint32_t *out, struct berth_er
       return berth_err_set(err, BERTH_ECONFLICT, 0, "Address already in use: %s", s);
     return *out = want, 0;
   }
-  for (uint32_t k = 0; k < n->size; k++) {
-    uint32_t i = (n->next + k) % n->size, ip = n->range.addr + i;
+  /* the lowest free address, as docker's default IPAM gives (a released
+   * one is the next one out; its MAC is made from it, so no peer's ARP
+   * entry goes stale) */
+  for (uint32_t i = 0; i < n->size; i++) {
+    uint32_t ip = n->range.addr + i;
     if (bit(n, i) || reserved(n, ip)) continue;
     ipam_mark(n, ip);
-    n->next = (i + 1) % n->size;
     return *out = ip, 0;
   }
   return berth_err_set(err, BERTH_EUNAVAILABLE, 0,

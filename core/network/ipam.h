@@ -59,11 +59,10 @@ struct ipam_net {
   uint32_t gateway;
   uint32_t size; /* addresses in range */
   uint8_t *used; /* a bit per address of range */
-  uint32_t next; /* serial allocation: the search starts here */
 };
 int ipam_net_init(struct ipam_net *n, struct cidr subnet, struct cidr range, uint32_t gateway);
 void ipam_net_free(struct ipam_net *n);
-/* want 0: the next free address; else exactly want (in the subnet, free) */
+/* want 0: the lowest free address; else exactly want (in the subnet, free) */
 int ipam_alloc(struct ipam_net *n, uint32_t want, uint32_t *out, struct berth_err *err);
 /* mark an address taken (rebuilding from records); false when it was */
 bool ipam_mark(struct ipam_net *n, uint32_t ip);

@@ -25,6 +25,8 @@ struct network {
   uint32_t gateway;
   bool internal, attachable, ipv6, predefined;
   json_t *options, *labels;
+  json_t *ipam_options; /* IPAM.Options as created (docker echoes them), or NULL */
+  json_t *shown;        /* the default bridge's Options with its driver's settings (not saved) */
   int64_t created_ns;
   struct ipam_net ipam;
   struct cidr6 subnet6;     /* with --ipv6: prefix != 0 */
@@ -60,11 +62,12 @@ static json_t *record_json(const struct network *n) {
     cidr6_format(n->subnet6, sub6);
     ip6_at(n->subnet6, n->gateway6, gw6);
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I,s:s,s:s}", "Id", n->id,
-                   "Name", n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng, "Gateway",
-                   gw, "Internal", n->internal, "Attachable", n->attachable, "EnableIPv6", n->ipv6,
-                   "Predefined", n->predefined, "Options", n->options, "Labels", n->labels,
-                   "Created", (json_int_t)n->created_ns, "Subnet6", sub6, "Gateway6", gw6);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I,s:s,s:s,s:O*}", "Id",
+                   n->id, "Name", n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng,
+                   "Gateway", gw, "Internal", n->internal, "Attachable", n->attachable,
+                   "EnableIPv6", n->ipv6, "Predefined", n->predefined, "Options", n->options,
+                   "Labels", n->labels, "Created", (json_int_t)n->created_ns, "Subnet6", sub6,
+                   "Gateway6", gw6, "IPAMOptions", n->ipam_options);
 }
 
 static int save(struct daemon *d, const struct network *n, struct berth_err *err) {
@@ -82,6 +85,8 @@ static void net_free(struct network *n) {
   free(n->driver);
   json_decref(n->options);
   json_decref(n->labels);
+  json_decref(n->ipam_options);
+  json_decref(n->shown);
   ipam_net_free(&n->ipam);
   ipam_net_free(&n->ipam6);
   free(n->eps);
@@ -166,6 +171,8 @@ static struct network *from_record(json_t *j) {
   n->predefined = json_is_true(json_object_get(j, "Predefined"));
   n->options = json_incref(json_object_get(j, "Options"));
   n->labels = json_incref(json_object_get(j, "Labels"));
+  json_t *io = json_object_get(j, "IPAMOptions");
+  n->ipam_options = json_is_object(io) ? json_incref(io) : NULL;
   if (!json_is_object(n->options)) json_decref(n->options), n->options = json_object();
   if (!json_is_object(n->labels)) json_decref(n->labels), n->labels = json_object();
   n->created_ns = json_integer_value(json_object_get(j, "Created"));
@@ -278,6 +285,33 @@ static void predefine_bridge(struct daemon *d) {
   add_locked(n);
 }
 
+/* what docker's default bridge shows in its Options: the settings it was
+ * made with (here the bridge driver's daemon.conf default-name and mtu, and
+ * the defaults of the options a user network may set) */
+static void show_default_bridge(struct daemon *d) {
+  struct network *n = find_locked("bridge");
+  struct loaded_plugin *p = plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, "bridge");
+  if (!n || !n->predefined || strcmp(n->driver, "bridge") || !p) return;
+  json_t *conf = plugin_resolved_config(p);
+  static const char *const keys[][2] = {{"com.docker.network.bridge.enable_icc", "true"},
+                                        {"com.docker.network.bridge.enable_ip_masquerade", "true"},
+                                        {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
+                                        {"com.docker.network.bridge.name", "default-name"},
+                                        {"com.docker.network.driver.mtu", "mtu"}};
+  json_decref(n->shown);
+  n->shown = json_deep_copy(n->options);
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+    if (json_object_get(n->shown, keys[i][0])) continue;
+    json_t *v = json_object_get(conf, keys[i][1]);
+    json_object_set_new(n->shown, keys[i][0],
+                        json_is_string(v) ? json_copy(v)
+                        : json_is_integer(v)
+                            ? json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v))
+                            : json_string(keys[i][1]));
+  }
+  json_decref(conf);
+}
+
 /* bridges do not outlive a reboot: every network's plumbing again
  * (idempotent in the driver) */
 static void replumb(struct daemon *d) {
@@ -300,6 +334,7 @@ int net_init(struct daemon *d, struct berth_err *err) {
   predefine(d, "host", "host");
   predefine(d, "none", "none");
   predefine_bridge(d);
+  show_default_bridge(d);
   size_t n = N.n;
   struct {
     char id[65], name[128];
@@ -477,6 +512,7 @@ int net_create(struct daemon *d, const struct net_create_req *r, char id_out[65]
     n->internal = r->internal, n->attachable = r->attachable, n->ipv6 = r->ipv6;
     n->options = r->options ? json_deep_copy(r->options) : json_object();
     n->labels = r->labels ? json_deep_copy(r->labels) : json_object();
+    n->ipam_options = r->ipam_options ? json_deep_copy(r->ipam_options) : NULL;
     n->created_ns = now_ns();
     rc = plan_ipam6(r, n, err);
     if (rc == 0) rc = plan_ipam(r, n, err);
@@ -565,7 +601,8 @@ static json_t *ipam_json(const struct network *n) {
     ip6_at(n->subnet6, n->gateway6, gw6);
     json_array_append_new(cfg, json_pack("{s:s,s:s}", "Subnet", sub6, "Gateway", gw6));
   }
-  return json_pack("{s:s,s:n,s:o}", "Driver", "default", "Options", "Config", cfg);
+  return json_pack("{s:s,s:O?,s:o}", "Driver", "default", "Options", n->ipam_options, "Config",
+                   cfg);
 }
 
 static json_t *containers_json(const struct network *n) {
@@ -591,7 +628,7 @@ static json_t *inspect_locked(const struct network *n) {
                    shown_driver(n), "EnableIPv6", n->ipv6, "EnableIPv4", 1, "IPAM", ipam_json(n),
                    "Internal", n->internal, "Attachable", n->attachable, "Ingress", 0, "ConfigFrom",
                    "Network", "", "ConfigOnly", 0, "Containers", containers_json(n), "Options",
-                   n->options, "Labels", n->labels);
+                   n->shown ? n->shown : n->options, "Labels", n->labels);
 }
 
 json_t *net_inspect(struct daemon *d, const char *ref, struct berth_err *err) {

@@ -18,6 +18,7 @@ struct net_create_req {
   const char *subnet, *gateway, *ip_range; /* NULL: IPAM picks */
   bool internal, attachable, ipv6;
   json_t *options, *labels;       /* objects of strings, or NULL */
+  json_t *ipam_options;           /* IPAM.Options, an object of strings, or NULL */
   const char *subnet6, *gateway6; /* with ipv6: the IPv6 subnet (required), its gateway */
 };
 

@@ -61,6 +61,21 @@ host host
 none null" "$(docker network ls --format '{{.Name}} {{.Driver}}' | sort)"
 expect_match "the default bridge is berth0 with 172.17.0.1/16" "172.17.0.1/16" "$(ip -4 -br addr show berth0)"
 expect "docker network inspect bridge: its subnet" "172.17.0.0/16 172.17.0.1" "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' bridge)"
+expect "the default bridge's Options: its settings, as docker's (bridge name and mtu the driver's)" \
+  '{"com.docker.network.bridge.default_bridge":"true","com.docker.network.bridge.enable_icc":"true","com.docker.network.bridge.enable_ip_masquerade":"true","com.docker.network.bridge.host_binding_ipv4":"0.0.0.0","com.docker.network.bridge.name":"berth0","com.docker.network.driver.mtu":"1500"}' \
+  "$(docker network inspect -f '{{json .Options}}' bridge)"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"Name":"ipamopt","IPAM":{"Driver":"default","Options":{"berth.test":"1"}}}' --unix-socket "$SOCK" http://x/networks/create >/dev/null
+expect "IPAM.Options: echoed as created, as docker's (null when none)" '{"berth.test":"1"} null' \
+  "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt) $(docker network inspect -f '{{json .IPAM.Options}}' bridge)"
+docker run -d --name ra1 busybox sleep 300 >/dev/null
+docker run -d --name ra2 busybox sleep 300 >/dev/null
+ra1=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' ra1)
+docker rm -f ra1 >/dev/null
+docker run -d --name ra3 busybox sleep 300 >/dev/null
+expect "a released address is the next one out (the lowest free, as docker's IPAM)" "$ra1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' ra3)"
+docker rm -f ra2 ra3 >/dev/null
+expect_match "IPAM.Options of something else than strings: docker's refusal" "cannot unmarshal number into Go struct field Options of type map\[string\]string" \
+  "$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Name":"ipamopt2","IPAM":{"Options":{"a":1}}}' --unix-socket "$SOCK" http://x/networks/create)"
 
 # pools: the first default pool no network and no route of the host covers
 ip route add 172.18.0.0/16 dev out0
@@ -387,6 +402,7 @@ for _ in $(seq 1 30); do curl -s -m 1 -o /dev/null 127.0.0.1:8093/index.html && 
 stop_daemon KILL
 start_daemon || fail "berthd restarts"
 expect "network inspect lists the same addresses after kill -9" "$before" "$(addrs)"
+expect "IPAM.Options kept across the restart" '{"berth.test":"1"}' "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt; docker network rm ipamopt >/dev/null)"
 expect "the published ports of all of them still answer" "hello-from-httpd hello-from-httpd hello-from-httpd" "$(for i in 1 2 3; do curl -s -m 3 127.0.0.1:809$i/index.html; done | xargs)"
 expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)"
 expect "a connected container keeps both addresses" "10.99.0.77 $(docker exec late ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1)" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}}' late)"
