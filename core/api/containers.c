@@ -392,6 +392,7 @@ static int logs(struct api_request *req) {
   l->out = api_query_bool(req, "stdout", false);
   l->err = api_query_bool(req, "stderr", false);
   l->timestamps = api_query_bool(req, "timestamps", false);
+  l->details = api_query_bool(req, "details", false);
   l->since = parse_time_arg(api_query(req, "since"));
   l->until = parse_time_arg(api_query(req, "until"));
   const char *tail = api_query(req, "tail");

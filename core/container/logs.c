@@ -1,6 +1,7 @@
 /* logs: read back through the log driver, followed while the container
  * runs. */
 #include <poll.h>
+#include <regex.h>
 
 #include "../daemon.h"
 #include "../driver.h"
@@ -43,10 +44,82 @@ static bool fd_hung_up(int fd) {
   return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
 }
 
+/* url.QueryEscape's form of s (docker escapes each key and value) */
+static void query_escape(struct strbuf *b, const char *s) {
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    char hex[4];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+        (ch && strchr("-_.~", ch)))
+      strbuf_add(b, s, 1);
+    else if (ch == ' ')
+      strbuf_str(b, "+");
+    else
+      strbuf_add(b, hex, (size_t)snprintf(hex, sizeof hex, "%%%02X", ch));
+  }
+}
+
+/* the names of a comma-separated --log-opt, and those a regex one matches,
+ * that obj has: into attrs */
+static void pick_attrs(json_t *attrs, json_t *obj, const char *names, const char *regex) {
+  const char *k;
+  json_t *v;
+  cleanup_free char *list = xstrdup(names ? names : "");
+  for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    if ((v = json_object_get(obj, t))) json_object_set(attrs, t, v);
+  regex_t re;
+  if (!regex || !*regex || regcomp(&re, regex, REG_EXTENDED | REG_NOSUB) != 0) return;
+  json_object_foreach(obj, k, v) {
+    if (regexec(&re, k, 0, NULL, 0) == 0) json_object_set(attrs, k, v);
+  }
+  regfree(&re);
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* logs --details: the attributes docker's drivers attach to each line (the
+ * container's labels and environment its --log-opt labels, labels-regex,
+ * env and env-regex name), "k=v,k=v " sorted by key; " " when none */
+static char *log_details(const struct ctr_opts *o) {
+  json_t *env = json_object(), *attrs = json_object();
+  for (size_t i = 0; i < o->n_env; i++) {
+    const char *eq = strchr(o->env[i], '=');
+    if (!eq) continue;
+    cleanup_free char *k = xstrndup(o->env[i], (size_t)(eq - o->env[i]));
+    json_object_set_new(env, k, json_string(eq + 1));
+  }
+#define OPT(name) json_string_value(json_object_get(o->log_config, name))
+  pick_attrs(attrs, o->labels, OPT("labels"), OPT("labels-regex"));
+  pick_attrs(attrs, env, OPT("env"), OPT("env-regex"));
+#undef OPT
+  size_t n = json_object_size(attrs), i = 0;
+  const char **keys = xcalloc(n + 1, sizeof *keys);
+  const char *k;
+  json_t *v;
+  json_object_foreach(attrs, k, v) keys[i++] = k;
+  qsort(keys, n, sizeof *keys, by_name);
+  struct strbuf b = {0};
+  strbuf_add(&b, "", 0);
+  for (i = 0; i < n; i++) {
+    if (i) strbuf_str(&b, ",");
+    query_escape(&b, keys[i]);
+    strbuf_str(&b, "=");
+    query_escape(&b, json_string_value(json_object_get(attrs, keys[i])) ?: "");
+  }
+  strbuf_str(&b, " ");
+  free(keys);
+  json_decref(attrs);
+  json_decref(env);
+  return b.s;
+}
+
 void ctr_logs_stream(int fd, void *p) {
   struct ctr_logs *l = p;
   struct ctr_opts *o = ctr_opts_get(l->c);
   struct loaded_plugin *lg = ctr_log_driver(l->d, o);
+  cleanup_free char *details = l->details ? log_details(o) : NULL;
   ctr_opts_put(o);
   if (!lg) { /* checked before the stream began; gone since: nothing to read */
     ctr_put(l->c);
@@ -86,12 +159,13 @@ void ctr_logs_stream(int fd, void *p) {
       format_rfc3339(m.time_ns, ts, sizeof ts - 1);
       strcat(ts, " ");
     }
-    size_t tl = strlen(ts);
-    size_t len = tl + m.len + (m.partial ? 0 : 1);
+    size_t tl = strlen(ts), dl = details ? strlen(details) : 0;
+    size_t len = tl + dl + m.len + (m.partial ? 0 : 1);
     char *payload = xmalloc(len + 8);
     memcpy(payload + 8, ts, tl);
-    memcpy(payload + 8 + tl, m.line, m.len);
-    if (!m.partial) payload[8 + tl + m.len] = '\n';
+    if (dl) memcpy(payload + 8 + tl, details, dl);
+    memcpy(payload + 8 + tl + dl, m.line, m.len);
+    if (!m.partial) payload[8 + tl + dl + m.len] = '\n';
     int w;
     if (l->tty) {
       w = write_all_fd(fd, payload + 8, len);

@@ -36,6 +36,7 @@ struct ctr_logs {
   struct daemon *d;
   struct container *c; /* a reference, put by ctr_logs_stream */
   bool follow, out, err, timestamps, tty;
+  bool details;               /* each line after the attributes its --log-opt labels/env name */
   int64_t since, until, tail; /* ns, ns, lines (-1 all) */
   int poll_ms;                /* follow: how soon an exit is seen; 0: 100 ms */
   bool (*gone)(int fd);       /* follow: has fd's reader gone? NULL: fd's own hang-up */

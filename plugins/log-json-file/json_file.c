@@ -67,8 +67,8 @@ static int apply_opts(const struct berth_kv *opts, size_t n, uint64_t *max_size,
     } else if (!strcmp(k, "max-file")) {
       if (logopt_count(v, 1, max_file) < 0)
         return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-file: %s", v);
-    } else if (strcmp(k, "labels") && strcmp(k, "env") && strcmp(k, "tag") &&
-               strcmp(k, "compress")) {
+    } else if (strcmp(k, "labels") && strcmp(k, "labels-regex") && strcmp(k, "env") &&
+               strcmp(k, "env-regex") && strcmp(k, "tag") && strcmp(k, "compress")) {
       return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for json-file log driver",
                            k);
     }

@@ -49,6 +49,17 @@ expect_match "an unknown --log-opt is refused at create" "unknown log opt 'bogus
 out=$(docker run --rm --log-driver local --log-opt max-size=lots busybox true 2>&1)
 expect_match "a bad max-size too" "invalid value for max-size: lots" "$out"
 
+# ---- logs --details: the attributes --log-opt labels/env name, as docker's ----
+docker run --name det --label foo=bar --label 'b/z=a b&c' --log-opt labels=foo,b/z,nope -e E1=v1 -e E22=x \
+  --log-opt env=E1 --log-opt env-regex='^E2' busybox sh -c 'echo hello; echo world >&2' >/dev/null 2>&1
+expect "docker logs --details (json-file): sorted, each key and value query-escaped, as dockerd 20.10" \
+  "E1=v1,E22=x,b%2Fz=a+b%26c,foo=bar hello|E1=v1,E22=x,b%2Fz=a+b%26c,foo=bar world" \
+  "$(docker logs --details det 2>&1 | sort | paste -sd'|')"
+expect_match "with -t: the time stamp before them" "^20[0-9-]+T[0-9:.]+Z E1=v1,E22=x,b%2Fz=a\+b%26c,foo=bar hello$" "$(docker logs --details -t det 2>/dev/null)"
+expect "none named (the local driver takes no labels): a space before each line, as docker's" " three" \
+  "$(docker run --log-driver local --name det2 busybox echo three >/dev/null; docker logs --details det2)"
+docker rm det det2 >/dev/null
+
 # ---- syslog, to listeners on loopback made here ----
 cat >"$T/listen.py" <<'PY'
 import socket, sys

@@ -64,9 +64,6 @@ expect "docker network inspect bridge: its subnet" "172.17.0.0/16 172.17.0.1" "$
 expect "the default bridge's Options: its settings, as docker's (bridge name and mtu the driver's)" \
   '{"com.docker.network.bridge.default_bridge":"true","com.docker.network.bridge.enable_icc":"true","com.docker.network.bridge.enable_ip_masquerade":"true","com.docker.network.bridge.host_binding_ipv4":"0.0.0.0","com.docker.network.bridge.name":"berth0","com.docker.network.driver.mtu":"1500"}' \
   "$(docker network inspect -f '{{json .Options}}' bridge)"
-curl -s -X POST -H 'Content-Type: application/json' -d '{"Name":"ipamopt","IPAM":{"Driver":"default","Options":{"berth.test":"1"}}}' --unix-socket "$SOCK" http://x/networks/create >/dev/null
-expect "IPAM.Options: echoed as created, as docker's (null when none)" '{"berth.test":"1"} null' \
-  "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt) $(docker network inspect -f '{{json .IPAM.Options}}' bridge)"
 docker run -d --name ra1 busybox sleep 300 >/dev/null
 docker run -d --name ra2 busybox sleep 300 >/dev/null
 ra1=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' ra1)
@@ -393,6 +390,9 @@ expect "berth network rm prints the name" bnet "$(berth network rm bnet)"
 expect_match "berth network rm of one not there: docker's 404" "network bnet not found" "$(berth network rm bnet 2>&1)"
 
 # ---- kill -9 and restart: addresses kept, IPAM rebuilt ----
+curl -s -X POST -H 'Content-Type: application/json' -d '{"Name":"ipamopt","IPAM":{"Driver":"default","Options":{"berth.test":"1"}}}' --unix-socket "$SOCK" http://x/networks/create >/dev/null
+expect "IPAM.Options: echoed as created, as docker's (null when none)" '{"berth.test":"1"} null' \
+  "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt) $(docker network inspect -f '{{json .IPAM.Options}}' bridge)"
 for i in 1 2 3; do # with web80, webp and udp: six published containers
   docker run -d --name pub$i --network appnet -p 809$i:80 -v "$T/www:/www" busybox httpd -f -p 80 -h /www >/dev/null
 done
@@ -417,12 +417,17 @@ new=$(docker run --rm busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'
 # ---- many at once on a user network: no address twice, nothing leaked ----
 dnat_before=$(nft list table ip berth | grep -c 'dnat to 10\.99\.0\.')
 pids=()
+mkdir -p "$T/gate"
+# each says its address and stays until all 50 have (a released address is
+# the next one out, so only containers alive together must differ)
 for i in $(seq 1 50); do
-  docker run --rm --network appnet -p 80 busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'" >"$T/par.$i" 2>&1 &
+  docker run --rm --network appnet -p 80 -v "$T/gate:/gate" busybox sh -c "ip -o -4 addr show eth0 | awk '{print \$4}'; while [ ! -e /gate/go ]; do sleep 0.1; done" >"$T/par.$i" 2>&1 &
   pids+=($!)
 done
+for _ in $(seq 1 600); do [ "$(cat "$T"/par.* 2>/dev/null | grep -c .)" -ge 50 ] && break; sleep 0.1; done
+touch "$T/gate/go"
 wait "${pids[@]}"
-expect "50 parallel run --rm -p 80: 50 addresses, all different" 50 "$(cat "$T"/par.* | sort -u | grep -c '^10\.99\.0\.')"
+expect "50 parallel run --rm -p 80, all running at once: 50 addresses, all different" 50 "$(cat "$T"/par.* | sort -u | grep -c '^10\.99\.0\.')"
 expect "and none of their DNAT rules is left" "$dnat_before" "$(nft list table ip berth | grep -c 'dnat to 10\.99\.0\.')"
 
 # ---- docker-py (python3-docker) ----
