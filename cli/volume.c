@@ -52,8 +52,10 @@ static int vol_create(int argc, char **argv) {
     return 1;
   }
   if (npos == 1) name = pos[0];
-  json_t *body = json_pack("{s:s,s:s,s:o,s:o}", "Name", name ? name : "", "Driver", driver,
-                           "DriverOpts", kv_map(&opts), "Labels", kv_map(&labels));
+  /* what the docker CLI sends: no DriverOpts or Labels when none given */
+  json_t *body =
+      json_pack("{s:s,s:s,s:o*,s:o*}", "Name", name ? name : "", "Driver", driver, "DriverOpts",
+                opts.n ? kv_map(&opts) : NULL, "Labels", labels.n ? kv_map(&labels) : NULL);
   free(pos);
   json_t *out = NULL;
   int r = api_call("POST", "/volumes/create", body, &out, NULL);

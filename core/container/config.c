@@ -827,25 +827,22 @@ static void env_put(struct envb *b, const char *kv, bool replace) {
   b->v[b->n] = NULL;
 }
 
+/* docker's order (CreateDaemonEnvironment, then runc): PATH, HOSTNAME and
+ * with a tty TERM first, each replaced in place by Config.Env's and then
+ * an exec's own, which append the rest; HOME last when no one set it */
 char **ctr_env(const struct ctr_opts *o, char *const *extra, size_t n_extra, const char *home,
                bool tty, size_t *n) {
   struct envb b = {xcalloc(1, sizeof(char *)), 0, json_object()};
+  env_put(&b, "PATH=" RT_DEFAULT_PATH, true);
+  cleanup_free char *hn = xasprintf("HOSTNAME=%s", o->hostname);
+  env_put(&b, hn, true);
+  if (tty) env_put(&b, "TERM=xterm", true);
   for (size_t i = 0; i < o->n_env; i++)
     env_put(&b, o->env[i], true);
   for (size_t i = 0; i < n_extra; i++)
     if (strchr(extra[i], '=')) env_put(&b, extra[i], true);
-  if (!json_object_get(b.where, "PATH")) {
-    /* first, as docker puts it */
-    env_put(&b, "PATH=" RT_DEFAULT_PATH, false);
-    char *path = b.v[b.n - 1];
-    memmove(b.v + 1, b.v, (b.n - 1) * sizeof *b.v);
-    b.v[0] = path;
-  }
-  cleanup_free char *hn = xasprintf("HOSTNAME=%s", o->hostname);
-  env_put(&b, hn, false);
   cleanup_free char *hm = xasprintf("HOME=%s", home && *home ? home : "/root");
   env_put(&b, hm, false);
-  if (tty) env_put(&b, "TERM=xterm", false);
   json_decref(b.where);
   *n = b.n;
   return b.v;

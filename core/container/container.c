@@ -76,9 +76,16 @@ static void ctr_free(struct container *c) {
   free(c);
 }
 
+/* docker fills a container's ports in at its start and empties them at
+ * its exit: an exposed one shows only while it runs */
+static bool ports_shown(const struct container *c) {
+  return c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+}
+
 /* ps's Ports: the published ones, then the exposed ones not published */
 static json_t *summary_ports(const struct container *c) {
   json_t *a = json_array();
+  if (!ports_shown(c)) return a;
   const char *k;
   json_t *v;
   json_object_foreach(c->ports, k, v) {
@@ -649,9 +656,11 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
   const char *pk;
   json_t *pv;
-  json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv)
-      json_object_set_new(ports, pk, json_null());
-  json_object_foreach(c->ports, pk, pv) json_object_set(ports, pk, pv);
+  if (ports_shown(c)) {
+    json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv)
+        json_object_set_new(ports, pk, json_null());
+    json_object_foreach(c->ports, pk, pv) json_object_set(ports, pk, pv);
+  }
   ctr_unlock();
   if (size) add_sizes(d, c, j);
   return j;

@@ -194,13 +194,14 @@ json_t *exec_inspect_json(struct exec_proc *e) {
   int code = e->exit_code;
   pid_t pid = e->pid;
   pthread_mutex_unlock(&mu);
-  json_t *j = json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s}}", "ID",
+  /* ProcessConfig.user: omitted when not set, as docker's omitempty */
+  json_t *j = json_pack("{s:s,s:b,s:i,s:i,s:s,s:b,s:b,s:b,s:b,s:s,s:{s:b,s:s,s:o,s:b,s:s*}}", "ID",
                         e->id, "Running", st == EXEC_RUNNING, "ExitCode", code, "Pid", (int)pid,
                         "ContainerID", e->c->id, "OpenStdin", e->attach_stdin, "OpenStdout",
                         e->attach_stdout, "OpenStderr", e->attach_stderr, "CanRemove", 0,
                         "DetachKeys", e->detach_keys, "ProcessConfig", "tty", e->tty, "entrypoint",
                         json_string_value(json_array_get(e->cmd, 0)), "arguments", args,
-                        "privileged", e->privileged, "user", e->user);
+                        "privileged", e->privileged, "user", *e->user ? e->user : NULL);
   if (st == EXEC_CREATED || st == EXEC_STARTING) json_object_set_new(j, "ExitCode", json_null());
   return j;
 }

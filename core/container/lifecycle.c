@@ -100,30 +100,36 @@ static void merge_healthcheck(json_t *cfg, json_t *img) {
       json_object_set_new(ch, nums[k], json_deep_copy(json_object_get(ih, nums[k])));
 }
 
-static void merge_image_config(json_t *cfg, json_t *img) {
-  json_t *ienv = json_object_get(img, "Env");
+/* docker's merge of Env: the body's as sent, then each of the image's whose
+ * name the body does not set; none sent: the image's as it is (null when
+ * it has none) */
+static void merge_env(json_t *cfg, json_t *img) {
   json_t *cenv = json_object_get(cfg, "Env");
-  json_t *env = json_array();
-  /* name -> index in env: one pass each, whatever the sizes */
-  json_t *where = json_object();
+  json_t *ienv = json_object_get(img, "Env");
+  if (!json_array_size(cenv)) {
+    json_object_set_new(cfg, "Env", json_is_array(ienv) ? json_deep_copy(ienv) : json_null());
+    return;
+  }
+  json_t *env = json_deep_copy(cenv), *names = json_object();
   size_t i;
   json_t *e;
-  json_t *lists[] = {ienv, cenv};
-  for (size_t l = 0; l < 2; l++)
-    json_array_foreach(lists[l], i, e) {
-      const char *s = json_string_value(e);
-      if (!s) continue;
-      cleanup_free char *key = strndup(s, strcspn(s, "="));
-      json_t *at = json_object_get(where, key);
-      if (at) {
-        json_array_set_new(env, (size_t)json_integer_value(at), json_string(s));
-      } else {
-        json_object_set_new(where, key, json_integer((json_int_t)json_array_size(env)));
-        json_array_append_new(env, json_string(s));
-      }
-    }
-  json_decref(where);
+  json_array_foreach(cenv, i, e) {
+    const char *s = json_string_value(e) ?: "";
+    cleanup_free char *key = xstrndup(s, strcspn(s, "="));
+    json_object_set_new(names, key, json_true());
+  }
+  json_array_foreach(ienv, i, e) {
+    const char *s = json_string_value(e);
+    if (!s) continue;
+    cleanup_free char *key = xstrndup(s, strcspn(s, "="));
+    if (!json_object_get(names, key)) json_array_append(env, e);
+  }
+  json_decref(names);
   json_object_set_new(cfg, "Env", env);
+}
+
+static void merge_image_config(json_t *cfg, json_t *img) {
+  merge_env(cfg, img);
   bool has_ep = json_array_size(json_object_get(cfg, "Entrypoint")) > 0;
   if (!has_ep)
     json_object_set_new(cfg, "Entrypoint",
@@ -137,11 +143,18 @@ static void merge_image_config(json_t *cfg, json_t *img) {
     if ((!v || !*v) && json_is_string(iv)) json_object_set_new(cfg, strs[k], json_deep_copy(iv));
   }
   merge_healthcheck(cfg, img);
+  /* docker's: Labels the body's and the image's others; ExposedPorts and
+   * Volumes the same, but the image's as they are (null when none) where
+   * the body has none (the docker CLI always sends {}) */
   static const char *const maps[] = {"Labels", "ExposedPorts", "Volumes"};
   for (size_t k = 0; k < ARRAY_SIZE(maps); k++) {
     json_t *im = json_object_get(img, maps[k]);
-    if (!json_is_object(im)) continue;
     json_t *cm = json_object_get(cfg, maps[k]);
+    if (k > 0 && !json_object_size(cm)) {
+      json_object_set_new(cfg, maps[k], json_is_object(im) ? json_deep_copy(im) : json_null());
+      continue;
+    }
+    if (!json_is_object(im)) continue;
     if (!json_is_object(cm)) json_object_set_new(cfg, maps[k], cm = json_object());
     const char *key;
     json_t *v;

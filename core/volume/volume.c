@@ -86,7 +86,7 @@ static void vol_free(struct volume *v) {
 
 static int save_locked(const struct volume *v, struct berth_err *err) {
   json_t *j =
-      json_pack("{s:s,s:s,s:O,s:O,s:I,s:b,s:b}", "Name", v->name, "Driver", v->driver, "Labels",
+      json_pack("{s:s,s:s,s:O?,s:O?,s:I,s:b,s:b}", "Name", v->name, "Driver", v->driver, "Labels",
                 v->labels, "Options", v->opts, "Created", (json_int_t)v->created_ns, "Anonymous",
                 v->anonymous, "Populated", v->populated);
   cleanup_free char *text = json_dumps(j, JSON_COMPACT);
@@ -98,8 +98,10 @@ static int save_locked(const struct volume *v, struct berth_err *err) {
   return r < 0 ? err_sys_(err, BERTH_EINTERNAL, -r, "save volume %s", v->name) : 0;
 }
 
-static json_t *obj_or_empty(json_t *j) {
-  return json_is_object(j) ? json_incref(j) : json_object();
+/* Labels and Options as created: docker shows null for ones never sent,
+ * {} for ones sent empty */
+static json_t *obj_or_null(json_t *j) {
+  return json_is_object(j) ? json_incref(j) : NULL;
 }
 
 /* a directory without a record: a create a crash cut short (the local
@@ -120,8 +122,8 @@ static struct volume *load_record(const char *name, json_t *j) {
   struct volume *v = xcalloc(1, sizeof *v);
   v->name = xstrdup(name);
   v->driver = xstrdup(json_string_value(json_object_get(j, "Driver")) ?: "local");
-  v->labels = obj_or_empty(json_object_get(j, "Labels"));
-  v->opts = obj_or_empty(json_object_get(j, "Options"));
+  v->labels = obj_or_null(json_object_get(j, "Labels"));
+  v->opts = obj_or_null(json_object_get(j, "Options"));
   v->created_ns = json_integer_value(json_object_get(j, "Created"));
   v->anonymous = json_is_true(json_object_get(j, "Anonymous"));
   v->populated = json_is_true(json_object_get(j, "Populated"));
@@ -165,12 +167,15 @@ static void path_of(const struct volume *v, char path[BERTH_VOLUME_PATH_MAX]) {
 /* docker's Volume object */
 static json_t *shown(const struct volume *v) {
   char created[64], path[BERTH_VOLUME_PATH_MAX];
-  format_rfc3339(v->created_ns, created, sizeof created);
+  /* whole seconds, as docker's local driver shows it (time.RFC3339) */
+  time_t secs = (time_t)(v->created_ns / 1000000000LL);
+  struct tm tm;
+  strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&secs, &tm));
   path_of(v, path);
   struct loaded_plugin *p = driver_of(v->driver);
-  json_t *j = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:s}", "CreatedAt", created, "Driver", v->driver,
-                        "Labels", v->labels, "Mountpoint", path, "Name", v->name, "Options",
-                        v->opts, "Scope", p ? drv_vol_scope(p) : "local");
+  json_t *j = json_pack("{s:s,s:s,s:O?,s:s,s:s,s:O?,s:s}", "CreatedAt", created, "Driver",
+                        v->driver, "Labels", v->labels, "Mountpoint", path, "Name", v->name,
+                        "Options", v->opts, "Scope", p ? drv_vol_scope(p) : "local");
   struct berth_buf b = {sizeof b, NULL, 0, 0};
   struct berth_err e = {0};
   json_t *status = p && drv_vol_get(p, v->name, &b, &e) == 0 && b.len
@@ -204,8 +209,8 @@ static struct volume *make_locked(const struct vol_create_req *r, struct berth_e
   v->anonymous = !r->name || !*r->name;
   v->name = xstrdup(v->anonymous ? hex : r->name);
   v->driver = xstrdup(r->driver && *r->driver ? r->driver : "local");
-  v->labels = obj_or_empty(r->labels);
-  v->opts = obj_or_empty(r->opts);
+  v->labels = obj_or_null(r->labels);
+  v->opts = obj_or_null(r->opts);
   v->created_ns = now_ns();
   struct loaded_plugin *p = driver_of(v->driver);
   size_t n;

@@ -151,6 +151,14 @@ expect "berth volume create too" named3 "$(berth volume create named3)"
 expect "creating one that exists returns it" named3 "$(docker volume create named3)"
 expect "volume ls --filter label=team=a" named2 "$(docker volume ls -q --filter label=team=a)"
 expect "volume inspect -f" '{"team":"a"} local' "$(docker volume inspect -f '{{json .Labels}} {{.Driver}}' named2)"
+expect_match "Labels and Options never sent: null; CreatedAt in whole seconds, as docker's local driver" \
+  '^null null 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "$(docker volume inspect -f '{{json .Labels}} {{json .Options}} {{.CreatedAt}}' named3)"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"Name":"named4","Labels":{},"DriverOpts":{}}' --unix-socket "$SOCK" http://x/volumes/create >/dev/null
+stop_daemon
+start_daemon
+expect "sent empty: {} (as docker keeps them), after a restart too" "{} {} null" \
+  "$(docker volume inspect -f '{{json .Labels}} {{json .Options}}' named4) $(docker volume inspect -f '{{json .Labels}}' named3)"
+docker volume rm named4 >/dev/null
 expect "volume rm prints the name" named2 "$(docker volume rm named2)"
 expect_match "volume rm of one not there: 404" "no such volume" "$(docker volume rm named2 2>&1)"
 check "volume rm -f of one not there: no error" docker volume rm -f named2

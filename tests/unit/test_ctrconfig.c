@@ -139,10 +139,11 @@ static void test_good(void) {
   size_t n;
   char *extra[] = {"B=3", "C=4", "PATH=/custom"};
   char **env = ctr_env(o, extra, 3, "/home/nobody", false, &n);
-  ok(n == 6 && !strcmp(env[0], "A=1") && !strcmp(env[1], "B=3") && !strcmp(env[2], "C=4") &&
-         !strcmp(env[3], "PATH=/custom") && !strcmp(env[4], "HOSTNAME=h1") &&
+  ok(n == 6 && !strcmp(env[0], "PATH=/custom") && !strcmp(env[1], "HOSTNAME=h1") &&
+         !strcmp(env[2], "A=1") && !strcmp(env[3], "B=3") && !strcmp(env[4], "C=4") &&
          !strcmp(env[5], "HOME=/home/nobody"),
-     "an exec's env: -e over the container's in place, no second PATH, HOSTNAME and HOME");
+     "an exec's env, in docker's order: PATH (-e's, in its place), HOSTNAME, the container's "
+     "with -e over them in place, then HOME");
   ok(!env[6], "no TERM without a tty, NULL-terminated (n=%zu)", n);
   ctr_env_free(env, n);
   ctr_opts_put(o);
@@ -159,9 +160,10 @@ static void test_defaults(void) {
   ok(!*o->network_mode && !*o->log_type, "defaults: the daemon's network and log driver");
   size_t n;
   char **env = ctr_env(o, NULL, 0, NULL, true, &n);
-  ok(n == 4 && str_has_prefix(env[0], "PATH=/usr/local/sbin") && !strcmp(env[2], "HOME=/root") &&
-         !strcmp(env[3], "TERM=xterm"),
-     "a start's env: PATH first, HOSTNAME, HOME=/root, TERM=xterm with a tty");
+  ok(n == 4 && str_has_prefix(env[0], "PATH=/usr/local/sbin") &&
+         str_has_prefix(env[1], "HOSTNAME=") && !strcmp(env[2], "TERM=xterm") &&
+         !strcmp(env[3], "HOME=/root"),
+     "a start's env: PATH first, HOSTNAME, TERM=xterm with a tty, HOME=/root last (runc's)");
   ctr_env_free(env, n);
   json_t *hc =
       json_pack("{s:I,s:{s:s}}", "Memory", (json_int_t)67108864, "RestartPolicy", "Name", "always");
