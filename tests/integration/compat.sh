@@ -398,6 +398,33 @@ check "no shareable /dev/shm left mounted" sh -c "! grep -q '$T/data/containers/
 expect "a container of its own keeps its own pid namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] && echo yes || echo no)"
 expect "a container of its own keeps its own ipc namespace" "no" "$([ "$(docker run --rm busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ] && echo yes || echo no)"
 
+# ---- Env, ports and exec's user as dockerd 20.10 shows them ----
+docker create --name envsrc busybox true >/dev/null
+docker commit -c 'ENV B=2' -c 'ENV Z=9' -c 'EXPOSE 91' envsrc envimg >/dev/null
+docker rm envsrc >/dev/null
+# one -e: the docker CLI 28 sends several in an order of its own (dockerd shows it too)
+docker create --name envo -e Z=0 --expose 90 envimg sleep 300 >/dev/null
+expect "Config.Env: the create's first, then the image's it does not set (docker's merge)" \
+  '["Z=0","B=2"]' "$(docker inspect -f '{{json .Config.Env}}' envo | sed 's/,"PATH=[^"]*"//')"
+expect "created: no ports shown, exposed or not (docker fills them at start)" '{} ' \
+  "$(docker inspect -f '{{json .NetworkSettings.Ports}}' envo) $(docker ps -a --filter name=envo --format '{{.Ports}}')"
+docker start envo >/dev/null
+expect "running: the exposed ones, the create's and the image's" '{"90/tcp":null,"91/tcp":null} 90-91/tcp' \
+  "$(docker inspect -f '{{json .NetworkSettings.Ports}}' envo) $(docker ps --filter name=envo --format '{{.Ports}}')"
+expect "the process's environment in docker's order: PATH, HOSTNAME, the container's, HOME last" \
+  "PATH HOSTNAME Z B HOME" "$(docker exec envo env | cut -d= -f1 | xargs)"
+eid=$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Cmd":["true"]}' --unix-socket "$SOCK" http://x/containers/envo/exec | python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+expect "an exec's ProcessConfig: no user member when none was asked (docker's omitempty)" '{"arguments":[],"entrypoint":"true","privileged":false,"tty":false}' \
+  "$(curl -s --unix-socket "$SOCK" http://x/exec/$eid/json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["ProcessConfig"], sort_keys=True, separators=(",",":")))')"
+docker stop -t 0 envo >/dev/null
+expect "exited: no ports shown again" '{} ' \
+  "$(docker inspect -f '{{json .NetworkSettings.Ports}}' envo) $(docker ps -a --filter name=envo --format '{{.Ports}}')"
+docker rm envo >/dev/null
+docker rmi envimg >/dev/null
+expect "an image without Env, a create without -e: Config.Env null, Volumes null (the docker CLI sends {})" "null null" \
+  "$(docker create --name envn busybox true >/dev/null; docker inspect -f '{{json .Config.Volumes}}' envn) $(curl -s -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","Volumes":{}}' --unix-socket "$SOCK" http://x/containers/create?name=envn2 >/dev/null; docker inspect -f '{{json .Config.Env}}' envn2 | sed 's/\["PATH=[^"]*"\]/null/')"
+docker rm envn envn2 >/dev/null
+
 # ---- system df: the images docker's list shows, with their shared bytes ----
 mkdir -p "$T/dfctx"
 printf 'FROM busybox\nENV A=1\nRUN echo x > /x\n' >"$T/dfctx/Dockerfile"
