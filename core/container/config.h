@@ -143,12 +143,11 @@ struct rt_spec;
 void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o);
 /* Resources (resources.c).  fit: what this host's cgroups cannot hold is
  * taken out of hc with docker's warning appended to warnings (may be
- * NULL).  parse: hc's resources into r, checked as dockerd checks them
- * (free with ctr_resources_free).  cg_limits: r as cgroup limits, its
- * devices resolved; returns the limits' device list, which the caller
- * frees after l, or NULL and err.  cgroup_json: the same as a shim's spec
- * wants it. */
-void ctr_resources_fit(json_t *hc, json_t *warnings);
+ * NULL); --cpus where the host has no CFS quota is docker's error.  parse: hc's resources into r,
+ * checked as dockerd checks them (free with ctr_resources_free).  cg_limits: r as cgroup limits,
+ * its devices resolved; returns the limits' device list, which the caller frees after l, or NULL
+ * and err.  cgroup_json: the same as a shim's spec wants it. */
+int ctr_resources_fit(json_t *hc, json_t *warnings, struct berth_err *err);
 int ctr_resources_parse(json_t *hc, struct ctr_resources *r, struct berth_err *err);
 void ctr_resources_free(struct ctr_resources *r);
 struct cg_limits;

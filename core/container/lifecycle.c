@@ -297,9 +297,11 @@ static int create_check(struct daemon *d, json_t *body, json_t **hc_out, json_t 
   const char *rt = json_string_value(json_object_get(hc, "Runtime"));
   if (!rt || !*rt) json_object_set_new(hc, "Runtime", json_string("berth"));
   daemon_no_new_privs(d, hc);
-  ctr_resources_fit(hc, warnings);
-  struct ctr_opts *check = ctr_opts_parse(body, hc, err);
-  r = check ? check_with_daemon(d, check, err) : -err->code;
+  struct ctr_opts *check = NULL;
+  if ((r = ctr_resources_fit(hc, warnings, err)) == 0) {
+    check = ctr_opts_parse(body, hc, err);
+    r = check ? check_with_daemon(d, check, err) : -err->code;
+  }
   ctr_opts_put(check);
   if (r < 0)
     json_decref(hc);
@@ -1468,7 +1470,10 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warn
   json_t *hc = ctr_hostconfig_update(c->host_config, body, err);
   json_t *cfg = json_deep_copy(c->config); /* a copy: json_incref is not atomic enough */
   ctr_unlock();
-  if (hc) ctr_resources_fit(hc, warnings);
+  if (hc && ctr_resources_fit(hc, warnings, err) < 0) {
+    json_decref(hc);
+    hc = NULL;
+  }
   struct ctr_opts *o = hc ? ctr_opts_parse(cfg, hc, err) : NULL;
   json_decref(cfg);
   if (!o) {

@@ -70,8 +70,64 @@ static void fit_memory(json_t *hc, const struct cgroup_ops *cg, json_t *warnings
   }
 }
 
-void ctr_resources_fit(json_t *hc, json_t *warnings) {
+/* the base limits: discarded (set to none) where this host's cgroups
+ * have no file for them, with dockerd's warning */
+static const struct {
+  const char *field;
+  enum cg_feature needs;
+  const char *warning;
+} base_fields[] = {
+    {"Memory", CG_MEMORY,
+     "Your kernel does not support memory limit capabilities or the cgroup is not mounted. "
+     "Limitation discarded."},
+    {"PidsLimit", CG_PIDS,
+     "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs "
+     "limit discarded."},
+    {"CpuShares", CG_CPU_SHARES,
+     "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded."},
+    {"CpuPeriod", CG_CPU_CFS,
+     "Your kernel does not support CPU cfs period or the cgroup is not mounted. Period "
+     "discarded."},
+    {"CpuQuota", CG_CPU_CFS,
+     "Your kernel does not support CPU cfs quota or the cgroup is not mounted. Quota discarded."},
+};
+
+static int fit_base(json_t *hc, const struct cgroup_ops *cg, json_t *warnings,
+                    struct berth_err *err) {
+  if (num(hc, "NanoCpus") > 0 && !cg->has(CG_CPU_CFS))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "NanoCPUs can not be set, as your kernel does not support CPU CFS "
+                         "scheduler or the cgroup is not mounted");
+  for (size_t i = 0; i < ARRAY_SIZE(base_fields); i++) {
+    json_t *v = json_object_get(hc, base_fields[i].field);
+    if (!json_is_integer(v) || json_integer_value(v) == 0 || cg->has(base_fields[i].needs))
+      continue;
+    if (json_integer_value(v) > 0) warn(warnings, base_fields[i].warning);
+    json_object_set_new(hc, base_fields[i].field,
+                        i == 1 ? json_null() : json_integer(0)); /* PidsLimit: unset */
+    if (i == 0) json_object_set_new(hc, "MemorySwap", json_integer(-1));
+  }
+  int64_t swap = num(hc, "MemorySwap");
+  if (num(hc, "Memory") > 0 && swap != 0 && swap != -1 && !cg->has(CG_MEMORY_SWAP)) {
+    warn(warnings, "Your kernel does not support swap limit capabilities or the cgroup is not "
+                   "mounted. Memory limited without swap.");
+    json_object_set_new(hc, "MemorySwap", json_integer(-1));
+  }
+  const char *cpus = json_string_value(json_object_get(hc, "CpusetCpus"));
+  const char *mems = json_string_value(json_object_get(hc, "CpusetMems"));
+  if (((cpus && *cpus) || (mems && *mems)) && !cg->has(CG_CPUSET)) {
+    warn(warnings,
+         "Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.");
+    json_object_set_new(hc, "CpusetCpus", json_string(""));
+    json_object_set_new(hc, "CpusetMems", json_string(""));
+  }
+  return 0;
+}
+
+int ctr_resources_fit(json_t *hc, json_t *warnings, struct berth_err *err) {
   const struct cgroup_ops *cg = cgroup_ops();
+  int r = fit_base(hc, cg, warnings, err);
+  if (r < 0) return r;
   fit_memory(hc, cg, warnings);
   if (num(hc, "BlkioWeight") > 0 && !cg->has(CG_BLKIO_WEIGHT)) {
     warn(warnings, "Your kernel does not support Block I/O weight or the cgroup is not mounted. "
@@ -84,6 +140,7 @@ void ctr_resources_fit(json_t *hc, json_t *warnings) {
     warn(warnings, blkio_fields[i].warning);
     json_object_set_new(hc, blkio_fields[i].field, json_array());
   }
+  return 0;
 }
 
 /* ---- parsing and checking ---- */

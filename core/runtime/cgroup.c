@@ -29,6 +29,13 @@ static int64_t read_i64(const char *path) {
   return s ? strtoll(s, NULL, 10) : -1;
 }
 
+/* a counter for stats: 0 where the file is not (a controller the host
+ * lacks); the clients read them as unsigned */
+static json_int_t counter(const char *path) {
+  int64_t v = read_i64(path);
+  return v < 0 ? 0 : (json_int_t)v;
+}
+
 static int64_t stat_field(const char *path, const char *key) {
   cleanup_free char *s = read_file(path, NULL);
   size_t kl = strlen(key);
@@ -354,6 +361,12 @@ static int64_t v1_oom(const char *id) {
 
 static bool v1_has(enum cg_feature f) {
   static const char *const files[][2] = {
+      [CG_MEMORY] = {"memory/memory.limit_in_bytes", NULL},
+      [CG_MEMORY_SWAP] = {"memory/memory.memsw.limit_in_bytes", NULL},
+      [CG_CPU_SHARES] = {"cpu/cpu.shares", "cpu,cpuacct/cpu.shares"},
+      [CG_CPU_CFS] = {"cpu/cpu.cfs_quota_us", "cpu,cpuacct/cpu.cfs_quota_us"},
+      [CG_CPUSET] = {"cpuset/cpuset.cpus", NULL},
+      [CG_PIDS] = {"pids/pids.max", NULL},
       [CG_MEMORY_RESERVATION] = {"memory/memory.soft_limit_in_bytes", NULL},
       [CG_MEMORY_SWAPPINESS] = {"memory/memory.swappiness", NULL},
       [CG_OOM_KILL_DISABLE] = {"memory/memory.oom_control", NULL},
@@ -404,13 +417,12 @@ static json_t *v1_stats(const char *id) {
   int64_t ut = stat_field(cst, "user"), st = stat_field(cst, "system");
   /* max_usage: cgroup v1's high-water mark, which docker shows there */
   return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:I,s:o},s:{s:I,s:I},s:o}", "cpu_stats",
-                   "cpu_usage", "total_usage", (json_int_t)read_i64(usage), "percpu_usage", percpu,
+                   "cpu_usage", "total_usage", counter(usage), "percpu_usage", percpu,
                    "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns),
                    "usage_in_usermode", (json_int_t)(ut < 0 ? 0 : ut * tick_ns), "memory_stats",
-                   "usage", (json_int_t)read_i64(mu), "max_usage", (json_int_t)read_i64(mx),
-                   "limit", (json_int_t)limit, "stats", stat_object(ms), "pids_stats", "current",
-                   (json_int_t)read_i64(pc), "limit", (json_int_t)(pmax < 0 ? 0 : pmax),
-                   "blkio_stats", v1_blkio_stats(id));
+                   "usage", counter(mu), "max_usage", counter(mx), "limit", (json_int_t)limit,
+                   "stats", stat_object(ms), "pids_stats", "current", counter(pc), "limit",
+                   (json_int_t)(pmax < 0 ? 0 : pmax), "blkio_stats", v1_blkio_stats(id));
 }
 
 static pid_t *v1_pids(const char *id, size_t *n) {
@@ -616,9 +628,12 @@ static int64_t v2_oom(const char *id) {
 /* the controllers the root hands down, as docker's sysinfo reads them */
 static bool v2_has(enum cg_feature f) {
   cleanup_free char *c = read_file(CG_ROOT "/cgroup.controllers", NULL);
-  const char *want = f == CG_MEMORY_RESERVATION                              ? "memory"
-                     : f == CG_MEMORY_SWAPPINESS || f == CG_OOM_KILL_DISABLE ? NULL
-                                                                             : "io";
+  static const char *const ctrl[] = {
+      [CG_MEMORY] = "memory",    [CG_MEMORY_SWAP] = "memory", [CG_MEMORY_RESERVATION] = "memory",
+      [CG_CPU_SHARES] = "cpu",   [CG_CPU_CFS] = "cpu",        [CG_CPUSET] = "cpuset",
+      [CG_PIDS] = "pids",        [CG_BLKIO_WEIGHT] = "io",    [CG_BLKIO_WEIGHT_DEVICE] = "io",
+      [CG_BLKIO_THROTTLE] = "io"}; /* swappiness, oom_control: v1's alone */
+  const char *want = (size_t)f < ARRAY_SIZE(ctrl) ? ctrl[f] : NULL;
   if (!c || !want) return false;
   char *save = NULL;
   for (char *t = strtok_r(c, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
@@ -666,9 +681,9 @@ static json_t *v2_stats(const char *id) {
                    "cpu_usage", "total_usage", (json_int_t)(usec < 0 ? 0 : usec * 1000),
                    "usage_in_kernelmode", (json_int_t)(stat_field(cs, "system_usec") * 1000),
                    "usage_in_usermode", (json_int_t)(stat_field(cs, "user_usec") * 1000),
-                   "memory_stats", "usage", (json_int_t)read_i64(mc), "limit", (json_int_t)limit,
-                   "stats", stat_object(ms), "pids_stats", "current", (json_int_t)read_i64(pc),
-                   "limit", (json_int_t)(pmax < 0 ? 0 : pmax), "blkio_stats", v2_blkio_stats(id));
+                   "memory_stats", "usage", counter(mc), "limit", (json_int_t)limit, "stats",
+                   stat_object(ms), "pids_stats", "current", counter(pc), "limit",
+                   (json_int_t)(pmax < 0 ? 0 : pmax), "blkio_stats", v2_blkio_stats(id));
 }
 
 static pid_t *v2_pids(const char *id, size_t *n) {

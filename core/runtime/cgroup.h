@@ -35,6 +35,12 @@ struct cg_limits {
  * files docker's sysinfo looks for (a limit the host cannot hold is
  * discarded with docker's warning, never half-applied) */
 enum cg_feature {
+  CG_MEMORY,
+  CG_MEMORY_SWAP,
+  CG_CPU_SHARES,
+  CG_CPU_CFS,
+  CG_CPUSET,
+  CG_PIDS,
   CG_MEMORY_RESERVATION,
   CG_MEMORY_SWAPPINESS,
   CG_OOM_KILL_DISABLE,
