@@ -91,6 +91,26 @@ int ctar_add(struct archive *a, int rootfd, const char *path, const char *name) 
   return r;
 }
 
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* a directory's names but . and .., in byte order (as docker's walk
+ * writes them: the same tree gives the same archive); NULL-terminated */
+static char **sorted_names(DIR *d, size_t *n) {
+  char **v = xcalloc(1, sizeof *v);
+  size_t cap = 1;
+  *n = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (*n + 1 >= cap) v = xrealloc(v, (cap *= 2) * sizeof *v);
+    v[(*n)++] = xstrdup(de->d_name);
+  }
+  v[*n] = NULL;
+  qsort(v, *n, sizeof *v, by_name);
+  return v;
+}
+
 int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *prefix) {
   int fd = rt_openat_in_root(rootfd, *path ? path : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -98,18 +118,21 @@ int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *p
     if (fd >= 0) close(fd);
     return 0; /* gone meanwhile */
   }
+  size_t n;
+  char **names = sorted_names(d, &n);
+  bool root = !strcmp(path, "/");
   int r = 0;
-  struct dirent *de;
-  while (r == 0 && (de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    bool root = !strcmp(path, "/");
-    cleanup_free char *child = xasprintf("%s/%s", root ? "" : path, de->d_name);
-    cleanup_free char *name = xasprintf("%s%s%s", prefix, *prefix ? "/" : "", de->d_name);
+  for (size_t i = 0; r == 0 && i < n; i++) {
+    cleanup_free char *child = xasprintf("%s/%s", root ? "" : path, names[i]);
+    cleanup_free char *name = xasprintf("%s%s%s", prefix, *prefix ? "/" : "", names[i]);
     struct stat st;
-    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
     r = ctar_add(a, rootfd, child, name);
     if (r == 0 && S_ISDIR(st.st_mode)) r = ctar_add_tree(a, rootfd, child, name);
   }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
   closedir(d);
   return r;
 }

@@ -366,7 +366,7 @@ static bool v1_has(enum cg_feature f) {
       [CG_CPU_SHARES] = {"cpu/cpu.shares", "cpu,cpuacct/cpu.shares"},
       [CG_CPU_CFS] = {"cpu/cpu.cfs_quota_us", "cpu,cpuacct/cpu.cfs_quota_us"},
       [CG_CPUSET] = {"cpuset/cpuset.cpus", NULL},
-      [CG_PIDS] = {"pids/pids.max", NULL},
+      [CG_PIDS] = {"pids/cgroup.procs", NULL}, /* the root has no pids.max: the hierarchy */
       [CG_MEMORY_RESERVATION] = {"memory/memory.soft_limit_in_bytes", NULL},
       [CG_MEMORY_SWAPPINESS] = {"memory/memory.swappiness", NULL},
       [CG_OOM_KILL_DISABLE] = {"memory/memory.oom_control", NULL},
