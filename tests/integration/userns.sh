@@ -126,7 +126,7 @@ expect "cp out of it: the tar's owner is the container's (5:6)" "5 6" "$(berth c
 berth commit c1 committed:1 >/dev/null 2>&1
 expect "commit: the image has the files as the container saw them" "0 0 5 6" "$(berth run --rm --userns=host committed:1 stat -c '%u %g' /made-by-root /d/f 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 
-expect "export of the running container: the tar has the container's ids" "0/0 5/6" "$(berth export c1 | tar -tvnf - 2>/dev/null | awk '$6 == "made-by-root" || $6 == "d/f" { print $2 }' | tr '\n' ' ' | sed 's/ $//')"
+expect "export of the running container: the tar has the container's ids" "d/f=5/6 made-by-root=0/0" "$(berth export c1 | tar -tvnf - 2>/dev/null | awk '$6 == "made-by-root" || $6 == "d/f" { print $6 "=" $2 }' | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- a restart keeps it all ----
 stop_daemon
