@@ -405,10 +405,6 @@ static void go_healthcheck(struct strbuf *b, json_t *hc) {
 }
 
 /* EXPOSE's history: this instruction's ports, proto added, sorted */
-static int by_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* the history line of a config-only step, docker's words for it (Go's
  * printing of what the step set), after the SHELL in force */
 static char *meta_line(struct build *b, struct bstage *s, const struct df_instr *in) {
@@ -453,7 +449,7 @@ static char *meta_line(struct build *b, struct bstage *s, const struct df_instr 
         free(w[i]);
         w[i] = t;
       }
-    if (c[0] == 'e') qsort(w, n, sizeof *w, by_str);
+    if (c[0] == 'e') qsort(w, n, sizeof *w, strp_cmp);
     strbuf_str(&l, c[0] == 'e' ? " " : " [");
     for (size_t i = 0; i < n; i++) {
       if (i) strbuf_str(&l, " ");

@@ -125,10 +125,6 @@ static bool ignored(const struct job *j, const char *path) {
   return j->ig && path[0] == '/' && path[1] && ignore_match(j->ig, path + 1);
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* the names in dir (inside root), sorted; NULL when it is not a directory */
 static char **list_dir(int rootfd, const char *dir, size_t *n) {
   int fd = rt_openat_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
@@ -146,7 +142,7 @@ static char **list_dir(int rootfd, const char *dir, size_t *n) {
     v[(*n)++] = xstrdup(de->d_name);
   }
   closedir(d);
-  if (*n) qsort(v, *n, sizeof *v, by_name);
+  if (*n) qsort(v, *n, sizeof *v, strp_cmp);
   return v ? v : xcalloc(1, sizeof *v);
 }
 

@@ -145,6 +145,13 @@ struct container *ctr_get(const char *ref) {
   return c;
 }
 
+pid_t ctr_running_pid(struct container *c) {
+  ctr_lock();
+  pid_t pid = c->status == CTR_RUNNING || c->status == CTR_PAUSED ? c->pid : 0;
+  ctr_unlock();
+  return pid > 0 ? pid : 0;
+}
+
 struct container **ctr_list(size_t *n) {
   ctr_lock();
   struct container **v = xcalloc(n_table + 1, sizeof *v);

@@ -96,6 +96,10 @@ void ctr_shutdown(void);
 /* lookup by full id, unique id prefix, name or /name; takes a reference */
 struct container *ctr_get(const char *ref);
 void ctr_put(struct container *c);
+/* its process's pid while it runs (or is paused), 0 otherwise: what a
+ * container that joins its namespaces needs (--pid/--ipc/--network
+ * container:) */
+pid_t ctr_running_pid(struct container *c);
 struct container **ctr_list(size_t *n); /* references; free with ctr_put each + free */
 
 /* The table and the names, for container.c and lifecycle.c; _locked: with

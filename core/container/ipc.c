@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../daemon.h"
+#include "../runtime/runtime.h"
 #include "config.h"
 #include "container.h"
 
@@ -25,12 +26,11 @@ int ctr_shm_mount(struct daemon *d, struct container *c, const struct ctr_opts *
                   struct berth_err *err) {
   if (!o->ipc_shareable) return 0;
   cleanup_free char *p = ctr_shm_path(d, c->id);
-  json_int_t size = json_integer_value(json_object_get(o->limits, "shm_size"));
   char opts[96];
-  int n = snprintf(opts, sizeof opts, "mode=1777,size=%lldk",
-                   size > 0 ? (long long)(size + 1023) / 1024 : 65536LL);
+  rt_shm_options(o->limits, opts, sizeof opts);
+  size_t n = strlen(opts);
   if (ctr_remapped(d, c)) /* its root owns it, as docker chowns it */
-    snprintf(opts + n, sizeof opts - (size_t)n, ",uid=%u,gid=%u", d->remap.uid, d->remap.gid);
+    snprintf(opts + n, sizeof opts - n, ",uid=%u,gid=%u", d->remap.uid, d->remap.gid);
   umount2(p, MNT_DETACH); /* one a berthd that died left */
   if (mkdir(p, 0700) < 0 && errno != EEXIST) return err_sys(err, BERTH_EINTERNAL, "mkdir %s", p);
   if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
@@ -61,13 +61,10 @@ int ctr_ipc_join(struct daemon *d, const struct ctr_opts *o, char **ns, char **s
     return berth_err_set(err, BERTH_EINTERNAL, 0,
                          "can't join IPC of container %s: No such container: %s", o->ipc_of,
                          o->ipc_of);
-  ctr_lock();
-  bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
-  pid_t pid = t->pid;
-  ctr_unlock();
+  pid_t pid = ctr_running_pid(t);
   struct ctr_opts *to = ctr_opts_get(t);
   int r = 0;
-  if (!running || pid <= 0)
+  if (!pid)
     r = berth_err_set(err, BERTH_EINTERNAL, 0,
                       "can't join IPC of container %s: container %s is not running", t->id, t->id);
   else if (!to->ipc_shareable && !to->ipc_host)

@@ -660,13 +660,10 @@ static int spec_shared(struct daemon *d, struct container *c, const struct ctr_o
   if (r < 0 || !o->pid_of) return r;
   struct container *t = ctr_get(o->pid_of);
   if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", o->pid_of);
-  ctr_lock();
-  bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
-  pid_t pid = t->pid;
-  ctr_unlock();
+  pid_t pid = ctr_running_pid(t);
   if (t == c)
     r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own PID namespace");
-  else if (!running || pid <= 0)
+  else if (!pid)
     r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join PID of a non running container: %s",
                       o->pid_of);
   else

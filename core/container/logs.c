@@ -75,10 +75,6 @@ static void pick_attrs(json_t *attrs, json_t *obj, const char *names, const char
   regfree(&re);
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* logs --details: the attributes docker's drivers attach to each line (the
  * container's labels and environment its --log-opt labels, labels-regex,
  * env and env-regex name), "k=v,k=v " sorted by key; " " when none */
@@ -99,7 +95,7 @@ static char *log_details(const struct ctr_opts *o) {
   const char *k;
   json_t *v;
   json_object_foreach(attrs, k, v) keys[i++] = k;
-  qsort(keys, n, sizeof *keys, by_name);
+  qsort(keys, n, sizeof *keys, strp_cmp);
   struct strbuf b = {0};
   strbuf_add(&b, "", 0);
   for (i = 0; i < n; i++) {

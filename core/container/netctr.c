@@ -428,14 +428,11 @@ static int join_container_network(struct daemon *d, struct container *c, const c
                                   struct berth_err *err) {
   struct container *t = ctr_get(ref);
   if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
-  ctr_lock();
-  bool running = t->status == CTR_RUNNING || t->status == CTR_PAUSED;
-  pid_t pid = t->pid;
-  ctr_unlock();
+  pid_t pid = ctr_running_pid(t);
   int r = 0;
   if (t == c)
     r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own network");
-  else if (!running || pid <= 0)
+  else if (!pid)
     r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join network of a non running container: %s",
                       t->name + 1);
   if (r == 0) {

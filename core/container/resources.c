@@ -70,26 +70,32 @@ static void fit_memory(json_t *hc, const struct cgroup_ops *cg, json_t *warnings
   }
 }
 
-/* the base limits: discarded (set to none) where this host's cgroups
- * have no file for them, with dockerd's warning */
+/* the base limits: discarded (set to none: 0, or null for PidsLimit)
+ * where this host's cgroups have no file for them, with dockerd's warning */
 static const struct {
   const char *field;
   enum cg_feature needs;
   const char *warning;
+  bool to_null;
 } base_fields[] = {
     {"Memory", CG_MEMORY,
      "Your kernel does not support memory limit capabilities or the cgroup is not mounted. "
-     "Limitation discarded."},
+     "Limitation discarded.",
+     false},
     {"PidsLimit", CG_PIDS,
      "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs "
-     "limit discarded."},
+     "limit discarded.",
+     true},
     {"CpuShares", CG_CPU_SHARES,
-     "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded."},
+     "Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.",
+     false},
     {"CpuPeriod", CG_CPU_CFS,
      "Your kernel does not support CPU cfs period or the cgroup is not mounted. Period "
-     "discarded."},
+     "discarded.",
+     false},
     {"CpuQuota", CG_CPU_CFS,
-     "Your kernel does not support CPU cfs quota or the cgroup is not mounted. Quota discarded."},
+     "Your kernel does not support CPU cfs quota or the cgroup is not mounted. Quota discarded.",
+     false},
 };
 
 static int fit_base(json_t *hc, const struct cgroup_ops *cg, json_t *warnings,
@@ -104,8 +110,9 @@ static int fit_base(json_t *hc, const struct cgroup_ops *cg, json_t *warnings,
       continue;
     if (json_integer_value(v) > 0) warn(warnings, base_fields[i].warning);
     json_object_set_new(hc, base_fields[i].field,
-                        i == 1 ? json_null() : json_integer(0)); /* PidsLimit: unset */
-    if (i == 0) json_object_set_new(hc, "MemorySwap", json_integer(-1));
+                        base_fields[i].to_null ? json_null() : json_integer(0));
+    if (base_fields[i].needs == CG_MEMORY) /* no memory limit: no swap limit either */
+      json_object_set_new(hc, "MemorySwap", json_integer(-1));
   }
   int64_t swap = num(hc, "MemorySwap");
   if (num(hc, "Memory") > 0 && swap != 0 && swap != -1 && !cg->has(CG_MEMORY_SWAP)) {

@@ -91,10 +91,6 @@ int ctar_add(struct archive *a, int rootfd, const char *path, const char *name) 
   return r;
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* a directory's names but . and .., in byte order (as docker's walk
  * writes them: the same tree gives the same archive); NULL-terminated */
 static char **sorted_names(DIR *d, size_t *n) {
@@ -107,7 +103,7 @@ static char **sorted_names(DIR *d, size_t *n) {
     v[(*n)++] = xstrdup(de->d_name);
   }
   v[*n] = NULL;
-  qsort(v, *n, sizeof *v, by_name);
+  qsort(v, *n, sizeof *v, strp_cmp);
   return v;
 }
 

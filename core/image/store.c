@@ -451,10 +451,6 @@ struct image *store_lookup_locked(struct image_store *s, const char *name) {
   return NULL;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n) {
   char **v = NULL;
   *n = 0;
@@ -463,7 +459,7 @@ char **store_refs_of_locked(struct image_store *s, const char *id, size_t *n) {
     v = xrealloc(v, (*n + 1) * sizeof *v);
     v[(*n)++] = xstrdup(s->tags[i].ref);
   }
-  if (*n) qsort(v, *n, sizeof *v, cmp_str);
+  if (*n) qsort(v, *n, sizeof *v, strp_cmp);
   return v;
 }
 
@@ -477,7 +473,7 @@ char **store_repo_tags_locked(struct image_store *s, const char *repo, size_t *n
     v = xrealloc(v, (*n + 1) * sizeof *v);
     v[(*n)++] = xstrdup(ref + rl + 1);
   }
-  if (*n) qsort(v, *n, sizeof *v, cmp_str);
+  if (*n) qsort(v, *n, sizeof *v, strp_cmp);
   return v;
 }
 

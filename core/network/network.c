@@ -293,21 +293,22 @@ static void show_default_bridge(struct daemon *d) {
   struct loaded_plugin *p = plugin_find_active(&d->plugins, BERTH_KIND_NETWORK, "bridge");
   if (!n || !n->predefined || strcmp(n->driver, "bridge") || !p) return;
   json_t *conf = plugin_resolved_config(p);
-  static const char *const keys[][2] = {{"com.docker.network.bridge.enable_icc", "true"},
-                                        {"com.docker.network.bridge.enable_ip_masquerade", "true"},
-                                        {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
-                                        {"com.docker.network.bridge.name", "default-name"},
-                                        {"com.docker.network.driver.mtu", "mtu"}};
+  /* each option: a value of its own, or the driver's setting of that name
+   * (the resolved configuration holds each as a string) */
+  static const struct {
+    const char *option, *value, *setting;
+  } shown[] = {{"com.docker.network.bridge.enable_icc", "true", NULL},
+               {"com.docker.network.bridge.enable_ip_masquerade", "true", NULL},
+               {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0", NULL},
+               {"com.docker.network.bridge.name", NULL, "default-name"},
+               {"com.docker.network.driver.mtu", NULL, "mtu"}};
   json_decref(n->shown);
   n->shown = json_deep_copy(n->options);
-  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-    if (json_object_get(n->shown, keys[i][0])) continue;
-    json_t *v = json_object_get(conf, keys[i][1]);
-    json_object_set_new(n->shown, keys[i][0],
-                        json_is_string(v) ? json_copy(v)
-                        : json_is_integer(v)
-                            ? json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v))
-                            : json_string(keys[i][1]));
+  for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
+    const char *v = shown[i].value;
+    if (shown[i].setting) v = json_string_value(json_object_get(conf, shown[i].setting));
+    if (v && !json_object_get(n->shown, shown[i].option))
+      json_object_set_new(n->shown, shown[i].option, json_string(v));
   }
   json_decref(conf);
 }

@@ -213,6 +213,11 @@ static bool makes_netns(const struct rt_spec *s) {
   return !s->host_network && !s->netns_path && !s->netns_ahead;
 }
 
+void rt_shm_options(json_t *limits, char *out, size_t len) {
+  json_int_t shm = json_integer_value(json_object_get(limits, "shm_size"));
+  snprintf(out, len, "mode=1777,size=%lldk", shm > 0 ? (long long)(shm + 1023) / 1024 : 65536LL);
+}
+
 int rt_clone_flags(const struct rt_spec *s) {
   /* no CLONE_NEWCGROUP: the child unshares it once it is in its cgroup */
   int f = CLONE_NEWNS;
@@ -522,10 +527,8 @@ static void setup_dev(const struct rt_spec *s, int rootfd, int err_fd) {
   if (mount_in(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                "newinstance,ptmxmode=0666,mode=0620,gid=5", err_fd) < 0)
     die(err_fd, 125, "mount /dev/pts: %s", strerror(errno));
-  json_int_t shm = json_integer_value(json_object_get(s->limits, "shm_size"));
   char shmopt[64];
-  snprintf(shmopt, sizeof shmopt, "mode=1777,size=%lldk",
-           shm > 0 ? (long long)(shm + 1023) / 1024 : 65536LL);
+  rt_shm_options(s->limits, shmopt, sizeof shmopt);
   /* a bind among the mounts (berthd's), or none at all */
   if (s->shm == RT_SHM_BOUND)
     mkdirat(dev, "shm", 01777);

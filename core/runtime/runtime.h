@@ -152,6 +152,10 @@ __attribute__((noreturn)) void rt_container_init(const struct rt_spec *s,
 
 /* clone() flags for a new container. */
 int rt_clone_flags(const struct rt_spec *s);
+/* /dev/shm's tmpfs options for a spec's limits (--shm-size, docker's 64 MiB
+ * otherwise): the init's own tmpfs and the one berthd mounts for --ipc
+ * shareable */
+void rt_shm_options(json_t *limits, char *out, size_t len);
 /* In a user namespace, the container's init is its root (the mapping's
  * host uid) from early on and can no longer open berthd's 0700 paths:
  * its bind sources are opened before that, by the init itself while it is

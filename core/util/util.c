@@ -108,6 +108,10 @@ char *xasprintf(const char *fmt, ...) {
   return s;
 }
 
+int strp_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 char *xstrndup(const char *s, size_t n) {
   char *r = xmalloc(n + 1);
   memcpy(r, s, n);

@@ -75,6 +75,8 @@ void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n); /* n bytes of s, NUL added */
+/* qsort's comparator for an array of strings: byte order */
+int strp_cmp(const void *a, const void *b);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A string that grows; s is NUL-terminated from the first add on */
 struct strbuf {
