@@ -43,6 +43,10 @@ fi
 pass=0
 fail=0
 failed_names=()
+# what an earlier run left (one cut short: a killed session, a power cut) is
+# not this run's leak: the checks at the end count what appeared since here
+mounts_before=$(grep '/tmp/berth-' /proc/self/mounts | sort)
+shims_before=$(pgrep -f 'berth-shim --bundle /tmp/berth-it-' | sort)
 new_files=$(comm -13 <(echo "$status_before") <(git status --porcelain 2>/dev/null | sort))
 if [ -n "$new_files" ]; then
   echo "the build left files git neither tracks as sources nor ignores:"; echo "$new_files" | head -20 | sed 's/^/    /'
@@ -156,18 +160,21 @@ if [ "${BERTH_TSAN:-1}" = 1 ]; then
   fi
 fi
 
-leaked=$(grep -c '/tmp/berth-' /proc/self/mounts)
-if [ "$leaked" -ne 0 ]; then
-  echo "mounts leaked by the tests:"; grep '/tmp/berth-' /proc/self/mounts
+mounts_after=$(grep '/tmp/berth-' /proc/self/mounts | sort)
+leaked=$(comm -13 <(echo "$mounts_before") <(echo "$mounts_after") | sed '/^$/d')
+[ -n "$mounts_before" ] && { echo "# mounts an earlier run left (not counted):"; echo "$mounts_before" | sed 's/^/#   /'; }
+if [ -n "$leaked" ]; then
+  echo "mounts leaked by the tests:"; echo "$leaked"
   fail=$((fail + 1)); failed_names+=("leaked mounts")
 else
   pass=$((pass + 1))
 fi
 
 # containers outlive berthd: none of the tests' may be left running
-shims=$(pgrep -f 'berth-shim --bundle /tmp/berth-it-' | wc -l)
-if [ "$shims" -ne 0 ]; then
-  echo "shims left running by the tests: $shims"; pgrep -af 'berth-shim --bundle /tmp/berth-it-' | head
+shims=$(comm -13 <(echo "$shims_before") <(pgrep -f 'berth-shim --bundle /tmp/berth-it-' | sort) | sed '/^$/d')
+if [ -n "$shims" ]; then
+  echo "shims left running by the tests: $(echo "$shims" | wc -l)"
+  for p in $shims; do ps -o args= -p "$p"; done | head
   fail=$((fail + 1)); failed_names+=("leaked shims")
 else
   pass=$((pass + 1))
