@@ -202,7 +202,7 @@ static int image_in_use(const char *image_id, char cid[65]) {
   for (size_t i = 0; i < n; i++) {
     if (!strcmp(all[i]->image_id, image_id)) {
       ctr_lock();
-      int u = all[i]->status == CTR_RUNNING || all[i]->status == CTR_PAUSED ? 2 : 1;
+      int u = ctr_is_running(all[i]) ? 2 : 1;
       ctr_unlock();
       if (u > use) {
         use = u;

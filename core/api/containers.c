@@ -316,8 +316,7 @@ static void wait_producer(int fd, void *p) {
   struct container *c = w->c;
   ctr_lock();
   for (;;) {
-    bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED ||
-                   c->status == CTR_RESTARTING || c->start_in_progress;
+    bool running = ctr_is_running(c) || c->status == CTR_RESTARTING || c->start_in_progress;
     if (w->condition == 2 && c->removed) break;
     if (w->condition == 1 && (c->exits != w->exits || c->removed)) break;
     if (w->condition == 0 && (!running || c->removed)) break;
@@ -487,7 +486,7 @@ static int attach(struct api_request *req) {
 static int top(struct api_request *req) {
   WITH_CONTAINER(req, c);
   ctr_lock();
-  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  bool running = ctr_is_running(c);
   ctr_unlock();
   if (!running) {
     ctr_put(c);
@@ -588,7 +587,7 @@ static void stats_producer(int fd, void *p) {
   json_t *prev = NULL;
   for (int i = 0;; i++) {
     ctr_lock();
-    bool running = st->c->status == CTR_RUNNING || st->c->status == CTR_PAUSED;
+    bool running = ctr_is_running(st->c);
     ctr_unlock();
     json_t *s;
     if (!running) {

@@ -115,8 +115,7 @@ static void follow_output(struct build *b, struct container *c, bool *killed) {
 /* its exit code; a cancelled build kills it */
 static int exit_code(struct build *b, struct container *c, bool *killed) {
   ctr_lock();
-  while (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING ||
-         c->start_in_progress) {
+  while (ctr_is_running(c) || c->status == CTR_RESTARTING || c->start_in_progress) {
     if (!*killed) {
       ctr_unlock();
       cancel_kill(b, c, killed);

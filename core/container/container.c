@@ -76,16 +76,12 @@ static void ctr_free(struct container *c) {
   free(c);
 }
 
-/* docker fills a container's ports in at its start and empties them at
- * its exit: an exposed one shows only while it runs */
-static bool ports_shown(const struct container *c) {
-  return c->status == CTR_RUNNING || c->status == CTR_PAUSED;
-}
-
-/* ps's Ports: the published ones, then the exposed ones not published */
+/* ps's Ports: the published ones, then the exposed ones not published;
+ * docker fills them in at the start and empties them at the exit, so an
+ * exposed one shows only while the container runs */
 static json_t *summary_ports(const struct container *c) {
   json_t *a = json_array();
-  if (!ports_shown(c)) return a;
+  if (!ctr_is_running(c)) return a;
   const char *k;
   json_t *v;
   json_object_foreach(c->ports, k, v) {
@@ -147,7 +143,7 @@ struct container *ctr_get(const char *ref) {
 
 pid_t ctr_running_pid(struct container *c) {
   ctr_lock();
-  pid_t pid = c->status == CTR_RUNNING || c->status == CTR_PAUSED ? c->pid : 0;
+  pid_t pid = ctr_is_running(c) ? c->pid : 0;
   ctr_unlock();
   return pid > 0 ? pid : 0;
 }
@@ -280,7 +276,7 @@ static json_t *state_json(const struct container *c) {
   char started[64] = "0001-01-01T00:00:00Z", finished[64] = "0001-01-01T00:00:00Z";
   if (c->started_ns) format_rfc3339(c->started_ns, started, sizeof started);
   if (c->finished_ns) format_rfc3339(c->finished_ns, finished, sizeof finished);
-  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING;
+  bool running = ctr_is_running(c) || c->status == CTR_RESTARTING;
   json_t *j =
       json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status",
                 ctr_status_name(c->status), "Running", running, "Paused", c->status == CTR_PAUSED,
@@ -648,8 +644,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
    * none, as docker's) */
   char sandbox[64] = "";
   const char *nmode = json_string_value(json_object_get(hc, "NetworkMode")) ?: "";
-  if ((c->status == CTR_RUNNING || c->status == CTR_PAUSED) && c->pid > 0 &&
-      !str_has_prefix(nmode, "container:"))
+  if (ctr_is_running(c) && c->pid > 0 && !str_has_prefix(nmode, "container:"))
     snprintf(sandbox, sizeof sandbox, "/proc/%d/ns/net", (int)c->pid);
   json_t *ns =
       json_pack("{s:s,s:s,s:b,s:s,s:i,s:{},s:s,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:o}",
@@ -663,7 +658,7 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
   const char *pk;
   json_t *pv;
-  if (ports_shown(c)) {
+  if (ctr_is_running(c)) {
     json_object_foreach(json_object_get(cfg, "ExposedPorts"), pk, pv)
         json_object_set_new(ports, pk, json_null());
     json_object_foreach(c->ports, pk, pv) json_object_set(ports, pk, pv);

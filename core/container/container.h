@@ -73,6 +73,11 @@ struct container {
   uint64_t health_gen; /* a new one ends the running health monitor */
 };
 
+/* docker's State.Running: the process is there, paused or not */
+static inline bool ctr_is_running(const struct container *c) {
+  return c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+}
+
 /* table */
 void ctr_init(struct daemon *d);
 /* network namespaces made ahead (netns.c), lo up: take one (an fd the

@@ -96,7 +96,7 @@ static int in_view(struct daemon *d, struct container *c, view_fn *fn, void *arg
                    struct berth_err *err) {
   struct view v = {.d = d, .fn = fn, .arg = arg, .err = err};
   ctr_lock();
-  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  bool running = ctr_is_running(c);
   v.pid = running ? c->pid : 0;
   v.mounts = json_deep_copy(c->mounts);
   ctr_unlock();

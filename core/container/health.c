@@ -123,8 +123,7 @@ static bool wait_due(struct container *c, uint64_t gen, int64_t due) {
   ctr_lock();
   bool go = true;
   for (;;) {
-    go = !ctr_stopping && c->health_gen == gen && !c->removed &&
-         (c->status == CTR_RUNNING || c->status == CTR_PAUSED);
+    go = !ctr_stopping && c->health_gen == gen && !c->removed && ctr_is_running(c);
     int64_t left = (due - now_ns()) / 1000000;
     if (!go || (left <= 0 && c->status == CTR_RUNNING)) break; /* paused: no probe */
     ctr_wait(left <= 0 ? 200 : left > 1000 ? 1000 : (int)left);

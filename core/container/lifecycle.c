@@ -933,7 +933,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_lock();
   while (c->start_in_progress && !ctr_stopping)
     ctr_wait(1000); /* one start at a time */
-  if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->start_in_progress) {
+  if (ctr_is_running(c) || c->start_in_progress) {
     ctr_unlock();
     return 1;
   }
@@ -1137,7 +1137,7 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   int sig = signal && *signal ? parse_signal(signal) : SIGKILL;
   if (sig < 0) return berth_err_set(err, BERTH_EINVAL, 0, "Invalid signal: %s", signal);
   ctr_lock();
-  if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
+  if (!ctr_is_running(c)) {
     ctr_unlock();
     return berth_err_set(err, BERTH_ECONFLICT, 0,
                          "Cannot kill container: %s: container %s is not running", c->id, c->id);
@@ -1185,7 +1185,7 @@ int ctr_stop(struct daemon *d, struct container *c, int timeout, const char *sig
     ctr_save(d, c);
     return 0;
   }
-  if (c->status != CTR_RUNNING && c->status != CTR_PAUSED) {
+  if (!ctr_is_running(c)) {
     ctr_unlock();
     return 1;
   }
@@ -1241,8 +1241,7 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
   int r = cgroup_ops()->freeze(c->id, pause, err);
   if (r < 0) return r;
   ctr_lock();
-  if (c->status == CTR_RUNNING || c->status == CTR_PAUSED)
-    c->status = pause ? CTR_PAUSED : CTR_RUNNING;
+  if (ctr_is_running(c)) c->status = pause ? CTR_PAUSED : CTR_RUNNING;
   ctr_broadcast();
   ctr_unlock();
   ctr_save(d, c);
@@ -1255,7 +1254,7 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
 int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
                struct berth_err *err) {
   ctr_lock();
-  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  bool running = ctr_is_running(c);
   if (c->removed || c->removing) {
     ctr_unlock();
     return 0;
@@ -1280,7 +1279,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
    * first; no new one begins now that removing is set */
   while (c->start_in_progress)
     ctr_wait(1000);
-  running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  running = ctr_is_running(c);
   if (running && !force) {
     c->removing = false;
     ctr_unlock();
@@ -1392,7 +1391,7 @@ void ctr_restore(struct daemon *d) {
     struct container *c = all[i];
     if (c->status == CTR_CREATED) {
       restore_unstarted(d, c);
-    } else if (c->status == CTR_RUNNING || c->status == CTR_PAUSED || c->status == CTR_RESTARTING) {
+    } else if (ctr_is_running(c) || c->status == CTR_RESTARTING) {
       cleanup_free char *sock = ctr_socket(d, c->id);
       if (shim_status(sock, NULL) == SHIM_RUNNING) {
         log_info("container %.12s: shim found, still running", c->id);
@@ -1483,7 +1482,7 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warn
   c->host_config = hc;
   struct ctr_opts *old = c->opts;
   c->opts = o;
-  bool running = c->status == CTR_RUNNING || c->status == CTR_PAUSED;
+  bool running = ctr_is_running(c);
   ctr_unlock();
   ctr_opts_put(old);
   int r = 0;

@@ -138,8 +138,8 @@ void ctr_logs_stream(int fd, void *p) {
     if (r < 0 || r == BERTH_LOG_EOF) break;
     if (r == BERTH_LOG_AGAIN) {
       ctr_lock();
-      bool running = l->c->status == CTR_RUNNING || l->c->status == CTR_PAUSED ||
-                     l->c->status == CTR_RESTARTING || l->c->start_in_progress;
+      bool running =
+          ctr_is_running(l->c) || l->c->status == CTR_RESTARTING || l->c->start_in_progress;
       ctr_unlock();
       if (ctr_stopping) break; /* berthd stops: the stream ends, as dockerd's */
       if (!running) {

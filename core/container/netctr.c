@@ -36,10 +36,6 @@ static bool shares_netns(const struct ctr_opts *o) {
   return str_has_prefix(o->network_mode, "container:");
 }
 
-static bool running(const struct container *c) {
-  return c->status == CTR_RUNNING || c->status == CTR_PAUSED;
-}
-
 static json_t *endpoints_config(const struct container *c) {
   return json_object_get(c->net_config, "EndpointsConfig");
 }
@@ -142,7 +138,7 @@ static int link_target(const struct container *c, const char *link, struct link_
   if (!x) return berth_err_set(err, BERTH_EINVAL, 0, "could not get container for %s", t->name);
   int r = 0;
   ctr_lock();
-  if (!running(x) || x == c) {
+  if (!ctr_is_running(x) || x == c) {
     r = berth_err_set(err, BERTH_EINVAL, 0, "Cannot link to a non running container: %s AS %s/%s",
                       x->name, c->name, t->alias);
   } else {
@@ -452,6 +448,34 @@ static int join_container_network(struct daemon *d, struct container *c, const c
   return r;
 }
 
+static bool user_network(const char *net) {
+  return strcmp(net, "bridge") && strcmp(net, "none") && strcmp(net, "host");
+}
+
+/* what docker keeps in a network's EndpointSettings once the container has
+ * an endpoint there (made: its start) or is connected to it: the
+ * network's id (shown after the exit) and, on a network a user made, the
+ * short id among the aliases; under ctr_lock */
+static void keep_endpoint(struct daemon *d, struct container *c, const struct net_endpoint *ep,
+                          bool made) {
+  const char *k = config_key(d, c, ep->net_id);
+  json_t *cfg = json_object_get(endpoints_config_made(c), k ? k : ep->net_name);
+  if (!json_is_object(cfg)) {
+    cfg = json_object();
+    json_object_set_new(endpoints_config(c), ep->net_name, cfg);
+  }
+  if (made) json_object_set_new(cfg, "NetworkID", json_string(ep->net_id));
+  if (!user_network(ep->net_name)) return;
+  char short_id[13];
+  snprintf(short_id, sizeof short_id, "%.12s", c->id);
+  json_t *a = json_object_get(cfg, "Aliases");
+  if (!json_is_array(a)) json_object_set_new(cfg, "Aliases", a = json_array());
+  size_t i;
+  json_t *x;
+  json_array_foreach(a, i, x) if (!strcmp(json_string_value(x) ?: "", short_id)) return;
+  json_array_append_new(a, json_string(short_id));
+}
+
 int ctrnet_reserve(struct daemon *d, struct container *c, const struct ctr_opts *o,
                    struct berth_err *err) {
   c->netns_of[0] = 0;
@@ -475,6 +499,10 @@ int ctrnet_reserve(struct daemon *d, struct container *c, const struct ctr_opts 
       net_release(d, &v[i]);
     free(v);
   } else if (r == 0) {
+    ctr_lock();
+    for (size_t i = 0; i < n; i++)
+      keep_endpoint(d, c, &v[i], true);
+    ctr_unlock();
     set_eps(c, v, n);
     write_etc_files(d, c, o);
   }
@@ -632,7 +660,7 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
   for (size_t i = 0; i < c->n_eps; i++)
     on |= !strcmp(c->eps[i].net_id, ep.net_id);
   ctr_lock();
-  bool live = running(c);
+  bool live = ctr_is_running(c);
   on |= !live && config_key(d, c, ep.net_id);
   ctr_unlock();
   if (on)
@@ -644,6 +672,7 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
     ctr_lock();
     json_object_set_new(endpoints_config_made(c), ep.net_name,
                         json_is_object(cfg) ? json_deep_copy(cfg) : json_object());
+    keep_endpoint(d, c, &ep, live);
     ctr_unlock();
   }
   ctr_opts_put(o);
@@ -687,23 +716,12 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
 
 /* ---------------- shown ---------------- */
 
-/* docker's: the short id, the name and --network-alias on a network a
- * user made; none on bridge, host and none, which have no names */
-static json_t *shown_aliases(const struct container *c, const char *net, json_t *cfg) {
-  if (!strcmp(net, "bridge") || !strcmp(net, "none") || !strcmp(net, "host")) return json_null();
-  json_t *a = json_array();
-  json_array_append_new(a, json_sprintf("%.12s", c->id));
-  json_array_append_new(a, json_string(c->name + 1));
-  size_t i;
-  json_t *x;
-  json_array_foreach(json_object_get(cfg, "Aliases"), i, x) {
-    const char *s = json_string_value(x);
-    bool dup = false;
-    for (size_t k = 0; s && k < json_array_size(a); k++)
-      dup |= !strcmp(json_string_value(json_array_get(a, k)), s);
-    if (s && !dup) json_array_append(a, x);
-  }
-  return a;
+/* docker's: --network-alias, then the short id from the first start or
+ * connect on (keep_endpoint), on a network a user made; none on bridge,
+ * host and none, which have no names */
+static json_t *shown_aliases(const char *net, json_t *cfg) {
+  json_t *a = json_object_get(cfg, "Aliases");
+  return user_network(net) && json_is_array(a) ? json_incref(a) : json_null();
 }
 
 json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
@@ -715,7 +733,7 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
   struct joining *j = NULL;
   size_t n = 0;
   struct berth_err e = {0};
-  if (running(c) && c->n_eps) {
+  if (ctr_is_running(c) && c->n_eps) {
     j = xcalloc(c->n_eps, sizeof *j);
     for (; n < c->n_eps; n++)
       j[n] = (struct joining){c->eps[n], json_object_get(endpoints_config(c),
@@ -726,7 +744,10 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
     n = 1;
   }
   for (size_t i = 0; i < n; i++) {
-    json_t *s = net_endpoint_settings(&j[i].ep, shown_aliases(c, j[i].ep.net_name, j[i].cfg));
+    if (!ctr_is_running(c)) /* the network's id once it had an endpoint there, as docker's */
+      snprintf(j[i].ep.net_id, sizeof j[i].ep.net_id, "%s",
+               json_string_value(json_object_get(j[i].cfg, "NetworkID")) ?: "");
+    json_t *s = net_endpoint_settings(&j[i].ep, shown_aliases(j[i].ep.net_name, j[i].cfg));
     /* IPAMConfig (--ip, --ip6) and DriverOpts as the client sent them, as docker's */
     static const char *const echoed[] = {"IPAMConfig", "DriverOpts"};
     for (size_t k = 0; k < ARRAY_SIZE(echoed); k++) {
@@ -783,7 +804,7 @@ static void unplumbed_members(struct daemon *d, const char *net_id, json_t *memb
     struct container *c = all[i];
     struct ctr_opts *o = ctr_opts_get(c);
     ctr_lock();
-    bool run = running(c);
+    bool run = ctr_is_running(c);
     cleanup_free char *name = xstrdup(c->name + 1);
     ctr_unlock();
     struct net_endpoint ep;

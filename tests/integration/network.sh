@@ -161,6 +161,19 @@ expect "HTTP to web by name" hello-by-name "$(docker exec db sh -c "$get webh 80
 expect "and by its alias" hello-by-name "$(docker exec db sh -c "$get www 80 | tail -1")"
 expect_match "not from a container on another network" "bad address|can't" "$(docker run --rm busybox sh -c "$get webh 80" 2>&1)"
 docker rm -f webh >/dev/null
+# what inspect shows of a user network's endpoint, as dockerd 20.10: the
+# aliases as sent, the short id added at the first start; the network's id
+# from that start on, kept after the exit
+alc=$(docker create --name alc --network appnet --network-alias al1 busybox sleep 300)
+appnet_id=$(docker network inspect -f '{{.Id}}' appnet)
+net_shown() { docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{json $v.Aliases}} <{{$v.NetworkID}}> {{end}}' "$1"; }
+expect "created: the aliases as sent, no network id yet" 'appnet ["al1"] <> ' "$(net_shown alc)"
+docker start alc >/dev/null
+expect "running: the short id added, the network's id" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> " "$(net_shown alc)"
+docker stop -t 0 alc >/dev/null
+expect "exited: both kept" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> " "$(net_shown alc)"
+check "network connect of a stopped container" docker network connect bridge alc
+expect "its new network: no id until a start; no aliases on bridge" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> bridge null <> " "$(net_shown alc)"
 expect_match "other names are forwarded to the host's resolvers" "Address:? *(1: )?10.200.0.2" "$(docker exec db nslookup outside.example.test 2>&1 | grep Address | tail -1)"
 expect_match "a container on another network does not resolve it" "NXDOMAIN" "$(docker exec web nslookup webn. 2>&1)"
 # --dns, --dns-search, --dns-option, --add-host
@@ -402,6 +415,7 @@ for _ in $(seq 1 30); do curl -s -m 1 -o /dev/null 127.0.0.1:8093/index.html && 
 stop_daemon KILL
 start_daemon || fail "berthd restarts"
 expect "network inspect lists the same addresses after kill -9" "$before" "$(addrs)"
+expect "a stopped container's endpoint settings kept across the restart" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> bridge null <> " "$(net_shown alc; docker rm alc >/dev/null)"
 expect "IPAM.Options kept across the restart" '{"berth.test":"1"}' "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt; docker network rm ipamopt >/dev/null)"
 expect "the published ports of all of them still answer" "hello-from-httpd hello-from-httpd hello-from-httpd" "$(for i in 1 2 3; do curl -s -m 3 127.0.0.1:809$i/index.html; done | xargs)"
 expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)"
