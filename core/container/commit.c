@@ -37,8 +37,10 @@ static void export_producer(int fd, void *ctx) {
   struct berth_err e = {0};
   struct archive *a = rootfd >= 0 ? ctar_writer(&fd, &e) : NULL;
   if (!a) log_error("export: %s", e.msg[0] ? e.msg : "cannot open the container's root");
+  ctar_set_names(rootfd);
   if (a && ctar_add_tree(a, rootfd, "/", "") == 0) archive_write_close(a);
   if (a) archive_write_free(a);
+  ctar_set_names(-1);
   store_unmount_layer(&j->d->images, j->rw_id, &e);
   free(j);
 }
@@ -109,7 +111,10 @@ struct tar_job {
 static void *tar_thread(void *p) {
   struct tar_job *j = p;
   ctar_set_idmap(j->map);
+  cleanup_close int host = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ctar_set_names(host);
   j->ret = write_tar(j->root, j->changes, j->fd, &j->err);
+  ctar_set_names(-1);
   close(j->fd); /* the store's reader sees the end */
   return NULL;
 }

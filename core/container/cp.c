@@ -87,7 +87,9 @@ static void *view_thread(void *p) {
     return NULL;
   }
   ctar_set_idmap(v->remap);
+  ctar_set_names(rootfd);
   v->ret = v->fn(rootfd, v->arg, v->err);
+  ctar_set_names(-1);
   return NULL;
 }
 
@@ -230,6 +232,7 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
     if (dfd >= 0 && fstatat(dfd, "", &st, AT_EMPTY_PATH) == 0) {
       archive_entry_copy_stat(e, &st);
       ctar_entry_unmap(e);
+      ctar_entry_names(e);
       archive_entry_set_pathname(e, j->name);
       archive_entry_set_size(e, 0);
       r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : -1;

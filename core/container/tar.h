@@ -27,6 +27,15 @@ int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *p
  * mapping (the default).  The entries ctar_add writes are unmapped; a
  * reader maps the ids it applies with ctar_host_uid/gid. */
 void ctar_set_idmap(const struct idmap *m);
+/* on the calling thread, the owners' names entries carry (uname, gname):
+ * those of the /etc/passwd and /etc/group inside the root at rootfd, for
+ * the entries' ids (the container's under a mapping), "" for an id they do
+ * not name.  cp and export name from the container's own files (docker
+ * archives from inside the container's root), commit from the host's (a
+ * layer diff, docker's in its own process).  -1: none, and the tables
+ * freed (every setter clears before its thread ends) */
+void ctar_set_names(int rootfd);
+void ctar_entry_names(struct archive_entry *e);
 void ctar_entry_unmap(struct archive_entry *e);
 uid_t ctar_host_uid(uid_t u);
 gid_t ctar_host_gid(gid_t g);

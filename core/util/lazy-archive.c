@@ -93,5 +93,7 @@ LAZYLIB_VOID(A, archive_entry_set_perm, (struct archive_entry * e, __LA_MODE_T m
 LAZYLIB_VOID(A, archive_entry_set_size, (struct archive_entry * e, la_int64_t n), (e, n))
 LAZYLIB_VOID(A, archive_entry_set_uid, (struct archive_entry * e, la_int64_t n), (e, n))
 LAZYLIB_VOID(A, archive_entry_set_gid, (struct archive_entry * e, la_int64_t n), (e, n))
+LAZYLIB_VOID(A, archive_entry_copy_uname, (struct archive_entry * e, const char *s), (e, s))
+LAZYLIB_VOID(A, archive_entry_copy_gname, (struct archive_entry * e, const char *s), (e, s))
 LAZYLIB_VOID(A, archive_entry_set_rdev, (struct archive_entry * e, dev_t d), (e, d))
 LAZYLIB_VOID(A, archive_entry_set_mtime, (struct archive_entry * e, time_t t, long ns), (e, t, ns))

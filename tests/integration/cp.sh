@@ -89,6 +89,13 @@ expect "docker cp ctr->host" "x" "$(cat "$T/dk/s/x")"
 docker exec c1 sh -c 'mkdir -p /ord/m && for n in zeta alpha Mid beta 10 9; do echo $n >/ord/$n; done; touch /ord/m/z /ord/m/a'
 expect "docker cp ctr->host as a tar: each directory's names in byte order, as docker's walk (the same tree, the same archive)" \
   "ord ord/10 ord/9 ord/Mid ord/alpha ord/beta ord/m ord/m/a ord/m/z ord/zeta" "$(docker cp c1:/ord - | tar -t | sed 's,/$,,' | xargs)"
+docker exec c1 sh -c 'echo "zed:x:1234:4321::/:/bin/sh" >>/etc/passwd; echo "zg:x:4321:" >>/etc/group; mkdir -p /own; touch /own/z /own/n; chown 1234:4321 /own/z; chown 777:778 /own/n'
+owners='import sys, tarfile
+for m in tarfile.open(fileobj=sys.stdin.buffer, mode="r|"):
+    if m.name.startswith("own"): print(m.name, m.uname or "-", m.gname or "-", end=";")'
+expect "the owners' names in the tar: the container's /etc/passwd and /etc/group, none for an id they do not name (as docker's)" \
+  "own root root;own/n - -;own/z zed zg;" "$(docker cp c1:/own - | python3 -c "$owners")"
+expect "and in export's" "own root root;own/n - -;own/z zed zg;" "$(docker export c1 | python3 -c "$owners")"
 expect_match "docker cp: the Path-Stat header's 404" "Could not find the file /nonexist in container c1" "$(docker cp c1:/nonexist "$T/x" 2>&1)"
 stat_json=$(curl -s -I --unix-socket "$SOCK" "http://x/containers/c1/archive?path=/d" | tr -d '\r' | sed -n 's/^X-Docker-Container-Path-Stat: //ip' | base64 -d)
 expect_match "HEAD: the Path-Stat JSON, Go's FileMode for a 0755 directory" '^\{"name":"d","size":[0-9]+,"mode":2147484141,"mtime":"[0-9T:.Z-]+","linkTarget":""\}$' "$stat_json"

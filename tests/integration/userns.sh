@@ -122,11 +122,11 @@ echo from-host >"$T/cpfile"
 check "cp into the running container" berth cp "$T/cpfile" c1:/cpfile
 expect "the copied file is root's inside" "0 0 from-host" "$(berth exec c1 sh -c 'stat -c "%u %g" /cpfile; cat /cpfile' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 expect "and stored as 0:0" "0 0" "$(stat -c '%u %g' "$upper/cpfile" 2>&1)"
-expect "cp out of it: the tar's owner is the container's (5:6)" "5 6" "$(berth cp c1:/d/f - 2>/dev/null | tar -tvnf - 2>/dev/null | awk '{ print $2 }' | tr '/' ' ')"
+expect "cp out of it: the tar's owner is the container's (5:6)" "5 6" "$(berth cp c1:/d/f - 2>/dev/null | tar --numeric-owner -tvf - 2>/dev/null | awk '{ print $2 }' | tr '/' ' ')"
 berth commit c1 committed:1 >/dev/null 2>&1
 expect "commit: the image has the files as the container saw them" "0 0 5 6" "$(berth run --rm --userns=host committed:1 stat -c '%u %g' /made-by-root /d/f 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 
-expect "export of the running container: the tar has the container's ids" "d/f=5/6 made-by-root=0/0" "$(berth export c1 | tar -tvnf - 2>/dev/null | awk '$6 == "made-by-root" || $6 == "d/f" { print $6 "=" $2 }' | sort | tr '\n' ' ' | sed 's/ $//')"
+expect "export of the running container: the tar has the container's ids" "d/f=5/6 made-by-root=0/0" "$(berth export c1 | tar --numeric-owner -tvf - 2>/dev/null | awk '$6 == "made-by-root" || $6 == "d/f" { print $6 "=" $2 }' | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- a restart keeps it all ----
 stop_daemon
