@@ -485,67 +485,10 @@ static int attach(struct api_request *req) {
 
 static int top(struct api_request *req) {
   WITH_CONTAINER(req, c);
-  ctr_lock();
-  bool running = ctr_is_running(c);
-  ctr_unlock();
-  if (!running) {
-    ctr_put(c);
-    return api_reply_error(req, 409, "container %s is not running", c->id);
-  }
-  size_t n;
-  pid_t *pids = cgroup_ops()->pids(c->id, &n);
-  const char *args = api_query(req, "ps_args");
-  cleanup_free char *cmd = xasprintf("ps %s", args && *args ? args : "-ef");
-  for (const char *x = cmd; *x; x++)
-    if (!isalnum((unsigned char)*x) && !strchr(" -,=_", *x)) {
-      free(pids);
-      ctr_put(c);
-      return api_reply_error(req, 400, "invalid ps arguments: %s", args);
-    }
-  FILE *f = popen(cmd, "r");
-  json_t *titles = json_array(), *procs = json_array();
-  char line[4096];
-  int pid_col = -1, ncols = 0;
-  if (f && fgets(line, sizeof line, f)) {
-    char *save = NULL;
-    for (char *t = strtok_r(line, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), ncols++) {
-      if (!strcmp(t, "PID")) pid_col = ncols;
-      json_array_append_new(titles, json_string(t));
-    }
-  }
-  while (f && pid_col >= 0 && fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = 0;
-    json_t *row = json_array();
-    char *p = line;
-    for (int col = 0; col < ncols; col++) {
-      while (*p == ' ')
-        p++;
-      if (col == ncols - 1) {
-        json_array_append_new(row, json_string(p));
-        break;
-      }
-      char *sp = strchr(p, ' ');
-      json_array_append_new(row, json_stringn(p, sp ? (size_t)(sp - p) : strlen(p)));
-      p = sp ? sp : p + strlen(p);
-    }
-    pid_t pid = (pid_t)atoi(json_string_value(json_array_get(row, (size_t)pid_col)) ?: "0");
-    bool mine = false;
-    for (size_t i = 0; i < n; i++)
-      mine |= pids[i] == pid;
-    mine = mine && !exec_is_helper(c, pid);
-    if (mine) json_array_append(procs, row);
-    json_decref(row);
-  }
-  if (f) pclose(f);
-  free(pids);
-  if (pid_col >= 0) ctr_event(c, "top", NULL);
+  struct berth_err e = {0};
+  json_t *j = ctr_top(c, api_query(req, "ps_args"), &e);
   ctr_put(c);
-  if (pid_col < 0) {
-    json_decref(titles);
-    json_decref(procs);
-    return api_reply_error(req, 500, "Couldn't find PID field in ps output");
-  }
-  return api_reply_json(req, 200, json_pack("{s:o,s:o}", "Titles", titles, "Processes", procs));
+  return j ? api_reply_json(req, 200, j) : api_reply_err(req, &e);
 }
 
 struct stats_ctx {

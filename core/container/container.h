@@ -170,6 +170,10 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warn
 /* An event of this container (events.h): its labels, image and name, and
  * extra's attributes (stolen, may be NULL).  Without ctr_lock held. */
 void ctr_event(struct container *c, const char *action, json_t *extra);
+/* top (top.c): {"Titles", "Processes"} of ps with the client's arguments
+ * (-ef when none), the container's processes only; NULL with err set (not
+ * running 409, arguments ps is not given 400) */
+json_t *ctr_top(struct container *c, const char *ps_args, struct berth_err *err);
 
 /* health checks (health.c): start probing a started container (resume:
  * after a berthd restart, keeping its status); a new start or the exit

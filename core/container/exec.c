@@ -100,7 +100,7 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
     if (st == CTR_PAUSED)
       return berth_err_set(err, BERTH_ECONFLICT, 0,
                            "Container %s is paused, unpause the container before exec", c->id);
-    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "Container %s is not running", c->id);
   }
   unsigned char keys[16];
   size_t n_keys = 0;
@@ -222,7 +222,7 @@ static int exec_build_spec(struct exec_proc *e, pid_t cpid, const struct ctr_opt
   snprintf(root, sizeof root, "/proc/%d/root", (int)cpid);
   struct rt_user ru;
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "container %s is not running", e->c->id);
+  if (rootfd < 0) return err_sys(err, BERTH_ECONFLICT, "Container %s is not running", e->c->id);
   int r = rt_resolve_user_at(rootfd, *e->user ? e->user : o->user, &ru, err);
   if (r < 0) return r;
   if ((r = ctr_add_groups(rootfd, o, &ru, err)) < 0) { /* docker's execs have them too */
@@ -279,7 +279,7 @@ static int exec_spawn(struct exec_proc *e, bool attach, struct exec_io *io, stru
   struct ctr_opts *o = ctr_opts_get(c);
   json_t *spec = NULL;
   int r = running ? exec_build_spec(e, cpid, o, &spec, err)
-                  : berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", c->id);
+                  : berth_err_set(err, BERTH_ECONFLICT, 0, "Container %s is not running", c->id);
   ctr_opts_put(o);
   if (r < 0) {
     json_decref(spec);

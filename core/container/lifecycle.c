@@ -1235,9 +1235,9 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
   if (pause && st != CTR_RUNNING)
     return berth_err_set(
         err, BERTH_ECONFLICT, 0,
-        st == CTR_PAUSED ? "container %s is already paused" : "container %s is not running", c->id);
+        st == CTR_PAUSED ? "Container %s is already paused" : "Container %s is not running", c->id);
   if (!pause && st != CTR_PAUSED)
-    return berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not paused", c->id);
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "Container %s is not paused", c->id);
   int r = cgroup_ops()->freeze(c->id, pause, err);
   if (r < 0) return r;
   ctr_lock();

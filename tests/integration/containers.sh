@@ -132,6 +132,8 @@ for cli in berth docker; do
   out=$(C $cli top web)
   expect_match "$cli: top web" 'sh -c i=0' "$out"
   expect_match "$cli: top web has ps -ef titles" '^UID +PID +PPID +C +STIME +TTY +TIME +CMD' "$out"
+  expect_match "$cli: top with ps arguments (-o pid,comm)" "^PID +COMMAND
+[0-9]+ +sh" "$(C $cli top web -o pid,comm)"
   C $cli exec -d web sleep 30
   sleep 0.3
   out=$(C $cli top web)
@@ -163,6 +165,8 @@ for cli in berth docker; do
   ms=$((($(date +%s%N) - s0) / 1000000))
   check "$cli: stop -t 1 took ~1 s (${ms} ms)" test "$ms" -ge 900 -a "$ms" -lt 4000
   expect "$cli: stopped (SIGKILL after the timeout)" "exited 137" "$(C $cli inspect -f '{{.State.Status}} {{.State.ExitCode}}' web)"
+  expect_match "$cli: top of a stopped container: docker's words" "Container [0-9a-f]{64} is not running" "$(C $cli top web 2>&1)"
+  expect_match "$cli: and its pause" "Container [0-9a-f]{64} is not running" "$(C $cli pause web 2>&1)"
   check "$cli: start" C $cli start web
   expect "$cli: running after start" running "$(C $cli inspect -f '{{.State.Status}}' web)"
   out=$(C $cli ps -a)
