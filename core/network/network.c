@@ -23,6 +23,8 @@ struct network {
   bool has_ipam;
   struct cidr subnet, range;
   uint32_t gateway;
+  bool gateway_implied,
+      gateway6_implied; /* a subnet given without its gateway: docker shows none */
   bool internal, attachable, ipv6, predefined;
   json_t *options, *labels;
   json_t *ipam_options; /* IPAM.Options as created (docker echoes them), or NULL */
@@ -62,12 +64,15 @@ static json_t *record_json(const struct network *n) {
     cidr6_format(n->subnet6, sub6);
     ip6_at(n->subnet6, n->gateway6, gw6);
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I,s:s,s:s,s:O*}", "Id",
-                   n->id, "Name", n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng,
-                   "Gateway", gw, "Internal", n->internal, "Attachable", n->attachable,
-                   "EnableIPv6", n->ipv6, "Predefined", n->predefined, "Options", n->options,
-                   "Labels", n->labels, "Created", (json_int_t)n->created_ns, "Subnet6", sub6,
-                   "Gateway6", gw6, "IPAMOptions", n->ipam_options);
+  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I,s:s,s:s,s:O*}", "Id",
+                        n->id, "Name", n->name, "Driver", n->driver, "Subnet", sub, "IPRange", rng,
+                        "Gateway", gw, "Internal", n->internal, "Attachable", n->attachable,
+                        "EnableIPv6", n->ipv6, "Predefined", n->predefined, "Options", n->options,
+                        "Labels", n->labels, "Created", (json_int_t)n->created_ns, "Subnet6", sub6,
+                        "Gateway6", gw6, "IPAMOptions", n->ipam_options);
+  if (n->gateway_implied) json_object_set_new(j, "GatewayImplied", json_true());
+  if (n->gateway6_implied) json_object_set_new(j, "Gateway6Implied", json_true());
+  return j;
 }
 
 static int save(struct daemon *d, const struct network *n, struct berth_err *err) {
@@ -169,6 +174,8 @@ static struct network *from_record(json_t *j) {
   n->attachable = json_is_true(json_object_get(j, "Attachable"));
   n->ipv6 = json_is_true(json_object_get(j, "EnableIPv6"));
   n->predefined = json_is_true(json_object_get(j, "Predefined"));
+  n->gateway_implied = json_is_true(json_object_get(j, "GatewayImplied"));
+  n->gateway6_implied = json_is_true(json_object_get(j, "Gateway6Implied"));
   n->options = json_incref(json_object_get(j, "Options"));
   n->labels = json_incref(json_object_get(j, "Labels"));
   json_t *io = json_object_get(j, "IPAMOptions");
@@ -386,6 +393,7 @@ static int plan_ipam(const struct net_create_req *r, struct network *n, struct b
       return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for gateway %s", r->gateway);
   } else {
     n->gateway = n->subnet.addr + 1;
+    n->gateway_implied = r->subnet && *r->subnet;
   }
   return ipam_setup(n) < 0 ? berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory") : 0;
 }
@@ -408,6 +416,7 @@ static int plan_ipam6(const struct net_create_req *r, struct network *n, struct 
       return berth_err_set(err, BERTH_EFORBIDDEN, 0,
                            "Pool overlaps with other one on this address space");
   n->gateway6 = 1;
+  n->gateway6_implied = !r->gateway6 || !*r->gateway6;
   if (r->gateway6 && *r->gateway6 && ip6_offset(n->subnet6, r->gateway6, &n->gateway6) < 0)
     return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for gateway %s", r->gateway6);
   return 0;
@@ -589,18 +598,21 @@ static json_t *ipam_json(const struct network *n) {
     char sub[20], gw[16], rng[20];
     cidr_format(n->subnet, sub);
     ip4_format(n->gateway, gw);
-    json_t *c = json_pack("{s:s,s:s}", "Subnet", sub, "Gateway", gw);
+    json_t *c = json_pack("{s:s}", "Subnet", sub);
     if (n->range.prefix) {
       cidr_format(n->range, rng);
       json_object_set_new(c, "IPRange", json_string(rng));
     }
+    if (!n->gateway_implied) json_object_set_new(c, "Gateway", json_string(gw));
     json_array_append_new(cfg, c);
   }
   if (n->subnet6.prefix) {
     char sub6[48], gw6[46];
     cidr6_format(n->subnet6, sub6);
     ip6_at(n->subnet6, n->gateway6, gw6);
-    json_array_append_new(cfg, json_pack("{s:s,s:s}", "Subnet", sub6, "Gateway", gw6));
+    json_t *c = json_pack("{s:s}", "Subnet", sub6);
+    if (!n->gateway6_implied) json_object_set_new(c, "Gateway", json_string(gw6));
+    json_array_append_new(cfg, c);
   }
   return json_pack("{s:s,s:O?,s:o}", "Driver", "default", "Options", n->ipam_options, "Config",
                    cfg);

@@ -125,6 +125,7 @@ expect_match "--ip on the default bridge: docker's refusal" "user specified IP a
 # ---- a user network ----
 check "network create --subnet --gateway" docker network create --subnet 10.99.0.0/24 --gateway 10.99.0.1 appnet
 id=$(docker network inspect -f '{{.Id}}' appnet)
+expect "network inspect: the IPAM config as given, gateway too" '[{"Subnet":"10.99.0.0/24","Gateway":"10.99.0.1"}]' "$(docker network inspect -f '{{json .IPAM.Config}}' appnet)"
 expect_match "its bridge br-<12 hex> holds the gateway" "10.99.0.1/24" "$(ip -4 -br addr show "br-${id:0:12}")"
 docker run -d --name db --network appnet busybox sleep 300 >/dev/null
 expect "a container on it: 10.99.0.2" "10.99.0.2" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' db)"
@@ -323,7 +324,7 @@ docker network rm noicc >/dev/null
 ip -6 addr add fd00:200::1/64 dev out0 nodad
 ip netns exec "$OUT" ip -6 addr add fd00:200::2/64 dev out1 nodad
 check "berth network create --ipv6 with a v4 and a v6 --subnet" berth network create --ipv6 --subnet 10.61.0.0/24 --subnet fd00:61::/64 v6net
-expect "network inspect: both IPAM configs, EnableIPv6" '[{"Subnet":"10.61.0.0/24","Gateway":"10.61.0.1"},{"Subnet":"fd00:61::/64","Gateway":"fd00:61::1"}] true' "$(docker network inspect -f '{{json .IPAM.Config}} {{.EnableIPv6}}' v6net)"
+expect "network inspect: both IPAM configs as given (no gateway was: none shown, as dockerd's), EnableIPv6" '[{"Subnet":"10.61.0.0/24"},{"Subnet":"fd00:61::/64"}] true' "$(docker network inspect -f '{{json .IPAM.Config}} {{.EnableIPv6}}' v6net)"
 docker run -d --name v6a --network v6net busybox sleep 300 >/dev/null
 expect "a container gets fd00:61::2/64 (inspect)" "fd00:61::2/64 fd00:61::1" "$(docker inspect -f '{{with index .NetworkSettings.Networks "v6net"}}{{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}' v6a)"
 expect_match "its eth0 holds it, the default route goes via fd00:61::1" "inet6 fd00:61::2/64.*default via fd00:61::1 dev eth0" "$(docker exec v6a sh -c 'ip -6 addr show eth0; ip -6 route' | tr '\n' ' ')"
@@ -412,8 +413,10 @@ done
 addrs() { for n in bridge appnet; do docker network inspect -f '{{range .Containers}}{{.Name}}={{.IPv4Address}} {{end}}' $n; done | tr ' ' '\n' | sort | xargs; }
 before=$(addrs)
 for _ in $(seq 1 30); do curl -s -m 1 -o /dev/null 127.0.0.1:8093/index.html && break; sleep 0.1; done
+docker network create --subnet 10.96.0.0/24 --ip-range 10.96.0.128/25 gwless >/dev/null
 stop_daemon KILL
 start_daemon || fail "berthd restarts"
+expect "a network made with a subnet and no gateway shows none after the restart either" '[{"Subnet":"10.96.0.0/24","IPRange":"10.96.0.128/25"}]' "$(docker network inspect -f '{{json .IPAM.Config}}' gwless; docker network rm gwless >/dev/null)"
 expect "network inspect lists the same addresses after kill -9" "$before" "$(addrs)"
 expect "a stopped container's endpoint settings kept across the restart" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> bridge null <> " "$(net_shown alc; docker rm alc >/dev/null)"
 expect "IPAM.Options kept across the restart" '{"berth.test":"1"}' "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt; docker network rm ipamopt >/dev/null)"
