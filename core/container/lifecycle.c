@@ -136,6 +136,12 @@ static void merge_image_config(json_t *cfg, json_t *img) {
                         json_deep_copy(json_object_get(img, "Entrypoint") ?: json_null()));
   if (!json_array_size(json_object_get(cfg, "Cmd")) && !has_ep)
     json_object_set_new(cfg, "Cmd", json_deep_copy(json_object_get(img, "Cmd") ?: json_null()));
+  /* --entrypoint "" (the docker CLI sends [""]): neither the image's
+   * entrypoint nor its Cmd, then none at all (docker's null) */
+  json_t *ep = json_object_get(cfg, "Entrypoint");
+  if (json_array_size(ep) == 1 && json_is_string(json_array_get(ep, 0)) &&
+      !*json_string_value(json_array_get(ep, 0)))
+    json_object_set_new(cfg, "Entrypoint", json_null());
   static const char *const strs[] = {"WorkingDir", "User", "StopSignal"};
   for (size_t k = 0; k < ARRAY_SIZE(strs); k++) {
     const char *v = json_string_value(json_object_get(cfg, strs[k]));
@@ -823,6 +829,13 @@ static void shim_settle(struct daemon *d, struct container *c) {
     unlink(sock);
 }
 
+/* the init waiting for START has exited (a zombie has no namespaces) */
+static bool init_gone(pid_t pid) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/ns/net", (int)pid);
+  return access(p, F_OK) < 0 && errno == ENOENT;
+}
+
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
  * (init waits for START).  On failure the rootfs is unmounted again. */
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
@@ -878,7 +891,14 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   if (netns >= 0) close(netns); /* the shim's now */
   if (r == 0) failpoint("start-shim");
   t = trace_phase(c->id, "start shim", t);
-  if (r == 0) r = ctrnet_plumb(d, c, *pid, err);
+  if (r == 0) failpoint("start-plumb");
+  if (r == 0 && (r = ctrnet_plumb(d, c, *pid, err)) < 0 && init_gone(*pid)) {
+    /* it failed before its hold (a program not found…), and took its
+     * namespaces with it: START answers with its reason (start_refused),
+     * which is the start's error, not the plumbing's */
+    log_debug("container %.12s: not plumbed, its init is gone: %s", c->id, err->msg);
+    r = 0;
+  }
   trace_phase(c->id, "start plumb", t);
   if (r < 0 && *pid > 0) {
     kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */

@@ -502,7 +502,13 @@ void failpoint(const char *name) {
   static const char *at = (const char *)1; /* read once, as trace_phase */
   const char *v = __atomic_load_n(&at, __ATOMIC_RELAXED);
   if (v == (const char *)1) __atomic_store_n(&at, v = getenv("BERTH_FAILPOINT"), __ATOMIC_RELAXED);
-  if (!v || strcmp(v, name)) return;
+  size_t n = strlen(name);
+  if (!v || strncmp(v, name, n) || (v[n] && strcmp(v + n, ":sleep"))) return;
+  if (v[n]) { /* NAME:sleep: a slow step, for a race a test makes certain */
+    log_warn("failpoint %s: sleeping 500 ms", name);
+    usleep(500000);
+    return;
+  }
   log_warn("failpoint %s: killing myself with SIGKILL", name);
   raise(SIGKILL);
 }

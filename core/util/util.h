@@ -153,7 +153,8 @@ bool device_access_valid(const char *a);
 
 /* A crash test's hook: when BERTH_FAILPOINT names this point, the process
  * kills itself with SIGKILL there (tests/integration/faults.sh), as a power
- * cut or an OOM kill would.  Unset (always, outside tests), one load. */
+ * cut or an OOM kill would; "<point>:sleep" makes it a 500 ms pause instead
+ * (a race made certain).  Unset (always, outside tests), one load. */
 void failpoint(const char *name);
 
 /* "3 minutes", "About an hour": docker's (go-units) HumanDuration */

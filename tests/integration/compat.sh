@@ -421,6 +421,15 @@ expect "exited: no ports shown again" '{} ' \
   "$(docker inspect -f '{{json .NetworkSettings.Ports}}' envo) $(docker ps -a --filter name=envo --format '{{.Ports}}')"
 docker rm envo >/dev/null
 docker rmi envimg >/dev/null
+# --entrypoint "": docker's [""] clears the image's entrypoint and its Cmd
+docker create --name epb busybox true >/dev/null
+docker commit --change 'ENTRYPOINT ["echo","ep"]' --change 'CMD ["c1"]' epb epimg >/dev/null
+docker rm epb >/dev/null
+expect "an image's ENTRYPOINT and CMD" "ep c1" "$(docker run --rm epimg 2>&1)"
+epid=$(docker create --entrypoint "" epimg echo y)
+expect "--entrypoint \"\": Entrypoint null (as dockerd stores it), the command as given" 'null ["echo","y"] echo' \
+  "$(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Path}}' "$epid"; docker rm "$epid" >/dev/null)"
+expect_match "--entrypoint \"\" and no command: docker's refusal (the image's CMD is not taken)" "No command specified" "$(docker run --rm --entrypoint "" epimg 2>&1; docker rmi epimg >/dev/null)"
 expect "an image without Env, a create without -e: Config.Env null, Volumes null (the docker CLI sends {})" "null null" \
   "$(docker create --name envn busybox true >/dev/null; docker inspect -f '{{json .Config.Volumes}}' envn) $(curl -s -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","Volumes":{}}' --unix-socket "$SOCK" http://x/containers/create?name=envn2 >/dev/null; docker inspect -f '{{json .Config.Env}}' envn2 | sed 's/\["PATH=[^"]*"\]/null/')"
 docker rm envn envn2 >/dev/null

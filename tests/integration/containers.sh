@@ -35,6 +35,8 @@ for cli in berth docker; do
   expect "$cli: -e -w -h -u" "bar /tmp myhost 65534" "$out"
   out=$(C $cli run --rm --entrypoint echo busybox a b 2>&1)
   expect "$cli: --entrypoint" "a b" "$out"
+  out=$(C $cli run --rm --entrypoint "" busybox echo c 2>&1)
+  expect "$cli: --entrypoint \"\" (sent as [\"\"]): no entrypoint, the command runs" "c" "$out"
 done
 
 # a program found and executable that the kernel cannot run: as with runc,

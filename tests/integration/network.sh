@@ -415,6 +415,13 @@ before=$(addrs)
 for _ in $(seq 1 30); do curl -s -m 1 -o /dev/null 127.0.0.1:8093/index.html && break; sleep 0.1; done
 docker network create --subnet 10.96.0.0/24 --ip-range 10.96.0.128/25 gwless >/dev/null
 stop_daemon KILL
+# a program that cannot run fails the init before it waits for START; its
+# network plumbed later finds no namespace: the start's error must be the
+# program's (BERTH_FAILPOINT: the plumbing made late for certain)
+BERTH_FAILPOINT=start-plumb:sleep start_daemon || fail "berthd restarts"
+out=$(docker run --rm --network appnet busybox no-such-program 2>&1); rc=$?
+expect_match "a start that fails before the plumbing: the program's error, docker's 127" "executable file not found.* rc=127" "$(head -1 <<<"$out") rc=$rc"
+stop_daemon KILL
 start_daemon || fail "berthd restarts"
 expect "a network made with a subnet and no gateway shows none after the restart either" '[{"Subnet":"10.96.0.0/24","IPRange":"10.96.0.128/25"}]' "$(docker network inspect -f '{{json .IPAM.Config}}' gwless; docker network rm gwless >/dev/null)"
 expect "network inspect lists the same addresses after kill -9" "$before" "$(addrs)"
