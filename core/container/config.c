@@ -45,6 +45,7 @@ const char *ctr_restart_name(enum ctr_restart r) {
 static int parse_config(json_t *cfg, struct ctr_opts *o, struct berth_err *err) {
   o->image = str_of(cfg, "Image");
   o->hostname = str_of(cfg, "Hostname");
+  o->domainname = str_of(cfg, "Domainname");
   o->user = str_of(cfg, "User");
   o->workdir = str_of(cfg, "WorkingDir");
   if (*o->workdir && *o->workdir != '/')
@@ -712,6 +713,7 @@ void ctr_opts_put(struct ctr_opts *o) {
   if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) > 0) return;
   free(o->image);
   free(o->hostname);
+  free(o->domainname);
   free(o->user);
   free(o->workdir);
   free(o->pid_of);

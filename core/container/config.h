@@ -50,8 +50,8 @@ struct ctr_resources {
 struct ctr_opts {
   int refs;
   /* Config (merged with the image's at create) */
-  char *image, *hostname, *user, *workdir; /* never NULL */
-  char **env;                              /* "K=V" only, docker's order */
+  char *image, *hostname, *domainname, *user, *workdir; /* never NULL */
+  char **env;                                           /* "K=V" only, docker's order */
   size_t n_env;
   char **entrypoint, **cmd;
   size_t n_entrypoint, n_cmd;

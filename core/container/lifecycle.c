@@ -586,6 +586,7 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
     if (wfd >= 0) close(wfd);
   }
   s->hostname = o->hostname;
+  s->domainname = o->domainname;
   s->tty = o->tty;
   s->open_stdin = o->open_stdin;
   return 0;

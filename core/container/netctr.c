@@ -388,9 +388,13 @@ static void write_etc_files(struct daemon *d, struct container *c, const struct 
   write_file_derived(hnp, hntext, strlen(hntext), 0644);
   /* docker's lines, the container's own address under its hostname, then
    * --add-host (host-gateway: the gateway of its network) */
-  char *own = used ? xasprintf("%s\t%s\n", ep->ip, hostname) : xstrdup("");
+  /* --domainname: "<hostname>.<domain> <hostname>", as docker's */
+  cleanup_free char *names = *o->domainname && !host_net
+                                 ? xasprintf("%s.%s %s", hostname, o->domainname, hostname)
+                                 : xstrdup(hostname);
+  char *own = used ? xasprintf("%s\t%s\n", ep->ip, names) : xstrdup("");
   if (used && ep->ip6[0]) {
-    char *l = xasprintf("%s\t%s\n", ep->ip6, hostname);
+    char *l = xasprintf("%s\t%s\n", ep->ip6, names);
     append(&own, l);
     free(l);
   }

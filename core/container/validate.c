@@ -240,7 +240,7 @@ static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) 
   const char *iso = json_string_value(json_object_get(hc, "Isolation"));
   if (iso && *iso && strcmp(iso, "default"))
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid isolation '%s' on linux", iso);
-  static const char *const cfg[] = {"Domainname", "NetworkDisabled"};
+  static const char *const cfg[] = {"NetworkDisabled"};
   for (size_t i = 0; i < ARRAY_SIZE(cfg); i++)
     if (is_set(json_object_get(body, cfg[i])))
       return berth_err_set(err, BERTH_EINVAL, 0,

@@ -78,6 +78,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
   for (size_t i = 0; i < s->n_groups; i++)
     s->groups[i] = (gid_t)json_integer_value(json_array_get(g, i));
   s->hostname = jdup(j, "hostname");
+  s->domainname = jdup(j, "domainname");
   s->tty = json_is_true(json_object_get(j, "tty"));
   s->open_stdin = json_is_true(json_object_get(j, "open_stdin"));
   s->host_network = json_is_true(json_object_get(j, "host_network"));
@@ -168,6 +169,8 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
     json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
   if (s->limits) json_object_set(j, "limits", s->limits);
   if (s->cgroup_hiers) json_object_set(j, "cgroup_hiers", s->cgroup_hiers);
+  if (s->domainname && *s->domainname)
+    json_object_set_new(j, "domainname", json_string(s->domainname));
   if (s->netns_path) json_object_set_new(j, "netns_path", json_string(s->netns_path));
   if (s->pidns_path) json_object_set_new(j, "pidns_path", json_string(s->pidns_path));
   if (s->ipcns_path) json_object_set_new(j, "ipcns_path", json_string(s->ipcns_path));
@@ -194,6 +197,7 @@ void rt_spec_free(struct rt_spec *s) {
   json_decref(s->cgroup_hiers);
   free(s->groups);
   free(s->hostname);
+  free(s->domainname);
   free(s->netns_path);
   free(s->pidns_path);
   free(s->ipcns_path);
@@ -822,6 +826,7 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
    * container's stdio takes the place; bench/phases.sh reads them) */
   int64_t t = trace_phase("init", "", 0);
   if (!s->host_uts && s->hostname && *s->hostname) sethostname(s->hostname, strlen(s->hostname));
+  if (!s->host_uts && s->domainname) setdomainname(s->domainname, strlen(s->domainname));
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     die(err_fd, 125, "make / rslave: %s", strerror(errno));
   if (s->rootfs_tree >= 0) { /* cloned from the template: the shim's clone of it */

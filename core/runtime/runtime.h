@@ -33,6 +33,7 @@ struct rt_spec {
   gid_t *groups;
   size_t n_groups;
   char *hostname;
+  char *domainname; /* --domainname: the uts namespace's NIS domain name, or NULL */
   bool tty;
   bool open_stdin;
   bool host_network; /* share the host's netns */

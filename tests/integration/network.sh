@@ -162,6 +162,8 @@ expect "HTTP to web by name" hello-by-name "$(docker exec db sh -c "$get webh 80
 expect "and by its alias" hello-by-name "$(docker exec db sh -c "$get www 80 | tail -1")"
 expect_match "not from a container on another network" "bad address|can't" "$(docker run --rm busybox sh -c "$get webh 80" 2>&1)"
 docker rm -f webh >/dev/null
+expect "--domainname: the container's hosts line <address> <hostname>.<domain> <hostname>, as docker's" "h1.d1 h1" \
+  "$(docker run --rm --network appnet --hostname h1 --domainname d1 busybox sh -c 'tail -1 /etc/hosts | cut -f2')"
 # what inspect shows of a user network's endpoint, as dockerd 20.10: the
 # aliases as sent, the short id added at the first start; the network's id
 # from that start on, kept after the exit
