@@ -113,7 +113,10 @@ int rt_caps_bound(uint64_t caps) {
   return 0;
 }
 
-/* Set effective, permitted and inheritable to caps. */
+/* Set effective and permitted to caps; inheritable (and so ambient) empty,
+ * as docker's since 20.10.14 (CVE-2022-24769: a program with inheritable
+ * file capabilities run by a user other than root would otherwise gain
+ * them). */
 int rt_caps_set(uint64_t caps) {
   struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct d[2] = {{0}};
@@ -121,7 +124,7 @@ int rt_caps_set(uint64_t caps) {
   if (syscall(SYS_capget, &h, d) == 0)
     caps &= (uint64_t)d[0].permitted | (uint64_t)d[1].permitted << 32;
   memset(d, 0, sizeof d);
-  d[0].effective = d[0].permitted = d[0].inheritable = (uint32_t)caps;
-  d[1].effective = d[1].permitted = d[1].inheritable = (uint32_t)(caps >> 32);
+  d[0].effective = d[0].permitted = (uint32_t)caps;
+  d[1].effective = d[1].permitted = (uint32_t)(caps >> 32);
   return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }

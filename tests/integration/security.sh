@@ -58,6 +58,12 @@ for cli in berth docker; do
   expect_match "$cli --cap-add ALL: every capability the kernel has" "^000001ff" "$(capeff $cli run --rm --cap-add ALL)"
   expect_match "$cli --cap-add NOPE: refused" "[Uu]nknown capability" "$($cli run --rm --cap-add NOPE busybox true 2>&1)"
 done
+# the inheritable set empty, as docker's since 20.10.14 (CVE-2022-24769):
+# a program with inheritable file capabilities gains nothing from it
+ci=$(berth run -d busybox sleep 60)
+expect "CapInh empty: the container's root, --cap-add, an exec's root" "0000000000000000 0000000000000000 0000000000000000" \
+  "$(berth run --rm busybox grep CapInh /proc/self/status | awk '{print $2}') $(berth run --rm --cap-add NET_ADMIN busybox grep CapInh /proc/self/status | awk '{print $2}') $(berth exec "$ci" grep CapInh /proc/self/status | awk '{print $2}')"
+berth rm -f "$ci" >/dev/null
 
 # ---- --sysctl: namespaced ones only ----
 for cli in berth docker; do
