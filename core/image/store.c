@@ -923,6 +923,33 @@ static void untag_with_digests_locked(struct image_store *s, struct tag *t, json
       i++;
 }
 
+/* docker's rmi without noprune: the deleted image's parents go after it,
+ * each while no tag, no other image and no container has it (the build's
+ * intermediate images); quietly stops at the first that stays */
+static void prune_parents(struct image_store *s, const char *parent, json_t *result) {
+  char id[DIGEST_LEN + 1];
+  snprintf(id, sizeof id, "%s", parent);
+  while (*id) {
+    char cid[65] = "";
+    if (s->in_use && s->in_use(id, cid)) return;
+    pthread_mutex_lock(&s->lock);
+    struct image *im = NULL;
+    for (size_t i = 0; i < s->n_images && !im; i++)
+      if (!strcmp(s->images[i]->id, id)) im = s->images[i];
+    bool keep = !im;
+    for (size_t i = 0; !keep && i < s->n_tags; i++)
+      keep = !strcmp(s->tags[i].id, id);
+    for (size_t i = 0; !keep && i < s->n_images; i++)
+      keep = !strcmp(s->images[i]->parent, id);
+    if (!keep) {
+      snprintf(id, sizeof id, "%s", im->parent);
+      delete_image_locked(s, im, false, result);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (keep) return;
+  }
+}
+
 int store_delete(struct image_store *s, const char *name, bool force, bool noprune, json_t *result,
                  struct berth_err *err) {
   char cid[65] = "";
@@ -998,9 +1025,14 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
       i++;
   int rr = save_tags(s);
   /* forced past a stopped container: the image stays, untagged */
-  if (use == 0) delete_image_locked(s, im, noprune, result);
+  char parent[DIGEST_LEN + 1] = "";
+  if (use == 0) {
+    snprintf(parent, sizeof parent, "%s", im->parent);
+    delete_image_locked(s, im, noprune, result);
+  }
   pthread_mutex_unlock(&s->lock);
   if (rr < 0) return err_sys_(err, BERTH_EINTERNAL, -rr, "write repositories.json");
+  if (!noprune) prune_parents(s, parent, result);
   return 0;
 }
 

@@ -429,23 +429,6 @@ static void copy_xattrs(const char *src, const char *dst) {
   }
 }
 
-uint64_t dir_size(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) < 0) return 0;
-  if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-  uint64_t total = 0;
-  DIR *d = opendir(path);
-  if (!d) return 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    cleanup_free char *p = xasprintf("%s/%s", path, de->d_name);
-    total += dir_size(p);
-  }
-  closedir(d);
-  return total;
-}
-
 bool is_hex(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;

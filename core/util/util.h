@@ -119,7 +119,6 @@ char *read_file(const char *path, size_t *len);
 int fsync_dir(const char *dir);
 bool path_exists(const char *path);
 int copy_tree(const char *src, const char *dst); /* cp -a, 0 or -errno */
-uint64_t dir_size(const char *path);
 
 /* Write all of buf to fd (EINTR and short writes handled); 0 or -1. */
 int write_all_fd(int fd, const void *buf, size_t len);

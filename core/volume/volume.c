@@ -10,6 +10,7 @@
 #include "../driver.h"
 #include "../events/events.h"
 #include "../util/rmtree.h"
+#include "../util/treesize.h"
 
 struct volume {
   char *name, *driver;
@@ -369,7 +370,7 @@ int64_t vol_size(const char *name) {
   struct volume *v = find_locked(name);
   if (v) path_of(v, path);
   pthread_mutex_unlock(&V.lock);
-  return *path ? (int64_t)dir_size(path) : 0;
+  return *path ? (int64_t)tree_size(path) : 0;
 }
 
 json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
@@ -385,7 +386,7 @@ json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *
     if ((!all && !v->anonymous) || in_use(v->name) || !matches(v, filters, in_use)) continue;
     char path[BERTH_VOLUME_PATH_MAX];
     path_of(v, path);
-    int64_t size = *path ? (int64_t)dir_size(path) : 0;
+    int64_t size = *path ? (int64_t)tree_size(path) : 0;
     struct berth_err e = {0};
     cleanup_free char *name = xstrdup(v->name);
     if (drop_locked(v, &e) < 0) {

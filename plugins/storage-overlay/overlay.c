@@ -22,6 +22,7 @@
 #include "../../core/util/idmap.h"
 #include "../../core/util/rmtree.h"
 #include "../../core/util/spawn.h"
+#include "../../core/util/treesize.h"
 
 struct ovl {
   const struct berth_host *host;
@@ -618,24 +619,6 @@ static int ovl_apply_diff(void *drv, const char *id, const char *parent, struct 
   char p[4400];
   path_of(o, p, sizeof p, id, "diff");
   return o->host->untar(o->host, tar, p, BERTH_UNTAR_WHITEOUT_OVERLAY, err);
-}
-
-static uint64_t tree_size(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) < 0) return 0;
-  if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-  uint64_t total = 0;
-  DIR *d = opendir(path);
-  if (!d) return 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    char child[4096];
-    snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-    total += tree_size(child);
-  }
-  closedir(d);
-  return total;
 }
 
 static int ovl_diff_size(void *drv, const char *id, const char *parent, uint64_t *size,

@@ -90,7 +90,13 @@ expect "a stage on an image without PATH gets docker's; Config.Image is the pare
   "$(docker image inspect -f '{{json .Config.Env}}' hist:1 | grep -q '"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' && echo yes) $(docker image inspect -f '{{.Config.Image}}' hist:1)"
 expect "docker history: the rows of the build's own images have their ids, as docker's (not <missing>)" \
   "$parent" "$(docker history -q --no-trunc hist:1 | sed -n 2p)"
-docker rmi hist:1 >/dev/null
+gp=$(docker image inspect -f '{{.Parent}}' "$parent")
+docker rmi --no-prune hist:1 >/dev/null
+expect "rmi --no-prune: the build's intermediate images stay" "$parent" "$(docker image inspect -f '{{.Id}}' "$parent" 2>&1)"
+out=$(docker rmi "$parent")
+expect "rmi: the image and its untagged intermediate parents go, as docker's (each 'Deleted')" \
+  "yes yes sha256:" "$(grep -q "^Deleted: $parent" <<<"$out" && echo yes) $(grep -q "^Deleted: $gp" <<<"$out" && echo yes) ${gp:0:7}"
+expect_match "and they are gone" "No such image" "$(docker image inspect "$gp" 2>&1)"
 
 # ---- the cache ----
 out=$(dbuild -t seed:1 "$C")

@@ -211,6 +211,8 @@ berth run -d --name sz busybox sleep 60 >/dev/null
 berth exec sz sh -c 'dd if=/dev/zero of=/f bs=1k count=300 2>/dev/null'
 expect_match "ps -s: what the container wrote, and the image" '307kB \(virtual 2\.[0-9]+MB\)$' "$(berth ps -s --filter name=sz | tail -1)"
 expect "inspect -s: SizeRw" 307200 "$(docker inspect -s -f '{{.SizeRw}}' sz)"
+berth exec sz sh -c 'ln /f /f2; ln -s /a/target/of/20/char /l'
+expect "SizeRw as docker counts it: a hard link once, a symlink by its target's length" 307220 "$(docker inspect -s -f '{{.SizeRw}}' sz)"
 berth rm -f sz >/dev/null
 
 # ---- stop and start back to back: the overlay driver lets a stopped
