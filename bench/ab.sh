@@ -9,6 +9,8 @@
 # seccomp=unconfined", to see what a part of the start costs); AB_GAP
 # (seconds, e.g. 0.1) waits that long before each sample, as a person at a
 # terminal does: what is made ahead between commands is then ready.
+# AB_PS=M starts M more running containers in each and samples `ps -a`
+# too (the run-latency row "ps -a, 50" is AB_PS=49: with `bench`, 50).
 #
 # A build is a built tree (berthd, berth, berth-shim, plugins/.libs), e.g. a
 # `git worktree` of the commit before a change.  Each build gets its own
@@ -24,8 +26,11 @@ W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-ab-XXXXXX)
 
 cleanup() {
   # the long-running exec target first: a container outlives its berthd
-  [ -S "$W/a/sock" ] && "$A/berth" -H "unix://$W/a/sock" rm -f bench >/dev/null 2>&1
-  [ -S "$W/b/sock" ] && "$B/berth" -H "unix://$W/b/sock" rm -f bench >/dev/null 2>&1
+  local v c
+  for v in a b; do
+    c=$A; [ $v = b ] && c=$B
+    [ -S "$W/$v/sock" ] && "$c/berth" -H "unix://$W/$v/sock" rm -f $("$c/berth" -H "unix://$W/$v/sock" ps -aq) >/dev/null 2>&1
+  done
   for v in a b; do [ -f "$W/$v/pid" ] && kill "$(cat "$W/$v/pid")" 2>/dev/null; done
   sleep 1
   pkill -9 -f "berth-shim --bundle $W/" 2>/dev/null
@@ -65,6 +70,7 @@ for v in a b; do
   "${cli[@]}" import -c 'CMD ["sh"]' "$W/busybox.tar" busybox >/dev/null
   "${cli[@]}" run -d --name bench busybox sleep 100000 >/dev/null
   "${cli[@]}" run --rm busybox true >/dev/null # warm up
+  for i in $(seq 1 "${AB_PS:-0}"); do "${cli[@]}" run -d --name "ps$i" busybox sleep 100000 >/dev/null; done
 done
 
 us() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $((($(date +%s%N) - s) / 1000)); }
@@ -76,13 +82,15 @@ for _ in $(seq 1 "$N"); do
     echo "$v run $(us "${cli[@]}" run --rm ${AB_RUN_OPTS:-} busybox true)"
     [ -n "${AB_GAP:-}" ] && sleep "$AB_GAP"
     echo "$v exec $(us "${cli[@]}" exec bench true)"
+    [ "${AB_PS:-0}" -gt 0 ] && echo "$v ps $(us "${cli[@]}" ps -a)"
   done
 done >"$W/samples"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-16s %12s %12s\n' "N=$N (median)" A B
-for k in run exec; do
-  label="run --rm true"; [ "$k" = exec ] && label="exec true"
+for k in run exec ps; do
+  [ "$k" = ps ] && [ "${AB_PS:-0}" -eq 0 ] && continue
+  label="run --rm true"; [ "$k" = exec ] && label="exec true"; [ "$k" = ps ] && label="ps -a"
   printf '%-16s %9s us %9s us\n' "$label" \
     "$(awk -v k=$k '$1=="a" && $2==k {print $3}' "$W/samples" | median)" \
     "$(awk -v k=$k '$1=="b" && $2==k {print $3}' "$W/samples" | median)"
