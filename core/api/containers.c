@@ -271,6 +271,9 @@ static int kill_h(struct api_request *req) {
   struct berth_err err = {0};
   int r = ctr_kill(req->d, c, api_query(req, "signal"), &err);
   ctr_put(c);
+  /* docker's words name the container as the client did */
+  if (r < 0 && err.code != BERTH_EINVAL)
+    err_wrap(&err, "Cannot kill container: %s", api_param(req, 0));
   if (r < 0) return api_reply_err(req, &err);
   return api_reply_empty(req, 204);
 }

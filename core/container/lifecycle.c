@@ -1160,8 +1160,7 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   ctr_lock();
   if (!ctr_is_running(c)) {
     ctr_unlock();
-    return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "Cannot kill container: %s: container %s is not running", c->id, c->id);
+    return berth_err_set(err, BERTH_ECONFLICT, 0, "Container %s is not running", c->id);
   }
   pid_t pid = c->pid;
   if (sig == SIGKILL) c->stopped_by_user = true;

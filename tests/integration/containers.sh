@@ -169,6 +169,7 @@ for cli in berth docker; do
   expect "$cli: stopped (SIGKILL after the timeout)" "exited 137" "$(C $cli inspect -f '{{.State.Status}} {{.State.ExitCode}}' web)"
   expect_match "$cli: top of a stopped container: docker's words" "Container [0-9a-f]{64} is not running" "$(C $cli top web 2>&1)"
   expect_match "$cli: and its pause" "Container [0-9a-f]{64} is not running" "$(C $cli pause web 2>&1)"
+  expect_match "$cli: and its kill (the name as given, then docker's words)" "Cannot kill container: web: Container [0-9a-f]{64} is not running" "$(C $cli kill web 2>&1)"
   check "$cli: start" C $cli start web
   expect "$cli: running after start" running "$(C $cli inspect -f '{{.State.Status}}' web)"
   out=$(C $cli ps -a)
