@@ -25,6 +25,7 @@ static int exec_create_h(struct api_request *req) {
       .attach_stderr = json_is_true(json_object_get(body, "AttachStderr")),
       .privileged = json_is_true(json_object_get(body, "Privileged")),
       .detach_keys = json_string_value(json_object_get(body, "DetachKeys")),
+      .ref = api_param(req, 0),
   };
   struct berth_err err = {0};
   char id[65];

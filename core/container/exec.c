@@ -99,7 +99,8 @@ int exec_create(struct container *c, const struct exec_opts *o, char id_out[65],
     ctr_put(c);
     if (st == CTR_PAUSED)
       return berth_err_set(err, BERTH_ECONFLICT, 0,
-                           "Container %s is paused, unpause the container before exec", c->id);
+                           "Container %s is paused, unpause the container before exec",
+                           o->ref ? o->ref : c->id); /* docker's: as the client named it */
     return berth_err_set(err, BERTH_ECONFLICT, 0, "Container %s is not running", c->id);
   }
   unsigned char keys[16];

@@ -24,6 +24,7 @@ struct exec_opts {
   const char *user, *workdir;
   bool tty, attach_stdin, attach_stdout, attach_stderr, privileged;
   const char *detach_keys; /* NULL or "": docker's ctrl-p,ctrl-q */
+  const char *ref;         /* the container as the client named it, or NULL */
 };
 
 enum exec_state { EXEC_CREATED, EXEC_STARTING, EXEC_RUNNING, EXEC_DONE };

@@ -54,7 +54,7 @@ static void probe(struct container *c, const struct ctr_opts *o, struct probe_re
   json_t *cmd = json_array();
   for (size_t i = 0; i < o->n_health_cmd; i++)
     json_array_append_new(cmd, json_string(o->health_cmd[i]));
-  struct exec_opts eo = {cmd, NULL, "", "", false, false, true, true, false, NULL};
+  struct exec_opts eo = {cmd, NULL, "", "", false, false, true, true, false, NULL, NULL};
   char id[65];
   struct berth_err err = {0};
   struct exec_proc *e = NULL;

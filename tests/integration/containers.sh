@@ -152,6 +152,8 @@ for cli in berth docker; do
   expect_match "$cli: stats --no-stream row" 'web +[0-9.]+% +[0-9.]+[KMG]i?B / [0-9.]+[KMGT]i?B' "$out"
   check "$cli: pause" C $cli pause web
   expect "$cli: paused state" paused "$(C $cli inspect -f '{{.State.Status}}' web)"
+  expect "$cli: exec in a paused container: docker's words, the container as named" \
+    "Error response from daemon: Container web is paused, unpause the container before exec" "$(C $cli exec web true 2>&1)"
   pid=$(C $cli inspect -f '{{.State.Pid}}' web)
   st=$(ps -o stat= -p "$pid" | cut -c1)
   # the freezer stops the tasks: cgroup v1 shows them as D (frozen), a
