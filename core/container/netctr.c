@@ -665,12 +665,19 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
     on |= !strcmp(c->eps[i].net_id, ep.net_id);
   ctr_lock();
   bool live = ctr_is_running(c);
-  on |= !live && config_key(d, c, ep.net_id);
+  /* one not running that has it already: nothing to do, as dockerd 20.10
+   * (which answers 200 and keeps the settings it had) */
+  bool kept = !live && config_key(d, c, ep.net_id);
   ctr_unlock();
   if (on)
     r = berth_err_set(err, BERTH_EFORBIDDEN, 0,
                       "endpoint with name %s already exists in network %s", c->name + 1,
                       ep.net_name);
+  if (r == 0 && kept) {
+    ctr_opts_put(o);
+    unhold(c);
+    return 0;
+  }
   if (r == 0 && live) r = connect_now(d, c, o, cfg, &ep, err);
   if (r == 0) {
     ctr_lock();
@@ -710,9 +717,12 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
     found = true;
   }
   ctr_unlock();
-  if (!found)
-    r = berth_err_set(err, BERTH_EFORBIDDEN, 0, "container %s is not connected to network %s",
-                      c->id, ep.net_name);
+  ctr_lock();
+  bool live = ctr_is_running(c);
+  ctr_unlock();
+  if (!found) /* dockerd's two wordings: a running container's, a stopped one's */
+    r = berth_err_set(err, BERTH_EFORBIDDEN, 0, "container %s is not connected to %snetwork %s",
+                      c->id, live ? "" : "the ", ep.net_name);
   unhold(c);
   if (r == 0) ctr_save(d, c);
   return r;

@@ -177,6 +177,10 @@ docker stop -t 0 alc >/dev/null
 expect "exited: both kept" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> " "$(net_shown alc)"
 check "network connect of a stopped container" docker network connect bridge alc
 expect "its new network: no id until a start; no aliases on bridge" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> bridge null <> " "$(net_shown alc)"
+check "a stopped container connected again to a network it has: nothing done, as dockerd's (no error)" docker network connect --alias other appnet alc
+expect "and its settings unchanged" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> bridge null <> " "$(net_shown alc)"
+docker network create --subnet 10.95.0.0/24 nconn >/dev/null
+expect_match "disconnect of a stopped container from a network it is not on: dockerd's words for it" "container $alc is not connected to the network nconn" "$(docker network disconnect nconn alc 2>&1; docker network rm nconn >/dev/null)"
 expect_match "other names are forwarded to the host's resolvers" "Address:? *(1: )?10.200.0.2" "$(docker exec db nslookup outside.example.test 2>&1 | grep Address | tail -1)"
 expect_match "a container on another network does not resolve it" "NXDOMAIN" "$(docker exec web nslookup webn. 2>&1)"
 # --dns, --dns-search, --dns-option, --add-host
