@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -91,15 +93,80 @@ static int load_opts(struct local *l, const char *name, struct opts *o) {
   return 0;
 }
 
+/* o=…: the mount flags mount(8) knows (docker's mount.ParseOptions), the
+ * rest the filesystem's data ("size=1m,uid=1000") */
+static unsigned long mount_flags(const char *o, char *data, size_t cap) {
+  static const struct {
+    const char *name;
+    bool clear;
+    unsigned long flag;
+  } known[] = {
+      {"defaults", false, 0},
+      {"ro", false, MS_RDONLY},
+      {"rw", true, MS_RDONLY},
+      {"suid", true, MS_NOSUID},
+      {"nosuid", false, MS_NOSUID},
+      {"dev", true, MS_NODEV},
+      {"nodev", false, MS_NODEV},
+      {"exec", true, MS_NOEXEC},
+      {"noexec", false, MS_NOEXEC},
+      {"sync", false, MS_SYNCHRONOUS},
+      {"async", true, MS_SYNCHRONOUS},
+      {"dirsync", false, MS_DIRSYNC},
+      {"mand", false, MS_MANDLOCK},
+      {"nomand", true, MS_MANDLOCK},
+      {"atime", true, MS_NOATIME},
+      {"noatime", false, MS_NOATIME},
+      {"diratime", true, MS_NODIRATIME},
+      {"nodiratime", false, MS_NODIRATIME},
+      {"bind", false, MS_BIND},
+      {"rbind", false, MS_BIND | MS_REC},
+      {"relatime", false, MS_RELATIME},
+      {"norelatime", true, MS_RELATIME},
+      {"strictatime", false, MS_STRICTATIME},
+      {"nostrictatime", true, MS_STRICTATIME},
+  };
+  unsigned long flags = 0;
+  size_t used = 0;
+  data[0] = 0;
+  for (const char *p = o; *p;) {
+    size_t n = strcspn(p, ",");
+    bool found = false;
+    for (size_t i = 0; i < sizeof known / sizeof *known && !found; i++) {
+      if (strlen(known[i].name) != n || strncmp(p, known[i].name, n)) continue;
+      flags = known[i].clear ? flags & ~known[i].flag : flags | known[i].flag;
+      found = true;
+    }
+    if (!found && n && used + n + 2 <= cap)
+      used += (size_t)snprintf(data + used, cap - used, "%s%.*s", used ? "," : "", (int)n, p);
+    p += n + (p[n] == ',');
+  }
+  return flags;
+}
+
 /* what the options say, on _data, unless it is there already (a berthd
- * that was killed leaves its mounts) */
+ * that was killed leaves its mounts): the flags and data of o= as given,
+ * as docker's local driver mounts them (nothing added) */
 static int mount_opts(struct local *l, const char *name, const struct opts *o,
                       struct berth_err *err) {
   if (!o->type[0]) return 0;
   cleanup_free char *data = data_dir(l, name);
   if (mount_root(data)) return 0;
-  int r = !strcmp(o->type, "tmpfs") ? mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, o->o)
-                                    : mount(o->device, data, NULL, MS_BIND | MS_REC, NULL);
+  char fsdata[sizeof o->o];
+  unsigned long flags = mount_flags(o->o, fsdata, sizeof fsdata);
+  int r;
+  if (!strcmp(o->type, "tmpfs")) {
+    r = mount("tmpfs", data, "tmpfs", flags, fsdata);
+  } else { /* a bind, then its flags (ro, noexec…) by a remount of it */
+    unsigned long rest = flags & ~(unsigned long)(MS_BIND | MS_REC);
+    r = mount(o->device, data, NULL, MS_BIND | MS_REC, NULL);
+    if (r == 0 && rest && mount(NULL, data, NULL, MS_REMOUNT | MS_BIND | rest, NULL) < 0) {
+      int e = errno;
+      umount2(data, MNT_DETACH);
+      errno = e;
+      r = -1;
+    }
+  }
   return r < 0 ? berth_err_set(err, BERTH_EINVAL, errno, "mount %s: %s", name, strerror(errno)) : 0;
 }
 

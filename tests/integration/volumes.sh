@@ -174,6 +174,14 @@ expect "a bind volume writes into its device" bound "$(cat "$T/bdir/f")"
 check "volume rm of both" docker volume rm tv bv
 expect "the bound directory keeps its files" bound "$(cat "$T/bdir/f")"
 expect "and no mount of theirs is left" 0 "$(grep -c "$T/data/volumes" /proc/self/mounts)"
+# o=: mount(8)'s flags as flags, the rest as the filesystem's data, nothing
+# added (docker's local driver); a bind's flags by a remount of it
+docker volume create -o type=tmpfs -o device=tmpfs -o o=size=1m,noexec,uid=1000 tv2 >/dev/null
+docker volume create -o type=none -o o=bind,ro -o device="$T/bdir" bv2 >/dev/null
+expect "o=size=1m,noexec,uid=1000 and o=bind,ro: as docker mounts them" \
+  "rw,noexec,relatime,size=1024k,uid=1000 ro yes" \
+  "$(docker run --rm -v tv2:/t -v bv2:/b busybox sh -c 'grep " /t " /proc/mounts | cut -d" " -f4; grep " /b " /proc/mounts | cut -d" " -f4 | cut -d, -f1; touch /b/x 2>/dev/null || echo yes' | xargs)"
+docker volume rm tv2 bv2 >/dev/null
 expect_match "another type: refused, not ignored" "supports type=tmpfs and type=none with o=bind" "$(docker volume create -o type=nfs -o device=:/x x2 2>&1)"
 expect_match "an unknown option: refused" 'invalid option: "size"' "$(docker volume create -o size=1m x3 2>&1)"
 expect_match "-v with a relative target" "must be absolute" "$(docker run --rm -v data:rel busybox true 2>&1)"
