@@ -237,8 +237,8 @@ static int check_with_daemon(struct daemon *d, const struct ctr_opts *o, struct 
    * would make the docker CLI pull the image) */
   const char *lt = o->log_type;
   if (*lt && strcmp(lt, "none") && !ctr_log_driver(d, o))
-    return berth_err_set(err, BERTH_EINVAL, 0, "logger: no log driver named '%s' is registered",
-                         lt);
+    return berth_err_set(err, BERTH_EINVAL, 0, /* docker's words */
+                         "error looking up logging plugin %s: plugin \"%s\" not found", lt, lt);
   int r = check_log_opts(d, o, err);
   if (r < 0) return r;
   if (o->init) {
