@@ -716,8 +716,6 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
     json_object_del(endpoints_config(c), k);
     found = true;
   }
-  ctr_unlock();
-  ctr_lock();
   bool live = ctr_is_running(c);
   ctr_unlock();
   if (!found) /* dockerd's two wordings: a running container's, a stopped one's */
@@ -747,7 +745,8 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
   struct joining *j = NULL;
   size_t n = 0;
   struct berth_err e = {0};
-  if (ctr_is_running(c) && c->n_eps) {
+  bool live = ctr_is_running(c);
+  if (live && c->n_eps) {
     j = xcalloc(c->n_eps, sizeof *j);
     for (; n < c->n_eps; n++)
       j[n] = (struct joining){c->eps[n], json_object_get(endpoints_config(c),
@@ -758,7 +757,7 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
     n = 1;
   }
   for (size_t i = 0; i < n; i++) {
-    if (!ctr_is_running(c)) /* the network's id once it had an endpoint there, as docker's */
+    if (!live) /* the network's id once it had an endpoint there, as docker's */
       snprintf(j[i].ep.net_id, sizeof j[i].ep.net_id, "%s",
                json_string_value(json_object_get(j[i].cfg, "NetworkID")) ?: "");
     json_t *s = net_endpoint_settings(&j[i].ep, shown_aliases(j[i].ep.net_name, j[i].cfg));

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <sys/stat.h>
 
 #include "../runtime/runtime.h"
@@ -37,48 +36,18 @@ gid_t ctar_host_gid(gid_t g) {
 /* the owners' names the entries carry, from a root's /etc/passwd and
  * /etc/group (ctar_set_names) */
 struct id_names {
+  struct rt_id_name *v;
   size_t n;
-  struct id_name {
-    uint32_t id;
-    char name[33];
-  } * v;
 };
 static __thread struct id_names tar_users, tar_groups;
 
-/* "name:password:id:..." lines (passwd and group alike); a file of the
- * container's is read from inside its root and taken as text, whatever it
- * holds */
-static void names_load(int rootfd, const char *path, struct id_names *t) {
-  int fd = rt_openat_in_root(rootfd, path, O_RDONLY, 0);
-  char buf[65536];
-  ssize_t len = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-  if (fd >= 0) close(fd);
-  buf[len > 0 ? len : 0] = 0;
-  char *nl = strrchr(buf, '\n');
-  if (len == (ssize_t)sizeof buf - 1 && nl) nl[1] = 0; /* not a line cut short */
-  char *save = NULL;
-  for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-    char *f[3] = {l, strchr(l, ':'), NULL};
-    if (f[1]) f[2] = strchr(f[1] + 1, ':');
-    char *end = NULL;
-    unsigned long id = f[2] ? strtoul(f[2] + 1, &end, 10) : 0;
-    if (!f[2] || end == f[2] + 1 || (*end && *end != ':') || id > UINT32_MAX ||
-        f[1] - l >= (ptrdiff_t)sizeof t->v->name)
-      continue;
-    t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
-    t->v[t->n].id = (uint32_t)id;
-    snprintf(t->v[t->n].name, sizeof t->v->name, "%.*s", (int)(f[1] - l), l);
-    t->n++;
-  }
-}
-
 void ctar_set_names(int rootfd) {
-  free(tar_users.v);
-  free(tar_groups.v);
+  rt_id_names_free(tar_users.v, tar_users.n);
+  rt_id_names_free(tar_groups.v, tar_groups.n);
   tar_users = tar_groups = (struct id_names){0};
   if (rootfd < 0) return;
-  names_load(rootfd, "/etc/passwd", &tar_users);
-  names_load(rootfd, "/etc/group", &tar_groups);
+  tar_users.v = rt_id_names_at(rootfd, false, &tar_users.n);
+  tar_groups.v = rt_id_names_at(rootfd, true, &tar_groups.n);
 }
 
 static const char *name_of(const struct id_names *t, int64_t id) {

@@ -294,50 +294,6 @@ static int mount_in(int rootfd, const char *src, const char *target, const char 
   return rt_mount_on_fd(src, fd, type, flags, data);
 }
 
-/* A --tmpfs/--mount tmpfs option list as docker merges it: noexec, nosuid
- * and nodev unless the list says exec, suid or dev; the mount flags it
- * names (ro, noatime...) as flags, the rest (size=, mode=...) the
- * filesystem's data.  Returns the flags; data gets the rest. */
-static unsigned long typed_mount_options(const char *opts, bool readonly, char *data, size_t len) {
-  static const struct {
-    const char *name;
-    unsigned long set, clear;
-  } words[] = {{"ro", MS_RDONLY, 0},
-               {"rw", 0, MS_RDONLY},
-               {"exec", 0, MS_NOEXEC},
-               {"noexec", MS_NOEXEC, 0},
-               {"suid", 0, MS_NOSUID},
-               {"nosuid", MS_NOSUID, 0},
-               {"dev", 0, MS_NODEV},
-               {"nodev", MS_NODEV, 0},
-               {"sync", MS_SYNCHRONOUS, 0},
-               {"async", 0, MS_SYNCHRONOUS},
-               {"dirsync", MS_DIRSYNC, 0},
-               {"atime", 0, MS_NOATIME},
-               {"noatime", MS_NOATIME, 0},
-               {"diratime", 0, MS_NODIRATIME},
-               {"nodiratime", MS_NODIRATIME, 0},
-               {"relatime", MS_RELATIME, 0},
-               {"norelatime", 0, MS_RELATIME},
-               {"strictatime", MS_STRICTATIME, 0},
-               {"defaults", 0, 0}};
-  unsigned long fl = MS_NOEXEC | MS_NOSUID | MS_NODEV | (readonly ? MS_RDONLY : 0);
-  size_t used = 0;
-  data[0] = 0;
-  for (const char *p = opts ? opts : ""; *p;) {
-    size_t n = strcspn(p, ",");
-    size_t k = 0;
-    while (k < ARRAY_SIZE(words) && (strlen(words[k].name) != n || strncmp(words[k].name, p, n)))
-      k++;
-    if (k < ARRAY_SIZE(words))
-      fl = (fl | words[k].set) & ~words[k].clear;
-    else if (n && used + n + 2 < len)
-      used += (size_t)snprintf(data + used, len - used, "%s%.*s", used ? "," : "", (int)n, p);
-    p += n + (p[n] == ',');
-  }
-  return fl;
-}
-
 /* one cgroup hierarchy the host mounts under /sys/fs/cgroup */
 struct cg_hier {
   char name[64];  /* "memory", "cpu,cpuacct", "unified"; "" for /sys/fs/cgroup itself */
@@ -865,7 +821,11 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
       bind_in_fd(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);
     } else {
       char data[1024];
-      unsigned long fl = typed_mount_options(m->options, m->readonly, data, sizeof data);
+      /* docker's --tmpfs/--mount tmpfs: noexec, nosuid and nodev unless
+       * the list says exec, suid or dev */
+      unsigned long fl = mount_options(
+          m->options, MS_NOEXEC | MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0), data,
+          sizeof data);
       if (mount_in(rootfd, m->source, m->target, m->type, fl, data, err_fd) < 0)
         die(err_fd, 125, "mount %s on %s: %s", m->type, m->target, strerror(errno));
     }

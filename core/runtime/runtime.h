@@ -193,6 +193,16 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
 void rt_user_free(struct rt_user *u);
 /* gid added to u's supplementary groups, unless there already */
 void rt_user_add_group(struct rt_user *u, gid_t gid);
+/* Every entry of the container's /etc/passwd (group: /etc/group) as (id,
+ * name), in the file's order, read as rt_resolve_user_at reads it; NULL
+ * and *n 0 when there is none or the file cannot be read (a tar's owner
+ * names). */
+struct rt_id_name {
+  long id;
+  char *name;
+};
+struct rt_id_name *rt_id_names_at(int rootfd, bool group, size_t *n);
+void rt_id_names_free(struct rt_id_name *v, size_t n);
 
 /* ---- paths inside a container root (inroot.c) ----
  * openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: symlinks and ".."

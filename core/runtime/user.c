@@ -178,3 +178,31 @@ void rt_user_free(struct rt_user *u) {
   free(u->home);
   memset(u, 0, sizeof *u);
 }
+
+struct names_query {
+  struct rt_id_name *v;
+  size_t n;
+};
+
+static bool collect_names(const struct pwent *e, void *p) {
+  struct names_query *q = p;
+  q->v = xrealloc(q->v, (q->n + 1) * sizeof *q->v);
+  q->v[q->n++] = (struct rt_id_name){e->id, xstrdup(e->name)};
+  return false;
+}
+
+struct rt_id_name *rt_id_names_at(int rootfd, bool group, size_t *n) {
+  struct names_query q = {0};
+  struct berth_err e = {0};
+  cleanup_free char *text = NULL;
+  if (read_etc(rootfd, group ? "/etc/group" : "/etc/passwd", &text, &e) == 0 && text)
+    scan(text, group, collect_names, &q);
+  *n = q.n;
+  return q.v;
+}
+
+void rt_id_names_free(struct rt_id_name *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i].name);
+  free(v);
+}

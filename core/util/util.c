@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -757,4 +758,44 @@ int parse_signal(const char *s) {
   for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
     if (!strcasecmp(sigs[i].name, name)) return sigs[i].sig;
   return -1;
+}
+
+unsigned long mount_options(const char *opts, unsigned long flags, char *data, size_t len) {
+  static const struct {
+    const char *name;
+    unsigned long set, clear;
+  } words[] = {{"ro", MS_RDONLY, 0},
+               {"rw", 0, MS_RDONLY},
+               {"exec", 0, MS_NOEXEC},
+               {"noexec", MS_NOEXEC, 0},
+               {"suid", 0, MS_NOSUID},
+               {"nosuid", MS_NOSUID, 0},
+               {"dev", 0, MS_NODEV},
+               {"nodev", MS_NODEV, 0},
+               {"sync", MS_SYNCHRONOUS, 0},
+               {"async", 0, MS_SYNCHRONOUS},
+               {"dirsync", MS_DIRSYNC, 0},
+               {"atime", 0, MS_NOATIME},
+               {"noatime", MS_NOATIME, 0},
+               {"diratime", 0, MS_NODIRATIME},
+               {"nodiratime", MS_NODIRATIME, 0},
+               {"relatime", MS_RELATIME, 0},
+               {"norelatime", 0, MS_RELATIME},
+               {"strictatime", MS_STRICTATIME, 0},
+               {"defaults", 0, 0}};
+  unsigned long fl = flags;
+  size_t used = 0;
+  data[0] = 0;
+  for (const char *p = opts ? opts : ""; *p;) {
+    size_t n = strcspn(p, ",");
+    size_t k = 0;
+    while (k < ARRAY_SIZE(words) && (strlen(words[k].name) != n || strncmp(words[k].name, p, n)))
+      k++;
+    if (k < ARRAY_SIZE(words))
+      fl = (fl | words[k].set) & ~words[k].clear;
+    else if (n && used + n + 2 < len)
+      used += (size_t)snprintf(data + used, len - used, "%s%.*s", used ? "," : "", (int)n, p);
+    p += n + (p[n] == ',');
+  }
+  return fl;
 }

@@ -119,6 +119,11 @@ char *read_file(const char *path, size_t *len);
 int fsync_dir(const char *dir);
 bool path_exists(const char *path);
 int copy_tree(const char *src, const char *dst); /* cp -a, 0 or -errno */
+/* A mount option list ("ro,noexec,size=1m,mode=1777") split as mount(8)
+ * and docker split it: the flags it names set on or cleared from flags,
+ * the rest (size=, mode=, uid=…) the filesystem's data.  Returns the
+ * flags; data gets the rest. */
+unsigned long mount_options(const char *opts, unsigned long flags, char *data, size_t len);
 
 /* Write all of buf to fd (EINTR and short writes handled); 0 or -1. */
 int write_all_fd(int fd, const void *buf, size_t len);

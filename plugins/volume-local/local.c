@@ -93,57 +93,6 @@ static int load_opts(struct local *l, const char *name, struct opts *o) {
   return 0;
 }
 
-/* o=…: the mount flags mount(8) knows (docker's mount.ParseOptions), the
- * rest the filesystem's data ("size=1m,uid=1000") */
-static unsigned long mount_flags(const char *o, char *data, size_t cap) {
-  static const struct {
-    const char *name;
-    bool clear;
-    unsigned long flag;
-  } known[] = {
-      {"defaults", false, 0},
-      {"ro", false, MS_RDONLY},
-      {"rw", true, MS_RDONLY},
-      {"suid", true, MS_NOSUID},
-      {"nosuid", false, MS_NOSUID},
-      {"dev", true, MS_NODEV},
-      {"nodev", false, MS_NODEV},
-      {"exec", true, MS_NOEXEC},
-      {"noexec", false, MS_NOEXEC},
-      {"sync", false, MS_SYNCHRONOUS},
-      {"async", true, MS_SYNCHRONOUS},
-      {"dirsync", false, MS_DIRSYNC},
-      {"mand", false, MS_MANDLOCK},
-      {"nomand", true, MS_MANDLOCK},
-      {"atime", true, MS_NOATIME},
-      {"noatime", false, MS_NOATIME},
-      {"diratime", true, MS_NODIRATIME},
-      {"nodiratime", false, MS_NODIRATIME},
-      {"bind", false, MS_BIND},
-      {"rbind", false, MS_BIND | MS_REC},
-      {"relatime", false, MS_RELATIME},
-      {"norelatime", true, MS_RELATIME},
-      {"strictatime", false, MS_STRICTATIME},
-      {"nostrictatime", true, MS_STRICTATIME},
-  };
-  unsigned long flags = 0;
-  size_t used = 0;
-  data[0] = 0;
-  for (const char *p = o; *p;) {
-    size_t n = strcspn(p, ",");
-    bool found = false;
-    for (size_t i = 0; i < sizeof known / sizeof *known && !found; i++) {
-      if (strlen(known[i].name) != n || strncmp(p, known[i].name, n)) continue;
-      flags = known[i].clear ? flags & ~known[i].flag : flags | known[i].flag;
-      found = true;
-    }
-    if (!found && n && used + n + 2 <= cap)
-      used += (size_t)snprintf(data + used, cap - used, "%s%.*s", used ? "," : "", (int)n, p);
-    p += n + (p[n] == ',');
-  }
-  return flags;
-}
-
 /* what the options say, on _data, unless it is there already (a berthd
  * that was killed leaves its mounts): the flags and data of o= as given,
  * as docker's local driver mounts them (nothing added) */
@@ -153,14 +102,14 @@ static int mount_opts(struct local *l, const char *name, const struct opts *o,
   cleanup_free char *data = data_dir(l, name);
   if (mount_root(data)) return 0;
   char fsdata[sizeof o->o];
-  unsigned long flags = mount_flags(o->o, fsdata, sizeof fsdata);
+  unsigned long flags = mount_options(o->o, 0, fsdata, sizeof fsdata); /* docker's: o= alone */
   int r;
   if (!strcmp(o->type, "tmpfs")) {
     r = mount("tmpfs", data, "tmpfs", flags, fsdata);
-  } else { /* a bind, then its flags (ro, noexec…) by a remount of it */
-    unsigned long rest = flags & ~(unsigned long)(MS_BIND | MS_REC);
+  } else { /* a bind ("bind" is data to the parser), then its flags (ro,
+            * noexec…) by a remount of it */
     r = mount(o->device, data, NULL, MS_BIND | MS_REC, NULL);
-    if (r == 0 && rest && mount(NULL, data, NULL, MS_REMOUNT | MS_BIND | rest, NULL) < 0) {
+    if (r == 0 && flags && mount(NULL, data, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0) {
       int e = errno;
       umount2(data, MNT_DETACH);
       errno = e;
