@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../core/image/layer.h"
 
@@ -37,10 +38,17 @@ static void check_parent_holds_only_scratch(void) {
   if (d) closedir(d);
 }
 
+/* The scratch directory goes after each input; its parent when the run
+ * ends (libFuzzer leaves through exit()). */
+static void remove_parent(void) {
+  rmdir(parent);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!parent[0]) {
     snprintf(parent, sizeof parent, "/tmp/berth-fuzz-untar-XXXXXX");
     if (!mkdtemp(parent)) abort();
+    atexit(remove_parent);
   }
   char dir[128];
   snprintf(dir, sizeof dir, "%s/scratch", parent);
