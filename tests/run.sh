@@ -123,7 +123,7 @@ if [ "${BERTH_SANITIZE:-1}" = 1 ]; then
     for t in $UNIT_TESTS; do
       run "asan: ${t#tests/unit/}" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$san/$t"
     done
-    for s in images hostile daemon containers registry containment cp build userns; do
+    for s in images hostile daemon containers registry containment cp build userns filters; do
       run "asan: berthd in $s.sh" env BERTH_BUILD="$san" ASAN_OPTIONS=detect_leaks=1 timeout 600 bash "tests/integration/$s.sh"
     done
     run "asan: conformance vfs" "$san/tests/plugin/conformance" storage vfs

@@ -131,7 +131,4 @@ struct image_ref;
 int api_repo_tag(struct api_request *req, struct image_ref *ref, bool *named,
                  struct berth_err *err);
 
-/* Parse Docker's filters query (both shapes) into {key: [values]}. */
-json_t *api_filters(struct api_request *req, struct berth_err *err);
-
 #endif

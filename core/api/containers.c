@@ -15,6 +15,7 @@
 #include "../runtime/cgroup.h"
 #include "../shim/client.h"
 #include "../shim/protocol.h"
+#include "../util/filters.h"
 #include "routes.h"
 
 #define WITH_CONTAINER(req, c)                                                                     \
@@ -41,140 +42,17 @@ static int create(struct api_request *req) {
   return api_reply_json(req, 201, json_pack("{s:s,s:o}", "Id", id, "Warnings", warnings));
 }
 
-static bool match_filters(struct container *c, const struct ctr_opts *o, json_t *f,
-                          json_t *summary) {
-  const char *key;
-  json_t *vals;
-  json_object_foreach(f, key, vals) {
-    if (!json_array_size(vals)) continue;
-    size_t i;
-    json_t *v;
-    if (!strcmp(key, "label")) {
-      json_t *labels = o->labels;
-      json_array_foreach(vals, i, v) {
-        const char *w = json_string_value(v);
-        const char *eq = strchr(w, '=');
-        cleanup_free char *k = eq ? strndup(w, (size_t)(eq - w)) : xstrdup(w);
-        json_t *lv = json_object_get(labels, k);
-        if (!lv || (eq && strcmp(json_string_value(lv) ?: "", eq + 1))) return false;
-      }
-      continue;
-    }
-    bool any = false;
-    json_array_foreach(vals, i, v) {
-      const char *w = json_string_value(v);
-      if (!strcmp(key, "status"))
-        any |= !strcmp(w, json_string_value(json_object_get(summary, "State")));
-      else if (!strcmp(key, "name"))
-        any |= strstr(c->name, w) != NULL;
-      else if (!strcmp(key, "id"))
-        any |= str_has_prefix(c->id, w);
-      else if (!strcmp(key, "ancestor")) {
-        const char *img = o->image;
-        any |= (img && (!strcmp(img, w) ||
-                        (str_has_prefix(w, img) && !strcmp(w + strlen(img), ":latest")) ||
-                        (str_has_prefix(img, w) && !strcmp(img + strlen(w), ":latest")))) ||
-               str_has_prefix(c->image_id + 7, w) || !strcmp(c->image_id, w);
-      } else if (!strcmp(key, "exited"))
-        any |= c->status == CTR_EXITED && c->exit_code == atoi(w);
-      else if (!strcmp(key, "health")) {
-        ctr_lock();
-        any |= !strcmp(ctr_health_locked(c), w);
-        ctr_unlock();
-      } else
-        any = true;
-    }
-    if (!any) return false;
-  }
-  return true;
-}
-
-static int cmp_created(const void *a, const void *b) {
-  const struct container *x = *(struct container *const *)a, *y = *(struct container *const *)b;
-  return x->created_ns < y->created_ns ? 1 : x->created_ns > y->created_ns ? -1 : 0;
-}
-
-static int list_plain(struct api_request *req, struct container **cs, size_t n, bool all,
-                      int64_t limit) {
-  char *buf = NULL;
-  size_t len = 0;
-  ctr_append_text(&buf, &len, "[");
-  int64_t shown = 0;
-  for (size_t i = 0; i < n; i++) {
-    struct container *c = cs[i];
-    ctr_lock();
-    enum ctr_status st = c->status;
-    ctr_unlock();
-    bool running = st == CTR_RUNNING || st == CTR_PAUSED || st == CTR_RESTARTING;
-    if ((all || running) && (limit <= 0 || shown < limit)) {
-      if (shown++) ctr_append_text(&buf, &len, ",");
-      ctr_summary_append(req->d, c, &buf, &len);
-    }
-    ctr_put(c);
-  }
-  free(cs);
-  ctr_append_text(&buf, &len, "]\n");
-  return api_reply_json_text(req, 200, buf);
-}
-
 static int list(struct api_request *req) {
   struct berth_err err = {0};
-  json_t *f = api_filters(req, &err);
-  if (!f) return api_reply_err(req, &err);
-  static const char *const known[] = {"label",  "status",    "name",    "id",     "ancestor",
-                                      "exited", "before",    "since",   "volume", "network",
-                                      "health", "isolation", "publish", "expose"};
-  const char *key;
-  json_t *v;
-  json_object_foreach(f, key, v) {
-    bool ok = false;
-    for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-      ok |= !strcmp(key, known[i]);
-    if (!ok) {
-      json_decref(f);
-      return api_reply_error(req, 400, "invalid filter '%s'", key);
-    }
-  }
-  size_t hi;
-  json_t *hv;
-  json_array_foreach(json_object_get(f, "health"), hi, hv) {
-    const char *w = json_string_value(hv);
-    if (strcmp(w, "starting") && strcmp(w, "healthy") && strcmp(w, "unhealthy") &&
-        strcmp(w, "none")) {
-      int r = api_reply_error(req, 400, "Unrecognised filter value for health: %s", w);
-      json_decref(f);
-      return r;
-    }
-  }
-  bool all = api_query_bool(req, "all", false);
-  int64_t limit = api_query_int(req, "limit", -1);
-  bool size = api_query_bool(req, "size", false);
-  if (limit > 0) all = true;
-  size_t n;
-  struct container **cs = ctr_list(&n);
-  qsort(cs, n, sizeof *cs, cmp_created);
-  if (!json_object_size(f) && !size) { /* ps, ps -a, ps -n: the cached summaries */
-    json_decref(f);
-    return list_plain(req, cs, n, all, limit);
-  }
-  json_t *out = json_array();
-  for (size_t i = 0; i < n; i++) {
-    struct container *c = cs[i];
-    json_t *s = ctr_summary_json(req->d, c, size);
-    const char *st = json_string_value(json_object_get(s, "State"));
-    bool running = !strcmp(st, "running") || !strcmp(st, "paused") || !strcmp(st, "restarting");
-    struct ctr_opts *o = ctr_opts_get(c);
-    if ((all || running) && match_filters(c, o, f, s) &&
-        (limit <= 0 || (int64_t)json_array_size(out) < limit))
-      json_array_append_new(out, s);
-    else
-      json_decref(s);
-    ctr_opts_put(o);
-    ctr_put(c);
-  }
-  free(cs);
-  json_decref(f);
-  return api_reply_json(req, 200, out);
+  struct filters f;
+  if (filters_parse(api_query(req, "filters"), &f, &err) < 0) return api_reply_err(req, &err);
+  struct ctr_list_query q = {.all = api_query_bool(req, "all", false),
+                             .size = api_query_bool(req, "size", false),
+                             .limit = api_query_int(req, "limit", -1),
+                             .f = &f};
+  char *text = ctr_listing(req->d, &q, &err);
+  filters_free(&f);
+  return text ? api_reply_json_text(req, 200, text) : api_reply_err(req, &err);
 }
 
 static int inspect(struct api_request *req) {
@@ -590,7 +468,12 @@ static int update(struct api_request *req) {
 }
 
 static int prune(struct api_request *req) {
-  return api_reply_json(req, 200, ctr_prune(req->d));
+  struct berth_err err = {0};
+  struct filters f;
+  json_t *j =
+      filters_parse(api_query(req, "filters"), &f, &err) == 0 ? ctr_prune(req->d, &f, &err) : NULL;
+  filters_free(&f);
+  return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
 }
 
 const struct api_route container_routes[] = {

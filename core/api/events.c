@@ -1,11 +1,12 @@
 /* GET /events: parse since/until/filters, subscribe, stream (events.h). */
 
 #include "../events/events.h"
+#include "../util/filters.h"
 #include "routes.h"
 
 struct ev_stream {
   struct ev_sub *sub;
-  json_t *filters;
+  struct filters filters;
   int64_t until_ns; /* -1: none */
 };
 
@@ -32,7 +33,7 @@ static int64_t parse_ts(const char *s) {
 static void stream_free(void *p) {
   struct ev_stream *s = p;
   ev_unsubscribe(s->sub);
-  json_decref(s->filters);
+  filters_free(&s->filters);
   free(s);
 }
 
@@ -56,7 +57,7 @@ static void producer(int fd, void *p) {
       json_decref(ev);
       break;
     }
-    int w = ev_match(s->filters, ev) ? stream_json(fd, ev) : (json_decref(ev), 0);
+    int w = ev_match(&s->filters, ev) ? stream_json(fd, ev) : (json_decref(ev), 0);
     if (w < 0) break;
   }
   stream_free(s);
@@ -69,14 +70,10 @@ static int events(struct api_request *req) {
                            api_query(req, "since") ? api_query(req, "since") : "",
                            api_query(req, "until") ? api_query(req, "until") : "");
   struct berth_err err = {0};
-  json_t *filters = api_filters(req, &err);
-  if (!filters) return api_reply_err(req, &err);
-  if (!json_object_size(filters)) {
-    json_decref(filters);
-    filters = NULL;
-  }
+  struct filters f;
+  if (filters_parse(api_query(req, "filters"), &f, &err) < 0) return api_reply_err(req, &err);
   struct ev_stream *s = xcalloc(1, sizeof *s);
-  s->filters = filters;
+  s->filters = f;
   s->until_ns = until;
   /* until without since: docker replays nothing and waits for until */
   s->sub = ev_subscribe(since);

@@ -3,11 +3,10 @@
 #define BERTH_API_IMAGES_H
 
 #include "../daemon.h"
+#include "../image/list.h"
 #include "routes.h"
 
 json_t *image_inspect_json(struct daemon *d, struct image *im); /* caller holds images.lock */
-/* docker's image summary (GET /images/json, system df); caller holds images.lock */
-json_t *image_summary_json(struct image_store *s, struct image *im);
 
 /* transfer.c: save, load, import */
 int image_save(struct api_request *req);

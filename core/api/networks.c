@@ -2,6 +2,7 @@
 #include "../container/container.h"
 #include "../container/netctr.h"
 #include "../network/network.h"
+#include "../util/filters.h"
 #include "routes.h"
 
 /* IPAM.Config: at most one IPv4 and one IPv6 entry */
@@ -53,9 +54,10 @@ static int create(struct api_request *req) {
 
 static int list(struct api_request *req) {
   struct berth_err err = {0};
-  json_t *f = api_filters(req, &err);
-  json_t *a = f ? net_list(req->d, f, &err) : NULL;
-  json_decref(f);
+  struct filters f;
+  json_t *a =
+      filters_parse(api_query(req, "filters"), &f, &err) == 0 ? net_list(req->d, &f, &err) : NULL;
+  filters_free(&f);
   return a ? api_reply_json(req, 200, a) : api_reply_err(req, &err);
 }
 
@@ -73,9 +75,10 @@ static int remove_(struct api_request *req) {
 
 static int prune(struct api_request *req) {
   struct berth_err err = {0};
-  json_t *f = api_filters(req, &err);
-  json_t *names = f ? net_prune(req->d, f, &err) : NULL;
-  json_decref(f);
+  struct filters f;
+  json_t *names =
+      filters_parse(api_query(req, "filters"), &f, &err) == 0 ? net_prune(req->d, &f, &err) : NULL;
+  filters_free(&f);
   if (!names) return api_reply_err(req, &err);
   return api_reply_json(req, 200, json_pack("{s:o}", "NetworksDeleted", names));
 }

@@ -523,44 +523,6 @@ int api_repo_tag(struct api_request *req, struct image_ref *ref, bool *named,
   return ref_parse(full, true, ref, err);
 }
 
-json_t *api_filters(struct api_request *req, struct berth_err *err) {
-  json_t *out = json_object();
-  const char *f = api_query(req, "filters");
-  if (!f || !*f) return out;
-  json_error_t je;
-  json_t *in = json_loads(f, 0, &je);
-  if (!in || !json_is_object(in)) {
-    json_decref(in);
-    json_decref(out);
-    berth_err_set(err, BERTH_EINVAL, 0, "invalid filter: %s", f);
-    return NULL;
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(in, key, v) {
-    json_t *list = json_array();
-    if (json_is_array(v)) {
-      size_t i;
-      json_t *e;
-      json_array_foreach(v, i, e) if (json_is_string(e)) json_array_append(list, e);
-    } else if (json_is_object(v)) {
-      const char *k2;
-      json_t *b;
-      json_object_foreach(v, k2, b) if (json_is_true(b))
-          json_array_append_new(list, json_string(k2));
-    } else {
-      json_decref(list);
-      json_decref(in);
-      json_decref(out);
-      berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
-      return NULL;
-    }
-    json_object_set_new(out, key, list);
-  }
-  json_decref(in);
-  return out;
-}
-
 /* ---- the MHD callbacks ---- */
 
 static void *consumer_thread(void *p) {

@@ -8,6 +8,7 @@
 #include "../driver.h"
 #include "../events/events.h"
 #include "../runtime/runtime.h"
+#include "../util/filters.h"
 #include "../volume/volume.h"
 #include "images.h"
 #include "routes.h"
@@ -317,9 +318,8 @@ static int df(struct api_request *req) {
   for (size_t i = 0; i < n; i++)
     json_array_append_new(ctrs, ctr_summary_json(d, all[i], true));
   struct berth_err err = {0};
-  json_t *f = json_object();
-  json_t *vl = vol_list(d, f, ctr_volume_in_use, &err);
-  json_decref(f);
+  struct filters none = {0};
+  json_t *vl = vol_list(d, &none, ctr_volume_in_use, &err);
   json_t *vols = json_incref(json_object_get(vl, "Volumes"));
   json_decref(vl);
   size_t i;

@@ -1,6 +1,7 @@
 /* /volumes: parse, call core/volume (and the containers for who uses a
  * volume), render. */
 #include "../container/container.h"
+#include "../util/filters.h"
 #include "../volume/volume.h"
 #include "routes.h"
 
@@ -19,9 +20,11 @@ static int create(struct api_request *req) {
 
 static int list(struct api_request *req) {
   struct berth_err err = {0};
-  json_t *f = api_filters(req, &err);
-  json_t *j = f ? vol_list(req->d, f, ctr_volume_in_use, &err) : NULL;
-  json_decref(f);
+  struct filters f;
+  json_t *j = filters_parse(api_query(req, "filters"), &f, &err) == 0
+                  ? vol_list(req->d, &f, ctr_volume_in_use, &err)
+                  : NULL;
+  filters_free(&f);
   return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
 }
 
@@ -42,9 +45,11 @@ static int remove_(struct api_request *req) {
 
 static int prune(struct api_request *req) {
   struct berth_err err = {0};
-  json_t *f = api_filters(req, &err);
-  json_t *j = f ? vol_prune(req->d, f, ctr_volume_in_use, &err) : NULL;
-  json_decref(f);
+  struct filters f;
+  json_t *j = filters_parse(api_query(req, "filters"), &f, &err) == 0
+                  ? vol_prune(req->d, &f, ctr_volume_in_use, &err)
+                  : NULL;
+  filters_free(&f);
   return j ? api_reply_json(req, 200, j) : api_reply_err(req, &err);
 }
 

@@ -794,31 +794,6 @@ void ctr_summary_append(struct daemon *d, struct container *c, char **buf, size_
   ctr_unlock();
 }
 
-json_t *ctr_prune(struct daemon *d) {
-  size_t n;
-  struct container **cs = ctr_list(&n);
-  json_t *deleted = json_array();
-  json_int_t reclaimed = 0;
-  for (size_t i = 0; i < n; i++) {
-    ctr_lock();
-    bool stopped =
-        cs[i]->status == CTR_EXITED || cs[i]->status == CTR_CREATED || cs[i]->status == CTR_DEAD;
-    ctr_unlock();
-    struct berth_err err = {0};
-    /* the space: what its layer held (SizeRw), measured before it goes */
-    json_t *sum = stopped ? ctr_summary_json(d, cs[i], true) : NULL;
-    json_int_t size = json_integer_value(json_object_get(sum, "SizeRw"));
-    json_decref(sum);
-    if (stopped && ctr_remove(d, cs[i], false, false, &err) == 0) {
-      json_array_append_new(deleted, json_string(cs[i]->id));
-      reclaimed += size;
-    }
-    ctr_put(cs[i]);
-  }
-  free(cs);
-  return json_pack("{s:o,s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", reclaimed);
-}
-
 /* ---------------- events ---------------- */
 
 void ctr_event(struct container *c, const char *action, json_t *extra) {

@@ -127,6 +127,16 @@ void ctr_summaries_changed(void);
 void ctr_append_text(char **buf, size_t *len, const char *s);
 char *ctr_status_text(const struct container *c); /* "Up 2 seconds" ... */
 
+/* GET /containers/json (list.c): the listing as JSON text, newest first,
+ * docker's filters applied; NULL and docker's error for a bad filter */
+struct filters;
+struct ctr_list_query {
+  bool all, size;
+  int64_t limit;
+  struct filters *f;
+};
+char *ctr_listing(struct daemon *d, const struct ctr_list_query *q, struct berth_err *err);
+
 /* Docker's 400s for a create body: every field of the right JSON type,
  * values in range.  Normalises a string Cmd/Entrypoint to a one-element
  * array, as docker's strslice does. (validate.c) */
@@ -241,9 +251,10 @@ typedef void (*ctr_producer_fn)(int fd, void *ctx);
 int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
                struct berth_err *err);
 
-/* docker's container prune: the stopped ones removed,
- * {"ContainersDeleted": [...], "SpaceReclaimed": what their layers held} */
-json_t *ctr_prune(struct daemon *d);
+/* docker's container prune (list.c): the stopped ones the filters (label,
+ * label!, until) take, removed; {"ContainersDeleted": [...],
+ * "SpaceReclaimed": what their layers held}, NULL for a bad filter */
+json_t *ctr_prune(struct daemon *d, struct filters *f, struct berth_err *err);
 
 /* JSON */
 json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size);

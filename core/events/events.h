@@ -25,9 +25,10 @@ void ev_shutdown(void);
  * Actor's Attributes, strings only. */
 void ev_emit(const char *type, const char *action, const char *id, json_t *attrs);
 
-/* Docker's event filters ({key: [values]}, as api_filters parses them):
- * type, event, container, image, label, network, volume, daemon, scope. */
-bool ev_match(const json_t *filters, const json_t *ev);
+/* Docker's event filters (util/filters.h): type, event, container, image,
+ * label, network, volume, daemon, scope. */
+struct filters;
+bool ev_match(const struct filters *f, const json_t *ev);
 
 struct ev_sub;
 /* A subscription that first replays the kept events with since_ns <= time

@@ -406,6 +406,21 @@ static struct tag *tag_find(struct image_store *s, const char *canonical) {
   return NULL;
 }
 
+static void add_descendants_locked(struct image_store *s, const char *id, json_t *set) {
+  if (json_object_get(set, id)) return;
+  json_object_set_new(set, id, json_true());
+  for (size_t i = 0; i < s->n_images; i++)
+    if (!strcmp(s->images[i]->parent, id)) add_descendants_locked(s, s->images[i]->id, set);
+}
+
+bool store_descendants(struct image_store *s, const char *name, json_t *set) {
+  pthread_mutex_lock(&s->lock);
+  struct image *im = store_lookup_locked(s, name);
+  if (im) add_descendants_locked(s, im->id, set);
+  pthread_mutex_unlock(&s->lock);
+  return im != NULL;
+}
+
 struct image *store_lookup_locked(struct image_store *s, const char *name) {
   if (!name || !*name) return NULL;
   const char *hex = str_has_prefix(name, "sha256:") ? name + 7 : name;

@@ -76,6 +76,9 @@ struct image *store_lookup_locked(struct image_store *s, const char *name);
 bool store_hidden_locked(struct image_store *s, const struct image *im);
 /* an image built on id is in the store */
 bool store_has_child_locked(struct image_store *s, const char *id);
+/* the image name names and every image built on it, at any depth (ps's
+ * ancestor filter), added to set (id -> true); false when name names none */
+bool store_descendants(struct image_store *s, const char *name, json_t *set);
 /* how many of images ims use each layer (chain id -> count), and the bytes
  * of im's layers another of them uses too (docker's SharedSize) */
 json_t *store_layer_refs_locked(struct image_store *s, struct image *const *ims, size_t n);

@@ -11,6 +11,7 @@
 #include "../container/config.h"
 #include "../driver.h"
 #include "../events/events.h"
+#include "../util/filters.h"
 #include "dns.h"
 #include "ipam.h"
 #include "proxy.h"
@@ -654,94 +655,64 @@ json_t *net_inspect(struct daemon *d, const char *ref, struct berth_err *err) {
   return j;
 }
 
-static bool label_matches(json_t *labels, const char *want) {
-  const char *eq = strchr(want, '=');
-  cleanup_free char *k = eq ? strndup(want, (size_t)(eq - want)) : xstrdup(want);
-  json_t *v = json_object_get(labels, k);
-  return v && (!eq || !strcmp(json_string_value(v) ?: "", eq + 1));
+/* docker's network filters (daemon/network/filter.go): driver exactly,
+ * name and id as regular expressions, label as a list, scope local, then
+ * dangling (one value) and type (its values ORed) */
+static bool matches(const struct network *n, struct filters *f, int dangling) {
+  bool custom = !n->predefined;
+  bool type = !filters_has(f, "type") ||
+              (custom ? filters_exact(f, "type", "custom") : filters_exact(f, "type", "builtin"));
+  return (filters_exact(f, "driver", shown_driver(n)) || filters_exact(f, "driver", n->driver)) &&
+         filters_match(f, "name", n->name) && filters_match(f, "id", n->id) &&
+         filters_labels(f, "label", n->labels) && filters_exact(f, "scope", "local") &&
+         (dangling < 0 || dangling == (custom && !n->n_eps)) && type;
 }
 
-/* one filter key: true when any of its values matches (labels: all) */
-static bool filter_matches(const struct network *n, const char *key, json_t *vals) {
-  size_t i;
-  json_t *v;
-  bool any = false, all = true;
-  json_array_foreach(vals, i, v) {
-    const char *w = json_string_value(v) ?: "";
-    bool m;
-    if (!strcmp(key, "name"))
-      m = strstr(n->name, w) != NULL;
-    else if (!strcmp(key, "id"))
-      m = !strncmp(n->id, w, strlen(w));
-    else if (!strcmp(key, "driver"))
-      m = !strcmp(shown_driver(n), w) || !strcmp(n->driver, w);
-    else if (!strcmp(key, "label"))
-      m = label_matches(n->labels, w);
-    else if (!strcmp(key, "type"))
-      m = !strcmp(w, n->predefined ? "builtin" : "custom");
-    else if (!strcmp(key, "scope"))
-      m = !strcmp(w, "local");
-    else if (!strcmp(key, "dangling"))
-      m = (!strcmp(w, "true") || !strcmp(w, "1")) == (!n->predefined && !n->n_eps);
-    else
-      m = false;
-    any |= m;
-    all &= m;
+static int check_filters(struct filters *f, int *dangling, struct berth_err *err) {
+  static const char *const accepted[] = {"name", "id",    "driver",   "label",
+                                         "type", "scope", "dangling", NULL};
+  if (filters_check(f, accepted, err) < 0) return -1;
+  const struct filter_key *k = filters_get(f, "type");
+  for (size_t i = 0; k && i < k->n; i++)
+    if (strcmp(k->vals[i], "custom") && strcmp(k->vals[i], "builtin"))
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid filter: 'type'='%s'", k->vals[i]);
+  *dangling = -1;
+  if (!(k = filters_get(f, "dangling")) || !k->n) return 0;
+  if (k->n > 1)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "got more than one value for filter key \"dangling\"");
+  const char *v = k->vals[0];
+  if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "0") || !strcmp(v, "false")) {
+    *dangling = *v == '1' || *v == 't';
+    return 0;
   }
-  return !strcmp(key, "label") ? all : any;
+  return berth_err_set(err, BERTH_EINVAL, 0,
+                       "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or "
+                       "\"false\" (or \"0\")");
 }
 
-static const char *const known_filters[] = {"name", "id",    "driver",   "label",
-                                            "type", "scope", "dangling", NULL};
-
-static int check_filters(json_t *f, struct berth_err *err) {
-  const char *key;
-  json_t *vals;
-  json_object_foreach(f, key, vals) {
-    bool known = false;
-    for (const char *const *k = known_filters; *k; k++)
-      known |= !strcmp(*k, key);
-    if (!known) return berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
-  }
-  return 0;
-}
-
-static bool matches(const struct network *n, json_t *f) {
-  const char *key;
-  json_t *vals;
-  json_object_foreach(f, key, vals) {
-    if (json_array_size(vals) && !filter_matches(n, key, vals)) return false;
-  }
-  return true;
-}
-
-json_t *net_list(struct daemon *d, json_t *filters, struct berth_err *err) {
+json_t *net_list(struct daemon *d, struct filters *f, struct berth_err *err) {
   (void)d;
-  if (check_filters(filters, err) < 0) return NULL;
+  int dangling;
+  if (check_filters(f, &dangling, err) < 0) return NULL;
   json_t *a = json_array();
   pthread_mutex_lock(&N.lock);
   for (size_t i = 0; i < N.n; i++)
-    if (matches(N.v[i], filters)) json_array_append_new(a, inspect_locked(N.v[i]));
+    if (matches(N.v[i], f, dangling)) json_array_append_new(a, inspect_locked(N.v[i]));
   pthread_mutex_unlock(&N.lock);
   return a;
 }
 
-json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err) {
-  const char *key;
-  json_t *vals;
-  json_object_foreach(filters, key, vals) {
-    if (strcmp(key, "label") && strcmp(key, "until")) {
-      berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
-      return NULL;
-    }
-  }
+json_t *net_prune(struct daemon *d, struct filters *f, struct berth_err *err) {
+  static const char *const accepted[] = {"label", "label!", "until", NULL};
+  int64_t until;
+  if (filters_check(f, accepted, err) < 0 || filters_until(f, &until, err) < 0) return NULL;
   json_t *names = json_array();
   pthread_mutex_lock(&N.lock);
   json_t *victims = json_array();
   for (size_t i = 0; i < N.n; i++) {
-    json_t *lf = json_object_get(filters, "label");
-    if (!N.v[i]->predefined && !N.v[i]->n_eps &&
-        (!json_array_size(lf) || filter_matches(N.v[i], "label", lf)))
+    if (!N.v[i]->predefined && !N.v[i]->n_eps && N.v[i]->created_ns <= until &&
+        filters_prune_labels(f, N.v[i]->labels))
       json_array_append_new(victims, json_string(N.v[i]->id));
   }
   pthread_mutex_unlock(&N.lock);

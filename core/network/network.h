@@ -34,9 +34,10 @@ int net_remove(struct daemon *d, const char *ref, struct berth_err *err);
 /* docker's Network object */
 json_t *net_inspect(struct daemon *d, const char *ref, struct berth_err *err);
 /* the objects matching docker's filters ({key: [values]}) */
-json_t *net_list(struct daemon *d, json_t *filters, struct berth_err *err);
+struct filters;
+json_t *net_list(struct daemon *d, struct filters *f, struct berth_err *err);
 /* the user networks with no endpoints, removed: their names */
-json_t *net_prune(struct daemon *d, json_t *filters, struct berth_err *err);
+json_t *net_prune(struct daemon *d, struct filters *f, struct berth_err *err);
 
 /* ---- a container's place on a network (one per network it is on) ---- */
 struct net_endpoint {

@@ -9,6 +9,7 @@
 
 #include "../driver.h"
 #include "../events/events.h"
+#include "../util/filters.h"
 #include "../util/rmtree.h"
 #include "../util/treesize.h"
 
@@ -312,54 +313,34 @@ int vol_remove(struct daemon *d, const char *name, bool force, json_t *users,
   return r;
 }
 
-static bool label_matches(json_t *labels, const char *want) {
-  const char *eq = strchr(want, '=');
-  cleanup_free char *k = eq ? strndup(want, (size_t)(eq - want)) : xstrdup(want);
-  json_t *v = json_object_get(labels, k);
-  return v && (!eq || !strcmp(json_string_value(v) ?: "", eq + 1));
+/* docker's volume filters: name as a regular expression, driver exactly,
+ * label as a list, dangling one of true/1/false/0 (checked first) */
+static bool matches(const struct volume *v, struct filters *f, int dangling,
+                    bool (*in_use)(const char *)) {
+  return filters_match(f, "name", v->name) && filters_exact(f, "driver", v->driver) &&
+         filters_labels(f, "label", v->labels) && (dangling < 0 || dangling == !in_use(v->name));
 }
 
-/* docker's volume filters: each key ANDed, its values ORed */
-static bool matches(const struct volume *v, json_t *f, bool (*in_use)(const char *)) {
-  const char *key;
-  json_t *vals;
-  json_object_foreach(f, key, vals) {
-    bool any = false;
-    size_t i;
-    json_t *x;
-    json_array_foreach(vals, i, x) {
-      const char *val = json_string_value(x) ?: "";
-      if (!strcmp(key, "name")) any |= strstr(v->name, val) != NULL;
-      if (!strcmp(key, "driver")) any |= !strcmp(val, v->driver);
-      if (!strcmp(key, "label")) any |= label_matches(v->labels, val);
-      if (!strcmp(key, "dangling"))
-        any |= (!strcmp(val, "true") || !strcmp(val, "1")) == !in_use(v->name);
-      if (!strcmp(key, "all")) any = true;
-    }
-    if (!any) return false;
-  }
-  return true;
+/* -1 with no dangling filter, else 1 or 0; -2 and docker's 400 for another value */
+static int dangling_of(struct filters *f, struct berth_err *err) {
+  if (!filters_has(f, "dangling")) return -1;
+  if (filters_exact(f, "dangling", "true") || filters_exact(f, "dangling", "1")) return 1;
+  if (filters_exact(f, "dangling", "false") || filters_exact(f, "dangling", "0")) return 0;
+  cleanup_free char *vals = filters_text(f, "dangling");
+  berth_err_set(err, BERTH_EINVAL, 0, "Invalid filter 'dangling=%s'", vals);
+  return -2;
 }
 
-static int check_filters(json_t *f, struct berth_err *err) {
-  const char *key;
-  json_t *vals;
-  json_object_foreach(f, key, vals) {
-    if (strcmp(key, "name") && strcmp(key, "driver") && strcmp(key, "label") &&
-        strcmp(key, "dangling") && strcmp(key, "all"))
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid filter '%s'", key);
-  }
-  return 0;
-}
-
-json_t *vol_list(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
+json_t *vol_list(struct daemon *d, struct filters *f, bool (*in_use)(const char *name),
                  struct berth_err *err) {
   (void)d;
-  if (check_filters(filters, err) < 0) return NULL;
+  static const char *const accepted[] = {"name", "driver", "label", "dangling", NULL};
+  int dangling;
+  if (filters_check(f, accepted, err) < 0 || (dangling = dangling_of(f, err)) == -2) return NULL;
   json_t *a = json_array();
   pthread_mutex_lock(&V.lock);
   for (size_t i = 0; i < V.n; i++)
-    if (matches(V.v[i], filters, in_use)) json_array_append_new(a, shown(V.v[i]));
+    if (matches(V.v[i], f, dangling, in_use)) json_array_append_new(a, shown(V.v[i]));
   pthread_mutex_unlock(&V.lock);
   return json_pack("{s:o,s:n}", "Volumes", a, "Warnings");
 }
@@ -373,17 +354,26 @@ int64_t vol_size(const char *name) {
   return *path ? (int64_t)tree_size(path) : 0;
 }
 
-json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
+json_t *vol_prune(struct daemon *d, struct filters *f, bool (*in_use)(const char *name),
                   struct berth_err *err) {
   (void)d;
-  if (check_filters(filters, err) < 0) return NULL;
-  bool all = json_object_get(filters, "all") != NULL;
+  static const char *const accepted[] = {"label", "label!", "all", NULL};
+  if (filters_check(f, accepted, err) < 0) return NULL;
+  /* API 1.42: only anonymous volumes unless all=true */
+  bool all = filters_exact(f, "all", "true") || filters_exact(f, "all", "1");
+  if (filters_has(f, "all") && !all && !filters_exact(f, "all", "false") &&
+      !filters_exact(f, "all", "0")) {
+    cleanup_free char *vals = filters_text(f, "all");
+    berth_err_set(err, BERTH_EINVAL, 0, "Invalid filter 'all=%s'", vals);
+    return NULL;
+  }
+  all &= filters_has(f, "all");
   json_t *gone = json_array();
   int64_t bytes = 0;
   pthread_mutex_lock(&V.lock);
   for (size_t i = V.n; i-- > 0;) {
     struct volume *v = V.v[i];
-    if ((!all && !v->anonymous) || in_use(v->name) || !matches(v, filters, in_use)) continue;
+    if ((!all && !v->anonymous) || in_use(v->name) || !filters_prune_labels(f, v->labels)) continue;
     char path[BERTH_VOLUME_PATH_MAX];
     path_of(v, path);
     int64_t size = *path ? (int64_t)tree_size(path) : 0;

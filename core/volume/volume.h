@@ -38,11 +38,12 @@ int vol_remove(struct daemon *d, const char *name, bool force, json_t *users,
                struct berth_err *err);
 /* {"Volumes": [...], "Warnings": null}; in_use(name) says whether any
  * container uses it (the dangling filter) */
-json_t *vol_list(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
+struct filters;
+json_t *vol_list(struct daemon *d, struct filters *f, bool (*in_use)(const char *name),
                  struct berth_err *err);
 /* the unused ones (anonymous only, unless filters has all=true), removed:
  * {"VolumesDeleted": [...], "SpaceReclaimed": bytes} */
-json_t *vol_prune(struct daemon *d, json_t *filters, bool (*in_use)(const char *name),
+json_t *vol_prune(struct daemon *d, struct filters *f, bool (*in_use)(const char *name),
                   struct berth_err *err);
 
 /* where its driver keeps its data (a new string), NULL when it cannot say */
