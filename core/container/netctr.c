@@ -728,6 +728,16 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
 
 /* ---------------- shown ---------------- */
 
+/* An endpoint no driver plumbs (none, host) has no record of its own:
+ * docker still shows an EndpointID while the container runs, a new one
+ * each start.  Derived from the container, the network and the start, so
+ * inspect and network inspect agree, and a restarted berthd shows the same. */
+static void unplumbed_ep_id(const char *ctr_id, const char *net_id, int64_t started_ns,
+                            char out[65]) {
+  cleanup_free char *seed = xasprintf("%s/%s/%lld", ctr_id, net_id, (long long)started_ns);
+  sha256_hex(seed, strlen(seed), out);
+}
+
 /* docker's: --network-alias, then the short id from the first start or
  * connect on (keep_endpoint), on a network a user made; none on bridge,
  * host and none, which have no names */
@@ -757,6 +767,8 @@ json_t *ctrnet_networks_json(struct daemon *d, const struct container *c,
     n = 1;
   }
   for (size_t i = 0; i < n; i++) {
+    if (live && !j[i].ep.ep_id[0] && !net_endpoint_plumbed(&j[i].ep))
+      unplumbed_ep_id(c->id, j[i].ep.net_id, c->started_ns, j[i].ep.ep_id);
     if (!live) /* the network's id once it had an endpoint there, as docker's */
       snprintf(j[i].ep.net_id, sizeof j[i].ep.net_id, "%s",
                json_string_value(json_object_get(j[i].cfg, "NetworkID")) ?: "");
@@ -818,15 +830,19 @@ static void unplumbed_members(struct daemon *d, const char *net_id, json_t *memb
     struct ctr_opts *o = ctr_opts_get(c);
     ctr_lock();
     bool run = ctr_is_running(c);
+    int64_t started = c->started_ns;
     cleanup_free char *name = xstrdup(c->name + 1);
     ctr_unlock();
     struct net_endpoint ep;
     struct berth_err e = {0};
+    char ep_id[65];
     if (o && run && !shares_netns(o) && net_resolve(d, mode_of(o), &ep, &e) == 0 &&
-        !strcmp(ep.net_id, net_id) && !json_object_get(members, c->id))
+        !strcmp(ep.net_id, net_id) && !json_object_get(members, c->id)) {
+      unplumbed_ep_id(c->id, net_id, started, ep_id);
       json_object_set_new(members, c->id,
-                          json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", name, "EndpointID", "",
+                          json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", name, "EndpointID", ep_id,
                                     "MacAddress", "", "IPv4Address", "", "IPv6Address", ""));
+    }
     ctr_opts_put(o);
     ctr_put(c);
   }

@@ -116,6 +116,13 @@ docker run -d --name onhost --network host busybox sleep 60 >/dev/null
 docker run -d --name onnone --network none busybox sleep 60 >/dev/null
 expect "network inspect host and none list their running containers, as docker's" "onhost onnone" \
   "$(docker network inspect -f '{{range .Containers}}{{.Name}}{{end}}' host none | xargs)"
+ep=$(docker inspect -f '{{.NetworkSettings.Networks.none.EndpointID}}' onnone)
+expect_match "a none endpoint has an EndpointID while it runs, as docker's" '^[0-9a-f]{64}$' "$ep"
+expect "network inspect none shows the same one" "$ep" "$(docker network inspect -f '{{range .Containers}}{{.EndpointID}}{{end}}' none)"
+docker stop -t 0 onnone >/dev/null
+expect "none after the exit" "" "$(docker inspect -f '{{.NetworkSettings.Networks.none.EndpointID}}' onnone)"
+docker start onnone >/dev/null
+expect_match "a new one for the next start" '^[0-9a-f]{64}$' "$(docker inspect -f '{{.NetworkSettings.Networks.none.EndpointID}}' onnone | grep -v "$ep")"
 docker stop -t 0 onhost >/dev/null
 expect "a stopped one is not listed" "" "$(docker network inspect -f '{{range .Containers}}{{.Name}}{{end}}' host)"
 docker rm -f onhost onnone >/dev/null
