@@ -72,7 +72,10 @@ static int inspect(struct api_request *req) {
   struct image *im = store_lookup_locked(&d->images, name);
   json_t *j = im ? image_inspect_json(d, im) : NULL;
   pthread_mutex_unlock(&d->images.lock);
-  if (!j) return api_reply_error(req, 404, "No such image: %s", name);
+  if (!j) {
+    cleanup_free char *fam = ref_not_found_name(name);
+    return api_reply_error(req, 404, "no such image: %s: No such image: %s", name, fam);
+  }
   return api_reply_json(req, 200, j);
 }
 
@@ -84,7 +87,8 @@ static int history(struct api_request *req) {
   struct image *im = store_lookup_locked(s, name);
   if (!im) {
     pthread_mutex_unlock(&s->lock);
-    return api_reply_error(req, 404, "No such image: %s", name);
+    cleanup_free char *fam = ref_not_found_name(name);
+    return api_reply_error(req, 404, "No such image: %s", fam);
   }
   /* sizes of the layers, bottom up, matched to non-empty history entries */
   uint64_t *sizes = xcalloc(im->n_layers + 1, sizeof *sizes);
@@ -162,7 +166,8 @@ static int tag(struct api_request *req) {
   pthread_mutex_unlock(&d->images.lock);
   if (!*id) {
     ref_free(&r);
-    return api_reply_error(req, 404, "No such image: %s", name);
+    cleanup_free char *fam = ref_not_found_name(name);
+    return api_reply_error(req, 404, "No such image: %s", fam);
   }
   int rc = store_tag_event(&d->images, id, &r, &err);
   ref_free(&r);

@@ -328,13 +328,8 @@ static void discard(struct container *c) {
 }
 
 static int no_such_image(const char *image, struct berth_err *err) {
-  struct image_ref ref;
-  if (ref_parse(image, true, &ref, NULL) == 0) {
-    cleanup_free char *fam = ref_familiar(&ref);
-    ref_free(&ref);
-    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
-  }
-  return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", image);
+  cleanup_free char *fam = ref_not_found_name(image);
+  return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
 }
 
 /* A new container record: the image's config merged under the body's,

@@ -125,9 +125,10 @@ static int created_of_locked(struct image_store *s, struct filters *f, const cha
   const struct filter_key *k = filters_get(f, key);
   for (size_t i = 0; k && i < k->n; i++) {
     struct image *im = store_lookup_locked(s, k->vals[i]);
-    if (!im)
-      return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s%s", k->vals[i],
-                           strchr(k->vals[i], ':') ? "" : ":latest");
+    if (!im) {
+      cleanup_free char *fam = ref_not_found_name(k->vals[i]);
+      return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
+    }
     *t = im->created;
   }
   return 0;

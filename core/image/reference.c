@@ -177,3 +177,11 @@ char *ref_familiarize(const char *canonical) {
   ref_free(&r);
   return s;
 }
+
+char *ref_not_found_name(const char *s) {
+  struct image_ref r;
+  if (ref_parse(s, true, &r, NULL) < 0) return xstrdup(s);
+  char *fam = ref_familiar(&r);
+  ref_free(&r);
+  return fam;
+}

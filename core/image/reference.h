@@ -31,6 +31,10 @@ char *ref_familiar(const struct image_ref *r);
 char *ref_canonical(const struct image_ref *r);
 /* Familiar form of a stored canonical reference string. */
 char *ref_familiarize(const char *canonical);
+/* The name moby's "No such image: X" gives for what a client asked:
+ * the familiar reference with the default tag ("busybox:latest"), or s
+ * itself when it is no reference.  A new string. */
+char *ref_not_found_name(const char *s);
 /* True if s is a valid tag. */
 bool ref_valid_tag(const char *s);
 

@@ -982,13 +982,8 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
   if (!im) {
     pthread_mutex_unlock(&s->lock);
     /* moby names the normalised reference: "No such image: busybox:latest" */
-    struct image_ref nr;
-    if (!str_has_prefix(name, "sha256:") && ref_parse(name, true, &nr, NULL) == 0) {
-      cleanup_free char *fam = ref_familiar(&nr);
-      ref_free(&nr);
-      return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
-    }
-    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", name);
+    cleanup_free char *fam = ref_not_found_name(name);
+    return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
   }
   for (size_t i = 0; i < s->n_images; i++)
     if (!strcmp(s->images[i]->parent, im->id)) {

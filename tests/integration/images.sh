@@ -44,7 +44,8 @@ expect "Config.Cmd from the change" '["sh"]' "$(echo "$insp" | jq -c '.[0].Confi
 expect "Id is the config digest" "$id" "$(echo "$insp" | jq -r '.[0].Id')"
 expect "inspect by short id" "$id" "$(docker image inspect --format '{{.Id}}' "${id:7:12}")"
 out=$(docker image inspect nosuch 2>&1); rc=$?
-expect_match "inspect of a missing image" "No such image: nosuch" "$out"
+expect_match "inspect of a missing image: dockerd's words" "Error response from daemon: no such image: nosuch: No such image: nosuch:latest" "$out"
+expect "history and tag of a missing one name the normalised reference" "Error response from daemon: No such image: nosuch:latest|Error response from daemon: No such image: nosuch:1" "$(docker history nosuch 2>&1)|$(docker tag nosuch:1 x 2>&1)"
 expect "inspect of a missing image exits 1" 1 "$rc"
 out=$(docker history busybox)
 expect_match "docker history" "${id:7:12} .*Imported from -" "$out"
