@@ -7,6 +7,7 @@
 #include "../daemon.h"
 #include "../driver.h"
 #include "../events/events.h"
+#include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
 #include "../util/filters.h"
 #include "../volume/volume.h"
@@ -226,15 +227,17 @@ static int info(struct api_request *req) {
   json_object_set_new(j, "Driver", json_string(d->storage->name));
   json_object_set_new(j, "DriverStatus", status_rows(d->storage));
   json_object_set_new(j, "Plugins", plugins);
-  json_object_set_new(j, "MemoryLimit", json_true());
-  json_object_set_new(j, "SwapLimit", json_true());
-  json_object_set_new(j, "CpuCfsPeriod", json_true());
-  json_object_set_new(j, "CpuCfsQuota", json_true());
-  json_object_set_new(j, "CPUShares", json_true());
-  json_object_set_new(j, "CPUSet", json_true());
-  json_object_set_new(j, "PidsLimit", json_true());
+  /* what this host's cgroups can hold, as docker's sysinfo finds it */
+  const struct cgroup_ops *cg = cgroup_ops();
+  json_object_set_new(j, "MemoryLimit", json_boolean(cg->has(CG_MEMORY)));
+  json_object_set_new(j, "SwapLimit", json_boolean(cg->has(CG_MEMORY_SWAP)));
+  json_object_set_new(j, "CpuCfsPeriod", json_boolean(cg->has(CG_CPU_CFS)));
+  json_object_set_new(j, "CpuCfsQuota", json_boolean(cg->has(CG_CPU_CFS)));
+  json_object_set_new(j, "CPUShares", json_boolean(cg->has(CG_CPU_SHARES)));
+  json_object_set_new(j, "CPUSet", json_boolean(cg->has(CG_CPUSET)));
+  json_object_set_new(j, "PidsLimit", json_boolean(cg->has(CG_PIDS)));
   json_object_set_new(j, "IPv4Forwarding", json_true());
-  json_object_set_new(j, "OomKillDisable", json_false());
+  json_object_set_new(j, "OomKillDisable", json_boolean(cg->has(CG_OOM_KILL_DISABLE)));
   json_object_set_new(j, "Debug", json_boolean(berth_log_threshold >= BERTH_LOG_DEBUG));
   json_object_set_new(j, "LoggingDriver", json_string(d->logger->name));
   json_object_set_new(j, "CgroupDriver", json_string("cgroupfs"));

@@ -68,6 +68,9 @@ expect "docker-py: swarm.reload() gets the 503, plugins.list() is empty" "503
 
 # ---- info: RegistryConfig ----
 expect "info: the mirrors" '["mirror.example:5000"]' "$(docker info -f '{{json .RegistryConfig.Mirrors}}')"
+# what the cgroups can hold, looked up as dockerd's sysinfo does
+oom=false; [ -e /sys/fs/cgroup/memory/memory.oom_control ] && oom=true
+expect "info: OomKillDisable as the host's cgroups have it (v1's memory.oom_control)" "$oom" "$(docker info -f '{{.OomKillDisable}}')"
 expect_match "info: an insecure registry" "reg.example:5000" "$(docker info 2>/dev/null | sed -n '/Insecure Registries/,/^ [A-Z]/p')"
 
 # ---- the other behaviours clients depend on ----
