@@ -2,6 +2,7 @@
 
 #include "cgroup.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -967,9 +968,12 @@ static char *prepare_process(const struct rt_spec *s, int err_fd) {
   apply_limits(s, err_fd);
   if (filtered(s) && !s->no_new_privs) install_filter(s, err_fd);
   set_identity(s, err_fd);
-  if (s->cwd && *s->cwd && chdir(s->cwd) < 0)
-    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
-        strerror(errno));
+  if (s->cwd && *s->cwd && chdir(s->cwd) < 0) {
+    char why[128]; /* runc's words end with Go's errno text: lower case */
+    snprintf(why, sizeof why, "%s", strerror(errno));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, why);
+  }
   return find_program(s, err_fd);
 }
 

@@ -255,6 +255,7 @@ berth rm lg lf >/dev/null
 # ---- exec options, exec inspect ----
 berth run -d --name ex busybox sleep 60 >/dev/null
 expect "exec -e -w -u" "v /etc 65534" "$(berth exec -e X=v -w /etc -u 65534 ex sh -c 'echo $X $(pwd) $(id -u)')"
+expect "exec -w of a missing directory: runc's words (Go's errno text) and 126" 'OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("/nonexist") set in config.json failed: no such file or directory: unknown 126' "$(docker exec -w /nonexist ex pwd 2>&1) $?"
 berth exec ex sh -c 'exit 7'
 expect "exec exit code" 7 $?
 expect "docker exec exit code" 7 "$(docker exec ex sh -c 'exit 7'; echo $?)"
