@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -658,10 +659,17 @@ static void mask_paths(int err_fd) {
     else
       mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
   }
+  /* a remount states every flag anew: /proc's nosuid, nodev and noexec
+   * are kept (runc's way; dropped, the paths lost them) */
   for (size_t i = 0; readonly[i]; i++) {
+    struct statvfs sv;
     if (!path_exists(readonly[i])) continue;
     if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
-        mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+        statvfs(readonly[i], &sv) < 0 ||
+        mount(NULL, readonly[i], NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+                  (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0),
+              NULL) < 0)
       die(err_fd, 125, "read-only %s: %s", readonly[i], strerror(errno));
   }
 }
@@ -812,7 +820,9 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     cleanup_free char *src = xasprintf("%s/%s", s->bundle, bundle_files[i]);
     cleanup_free char *dst = xasprintf("/etc/%s", bundle_files[i]);
     if (s->userns.size ? s->bundle_fds[i] >= 0 : path_exists(src))
-      bind_in_fd(rootfd, s->userns.size ? s->bundle_fds[i] : -1, src, dst, false, err_fd);
+      /* read-only with the root, as docker's (a -v at the path shadows it) */
+      bind_in_fd(rootfd, s->userns.size ? s->bundle_fds[i] : -1, src, dst, s->readonly_rootfs,
+                 err_fd);
   }
   for (size_t i = 0; i < s->n_mounts; i++) {
     const struct rt_mount *m = &s->mounts[i];

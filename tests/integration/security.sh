@@ -64,6 +64,13 @@ ci=$(berth run -d busybox sleep 60)
 expect "CapInh empty: the container's root, --cap-add, an exec's root" "0000000000000000 0000000000000000 0000000000000000" \
   "$(berth run --rm busybox grep CapInh /proc/self/status | awk '{print $2}') $(berth run --rm --cap-add NET_ADMIN busybox grep CapInh /proc/self/status | awk '{print $2}') $(berth exec "$ci" grep CapInh /proc/self/status | awk '{print $2}')"
 berth rm -f "$ci" >/dev/null
+# /proc's read-only paths (runc's list) keep /proc's own flags when made
+# read-only (a remount that did not restate them dropped them)
+expect "/proc/sys, /proc/bus: ro with nosuid, nodev, noexec, as docker's" "ro,nosuid,nodev,noexec ro,nosuid,nodev,noexec" \
+  "$(berth run --rm busybox sh -c "grep -E ' /proc/(sys|bus) ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1-4 | xargs")"
+check_fails "--read-only: /etc/hosts, hostname and resolv.conf are read-only too, as docker's" \
+  berth run --rm --read-only busybox sh -c 'echo x >>/etc/hosts || echo x >>/etc/resolv.conf || echo x >/etc/hostname'
+expect "without it they are writable" "1.2.3.4 x" "$(berth run --rm busybox sh -c 'echo 1.2.3.4 x >>/etc/hosts && tail -1 /etc/hosts')"
 
 # ---- --sysctl: namespaced ones only ----
 for cli in berth docker; do
