@@ -5,6 +5,9 @@
 #include "../daemon.h"
 #include "../driver.h"
 #include "../runtime/runtime.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "container.h"
 
 /* what the runtime makes or mounts in every container (the files first);
@@ -23,11 +26,17 @@ int ctr_fill_init_layer(int rootfd, void *arg, struct berth_err *err) {
   (void)err;
   for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
     struct berth_err e = {0};
+    bool had = faccessat(rootfd, own[i] + 1, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
     int fd = rt_target_in_root(rootfd, own[i], i >= OWN_FILES, &e);
-    if (fd >= 0)
-      close(fd);
-    else
+    if (fd < 0) {
       log_debug("init layer: %s", e.msg);
+      continue;
+    }
+    /* docker's init layer makes its files 0755 (/.dockerenv shows it) */
+    char p[40];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    if (!had && i < OWN_FILES && chmod(p, 0755) < 0) log_debug("init layer: chmod %s: %m", own[i]);
+    close(fd);
   }
   return 0;
 }

@@ -255,7 +255,8 @@ berth rm lg lf >/dev/null
 # ---- exec options, exec inspect ----
 berth run -d --name ex busybox sleep 60 >/dev/null
 expect "exec -e -w -u" "v /etc 65534" "$(berth exec -e X=v -w /etc -u 65534 ex sh -c 'echo $X $(pwd) $(id -u)')"
-expect "exec -w of a missing directory: runc's words (Go's errno text) and 126" 'OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("/nonexist") set in config.json failed: no such file or directory: unknown 126' "$(docker exec -w /nonexist ex pwd 2>&1) $?"
+out=$(docker exec -w /nonexist ex pwd 2>&1); rc=$?
+expect "exec -w of a missing directory: runc's words (Go's errno text) and 126" 'OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("/nonexist") set in config.json failed: no such file or directory: unknown 126' "$(printf '%s' "$out" | tr -d '\r') $rc"
 berth exec ex sh -c 'exit 7'
 expect "exec exit code" 7 $?
 expect "docker exec exit code" 7 "$(docker exec ex sh -c 'exit 7'; echo $?)"
@@ -593,7 +594,7 @@ expect "an image's /etc keeps its mode and owner under the init layer's files" "
   "$(berth run --rm oddetc:1 sh -c 'stat -c %a:%u:%g /etc; test -d /proc/self && echo y; test -e /dev/null && echo y' | xargs)"
 berth rmi oddetc:1 >/dev/null
 expect "docker diff: nothing of berth's" "" "$(berth diff "$i2")"
-expect "/.dockerenv is there, empty, as in docker's containers (scripts test for it)" "0" "$(berth exec "$i2" stat -c %s /.dockerenv)"
+expect "/.dockerenv is there, empty, 0755, as in docker's containers (scripts test for it)" "0 755" "$(berth exec "$i2" stat -c "%s %a" /.dockerenv)"
 berth exec "$i2" touch /made >/dev/null
 berth commit "$i2" dockerenv:1 >/dev/null
 expect "a commit holds what the container made, not /.dockerenv (the init layer's)" "made" \
