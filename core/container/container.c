@@ -622,7 +622,10 @@ json_t *ctr_inspect_json(struct daemon *d, struct container *c, bool size) {
   json_object_set_new(j, "ResolvConfPath", json_sprintf("%s/resolv.conf", dir));
   json_object_set_new(j, "HostnamePath", json_sprintf("%s/hostname", dir));
   json_object_set_new(j, "HostsPath", json_sprintf("%s/hosts", dir));
-  json_object_set_new(j, "LogPath", json_string(logp));
+  /* docker's LogPath is the json-file driver's file, "" for the others */
+  const char *log_type =
+      json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type")) ?: "";
+  json_object_set_new(j, "LogPath", json_string(strcmp(log_type, "json-file") ? "" : logp));
   json_object_set_new(j, "Name", json_string(c->name));
   json_object_set_new(j, "RestartCount", json_integer(c->restart_count));
   json_object_set_new(j, "Driver", json_string(d->storage->name));

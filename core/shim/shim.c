@@ -400,6 +400,7 @@ static int open_logger(const char *plugin_dir, struct berth_err *err) {
   r = FAULT_CALL(S.logger, "open", err,
                  S.logger->ops.logger.open(S.logger->drv, &info, &S.sink, err));
   free(kv);
+  if (r < 0) err_wrap(err, "failed to initialize logging driver"); /* dockerd's words */
   return r;
 }
 

@@ -12,6 +12,7 @@
  * message with "\n".  Write-only: `logs` says the driver cannot read.
  * Runs in berth-shim; berthd only validates options. */
 #include <berth/logger.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,9 +59,17 @@ struct target {
   enum fmt fmt;
   int socktype; /* SOCK_DGRAM or SOCK_STREAM */
   int family;   /* AF_UNIX, or 0: resolve host/port */
+  bool local;   /* no address: the host's syslog socket, wherever it is */
   char host[256], port[16], path[108];
   const char *tag;
 };
+
+/* Go's net.Dial words: "dial unixgram /dev/log: connect: no such file..." */
+static const char *go_errstr(int e, char *buf, size_t len) {
+  snprintf(buf, len, "%s", strerror(e));
+  buf[0] = (char)tolower((unsigned char)buf[0]);
+  return buf;
+}
 
 static int parse_facility(const char *s, int *out) {
   for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
@@ -81,6 +91,7 @@ static int parse_format(const char *s, enum fmt *out) {
 static int parse_address(const char *a, struct target *t, struct berth_err *err) {
   const char *rest;
   t->family = 0;
+  t->local = !*a;
   if (!*a) a = "unixgram:///dev/log";
   if (!strncmp(a, "udp://", 6) || !strncmp(a, "tcp://", 6)) {
     t->socktype = a[0] == 'u' ? SOCK_DGRAM : SOCK_STREAM;
@@ -159,7 +170,15 @@ static void s_fini(void *drv) {
 
 static int s_validate(void *drv, const struct berth_kv *opts, size_t n, struct berth_err *err) {
   struct target t;
-  return make_target(&((struct sdrv *)drv)->conf, opts, n, &t, err);
+  int r = make_target(&((struct sdrv *)drv)->conf, opts, n, &t, err);
+  /* a unix address names a socket that must be there at create, as
+   * dockerd's check (os.Stat) */
+  struct stat st;
+  char why[128];
+  if (r == 0 && t.family == AF_UNIX && !t.local && stat(t.path, &st) < 0)
+    r = berth_err_set(err, BERTH_EINVAL, errno, "stat %s: %s", t.path,
+                      go_errstr(errno, why, sizeof why));
+  return r;
 }
 
 /* ---------------- writing (berth-shim) ---------------- */
@@ -172,17 +191,20 @@ struct ssink {
   pid_t pid;
 };
 
-static int connect_target(const struct target *t, struct berth_err *err) {
-  if (t->family == AF_UNIX) {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", t->path);
-    int fd = socket(AF_UNIX, t->socktype | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) return fd;
-    int e = errno;
-    if (fd >= 0) close(fd);
-    return berth_err_set(err, BERTH_EUNAVAILABLE, e, "dial %s %s: %s",
-                         t->socktype == SOCK_DGRAM ? "unixgram" : "unix", t->path, strerror(e));
-  }
+static int connect_unix(const struct target *t, struct berth_err *err) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", t->path);
+  int fd = socket(AF_UNIX, t->socktype | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) return fd;
+  int e = errno;
+  if (fd >= 0) close(fd);
+  char why[128];
+  return berth_err_set(err, BERTH_EUNAVAILABLE, e, "dial %s %s: connect: %s",
+                       t->socktype == SOCK_DGRAM ? "unixgram" : "unix", t->path,
+                       go_errstr(e, why, sizeof why));
+}
+
+static int connect_inet(const struct target *t, struct berth_err *err) {
   struct addrinfo hints = {.ai_socktype = t->socktype}, *res = NULL;
   int g = getaddrinfo(t->host, t->port, &hints, &res);
   if (g)
@@ -198,10 +220,42 @@ static int connect_target(const struct target *t, struct berth_err *err) {
     }
   }
   freeaddrinfo(res);
-  if (fd < 0)
+  if (fd < 0) {
+    char why[128];
     return berth_err_set(err, BERTH_EUNAVAILABLE, e, "dial %s %s:%s: connect: %s",
-                         t->socktype == SOCK_DGRAM ? "udp" : "tcp", t->host, t->port, strerror(e));
+                         t->socktype == SOCK_DGRAM ? "udp" : "tcp", t->host, t->port,
+                         go_errstr(e, why, sizeof why));
+  }
   return fd;
+}
+
+/* no address: Go's log/syslog looks for the local socket as a datagram or
+ * a stream one at each of its usual paths; the first that answers is
+ * kept (so a stream's reconnect goes back to it) */
+static int connect_local(struct target *t, struct berth_err *err) {
+  static const char *const paths[] = {"/dev/log", "/var/run/syslog", "/var/run/log"};
+  static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+    for (size_t k = 0; k < 2; k++) {
+      struct target c = *t;
+      struct berth_err e = {0};
+      c.socktype = types[k];
+      snprintf(c.path, sizeof c.path, "%s", paths[i]);
+      int fd = connect_unix(&c, &e);
+      if (fd >= 0) {
+        t->socktype = c.socktype;
+        memcpy(t->path, c.path, sizeof t->path);
+        t->local = false;
+        return fd;
+      }
+    }
+  return berth_err_set(err, BERTH_EUNAVAILABLE, 0, "Unix syslog delivery error");
+}
+
+static int connect_target(struct target *t, struct berth_err *err) {
+  if (t->local) return connect_local(t, err);
+  if (t->family == AF_UNIX) return connect_unix(t, err);
+  return connect_inet(t, err);
 }
 
 static int s_open(void *drv, const struct berth_log_info *info, void **out, struct berth_err *err) {

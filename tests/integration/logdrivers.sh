@@ -95,7 +95,18 @@ done
 out=$(docker logs sl-udp 2>&1)
 expect_match "docker logs on syslog: docker's message" "configured logging driver does not support reading" "$out"
 out=$(berth run --rm --log-driver syslog --log-opt syslog-address=tcp://127.0.0.1:1 busybox true 2>&1)
-expect_match "an unreachable syslog server fails the start, saying so" "dial tcp 127.0.0.1:1: connect: Connection refused" "$out"
+expect_match "an unreachable syslog server fails the start, in dockerd's words" "failed to initialize logging driver: dial tcp 127.0.0.1:1: connect: connection refused" "$out"
+out=$(docker create --log-driver syslog --log-opt syslog-address=unixgram:///nonexistent-berth busybox true 2>&1)
+expect "a unix address that is no socket: refused at create, as dockerd" "Error response from daemon: stat /nonexistent-berth: no such file or directory" "$out"
+# no address: the host's local socket, looked for as Go's log/syslog does
+if [ -S /dev/log ] || [ -S /var/run/syslog ] || [ -S /var/run/log ]; then
+  check "no address: the host's syslog socket" berth run --rm --log-driver syslog busybox true
+else
+  expect_match "no address and no local syslog socket: dockerd's words" "failed to initialize logging driver: Unix syslog delivery error" "$(berth run --rm --log-driver syslog busybox true 2>&1)"
+fi
+cid=$(docker create --log-driver local busybox true)
+expect "LogPath: json-file's file only, \"\" for local, as docker's" "" "$(docker inspect -f '{{.LogPath}}' "$cid")"
+docker rm "$cid" >/dev/null
 out=$(berth run --rm --log-driver syslog --log-opt syslog-address=carrier-pigeon busybox true 2>&1)
 expect_match "a bad address is refused at create" "syslog-address should be in form proto://address" "$out"
 python3 "$T/listen.py" udp "$T/f.port" "$T/f.out" &
