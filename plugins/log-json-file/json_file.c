@@ -56,25 +56,31 @@ static void jf_fini(void *drv) {
   free(drv);
 }
 
-static int apply_opts(const struct berth_kv *opts, size_t n, uint64_t *max_size, int64_t *max_file,
-                      struct berth_err *err) {
+/* dockerd's json-file: an unknown key is refused at create (ValidateLogOpt),
+ * a bad value only when the log opens, at the start, in its words */
+static int apply_opts(const struct berth_kv *opts, size_t n, bool keys_only, uint64_t *max_size,
+                      int64_t *max_file, struct berth_err *err) {
   for (size_t i = 0; i < n; i++) {
     const struct berth_kv *kv = BERTH_ELEM(opts, i);
     const char *k = kv->key, *v = kv->value ? kv->value : "";
     if (!strcmp(k, "max-size")) {
-      if (logopt_size(v, max_size) < 0)
-        return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-size: %s", v);
+      if (!keys_only && logopt_size(v, max_size) < 0)
+        return berth_err_set(err, BERTH_EINVAL, 0, "invalid size: '%s'", v);
     } else if (!strcmp(k, "max-file")) {
-      if (logopt_count(v, 1, max_file) < 0)
-        return berth_err_set(err, BERTH_EINVAL, 0, "invalid max-file: %s", v);
+      char *end;
+      long long f = strtoll(v, &end, 10);
+      if (keys_only) continue;
+      if (!*v || *end)
+        return berth_err_set(err, BERTH_EINVAL, 0, "strconv.Atoi: parsing \"%s\": invalid syntax",
+                             v);
+      if (f < 1) return berth_err_set(err, BERTH_EINVAL, 0, "max-file cannot be less than 1");
+      *max_file = f;
     } else if (strcmp(k, "labels") && strcmp(k, "labels-regex") && strcmp(k, "env") &&
                strcmp(k, "env-regex") && strcmp(k, "tag") && strcmp(k, "compress")) {
       return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for json-file log driver",
                            k);
     }
   }
-  if (*max_file > 1 && *max_size == 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "max-file cannot be set without max-size");
   return 0;
 }
 
@@ -82,7 +88,7 @@ static int jf_validate(void *drv, const struct berth_kv *opts, size_t n, struct 
   struct jf_drv *d = drv;
   uint64_t ms = d->conf.max_size;
   int64_t mf = d->conf.max_file;
-  return apply_opts(opts, n, &ms, &mf, err);
+  return apply_opts(opts, n, true, &ms, &mf, err);
 }
 
 static int jf_open(void *drv, const struct berth_log_info *info, void **sinkp,
@@ -93,7 +99,7 @@ static int jf_open(void *drv, const struct berth_log_info *info, void **sinkp,
   if (!s) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
   s->max_size = d->conf.max_size;
   s->max_file = d->conf.max_file;
-  int r = apply_opts(info->opts, info->n_opts, &s->max_size, &s->max_file, err);
+  int r = apply_opts(info->opts, info->n_opts, false, &s->max_size, &s->max_file, err);
   if (r < 0) {
     free(s);
     return r;
