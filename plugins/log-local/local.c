@@ -67,28 +67,41 @@ static void l_fini(void *drv) {
   free(drv);
 }
 
-static int apply_opts(const struct berth_kv *opts, size_t n, struct lconf *c,
+/* dockerd's local driver: an unknown key is refused at create, a bad value
+ * when the log opens (the start), each in its words */
+static int apply_opts(const struct berth_kv *opts, size_t n, bool keys_only, struct lconf *c,
                       struct berth_err *err) {
   for (size_t i = 0; i < n; i++) {
     const struct berth_kv *kv = BERTH_ELEM(opts, i);
     const char *k = kv->key, *v = kv->value ? kv->value : "";
-    int bad;
-    if (!strcmp(k, "max-size"))
-      bad = logopt_size(v, &c->max_size);
-    else if (!strcmp(k, "max-file"))
-      bad = logopt_count(v, 1, &c->max_file);
-    else if (!strcmp(k, "compress"))
-      bad = logopt_bool(v, &c->compress);
-    else
-      return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for local log driver", k);
-    if (bad) return berth_err_set(err, BERTH_EINVAL, 0, "invalid value for %s: %s", k, v);
+    if (strcmp(k, "max-size") && strcmp(k, "max-file") && strcmp(k, "compress"))
+      return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for log driver local", k);
+    if (keys_only) continue;
+    if (!strcmp(k, "max-size") && logopt_size(v, &c->max_size) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "invalid value for max-size: %s: invalid size: '%s'", v, v);
+    if (!strcmp(k, "max-file") && logopt_count(v, INT64_MIN, &c->max_file) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "invalid value for max-file: %s: strconv.Atoi: parsing \"%s\": invalid "
+                           "syntax",
+                           v, v);
+    if (!strcmp(k, "compress") && logopt_bool(v, &c->compress) < 0)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "error reading compress log option: strconv.ParseBool: parsing \"%s\": "
+                           "invalid syntax",
+                           v);
   }
+  if (keys_only) return 0;
+  if (c->max_file < 0) return berth_err_set(err, BERTH_EINVAL, 0, "max-file cannot be less than 0");
+  if (c->compress && c->max_file <= 1)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "compression cannot be enabled when max file count is 1");
   return 0;
 }
 
 static int l_validate(void *drv, const struct berth_kv *opts, size_t n, struct berth_err *err) {
   struct lconf c = ((struct ldrv *)drv)->conf;
-  return apply_opts(opts, n, &c, err);
+  return apply_opts(opts, n, true, &c, err);
 }
 
 /* <dir of log_path>/local-logs/container.log */
@@ -128,7 +141,7 @@ static int l_open(void *drv, const struct berth_log_info *info, void **out, stru
   struct lsink *s = calloc(1, sizeof *s);
   if (!s) return berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory");
   s->conf = ((struct ldrv *)drv)->conf;
-  int r = apply_opts(info->opts, info->n_opts, &s->conf, err);
+  int r = apply_opts(info->opts, info->n_opts, false, &s->conf, err);
   if (r == 0) r = live_path(info, s->path, sizeof s->path, err);
   if (r == 0) r = open_live(s, err);
   if (r < 0) {

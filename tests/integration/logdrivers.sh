@@ -45,9 +45,11 @@ timeout 20 berth logs -f "$id" >"$T/follow" 2>&1
 expect "logs -f ends with the container" "f 300 xxxxxxxxxxxxxxxxxxxx" "$(tail -1 "$T/follow")"
 expect "and saw every line, through the rotations" 300 "$(grep -c '^f ' "$T/follow")"
 out=$(docker run --rm --log-driver local --log-opt bogus=1 busybox true 2>&1)
-expect_match "an unknown --log-opt is refused at create" "unknown log opt 'bogus' for local log driver" "$out"
+expect_match "an unknown --log-opt is refused at create, in dockerd's words" "unknown log opt 'bogus' for log driver local" "$out"
 out=$(docker run --rm --log-driver local --log-opt max-size=lots busybox true 2>&1)
-expect_match "a bad max-size too" "invalid value for max-size: lots" "$out"
+expect_match "a bad max-size fails the start, as dockerd's" "failed to initialize logging driver: invalid value for max-size: lots: invalid size: 'lots'" "$out"
+out=$(docker run --rm --log-driver local --log-opt max-file=1 busybox true 2>&1)
+expect_match "compression with one file: dockerd's refusal" "failed to initialize logging driver: compression cannot be enabled when max file count is 1" "$out"
 
 # ---- logs --details: the attributes --log-opt labels/env name, as docker's ----
 docker run --name det --label foo=bar --label 'b/z=a b&c' --log-opt labels=foo,b/z,nope -e E1=v1 -e E22=x \
