@@ -191,7 +191,11 @@ static json_t *shown(const struct volume *v) {
 
 static int check_create(const struct vol_create_req *r, struct berth_err *err) {
   const char *drv = r->driver && *r->driver ? r->driver : "local";
-  if (!driver_of(drv)) return no_driver(drv, err);
+  if (!driver_of(drv)) {
+    no_driver(drv, err);
+    if (r->name && *r->name) err_wrap(err, "create %s", r->name); /* dockerd's */
+    return -1;
+  }
   if (r->name && *r->name && !vol_valid_name(r->name))
     return berth_err_set(
         err, BERTH_EINVAL, 0,
