@@ -25,8 +25,8 @@ int cidr_parse(const char *s, const char *what, struct cidr *out, struct berth_e
   char buf[64];
   const char *slash = s ? strchr(s, '/') : NULL;
   if (!slash || (size_t)(slash - s) >= sizeof buf)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: not a CIDR (a.b.c.d/n)", what,
-                         s ? s : "");
+    return berth_err_set(err, BERTH_EINVAL, 0, "Invalid %s %s : invalid CIDR address: %s", what,
+                         s ? s : "", s ? s : "");
   memcpy(buf, s, (size_t)(slash - s));
   buf[slash - s] = 0;
   char *end;
@@ -34,12 +34,9 @@ int cidr_parse(const char *s, const char *what, struct cidr *out, struct berth_e
   long p = strtol(slash + 1, &end, 10);
   struct cidr c = {0, (int)p};
   if (ip4_parse(buf, &c.addr) < 0 || errno || *end || end == slash + 1 || p < 0 || p > 32)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: not a CIDR (a.b.c.d/n)", what, s);
-  if (c.addr & ~cidr_mask(c)) {
-    char want[20];
-    cidr_format((struct cidr){c.addr & cidr_mask(c), c.prefix}, want);
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: it should be %s", what, s, want);
-  }
+    return berth_err_set(err, BERTH_EINVAL, 0, "Invalid %s %s : invalid CIDR address: %s", what, s,
+                         s);
+  c.addr &= cidr_mask(c); /* host bits: the network they are in, as dockerd takes them */
   *out = c;
   return 0;
 }

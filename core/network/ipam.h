@@ -22,7 +22,8 @@ struct cidr {
 /* "a.b.c.d" */
 int ip4_parse(const char *s, uint32_t *out);
 void ip4_format(uint32_t ip, char out[16]);
-/* "a.b.c.d/n" with no host bits set; what names the field in errors */
+/* "a.b.c.d/n"; host bits set are cleared (the network they are in, as
+ * dockerd takes them); what names the field in errors */
 int cidr_parse(const char *s, const char *what, struct cidr *out, struct berth_err *err);
 void cidr_format(struct cidr c, char out[20]);
 uint32_t cidr_mask(struct cidr c);

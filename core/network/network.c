@@ -23,6 +23,7 @@ struct network {
   char *driver; /* the driver's name: "bridge", "host", "none" */
   bool has_ipam;
   struct cidr subnet, range;
+  char subnet_text[20]; /* the subnet as given when it had host bits (docker shows it so), or "" */
   uint32_t gateway;
   bool gateway_implied,
       gateway6_implied; /* a subnet given without its gateway: docker shows none */
@@ -53,10 +54,24 @@ static char *record_path(struct daemon *d, const char *id) {
   return xasprintf("%s/networks/%s.json", d->cfg.data_root, id);
 }
 
+/* the subnet as docker shows it: as given */
+static void subnet_shown(const struct network *n, char out[20]) {
+  if (*n->subnet_text)
+    snprintf(out, 20, "%s", n->subnet_text);
+  else
+    cidr_format(n->subnet, out);
+}
+
+static void keep_subnet_text(struct network *n, const char *given) {
+  char canon[20];
+  cidr_format(n->subnet, canon);
+  snprintf(n->subnet_text, sizeof n->subnet_text, "%s", strcmp(canon, given) ? given : "");
+}
+
 static json_t *record_json(const struct network *n) {
   char sub[20] = "", rng[20] = "", gw[16] = "";
   if (n->has_ipam) {
-    cidr_format(n->subnet, sub);
+    subnet_shown(n, sub);
     if (n->range.prefix) cidr_format(n->range, rng);
     ip4_format(n->gateway, gw);
   }
@@ -164,6 +179,7 @@ static struct network *from_record(json_t *j) {
   const char *rng = json_string_value(json_object_get(j, "IPRange"));
   const char *gw = json_string_value(json_object_get(j, "Gateway"));
   n->has_ipam = sub && *sub && cidr_parse(sub, "subnet", &n->subnet, &e) == 0;
+  if (n->has_ipam) keep_subnet_text(n, sub);
   if (rng && *rng) cidr_parse(rng, "ip-range", &n->range, &e);
   if (gw && *gw) ip4_parse(gw, &n->gateway);
   const char *sub6 = json_string_value(json_object_get(j, "Subnet6"));
@@ -375,6 +391,7 @@ static int plan_ipam(const struct net_create_req *r, struct network *n, struct b
   int rc;
   if (r->subnet && *r->subnet) {
     if ((rc = cidr_parse(r->subnet, "subnet", &n->subnet, err)) < 0) return rc;
+    keep_subnet_text(n, r->subnet);
     for (size_t i = 0; i < nu; i++)
       if (cidr_overlap(used[i], n->subnet))
         return berth_err_set(err, BERTH_EFORBIDDEN, 0,
@@ -409,7 +426,7 @@ static int plan_ipam6(const struct net_create_req *r, struct network *n, struct 
   if (!r->subnet6 || !*r->subnet6)
     return berth_err_set(err, BERTH_EFORBIDDEN, 0,
                          "could not find an available, non-overlapping IPv6 address pool among "
-                         "the defaults to assign to the network (give one: --subnet)");
+                         "the defaults to assign to the network");
   int rc = cidr6_parse(r->subnet6, "subnet", &n->subnet6, err);
   if (rc < 0) return rc;
   for (size_t i = 0; i < N.n; i++)
@@ -432,7 +449,11 @@ static int check_create(struct daemon *d, const struct net_create_req *r, const 
                            "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
                            "allowed",
                            r->name);
-  if (find_locked(r->name))
+  struct network *same = find_locked(r->name);
+  if (same && same->predefined && !strcmp(same->name, r->name))
+    return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                         "operation is not permitted on predefined %s network", r->name);
+  if (same)
     return berth_err_set(err, BERTH_ECONFLICT, 0, "network with name %s already exists", r->name);
   const char *hb =
       json_string_value(json_object_get(r->options, "com.docker.network.bridge.host_binding_ipv4"));
@@ -597,7 +618,7 @@ static json_t *ipam_json(const struct network *n) {
   json_t *cfg = json_array();
   if (n->has_ipam) {
     char sub[20], gw[16], rng[20];
-    cidr_format(n->subnet, sub);
+    subnet_shown(n, sub);
     ip4_format(n->gateway, gw);
     json_t *c = json_pack("{s:s}", "Subnet", sub);
     if (n->range.prefix) {

@@ -219,8 +219,12 @@ expect_match "run --network of a network that is not there: docker's 404" "netwo
 links_before=$(ip -br link | wc -l)
 expect_match "an overlapping subnet" "Pool overlaps with other one on this address space" "$(docker network create --subnet 10.99.0.128/25 ov 2>&1)"
 expect_match "a gateway outside the subnet" "no matching subnet for gateway 10.5.0.1" "$(docker network create --subnet 10.77.0.0/24 --gateway 10.5.0.1 gw 2>&1)"
-expect_match "an invalid CIDR" "invalid subnet 10.77.0.0/33" "$(docker network create --subnet 10.77.0.0/33 bad 2>&1)"
-expect_match "host bits in the subnet" "it should be 10.77.0.0/24" "$(docker network create --subnet 10.77.0.1/24 bad 2>&1)"
+expect "an invalid CIDR: dockerd's words" "Error response from daemon: Invalid subnet 10.77.0.0/33 : invalid CIDR address: 10.77.0.0/33" "$(docker network create --subnet 10.77.0.0/33 bad 2>&1)"
+docker network create --subnet 10.77.0.1/24 hostbits >/dev/null
+expect "host bits in the subnet: taken as dockerd does, shown as given, addresses from its network" "[{\"Subnet\":\"10.77.0.1/24\"}] 10.77.0.2" \
+  "$(docker network inspect -f '{{json .IPAM.Config}}' hostbits) $(docker run --rm --network hostbits busybox ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)"
+docker network rm hostbits >/dev/null
+expect "creating a predefined network: dockerd's 403" "Error response from daemon: operation is not permitted on predefined host network" "$(docker network create host 2>&1)"
 expect_match "a bridge name over 15 characters" "bridge name \"averyveryverylongname\" is not valid" "$(docker network create -o com.docker.network.bridge.name=averyveryverylongname long 2>&1)"
 expect_match "a name that exists: 409" "network with name appnet already exists" "$(docker network create appnet 2>&1)"
 expect_match "the host driver twice" "only one instance of \"host\" network is allowed" "$(docker network create -d host h2 2>&1)"
