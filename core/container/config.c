@@ -277,11 +277,12 @@ static int one_device(json_t *d, json_t *devs, json_t *rules, struct berth_err *
     return berth_err_set(err, BERTH_EINVAL, 0, "invalid device mode: %s", acc);
   if (in[0] != '/') return berth_err_set(err, BERTH_EINVAL, 0, "%s is not an absolute path", in);
   struct stat st;
+  char why[128]; /* Go's errno text: the docker CLI reads "no such file" as 127 */
   if (stat(host, &st) < 0)
     return berth_err_set(err, BERTH_EINVAL, errno,
                          "error gathering device information while adding custom device \"%s\": "
                          "%s",
-                         host, strerror(errno));
+                         host, go_errstr(errno, why, sizeof why));
   if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
     add_device(devs, rules, host, in, &st, acc);
     return 0;
@@ -455,8 +456,8 @@ static int parse_mounts(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
                                         "path: '%s' mount path must be absolute",
                                         dst);
     } else {
-      r = berth_err_set(err, BERTH_EINVAL, 0, "invalid mount config: mount type unknown: \"%s\"",
-                        type);
+      r = berth_err_set(err, BERTH_EINVAL, 0,
+                        "invalid mount config for type \"%s\": mount type unknown", type);
     }
     if (r < 0) return r;
   }
@@ -483,7 +484,8 @@ static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
   json_t *v;
   json_object_foreach(tmpfs, k, v) {
     if (k[0] != '/')
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid mount path for tmpfs: %s", k);
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "invalid mount path: '%s' mount path must be absolute", k);
     add_tmpfs(o, k, json_string_value(v) ?: "");
   }
   return parse_mounts(hc, o, err);

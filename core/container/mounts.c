@@ -99,7 +99,8 @@ static int from_points(json_t *hc, json_t *points, struct berth_err *err) {
     if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid mode for volumes-from: %s", mode);
     struct container *t = ctr_get(ref);
-    if (!t) return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such container: %s", ref);
+    /* a 400: a 404 from create makes the docker CLI pull the image */
+    if (!t) return berth_err_set(err, BERTH_EINVAL, 0, "No such container: %s", ref);
     ctr_lock();
     size_t k;
     json_t *p;

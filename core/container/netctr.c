@@ -69,7 +69,9 @@ int ctrnet_create(struct daemon *d, struct container *c, const struct ctr_opts *
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(o->links[i], ":"), o->links[i]);
     struct container *t = ctr_get(name);
-    if (!t) return berth_err_set(err, BERTH_EINVAL, 0, "could not get container for %s", name);
+    if (!t)
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "could not get container for %s: No such container: %s", name, name);
     ctr_put(t);
   }
   if (shares_netns(o)) return 0;
@@ -135,7 +137,9 @@ static int link_target(const struct container *c, const char *link, struct link_
   snprintf(t->name, sizeof t->name, "%.*s", (int)(colon - link), link);
   snprintf(t->alias, sizeof t->alias, "%s", colon + 1);
   struct container *x = ctr_get(t->name);
-  if (!x) return berth_err_set(err, BERTH_EINVAL, 0, "could not get container for %s", t->name);
+  if (!x)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "could not get container for %s: No such container: %s", t->name, t->name);
   int r = 0;
   ctr_lock();
   if (!ctr_is_running(x) || x == c) {

@@ -157,12 +157,12 @@ static void normalise_strslice(json_t *cfg, const char *key) {
  * and ignored */
 static int check_modes(json_t *hc, struct berth_err *err) {
   static const struct {
-    const char *field, *name; /* name: every docker value is berth's too */
+    const char *field, *name; /* name: every docker value is berth's too (dockerd's word) */
     const char *const ok[5];
     bool other; /* "container:<ref>" too */
-  } modes[] = {{"PidMode", "PID", {"", "private", "host", NULL}, true},
-               {"UTSMode", "UTS", {"", "private", "host", NULL}, false},
-               {"IpcMode", "IPC", {"", "private", "shareable", "host", "none"}, true},
+  } modes[] = {{"PidMode", "invalid PID", {"", "private", "host", NULL}, true},
+               {"UTSMode", "invalid UTS", {"", "private", "host", NULL}, false},
+               {"IpcMode", "Invalid IPC", {"", "private", "shareable", "host", "none"}, true},
                {"CgroupnsMode", NULL, {"", "private", NULL}, false},
                {"UsernsMode", NULL, {"", "private", "host", NULL}, false}};
   for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
@@ -172,7 +172,7 @@ static int check_modes(json_t *hc, struct berth_err *err) {
       ok = !strcmp(v, modes[i].ok[k]);
     if (!ok && modes[i].other && str_has_prefix(v, "container:")) ok = v[strlen("container:")] != 0;
     if (!ok && modes[i].name)
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s mode: %s", modes[i].name, v);
+      return berth_err_set(err, BERTH_EINVAL, 0, "%s mode: %s", modes[i].name, v);
     if (!ok)
       return berth_err_set(err, BERTH_EINVAL, 0,
                            "HostConfig.%s \"%s\" is not supported by berth yet (docs/compat.md)",
@@ -180,10 +180,7 @@ static int check_modes(json_t *hc, struct berth_err *err) {
   }
   const char *rt = json_string_value(json_object_get(hc, "Runtime"));
   if (rt && *rt && strcmp(rt, "berth"))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "unknown or invalid runtime name: %s (berth runs containers itself: "
-                         "runtime \"berth\")",
-                         rt);
+    return berth_err_set(err, BERTH_EINVAL, 0, "Unknown runtime specified %s", rt);
   return 0;
 }
 
@@ -239,7 +236,8 @@ static int check_unimplemented(json_t *body, json_t *hc, struct berth_err *err) 
   }
   const char *iso = json_string_value(json_object_get(hc, "Isolation"));
   if (iso && *iso && strcmp(iso, "default"))
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid isolation '%s' on linux", iso);
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Invalid isolation: \"%s\" - linux only supports 'default'", iso);
   static const char *const cfg[] = {"NetworkDisabled"};
   for (size_t i = 0; i < ARRAY_SIZE(cfg); i++)
     if (is_set(json_object_get(body, cfg[i])))

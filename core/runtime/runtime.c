@@ -980,9 +980,8 @@ static char *prepare_process(const struct rt_spec *s, int err_fd) {
   set_identity(s, err_fd);
   if (s->cwd && *s->cwd && chdir(s->cwd) < 0) {
     char why[128]; /* runc's words end with Go's errno text: lower case */
-    snprintf(why, sizeof why, "%s", strerror(errno));
-    why[0] = (char)tolower((unsigned char)why[0]);
-    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, why);
+    die(err_fd, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
+        go_errstr(errno, why, sizeof why));
   }
   return find_program(s, err_fd);
 }

@@ -799,3 +799,9 @@ unsigned long mount_options(const char *opts, unsigned long flags, char *data, s
   }
   return fl;
 }
+
+const char *go_errstr(int e, char *buf, size_t len) {
+  snprintf(buf, len, "%s", strerror(e));
+  if (len && buf[0] >= 'A' && buf[0] <= 'Z') buf[0] = (char)(buf[0] - 'A' + 'a');
+  return buf;
+}

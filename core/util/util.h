@@ -65,6 +65,8 @@ int err_sys_(struct berth_err *err, int code, int sys_errno, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 /* Prefix an existing error message with context: "ctx: old". Returns -code. */
 int err_wrap(struct berth_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* strerror(e) as Go's syscall.Errno prints it (lower case), into buf */
+const char *go_errstr(int e, char *buf, size_t len);
 /* HTTP status for an error code. */
 int err_http_status(int code);
 

@@ -96,8 +96,8 @@ expect_match "--group-add of an unknown name: refused at start" "Unable to find 
   "$(docker run --rm --group-add nosuchgroup busybox true 2>&1)"
 expect "Runtime: berth in inspect, as in info" "berth berth" \
   "$(docker inspect -f '{{.HostConfig.Runtime}}' e1) $(docker info -f '{{.DefaultRuntime}}')"
-expect_match "--runtime runc: refused, not ignored" "unknown or invalid runtime name: runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
-expect_match "an IpcMode docker does not know: refused in docker's words" 'invalid IPC mode: bogus' \
+expect_match "--runtime runc: refused, not ignored, in dockerd's words" "Unknown runtime specified runc" "$(docker run --rm --runtime runc busybox true 2>&1)"
+expect_match "an IpcMode docker does not know: refused in docker's words" 'Invalid IPC mode: bogus' \
   "$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"IpcMode":"bogus"}}' --unix-socket "$SOCK" http://x/containers/create)"
 
 # ---- prune's space, load's errors, import -c ONBUILD ----

@@ -409,7 +409,7 @@ expect_match "docker's <ALIAS>_PORT variables" "DATABASE_PORT=tcp://$ldb:5432" "
 expect_match "<ALIAS>_PORT_5432_TCP_ADDR" "DATABASE_PORT_5432_TCP_ADDR=$ldb" "$out"
 expect_match "<ALIAS>_ENV_ of its environment" "DATABASE_ENV_SECRET=s3" "$out"
 expect_match "<ALIAS>_NAME" "DATABASE_NAME=/[a-z_]+/database" "$out"
-expect_match "a link to a container that is not there: refused" "could not get container for nosuch" "$(docker run --rm --link nosuch:x busybox true 2>&1)"
+expect_match "a link to a container that is not there: refused in dockerd's words" "could not get container for nosuch: No such container: nosuch" "$(docker run --rm --link nosuch:x busybox true 2>&1)"
 docker create --name notrunning busybox true >/dev/null
 expect_match "a link to one not running: docker's message" "Cannot link to a non running container: /notrunning AS" "$(docker run --rm --link notrunning:x busybox true 2>&1)"
 docker rm -f notrunning linkdb >/dev/null

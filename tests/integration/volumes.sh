@@ -48,6 +48,9 @@ docker create --name datac -v /shared busybox true >/dev/null
 docker run --rm --volumes-from datac busybox sh -c 'echo s >/shared/x'
 expect "--volumes-from a stopped data container sees its volume" s "$(docker run --rm --volumes-from datac busybox cat /shared/x)"
 expect_match "--volumes-from datac:ro is read-only" "Read-only file system" "$(docker run --rm --volumes-from datac:ro busybox sh -c 'echo y >/shared/y' 2>&1)"
+# a 400, as dockerd's: a 404 from create sends the docker CLI off to pull the image
+expect "--volumes-from a container that is not there: dockerd's 400, no pull" "docker: Error response from daemon: No such container: nosuchc" \
+  "$(docker run --rm --volumes-from nosuchc busybox true 2>&1 | head -1)"
 expect "berth run --volumes-from" s "$(berth run --rm --volumes-from datac busybox cat /shared/x)"
 expect_match "--volumes-from a container that is not there" "No such container: nosuch" "$(berth run --rm --volumes-from nosuch busybox true 2>&1)"
 mkdir -p "$T/host" && echo fromhost >"$T/host/h"

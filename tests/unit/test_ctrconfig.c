@@ -73,7 +73,7 @@ static const struct bad bad[] = {
     {"{\"Image\":\"x\",\"HostConfig\":{\"Binds\":[\"a:/d\",\"b:/d\"]}}",
      "Duplicate mount point: /d"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Tmpfs\":{\"run\":\"\"}}}",
-     "invalid mount path for tmpfs: run"},
+     "invalid mount path: 'run' mount path must be absolute"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\"}]}}",
      "mount path must be absolute"},
     {"{\"Image\":\"x\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"npipe\",\"Target\":\"/x\"}]}}",
