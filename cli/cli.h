@@ -65,7 +65,6 @@ char *template_render(const char *tmpl, json_t *row);
  * time (or a date), a unix time, or a Go duration ago; NULL when bad */
 char *timestamp_arg(const char *v);
 /* a Go duration ("1m30s", "500ms", "0") in ns; -1 when bad */
-int parse_go_duration(const char *s, int64_t *ns);
 /* A table printed like Go's tabwriter (padding 3). */
 /* What a command holds until the process ends (a listing's rows): freed
  * only in sanitizer builds, for their leak check, as git's UNLEAK (freeing

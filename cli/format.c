@@ -374,87 +374,10 @@ bool confirm(const char *warning) {
   return fgets(ans, sizeof ans, stdin) && (ans[0] == 'y' || ans[0] == 'Y');
 }
 
-/* docker's GetTimestamp: RFC 3339 (or a prefix), a unix time, or a Go
- * duration ago ("10m", "1h30m"). */
+/* docker's GetTimestamp (core/util's docker_timestamp), as the API's
+ * "seconds.nanoseconds" */
 char *timestamp_arg(const char *v) {
-  if (!v || !*v) return NULL;
-  char *end;
-  strtod(v, &end);
-  if (!*end) return xstrdup(v);
-  /* a duration */
-  double secs = 0;
-  const char *s = v;
-  bool dur = true;
-  while (*s && dur) {
-    double n = strtod(s, &end);
-    if (end == s) {
-      dur = false;
-      break;
-    }
-    if (!strncmp(end, "ms", 2))
-      secs += n / 1000, end += 2;
-    else if (*end == 'h')
-      secs += n * 3600, end++;
-    else if (*end == 'm')
-      secs += n * 60, end++;
-    else if (*end == 's')
-      secs += n, end++;
-    else
-      dur = false;
-    s = end;
-  }
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  if (dur) {
-    double t = (double)now.tv_sec + now.tv_nsec / 1e9 - secs;
-    return xasprintf("%.9f", t);
-  }
-  struct tm tm = {0};
-  const char *rest = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) rest = strptime(v, "%Y-%m-%d", &tm);
-  if (!rest) return NULL;
-  double frac = 0;
-  if (*rest == '.') frac = strtod(rest, (char **)&rest);
-  time_t t = timegm(&tm);
-  if (*rest == '+' || *rest == '-') {
-    int hh = 0, mm = 0;
-    sscanf(rest + 1, "%d:%d", &hh, &mm);
-    t -= (*rest == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-  } else if (*rest != 'Z' && *rest) {
-    /* no zone: local time, as docker does */
-    tm.tm_isdst = -1;
-    t = mktime(&tm);
-  }
-  return xasprintf("%.9f", (double)t + frac);
-}
-
-int parse_go_duration(const char *s, int64_t *ns) {
-  static const struct {
-    const char *unit;
-    double mul;
-  } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  bool neg = *s == '-';
-  if (*s == '-' || *s == '+') s++;
-  if (!strcmp(s, "0")) {
-    *ns = 0;
-    return 0;
-  }
-  if (!*s) return -1;
-  double total = 0;
-  while (*s) {
-    char *end;
-    double n = strtod(s, &end);
-    if (end == s || *s == '-' || *s == '+') return -1;
-    size_t best = 0, k = ARRAY_SIZE(units);
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-      size_t l = strlen(units[i].unit);
-      if (!strncmp(end, units[i].unit, l) && l > best) best = l, k = i;
-    }
-    if (k == ARRAY_SIZE(units)) return -1;
-    total += n * units[k].mul;
-    s = end + best;
-  }
-  *ns = (int64_t)(neg ? -total : total);
-  return 0;
+  int64_t ns;
+  if (!v || !*v || docker_timestamp(v, &ns) < 0) return NULL;
+  return xasprintf("%lld.%09lld", (long long)(ns / 1000000000), (long long)(ns % 1000000000));
 }

@@ -141,6 +141,7 @@ static int build(struct api_request *req) {
                              api_query_bool(req, "pull", false),
                              api_query_bool(req, "q", false),
                              api_query_bool(req, "forcerm", false)};
+  if (build_check(j->ctxfd, &j->o, &err) < 0) return api_reply_err(req, &err);
   req->ctx = NULL; /* the producer owns it now */
   req->ctx_free = NULL;
   return api_reply_stream(req, 200, "application/json", build_producer, j);

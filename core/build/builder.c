@@ -187,7 +187,7 @@ static char **words_of(struct bstage *s, const struct df_instr *in, char escape,
 static int meta_pairs(struct build *b, struct bstage *s, const struct df_instr *in, bool env,
                       struct berth_err *err) {
   json_t *vars = bvars(s), *pairs = json_object();
-  int r = df_pairs(in->rest, b->df.escape, vars, true, pairs, err);
+  int r = df_pairs(env ? "ENV" : "LABEL", in->rest, b->df.escape, vars, true, pairs, err);
   const char *k;
   json_t *v;
   json_object_foreach(pairs, k, v) {
@@ -227,15 +227,8 @@ static int meta_healthcheck(struct bstage *s, const struct df_instr *in, struct 
       {"interval", "Interval"}, {"timeout", "Timeout"}, {"start-period", "StartPeriod"}};
   for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
     const char *v = df_flag(in, durs[i][0]);
-    if (!v) continue;
-    char *end;
-    double x = strtod(v, &end);
-    double mul = !strcmp(end, "s") ? 1e9 : !strcmp(end, "ms") ? 1e6 : !strcmp(end, "m") ? 60e9 : 0;
-    if (!mul || x < 0) {
-      json_decref(hc);
-      return berth_err_set(err, BERTH_EINVAL, 0, "time: invalid duration \"%s\"", v);
-    }
-    json_object_set_new(hc, durs[i][1], json_integer((json_int_t)(x * mul)));
+    int64_t ns; /* checked by df_check: a Go duration */
+    if (v && parse_go_duration(v, &ns) == 0) json_object_set_new(hc, durs[i][1], json_integer(ns));
   }
   const char *retries = df_flag(in, "retries");
   if (retries) json_object_set_new(hc, "Retries", json_integer(atoi(retries)));
@@ -461,7 +454,7 @@ static char *meta_line(struct build *b, struct bstage *s, const struct df_instr 
   }
   if (!strcmp(c, "env") || !strcmp(c, "label")) { /* the resolved values: the cache's key */
     json_t *vars = bvars(s), *pairs = json_object();
-    df_pairs(in->rest, '\\', vars, true, pairs, &e);
+    df_pairs(c[0] == 'e' ? "ENV" : "LABEL", in->rest, '\\', vars, true, pairs, &e);
     const char *k;
     json_t *v;
     json_object_foreach(pairs, k, v) {

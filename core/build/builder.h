@@ -40,6 +40,11 @@ struct build_opts {
 int build_image(struct daemon *d, int ctxfd, const struct build_opts *o,
                 const struct build_out *out, char id[DIGEST_LEN + 1], struct berth_err *err);
 
+/* What can be refused before the build's output begins (dockerd answers
+ * these with an HTTP error, not in the stream): the Dockerfile found and
+ * parsed, df_check's refusals. */
+int build_check(int ctxfd, const struct build_opts *o, struct berth_err *err);
+
 /* the context tar read from fd (plain or compressed; entries that would
  * leave it refused) into a new directory under <data-root>/build: its path
  * (the caller removes it with rm_rf) */

@@ -2,6 +2,7 @@
 #include "dockerfile.h"
 
 #include <ctype.h>
+#include <strings.h>
 
 static const char *const known[] = {"from",       "run",         "cmd",     "label", "maintainer",
                                     "expose",     "env",         "add",     "copy",  "entrypoint",
@@ -362,15 +363,15 @@ char *df_expand(const char *s, char escape, json_t *vars, struct berth_err *err)
   return out;
 }
 
-int df_pairs(const char *s, char escape, json_t *vars, bool allow_old, json_t *obj,
-             struct berth_err *err) {
+int df_pairs(const char *what, const char *s, char escape, json_t *vars, bool allow_old,
+             json_t *obj, struct berth_err *err) {
   size_t n;
   char **w = df_words(s, escape, vars, &n, err);
   if (!w) return -err->code;
   int r = 0;
   if (n && !strchr(w[0], '=')) { /* the old form: "KEY value with blanks" */
     if (!allow_old || n < 2) {
-      r = berth_err_set(err, BERTH_EINVAL, 0, "%s must have two arguments", w[0]);
+      r = berth_err_set(err, BERTH_EINVAL, 0, "%s must have two arguments", what);
     } else { /* the value as written after the key, expanded whole */
       const char *v = s;
       while (isspace((unsigned char)*v))
@@ -399,4 +400,135 @@ int df_pairs(const char *s, char escape, json_t *vars, bool allow_old, json_t *o
   }
   df_words_free(w, n);
   return r;
+}
+
+/* ---- what dockerd's parser refuses before a build starts ---- */
+
+/* the flags each instruction takes in the classic builder (RUN's --mount,
+ * COPY's and ADD's --chmod are known, and refused when they run: BuildKit's) */
+static bool flag_known(const char *cmd, const char *flag) {
+  static const char *const table[][5] = {
+      {"from", "platform"},
+      {"run", "mount"},
+      {"copy", "from", "chown", "chmod"},
+      {"add", "chown", "chmod"},
+      {"healthcheck", "interval", "timeout", "start-period", "retries"}};
+  for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+    if (!strcmp(table[i][0], cmd))
+      for (size_t k = 1; k < 5 && table[i][k]; k++)
+        if (!strcmp(table[i][k], flag)) return true;
+  return false;
+}
+
+/* Go's time.ParseDuration's complaint about v */
+static int bad_duration(struct berth_err *err, int line, const char *v) {
+  const char *p = v;
+  while (*p && (isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+'))
+    p++;
+  size_t ul = strcspn(p, "0123456789.");
+  char msg[300];
+  if (p != v && ul)
+    snprintf(msg, sizeof msg, "time: unknown unit \"%.*s\" in duration \"%s\"", (int)ul, p, v);
+  else
+    snprintf(msg, sizeof msg, "time: invalid duration \"%s\"", v);
+  return perr(err, line, "%s", msg);
+}
+
+static int check_healthcheck(const struct df_instr *in, struct berth_err *err) {
+  static const char *const durs[] = {"interval", "timeout", "start-period"};
+  int64_t ns;
+  for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
+    const char *v = df_flag(in, durs[i]);
+    if (!v || !*v) continue;
+    if (parse_go_duration(v, &ns) < 0) return bad_duration(err, in->line, v);
+    if (ns < 1000000) { /* container.MinimumDuration */
+      char msg[96];
+      snprintf(msg, sizeof msg, "Interval \"%s\" cannot be less than 1ms", durs[i]);
+      return perr(err, in->line, "%s", msg);
+    }
+  }
+  const char *r = df_flag(in, "retries");
+  char *end;
+  long n = r ? strtol(r, &end, 10) : 1;
+  if (r && (!*r || *end))
+    return perr(err, in->line, "strconv.ParseInt: parsing \"%s\": invalid syntax", r);
+  if (n < 1) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "--retries must be at least 1 (not %ld)", n);
+    return perr(err, in->line, "%s", msg);
+  }
+  size_t tl = strcspn(in->rest, " \t");
+  if (tl == 4 && !strncasecmp(in->rest, "NONE", 4) && in->rest[tl])
+    return perr(err, in->line, "%s", "HEALTHCHECK NONE takes no arguments");
+  if (!(tl == 4 && !strncasecmp(in->rest, "NONE", 4)) &&
+      !(tl == 3 && !strncasecmp(in->rest, "CMD", 3)))
+    return perr(err, in->line, "Unknown type \"%s\" in HEALTHCHECK (try CMD)", in->rest);
+  return 0;
+}
+
+static int check_one(const struct dockerfile *df, const struct df_instr *in,
+                     struct berth_err *err) {
+  for (size_t i = 0; i < in->n_flags; i++)
+    if (!flag_known(in->cmd, in->flags[i].name))
+      return perr(err, in->line, "Unknown flag: %s", in->flags[i].name);
+  if (!strcmp(in->cmd, "healthcheck")) return check_healthcheck(in, err);
+  if (!strcmp(in->cmd, "onbuild")) {
+    size_t tl = strcspn(in->rest, " \t");
+    cleanup_free char *t = xasprintf("%.*s", (int)tl, in->rest);
+    for (char *c = t; *c; c++)
+      *c = (char)toupper((unsigned char)*c);
+    if (!strcmp(t, "ONBUILD"))
+      return perr(err, in->line, "%s", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+    if (!strcmp(t, "FROM") || !strcmp(t, "MAINTAINER"))
+      return perr(err, in->line, "%s isn't allowed as an ONBUILD trigger", t);
+  }
+  if ((!strcmp(in->cmd, "copy") || !strcmp(in->cmd, "add")) && !in->json) {
+    size_t n;
+    struct berth_err e = {0};
+    char **w = df_words(in->rest, df->escape, NULL, &n, &e);
+    df_words_free(w, n);
+    if (w && n < 2) {
+      cleanup_free char *up = xstrdup(in->cmd);
+      for (char *c = up; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+      return perr(err, in->line,
+                  "%s requires at least two arguments, but only one was provided. Destination "
+                  "could not be determined",
+                  up);
+    }
+  }
+  if (!strcmp(in->cmd, "shell") && !in->json)
+    return perr(err, in->line, "%s", "SHELL requires the arguments to be in JSON form");
+  if (!strcmp(in->cmd, "env") || !strcmp(in->cmd, "label")) {
+    json_t *pairs = json_object(), *vars = json_object();
+    int r =
+        df_pairs(in->cmd[0] == 'e' ? "ENV" : "LABEL", in->rest, df->escape, vars, true, pairs, err);
+    json_decref(pairs);
+    json_decref(vars);
+    if (r < 0) return err_wrap(err, "failed to parse Dockerfile");
+  }
+  return 0;
+}
+
+/* COPY --from=N: a stage before this one */
+static int check_from_index(const struct df_instr *in, long stage, struct berth_err *err) {
+  const char *f = df_flag(in, "from");
+  char *end;
+  long n = f && *f ? strtol(f, &end, 10) : -1;
+  if (n < 0 || *end || n < stage) return 0;
+  char msg[128];
+  snprintf(msg, sizeof msg, "invalid from flag value %ld: refers to current build stage", n);
+  if (n > stage) snprintf(msg, sizeof msg, "invalid from flag value %ld: index out of bounds", n);
+  return berth_err_set(err, BERTH_EINVAL, 0, "%s", msg);
+}
+
+int df_check(const struct dockerfile *df, struct berth_err *err) {
+  long stage = -1;
+  for (size_t i = 0; i < df->n; i++) {
+    stage += !strcmp(df->v[i].cmd, "from");
+    if (check_one(df, &df->v[i], err) < 0 ||
+        (!strcmp(df->v[i].cmd, "copy") && check_from_index(&df->v[i], stage, err) < 0))
+      return -err->code;
+  }
+  return 0;
 }

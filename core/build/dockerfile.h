@@ -49,9 +49,15 @@ char **df_words(const char *s, char escape, json_t *vars, size_t *n, struct bert
 void df_words_free(char **w, size_t n);
 /* The same for one word (no splitting: blanks kept). */
 char *df_expand(const char *s, char escape, json_t *vars, struct berth_err *err);
-/* ENV/LABEL/ARG pairs: "k=v k2='v 2'" or the old "k v v v" form (ENV,
- * LABEL only: allow_old), into obj (in order). */
-int df_pairs(const char *s, char escape, json_t *vars, bool allow_old, json_t *obj,
-             struct berth_err *err);
+/* ENV/LABEL/ARG pairs (what: the instruction, for errors): "k=v k2='v 2'"
+ * or the old "k v v v" form (ENV, LABEL only: allow_old), into obj (in
+ * order). */
+int df_pairs(const char *what, const char *s, char escape, json_t *vars, bool allow_old,
+             json_t *obj, struct berth_err *err);
+/* What dockerd's parser refuses before any step runs, in its words: unknown
+ * flags, HEALTHCHECK's durations and retries, ONBUILD ONBUILD/FROM/
+ * MAINTAINER, COPY/ADD with one argument, SHELL not in JSON form, ENV and
+ * LABEL pairs ("failed to parse Dockerfile: LABEL must have two arguments") */
+int df_check(const struct dockerfile *df, struct berth_err *err);
 
 #endif

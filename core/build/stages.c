@@ -152,6 +152,16 @@ static int stage_arg(struct build *b, struct bstage *s, const struct df_instr *i
 
 static int run_instr(struct build *b, struct bstage *s, const struct df_instr *in,
                      struct berth_err *err) {
+  /* flags the classic builder knows and refuses when the step runs, as
+   * dockerd (never ignored: a cache mount or a mode not applied) */
+  static const char *const buildkit[] = {"mount", "chmod"};
+  for (size_t i = 0; i < ARRAY_SIZE(buildkit); i++)
+    if (df_flag(in, buildkit[i]))
+      return berth_err_set(err, BERTH_EINVAL, 0,
+                           "the --%s option requires BuildKit. Refer to "
+                           "https://docs.docker.com/go/buildkit/ to learn how to build images "
+                           "with BuildKit enabled",
+                           buildkit[i]);
   if (!strcmp(in->cmd, "arg")) return stage_arg(b, s, in, err);
   if (!strcmp(in->cmd, "run")) return step_run(b, s, in, err);
   if (!strcmp(in->cmd, "copy") || !strcmp(in->cmd, "add"))
@@ -198,7 +208,16 @@ static int read_files(struct build *b, struct berth_err *err) {
   size_t ilen;
   cleanup_free char *ign = rt_read_in_root(b->ctxfd, "/.dockerignore", 1 << 20, &ilen, &e);
   b->ig = ignore_parse(ign);
-  return df_parse(text, len, &b->df, err);
+  int r = df_parse(text, len, &b->df, err);
+  return r == 0 ? df_check(&b->df, err) : r;
+}
+
+int build_check(int ctxfd, const struct build_opts *o, struct berth_err *err) {
+  struct build b = {.o = o, .ctxfd = ctxfd};
+  int r = read_files(&b, err);
+  df_free(&b.df);
+  ignore_free(b.ig);
+  return r;
 }
 
 /* labels, tags, docker's closing lines */

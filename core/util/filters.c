@@ -159,101 +159,13 @@ bool filters_prune_labels(const struct filters *f, json_t *labels) {
   return !filters_has(f, "label!") || !filters_labels(f, "label!", labels);
 }
 
-int parse_go_duration(const char *s, int64_t *ns) {
-  static const struct {
-    const char *unit;
-    double mul;
-  } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-               {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
-  int sign = *s == '-' ? -1 : 1;
-  if (*s == '-' || *s == '+') s++;
-  if (!strcmp(s, "0")) return *ns = 0, 0;
-  if (!*s) return -1;
-  double total = 0;
-  while (*s) {
-    char *end;
-    if (!isdigit((unsigned char)*s) && *s != '.') return -1;
-    double v = strtod(s, &end);
-    if (end == s) return -1;
-    s = end;
-    size_t best = 0, best_len = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-      size_t l = strlen(units[i].unit);
-      if (!strncmp(s, units[i].unit, l) && l > best_len) best = i, best_len = l;
-    }
-    if (!best_len) return -1;
-    total += v * units[best].mul;
-    s += best_len;
-  }
-  if (total > 9.2e18) return -1;
-  *ns = sign * (int64_t)(total + 0.5);
-  return 0;
-}
-
-/* a date, with a time and a zone or not: "2006-01-02", "…T15", "…T15:04",
- * "…T15:04:05[.frac]", each with "Z" or "±07:00" after, else local time */
-static int parse_date(const char *s, int64_t *ns) {
-  struct tm tm = {0};
-  int n = 0, frac_ns = 0;
-  if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3) return -1;
-  s += n;
-  if (*s == 'T' || *s == 't') {
-    s++;
-    if (sscanf(s, "%2d%n", &tm.tm_hour, &n) != 1) return -1;
-    s += n;
-    if (*s == ':' && sscanf(s, ":%2d%n", &tm.tm_min, &n) == 1) s += n;
-    if (*s == ':' && sscanf(s, ":%2d%n", &tm.tm_sec, &n) == 1) s += n;
-    if (*s == '.') {
-      int digits = 0;
-      for (s++; isdigit((unsigned char)*s); s++, digits++)
-        if (digits < 9) frac_ns = frac_ns * 10 + (*s - '0');
-      for (; digits < 9; digits++)
-        frac_ns *= 10;
-    }
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60)
-    return -1;
-  time_t t;
-  if (!*s) {
-    tm.tm_isdst = -1;
-    t = mktime(&tm);
-  } else if ((*s == 'Z' || *s == 'z') && !s[1]) {
-    t = timegm(&tm);
-  } else if (*s == '+' || *s == '-') {
-    int hh, mm;
-    if (sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &n) != 2 || s[1 + n]) return -1;
-    t = timegm(&tm) - (*s == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-  } else {
-    return -1;
-  }
-  *ns = (int64_t)t * 1000000000 + frac_ns;
-  return 0;
-}
-
-static int parse_unix(const char *s, int64_t *ns) {
-  size_t d = strspn(s, "0123456789");
-  if (!d || (s[d] && (s[d] != '.' || s[d + 1 + strspn(s + d + 1, "0123456789")]))) return -1;
-  *ns = (int64_t)(strtod(s, NULL) * 1e9);
-  return 0;
-}
-
 int filters_until(const struct filters *f, int64_t *until_ns, struct berth_err *err) {
   *until_ns = INT64_MAX;
   const struct filter_key *k = filters_get(f, "until");
   if (!k || !k->n) return 0;
   if (k->n > 1) return berth_err_set(err, BERTH_EINVAL, 0, "more than one until filter specified");
   const char *v = k->vals[0];
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  int64_t d;
-  if (strcmp(v, "0") && parse_go_duration(v, &d) == 0) {
-    *until_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - d;
-    return 0;
-  }
-  if ((strchr(v, '-') ? parse_date(v, until_ns) : parse_unix(v, until_ns)) == 0) return 0;
+  if (docker_timestamp(v, until_ns) == 0) return 0;
   return berth_err_set(err, BERTH_EINTERNAL, 0, "failed to parse value as time or duration: \"%s\"",
                        v);
 }

@@ -57,7 +57,4 @@ bool filters_labels(const struct filters *f, const char *key, json_t *labels);
 bool filters_prune_labels(const struct filters *f, json_t *labels);
 int filters_until(const struct filters *f, int64_t *until_ns, struct berth_err *err);
 
-/* A Go duration ("1h30m", "1.5s", "-2m"): 0 and *ns, or -1 */
-int parse_go_duration(const char *s, int64_t *ns);
-
 #endif

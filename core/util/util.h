@@ -65,6 +65,12 @@ int err_sys_(struct berth_err *err, int code, int sys_errno, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 /* Prefix an existing error message with context: "ctx: old". Returns -code. */
 int err_wrap(struct berth_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A Go duration ("1h30m", "1.5s", "-2m"): 0 and *ns, or -1 */
+int parse_go_duration(const char *s, int64_t *ns);
+/* docker's GetTimestamp (since, until): a Go duration back from now, a
+ * date or RFC 3339 time (local without a zone), or unix seconds[.nanos];
+ * 0 and *ns, or -1 */
+int docker_timestamp(const char *v, int64_t *ns);
 /* strerror(e) as Go's syscall.Errno prints it (lower case), into buf */
 const char *go_errstr(int e, char *buf, size_t len);
 /* HTTP status for an error code. */

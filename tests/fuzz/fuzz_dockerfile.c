@@ -9,7 +9,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct dockerfile df;
   struct berth_err err = {0};
-  if (df_parse((const char *)data, size, &df, &err) == 0) df_free(&df);
+  if (df_parse((const char *)data, size, &df, &err) == 0) {
+    df_check(&df, &err);
+    df_free(&df);
+  }
   char *s = strndup((const char *)data, size);
   if (!s) return 0;
   json_t *vars = json_pack("{s:s,s:s}", "A", "1", "HOME", "/root");
@@ -20,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (w) df_words_free(w, n);
     free(df_expand(s, e, vars, &err));
     json_t *obj = json_object();
-    df_pairs(s, e, vars, true, obj, &err);
+    df_pairs("ENV", s, e, vars, true, obj, &err);
     json_decref(obj);
   }
   json_decref(vars);

@@ -192,6 +192,16 @@ expect_match "the steps before it stay cached" "Using cache" "$out"
 expect_match "an unknown instruction, with its line" "dockerfile parse error line 2: unknown instruction: FOO" \
   "$(printf 'FROM busybox\nFOO bar\n' | berth build - 2>&1)"
 expect_match "no FROM first" "no build stage in current context" "$(printf 'RUN true\n' | berth build - 2>&1)"
+# what dockerd's parser refuses comes back as an HTTP error before any output,
+# in its words (the docker CLI prints "Error response from daemon: …")
+expect "LABEL without a value: dockerd's 400, before the build" "Error response from daemon: failed to parse Dockerfile: LABEL must have two arguments" \
+  "$(printf 'FROM busybox\nLABEL A\n' | docker build -q - 2>&1 | tail -1)"
+expect "an unknown flag" "Error response from daemon: dockerfile parse error line 2: Unknown flag: network" \
+  "$(printf 'FROM busybox\nRUN --network=none true\n' | docker build -q - 2>&1 | tail -1)"
+expect "HEALTHCHECK's Go durations" '{"Test":["CMD-SHELL","true"],"Interval":90000000000,"Timeout":3600000000000}' \
+  "$(printf 'FROM busybox\nHEALTHCHECK --interval=1m30s --timeout=1h CMD true\n' | docker build -q - 2>/dev/null | xargs docker image inspect -f '{{json .Config.Healthcheck}}')"
+expect "RUN --mount: refused when it runs, never ignored" "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled" \
+  "$(printf 'FROM busybox\nRUN --mount=type=cache,target=/x true\n' | docker build -q - 2>&1 | tail -1)"
 expect_match "COPY ../x: outside the context" "forbidden path outside the build context: ../x" \
   "$(printf 'FROM busybox\nCOPY ../x /\n' >"$A/Dockerfile.bad"; berth build -f "$A/Dockerfile.bad" "$A" 2>&1)"
 expect_match "an unknown stage in COPY --from" "invalid from flag value nosuch" \

@@ -112,14 +112,14 @@ static void test_words(void) {
   }
   df_words_free(w, n);
   json_t *o = json_object();
-  ok(df_pairs("X=1 Y=\"a b\" Z=$A", '\\', vars, true, o, &e) == 0, "key=value pairs");
+  ok(df_pairs("ENV", "X=1 Y=\"a b\" Z=$A", '\\', vars, true, o, &e) == 0, "key=value pairs");
   is_str(json_string_value(json_object_get(o, "Y")), "a b", "a quoted value");
   is_str(json_string_value(json_object_get(o, "Z")), "one", "an expanded value");
   json_object_clear(o);
-  ok(df_pairs("MSG hello   $A world", '\\', vars, true, o, &e) == 0, "the old form");
+  ok(df_pairs("ENV", "MSG hello   $A world", '\\', vars, true, o, &e) == 0, "the old form");
   is_str(json_string_value(json_object_get(o, "MSG")), "hello   one world",
          "the old form's value: the rest, expanded");
-  ok(df_pairs("=x", '\\', vars, true, o, &e) < 0, "an empty key is refused: %s", e.msg);
+  ok(df_pairs("ENV", "=x", '\\', vars, true, o, &e) < 0, "an empty key is refused: %s", e.msg);
   json_decref(o);
   json_decref(vars);
 }
@@ -169,7 +169,7 @@ static void test_fuzz(void) {
         char **w = df_words(df.v[j].rest, df.escape, vars, &nw, &e);
         df_words_free(w, w ? nw : 0);
         json_t *o = json_object();
-        df_pairs(df.v[j].rest, df.escape, vars, true, o, &e);
+        df_pairs("ENV", df.v[j].rest, df.escape, vars, true, o, &e);
         json_decref(o);
       }
       df_free(&df);
@@ -184,7 +184,55 @@ static void test_fuzz(void) {
   json_decref(vars);
 }
 
+/* df_check: what dockerd's parser refuses before a build starts, in its words */
+static void test_check(void) {
+  static const struct {
+    const char *line, *want;
+  } cases[] = {
+      {"LABEL A", "failed to parse Dockerfile: LABEL must have two arguments"},
+      {"ENV A", "failed to parse Dockerfile: ENV must have two arguments"},
+      {"COPY x", "dockerfile parse error line 2: COPY requires at least two arguments, but only "
+                 "one was provided. Destination could not be determined"},
+      {"RUN --network=none true", "dockerfile parse error line 2: Unknown flag: network"},
+      {"COPY --link a /b", "dockerfile parse error line 2: Unknown flag: link"},
+      {"ONBUILD ONBUILD RUN x",
+       "dockerfile parse error line 2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"},
+      {"ONBUILD from x", "dockerfile parse error line 2: FROM isn't allowed as an ONBUILD trigger"},
+      {"SHELL sh",
+       "dockerfile parse error line 2: SHELL requires the arguments to be in JSON form"},
+      {"HEALTHCHECK --interval=1x CMD true",
+       "dockerfile parse error line 2: time: unknown unit \"x\" in duration \"1x\""},
+      {"HEALTHCHECK --start-period=0s CMD true",
+       "dockerfile parse error line 2: Interval \"start-period\" cannot be less than 1ms"},
+      {"HEALTHCHECK --retries=0 CMD true",
+       "dockerfile parse error line 2: --retries must be at least 1 (not 0)"},
+      {"HEALTHCHECK NONE x", "dockerfile parse error line 2: HEALTHCHECK NONE takes no arguments"},
+      {"HEALTHCHECK BOGUS",
+       "dockerfile parse error line 2: Unknown type \"BOGUS\" in HEALTHCHECK (try CMD)"},
+      {"COPY --from=0 a /b", "invalid from flag value 0: refers to current build stage"},
+      {"HEALTHCHECK --interval=1m30s --retries=2 CMD true", ""},
+      {"RUN --mount=type=cache,target=/x true", ""}, /* known: refused when it runs */
+      {"RUN true\nFROM busybox\nCOPY --from=0 --chown=1 a /b", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *text = xasprintf("FROM busybox\n%s\n", cases[i].line);
+    struct dockerfile df;
+    struct berth_err e = {0};
+    int r = df_parse(text, strlen(text), &df, &e);
+    if (r == 0) {
+      r = df_check(&df, &e);
+      df_free(&df);
+    }
+    if (!*cases[i].want)
+      ok(r == 0, "df_check takes case %zu (%s)", i, e.msg);
+    else
+      ok(r < 0 && !strcmp(e.msg, cases[i].want), "df_check: %s -> %s", cases[i].line, e.msg);
+    free(text);
+  }
+}
+
 int main(void) {
+  test_check();
   test_ignore();
   test_fuzz();
   test_parse();
