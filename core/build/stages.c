@@ -152,16 +152,14 @@ static int stage_arg(struct build *b, struct bstage *s, const struct df_instr *i
 
 static int run_instr(struct build *b, struct bstage *s, const struct df_instr *in,
                      struct berth_err *err) {
-  /* flags the classic builder knows and refuses when the step runs, as
-   * dockerd (never ignored: a cache mount or a mode not applied) */
-  static const char *const buildkit[] = {"mount", "chmod"};
-  for (size_t i = 0; i < ARRAY_SIZE(buildkit); i++)
-    if (df_flag(in, buildkit[i]))
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "the --%s option requires BuildKit. Refer to "
-                           "https://docs.docker.com/go/buildkit/ to learn how to build images "
-                           "with BuildKit enabled",
-                           buildkit[i]);
+  /* RUN --mount: known to dockerd's classic builder and refused when the
+   * step runs (never ignored: a cache or secret the RUN would lack).
+   * COPY/ADD --chmod, which dockerd refuses the same way, berth applies. */
+  if (df_flag(in, "mount"))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "the --mount option requires BuildKit. Refer to "
+                         "https://docs.docker.com/go/buildkit/ to learn how to build images "
+                         "with BuildKit enabled");
   if (!strcmp(in->cmd, "arg")) return stage_arg(b, s, in, err);
   if (!strcmp(in->cmd, "run")) return step_run(b, s, in, err);
   if (!strcmp(in->cmd, "copy") || !strcmp(in->cmd, "add"))
