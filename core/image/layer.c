@@ -23,6 +23,8 @@ ssize_t fd_reader_read(void *ctx, void *buf, size_t len) {
 
 struct rd {
   struct berth_reader *in;
+  uint64_t total; /* bytes the reader gave */
+  bool failed;    /* it failed (not an empty stream) */
   char buf[65536];
 };
 
@@ -30,9 +32,11 @@ static la_ssize_t rd_read(struct archive *a, void *ctx, const void **out) {
   struct rd *r = ctx;
   ssize_t n = r->in->read(r->in->ctx, r->buf, sizeof r->buf);
   if (n < 0) {
+    r->failed = true;
     archive_set_error(a, errno, "read error: %s", strerror(errno));
     return -1;
   }
+  r->total += (uint64_t)n;
   *out = r->buf;
   return n;
 }
@@ -316,8 +320,13 @@ int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct
   archive_read_support_filter_all(a);
   cleanup_free struct rd *r = xmalloc(sizeof *r);
   r->in = in;
+  r->total = 0;
+  r->failed = false;
   int ret = 0;
   if (archive_read_open(a, r, NULL, rd_read, NULL) != ARCHIVE_OK) {
+    /* an empty stream is an empty tar to Go's reader (docker import of
+     * nothing makes an image with an empty layer) */
+    if (!r->total && !r->failed) goto out;
     ret = berth_err_set(err, BERTH_EINVAL, 0, "layer: %s", archive_error_string(a));
     goto out;
   }

@@ -87,6 +87,10 @@ out=$(berth load -i "$T/oci.tar")
 expect_match "berth load of an OCI layout tar" "^Loaded image ID: sha256:[0-9a-f]{64}$" "$out"
 check "docker import" docker import -c 'CMD ["sh"]' -m "imported" "$T/bb.tar" myimg:imp
 expect "import message in Comment" "imported" "$(docker image inspect -f '{{.Comment}}' myimg:imp)"
+expect "import of an empty stream: an image with one empty layer, as dockerd (Go's tar reader)" "1 0" \
+  "$(docker import - emptyimp:1 </dev/null >/dev/null && docker image inspect -f '{{len .RootFS.Layers}} {{.Size}}' emptyimp:1)"
+docker rmi emptyimp:1 >/dev/null
+expect_match "a stream that is no tar is still refused" "Unrecognized archive format" "$(echo garbage | docker import - bad:1 2>&1)"
 out=$(docker images --filter dangling=true -q | wc -l)
 expect "dangling filter" "1" "$out"
 expect "reference filter" "myimg:imp" "$(docker images --filter reference='myimg*' --format '{{.Repository}}:{{.Tag}}')"
