@@ -65,7 +65,12 @@ check_stops() {
   kill -TERM "$DPID"
   for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
   ms=$((($(date +%s%N) - t0) / 1000000))
-  if ! kill -0 "$DPID" 2>/dev/null && [ "$ms" -lt 3000 ]; then ok "$1 ($ms ms)"; else fail "$1 (took $ms ms)"; fi
+  if ! kill -0 "$DPID" 2>/dev/null && [ "$ms" -lt 3000 ]; then
+    ok "$1 ($ms ms)"
+  else
+    fail "$1 (took $ms ms)"
+    tail -8 "$T/berthd.log" | cut -c1-220 | sed 's/^/#   /'
+  fi
 }
 
 stop_daemon() {
