@@ -214,7 +214,10 @@ static bool network_matches(struct filters *f, json_t *summary) {
  * after the running and limit tests) */
 static bool matches(struct ps_fold *p, struct container *c, json_t *summary) {
   struct filters *f = p->f;
-  if (!filters_match(f, "name", c->name) && !filters_match(f, "name", c->name + 1)) return false;
+  ctr_lock(); /* a rename replaces the name */
+  cleanup_free char *name = xstrdup(c->name);
+  ctr_unlock();
+  if (!filters_match(f, "name", name) && !filters_match(f, "name", name + 1)) return false;
   if (!filters_prefix(f, "id", c->id) || (p->task_filter && !p->no_task)) return false;
   struct ctr_opts *o = ctr_opts_get(c);
   bool ok = filters_labels(f, "label", o->labels);
