@@ -11,7 +11,7 @@ out=$("$BERTHD" --config-file "$T/bad2.conf" 2>&1)
 expect "bad value message" "berthd: bad2.conf:2: 'storage.driver' must be a string" "$out"
 printf 'network: {\n  default = "bridge";\n  bridge-subnet = "10.0.0.0/33";\n};\n' >"$T/bad3.conf"
 out=$("$BERTHD" --config-file "$T/bad3.conf" 2>&1)
-expect_match "a bad network.bridge-subnet: its line" "^berthd: bad3.conf:3: network.bridge-subnet: invalid subnet 10.0.0.0/33" "$out"
+expect_match "a bad network.bridge-subnet: its line" "^berthd: bad3.conf:3: network.bridge-subnet: Invalid subnet 10.0.0.0/33 : invalid CIDR address: 10.0.0.0/33" "$out"
 out=$("$BERTHD" --config-file "$T/none.conf" 2>&1)
 expect_match "missing config file" "none.conf: no such file" "$out"
 out=$("$BERTHD" --bogus 2>&1); rc=$?
