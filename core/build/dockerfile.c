@@ -516,10 +516,8 @@ static int check_from_index(const struct df_instr *in, long stage, struct berth_
   char *end;
   long n = f && *f ? strtol(f, &end, 10) : -1;
   if (n < 0 || *end || n < stage) return 0;
-  char msg[128];
-  snprintf(msg, sizeof msg, "invalid from flag value %ld: refers to current build stage", n);
-  if (n > stage) snprintf(msg, sizeof msg, "invalid from flag value %ld: index out of bounds", n);
-  return berth_err_set(err, BERTH_EINVAL, 0, "%s", msg);
+  return berth_err_set(err, BERTH_EINVAL, 0, "invalid from flag value %ld: %s", n,
+                       n > stage ? "index out of bounds" : "refers to current build stage");
 }
 
 int df_check(const struct dockerfile *df, struct berth_err *err) {

@@ -170,18 +170,20 @@ char *ref_canonical(const struct image_ref *r) {
   return with_suffix(ref_repo_canonical(r), r);
 }
 
-char *ref_familiarize(const char *canonical) {
+/* s familiar (with the default tag when asked), or s itself when it is no
+ * reference */
+static char *familiar_of(const char *s, bool default_tag) {
   struct image_ref r;
-  if (ref_parse(canonical, false, &r, NULL) < 0) return xstrdup(canonical);
-  char *s = ref_familiar(&r);
-  ref_free(&r);
-  return s;
-}
-
-char *ref_not_found_name(const char *s) {
-  struct image_ref r;
-  if (ref_parse(s, true, &r, NULL) < 0) return xstrdup(s);
+  if (ref_parse(s, default_tag, &r, NULL) < 0) return xstrdup(s);
   char *fam = ref_familiar(&r);
   ref_free(&r);
   return fam;
+}
+
+char *ref_familiarize(const char *canonical) {
+  return familiar_of(canonical, false);
+}
+
+char *ref_not_found_name(const char *s) {
+  return familiar_of(s, true);
 }

@@ -67,14 +67,12 @@ static int apply_opts(const struct berth_kv *opts, size_t n, bool keys_only, uin
       if (!keys_only && logopt_size(v, max_size) < 0)
         return berth_err_set(err, BERTH_EINVAL, 0, "invalid size: '%s'", v);
     } else if (!strcmp(k, "max-file")) {
-      char *end;
-      long long f = strtoll(v, &end, 10);
       if (keys_only) continue;
-      if (!*v || *end)
+      if (logopt_count(v, INT64_MIN, max_file) < 0)
         return berth_err_set(err, BERTH_EINVAL, 0, "strconv.Atoi: parsing \"%s\": invalid syntax",
                              v);
-      if (f < 1) return berth_err_set(err, BERTH_EINVAL, 0, "max-file cannot be less than 1");
-      *max_file = f;
+      if (*max_file < 1)
+        return berth_err_set(err, BERTH_EINVAL, 0, "max-file cannot be less than 1");
     } else if (strcmp(k, "labels") && strcmp(k, "labels-regex") && strcmp(k, "env") &&
                strcmp(k, "env-regex") && strcmp(k, "tag") && strcmp(k, "compress")) {
       return berth_err_set(err, BERTH_EINVAL, 0, "unknown log opt '%s' for json-file log driver",
