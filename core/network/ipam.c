@@ -97,15 +97,11 @@ int cidr6_parse(const char *s, const char *what, struct cidr6 *out, struct berth
     if (errno || *end || end == slash + 1) p = -1;
   }
   if (p < 0 || p > 128 || inet_pton(AF_INET6, buf, c.addr) != 1)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: not an IPv6 CIDR (x:y::/n)", what,
-                         s ? s : "");
-  if (p < 48 || p > 120)
-    return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: the prefix must be /48 to /120",
-                         what, s);
+    return berth_err_set(err, BERTH_EINVAL, 0, "Invalid %s %s : invalid CIDR address: %s", what,
+                         s ? s : "", s ? s : "");
   c.prefix = (int)p;
-  for (int i = c.prefix; i < 128; i++)
-    if (c.addr[i / 8] & (0x80 >> (i % 8)))
-      return berth_err_set(err, BERTH_EINVAL, 0, "invalid %s %s: host bits are set", what, s);
+  for (int i = c.prefix; i < 128; i++) /* host bits: the network they are in, as dockerd */
+    c.addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
   *out = c;
   return 0;
 }
@@ -145,6 +141,7 @@ int ip6_offset(struct cidr6 c, const char *s, uint32_t *offset) {
   uint32_t off = 0;
   for (int i = 12; i < 16; i++)
     off = off << 8 | a[i];
+  if (c.prefix >= 128) return -1;                    /* a /128 has no address to hand out */
   if (c.prefix >= 96) off &= ~0u >> (c.prefix - 96); /* the subnet's own bits out */
   if (off & cidr_mask(ip6_pool(c))) return -1;       /* beyond the offsets handed out */
   for (int i = c.prefix; i < 96; i++) /* the bits between the prefix and the offsets: 0 */

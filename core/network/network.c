@@ -33,7 +33,8 @@ struct network {
   json_t *shown;        /* the default bridge's Options with its driver's settings (not saved) */
   int64_t created_ns;
   struct ipam_net ipam;
-  struct cidr6 subnet6;     /* with --ipv6: prefix != 0 */
+  struct cidr6 subnet6;     /* prefix != 0: given (used only with --ipv6, as dockerd) */
+  char subnet6_text[48];    /* subnet6 as given when it had host bits, or "" */
   uint32_t gateway6;        /* the gateway's offset in subnet6 */
   struct ipam_net ipam6;    /* over the offsets */
   struct net_endpoint *eps; /* the containers on it now */
@@ -68,6 +69,19 @@ static void keep_subnet_text(struct network *n, const char *given) {
   snprintf(n->subnet_text, sizeof n->subnet_text, "%s", strcmp(canon, given) ? given : "");
 }
 
+static void subnet6_shown(const struct network *n, char out[48]) {
+  if (*n->subnet6_text)
+    snprintf(out, 48, "%s", n->subnet6_text);
+  else
+    cidr6_format(n->subnet6, out);
+}
+
+static void keep_subnet6_text(struct network *n, const char *given) {
+  char canon[48];
+  cidr6_format(n->subnet6, canon);
+  snprintf(n->subnet6_text, sizeof n->subnet6_text, "%s", strcmp(canon, given) ? given : "");
+}
+
 static json_t *record_json(const struct network *n) {
   char sub[20] = "", rng[20] = "", gw[16] = "";
   if (n->has_ipam) {
@@ -77,7 +91,7 @@ static json_t *record_json(const struct network *n) {
   }
   char sub6[48] = "", gw6[46] = "";
   if (n->subnet6.prefix) {
-    cidr6_format(n->subnet6, sub6);
+    subnet6_shown(n, sub6);
     ip6_at(n->subnet6, n->gateway6, gw6);
   }
   json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:O,s:O,s:I,s:s,s:s,s:O*}", "Id",
@@ -184,9 +198,10 @@ static struct network *from_record(json_t *j) {
   if (gw && *gw) ip4_parse(gw, &n->gateway);
   const char *sub6 = json_string_value(json_object_get(j, "Subnet6"));
   const char *gw6 = json_string_value(json_object_get(j, "Gateway6"));
-  if (sub6 && *sub6 && cidr6_parse(sub6, "subnet", &n->subnet6, &e) == 0 &&
-      ip6_offset(n->subnet6, gw6, &n->gateway6) < 0)
-    n->gateway6 = 1;
+  if (sub6 && *sub6 && cidr6_parse(sub6, "subnet", &n->subnet6, &e) == 0) {
+    keep_subnet6_text(n, sub6);
+    if (ip6_offset(n->subnet6, gw6, &n->gateway6) < 0) n->gateway6 = 1;
+  }
   n->internal = json_is_true(json_object_get(j, "Internal"));
   n->attachable = json_is_true(json_object_get(j, "Attachable"));
   n->ipv6 = json_is_true(json_object_get(j, "EnableIPv6"));
@@ -382,6 +397,13 @@ int net_init(struct daemon *d, struct berth_err *err) {
   return 0;
 }
 
+/* dockerd's IPAM has no address for a gateway in a subnet this small */
+static int no_gateway_room(const char *gateway, struct berth_err *err) {
+  return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                       "failed to allocate gateway (%s): No available addresses on this pool",
+                       gateway ? gateway : "");
+}
+
 /* the IPAM part of a create: the subnet given (not overlapping another
  * network's) or a default pool, the range within it, the gateway in it */
 static int plan_ipam(const struct net_create_req *r, struct network *n, struct berth_err *err) {
@@ -392,6 +414,7 @@ static int plan_ipam(const struct net_create_req *r, struct network *n, struct b
   if (r->subnet && *r->subnet) {
     if ((rc = cidr_parse(r->subnet, "subnet", &n->subnet, err)) < 0) return rc;
     keep_subnet_text(n, r->subnet);
+    if (n->subnet.prefix >= 31) return no_gateway_room(r->gateway, err);
     for (size_t i = 0; i < nu; i++)
       if (cidr_overlap(used[i], n->subnet))
         return berth_err_set(err, BERTH_EFORBIDDEN, 0,
@@ -416,27 +439,32 @@ static int plan_ipam(const struct net_create_req *r, struct network *n, struct b
   return ipam_setup(n) < 0 ? berth_err_set(err, BERTH_EINTERNAL, ENOMEM, "out of memory") : 0;
 }
 
-/* --ipv6: a v6 subnet of its own (docker 20.10 picks none by itself) */
+/* The IPv6 subnet: with --ipv6 required (docker 20.10 picks none by
+ * itself) and used; without, recorded and shown but not used, as dockerd
+ * (a compose file's IPAM may list one without enable_ipv6). */
 static int plan_ipam6(const struct net_create_req *r, struct network *n, struct berth_err *err) {
-  if (!r->ipv6) {
-    if (r->subnet6 && *r->subnet6)
-      return berth_err_set(err, BERTH_EINVAL, 0, "an IPv6 subnet needs EnableIPv6 (--ipv6)");
-    return 0;
-  }
-  if (!r->subnet6 || !*r->subnet6)
-    return berth_err_set(err, BERTH_EFORBIDDEN, 0,
-                         "could not find an available, non-overlapping IPv6 address pool among "
-                         "the defaults to assign to the network");
+  bool given = r->subnet6 && *r->subnet6;
+  if (!given)
+    return r->ipv6 ? berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                                   "could not find an available, non-overlapping IPv6 address "
+                                   "pool among the defaults to assign to the network")
+                   : 0;
   int rc = cidr6_parse(r->subnet6, "subnet", &n->subnet6, err);
   if (rc < 0) return rc;
-  for (size_t i = 0; i < N.n; i++)
-    if (N.v[i]->subnet6.prefix && cidr6_overlap(N.v[i]->subnet6, n->subnet6))
+  if (!n->subnet6.prefix)
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid subnet %s: a /0 takes every address",
+                         r->subnet6);
+  keep_subnet6_text(n, r->subnet6);
+  const char *gw = r->gateway6 && *r->gateway6 ? r->gateway6 : NULL;
+  if (r->ipv6 && n->subnet6.prefix == 128) return no_gateway_room(gw, err);
+  for (size_t i = 0; r->ipv6 && i < N.n; i++)
+    if (N.v[i]->ipv6 && N.v[i]->subnet6.prefix && cidr6_overlap(N.v[i]->subnet6, n->subnet6))
       return berth_err_set(err, BERTH_EFORBIDDEN, 0,
                            "Pool overlaps with other one on this address space");
   n->gateway6 = 1;
-  n->gateway6_implied = !r->gateway6 || !*r->gateway6;
-  if (r->gateway6 && *r->gateway6 && ip6_offset(n->subnet6, r->gateway6, &n->gateway6) < 0)
-    return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for gateway %s", r->gateway6);
+  n->gateway6_implied = !gw;
+  if (gw && ip6_offset(n->subnet6, gw, &n->gateway6) < 0)
+    return berth_err_set(err, BERTH_EINVAL, 0, "no matching subnet for gateway %s", gw);
   return 0;
 }
 
@@ -496,7 +524,7 @@ static int driver_create(struct daemon *d, struct network *n, struct berth_err *
   size_t nk;
   struct berth_kv *kv = kv_of(n->options, &nk);
   char sub6[48], gw6[64], addr6[46];
-  if (n->subnet6.prefix) { /* the IPv6 half, as options (the 1.0 request has one subnet) */
+  if (n->ipv6 && n->subnet6.prefix) { /* the IPv6 half, as options (1.0 has one subnet) */
     cidr6_format(n->subnet6, sub6);
     ip6_at(n->subnet6, n->gateway6, addr6);
     snprintf(gw6, sizeof gw6, "%s/%d", addr6, n->subnet6.prefix);
@@ -630,7 +658,7 @@ static json_t *ipam_json(const struct network *n) {
   }
   if (n->subnet6.prefix) {
     char sub6[48], gw6[46];
-    cidr6_format(n->subnet6, sub6);
+    subnet6_shown(n, sub6);
     ip6_at(n->subnet6, n->gateway6, gw6);
     json_t *c = json_pack("{s:s}", "Subnet", sub6);
     if (!n->gateway6_implied) json_object_set_new(c, "Gateway", json_string(gw6));
@@ -789,7 +817,7 @@ static int reserve6_locked(struct network *n, struct net_endpoint *ep, struct be
   char want6[46];
   snprintf(want6, sizeof want6, "%s", ep->ip6); /* --ip6, or "" */
   ep->ip6[0] = ep->gateway6[0] = 0;
-  if (!n->subnet6.prefix)
+  if (!n->ipv6 || !n->subnet6.prefix)
     return want6[0] ? berth_err_set(err, BERTH_EINVAL, 0,
                                     "invalid address %s: the network has no IPv6 subnet", want6)
                     : 0;

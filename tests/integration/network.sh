@@ -351,7 +351,17 @@ check "it reaches outside over IPv6 (masquerade in berth's ip6 table)" docker ex
 expect_match "table ip6 berth holds that masquerade" "ip6 saddr fd00:61::/64 oifname != \"br-[0-9a-f]+\" masquerade" "$(nft list table ip6 berth)"
 expect_match "--ipv6 without an IPv6 subnet: docker's refusal" "could not find an available, non-overlapping IPv6 address pool" "$(docker network create --ipv6 nov6 2>&1)"
 expect_match "an overlapping IPv6 subnet" "Pool overlaps with other one on this address space" "$(docker network create --ipv6 --subnet fd00:61::/80 ov6 2>&1)"
-expect_match "host bits in an IPv6 subnet" "invalid subnet fd00:61::1/64" "$(docker network create --ipv6 --subnet fd00:61::1/64 bad6 2>&1)"
+expect_match "host bits in an IPv6 subnet: the network they are in (here it overlaps), as dockerd" "Pool overlaps with other one on this address space" "$(docker network create --ipv6 --subnet fd00:61::1/64 bad6 2>&1)"
+check "host bits in another IPv6 subnet: taken" docker network create --ipv6 --subnet fd00:62::1/64 hb6
+expect "shown as given" '{"Subnet":"fd00:62::1/64"}' "$(docker network inspect -f '{{json (index .IPAM.Config 1)}}' hb6)"
+expect "a container's address in its network" "fd00:62::2" "$(docker run --rm --network hb6 busybox sh -c "ip -o -6 addr show eth0 scope global | awk '{print \$4}' | cut -d/ -f1")"
+docker network rm hb6 >/dev/null
+expect_match "a malformed IPv6 subnet: dockerd's words" "Invalid subnet zz::/64 : invalid CIDR address: zz::/64" "$(docker network create --ipv6 --subnet zz::/64 bad6 2>&1)"
+expect_match "a /128: no room for the gateway, dockerd's words" "failed to allocate gateway \\(\\): No available addresses on this pool" "$(docker network create --ipv6 --subnet fd00:63::/128 bad6 2>&1)"
+expect_match "an IPv4 /31: the same" "failed to allocate gateway \\(\\): No available addresses on this pool" "$(docker network create --subnet 10.63.0.0/31 bad4 2>&1)"
+check "an IPv6 subnet without --ipv6: recorded, as dockerd (a compose file's IPAM may list one)" docker network create --subnet fd00:64::1/64 no6
+expect "shown in IPAM.Config as given, EnableIPv6 false" '{"Subnet":"fd00:64::1/64"} false' "$(docker network inspect -f '{{json (index .IPAM.Config 1)}} {{.EnableIPv6}}' no6)"
+expect "but no container gets an IPv6 address on it" "" "$(docker run --rm --network no6 busybox ip -o -6 addr show eth0 scope global)"
 docker rm -f v6a >/dev/null
 check "network rm of the IPv6 network" docker network rm v6net
 expect "berth's ip6 table goes with the last IPv6 network" "" "$(nft list table ip6 berth 2>/dev/null)"
@@ -444,6 +454,7 @@ expect "a network made with a subnet and no gateway shows none after the restart
 expect "network inspect lists the same addresses after kill -9" "$before" "$(addrs)"
 expect "a stopped container's endpoint settings kept across the restart" "appnet [\"al1\",\"${alc:0:12}\"] <$appnet_id> bridge null <> " "$(net_shown alc; docker rm alc >/dev/null)"
 expect "IPAM.Options kept across the restart" '{"berth.test":"1"}' "$(docker network inspect -f '{{json .IPAM.Options}}' ipamopt; docker network rm ipamopt >/dev/null)"
+expect "an IPv6 subnet with host bits: shown as given after the restart" '{"Subnet":"fd00:64::1/64"}' "$(docker network inspect -f '{{json (index .IPAM.Config 1)}}' no6; docker network rm no6 >/dev/null)"
 expect "the published ports of all of them still answer" "hello-from-httpd hello-from-httpd hello-from-httpd" "$(for i in 1 2 3; do curl -s -m 3 127.0.0.1:809$i/index.html; done | xargs)"
 expect "web keeps its address" "$ip1" "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' web)"
 expect "a connected container keeps both addresses" "10.99.0.77 $(docker exec late ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1)" "$(docker inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}}' late)"

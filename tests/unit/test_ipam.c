@@ -107,12 +107,20 @@ static void test_ipv6(void) {
   struct berth_err e = {0};
   struct cidr6 c, d;
   char s[48];
+  uint32_t back = 0;
   ok(cidr6_parse("fd00:99::/64", "subnet", &c, &e) == 0, "fd00:99::/64 parses");
   cidr6_format(c, s);
   is_str(s, "fd00:99::/64", "and formats back");
-  ok(cidr6_parse("fd00:99::1/64", "subnet", &d, &e) == -BERTH_EINVAL, "host bits: refused");
-  ok(cidr6_parse("fd00::/40", "subnet", &d, &e) == -BERTH_EINVAL, "a /40: refused");
+  ok(cidr6_parse("fd00:99::1/64", "subnet", &d, &e) == 0 && !memcmp(d.addr, c.addr, 16),
+     "host bits: the network they are in, as dockerd");
+  ok(cidr6_parse("fd00::/40", "subnet", &d, &e) == 0 && ip6_pool(d).prefix == 16,
+     "a /40: taken, 65536 offsets");
   ok(cidr6_parse("10.0.0.0/8", "subnet", &d, &e) == -BERTH_EINVAL, "IPv4: refused");
+  is_str(e.msg, "Invalid subnet 10.0.0.0/8 : invalid CIDR address: 10.0.0.0/8",
+         "in dockerd's words");
+  ok(cidr6_parse("fd00::/129", "subnet", &d, &e) == -BERTH_EINVAL, "a /129: refused");
+  ok(cidr6_parse("fd00:7::/128", "subnet", &d, &e) == 0 && ip6_offset(d, "fd00:7::", &back) < 0,
+     "a /128: parses, no offset to hand out");
   ok(cidr6_parse("fd00:99::/80", "subnet", &d, &e) == 0 && cidr6_overlap(c, d),
      "a /80 inside overlaps");
   ok(cidr6_parse("fd00:98::/64", "subnet", &d, &e) == 0 && !cidr6_overlap(c, d),
@@ -120,7 +128,7 @@ static void test_ipv6(void) {
   struct cidr pool = ip6_pool(c);
   ok(pool.prefix == 16, "a /64 hands out 65536 offsets");
   struct ipam_net n;
-  uint32_t off = 0, back = 0;
+  uint32_t off = 0;
   ok(ipam_net_init(&n, pool, (struct cidr){0, 0}, 1) == 0, "the offset map");
   ok(ipam_alloc(&n, 0, &off, &e) == 0 && off == 2,
      "the first container: offset 2 (::1 is the gateway)");
