@@ -807,6 +807,42 @@ json_t *ctr_hostconfig_update(json_t *hc, json_t *body, struct berth_err *err) {
   return out;
 }
 
+static json_int_t int_of(const json_t *o, const char *key) {
+  return json_integer_value(json_object_get(o, key));
+}
+
+/* What dockerd's update refuses given what the container has
+ * (UpdateContainer, container/container_unix.go), in its words into msg:
+ * false when the update fits.  hc: the container's HostConfig; body: the
+ * update's (a zero is "not given"). */
+bool ctr_update_conflict(const json_t *hc, const json_t *body, char *msg, size_t len) {
+  static const struct {
+    const char *given, *has, *msg;
+  } cpu[] = {
+      {"NanoCpus", "CpuPeriod", "Nano CPUs cannot be updated as CPU Period has already been set"},
+      {"NanoCpus", "CpuQuota", "Nano CPUs cannot be updated as CPU Quota has already been set"},
+      {"CpuPeriod", "NanoCpus", "CPU Period cannot be updated as NanoCPUs has already been set"},
+      {"CpuQuota", "NanoCpus", "CPU Quota cannot be updated as NanoCPUs has already been set"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cpu); i++)
+    if (int_of(body, cpu[i].given) > 0 && int_of(hc, cpu[i].has) > 0)
+      return snprintf(msg, len, "Conflicting options: %s", cpu[i].msg), true;
+  json_int_t mem = int_of(body, "Memory");
+  if (mem != 0 && int_of(body, "MemorySwap") == 0 && mem > int_of(hc, "MemorySwap"))
+    return snprintf(msg, len, "%s",
+                    "Memory limit should be smaller than already set memoryswap limit, update "
+                    "the memoryswap at the same time"),
+           true;
+  const char *policy =
+      json_string_value(json_object_get(json_object_get(body, "RestartPolicy"), "Name"));
+  if (policy && *policy && strcmp(policy, "no") && json_is_true(json_object_get(hc, "AutoRemove")))
+    return snprintf(msg, len, "%s",
+                    "Restart policy cannot be updated because AutoRemove is enabled for the "
+                    "container"),
+           true;
+  return false;
+}
+
 /* ---- the process environment ---- */
 
 struct envb {

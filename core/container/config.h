@@ -127,6 +127,9 @@ void ctr_opts_set(struct container *c, struct ctr_opts *o);
 /* docker's update: the resource keys and RestartPolicy of body over hc
  * (a new object); NULL and a 400 on a bad value */
 json_t *ctr_hostconfig_update(json_t *hc, json_t *body, struct berth_err *err);
+/* dockerd's refusal of an update given the container's HostConfig, in
+ * its words into msg; false when the update fits */
+bool ctr_update_conflict(const json_t *hc, const json_t *body, char *msg, size_t len);
 
 const char *ctr_restart_name(enum ctr_restart r);
 

@@ -1473,14 +1473,49 @@ void ctr_restore(struct daemon *d) {
 
 /* ---------------- update ---------------- */
 
+/* the limits of a running container applied; on a refusal the
+ * container's HostConfig and opts go back to old_hc and old (unless
+ * another update came in between), as dockerd restores its config */
+static int update_apply(struct container *c, struct ctr_opts *o, json_t *old_hc,
+                        struct ctr_opts *old, struct berth_err *err) {
+  struct cg_limits l;
+  json_t *devs = ctr_cg_limits(&o->res, &l, err);
+  int r = devs ? cgroup_ops()->update(c->id, &l, err) : -err->code;
+  json_decref(devs);
+  if (r == 0) {
+    ctr_opts_put(old);
+    return 0;
+  }
+  char why[sizeof err->msg];
+  snprintf(why, sizeof why, "%s", err->msg);
+  r = berth_err_set(err, BERTH_EINTERNAL, 0, "Cannot update container %s: %s", c->id, why);
+  ctr_lock();
+  if (c->opts == o) {
+    json_decref(c->host_config);
+    c->host_config = json_incref(old_hc);
+    c->opts = old;
+    old = o; /* the one to put below */
+  }
+  ctr_unlock();
+  ctr_opts_put(old);
+  return r;
+}
+
 int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warnings,
                struct berth_err *err) {
   /* a new HostConfig and opts, swapped in under the lock: a start in
    * flight keeps the opts it took */
+  char why[200];
   ctr_lock();
   json_t *hc = ctr_hostconfig_update(c->host_config, body, err);
+  bool conflict = hc && ctr_update_conflict(c->host_config, body, why, sizeof why);
   json_t *cfg = json_deep_copy(c->config); /* a copy: json_incref is not atomic enough */
   ctr_unlock();
+  if (conflict) {
+    json_decref(hc);
+    hc = NULL;
+    berth_err_set(err, BERTH_ECONFLICT, 0, "Cannot update container %s: %s", c->id, why);
+  }
   if (hc && ctr_resources_fit(hc, warnings, err) < 0) {
     json_decref(hc);
     hc = NULL;
@@ -1493,18 +1528,14 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warn
   }
   o->refs++; /* ours, besides the container's: not yet shared */
   ctr_lock();
-  json_decref(c->host_config);
+  json_t *old_hc = c->host_config;
   c->host_config = hc;
   struct ctr_opts *old = c->opts;
   c->opts = o;
   bool running = ctr_is_running(c);
   ctr_unlock();
-  ctr_opts_put(old);
-  int r = 0;
-  struct cg_limits l;
-  json_t *devs = running ? ctr_cg_limits(&o->res, &l, err) : NULL;
-  if (running) r = devs ? cgroup_ops()->update(c->id, &l, err) : -err->code;
-  json_decref(devs);
+  int r = running ? update_apply(c, o, old_hc, old, err) : (ctr_opts_put(old), 0);
+  json_decref(old_hc);
   ctr_opts_put(o);
   ctr_save(d, c);
   if (r == 0) ctr_event(c, "update", NULL);

@@ -115,10 +115,12 @@ static int fit_base(json_t *hc, const struct cgroup_ops *cg, json_t *warnings,
       json_object_set_new(hc, "MemorySwap", json_integer(-1));
   }
   int64_t swap = num(hc, "MemorySwap");
-  if (num(hc, "Memory") > 0 && swap != 0 && swap != -1 && !cg->has(CG_MEMORY_SWAP)) {
+  if (num(hc, "Memory") > 0 && swap != -1 && !cg->has(CG_MEMORY_SWAP)) {
     warn(warnings, "Your kernel does not support swap limit capabilities or the cgroup is not "
                    "mounted. Memory limited without swap.");
     json_object_set_new(hc, "MemorySwap", json_integer(-1));
+  } else if (num(hc, "Memory") > 0 && swap == 0) { /* dockerd's default: twice the memory */
+    json_object_set_new(hc, "MemorySwap", json_integer(2 * num(hc, "Memory")));
   }
   const char *cpus = json_string_value(json_object_get(hc, "CpusetCpus"));
   const char *mems = json_string_value(json_object_get(hc, "CpusetMems"));

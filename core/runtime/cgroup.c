@@ -264,15 +264,29 @@ static int v1_blkio(const char *id, const struct cg_limits *l, struct berth_err 
   return 0;
 }
 
+/* memory and memory+swap: the kernel keeps memory <= memsw at every
+ * write, so a limit raised past the current memsw needs memsw first (as
+ * runc orders them); a swap limit alone (update) is written alone, and
+ * the kernel refuses it under an unlimited memory as it refuses runc's */
+static int v1_memory(const char *id, const struct cg_limits *l, struct berth_err *err) {
+  cleanup_free char *p = v1_path("memory", id, "memory.limit_in_bytes");
+  cleanup_free char *ps = v1_path("memory", id, "memory.memsw.limit_in_bytes");
+  int64_t sw = l->memory_swap == 0 && l->memory > 0 ? 2 * l->memory : l->memory_swap;
+  bool swap = sw != 0 && path_exists(ps);
+  bool swap_first = swap && (sw == -1 || read_i64(p) < sw);
+  int r;
+  if (swap_first && (r = write_i64(ps, sw)) < 0)
+    return err_sys_(err, BERTH_EINVAL, -r, "memory swap limit");
+  if (l->memory > 0 && (r = write_i64(p, l->memory)) < 0)
+    return err_sys_(err, BERTH_EINVAL, -r, "memory limit");
+  if (swap && !swap_first && (r = write_i64(ps, sw)) < 0)
+    return err_sys_(err, BERTH_EINVAL, -r, "memory swap limit");
+  return 0;
+}
+
 static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err *err) {
   int r = 0;
-  if (l->memory > 0) {
-    cleanup_free char *p = v1_path("memory", id, "memory.limit_in_bytes");
-    if ((r = write_i64(p, l->memory)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "memory limit");
-    int64_t sw = l->memory_swap == 0 ? 2 * l->memory : l->memory_swap;
-    cleanup_free char *ps = v1_path("memory", id, "memory.memsw.limit_in_bytes");
-    if (path_exists(ps)) write_i64(ps, sw);
-  }
+  if ((l->memory > 0 || l->memory_swap > 0) && (r = v1_memory(id, l, err)) < 0) return r;
   if (l->nano_cpus > 0) {
     cleanup_free char *pp = v1_path("cpu", id, "cpu.cfs_period_us");
     cleanup_free char *pq = v1_path("cpu", id, "cpu.cfs_quota_us");

@@ -461,6 +461,30 @@ if [ -d /sys/fs/cgroup/memory/berth ]; then
   expect "update's reservation in the cgroup" 33554432 "$(cat /sys/fs/cgroup/memory/berth/$uid/memory.soft_limit_in_bytes)"
 fi
 berth rm -f upd >/dev/null
+# update's refusals as dockerd's UpdateContainer words them (a memory
+# limit past the swap limit was half-applied before: inspect changed, the
+# cgroup refused the write)
+berth run -d --name upd --memory 64m --cpus 0.5 busybox sleep 60 >/dev/null
+uid=$(berth inspect -f '{{.Id}}' upd)
+expect "--memory 64m: MemorySwap twice it, as dockerd" "67108864 134217728" "$(berth inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' upd)"
+expect_match "update --memory past the swap limit: dockerd's 409" "Cannot update container $uid: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time" "$(docker update --memory 256m upd 2>&1)"
+expect_match "update --cpu-period of a --cpus container: dockerd's words" "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set" "$(docker update --cpu-period 50000 upd 2>&1)"
+if [ -e /sys/fs/cgroup/memory/berth/memory.memsw.limit_in_bytes ]; then # v1 with swap accounting
+  check "update --memory 256m --memory-swap 512m (raised past the old swap limit)" docker update --memory 256m --memory-swap 512m upd
+  expect "both in the container's cgroup" "268435456 536870912" "$(docker exec upd cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null | xargs)"
+  check "and lowered again" docker update --memory 32m --memory-swap 48m upd
+  expect "lowered in the cgroup" "33554432 50331648" "$(docker exec upd cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null | xargs)"
+  berth rm -f upd >/dev/null
+  berth run -d --name upd busybox sleep 60 >/dev/null
+  expect_match "update --memory-swap alone under no memory limit: the kernel's refusal, dockerd's wrapping" "Cannot update container .*: memory swap limit: Invalid argument" "$(docker update --memory-swap 50m upd 2>&1)"
+  expect "and nothing of it kept (as dockerd restores its config)" "0 0" "$(berth inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' upd)"
+  berth rm -f upd >/dev/null
+else
+  berth rm -f upd >/dev/null
+fi
+berth run -d --rm --name upd busybox sleep 60 >/dev/null
+expect_match "update --restart of a --rm container: dockerd's words" "Restart policy cannot be updated because AutoRemove is enabled for the container" "$(docker update --restart always upd 2>&1)"
+berth rm -f upd >/dev/null
 check "no cgroup left for a removed container" test ! -e "/sys/fs/cgroup/memory/berth/$id" -a ! -e "/sys/fs/cgroup/berth/$id"
 
 # ---- kill -9 berthd while 10 containers log ----
