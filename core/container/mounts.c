@@ -57,12 +57,7 @@ static int bind_points(struct daemon *d, const struct ctr_opts *o, json_t *point
       continue;
     }
     if (b->volume) {
-      if (!vol_valid_name(b->source))
-        return berth_err_set(err, BERTH_EINVAL, 0,
-                             "create %s: \"%s\" includes invalid characters for a local volume "
-                             "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "
-                             "intended to pass a host directory, use absolute path",
-                             b->source, b->source);
+      if (vol_check_name(b->source, err) < 0) return -err->code;
       bool created;
       json_t *vol = vol_exists(b->source) ? vol_inspect(d, b->source, err)
                                           : vol_create(d, &vr, &created, err);

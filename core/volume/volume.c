@@ -35,6 +35,20 @@ bool vol_valid_name(const char *n) {
   return true;
 }
 
+int vol_check_name(const char *n, struct berth_err *err) {
+  if (vol_valid_name(n)) return 0;
+  if (n && strlen(n) == 1) /* dockerd's local driver asks this first */
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "create %s: volume name is too short, names should be at least two "
+                         "alphanumeric characters",
+                         n);
+  return berth_err_set(err, BERTH_EINVAL, 0,
+                       "create %s: \"%s\" includes invalid characters for a local volume name, "
+                       "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass "
+                       "a host directory, use absolute path",
+                       n ? n : "", n ? n : "");
+}
+
 static struct loaded_plugin *driver_of(const char *name) {
   return plugin_find_active(&V.d->plugins, BERTH_KIND_VOLUME, name);
 }
@@ -196,14 +210,7 @@ static int check_create(const struct vol_create_req *r, struct berth_err *err) {
     if (r->name && *r->name) err_wrap(err, "create %s", r->name); /* dockerd's */
     return -1;
   }
-  if (r->name && *r->name && !vol_valid_name(r->name))
-    return berth_err_set(
-        err, BERTH_EINVAL, 0,
-        "create %s: \"%s\" includes invalid characters for a local volume name, "
-        "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a "
-        "host directory, use absolute path",
-        r->name, r->name);
-  return 0;
+  return r->name && *r->name ? vol_check_name(r->name, err) : 0;
 }
 
 /* with V.lock held: the driver's volume, then the record (a volume
@@ -307,10 +314,15 @@ int vol_remove(struct daemon *d, const char *name, bool force, json_t *users,
   int r = 0;
   if (!v && !force) r = berth_err_set(err, BERTH_ENOTFOUND, 0, "get %s: no such volume", name);
   if (v && json_array_size(users)) {
-    cleanup_free char *list = json_dumps(users, JSON_COMPACT);
-    for (char *p = list; *p; p++)
-      if (*p == '"') *p = ' ';
-    r = berth_err_set(err, BERTH_ECONFLICT, 0, "remove %s: volume is in use - %s", name, list);
+    char list[800] = ""; /* Go's []string: [id1 id2] */
+    size_t at = 0, i;
+    json_t *u;
+    json_array_foreach(users, i, u) {
+      int n = snprintf(list + at, sizeof list - at, "%s%s", i ? " " : "", json_string_value(u));
+      if (n < 0 || (size_t)n >= sizeof list - at) break;
+      at += (size_t)n;
+    }
+    r = berth_err_set(err, BERTH_ECONFLICT, 0, "remove %s: volume is in use - [%s]", name, list);
   }
   if (r == 0 && v) r = drop_locked(v, err);
   pthread_mutex_unlock(&V.lock);

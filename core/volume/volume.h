@@ -63,5 +63,7 @@ bool vol_is_anonymous(const char *name);
 int64_t vol_size(const char *name);
 /* docker's rule for local volume names */
 bool vol_valid_name(const char *name);
+/* 0, or dockerd's refusal of a local volume's name ("create NAME: …") */
+int vol_check_name(const char *name, struct berth_err *err);
 
 #endif

@@ -1,8 +1,9 @@
 /* local: berth's built-in volume driver, docker's layout and options.  A
  * volume's data is <root>/<name>/_data, root being <data-root>/volumes (the
  * host gives this built-in docker's directory).  Options as docker's local
- * driver takes them: none (a directory), type=tmpfs [o=size=…,mode=…], or
- * type=none o=bind device=<an existing absolute path>; the typed ones are
+ * driver takes them: none (a directory), or type= and device= (mount's:
+ * type=tmpfs device=tmpfs o=size=…, type=ext4 device=/dev/…, type=none
+ * o=bind device=<an existing absolute path>…); the typed ones are
  * mounted on _data at create and again at start-up while berthd runs, and
  * their options are kept with host->state_put. */
 #include <berth/volume.h>
@@ -41,6 +42,17 @@ static bool mount_root(const char *path) {
          (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+/* "bind" or "rbind" among o='s words: the device is a path to bind, as
+ * mount(8) and docker's mount package read it, whatever the type says */
+static bool is_bind(const char *o) {
+  for (const char *p = o; *p;) {
+    size_t n = strcspn(p, ",");
+    if ((n == 4 && !strncmp(p, "bind", 4)) || (n == 5 && !strncmp(p, "rbind", 5))) return true;
+    p += n + (p[n] == ',');
+  }
+  return false;
+}
+
 static int parse_opts(const struct berth_volume_create_req *r, struct opts *o,
                       struct berth_err *err) {
   memset(o, 0, sizeof *o);
@@ -58,19 +70,17 @@ static int parse_opts(const struct berth_volume_create_req *r, struct opts *o,
       return berth_err_set(err, BERTH_EINVAL, 0, "option %s is too long", kv->key);
     strcpy(dst, kv->value);
   }
-  if (!r->n_opts || !strcmp(o->type, "tmpfs")) return 0;
-  if (!strcmp(o->type, "none") && strstr(o->o, "bind")) {
-    struct stat st;
-    if (o->device[0] != '/' || stat(o->device, &st) < 0)
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "a bind volume needs device=<an existing absolute path>, not \"%s\"",
-                           o->device);
-    return 0;
-  }
-  return berth_err_set(err, BERTH_ENOTSUP, 0,
-                       "the local driver supports type=tmpfs and type=none with o=bind; not "
-                       "type=%s",
-                       o->type[0] ? o->type : "(none)");
+  if (!r->n_opts) return 0;
+  /* dockerd's local driver: with any option, both of these (its words) */
+  if (!o->device[0])
+    return berth_err_set(err, BERTH_EINVAL, 0, "missing required option: \"device\"");
+  if (!o->type[0]) return berth_err_set(err, BERTH_EINVAL, 0, "missing required option: \"type\"");
+  struct stat st;
+  if (is_bind(o->o) && (o->device[0] != '/' || stat(o->device, &st) < 0))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "a bind volume needs device=<an existing absolute path>, not \"%s\"",
+                         o->device);
+  return 0;
 }
 
 static int load_opts(struct local *l, const char *name, struct opts *o) {
@@ -104,10 +114,11 @@ static int mount_opts(struct local *l, const char *name, const struct opts *o,
   char fsdata[sizeof o->o];
   unsigned long flags = mount_options(o->o, 0, fsdata, sizeof fsdata); /* docker's: o= alone */
   int r;
-  if (!strcmp(o->type, "tmpfs")) {
-    r = mount("tmpfs", data, "tmpfs", flags, fsdata);
-  } else { /* a bind ("bind" is data to the parser), then its flags (ro,
-            * noexec…) by a remount of it */
+  if (!is_bind(o->o)) { /* the filesystem the type names, of the device (a tmpfs, a block
+                         * device's, nfs with addr=<IP>...): as docker's mount.Mount */
+    r = mount(o->device[0] ? o->device : o->type, data, o->type, flags, fsdata);
+  } else { /* a bind ("bind" is data to the parser, dropped here), then its
+            * flags (ro, noexec…) by a remount of it */
     r = mount(o->device, data, NULL, MS_BIND | MS_REC, NULL);
     if (r == 0 && flags && mount(NULL, data, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0) {
       int e = errno;
@@ -116,7 +127,14 @@ static int mount_opts(struct local *l, const char *name, const struct opts *o,
       r = -1;
     }
   }
-  return r < 0 ? berth_err_set(err, BERTH_EINVAL, errno, "mount %s: %s", name, strerror(errno)) : 0;
+  if (r == 0) return 0;
+  /* docker's words (its mount package's error: flags and data when set) */
+  int e = errno;
+  char es[64], fl[32] = "", dt[sizeof fsdata + 8] = "";
+  if (flags) snprintf(fl, sizeof fl, ", flags: 0x%lx", flags);
+  if (*fsdata) snprintf(dt, sizeof dt, ", data: %s", fsdata);
+  return berth_err_set(err, BERTH_EINVAL, e, "failed to mount local volume: mount %s:%s%s%s: %s",
+                       o->device, data, fl, dt, go_errstr(e, es, sizeof es));
 }
 
 static int local_init(const struct berth_host *host, void **drv, struct berth_err *err) {

@@ -24,7 +24,7 @@ expect_match ":ro refuses writes" "Read-only file system" "$(docker run --rm -v 
 docker create --name m1 -v data:/data busybox true >/dev/null
 m1=$(docker inspect -f '{{.Id}}' m1)
 expect "inspect shows the mount as docker does" "[{\"Type\":\"volume\",\"Name\":\"data\",\"Source\":\"$T/data/volumes/data/_data\",\"Destination\":\"/data\",\"Driver\":\"local\",\"Mode\":\"\",\"RW\":true,\"Propagation\":\"\"}]" "$(docker inspect -f '{{json .Mounts}}' m1)"
-expect_match "volume rm of a volume a container uses: docker's 409" "remove data: volume is in use - \[ *$m1 *\]" "$(docker volume rm data 2>&1)"
+expect_match "volume rm of a volume a container uses: docker's 409 (Go's list: [id])" "remove data: volume is in use - \[$m1\]$" "$(docker volume rm data 2>&1)"
 expect_match "even with -f" "volume is in use" "$(docker volume rm -f data 2>&1)"
 docker rm m1 >/dev/null
 
@@ -185,7 +185,24 @@ expect "o=size=1m,noexec,uid=1000 and o=bind,ro: as docker mounts them" \
   "rw,noexec,relatime,size=1024k,uid=1000 ro yes" \
   "$(docker run --rm -v tv2:/t -v bv2:/b busybox sh -c 'grep " /t " /proc/mounts | cut -d" " -f4; grep " /b " /proc/mounts | cut -d" " -f4 | cut -d, -f1; touch /b/x 2>/dev/null || echo yes' | xargs)"
 docker volume rm tv2 bv2 >/dev/null
-expect_match "another type: refused, not ignored" "supports type=tmpfs and type=none with o=bind" "$(docker volume create -o type=nfs -o device=:/x x2 2>&1)"
+expect_match "options without a device: dockerd's words" 'create x2: missing required option: "device"' "$(docker volume create -o type=tmpfs x2 2>&1)"
+expect_match "nor a type" 'create x2: missing required option: "type"' "$(docker volume create -o device=tmpfs x2 2>&1)"
+# another type: the filesystem of a block device (a loop device of its own)
+truncate -s 16M "$T/vol.img"
+if mkfs.ext4 -q -F "$T/vol.img" 2>/dev/null && LOOPDEV=$(losetup -f --show "$T/vol.img" 2>/dev/null); then
+  trap 'cleanup; losetup -d "$LOOPDEV" 2>/dev/null' EXIT
+  check "volume create -o type=ext4 -o device=<a loop device>" docker volume create -o type=ext4 -o device="$LOOPDEV" xv
+  expect "a container sees the ext4 there and writes to it" "ext4 ok" "$(docker run --rm -v xv:/x busybox sh -c 'grep " /x " /proc/mounts | cut -d" " -f3; echo kept >/x/f && echo ok' | xargs)"
+  check "volume rm of it" docker volume rm xv
+  expect "what it wrote is on the device" kept "$(debugfs -R 'cat /f' "$LOOPDEV" 2>/dev/null)"
+  losetup -d "$LOOPDEV"
+  trap cleanup EXIT
+else
+  fail "a loop device for the ext4 volume (mkfs.ext4, losetup)"
+fi
+expect_match "a device that is not there: the mount's refusal, docker's words" "create x3: failed to mount local volume: mount /dev/berth-no-such-dev:$T/data/volumes/x3/_data: no such file or directory" "$(docker volume create -o type=ext4 -o device=/dev/berth-no-such-dev x3 2>&1)"
+expect "and no volume left of it" "" "$(docker volume ls -q --filter name=x3)"
+expect_match "a one-letter name: dockerd's words" "create a: volume name is too short, names should be at least two alphanumeric characters" "$(docker volume create a 2>&1)"
 expect_match "an unknown option: refused" 'invalid option: "size"' "$(docker volume create -o size=1m x3 2>&1)"
 expect_match "-v with a relative target" "must be absolute" "$(docker run --rm -v data:rel busybox true 2>&1)"
 expect_match "-v onto /" "destination can't be '/'" "$(berth run --rm -v data:/ busybox true 2>&1)"
