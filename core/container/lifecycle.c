@@ -1342,10 +1342,9 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
 }
 
 int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err) {
-  if (!name || !*name || !valid_name(name))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                         name ? name : "");
+  /* dockerd's order and words (ContainerRename, reserveName wrapped) */
+  if (!name || !*name)
+    return berth_err_set(err, BERTH_EINVAL, 0, "Neither old nor new names may be empty");
   cleanup_free char *full = name[0] == '/' ? xstrdup(name) : xasprintf("/%s", name);
   ctr_lock();
   if (!strcmp(full, c->name)) {
@@ -1353,14 +1352,21 @@ int ctr_rename(struct daemon *d, struct container *c, const char *name, struct b
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "Renaming a container with the same name as its current name");
   }
+  if (!valid_name(full)) {
+    ctr_unlock();
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Error when allocating new name: Invalid container name (%s), only "
+                         "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                         full);
+  }
   char other[65];
   if (ctr_name_taken_locked(full, c, other)) {
     ctr_unlock();
-    return berth_err_set(
-        err, BERTH_ECONFLICT, 0,
-        "Conflict. The container name \"%s\" is already in use by container \"%s\". You have to "
-        "remove (or rename) that container to be able to reuse that name.",
-        full, other);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "Error when allocating new name: Conflict. The container name \"%s\" is "
+                         "already in use by container \"%s\". You have to remove (or rename) "
+                         "that container to be able to reuse that name.",
+                         full, other);
   }
   cleanup_free char *old = c->name;
   c->name = xstrdup(full);

@@ -208,6 +208,9 @@ expect "ps --format json keeps every field" "busybox f2 created" "$(berth ps -a 
 expect "ps --no-trunc shows 64-hex ids" 64 "$(berth ps -q --no-trunc | head -1 | tr -d '\n' | wc -c)"
 check "rename" berth rename f2 f3
 expect "renamed" f3 "$(berth ps -a --filter label=team=b --format '{{.Names}}')"
+expect_match "rename to an invalid name: dockerd's words (the name with its slash)" "Error when allocating new name: Invalid container name \(/bad name\)" "$(docker rename f3 'bad name' 2>&1)"
+expect_match "rename to a name in use: dockerd's wrapped conflict" "Error when allocating new name: Conflict. The container name \"/f1\" is already in use" "$(docker rename f3 f1 2>&1)"
+expect_match "rename to its own name: refused before the name is checked" "Renaming a container with the same name as its current name" "$(docker rename f3 f3 2>&1)"
 check "kill -s TERM" berth kill -s KILL f1
 sleep 0.3
 expect "killed with KILL: 137" 137 "$(berth inspect -f '{{.State.ExitCode}}' f1)"
