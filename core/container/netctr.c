@@ -294,12 +294,17 @@ static int reserve_one(struct daemon *d, const struct container *c, const struct
   const char *ip =
       json_string_value(json_object_get(json_object_get(cfg, "IPAMConfig"), "IPv4Address"));
   if (ip && !*ip) ip = NULL;
-  if (ip && !strcmp(ep->net_name, "bridge"))
+  want_ip6(cfg, ep);
+  /* dockerd's (updateNetworkConfig, validateNetworkingConfig) */
+  if ((ip || ep->ip6[0]) && ep->predefined)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "user specified IP address is supported on user defined networks only");
+  if ((ip && !ep->subnet_given) || (ep->ip6[0] && !ep->subnet6_given))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "user specified IP address is supported only when connecting to "
+                         "networks with user configured subnets");
   const char *mac = json_string_value(json_object_get(cfg, "MacAddress"));
   snprintf(ep->mac, sizeof ep->mac, "%s", mac && *mac ? mac : default_mac);
-  want_ip6(cfg, ep);
   snprintf(ep->ifname, sizeof ep->ifname, "%s", ifname);
   endpoint_names(c, o, cfg, ep);
   return net_reserve(d, ep, ip, err);
@@ -609,6 +614,49 @@ static int refuse_mode(const struct ctr_opts *o, const struct net_endpoint *ep,
   return 0;
 }
 
+/* What dockerd refuses of a connect before it looks for the endpoint, in
+ * its order (updateNetworkConfig, then updateNetworkSettings): an address
+ * or alias on a predefined network, an address on one without a subnet
+ * its creator gave, the host network, a container that shares a
+ * namespace, none beside anything else. */
+static int refuse_connect(const struct container *c, const struct ctr_opts *o,
+                          const struct net_endpoint *ep, json_t *cfg, struct berth_err *err) {
+  json_t *ipam = json_object_get(cfg, "IPAMConfig");
+  const char *ip = json_string_value(json_object_get(ipam, "IPv4Address"));
+  const char *ip6 = json_string_value(json_object_get(ipam, "IPv6Address"));
+  bool want_ip = (ip && *ip) || (ip6 && *ip6);
+  if (ep->predefined && want_ip)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "user specified IP address is supported on user defined networks only");
+  if (ep->predefined && json_array_size(json_object_get(cfg, "Aliases")))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "network-scoped alias is supported only for containers in user defined "
+                         "networks");
+  if ((ip && *ip && !ep->subnet_given) || (ip6 && *ip6 && !ep->subnet6_given))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "user specified IP address is supported only when connecting to "
+                         "networks with user configured subnets");
+  bool host_mode = !strcmp(o->network_mode, "host");
+  if (!strcmp(ep->driver, "host") && !host_mode)
+    return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                         "container cannot be disconnected from host network or connected to "
+                         "host network");
+  bool none = !strcmp(ep->driver, "none") || !strcmp(o->network_mode, "none");
+  for (size_t i = 0; i < c->n_eps && !none; i++)
+    none |= !strcmp(c->eps[i].driver, "none") && strcmp(c->eps[i].net_id, ep->net_id);
+  if (shares_netns(o) || (host_mode && strcmp(ep->driver, "host")))
+    return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                         "container sharing network namespace with another container or host "
+                         "cannot be connected to any other network");
+  bool same = (c->n_eps == 1 && !strcmp(c->eps[0].net_id, ep->net_id)) ||
+              (c->n_eps == 0 && !strcmp(ep->driver, "none") && !strcmp(o->network_mode, "none"));
+  if (none && !same)
+    return berth_err_set(err, BERTH_EFORBIDDEN, 0,
+                         "container cannot be connected to multiple networks with one of the "
+                         "networks in private (none) mode");
+  return 0;
+}
+
 /* the first ethN no endpoint of c uses */
 static void free_ifname(const struct container *c, char out[16]) {
   for (unsigned k = 0;; k++) {
@@ -638,14 +686,16 @@ static int connect_now(struct daemon *d, struct container *c, const struct ctr_o
   return 0;
 }
 
-/* the start of a connect or disconnect: the network, the container held,
- * its mode checked (on failure: not held) */
-static int attach_begin(struct daemon *d, struct container *c, const char *net,
-                        struct net_endpoint *ep, struct ctr_opts **o, struct berth_err *err) {
+/* the start of a connect (with its EndpointConfig cfg) or disconnect:
+ * the network, the container held, its mode checked (on failure: not
+ * held) */
+static int attach_begin(struct daemon *d, struct container *c, const char *net, bool connect,
+                        json_t *cfg, struct net_endpoint *ep, struct ctr_opts **o,
+                        struct berth_err *err) {
   if (net_resolve(d, net, ep, err) < 0) return -err->code;
   hold(c);
   *o = ctr_opts_get(c);
-  int r = refuse_mode(*o, ep, err);
+  int r = connect ? refuse_connect(c, *o, ep, cfg, err) : refuse_mode(*o, ep, err);
   if (r < 0) {
     ctr_opts_put(*o);
     unhold(c);
@@ -662,7 +712,7 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
     return berth_err_set(err, BERTH_ENOTSUP, 0,
                          "network connect: --link and --link-local-ip are not supported (use "
                          "--alias, names resolve on user networks)");
-  int r = attach_begin(d, c, net, &ep, &o, err);
+  int r = attach_begin(d, c, net, true, cfg, &ep, &o, err);
   if (r < 0) return r;
   bool on = false;
   for (size_t i = 0; i < c->n_eps; i++)
@@ -700,7 +750,7 @@ int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
                        struct berth_err *err) {
   struct net_endpoint ep;
   struct ctr_opts *o;
-  int r = attach_begin(d, c, net, &ep, &o, err);
+  int r = attach_begin(d, c, net, false, NULL, &ep, &o, err);
   if (r < 0) return r;
   ctr_opts_put(o);
   bool found = false;

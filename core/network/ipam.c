@@ -199,7 +199,7 @@ int ipam_alloc(struct ipam_net *n, uint32_t want, uint32_t *out, struct berth_er
     ip4_format(want, s);
     if (!cidr_contains(n->subnet, want))
       return berth_err_set(err, BERTH_EINVAL, 0,
-                           "invalid address %s: it does not belong to any of this network's "
+                           "Invalid address %s: It does not belong to any of this network's "
                            "subnets",
                            s);
     if (want == n->gateway || (cidr_contains(n->range, want) && reserved(n, want)))

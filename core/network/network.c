@@ -28,6 +28,7 @@ struct network {
   bool gateway_implied,
       gateway6_implied; /* a subnet given without its gateway: docker shows none */
   bool internal, attachable, ipv6, predefined;
+  bool subnet_given; /* its creator gave the v4 subnet (dockerd takes --ip only then) */
   json_t *options, *labels;
   json_t *ipam_options; /* IPAM.Options as created (docker echoes them), or NULL */
   json_t *shown;        /* the default bridge's Options with its driver's settings (not saved) */
@@ -101,6 +102,7 @@ static json_t *record_json(const struct network *n) {
                         "Labels", n->labels, "Created", (json_int_t)n->created_ns, "Subnet6", sub6,
                         "Gateway6", gw6, "IPAMOptions", n->ipam_options);
   if (n->gateway_implied) json_object_set_new(j, "GatewayImplied", json_true());
+  json_object_set_new(j, "SubnetGiven", json_boolean(n->subnet_given));
   if (n->gateway6_implied) json_object_set_new(j, "Gateway6Implied", json_true());
   return j;
 }
@@ -207,6 +209,8 @@ static struct network *from_record(json_t *j) {
   n->ipv6 = json_is_true(json_object_get(j, "EnableIPv6"));
   n->predefined = json_is_true(json_object_get(j, "Predefined"));
   n->gateway_implied = json_is_true(json_object_get(j, "GatewayImplied"));
+  json_t *given = json_object_get(j, "SubnetGiven"); /* unknown before stop 31: as given */
+  n->subnet_given = !given || json_is_true(given);
   n->gateway6_implied = json_is_true(json_object_get(j, "Gateway6Implied"));
   n->options = json_incref(json_object_get(j, "Options"));
   n->labels = json_incref(json_object_get(j, "Labels"));
@@ -414,6 +418,7 @@ static int plan_ipam(const struct net_create_req *r, struct network *n, struct b
   if (r->subnet && *r->subnet) {
     if ((rc = cidr_parse(r->subnet, "subnet", &n->subnet, err)) < 0) return rc;
     keep_subnet_text(n, r->subnet);
+    n->subnet_given = true;
     if (n->subnet.prefix >= 31) return no_gateway_room(r->gateway, err);
     for (size_t i = 0; i < nu; i++)
       if (cidr_overlap(used[i], n->subnet))
@@ -799,6 +804,9 @@ int net_resolve(struct daemon *d, const char *mode, struct net_endpoint *ep,
     memcpy(ep->net_id, n->id, 65);
     snprintf(ep->net_name, sizeof ep->net_name, "%s", n->name);
     snprintf(ep->driver, sizeof ep->driver, "%s", n->driver);
+    ep->predefined = n->predefined;
+    ep->subnet_given = n->subnet_given;
+    ep->subnet6_given = n->ipv6 && n->subnet6.prefix;
   }
   pthread_mutex_unlock(&N.lock);
   return n ? 0 : berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
@@ -824,7 +832,7 @@ static int reserve6_locked(struct network *n, struct net_endpoint *ep, struct be
   uint32_t off, want = 0;
   if (want6[0] && ip6_offset(n->subnet6, want6, &want) < 0)
     return berth_err_set(err, BERTH_EINVAL, 0,
-                         "invalid address %s: it does not belong to any of this network's subnets",
+                         "Invalid address %s: It does not belong to any of this network's subnets",
                          want6);
   int r = ipam_alloc(&n->ipam6, want, &off, err);
   if (r < 0 && want)

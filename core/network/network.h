@@ -50,6 +50,9 @@ struct net_endpoint {
   int prefix6;
   char ifname[16]; /* its name in the container: eth0, eth1, ... */
   int prefix;
+  /* from net_resolve: bridge, host or none; a subnet its creator gave
+   * (dockerd takes --ip/--ip6 only then) */
+  bool predefined, subnet_given, subnet6_given;
 };
 
 /* the network a container's NetworkMode names ("" and "default": the

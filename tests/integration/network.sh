@@ -394,8 +394,21 @@ expect_match "connect --link: refused, not ignored" "not supported" "$(docker ne
 expect_match "connect to a network that is not there: 404" "network nosuchnet not found" "$(docker network connect nosuchnet web 2>&1)"
 expect_match "connect of a container that is not there: 404" "No such container: nosuchctr" "$(docker network connect bnet nosuchctr 2>&1)"
 docker create --name hostc --network host busybox true >/dev/null
-expect_match "a host-network container cannot be connected" "connected to host network" "$(docker network connect bnet hostc 2>&1)"
+expect_match "a host-network container cannot be connected: dockerd's words" "container sharing network namespace with another container or host cannot be connected to any other network" "$(docker network connect bnet hostc 2>&1)"
 docker rm hostc >/dev/null
+# what dockerd refuses of a connect, in its order (web: on bridge and bnet's
+# neighbour networks; appnet and bnet have subnets their creator gave)
+docker network create autonet >/dev/null
+autoip=$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' autonet | sed 's/\.0\/.*/.9/')
+expect_match "connect --ip to a network whose subnet berth picked: dockerd's refusal" "user specified IP address is supported only when connecting to networks with user configured subnets" "$(docker network connect --ip "$autoip" autonet web 2>&1)"
+expect_match "run --ip there: the same" "user specified IP address is supported only when connecting to networks with user configured subnets" "$(docker run --rm --network autonet --ip "$autoip" busybox true 2>&1)"
+docker network rm autonet >/dev/null
+expect_match "connect --ip outside the subnet: dockerd's words" "Invalid address 10.66.0.5: It does not belong to any of this network's subnets" "$(docker network connect --ip 10.66.0.5 bnet web 2>&1)"
+expect_match "connect --alias on the default bridge" "network-scoped alias is supported only for containers in user defined networks" "$(docker network connect --alias x bridge web 2>&1)"
+expect_match "connect to none beside other networks" "container cannot be connected to multiple networks with one of the networks in private \(none\) mode" "$(docker network connect none web 2>&1)"
+docker run -d --name nonec --network none busybox sleep 60 >/dev/null
+expect_match "a --network none container to another network: the same" "one of the networks in private \(none\) mode" "$(docker network connect bnet nonec 2>&1)"
+docker rm -f nonec >/dev/null
 # a created container: the connect is recorded, and made at start
 docker create --name late busybox sleep 300 >/dev/null
 check "berth network connect --ip of a created container" berth network connect --ip 10.99.0.77 appnet late
