@@ -121,11 +121,14 @@ struct extract {
   uint64_t bytes;
 };
 
-/* the entry's name, its top component renamed; NULL if it climbs out */
+/* the entry's name, its top component renamed; NULL if it climbs out.
+ * The container's root comes as "/" and "/bin"…: the leading "/" is its
+ * top component (renamed, or the destination itself, as docker's CLI) */
 static char *local_name(const char *name, const char *rename) {
-  char *out = xstrdup("");
+  bool root = name[0] == '/';
+  char *out = xstrdup(root && rename ? rename : "");
   cleanup_free char *copy = xstrdup(name);
-  bool first = true;
+  bool first = !root;
   for (char *save = NULL, *part = strtok_r(copy, "/", &save); part;
        part = strtok_r(NULL, "/", &save), first = false) {
     const char *use = first && rename ? rename : part;

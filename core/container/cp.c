@@ -226,7 +226,7 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
   struct stat st;
   bool is_dir = dir_contents ||
                 (pfd >= 0 && fstatat(pfd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR(st.st_mode));
-  if (dir_contents) { /* "dir/." or "dir/": the directory as ".", then its entries */
+  if (dir_contents) { /* "dir/." or "dir/": the directory (as "." or its name), its entries */
     struct archive_entry *e = archive_entry_new();
     cleanup_close int dfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_DIRECTORY, 0);
     if (dfd >= 0 && fstatat(dfd, "", &st, AT_EMPTY_PATH) == 0) {
@@ -265,10 +265,12 @@ int ctr_archive_get(struct daemon *d, struct container *c, const char *path,
   if (lazylib_need(&lazy_libarchive, err) < 0) return -err->code;
   struct get_job *j = xcalloc(1, sizeof *j);
   *j = (struct get_job){d, c, xstrdup(path), NULL, -1};
-  /* the top entry: the path's basename ("." for "dir/." or "/") */
+  /* the top entry: the path's basename, "dir/" too, and "/" for the root
+   * (its entries "/bin"…), as dockerd names them; "." for "dir/." */
   const char *b = base_of(path);
-  size_t n = strcspn(b, "/");
-  j->name = follows_last(path) || !n ? xstrdup(".") : xasprintf("%.*s", (int)n, b);
+  size_t n = strcspn(b, "/"), len = strlen(path);
+  bool dot = !strcmp(path, ".") || (len >= 2 && !strcmp(path + len - 2, "/."));
+  j->name = dot ? xstrdup(".") : !n ? xstrdup("/") : xasprintf("%.*s", (int)n, b);
   ctr_lock();
   c->refs++;
   ctr_unlock();

@@ -4,7 +4,12 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202 /* the kernel's ipc/mqueue.c; not in linux/magic.h */
+#endif
 
 #include "../runtime/runtime.h"
 #include "../util/lazylib.h"
@@ -136,6 +141,32 @@ static char **sorted_names(DIR *d, size_t *n) {
   return v;
 }
 
+/* A running container's view (cp) has the kernel's filesystems mounted
+ * in it (/proc, /sys, /dev/pts, cgroups...) and its own /dev: their
+ * directories go in the tar, not what is in them (dockerd's view of a
+ * container is its root and volumes: the image's empty /proc and /dev). */
+static bool leave_out_below(int dirfd, const char *name, const char *child, dev_t dev,
+                            dev_t parent) {
+  if (dev == parent) return false;
+  if (!strcmp(child, "/dev")) return true;
+  cleanup_close int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct statfs sf;
+  if (fd < 0 || fstatfs(fd, &sf) < 0) return false;
+  switch ((unsigned long)sf.f_type) {
+  case PROC_SUPER_MAGIC:
+  case SYSFS_MAGIC:
+  case DEVPTS_SUPER_MAGIC:
+  case MQUEUE_MAGIC:
+  case CGROUP_SUPER_MAGIC:
+  case CGROUP2_SUPER_MAGIC:
+  case SECURITYFS_MAGIC:
+  case DEBUGFS_MAGIC:
+  case TRACEFS_MAGIC:
+  case BPF_FS_MAGIC: return true;
+  default: return false;
+  }
+}
+
 int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *prefix) {
   int fd = rt_openat_in_root(rootfd, *path ? path : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -146,14 +177,20 @@ int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *p
   size_t n;
   char **names = sorted_names(d, &n);
   bool root = !strcmp(path, "/");
+  struct stat self;
+  dev_t dev = fstat(dirfd(d), &self) == 0 ? self.st_dev : 0;
   int r = 0;
   for (size_t i = 0; r == 0 && i < n; i++) {
     cleanup_free char *child = xasprintf("%s/%s", root ? "" : path, names[i]);
-    cleanup_free char *name = xasprintf("%s%s%s", prefix, *prefix ? "/" : "", names[i]);
+    size_t pl = strlen(prefix); /* "/" (the root, named as dockerd names it): no second slash */
+    cleanup_free char *name =
+        xasprintf("%s%s%s", prefix, pl && prefix[pl - 1] != '/' ? "/" : "", names[i]);
     struct stat st;
     if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
     r = ctar_add(a, rootfd, child, name);
-    if (r == 0 && S_ISDIR(st.st_mode)) r = ctar_add_tree(a, rootfd, child, name);
+    if (r == 0 && S_ISDIR(st.st_mode) &&
+        !leave_out_below(dirfd(d), names[i], child, st.st_dev, dev))
+      r = ctar_add_tree(a, rootfd, child, name);
   }
   for (size_t i = 0; i < n; i++)
     free(names[i]);

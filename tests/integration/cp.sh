@@ -37,6 +37,20 @@ expect "mtimes kept" "$(stat -c %Y "$SRC/f1")" "$(docker exec c1 stat -c %Y /tmp
 expect "the hard link is one inode" "2" "$(docker exec c1 stat -c %h /tmp/src/hard)"
 expect "the symlink is a symlink" "f1" "$(docker exec c1 readlink /tmp/src/link)"
 expect "a 140-character name (pax header)" "deep" "$(docker exec c1 cat "/tmp/src/sub/$long/f3")"
+# "dir/" is the directory by its name, "/" is the root's tree (dockerd's
+# names: "src/…", "/bin"…); before stop 31 "dir/" came as "./…", which the
+# docker CLI extracted to nothing
+docker cp c1:/tmp/src/ "$T/slash" 2>/dev/null
+expect "docker cp ctr:/dir/ NEW: the directory arrives as NEW" "$(tree "$SRC")" "$(tree "$T/slash")"
+berth cp -q c1:/tmp/src/ "$T/slash2"
+expect "berth cp the same" "$(tree "$SRC")" "$(tree "$T/slash2")"
+docker cp c1:/ "$T/rootcp" 2>/dev/null
+expect "docker cp ctr:/ NEW: the root's tree" "one" "$(cat "$T/rootcp/tmp/src/f1" 2>&1)"
+expect "its /proc, /sys and /dev as empty directories (the kernel's files and devices are not copied; dockerd's view has none)" "0 0 0" "$(for d in proc sys dev; do ls -A "$T/rootcp/$d" | wc -l; done | xargs)"
+mkdir "$T/rootcp2"
+berth cp -q c1:/ "$T/rootcp2"
+expect "berth cp ctr:/ EXISTING-DIR: its entries in it, as docker's CLI puts them" "one" "$(cat "$T/rootcp2/tmp/src/f1" 2>&1)"
+rm -rf "$T/slash" "$T/slash2" "$T/rootcp" "$T/rootcp2"
 berth cp -q "$SRC/f1" c1:/tmp/renamed.txt
 expect "a file to a missing name: that name (-q prints nothing)" "one" "$(docker exec c1 cat /tmp/renamed.txt)"
 berth cp -q "$SRC/." c1:/contents
