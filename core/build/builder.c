@@ -202,36 +202,8 @@ static int meta_pairs(struct build *b, struct bstage *s, const struct df_instr *
 }
 
 static int meta_healthcheck(struct bstage *s, const struct df_instr *in, struct berth_err *err) {
-  json_t *hc = json_object();
-  if (!strcasecmp(in->rest, "NONE")) {
-    json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
-  } else {
-    if (strncasecmp(in->rest, "CMD", 3) || (in->rest[3] && !isspace((unsigned char)in->rest[3]))) {
-      json_decref(hc);
-      return berth_err_set(err, BERTH_EINVAL, 0, "Unknown type \"%s\" in HEALTHCHECK (try CMD)",
-                           in->rest);
-    }
-    const char *cmd = in->rest + 3;
-    while (isspace((unsigned char)*cmd))
-      cmd++;
-    json_t *arr = *cmd == '[' ? json_loads(cmd, 0, NULL) : NULL;
-    json_t *test = json_pack("[s]", json_is_array(arr) ? "CMD" : "CMD-SHELL");
-    if (json_is_array(arr))
-      json_array_extend(test, arr);
-    else
-      json_array_append_new(test, json_string(cmd));
-    json_decref(arr);
-    json_object_set_new(hc, "Test", test);
-  }
-  static const char *const durs[][2] = {
-      {"interval", "Interval"}, {"timeout", "Timeout"}, {"start-period", "StartPeriod"}};
-  for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
-    const char *v = df_flag(in, durs[i][0]);
-    int64_t ns; /* checked by df_check: a Go duration */
-    if (v && parse_go_duration(v, &ns) == 0) json_object_set_new(hc, durs[i][1], json_integer(ns));
-  }
-  const char *retries = df_flag(in, "retries");
-  if (retries) json_object_set_new(hc, "Retries", json_integer(atoi(retries)));
+  json_t *hc = df_healthcheck(in, err);
+  if (!hc) return -err->code;
   json_object_set_new(bconfig(s), "Healthcheck", hc);
   return 0;
 }

@@ -59,5 +59,9 @@ int df_pairs(const char *what, const char *s, char escape, json_t *vars, bool al
  * MAINTAINER, COPY/ADD with one argument, SHELL not in JSON form, ENV and
  * LABEL pairs ("failed to parse Dockerfile: LABEL must have two arguments") */
 int df_check(const struct dockerfile *df, struct berth_err *err);
+/* A HEALTHCHECK instruction (df_check'ed) as the image config's
+ * Healthcheck: Test (NONE, CMD, CMD-SHELL) and the flags given; NULL with
+ * docker's error for another type */
+json_t *df_healthcheck(const struct df_instr *in, struct berth_err *err);
 
 #endif

@@ -1,5 +1,7 @@
 #include "imageconf.h"
 
+#include "../build/dockerfile.h"
+
 #include <ctype.h>
 #include <strings.h>
 
@@ -109,6 +111,24 @@ static int add_label(json_t *config, const char *k, const char *v) {
   return 0;
 }
 
+/* HEALTHCHECK [--interval=…] CMD …|NONE: the Dockerfile's instruction,
+ * parsed and checked as the builder does (dockerd runs commit's changes
+ * through its Dockerfile dispatcher) */
+static int change_healthcheck(json_t *config, const char *line, struct berth_err *err) {
+  struct dockerfile df = {0};
+  if (df_parse(line, strlen(line), &df, err) < 0) return -err->code;
+  json_t *hc = df.n == 1 && df_check(&df, err) == 0 ? df_healthcheck(&df.v[0], err) : NULL;
+  df_free(&df);
+  if (!hc) { /* dockerd's words without the parser's "dockerfile parse error line 1: " */
+    const char *m = strstr(err->msg, "parse error line ");
+    const char *colon = m ? strstr(m, ": ") : NULL;
+    if (colon) memmove(err->msg, colon + 2, strlen(colon + 2) + 1);
+    return -err->code;
+  }
+  json_object_set_new(config, "Healthcheck", hc);
+  return 0;
+}
+
 int imageconf_apply_change(json_t *config, const char *line, struct berth_err *err) {
   while (isspace((unsigned char)*line))
     line++;
@@ -157,7 +177,11 @@ int imageconf_apply_change(json_t *config, const char *line, struct berth_err *e
       cleanup_free char *key = expose && !strchr(t, '/') ? xasprintf("%s/tcp", t) : xstrdup(t);
       json_object_set_new(o, key, json_object());
     }
+  } else if (!strcasecmp(ins, "HEALTHCHECK")) {
+    return change_healthcheck(config, line, err);
   } else {
+    for (char *c = ins; *c; c++) /* dockerd names it in lower case */
+      *c = (char)tolower((unsigned char)*c);
     return berth_err_set(err, BERTH_EINVAL, 0, "%s is not a valid change command", ins);
   }
   return 0;

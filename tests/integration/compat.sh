@@ -431,6 +431,11 @@ expect "--domainname: the kernel's domain name, and inspect's" "d1 d1" \
 # --entrypoint "": docker's [""] clears the image's entrypoint and its Cmd
 docker create --name epb busybox true >/dev/null
 docker commit --change 'ENTRYPOINT ["echo","ep"]' --change 'CMD ["c1"]' epb epimg >/dev/null
+# commit's HEALTHCHECK (a Dockerfile instruction, dockerd's checks and words)
+docker commit -c 'HEALTHCHECK --interval=5s --retries=2 CMD ["true"]' epb hcimg2 >/dev/null
+expect "commit -c HEALTHCHECK: the image's Healthcheck" '{"Test":["CMD","true"],"Interval":5000000000,"Retries":2}' "$(docker image inspect -f '{{json .Config.Healthcheck}}' hcimg2; docker rmi hcimg2 >/dev/null)"
+expect_match "a bad interval: Go's words, as dockerd" 'Error response from daemon: time: invalid duration "zz"$' "$(docker commit -c 'HEALTHCHECK --interval=zz CMD true' epb x 2>&1)"
+expect_match "an instruction commit does not take: dockerd's lower-case name" "run is not a valid change command" "$(docker commit -c 'RUN x' epb x 2>&1)"
 docker rm epb >/dev/null
 expect "an image's ENTRYPOINT and CMD" "ep c1" "$(docker run --rm epimg 2>&1)"
 epid=$(docker create --entrypoint "" epimg echo y)
