@@ -985,20 +985,24 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
     cleanup_free char *fam = ref_not_found_name(name);
     return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", fam);
   }
-  for (size_t i = 0; i < s->n_images; i++)
-    if (!strcmp(s->images[i]->parent, im->id)) {
-      pthread_mutex_unlock(&s->lock);
-      return berth_err_set(err, BERTH_ECONFLICT, 0,
-                           "conflict: unable to delete %.12s (cannot be forced) - image has "
-                           "dependent child images",
-                           im->id + 7);
-    }
+  bool children = false;
+  for (size_t i = 0; i < s->n_images && !children; i++)
+    children = !strcmp(s->images[i]->parent, im->id);
   struct image_ref r;
   struct tag *t = NULL;
   if (!str_has_prefix(name, "sha256:") && ref_parse(name, true, &r, NULL) == 0) {
     cleanup_free char *canon = ref_canonical(&r);
     ref_free(&r);
     t = tag_find(s, canon);
+  }
+  /* by id: a parent cannot go; by tag, dockerd untags it and keeps the
+   * image quietly for its children (below) */
+  if (!t && children) {
+    pthread_mutex_unlock(&s->lock);
+    return berth_err_set(err, BERTH_ECONFLICT, 0,
+                         "conflict: unable to delete %.12s (cannot be forced) - image has "
+                         "dependent child images",
+                         im->id + 7);
   }
   if (t && other_refs_locked(s, im->id, t) > 0) {
     /* other references remain: untag only (and, as docker does, the
@@ -1034,9 +1038,10 @@ int store_delete(struct image_store *s, const char *name, bool force, bool nopru
     else
       i++;
   int rr = save_tags(s);
-  /* forced past a stopped container: the image stays, untagged */
+  /* forced past a stopped container, or a parent of others: the image
+   * stays, untagged */
   char parent[DIGEST_LEN + 1] = "";
-  if (use == 0) {
+  if (use == 0 && !children) {
     snprintf(parent, sizeof parent, "%s", im->parent);
     delete_image_locked(s, im, noprune, result);
   }

@@ -90,6 +90,16 @@ expect "import message in Comment" "imported" "$(docker image inspect -f '{{.Com
 expect "import of an empty stream: an image with one empty layer, as dockerd (Go's tar reader)" "1 0" \
   "$(docker import - emptyimp:1 </dev/null >/dev/null && docker image inspect -f '{{len .RootFS.Layers}} {{.Size}}' emptyimp:1)"
 docker rmi emptyimp:1 >/dev/null
+# a parent's tag goes, the image stays for its child (dockerd's quiet
+# conflict); by id it is refused; the child's rmi takes both
+docker create --name par busybox true >/dev/null && docker commit par par:1 >/dev/null && docker rm par >/dev/null
+docker create --name chi par:1 true >/dev/null && docker commit chi chi:1 >/dev/null && docker rm chi >/dev/null
+pid=$(docker image inspect -f '{{.Id}}' par:1)
+expect_match "rmi by id of a parent: dockerd's conflict" "unable to delete ${pid:7:12} \(cannot be forced\) - image has dependent child images" "$(docker rmi "$pid" 2>&1)"
+expect "rmi of the parent's tag: untagged, as dockerd (berth refused it)" "Untagged: par:1" "$(docker rmi par:1 2>&1)"
+expect "the parent stays, with no tag" "[]" "$(docker image inspect -f '{{.RepoTags}}' "$pid")"
+docker rmi chi:1 >/dev/null
+check_fails "the child's rmi takes the untagged parent with it" docker image inspect "$pid"
 expect_match "a stream that is no tar is still refused" "Unrecognized archive format" "$(echo garbage | docker import - bad:1 2>&1)"
 out=$(docker images --filter dangling=true -q | wc -l)
 expect "dangling filter" "1" "$out"
