@@ -2,6 +2,10 @@
  * ps on the host with the client's arguments, -ef by default, and keeps
  * the rows whose PID is in the container's cgroup) */
 #include <ctype.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "../runtime/cgroup.h"
 #include "container.h"
@@ -46,6 +50,47 @@ static bool listed(const pid_t *pids, size_t n, pid_t pid) {
   return false;
 }
 
+/* ps with the client's arguments split at spaces (dockerd's), its output
+ * on a pipe (*out), its stderr into a memfd (*errfd); its pid, or -1 */
+static pid_t start_ps(const char *ps_args, FILE **out, int *errfd) {
+  cleanup_free char *copy = xstrdup(ps_args && *ps_args ? ps_args : "-ef");
+  char *argv[64] = {"ps"};
+  size_t n = 1;
+  for (char *save = NULL, *t = strtok_r(copy, " ", &save); t && n < 63;
+       t = strtok_r(NULL, " ", &save))
+    argv[n++] = t;
+  argv[n] = NULL;
+  int fds[2];
+  *errfd = memfd_create("ps-stderr", MFD_CLOEXEC);
+  if (*errfd < 0 || pipe2(fds, O_CLOEXEC) < 0) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, *errfd, 2);
+  pid_t pid;
+  extern char **environ;
+  int r = posix_spawnp(&pid, "ps", &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  *out = r == 0 ? fdopen(fds[0], "r") : NULL;
+  if (!*out) close(fds[0]);
+  return r == 0 && *out ? pid : -1;
+}
+
+/* dockerd's "ps: …": the first line ps wrote on stderr, else how it ended */
+static void ps_failed(int errfd, int status, struct berth_err *err) {
+  char line[512] = "";
+  ssize_t n = pread(errfd, line, sizeof line - 1, 0);
+  line[n > 0 ? n : 0] = 0;
+  line[strcspn(line, "\n")] = 0;
+  if (*line)
+    berth_err_set(err, BERTH_EINTERNAL, 0, "ps: %s", line);
+  else if (WIFEXITED(status))
+    berth_err_set(err, BERTH_EINTERNAL, 0, "ps: exit status %d", WEXITSTATUS(status));
+  else
+    berth_err_set(err, BERTH_EINTERNAL, 0, "ps: signal: %s", strsignal(WTERMSIG(status)));
+}
+
 json_t *ctr_top(struct container *c, const char *ps_args, struct berth_err *err) {
   ctr_lock();
   bool running = ctr_is_running(c);
@@ -54,29 +99,39 @@ json_t *ctr_top(struct container *c, const char *ps_args, struct berth_err *err)
     berth_err_set(err, BERTH_ECONFLICT, 0, "Container %s is not running", c->id);
     return NULL;
   }
-  cleanup_free char *cmd = xasprintf("ps %s", ps_args && *ps_args ? ps_args : "-ef");
-  for (const char *x = cmd; *x; x++)
-    if (!isalnum((unsigned char)*x) && !strchr(" -,=_", *x)) {
-      berth_err_set(err, BERTH_EINVAL, 0, "invalid ps arguments: %s", ps_args);
-      return NULL;
-    }
   size_t n;
   cleanup_free pid_t *pids = cgroup_ops()->pids(c->id, &n);
-  FILE *f = popen(cmd, "r");
+  FILE *f = NULL;
+  cleanup_close int errfd = -1;
+  pid_t ps = start_ps(ps_args, &f, &errfd);
+  if (ps < 0) {
+    if (f) fclose(f);
+    berth_err_set(err, BERTH_EINTERNAL, errno, "ps: %s", strerror(errno));
+    return NULL;
+  }
   json_t *titles = json_array(), *procs = json_array();
   char line[4096];
-  int ncols = 0, pid_col = f && fgets(line, sizeof line, f) ? titles_of(line, titles, &ncols) : -1;
+  int ncols = 0, pid_col = fgets(line, sizeof line, f) ? titles_of(line, titles, &ncols) : -1;
   while (pid_col >= 0 && fgets(line, sizeof line, f)) {
     json_t *row = row_of(line, ncols);
     pid_t pid = (pid_t)atoi(json_string_value(json_array_get(row, (size_t)pid_col)) ?: "0");
     if (listed(pids, n, pid) && !exec_is_helper(c, pid)) json_array_append(procs, row);
     json_decref(row);
   }
-  if (f) pclose(f);
-  if (pid_col < 0) {
+  while (fgets(line, sizeof line, f)) { /* the rest, so that ps is not stuck writing */
+  }
+  fclose(f);
+  int status = 0;
+  while (waitpid(ps, &status, 0) < 0 && errno == EINTR) {
+  }
+  bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!ok || pid_col < 0) {
     json_decref(titles);
     json_decref(procs);
-    berth_err_set(err, BERTH_EINTERNAL, 0, "Couldn't find PID field in ps output");
+    if (!ok)
+      ps_failed(errfd, status, err);
+    else
+      berth_err_set(err, BERTH_EINTERNAL, 0, "Couldn't find PID field in ps output");
     return NULL;
   }
   ctr_event(c, "top", NULL);

@@ -136,6 +136,8 @@ for cli in berth docker; do
   expect_match "$cli: top web has ps -ef titles" '^UID +PID +PPID +C +STIME +TTY +TIME +CMD' "$out"
   expect_match "$cli: top with ps arguments (-o pid,comm)" "^PID +COMMAND
 [0-9]+ +sh" "$(C $cli top web -o pid,comm)"
+  expect_match "$cli: ps refusing its arguments: its first stderr line, dockerd's 'ps: …'" "ps: error: unknown gnu long option" "$(C $cli top web --bogus 2>&1)"
+  expect_match "$cli: ps failing without a word: its exit status (berth showed an empty table)" "ps: exit status 1" "$(C $cli top web -p 999999 2>&1)"
   C $cli exec -d web sleep 30
   sleep 0.3
   out=$(C $cli top web)
