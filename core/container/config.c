@@ -382,16 +382,52 @@ static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) 
                          "invalid volume specification: '%s': invalid mount config for type "
                          "\"%s\": invalid specification: destination can't be '/'",
                          s, m->volume ? "volume" : "bind");
+  /* dockerd's ValidMountMode: known words, at most one of each kind */
+  static const struct {
+    const char *word;
+    int kind; /* 0 rw, 1 label, 2 propagation, 3 copy, 4 consistency */
+  } ok[] = {{"ro", 0},       {"rw", 0},         {"z", 1},       {"Z", 1},        {"private", 2},
+            {"rprivate", 2}, {"shared", 2},     {"rshared", 2}, {"slave", 2},    {"rslave", 2},
+            {"nocopy", 3},   {"consistent", 4}, {"cached", 4},  {"delegated", 4}};
+  int seen[5] = {0};
   cleanup_free char *words = xstrdup(m->mode);
   char *save = NULL; /* strtok_r: containers are created on several threads at once */
   for (char *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-    static const char *const ok[] = {"ro",       "rw",     "z",       "Z",     "nocopy", "private",
-                                     "rprivate", "shared", "rshared", "slave", "rslave"};
-    bool known = false;
-    for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
-      known |= !strcmp(w, ok[i]);
-    if (!known) return berth_err_set(err, BERTH_EINVAL, 0, "invalid mode: %s", m->mode);
+    size_t i = 0;
+    while (i < ARRAY_SIZE(ok) && strcmp(w, ok[i].word))
+      i++;
+    if (i == ARRAY_SIZE(ok) || ++seen[ok[i].kind] > 1)
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid mode: %s", m->mode);
     if (!strcmp(w, "ro")) m->readonly = true;
+  }
+  return 0;
+}
+
+/* --tmpfs's options as dockerd checks them at create (ParseTmpfsOptions):
+ * mount(8)'s flags, and data of the keys tmpfs takes */
+static int check_tmpfs_options(const char *options, struct berth_err *err) {
+  static const char *const flags[] = {
+      "defaults",   "ro",          "rw",         "suid",        "nosuid",       "dev",     "nodev",
+      "exec",       "noexec",      "sync",       "async",       "dirsync",      "remount", "mand",
+      "nomand",     "atime",       "noatime",    "diratime",    "nodiratime",   "bind",    "rbind",
+      "unbindable", "runbindable", "private",    "rprivate",    "shared",       "rshared", "slave",
+      "rslave",     "relatime",    "norelatime", "strictatime", "nostrictatime"};
+  static const char *const keys[] = {"size",      "mode",      "uid", "gid",
+                                     "nr_inodes", "nr_blocks", "mpol"};
+  cleanup_free char *copy = xstrdup(options);
+  char *save = NULL;
+  for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    bool ok = false;
+    for (size_t i = 0; i < ARRAY_SIZE(flags) && !ok; i++)
+      ok = !strcmp(w, flags[i]);
+    char *eq = strchr(w, '=');
+    for (size_t i = 0; i < ARRAY_SIZE(keys) && !ok && eq; i++)
+      ok = strlen(keys[i]) == (size_t)(eq - w) && !strncmp(w, keys[i], (size_t)(eq - w));
+    if (ok) continue;
+    if (eq) /* Go's %q of the []string it split: ["k" "v"] */
+      return berth_err_set(err, BERTH_EINVAL, 0, "invalid tmpfs option [\"%.*s\" \"%s\"]",
+                           (int)(eq - w), w, eq + 1);
+    return berth_err_set(err, BERTH_EINVAL, 0, "invalid tmpfs option [\"%s\"]", w);
   }
   return 0;
 }
@@ -414,6 +450,17 @@ static int mount_bind(json_t *m, const char *type, struct ctr_bind *b, struct be
   b->labels = json_is_object(labels) ? json_incref(labels) : NULL;
   b->mode = xstrdup(nocopy ? "nocopy" : "");
   b->must_exist = !b->volume;
+  const char *prop =
+      json_string_value(json_object_get(json_object_get(m, "BindOptions"), "Propagation"));
+  static const char *const props[] = {"private", "rprivate", "shared",
+                                      "rshared", "slave",    "rslave"};
+  bool known = !prop || !*prop;
+  for (size_t i = 0; i < ARRAY_SIZE(props) && !known; i++)
+    known = !strcmp(prop, props[i]);
+  if (!known)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid mount config for type \"%s\": invalid propagation mode: %s", type,
+                         prop);
   if (!b->volume && src[0] != '/')
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "invalid mount config for type \"bind\": invalid mount path: '%s' mount "
@@ -486,6 +533,7 @@ static int parse_binds(json_t *hc, struct ctr_opts *o, struct berth_err *err) {
     if (k[0] != '/')
       return berth_err_set(err, BERTH_EINVAL, 0,
                            "invalid mount path: '%s' mount path must be absolute", k);
+    if (check_tmpfs_options(json_string_value(v) ?: "", err) < 0) return -err->code;
     add_tmpfs(o, k, json_string_value(v) ?: "");
   }
   return parse_mounts(hc, o, err);

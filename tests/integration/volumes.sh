@@ -207,6 +207,12 @@ expect_match "an unknown option: refused" 'invalid option: "size"' "$(docker vol
 expect_match "-v with a relative target" "must be absolute" "$(docker run --rm -v data:rel busybox true 2>&1)"
 expect_match "-v onto /" "destination can't be '/'" "$(berth run --rm -v data:/ busybox true 2>&1)"
 expect_match "an unknown mode" "invalid mode: rx" "$(berth run --rm -v data:/d:rx busybox true 2>&1)"
+expect_match "two words of one kind: dockerd's refusal (berth took rw,ro)" "invalid mode: rw,ro" "$(docker run --rm -v data:/d:rw,ro busybox true 2>&1)"
+check "words of different kinds: taken (ro,z,nocopy,cached)" docker run --rm -v data:/d:ro,z,nocopy,cached busybox true
+expect_match "--mount's bind-propagation checked" 'invalid mount config for type "bind": invalid propagation mode: bogus' "$(docker run --rm --mount type=bind,src=/tmp,dst=/x,bind-propagation=bogus busybox true 2>&1)"
+expect_match "--tmpfs's options checked at create: dockerd's words" 'invalid tmpfs option \["foo" "1"\]' "$(docker run --rm --tmpfs /x:size=1m,foo=1 busybox true 2>&1)"
+expect_match "a tmpfs key without its value" 'invalid tmpfs option \["size"\]' "$(docker create --tmpfs /x:size busybox true 2>&1)"
+expect "--tmpfs with flags and its keys: taken (as dockerd mounts them)" "rw,nosuid,nodev,noexec,relatime,size=1024k,nr_inodes=100,uid=5,gid=5" "$(docker run --rm --tmpfs /x:noexec,size=1m,uid=5,gid=5,nr_inodes=100 busybox grep ' /x ' /proc/mounts | cut -d' ' -f4)"
 expect_match "the same target twice" "Duplicate mount point: /d" "$(berth run --rm -v data:/d -v named3:/d busybox true 2>&1)"
 out=$(docker volume prune -f)
 expect_match "prune: the dangling anonymous volume goes" "$va" "$out"
