@@ -303,6 +303,10 @@ static int create_check(struct daemon *d, json_t *body, json_t **hc_out, json_t 
   const char *rt = json_string_value(json_object_get(hc, "Runtime"));
   if (!rt || !*rt) json_object_set_new(hc, "Runtime", json_string("berth"));
   daemon_no_new_privs(d, hc);
+  if (!strcmp(json_string_value(json_object_get(hc, "NetworkMode")) ?: "", "host") &&
+      json_object_size(json_object_get(hc, "PortBindings")))
+    json_array_append_new(
+        warnings, json_string("Published ports are discarded when using host network mode"));
   struct ctr_opts *check = NULL;
   if ((r = ctr_resources_fit(hc, warnings, err)) == 0) {
     check = ctr_opts_parse(body, hc, err);
@@ -666,8 +670,7 @@ static int spec_shared(struct daemon *d, struct container *c, const struct ctr_o
   if (t == c)
     r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own PID namespace");
   else if (!pid)
-    r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join PID of a non running container: %s",
-                      o->pid_of);
+    r = berth_err_set(err, BERTH_ECONFLICT, 0, "container %s is not running", t->id);
   else
     sh->pidns = xasprintf("/proc/%d/ns/pid", (int)pid);
   ctr_put(t);

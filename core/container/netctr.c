@@ -443,7 +443,7 @@ static int join_container_network(struct daemon *d, struct container *c, const c
     r = berth_err_set(err, BERTH_EINVAL, 0, "cannot join own network");
   else if (!pid)
     r = berth_err_set(err, BERTH_ECONFLICT, 0, "cannot join network of a non running container: %s",
-                      t->name + 1);
+                      t->id);
   if (r == 0) {
     snprintf(c->netns_of, sizeof c->netns_of, "%d", (int)pid);
     cleanup_free char *from = ctr_dir(d, t->id);

@@ -268,6 +268,49 @@ static int check_values(json_t *hc, struct berth_err *err) {
   return 0;
 }
 
+static bool nonempty(json_t *v) {
+  return (json_is_array(v) && json_array_size(v)) || (json_is_object(v) && json_object_size(v)) ||
+         (json_is_string(v) && *json_string_value(v));
+}
+
+/* dockerd's validateNetContainerMode: what --network container:<x> or host
+ * cannot go with, in its order and words */
+static int check_net_mode(json_t *body, json_t *hc, struct berth_err *err) {
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode")) ?: "";
+  bool ctr = !strncmp(mode, "container:", 10), host = !strcmp(mode, "host");
+  static const struct {
+    bool in_hc;
+    const char *key, *msg;
+  } conflicts[] = {
+      {false, "Hostname", "conflicting options: hostname and the network mode"},
+      {true, "Links",
+       "conflicting options: container type network can't be used with links. This would "
+       "result in undefined behavior"},
+      {true, "Dns", "conflicting options: dns and the network mode"},
+      {true, "ExtraHosts", "conflicting options: custom host-to-IP mapping and the network mode"},
+      {false, "MacAddress", "conflicting options: mac-address and the network mode"},
+      {true, "PortBindings",
+       "conflicting options: port publishing and the container type network "
+       "mode"},
+      {true, "PublishAllPorts",
+       "conflicting options: port publishing and the container type "
+       "network mode"},
+      {false, "ExposedPorts",
+       "conflicting options: port exposing and the container type network "
+       "mode"},
+  };
+  if (ctr && !mode[10])
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "Invalid network mode: invalid container format container:<name|id>");
+  for (size_t i = 0; i < ARRAY_SIZE(conflicts); i++) {
+    json_t *v = json_object_get(conflicts[i].in_hc ? hc : body, conflicts[i].key);
+    bool mac = !strcmp(conflicts[i].key, "MacAddress");
+    if ((ctr || (host && mac)) && (nonempty(v) || json_is_true(v)))
+      return berth_err_set(err, BERTH_EINVAL, 0, "%s", conflicts[i].msg);
+  }
+  return 0;
+}
+
 int ctr_validate_create(json_t *body, struct berth_err *err) {
   if (!json_is_object(body))
     return berth_err_set(err, BERTH_EINVAL, 0,
@@ -286,6 +329,7 @@ int ctr_validate_create(json_t *body, struct berth_err *err) {
   if (r == 0 && hn && *hn &&
       !strcmp(json_string_value(json_object_get(hc, "UTSMode")) ?: "", "host"))
     r = berth_err_set(err, BERTH_EINVAL, 0, "conflicting options: hostname and the UTS mode");
+  if (r == 0 && json_is_object(hc)) r = check_net_mode(body, hc, err);
   if (r < 0) return r;
   normalise_strslice(body, "Cmd");
   normalise_strslice(body, "Entrypoint");

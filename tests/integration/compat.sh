@@ -325,6 +325,13 @@ expect "--uts host: the host's hostname; /etc/hostname and Config.Hostname the c
   "$(hostname) yes" "$(docker run --name uh --uts host busybox sh -c 'hostname; cat /etc/hostname' | head -1) $([ "$(docker inspect -f '{{.Config.Hostname}}' uh)" = "$(docker logs uh | tail -1)" ] && echo yes)"
 docker rm uh >/dev/null
 expect_match "--uts host with --hostname: docker's conflict" "conflicting options: hostname and the UTS mode" "$(docker run --rm --uts host --hostname foo busybox true 2>&1)"
+# what --network container: cannot go with (dockerd's validateNetContainerMode)
+for f in "-p 80:80|port publishing and the container type network mode" "--hostname x|hostname and the network mode" \
+  "--dns 1.1.1.1|dns and the network mode" "--add-host a:1.1.1.1|custom host-to-IP mapping and the network mode" \
+  "--expose 80|port exposing and the container type network mode"; do
+  expect_match "--network container: with ${f%%|*}: dockerd's conflict" "conflicting options: ${f#*|}" "$(docker create --network container:nosuch ${f%%|*} busybox true 2>&1)"
+done
+expect_match "--network host with -p: dockerd's warning, the container made" "WARNING: Published ports are discarded when using host network mode" "$(c=$(docker create --network host -p 80:80 busybox true 2>&1); echo "$c"; docker rm "$(tail -1 <<<"$c")" >/dev/null)"
 expect "--ipc host: the host's ipc namespace" "$(readlink /proc/self/ns/ipc)" "$(docker run --rm --ipc host busybox readlink /proc/self/ns/ipc)"
 echo "shared-$$" >"/dev/shm/berth-test-$$"
 expect "--ipc host: the host's /dev/shm" "shared-$$" "$(docker run --rm --ipc host busybox cat /dev/shm/berth-test-$$ 2>&1)"
@@ -365,7 +372,7 @@ docker rm pj >/dev/null
 expect "--pid container: of a missing container: docker's 400 at create" '{"message":"No such container: berth-no-such"} 400' \
   "$(curl -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"PidMode":"container:berth-no-such"}}' --unix-socket "$SOCK" http://x/containers/create | tr -d '\n')"
 docker create --name pc busybox true >/dev/null
-expect_match "--pid container: of one not running: docker's words" "cannot join PID of a non running container: $(docker inspect -f '{{.Id}}' pc)" "$(docker run --rm --pid container:pc busybox true 2>&1)"
+expect_match "--pid container: of one not running: dockerd's words" "container $(docker inspect -f '{{.Id}}' pc) is not running" "$(docker run --rm --pid container:pc busybox true 2>&1)"
 docker run -d --name pk --pid container:pt busybox sleep 2404 >/dev/null
 docker stop -t 1 pt >/dev/null
 expect "--pid container: the joiner ends when the one it joined does (its namespace's PID 1 takes it along)" "exited 137" \
