@@ -1171,6 +1171,9 @@ int ctr_kill(struct daemon *d, struct container *c, const char *signal, struct b
   if (paused && sig == SIGKILL) {
     struct berth_err e = {0};
     cgroup_ops()->freeze(c->id, false, &e);
+  } else if (paused) { /* dockerd resumes it, so that the signal is taken */
+    struct berth_err e = {0};
+    ctr_pause(d, c, false, &e);
   }
   if (sig == SIGKILL) {
     ctr_lock();
@@ -1269,6 +1272,18 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
 
 /* ---------------- remove, rename ---------------- */
 
+/* dockerd's refusal of an rm without -f (its state in the words) */
+static int not_removable(struct container *c, struct berth_err *err) {
+  ctr_lock();
+  bool paused = c->status == CTR_PAUSED;
+  ctr_unlock();
+  return berth_err_set(err, BERTH_ECONFLICT, 0,
+                       "You cannot remove a %s container %s. %s the container before attempting "
+                       "removal or force remove",
+                       paused ? "paused" : "running", c->id,
+                       paused ? "Unpause and then stop" : "Stop");
+}
+
 int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
                struct berth_err *err) {
   ctr_lock();
@@ -1279,10 +1294,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   }
   if (running && !force) {
     ctr_unlock();
-    return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "You cannot remove a running container %s. Stop the container before "
-                         "attempting removal or force remove",
-                         c->id);
+    return not_removable(c, err);
   }
   if (c->status == CTR_RESTARTING && !force) {
     ctr_unlock();
@@ -1301,10 +1313,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   if (running && !force) {
     c->removing = false;
     ctr_unlock();
-    return berth_err_set(err, BERTH_ECONFLICT, 0,
-                         "You cannot remove a running container %s. Stop the container before "
-                         "attempting removal or force remove",
-                         c->id);
+    return not_removable(c, err);
   }
   uint64_t exits = c->exits;
   ctr_unlock();

@@ -163,7 +163,11 @@ for cli in berth docker; do
   check "$cli: process frozen while paused (state $st)" test "$st" = D -o "$st" = T
   l1=$(C $cli logs web | wc -l); sleep 0.7; l2=$(C $cli logs web | wc -l)
   expect "$cli: nothing runs while paused" "$l1" "$l2"
+  expect_match "$cli: rm of a paused container: dockerd's words" "You cannot remove a paused container [0-9a-f]{64}. Unpause and then stop the container" "$(C $cli rm web 2>&1)"
   check "$cli: unpause" C $cli unpause web
+  C $cli pause web
+  C $cli kill -s WINCH web >/dev/null
+  expect "$cli: a signal but KILL to a paused container resumes it, as dockerd (to be taken)" "running false" "$(C $cli inspect -f '{{.State.Status}} {{.State.Paused}}' web)"
   sleep 0.5
   check "$cli: runs again after unpause" test "$(C $cli logs web | wc -l)" -gt "$l2"
   s0=$(date +%s%N)
