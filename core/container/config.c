@@ -929,7 +929,7 @@ char **ctr_env(const struct ctr_opts *o, char *const *extra, size_t n_extra, con
     env_put(&b, o->env[i], true);
   for (size_t i = 0; i < n_extra; i++)
     if (strchr(extra[i], '=')) env_put(&b, extra[i], true);
-  cleanup_free char *hm = xasprintf("HOME=%s", home && *home ? home : "/root");
+  cleanup_free char *hm = xasprintf("HOME=%s", home && *home ? home : "/");
   env_put(&b, hm, false);
   json_decref(b.where);
   *n = b.n;

@@ -134,7 +134,7 @@ int rt_resolve_user_at(int rootfd, const char *user, struct rt_user *out, struct
                          "unable to find user %s: no matching entries in passwd file", u);
   out->uid = found ? (uid_t)q.found.id : (uid_t)q.id;
   out->gid = found ? (gid_t)q.found.gid : 0;
-  out->home = q.home ? q.home : xstrdup("/root");
+  out->home = q.home ? q.home : xstrdup("/"); /* runc's default for a user passwd lacks */
   if (g) {
     long gid;
     struct group_query gq = {.name = g};

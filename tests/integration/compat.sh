@@ -423,6 +423,8 @@ expect "running: the exposed ones, the create's and the image's" '{"90/tcp":null
   "$(docker inspect -f '{{json .NetworkSettings.Ports}}' envo) $(docker ps --filter name=envo --format '{{.Ports}}')"
 expect "the process's environment in docker's order: PATH, HOSTNAME, the container's, HOME last" \
   "PATH HOSTNAME Z B HOME" "$(docker exec envo env | cut -d= -f1 | xargs)"
+expect "HOME of a user the image's passwd lacks: / (runc's, as docker's; berth said /root)" "/ /root" \
+  "$(docker exec -u 4242 envo sh -c 'echo $HOME') $(docker exec envo sh -c 'echo $HOME')"
 eid=$(curl -s -X POST -H 'Content-Type: application/json' -d '{"Cmd":["true"]}' --unix-socket "$SOCK" http://x/containers/envo/exec | python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
 expect "an exec's ProcessConfig: no user member when none was asked (docker's omitempty)" '{"arguments":[],"entrypoint":"true","privileged":false,"tty":false}' \
   "$(curl -s --unix-socket "$SOCK" http://x/exec/$eid/json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["ProcessConfig"], sort_keys=True, separators=(",",":")))')"

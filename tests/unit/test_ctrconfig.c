@@ -162,8 +162,9 @@ static void test_defaults(void) {
   char **env = ctr_env(o, NULL, 0, NULL, true, &n);
   ok(n == 4 && str_has_prefix(env[0], "PATH=/usr/local/sbin") &&
          str_has_prefix(env[1], "HOSTNAME=") && !strcmp(env[2], "TERM=xterm") &&
-         !strcmp(env[3], "HOME=/root"),
-     "a start's env: PATH first, HOSTNAME, TERM=xterm with a tty, HOME=/root last (runc's)");
+         !strcmp(env[3], "HOME=/"),
+     "a start's env: PATH first, HOSTNAME, TERM=xterm with a tty, HOME last (/ with no passwd "
+     "entry: runc's)");
   ctr_env_free(env, n);
   json_t *hc =
       json_pack("{s:I,s:{s:s}}", "Memory", (json_int_t)67108864, "RestartPolicy", "Name", "always");
