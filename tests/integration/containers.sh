@@ -198,8 +198,9 @@ expect "ps --filter status=created" f2 "$(berth ps -a --filter status=created --
 expect "ps --filter name" f1 "$(berth ps --filter name=f1 --format '{{.Names}}')"
 expect "ps -n 1 is the newest" f2 "$(berth ps -n 1 --format '{{.Names}}')"
 expect "docker ps --filter ancestor" "f1" "$(docker ps --filter ancestor=busybox --format '{{.Names}}')"
-# (the CREATED column may turn over a second between the two listings)
-ago() { sed -E 's/(About a|Less than a|[0-9]+) (second|minute)s? ago/T ago/'; }
+# (the CREATED column may turn over a second between the two listings, and
+# its width with it: "Less than a second ago" is wider than "2 seconds ago")
+ago() { sed -E 's/(About a|Less than a|[0-9]+) (second|minute)s? ago/T ago/; s/  +/  /g'; }
 expect "ps --format table is the default table" "$(berth ps -a --filter name=f2 | ago)" "$(berth ps -a --filter name=f2 --format table | ago)"
 expect_match "ps --format table has the image and names" ' busybox .* f2$' "$(berth ps -a --filter name=f2 --format table | tail -1)"
 expect "ps --format with State, Labels" "f2 created team=b" "$(berth ps -a --filter name=f2 --format '{{.Names}} {{.State}} {{.Labels}}')"
