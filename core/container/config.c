@@ -361,6 +361,32 @@ static int parse_network_restart(json_t *hc, struct ctr_opts *o, struct berth_er
   return 0;
 }
 
+/* a -v mode word's kind (docker's: rw, label, propagation, copy,
+ * consistency), -1 for a word docker does not know */
+enum { MODE_RW, MODE_LABEL, MODE_PROPAGATION, MODE_COPY, MODE_CONSISTENCY, MODE_KINDS };
+static int mode_word_kind(const char *w) {
+  static const struct {
+    const char *word;
+    int kind;
+  } words[] = {{"ro", MODE_RW},
+               {"rw", MODE_RW},
+               {"z", MODE_LABEL},
+               {"Z", MODE_LABEL},
+               {"private", MODE_PROPAGATION},
+               {"rprivate", MODE_PROPAGATION},
+               {"shared", MODE_PROPAGATION},
+               {"rshared", MODE_PROPAGATION},
+               {"slave", MODE_PROPAGATION},
+               {"rslave", MODE_PROPAGATION},
+               {"nocopy", MODE_COPY},
+               {"consistent", MODE_CONSISTENCY},
+               {"cached", MODE_CONSISTENCY},
+               {"delegated", MODE_CONSISTENCY}};
+  for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+    if (!strcmp(w, words[i].word)) return words[i].kind;
+  return -1;
+}
+
 /* one -v: SRC:DST[:MODE], SRC an absolute host path or a volume name;
  * MODE's words: ro, rw, z, Z, nocopy and the propagations */
 static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) {
@@ -383,20 +409,12 @@ static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) 
                          "\"%s\": invalid specification: destination can't be '/'",
                          s, m->volume ? "volume" : "bind");
   /* dockerd's ValidMountMode: known words, at most one of each kind */
-  static const struct {
-    const char *word;
-    int kind; /* 0 rw, 1 label, 2 propagation, 3 copy, 4 consistency */
-  } ok[] = {{"ro", 0},       {"rw", 0},         {"z", 1},       {"Z", 1},        {"private", 2},
-            {"rprivate", 2}, {"shared", 2},     {"rshared", 2}, {"slave", 2},    {"rslave", 2},
-            {"nocopy", 3},   {"consistent", 4}, {"cached", 4},  {"delegated", 4}};
-  int seen[5] = {0};
+  int seen[MODE_KINDS] = {0};
   cleanup_free char *words = xstrdup(m->mode);
   char *save = NULL; /* strtok_r: containers are created on several threads at once */
   for (char *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-    size_t i = 0;
-    while (i < ARRAY_SIZE(ok) && strcmp(w, ok[i].word))
-      i++;
-    if (i == ARRAY_SIZE(ok) || ++seen[ok[i].kind] > 1)
+    int kind = mode_word_kind(w);
+    if (kind < 0 || ++seen[kind] > 1)
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid mode: %s", m->mode);
     if (!strcmp(w, "ro")) m->readonly = true;
   }
@@ -452,12 +470,7 @@ static int mount_bind(json_t *m, const char *type, struct ctr_bind *b, struct be
   b->must_exist = !b->volume;
   const char *prop =
       json_string_value(json_object_get(json_object_get(m, "BindOptions"), "Propagation"));
-  static const char *const props[] = {"private", "rprivate", "shared",
-                                      "rshared", "slave",    "rslave"};
-  bool known = !prop || !*prop;
-  for (size_t i = 0; i < ARRAY_SIZE(props) && !known; i++)
-    known = !strcmp(prop, props[i]);
-  if (!known)
+  if (prop && *prop && mode_word_kind(prop) != MODE_PROPAGATION)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "invalid mount config for type \"%s\": invalid propagation mode: %s", type,
                          prop);

@@ -1272,11 +1272,10 @@ int ctr_pause(struct daemon *d, struct container *c, bool pause, struct berth_er
 
 /* ---------------- remove, rename ---------------- */
 
-/* dockerd's refusal of an rm without -f (its state in the words) */
-static int not_removable(struct container *c, struct berth_err *err) {
-  ctr_lock();
+/* dockerd's refusal of an rm without -f (its state in the words); with
+ * ctr_lock held */
+static int not_removable_locked(struct container *c, struct berth_err *err) {
   bool paused = c->status == CTR_PAUSED;
-  ctr_unlock();
   return berth_err_set(err, BERTH_ECONFLICT, 0,
                        "You cannot remove a %s container %s. %s the container before attempting "
                        "removal or force remove",
@@ -1293,8 +1292,9 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
     return 0;
   }
   if (running && !force) {
+    int r = not_removable_locked(c, err);
     ctr_unlock();
-    return not_removable(c, err);
+    return r;
   }
   if (c->status == CTR_RESTARTING && !force) {
     ctr_unlock();
@@ -1312,8 +1312,9 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
   running = ctr_is_running(c);
   if (running && !force) {
     c->removing = false;
+    int r = not_removable_locked(c, err);
     ctr_unlock();
-    return not_removable(c, err);
+    return r;
   }
   uint64_t exits = c->exits;
   ctr_unlock();

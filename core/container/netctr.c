@@ -283,6 +283,27 @@ static void want_ip6(json_t *cfg, struct net_endpoint *ep) {
   snprintf(ep->ip6, sizeof ep->ip6, "%s", ip6 ? ip6 : "");
 }
 
+/* dockerd's refusals of --ip/--ip6 (updateNetworkConfig,
+ * validateNetworkingConfig), in its order: an address on a predefined
+ * network, (with aliases: a connect's) an alias there, an address on a
+ * network whose subnet of that family its creator did not give */
+static int refuse_address(const struct net_endpoint *ep, const char *ip, const char *ip6,
+                          bool aliases, struct berth_err *err) {
+  bool v4 = ip && *ip, v6 = ip6 && *ip6;
+  if (ep->predefined && (v4 || v6))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "user specified IP address is supported on user defined networks only");
+  if (ep->predefined && aliases)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "network-scoped alias is supported only for containers in user defined "
+                         "networks");
+  if ((v4 && !ep->subnet_given) || (v6 && !ep->subnet6_given))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "user specified IP address is supported only when connecting to "
+                         "networks with user configured subnets");
+  return 0;
+}
+
 /* an endpoint's address (net_reserve) named ifname in the container: --ip
  * (EndpointConfig.IPAMConfig.IPv4Address), --ip6, the MAC (EndpointConfig's
  * MacAddress of API 1.44, else default_mac: --mac-address on the first
@@ -295,14 +316,7 @@ static int reserve_one(struct daemon *d, const struct container *c, const struct
       json_string_value(json_object_get(json_object_get(cfg, "IPAMConfig"), "IPv4Address"));
   if (ip && !*ip) ip = NULL;
   want_ip6(cfg, ep);
-  /* dockerd's (updateNetworkConfig, validateNetworkingConfig) */
-  if ((ip || ep->ip6[0]) && ep->predefined)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "user specified IP address is supported on user defined networks only");
-  if ((ip && !ep->subnet_given) || (ep->ip6[0] && !ep->subnet6_given))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "user specified IP address is supported only when connecting to "
-                         "networks with user configured subnets");
+  if (refuse_address(ep, ip, ep->ip6, false, err) < 0) return -err->code;
   const char *mac = json_string_value(json_object_get(cfg, "MacAddress"));
   snprintf(ep->mac, sizeof ep->mac, "%s", mac && *mac ? mac : default_mac);
   snprintf(ep->ifname, sizeof ep->ifname, "%s", ifname);
@@ -622,20 +636,10 @@ static int refuse_mode(const struct ctr_opts *o, const struct net_endpoint *ep,
 static int refuse_connect(const struct container *c, const struct ctr_opts *o,
                           const struct net_endpoint *ep, json_t *cfg, struct berth_err *err) {
   json_t *ipam = json_object_get(cfg, "IPAMConfig");
-  const char *ip = json_string_value(json_object_get(ipam, "IPv4Address"));
-  const char *ip6 = json_string_value(json_object_get(ipam, "IPv6Address"));
-  bool want_ip = (ip && *ip) || (ip6 && *ip6);
-  if (ep->predefined && want_ip)
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "user specified IP address is supported on user defined networks only");
-  if (ep->predefined && json_array_size(json_object_get(cfg, "Aliases")))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "network-scoped alias is supported only for containers in user defined "
-                         "networks");
-  if ((ip && *ip && !ep->subnet_given) || (ip6 && *ip6 && !ep->subnet6_given))
-    return berth_err_set(err, BERTH_EINVAL, 0,
-                         "user specified IP address is supported only when connecting to "
-                         "networks with user configured subnets");
+  if (refuse_address(ep, json_string_value(json_object_get(ipam, "IPv4Address")),
+                     json_string_value(json_object_get(ipam, "IPv6Address")),
+                     json_array_size(json_object_get(cfg, "Aliases")) > 0, err) < 0)
+    return -err->code;
   bool host_mode = !strcmp(o->network_mode, "host");
   if (!strcmp(ep->driver, "host") && !host_mode)
     return berth_err_set(err, BERTH_EFORBIDDEN, 0,

@@ -73,8 +73,14 @@ static pid_t start_ps(const char *ps_args, FILE **out, int *errfd) {
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
   *out = r == 0 ? fdopen(fds[0], "r") : NULL;
-  if (!*out) close(fds[0]);
-  return r == 0 && *out ? pid : -1;
+  if (*out) return pid;
+  int e = r ? r : errno; /* posix_spawn returns its error; fdopen sets errno */
+  close(fds[0]);
+  if (r == 0) /* a ps without a reader: its end reaped here */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  errno = e;
+  return -1;
 }
 
 /* dockerd's "ps: …": the first line ps wrote on stderr, else how it ended */
@@ -105,7 +111,6 @@ json_t *ctr_top(struct container *c, const char *ps_args, struct berth_err *err)
   cleanup_close int errfd = -1;
   pid_t ps = start_ps(ps_args, &f, &errfd);
   if (ps < 0) {
-    if (f) fclose(f);
     berth_err_set(err, BERTH_EINTERNAL, errno, "ps: %s", strerror(errno));
     return NULL;
   }

@@ -170,9 +170,15 @@ static void remove_locked(struct network *n) {
     }
 }
 
+/* addresses of its IPv6 subnet handed out: one given without --ipv6 is
+ * recorded and shown only, as dockerd (its offset map is never made) */
+static bool uses_v6(const struct network *n) {
+  return n->ipv6 && n->subnet6.prefix;
+}
+
 static int ipam_setup(struct network *n) {
   if (!n->has_ipam) return 0;
-  if (n->subnet6.prefix &&
+  if (uses_v6(n) &&
       ipam_net_init(&n->ipam6, ip6_pool(n->subnet6), (struct cidr){0, 0}, n->gateway6) < 0)
     return -1;
   return ipam_net_init(&n->ipam, n->subnet, n->range, n->gateway);
@@ -529,7 +535,7 @@ static int driver_create(struct daemon *d, struct network *n, struct berth_err *
   size_t nk;
   struct berth_kv *kv = kv_of(n->options, &nk);
   char sub6[48], gw6[64], addr6[46];
-  if (n->ipv6 && n->subnet6.prefix) { /* the IPv6 half, as options (1.0 has one subnet) */
+  if (uses_v6(n)) { /* the IPv6 half, as options (the 1.0 request has one subnet) */
     cidr6_format(n->subnet6, sub6);
     ip6_at(n->subnet6, n->gateway6, addr6);
     snprintf(gw6, sizeof gw6, "%s/%d", addr6, n->subnet6.prefix);
@@ -806,7 +812,7 @@ int net_resolve(struct daemon *d, const char *mode, struct net_endpoint *ep,
     snprintf(ep->driver, sizeof ep->driver, "%s", n->driver);
     ep->predefined = n->predefined;
     ep->subnet_given = n->subnet_given;
-    ep->subnet6_given = n->ipv6 && n->subnet6.prefix;
+    ep->subnet6_given = uses_v6(n);
   }
   pthread_mutex_unlock(&N.lock);
   return n ? 0 : berth_err_set(err, BERTH_ENOTFOUND, 0, "network %s not found", mode);
@@ -825,7 +831,7 @@ static int reserve6_locked(struct network *n, struct net_endpoint *ep, struct be
   char want6[46];
   snprintf(want6, sizeof want6, "%s", ep->ip6); /* --ip6, or "" */
   ep->ip6[0] = ep->gateway6[0] = 0;
-  if (!n->ipv6 || !n->subnet6.prefix)
+  if (!uses_v6(n))
     return want6[0] ? berth_err_set(err, BERTH_EINVAL, 0,
                                     "invalid address %s: the network has no IPv6 subnet", want6)
                     : 0;
@@ -927,8 +933,7 @@ static void release_address(struct net_endpoint *ep) {
   uint32_t ip;
   if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0) ipam_release(&n->ipam, ip);
   uint32_t off;
-  if (n && n->subnet6.prefix && ip6_offset(n->subnet6, ep->ip6, &off) == 0)
-    ipam_release(&n->ipam6, off);
+  if (n && uses_v6(n) && ip6_offset(n->subnet6, ep->ip6, &off) == 0) ipam_release(&n->ipam6, off);
   if (n) ep_del_locked(n, ep->ep_id);
   unhold_locked(ep->ep_id);
   pthread_mutex_unlock(&N.lock);
@@ -1005,8 +1010,7 @@ void net_restore(struct daemon *d, struct net_endpoint *ep, bool running) {
   if (n && n->has_ipam && ip4_parse(ep->ip, &ip) == 0 && !ipam_mark(&n->ipam, ip))
     log_warn("network %s: %s is held twice", n->name, ep->ip);
   uint32_t off;
-  if (n && n->subnet6.prefix && ip6_offset(n->subnet6, ep->ip6, &off) == 0)
-    ipam_mark(&n->ipam6, off);
+  if (n && uses_v6(n) && ip6_offset(n->subnet6, ep->ip6, &off) == 0) ipam_mark(&n->ipam6, off);
   if (n) ep_add_locked(n, ep);
   pthread_mutex_unlock(&N.lock);
 }
