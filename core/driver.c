@@ -183,6 +183,9 @@ int drv_storage_apply_diff(struct loaded_plugin *p, const char *id, const char *
   if (!p->ops.storage.apply_diff) return notsup(p, err, "apply_diff");
   int r =
       CALL_ID(p, "apply_diff", id, p->ops.storage.apply_diff(p->drv, id, parent, tar, size, err));
+  /* a stream the driver refused (BERTH_EINVAL) is the sender's: its words
+   * alone, as docker's "Error processing tar file(…): …" */
+  if (r < 0 && err && err->code == BERTH_EINVAL) return r;
   return context(p, r, err, "apply layer %.12s", id);
 }
 

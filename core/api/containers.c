@@ -218,8 +218,10 @@ static void wait_producer(int fd, void *p) {
    * start failed: its CLI has printed the reason already) */
   snprintf(error, sizeof error, "%s", c->removed ? "" : c->error);
   ctr_unlock();
-  json_t *j = json_pack("{s:i}", "StatusCode", code);
-  json_object_set_new(j, "Error", *error ? json_pack("{s:s}", "Message", error) : json_null());
+  /* dockerd's member order: Error, then StatusCode */
+  json_t *j =
+      json_pack("{s:o,s:i}", "Error", *error ? json_pack("{s:s}", "Message", error) : json_null(),
+                "StatusCode", code);
   stream_json(fd, j);
   ctr_put(c);
   free(w);
@@ -230,15 +232,8 @@ static int wait_h(struct api_request *req) {
   const char *cond = api_query(req, "condition");
   struct wait_ctx *w = xcalloc(1, sizeof *w);
   w->c = c;
-  w->condition = !cond || !*cond || !strcmp(cond, "not-running") ? 0
-                 : !strcmp(cond, "next-exit")                    ? 1
-                 : !strcmp(cond, "removed")                      ? 2
-                                                                 : -1;
-  if (w->condition < 0) {
-    free(w);
-    ctr_put(c);
-    return api_reply_error(req, 400, "invalid condition: \"%s\"", cond);
-  }
+  /* any other word is not-running, as dockerd 20.10's router has it */
+  w->condition = !cond ? 0 : !strcmp(cond, "next-exit") ? 1 : !strcmp(cond, "removed") ? 2 : 0;
   ctr_lock();
   w->exits = c->exits;
   ctr_unlock();

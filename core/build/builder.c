@@ -164,7 +164,7 @@ json_t *bcommand(struct bstage *s, const struct df_instr *in) {
   }
   json_t *sh = json_object_get(bconfig(s), "Shell");
   json_t *a = json_array_size(sh) ? json_deep_copy(sh) : json_pack("[s,s]", "/bin/sh", "-c");
-  json_array_append_new(a, json_string(in->rest));
+  if (*in->rest) json_array_append_new(a, json_string(in->rest)); /* dockerd's: none when empty */
   return a;
 }
 
@@ -217,7 +217,9 @@ static int meta(struct build *b, struct bstage *s, const struct df_instr *in,
   if (!strcmp(c, "env") || !strcmp(c, "label")) return meta_pairs(b, s, in, c[0] == 'e', err);
   if (!strcmp(c, "cmd") || !strcmp(c, "entrypoint")) {
     bool ep = c[0] == 'e';
-    json_object_set_new(cfg, ep ? "Entrypoint" : "Cmd", bcommand(s, in));
+    /* an empty ENTRYPOINT clears it (dockerd's); an empty CMD is the shell alone */
+    bool clear = ep && !in->json && !*in->rest;
+    json_object_set_new(cfg, ep ? "Entrypoint" : "Cmd", clear ? json_null() : bcommand(s, in));
     if (ep && !s->cmd_set) json_object_set_new(cfg, "Cmd", json_null());
     if (!ep) s->cmd_set = true;
     return 0;

@@ -12,6 +12,7 @@ static const char *const known[] = {"from",       "run",         "cmd",     "lab
 static int perr(struct berth_err *err, int line, const char *fmt, const char *what) {
   char msg[400];
   snprintf(msg, sizeof msg, fmt, what);
+  if (line <= 0) return berth_err_set(err, BERTH_EINVAL, 0, "%s", msg); /* a --change line */
   return berth_err_set(err, BERTH_EINVAL, 0, "dockerfile parse error line %d: %s", line, msg);
 }
 
@@ -89,6 +90,28 @@ static int parse_flags(struct df_instr *in, const char **rest) {
   return 0;
 }
 
+/* an instruction with nothing after it (flags aside): dockerd's parser's
+ * words for each kind; CMD, ENTRYPOINT and RUN take none */
+static int no_arguments(const struct df_instr *in, struct berth_err *err) {
+  static const char *const exactly_one[] = {"workdir", "user", "stopsignal", "maintainer"};
+  const char *c = in->cmd;
+  if (!strcmp(c, "cmd") || !strcmp(c, "entrypoint") || !strcmp(c, "run")) return 0;
+  cleanup_free char *up = xstrdup(c);
+  for (char *p = up; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
+  if (!strcmp(c, "from"))
+    return perr(err, in->line, "%s", "FROM requires either one or three arguments");
+  if (!strcmp(c, "copy") || !strcmp(c, "add"))
+    return perr(err, in->line,
+                "%s requires at least two arguments, but only one was provided. Destination "
+                "could not be determined",
+                up);
+  for (size_t i = 0; i < ARRAY_SIZE(exactly_one); i++)
+    if (!strcmp(c, exactly_one[i]))
+      return perr(err, in->line, "%s requires exactly one argument", up);
+  return perr(err, in->line, "%s requires at least one argument", up);
+}
+
 /* one logical line into an instruction */
 static int instruction(const char *text, int line, struct df_instr *in, struct berth_err *err) {
   memset(in, 0, sizeof *in);
@@ -125,15 +148,7 @@ static int instruction(const char *text, int line, struct df_instr *in, struct b
       in->args[i] = xstrdup(json_string_value(json_array_get(j, i)));
     json_decref(j);
   }
-  bool needs_args = strcmp(in->cmd, "cmd") && strcmp(in->cmd, "entrypoint") &&
-                    strcmp(in->cmd, "run") && strcmp(in->cmd, "healthcheck");
-  if (!*in->rest && needs_args) {
-    cleanup_free char *up = xstrdup(in->cmd);
-    for (char *c = up; *c; c++)
-      *c = (char)toupper((unsigned char)*c);
-    return perr(err, line, "%s requires at least one argument", up);
-  }
-  return 0;
+  return *in->rest ? 0 : no_arguments(in, err);
 }
 
 static void instr_free(struct df_instr *in) {
@@ -203,7 +218,8 @@ int df_parse(const char *text, size_t len, struct dockerfile *out, struct berth_
   if (r == 0 && logical) r = add_logical(out, logical, start, err);
   free(logical);
   if (r == 0 && !out->n)
-    r = berth_err_set(err, BERTH_EINVAL, 0, "the Dockerfile (Dockerfile) cannot be empty");
+    r = berth_err_set(err, BERTH_EINVAL, 0,
+                      "failed to parse Dockerfile: file with no instructions");
   if (r < 0) df_free(out);
   return r;
 }
@@ -520,15 +536,50 @@ static int check_from_index(const struct df_instr *in, long stage, struct berth_
                        n > stage ? "index out of bounds" : "refers to current build stage");
 }
 
+/* FROM's words as written (before ARGs expand): one, or three with AS */
+static int check_from_words(const struct df_instr *in, struct berth_err *err) {
+  char w[3][8] = {{0}};
+  int n = 0;
+  for (const char *p = in->rest; *p; n++) {
+    size_t l = strcspn(p, " \t");
+    if (n < 3) snprintf(w[n], sizeof w[n], "%.*s", (int)l, p);
+    p += l;
+    p += strspn(p, " \t");
+  }
+  if (n == 1 || (n == 3 && !strcasecmp(w[1], "as"))) return 0;
+  return perr(err, in->line, "%s", "FROM requires either one or three arguments");
+}
+
 int df_check(const struct dockerfile *df, struct berth_err *err) {
   long stage = -1;
   for (size_t i = 0; i < df->n; i++) {
-    stage += !strcmp(df->v[i].cmd, "from");
-    if (check_one(df, &df->v[i], err) < 0 ||
+    const char *c = df->v[i].cmd;
+    stage += !strcmp(c, "from");
+    /* dockerd's words, without the parser's prefix */
+    if (stage < 0 && strcmp(c, "arg"))
+      return berth_err_set(err, BERTH_EINVAL, 0, "no build stage in current context");
+    if ((!strcmp(c, "from") && check_from_words(&df->v[i], err) < 0) ||
+        check_one(df, &df->v[i], err) < 0 ||
         (!strcmp(df->v[i].cmd, "copy") && check_from_index(&df->v[i], stage, err) < 0))
       return -err->code;
   }
   return 0;
+}
+
+int df_parse_change(const char *text, struct dockerfile *out, struct berth_err *err) {
+  memset(out, 0, sizeof *out);
+  out->escape = '\\';
+  out->v = xcalloc(1, sizeof *out->v);
+  if (instruction(text, 0, &out->v[0], err) < 0) {
+    instr_free(&out->v[0]);
+    free(out->v);
+    memset(out, 0, sizeof *out);
+    return -err->code;
+  }
+  out->n = 1;
+  if (check_one(out, &out->v[0], err) == 0) return 0;
+  df_free(out);
+  return -err->code;
 }
 
 json_t *df_healthcheck(const struct df_instr *in, struct berth_err *err) {

@@ -54,11 +54,17 @@ char *df_expand(const char *s, char escape, json_t *vars, struct berth_err *err)
  * order). */
 int df_pairs(const char *what, const char *s, char escape, json_t *vars, bool allow_old,
              json_t *obj, struct berth_err *err);
-/* What dockerd's parser refuses before any step runs, in its words: unknown
- * flags, HEALTHCHECK's durations and retries, ONBUILD ONBUILD/FROM/
- * MAINTAINER, COPY/ADD with one argument, SHELL not in JSON form, ENV and
- * LABEL pairs ("failed to parse Dockerfile: LABEL must have two arguments") */
+/* What dockerd's parser refuses before any step runs, in its words: an
+ * instruction before the first FROM ("no build stage in current context"),
+ * FROM's words as written, unknown flags, HEALTHCHECK's durations and
+ * retries, ONBUILD ONBUILD/FROM/MAINTAINER, COPY/ADD with one argument,
+ * SHELL not in JSON form, ENV and LABEL pairs ("failed to parse
+ * Dockerfile: LABEL must have two arguments") */
 int df_check(const struct dockerfile *df, struct berth_err *err);
+/* One line of commit's or import's --change as an instruction, parsed and
+ * checked as df_parse and df_check do one, its refusals in dockerd's words
+ * for a change (no "dockerfile parse error line N: ").  df_free it. */
+int df_parse_change(const char *text, struct dockerfile *out, struct berth_err *err);
 /* A HEALTHCHECK instruction (df_check'ed) as the image config's
  * Healthcheck: Test (NONE, CMD, CMD-SHELL) and the flags given; NULL with
  * docker's error for another type */

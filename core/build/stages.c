@@ -94,7 +94,10 @@ static int stage_from(struct build *b, const struct df_instr *in, struct berth_e
   json_decref(vars);
   if (!w) return -err->code;
   int r = 0;
-  if (n != 1 && !(n == 3 && !strcasecmp(w[1], "as")))
+  if (!n || !*w[0]) { /* an ARG that expands to nothing: dockerd names the word as written */
+    int l = (int)strcspn(in->rest, " \t");
+    r = berth_err_set(err, BERTH_EINVAL, 0, "base name (%.*s) should not be blank", l, in->rest);
+  } else if (n != 1 && !(n == 3 && !strcasecmp(w[1], "as")))
     r = berth_err_set(err, BERTH_EINVAL, 0, "FROM requires either one or three arguments");
   b->st = xrealloc(b->st, (b->n_st + 1) * sizeof *b->st);
   struct bstage *s = &b->st[b->n_st++];
@@ -183,9 +186,7 @@ static int plan(struct build *b, size_t *end, struct berth_err *err) {
       const char *as = strcasestr(in->rest, " as ");
       if (!found && as && !strcasecmp(as + 4 + strspn(as + 4, " \t"), b->o->target)) found = true;
     } else if (!in_stage && strcmp(in->cmd, "arg")) {
-      return berth_err_set(err, BERTH_EINVAL, 0,
-                           "dockerfile parse error line %d: no build stage in current context",
-                           in->line);
+      return berth_err_set(err, BERTH_EINVAL, 0, "no build stage in current context");
     }
   }
   if (!found)
@@ -202,6 +203,7 @@ static int read_files(struct build *b, struct berth_err *err) {
   cleanup_free char *text = rt_read_in_root(b->ctxfd, path, 64 << 20, &len, err);
   if (!text)
     return berth_err_set(err, BERTH_EINVAL, 0, "Cannot locate specified Dockerfile: %s", name);
+  if (!len) return berth_err_set(err, BERTH_EINVAL, 0, "the Dockerfile (%s) cannot be empty", name);
   struct berth_err e = {0};
   size_t ilen;
   cleanup_free char *ign = rt_read_in_root(b->ctxfd, "/.dockerignore", 1 << 20, &ilen, &e);
@@ -212,7 +214,9 @@ static int read_files(struct build *b, struct berth_err *err) {
 
 int build_check(int ctxfd, const struct build_opts *o, struct berth_err *err) {
   struct build b = {.o = o, .ctxfd = ctxfd};
+  size_t end;
   int r = read_files(&b, err);
+  if (r == 0) r = plan(&b, &end, err); /* --target's stage, before the stream as dockerd's */
   df_free(&b.df);
   ignore_free(b.ig);
   return r;

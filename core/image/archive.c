@@ -497,7 +497,7 @@ int image_load_dir(struct image_store *s, const char *dir, const struct xfer_pro
 char *image_load_receive(struct image_store *s, int fd, struct berth_err *err) {
   struct berth_reader in = BERTH_READER(&fd, fd_reader_read);
   cleanup_free char *parent = xasprintf("%s/tmp", s->root);
-  return untar_to_new_dir(&in, parent, "load", "invalid image archive", err);
+  return untar_to_new_dir(&in, parent, "load", NULL, err); /* the tar's words, as dockerd's */
 }
 
 /* ---------------- import ---------------- */

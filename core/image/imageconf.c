@@ -45,47 +45,6 @@ static json_t *obj_member(json_t *config, const char *key) {
   return o;
 }
 
-/* "k=v k2=v2" or "k v"; values may be double-quoted. */
-static int each_kv(const char *arg, int (*fn)(json_t *, const char *, const char *), json_t *target,
-                   struct berth_err *err) {
-  const char *eq = strchr(arg, '='), *sp = strpbrk(arg, " \t");
-  if (!eq || (sp && sp < eq)) {
-    if (!sp) return berth_err_set(err, BERTH_EINVAL, 0, "missing value for '%s'", arg);
-    cleanup_free char *k = strndup(arg, (size_t)(sp - arg));
-    while (isspace((unsigned char)*sp))
-      sp++;
-    return fn(target, k, sp);
-  }
-  const char *p = arg;
-  while (*p) {
-    while (isspace((unsigned char)*p))
-      p++;
-    if (!*p) break;
-    const char *e = strchr(p, '=');
-    if (!e) return berth_err_set(err, BERTH_EINVAL, 0, "expected key=value in '%s'", arg);
-    cleanup_free char *k = strndup(p, (size_t)(e - p));
-    p = e + 1;
-    char val[4096];
-    size_t n = 0;
-    char q = 0;
-    while (*p && (q || !isspace((unsigned char)*p)) && n < sizeof val - 1) {
-      if (!q && (*p == '"' || *p == '\''))
-        q = *p;
-      else if (q && *p == q)
-        q = 0;
-      else if (*p == '\\' && p[1])
-        val[n++] = *++p;
-      else
-        val[n++] = *p;
-      p++;
-    }
-    val[n] = 0;
-    int r = fn(target, k, val);
-    if (r < 0) return r;
-  }
-  return 0;
-}
-
 static int add_env(json_t *config, const char *k, const char *v) {
   json_t *env = json_object_get(config, "Env");
   if (!json_is_array(env)) {
@@ -111,44 +70,91 @@ static int add_label(json_t *config, const char *k, const char *v) {
   return 0;
 }
 
+/* ENV/LABEL pairs as the builder reads them (df_pairs), $VARs expanded
+ * from the config's Env as dockerd's dispatcher does with the container's */
+static int change_pairs(json_t *config, bool env, const char *arg, struct berth_err *err) {
+  json_t *vars = json_object(), *pairs = json_object(), *e;
+  size_t i;
+  json_array_foreach(json_object_get(config, "Env"), i, e) {
+    const char *kv = json_string_value(e) ?: "", *eq = strchr(kv, '=');
+    cleanup_free char *k = eq ? strndup(kv, (size_t)(eq - kv)) : NULL;
+    if (k) json_object_set_new(vars, k, json_string(eq + 1));
+  }
+  int r = df_pairs(env ? "ENV" : "LABEL", arg, '\\', vars, true, pairs, err);
+  const char *k;
+  json_t *v;
+  if (r == 0)
+    json_object_foreach(pairs, k, v)(env ? add_env : add_label)(config, k, json_string_value(v));
+  json_decref(vars);
+  json_decref(pairs);
+  return r < 0 ? -err->code : 0;
+}
+
 /* HEALTHCHECK [--interval=…] CMD …|NONE: the Dockerfile's instruction,
  * parsed and checked as the builder does (dockerd runs commit's changes
  * through its Dockerfile dispatcher) */
 static int change_healthcheck(json_t *config, const char *line, struct berth_err *err) {
   struct dockerfile df = {0};
-  if (df_parse(line, strlen(line), &df, err) < 0) return -err->code;
-  json_t *hc = df.n == 1 && df_check(&df, err) == 0 ? df_healthcheck(&df.v[0], err) : NULL;
+  if (df_parse_change(line, &df, err) < 0) return -err->code;
+  json_t *hc = df_healthcheck(&df.v[0], err);
   df_free(&df);
-  if (!hc) { /* dockerd's words without the parser's "dockerfile parse error line 1: " */
-    const char *m = strstr(err->msg, "parse error line ");
-    const char *colon = m ? strstr(m, ": ") : NULL;
-    if (colon) memmove(err->msg, colon + 2, strlen(colon + 2) + 1);
-    return -err->code;
-  }
+  if (!hc) return -err->code;
   json_object_set_new(config, "Healthcheck", hc);
   return 0;
+}
+
+/* dockerd's commit/import --change list (20.10: no STOPSIGNAL) */
+static const char *const change_commands[] = {"CMD",     "ENTRYPOINT", "ENV",  "EXPOSE",
+                                              "LABEL",   "ONBUILD",    "USER", "VOLUME",
+                                              "WORKDIR", "HEALTHCHECK"};
+
+static int not_a_change(char *ins, struct berth_err *err) {
+  for (char *c = ins; *c; c++) /* dockerd names it in lower case */
+    *c = (char)tolower((unsigned char)*c);
+  return berth_err_set(err, BERTH_EINVAL, 0, "%s is not a valid change command", ins);
+}
+
+/* an instruction alone: the shell for CMD, ENTRYPOINT as it was, else dockerd's
+ * parser's words (without its "dockerfile parse error" prefix) */
+static int change_without_argument(json_t *config, char *ins, struct berth_err *err) {
+  bool known = false;
+  for (size_t i = 0; i < ARRAY_SIZE(change_commands); i++)
+    known |= !strcasecmp(ins, change_commands[i]);
+  if (!known) return not_a_change(ins, err);
+  for (char *c = ins; *c; c++)
+    *c = (char)toupper((unsigned char)*c);
+  if (!strcmp(ins, "CMD")) {
+    json_object_set_new(config, "Cmd", json_pack("[s,s]", "/bin/sh", "-c"));
+    return 0;
+  }
+  if (!strcmp(ins, "ENTRYPOINT")) return 0; /* none given: dockerd keeps the container's */
+  bool one = !strcmp(ins, "USER") || !strcmp(ins, "WORKDIR");
+  return berth_err_set(err, BERTH_EINVAL, 0, "%s requires %s one argument", ins,
+                       one ? "exactly" : "at least");
 }
 
 int imageconf_apply_change(json_t *config, const char *line, struct berth_err *err) {
   while (isspace((unsigned char)*line))
     line++;
-  const char *sp = strpbrk(line, " \t");
   if (!*line) return 0;
-  if (!sp)
-    return berth_err_set(err, BERTH_EINVAL, 0, "dockerfile parse error: %s needs an argument",
-                         line);
-  cleanup_free char *ins = strndup(line, (size_t)(sp - line));
-  const char *arg = sp;
+  size_t il = strcspn(line, " \t");
+  cleanup_free char *ins = strndup(line, il);
+  const char *arg = line + il;
   while (isspace((unsigned char)*arg))
     arg++;
+  if (!*arg) return change_without_argument(config, ins, err);
   if (!strcasecmp(ins, "CMD")) {
     json_object_set_new(config, "Cmd", cmd_value(arg));
   } else if (!strcasecmp(ins, "ENTRYPOINT")) {
-    json_object_set_new(config, "Entrypoint", cmd_value(arg));
+    json_t *ep = cmd_value(arg);
+    if (json_array_size(ep)) /* [] keeps the container's, as dockerd's merge does */
+      json_object_set_new(config, "Entrypoint", ep);
+    else
+      json_decref(ep);
   } else if (!strcasecmp(ins, "ENV")) {
-    return each_kv(arg, add_env, config, err);
+    return change_pairs(config, true, arg, err);
   } else if (!strcasecmp(ins, "LABEL")) {
-    return each_kv(arg, add_label, config, err);
+    return change_pairs(config, false, arg, err);
   } else if (!strcasecmp(ins, "USER")) {
     json_object_set_new(config, "User", json_string(arg));
   } else if (!strcasecmp(ins, "WORKDIR")) {
@@ -157,8 +163,6 @@ int imageconf_apply_change(json_t *config, const char *line, struct berth_err *e
     json_t *ob = json_object_get(config, "OnBuild");
     if (!json_is_array(ob)) json_object_set_new(config, "OnBuild", ob = json_array());
     json_array_append_new(ob, json_string(arg));
-  } else if (!strcasecmp(ins, "STOPSIGNAL")) {
-    json_object_set_new(config, "StopSignal", json_string(arg));
   } else if (!strcasecmp(ins, "EXPOSE") || !strcasecmp(ins, "VOLUME")) {
     bool expose = !strcasecmp(ins, "EXPOSE");
     json_t *o = obj_member(config, expose ? "ExposedPorts" : "Volumes");
@@ -180,9 +184,7 @@ int imageconf_apply_change(json_t *config, const char *line, struct berth_err *e
   } else if (!strcasecmp(ins, "HEALTHCHECK")) {
     return change_healthcheck(config, line, err);
   } else {
-    for (char *c = ins; *c; c++) /* dockerd names it in lower case */
-      *c = (char)tolower((unsigned char)*c);
-    return berth_err_set(err, BERTH_EINVAL, 0, "%s is not a valid change command", ins);
+    return not_a_change(ins, err);
   }
   return 0;
 }

@@ -18,7 +18,8 @@ int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct
                 struct berth_err *err);
 /* A tar (load's archive, a build's context) into a new directory
  * <parent>/<prefix>-<random> (parents made), with layer_untar's refusals
- * (whiteouts deleted): its path, or NULL with err ("<what>: ...") and
+ * (whiteouts deleted): its path, or NULL with err ("<what>: ...", the
+ * tar's own words when what is NULL) and
  * nothing left behind. */
 char *untar_to_new_dir(struct berth_reader *in, const char *parent, const char *prefix,
                        const char *what, struct berth_err *err);

@@ -284,6 +284,21 @@ static int v1_memory(const char *id, const struct cg_limits *l, struct berth_err
   return 0;
 }
 
+/* the kernel clamps cpu.shares to 2..262144: read back, a clamped value
+ * is refused in runc's words (runc checks the same way) and the value
+ * before it put back (an update's refusal leaves the shares as they were) */
+static int v1_cpu_shares(const char *id, int64_t shares, struct berth_err *err) {
+  cleanup_free char *p = v1_path("cpu", id, "cpu.shares");
+  int64_t was = read_i64(p);
+  int r = write_i64(p, shares);
+  if (r < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu shares");
+  int64_t got = read_i64(p);
+  if (got <= 0 || got == shares) return 0;
+  if (was > 0) write_i64(p, was);
+  return berth_err_set(err, BERTH_EINVAL, 0, "the %s allowed cpu-shares is %lld",
+                       shares > got ? "maximum" : "minimum", (long long)got);
+}
+
 static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err *err) {
   int r = 0;
   if ((l->memory > 0 || l->memory_swap > 0) && (r = v1_memory(id, l, err)) < 0) return r;
@@ -294,10 +309,7 @@ static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err
     if ((r = write_i64(pq, l->nano_cpus / 10000)) < 0)
       return err_sys_(err, BERTH_EINVAL, -r, "cpu quota");
   }
-  if (l->cpu_shares > 0) {
-    cleanup_free char *p = v1_path("cpu", id, "cpu.shares");
-    if ((r = write_i64(p, l->cpu_shares)) < 0) return err_sys_(err, BERTH_EINVAL, -r, "cpu shares");
-  }
+  if (l->cpu_shares > 0 && (r = v1_cpu_shares(id, l->cpu_shares, err)) < 0) return r;
   if (l->cpuset_cpus && *l->cpuset_cpus) {
     cleanup_free char *p = v1_path("cpuset", id, "cpuset.cpus");
     if ((r = write_str(p, l->cpuset_cpus)) < 0)

@@ -551,6 +551,23 @@ static int tmpl_after_clone(int own, int cwd, struct berth_err *err) {
   return r;
 }
 
+/* make_cgroup: a limit the kernel refuses is a start's error in runc's
+ * words, as docker shows it */
+static int make_limited_cgroup(struct berth_err *err) {
+  int r = make_cgroup(err);
+  if (r < 0 && err->code == BERTH_EINVAL) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    berth_err_set(err, BERTH_EINVAL, 0,
+                  "failed to create task for container: failed to create shim task: OCI runtime "
+                  "create failed: runc create failed: unable to start container process: error "
+                  "during container init: error setting cgroup config for procHooks process: %s: "
+                  "unknown",
+                  why);
+  }
+  return r;
+}
+
 /* the init in its cgroup, then let on to its cgroup mounts; the user
  * namespace's maps first */
 static int place_init(int cg_w, struct berth_err *err) {
@@ -559,7 +576,7 @@ static int place_init(int cg_w, struct berth_err *err) {
   if (mr < 0)
     berth_err_set(&ce, BERTH_EINTERNAL, -mr, "write the user namespace's maps: %s", strerror(-mr));
   /* the cgroup is made while the init makes its first mounts */
-  if (mr < 0 || make_cgroup(&ce) < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
+  if (mr < 0 || make_limited_cgroup(&ce) < 0 || S.cg->add_pid(S.spec.id, S.pid, &ce) < 0) {
     close(cg_w);
     kill(S.pid, SIGKILL);
     return berth_err_set(err, ce.code, ce.sys_errno, "%s", ce.msg);

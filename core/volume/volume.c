@@ -206,8 +206,12 @@ static json_t *shown(const struct volume *v) {
 static int check_create(const struct vol_create_req *r, struct berth_err *err) {
   const char *drv = r->driver && *r->driver ? r->driver : "local";
   if (!driver_of(drv)) {
+    /* dockerd's words name the volume, the random name it would have had
+     * when none was given */
+    char hex[65];
+    if (!r->name || !*r->name) random_hex(hex, 32);
     no_driver(drv, err);
-    if (r->name && *r->name) err_wrap(err, "create %s", r->name); /* dockerd's */
+    err_wrap(err, "create %s", r->name && *r->name ? r->name : hex);
     return -1;
   }
   return r->name && *r->name ? vol_check_name(r->name, err) : 0;

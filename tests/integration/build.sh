@@ -192,6 +192,23 @@ expect_match "the steps before it stay cached" "Using cache" "$out"
 expect_match "an unknown instruction, with its line" "dockerfile parse error line 2: unknown instruction: FOO" \
   "$(printf 'FROM busybox\nFOO bar\n' | berth build - 2>&1)"
 expect_match "no FROM first" "no build stage in current context" "$(printf 'RUN true\n' | berth build - 2>&1)"
+# the parser's refusals come before any step, as dockerd's: the docker
+# CLI prints them as the daemon's answer
+mkdir -p "$T/pe"
+pe() { printf "$1" >"$T/pe/Dockerfile"; DOCKER_BUILDKIT=0 docker build -q "$T/pe" 2>&1 | tail -1; }
+expect "no FROM first: before any step, without the parser's prefix" "Error response from daemon: no build stage in current context" "$(pe 'RUN true\n')"
+expect "FROM's words counted before any step" "Error response from daemon: dockerfile parse error line 3: FROM requires either one or three arguments" "$(pe 'FROM busybox\nRUN true\nFROM a b\n')"
+expect "an instruction alone, in dockerd's words for each" \
+  "WORKDIR requires exactly one argument|COPY requires at least two arguments, but only one was provided. Destination could not be determined|HEALTHCHECK requires at least one argument|FROM requires either one or three arguments" \
+  "$(pe 'FROM busybox\nWORKDIR\n' | sed 's/.*line 2: //')|$(pe 'FROM busybox\nCOPY\n' | sed 's/.*line 2: //')|$(pe 'FROM busybox\nHEALTHCHECK --interval=5s\n' | sed 's/.*line 2: //')|$(pe 'FROM\n' | sed 's/.*line 1: //')"
+expect "an empty Dockerfile, one of comments only" \
+  "Error response from daemon: the Dockerfile (Dockerfile) cannot be empty|Error response from daemon: failed to parse Dockerfile: file with no instructions" "$(pe '')|$(pe '# c\n\n')"
+expect "a base name an ARG leaves blank: the word as written" 'base name (${X}) should not be blank' "$(pe 'ARG X=\nFROM ${X}\n')"
+pid=$(pe 'FROM busybox\nCMD\n'); eid=$(pe 'FROM busybox\nENTRYPOINT ["e"]\nENTRYPOINT\n')
+expect "CMD alone: the shell alone; ENTRYPOINT alone: none (dockerd's)" '["/bin/sh","-c"] null|null null' \
+  "$(docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}' "$pid")|$(docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}' "$eid")"
+expect "RUN alone runs the shell alone, which fails as dockerd's" "The command '/bin/sh -c' returned a non-zero code: 2" "$(pe 'FROM busybox\nRUN\n')"
+docker rmi "$pid" "$eid" >/dev/null 2>&1
 # what dockerd's parser refuses comes back as an HTTP error before any output,
 # in its words (the docker CLI prints "Error response from daemon: …")
 expect "LABEL without a value: dockerd's 400, before the build" "Error response from daemon: failed to parse Dockerfile: LABEL must have two arguments" \

@@ -105,9 +105,10 @@ docker run --name p1 busybox sh -c 'head -c 300000 /dev/zero >/big' >/dev/null
 expect_match "container prune: the space its layer held" "Total reclaimed space: 30[0-9](\.[0-9]+)?kB" "$(docker container prune -f 2>&1)"
 head -c 2000 /dev/urandom >"$T/garbage.tar"
 out=$(curl -s -X POST --unix-socket "$SOCK" -H 'Content-Type: application/x-tar' --data-binary @"$T/garbage.tar" http://x/images/load -w '\n%{http_code}')
-expect_match "load of a bad archive: 200 and the error in the stream, as docker" '^\{"errorDetail":\{"message":"invalid image archive' "$out"
+expect_match "load of a bad archive: 200 and the error in the stream, as docker" '^\{"errorDetail":\{"message":"Error processing tar file\(exit status 1\): archive/tar: invalid tar header' "$out"
 expect "its status" "200" "$(tail -1 <<<"$out")"
-expect_match "docker load prints it" "invalid image archive" "$(docker load <"$T/garbage.tar" 2>&1)"
+expect "docker load prints it in dockerd's words" "Error processing tar file(exit status 1): archive/tar: invalid tar header" "$(docker load <"$T/garbage.tar" 2>&1)"
+expect "a cut archive: dockerd's words" "Error processing tar file(exit status 1): unexpected EOF" "$(docker save busybox | head -c 5000 | docker load 2>&1)"
 berth save busybox | berth import -c 'ONBUILD RUN echo x' - onb:1 >/dev/null 2>&1 || true
 tar -C "$T" -cf "$T/one.tar" garbage.tar
 docker import -c 'ONBUILD RUN echo hi' "$T/one.tar" onb:1 >/dev/null
@@ -445,6 +446,15 @@ docker commit -c 'HEALTHCHECK --interval=5s --retries=2 CMD ["true"]' epb hcimg2
 expect "commit -c HEALTHCHECK: the image's Healthcheck" '{"Test":["CMD","true"],"Interval":5000000000,"Retries":2}' "$(docker image inspect -f '{{json .Config.Healthcheck}}' hcimg2; docker rmi hcimg2 >/dev/null)"
 expect_match "a bad interval: Go's words, as dockerd" 'Error response from daemon: time: invalid duration "zz"$' "$(docker commit -c 'HEALTHCHECK --interval=zz CMD true' epb x 2>&1)"
 expect_match "an instruction commit does not take: dockerd's lower-case name" "run is not a valid change command" "$(docker commit -c 'RUN x' epb x 2>&1)"
+expect "STOPSIGNAL is not one of dockerd 20.10's change commands" "Error response from daemon: stopsignal is not a valid change command" "$(docker commit -c 'STOPSIGNAL 9' epb x 2>&1)"
+expect "an instruction alone: dockerd's parser's words, without its prefix" \
+  "Error response from daemon: USER requires exactly one argument|Error response from daemon: ENV requires at least one argument" \
+  "$(docker commit -c 'USER' epb x 2>&1)|$(docker commit -c 'ENV' epb x 2>&1)"
+expect "CMD alone: the shell alone; ENTRYPOINT alone or [] keeps the container's (dockerd's merge)" \
+  '["/bin/sh","-c"] null|["true"] ["/bin/echo"]|["true"] ["/bin/echo"]' \
+  "$(docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}' "$(docker commit -c 'CMD' epb)")|$(e=$(docker create --entrypoint /bin/echo busybox true); docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}|' "$(docker commit -c 'ENTRYPOINT' "$e")" | tr -d '\n'; docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}' "$(docker commit -c 'ENTRYPOINT []' "$e")"; docker rm "$e" >/dev/null)"
+out=$(curl -s -X POST --unix-socket "$SOCK" 'http://x/containers/epb/wait?condition=bogus' -w ' %{http_code}')
+expect "wait with a condition dockerd does not know: not-running, as dockerd 20.10 (at once for a created one), its members in dockerd's order" '{"Error":null,"StatusCode":0} 200' "$(tr -d '\n' <<<"$out")"
 docker rm epb >/dev/null
 expect "an image's ENTRYPOINT and CMD" "ep c1" "$(docker run --rm epimg 2>&1)"
 epid=$(docker create --entrypoint "" epimg echo y)

@@ -404,6 +404,12 @@ if [ -d /sys/fs/cgroup/memory/berth ]; then
   fi
   check "update -m 128m" berth update -m 128m lim
   expect "update applied to the cgroup" 134217728 "$(cat /sys/fs/cgroup/memory/berth/$id/memory.limit_in_bytes)"
+  # the kernel clamps cpu.shares to 2..262144: refused in runc's words, as docker shows them
+  out=$(docker run --rm --cpu-shares 1 busybox true 2>&1); rc=$?
+  expect "--cpu-shares 1 on v1: docker's start error, 125" "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting cgroup config for procHooks process: the minimum allowed cpu-shares is 2: unknown 125" "$(head -1 <<<"$out") $rc"
+  expect_match "--cpu-shares 300000: the maximum" "the maximum allowed cpu-shares is 262144: unknown" "$(docker run --rm --cpu-shares 300000 busybox true 2>&1)"
+  expect "update --cpu-shares 1: refused, the shares as they were" "Error response from daemon: Cannot update container $id: the minimum allowed cpu-shares is 2 512" \
+    "$(docker update --cpu-shares 1 lim 2>&1) $(cat /sys/fs/cgroup/cpu/berth/$id/cpu.shares)"
 else
   expect "cgroup v2 memory.max" 67108864 "$(cat /sys/fs/cgroup/berth/$id/memory.max)"
   expect "cgroup v2 cpu.max" "50000 100000" "$(cat /sys/fs/cgroup/berth/$id/cpu.max)"

@@ -100,7 +100,8 @@ expect "rmi of the parent's tag: untagged, as dockerd (berth refused it)" "Untag
 expect "the parent stays, with no tag" "[]" "$(docker image inspect -f '{{.RepoTags}}' "$pid")"
 docker rmi chi:1 >/dev/null
 check_fails "the child's rmi takes the untagged parent with it" docker image inspect "$pid"
-expect_match "a stream that is no tar is still refused" "Unrecognized archive format" "$(echo garbage | docker import - bad:1 2>&1)"
+expect "a stream that is no tar is still refused, in dockerd's words" "Error response from daemon: Error processing tar file(exit status 1): unexpected EOF" "$(echo garbage | docker import - bad:1 2>&1)"
+expect "a longer one" "Error response from daemon: Error processing tar file(exit status 1): archive/tar: invalid tar header" "$(head -c 2000 /dev/zero | tr '\0' x | docker import - bad:1 2>&1)"
 out=$(docker images --filter dangling=true -q | wc -l)
 expect "dangling filter" "1" "$out"
 expect "reference filter" "myimg:imp" "$(docker images --filter reference='myimg*' --format '{{.Repository}}:{{.Tag}}')"

@@ -36,6 +36,7 @@ expect "inspect: the driver's Status" '{"mode":"0700","mounts":0}' "$(docker vol
 expect "the option reached the driver" "700" "$(stat -c %a "$T/data/volume/dirvol/v1")"
 expect_match "an option it does not know: docker's words" 'create v9: invalid option: "bogus"' "$(docker volume create -d dirvol -o bogus=1 v9 2>&1)"
 expect "a driver that is not loaded: docker's 404, its words" 'Error response from daemon: create v9: error looking up volume plugin nosuchvol: plugin "nosuchvol" not found' "$(docker volume create -d nosuchvol v9 2>&1)"
+expect_match "no name given: the words name a random one, as dockerd's" '^Error response from daemon: create [0-9a-f]{64}: error looking up volume plugin nosuchvol: plugin "nosuchvol" not found$' "$(docker volume create -d nosuchvol 2>&1)"
 expect_match "the name again with another driver: refused" "volume name must be unique" "$(docker volume create v1 2>&1)"
 expect "the name again with its driver: as it is (docker's create is idempotent)" "v1" "$(docker volume create -d dirvol v1)"
 expect "volume ls --filter driver=dirvol" "v1" "$(docker volume ls -q --filter driver=dirvol)"

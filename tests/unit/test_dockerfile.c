@@ -64,12 +64,29 @@ static void test_parse(void) {
 static void test_errors(void) {
   is_str(parse_err("FROM x\nFOO bar\n"), "dockerfile parse error line 2: unknown instruction: FOO",
          "unknown instruction: docker's text with the line");
-  is_str(parse_err(""), "the Dockerfile (Dockerfile) cannot be empty", "an empty Dockerfile");
-  is_str(parse_err("# only\n\n"), "the Dockerfile (Dockerfile) cannot be empty",
-         "comments only: empty");
+  /* an empty file is refused by name before the parser (stages.c) */
+  is_str(parse_err(""), "failed to parse Dockerfile: file with no instructions",
+         "an empty text: no instructions");
+  is_str(parse_err("# only\n\n"), "failed to parse Dockerfile: file with no instructions",
+         "comments only: no instructions, dockerd's words");
   is_str(parse_err("FROM x\nCOPY\n"),
-         "dockerfile parse error line 2: COPY requires at least one argument",
-         "an instruction without arguments");
+         "dockerfile parse error line 2: COPY requires at least two arguments, but only one was "
+         "provided. Destination could not be determined",
+         "COPY without arguments: dockerd's words");
+  is_str(parse_err("FROM x\nUSER\n"),
+         "dockerfile parse error line 2: USER requires exactly one argument",
+         "USER without arguments: exactly one");
+  is_str(parse_err("FROM x\nVOLUME\n"),
+         "dockerfile parse error line 2: VOLUME requires at least one argument",
+         "VOLUME without arguments: at least one");
+  struct dockerfile one;
+  struct berth_err ce = {0};
+  ok(df_parse_change("HEALTHCHECK --interval=zz CMD true", &one, &ce) < 0 &&
+         !strcmp(ce.msg, "time: invalid duration \"zz\""),
+     "a --change line: the checks, without the parser's prefix");
+  ok(df_parse_change("HEALTHCHECK CMD true", &one, &ce) == 0 && one.n == 1,
+     "a --change line parsed");
+  df_free(&one);
   contains(parse_err("# escape=x\nFROM a\n"), "invalid ESCAPE", "a bad escape directive");
   char nul[] = "FROM x\nRUN a\0b\n";
   struct dockerfile df;
