@@ -417,7 +417,13 @@ static int parse_bind(const char *s, struct ctr_bind *m, struct berth_err *err) 
     if (kind < 0 || ++seen[kind] > 1)
       return berth_err_set(err, BERTH_EINVAL, 0, "invalid mode: %s", m->mode);
     if (!strcmp(w, "ro")) m->readonly = true;
+    if (kind == MODE_PROPAGATION) m->propagation = xstrdup(w);
   }
+  if (m->volume && m->propagation)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid volume specification: '%s': invalid mount config for type "
+                         "\"volume\": field BindOptions must not be specified",
+                         s);
   return 0;
 }
 
@@ -468,12 +474,17 @@ static int mount_bind(json_t *m, const char *type, struct ctr_bind *b, struct be
   b->labels = json_is_object(labels) ? json_incref(labels) : NULL;
   b->mode = xstrdup(nocopy ? "nocopy" : "");
   b->must_exist = !b->volume;
-  const char *prop =
-      json_string_value(json_object_get(json_object_get(m, "BindOptions"), "Propagation"));
+  json_t *bo = json_object_get(m, "BindOptions");
+  const char *prop = json_string_value(json_object_get(bo, "Propagation"));
+  if (b->volume && json_is_object(bo))
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "invalid mount config for type \"volume\": field BindOptions must not be "
+                         "specified");
   if (prop && *prop && mode_word_kind(prop) != MODE_PROPAGATION)
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "invalid mount config for type \"%s\": invalid propagation mode: %s", type,
                          prop);
+  if (prop && *prop) b->propagation = xstrdup(prop);
   if (!b->volume && src[0] != '/')
     return berth_err_set(err, BERTH_EINVAL, 0,
                          "invalid mount config for type \"bind\": invalid mount path: '%s' mount "
@@ -794,8 +805,8 @@ void ctr_opts_put(struct ctr_opts *o) {
   json_decref(o->log_config);
   for (size_t i = 0; o->binds && i < o->n_binds; i++)
     free(o->binds[i].source), free(o->binds[i].target), free(o->binds[i].mode),
-        free(o->binds[i].driver), json_decref(o->binds[i].driver_opts),
-        json_decref(o->binds[i].labels);
+        free(o->binds[i].propagation), free(o->binds[i].driver),
+        json_decref(o->binds[i].driver_opts), json_decref(o->binds[i].labels);
   free(o->binds);
   for (size_t i = 0; o->tmpfs && i < o->n_tmpfs; i++)
     free(o->tmpfs[i].target), free(o->tmpfs[i].options);

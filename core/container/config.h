@@ -17,8 +17,9 @@ enum ctr_restart { RESTART_NO, RESTART_ALWAYS, RESTART_UNLESS_STOPPED, RESTART_O
 struct ctr_bind {
   char *source, *target; /* source: an absolute host path, or a volume's name ("": anonymous) */
   bool readonly, volume;
-  bool must_exist; /* --mount type=bind: a missing source is an error, not made */
-  char *mode;      /* what followed the target ("ro,z"), "" when nothing */
+  bool must_exist;   /* --mount type=bind: a missing source is an error, not made */
+  char *mode;        /* what followed the target ("ro,z"), "" when nothing */
+  char *propagation; /* a bind's: rprivate, rslave… as given; NULL none given */
   /* --mount type=volume: for a volume made at create (VolumeOptions) */
   char *driver;        /* "" none given */
   json_t *driver_opts; /* volume-opt, or NULL */

@@ -677,6 +677,13 @@ static int spec_shared(struct daemon *d, struct container *c, const struct ctr_o
   return r;
 }
 
+/* the binds' propagations dockerd checks at start (rt_check_propagation) */
+static bool propagation_ok(const struct rt_spec *s, struct berth_err *err) {
+  for (size_t i = 0; i < s->n_mounts; i++)
+    if (rt_check_propagation(&s->mounts[i], err) < 0) return false;
+  return true;
+}
+
 static json_t *build_spec(struct daemon *d, struct container *c, const struct ctr_opts *o,
                           struct berth_err *err) {
   struct rt_spec s = {0};
@@ -706,6 +713,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
     char **owned = NULL;
     spec_mounts(d, c, o, &s, init_path, sh.shm, &owned);
+    bool prop_ok = propagation_ok(&s, err); /* before owned's strings go */
     if (opts_remapped(d, o)) s.userns = d->remap;
     s.cgroup_hiers = rt_cgroup_hiers();
     spec = rt_spec_to_json(&s);
@@ -716,7 +724,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     free(owned);
     json_object_set_new(spec, "log", spec_log(d, c, o));
     json_object_set_new(spec, "stdin_once", json_boolean(o->stdin_once));
-    json_t *cg = ctr_cgroup_json(&o->res, err);
+    json_t *cg = prop_ok ? ctr_cgroup_json(&o->res, err) : NULL;
     if (cg) {
       json_object_set_new(spec, "cgroup", cg);
     } else {

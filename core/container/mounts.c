@@ -75,9 +75,10 @@ static int bind_points(struct daemon *d, const struct ctr_opts *o, json_t *point
     int r = mkdir_p(b->source, 0755);
     if (r < 0 && r != -ENOTDIR && r != -EEXIST)
       return err_sys_(err, BERTH_EINVAL, -r, "create mountpoint %s", b->source);
-    json_array_append_new(points, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source",
-                                            b->source, "Destination", b->target, "Mode", b->mode,
-                                            "RW", !b->readonly, "Propagation", "rprivate"));
+    json_array_append_new(points,
+                          json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source",
+                                    b->source, "Destination", b->target, "Mode", b->mode, "RW",
+                                    !b->readonly, "Propagation", b->propagation ?: "rprivate"));
   }
   return 0;
 }
@@ -314,9 +315,9 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
   ctr_lock();
   json_t *points = json_deep_copy(c->mounts);
   ctr_unlock();
-  size_t n = 0, i;
+  size_t n = 0, k = 0, i;
   json_t *p;
-  *paths = xcalloc(2 * json_array_size(points) + 1, sizeof **paths); /* what out[] points to */
+  *paths = xcalloc(3 * json_array_size(points) + 1, sizeof **paths); /* what out[] points to */
   json_array_foreach(points, i, p) {
     const char *type = json_string_value(json_object_get(p, "Type")) ?: "";
     const char *name = json_string_value(json_object_get(p, "Name"));
@@ -334,12 +335,17 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
       if (path && fresh) vol_mark_populated(d, name);
     }
     char *target = xstrdup(dst);
-    (*paths)[2 * n] = src;
-    (*paths)[2 * n + 1] = target;
+    /* a bind's as given (rprivate when none was, docker's default) */
+    const char *pw = json_string_value(json_object_get(p, "Propagation"));
+    char *prop = pw && rt_propagation_flags(pw) ? xstrdup(pw) : NULL;
+    (*paths)[k++] = src;
+    (*paths)[k++] = target;
+    if (prop) (*paths)[k++] = prop;
     out[n++] = (struct rt_mount){.source = src,
                                  .target = target,
                                  .readonly = !json_is_true(json_object_get(p, "RW")),
                                  .idmap = remap && !strcmp(type, "volume"),
+                                 .propagation = prop,
                                  .fd = -1};
   }
   json_decref(points);

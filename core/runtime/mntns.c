@@ -120,3 +120,84 @@ int rt_mntns_template(const char *const *keep, size_t n_keep, size_t *n_detached
   if (fd < 0) return err_sys(err, BERTH_EINTERNAL, "open the template's namespace");
   return fd;
 }
+
+unsigned long rt_propagation_flags(const char *word) {
+  static const struct {
+    const char *word;
+    unsigned long flags;
+  } t[] = {{"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC},
+           {"slave", MS_SLAVE},     {"rslave", MS_SLAVE | MS_REC},
+           {"shared", MS_SHARED},   {"rshared", MS_SHARED | MS_REC}};
+  for (size_t i = 0; word && i < ARRAY_SIZE(t); i++)
+    if (!strcmp(word, t[i].word)) return t[i].flags;
+  return 0;
+}
+
+/* mountinfo's mount point field, its \ooo escapes undone, in place */
+static char *unescape_octal(char *s) {
+  char *w = s;
+  for (char *r = s; *r; r++) {
+    if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+        r[3] <= '7') {
+      *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+      r += 3;
+    } else {
+      *w++ = *r;
+    }
+  }
+  *w = 0;
+  return s;
+}
+
+/* path lies at or under dir */
+static bool under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  return !strcmp(dir, "/") || (!strncmp(path, dir, n) && (path[n] == '/' || !path[n]));
+}
+
+/* the mount path lies on (the deepest mount point above it, the last one
+ * mounted there) and its optional fields ("shared:1 master:2") */
+static int source_mount(const char *path, char **point, char **fields) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return -errno;
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    char *save = NULL, *fld[6] = {0};
+    int i = 0;
+    /* six fields, the optional ones after them left in save */
+    while (i < 6 && (fld[i] = strtok_r(i ? NULL : line, " ", &save)))
+      i++;
+    if (i < 6) continue;
+    char *mp = unescape_octal(fld[4]);
+    if (!under(path, mp) || (*point && strlen(mp) < strlen(*point))) continue;
+    char *rest = save ? save : (char *)"", *dash = strstr(rest, "- ");
+    if (dash) *dash = 0;
+    free(*point), free(*fields);
+    *point = xstrdup(mp);
+    *fields = xstrdup(rest);
+  }
+  free(line);
+  fclose(f);
+  return *point ? 0 : -ENOENT;
+}
+
+int rt_check_propagation(const struct rt_mount *m, struct berth_err *err) {
+  unsigned long fl = rt_propagation_flags(m->propagation);
+  bool shared = fl & MS_SHARED, slave = fl & MS_SLAVE;
+  if (m->type || (!shared && !slave)) return 0;
+  cleanup_free char *real = realpath(m->source, NULL);
+  cleanup_free char *point = NULL, *fields = NULL;
+  int r = real ? source_mount(real, &point, &fields) : -errno;
+  if (r < 0)
+    return berth_err_set(err, BERTH_EINVAL, -r, "mount point of %s: %s", m->source, strerror(-r));
+  bool is_shared = strstr(fields, "shared:") != NULL, is_slave = strstr(fields, "master:") != NULL;
+  if (shared && !is_shared)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "path %s is mounted on %s but it is not a shared mount", m->source, point);
+  if (slave && !is_shared && !is_slave)
+    return berth_err_set(err, BERTH_EINVAL, 0,
+                         "path %s is mounted on %s but it is not a shared or slave mount",
+                         m->source, point);
+  return 0;
+}

@@ -112,6 +112,7 @@ int rt_spec_from_json(json_t *j, struct rt_spec *s, struct berth_err *err) {
     s->mounts[i].target = jdup(e, "target");
     s->mounts[i].type = jdup(e, "type");
     s->mounts[i].options = jdup(e, "options");
+    s->mounts[i].propagation = jdup(e, "propagation");
     s->mounts[i].readonly = json_is_true(json_object_get(e, "readonly"));
     s->mounts[i].idmap = json_is_true(json_object_get(e, "idmap"));
     s->mounts[i].fd = -1;
@@ -150,6 +151,7 @@ json_t *rt_spec_to_json(const struct rt_spec *s) {
     if (m->type) json_object_set_new(e, "type", json_string(m->type));
     if (m->options) json_object_set_new(e, "options", json_string(m->options));
     if (m->idmap) json_object_set_new(e, "idmap", json_true());
+    if (m->propagation) json_object_set_new(e, "propagation", json_string(m->propagation));
     json_array_append_new(mounts, e);
   }
   json_t *j = json_pack(
@@ -208,6 +210,7 @@ void rt_spec_free(struct rt_spec *s) {
     free(s->mounts[i].target);
     free(s->mounts[i].type);
     free(s->mounts[i].options);
+    free((char *)s->mounts[i].propagation);
   }
   free(s->mounts);
   memset(s, 0, sizeof *s);
@@ -584,6 +587,16 @@ static void attach_in(int rootfd, int tree, const char *src, const char *target,
     die(err_fd, 125, "remount %s read-only: %s", target, strerror(errno));
 }
 
+/* a bind's propagation: docker's rprivate unless the spec says otherwise
+ * (a clone of a shared source is shared with it until told) */
+static void set_propagation(int rootfd, const struct rt_mount *m, int err_fd) {
+  unsigned long fl = rt_propagation_flags(m->propagation);
+  cleanup_close int mfd = rt_openat_in_root(rootfd, m->target, O_PATH, 0);
+  if (mfd < 0 || rt_mount_on_fd(NULL, mfd, NULL, fl ? fl : MS_PRIVATE | MS_REC, NULL) < 0)
+    die(err_fd, 125, "make %s %s: %s", m->target, m->propagation ? m->propagation : "rprivate",
+        strerror(errno));
+}
+
 static const char *const bundle_files[] = {"hosts", "hostname", "resolv.conf"};
 
 int rt_userns_map_volumes(struct rt_spec *s, struct berth_err *err) {
@@ -828,8 +841,10 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
     const struct rt_mount *m = &s->mounts[i];
     if (!m->type && (m->idmap || m->tree) && m->fd >= 0) {
       attach_in(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);
+      set_propagation(rootfd, m, err_fd);
     } else if (!m->type) {
       bind_in_fd(rootfd, m->fd, m->source, m->target, m->readonly, err_fd);
+      set_propagation(rootfd, m, err_fd);
     } else {
       char data[1024];
       /* docker's --tmpfs/--mount tmpfs: noexec, nosuid and nodev unless

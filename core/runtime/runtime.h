@@ -18,7 +18,10 @@ struct rt_mount {
   bool readonly;
   bool idmap; /* a named volume, in a user namespace: seen through its mapping */
   bool tree;  /* fd is a detached tree of the source (the shim's, rt_mntns_template) */
-  int fd;     /* the source, opened, id-mapped or cloned beforehand (idmap, tree); else -1 */
+  /* a bind's propagation as docker names it (rprivate, rslave, shared…);
+   * NULL: rprivate, docker's default */
+  const char *propagation;
+  int fd; /* the source, opened, id-mapped or cloned beforehand (idmap, tree); else -1 */
 };
 
 struct rt_spec {
@@ -119,6 +122,15 @@ uint64_t rt_caps_from_names(char *const *add, size_t n_add, char *const *drop, s
  * own (its namespace, opened before).  The fd, or -code; *stranded: the
  * thread could not go back and must not use the network again. */
 int rt_netns_ahead(int own, bool *stranded, struct berth_err *err);
+/* A bind's propagation word (rt_mount.propagation) as mount(2)'s flags:
+ * MS_PRIVATE, MS_SLAVE or MS_SHARED, with MS_REC for the r- words; 0 for
+ * a word that is none of them. */
+unsigned long rt_propagation_flags(const char *word);
+/* dockerd's checks at start (mntns.c): a shared bind's source must lie on
+ * a shared mount, a slave's on a shared or slave one ("path X is mounted
+ * on Y but it is not a shared mount"), as seen in the caller's namespace */
+int rt_check_propagation(const struct rt_mount *m, struct berth_err *err);
+
 /* The mount namespace a container's init is cloned from (mntns.c): a
  * private copy of the calling thread's, without any mount but "/", /proc,
  * /sys, the cgroup hierarchies, /dev and the mounts the paths in keep lie

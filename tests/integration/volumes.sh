@@ -210,6 +210,29 @@ expect_match "an unknown mode" "invalid mode: rx" "$(berth run --rm -v data:/d:r
 expect_match "two words of one kind: dockerd's refusal (berth took rw,ro)" "invalid mode: rw,ro" "$(docker run --rm -v data:/d:rw,ro busybox true 2>&1)"
 check "words of different kinds: taken (ro,z,nocopy,cached)" docker run --rm -v data:/d:ro,z,nocopy,cached busybox true
 expect_match "--mount's bind-propagation checked" 'invalid mount config for type "bind": invalid propagation mode: bogus' "$(docker run --rm --mount type=bind,src=/tmp,dst=/x,bind-propagation=bogus busybox true 2>&1)"
+# ---- bind propagation: docker's rprivate unless asked; the source a
+# shared mount the test makes (lib.sh's clean-up unmounts all under $T) ----
+mkdir -p "$T/psrc/a" "$T/psrc/b" "$T/pprv"
+mount --bind "$T/psrc" "$T/psrc" && mount --make-shared "$T/psrc"
+prop_case() { # the bind's option: is a host mount seen inside, a container's mount seen on the host
+  docker run -d --privileged --name pc "$@" busybox sleep 60 >/dev/null || return
+  docker exec pc mount -t tmpfs ctrt /src/b
+  mount -t tmpfs hostt "$T/psrc/a"
+  echo "$(docker exec pc grep -c ' /src/a ' /proc/self/mountinfo) $(grep -c " $T/psrc/b " /proc/self/mountinfo) $(docker inspect -f '{{range .Mounts}}{{.Propagation}}{{end}}' pc)"
+  docker rm -f pc >/dev/null
+  umount "$T/psrc/a" 2>/dev/null; umount "$T/psrc/b" 2>/dev/null
+}
+expect "a bind of a shared mount: rprivate by default (no host mount comes in, none goes out; berth's bind was shared both ways)" "0 0 rprivate" "$(prop_case -v "$T/psrc:/src")"
+expect "rslave: the host's mounts come in, none goes out" "1 0 rslave" "$(prop_case -v "$T/psrc:/src:rslave")"
+expect "rshared: both ways" "1 1 rshared" "$(prop_case -v "$T/psrc:/src:rshared")"
+expect "--mount bind-propagation=slave" "1 0 slave" "$(prop_case --mount "type=bind,src=$T/psrc,dst=/src,bind-propagation=slave")"
+expect "private, asked for" "0 0 private" "$(prop_case -v "$T/psrc:/src:private")"
+out=$(docker run --rm -v "$T/pprv:/src:rslave" busybox true 2>&1); rc=$?
+expect_match "rslave of a source on a private mount: dockerd's refusal at start" "^docker: Error response from daemon: path $T/pprv is mounted on [^ ]+ but it is not a shared or slave mount" "$out"
+expect "its exit code" 125 "$rc"
+expect_match "rshared: the same, its words" "path $T/pprv is mounted on [^ ]+ but it is not a shared mount" "$(docker run --rm --mount "type=bind,src=$T/pprv,dst=/src,bind-propagation=rshared" busybox true 2>&1)"
+expect_match "a propagation on a named volume: dockerd's refusal" "invalid volume specification: 'pv1:/x:rslave': invalid mount config for type \"volume\": field BindOptions must not be specified" "$(docker run --rm -v pv1:/x:rslave busybox true 2>&1)"
+expect "and no volume made of it" "" "$(docker volume ls -q --filter name=pv1)"
 expect_match "--tmpfs's options checked at create: dockerd's words" 'invalid tmpfs option \["foo" "1"\]' "$(docker run --rm --tmpfs /x:size=1m,foo=1 busybox true 2>&1)"
 expect_match "a tmpfs key without its value" 'invalid tmpfs option \["size"\]' "$(docker create --tmpfs /x:size busybox true 2>&1)"
 expect "--tmpfs with flags and its keys: taken (as dockerd mounts them)" "rw,nosuid,nodev,noexec,relatime,size=1024k,nr_inodes=100,uid=5,gid=5" "$(docker run --rm --tmpfs /x:noexec,size=1m,uid=5,gid=5,nr_inodes=100 busybox grep ' /x ' /proc/mounts | cut -d' ' -f4)"
