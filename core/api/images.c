@@ -12,6 +12,16 @@ static char *created_string(struct image *im) {
   return xstrdup(c ? c : "0001-01-01T00:00:00Z");
 }
 
+/* the config's comment, else its last history entry's (dockerd's: an
+ * import's "Imported from -") */
+static const char *image_comment(json_t *cfg) {
+  const char *c = json_string_value(json_object_get(cfg, "comment"));
+  json_t *h = json_object_get(cfg, "history");
+  if ((!c || !*c) && json_array_size(h))
+    c = json_string_value(json_object_get(json_array_get(h, json_array_size(h) - 1), "comment"));
+  return c ? c : "";
+}
+
 json_t *image_inspect_json(struct daemon *d, struct image *im) {
   struct image_store *s = &d->images;
   json_t *cfg = im->config;
@@ -32,9 +42,7 @@ json_t *image_inspect_json(struct daemon *d, struct image *im) {
   json_object_set_new(j, "RepoTags", image_tags_json(s, im->id, false));
   json_object_set_new(j, "RepoDigests", image_tags_json(s, im->id, true));
   json_object_set_new(j, "Parent", json_string(im->parent));
-  json_object_set_new(
-      j, "Comment",
-      json_string((str = json_string_value(json_object_get(cfg, "comment"))) ? str : ""));
+  json_object_set_new(j, "Comment", json_string(image_comment(cfg)));
   json_object_set_new(j, "Created", json_string(created));
   json_object_set_new(
       j, "Container",

@@ -91,11 +91,12 @@ static int attach(struct api_request *req, bool connect) {
   struct berth_err err = {0};
   const char *ref = api_field(body, "Container");
   json_t *cfg = json_object_get(body, "EndpointConfig");
-  json_t *j = net_inspect(req->d, api_param(req, 0), &err);
-  struct container *c = j && ref ? ctr_get(ref) : NULL;
-  int rc = j ? 0 : -err.code;
-  if (rc == 0 && !c)
-    rc = berth_err_set(&err, BERTH_ENOTFOUND, 0, "No such container: %s", ref ? ref : "");
+  /* the container first, then the network: dockerd's order of refusals */
+  struct container *c = ref ? ctr_get(ref) : NULL;
+  json_t *j = c ? net_inspect(req->d, api_param(req, 0), &err) : NULL;
+  int rc = !c  ? berth_err_set(&err, BERTH_ENOTFOUND, 0, "No such container: %s", ref ? ref : "")
+           : j ? 0
+               : -err.code;
   if (rc == 0 && cfg && !json_is_null(cfg) && !json_is_object(cfg))
     rc = berth_err_set(&err, BERTH_EINVAL, 0, "EndpointConfig: an object is expected");
   if (rc == 0 && connect) rc = ctr_net_connect(req->d, c, api_param(req, 0), cfg, &err);

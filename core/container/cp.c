@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "../daemon.h"
+#include "../image/layer.h"
 #include "../image/store.h"
 #include "../runtime/runtime.h"
 #include "../util/lazylib.h"
@@ -63,6 +64,41 @@ static void bind_points(struct view *v, int rootfd) {
   }
 }
 
+/* a running container's filesystems in dockerd's view of it: its root,
+ * its volumes and binds, the /etc files berthd writes (ctar_set_view) */
+static void running_view(struct view *v, int rootfd) {
+  static const char *const etc[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+  dev_t devs[64];
+  size_t n = 0, i;
+  struct stat st;
+  if (fstat(rootfd, &st) == 0) devs[n++] = st.st_dev;
+  json_t *p;
+  json_array_foreach(v->mounts, i, p) {
+    const char *type = json_string_value(json_object_get(p, "Type")) ?: "";
+    const char *dst = json_string_value(json_object_get(p, "Destination")) ?: "/";
+    cleanup_close int fd = strcmp(type, "tmpfs") && n < ARRAY_SIZE(devs)
+                               ? rt_openat_in_root(rootfd, dst, O_PATH, 0)
+                               : -1;
+    if (fd >= 0 && fstat(fd, &st) == 0) devs[n++] = st.st_dev;
+  }
+  for (i = 0; i < ARRAY_SIZE(etc) && n < ARRAY_SIZE(devs); i++) {
+    cleanup_close int fd = rt_openat_in_root(rootfd, etc[i], O_PATH | O_NOFOLLOW, 0);
+    if (fd >= 0 && fstat(fd, &st) == 0) devs[n++] = st.st_dev;
+  }
+  ctar_set_view(devs, n);
+}
+
+/* a path outside the view (ctar_hidden): the mount point itself is an
+ * empty directory (1), what is below it is not there (-BERTH_ENOTFOUND) */
+static int outside_view(int fd, const struct stat *st) {
+  if (!ctar_hidden(st->st_dev)) return 0;
+  struct statx sx;
+  bool root = statx(fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+              (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+              (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  return root ? 1 : -BERTH_ENOTFOUND;
+}
+
 static void *view_thread(void *p) {
   struct view *v = p;
   cleanup_free char *root = v->pid ? xasprintf("/proc/%d/root", v->pid) : xstrdup(v->root);
@@ -88,7 +124,9 @@ static void *view_thread(void *p) {
   }
   ctar_set_idmap(v->remap);
   ctar_set_names(rootfd);
+  if (v->pid) running_view(v, rootfd);
   v->ret = v->fn(rootfd, v->arg, v->err);
+  ctar_set_view(NULL, 0);
   ctar_set_names(-1);
   return NULL;
 }
@@ -170,6 +208,10 @@ static int stat_in(int rootfd, void *arg, struct berth_err *err) {
     if (fd >= 0) close(fd);
     return e == ENOENT || e == ENOTDIR ? -BERTH_ENOTFOUND : err_sys(err, BERTH_EINTERNAL, "stat");
   }
+  if (outside_view(fd, &st) < 0) {
+    close(fd);
+    return -BERTH_ENOTFOUND;
+  }
   struct ctr_path_stat *o = j->st;
   const char *b = base_of(j->path);
   snprintf(o->name, sizeof o->name, "%.*s", (int)strcspn(b, "/"), b);
@@ -241,7 +283,12 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
   } else {
     r = ctar_add(a, rootfd, j->path, j->name);
   }
-  if (r == 0 && is_dir) r = ctar_add_tree(a, rootfd, j->path, j->name);
+  /* a mount point outside dockerd's view: the directory alone */
+  cleanup_close int tfd =
+      rt_openat_in_root(rootfd, j->path, O_PATH | (dir_contents ? 0 : O_NOFOLLOW), 0);
+  struct stat tst;
+  bool empty = tfd >= 0 && fstat(tfd, &tst) == 0 && outside_view(tfd, &tst) != 0;
+  if (r == 0 && is_dir && !empty) r = ctar_add_tree(a, rootfd, j->path, j->name);
   if (r == 0) archive_write_close(a);
   archive_write_free(a);
   return r;
@@ -435,6 +482,25 @@ static void set_dir_times(int rootfd, json_t *dirs) {
   }
 }
 
+/* the request's body to libarchive, counted: a stream shorter than a tar
+ * header is "unexpected EOF" to dockerd's Go reader */
+struct put_rd {
+  int fd;
+  uint64_t total;
+  char buf[65536];
+};
+
+static la_ssize_t put_read(struct archive *a, void *ctx, const void **out) {
+  struct put_rd *r = ctx;
+  ssize_t n;
+  while ((n = read(r->fd, r->buf, sizeof r->buf)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) archive_set_error(a, errno, "read: %s", strerror(errno));
+  r->total += n > 0 ? (uint64_t)n : 0;
+  *out = r->buf;
+  return n;
+}
+
 static int put_in(int rootfd, void *arg, struct berth_err *err) {
   struct put_job *j = arg;
   cleanup_close int dfd = rt_openat_in_root(rootfd, j->path, O_PATH, 0);
@@ -454,17 +520,17 @@ static int put_in(int rootfd, void *arg, struct berth_err *err) {
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_empty(a);
-  int r = archive_read_open_fd(a, j->in, 65536) == ARCHIVE_OK
+  cleanup_free struct put_rd *rd = xcalloc(1, sizeof *rd);
+  rd->fd = j->in;
+  int r = archive_read_open(a, rd, NULL, put_read, NULL) == ARCHIVE_OK
               ? 0
-              : berth_err_set(err, BERTH_EINVAL, 0, "cp: the archive: %s",
-                              archive_error_string(a) ?: "not a tar");
+              : layer_tar_refused(a, rd->total < 512, err);
   struct archive_entry *e;
   while (r == 0) {
     int h = archive_read_next_header(a, &e);
     if (h == ARCHIVE_EOF) break;
     if (h < ARCHIVE_WARN) {
-      r = berth_err_set(err, BERTH_EINVAL, 0, "cp: the archive: %s",
-                        archive_error_string(a) ?: "not a tar");
+      r = layer_tar_refused(a, false, err);
       break;
     }
     r = put_entry(rootfd, a, e, j, err);

@@ -525,7 +525,7 @@ void ctr_spec_security(struct rt_spec *s, const struct ctr_opts *o) {
     s->seccomp_bpf_path = (char *)ctr_seccomp_bpf_path(o->seccomp_profile, s->caps);
 }
 
-/* args (behind /dev/init with --init), identity, environment */
+/* args (behind /sbin/docker-init with --init), identity, environment */
 
 /* --group-add: numbers, or names the container's /etc/group knows
  * (docker's "Unable to find group x" otherwise), after the user's own; for
@@ -556,7 +556,7 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   size_t na = 0;
   s->args = xcalloc(o->n_entrypoint + o->n_cmd + 3, sizeof(char *));
   if (o->init) {
-    s->args[na++] = "/dev/init";
+    s->args[na++] = "/sbin/docker-init";
     s->args[na++] = "--";
   }
   for (size_t i = 0; i < o->n_entrypoint; i++)
@@ -597,8 +597,8 @@ static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_
                         struct rt_spec *s, char *init_path, const char *shm, char ***owned) {
   s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 3, sizeof *s->mounts);
   if (init_path)
-    s->mounts[s->n_mounts++] =
-        (struct rt_mount){.source = init_path, .target = "/dev/init", .readonly = true, .fd = -1};
+    s->mounts[s->n_mounts++] = (struct rt_mount){
+        .source = init_path, .target = "/sbin/docker-init", .readonly = true, .fd = -1};
   /* docker's: the host's /dev/shm with its ipc namespace, a shareable
    * one's mounted by berthd, or the one of the container it joins */
   if (shm)
@@ -977,6 +977,7 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   if (r < 0) {
     ctr_lock();
     snprintf(c->error, sizeof c->error, "%s", err->msg);
+    if (c->exit_code == 0) c->exit_code = 128; /* dockerd's: a failed start is never left at 0 */
     ctr_unlock();
     ctr_save(d, c);
     start_done(c);

@@ -4,12 +4,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#ifndef MQUEUE_MAGIC
-#define MQUEUE_MAGIC 0x19800202 /* the kernel's ipc/mqueue.c; not in linux/magic.h */
-#endif
 
 #include "../runtime/runtime.h"
 #include "../util/lazylib.h"
@@ -141,30 +136,29 @@ static char **sorted_names(DIR *d, size_t *n) {
   return v;
 }
 
-/* A running container's view (cp) has the kernel's filesystems mounted
- * in it (/proc, /sys, /dev/pts, cgroups...) and its own /dev: their
- * directories go in the tar, not what is in them (dockerd's view of a
- * container is its root and volumes: the image's empty /proc and /dev). */
-static bool leave_out_below(int dirfd, const char *name, const char *child, dev_t dev,
-                            dev_t parent) {
-  if (dev == parent) return false;
-  if (!strcmp(child, "/dev")) return true;
-  cleanup_close int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  struct statfs sf;
-  if (fd < 0 || fstatfs(fd, &sf) < 0) return false;
-  switch ((unsigned long)sf.f_type) {
-  case PROC_SUPER_MAGIC:
-  case SYSFS_MAGIC:
-  case DEVPTS_SUPER_MAGIC:
-  case MQUEUE_MAGIC:
-  case CGROUP_SUPER_MAGIC:
-  case CGROUP2_SUPER_MAGIC:
-  case SECURITYFS_MAGIC:
-  case DEBUGFS_MAGIC:
-  case TRACEFS_MAGIC:
-  case BPF_FS_MAGIC: return true;
-  default: return false;
-  }
+static __thread struct {
+  dev_t v[64];
+  size_t n;
+} tar_view;
+
+void ctar_set_view(const dev_t *devs, size_t n) {
+  tar_view.n = 0;
+  for (size_t i = 0; devs && i < n && tar_view.n < ARRAY_SIZE(tar_view.v); i++)
+    tar_view.v[tar_view.n++] = devs[i];
+}
+
+bool ctar_hidden(dev_t dev) {
+  for (size_t i = 0; i < tar_view.n; i++)
+    if (tar_view.v[i] == dev) return false;
+  return tar_view.n > 0;
+}
+
+/* A running container's view (cp) has the kernel's filesystems, its /dev
+ * and its --tmpfs mounts in it: their directories go in the tar, not what
+ * is in them (dockerd's view of a container is its root and volumes: the
+ * image's empty /proc and /dev) */
+static bool leave_out_below(dev_t dev, dev_t parent) {
+  return dev != parent && ctar_hidden(dev);
 }
 
 int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *prefix) {
@@ -188,8 +182,7 @@ int ctar_add_tree(struct archive *a, int rootfd, const char *path, const char *p
     struct stat st;
     if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
     r = ctar_add(a, rootfd, child, name);
-    if (r == 0 && S_ISDIR(st.st_mode) &&
-        !leave_out_below(dirfd(d), names[i], child, st.st_dev, dev))
+    if (r == 0 && S_ISDIR(st.st_mode) && !leave_out_below(st.st_dev, dev))
       r = ctar_add_tree(a, rootfd, child, name);
   }
   for (size_t i = 0; i < n; i++)

@@ -36,6 +36,15 @@ void ctar_set_idmap(const struct idmap *m);
  * freed (every setter clears before its thread ends) */
 void ctar_set_names(int rootfd);
 void ctar_entry_names(struct archive_entry *e);
+/* on the calling thread, the filesystems of dockerd's view of a running
+ * container (its root, its volumes and binds, the /etc files berthd
+ * writes): a mount of another (/proc, /sys, /dev, --tmpfs) is a directory
+ * with nothing in it, as the image's mount point is to dockerd.  NULL or
+ * 0: every filesystem is in the view (a stopped container's view is made
+ * of those alone) */
+void ctar_set_view(const dev_t *devs, size_t n);
+/* dev is outside the view ctar_set_view gave */
+bool ctar_hidden(dev_t dev);
 void ctar_entry_unmap(struct archive_entry *e);
 uid_t ctar_host_uid(uid_t u);
 gid_t ctar_host_gid(gid_t g);

@@ -137,7 +137,7 @@ static int clear_dir_contents(int dirfd) {
 /* a stream the tar reader refuses, in the words docker's users see (Go's
  * archive/tar under dockerd's untar helper): a cut stream is "unexpected
  * EOF", one that is no tar "invalid tar header", others libarchive's */
-static int tar_refused(struct archive *a, bool short_stream, struct berth_err *err) {
+int layer_tar_refused(struct archive *a, bool short_stream, struct berth_err *err) {
   const char *m = archive_error_string(a) ?: "unreadable";
   const char *go = short_stream || !strncmp(m, "Truncated", 9) ? "unexpected EOF"
                    : !strncmp(m, "Unrecognized archive format", 27) || !strncmp(m, "Damaged", 7)
@@ -154,7 +154,7 @@ static int write_data(struct archive *a, int fd, uint64_t *bytes, struct berth_e
   for (;;) {
     int r = archive_read_data_block(a, &buf, &size, &off);
     if (r == ARCHIVE_EOF) return 0;
-    if (r != ARCHIVE_OK) return tar_refused(a, false, err);
+    if (r != ARCHIVE_OK) return layer_tar_refused(a, false, err);
     const char *p = buf;
     while (size) {
       ssize_t n = pwrite(fd, p, size, off);
@@ -337,7 +337,7 @@ int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct
     /* an empty stream is an empty tar to Go's reader (docker import of
      * nothing makes an image with an empty layer) */
     if (!r->total && !r->failed) goto out;
-    ret = tar_refused(a, r->total < 512, err); /* Go's reader wants a whole header */
+    ret = layer_tar_refused(a, r->total < 512, err); /* Go's reader wants a whole header */
     goto out;
   }
   /* Directory times are set after their contents are written. */
@@ -346,7 +346,7 @@ int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct
     int h = archive_read_next_header(a, &e);
     if (h == ARCHIVE_EOF) break;
     if (h < ARCHIVE_WARN) {
-      ret = tar_refused(a, false, err);
+      ret = layer_tar_refused(a, false, err);
       goto out;
     }
     ret = extract_entry(a, e, rootfd, flags, stats, err);

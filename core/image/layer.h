@@ -21,6 +21,12 @@ int layer_untar(struct berth_reader *in, const char *dir, uint32_t flags, struct
  * (whiteouts deleted): its path, or NULL with err ("<what>: ...", the
  * tar's own words when what is NULL) and
  * nothing left behind. */
+/* a stream libarchive's tar reader refused (a), in the words docker's
+ * users see: "Error processing tar file(exit status 1): unexpected EOF"
+ * for one cut short (short_stream: less than a header read), "…:
+ * archive/tar: invalid tar header" for one that is no tar */
+struct archive;
+int layer_tar_refused(struct archive *a, bool short_stream, struct berth_err *err);
 char *untar_to_new_dir(struct berth_reader *in, const char *parent, const char *prefix,
                        const char *what, struct berth_err *err);
 

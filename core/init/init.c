@@ -1,5 +1,5 @@
-/* berth-init: the --init process.  Bind-mounted read-only at /dev/init and
- * run as PID 1 of the container ("/dev/init -- CMD ARGS..."; a subreaper
+/* berth-init: the --init process.  Bind-mounted read-only at /sbin/docker-init and
+ * run as PID 1 of the container ("/sbin/docker-init -- CMD ARGS..."; a subreaper
  * where the container shares the host's pid namespace): it starts the
  * command, forwards every signal it can to it, reaps orphaned zombies and
  * exits with the command's status (128+N when a signal ended it).  Linked

@@ -333,7 +333,10 @@ expect "its shim keeps no network namespace open" "0" "$(ls -l "/proc/$shim/fd" 
 berth rm -f nn1 nn2 >/dev/null
 expect "--network host: the host's interfaces" "$(ip -o link | wc -l)" "$(berth run --rm --network host busybox ip -o link | wc -l)"
 out=$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p')
-expect_match "--init: /dev/init is PID 1" '^ +1 /dev/init -- sh -c' "$out"
+expect_match "--init: /sbin/docker-init is PID 1, where docker mounts its init" '^ +1 /sbin/docker-init -- sh -c' "$out"
+expect "--init: its mount point in the layer, as docker diff shows it" "A /sbin
+A /sbin/docker-init" "$(berth run --name in2 --init busybox true; docker diff in2; berth rm in2 >/dev/null)"
+expect "--init with --read-only: the mount point made before the root turns read-only" "ok" "$(berth run --rm --init --read-only busybox echo ok 2>&1)"
 
 cat >"$T/prof.json" <<'JSON'
 {"defaultAction": "SCMP_ACT_ALLOW",

@@ -47,6 +47,20 @@ expect "berth cp the same" "$(tree "$SRC")" "$(tree "$T/slash2")"
 docker cp c1:/ "$T/rootcp" 2>/dev/null
 expect "docker cp ctr:/ NEW: the root's tree" "one" "$(cat "$T/rootcp/tmp/src/f1" 2>&1)"
 expect "its /proc, /sys and /dev as empty directories (the kernel's files and devices are not copied; dockerd's view has none)" "0 0 0" "$(for d in proc sys dev; do ls -A "$T/rootcp/$d" | wc -l; done | xargs)"
+# dockerd's view is the root, the volumes and binds, the /etc files: a
+# mount of another filesystem is its empty directory, what is below it is
+# not there (berth read the container's /proc, /sys, /dev and tmpfs until
+# stop 32)
+docker run -d --name cpv --tmpfs /tt -v "$T/cpvb:/vb" busybox sh -c 'echo x >/tt/f; echo b >/vb/f; sleep 60' >/dev/null
+sleep 0.5
+expect "below /proc, /sys, /dev, a --tmpfs: dockerd's not-found" \
+  "Error response from daemon: Could not find the file /proc/1/status in container cpv|Error response from daemon: Could not find the file /sys/kernel in container cpv|Error response from daemon: Could not find the file /dev/null in container cpv|Error response from daemon: Could not find the file /tt/f in container cpv" \
+  "$(docker cp cpv:/proc/1/status - 2>&1)|$(docker cp cpv:/sys/kernel - 2>&1)|$(docker cp cpv:/dev/null - 2>&1)|$(docker cp cpv:/tt/f - 2>&1)"
+expect "their mount points: the directory alone" "proc/|tt/|shm/" "$(docker cp cpv:/proc - | tar t)|$(docker cp cpv:/tt - | tar t)|$(docker cp cpv:/dev/shm - | tar t)"
+expect "a bind and the /etc files are in the view" "vb/ vb/f|hostname" "$(docker cp cpv:/vb - | tar t | xargs)|$(docker cp cpv:/etc/hostname - | tar t)"
+expect "a stream that is no tar: dockerd's words" "Error response from daemon: Error processing tar file(exit status 1): unexpected EOF|Error response from daemon: Error processing tar file(exit status 1): archive/tar: invalid tar header" \
+  "$(echo garbage | docker cp - cpv:/ 2>&1)|$(head -c 3000 /dev/zero | tr '\0' x | docker cp - cpv:/ 2>&1)"
+docker rm -f cpv >/dev/null
 mkdir "$T/rootcp2"
 berth cp -q c1:/ "$T/rootcp2"
 expect "berth cp ctr:/ EXISTING-DIR: its entries in it, as docker's CLI puts them" "one" "$(cat "$T/rootcp2/tmp/src/f1" 2>&1)"

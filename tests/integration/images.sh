@@ -87,6 +87,8 @@ out=$(berth load -i "$T/oci.tar")
 expect_match "berth load of an OCI layout tar" "^Loaded image ID: sha256:[0-9a-f]{64}$" "$out"
 check "docker import" docker import -c 'CMD ["sh"]' -m "imported" "$T/bb.tar" myimg:imp
 expect "import message in Comment" "imported" "$(docker image inspect -f '{{.Comment}}' myimg:imp)"
+docker import "$T/bb.tar" myimg:imp2 >/dev/null
+expect "no message: the history's, as dockerd shows it" "Imported from -" "$(docker image inspect -f '{{.Comment}}' myimg:imp2; docker rmi myimg:imp2 >/dev/null)"
 expect "import of an empty stream: an image with one empty layer, as dockerd (Go's tar reader)" "1 0" \
   "$(docker import - emptyimp:1 </dev/null >/dev/null && docker image inspect -f '{{len .RootFS.Layers}} {{.Size}}' emptyimp:1)"
 docker rmi emptyimp:1 >/dev/null

@@ -392,6 +392,8 @@ expect_match "and its name on bnet" "NXDOMAIN" "$(docker exec peer nslookup web.
 expect_match "disconnecting again: refused" "is not connected to network bnet" "$(docker network disconnect bnet web 2>&1)"
 expect_match "connect --link: refused, not ignored" "not supported" "$(docker network connect --link db:x bnet web 2>&1)"
 expect_match "connect to a network that is not there: 404" "network nosuchnet not found" "$(docker network connect nosuchnet web 2>&1)"
+expect "neither there: the container named first, as dockerd's" "Error response from daemon: No such container: nosuchctr|Error response from daemon: No such container: nosuchctr" \
+  "$(docker network connect nosuchnet nosuchctr 2>&1)|$(docker network disconnect nosuchnet nosuchctr 2>&1)"
 expect_match "connect of a container that is not there: 404" "No such container: nosuchctr" "$(docker network connect bnet nosuchctr 2>&1)"
 docker create --name hostc --network host busybox true >/dev/null
 expect_match "a host-network container cannot be connected: dockerd's words" "container sharing network namespace with another container or host cannot be connected to any other network" "$(docker network connect bnet hostc 2>&1)"

@@ -106,7 +106,7 @@ check_fails "... whose host mode (0600 root's) keeps the container's root out, a
 mknod "$T/fusenode" c 10 229 && chmod 0666 "$T/fusenode"
 check "a node the host opens to all, bound: it opens (the device cgroup allows it)" \
   berth run --rm --device "$T/fusenode:/dev/fuse" busybox sh -c 'exec 3</dev/fuse'
-expect_match "--init: /dev/init is PID 1" '^ +1 /dev/init -- sh -c' "$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p' 2>&1)"
+expect_match "--init: /sbin/docker-init is PID 1, where docker mounts its init" '^ +1 /sbin/docker-init -- sh -c' "$(berth run --rm --init busybox sh -c 'ps -o pid,args | sed -n 2p' 2>&1)"
 check_fails "--read-only: the rootfs refuses writes" berth run --rm --read-only busybox touch /x
 check_fails "--read-only: /etc/hosts too, as docker's" berth run --rm --read-only busybox sh -c 'echo x >>/etc/hosts'
 expect "/proc/sys read-only keeps /proc's nosuid, nodev, noexec" "ro,nosuid,nodev,noexec" "$(berth run --rm busybox grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1-4)"

@@ -230,6 +230,10 @@ expect "private, asked for" "0 0 private" "$(prop_case -v "$T/psrc:/src:private"
 out=$(docker run --rm -v "$T/pprv:/src:rslave" busybox true 2>&1); rc=$?
 expect_match "rslave of a source on a private mount: dockerd's refusal at start" "^docker: Error response from daemon: path $T/pprv is mounted on [^ ]+ but it is not a shared or slave mount" "$out"
 expect "its exit code" 125 "$rc"
+docker create --name pfail -v "$T/pprv:/src:rslave" busybox true >/dev/null
+docker start pfail >/dev/null 2>&1
+expect_match "a start the daemon refused: created, ExitCode 128 and the reason, as dockerd's (berth left 0)" "^created 128 path $T/pprv is mounted on" \
+  "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' pfail; docker rm pfail >/dev/null)"
 expect_match "rshared: the same, its words" "path $T/pprv is mounted on [^ ]+ but it is not a shared mount" "$(docker run --rm --mount "type=bind,src=$T/pprv,dst=/src,bind-propagation=rshared" busybox true 2>&1)"
 expect_match "a propagation on a named volume: dockerd's refusal" "invalid volume specification: 'pv1:/x:rslave': invalid mount config for type \"volume\": field BindOptions must not be specified" "$(docker run --rm -v pv1:/x:rslave busybox true 2>&1)"
 expect "and no volume made of it" "" "$(docker volume ls -q --filter name=pv1)"
