@@ -71,7 +71,9 @@ static void free_all(struct exec_proc **gone, size_t n) {
 }
 
 /* exec_create/exec_start carry the command, as docker's ("exec_start: sh -c
- * true"); every one the execID */
+ * true"; the program and its arguments joined by a blank, so a command
+ * without arguments ends in one: "exec_start: true "); every one the
+ * execID */
 static void exec_event(struct exec_proc *e, const char *action, bool with_cmd, json_t *attrs) {
   size_t len = strlen(action) + 3, i;
   json_t *a;
@@ -83,6 +85,7 @@ static void exec_event(struct exec_proc *e, const char *action, bool with_cmd, j
     strcat(name, i ? " " : ": ");
     strcat(name, json_string_value(a));
   }
+  if (with_cmd && json_array_size(e->cmd) == 1) strcat(name, " ");
   if (!attrs) attrs = json_object();
   json_object_set_new(attrs, "execID", json_string(e->id));
   ctr_event(e->c, name, attrs);

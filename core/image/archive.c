@@ -227,6 +227,11 @@ int image_save_add(struct image_store *s, struct image_save *c, const char *name
   struct image *im = store_lookup_locked(s, name);
   if (!im) {
     pthread_mutex_unlock(&s->lock);
+    /* dockerd's words: a name with its tag or digest is a reference its
+     * store does not have */
+    const char *last = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    bool ref = strncmp(name, "sha256:", 7) && (strchr(last, ':') || strchr(name, '@'));
+    if (ref) return berth_err_set(err, BERTH_ENOTFOUND, 0, "reference does not exist");
     return berth_err_set(err, BERTH_ENOTFOUND, 0, "No such image: %s", name);
   }
   ev_emit("image", "save", im->id, json_pack("{s:s}", "name", im->id)); /* docker's: the id */

@@ -36,6 +36,13 @@ static json_int_t counter(const char *path) {
   return v < 0 ? 0 : (json_int_t)v;
 }
 
+/* docker's PidsStats: its limit left out when there is none (omitempty) */
+static json_t *pids_stats(const char *current, int64_t limit) {
+  json_t *j = json_pack("{s:I}", "current", counter(current));
+  if (limit > 0) json_object_set_new(j, "limit", json_integer(limit));
+  return j;
+}
+
 static int64_t stat_field(const char *path, const char *key) {
   cleanup_free char *s = read_file(path, NULL);
   size_t kl = strlen(key);
@@ -442,13 +449,13 @@ static json_t *v1_stats(const char *id) {
   int64_t tick_ns = 1000000000LL / sysconf(_SC_CLK_TCK);
   int64_t ut = stat_field(cst, "user"), st = stat_field(cst, "system");
   /* max_usage: cgroup v1's high-water mark, which docker shows there */
-  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:I,s:o},s:{s:I,s:I},s:o}", "cpu_stats",
+  return json_pack("{s:{s:{s:I,s:o,s:I,s:I}},s:{s:I,s:I,s:I,s:o},s:o,s:o}", "cpu_stats",
                    "cpu_usage", "total_usage", counter(usage), "percpu_usage", percpu,
                    "usage_in_kernelmode", (json_int_t)(st < 0 ? 0 : st * tick_ns),
                    "usage_in_usermode", (json_int_t)(ut < 0 ? 0 : ut * tick_ns), "memory_stats",
                    "usage", counter(mu), "max_usage", counter(mx), "limit", (json_int_t)limit,
-                   "stats", stat_object(ms), "pids_stats", "current", counter(pc), "limit",
-                   (json_int_t)(pmax < 0 ? 0 : pmax), "blkio_stats", v1_blkio_stats(id));
+                   "stats", stat_object(ms), "pids_stats", pids_stats(pc, pmax), "blkio_stats",
+                   v1_blkio_stats(id));
 }
 
 static pid_t *v1_pids(const char *id, size_t *n) {
@@ -703,13 +710,12 @@ static json_t *v2_stats(const char *id) {
   int64_t usec = stat_field(cs, "usage_usec");
   int64_t limit = clamp_to_host(read_i64(mm));
   int64_t pmax = read_i64(pm);
-  return json_pack("{s:{s:{s:I,s:I,s:I}},s:{s:I,s:I,s:o},s:{s:I,s:I},s:o}", "cpu_stats",
-                   "cpu_usage", "total_usage", (json_int_t)(usec < 0 ? 0 : usec * 1000),
-                   "usage_in_kernelmode", (json_int_t)(stat_field(cs, "system_usec") * 1000),
-                   "usage_in_usermode", (json_int_t)(stat_field(cs, "user_usec") * 1000),
-                   "memory_stats", "usage", counter(mc), "limit", (json_int_t)limit, "stats",
-                   stat_object(ms), "pids_stats", "current", counter(pc), "limit",
-                   (json_int_t)(pmax < 0 ? 0 : pmax), "blkio_stats", v2_blkio_stats(id));
+  return json_pack("{s:{s:{s:I,s:I,s:I}},s:{s:I,s:I,s:o},s:o,s:o}", "cpu_stats", "cpu_usage",
+                   "total_usage", (json_int_t)(usec < 0 ? 0 : usec * 1000), "usage_in_kernelmode",
+                   (json_int_t)(stat_field(cs, "system_usec") * 1000), "usage_in_usermode",
+                   (json_int_t)(stat_field(cs, "user_usec") * 1000), "memory_stats", "usage",
+                   counter(mc), "limit", (json_int_t)limit, "stats", stat_object(ms), "pids_stats",
+                   pids_stats(pc, pmax), "blkio_stats", v2_blkio_stats(id));
 }
 
 static pid_t *v2_pids(const char *id, size_t *n) {

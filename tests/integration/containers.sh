@@ -407,6 +407,10 @@ if [ -d /sys/fs/cgroup/memory/berth ]; then
   fi
   check "update -m 128m" berth update -m 128m lim
   expect "update applied to the cgroup" 134217728 "$(cat /sys/fs/cgroup/memory/berth/$id/memory.limit_in_bytes)"
+  pst() { curl -s --unix-socket "$SOCK" "http://x/v1.43/containers/$1/stats?stream=false" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["pids_stats"], sort_keys=True))'; }
+  berth run -d --name nolim busybox sleep 60 >/dev/null
+  expect "stats' pids_stats: the limit, none without one (docker's omitempty; berth sent 0)" '{"current": 1, "limit": 50}|{"current": 1}' "$(pst lim)|$(pst nolim)"
+  berth rm -f nolim >/dev/null
   # the kernel clamps cpu.shares to 2..262144: refused in runc's words, as docker shows them
   out=$(docker run --rm --cpu-shares 1 busybox true 2>&1); rc=$?
   expect "--cpu-shares 1 on v1: docker's start error, 125" "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting cgroup config for procHooks process: the minimum allowed cpu-shares is 2: unknown 125" "$(head -1 <<<"$out") $rc"

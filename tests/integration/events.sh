@@ -63,8 +63,8 @@ container start ev1
 container pause ev1
 container unpause ev1
 container rename ev2
-container exec_create: true ev2
-container exec_start: true ev2
+container exec_create: true  ev2
+container exec_start: true  ev2
 container exec_die ev2
 container kill ev2
 container kill ev2
@@ -117,7 +117,7 @@ expect "a malformed filter: 500, as dockerd (its JSON error)" "500" "$(curl -s -
 # ---- filters ----
 expect "type=network, network=evnet" "network network network network" "$(ev --filter type=network --filter network=evnet --format '{{.Type}}' | tr '\n' ' ' | sed 's/ $//')"
 expect "event=die (two filters of a key: either): ev2 twice, ev3, ev4, the --rm one" "die die die die die" "$(ev --filter event=die --filter event=nonesuch --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
-expect "event=exec_create matches the action with its command" "exec_create: true" "$(ev --filter event=exec_create --format '{{.Action}}')"
+expect "event=exec_create matches the action with its command (a trailing blank after a command without arguments, as dockerd joins them)" "exec_create: true " "$(ev --filter event=exec_create --format '{{.Action}}')"
 expect "container= by the old name sees what happened before the rename" "create start pause unpause" "$(ev --filter container=ev1 --format '{{.Action}}' | tr '\n' ' ' | sed 's/ $//')"
 expect "label=team=a: only ev1/ev2's" "0" "$(ev --filter label=team=a --format '{{.Actor.Attributes.name}}' | grep -cv '^ev[12]$')"
 expect "label=team=b: nothing" "" "$(ev --filter label=team=b)"

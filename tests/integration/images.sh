@@ -67,6 +67,9 @@ check_fails "tag with an uppercase repository fails" docker tag busybox Bad/Name
 out=$(docker save busybox | docker load)
 expect "docker save | docker load" "Loaded image: busybox:latest" "$out"
 check "berth save -o" berth save -o "$T/save.tar" busybox
+expect "save of a name that is not there, and of a tag that is not: dockerd's two refusals" \
+  "Error response from daemon: No such image: nosuch|Error response from daemon: reference does not exist" \
+  "$(docker save nosuch 2>&1 >/dev/null)|$(docker save busybox nosuch:2 2>&1 >/dev/null)"
 expect_match "save has manifest.json, index.json, oci-layout" "index.json.*manifest.json.*oci-layout" "$(tar -tf "$T/save.tar" | tr '\n' ' ')"
 sk=$(skopeo inspect "docker-archive:$T/save.tar" 2>&1)
 expect "skopeo reads berth's save" "$diffid" "$(echo "$sk" | jq -r '.Layers[0]' 2>/dev/null)"
