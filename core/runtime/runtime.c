@@ -815,6 +815,12 @@ void rt_container_init(const struct rt_spec *s, const struct rt_child_io *io) {
   } else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
     die(err_fd, 125, "bind rootfs %s: %s", root, strerror(errno));
   }
+  /* the template's clone of a rootfs berthd mounted under a shared mount
+   * (a systemd host's "/") is shared with it: pivot_root refuses a shared
+   * new root (EINVAL), and a privileged container's mounts would reach
+   * berthd's namespace through it.  Private, as the binds below are. */
+  if (mount(NULL, root, NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    die(err_fd, 125, "make rootfs %s private: %s", root, strerror(errno));
   /* opened after the bind: every mount below lands on the bind's tree */
   cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die(err_fd, 125, "open rootfs %s: %s", root, strerror(errno));

@@ -19,6 +19,10 @@ mkdir -p "$T/cli"
 printf '#!/bin/sh\nASAN_OPTIONS=detect_leaks=0 exec "%s" "$@"\n' "$BERTH_BIN" >"$T/cli/berth"
 chmod 755 "$T/cli/berth"
 BERTH_CLI="$T/cli/berth"
+# the data root on a shared mount, as under a systemd host's "/" (this
+# machine's is private): every container of this suite starts there (the
+# init's pivot_root refused a rootfs shared with berthd's until stop 32)
+mount --bind "$T" "$T" && mount --make-shared "$T"
 start_daemon || { fail "berthd starts"; finish; exit 1; }
 
 # image: busybox, the exe grabber, a "#!/proc/self/exe" script
@@ -225,5 +229,15 @@ out=$(python3 "$TOP/tests/integration/containment/halfopen.py" "$SOCK" 1100 \
   timeout 5 curl -sf --unix-socket "$SOCK" http://x/_ping 2>&1)
 expect_match "/_ping answers beside 1,100 half-sent connections" "OK$" "$out"
 check "berthd answers after they close" timeout 5 curl -sf --unix-socket "$SOCK" http://x/_ping
+
+# ---- 7. mount propagation on a shared data root --------------------------
+# a privileged container's mounts (in its root, over its /etc files, under
+# a bind) stay in its namespace: none reaches berthd's (the host's)
+mkdir -p "$T/pb/sub"
+berth run -d --privileged --name prop -v "$T/pb:/pb" busybox sleep 60 >/dev/null
+expect "a privileged container on a shared data root mounts in its own namespace (two tmpfs, /etc/hosts and the bind over it)" "4" \
+  "$(berth exec prop sh -c 'mkdir -p /mnt/x && mount -t tmpfs cleak /mnt/x && mount --bind /bin/busybox /etc/hosts && mount -t tmpfs cleak /pb/sub && grep -c "cleak\| /etc/hosts " /proc/self/mountinfo')"
+expect "none of them reaches the host's namespace" "0" "$(grep -c 'cleak\|/hosts ' /proc/self/mountinfo)"
+berth rm -f prop >/dev/null
 
 finish
