@@ -945,8 +945,16 @@ static void apply_limits(const struct rt_spec *s, int err_fd) {
   json_array_foreach(json_object_get(s->limits, "rlimits"), i, r) {
     struct rlimit rl = {(rlim_t)json_integer_value(json_array_get(r, 1)),
                         (rlim_t)json_integer_value(json_array_get(r, 2))};
-    if (setrlimit((int)json_integer_value(json_array_get(r, 0)), &rl) < 0)
-      die(err_fd, 125, "setrlimit: %s (the hard limit berthd has is the highest)", strerror(errno));
+    int type = (int)json_integer_value(json_array_get(r, 0));
+    if (setrlimit(type, &rl) < 0) { /* runc's words, Go's lower-case errno text */
+      char e[128];
+      snprintf(e, sizeof e, "%s", strerror(errno));
+      e[0] = (char)tolower((unsigned char)e[0]);
+      die(err_fd, 125,
+          "error during container init: error setting rlimits for ready process: error setting "
+          "rlimit type %d: %s",
+          type, e);
+    }
   }
   json_t *adj = json_object_get(s->limits, "oom_score_adj");
   if (adj) {

@@ -167,7 +167,7 @@ expect "--ulimit nofile=1024:2048 (and nproc) in the process" "1024 2048 77" "$(
 docker run -d --name ul --ulimit nofile=1500:1500 busybox sleep 300 >/dev/null
 expect "and in an exec" "1500" "$(docker exec ul sh -c 'ulimit -n')"
 docker rm -f ul >/dev/null
-expect_match "--ulimit above the hard limit berthd has: a clear error" "setrlimit: .*the hard limit berthd has is the highest" "$(docker run --rm --ulimit nofile=900000:900000 busybox true 2>&1)"
+expect "--ulimit above the hard limit berthd has: runc's words, as docker shows them" "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: unknown" "$(docker run --rm --ulimit nofile=900000:900000 busybox true 2>&1 | head -1)"
 expect "--oom-score-adj 500" "500" "$(docker run --rm --oom-score-adj 500 busybox cat /proc/self/oom_score_adj)"
 expect_match "--oom-score-adj out of range: docker's 400" "range for oom score adj is \[-1000, 1000\]" "$(docker run --rm --oom-score-adj 2000 busybox true 2>&1)"
 expect "--sysctl net.ipv4.ip_unprivileged_port_start=80 and kernel.shmmni, in the container's namespaces" "80 1234" "$(docker run --rm --sysctl net.ipv4.ip_unprivileged_port_start=80 --sysctl kernel.shmmni=1234 busybox sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni' | paste -sd' ')"
