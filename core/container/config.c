@@ -372,19 +372,13 @@ static int mode_word_kind(const char *w) {
                {"rw", MODE_RW},
                {"z", MODE_LABEL},
                {"Z", MODE_LABEL},
-               {"private", MODE_PROPAGATION},
-               {"rprivate", MODE_PROPAGATION},
-               {"shared", MODE_PROPAGATION},
-               {"rshared", MODE_PROPAGATION},
-               {"slave", MODE_PROPAGATION},
-               {"rslave", MODE_PROPAGATION},
                {"nocopy", MODE_COPY},
                {"consistent", MODE_CONSISTENCY},
                {"cached", MODE_CONSISTENCY},
                {"delegated", MODE_CONSISTENCY}};
   for (size_t i = 0; i < ARRAY_SIZE(words); i++)
     if (!strcmp(w, words[i].word)) return words[i].kind;
-  return -1;
+  return rt_propagation_flags(w) ? MODE_PROPAGATION : -1; /* the runtime's six words */
 }
 
 /* one -v: SRC:DST[:MODE], SRC an absolute host path or a volume name;

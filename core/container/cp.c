@@ -265,13 +265,16 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
   bool dir_contents = follows_last(j->path);
   int r = 0;
   cleanup_close int pfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_NOFOLLOW, 0);
+  /* "dir/." or "dir/" follow the last component: the directory itself */
+  cleanup_close int dfd =
+      dir_contents ? rt_openat_in_root(rootfd, j->path, O_PATH | O_DIRECTORY, 0) : -1;
+  int top = dir_contents ? dfd : pfd;
   struct stat st;
-  bool is_dir = dir_contents ||
-                (pfd >= 0 && fstatat(pfd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR(st.st_mode));
-  if (dir_contents) { /* "dir/." or "dir/": the directory (as "." or its name), its entries */
+  bool have = top >= 0 && fstatat(top, "", &st, AT_EMPTY_PATH) == 0;
+  bool is_dir = dir_contents || (have && S_ISDIR(st.st_mode));
+  if (dir_contents) { /* the directory (as "." or its name), its entries */
     struct archive_entry *e = archive_entry_new();
-    cleanup_close int dfd = rt_openat_in_root(rootfd, j->path, O_PATH | O_DIRECTORY, 0);
-    if (dfd >= 0 && fstatat(dfd, "", &st, AT_EMPTY_PATH) == 0) {
+    if (have) {
       archive_entry_copy_stat(e, &st);
       ctar_entry_unmap(e);
       ctar_entry_names(e);
@@ -284,10 +287,7 @@ static int get_in(int rootfd, void *arg, struct berth_err *err) {
     r = ctar_add(a, rootfd, j->path, j->name);
   }
   /* a mount point outside dockerd's view: the directory alone */
-  cleanup_close int tfd =
-      rt_openat_in_root(rootfd, j->path, O_PATH | (dir_contents ? 0 : O_NOFOLLOW), 0);
-  struct stat tst;
-  bool empty = tfd >= 0 && fstat(tfd, &tst) == 0 && outside_view(tfd, &tst) != 0;
+  bool empty = have && outside_view(top, &st) != 0;
   if (r == 0 && is_dir && !empty) r = ctar_add_tree(a, rootfd, j->path, j->name);
   if (r == 0) archive_write_close(a);
   archive_write_free(a);
