@@ -9,6 +9,7 @@
 
 #include "../daemon.h"
 #include "../driver.h"
+#include "../events/events.h"
 #include "../image/imageconf.h"
 #include "../runtime/cgroup.h"
 #include "../runtime/runtime.h"
@@ -776,6 +777,7 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
   /* its address and plumbing go before anyone waiting (stop, rm -f) hears
    * of the exit: a network rm right after must find it free */
   int64_t t = trace_phase(c->id, "", 0);
+  ev_hold(); /* disconnect and unmount told after "die", as dockerd's */
   ctrnet_release(d, c);
   t = trace_phase(c->id, "exit release", t);
   ctr_lock();
@@ -797,10 +799,12 @@ static void mark_exited(struct daemon *d, struct container *c, int code, bool oo
    * removed if --rm) */
   if (!rm_next) ctr_save_record(d, c, true);
   trace_phase(c->id, "exit save", t);
+  json_t *kept = ev_unhold();
   if (oom) ctr_event(c, "oom", NULL);
   char num[16];
   snprintf(num, sizeof num, "%d", code);
   ctr_event(c, "die", json_pack("{s:s}", "exitCode", num));
+  ev_tell_held(kept);
   ctr_lock();
   c->exits++;
   ctr_broadcast();
@@ -870,7 +874,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
    * ctrnet_plumb finds the init's namespace by its pid as soon as the shim
    * answers, which may be before the init has joined one made ahead (the
    * veth would land in the shim's namespace) */
-  bool own_netns = false;
+  bool own_netns = false, spec_made = r == 0;
   if (r == 0) {
     spec = build_spec(d, c, o, err);
     if (!spec) r = -err->code;
@@ -907,6 +911,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
     r = 0;
   }
   trace_phase(c->id, "start plumb", t);
+  if (spec_made) ctr_mounts_announce(c); /* its volumes mounted: told after the connects */
   if (r < 0 && *pid > 0) {
     kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */
     shim_wait_gone(sockp, 2000);

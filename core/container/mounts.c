@@ -352,6 +352,22 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
   return n;
 }
 
+void ctr_mounts_announce(struct container *c) {
+  ctr_lock();
+  json_t *points = json_deep_copy(c->mounts);
+  ctr_unlock();
+  size_t i;
+  json_t *p;
+  json_array_foreach(points, i, p) {
+    const char *name = json_string_value(json_object_get(p, "Name"));
+    if (name && !strcmp(json_string_value(json_object_get(p, "Type")) ?: "", "volume"))
+      vol_mounted_event(name, c->id, json_string_value(json_object_get(p, "Destination")) ?: "",
+                        json_string_value(json_object_get(p, "Propagation")) ?: "",
+                        json_is_true(json_object_get(p, "RW")));
+  }
+  json_decref(points);
+}
+
 void ctr_mounts_release(struct daemon *d, struct container *c) {
   ctr_lock();
   json_t *points = json_deep_copy(c->mounts);

@@ -19,6 +19,8 @@ int ctr_mounts_create(struct daemon *d, struct container *c, const struct ctr_op
  * first.  *paths: the strings out points to, NULL-terminated (strv_free) */
 size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths);
 size_t ctr_mounts_count(struct container *c);
+/* the start's volume "mount" events, after its network's "connect"s */
+void ctr_mounts_announce(struct container *c);
 /* it stopped: each volume driver hears its unmount */
 void ctr_mounts_release(struct daemon *d, struct container *c);
 /* rm -v, run --rm: its anonymous volumes no other container uses */

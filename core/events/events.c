@@ -139,8 +139,56 @@ static void publish(struct ev_text *ev) {
   }
 }
 
+/* this thread's events kept back (ev_hold): [type, action, id, attrs] each */
+static __thread json_t *held;
+
+void ev_hold(void) {
+  if (!held) held = json_array();
+}
+
+json_t *ev_unhold(void) {
+  json_t *h = held;
+  held = NULL;
+  return h;
+}
+
+void ev_tell_held(json_t *h) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(h, i, e) {
+    ev_emit(json_string_value(json_array_get(e, 0)), json_string_value(json_array_get(e, 1)),
+            json_string_value(json_array_get(e, 2)), json_incref(json_array_get(e, 3)));
+  }
+  json_decref(h);
+}
+
+static int by_key(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* dockerd's Attributes are a Go map: its JSON has the keys sorted */
+static json_t *sorted(json_t *attrs) {
+  size_t n = json_object_size(attrs), k = 0;
+  if (n < 2) return attrs;
+  const char **keys = xcalloc(n, sizeof *keys);
+  const char *key;
+  json_t *v;
+  json_object_foreach(attrs, key, v) keys[k++] = key;
+  qsort(keys, n, sizeof *keys, by_key);
+  json_t *out = json_object();
+  for (size_t i = 0; i < n; i++) json_object_set(out, keys[i], json_object_get(attrs, keys[i]));
+  free(keys);
+  json_decref(attrs);
+  return out;
+}
+
 void ev_emit(const char *type, const char *action, const char *id, json_t *attrs) {
   if (!attrs) attrs = json_object();
+  if (held) {
+    json_array_append_new(held, json_pack("[s,s,s,o]", type, action, id, attrs));
+    return;
+  }
+  attrs = sorted(attrs);
   json_t *ev = json_object();
   bool legacy = !strcmp(type, "container") || !strcmp(type, "image");
   if (legacy) {

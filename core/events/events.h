@@ -25,6 +25,16 @@ void ev_shutdown(void);
  * Actor's Attributes, strings only. */
 void ev_emit(const char *type, const char *action, const char *id, json_t *attrs);
 
+/* The calling thread's events from ev_hold() on are kept back, not told,
+ * until ev_unhold() hands them over; ev_tell_held() tells them (in their
+ * order, with the time it is told) and frees them.  A container's exit
+ * releases its network and volumes before it tells "die" (a network rm
+ * that follows finds the endpoint gone) and tells them after it, in
+ * dockerd's order: die, network disconnect, volume unmount. */
+void ev_hold(void);
+json_t *ev_unhold(void);
+void ev_tell_held(json_t *kept);
+
 /* Docker's event filters (util/filters.h): type, event, container, image,
  * label, network, volume, daemon, scope. */
 struct filters;

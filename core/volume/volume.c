@@ -434,10 +434,19 @@ char *vol_mount(struct daemon *d, const char *name, const char *id, bool *fresh,
   struct loaded_plugin *p = v ? driver_of(v->driver) : NULL;
   int rc = !v ? -1 : p ? drv_vol_mount(p, name, id, path, err) : no_driver(v->driver, err);
   if (fresh) *fresh = v && !v->populated;
-  if (rc == 0)
-    ev_emit("volume", "mount", name, json_pack("{s:s,s:s}", "container", id, "driver", v->driver));
   pthread_mutex_unlock(&V.lock);
   return rc == 0 && *path ? xstrdup(path) : NULL;
+}
+
+void vol_mounted_event(const char *name, const char *id, const char *dest, const char *propagation,
+                       bool rw) {
+  pthread_mutex_lock(&V.lock);
+  struct volume *v = find_locked(name);
+  if (v)
+    ev_emit("volume", "mount", name,
+            json_pack("{s:s,s:s,s:s,s:s,s:s}", "container", id, "destination", dest, "driver",
+                      v->driver, "propagation", propagation, "read/write", rw ? "true" : "false"));
+  pthread_mutex_unlock(&V.lock);
 }
 
 void vol_unmount(struct daemon *d, const char *name, const char *id) {

@@ -54,6 +54,10 @@ char *vol_path(struct daemon *d, const char *name, struct berth_err *err);
  * copies the image's content in, then calls vol_mark_populated) */
 char *vol_mount(struct daemon *d, const char *name, const char *id, bool *fresh,
                 struct berth_err *err);
+/* tells the "mount" event of container id's mount of it at dest (dockerd
+ * tells it after the container's network connects, so it is apart) */
+void vol_mounted_event(const char *name, const char *id, const char *dest, const char *propagation,
+                       bool rw);
 /* container id is done with it (after it stops) */
 void vol_unmount(struct daemon *d, const char *name, const char *id);
 void vol_mark_populated(struct daemon *d, const char *name);

@@ -93,6 +93,18 @@ expect_match "volume create" "^volume create" "$all"
 expect_match "volume mount" "^volume mount" "$all"
 expect_match "volume unmount" "^volume unmount" "$all"
 expect_match "volume destroy" "^volume destroy" "$all"
+rmseq=$(printf '%s\n' "$all" | sed -n '/^network create evnet$/,/^network destroy evnet$/p' | grep -v '^volume create' | sed 's/^\(container [a-z]*\) .*/\1/; s/ <no value>$//')
+expect "a --rm container on a network with a volume: dockerd's order (connect before the volume's mount, die before the disconnect and the unmount)" "network create evnet
+container create
+container attach
+network connect evnet
+volume mount
+container start
+container die
+network disconnect evnet
+volume unmount
+container destroy
+network destroy evnet" "$rmseq"
 
 # attributes
 expect "die carries exitCode" "3" "$(ev --filter event=die --filter container=ev3 --format '{{.Actor.Attributes.exitCode}}')"
@@ -110,6 +122,10 @@ expect_match "container events carry the legacy status/id/from first" '^\{"statu
 expect_match "and scope, time, timeNano" '"scope":"local","time":[0-9]{10},"timeNano":[0-9]{19}\}$' "$line"
 nline=$(printf '%s\n' "$raw" | grep '"Type":"network","Action":"create"' | head -1)
 expect_match "network events have no legacy fields" '^\{"Type":"network","Action":"create","Actor":\{"ID":"[0-9a-f]{64}","Attributes":\{"name":"evnet","type":"bridge"\}\}' "$nline"
+cline=$(printf '%s\n' "$raw" | grep '"Type":"network","Action":"connect"' | grep '"name":"evnet"' | head -1)
+expect_match "Attributes sorted by key, as dockerd's Go map (container, name, type)" '"Attributes":\{"container":"[0-9a-f]{64}","name":"evnet","type":"bridge"\}' "$cline"
+mline=$(printf '%s\n' "$raw" | grep '"Type":"volume","Action":"mount"' | head -1)
+expect_match "a volume's mount carries dockerd's attributes (container, destination, driver, propagation, read/write)" '"Actor":\{"ID":"evvol","Attributes":\{"container":"[0-9a-f]{64}","destination":"/data","driver":"local","propagation":"","read/write":"true"\}\}' "$mline"
 expect "every line is one JSON object" "$(printf '%s\n' "$raw" | wc -l)" "$(printf '%s\n' "$raw" | python3 -c 'import sys,json; print(sum(1 for l in sys.stdin if isinstance(json.loads(l), dict)))')"
 expect "a malformed since: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "http://x/v1.43/events?since=yesterday")"
 expect "a malformed filter: 500, as dockerd (its JSON error)" "500" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "http://x/v1.43/events?until=$T1&filters=nojson")"
