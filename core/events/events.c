@@ -176,7 +176,8 @@ static json_t *sorted(json_t *attrs) {
   json_object_foreach(attrs, key, v) keys[k++] = key;
   qsort(keys, n, sizeof *keys, by_key);
   json_t *out = json_object();
-  for (size_t i = 0; i < n; i++) json_object_set(out, keys[i], json_object_get(attrs, keys[i]));
+  for (size_t i = 0; i < n; i++)
+    json_object_set(out, keys[i], json_object_get(attrs, keys[i]));
   free(keys);
   json_decref(attrs);
   return out;
