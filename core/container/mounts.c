@@ -352,32 +352,39 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
   return n;
 }
 
-void ctr_mounts_announce(struct container *c) {
+/* c's named and anonymous volumes' mount points (a copy: a new reference) */
+static json_t *volume_points(struct container *c) {
   ctr_lock();
-  json_t *points = json_deep_copy(c->mounts);
+  json_t *points = json_deep_copy(c->mounts), *out = json_array();
   ctr_unlock();
   size_t i;
   json_t *p;
   json_array_foreach(points, i, p) {
-    const char *name = json_string_value(json_object_get(p, "Name"));
-    if (name && !strcmp(json_string_value(json_object_get(p, "Type")) ?: "", "volume"))
-      vol_mounted_event(name, c->id, json_string_value(json_object_get(p, "Destination")) ?: "",
-                        json_string_value(json_object_get(p, "Propagation")) ?: "",
-                        json_is_true(json_object_get(p, "RW")));
+    if (json_string_value(json_object_get(p, "Name")) &&
+        !strcmp(json_string_value(json_object_get(p, "Type")) ?: "", "volume"))
+      json_array_append(out, p);
+  }
+  json_decref(points);
+  return out;
+}
+
+static const char *str_of(json_t *p, const char *key) {
+  return json_string_value(json_object_get(p, key)) ?: "";
+}
+
+void ctr_mounts_announce(struct container *c) {
+  json_t *points = volume_points(c), *p;
+  size_t i;
+  json_array_foreach(points, i, p) {
+    vol_mounted_event(str_of(p, "Name"), c->id, str_of(p, "Destination"), str_of(p, "Propagation"),
+                      json_is_true(json_object_get(p, "RW")));
   }
   json_decref(points);
 }
 
 void ctr_mounts_release(struct daemon *d, struct container *c) {
-  ctr_lock();
-  json_t *points = json_deep_copy(c->mounts);
-  ctr_unlock();
+  json_t *points = volume_points(c), *p;
   size_t i;
-  json_t *p;
-  json_array_foreach(points, i, p) {
-    const char *name = json_string_value(json_object_get(p, "Name"));
-    if (name && !strcmp(json_string_value(json_object_get(p, "Type")) ?: "", "volume"))
-      vol_unmount(d, name, c->id);
-  }
+  json_array_foreach(points, i, p) vol_unmount(d, str_of(p, "Name"), c->id);
   json_decref(points);
 }
