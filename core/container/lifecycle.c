@@ -594,8 +594,9 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
 
 /* --init's binary, the mount points (volumes, binds), --tmpfs; *owned: the
  * strings the mounts point to */
-static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_opts *o,
-                        struct rt_spec *s, char *init_path, const char *shm, char ***owned) {
+static int spec_mounts(struct daemon *d, struct container *c, const struct ctr_opts *o,
+                       struct rt_spec *s, char *init_path, const char *shm, char ***owned,
+                       struct berth_err *err) {
   s->mounts = xcalloc(ctr_mounts_count(c) + o->n_tmpfs + 3, sizeof *s->mounts);
   if (init_path)
     s->mounts[s->n_mounts++] = (struct rt_mount){
@@ -605,7 +606,9 @@ static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_
   if (shm)
     s->mounts[s->n_mounts++] =
         (struct rt_mount){.source = (char *)shm, .target = "/dev/shm", .fd = -1};
-  s->n_mounts += ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned);
+  ssize_t n = ctr_mounts_spec(d, c, s->mounts + s->n_mounts, owned, err);
+  if (n < 0) return -1;
+  s->n_mounts += (size_t)n;
   for (size_t i = 0; i < o->n_tmpfs; i++)
     s->mounts[s->n_mounts++] =
         (struct rt_mount){.source = "tmpfs",
@@ -613,6 +616,7 @@ static void spec_mounts(struct daemon *d, struct container *c, const struct ctr_
                           .type = "tmpfs",
                           .options = *o->tmpfs[i].options ? o->tmpfs[i].options : "mode=1777",
                           .fd = -1};
+  return 0;
 }
 
 /* what only the shim needs: the log driver (the very file berthd loaded,
@@ -713,8 +717,9 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     ctr_spec_security(&s, o);
     cleanup_free char *init_path = o->init ? helper_path("berth-init") : NULL;
     char **owned = NULL;
-    spec_mounts(d, c, o, &s, init_path, sh.shm, &owned);
-    bool prop_ok = propagation_ok(&s, err); /* before owned's strings go */
+    /* propagation checked before owned's strings go */
+    bool prop_ok =
+        spec_mounts(d, c, o, &s, init_path, sh.shm, &owned, err) == 0 && propagation_ok(&s, err);
     if (opts_remapped(d, o)) s.userns = d->remap;
     s.cgroup_hiers = rt_cgroup_hiers();
     spec = rt_spec_to_json(&s);
@@ -1444,6 +1449,7 @@ void ctr_restore(struct daemon *d) {
       if (shim_status(sock, NULL) == SHIM_RUNNING) {
         log_info("container %.12s: shim found, still running", c->id);
         ctrnet_restore(d, c, true);
+        ctr_mounts_readopt(d, c);
         c->shim_ready = true;
         start_monitor(d, c);
         ctr_health_start(d, c, true);

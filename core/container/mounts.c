@@ -310,7 +310,8 @@ size_t ctr_mounts_count(struct container *c) {
   return n;
 }
 
-size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths) {
+ssize_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths,
+                        struct berth_err *err) {
   bool remap = ctr_remapped(d, c);
   ctr_lock();
   json_t *points = json_deep_copy(c->mounts);
@@ -327,8 +328,15 @@ size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *o
       bool fresh = false;
       struct berth_err e = {0};
       char *path = vol_mount(d, name, c->id, &fresh, &e);
-      if (path) free(src), src = path;
-      if (!path) log_warn("container %.12s: volume %s: %s", c->id, name, e.msg);
+      if (!path) { /* dockerd's words; the start fails (500) */
+        berth_err_set(err, BERTH_EINTERNAL, e.sys_errno, "error while mounting volume '%s': %s",
+                      src, e.msg);
+        free(src);
+        json_decref(points);
+        return -1;
+      }
+      free(src);
+      src = path;
       const char *mode = json_string_value(json_object_get(p, "Mode")) ?: "";
       if (path && fresh && empty_dir(path) && !strstr(mode, "nocopy"))
         copy_up(c->rootfs, dst, path, name, remap ? &d->remap : NULL);
@@ -378,6 +386,17 @@ void ctr_mounts_announce(struct container *c) {
   json_array_foreach(points, i, p) {
     vol_mounted_event(str_of(p, "Name"), c->id, str_of(p, "Destination"), str_of(p, "Propagation"),
                       json_is_true(json_object_get(p, "RW")));
+  }
+  json_decref(points);
+}
+
+void ctr_mounts_readopt(struct daemon *d, struct container *c) {
+  json_t *points = volume_points(c), *p;
+  size_t i;
+  json_array_foreach(points, i, p) {
+    struct berth_err e = {0};
+    free(vol_mount(d, str_of(p, "Name"), c->id, NULL, &e));
+    if (e.code) log_warn("container %.12s: volume %s: %s", c->id, str_of(p, "Name"), e.msg);
   }
   json_decref(points);
 }

@@ -17,10 +17,14 @@ int ctr_mounts_create(struct daemon *d, struct container *c, const struct ctr_op
 /* at start, the rootfs mounted: the binds into out (room for every mount
  * point); a fresh, empty volume gets the image's content at its target
  * first.  *paths: the strings out points to, NULL-terminated (strv_free) */
-size_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths);
+ssize_t ctr_mounts_spec(struct daemon *d, struct container *c, struct rt_mount *out, char ***paths,
+                        struct berth_err *err);
 size_t ctr_mounts_count(struct container *c);
 /* the start's volume "mount" events, after its network's "connect"s */
 void ctr_mounts_announce(struct container *c);
+/* found running by a berthd that starts: each volume driver hears its
+ * mount again (a driver counting users counts it; no event) */
+void ctr_mounts_readopt(struct daemon *d, struct container *c);
 /* it stopped: each volume driver hears its unmount */
 void ctr_mounts_release(struct daemon *d, struct container *c);
 /* rm -v, run --rm: its anonymous volumes no other container uses */

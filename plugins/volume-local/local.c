@@ -3,13 +3,15 @@
  * host gives this built-in docker's directory).  Options as docker's local
  * driver takes them: none (a directory), or type= and device= (mount's:
  * type=tmpfs device=tmpfs o=size=…, type=ext4 device=/dev/…, type=none
- * o=bind device=<an existing absolute path>…); the typed ones are
- * mounted on _data at create and again at start-up while berthd runs, and
- * their options are kept with host->state_put. */
+ * o=bind device=<an existing absolute path>…); their options are kept
+ * with host->state_put.  A typed one is mounted on _data when its first
+ * user starts and unmounted when its last user has stopped, as docker's
+ * (a tmpfs volume's content lasts while some container uses it). */
 #include <berth/volume.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +23,38 @@
 #include "../../core/util/rmtree.h"
 #include "../../core/util/util.h"
 
+/* the containers a typed volume is mounted for: ids under one name */
+struct users {
+  char *name;
+  char **ids;
+  size_t n;
+  struct users *next;
+};
+
 struct local {
   const struct berth_host *host;
+  pthread_mutex_t lock;
+  struct users *users;
 };
+
+static struct users *users_of(struct local *l, const char *name, bool make) {
+  struct users *u = l->users;
+  while (u && strcmp(u->name, name))
+    u = u->next;
+  if (!u && make) {
+    u = xcalloc(1, sizeof *u);
+    u->name = xstrdup(name);
+    u->next = l->users;
+    l->users = u;
+  }
+  return u;
+}
+
+static ssize_t user_index(const struct users *u, const char *id) {
+  for (size_t i = 0; u && i < u->n; i++)
+    if (!strcmp(u->ids[i], id)) return (ssize_t)i;
+  return -1;
+}
 
 struct opts {
   char type[32], device[4096], o[1024];
@@ -141,23 +172,26 @@ static int local_init(const struct berth_host *host, void **drv, struct berth_er
   (void)err;
   struct local *l = xcalloc(1, sizeof *l);
   l->host = host;
+  pthread_mutex_init(&l->lock, NULL);
+  /* a typed volume a killed berthd left mounted stays: berthd mounts it
+   * again for each container it finds running (their users), and the
+   * last one's stop unmounts it */
   *drv = l;
-  DIR *d = opendir(host->root_dir);
-  struct dirent *de;
-  while (d && (de = readdir(d))) { /* the typed volumes, mounted again */
-    if (de->d_name[0] == '.') continue;
-    struct opts o;
-    struct berth_err e = {0};
-    load_opts(l, de->d_name, &o);
-    if (mount_opts(l, de->d_name, &o, &e) < 0)
-      host->log(host, BERTH_LOG_WARN, "volume %s: %s", de->d_name, e.msg);
-  }
-  if (d) closedir(d);
   return 0;
 }
 
 static void local_fini(void *drv) {
-  free(drv);
+  struct local *l = drv;
+  for (struct users *u = l->users, *next; u; u = next) {
+    next = u->next;
+    for (size_t i = 0; i < u->n; i++)
+      free(u->ids[i]);
+    free(u->ids);
+    free(u->name);
+    free(u);
+  }
+  pthread_mutex_destroy(&l->lock);
+  free(l);
 }
 
 static int save_opts(struct local *l, const char *name, const struct opts *o,
@@ -179,7 +213,6 @@ static int local_create(void *drv, const struct berth_volume_create_req *r, stru
   int rc = mkdir_p(data, 0755);
   if (rc < 0) return berth_err_set(err, BERTH_EINTERNAL, -rc, "%s: %s", data, strerror(-rc));
   rc = save_opts(l, r->name, &o, err);
-  if (rc == 0) rc = mount_opts(l, r->name, &o, err);
   if (rc < 0) {
     struct berth_err e = {0};
     local_remove(drv, r->name, &e);
@@ -207,18 +240,42 @@ static int local_path(void *drv, const char *name, char *path, size_t len, struc
   return 0;
 }
 
+/* a typed volume: mounted for its first user, each id counted once (a
+ * repeated mount of one id is one user) */
 static int local_mount(void *drv, const char *name, const char *id, char *path, size_t len,
                        struct berth_err *err) {
-  (void)id;
+  struct local *l = drv;
   struct opts o;
-  load_opts(drv, name, &o);
-  if (mount_opts(drv, name, &o, err) < 0) return -err->code;
-  return local_path(drv, name, path, len, err);
+  load_opts(l, name, &o);
+  if (!o.type[0]) return local_path(drv, name, path, len, err);
+  pthread_mutex_lock(&l->lock);
+  struct users *u = users_of(l, name, true);
+  int r = u->n || mount_opts(l, name, &o, err) == 0 ? 0 : -err->code;
+  if (r == 0 && user_index(u, id) < 0) {
+    u->ids = xrealloc(u->ids, (u->n + 1) * sizeof *u->ids);
+    u->ids[u->n++] = xstrdup(id);
+  }
+  pthread_mutex_unlock(&l->lock);
+  return r < 0 ? r : local_path(drv, name, path, len, err);
 }
 
+/* its last user gone: unmounted (an id it does not count: nothing) */
 static int local_unmount(void *drv, const char *name, const char *id, struct berth_err *err) {
-  (void)drv, (void)name, (void)id, (void)err;
-  return 0; /* typed volumes stay mounted while berthd runs */
+  (void)err;
+  struct local *l = drv;
+  pthread_mutex_lock(&l->lock);
+  struct users *u = users_of(l, name, false);
+  ssize_t i = user_index(u, id);
+  if (i >= 0) {
+    free(u->ids[i]);
+    u->ids[i] = u->ids[--u->n];
+    if (!u->n) {
+      cleanup_free char *data = data_dir(l, name);
+      umount2(data, MNT_DETACH);
+    }
+  }
+  pthread_mutex_unlock(&l->lock);
+  return 0;
 }
 
 static int local_list(void *drv, struct berth_buf *out, struct berth_err *err) {

@@ -200,8 +200,29 @@ if mkfs.ext4 -q -F "$T/vol.img" 2>/dev/null && LOOPDEV=$(losetup -f --show "$T/v
 else
   fail "a loop device for the ext4 volume (mkfs.ext4, losetup)"
 fi
-expect_match "a device that is not there: the mount's refusal, docker's words" "create x3: failed to mount local volume: mount /dev/berth-no-such-dev:$T/data/volumes/x3/_data: no such file or directory" "$(docker volume create -o type=ext4 -o device=/dev/berth-no-such-dev x3 2>&1)"
-expect "and no volume left of it" "" "$(docker volume ls -q --filter name=x3)"
+# a typed volume is mounted when its first user starts and unmounted when
+# its last has stopped (dockerd's local driver), not at create
+check "a device that is not there: created (mounted at its first use, as dockerd's)" docker volume create -o type=ext4 -o device=/dev/berth-no-such-dev x3
+out=$(docker run --rm -v x3:/x busybox true 2>&1)
+expect "a start that cannot mount it fails: docker's exit code (127: its words say no such file)" 127 "$?"
+expect_match "with dockerd's words" "error while mounting volume '$T/data/volumes/x3/_data': failed to mount local volume: mount /dev/berth-no-such-dev:$T/data/volumes/x3/_data: no such file or directory" "$out"
+expect "the --rm container is gone" "" "$(docker ps -aq --filter volume=x3)"
+check "and the volume can go" docker volume rm x3
+mnt() { grep -c " $T/data/volumes/$1/_data " /proc/self/mounts; }
+docker volume create -o type=tmpfs -o device=tmpfs -o o=size=1m tv3 >/dev/null
+expect "a tmpfs volume: not mounted at create" 0 "$(mnt tv3)"
+docker run -d --name tvu -v tv3:/t busybox sleep 300 >/dev/null
+docker run --rm -v tv3:/t busybox sh -c 'echo shared >/t/f'
+expect "mounted once while it has users" 1 "$(mnt tv3)"
+expect "its users share the one tmpfs" shared "$(docker exec tvu cat /t/f)"
+stop_daemon KILL
+start_daemon || fail "berthd restarts"
+docker run --rm -v tv3:/t busybox sh -c 'echo again >>/t/f'
+expect "after a kill -9 of berthd: the user it found running still counts (the next run's stop left it mounted)" "1 shared again" "$(mnt tv3) $(docker exec tvu cat /t/f | xargs)"
+docker rm -f tvu >/dev/null
+expect "unmounted when its last user has stopped" 0 "$(mnt tv3)"
+expect "so a tmpfs volume's content lasts while it is used (dockerd's)" "" "$(docker run --rm -v tv3:/t busybox ls /t)"
+docker volume rm tv3 >/dev/null
 expect_match "a one-letter name: dockerd's words" "create a: volume name is too short, names should be at least two alphanumeric characters" "$(docker volume create a 2>&1)"
 expect_match "an unknown option: refused" 'invalid option: "size"' "$(docker volume create -o size=1m x3 2>&1)"
 expect_match "-v with a relative target" "must be absolute" "$(docker run --rm -v data:rel busybox true 2>&1)"
