@@ -175,6 +175,50 @@ static void kill_all(const char *procs) {
 static const char *const v1_ctrls[] = {"memory", "cpu",     "cpuacct", "cpuset",
                                        "pids",   "freezer", "blkio",   "devices"};
 
+/* every v1 hierarchy a container has a cgroup in: the controllers above
+ * (their limits), then each other one the host mounts under CG_ROOT
+ * (name=systemd, net_cls,net_prio, perf_event, hugetlb…), as runc joins
+ * every one: the init's cgroup namespace is rooted at its cgroup in each,
+ * and a hierarchy it had no cgroup of its own in showed the host's whole
+ * tree there.  Not a hybrid layout's cgroup2 ("unified": cgroup2 renames
+ * nothing, so a spare's cgroup could not become a container's): the
+ * container does not see that one at all, as with runc (rt's
+ * mount_cgroups) */
+static const char *v1_hier[32];
+static size_t n_v1_hier;
+static pthread_once_t v1_hier_once = PTHREAD_ONCE_INIT;
+
+static bool v1_managed(const char *dir) {
+  cleanup_free char *words = xstrdup(dir);
+  for (char *w = words, *save = NULL; (w = strtok_r(w, ",", &save)); w = NULL)
+    for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++)
+      if (!strcmp(w, v1_ctrls[i])) return true;
+  return false;
+}
+
+static void v1_find_hiers(void) {
+  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++)
+    v1_hier[n_v1_hier++] = v1_ctrls[i];
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  char line[1024], mp[512], type[32];
+  while (f && n_v1_hier < ARRAY_SIZE(v1_hier) && fgets(line, sizeof line, f)) {
+    const char *dash = strstr(line, " - ");
+    if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mp) != 1 ||
+        sscanf(dash + 3, "%31s", type) != 1 || strcmp(type, "cgroup") ||
+        !str_has_prefix(mp, CG_ROOT "/"))
+      continue;
+    const char *dir = mp + strlen(CG_ROOT "/");
+    if (!strchr(dir, '/') && !strchr(dir, '\\') && !v1_managed(dir))
+      v1_hier[n_v1_hier++] = xstrdup(dir);
+  }
+}
+
+static size_t v1_hiers(const char *const **out) {
+  pthread_once(&v1_hier_once, v1_find_hiers);
+  *out = v1_hier;
+  return n_v1_hier;
+}
+
 static char *v1_path(const char *ctrl, const char *id, const char *file) {
   return xasprintf(CG_ROOT "/%s/" CG_PARENT "%s%s%s%s", ctrl, id ? "/" : "", id ? id : "",
                    file ? "/" : "", file ? file : "");
@@ -331,19 +375,21 @@ static int v1_limits(const char *id, const struct cg_limits *l, struct berth_err
 }
 
 static int v1_create(const char *id, const struct cg_limits *l, struct berth_err *err) {
-  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
-    cleanup_free char *parent = v1_path(v1_ctrls[i], NULL, NULL);
-    cleanup_free char *dir = v1_path(v1_ctrls[i], id, NULL);
-    cleanup_free char *root = xasprintf(CG_ROOT "/%s", v1_ctrls[i]);
+  const char *const *h;
+  size_t n = v1_hiers(&h);
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *parent = v1_path(h[i], NULL, NULL);
+    cleanup_free char *dir = v1_path(h[i], id, NULL);
+    cleanup_free char *root = xasprintf(CG_ROOT "/%s", h[i]);
     if (!path_exists(root)) continue;
     mkdir(parent, 0755);
-    if (!strcmp(v1_ctrls[i], "cpuset")) {
+    if (!strcmp(h[i], "cpuset")) {
       v1_cpuset_inherit(parent);
       v1_cpuset_clone_children(parent);
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
       return err_sys(err, BERTH_EINTERNAL, "mkdir %s", dir);
-    if (!strcmp(v1_ctrls[i], "cpuset")) v1_cpuset_inherit(dir);
+    if (!strcmp(h[i], "cpuset")) v1_cpuset_inherit(dir);
   }
   /* devices: docker's default allowlist */
   cleanup_free char *deny = v1_path("devices", id, "devices.deny");
@@ -351,10 +397,10 @@ static int v1_create(const char *id, const struct cg_limits *l, struct berth_err
   if (path_exists(deny) && l->all_devices) {
     write_str(allow, "a");
   } else if (path_exists(deny)) {
-    size_t n;
-    cleanup_free struct rt_dev_rule *rules = rt_dev_rules(l->device_rules, &n);
+    size_t nr;
+    cleanup_free struct rt_dev_rule *rules = rt_dev_rules(l->device_rules, &nr);
     write_str(deny, "a");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < nr; i++) {
       char line[64];
       rt_dev_rule_text(&rules[i], line, sizeof line);
       write_str(allow, line);
@@ -366,8 +412,10 @@ static int v1_create(const char *id, const struct cg_limits *l, struct berth_err
 static int v1_add_pid(const char *id, pid_t pid, struct berth_err *err) {
   char b[32];
   snprintf(b, sizeof b, "%d", (int)pid);
-  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
-    cleanup_free char *p = v1_path(v1_ctrls[i], id, "cgroup.procs");
+  const char *const *h;
+  size_t n = v1_hiers(&h);
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *p = v1_path(h[i], id, "cgroup.procs");
     int r = write_str(p, b); /* ENOENT: a hierarchy this host has not (no stat first) */
     if (r < 0 && r != -ENOENT) return err_sys_(err, BERTH_EINTERNAL, -r, "join cgroup %s", p);
   }
@@ -477,8 +525,10 @@ static void v1_kill(const char *id) {
 static int v1_destroy(const char *id) {
   v1_kill(id);
   int ret = 0;
-  for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
-    cleanup_free char *dir = v1_path(v1_ctrls[i], id, NULL);
+  const char *const *h;
+  size_t n = v1_hiers(&h);
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *dir = v1_path(h[i], id, NULL);
     for (int t = 0; t < 50 && rmdir(dir) < 0 && errno == EBUSY; t++)
       usleep(10000);
     if (path_exists(dir)) ret = -EBUSY;
@@ -493,10 +543,12 @@ static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
                     struct berth_err *err) {
   size_t done = 0;
   int e = 0;
-  for (; done < ARRAY_SIZE(v1_ctrls); done++) {
-    cleanup_free char *root = xasprintf(CG_ROOT "/%s", v1_ctrls[done]);
-    cleanup_free char *src = v1_path(v1_ctrls[done], from, NULL);
-    cleanup_free char *dst = v1_path(v1_ctrls[done], id, NULL);
+  const char *const *h;
+  size_t n = v1_hiers(&h);
+  for (; done < n; done++) {
+    cleanup_free char *root = xasprintf(CG_ROOT "/%s", h[done]);
+    cleanup_free char *src = v1_path(h[done], from, NULL);
+    cleanup_free char *dst = v1_path(h[done], id, NULL);
     /* ENOENT with dst there: a co-mounted hierarchy (cpu,cpuacct) already
      * renamed through its other name; with no root: a hierarchy this host
      * has not (looked at only then: the usual rename costs no stat) */
@@ -507,8 +559,8 @@ static int v1_adopt(const char *from, const char *id, const struct cg_limits *l,
   }
   if (e) { /* as it was: the caller makes one the usual way */
     while (done-- > 0) {
-      cleanup_free char *src = v1_path(v1_ctrls[done], from, NULL);
-      cleanup_free char *dst = v1_path(v1_ctrls[done], id, NULL);
+      cleanup_free char *src = v1_path(h[done], from, NULL);
+      cleanup_free char *dst = v1_path(h[done], id, NULL);
       rename(dst, src);
     }
     return 1;

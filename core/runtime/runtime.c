@@ -370,8 +370,10 @@ static size_t spec_cgroups(const struct rt_spec *s, struct cg_hier *h, size_t ma
  * privileged), as docker shows them.  Its cgroup namespace is rooted at
  * its cgroup (berth-shim unshares it once the container has joined), so
  * each hierarchy mounted here shows that subtree only: cgroup2 on a
- * unified host; on v1 and hybrid ones a tmpfs holding every hierarchy the
- * host has (and the host's symlinks, cpu -> cpu,cpuacct). */
+ * unified host; on v1 and hybrid ones a tmpfs holding every v1 hierarchy
+ * the host has (and the host's symlinks, cpu -> cpu,cpuacct), each the
+ * container's own cgroup there (cgroup.c makes one in every hierarchy);
+ * a hybrid layout's cgroup2 is left out, as runc leaves it. */
 /* the process's own cgroup in each hierarchy, read before it unshares its
  * cgroup namespace (afterwards /proc/self/cgroup says "/"): "memory" ->
  * "/berth/<id>", "systemd" (name=systemd), "" (the unified one) */
@@ -427,7 +429,9 @@ static void mount_cgroups(const struct rt_spec *s, int rootfd, int err_fd) {
   cleanup_close int top = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
   cleanup_close int dirfd = top >= 0 ? openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   for (size_t i = 0; dirfd >= 0 && i < n; i++) {
-    if (!h[i].name[0] || mkdirat(dirfd, h[i].name, 0755) < 0) continue;
+    /* a hybrid host's cgroup2 ("unified"): not shown, as runc does not */
+    if (!h[i].name[0] || !strcmp(h[i].type, "cgroup2") || mkdirat(dirfd, h[i].name, 0755) < 0)
+      continue;
     int b = bind_own_cgroup(dirfd, &h[i], fl | ro);
     if (b == -2) die(err_fd, 125, "/sys/fs/cgroup/%s: cannot make it read-only", h[i].name);
     cleanup_close int t =

@@ -240,4 +240,27 @@ expect "a privileged container on a shared data root mounts in its own namespace
 expect "none of them reaches the host's namespace" "0" "$(grep -c 'cleak\|/hosts ' /proc/self/mountinfo)"
 berth rm -f prop >/dev/null
 
+# ---- 8. the host's cgroup trees --------------------------------------------
+# a container's /sys/fs/cgroup shows its own cgroup in every hierarchy, not
+# the host's tree: a marker cgroup made in each hierarchy's root (on this
+# machine's hybrid layout name=systemd and the cgroup2 "unified" had no
+# container cgroup, and a container listed every cgroup of the host there)
+MARK="berth-leak-$$"
+marks=()
+for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+  [ -L "${h%/}" ] && continue
+  mkdir "$h$MARK" 2>/dev/null && marks+=("$h$MARK")
+done
+trap 'rmdir "${marks[@]}" 2>/dev/null; cleanup' EXIT
+[ ${#marks[@]} -gt 0 ] || fail "a marker cgroup in the host's hierarchies"
+id=$(berth run -d busybox sleep 60)
+expect "no hierarchy in a container shows the host's cgroups (a marker in each of ${#marks[@]} roots)" "" \
+  "$(berth exec "$id" find /sys/fs/cgroup -name "$MARK")"
+expect "nor any cgroup but its own (no directory below a hierarchy's root)" "" \
+  "$(berth exec "$id" find /sys/fs/cgroup -mindepth 2 -type d)"
+n_own=$(ls -d /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id" 2>/dev/null | wc -l)
+berth rm -f "$id" >/dev/null
+expect "its cgroups (in $n_own hierarchies) are gone after rm" "" "$(ls -d /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id" 2>/dev/null)"
+rmdir "${marks[@]}" 2>/dev/null
+
 finish
