@@ -635,10 +635,13 @@ static json_t *spec_log(struct daemon *d, struct container *c, const struct ctr_
                    lg->host.run_dir ? lg->host.run_dir : "");
 }
 
-/* In a user namespace the container's root has no capability over a
- * network namespace made by berthd: docker's defaults (20.10) let it bind
- * ports below 1024 and ping all the same, unless --sysctl says otherwise. */
-static void userns_sysctls(json_t *spec, const struct rt_spec *s) {
+/* docker's defaults (20.10) for a container with a network namespace of
+ * its own (not the host's, not another container's): any process may bind
+ * a port below 1024 and open ping sockets, unless --sysctl says otherwise
+ * (HostConfig.Sysctls does not show them, as docker's).  In a user
+ * namespace the container's root has no capability over a network
+ * namespace berthd made, and the gids are the container's. */
+static void default_sysctls(json_t *spec, const struct rt_spec *s) {
   json_t *lim = json_object_get(spec, "limits");
   if (!json_is_object(lim)) json_object_set_new(spec, "limits", lim = json_object());
   json_t *sc = json_object_get(lim, "sysctls");
@@ -648,10 +651,10 @@ static void userns_sysctls(json_t *spec, const struct rt_spec *s) {
   /* every gid of the container; read by the kernel in the namespace of
    * the writer: the shim's for a network namespace the container joins
    * (it writes those), the container's own otherwise */
-  uint32_t first = s->netns_path ? s->userns.gid : 0;
+  uint32_t first = s->userns.size && s->netns_path ? s->userns.gid : 0;
+  uint32_t last = s->userns.size ? first + s->userns.size - 1 : 2147483647;
   if (!json_object_get(sc, "net.ipv4.ping_group_range"))
-    json_object_set_new(sc, "net.ipv4.ping_group_range",
-                        json_sprintf("%u %u", first, first + s->userns.size - 1));
+    json_object_set_new(sc, "net.ipv4.ping_group_range", json_sprintf("%u %u", first, last));
 }
 
 /* what a start takes of other containers or berthd: the namespaces it
@@ -724,7 +727,7 @@ static json_t *build_spec(struct daemon *d, struct container *c, const struct ct
     s.cgroup_hiers = rt_cgroup_hiers();
     spec = rt_spec_to_json(&s);
     json_decref(s.cgroup_hiers);
-    if (s.userns.size && !s.host_network) userns_sysctls(spec, &s);
+    if (!s.host_network && !str_has_prefix(mode, "container:")) default_sysctls(spec, &s);
     for (char **p = owned; p && *p; p++)
       free(*p);
     free(owned);

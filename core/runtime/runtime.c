@@ -425,7 +425,7 @@ static void mount_cgroups(const struct rt_spec *s, int rootfd, int err_fd) {
       rt_mount_on_fd("cgroup", cg, "cgroup2", fl | ro, NULL);
       return;
     }
-  if (rt_mount_on_fd("cgroup", cg, "tmpfs", fl, "mode=755") < 0) return;
+  if (rt_mount_on_fd("tmpfs", cg, "tmpfs", fl, "mode=755") < 0) return;
   cleanup_close int top = rt_openat_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
   cleanup_close int dirfd = top >= 0 ? openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   for (size_t i = 0; dirfd >= 0 && i < n; i++) {

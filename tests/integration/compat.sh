@@ -173,6 +173,17 @@ expect "--oom-score-adj 500" "500" "$(docker run --rm --oom-score-adj 500 busybo
 expect_match "--oom-score-adj out of range: docker's 400" "range for oom score adj is \[-1000, 1000\]" "$(docker run --rm --oom-score-adj 2000 busybox true 2>&1)"
 expect "--sysctl net.ipv4.ip_unprivileged_port_start=80 and kernel.shmmni, in the container's namespaces" "80 1234" "$(docker run --rm --sysctl net.ipv4.ip_unprivileged_port_start=80 --sysctl kernel.shmmni=1234 busybox sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni' | paste -sd' ')"
 expect "the host's untouched" "$(cat /proc/sys/kernel/shmmni)" "$(cat /proc/sys/kernel/shmmni)"
+# dockerd 20.10's defaults in a network namespace of the container's own
+expect "its own network namespace: ports below 1024 and ping sockets for every process (dockerd's default sysctls)" "0 0 2147483647" "$(docker run --rm --network none busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range | xargs)"
+expect_match "so a process of uid 1000 listens on port 80" "timed out" "$(docker run --rm --network none -u 1000 busybox nc -l -p 80 -w 1 2>&1)"
+expect "--sysctl overrides one, the other default stays" "80 0 2147483647" "$(docker run --rm --network none --sysctl net.ipv4.ip_unprivileged_port_start=80 busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range | xargs)"
+sid=$(docker create --network none busybox true)
+expect "HostConfig.Sysctls does not show the defaults" "null" "$(docker inspect "$sid" --format '{{json .HostConfig.Sysctls}}')"
+docker rm "$sid" >/dev/null
+expect "--network host: the host's values" "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" "$(docker run --rm --network host busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"
+docker run -d --name sysown --network none --sysctl net.ipv4.ip_unprivileged_port_start=500 busybox sleep 60 >/dev/null
+expect "--network container:X: X's values, not the defaults (as dockerd)" "500" "$(docker run --rm --network container:sysown busybox cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"
+docker rm -f sysown >/dev/null
 expect_match "--sysctl of a namespace the container shares with the host: refused (the docker CLI checks first; the API too)" "is not in a separate kernel namespace" "$(curl -s --unix-socket "$SOCK" -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"Sysctls":{"vm.swappiness":"1"}}}' http://x/v1.43/containers/create)"
 expect_match "--sysctl net.* with --network host: refused" "not allowed in host network namespace" "$(docker run --rm --network host --sysctl net.core.somaxconn=100 busybox true 2>&1)"
 
