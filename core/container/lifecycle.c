@@ -584,6 +584,11 @@ static int spec_process(struct container *c, const struct ctr_opts *o, struct rt
   if (*o->workdir && strcmp(o->workdir, "/")) { /* -w of a directory not there: made, as docker's */
     int wfd = rt_mkdir_in_root(rootfd, o->workdir, 0755);
     if (wfd >= 0) close(wfd);
+    struct stat st;
+    cleanup_close int there = wfd < 0 ? rt_openat_in_root(rootfd, o->workdir, O_PATH, 0) : -1;
+    if (there >= 0 && fstat(there, &st) == 0 && !S_ISDIR(st.st_mode))
+      return berth_err_set(err, BERTH_EINTERNAL, 0, "Cannot mkdir: %s is not a directory",
+                           o->workdir); /* dockerd's SetupWorkingDirectory */
   }
   s->hostname = o->hostname;
   s->domainname = o->domainname;

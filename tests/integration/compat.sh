@@ -44,6 +44,9 @@ docker rm -f a1 >/dev/null
 
 # ---- -w of a directory that is not there ----
 expect "-w /not/there: made, as docker does" "/not/there" "$(docker run --rm -w /not/there busybox pwd)"
+out=$(docker run --rm -w /etc/passwd busybox pwd 2>&1)
+expect "-w of a file: docker's exit code" 125 "$?"
+expect_match "in dockerd's words (SetupWorkingDirectory)" "^docker: Error response from daemon: Cannot mkdir: /etc/passwd is not a directory" "$out"
 
 # ---- swarm and managed plugins ----
 expect_match "GET /swarm: docker's 503" "This node is not a swarm manager" "$(curl -s --unix-socket "$SOCK" http://x/swarm)"
