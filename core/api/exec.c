@@ -97,8 +97,8 @@ static int exec_start_h(struct api_request *req) {
     s->error = err.code == BERTH_EINVAL
                    ? xasprintf("%s\r\n", err.msg)
                    : xasprintf("OCI runtime exec failed: exec failed: unable to start container "
-                               "process: %s: unknown\r\n",
-                               err.msg);
+                               "process: %s: unknown%s\r\n",
+                               err.msg, ctr_enotdir_hint(err.msg));
   }
   if (detach) {
     pthread_t t;

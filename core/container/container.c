@@ -797,6 +797,13 @@ void ctr_summary_append(struct daemon *d, struct container *c, char **buf, size_
   ctr_unlock();
 }
 
+const char *ctr_enotdir_hint(const char *msg) {
+  return strstr(msg, "not a directory") ? ": Are you trying to mount a directory onto a file (or "
+                                          "vice-versa)? Check if the specified host path exists "
+                                          "and is the expected type"
+                                        : "";
+}
+
 /* ---------------- events ---------------- */
 
 void ctr_event(struct container *c, const char *action, json_t *extra) {

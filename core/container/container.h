@@ -180,6 +180,9 @@ int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warn
 /* An event of this container (events.h): its labels, image and name, and
  * extra's attributes (stolen, may be NULL).  Without ctr_lock held. */
 void ctr_event(struct container *c, const char *action, json_t *extra);
+/* What dockerd adds to a start's or exec's runtime error that says "not a
+ * directory" (its translateContainerdStartErr): the hint, else "". */
+const char *ctr_enotdir_hint(const char *msg);
 /* top (top.c): {"Titles", "Processes"} of ps with the client's arguments
  * (-ef when none), the container's processes only; NULL with err set (not
  * running 409, arguments ps is not given 400) */

@@ -544,9 +544,10 @@ void exec_session(int sock, const char *extra, size_t extra_len, struct exec_pro
   if (n > 0) {
     while (n > 0 && msg[n - 1] == '\n')
       n--;
+    msg[n] = 0;
     cleanup_free char *full = xasprintf("OCI runtime exec failed: exec failed: unable to start "
-                                        "container process: %.*s: unknown\r\n",
-                                        (int)n, msg);
+                                        "container process: %s: unknown%s\r\n",
+                                        msg, ctr_enotdir_hint(msg));
     send_output(sock, 2, full, strlen(full), raw);
   }
   exec_record(e, io); /* exit code recorded before the stream closes */

@@ -954,8 +954,8 @@ static int start_refused(struct daemon *d, struct container *c, const char *sock
   int r = berth_err_set(
       err, BERTH_EINVAL, 0,
       "failed to create task for container: failed to create shim task: OCI runtime "
-      "create failed: runc create failed: unable to start container process: %s: unknown",
-      msg);
+      "create failed: runc create failed: unable to start container process: %s: unknown%s",
+      msg, ctr_enotdir_hint(msg));
   /* the shim records the exit and goes away; wait for it so state is settled */
   for (int i = 0; i < 100 && shim_status(sockp, NULL) != SHIM_GONE; i++)
     usleep(20000);

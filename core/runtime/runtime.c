@@ -549,18 +549,39 @@ static void make_devices(const struct rt_spec *s, int rootfd, int err_fd) {
 
 /* A bind mount of a host path (opened here, by the runtime) onto a target
  * resolved inside the root. */
+/* runc's words for a bind that cannot be made, as docker shows them */
+static void die_bind(int err_fd, const char *src, const char *target, int fd, int e) {
+  char why[128];
+  die(err_fd, 125,
+      "error during container init: error mounting \"%s\" to rootfs at \"%s\": mount %s:%s (via "
+      "/proc/self/fd/%d), flags: 0x%x: %s",
+      src, target, src, target, fd, MS_BIND | MS_REC, go_errstr(e, why, sizeof why));
+}
+
+/* the bind's target in the root, of the source's kind (a directory, or a
+ * file made empty): a file on a directory or the other way round is
+ * ENOTDIR, as runc's mount reports it */
+static int bind_target(int rootfd, const char *src, const char *target, bool dir, int err_fd) {
+  struct berth_err e = {0};
+  int tfd = rt_target_in_root(rootfd, target, dir, &e);
+  if (tfd < 0 && e.sys_errno == ENOTDIR) die_bind(err_fd, src, target, rootfd, ENOTDIR);
+  if (tfd < 0) die(err_fd, 125, "%s", e.msg);
+  struct stat st;
+  if (fstat(tfd, &st) == 0 && !S_ISDIR(st.st_mode) != !dir)
+    die_bind(err_fd, src, target, tfd, ENOTDIR);
+  return tfd;
+}
+
 static void bind_in_fd(int rootfd, int src_fd, const char *src, const char *target, bool ro,
                        int err_fd) {
   cleanup_close int sfd = src_fd >= 0 ? src_fd : open(src, O_PATH | O_CLOEXEC);
   struct stat st;
   if (sfd < 0 || fstat(sfd, &st) < 0) die(err_fd, 125, "bind source %s: %s", src, strerror(errno));
-  struct berth_err e = {0};
-  cleanup_close int tfd = rt_target_in_root(rootfd, target, S_ISDIR(st.st_mode), &e);
-  if (tfd < 0) die(err_fd, 125, "%s", e.msg);
+  cleanup_close int tfd = bind_target(rootfd, src, target, S_ISDIR(st.st_mode), err_fd);
   char from[64];
   snprintf(from, sizeof from, "/proc/self/fd/%d", sfd);
   if (rt_mount_on_fd(from, tfd, NULL, MS_BIND | MS_REC, NULL) < 0)
-    die(err_fd, 125, "bind %s on %s: %s", src, target, strerror(errno));
+    die_bind(err_fd, src, target, tfd, errno);
   if (!ro) return;
   /* the new mount is on top of what tfd names: find it again, in the root */
   cleanup_close int mfd = rt_openat_in_root(rootfd, target, O_PATH, 0);
@@ -577,14 +598,12 @@ static void bind_in(int rootfd, const char *src, const char *target, bool ro, in
  * shim for an init cloned from the template) attached on target */
 static void attach_in(int rootfd, int tree, const char *src, const char *target, bool ro,
                       int err_fd) {
-  struct berth_err e = {0};
   struct stat st;
   bool dir = fstat(tree, &st) < 0 || S_ISDIR(st.st_mode);
-  cleanup_close int tfd = rt_target_in_root(rootfd, target, dir, &e);
-  if (tfd < 0) die(err_fd, 125, "%s", e.msg);
+  cleanup_close int tfd = bind_target(rootfd, src, target, dir, err_fd);
   int r = idmap_attach(tree, tfd);
   close(tree);
-  if (r < 0) die(err_fd, 125, "mount %s on %s: %s", src, target, strerror(-r));
+  if (r < 0) die_bind(err_fd, src, target, tfd, -r);
   cleanup_close int mfd = ro ? rt_openat_in_root(rootfd, target, O_PATH, 0) : -1;
   if (ro && (mfd < 0 ||
              rt_mount_on_fd(NULL, mfd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0))

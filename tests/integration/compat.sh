@@ -47,6 +47,17 @@ expect "-w /not/there: made, as docker does" "/not/there" "$(docker run --rm -w 
 out=$(docker run --rm -w /etc/passwd busybox pwd 2>&1)
 expect "-w of a file: docker's exit code" 125 "$?"
 expect_match "in dockerd's words (SetupWorkingDirectory)" "^docker: Error response from daemon: Cannot mkdir: /etc/passwd is not a directory" "$out"
+# a bind of a file onto a directory and the other way round: runc's words
+# and dockerd's hint (its translateContainerdStartErr)
+hint="Are you trying to mount a directory onto a file \\(or vice-versa\\)\\? Check if the specified host path exists and is the expected type" # as a regular expression
+echo x >"$T/afile"
+out=$(docker run --rm -v "$T/afile:/tmp" busybox true 2>&1)
+expect "-v FILE:/DIR: docker's exit code" 125 "$?"
+expect_match "in runc's words, with dockerd's hint" "error during container init: error mounting \"$T/afile\" to rootfs at \"/tmp\": mount $T/afile:/tmp \(via /proc/self/fd/[0-9]+\), flags: 0x5000: not a directory: unknown: $hint" "$out"
+expect_match "-v DIR:/FILE: the same" "error mounting \"$T\" to rootfs at \"/etc/passwd\": mount $T:/etc/passwd \(via /proc/self/fd/[0-9]+\), flags: 0x5000: not a directory: unknown: $hint" "$(docker run --rm -v "$T:/etc/passwd" busybox true 2>&1)"
+docker run -d --name wfile busybox sleep 60 >/dev/null
+expect_match "exec -w of a file: runc's chdir words and dockerd's hint" "chdir to cwd \(\"/etc/passwd\"\) set in config.json failed: not a directory: unknown: $hint" "$(docker exec -w /etc/passwd wfile true 2>&1)"
+docker rm -f wfile >/dev/null
 
 # ---- swarm and managed plugins ----
 expect_match "GET /swarm: docker's 503" "This node is not a swarm manager" "$(curl -s --unix-socket "$SOCK" http://x/swarm)"
