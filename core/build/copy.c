@@ -13,6 +13,7 @@
 #include <fnmatch.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "../container/tar.h"
 #include "../image/layer.h"
@@ -36,6 +37,7 @@ struct job {
   gid_t gid;
   mode_t chmod_; /* 0: the source's */
   struct ignore *ig;
+  bool context; /* srcfd is the build context (not another stage's files) */
 };
 
 struct root {
@@ -288,36 +290,41 @@ static void header_stat(const struct job *j, const struct entry *e, struct stat 
   if (j->chmod_ && !S_ISLNK(st->st_mode)) st->st_mode = (st->st_mode & S_IFMT) | j->chmod_;
 }
 
-/* Files' content hashes, remembered by inode with the stat fields any
- * change of content moves (size, mtime and ctime to the nanosecond: ctime
- * cannot be set back), as git's index does: a context read in place
- * (berthcontext) is not hashed again while it has not changed. */
+/* Entries' hashes, remembered by inode with the stat fields any change of
+ * content moves (size, mtime and ctime to the nanosecond: ctime cannot be
+ * set back) and the header hashed before the content, as git's index does:
+ * a context read in place (berthcontext) is not hashed again while it has
+ * not changed. */
 static struct {
   pthread_mutex_t lock;
-  json_t *known; /* "dev:ino" -> "size mtime ctime hex" */
+  json_t *known; /* "dev:ino head" -> "size mtime ctime hex" */
 } H = {PTHREAD_MUTEX_INITIALIZER, NULL};
 
-static int file_hash(int fd, char hex[65]) {
+/* sha256 of head, then of what fd reads (fd -1: head alone) */
+static int file_hash(int fd, const char *head, char hex[65]) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return -1;
-  char key[64], stamp[128];
-  snprintf(key, sizeof key, "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+  if (fd >= 0 && fstat(fd, &st) < 0) return -1;
+  if (fd < 0) memset(&st, 0, sizeof st);
+  cleanup_free char *key =
+      xasprintf("%lu:%lu %s", (unsigned long)st.st_dev, (unsigned long)st.st_ino, head);
+  char stamp[128];
   int n = snprintf(stamp, sizeof stamp, "%lld %lld.%ld %lld.%ld ", (long long)st.st_size,
                    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
                    st.st_ctim.tv_nsec);
   pthread_mutex_lock(&H.lock);
-  const char *have = json_string_value(json_object_get(H.known, key));
+  const char *have = fd >= 0 ? json_string_value(json_object_get(H.known, key)) : NULL;
   bool hit = have && !strncmp(have, stamp, (size_t)n) && strlen(have) == (size_t)n + 64;
   if (hit) memcpy(hex, have + n, 65);
   pthread_mutex_unlock(&H.lock);
   if (hit) return 0;
   struct sha256_ctx *h = sha256_new();
+  sha256_update(h, head, strlen(head));
   char buf[65536];
-  ssize_t k;
-  while ((k = read(fd, buf, sizeof buf)) > 0)
+  ssize_t k = 0;
+  while (fd >= 0 && (k = read(fd, buf, sizeof buf)) > 0)
     sha256_update(h, buf, (size_t)k);
   sha256_final_hex(h, hex);
-  if (k < 0) return -1;
+  if (k < 0 || fd < 0) return k < 0 ? -1 : 0;
   pthread_mutex_lock(&H.lock);
   if (!H.known || json_object_size(H.known) > 200000) { /* bounded: forget all, start again */
     json_decref(H.known);
@@ -328,39 +335,161 @@ static int file_hash(int fd, char hex[65]) {
   return 0;
 }
 
-/* the checksum of what the step copies: its cache key */
-static int checksum(const struct job *j, char hex[65], struct berth_err *err) {
-  struct sha256_ctx *h = sha256_new();
-  int r = 0;
-  for (size_t i = 0; r == 0 && i < j->n; i++) {
-    const struct entry *e = &j->v[i];
-    struct stat st;
-    header_stat(j, e, &st);
-    char meta[256];
-    int n = snprintf(meta, sizeof meta, "%o %u %u %lld %d", st.st_mode, st.st_uid, st.st_gid,
-                     (long long)(S_ISREG(st.st_mode) ? st.st_size : 0), e->archive);
-    sha256_update(h, e->name, strlen(e->name) + 1);
-    sha256_update(h, meta, (size_t)n + 1);
-    if (!e->src || S_ISDIR(st.st_mode)) continue;
-    int fd = rt_openat_in_root(
-        j->srcfd, e->src, S_ISLNK(st.st_mode) ? O_PATH | O_NOFOLLOW : O_RDONLY | O_NOFOLLOW, 0);
-    char buf[4096], fh[65];
-    if (fd >= 0 && S_ISLNK(st.st_mode)) {
-      ssize_t l = readlinkat(fd, "", buf, sizeof buf);
-      if (l > 0) sha256_update(h, buf, (size_t)l);
-    } else if (fd >= 0 && file_hash(fd, fh) == 0) {
-      sha256_update(h, fh, 64);
-    } else {
-      r = err_sys(err, BERTH_EINVAL, "COPY failed: %s", e->src);
-    }
-    if (fd >= 0) close(fd);
+static bool is_dir_in(int rootfd, const char *path);
+
+/* dockerd's hash of one source entry (remotecontext's NewFileHash): its
+ * tarsum v1 header, the fields' names and values run together (no mtime,
+ * no user or group names), then a regular file's content.  rel: its path
+ * in the source root, no leading '/'.  The context's files count as
+ * root's, as the docker CLI sends them; another stage's as they are. */
+/* where fd is in the source root, no leading '/' (a source named through
+ * a link is hashed under its target's path, as dockerd resolves it) */
+static char *path_in_root(const struct job *j, int fd, const char *given) {
+  char rp[PATH_MAX], fp[PATH_MAX], link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", j->srcfd);
+  ssize_t rl = readlink(link, rp, sizeof rp - 1);
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t fl = readlink(link, fp, sizeof fp - 1);
+  if (rl <= 0 || fl <= 0) return xstrdup(given);
+  rp[rl] = fp[fl] = 0;
+  size_t n = strcmp(rp, "/") ? (size_t)rl : 0;
+  if (strncmp(fp, rp, n) || (fp[n] && fp[n] != '/')) return xstrdup(given);
+  return xstrdup(fp + n + (fp[n] == '/'));
+}
+
+static int entry_hash(const struct job *j, const char *src, const char *given, char hex[65]) {
+  /* links followed (in the root), the target hashed under its own path:
+   * dockerd's lazySource resolves each path before its Lstat */
+  cleanup_close int fd = rt_openat_in_root(j->srcfd, src, O_PATH, 0);
+  struct stat st;
+  if (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) return -1;
+  /* a directory's name ends in '/' (moby's canonicalTarName) */
+  cleanup_free char *path = path_in_root(j, fd, given);
+  cleanup_free char *rel = xasprintf("%s%s", path, S_ISDIR(st.st_mode) && *path ? "/" : "");
+  char link[4096] = "";
+  ssize_t l = S_ISLNK(st.st_mode) ? readlinkat(fd, "", link, sizeof link - 1) : 0;
+  if (l > 0) link[l] = 0;
+  char tf = S_ISREG(st.st_mode)   ? '0'
+            : S_ISLNK(st.st_mode) ? '2'
+            : S_ISCHR(st.st_mode) ? '3'
+            : S_ISBLK(st.st_mode) ? '4'
+            : S_ISDIR(st.st_mode) ? '5'
+                                  : '6';
+  bool dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+  cleanup_free char *head = xasprintf(
+      "name%smode%uuid%ugid%usize%lldtypeflag%clinkname%sunamegnamedevmajor%udevminor%u", rel,
+      (unsigned)(st.st_mode & 07777), j->context ? 0 : (unsigned)st.st_uid,
+      j->context ? 0 : (unsigned)st.st_gid, S_ISREG(st.st_mode) ? (long long)st.st_size : 0LL, tf,
+      link, dev ? major(st.st_rdev) : 0, dev ? minor(st.st_rdev) : 0);
+  cleanup_close int rd =
+      S_ISREG(st.st_mode) && st.st_size > 0 ? rt_openat_in_root(j->srcfd, src, O_RDONLY, 0) : -1;
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && rd < 0) return -1;
+  return file_hash(rd, head, hex);
+}
+
+static int by_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* every entry's hash of the tree at src (itself first), as dockerd walks a
+ * directory source; the ignored ones left out as the CLI leaves them out */
+/* path, its "." and ".." taken away (never above the root) */
+static char *clean_rel(const char *path) {
+  cleanup_free char *p = xstrdup(path);
+  char *out = xcalloc(strlen(path) + 2, 1);
+  for (char *w = p, *save = NULL; (w = strtok_r(w, "/", &save)); w = NULL) {
+    if (!strcmp(w, ".")) continue;
+    char *slash = strrchr(out, '/');
+    if (!strcmp(w, ".."))
+      *(slash ? slash : out) = 0;
+    else
+      sprintf(out + strlen(out), "%s%s", *out ? "/" : "", w);
   }
-  if (r < 0) {
-    sha256_free(h);
-    return r;
+  return out;
+}
+
+static int tree_hashes(const struct job *j, const char *src, const char *rel, bool top,
+                       json_t *out) {
+  char hex[65];
+  if (entry_hash(j, src, rel, hex) == 0 && (*rel || !top)) {
+    json_array_append_new(out, json_string(hex)); /* not the context's root (dockerd skips ".") */
+  } else if (top && *rel) {
+    return -1; /* a source that cannot be hashed fails the step */
+  } else if (!top) {
+    /* a link whose target is missing: its path instead of a hash (dockerd's
+     * lazySource.Hash, "backwards compatibility") */
+    json_array_append_new(out, json_string(rel));
+  }
+  /* the walk goes into directories, not through links to them */
+  int fd = rt_openat_in_root(j->srcfd, src, O_PATH | (top ? 0 : O_NOFOLLOW), 0);
+  struct stat st;
+  bool dir = fd >= 0 && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR(st.st_mode);
+  if (fd >= 0) close(fd);
+  size_t n = 0;
+  char **names = dir ? list_dir(j->srcfd, src, &n) : NULL;
+  int r = 0;
+  for (size_t i = 0; names && r == 0 && i < n; i++) {
+    cleanup_free char *cs = xasprintf("%s/%s", strcmp(src, "/") ? src : "", names[i]);
+    cleanup_free char *cr = xasprintf("%s%s%s", rel, *rel ? "/" : "", names[i]);
+    if (!ignored(j, cs)) r = tree_hashes(j, cs, cr, false, out);
+  }
+  free_names(names, names ? n : 0);
+  return r;
+}
+
+/* one source's "file:<hex>" or "dir:<hex>" (the sorted hashes of its
+ * tree, joined by commas, hashed) */
+static char *source_hash(const struct job *j, const char *src, struct berth_err *err) {
+  cleanup_free char *rel = clean_rel(src);
+  json_t *all = json_array();
+  int r = tree_hashes(j, src, rel, true, all);
+  char hex[65];
+  struct sha256_ctx *h = sha256_new();
+  size_t n = json_array_size(all);
+  const char **v = xcalloc(n ? n : 1, sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = json_string_value(json_array_get(all, i));
+  qsort(v, n, sizeof *v, by_str);
+  for (size_t i = 0; i < n; i++) {
+    if (i) sha256_update(h, ",", 1);
+    sha256_update(h, v[i], strlen(v[i]));
   }
   sha256_final_hex(h, hex);
-  return 0;
+  char *out = r < 0                                 ? NULL
+              : n == 1 && !is_dir_in(j->srcfd, src) ? xasprintf("file:%s", v[0])
+                                                    : xasprintf("dir:%s", hex);
+  free(v);
+  json_decref(all);
+  if (!out) err_sys(err, BERTH_EINVAL, "COPY failed: %s", src);
+  return out;
+}
+
+/* dockerd's hash of a step's sources (history's "COPY file:…"/"dir:…",
+ * and "multi:" of several: their hashes joined by commas, hashed): the
+ * step's cache key with the destination and --chown beside it */
+static char *sources_hash(const struct job *j, json_t *srcs, struct berth_err *err) {
+  size_t n = json_array_size(srcs);
+  char **each = xcalloc(n + 1, sizeof *each);
+  char *out = NULL;
+  size_t i = 0;
+  for (; i < n; i++)
+    if (!(each[i] = source_hash(j, json_string_value(json_array_get(srcs, i)), err))) break;
+  if (i == n && n == 1) {
+    out = move_ptr(each[0]);
+  } else if (i == n) {
+    struct sha256_ctx *h = sha256_new();
+    for (size_t k = 0; k < n; k++) {
+      if (k) sha256_update(h, ",", 1);
+      sha256_update(h, each[k], strlen(each[k]));
+    }
+    char hex[65];
+    sha256_final_hex(h, hex);
+    out = xasprintf("multi:%s", hex);
+  }
+  for (size_t k = 0; k < n; k++)
+    free(each[k]);
+  free(each);
+  return out;
 }
 
 /* ---------------- the layer ---------------- */
@@ -594,22 +723,17 @@ static int copy_into(struct build *b, struct bstage *s, const struct df_instr *i
                       what);
   bool into = slash || many || is_dir_in(j->imgfd, dest);
   if (r == 0) r = plan_entries(j, srcs, dest, into, add_, err);
-  char hex[65];
-  if (r == 0) r = checksum(j, hex, err);
-  bool dir1 =
-      json_array_size(srcs) == 1 && is_dir_in(j->srcfd, json_string_value(json_array_get(srcs, 0)));
+  cleanup_free char *hash = r == 0 ? sources_hash(j, srcs, err) : NULL;
   json_decref(srcs);
-  if (r < 0) return r;
-  /* docker's words: the --chown as given, run into the source's kind (its
-   * missing space kept), the destination as written */
+  if (r < 0 || !hash) return r < 0 ? r : -err->code;
+  /* docker's words: the --chown as given, run into the source's hash (its
+   * missing space kept), the destination as written; --chmod (BuildKit's,
+   * refused by docker's legacy builder) as --chown */
   const char *chown = df_flag(in, "chown");
   cleanup_free char *nop = bnop(s);
   cleanup_free char *line =
-      xasprintf("%s%s %s%s%s:%s in %s ", nop, what, chown ? "--chown=" : "", chown ? chown : "",
-                many   ? "multi"
-                : dir1 ? "dir"
-                       : "file",
-                hex, w[n - 1]);
+      xasprintf("%s%s %s%s%s%s%s%s in %s ", nop, what, chown ? "--chown=" : "", chown ? chown : "",
+                cm ? "--chmod=" : "", cm ? cm : "", cm ? " " : "", hash, w[n - 1]);
   if (bcache(b, s, line)) return 0;
   char diff_id[DIGEST_LEN + 1];
   r = make_layer(b, s, j, diff_id, err);
@@ -632,7 +756,7 @@ int step_copy(struct build *b, struct bstage *s, const struct df_instr *in, bool
     if (!w) return -err->code;
   }
   struct root img = {-1, ""}, src = {-1, ""};
-  struct job j = {NULL, 0, b->ctxfd, -1, 0, 0, 0, b->ig};
+  struct job j = {NULL, 0, b->ctxfd, -1, 0, 0, 0, b->ig, true};
   int r = n < 2 ? berth_err_set(err, BERTH_EINVAL, 0, "%s requires at least two arguments",
                                 add_ ? "ADD" : "COPY")
                 : root_of(b, s->id, &img, err);
@@ -642,6 +766,7 @@ int step_copy(struct build *b, struct bstage *s, const struct df_instr *in, bool
     r = from_root(b, from, &src, err);
     j.srcfd = src.fd;
     j.ig = NULL;
+    j.context = false;
     if (r == 0 && src.fd < 0)
       r = berth_err_set(err, BERTH_EINVAL, 0, "COPY failed: --from=%s has no files", from);
   }
@@ -662,7 +787,7 @@ int step_mkdir(struct build *b, struct bstage *s, const char *dir, const char *l
     root_close(b, &img);
     return bcommit(b, s, line, NULL, err);
   }
-  struct job j = {NULL, 0, -1, img.fd, 0, 0, 0, NULL};
+  struct job j = {NULL, 0, -1, img.fd, 0, 0, 0, NULL, false};
   struct stat st = {.st_mode = S_IFDIR | 0755, .st_mtime = time(NULL)};
   add(&j, dir + 1, NULL, &st, false);
   char diff_id[DIGEST_LEN + 1];

@@ -85,6 +85,32 @@ cat >"$T/hist.want" <<'WANT'
 WANT
 expect "docker history: Go's printing of each step (%q lists, %v VOLUME and SHELL, sorted EXPOSE, HEALTHCHECK's struct, COPY's --chown and its destination as written, the SHELL in force, a WORKDIR's layer 0B)" \
   "$(cat "$T/hist.want")" "$hist"
+# COPY's source hash as dockerd 20.10 computes it (each entry's tarsum
+# header without mtime and its content; a directory's entries sorted,
+# links followed, a dangling one by its path, the context's root left out;
+# several sources' hashes hashed again): the values below are what dockerd
+# printed for this very context (its files' modes set, owner root as the
+# docker CLI sends them)
+mkdir -p "$T/sh/d"
+printf 'hi\n' >"$T/sh/f.txt"
+printf 'a\n' >"$T/sh/d/a"
+ln -s a "$T/sh/d/l"
+ln -s nowhere "$T/sh/d/x"
+printf 'FROM busybox\nCOPY f.txt /f\nCOPY d /d/\nCOPY f.txt d /m/\nCOPY . /all/\n' >"$T/sh/Dockerfile"
+printf 'Dockerfile\n' >"$T/sh/.dockerignore"
+chmod 644 "$T/sh/f.txt" "$T/sh/d/a" "$T/sh/Dockerfile" "$T/sh/.dockerignore"
+chmod 755 "$T/sh" "$T/sh/d"
+cat >"$T/sh.want" <<'W'
+/bin/sh -c #(nop) COPY file:63e4fd53e0703f1e446126de2246bde90b0a09aeab29d54844d39e4eb74bc3c3 in /f 
+/bin/sh -c #(nop) COPY dir:03b48df1038cea1b0cc5e140b3793c9cba78a2dddd79f09cb214d2340241800a in /d/ 
+/bin/sh -c #(nop) COPY multi:3d2337b17f62c7c3b445ee589cfc359398b779a7f2dd41ef9ed7a8709085525c in /m/ 
+/bin/sh -c #(nop) COPY dir:56ab32bfca2802326855c625c7647ed5971da9a3d81a17f83af3ced96088b862 in /all/ 
+W
+docker build -q -t shash:1 "$T/sh" >/dev/null 2>&1
+expect "COPY file:, dir: and multi: hashes are dockerd's (docker build)" "$(cat "$T/sh.want")" "$(docker history --no-trunc --format '{{.CreatedBy}}' shash:1 | head -4 | tac)"
+berth build -q --no-cache -t shash:2 "$T/sh" >/dev/null 2>&1
+expect "and through berth build (its context read in place)" "$(cat "$T/sh.want")" "$(berth history --no-trunc --format '{{.CreatedBy}}' shash:2 | head -4 | tac)"
+docker rmi shash:1 shash:2 >/dev/null
 parent=$(docker image inspect -f '{{.Parent}}' hist:1)
 expect "a stage on an image without PATH gets docker's; Config.Image is the parent" "yes $parent" \
   "$(docker image inspect -f '{{json .Config.Env}}' hist:1 | grep -q '"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' && echo yes) $(docker image inspect -f '{{.Config.Image}}' hist:1)"
