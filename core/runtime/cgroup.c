@@ -196,20 +196,26 @@ static bool v1_managed(const char *dir) {
   return false;
 }
 
+/* from /proc/self/cgroup (a line a hierarchy, "name=" dropped: the names
+ * its directories have under CG_ROOT), not mountinfo: with 1,000
+ * containers mountinfo is 1,000 overlay lines long, and every shim reads
+ * this once (run -d at 1,000 went from 14 to 32 ms reading it) */
 static void v1_find_hiers(void) {
   for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++)
     v1_hier[n_v1_hier++] = v1_ctrls[i];
-  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-  char line[1024], mp[512], type[32];
-  while (f && n_v1_hier < ARRAY_SIZE(v1_hier) && fgets(line, sizeof line, f)) {
-    const char *dash = strstr(line, " - ");
-    if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mp) != 1 ||
-        sscanf(dash + 3, "%31s", type) != 1 || strcmp(type, "cgroup") ||
-        !str_has_prefix(mp, CG_ROOT "/"))
-      continue;
-    const char *dir = mp + strlen(CG_ROOT "/");
-    if (!strchr(dir, '/') && !strchr(dir, '\\') && !v1_managed(dir))
-      v1_hier[n_v1_hier++] = xstrdup(dir);
+  /* "N:controllers:path" a line; read lean (a shim's stack and heap are
+   * its PSS) */
+  cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  while (f && n_v1_hier < ARRAY_SIZE(v1_hier) && getline(&line, &cap, f) > 0) {
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = 0;
+    const char *dir = str_has_prefix(c1 + 1, "name=") ? c1 + 6 : c1 + 1;
+    if (!*dir || v1_managed(dir)) continue; /* "": the cgroup2 one */
+    cleanup_free char *root = xasprintf(CG_ROOT "/%s", dir);
+    if (path_exists(root)) v1_hier[n_v1_hier++] = xstrdup(dir);
   }
 }
 
