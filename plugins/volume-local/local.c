@@ -50,6 +50,27 @@ static struct users *users_of(struct local *l, const char *name, bool make) {
   return u;
 }
 
+static void users_free(struct users *u) {
+  for (size_t i = 0; i < u->n; i++)
+    free(u->ids[i]);
+  free(u->ids);
+  free(u->name);
+  free(u);
+}
+
+/* the volume goes: its entry too (berthd removes none a container uses) */
+static void users_drop(struct local *l, const char *name) {
+  pthread_mutex_lock(&l->lock);
+  for (struct users **p = &l->users; *p; p = &(*p)->next)
+    if (!strcmp((*p)->name, name)) {
+      struct users *u = *p;
+      *p = u->next;
+      users_free(u);
+      break;
+    }
+  pthread_mutex_unlock(&l->lock);
+}
+
 static ssize_t user_index(const struct users *u, const char *id) {
   for (size_t i = 0; u && i < u->n; i++)
     if (!strcmp(u->ids[i], id)) return (ssize_t)i;
@@ -184,11 +205,7 @@ static void local_fini(void *drv) {
   struct local *l = drv;
   for (struct users *u = l->users, *next; u; u = next) {
     next = u->next;
-    for (size_t i = 0; i < u->n; i++)
-      free(u->ids[i]);
-    free(u->ids);
-    free(u->name);
-    free(u);
+    users_free(u);
   }
   pthread_mutex_destroy(&l->lock);
   free(l);
@@ -229,6 +246,7 @@ static int local_remove(void *drv, const char *name, struct berth_err *err) {
   if (mount_root(data)) /* never into a bound directory's files */
     return berth_err_set(err, BERTH_EINTERNAL, 0, "%s is still mounted", data);
   rm_tree_at(AT_FDCWD, data);
+  users_drop(l, name);
   return l->host->state_del(l->host, name, NULL, err);
 }
 
