@@ -404,6 +404,6 @@ void ctr_mounts_readopt(struct daemon *d, struct container *c) {
 void ctr_mounts_release(struct daemon *d, struct container *c) {
   json_t *points = volume_points(c), *p;
   size_t i;
-  json_array_foreach(points, i, p) vol_unmount(d, str_of(p, "Name"), c->id);
+  json_array_foreach(points, i, p) vol_unmount(d, str_of(p, "Name"), c->id, c->id);
   json_decref(points);
 }

@@ -449,16 +449,16 @@ void vol_mounted_event(const char *name, const char *id, const char *dest, const
   pthread_mutex_unlock(&V.lock);
 }
 
-void vol_unmount(struct daemon *d, const char *name, const char *id) {
+void vol_unmount(struct daemon *d, const char *name, const char *user, const char *ctr) {
   (void)d;
   pthread_mutex_lock(&V.lock);
   struct volume *v = find_locked(name);
   struct loaded_plugin *p = v ? driver_of(v->driver) : NULL;
   struct berth_err e = {0};
-  if (p && drv_vol_unmount(p, name, id, &e) < 0) log_warn("volume %s: unmount: %s", name, e.msg);
+  if (p && drv_vol_unmount(p, name, user, &e) < 0) log_warn("volume %s: unmount: %s", name, e.msg);
   if (v)
     ev_emit("volume", "unmount", name,
-            json_pack("{s:s,s:s}", "container", id, "driver", v->driver));
+            json_pack("{s:s,s:s}", "container", ctr, "driver", v->driver));
   pthread_mutex_unlock(&V.lock);
 }
 

@@ -58,8 +58,9 @@ char *vol_mount(struct daemon *d, const char *name, const char *id, bool *fresh,
  * tells it after the container's network connects, so it is apart) */
 void vol_mounted_event(const char *name, const char *id, const char *dest, const char *propagation,
                        bool rw);
-/* container id is done with it (after it stops) */
-void vol_unmount(struct daemon *d, const char *name, const char *id);
+/* user (a container's id, or a cp's own) is done with it; its "unmount"
+ * event names container ctr */
+void vol_unmount(struct daemon *d, const char *name, const char *user, const char *ctr);
 void vol_mark_populated(struct daemon *d, const char *name);
 bool vol_exists(const char *name);
 bool vol_is_anonymous(const char *name);

@@ -149,6 +149,27 @@ expect "and out of its layer" "1000" "$(berth cp c2:/tmp/f2 - | tar -xO | wc -l)
 expect "the copy's mounts were the copy's alone: none left on the host" "0" "$(grep -c "vol2/_data .*$T/data\|$T/bind .*overlay" /proc/self/mounts)"
 docker start c2 >/dev/null
 expect "started again, it sees what was copied in while stopped" "1000 1000" "$(docker exec c2 sh -c 'wc -l </vol/f2; wc -l </tmp/f2' | xargs)"
+# a typed volume (mounted only while used): mounted for the copy into a
+# stopped container and let go after, with dockerd's mount/unmount events
+truncate -s 16M "$T/cpvol.img"
+if mkfs.ext4 -q -F "$T/cpvol.img" 2>/dev/null && CPLOOP=$(losetup -f --show "$T/cpvol.img" 2>/dev/null); then
+  trap 'cleanup; losetup -d "$CPLOOP" 2>/dev/null' EXIT
+  docker volume create -o type=ext4 -o device="$CPLOOP" cpx >/dev/null
+  docker create --name c4 -v cpx:/x busybox true >/dev/null
+  c4=$(docker inspect -f '{{.Id}}' c4)
+  since=$(date +%s)
+  berth cp -q "$SRC/f1" c4:/x/
+  expect "into a stopped container's typed volume: onto its device, not the directory under it" "one" "$(debugfs -R 'cat /f1' "$CPLOOP" 2>/dev/null)"
+  expect "the volume is let go after the copy" "0" "$(grep -c " $T/data/volumes/cpx/_data " /proc/self/mounts)"
+  expect "the copy's volume events, as dockerd's cp tells them (the container's id; its stat and its copy each mount)" "mount $c4 /x unmount $c4 mount $c4 /x unmount $c4" \
+    "$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter volume=cpx --filter event=mount --filter event=unmount --format '{{.Action}} {{.Actor.Attributes.container}}{{with .Actor.Attributes.destination}} {{.}}{{end}}' | xargs)"
+  docker rm c4 >/dev/null
+  docker volume rm cpx >/dev/null
+  losetup -d "$CPLOOP"
+  trap cleanup EXIT
+else
+  fail "a loop device for the typed volume (mkfs.ext4, losetup)"
+fi
 docker run -d --name c3 --read-only busybox sleep 600 >/dev/null
 expect_match "--read-only: docker's refusal" "container rootfs is marked read-only" "$(berth cp "$SRC/f1" c3:/tmp/ 2>&1)"
 docker rm -f c2 c3 >/dev/null
