@@ -337,11 +337,6 @@ static int file_hash(int fd, const char *head, char hex[65]) {
 
 static bool is_dir_in(int rootfd, const char *path);
 
-/* dockerd's hash of one source entry (remotecontext's NewFileHash): its
- * tarsum v1 header, the fields' names and values run together (no mtime,
- * no user or group names), then a regular file's content.  rel: its path
- * in the source root, no leading '/'.  The context's files count as
- * root's, as the docker CLI sends them; another stage's as they are. */
 /* where fd is in the source root, no leading '/' (a source named through
  * a link is hashed under its target's path, as dockerd resolves it) */
 static char *path_in_root(const struct job *j, int fd, const char *given) {
@@ -357,6 +352,11 @@ static char *path_in_root(const struct job *j, int fd, const char *given) {
   return xstrdup(fp + n + (fp[n] == '/'));
 }
 
+/* dockerd's hash of one source entry (remotecontext's NewFileHash): its
+ * tarsum v1 header, the fields' names and values run together (no mtime,
+ * no user or group names), then a regular file's content.  given: its path
+ * in the source root, no leading '/'.  The context's files count as
+ * root's, as the docker CLI sends them; another stage's as they are. */
 static int entry_hash(const struct job *j, const char *src, const char *given, char hex[65]) {
   /* links followed (in the root), the target hashed under its own path:
    * dockerd's lazySource resolves each path before its Lstat */
@@ -391,8 +391,6 @@ static int by_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* every entry's hash of the tree at src (itself first), as dockerd walks a
- * directory source; the ignored ones left out as the CLI leaves them out */
 /* path, its "." and ".." taken away (never above the root) */
 static char *clean_rel(const char *path) {
   cleanup_free char *p = xstrdup(path);
@@ -408,6 +406,8 @@ static char *clean_rel(const char *path) {
   return out;
 }
 
+/* every entry's hash of the tree at src (itself first), as dockerd walks a
+ * directory source; the ignored ones left out as the CLI leaves them out */
 static int tree_hashes(const struct job *j, const char *src, const char *rel, bool top,
                        json_t *out) {
   char hex[65];

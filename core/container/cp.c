@@ -23,6 +23,7 @@
 #include "../util/lazylib.h"
 #include "../volume/volume.h"
 #include "config.h"
+#include "mounts.h"
 #include "tar.h"
 
 /* ---------------- the container's view ---------------- */
@@ -131,31 +132,6 @@ static void *view_thread(void *p) {
   return NULL;
 }
 
-/* a stopped container's volumes mounted for the copy (a typed local one
- * is mounted only while something uses it) under a user of the copy's
- * own, and let go after, told as dockerd's cp tells them (its
- * MountVolumes: "mount" with the container's id, then "unmount") */
-static void copy_volumes(struct daemon *d, const char *ctr, json_t *mounts, const char *user,
-                         bool mount) {
-  size_t i;
-  json_t *p;
-  json_array_foreach(mounts, i, p) {
-    const char *name = json_string_value(json_object_get(p, "Name"));
-    if (!name || strcmp(json_string_value(json_object_get(p, "Type")) ?: "", "volume")) continue;
-    struct berth_err e = {0};
-    char *path = mount ? vol_mount(d, name, user, NULL, &e) : NULL;
-    if (path)
-      vol_mounted_event(name, ctr, json_string_value(json_object_get(p, "Destination")) ?: "",
-                        json_string_value(json_object_get(p, "Propagation")) ?: "",
-                        json_is_true(json_object_get(p, "RW")));
-    else if (mount)
-      log_warn("cp: volume %s: %s", name, e.msg);
-    else
-      vol_unmount(d, name, user, ctr);
-    free(path);
-  }
-}
-
 /* fn(rootfd) on the container's filesystem, on a thread of its own */
 static int in_view(struct daemon *d, struct container *c, view_fn *fn, void *arg,
                    struct berth_err *err) {
@@ -172,7 +148,9 @@ static int in_view(struct daemon *d, struct container *c, view_fn *fn, void *arg
   cleanup_free char *user =
       own_mount ? xasprintf("%s-cp%lu", c->id, __atomic_add_fetch(&copies, 1, __ATOMIC_RELAXED))
                 : NULL;
-  if (user) copy_volumes(d, c->id, v.mounts, user, true);
+  /* its volumes mounted for the copy (a typed local one is mounted only
+   * while something uses it), under a use of the copy's own */
+  if (user) ctr_mounts_take(d, c, user);
   pthread_t t;
   if (r == 0 && pthread_create(&t, NULL, view_thread, &v) != 0)
     r = berth_err_set(err, BERTH_EINTERNAL, 0, "cp: cannot start a thread");
@@ -180,7 +158,7 @@ static int in_view(struct daemon *d, struct container *c, view_fn *fn, void *arg
     pthread_join(t, NULL);
     r = v.ret;
   }
-  if (user) copy_volumes(d, c->id, v.mounts, user, false);
+  if (user) ctr_mounts_let_go(d, c, user);
   if (own_mount) {
     struct berth_err e = {0};
     store_unmount_layer(&d->images, c->rw_id, &e);

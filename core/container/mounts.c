@@ -380,30 +380,43 @@ static const char *str_of(json_t *p, const char *key) {
   return json_string_value(json_object_get(p, key)) ?: "";
 }
 
-void ctr_mounts_announce(struct container *c) {
-  json_t *points = volume_points(c), *p;
-  size_t i;
-  json_array_foreach(points, i, p) {
-    vol_mounted_event(str_of(p, "Name"), c->id, str_of(p, "Destination"), str_of(p, "Propagation"),
-                      json_is_true(json_object_get(p, "RW")));
-  }
-  json_decref(points);
-}
-
-void ctr_mounts_readopt(struct daemon *d, struct container *c) {
+/* each volume: mounted for user (mount), and its "mount" event told,
+ * naming c, as dockerd tells it (tell) */
+static void use_volumes(struct daemon *d, struct container *c, const char *user, bool mount,
+                        bool tell) {
   json_t *points = volume_points(c), *p;
   size_t i;
   json_array_foreach(points, i, p) {
     struct berth_err e = {0};
-    free(vol_mount(d, str_of(p, "Name"), c->id, NULL, &e));
-    if (e.code) log_warn("container %.12s: volume %s: %s", c->id, str_of(p, "Name"), e.msg);
+    char *path = mount ? vol_mount(d, str_of(p, "Name"), user, NULL, &e) : NULL;
+    if (mount && !path) log_warn("container %.12s: volume %s: %s", c->id, str_of(p, "Name"), e.msg);
+    if (tell && (path || !mount))
+      vol_mounted_event(str_of(p, "Name"), c->id, str_of(p, "Destination"),
+                        str_of(p, "Propagation"), json_is_true(json_object_get(p, "RW")));
+    free(path);
   }
   json_decref(points);
 }
 
-void ctr_mounts_release(struct daemon *d, struct container *c) {
+void ctr_mounts_announce(struct container *c) {
+  use_volumes(NULL, c, NULL, false, true); /* the start mounted them */
+}
+
+void ctr_mounts_readopt(struct daemon *d, struct container *c) {
+  use_volumes(d, c, c->id, true, false);
+}
+
+void ctr_mounts_take(struct daemon *d, struct container *c, const char *user) {
+  use_volumes(d, c, user, true, true);
+}
+
+void ctr_mounts_let_go(struct daemon *d, struct container *c, const char *user) {
   json_t *points = volume_points(c), *p;
   size_t i;
-  json_array_foreach(points, i, p) vol_unmount(d, str_of(p, "Name"), c->id, c->id);
+  json_array_foreach(points, i, p) vol_unmount(d, str_of(p, "Name"), user, c->id);
   json_decref(points);
+}
+
+void ctr_mounts_release(struct daemon *d, struct container *c) {
+  ctr_mounts_let_go(d, c, c->id);
 }

@@ -25,6 +25,10 @@ void ctr_mounts_announce(struct container *c);
 /* found running by a berthd that starts: each volume driver hears its
  * mount again (a driver counting users counts it; no event) */
 void ctr_mounts_readopt(struct daemon *d, struct container *c);
+/* a cp of the stopped container: its volumes mounted for user (a use of
+ * the copy's own), told as dockerd's cp tells them, and let go after */
+void ctr_mounts_take(struct daemon *d, struct container *c, const char *user);
+void ctr_mounts_let_go(struct daemon *d, struct container *c, const char *user);
 /* it stopped: each volume driver hears its unmount */
 void ctr_mounts_release(struct daemon *d, struct container *c);
 /* rm -v, run --rm: its anonymous volumes no other container uses */

@@ -196,6 +196,19 @@ static bool v1_managed(const char *dir) {
   return false;
 }
 
+/* a line of /proc/self/cgroup, "N:controllers:path", split in place:
+ * *dir the controllers ("name=" dropped: the names the hierarchies'
+ * directories have under CG_ROOT; "" the cgroup2 one), *path the cgroup */
+static bool cg_self_line(char *line, const char **dir, const char **path) {
+  char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+  if (!c2) return false;
+  *c2 = 0;
+  c2[1 + strcspn(c2 + 1, "\n")] = 0;
+  *dir = str_has_prefix(c1 + 1, "name=") ? c1 + 6 : c1 + 1;
+  *path = c2 + 1;
+  return true;
+}
+
 /* from /proc/self/cgroup (a line a hierarchy, "name=" dropped: the names
  * its directories have under CG_ROOT), not mountinfo: with 1,000
  * containers mountinfo is 1,000 overlay lines long, and every shim reads
@@ -203,17 +216,13 @@ static bool v1_managed(const char *dir) {
 static void v1_find_hiers(void) {
   for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++)
     v1_hier[n_v1_hier++] = v1_ctrls[i];
-  /* "N:controllers:path" a line; read lean (a shim's stack and heap are
-   * its PSS) */
+  /* read lean, not into cgroup_self's array (a shim's stack is its PSS) */
   cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
   cleanup_free char *line = NULL;
   size_t cap = 0;
+  const char *dir, *path;
   while (f && n_v1_hier < ARRAY_SIZE(v1_hier) && getline(&line, &cap, f) > 0) {
-    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) continue;
-    *c2 = 0;
-    const char *dir = str_has_prefix(c1 + 1, "name=") ? c1 + 6 : c1 + 1;
-    if (!*dir || v1_managed(dir)) continue; /* "": the cgroup2 one */
+    if (!cg_self_line(line, &dir, &path) || !*dir || v1_managed(dir)) continue;
     cleanup_free char *root = xasprintf(CG_ROOT "/%s", dir);
     if (path_exists(root)) v1_hier[n_v1_hier++] = xstrdup(dir);
   }
@@ -809,15 +818,11 @@ size_t cgroup_self(struct cg_self *out, size_t max) {
   cleanup_fclose FILE *f = fopen("/proc/self/cgroup", "re");
   char line[600];
   size_t n = 0;
+  const char *dir, *path;
   while (f && n < max && fgets(line, sizeof line, f)) {
-    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) continue;
-    *c2 = 0;
-    c2[1 + strcspn(c2 + 1, "\n")] = 0;
-    const char *ctrls = c1 + 1;
-    if (str_has_prefix(ctrls, "name=")) ctrls += 5;
-    snprintf(out[n].dir, sizeof out[n].dir, "%s", ctrls);
-    snprintf(out[n].path, sizeof out[n].path, "%s", c2 + 1);
+    if (!cg_self_line(line, &dir, &path)) continue;
+    snprintf(out[n].dir, sizeof out[n].dir, "%s", dir);
+    snprintf(out[n].path, sizeof out[n].path, "%s", path);
     n++;
   }
   return n;
