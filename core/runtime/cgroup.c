@@ -843,21 +843,32 @@ static char *own_procs(void) {
 
 static pthread_mutex_t prime_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t prime_cond = PTHREAD_COND_INITIALIZER;
-static bool prime_wanted, prime_running;
+static bool prime_running;
+static int64_t prime_until; /* CLOCK_MONOTONIC ns: keep the kernel primed until then */
+
+/* how long a call keeps it primed, and how often it is moved again meanwhile
+ * (under a grace period even when a core is busy: one lasts up to a tick,
+ * 4 ms at HZ=250) */
+#define PRIME_WINDOW_NS (50 * 1000000LL)
+#define PRIME_EVERY_US 1000
 
 static void *primer(void *arg) {
   char *procs = arg, pid[32];
   snprintf(pid, sizeof pid, "%d", (int)getpid());
   pthread_mutex_lock(&prime_mu);
   for (;;) {
-    while (!prime_wanted)
+    while (now_ns() >= prime_until)
       pthread_cond_wait(&prime_cond, &prime_mu);
-    prime_wanted = false;
     pthread_mutex_unlock(&prime_mu);
-    int r = write_str(procs, pid); /* a no-op move: the wait is the point */
-    if (r < 0) log_debug("cgroup: priming through %s: %s", procs, strerror(-r));
+    int r = write_str(procs, pid); /* a no-op move: the lock's state is the point */
+    if (r < 0) {
+      log_debug("cgroup: no priming through %s: %s", procs, strerror(-r));
+      break; /* refused once, refused always: not tried every ms */
+    }
+    usleep(PRIME_EVERY_US);
     pthread_mutex_lock(&prime_mu);
   }
+  free(procs);
   return NULL;
 }
 
@@ -872,8 +883,9 @@ void cgroup_prime(void) {
     else
       free(procs);
   }
-  prime_wanted = true;
-  pthread_cond_signal(&prime_cond);
+  bool idle = now_ns() >= prime_until;
+  prime_until = now_ns() + PRIME_WINDOW_NS;
+  if (idle) pthread_cond_signal(&prime_cond);
   pthread_mutex_unlock(&prime_mu);
 }
 

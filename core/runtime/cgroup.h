@@ -92,11 +92,17 @@ struct cg_self {
 size_t cgroup_self(struct cg_self *out, size_t max);
 
 /* The first cgroup migration after a quiet spell waits for an RCU grace
- * period (the kernel's cgroup_threadgroup_rwsem: 5-15 ms on a 2-core VM).
- * A move of berthd into the cgroup it is already in, on a thread of its
- * own, starts that wait early: a shim's move of its init a few ms later
- * finds the period over or nearly so.  Calls that come while one is under
- * way are folded into it; never blocks the caller. */
+ * period (the kernel's cgroup_threadgroup_rwsem goes to its slow mode; a
+ * period lasts until every core has passed a quiescent point: ~0.1 ms when
+ * the other core idles, up to a tick, 4 ms at HZ=250, when a program runs
+ * on it, as the docker CLI's Go threads do), and it waits holding
+ * cgroup_mutex, which every mkdir, rename and rmdir of a cgroup takes too.
+ * A call keeps the kernel primed for the next 50 ms: a thread of its own
+ * moves berthd into the cgroup it is already in, then again every 1 ms
+ * (less than a period: the rwsem never goes back to its fast mode meanwhile),
+ * so the shim's make, rename and move of a container's cgroup a few ms later
+ * wait for no period.  Cost: a no-op move per ms while containers are being
+ * made.  Never blocks the caller. */
 void cgroup_prime(void);
 
 /* Device access (devices.c): docker's default allowlist. */
