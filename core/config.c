@@ -24,6 +24,7 @@ static const struct conf_key top_keys[] = {
     {"plugin-dir", CONFIG_TYPE_STRING},
     {"debug", CONFIG_TYPE_BOOL},
     {"no-new-privileges", CONFIG_TYPE_BOOL},
+    {"start-ahead", CONFIG_TYPE_BOOL},
     {"seccomp-profile", CONFIG_TYPE_STRING},
     {"userns-remap", CONFIG_TYPE_STRING},
     {"api", CONFIG_TYPE_GROUP},
@@ -198,6 +199,7 @@ int config_load(struct berth_config *c, const char *path, struct berth_err *err)
   int dbg;
   if (config_setting_lookup_bool(root, "debug", &dbg)) c->debug = dbg;
   if (config_setting_lookup_bool(root, "no-new-privileges", &dbg)) c->no_new_privileges = dbg;
+  if (config_setting_lookup_bool(root, "start-ahead", &dbg)) c->no_start_ahead = !dbg;
   config_setting_t *api = config_setting_lookup(root, "api");
   set_str(&c->socket_path, api, "socket");
   set_str(&c->socket_group, api, "group");

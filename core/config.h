@@ -18,6 +18,7 @@ struct berth_config {
   char *plugin_dir;
   bool debug;
   bool no_new_privileges; /* for every container made (docker's no-new-privileges) */
+  bool no_start_ahead;    /* start-ahead = false: no start made ahead after a create */
   char *seccomp_profile;  /* the default profile's file; NULL: sysconfdir's, else built in */
   char *userns_remap;     /* "default", "user[:group]", "uid[:gid]"; NULL: no user namespaces */
   char *storage_driver;

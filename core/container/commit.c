@@ -47,6 +47,7 @@ static void export_producer(int fd, void *ctx) {
 
 int ctr_export(struct daemon *d, struct container *c, ctr_producer_fn *producer, void **ctx,
                struct berth_err *err) {
+  ctr_ahead_drop(d, c); /* the export mounts the rootfs itself */
   if (lazylib_need(&lazy_libarchive, err) < 0) return -err->code;
   struct export_job *j = xcalloc(1, sizeof *j);
   j->d = d;
@@ -227,6 +228,7 @@ static char *commit_config(struct daemon *d, struct container *c, const struct c
 
 int ctr_commit_layer(struct daemon *d, struct container *c, bool pause, char chain[DIGEST_LEN + 1],
                      struct berth_err *err) {
+  ctr_ahead_drop(d, c);
   ctr_lock();
   bool running = c->status == CTR_RUNNING, mounted = c->mounted;
   char root[4096];

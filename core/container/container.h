@@ -63,6 +63,8 @@ struct container {
   uint64_t shim_gen;  /* increments when a new shim is ready */
   bool shim_ready;
   bool start_in_progress;
+  enum { AHEAD_NONE, AHEAD_MAKING, AHEAD_READY } ahead; /* a start made ahead (lifecycle.c) */
+  pid_t ahead_pid;                                      /* its init, held before its exec */
   int refs;
   struct net_endpoint *eps; /* its addresses and plumbing while it runs (netctr.h) */
   size_t n_eps;
@@ -147,6 +149,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
                struct berth_err *err);
 /* 0 started, 1 already running (304) */
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err);
+/* a start made ahead undone (its init killed before its exec, its rootfs
+ * unmounted): by whatever changes a created container other than its
+ * start (rename, update, a network, cp, export, commit) */
+void ctr_ahead_drop(struct daemon *d, struct container *c);
 struct rt_user;
 struct ctr_opts;
 /* o's --group-add added to ru's groups, names looked up under rootfd */

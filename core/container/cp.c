@@ -245,6 +245,7 @@ static int not_found(const char *path, const char *ref, struct berth_err *err) {
 
 int ctr_path_stat(struct daemon *d, struct container *c, const char *ref, const char *path,
                   struct ctr_path_stat *st, struct berth_err *err) {
+  ctr_ahead_drop(d, c);
   if (!*path) return berth_err_set(err, BERTH_EINVAL, 0, "Path cannot be empty");
   struct stat_job j = {path, st};
   int r = in_view(d, c, stat_in, &j, err);
@@ -317,6 +318,7 @@ static void get_producer(int fd, void *p) {
 
 int ctr_archive_get(struct daemon *d, struct container *c, const char *path,
                     ctr_producer_fn *producer, void **ctx, struct berth_err *err) {
+  ctr_ahead_drop(d, c); /* the copy mounts the rootfs itself */
   /* the tar is written once the reply has begun: libarchive loaded now */
   if (lazylib_need(&lazy_libarchive, err) < 0) return -err->code;
   struct get_job *j = xcalloc(1, sizeof *j);
@@ -585,6 +587,7 @@ static int check_writable(struct container *c, const char *path, struct berth_er
 
 int ctr_archive_put(struct daemon *d, struct container *c, const char *ref, const struct ctr_put *o,
                     int in, struct berth_err *err) {
+  ctr_ahead_drop(d, c);
   if (!*o->path) return berth_err_set(err, BERTH_EINVAL, 0, "Path cannot be empty");
   if (check_writable(c, o->path, err) < 0) return -err->code;
   ctr_lock();

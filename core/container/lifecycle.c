@@ -450,14 +450,8 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
     log_warn("container %.12s: no init layer (%s): its own layer holds what the init makes", c->id,
              ie.msg);
   }
-  random_hex(c->rw_id, 32);
-  struct berth_storage_create_req req = {sizeof req, c->rw_id, c->parent_sid, NULL, 0};
-  store_pending_begin(&d->images, c->rw_id);
-  int r = drv_storage_create(d->storage, &req, true, err);
-  if (r < 0) {
-    store_pending_end(&d->images, c->rw_id);
-    return r;
-  }
+  int r = store_rw_layer(&d->images, c->parent_sid, c->rw_id, err);
+  if (r < 0) return r;
   failpoint("create-layer");
   cleanup_free char *dir = ctr_dir(d, c->id);
   if ((r = mkdir_p(dir, 0700)) < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
@@ -479,6 +473,8 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
   store_pending_end(&d->images, c->rw_id); /* the record owns the layer now */
   return r;
 }
+
+static void start_ahead(struct daemon *d, struct container *c);
 
 int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65], json_t *warnings,
                struct berth_err *err) {
@@ -509,6 +505,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char out_id[65]
   }
   memcpy(out_id, c->id, 65);
   ctr_event(c, "create", NULL);
+  start_ahead(d, c);
   return 0;
 }
 
@@ -974,6 +971,123 @@ static int start_refused(struct daemon *d, struct container *c, const char *sock
   return r;
 }
 
+/* ---------------- a start made ahead ---------------- */
+
+/* After create's reply a client starts the container within a few ms (the
+ * docker CLI's run spends 3-4 ms between its create and its start setting
+ * up its signal proxy and attach); a start made ahead does the start's work
+ * up to the init's hold (the rootfs mounted, spec.json, the shim, the init
+ * in its namespaces and cgroup, waiting for START: nothing of the image's
+ * program ran) meanwhile, and ctr_start takes it over.  Only for a
+ * container whose start needs nothing outside it: no network to plumb or
+ * address to reserve (none, host), no volume or bind (their mounts and
+ * events are the start's), no user namespace, json-file/local/none logs (a
+ * driver that connects somewhere would connect at create).  Whatever else
+ * changes the container undoes it (ctr_ahead_drop), as does no start
+ * within AHEAD_HOLD_MS; daemon.conf's start-ahead = false turns it off. */
+#define AHEAD_HOLD_MS 2000
+
+static bool ahead_fits(struct daemon *d, struct container *c, const struct ctr_opts *o) {
+  const char *net = *o->network_mode ? o->network_mode : d->cfg.default_network;
+  const char *lt = *o->log_type ? o->log_type : d->cfg.log_driver ? d->cfg.log_driver : "";
+  json_t *eps = json_object_get(c->net_config, "EndpointsConfig");
+  return !d->cfg.no_start_ahead && net && (!strcmp(net, "none") || !strcmp(net, "host")) &&
+         json_object_size(eps) <= 1 && o->n_binds == 0 && json_array_size(c->mounts) == 0 &&
+         !o->pid_of && !o->ipc_of && !o->ipc_shareable && !opts_remapped(d, o) &&
+         (!*lt || !strcmp(lt, "json-file") || !strcmp(lt, "local") || !strcmp(lt, "none"));
+}
+
+/* with ctr_lock held: the start made ahead, now the caller's to undo, with
+ * start_in_progress set for it (no start begins meanwhile); 0 if none */
+static pid_t ahead_take_locked(struct container *c) {
+  while (c->ahead == AHEAD_MAKING)
+    ctr_wait(1000);
+  if (c->ahead != AHEAD_READY || c->start_in_progress) return 0;
+  pid_t pid = c->ahead_pid;
+  c->ahead = AHEAD_NONE;
+  c->start_in_progress = true;
+  return pid;
+}
+
+/* the init killed while held (nothing of the container ran: no event, no
+ * exit), its shim gone with its cgroup, the rootfs unmounted */
+static void ahead_undo(struct daemon *d, struct container *c, pid_t pid) {
+  cleanup_free char *sock = ctr_socket(d, c->id);
+  kill(pid, SIGKILL);
+  shim_wait_gone(sock, 2000);
+  unmount_rootfs(d, c);
+  ctrnet_release(d, c);
+}
+
+void ctr_ahead_drop(struct daemon *d, struct container *c) {
+  ctr_lock();
+  pid_t pid = ahead_take_locked(c);
+  ctr_unlock();
+  if (pid <= 0) return;
+  ahead_undo(d, c, pid);
+  log_debug("container %.12s: its start made ahead undone", c->id);
+  start_done(c);
+}
+
+struct ahead_arg {
+  struct daemon *d;
+  struct container *c;
+};
+
+static void *ahead_main(void *p) {
+  struct ahead_arg a = *(struct ahead_arg *)p;
+  free(p);
+  struct container *c = a.c;
+  bool work = work_begin(); /* false: berthd stops (main waits for work_end) */
+  ctr_lock();
+  bool go = work && c->status == CTR_CREATED && c->ahead == AHEAD_NONE && !c->start_in_progress &&
+            !c->removing && !c->removed && !ctr_stopping;
+  if (go) {
+    c->ahead = AHEAD_MAKING;
+    c->start_in_progress = true;
+  }
+  ctr_unlock();
+  if (go) {
+    cgroup_prime();
+    pid_t pid = 0;
+    struct berth_err err = {0};
+    int r = start_shim(a.d, c, &pid, &err);
+    if (r < 0) log_debug("container %.12s: no start made ahead: %s", c->id, err.msg);
+    ctr_lock();
+    c->ahead = r == 0 ? AHEAD_READY : AHEAD_NONE;
+    c->ahead_pid = r == 0 ? pid : 0;
+    c->start_in_progress = false;
+    ctr_broadcast();
+    int64_t until = now_ns() + AHEAD_HOLD_MS * 1000000LL;
+    for (int64_t left; c->ahead == AHEAD_READY && !ctr_stopping && (left = until - now_ns()) > 0;)
+      ctr_wait((int)(left / 1000000) + 1);
+    ctr_unlock();
+    ctr_ahead_drop(a.d, c); /* not taken over */
+  }
+  if (work) work_end();
+  ctr_put(c);
+  return NULL;
+}
+
+static void start_ahead(struct daemon *d, struct container *c) {
+  struct ctr_opts *o = ctr_opts_get(c);
+  bool fits = ahead_fits(d, c, o);
+  ctr_opts_put(o);
+  if (!fits) return;
+  struct ahead_arg *a = xcalloc(1, sizeof *a);
+  *a = (struct ahead_arg){d, c};
+  ctr_lock();
+  c->refs++;
+  ctr_unlock();
+  pthread_t t;
+  if (pthread_create(&t, NULL, ahead_main, a) == 0) {
+    pthread_detach(t);
+    return;
+  }
+  free(a);
+  ctr_put(c);
+}
+
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_lock();
   while (c->start_in_progress && !ctr_stopping)
@@ -988,10 +1102,11 @@ int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
                          "container %s is marked for removal and cannot be started", c->id);
   }
   c->start_in_progress = true;
+  pid_t pid = c->ahead == AHEAD_READY ? c->ahead_pid : 0; /* made ahead: taken over */
+  c->ahead = AHEAD_NONE;
   ctr_unlock();
   cgroup_prime();
-  pid_t pid = 0;
-  int r = start_shim(d, c, &pid, err);
+  int r = pid > 0 ? 0 : start_shim(d, c, &pid, err);
   if (r < 0) {
     ctr_lock();
     snprintf(c->error, sizeof c->error, "%s", err->msg);
@@ -1344,7 +1459,12 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
     return r;
   }
   uint64_t exits = c->exits;
+  pid_t ahead = ahead_take_locked(c);
   ctr_unlock();
+  if (ahead > 0) {
+    ahead_undo(d, c, ahead);
+    start_done(c);
+  }
   if (running) {
     struct berth_err e = {0};
     ctr_kill(d, c, "KILL", &e);
@@ -1382,6 +1502,7 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
 }
 
 int ctr_rename(struct daemon *d, struct container *c, const char *name, struct berth_err *err) {
+  ctr_ahead_drop(d, c); /* the log driver got the old name */
   /* dockerd's order and words (ContainerRename, reserveName wrapped) */
   if (!name || !*name)
     return berth_err_set(err, BERTH_EINVAL, 0, "Neither old nor new names may be empty");
@@ -1550,6 +1671,7 @@ static int update_apply(struct container *c, struct ctr_opts *o, json_t *old_hc,
 
 int ctr_update(struct daemon *d, struct container *c, json_t *body, json_t *warnings,
                struct berth_err *err) {
+  ctr_ahead_drop(d, c); /* its cgroup was made with the old limits */
   /* a new HostConfig and opts, swapped in under the lock: a start in
    * flight keeps the opts it took */
   char why[200];

@@ -709,6 +709,7 @@ static int attach_begin(struct daemon *d, struct container *c, const char *net, 
 
 int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json_t *cfg,
                     struct berth_err *err) {
+  ctr_ahead_drop(d, c); /* its start plumbs what it is connected to */
   struct net_endpoint ep;
   struct ctr_opts *o;
   if (json_array_size(json_object_get(cfg, "Links")) ||
@@ -752,6 +753,7 @@ int ctr_net_connect(struct daemon *d, struct container *c, const char *net, json
 
 int ctr_net_disconnect(struct daemon *d, struct container *c, const char *net,
                        struct berth_err *err) {
+  ctr_ahead_drop(d, c);
   struct net_endpoint ep;
   struct ctr_opts *o;
   int r = attach_begin(d, c, net, false, NULL, &ep, &o, err);

@@ -269,6 +269,7 @@ static int storage_remove(struct image_store *s, const char *sid) {
 static void drop_layer_files(struct image_store *s, struct layer *l) {
   cleanup_free char *init = xasprintf("%s" INIT_SUFFIX, l->storage_id);
   struct berth_err e = {0};
+  store_rw_ahead_drop(s, init); /* its child, made ahead for a container */
   if (drv_storage_exists(s->storage, init, &e) > 0) storage_remove(s, init);
   storage_remove(s, l->storage_id);
   if (*l->blob) {
@@ -384,6 +385,7 @@ int store_open(struct image_store *s, const char *data_root, struct loaded_plugi
 }
 
 void store_close(struct image_store *s) {
+  store_rw_ahead_stop(s);
   for (size_t i = 0; i < s->n_images; i++)
     image_free(s->images[i]);
   for (size_t i = 0; i < s->n_layers; i++)

@@ -154,6 +154,15 @@ int store_unmount_layer(struct image_store *s, const char *storage_id, struct be
 typedef int store_fill_fn(int rootfd, void *arg, struct berth_err *err);
 int store_init_layer(struct image_store *s, const char *top_sid, store_fill_fn *fill, void *arg,
                      char out[STORE_INIT_ID_MAX], struct berth_err *err);
+/* A container's read-write layer on parent (an init layer's id, or NULL),
+ * pending (store_pending_end once its record is on disk): the one made
+ * ahead on that parent if there is one, else made now; either way the next
+ * one on parent is made ahead (rwlayer.c).  id: 64 hex digits. */
+int store_rw_layer(struct image_store *s, const char *parent, char id[65], struct berth_err *err);
+/* before parent's removal: the layer made ahead on it goes */
+void store_rw_ahead_drop(struct image_store *s, const char *parent);
+/* at store_close: none made from now on, the one ready removed */
+void store_rw_ahead_stop(struct image_store *s);
 /* inspect's GraphDriver.Data of a layer: the driver's metadata rows */
 json_t *store_graph_data(struct image_store *s, const char *storage_id);
 
