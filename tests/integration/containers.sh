@@ -701,6 +701,82 @@ expect "a container started after the restart runs" "ok" "$(berth run --rm busyb
 check "the running one is stopped and removed" berth rm -f "$m1" "$m2"
 expect "... its rootfs mounts gone" "0" "$(grep -c " $T/data/storage/overlay/[0-9a-f]*/merged " /proc/self/mountinfo)"
 
+# ---- a start made ahead after create (lifecycle.c) and a read-write
+# layer made ahead (core/image/rwlayer.c) ----
+# shims of container $1 (its pid, or nothing)
+shim_of() { pgrep -f "berth-shim --bundle $T/data/containers/$1" | head -1; }
+# ID: waits up to 2 s for a shim of it, prints its pid
+shim_soon() { local p; for _ in $(seq 1 40); do p=$(shim_of "$1") && [ -n "$p" ] && { echo "$p"; return 0; }; sleep 0.05; done; return 1; }
+merged_of() { grep -c " $T/data/storage/overlay/$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$1" | sed 's#.*/overlay/##; s#/diff##')/merged " /proc/self/mountinfo; }
+id=$(berth create --network none busybox sh -c 'echo started $$')
+p=$(shim_soon "$id")
+check "create --network none: a shim made ahead for it, its init held" test -n "$p"
+expect "... the container still created, with no pid" "created 0" "$(berth inspect -f '{{.State.Status}} {{.State.Pid}}' "$id")"
+expect "... its rootfs mounted ahead" 1 "$(merged_of "$id")"
+expect "start runs it, from its init's hold (pid 1)" "started 1" "$(berth start -a "$id")"
+berth rm "$id" >/dev/null
+id=$(berth create --network none busybox sleep 30)
+p=$(shim_soon "$id")
+berth start "$id" >/dev/null
+expect "start takes over the shim made ahead" "${p:-none} running" "$(shim_of "$id") $(berth inspect -f '{{.State.Status}}' "$id")"
+berth rm -f "$id" >/dev/null
+id=$(berth create --network none busybox true)
+p=$(shim_soon "$id")
+check "one more made ahead" test -n "$p"
+check "rm of a created container ends what was made ahead" berth rm "$id"
+expect "... its shim, init and mount gone" "0 0" "$(pgrep -fc "berth-shim --bundle $T/data/containers/$id") $(grep -c "$id" /proc/self/mountinfo)"
+expect "... and its cgroup" 0 "$(ls -d /sys/fs/cgroup/*/berth/"$id" 2>/dev/null | wc -l)"
+id=$(berth create --network none --name ahead1 busybox sh -c 'hostname; cat /etc/hostname')
+shim_soon "$id" >/dev/null
+check "rename of a created container" berth rename ahead1 ahead2
+expect "... undoes its start made ahead" "" "$(sleep 0.3; shim_of "$id")"
+expect "... and it starts as any other" "${id:0:12} ${id:0:12}" "$(berth start -a ahead2 | tr '\n' ' ' | sed 's/ $//')"
+berth rm ahead2 >/dev/null
+id=$(berth create --network none busybox true)
+shim_soon "$id" >/dev/null
+sleep 2.5
+expect "a start made ahead and not taken within 2 s is undone: no shim, no mount" "0 0" "$(pgrep -fc "berth-shim --bundle $T/data/containers/$id") $(merged_of "$id")"
+expect "... nothing of it ran: no exit recorded" "created 0" "$(berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$id")"
+expect "... and it starts later as any other" "0 exited" "$(berth start -a "$id"; echo "$? $(berth inspect -f '{{.State.Status}}' "$id")")"
+berth rm "$id" >/dev/null
+id=$(berth create --network none -v ahead-vol:/data busybox true)
+expect "none for a container with a volume (its mount is its start's)" "" "$(sleep 0.5; shim_of "$id")"
+berth rm -v "$id" >/dev/null
+# the layer made ahead: pending until a container's record owns it
+pend() { ls "$T/data/image/pending"; }
+berth create --network none busybox true >/dev/null
+sleep 0.3
+ahead=$(pend)
+expect "a create leaves one read-write layer made ahead, pending" 1 "$(printf '%s\n' "$ahead" | grep -c .)"
+check "... there in the driver" test -d "$T/data/storage/overlay/$ahead/diff"
+id=$(berth create --network none busybox true)
+expect "the next create of the image takes it" "$T/data/storage/overlay/$ahead/diff" "$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$id")"
+berth rm -f $(berth ps -aq) >/dev/null 2>&1
+cid=$(berth create --network none busybox true)
+berth commit "$cid" ahead-img >/dev/null
+berth rm "$cid" >/dev/null
+berth create --network none --name ahead-c ahead-img true >/dev/null
+sleep 0.3
+ahead=$(pend)
+check "... one made ahead on the committed image's init layer" test -n "$ahead" -a -d "$T/data/storage/overlay/$ahead"
+berth rm ahead-c >/dev/null
+check "rmi of that image" berth rmi ahead-img
+expect "... removes the layer made ahead on it, and its mark" "1 " "$(test -d "$T/data/storage/overlay/$ahead"; echo $?) $(pend)"
+berth create --network none busybox true >/dev/null
+sleep 0.3
+ahead=$(pend)
+stop_daemon
+expect "berthd's stop removes the layer made ahead, and its mark" "1 " "$(test -d "$T/data/storage/overlay/$ahead"; echo $?) $(pend)"
+printf 'start-ahead = false;\n' >>"$T/daemon.conf"
+start_daemon || fail "berthd restarts with start-ahead = false"
+id=$(berth create --network none busybox true)
+expect "start-ahead = false: no start made ahead" "" "$(sleep 0.5; shim_of "$id")"
+check "... and the container runs" berth start -a "$id"
+berth rm -f $(berth ps -aq) >/dev/null 2>&1
+sed -i '/^start-ahead/d' "$T/daemon.conf"
+stop_daemon
+start_daemon || fail "berthd restarts"
+
 # ---- bad input ----
 out=$(berth run --rm -m 1x busybox true 2>&1)
 expect "bad -m value is refused" 125 "$(berth run --rm -m 1x busybox true >/dev/null 2>&1; echo $?)"
