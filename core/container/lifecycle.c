@@ -456,8 +456,10 @@ static int create_layer(struct daemon *d, struct container *c, struct berth_err 
   cleanup_free char *dir = ctr_dir(d, c->id);
   if ((r = mkdir_p(dir, 0700)) < 0) r = err_sys_(err, BERTH_EINTERNAL, -r, "mkdir %s", dir);
   /* on disk first: a record in the table is one no one can lose */
-  if (r == 0 && ctr_save(d, c) < 0)
-    r = berth_err_set(err, BERTH_EINTERNAL, 0, "cannot write the container record");
+  int sr = r == 0 ? ctr_save(d, c) : 0;
+  if (sr < 0)
+    r = berth_err_set(err, BERTH_EINTERNAL, -sr, "cannot write the container record: %s",
+                      strerror(-sr));
   if (r == 0) {
     failpoint("create-record");
     ctr_lock();

@@ -20,7 +20,12 @@ leftovers() {
   [ -e "$T/data/containers/$id" ] && n=$((n + 1))
   echo "$n"
 }
-layers() { find "$T/data/storage/overlay" -mindepth 1 -maxdepth 1 -type d ! -name l ! -name .removed | wc -l; }
+# the driver's layers, but a container's layer made ahead (pending until a
+# record owns it: core/image/rwlayer.c), which comes and goes with creates
+layers() {
+  find "$T/data/storage/overlay" -mindepth 1 -maxdepth 1 -type d ! -name l ! -name .removed -printf '%f\n' |
+    grep -vxF -f <(ls "$T/data/image/pending" 2>/dev/null; echo /) | wc -l
+}
 trash="$T/data/storage/overlay/.removed"
 trash_empty() { for _ in $(seq 1 50); do [ -z "$(ls -A "$trash")" ] && return 0; sleep 0.1; done; return 1; }
 zombies() { ps -o stat= --ppid "$DPID" | grep -c '^Z'; }
