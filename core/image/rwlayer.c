@@ -58,16 +58,17 @@ static void make_wanted_locked(void) {
   A.want[0] = 0;
   bool had = take_locked(NULL, old);
   uint64_t drops = A.drops;
+  struct image_store *s = A.s;
   pthread_mutex_unlock(&A.mu);
-  if (had) discard(A.s, old);
+  if (had) discard(s, old);
   struct berth_err e = {0};
-  int r = make(A.s, parent, id, &e);
+  int r = make(s, parent, id, &e);
   if (r < 0) log_debug("image store: no layer made ahead on %s: %s", parent, e.msg);
   pthread_mutex_lock(&A.mu);
   A.making[0] = 0;
   if (r == 0 && (drops != A.drops || A.stop || A.id[0])) {
     pthread_mutex_unlock(&A.mu);
-    discard(A.s, id);
+    discard(s, id);
     pthread_mutex_lock(&A.mu);
   } else if (r == 0) {
     memcpy(A.id, id, sizeof id);
