@@ -65,6 +65,7 @@ struct container {
   bool start_in_progress;
   enum { AHEAD_NONE, AHEAD_MAKING, AHEAD_READY } ahead; /* a start made ahead (lifecycle.c) */
   pid_t ahead_pid;                                      /* its init, held before its exec */
+  pid_t ahead_tid;                                      /* the thread making it (nice 10) */
   int refs;
   struct net_endpoint *eps; /* its addresses and plumbing while it runs (netctr.h) */
   size_t n_eps;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "../daemon.h"
@@ -1046,9 +1047,13 @@ static void *ahead_main(void *p) {
             !c->removing && !c->removed && !ctr_stopping;
   if (go) {
     c->ahead = AHEAD_MAKING;
+    c->ahead_tid = gettid();
     c->start_in_progress = true;
   }
   ctr_unlock();
+  /* after create's reply, which it must not delay: a start that comes
+   * meanwhile gives it the normal priority back (ctr_start) */
+  if (go) setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
   if (go) {
     cgroup_prime();
     pid_t pid = 0;
@@ -1092,6 +1097,7 @@ static void start_ahead(struct daemon *d, struct container *c) {
 
 int ctr_start(struct daemon *d, struct container *c, struct berth_err *err) {
   ctr_lock();
+  if (c->ahead == AHEAD_MAKING) setpriority(PRIO_PROCESS, (id_t)c->ahead_tid, 0); /* wanted now */
   while (c->start_in_progress && !ctr_stopping)
     ctr_wait(1000); /* one start at a time */
   if (ctr_is_running(c) || c->start_in_progress) {

@@ -5,6 +5,7 @@
 #include <linux/close_range.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,6 +65,11 @@ struct launch_args {
 static int launch_child(void *p) {
   struct launch_args *a = p;
   setsid();
+  /* berthd's priority, not the launching thread's (a start made ahead runs
+   * at nice 10: its shim and container must not) */
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, (id_t)getppid());
+  if (errno == 0) setpriority(PRIO_PROCESS, 0, nice);
   int fds[SHIM_SPARE_MAX_FDS];
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int i = 0; i < a->nfds; i++) {

@@ -719,6 +719,7 @@ id=$(berth create --network none busybox sleep 30)
 p=$(shim_soon "$id")
 berth start "$id" >/dev/null
 expect "start takes over the shim made ahead" "${p:-none} running" "$(shim_of "$id") $(berth inspect -f '{{.State.Status}}' "$id")"
+expect "... its process at berthd's priority (not the nice 10 it was made at)" "$(ps -o ni= -p "$DPID" | tr -d ' ')" "$(ps -o ni= -p "$(berth inspect -f '{{.State.Pid}}' "$id")" | tr -d ' ')"
 berth rm -f "$id" >/dev/null
 id=$(berth create --network none busybox true)
 p=$(shim_soon "$id")
