@@ -11,7 +11,12 @@
 #   bench/dockercli.sh [N]     (default 20; needs the docker CLI on PATH)
 #
 # What it answers: issue 16's "docker CLI run --rm <= its version + 12 ms"
-# row, split into what berthd does and what the CLI does by itself.
+# row, split into what berthd does and what the CLI does by itself.  Then
+# the row as run-latency.sh times it (each command N times back to back,
+# bench/timeit.c), beside the same two commands against a do-nothing engine
+# (bench/fake-engine.py: every answer at once, a container that exits as it
+# starts): the CLI's own cost of `run` over `version`, which no engine can
+# take off, and what berthd's container costs on top of it.
 set -u
 N=${1:-20}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +25,8 @@ command -v docker >/dev/null || { echo "no docker CLI on PATH" >&2; exit 1; }
 W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}"/berth-dockercli-XXXXXX)
 BPID=
 . "$TOP/bench/common.sh"
-trap bench_cleanup EXIT INT TERM
+FPID=
+trap 'kill "$FPID" 2>/dev/null; bench_cleanup' EXIT INT TERM
 bench_conf
 bench_start BERTH_TRACE=1 || { echo "berthd did not start" >&2; exit 1; }
 B=("$TOP/berth" -H "unix://$W/berth.sock")
@@ -99,3 +105,26 @@ for cmd in cmds[1:]:
     if cmd.startswith("docker "):
         print("\n%s: the CLI by itself is %s + %.2f ms" % (cmd, base, own[cmd] - own[base]))
 PY
+
+# ---- back to back, as run-latency.sh times them, beside a do-nothing engine
+bench_timer
+[ -x "$W/timeit" ] || exit 0
+python3 "$TOP/bench/fake-engine.py" "$W/fake.sock" &
+FPID=$!
+sleep 0.5
+F=(docker -H "unix://$W/fake.sock")
+D=(docker -H "unix://$W/berth.sock")
+"${F[@]}" run --rm --network none busybox true >/dev/null 2>&1
+med() { "$W/timeit" "$N" "$@" 2>/dev/null | awk '/^median/ {print $2}'; }
+echo
+echo "back to back, medians of $N (ms); 3 rounds, the engines alternated"
+printf '%-8s %-22s %-22s %s\n' round "do-nothing engine" berthd "berthd's container over the do-nothing's"
+for r in 1 2 3; do
+  fv=$(med "${F[@]}" version)
+  fr=$(med "${F[@]}" run --rm --network none busybox true)
+  bv=$(med "${D[@]}" version)
+  br=$(med "${D[@]}" run --rm --network none busybox true)
+  awk -v r="$r" -v fv="$fv" -v fr="$fr" -v bv="$bv" -v br="$br" 'BEGIN {
+    printf "%-8s %-22s %-22s %.2f\n", r, sprintf("%.1f + %.1f", fv, fr - fv), sprintf("%.1f + %.1f", bv, br - bv), br - fr }'
+done
+echo "(each cell: version + what run takes more; the target is berthd's run <= its version + 12)"
