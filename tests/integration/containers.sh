@@ -707,6 +707,8 @@ expect "... its rootfs mounts gone" "0" "$(grep -c " $T/data/storage/overlay/[0-
 shim_of() { pgrep -f "berth-shim --bundle $T/data/containers/$1" | head -1; }
 # ID: waits up to 2 s for a shim of it, prints its pid
 shim_soon() { local p; for _ in $(seq 1 40); do p=$(shim_of "$1") && [ -n "$p" ] && { echo "$p"; return 0; }; sleep 0.05; done; return 1; }
+# ID: waits up to 3 s for its shim to be gone
+shim_gone() { for _ in $(seq 1 60); do [ -z "$(shim_of "$1")" ] && return 0; sleep 0.05; done; return 1; }
 merged_of() { grep -c " $T/data/storage/overlay/$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$1" | sed 's#.*/overlay/##; s#/diff##')/merged " /proc/self/mountinfo; }
 id=$(berth create --network none busybox sh -c 'echo started $$')
 p=$(shim_soon "$id")
@@ -724,18 +726,23 @@ berth rm -f "$id" >/dev/null
 id=$(berth create --network none busybox true)
 p=$(shim_soon "$id")
 check "one more made ahead" test -n "$p"
+up=$(berth inspect -f '{{.GraphDriver.Data.UpperDir}}' "$id")
 check "rm of a created container ends what was made ahead" berth rm "$id"
-expect "... its shim, init and mount gone" "0 0" "$(pgrep -fc "berth-shim --bundle $T/data/containers/$id") $(grep -c "$id" /proc/self/mountinfo)"
+# the shim removes its socket (what rm waits for) a moment before it exits,
+# as after any container's end
+shim_gone "$id"
+expect "... its shim, init and mount gone" "0 0" "$(pgrep -fc "berth-shim --bundle $T/data/containers/$id") $(grep -c " ${up%/diff}/merged " /proc/self/mountinfo)"
 expect "... and its cgroup" 0 "$(ls -d /sys/fs/cgroup/*/berth/"$id" 2>/dev/null | wc -l)"
 id=$(berth create --network none --name ahead1 busybox sh -c 'hostname; cat /etc/hostname')
 shim_soon "$id" >/dev/null
 check "rename of a created container" berth rename ahead1 ahead2
-expect "... undoes its start made ahead" "" "$(sleep 0.3; shim_of "$id")"
+expect "... undoes its start made ahead" "" "$(shim_gone "$id"; shim_of "$id")"
 expect "... and it starts as any other" "${id:0:12} ${id:0:12}" "$(berth start -a ahead2 | tr '\n' ' ' | sed 's/ $//')"
 berth rm ahead2 >/dev/null
 id=$(berth create --network none busybox true)
 shim_soon "$id" >/dev/null
-sleep 2.5
+sleep 2
+shim_gone "$id"
 expect "a start made ahead and not taken within 2 s is undone: no shim, no mount" "0 0" "$(pgrep -fc "berth-shim --bundle $T/data/containers/$id") $(merged_of "$id")"
 expect "... nothing of it ran: no exit recorded" "created 0" "$(berth inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$id")"
 expect "... and it starts later as any other" "0 exited" "$(berth start -a "$id"; echo "$? $(berth inspect -f '{{.State.Status}}' "$id")")"
