@@ -234,7 +234,12 @@ berth rm -f sz >/dev/null
 # container's superblock go on a thread of its own; the next mount of the
 # layer waits for it (overlayfs refuses a live upper directory) ----
 berth run -d --name bb busybox sh -c 'echo x >>/n; exec sleep 600' >/dev/null
-for _ in 1 2 3 4 5; do berth restart -t 0 bb >/dev/null || break; done
+# LINES: until the container's shell has written its line (start returns
+# once its exec is done, not once the shell ran: a restart right after it
+# could kill it first)
+lines_soon() { for _ in $(seq 1 100); do [ "$(berth exec bb wc -l /n 2>/dev/null | awk '{print $1}')" = "$1" ] && return 0; sleep 0.02; done; return 1; }
+lines_soon 1
+for i in 2 3 4 5 6; do berth restart -t 0 bb >/dev/null && lines_soon "$i" || break; done
 expect "restart -t 0 five times in a row: running, the file written at each start" "running 6" "$(berth inspect -f '{{.State.Status}}' bb) $(berth exec bb wc -l /n | awk '{print $1}')"
 berth stop -t 0 bb >/dev/null
 expect "a stopped container's file, read by cp at once after the stop" 6 "$(berth cp bb:/n - | tar -xO | wc -l)"
