@@ -989,6 +989,10 @@ static int start_refused(struct daemon *d, struct container *c, const char *sock
  * changes the container undoes it (ctr_ahead_drop), as does no start
  * within AHEAD_HOLD_MS; daemon.conf's start-ahead = false turns it off. */
 #define AHEAD_HOLD_MS 2000
+/* at most this many at once (under ctr_lock): a burst of creates with no
+ * start (a thousand `docker create`) makes no more processes and mounts */
+#define AHEAD_MAX 4
+static int aheads;
 
 static bool ahead_fits(struct daemon *d, struct container *c, const struct ctr_opts *o) {
   const char *net = *o->network_mode ? o->network_mode : d->cfg.default_network;
@@ -1072,6 +1076,9 @@ static void *ahead_main(void *p) {
     ctr_ahead_drop(a.d, c); /* not taken over */
   }
   if (work) work_end();
+  ctr_lock();
+  aheads--;
+  ctr_unlock();
   ctr_put(c);
   return NULL;
 }
@@ -1081,17 +1088,25 @@ static void start_ahead(struct daemon *d, struct container *c) {
   bool fits = ahead_fits(d, c, o);
   ctr_opts_put(o);
   if (!fits) return;
+  ctr_lock();
+  bool room = aheads < AHEAD_MAX;
+  if (room) {
+    aheads++;
+    c->refs++;
+  }
+  ctr_unlock();
+  if (!room) return;
   struct ahead_arg *a = xcalloc(1, sizeof *a);
   *a = (struct ahead_arg){d, c};
-  ctr_lock();
-  c->refs++;
-  ctr_unlock();
   pthread_t t;
   if (pthread_create(&t, NULL, ahead_main, a) == 0) {
     pthread_detach(t);
     return;
   }
   free(a);
+  ctr_lock();
+  aheads--;
+  ctr_unlock();
   ctr_put(c);
 }
 

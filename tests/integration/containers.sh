@@ -755,6 +755,14 @@ berth rm "$id" >/dev/null
 id=$(berth create --network none -v ahead-vol:/data busybox true)
 expect "none for a container with a volume (its mount is its start's)" "" "$(sleep 0.5; shim_of "$id")"
 berth rm -v "$id" >/dev/null
+ids=$(for _ in $(seq 1 12); do berth create --network none busybox true & done; wait)
+sleep 0.5
+n=$(pgrep -P "$DPID" -fc "berth-shim --bundle $T/")
+check "12 creates at once: at most 4 starts made ahead ($n)" test "$n" -ge 1 -a "$n" -le 4
+# shellcheck disable=SC2086 # the ids
+expect "... and all 12 start (those made ahead or not)" "0 12" "$(berth start $ids >/dev/null; echo "$? $(berth wait $ids | grep -cx 0)")"
+# shellcheck disable=SC2086
+berth rm $ids >/dev/null
 # the layer made ahead: pending until a container's record owns it
 pend() { ls "$T/data/image/pending"; }
 berth create --network none busybox true >/dev/null
