@@ -860,6 +860,20 @@ static bool init_gone(pid_t pid) {
   return access(p, F_OK) < 0 && errno == ENOENT;
 }
 
+/* A start stopped at the init's hold (start_shim's failure, a start made
+ * ahead not taken): the init killed while held (nothing of the container
+ * ran: no event, no exit), its shim gone with its cgroup, the rootfs
+ * unmounted, its endpoints released.  pid 0: no shim was started. */
+static void undo_held_start(struct daemon *d, struct container *c, pid_t pid) {
+  if (pid > 0) {
+    cleanup_free char *sock = ctr_socket(d, c->id);
+    kill(pid, SIGKILL);
+    shim_wait_gone(sock, 2000);
+  }
+  unmount_rootfs(d, c);
+  ctrnet_release(d, c);
+}
+
 /* Mount the rootfs, write the /etc files and spec.json, spawn the shim
  * (init waits for START).  On failure the rootfs is unmounted again. */
 static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct berth_err *err) {
@@ -925,14 +939,7 @@ static int start_shim(struct daemon *d, struct container *c, pid_t *pid, struct 
   }
   trace_phase(c->id, "start plumb", t);
   if (spec_made) ctr_mounts_announce(c); /* its volumes mounted: told after the connects */
-  if (r < 0 && *pid > 0) {
-    kill(*pid, SIGKILL); /* init waits for START: nothing of the container ran */
-    shim_wait_gone(sockp, 2000);
-  }
-  if (r < 0) {
-    unmount_rootfs(d, c);
-    ctrnet_release(d, c);
-  }
+  if (r < 0) undo_held_start(d, c, *pid);
   return r;
 }
 
@@ -1016,22 +1023,12 @@ static pid_t ahead_take_locked(struct container *c) {
   return pid;
 }
 
-/* the init killed while held (nothing of the container ran: no event, no
- * exit), its shim gone with its cgroup, the rootfs unmounted */
-static void ahead_undo(struct daemon *d, struct container *c, pid_t pid) {
-  cleanup_free char *sock = ctr_socket(d, c->id);
-  kill(pid, SIGKILL);
-  shim_wait_gone(sock, 2000);
-  unmount_rootfs(d, c);
-  ctrnet_release(d, c);
-}
-
 void ctr_ahead_drop(struct daemon *d, struct container *c) {
   ctr_lock();
   pid_t pid = ahead_take_locked(c);
   ctr_unlock();
   if (pid <= 0) return;
-  ahead_undo(d, c, pid);
+  undo_held_start(d, c, pid);
   log_debug("container %.12s: its start made ahead undone", c->id);
   start_done(c);
 }
@@ -1040,6 +1037,29 @@ struct ahead_arg {
   struct daemon *d;
   struct container *c;
 };
+
+/* with start_in_progress set for it: made, then held for a start to take
+ * it over until AHEAD_HOLD_MS, else undone */
+static void ahead_make(struct daemon *d, struct container *c) {
+  /* after create's reply, which it must not delay: a start that comes
+   * meanwhile gives it the normal priority back (ctr_start) */
+  setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+  cgroup_prime();
+  pid_t pid = 0;
+  struct berth_err err = {0};
+  int r = start_shim(d, c, &pid, &err);
+  if (r < 0) log_debug("container %.12s: no start made ahead: %s", c->id, err.msg);
+  ctr_lock();
+  c->ahead = r == 0 ? AHEAD_READY : AHEAD_NONE;
+  c->ahead_pid = r == 0 ? pid : 0;
+  c->start_in_progress = false;
+  ctr_broadcast();
+  int64_t until = now_ns() + AHEAD_HOLD_MS * 1000000LL;
+  for (int64_t left; c->ahead == AHEAD_READY && !ctr_stopping && (left = until - now_ns()) > 0;)
+    ctr_wait((int)(left / 1000000) + 1);
+  ctr_unlock();
+  ctr_ahead_drop(d, c); /* not taken over */
+}
 
 static void *ahead_main(void *p) {
   struct ahead_arg a = *(struct ahead_arg *)p;
@@ -1055,26 +1075,7 @@ static void *ahead_main(void *p) {
     c->start_in_progress = true;
   }
   ctr_unlock();
-  /* after create's reply, which it must not delay: a start that comes
-   * meanwhile gives it the normal priority back (ctr_start) */
-  if (go) setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-  if (go) {
-    cgroup_prime();
-    pid_t pid = 0;
-    struct berth_err err = {0};
-    int r = start_shim(a.d, c, &pid, &err);
-    if (r < 0) log_debug("container %.12s: no start made ahead: %s", c->id, err.msg);
-    ctr_lock();
-    c->ahead = r == 0 ? AHEAD_READY : AHEAD_NONE;
-    c->ahead_pid = r == 0 ? pid : 0;
-    c->start_in_progress = false;
-    ctr_broadcast();
-    int64_t until = now_ns() + AHEAD_HOLD_MS * 1000000LL;
-    for (int64_t left; c->ahead == AHEAD_READY && !ctr_stopping && (left = until - now_ns()) > 0;)
-      ctr_wait((int)(left / 1000000) + 1);
-    ctr_unlock();
-    ctr_ahead_drop(a.d, c); /* not taken over */
-  }
+  if (go) ahead_make(a.d, c);
   if (work) work_end();
   ctr_lock();
   aheads--;
@@ -1482,12 +1483,8 @@ int ctr_remove(struct daemon *d, struct container *c, bool force, bool volumes,
     return r;
   }
   uint64_t exits = c->exits;
-  pid_t ahead = ahead_take_locked(c);
   ctr_unlock();
-  if (ahead > 0) {
-    ahead_undo(d, c, ahead);
-    start_done(c);
-  }
+  ctr_ahead_drop(d, c); /* removing is set: no start takes it meanwhile */
   if (running) {
     struct berth_err e = {0};
     ctr_kill(d, c, "KILL", &e);

@@ -883,8 +883,9 @@ void cgroup_prime(void) {
     else
       free(procs);
   }
-  bool idle = now_ns() >= prime_until;
-  prime_until = now_ns() + PRIME_WINDOW_NS;
+  int64_t now = now_ns();
+  bool idle = now >= prime_until;
+  prime_until = now + PRIME_WINDOW_NS;
   if (idle) pthread_cond_signal(&prime_cond);
   pthread_mutex_unlock(&prime_mu);
 }
