@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -136,6 +137,9 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, boo
     close(rp[0]);
     return (int)p;
   }
+  /* a pidfd before the reaper can take it: a shim that fails is waited
+   * for below */
+  int pfd = (int)syscall(SYS_pidfd_open, p, 0);
   shim_reap_later(p);
   char buf[1200];
   size_t got = 0;
@@ -148,8 +152,17 @@ int shim_spawn(const char *bundle, const char *sock, const char *plugin_dir, boo
   buf[got] = 0;
   buf[strcspn(buf, "\n")] = 0;
   if (str_has_prefix(buf, "OK ")) {
+    if (pfd >= 0) close(pfd);
     *pid = (pid_t)atoi(buf + 3);
     return 0;
+  }
+  /* gone before the caller goes on: its clean-up (the container's cgroup
+   * removed) must not meet the next start's shim making it again */
+  struct pollfd pf = {pfd, POLLIN, 0};
+  if (pfd >= 0) {
+    while (poll(&pf, 1, 2000) < 0 && errno == EINTR) {
+    }
+    close(pfd);
   }
   return berth_err_set(err, BERTH_EINTERNAL, 0, "%s",
                        str_has_prefix(buf, "ERR ") ? buf + 4 : "berth-shim failed to start");
